@@ -1,0 +1,2 @@
+//! The `kaitiaki` command.
+fn main() {}

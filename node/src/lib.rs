@@ -1,0 +1,1 @@
+//! Kaitiaki node.

@@ -1,0 +1,251 @@
+//! Limits every statement must keep, so that no payload can make a node or
+//! a page do unbounded work, and no text can hide control characters.
+
+use serde_json::Value;
+
+use super::{Body, DecisionRule, Statement};
+
+/// The largest payload, in bytes.
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+/// The most characters in a free-text field (purpose, reasons, reports).
+pub const MAX_TEXT: usize = 8_000;
+/// The most characters in a name-like field (names, titles, roles, codes).
+pub const MAX_NAME: usize = 200;
+/// The most items in any list.
+pub const MAX_ITEMS: usize = 100;
+/// The longest duration, notice period or extension, in days (about 100 years).
+pub const MAX_DAYS: u32 = 36_500;
+/// The most characters in a network name or log origin.
+pub const MAX_NETWORK: usize = 64;
+
+/// A field that breaks a limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field {field}: {problem}")]
+pub struct LimitError {
+    /// The field, as a dotted path where known.
+    pub field: String,
+    /// What is wrong, in words a person can act on.
+    pub problem: String,
+}
+
+fn err(field: impl Into<String>, problem: impl Into<String>) -> LimitError {
+    LimitError {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Checks a whole statement against every limit.
+pub fn check(s: &Statement) -> Result<(), LimitError> {
+    check_network(&s.network)?;
+    check_typed(&s.body)?;
+    let value = super::Body::to_value(&s.body).map_err(|e| err("body", e.to_string()))?;
+    check_value("body", &value)
+}
+
+/// A network name: 1 to 64 of `a-z 0-9 . -`.
+pub fn check_network(network: &str) -> Result<(), LimitError> {
+    let ok = !network.is_empty()
+        && network.len() <= MAX_NETWORK
+        && network
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            "network",
+            "must be 1 to 64 characters of a-z, 0-9, '.' and '-'",
+        ))
+    }
+}
+
+/// Every string and list anywhere in a body: length and characters.
+fn check_value(path: &str, v: &Value) -> Result<(), LimitError> {
+    match v {
+        Value::String(s) => {
+            if s.chars().count() > MAX_TEXT {
+                return Err(err(path, format!("longer than {MAX_TEXT} characters")));
+            }
+            if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                return Err(err(path, "contains a control character"));
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            if items.len() > MAX_ITEMS {
+                return Err(err(path, format!("more than {MAX_ITEMS} items")));
+            }
+            items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| check_value(&format!("{path}[{i}]"), item))
+        }
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, item)| check_value(&format!("{path}.{k}"), item)),
+        _ => Ok(()),
+    }
+}
+
+fn name(field: &str, text: &str) -> Result<(), LimitError> {
+    if text.trim().is_empty() {
+        return Err(err(field, "must not be empty"));
+    }
+    if text.chars().count() > MAX_NAME || text.contains(['\n', '\t']) {
+        return Err(err(
+            field,
+            format!("must be one line of at most {MAX_NAME} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn text(field: &str, text: &str) -> Result<(), LimitError> {
+    if text.trim().is_empty() {
+        return Err(err(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn days(field: &str, d: u32) -> Result<(), LimitError> {
+    if d == 0 || d > MAX_DAYS {
+        return Err(err(field, format!("must be between 1 and {MAX_DAYS} days")));
+    }
+    Ok(())
+}
+
+fn rule(r: &DecisionRule) -> Result<(), LimitError> {
+    let n = match r {
+        DecisionRule::Threshold { k } => k,
+        DecisionRule::Majority { quorum } | DecisionRule::Consensus { quorum } => quorum,
+    };
+    if *n == 0 || *n as usize > MAX_ITEMS {
+        return Err(err(
+            "body.rule",
+            format!("must be between 1 and {MAX_ITEMS}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_typed(body: &Body) -> Result<(), LimitError> {
+    match body {
+        Body::KeyAnnounce(b) => {
+            name("body.display_name", &b.display_name)?;
+            name("body.affiliation", &b.affiliation)
+        }
+        Body::KeyRotate(_) => Ok(()),
+        Body::KeyRevoke(b) => text("body.reason", &b.reason),
+        Body::BodyCharter(b) => {
+            name("body.name", &b.name)?;
+            text("body.description", &b.description)?;
+            check_network(&b.home_log).map_err(|e| err("body.home_log", e.problem))?;
+            if b.members.is_empty() {
+                return Err(err("body.members", "a body needs at least one member"));
+            }
+            for (i, m) in b.members.iter().enumerate() {
+                name(&format!("body.members[{i}].role"), &m.role)?;
+                if b.members[..i].iter().any(|o| o.key == m.key) {
+                    return Err(err(format!("body.members[{i}]"), "a key is listed twice"));
+                }
+            }
+            rule(&b.rule)?;
+            if b.notice_days > MAX_DAYS {
+                return Err(err("body.notice_days", format!("at most {MAX_DAYS}")));
+            }
+            Ok(())
+        }
+        Body::BodyAmend(b) => {
+            text("body.reason", &b.reason)?;
+            for (i, m) in b.add_members.iter().enumerate() {
+                name(&format!("body.add_members[{i}].role"), &m.role)?;
+            }
+            if let Some(r) = &b.rule {
+                rule(r)?;
+            }
+            if b.notice_days.is_some_and(|d| d > MAX_DAYS) {
+                return Err(err("body.notice_days", format!("at most {MAX_DAYS}")));
+            }
+            if b.add_members.is_empty()
+                && b.remove_members.is_empty()
+                && b.rule.is_none()
+                && b.notice_days.is_none()
+                && b.description.is_none()
+            {
+                return Err(err("body", "an amendment must change something"));
+            }
+            Ok(())
+        }
+        Body::DatasetRegister(b) => {
+            name("body.name", &b.name)?;
+            text("body.description", &b.description)?;
+            name("body.steward", &b.steward)?;
+            if b.governing_bodies.is_empty() {
+                return Err(err(
+                    "body.governing_bodies",
+                    "a dataset needs at least one governing body",
+                ));
+            }
+            for (i, l) in b.labels.iter().enumerate() {
+                name(&format!("body.labels[{i}].code"), &l.code)?;
+            }
+            for (i, u) in b.permitted_uses.iter().chain(&b.excluded_uses).enumerate() {
+                name(&format!("body.uses[{i}]"), u)?;
+            }
+            Ok(())
+        }
+        Body::RequestSubmit(b) => {
+            name("body.title", &b.title)?;
+            if b.datasets.is_empty() {
+                return Err(err("body.datasets", "a request names at least one dataset"));
+            }
+            text("body.purpose", &b.purpose)?;
+            days("body.duration_days", b.duration_days)?;
+            text("body.linkage", &b.linkage)?;
+            text("body.setting", &b.setting)?;
+            text("body.people", &b.people)?;
+            text("body.community_benefit", &b.community_benefit)?;
+            text("body.outputs_plan", &b.outputs_plan)
+        }
+        Body::RequestQuestion(b) => text("body.text", &b.text),
+        Body::RequestAnswer(b) => text("body.text", &b.text),
+        Body::RequestWithdraw(b) => text("body.reason", &b.reason),
+        Body::Vote(b) => {
+            text("body.reason", &b.reason)?;
+            for c in &b.conditions {
+                match c {
+                    super::Condition::ReportEvery { months } if *months == 0 || *months > 120 => {
+                        return Err(err(
+                            "body.conditions",
+                            "report_every months must be 1 to 120",
+                        ))
+                    }
+                    super::Condition::ExpiresAfterDays { days: d } => days("body.conditions", *d)?,
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        Body::RahuiPlace(b) => text("body.reason", &b.reason),
+        Body::RahuiLift(b) => text("body.reason", &b.reason),
+        Body::ApprovalMotion(b) => text("body.reason", &b.reason),
+        Body::RenewalRequest(b) => {
+            days("body.extra_days", b.extra_days)?;
+            text("body.reason", &b.reason)
+        }
+        Body::UseReport(b) => {
+            text("body.summary", &b.summary)?;
+            text("body.benefit_returned", &b.benefit_returned)
+        }
+        Body::ReportReview(b) => text("body.reason", &b.reason),
+        Body::OutputSubmit(b) => name("body.title", &b.title),
+        Body::OutputReview(b) => text("body.reason", &b.reason),
+        Body::ConcernRaise(b) => text("body.text", &b.text),
+        Body::ConcernRespond(b) => text("body.text", &b.text),
+        Body::AttachmentCommit(b) => {
+            name("body.media_type", &b.media_type)?;
+            text("body.description", &b.description)
+        }
+    }
+}

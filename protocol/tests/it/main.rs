@@ -1,0 +1,8 @@
+//! Integration tests of the protocol crate: known answers, vectors, properties.
+
+mod fixtures;
+mod fuzz_corpus;
+mod merkle;
+mod note;
+mod statement;
+mod vectors;

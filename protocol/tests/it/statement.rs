@@ -1,0 +1,236 @@
+//! Statements and envelopes: round trips, strictness, and never panicking.
+
+use kaitiaki_protocol::envelope::{pae, EnvelopeError, STATEMENT_PAYLOAD_TYPE};
+use kaitiaki_protocol::statement::{Kind, Statement, StatementError};
+use kaitiaki_protocol::{Envelope, Leaf, PublicKey, Signature};
+use proptest::prelude::*;
+
+use crate::fixtures::{self, key, public, NETWORK};
+
+#[test]
+fn fixtures_cover_every_kind_once() {
+    let kinds: Vec<Kind> = fixtures::statements()
+        .iter()
+        .map(|(_, s)| s.kind())
+        .collect();
+    assert_eq!(kinds, Kind::ALL.to_vec());
+}
+
+#[test]
+fn every_kind_round_trips_through_every_form() {
+    for env in fixtures::envelopes() {
+        let verified = env.clone().open().expect("fixture opens");
+        assert_eq!(
+            verified.statement().encode().unwrap(),
+            env.payload(),
+            "encode(decode(p)) == p"
+        );
+        assert_eq!(Envelope::from_bytes(&env.to_bytes()).unwrap(), env);
+        assert_eq!(Envelope::from_dsse(&env.to_dsse()).unwrap(), env);
+        let dsse_json = serde_json::to_vec(&env.to_dsse()).unwrap();
+        assert_eq!(Envelope::from_dsse_json(&dsse_json).unwrap(), env);
+        let leaf = Leaf::new(fixtures::at(5), env.clone());
+        assert_eq!(Leaf::from_bytes(&leaf.to_bytes()).unwrap(), leaf);
+        assert_eq!(verified.id(), env.id());
+    }
+}
+
+#[test]
+fn the_signature_covers_the_pae_of_the_payload() {
+    let env = &fixtures::envelopes()[0];
+    let message = pae(STATEMENT_PAYLOAD_TYPE, env.payload());
+    assert!(message.starts_with(b"DSSEv1 42 application/vnd.kaitiaki.statement.v1+json "));
+    env.author()
+        .verify(&message, env.signature())
+        .expect("signature over PAE");
+}
+
+/// Signs `payload` as it is and asks whether it opens.
+fn open_raw(payload: &[u8]) -> Result<(), EnvelopeError> {
+    Envelope::sign_payload(&key(1), payload.to_vec())
+        .open()
+        .map(|_| ())
+}
+
+fn valid_payload() -> String {
+    String::from_utf8(fixtures::envelopes()[0].payload().to_vec()).unwrap()
+}
+
+#[test]
+fn strict_parsing_refuses_what_two_readers_could_read_differently() {
+    let good = valid_payload();
+    assert!(open_raw(good.as_bytes()).is_ok());
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "duplicate key",
+            good.replacen("{\"network\"", "{\"network\":\"x\",\"network\"", 1),
+        ),
+        (
+            "duplicate nested key",
+            good.replacen(
+                "\"display_name\"",
+                "\"display_name\":\"x\",\"display_name\"",
+                1,
+            ),
+        ),
+        (
+            "unknown outer field",
+            good.replacen("{\"network\"", "{\"extra\":1,\"network\"", 1),
+        ),
+        (
+            "unknown body field",
+            good.replacen("\"display_name\"", "\"extra\":1,\"display_name\"", 1),
+        ),
+        ("trailing bytes", format!("{good}x")),
+        ("trailing white space", format!("{good}\n")),
+        ("leading white space", format!(" {good}")),
+        (
+            "wrong type",
+            good.replacen("\"affiliation\":\"Ngāti Example\"", "\"affiliation\":7", 1),
+        ),
+        (
+            "unknown kind",
+            good.replacen("key.announce", "key.anounce", 1),
+        ),
+        ("other time zone", good.replacen("Z\"", "+00:00\"", 1)),
+        (
+            "control character",
+            good.replacen("Aroha", "Aro\\u0007ha", 1),
+        ),
+        ("empty name", good.replacen("Aroha Example", "  ", 1)),
+        ("bad network", good.replacen(NETWORK, "Vectors Example", 1)),
+    ];
+    for (what, payload) in cases {
+        assert_ne!(payload, good, "{what}: the mutation did not apply");
+        let err = open_raw(payload.as_bytes()).expect_err(what);
+        assert!(matches!(err, EnvelopeError::Statement(_)), "{what}: {err}");
+    }
+}
+
+#[test]
+fn the_payload_author_must_be_the_signer() {
+    let (_, mut s) = fixtures::statements().remove(0);
+    s.author = public(2);
+    let payload = s.encode().unwrap();
+    let err = Envelope::sign_payload(&key(1), payload).open().unwrap_err();
+    assert!(matches!(err, EnvelopeError::AuthorMismatch { .. }), "{err}");
+    assert!(Envelope::sign(&key(1), &s).is_err());
+}
+
+#[test]
+fn a_rotation_needs_the_new_keys_consent() {
+    let (seed, mut s) = fixtures::statements().remove(1);
+    if let kaitiaki_protocol::Body::KeyRotate(r) = &mut s.body {
+        r.new_key = public(10);
+    }
+    let err = Envelope::sign(&key(seed), &s).unwrap().open().unwrap_err();
+    assert!(matches!(err, EnvelopeError::BadRotationProof), "{err}");
+}
+
+#[test]
+fn signatures_are_verified_strictly() {
+    let env = fixtures::envelopes().remove(0);
+    // A flipped bit in the signature fails.
+    let mut sig = *env.signature().as_bytes();
+    sig[10] ^= 1;
+    let forged = Envelope::from_parts(
+        *env.author(),
+        Signature::from_array(sig),
+        env.payload().to_vec(),
+    );
+    assert!(matches!(forged.open(), Err(EnvelopeError::BadSignature(_))));
+    // S + L (non-canonical scalar) is refused.
+    let mut sig = *env.signature().as_bytes();
+    add_group_order(&mut sig[32..]);
+    let malleated = Envelope::from_parts(
+        *env.author(),
+        Signature::from_array(sig),
+        env.payload().to_vec(),
+    );
+    assert!(malleated.open().is_err());
+    // The identity point is a weak key and is refused on sight.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert!(PublicKey::from_bytes(&identity).is_err());
+}
+
+/// Adds the Ed25519 group order L to a little-endian scalar in place.
+fn add_group_order(s: &mut [u8]) {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for (b, l) in s.iter_mut().zip(L) {
+        let sum = u16::from(*b) + u16::from(l) + carry;
+        *b = sum as u8;
+        carry = sum >> 8;
+    }
+}
+
+#[test]
+fn a_statement_signed_elsewhere_cannot_pass_as_another_payload_type() {
+    let env = fixtures::envelopes().remove(0);
+    let other = pae("application/vnd.in-toto+json", env.payload());
+    assert!(env.author().verify(&other, env.signature()).is_err());
+}
+
+#[test]
+fn oversize_payloads_are_refused_before_parsing() {
+    let big = vec![b' '; kaitiaki_protocol::statement::limits::MAX_PAYLOAD + 1];
+    assert!(matches!(
+        Statement::decode(&big),
+        Err(StatementError::TooLarge(_))
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Statement::decode(&bytes);
+        let _ = Envelope::from_bytes(&bytes);
+        let _ = Envelope::from_dsse_json(&bytes);
+        let _ = Leaf::from_bytes(&bytes);
+    }
+
+    #[test]
+    fn mutated_envelopes_never_open(index in 0usize..22, at in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let env = fixtures::envelopes().swap_remove(index);
+        let mut bytes = env.to_bytes();
+        let i = at.index(bytes.len());
+        bytes[i] ^= 1 << bit;
+        if let Ok(mutated) = Envelope::from_bytes(&bytes) {
+            prop_assert!(mutated.open().is_err(), "a flipped bit at {} still opened", i);
+        }
+    }
+
+    #[test]
+    fn mutated_payloads_are_rejected_or_mean_something_else(index in 0usize..22, at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let (_, original) = fixtures::statements().swap_remove(index);
+        let mut payload = original.encode().unwrap();
+        let i = at.index(payload.len());
+        prop_assume!(payload[i] != byte);
+        payload[i] = byte;
+        // Either refused, or a different statement whose own encoding is canonical again.
+        if let Ok(s) = Statement::decode(&payload) {
+            prop_assert_ne!(&s, &original);
+            let again = s.encode().unwrap();
+            prop_assert_eq!(Statement::decode(&again).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn encode_decode_encode_is_identity(index in 0usize..22, minutes in 0i64..10_000_000, text in "[a-zA-Z0-9 āēīōū.,]{1,80}") {
+        let (_, mut s) = fixtures::statements().swap_remove(index);
+        s.created_at = fixtures::at(minutes);
+        if let kaitiaki_protocol::Body::KeyAnnounce(b) = &mut s.body {
+            b.display_name = format!("x{text}");
+        }
+        let bytes = s.encode().unwrap();
+        let decoded = Statement::decode(&bytes).unwrap();
+        prop_assert_eq!(&decoded, &s);
+        prop_assert_eq!(decoded.encode().unwrap(), bytes);
+    }
+}
