@@ -1,0 +1,495 @@
+//! Governance bodies: charters, amendments, and the charter in force.
+//!
+//! A `body.charter` founds a body; its id is the body's id. It counts only
+//! when sequenced in the log it names as `home_log`, and so does everything
+//! the body says afterwards: amendments, votes, rāhui, approval motions,
+//! report and output reviews, responses to concerns. A node can mirror these
+//! from the home node; it can never author them.
+//!
+//! A member proposes a `body.amend`; the members vote on it under the rule in
+//! force, exactly like a request ([`crate::rules`]). An approved amendment
+//! makes a new charter *version*, in force for every statement after the
+//! deciding vote in the home log. Which version governs a request whose
+//! deliberation spans an amendment: each vote, and the tally after it, are
+//! judged by the version in force at that vote's place in the home log. So a
+//! member removed by the amendment no longer counts (their earlier vote is
+//! dropped from later tallies), a member added may vote, and a new rule or
+//! notice period applies from the next vote on.
+
+use std::collections::BTreeMap;
+
+use kaitiaki_protocol::statement::{BodyAmend, BodyCharter};
+use kaitiaki_protocol::{Body, StatementId};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, key, KeyBytes, Pos};
+use crate::engine::{Engine, Loaded};
+use crate::entry::{Agg, Side, Verdict};
+use crate::error::StateError;
+use crate::rejection::{Rejection, RejectionCode};
+use crate::rules::{
+    already_decided, check_ballot, reject, Decision, Deliberation, Outcome, Rule, Seat, Stop,
+    Tally, Version,
+};
+use crate::store::{StoreWrite, Table};
+
+/// What the state knows about a body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyRecord {
+    /// The body's name.
+    pub name: String,
+    /// The origin of its home log.
+    pub home_log: String,
+    /// Whether its charter counts.
+    pub valid: bool,
+    /// Where the charter sits in the home log.
+    pub founded: Option<Pos>,
+    /// Every amendment proposed, in home-log order.
+    pub amendments: Vec<AmendmentRecord>,
+}
+
+/// An amendment and how it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendmentRecord {
+    /// The `body.amend` statement.
+    pub id: StatementId,
+    /// Who proposed it.
+    pub proposer: KeyBytes,
+    /// Where it sits.
+    pub proposed: Pos,
+    /// The tally after the latest counted vote.
+    pub tally: Tally,
+    /// The decision, once reached.
+    pub decision: Option<Decision>,
+}
+
+/// A body as other aggregates see it.
+pub(crate) struct BodyRef {
+    pub id: StatementId,
+    pub name: String,
+    pub home_log: String,
+}
+
+/// `body ‖ inverted index`: versions sort newest first.
+fn version_key(body: &StatementId, since_index: u64) -> Vec<u8> {
+    key(&[body.as_bytes(), &(u64::MAX - since_index).to_be_bytes()])
+}
+
+/// The side entry placing a statement in its body's home-log sequence.
+pub(crate) fn body_log_side(
+    body: &StatementId,
+    pos: &Pos,
+    id: &StatementId,
+    owner: Agg,
+) -> Result<Side, StateError> {
+    Ok(Side {
+        table: Table::BodyLog,
+        key: key(&[body.as_bytes(), &pos.index.to_be_bytes(), id.as_bytes()]),
+        value: codec::encode(Table::BodyLog, &Some(owner))?,
+    })
+}
+
+/// The members, rule and texts an amendment leads to, or `None` if it would
+/// leave the body without members.
+fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
+    let mut members: BTreeMap<KeyBytes, Seat> =
+        v.members.iter().map(|m| (m.key, m.clone())).collect();
+    for k in &a.remove_members {
+        members.remove(&KeyBytes::of(k));
+    }
+    for m in &a.add_members {
+        members.insert(KeyBytes::of(&m.key), Seat::from(m));
+    }
+    if members.is_empty() {
+        return None;
+    }
+    let members: Vec<Seat> = members.into_values().collect();
+    let next = Version {
+        members: members.clone(),
+        rule: a.rule.clone().unwrap_or_else(|| v.rule.clone()),
+        notice_days: a.notice_days.unwrap_or(v.notice_days),
+        description: a
+            .description
+            .clone()
+            .unwrap_or_else(|| v.description.clone()),
+        ..v.clone()
+    };
+    Some((members, next))
+}
+
+impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+    pub(crate) fn body_record(&self, body: &StatementId) -> Result<Option<BodyRecord>, StateError> {
+        if let Some(r) = self.cache.bodies.borrow().get(body) {
+            return Ok(r.clone());
+        }
+        let r: Option<BodyRecord> = self
+            .tx
+            .get(Table::Bodies, body.as_bytes())?
+            .map(|b| codec::decode(Table::Bodies, &b))
+            .transpose()?;
+        self.cache.bodies.borrow_mut().insert(*body, r.clone());
+        Ok(r)
+    }
+
+    /// A body that counts, or why it cannot be used.
+    pub(crate) fn body_ref(&self, body: &StatementId) -> Rule<BodyRef> {
+        // Only a charter has a body record, so the statement itself is read
+        // only when there is none (it is unknown, or not a charter).
+        match self.body_record(body)? {
+            Some(r) if r.valid => Ok(BodyRef {
+                id: *body,
+                name: r.name,
+                home_log: r.home_log,
+            }),
+            Some(r) => reject(
+                RejectionCode::ExcludedReference,
+                format!(
+                    "The charter of {} ({body}) does not count, so the body cannot act.",
+                    r.name
+                ),
+            ),
+            None => match self.load(body)? {
+                Some(l) if !matches!(l.body, Body::BodyCharter(_)) => reject(
+                    RejectionCode::WrongReference,
+                    format!("{body} is a {}, not a body charter.", l.kind()),
+                ),
+                _ => Err(Stop::Wait(*body)),
+            },
+        }
+    }
+
+    /// The earliest placement of `l` in the body's home log.
+    pub(crate) fn home_pos(&self, l: &Loaded, body: &BodyRef) -> Rule<Pos> {
+        match l.first_in(&body.home_log) {
+            Some(p) => Ok(p.clone()),
+            None => Err(Stop::Reject(Rejection::wrong_home_log(
+                &body.name,
+                &body.home_log,
+                l.first().map_or("", |p| p.log.as_str()),
+            ))),
+        }
+    }
+
+    /// The charter version in force for a statement at `index` of the body's home log.
+    pub(crate) fn version_at(
+        &self,
+        body: &StatementId,
+        index: u64,
+    ) -> Result<Option<Version>, StateError> {
+        if !self.cache.versions.borrow().contains_key(body) {
+            // A body has few versions; read them all once per recomputation.
+            let mut all = Vec::new();
+            for (_, v) in self.scan_all(Table::BodyVersions, body.as_bytes(), None)? {
+                all.push(codec::decode::<Version>(Table::BodyVersions, &v)?);
+            }
+            self.cache.versions.borrow_mut().insert(*body, all);
+        }
+        // Stored newest first: the first one in force before `index`.
+        Ok(self
+            .cache
+            .versions
+            .borrow()
+            .get(body)
+            .and_then(|all| all.iter().find(|v| v.since_index < index).cloned()))
+    }
+
+    /// The member slot the author fills at `pos` of the body's home log.
+    pub(crate) fn member_at(
+        &self,
+        body: &BodyRef,
+        author: &KeyBytes,
+        pos: &Pos,
+    ) -> Rule<(KeyBytes, Version)> {
+        let identity = self.authority(author, pos)?;
+        let Some(version) = self.version_at(&body.id, pos.index)? else {
+            return reject(
+                RejectionCode::NotAMember,
+                format!(
+                    "{} had no charter in force at this point of its home log.",
+                    body.name
+                ),
+            );
+        };
+        match version.slot(&identity) {
+            Some(slot) => Ok((slot, version)),
+            None => reject(
+                RejectionCode::NotAMember,
+                format!(
+                    "Key {author} is not a member of {} at this point; only its members may act for it.",
+                    body.name
+                ),
+            ),
+        }
+    }
+
+    pub(crate) fn recompute_body(&mut self, b: &StatementId) -> Result<(), StateError> {
+        let agg = Agg::Body(*b);
+        let items = self.members(&agg)?;
+        let Some(charter_l) = items.iter().find(|l| l.id == *b) else {
+            return Err(StateError::corrupt(
+                Table::Members,
+                "a body aggregate has no charter",
+            ));
+        };
+        let Body::BodyCharter(charter) = &charter_l.body else {
+            return Err(StateError::corrupt(
+                Table::Members,
+                "a body aggregate is not rooted at a charter",
+            ));
+        };
+        let charter: BodyCharter = charter.clone();
+        let bref = BodyRef {
+            id: *b,
+            name: charter.name.clone(),
+            home_log: charter.home_log.clone(),
+        };
+
+        // The charter itself.
+        let founded = charter_l.first_in(&charter.home_log).cloned();
+        let charter_verdict: Rule<()> = match &founded {
+            None => Err(Stop::Reject(Rejection::wrong_home_log(
+                &charter.name,
+                &charter.home_log,
+                charter_l.first().map_or("", |p| p.log.as_str()),
+            ))),
+            Some(p) => self.authority(&charter_l.author, p).map(|_| ()),
+        };
+        let charter_verdict = self.verdict_of(charter_verdict)?;
+        let valid = charter_verdict.is_valid();
+        let charter_pos = founded.clone().or_else(|| charter_l.first().cloned());
+        let mut sides = Vec::new();
+        if let Some(p) = &founded {
+            sides.push(body_log_side(b, p, b, agg)?);
+        }
+        self.set_verdict(
+            b,
+            &charter_l.author,
+            Some(agg),
+            charter_pos,
+            charter_verdict.clone(),
+            sides,
+        )?;
+
+        let mut versions: Vec<Version> = Vec::new();
+        if let (true, Some(p)) = (valid, &founded) {
+            let mut members: Vec<Seat> = charter.members.iter().map(Seat::from).collect();
+            members.sort_by_key(|m| m.key);
+            versions.push(Version {
+                since_index: p.index,
+                since: p.clone(),
+                amendment: None,
+                members,
+                rule: charter.rule.clone(),
+                notice_days: charter.notice_days,
+                description: charter.description.clone(),
+            });
+        }
+
+        // Amendments and the votes on them, in home-log order.
+        let mut ordered = Vec::new();
+        for l in items.iter().filter(|l| l.id != *b) {
+            match (valid, l.first_in(&charter.home_log)) {
+                (true, Some(p)) => ordered.push((p.clone(), l)),
+                (true, None) => {
+                    let v = Verdict::excluded(Rejection::wrong_home_log(
+                        &charter.name,
+                        &charter.home_log,
+                        l.first().map_or("", |p| p.log.as_str()),
+                    ));
+                    self.set_verdict(
+                        &l.id,
+                        &l.author,
+                        Some(agg),
+                        l.first().cloned(),
+                        v,
+                        Vec::new(),
+                    )?;
+                }
+                (false, home) => {
+                    let v = Verdict::excluded(Rejection::new(
+                        RejectionCode::ExcludedReference,
+                        format!(
+                            "The charter of {} does not count, so neither does this.",
+                            charter.name
+                        ),
+                    ));
+                    let sides = match home {
+                        Some(p) => vec![body_log_side(b, p, &l.id, agg)?],
+                        None => Vec::new(),
+                    };
+                    self.set_verdict(
+                        &l.id,
+                        &l.author,
+                        Some(agg),
+                        home.or(l.first()).cloned(),
+                        v,
+                        sides,
+                    )?;
+                }
+            }
+        }
+        ordered.sort_by(|x, y| (&x.0, x.1.id).cmp(&(&y.0, y.1.id)));
+
+        let mut amendments: BTreeMap<StatementId, (AmendmentRecord, Deliberation, BodyAmend)> =
+            BTreeMap::new();
+        for (pos, l) in ordered {
+            let outcome = self.body_step(&bref, &pos, l, &mut versions, &mut amendments);
+            let verdict = self.verdict_of(outcome)?;
+            let side = body_log_side(b, &pos, &l.id, agg)?;
+            self.set_verdict(&l.id, &l.author, Some(agg), Some(pos), verdict, vec![side])?;
+        }
+
+        let record = BodyRecord {
+            name: charter.name.clone(),
+            home_log: charter.home_log.clone(),
+            valid,
+            founded,
+            amendments: amendments
+                .into_values()
+                .map(|(mut r, d, _)| {
+                    r.tally = d.tally;
+                    r.decision = d.decided;
+                    r
+                })
+                .collect(),
+        };
+        self.tx.put_record(Table::Bodies, b.as_bytes(), &record)?;
+        self.cache.clear();
+        self.store_versions(b, &versions)
+    }
+
+    /// One amendment or vote on an amendment, in home-log order.
+    fn body_step(
+        &self,
+        body: &BodyRef,
+        pos: &Pos,
+        l: &Loaded,
+        versions: &mut Vec<Version>,
+        amendments: &mut BTreeMap<StatementId, (AmendmentRecord, Deliberation, BodyAmend)>,
+    ) -> Rule<()> {
+        let Some(version) = versions
+            .iter()
+            .rev()
+            .find(|v| v.since_index < pos.index)
+            .cloned()
+        else {
+            return reject(
+                RejectionCode::NotAMember,
+                format!(
+                    "{} had no charter in force at this point of its home log.",
+                    body.name
+                ),
+            );
+        };
+        let identity = self.authority(&l.author, pos)?;
+        let Some(slot) = version.slot(&identity) else {
+            return reject(
+                RejectionCode::NotAMember,
+                format!(
+                    "Key {} is not a member of {} at this point.",
+                    l.author, body.name
+                ),
+            );
+        };
+        match &l.body {
+            Body::BodyAmend(a) => {
+                if amended(&version, a).is_none() {
+                    return reject(
+                        RejectionCode::InvalidAmendment,
+                        format!("This amendment would leave {} without members.", body.name),
+                    );
+                }
+                let record = AmendmentRecord {
+                    id: l.id,
+                    proposer: l.author,
+                    proposed: pos.clone(),
+                    tally: Tally::default(),
+                    decision: None,
+                };
+                amendments.insert(l.id, (record, Deliberation::default(), a.clone()));
+                Ok(())
+            }
+            Body::Vote(v) => {
+                if v.body != body.id {
+                    return reject(
+                        RejectionCode::NotGoverningBody,
+                        format!(
+                            "An amendment of {} can only be voted on by {} itself.",
+                            body.name, body.name
+                        ),
+                    );
+                }
+                check_ballot(v)?;
+                let Some((_, delib, amend)) = amendments.get_mut(&v.subject) else {
+                    return reject(
+                        RejectionCode::ExcludedReference,
+                        format!(
+                            "The amendment {} does not count (or comes later in the home log).",
+                            v.subject
+                        ),
+                    );
+                };
+                if let Some(d) = &delib.decided {
+                    return Err(Stop::Reject(already_decided("amendment", d)));
+                }
+                delib.cast(slot, l.id, pos, v, &version);
+                if let Some(d) = &delib.decided {
+                    if d.outcome == Outcome::Approved {
+                        if let Some((_, mut next)) = amended(&version, amend) {
+                            next.since_index = pos.index;
+                            next.since = pos.clone();
+                            next.amendment = Some(v.subject);
+                            versions.push(next);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => reject(RejectionCode::WrongReference, "not a body statement"),
+        }
+    }
+
+    /// Turns a rule's result into a verdict; store failures propagate.
+    pub(crate) fn verdict_of(&self, r: Rule<()>) -> Result<Verdict, StateError> {
+        match r {
+            Ok(()) => Ok(Verdict::Valid),
+            Err(Stop::Reject(rej)) => Ok(Verdict::excluded(rej)),
+            Err(Stop::Wait(missing)) => Ok(Verdict::Pending { missing }),
+            Err(Stop::Fail(e)) => Err(e),
+        }
+    }
+
+    /// Writes the versions and marks what was sequenced after the first change.
+    fn store_versions(&mut self, b: &StatementId, versions: &[Version]) -> Result<(), StateError> {
+        let mut old = Vec::new();
+        for (k, v) in self.scan_all(Table::BodyVersions, b.as_bytes(), None)? {
+            old.push((k, codec::decode::<Version>(Table::BodyVersions, &v)?));
+        }
+        // Stored newest first.
+        old.reverse();
+        let first_change = old
+            .iter()
+            .map(|(_, v)| Some(v))
+            .chain(std::iter::repeat(None))
+            .zip(versions.iter().map(Some).chain(std::iter::repeat(None)))
+            .take(old.len().max(versions.len()))
+            .find(|(o, n)| o != n)
+            .map(|(o, n)| {
+                let a = o.map_or(u64::MAX, |v| v.since_index);
+                let c = n.map_or(u64::MAX, |v| v.since_index);
+                a.min(c)
+            });
+        let Some(from) = first_change else {
+            return Ok(());
+        };
+        for (k, _) in &old {
+            self.tx.delete(Table::BodyVersions, k)?;
+        }
+        for v in versions {
+            self.tx
+                .put_record(Table::BodyVersions, &version_key(b, v.since_index), v)?;
+        }
+        self.cache.clear();
+        self.mark_owners(Table::BodyLog, b.as_bytes(), Some(&from.to_be_bytes()))
+    }
+}

@@ -1,0 +1,423 @@
+//! Listings with filters and pagination by key cursor.
+//!
+//! Each listing walks one index in key order and returns at most `limit`
+//! items (capped at [`MAX_PAGE`]) and a [`Cursor`] to continue from. Lists
+//! whose answer depends on time take `now`; they assume `now` is not before
+//! the statements they list (for the past, read single records).
+
+use kaitiaki_protocol::{StatementId, Timestamp};
+use serde::Serialize;
+
+use crate::codec::{self, Cursor, KeyBytes, Page, Pos};
+use crate::datasets::{DatasetRecord, RahuiRecord};
+use crate::engine::{load, read_record};
+use crate::error::StateError;
+use crate::items::ConcernRecord;
+use crate::query::{datasets_of, get_record};
+use crate::rejection::Rejection;
+use crate::requests::{DueReport, Phase, RequestRecord, RequestStatus};
+use crate::store::{Store, Table};
+
+/// The largest page any listing returns.
+pub const MAX_PAGE: usize = 500;
+
+/// Which requests to list. Every filter given must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestFilter {
+    /// Only requests with this status at `now`.
+    pub status: Option<RequestStatus>,
+    /// Only requests for this dataset.
+    pub dataset: Option<StatementId>,
+    /// Only requests this body must decide.
+    pub body: Option<StatementId>,
+    /// Only requests by this key.
+    pub requester: Option<KeyBytes>,
+}
+
+/// A request in a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestSummary {
+    /// The request.
+    pub id: StatementId,
+    /// Its title.
+    pub title: String,
+    /// Who asked.
+    pub requester: KeyBytes,
+    /// Where it sits.
+    pub submitted: Pos,
+    /// Its status at `now`.
+    pub status: RequestStatus,
+    /// The datasets asked for.
+    pub datasets: Vec<StatementId>,
+}
+
+fn phase_of(status: RequestStatus) -> Phase {
+    match status {
+        RequestStatus::Submitted => Phase::Submitted,
+        RequestStatus::UnderReview => Phase::UnderReview,
+        RequestStatus::Declined => Phase::Declined,
+        RequestStatus::Withdrawn => Phase::Withdrawn,
+        RequestStatus::Revoked => Phase::Revoked,
+        RequestStatus::Completed => Phase::Completed,
+        RequestStatus::Approved | RequestStatus::Suspended | RequestStatus::Expired => {
+            Phase::Approved
+        }
+    }
+}
+
+/// Walks an index from a cursor, keeping the items `keep` accepts.
+fn walk<S: Store + ?Sized, T>(
+    s: &S,
+    table: Table,
+    prefix: &[u8],
+    after: Option<&Cursor>,
+    limit: usize,
+    mut keep: impl FnMut(&[u8], &[u8]) -> Result<Option<T>, StateError>,
+    stop: impl Fn(&[u8]) -> bool,
+) -> Result<Page<T>, StateError> {
+    let limit = limit.clamp(1, MAX_PAGE);
+    let mut items = Vec::new();
+    let mut cursor = after.map(|c| c.as_bytes().to_vec());
+    loop {
+        let chunk = s
+            .scan_prefix(table, prefix, cursor.as_deref(), limit)
+            .map_err(StateError::store)?;
+        let exhausted = chunk.len() < limit;
+        for (k, v) in chunk {
+            if stop(&k) {
+                return Ok(Page { items, next: None });
+            }
+            if let Some(item) = keep(&k, &v)? {
+                items.push(item);
+            }
+            cursor = Some(k);
+            if items.len() == limit {
+                return Ok(Page {
+                    items,
+                    next: cursor.map(Cursor::new),
+                });
+            }
+        }
+        if exhausted {
+            return Ok(Page { items, next: None });
+        }
+    }
+}
+
+/// Requests matching `filter`, oldest first.
+pub fn requests<S: Store + ?Sized>(
+    s: &S,
+    filter: &RequestFilter,
+    now: Timestamp,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<RequestSummary>, StateError> {
+    // Walk the most selective index; check the other filters on each record.
+    let (table, prefix): (Table, Vec<u8>) = if let Some(d) = &filter.dataset {
+        (Table::RequestsByDataset, d.as_bytes().to_vec())
+    } else if let Some(b) = &filter.body {
+        (Table::RequestsByBody, b.as_bytes().to_vec())
+    } else if let Some(k) = &filter.requester {
+        (Table::RequestsByRequester, k.as_bytes().to_vec())
+    } else if let Some(st) = filter.status {
+        (Table::RequestsByPhase, vec![phase_of(st).code()])
+    } else {
+        (Table::RequestsByPhase, Vec::new())
+    };
+    // Every index key is `prefix ‖ time ‖ id`; the phase index's prefix is one byte.
+    let id_offset = if table == Table::RequestsByPhase {
+        1 + 8
+    } else {
+        32 + 8
+    };
+    walk(
+        s,
+        table,
+        &prefix,
+        after,
+        limit,
+        |k, _| {
+            let id = codec::id_at(table, k, id_offset)?;
+            let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())? else {
+                return Ok(None);
+            };
+            let status = r.status_at(now, &datasets_of(s, &r)?);
+            let matches = filter.status.is_none_or(|st| st == status)
+                && filter.dataset.is_none_or(|d| r.datasets.contains(&d))
+                && filter.body.is_none_or(|b| r.bodies.contains(&b))
+                && filter.requester.is_none_or(|q| q == r.requester);
+            Ok(matches.then(|| RequestSummary {
+                id,
+                title: r.title.clone(),
+                requester: r.requester,
+                submitted: r.submitted.clone(),
+                status,
+                datasets: r.datasets.clone(),
+            }))
+        },
+        |_| false,
+    )
+}
+
+/// A rāhui in a listing, with its dataset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RahuiView {
+    /// The dataset restricted.
+    pub dataset: StatementId,
+    /// The dataset's name.
+    pub dataset_name: String,
+    /// The rāhui.
+    pub rahui: RahuiRecord,
+}
+
+/// Rāhui in force at `now`, in the order placed.
+pub fn rahui_in_force<S: Store + ?Sized>(
+    s: &S,
+    now: Timestamp,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<RahuiView>, StateError> {
+    let now_key = codec::time_key(now);
+    walk(
+        s,
+        Table::Rahui,
+        &[],
+        after,
+        limit,
+        |k, v| {
+            let id = codec::id_at(Table::Rahui, k, 8)?;
+            let dataset = codec::id_at(Table::Rahui, v, 0)?;
+            let Some(d) = get_record::<_, DatasetRecord>(s, Table::Datasets, dataset.as_bytes())?
+            else {
+                return Ok(None);
+            };
+            Ok(d.rahui
+                .iter()
+                .find(|r| r.id == id && r.in_force_now(now))
+                .map(|r| RahuiView {
+                    dataset,
+                    dataset_name: d.name.clone(),
+                    rahui: r.clone(),
+                }))
+        },
+        // Placed after `now`: not in force yet, and neither is anything later.
+        |k| k.get(..8).is_some_and(|t| t > &now_key[..]),
+    )
+}
+
+/// A request with reports overdue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OverdueView {
+    /// The request.
+    pub request: StatementId,
+    /// Its title.
+    pub title: String,
+    /// Who owes the reports.
+    pub requester: KeyBytes,
+    /// The reports overdue at `now`, earliest first.
+    pub overdue: Vec<DueReport>,
+}
+
+/// Requests with reports overdue at `now`, the longest overdue first.
+pub fn overdue_reports<S: Store + ?Sized>(
+    s: &S,
+    now: Timestamp,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<OverdueView>, StateError> {
+    let now_key = codec::time_key(now);
+    walk(
+        s,
+        Table::ReportsDue,
+        &[],
+        after,
+        limit,
+        |k, _| {
+            let id = codec::id_at(Table::ReportsDue, k, 8)?;
+            let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())? else {
+                return Ok(None);
+            };
+            let overdue = r.overdue_reports(now);
+            Ok((!overdue.is_empty()).then(|| OverdueView {
+                request: id,
+                title: r.title.clone(),
+                requester: r.requester,
+                overdue,
+            }))
+        },
+        |k| k.get(..8).is_some_and(|t| t > &now_key[..]),
+    )
+}
+
+/// A concern in a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConcernView {
+    /// The concern.
+    pub id: StatementId,
+    /// Its record.
+    pub record: ConcernRecord,
+}
+
+/// Concerns not yet resolved, oldest first.
+pub fn open_concerns<S: Store + ?Sized>(
+    s: &S,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<ConcernView>, StateError> {
+    walk(
+        s,
+        Table::OpenConcerns,
+        &[],
+        after,
+        limit,
+        |k, _| {
+            let id = codec::id_at(Table::OpenConcerns, k, 8)?;
+            Ok(
+                get_record::<_, ConcernRecord>(s, Table::Concerns, id.as_bytes())?
+                    .map(|record| ConcernView { id, record }),
+            )
+        },
+        |_| false,
+    )
+}
+
+/// A statement left out of the state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExcludedView {
+    /// The statement.
+    pub id: StatementId,
+    /// Its kind's wire name.
+    pub kind: String,
+    /// Who signed it.
+    pub author: KeyBytes,
+    /// The placement that counts for it, if any.
+    pub pos: Option<Pos>,
+    /// Why it is excluded.
+    pub rejection: Rejection,
+}
+
+/// Statements excluded from the state, by id.
+pub fn excluded<S: Store + ?Sized>(
+    s: &S,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<ExcludedView>, StateError> {
+    walk(
+        s,
+        Table::Excluded,
+        &[],
+        after,
+        limit,
+        |k, v| {
+            let id = codec::id_at(Table::Excluded, k, 0)?;
+            let rejection: Rejection = codec::decode(Table::Excluded, v)?;
+            let (Some(l), Some(rec)) = (load(s, &id)?, read_record(s, &id)?) else {
+                return Ok(None);
+            };
+            Ok(Some(ExcludedView {
+                id,
+                kind: l.body.kind().name().to_owned(),
+                author: l.author,
+                pos: rec.pos,
+                rejection,
+            }))
+        },
+        |_| false,
+    )
+}
+
+/// A statement waiting for one it refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PendingView {
+    /// The statement waiting.
+    pub id: StatementId,
+    /// The statement it waits for.
+    pub missing: StatementId,
+}
+
+/// Statements waiting for others, by the id they wait for.
+pub fn pending<S: Store + ?Sized>(
+    s: &S,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<PendingView>, StateError> {
+    walk(
+        s,
+        Table::Pending,
+        &[],
+        after,
+        limit,
+        |k, _| {
+            Ok(Some(PendingView {
+                missing: codec::id_at(Table::Pending, k, 0)?,
+                id: codec::id_at(Table::Pending, k, 32)?,
+            }))
+        },
+        |_| false,
+    )
+}
+
+/// Datasets a body governs (valid registrations), by id.
+pub fn datasets_of_body<S: Store + ?Sized>(
+    s: &S,
+    body: &StatementId,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<(StatementId, DatasetRecord)>, StateError> {
+    walk(
+        s,
+        Table::DatasetsByBody,
+        body.as_bytes(),
+        after,
+        limit,
+        |k, _| {
+            let id = codec::id_at(Table::DatasetsByBody, k, 32)?;
+            Ok(get_record::<_, DatasetRecord>(s, Table::Datasets, id.as_bytes())?.map(|d| (id, d)))
+        },
+        |_| false,
+    )
+}
+
+/// Every body known, by id (valid or not: see [`crate::bodies::BodyRecord::valid`]).
+pub fn bodies<S: Store + ?Sized>(
+    s: &S,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<(StatementId, crate::bodies::BodyRecord)>, StateError> {
+    walk(
+        s,
+        Table::Bodies,
+        &[],
+        after,
+        limit,
+        |k, v| {
+            Ok(Some((
+                codec::id_at(Table::Bodies, k, 0)?,
+                codec::decode(Table::Bodies, v)?,
+            )))
+        },
+        |_| false,
+    )
+}
+
+/// Every dataset known, by id.
+pub fn datasets<S: Store + ?Sized>(
+    s: &S,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<(StatementId, DatasetRecord)>, StateError> {
+    walk(
+        s,
+        Table::Datasets,
+        &[],
+        after,
+        limit,
+        |k, v| {
+            Ok(Some((
+                codec::id_at(Table::Datasets, k, 0)?,
+                codec::decode(Table::Datasets, v)?,
+            )))
+        },
+        |_| false,
+    )
+}

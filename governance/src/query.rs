@@ -1,0 +1,319 @@
+//! Reading the state: one record at a time, with its full story.
+//!
+//! Every function takes the store and, where the answer depends on time,
+//! `now` — the crate never reads a clock. Listings with pagination are in
+//! [`crate::lists`].
+
+use kaitiaki_protocol::statement::RequestSubmit;
+use kaitiaki_protocol::{Body, Kind, StatementId, Timestamp};
+use serde::Serialize;
+
+use crate::bodies::BodyRecord;
+use crate::codec::{self, KeyBytes, Pos};
+use crate::datasets::{DatasetRecord, RahuiRecord};
+use crate::engine::{load, read_record, scan_all};
+use crate::entry::{Agg, Verdict};
+use crate::error::StateError;
+use crate::hash::read_sum;
+use crate::identity::KeyRecord;
+use crate::items::ConcernRecord;
+use crate::requests::{DueReport, RequestRecord, RequestStatus};
+use crate::rules::{Seat, Version};
+use crate::store::{Store, Table};
+
+/// The state hash: equal on two nodes exactly when their states are (O(1)).
+pub fn state_hash<S: Store + ?Sized>(s: &S) -> Result<[u8; 32], StateError> {
+    Ok(read_sum(s)?.to_bytes())
+}
+
+pub(crate) fn get_record<S: Store + ?Sized, T: serde::de::DeserializeOwned>(
+    s: &S,
+    table: Table,
+    key: &[u8],
+) -> Result<Option<T>, StateError> {
+    s.get(table, key)
+        .map_err(StateError::store)?
+        .map(|b| codec::decode(table, &b))
+        .transpose()
+}
+
+/// What the state says about one statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatementState {
+    /// Whether it counts.
+    pub verdict: Verdict,
+    /// The aggregate it belongs to, once it could be routed.
+    pub owner: Option<Agg>,
+    /// The placement that counts for it.
+    pub pos: Option<Pos>,
+}
+
+/// Whether a statement counts, and why not.
+pub fn statement_state<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<StatementState>, StateError> {
+    Ok(read_record(s, id)?.map(|r| StatementState {
+        verdict: r.verdict,
+        owner: r.owner,
+        pos: r.pos,
+    }))
+}
+
+/// A key's name, affiliation, end and lineage.
+pub fn key<S: Store + ?Sized>(s: &S, k: &KeyBytes) -> Result<Option<KeyRecord>, StateError> {
+    get_record(s, Table::Keys, k.as_bytes())
+}
+
+/// A body with every charter version, newest last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BodyView {
+    /// The body (its charter id).
+    pub id: StatementId,
+    /// Its record: name, home log, amendments.
+    pub record: BodyRecord,
+    /// Its charter versions, oldest first; the last is in force.
+    pub versions: Vec<Version>,
+}
+
+/// A body and its charter history.
+pub fn body<S: Store + ?Sized>(s: &S, id: &StatementId) -> Result<Option<BodyView>, StateError> {
+    let Some(record) = get_record::<_, BodyRecord>(s, Table::Bodies, id.as_bytes())? else {
+        return Ok(None);
+    };
+    let mut versions = Vec::new();
+    for (_, v) in scan_all(s, Table::BodyVersions, id.as_bytes(), None)? {
+        versions.push(codec::decode::<Version>(Table::BodyVersions, &v)?);
+    }
+    versions.reverse();
+    Ok(Some(BodyView {
+        id: *id,
+        record,
+        versions,
+    }))
+}
+
+/// The members of a body under the charter version now in force.
+pub fn members<S: Store + ?Sized>(s: &S, body: &StatementId) -> Result<Vec<Seat>, StateError> {
+    let newest = s
+        .scan_prefix(Table::BodyVersions, body.as_bytes(), None, 1)
+        .map_err(StateError::store)?;
+    match newest.first() {
+        Some((_, v)) => Ok(codec::decode::<Version>(Table::BodyVersions, v)?.members),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A dataset and its rāhui at `now`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DatasetView {
+    /// The dataset (its registration id).
+    pub id: StatementId,
+    /// Its record.
+    pub record: DatasetRecord,
+    /// The rāhui in force at `now`.
+    pub rahui_in_force: Vec<RahuiRecord>,
+    /// Questions, concerns and attachments about it.
+    pub thread: Vec<TimelineItem>,
+}
+
+/// A dataset at `now`.
+pub fn dataset<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+    now: Timestamp,
+) -> Result<Option<DatasetView>, StateError> {
+    let Some(record) = get_record::<_, DatasetRecord>(s, Table::Datasets, id.as_bytes())? else {
+        return Ok(None);
+    };
+    let rahui_in_force = record
+        .rahui
+        .iter()
+        .filter(|r| r.in_force_now(now))
+        .cloned()
+        .collect();
+    let mut thread = Vec::new();
+    thread_items(s, id, &mut thread)?;
+    thread.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    Ok(Some(DatasetView {
+        id: *id,
+        record,
+        rahui_in_force,
+        thread,
+    }))
+}
+
+/// One statement in a timeline, with its verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineItem {
+    /// The statement.
+    pub id: StatementId,
+    /// Its kind.
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: Kind,
+    /// Who signed it.
+    pub author: KeyBytes,
+    /// When the author says they made it (informative only).
+    pub created_at: Timestamp,
+    /// The placement that counts for it.
+    pub pos: Option<Pos>,
+    /// Whether it counts, and why not.
+    pub verdict: Verdict,
+    /// Its body as JSON, as signed: reasons, conditions, questions, answers.
+    pub body: serde_json::Value,
+}
+
+fn ser_kind<S: serde::Serializer>(k: &Kind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.name())
+}
+
+fn timeline_item<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<TimelineItem>, StateError> {
+    let (Some(l), Some(rec)) = (load(s, id)?, read_record(s, id)?) else {
+        return Ok(None);
+    };
+    let json = codec::body_to_json(&l.body)?;
+    let body = serde_json::from_slice(&json)
+        .map_err(|e| StateError::corrupt(Table::Statements, e.to_string()))?;
+    Ok(Some(TimelineItem {
+        id: *id,
+        kind: l.body.kind(),
+        author: l.author,
+        created_at: l.created_at,
+        pos: rec.pos,
+        verdict: rec.verdict,
+        body,
+    }))
+}
+
+/// Questions (with their answers), concerns and attachments about a subject.
+fn thread_items<S: Store + ?Sized>(
+    s: &S,
+    subject: &StatementId,
+    out: &mut Vec<TimelineItem>,
+) -> Result<(), StateError> {
+    for (k, v) in scan_all(s, Table::Thread, subject.as_bytes(), None)? {
+        let id = codec::id_at(Table::Thread, &k, 40)?;
+        if let Some(item) = timeline_item(s, &id)? {
+            out.push(item);
+        }
+        if v == b"question" {
+            thread_items(s, &id, out)?;
+        }
+        if v == b"concern" {
+            for (mk, _) in scan_all(s, Table::Members, &Agg::Concern(id).key(), None)? {
+                let rid = codec::id_at(Table::Members, &mk, 33)?;
+                if rid != id {
+                    if let Some(item) = timeline_item(s, &rid)? {
+                        out.push(item);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A request with its whole story at `now`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestView {
+    /// The request (its submission id).
+    pub id: StatementId,
+    /// What was asked for: purpose, Five Safes, uses, duration.
+    pub submit: RequestSubmit,
+    /// Whether the request counts at all (excluded use, revoked key…).
+    pub verdict: Verdict,
+    /// Its status at `now`, when it counts.
+    pub status: Option<RequestStatus>,
+    /// The derived record: decisions per body, approval, conditions, expiry,
+    /// renewals, motions, reports and outputs.
+    pub record: Option<RequestRecord>,
+    /// Reports overdue at `now`.
+    pub overdue: Vec<DueReport>,
+    /// Every statement about it, in order, with verdicts: votes with reasons,
+    /// questions and answers, withdrawals, renewals, motions, reports,
+    /// reviews, outputs, concerns and responses.
+    pub timeline: Vec<TimelineItem>,
+}
+
+/// A request at `now`.
+pub fn request<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+    now: Timestamp,
+) -> Result<Option<RequestView>, StateError> {
+    let Some(l) = load(s, id)? else {
+        return Ok(None);
+    };
+    let Body::RequestSubmit(submit) = l.body else {
+        return Ok(None);
+    };
+    let Some(rec) = read_record(s, id)? else {
+        return Ok(None);
+    };
+    let record: Option<RequestRecord> = get_record(s, Table::Requests, id.as_bytes())?;
+    let status = match &record {
+        Some(r) => Some(r.status_at(now, &datasets_of(s, r)?)),
+        None => None,
+    };
+    let overdue = record
+        .as_ref()
+        .map(|r| r.overdue_reports(now))
+        .unwrap_or_default();
+    let mut timeline = Vec::new();
+    for (k, _) in scan_all(s, Table::Members, &Agg::Request(*id).key(), None)? {
+        let mid = codec::id_at(Table::Members, &k, 33)?;
+        if mid != *id {
+            if let Some(item) = timeline_item(s, &mid)? {
+                timeline.push(item);
+            }
+        }
+    }
+    thread_items(s, id, &mut timeline)?;
+    timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    Ok(Some(RequestView {
+        id: *id,
+        submit,
+        verdict: rec.verdict,
+        status,
+        record,
+        overdue,
+        timeline,
+    }))
+}
+
+/// The dataset records a request names (for its status under rāhui).
+pub(crate) fn datasets_of<S: Store + ?Sized>(
+    s: &S,
+    r: &RequestRecord,
+) -> Result<Vec<DatasetRecord>, StateError> {
+    let mut out = Vec::new();
+    for d in &r.datasets {
+        if let Some(rec) = get_record(s, Table::Datasets, d.as_bytes())? {
+            out.push(rec);
+        }
+    }
+    Ok(out)
+}
+
+/// A request's status at `now`, or `None` if it does not count.
+pub fn request_status<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+    now: Timestamp,
+) -> Result<Option<RequestStatus>, StateError> {
+    match get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())? {
+        Some(r) => Ok(Some(r.status_at(now, &datasets_of(s, &r)?))),
+        None => Ok(None),
+    }
+}
+
+/// A concern and its responses.
+pub fn concern<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<ConcernRecord>, StateError> {
+    get_record(s, Table::Concerns, id.as_bytes())
+}

@@ -1,0 +1,285 @@
+//! From votes to a decision on a request.
+//!
+//! Each governing body deliberates on its own, in its home-log order, by the
+//! rules in [`crate::rules`]. On top of those, a vote on a request is refused:
+//!
+//! 1. while the request is open for community comment — until its sequenced
+//!    time plus the body's `notice_days` (`notice_period`);
+//! 2. after a withdrawal that counts (`request_withdrawn`);
+//! 3. while a rāhui is in force on any of its datasets (`rahui_in_force`);
+//! 4. after the body's decision (`decision_already_reached`).
+//!
+//! The request is **declined** as soon as one body declines (at the earliest
+//! decline), and **approved** when every governing body has approved (at the
+//! latest approval), with the union of all their conditions. Each body's
+//! decision and reasons stay visible whatever the others decided.
+//!
+//! A withdrawal counts if the requester sequenced it before the request was
+//! decided. Its effect is computed in two passes, because the decision it is
+//! compared with itself depends on which votes count: first without any
+//! withdrawal, to find when (if ever) the request was decided; then, if a
+//! withdrawal came before that, again with every vote after the withdrawal
+//! refused.
+
+use std::collections::BTreeMap;
+
+use kaitiaki_protocol::statement::{Condition, Vote};
+use kaitiaki_protocol::{Body, StatementId};
+
+use super::{schedule::Schedule, Approval, BodyDecision, Ended, Phase, Req, RequestRecord, Step};
+use crate::codec::Pos;
+use crate::engine::Engine;
+use crate::error::StateError;
+use crate::rejection::RejectionCode;
+use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule};
+use crate::store::StoreWrite;
+
+/// The overall outcome of per-body deliberations and where it was reached.
+pub(crate) fn overall(
+    bodies: &[StatementId],
+    delibs: &BTreeMap<StatementId, Deliberation>,
+) -> Option<(Outcome, Pos)> {
+    let decisions: Vec<_> = bodies
+        .iter()
+        .map(|b| delibs.get(b).and_then(|d| d.decided.as_ref()))
+        .collect();
+    let first_decline = decisions
+        .iter()
+        .flatten()
+        .filter(|d| d.outcome == Outcome::Declined)
+        .map(|d| d.at.clone())
+        .min();
+    if let Some(at) = first_decline {
+        return Some((Outcome::Declined, at));
+    }
+    if decisions
+        .iter()
+        .all(|d| d.is_some_and(|d| d.outcome == Outcome::Approved))
+    {
+        return decisions
+            .iter()
+            .flatten()
+            .map(|d| d.at.clone())
+            .max()
+            .map(|at| (Outcome::Approved, at));
+    }
+    None
+}
+
+impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+    /// Refuses a vote while a rāhui is in force on a dataset of the request.
+    pub(crate) fn rahui_check(&self, req: &Req, pos: &Pos) -> Rule<()> {
+        for (_, d) in &req.datasets {
+            if let Some(r) = d.rahui.iter().find(|r| r.in_force_at(pos)) {
+                let until = r
+                    .until
+                    .map(|u| format!(" (until {u} unless lifted sooner)"))
+                    .unwrap_or_default();
+                return reject(
+                    RejectionCode::RahuiInForce,
+                    format!(
+                        "Dataset {} is under a rāhui placed at {}{until}; votes on requests for it are paused \
+                         until the rāhui ends.",
+                        d.name, r.placed.at
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// One vote on the request itself.
+    fn request_vote(
+        &self,
+        req: &Req,
+        step: &Step<'_>,
+        v: &Vote,
+        cutoff: Option<&Pos>,
+        delibs: &mut BTreeMap<StatementId, Deliberation>,
+    ) -> Rule<()> {
+        let body = self.body_ref(&v.body)?;
+        let (slot, version) = self.member_at(&body, &step.l.author, &step.pos)?;
+        check_ballot(v)?;
+        let open_until = req.at.at.plus_days(version.notice_days);
+        if step.pos.at < open_until {
+            return reject(
+                RejectionCode::NoticePeriod,
+                format!(
+                    "The request is open for community comment until {open_until} under the charter of {}; \
+                     votes count from then.",
+                    body.name
+                ),
+            );
+        }
+        if let Some(c) = cutoff {
+            if *c < step.pos {
+                return reject(
+                    RejectionCode::RequestWithdrawn,
+                    format!(
+                        "The requester withdrew this request at {}; it can no longer be voted on.",
+                        c.at
+                    ),
+                );
+            }
+        }
+        self.rahui_check(req, &step.pos)?;
+        let d = delibs.entry(v.body).or_default();
+        if let Some(dec) = &d.decided {
+            return Err(already_decided("request", dec).into());
+        }
+        d.cast(slot, step.l.id, &step.pos, v, &version);
+        Ok(())
+    }
+
+    /// Runs every body's deliberation; returns the deliberations and each vote's result.
+    #[allow(clippy::type_complexity)]
+    fn deliberate(
+        &self,
+        req: &Req,
+        steps: &[Step<'_>],
+        cutoff: Option<&Pos>,
+    ) -> (BTreeMap<StatementId, Deliberation>, Vec<(usize, Rule<()>)>) {
+        let mut delibs = BTreeMap::new();
+        let mut results = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            let Body::Vote(v) = &s.l.body else { continue };
+            if v.subject != req.id || s.verdict.is_some() {
+                continue;
+            }
+            results.push((i, self.request_vote(req, s, v, cutoff, &mut delibs)));
+        }
+        (delibs, results)
+    }
+
+    /// Decides the request from its votes and withdrawals.
+    pub(crate) fn decide(
+        &self,
+        req: &Req,
+        steps: &mut [Step<'_>],
+    ) -> Result<RequestRecord, StateError> {
+        let (first, first_results) = self.deliberate(req, steps, None);
+        let decided = overall(&req.bodies, &first);
+
+        // Withdrawals, in order.
+        let mut withdrawn: Option<Ended> = None;
+        for step in steps.iter_mut() {
+            if !matches!(step.l.body, Body::RequestWithdraw(_)) || step.verdict.is_some() {
+                continue;
+            }
+            let pos = step.pos.clone();
+            let (author, id) = (step.l.author, step.l.id);
+            let result = (|| -> Rule<()> {
+                let identity = self.authority(&author, &pos)?;
+                if !identity.contains(&req.requester) {
+                    return reject(
+                        RejectionCode::NotRequester,
+                        "Only the requester may withdraw a request.",
+                    );
+                }
+                if let Some(w) = &withdrawn {
+                    return reject(
+                        RejectionCode::RequestWithdrawn,
+                        format!("The request was already withdrawn at {}.", w.at.at),
+                    );
+                }
+                if let Some((_, at)) = decided.as_ref().filter(|(_, at)| *at < pos) {
+                    return reject(
+                        RejectionCode::DecisionAlreadyReached,
+                        format!(
+                            "The request was already decided at {}; it can no longer be withdrawn.",
+                            at.at
+                        ),
+                    );
+                }
+                withdrawn = Some(Ended {
+                    at: pos.clone(),
+                    by: id,
+                });
+                Ok(())
+            })();
+            step.verdict = Some(result);
+        }
+
+        let (delibs, results) = match &withdrawn {
+            None => (first, first_results),
+            Some(w) => self.deliberate(req, steps, Some(&w.at)),
+        };
+        for (i, r) in results {
+            steps[i].verdict = Some(r);
+        }
+
+        let mut decisions = Vec::new();
+        for b in &req.bodies {
+            let d = delibs.get(b).cloned().unwrap_or_default();
+            let notice = self
+                .version_at(b, u64::MAX)?
+                .map(|v| v.notice_days)
+                .unwrap_or(0);
+            decisions.push(BodyDecision {
+                body: *b,
+                notice_until: (notice > 0).then(|| req.at.at.plus_days(notice)),
+                tally: d.tally,
+                decision: d.decided,
+            });
+        }
+        let outcome = if withdrawn.is_some() {
+            None
+        } else {
+            overall(&req.bodies, &delibs)
+        };
+        let phase = match (&withdrawn, &outcome) {
+            (Some(_), _) => Phase::Withdrawn,
+            (None, Some((Outcome::Declined, _))) => Phase::Declined,
+            (None, Some((Outcome::Approved, _))) => Phase::Approved,
+            (None, None) if delibs.values().any(Deliberation::started) => Phase::UnderReview,
+            (None, None) => Phase::Submitted,
+        };
+        let approval = match &outcome {
+            Some((Outcome::Approved, at)) => {
+                let mut conditions: Vec<Condition> = decisions
+                    .iter()
+                    .filter_map(|d| d.decision.as_ref())
+                    .flat_map(|d| d.conditions.iter().cloned())
+                    .collect();
+                conditions.sort();
+                conditions.dedup();
+                let days = conditions
+                    .iter()
+                    .filter_map(|c| match c {
+                        Condition::ExpiresAfterDays { days } => Some(*days),
+                        _ => None,
+                    })
+                    .chain([req.submit.duration_days])
+                    .min()
+                    .unwrap_or(req.submit.duration_days);
+                Some(Approval {
+                    approved: at.clone(),
+                    expires_at: at.at.plus_days(days),
+                    schedule: Schedule::from_conditions(&conditions),
+                    conditions,
+                    suspensions: Vec::new(),
+                    revoked: None,
+                    completed: None,
+                    renewals: Vec::new(),
+                    motions: Vec::new(),
+                })
+            }
+            _ => None,
+        };
+        Ok(RequestRecord {
+            requester: req.requester,
+            title: req.submit.title.clone(),
+            use_category: req.submit.use_category,
+            submitted: req.at.clone(),
+            datasets: req.datasets.iter().map(|(d, _)| *d).collect(),
+            bodies: req.bodies.clone(),
+            duration_days: req.submit.duration_days,
+            phase,
+            decisions,
+            withdrawn,
+            approval,
+            reports: Vec::new(),
+            outputs: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,307 @@
+//! Time: calendar months for report schedules, and a request's status at `now`.
+//!
+//! Everything here is a pure function of a stored record and `now`, which
+//! the caller supplies: the crate never reads a clock.
+
+use kaitiaki_protocol::statement::Condition;
+use kaitiaki_protocol::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{Approval, Phase, ReportKind, ReportStatus, RequestRecord};
+use crate::datasets::DatasetRecord;
+
+/// Days after the end of an approval by which a required final report is due.
+/// The work can only be reported once it is over; a month is a common grace.
+pub const FINAL_REPORT_GRACE_DAYS: u32 = 30;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since 1970-01-01 → (year, month 1–12, day 1–31), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// `t` plus whole calendar months, the day clamped to the month's end
+/// (31 January + 1 month = 28 or 29 February); saturates at the largest time.
+pub fn add_months(t: Timestamp, months: u32) -> Timestamp {
+    let ms = t.unix_millis();
+    let days = ms.div_euclid(MS_PER_DAY);
+    let rest = ms.rem_euclid(MS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let total = i64::from(m - 1) + i64::from(months);
+    let ny = y + total.div_euclid(12);
+    let nm = (total.rem_euclid(12) + 1) as u32;
+    let nd = d.min(days_in_month(ny, nm));
+    let out = days_from_civil(ny, nm, nd) * MS_PER_DAY + rest;
+    Timestamp::from_unix_millis(out)
+        .unwrap_or(Timestamp::from_unix_millis(253_402_300_799_999).unwrap_or(t))
+}
+
+/// What reports the conditions ask for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// A periodic report every this many months (the most frequent asked for).
+    pub every_months: Option<u32>,
+    /// Whether a final report is required.
+    pub final_required: bool,
+}
+
+impl Schedule {
+    /// The schedule the union of conditions asks for.
+    pub fn from_conditions(conditions: &[Condition]) -> Schedule {
+        Schedule {
+            every_months: conditions
+                .iter()
+                .filter_map(|c| match c {
+                    Condition::ReportEvery { months } => Some(*months),
+                    _ => None,
+                })
+                .min(),
+            final_required: conditions.contains(&Condition::FinalReport),
+        }
+    }
+}
+
+/// One report the schedule asked for and that has not been filed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DueReport {
+    /// Periodic or final.
+    pub kind: ReportKind,
+    /// When it was, or is, due.
+    pub due: Timestamp,
+}
+
+impl Approval {
+    /// When access ends, whichever comes first: expiry, revocation, completion.
+    pub fn end(&self) -> Timestamp {
+        [
+            Some(self.expires_at),
+            self.revoked.as_ref().map(|e| e.at.at),
+            self.completed.as_ref().map(|e| e.at.at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.expires_at)
+    }
+
+    /// Every periodic due date, earliest first (before the end of access).
+    pub fn periodic_due(&self) -> Vec<Timestamp> {
+        let Some(m) = self.schedule.every_months else {
+            return Vec::new();
+        };
+        let end = self.end();
+        let mut out = Vec::new();
+        for i in 1u32.. {
+            let Some(months) = i.checked_mul(m) else {
+                break;
+            };
+            let due = add_months(self.approved.at, months);
+            if due >= end || out.last() == Some(&due) {
+                break;
+            }
+            out.push(due);
+        }
+        out
+    }
+
+    /// When the final report is due, if one is required.
+    pub fn final_due(&self) -> Option<Timestamp> {
+        self.schedule
+            .final_required
+            .then(|| self.end().plus_days(FINAL_REPORT_GRACE_DAYS))
+    }
+}
+
+impl RequestRecord {
+    /// Reports the schedule asks for that are not filed (returned reports do
+    /// not count), earliest first, regardless of `now`.
+    pub fn unfiled_reports(&self) -> Vec<DueReport> {
+        let Some(a) = &self.approval else {
+            return Vec::new();
+        };
+        if a.completed.is_some() {
+            return Vec::new();
+        }
+        let counts = |kind: ReportKind| {
+            self.reports
+                .iter()
+                .filter(|r| r.kind == kind && r.status != ReportStatus::Returned)
+                .count()
+        };
+        let mut out: Vec<DueReport> = a
+            .periodic_due()
+            .into_iter()
+            .skip(counts(ReportKind::Periodic))
+            .map(|due| DueReport {
+                kind: ReportKind::Periodic,
+                due,
+            })
+            .collect();
+        if let (Some(due), 0) = (a.final_due(), counts(ReportKind::Final)) {
+            out.push(DueReport {
+                kind: ReportKind::Final,
+                due,
+            });
+        }
+        out
+    }
+
+    /// Reports overdue at `now`.
+    pub fn overdue_reports(&self, now: Timestamp) -> Vec<DueReport> {
+        self.unfiled_reports()
+            .into_iter()
+            .filter(|d| d.due <= now)
+            .collect()
+    }
+
+    /// The request's status at `now`, given its datasets (for rāhui).
+    pub fn status_at(&self, now: Timestamp, datasets: &[DatasetRecord]) -> RequestStatus {
+        match self.phase {
+            Phase::Submitted => return RequestStatus::Submitted,
+            Phase::UnderReview => return RequestStatus::UnderReview,
+            Phase::Declined => return RequestStatus::Declined,
+            Phase::Withdrawn => return RequestStatus::Withdrawn,
+            Phase::Approved | Phase::Revoked | Phase::Completed => {}
+        }
+        let Some(a) = &self.approval else {
+            return RequestStatus::UnderReview;
+        };
+        if now < a.approved.at {
+            return RequestStatus::UnderReview;
+        }
+        if a.completed.as_ref().is_some_and(|e| e.at.at <= now) {
+            return RequestStatus::Completed;
+        }
+        if a.revoked.as_ref().is_some_and(|e| e.at.at <= now) {
+            return RequestStatus::Revoked;
+        }
+        if a.expires_at <= now {
+            return RequestStatus::Expired;
+        }
+        let by_motion = a
+            .suspensions
+            .iter()
+            .any(|s| s.from.at <= now && s.until.as_ref().is_none_or(|u| now < u.at));
+        let by_rahui = datasets
+            .iter()
+            .any(|d| d.rahui.iter().any(|r| r.in_force_now(now)));
+        if by_motion || by_rahui {
+            RequestStatus::Suspended
+        } else {
+            RequestStatus::Approved
+        }
+    }
+}
+
+/// Where a request stands at a given time. See the crate docs for every transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RequestStatus {
+    /// Sequenced; no vote counted yet (it may be in its notice period).
+    Submitted,
+    /// At least one governing body has counted votes; not all have decided.
+    UnderReview,
+    /// Every governing body approved; access is in force.
+    Approved,
+    /// A governing body declined.
+    Declined,
+    /// The requester withdrew it before it was decided.
+    Withdrawn,
+    /// Approved, but paused by a rāhui in force or a suspension motion.
+    Suspended,
+    /// Approved, and revoked by a governing body.
+    Revoked,
+    /// Approved, and past its expiry.
+    Expired,
+    /// Approved, and its final report accepted by every governing body.
+    Completed,
+}
+
+impl RequestStatus {
+    /// The status's stable name, e.g. `under_review`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Submitted => "submitted",
+            RequestStatus::UnderReview => "under_review",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Declined => "declined",
+            RequestStatus::Withdrawn => "withdrawn",
+            RequestStatus::Suspended => "suspended",
+            RequestStatus::Revoked => "revoked",
+            RequestStatus::Expired => "expired",
+            RequestStatus::Completed => "completed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    #[test]
+    fn months_are_calendar_months_clamped_to_the_month_end() {
+        assert_eq!(
+            add_months(t("2026-01-31T10:00:00Z"), 1),
+            t("2026-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            add_months(t("2028-01-31T10:00:00Z"), 1),
+            t("2028-02-29T10:00:00Z")
+        );
+        assert_eq!(
+            add_months(t("2026-03-15T00:00:00Z"), 6),
+            t("2026-09-15T00:00:00Z")
+        );
+        assert_eq!(
+            add_months(t("2026-11-30T23:59:59.500Z"), 14),
+            t("2028-01-30T23:59:59.500Z")
+        );
+        assert_eq!(
+            add_months(t("1970-01-01T00:00:00Z"), 0),
+            t("1970-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-800_000i64, -1, 0, 1, 59, 365, 11_016, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! The key-value store the state lives in, and two implementations of it.
+//!
+//! Governance never holds the whole state in memory: a node keeps millions of
+//! statements and must start without replaying its logs, so every record
+//! lives in a [`Store`] the caller passes in (the node implements it on sled,
+//! one tree per [`Table`]). Reads go through [`Store`]; writes through
+//! [`StoreWrite`].
+//!
+//! - [`MemStore`] is an ordered in-memory map, for tests and tools.
+//! - [`Overlay`] reads through to a base store and buffers every write, so a
+//!   node can check and apply a whole batch of new statements, make its log
+//!   durable, and only then commit [`Overlay::into_changes`] to disk in one
+//!   atomic transaction. Dropping an overlay forgets the batch.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::ops::Bound;
+
+/// A named table of the state. Each has a stable [`Table::name`], which a
+/// node may use as the name of a sled tree; renaming one is a format change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Table {
+    /// Statement id → the exact payload bytes, so aggregates can be recomputed.
+    Statements,
+    /// Statement id ‖ position → empty: every log position a statement holds.
+    Placements,
+    /// Statement id → its verdict (valid, pending or excluded) and the aggregate it belongs to.
+    Verdicts,
+    /// Aggregate ‖ statement id → empty: the statements each aggregate is computed from.
+    Members,
+    /// Missing id ‖ waiting id → empty: statements waiting for one they refer to.
+    Pending,
+    /// Statement id → rejection: statements excluded from the state, for listing.
+    Excluded,
+    /// Author key ‖ time ‖ statement id → aggregate: who said what when, so a
+    /// rotation or revocation finds the statements it invalidates.
+    Authored,
+    /// Key → the key's record (name, affiliation, end, predecessors).
+    Keys,
+    /// New key ‖ old key → empty: rotations into a key.
+    RotationsInto,
+    /// Body id → the body's record (charter, amendments and their outcomes).
+    Bodies,
+    /// Body id ‖ inverted home-log index → the charter version in force from that index.
+    BodyVersions,
+    /// Body id ‖ home-log index → statement id: everything sequenced for a body in its home log.
+    BodyLog,
+    /// Body id ‖ dataset id → empty: the datasets each body governs.
+    DatasetsByBody,
+    /// Dataset id → the dataset's record (registration and rāhui).
+    Datasets,
+    /// Dataset id ‖ time ‖ vote id → request id: votes touching a dataset, so a rāhui finds those it refuses.
+    DatasetVotes,
+    /// Time ‖ rāhui id → dataset id: every valid rāhui, for the rāhui-in-force list.
+    Rahui,
+    /// Request id → the request's derived record.
+    Requests,
+    /// Dataset id ‖ time ‖ request id → empty.
+    RequestsByDataset,
+    /// Body id ‖ time ‖ request id → empty.
+    RequestsByBody,
+    /// Requester key ‖ time ‖ request id → empty.
+    RequestsByRequester,
+    /// Phase ‖ time ‖ request id → empty.
+    RequestsByPhase,
+    /// Earliest unmet due time ‖ request id → empty: requests owing a use report.
+    ReportsDue,
+    /// Target id ‖ statement id → empty: questions, answers, concerns and
+    /// attachments that refer to a target, recomputed when it changes.
+    Dependents,
+    /// Concern id → the concern's record (raise and responses).
+    Concerns,
+    /// Time ‖ concern id → empty: concerns not yet resolved.
+    OpenConcerns,
+    /// Subject id ‖ time ‖ item id → kind: questions, concerns and attachments by subject, for timelines.
+    Thread,
+    /// Small named values: the state hash and counters. Not part of the hash itself.
+    Meta,
+}
+
+impl serde::Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Table {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Table::from_name(&name).ok_or_else(|| serde::de::Error::custom("unknown table name"))
+    }
+}
+
+impl Table {
+    /// The table with this [`Table::name`].
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// Every table, in a fixed order.
+    pub const ALL: &'static [Table] = &[
+        Table::Statements,
+        Table::Placements,
+        Table::Verdicts,
+        Table::Members,
+        Table::Pending,
+        Table::Excluded,
+        Table::Authored,
+        Table::Keys,
+        Table::RotationsInto,
+        Table::Bodies,
+        Table::BodyVersions,
+        Table::BodyLog,
+        Table::DatasetsByBody,
+        Table::Datasets,
+        Table::DatasetVotes,
+        Table::Rahui,
+        Table::Requests,
+        Table::RequestsByDataset,
+        Table::RequestsByBody,
+        Table::RequestsByRequester,
+        Table::RequestsByPhase,
+        Table::ReportsDue,
+        Table::Dependents,
+        Table::Concerns,
+        Table::OpenConcerns,
+        Table::Thread,
+        Table::Meta,
+    ];
+
+    /// The table's stable name (also a valid sled tree name).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::Statements => "gov.statements",
+            Table::Placements => "gov.placements",
+            Table::Verdicts => "gov.verdicts",
+            Table::Members => "gov.members",
+            Table::Pending => "gov.pending",
+            Table::Excluded => "gov.excluded",
+            Table::Authored => "gov.authored",
+            Table::Keys => "gov.keys",
+            Table::RotationsInto => "gov.rotations-into",
+            Table::Bodies => "gov.bodies",
+            Table::BodyVersions => "gov.body-versions",
+            Table::BodyLog => "gov.body-log",
+            Table::DatasetsByBody => "gov.datasets-by-body",
+            Table::Datasets => "gov.datasets",
+            Table::DatasetVotes => "gov.dataset-votes",
+            Table::Rahui => "gov.rahui",
+            Table::Requests => "gov.requests",
+            Table::RequestsByDataset => "gov.requests-by-dataset",
+            Table::RequestsByBody => "gov.requests-by-body",
+            Table::RequestsByRequester => "gov.requests-by-requester",
+            Table::RequestsByPhase => "gov.requests-by-phase",
+            Table::ReportsDue => "gov.reports-due",
+            Table::Dependents => "gov.dependents",
+            Table::Concerns => "gov.concerns",
+            Table::OpenConcerns => "gov.open-concerns",
+            Table::Thread => "gov.thread",
+            Table::Meta => "gov.meta",
+        }
+    }
+}
+
+/// Key-value pairs, in key order, as a scan returns them.
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Reading the state.
+pub trait Store {
+    /// What can go wrong underneath (I/O, corruption); governance passes it on.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The value under `key`, if any.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error>;
+
+    /// Up to `limit` entries whose key starts with `prefix`, in ascending key
+    /// order, starting strictly after `after` when it is given (`after` is a
+    /// whole key, normally one this call returned before).
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, Self::Error>;
+}
+
+/// Writing the state. Governance only writes through this trait, and every
+/// write of one [`crate::apply`] must be committed together or not at all.
+pub trait StoreWrite: Store {
+    /// Sets `key` to `value`.
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), Self::Error>;
+    /// Removes `key` (a missing key is not an error).
+    fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// One buffered write, as [`Overlay::into_changes`] hands it to the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The table written.
+    pub table: Table,
+    /// The key written.
+    pub key: Vec<u8>,
+    /// The new value, or `None` for a deletion.
+    pub value: Option<Vec<u8>>,
+}
+
+/// An in-memory store: one ordered map per table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemStore {
+    tables: BTreeMap<Table, BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    /// Every entry of one table, in key order (for tests and snapshots).
+    pub fn entries(&self, table: Table) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.tables
+            .get(&table)
+            .into_iter()
+            .flat_map(|t| t.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+    }
+
+    /// How many entries a table holds.
+    pub fn len(&self, table: Table) -> usize {
+        self.tables.get(&table).map_or(0, BTreeMap::len)
+    }
+
+    /// Whether the store holds nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.tables.values().all(BTreeMap::is_empty)
+    }
+
+    /// Applies buffered changes (what a node does with its sled transaction).
+    pub fn commit(&mut self, changes: impl IntoIterator<Item = Change>) {
+        for c in changes {
+            match c.value {
+                Some(v) => {
+                    self.tables.entry(c.table).or_default().insert(c.key, v);
+                }
+                None => {
+                    let _ = self.delete(c.table, &c.key);
+                }
+            }
+        }
+    }
+}
+
+/// The range of keys starting with `prefix`, strictly after `after` if given.
+fn range_of<'k>(prefix: &'k [u8], after: Option<&'k [u8]>) -> (Bound<&'k [u8]>, Bound<&'k [u8]>) {
+    let lower = match after {
+        Some(a) if a >= prefix => Bound::Excluded(a),
+        _ => Bound::Included(prefix),
+    };
+    (lower, Bound::Unbounded)
+}
+
+impl Store for MemStore {
+    type Error = Infallible;
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Infallible> {
+        Ok(self.tables.get(&table).and_then(|t| t.get(key)).cloned())
+    }
+
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, Infallible> {
+        let Some(t) = self.tables.get(&table) else {
+            return Ok(Vec::new());
+        };
+        Ok(t.range::<[u8], _>(range_of(prefix, after))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+impl StoreWrite for MemStore {
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), Infallible> {
+        self.tables
+            .entry(table)
+            .or_default()
+            .insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), Infallible> {
+        if let Some(t) = self.tables.get_mut(&table) {
+            t.remove(key);
+            // Keep no empty tables, so equal contents compare equal.
+            if t.is_empty() {
+                self.tables.remove(&table);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A base store seen through a buffer of uncommitted writes.
+///
+/// Reads see the buffered writes first; the base is never changed. The node
+/// applies a batch into an overlay, makes its log durable, then commits
+/// [`Overlay::into_changes`] atomically; [`crate::check`] uses a throwaway
+/// overlay to find out what applying a statement would do.
+#[derive(Debug)]
+pub struct Overlay<'a, S: Store + ?Sized> {
+    base: &'a S,
+    // `None` records a deletion that hides a base entry.
+    writes: BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl<'a, S: Store + ?Sized> Overlay<'a, S> {
+    /// An empty overlay over `base`.
+    pub fn new(base: &'a S) -> Self {
+        Overlay {
+            base,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// How many keys the overlay has written.
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Whether nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The buffered writes, in table and key order, for the caller to commit atomically.
+    pub fn into_changes(self) -> Vec<Change> {
+        self.writes
+            .into_iter()
+            .map(|((table, key), value)| Change { table, key, value })
+            .collect()
+    }
+}
+
+impl<S: Store + ?Sized> Store for Overlay<'_, S> {
+    type Error = S::Error;
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, S::Error> {
+        match self.writes.get(&(table, key.to_vec())) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.get(table, key),
+        }
+    }
+
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, S::Error> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        // Walk the base in chunks and merge in the buffered writes up to the
+        // end of each chunk: deletions in the overlay can hide base entries,
+        // so one chunk of `limit` may not be enough.
+        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        loop {
+            let chunk = self
+                .base
+                .scan_prefix(table, prefix, cursor.as_deref(), limit)?;
+            let exhausted = chunk.len() < limit;
+            let upto: Option<Vec<u8>> = if exhausted {
+                None
+            } else {
+                chunk.last().map(|(k, _)| k.clone())
+            };
+            let lo = match &cursor {
+                Some(c) if c.as_slice() >= prefix => Bound::Excluded((table, c.clone())),
+                _ => Bound::Included((table, prefix.to_vec())),
+            };
+            let mut buffered = self
+                .writes
+                .range((lo, Bound::Unbounded))
+                .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
+                .filter(|((_, k), _)| upto.as_ref().is_none_or(|u| k <= u))
+                .peekable();
+            let mut base = chunk.into_iter().peekable();
+            loop {
+                let take_buffered = match (base.peek(), buffered.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => false,
+                    (None, Some(_)) => true,
+                    (Some((bk, _)), Some(((_, ok), _))) => ok <= bk,
+                };
+                if take_buffered {
+                    if let Some(((_, k), v)) = buffered.next() {
+                        if base.peek().is_some_and(|(bk, _)| bk == k) {
+                            base.next();
+                        }
+                        if let Some(v) = v {
+                            out.push((k.clone(), v.clone()));
+                        }
+                    }
+                } else if let Some(item) = base.next() {
+                    out.push(item);
+                }
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+            match upto {
+                None => return Ok(out),
+                Some(u) => cursor = Some(u),
+            }
+        }
+    }
+}
+
+impl<S: Store + ?Sized> StoreWrite for Overlay<'_, S> {
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), S::Error> {
+        self.writes
+            .insert((table, key.to_vec()), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), S::Error> {
+        self.writes.insert((table, key.to_vec()), None);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
+        v.into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn overlay_merges_puts_and_hides_deletes_across_chunks() {
+        let mut base = MemStore::new();
+        for i in 0u8..20 {
+            base.put(Table::Meta, &[1, i], &[i]).unwrap();
+        }
+        base.put(Table::Meta, &[2, 0], &[0]).unwrap();
+        let mut o = Overlay::new(&base);
+        for i in 0u8..10 {
+            o.delete(Table::Meta, &[1, i]).unwrap();
+        }
+        o.put(Table::Meta, &[1, 50], &[50]).unwrap();
+        o.put(Table::Meta, &[1, 15], &[99]).unwrap();
+        let got = o.scan_prefix(Table::Meta, &[1], None, 3).unwrap();
+        assert_eq!(keys(got), vec![vec![1, 10], vec![1, 11], vec![1, 12]]);
+        let got = o
+            .scan_prefix(Table::Meta, &[1], Some(&[1, 14]), 100)
+            .unwrap();
+        assert_eq!(got[0], (vec![1, 15], vec![99]));
+        assert_eq!(keys(got).last(), Some(&vec![1, 50]));
+
+        // The overlay's view equals the base after committing its changes.
+        let mut committed = base.clone();
+        let view = o.scan_prefix(Table::Meta, &[], None, 1000).unwrap();
+        committed.commit(o.into_changes());
+        assert_eq!(
+            view,
+            committed.scan_prefix(Table::Meta, &[], None, 1000).unwrap()
+        );
+    }
+}

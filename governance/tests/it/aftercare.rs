@@ -1,0 +1,246 @@
+//! After approval: reports and their schedule, outputs, renewal, suspension and revocation.
+
+use kaitiaki_governance::lists;
+use kaitiaki_governance::requests::{OutputStatus, ReportStatus};
+use kaitiaki_governance::{RejectionCode, RequestStatus};
+use kaitiaki_protocol::statement::{ApprovalAction, Condition, ReportKind};
+
+use crate::fixture::*;
+
+/// A request approved with the given conditions from both boards.
+fn approved_with(
+    s: &mut Setting,
+    days: u32,
+    conditions: Vec<Condition>,
+) -> kaitiaki_protocol::StatementId {
+    let r = s.request(days);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    s.w.ok(&iwi[0], IWI, approve_with(r, b, conditions));
+    s.w.ok(&iwi[1], IWI, approve(r, b));
+    s.w.ok(&iwi[2], IWI, approve(r, b));
+    s.pacific_approve(r, 4);
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    r
+}
+
+#[test]
+fn a_six_monthly_report_not_filed_is_overdue_at_month_seven() {
+    let mut s = Setting::new();
+    let r = approved_with(
+        &mut s,
+        730,
+        vec![Condition::ReportEvery { months: 6 }, Condition::FinalReport],
+    );
+    let approved = s.w.view(&r).record.unwrap().approval.unwrap().approved.at;
+    let month = |m: u32| kaitiaki_governance::requests::schedule::add_months(approved, m);
+    let at5 = month(5);
+    assert!(lists::overdue_reports(&s.w.store, at5, None, 10)
+        .unwrap()
+        .items
+        .is_empty());
+    let at7 = month(7);
+    let page = lists::overdue_reports(&s.w.store, at7, None, 10).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].overdue.len(), 1);
+    assert_eq!(page.items[0].overdue[0].due, month(6));
+    // Filing it clears the flag.
+    s.w.now = at7;
+    let researcher = s.c.researcher.clone();
+    s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    assert!(lists::overdue_reports(&s.w.store, at7, None, 10)
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(s.w.view(&r).overdue.is_empty());
+}
+
+#[test]
+fn a_returned_report_does_not_count_until_refiled() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 6 }]);
+    let researcher = s.c.researcher.clone();
+    s.w.days(190);
+    let p = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    let aroha = s.c.iwi[0].clone();
+    s.w.ok(&aroha, IWI, review(p, s.iwi_board, false));
+    let view = s.w.view(&r);
+    assert_eq!(
+        view.record.unwrap().reports[0].status,
+        ReportStatus::Returned
+    );
+    assert_eq!(view.overdue.len(), 1);
+}
+
+#[test]
+fn a_final_report_accepted_by_every_board_completes_the_request() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 365, vec![Condition::FinalReport]);
+    let researcher = s.c.researcher.clone();
+    s.w.days(370);
+    assert_eq!(s.w.status(&r), RequestStatus::Expired);
+    let f = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Final));
+    let (aroha, sione) = (s.c.iwi[0].clone(), s.c.pacific[0].clone());
+    s.w.ok(&aroha, IWI, review(f, s.iwi_board, true));
+    assert_eq!(
+        s.w.status(&r),
+        RequestStatus::Expired,
+        "one board is not every board"
+    );
+    s.w.ok(&sione, PACIFIC, review(f, s.pacific_board, true));
+    assert_eq!(s.w.status(&r), RequestStatus::Completed);
+    assert!(s.w.view(&r).record.unwrap().unfiled_reports().is_empty());
+}
+
+#[test]
+fn outputs_under_review_are_released_only_by_every_board() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 365, vec![Condition::OutputsReviewed]);
+    let researcher = s.c.researcher.clone();
+    let table =
+        s.w.ok(&researcher, AGENCY, output(r, "Service reach by region"));
+    let paper = s.w.ok(&researcher, AGENCY, output(r, "Draft paper"));
+    let (aroha, sione) = (s.c.iwi[0].clone(), s.c.pacific[0].clone());
+    s.w.ok(&aroha, IWI, output_review(table, s.iwi_board, true));
+    let status = |s: &Setting| -> Vec<OutputStatus> {
+        s.w.view(&r)
+            .record
+            .unwrap()
+            .outputs
+            .iter()
+            .map(|o| o.status)
+            .collect()
+    };
+    assert_eq!(
+        status(&s),
+        vec![OutputStatus::PendingReview, OutputStatus::PendingReview]
+    );
+    s.w.ok(&sione, PACIFIC, output_review(table, s.pacific_board, true));
+    s.w.ok(
+        &sione,
+        PACIFIC,
+        output_review(paper, s.pacific_board, false),
+    );
+    assert_eq!(
+        status(&s),
+        vec![OutputStatus::Released, OutputStatus::Withheld]
+    );
+    let whanau = s.c.whanau.clone();
+    s.w.refused(
+        &whanau,
+        AGENCY,
+        output(r, "Not theirs"),
+        RejectionCode::NotRequester,
+    );
+}
+
+#[test]
+fn reports_and_outputs_need_an_approval() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let researcher = s.c.researcher.clone();
+    s.w.refused(
+        &researcher,
+        AGENCY,
+        report(r, ReportKind::Periodic),
+        RejectionCode::NotApproved,
+    );
+}
+
+#[test]
+fn a_renewal_before_expiry_extends_the_approval_when_every_board_agrees() {
+    let mut s = Setting::new();
+    let r = s.approved_request(90);
+    let expires = s.w.view(&r).record.unwrap().approval.unwrap().expires_at;
+    s.w.days(80);
+    let researcher = s.c.researcher.clone();
+    let n = s.w.ok(&researcher, AGENCY, renew(r, 60));
+    s.w.refused(
+        &researcher,
+        AGENCY,
+        renew(r, 30),
+        RejectionCode::RenewalPending,
+    );
+    s.iwi_approve(n, 3);
+    s.w.days(20);
+    assert_eq!(
+        s.w.status(&r),
+        RequestStatus::Expired,
+        "the Pacific board has not decided yet"
+    );
+    s.pacific_approve(n, 4);
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert_eq!(a.expires_at, expires.plus_days(60));
+    assert_eq!(a.renewals.len(), 1);
+}
+
+#[test]
+fn a_renewal_after_expiry_is_refused() {
+    let mut s = Setting::new();
+    let r = s.approved_request(30);
+    s.w.days(31);
+    let researcher = s.c.researcher.clone();
+    s.w.refused(
+        &researcher,
+        AGENCY,
+        renew(r, 30),
+        RejectionCode::ApprovalEnded,
+    );
+}
+
+#[test]
+fn a_board_suspends_for_breach_reinstates_and_then_revokes() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let suspend = s.w.ok(&iwi[0], IWI, motion(r, b, ApprovalAction::Suspend));
+    s.iwi_approve(suspend, 3);
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
+    let reinstate =
+        s.w.ok(&iwi[1], IWI, motion(r, b, ApprovalAction::Reinstate));
+    s.iwi_approve(reinstate, 3);
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    let revoke = s.w.ok(&iwi[2], IWI, motion(r, b, ApprovalAction::Revoke));
+    s.iwi_approve(revoke, 2);
+    assert_eq!(
+        s.w.status(&r),
+        RequestStatus::Approved,
+        "two of five have not decided the motion"
+    );
+    s.w.ok(&iwi[3], IWI, approve(revoke, b));
+    assert_eq!(s.w.status(&r), RequestStatus::Revoked);
+    s.w.refused(
+        &iwi[4],
+        IWI,
+        approve(revoke, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+    s.w.refused(
+        &iwi[0],
+        IWI,
+        motion(r, b, ApprovalAction::Reinstate),
+        RejectionCode::ApprovalEnded,
+    );
+    let researcher = s.c.researcher.clone();
+    s.w.refused(
+        &researcher,
+        AGENCY,
+        renew(r, 30),
+        RejectionCode::ApprovalEnded,
+    );
+}
+
+#[test]
+fn a_motion_is_refused_before_approval() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let aroha = s.c.iwi[0].clone();
+    s.w.refused(
+        &aroha,
+        IWI,
+        motion(r, s.iwi_board, ApprovalAction::Revoke),
+        RejectionCode::NotApproved,
+    );
+}

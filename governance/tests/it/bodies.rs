@@ -1,0 +1,300 @@
+//! Bodies deciding: thresholds, quorums, consensus, amendments, home logs.
+
+use kaitiaki_governance::rules::Outcome;
+use kaitiaki_governance::{query, RejectionCode, RequestStatus, Verdict};
+use kaitiaki_protocol::statement::{Choice, DecisionRule};
+
+use crate::fixture::*;
+
+fn iwi_decision(
+    s: &Setting,
+    r: &kaitiaki_protocol::StatementId,
+) -> kaitiaki_governance::requests::BodyDecision {
+    let rec = s.w.view(r).record.unwrap();
+    rec.decisions
+        .into_iter()
+        .find(|d| d.body == s.iwi_board)
+        .unwrap()
+}
+
+#[test]
+fn an_exact_threshold_approves_at_the_kth_approval() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    s.iwi_approve(r, 2);
+    assert!(
+        iwi_decision(&s, &r).decision.is_none(),
+        "two of five is not three"
+    );
+    let tama = s.c.iwi[3].clone();
+    let decisive = s.w.ok(&tama, IWI, approve(r, s.iwi_board));
+    let d = iwi_decision(&s, &r).decision.unwrap();
+    assert_eq!(d.outcome, Outcome::Approved);
+    assert_eq!(
+        d.vote, decisive,
+        "decided the moment the rule was satisfied"
+    );
+    assert_eq!(d.tally.approve, 3);
+}
+
+#[test]
+fn a_vote_after_the_decision_is_refused() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    s.iwi_approve(r, 3);
+    let wiremu = s.c.iwi[4].clone();
+    let msg = s.w.refused(
+        &wiremu,
+        IWI,
+        decline(r, s.iwi_board, "too late"),
+        RejectionCode::DecisionAlreadyReached,
+    );
+    assert!(msg.contains("approved"), "{msg}");
+}
+
+#[test]
+fn a_member_may_change_their_vote_until_the_decision() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let [a, h, m, t, wi] = s.c.iwi.clone();
+    let b = s.iwi_board;
+    s.w.ok(&a, IWI, decline(r, b, "Not yet convinced."));
+    s.w.ok(&h, IWI, decline(r, b, "Too broad."));
+    s.w.ok(&a, IWI, approve(r, b));
+    s.w.ok(&m, IWI, approve(r, b));
+    assert!(iwi_decision(&s, &r).decision.is_none());
+    s.w.ok(&t, IWI, approve(r, b));
+    assert_eq!(
+        iwi_decision(&s, &r).decision.unwrap().outcome,
+        Outcome::Approved
+    );
+    s.w.refused(
+        &wi,
+        IWI,
+        approve(r, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+}
+
+#[test]
+fn a_threshold_out_of_reach_declines() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let b = s.iwi_board;
+    for p in s.c.iwi.clone().iter().take(3) {
+        s.w.ok(p, IWI, decline(r, b, "The linkage is not acceptable."));
+    }
+    // Three declines of five: three approvals can no longer be reached.
+    assert_eq!(
+        iwi_decision(&s, &r).decision.unwrap().outcome,
+        Outcome::Declined
+    );
+    assert_eq!(s.w.status(&r), RequestStatus::Declined);
+}
+
+#[test]
+fn quorum_not_reached_leaves_the_request_under_review() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    s.pacific_approve(r, 3);
+    let rec = s.w.view(&r).record.unwrap();
+    let pac = rec
+        .decisions
+        .iter()
+        .find(|d| d.body == s.pacific_board)
+        .unwrap();
+    assert_eq!(pac.tally.approve, 3);
+    assert!(
+        pac.decision.is_none(),
+        "three votes do not make a quorum of four"
+    );
+    assert_eq!(s.w.status(&r), RequestStatus::UnderReview);
+    // An abstention makes the quorum, and approvals outnumber declines.
+    let ioane = s.c.pacific[4].clone();
+    s.w.ok(
+        &ioane,
+        PACIFIC,
+        vote(
+            r,
+            s.pacific_board,
+            Choice::Abstain,
+            "I am related to the researcher.",
+        ),
+    );
+    let rec = s.w.view(&r).record.unwrap();
+    let pac = rec
+        .decisions
+        .iter()
+        .find(|d| d.body == s.pacific_board)
+        .unwrap();
+    assert_eq!(pac.decision.as_ref().unwrap().outcome, Outcome::Approved);
+}
+
+#[test]
+fn consensus_fails_on_one_objection() {
+    let mut w = World::new();
+    let c = Cast::new();
+    let members: Vec<&Person> = c.pacific.iter().collect();
+    let fono = w.ok(
+        &c.pacific[0],
+        PACIFIC,
+        charter(
+            "Fono",
+            PACIFIC,
+            &members,
+            DecisionRule::Consensus { quorum: 3 },
+            0,
+        ),
+    );
+    let data = w.ok(&c.steward, AGENCY, dataset("Health", &[fono], &[]));
+    let r = w.ok(&c.researcher, AGENCY, request("Study", &[data], &[], 90));
+    w.ok(&c.pacific[0], PACIFIC, approve(r, fono));
+    w.ok(&c.pacific[1], PACIFIC, approve(r, fono));
+    w.ok(
+        &c.pacific[2],
+        PACIFIC,
+        decline(r, fono, "Our families were not asked."),
+    );
+    assert_eq!(w.status(&r), RequestStatus::Declined);
+}
+
+#[test]
+fn votes_count_only_in_the_body_s_home_log() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let aroha = s.c.iwi[0].clone();
+    let e = s.w.entry(&aroha, AGENCY, approve(r, s.iwi_board));
+    match kaitiaki_governance::check(&e, &s.w.store) {
+        Err(kaitiaki_governance::CheckError::Rejected(rej)) => {
+            assert_eq!(rej.code, RejectionCode::WrongHomeLog);
+            assert_eq!(
+                rej.home_log.as_deref(),
+                Some(IWI),
+                "the rejection names the right log"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let id = e.id;
+    s.w.put(e);
+    assert!(!s.w.verdict(&id).is_valid());
+    // The same signed vote, replicated from the home log, counts.
+    s.w.replicate(&id, IWI);
+    assert_eq!(s.w.verdict(&id), Verdict::Valid);
+}
+
+#[test]
+fn a_non_member_cannot_vote() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let sione = s.c.pacific[0].clone();
+    s.w.refused(
+        &sione,
+        IWI,
+        approve(r, s.iwi_board),
+        RejectionCode::NotAMember,
+    );
+}
+
+#[test]
+fn a_charter_outside_its_home_log_does_not_found_a_body() {
+    let mut w = World::new();
+    let c = Cast::new();
+    let msg = w.refused(
+        &c.iwi[0],
+        AGENCY,
+        charter(
+            "Board",
+            IWI,
+            &[&c.iwi[0]],
+            DecisionRule::Threshold { k: 1 },
+            0,
+        ),
+        RejectionCode::WrongHomeLog,
+    );
+    assert!(msg.contains(IWI), "{msg}");
+}
+
+/// Which charter governs a request whose deliberation spans an amendment:
+/// each vote, and the tally after it, under the version in force at that
+/// vote's place in the home log.
+#[test]
+fn a_request_spanning_an_amendment_is_judged_vote_by_vote_by_the_charter_in_force() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let [a, h, m, t, wi] = s.c.iwi.clone();
+    let newcomer = Person::new("Kiri", 40);
+    let b = s.iwi_board;
+    // Wiremu approves, then leaves the board; Kiri joins and the threshold drops to 2.
+    s.w.ok(&wi, IWI, approve(r, b));
+    s.w.ok(&a, IWI, approve(r, b));
+    let amendment = s.w.ok(
+        &a,
+        IWI,
+        amend(
+            b,
+            &[&newcomer],
+            &[&wi],
+            Some(DecisionRule::Threshold { k: 2 }),
+        ),
+    );
+    s.w.ok(&a, IWI, approve(amendment, b));
+    s.w.ok(&h, IWI, approve(amendment, b));
+    // Not yet: the amendment needs three of five under the founding charter.
+    assert_eq!(query::members(&s.w.store, &b).unwrap().len(), 5);
+    s.w.ok(&m, IWI, approve(amendment, b));
+    let members = query::members(&s.w.store, &b).unwrap();
+    assert_eq!(members.len(), 5, "one left, one joined");
+    assert!(members.iter().any(|x| x.key == newcomer.kb()));
+    // The amendment did not decide the request by itself…
+    assert!(iwi_decision(&s, &r).decision.is_none());
+    // …Wiremu no longer counts, and Kiri's approval makes two of the new threshold.
+    s.w.refused(&wi, IWI, approve(r, b), RejectionCode::NotAMember);
+    s.w.ok(&newcomer, IWI, approve(r, b));
+    let d = iwi_decision(&s, &r).decision.unwrap();
+    assert_eq!(d.outcome, Outcome::Approved);
+    assert_eq!(
+        d.tally.approve, 2,
+        "Aroha and Kiri; Wiremu's earlier vote is dropped"
+    );
+    let _ = t;
+    let body = query::body(&s.w.store, &b).unwrap().unwrap();
+    assert_eq!(body.versions.len(), 2);
+    assert_eq!(body.versions[1].rule, DecisionRule::Threshold { k: 2 });
+}
+
+#[test]
+fn an_amendment_leaving_no_members_is_refused() {
+    let mut w = World::new();
+    let c = Cast::new();
+    let b = w.ok(
+        &c.iwi[0],
+        IWI,
+        charter(
+            "Solo",
+            IWI,
+            &[&c.iwi[0]],
+            DecisionRule::Threshold { k: 1 },
+            0,
+        ),
+    );
+    w.refused(
+        &c.iwi[0],
+        IWI,
+        amend(b, &[], &[&c.iwi[0]], None),
+        RejectionCode::InvalidAmendment,
+    );
+}
+
+#[test]
+fn conditions_come_only_with_approve_with_conditions() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let aroha = s.c.iwi[0].clone();
+    s.w.refused(
+        &aroha,
+        IWI,
+        approve_with(r, s.iwi_board, vec![]),
+        RejectionCode::ConditionsMismatch,
+    );
+}

@@ -1,0 +1,68 @@
+//! Concerns: anyone raises one; a governing body responds; open concerns are visible.
+
+use kaitiaki_governance::{lists, query, RejectionCode};
+
+use crate::fixture::*;
+
+#[test]
+fn a_concern_stays_open_until_a_governing_body_resolves_it() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let whanau = s.c.whanau.clone();
+    let c = s.w.ok(
+        &whanau,
+        AGENCY,
+        concern(r, "Our family's records may be identifiable in the tables."),
+    );
+    let d = s.w.ok(
+        &whanau,
+        AGENCY,
+        concern(s.data, "Why does this dataset hold our addresses?"),
+    );
+    let open = lists::open_concerns(&s.w.store, None, 10).unwrap();
+    assert_eq!(open.items.len(), 2);
+    let sione = s.c.pacific[0].clone();
+    s.w.ok(&sione, PACIFIC, respond(c, s.pacific_board, false));
+    assert!(
+        query::concern(&s.w.store, &c).unwrap().unwrap().open,
+        "a response that does not resolve"
+    );
+    s.w.ok(&sione, PACIFIC, respond(c, s.pacific_board, true));
+    let open = lists::open_concerns(&s.w.store, None, 10).unwrap();
+    assert_eq!(open.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![d]);
+    // Only a governing body responds, in its home log, through a member.
+    s.w.refused(
+        &whanau,
+        PACIFIC,
+        respond(d, s.pacific_board, true),
+        RejectionCode::NotAMember,
+    );
+    s.w.refused(
+        &sione,
+        AGENCY,
+        respond(d, s.pacific_board, true),
+        RejectionCode::WrongHomeLog,
+    );
+    let kinds: Vec<_> =
+        s.w.view(&r)
+            .timeline
+            .iter()
+            .map(|i| i.kind.name())
+            .collect();
+    assert!(
+        kinds.contains(&"concern.raise") && kinds.contains(&"concern.respond"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn a_concern_must_be_about_a_request_or_dataset() {
+    let mut s = Setting::new();
+    let whanau = s.c.whanau.clone();
+    s.w.refused(
+        &whanau,
+        AGENCY,
+        concern(s.iwi_board, "About the board itself"),
+        RejectionCode::WrongReference,
+    );
+}

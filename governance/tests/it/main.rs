@@ -1,0 +1,13 @@
+//! Governance as stories: real signed statements from fixed keys, folded
+//! into a store, with the state read back through the public queries.
+
+mod fixture;
+
+mod aftercare;
+mod bodies;
+mod concerns;
+mod identity;
+mod properties;
+mod rahui;
+mod requests;
+mod snapshots;

@@ -1,0 +1,121 @@
+//! Rāhui: approvals suspended while in force, resumed after; no new approvals meanwhile.
+
+use kaitiaki_governance::lists;
+use kaitiaki_governance::{RejectionCode, RequestStatus};
+
+use crate::fixture::*;
+
+#[test]
+fn a_rahui_placed_while_approved_suspends_and_lifting_it_resumes() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let aroha = s.c.iwi[0].clone();
+    let (b, d) = (s.iwi_board, s.data);
+    let rahui_id = s.w.ok(&aroha, IWI, rahui(b, d, None));
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
+    let listed = lists::rahui_in_force(&s.w.store, s.w.now, None, 10).unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].dataset_name, "Whānau Services");
+    s.w.days(10);
+    let hemi = s.c.iwi[1].clone();
+    s.w.ok(&hemi, IWI, lift(rahui_id));
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    assert!(lists::rahui_in_force(&s.w.store, s.w.now, None, 10)
+        .unwrap()
+        .items
+        .is_empty());
+    s.w.refused(
+        &aroha,
+        IWI,
+        lift(rahui_id),
+        RejectionCode::RahuiAlreadyLifted,
+    );
+}
+
+#[test]
+fn a_rahui_blocks_new_approvals_from_every_governing_body() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let aroha = s.c.iwi[0].clone();
+    let (b, d) = (s.iwi_board, s.data);
+    s.w.ok(&aroha, IWI, rahui(b, d, None));
+    // The rāhui is the iwi board's, but it holds for the Pacific board too.
+    let sione = s.c.pacific[0].clone();
+    let msg = s.w.refused(
+        &sione,
+        PACIFIC,
+        approve(r, s.pacific_board),
+        RejectionCode::RahuiInForce,
+    );
+    assert!(msg.contains("Whānau Services"), "{msg}");
+}
+
+#[test]
+fn a_rahui_ends_by_itself_at_its_date_and_an_expired_approval_stays_expired() {
+    let mut s = Setting::new();
+    let r = s.approved_request(30);
+    let aroha = s.c.iwi[0].clone();
+    let (b, d) = (s.iwi_board, s.data);
+    let until = s.w.now.plus_days(10);
+    s.w.ok(&aroha, IWI, rahui(b, d, Some(until)));
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
+    assert_eq!(
+        s.w.status_at(&r, until),
+        RequestStatus::Approved,
+        "resumes at the rāhui's end date"
+    );
+    let other = s.approved_request_later(until);
+    assert_eq!(s.w.status(&other), RequestStatus::Approved);
+    // A long rāhui outlasting the approval: it does not come back.
+    let long = s.w.now.plus_days(100);
+    s.w.ok(&aroha, IWI, rahui(b, d, Some(long)));
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
+    assert_eq!(s.w.status_at(&r, long), RequestStatus::Expired);
+}
+
+#[test]
+fn only_a_governing_body_member_places_a_rahui_in_its_home_log() {
+    let mut s = Setting::new();
+    let (b, d) = (s.iwi_board, s.data);
+    let whanau = s.c.whanau.clone();
+    s.w.refused(&whanau, IWI, rahui(b, d, None), RejectionCode::NotAMember);
+    let aroha = s.c.iwi[0].clone();
+    s.w.refused(
+        &aroha,
+        AGENCY,
+        rahui(b, d, None),
+        RejectionCode::WrongHomeLog,
+    );
+}
+
+#[test]
+fn a_rahui_that_replicates_late_refuses_the_votes_cast_under_it() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let aroha = s.c.iwi[0].clone();
+    let (b, d) = (s.iwi_board, s.data);
+    let placed = s.w.entry(&aroha, IWI, rahui(b, d, None));
+    // The Pacific node has not yet seen the rāhui and its members vote.
+    s.pacific_approve(r, 4);
+    let before = s.w.view(&r).record.unwrap();
+    assert!(before.decisions.iter().any(|x| x.decision.is_some()));
+    s.w.put(placed);
+    let after = s.w.view(&r).record.unwrap();
+    assert!(
+        after.decisions.iter().all(|x| x.decision.is_none()),
+        "no approval under rāhui"
+    );
+}
+
+impl Setting {
+    /// A second request, approved after `at`.
+    pub fn approved_request_later(
+        &mut self,
+        at: kaitiaki_protocol::Timestamp,
+    ) -> kaitiaki_protocol::StatementId {
+        if self.w.now < at {
+            self.w.now = at;
+        }
+        self.approved_request(365)
+    }
+}
