@@ -17,6 +17,7 @@
 //! notice period applies from the next vote on.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use kaitiaki_protocol::statement::{BodyAmend, BodyCharter};
 use kaitiaki_protocol::{Body, StatementId};
@@ -31,7 +32,7 @@ use crate::rules::{
     already_decided, check_ballot, reject, Decision, Deliberation, Outcome, Rule, Seat, Stop,
     Tally, Version,
 };
-use crate::store::{StoreWrite, Table};
+use crate::store::{Store, Table};
 
 /// What the state knows about a body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,15 +118,18 @@ fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
     Some((members, next))
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
-    pub(crate) fn body_record(&self, body: &StatementId) -> Result<Option<BodyRecord>, StateError> {
+impl<S: Store + ?Sized> Engine<'_, S> {
+    pub(crate) fn body_record(
+        &self,
+        body: &StatementId,
+    ) -> Result<Option<Rc<BodyRecord>>, StateError> {
         if let Some(r) = self.cache.bodies.borrow().get(body) {
             return Ok(r.clone());
         }
-        let r: Option<BodyRecord> = self
+        let r: Option<Rc<BodyRecord>> = self
             .tx
             .get(Table::Bodies, body.as_bytes())?
-            .map(|b| codec::decode(Table::Bodies, &b))
+            .map(|b| codec::decode(Table::Bodies, &b).map(Rc::new))
             .transpose()?;
         self.cache.bodies.borrow_mut().insert(*body, r.clone());
         Ok(r)
@@ -138,8 +142,8 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         match self.body_record(body)? {
             Some(r) if r.valid => Ok(BodyRef {
                 id: *body,
-                name: r.name,
-                home_log: r.home_log,
+                name: r.name.clone(),
+                home_log: r.home_log.clone(),
             }),
             Some(r) => reject(
                 RejectionCode::ExcludedReference,
@@ -175,14 +179,14 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         &self,
         body: &StatementId,
         index: u64,
-    ) -> Result<Option<Version>, StateError> {
+    ) -> Result<Option<Rc<Version>>, StateError> {
         if !self.cache.versions.borrow().contains_key(body) {
             // A body has few versions; read them all once per recomputation.
             let mut all = Vec::new();
             for (_, v) in self.scan_all(Table::BodyVersions, body.as_bytes(), None)? {
-                all.push(codec::decode::<Version>(Table::BodyVersions, &v)?);
+                all.push(Rc::new(codec::decode::<Version>(Table::BodyVersions, &v)?));
             }
-            self.cache.versions.borrow_mut().insert(*body, all);
+            self.cache.versions.borrow_mut().insert(*body, all.into());
         }
         // Stored newest first: the first one in force before `index`.
         Ok(self
@@ -199,7 +203,7 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         body: &BodyRef,
         author: &KeyBytes,
         pos: &Pos,
-    ) -> Rule<(KeyBytes, Version)> {
+    ) -> Rule<(KeyBytes, Rc<Version>)> {
         let identity = self.authority(author, pos)?;
         let Some(version) = self.version_at(&body.id, pos.index)? else {
             return reject(

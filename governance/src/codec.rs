@@ -2,13 +2,16 @@
 //!
 //! Keys are byte strings built so that the store's key order is the order a
 //! reader wants: ids and keys as their 32 raw bytes, times and indexes as
-//! big-endian `u64`. Values are compact JSON of structs whose fields are in a
-//! fixed order, with every collection a sorted `Vec` or `BTreeMap`, so the
-//! same logical record is always the same bytes — which is what makes the
-//! state hash comparable between nodes.
+//! big-endian `u64`. Values are the compact binary records of
+//! [`crate::binary`], whose fields are in a fixed order and whose collections
+//! are sorted, so the same logical record is always the same bytes — which
+//! is what makes the state hash comparable between nodes. Read records
+//! through [`crate::query`], never by decoding table values yourself.
 
 use kaitiaki_protocol::{Body, Kind, PublicKey, StatementId, Timestamp};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
+
+use crate::binary::Bin;
 
 use crate::error::StateError;
 use crate::store::Table;
@@ -95,16 +98,17 @@ impl<'de> Deserialize<'de> for KeyBytes {
 }
 
 /// A statement as the state keeps it: `author(32) ‖ created_at (u64 BE ms)
-/// ‖ len(kind) ‖ kind ‖ body JSON`. The node keeps the signed bytes; this
-/// copy exists so aggregates can be recomputed without them, and reads
-/// back without checking the author's key again.
+/// ‖ len(kind) ‖ kind ‖ body` (the body in the binary spelling of
+/// [`crate::binary`]). The node keeps the signed bytes; this copy exists so
+/// aggregates can be recomputed without them, and reads back without
+/// checking the author's key again.
 pub(crate) struct Stored {
     pub author: KeyBytes,
     pub created_at: Timestamp,
     pub body: Body,
 }
 
-macro_rules! body_codec {
+macro_rules! body_json {
     ($($v:ident),* $(,)?) => {
         /// The body's own JSON (the `body` field of the signed payload).
         pub(crate) fn body_to_json(b: &Body) -> Result<Vec<u8>, StateError> {
@@ -114,18 +118,10 @@ macro_rules! body_codec {
             };
             out.map_err(|e| StateError::corrupt(Table::Statements, e.to_string()))
         }
-
-        fn body_from_json(kind: Kind, bytes: &[u8]) -> Result<Body, StateError> {
-            let bad = |e: serde_json::Error| StateError::corrupt(Table::Statements, e.to_string());
-            Ok(match kind {
-                $(Kind::$v => Body::$v(serde_json::from_slice(bytes).map_err(bad)?),)*
-                _ => return Err(StateError::corrupt(Table::Statements, format!("kind {kind} is not understood"))),
-            })
-        }
     };
 }
 
-body_codec!(
+body_json!(
     KeyAnnounce,
     KeyRotate,
     KeyRevoke,
@@ -157,15 +153,27 @@ impl Stored {
         body: &Body,
     ) -> Result<Vec<u8>, StateError> {
         let kind = body.kind().name().as_bytes();
-        let json = body_to_json(body)?;
-        let mut out = Vec::with_capacity(32 + 8 + 1 + kind.len() + json.len());
+        let mut out = Vec::with_capacity(32 + 8 + 1 + kind.len() + 96);
         out.extend_from_slice(author.as_bytes());
         out.extend_from_slice(&time_key(created_at));
         // Kind names are short ASCII constants.
         out.push(kind.len() as u8);
         out.extend_from_slice(kind);
-        out.extend_from_slice(&json);
+        crate::binary::write_body(body, &mut out).ok_or_else(|| {
+            StateError::corrupt(
+                Table::Statements,
+                format!("kind {} is not understood", body.kind()),
+            )
+        })?;
         Ok(out)
+    }
+
+    /// The kind alone, without decoding the body.
+    pub(crate) fn kind(b: &[u8]) -> Result<Kind, StateError> {
+        let bad = || StateError::corrupt(Table::Statements, "a stored statement is truncated");
+        let n = usize::from(*b.get(40).ok_or_else(bad)?);
+        let kind = std::str::from_utf8(b.get(41..41 + n).ok_or_else(bad)?).map_err(|_| bad())?;
+        Kind::from_name(kind).ok_or_else(bad)
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Stored, StateError> {
@@ -180,10 +188,14 @@ impl Stored {
             .ok()
             .and_then(|ms| Timestamp::from_unix_millis(ms).ok())
             .ok_or_else(bad)?;
-        let n = usize::from(*b.get(40).ok_or_else(bad)?);
-        let kind = std::str::from_utf8(b.get(41..41 + n).ok_or_else(bad)?).map_err(|_| bad())?;
-        let kind = Kind::from_name(kind).ok_or_else(bad)?;
-        let body = body_from_json(kind, b.get(41 + n..).ok_or_else(bad)?)?;
+        let kind = Stored::kind(b)?;
+        let n = usize::from(b[40]);
+        let mut r = crate::binary::Reader::new(b.get(41 + n..).ok_or_else(bad)?);
+        let body = crate::binary::read_body(kind, &mut r)
+            .filter(|_| r.is_empty())
+            .ok_or_else(|| {
+                StateError::corrupt(Table::Statements, "a stored body does not decode")
+            })?;
         Ok(Stored {
             author,
             created_at,
@@ -222,16 +234,14 @@ pub(crate) fn pubkey_at(table: Table, k: &[u8], offset: usize) -> Result<KeyByte
         .ok_or_else(|| StateError::corrupt(table, "a key is too short to hold a public key"))
 }
 
-/// Encodes a record canonically.
-pub(crate) fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StateError> {
-    serde_json::to_vec(value)
-        .map_err(|e| StateError::corrupt(table, format!("cannot encode a record: {e}")))
+/// Encodes a record canonically (see [`crate::binary`]).
+pub(crate) fn encode<T: Bin>(_table: Table, value: &T) -> Result<Vec<u8>, StateError> {
+    Ok(crate::binary::to_bytes(value))
 }
 
 /// Decodes a record written by [`encode`].
-pub(crate) fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StateError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| StateError::corrupt(table, format!("cannot decode a record: {e}")))
+pub(crate) fn decode<T: Bin>(table: Table, bytes: &[u8]) -> Result<T, StateError> {
+    crate::binary::from_bytes(table, bytes)
 }
 
 /// An opaque position in a listing: the last key a page returned.

@@ -25,7 +25,7 @@ use crate::entry::Agg;
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
 use crate::rules::{reject, Rule, Stop};
-use crate::store::{StoreWrite, Table};
+use crate::store::{Store, Table};
 
 /// What the state knows about a dataset.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +132,7 @@ fn record_from(reg: &DatasetRegister, registered: Pos) -> DatasetRecord {
     }
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     pub(crate) fn dataset_record(
         &self,
         d: &StatementId,

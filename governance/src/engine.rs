@@ -15,19 +15,29 @@
 //!   ([`Table::DatasetVotes`]).
 //!
 //! Marked aggregates are recomputed in [`Agg`] order until none is left, so
-//! the result does not depend on the order statements arrived in.
+//! the result does not depend on the order statements arrived in. A new
+//! vote on a request that comes after everything else about it is counted
+//! by continuing the request's fold instead ([`crate::requests`]'s `run`
+//! module), which writes exactly what the recomputation would.
+//!
+//! Every write of one apply is buffered (the rules read their own writes
+//! from the buffer) and only then written to the caller's store, with the
+//! state hash brought up to date in the same pass ([`crate::hash`]). So
+//! [`check`] works out a verdict without writing or hashing anything, and
+//! [`admit`] checks and applies in one pass, writing nothing when refused.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use kaitiaki_protocol::{Body, Kind, StatementId, Timestamp};
 
 use crate::codec::{self, key, KeyBytes, Pos, Stored};
 use crate::entry::{Agg, Applied, Entry, Side, Verdict, VerdictRecord};
 use crate::error::StateError;
-use crate::hash::Tx;
+use crate::hash::{commit, Tx};
 use crate::rejection::Rejection;
-use crate::store::{KeyValues, Overlay, Store, StoreWrite, Table};
+use crate::store::{KeyValues, Store, StoreWrite, Table};
 
 /// How many entries one store scan asks for at a time.
 const CHUNK: usize = 512;
@@ -49,52 +59,16 @@ pub enum CheckError {
 /// Invalid statements are recorded as excluded (see [`crate::lists::excluded`]),
 /// statements that refer to something unknown wait in the pending table and
 /// are applied when it arrives, and applying the same placement twice changes
-/// nothing. All writes go to `w`; a node applies into an [`Overlay`] and
+/// nothing. All writes go to `w`; a node applies into an [`crate::Overlay`] and
 /// commits its changes atomically.
 pub fn apply<W: StoreWrite + ?Sized>(entry: &Entry, w: &mut W) -> Result<Applied, StateError> {
-    let mut e = Engine::new(w)?;
-    let pos = entry.pos();
-    let pkey = placement_key(&entry.id, &pos);
-    if e.tx.get(Table::Placements, &pkey)?.is_some() {
-        let verdict = e.record(&entry.id)?.map(|r| r.verdict).ok_or_else(|| {
-            StateError::corrupt(Table::Verdicts, "a placed statement has no verdict")
-        })?;
-        return Ok(Applied {
-            verdict,
-            duplicate: true,
-            changed: Vec::new(),
-        });
-    }
-    let known = e.tx.get(Table::Statements, entry.id.as_bytes())?.is_some();
-    if !known {
-        let st = &entry.statement;
-        let stored = Stored::encode(&st.author, st.created_at, &st.body)?;
-        e.tx.put(Table::Statements, entry.id.as_bytes(), &stored)?;
-    }
-    e.tx.put_record(Table::Placements, &pkey, &pos)?;
-    if known {
-        if let Some(owner) = e.record(&entry.id)?.and_then(|r| r.owner) {
-            e.work.insert(owner);
-        }
-    } else {
-        e.route(
-            &entry.id,
-            &KeyBytes::of(&entry.statement.author),
-            &entry.statement.body,
-        )?;
-        e.wake(&entry.id)?;
-    }
-    e.run()?;
-    let verdict = e.record(&entry.id)?.map(|r| r.verdict).ok_or_else(|| {
-        StateError::corrupt(Table::Verdicts, "an applied statement has no verdict")
-    })?;
-    let changed = std::mem::take(&mut e.changed).into_iter().collect();
-    e.tx.finish()?;
-    Ok(Applied {
-        verdict,
-        duplicate: false,
-        changed,
-    })
+    let (applied, changes) = {
+        let mut e = Engine::new(&*w);
+        let applied = e.apply(entry)?;
+        (applied, e.tx.into_changes())
+    };
+    commit(w, changes)?;
+    Ok(applied)
 }
 
 /// Applies entries one after another (a convenience for tests and catch-up).
@@ -108,16 +82,35 @@ pub fn apply_all<'e, W: StoreWrite + ?Sized>(
     Ok(())
 }
 
-/// Whether `entry` would count if it were sequenced now: applies it to a
-/// throwaway [`Overlay`] of `store` and reports its verdict.
+/// Whether `entry` would count if it were sequenced now: works out what
+/// applying it would do, without writing anything, and reports its verdict.
 ///
 /// A statement that refers to something unknown is refused with
 /// [`crate::RejectionCode::UnknownReference`]: a node should not sequence what it
 /// cannot check. (Statements from mirrored logs wait instead; see [`apply`].)
 pub fn check<S: Store + ?Sized>(entry: &Entry, store: &S) -> Result<(), CheckError> {
-    let mut overlay = Overlay::new(store);
-    let applied = apply(entry, &mut overlay)?;
-    match applied.verdict {
+    let mut e = Engine::new(store);
+    let applied = e.apply(entry)?;
+    verdict_result(applied.verdict)
+}
+
+/// [`check`] and [`apply`] in one pass, for a node sequencing a new
+/// statement: if the statement would count, its changes are written to `w`
+/// and what applying it did is returned; if not, nothing is written and
+/// the rejection says why (as [`check`] would).
+pub fn admit<W: StoreWrite + ?Sized>(entry: &Entry, w: &mut W) -> Result<Applied, CheckError> {
+    let (applied, changes) = {
+        let mut e = Engine::new(&*w);
+        let applied = e.apply(entry)?;
+        verdict_result(applied.verdict.clone())?;
+        (applied, e.tx.into_changes())
+    };
+    commit(w, changes)?;
+    Ok(applied)
+}
+
+fn verdict_result(v: Verdict) -> Result<(), CheckError> {
+    match v {
         Verdict::Valid => Ok(()),
         Verdict::Excluded { rejection } => Err(CheckError::Rejected(rejection)),
         Verdict::Pending { missing } => Err(CheckError::Rejected(Rejection::unknown(
@@ -137,7 +130,33 @@ fn placement_key(id: &StatementId, pos: &Pos) -> Vec<u8> {
     ])
 }
 
+/// The position a [`Table::Placements`] key spells.
+fn placement_of(k: &[u8]) -> Result<Pos, StateError> {
+    let bad = || StateError::corrupt(Table::Placements, "a placement key is malformed");
+    let ms: [u8; 8] = k
+        .get(32..40)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let index: [u8; 8] = k
+        .get(40..48)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let at = i64::try_from(u64::from_be_bytes(ms))
+        .ok()
+        .and_then(|ms| Timestamp::from_unix_millis(ms).ok())
+        .ok_or_else(bad)?;
+    let log = std::str::from_utf8(&k[48..]).map_err(|_| bad())?;
+    Ok(Pos {
+        at,
+        log: log.to_owned(),
+        index: u64::from_be_bytes(index),
+    })
+}
+
 /// A statement read back from the store with everything known about it.
+#[derive(Clone)]
 pub(crate) struct Loaded {
     pub id: StatementId,
     pub author: KeyBytes,
@@ -169,8 +188,8 @@ impl Loaded {
 /// before each aggregate, and whenever the tables they mirror are written.
 #[derive(Default)]
 pub(crate) struct Cache {
-    pub bodies: RefCell<BTreeMap<StatementId, Option<crate::bodies::BodyRecord>>>,
-    pub versions: RefCell<BTreeMap<StatementId, Vec<crate::rules::Version>>>,
+    pub bodies: RefCell<BTreeMap<StatementId, Option<Rc<crate::bodies::BodyRecord>>>>,
+    pub versions: RefCell<BTreeMap<StatementId, Rc<[Rc<crate::rules::Version>]>>>,
     pub keys: RefCell<BTreeMap<KeyBytes, crate::identity::KeyRecord>>,
 }
 
@@ -183,23 +202,84 @@ impl Cache {
 }
 
 /// One apply's working state.
-pub(crate) struct Engine<'w, W: StoreWrite + ?Sized> {
-    pub tx: Tx<'w, W>,
+pub(crate) struct Engine<'w, S: Store + ?Sized> {
+    pub tx: Tx<'w, S>,
     pub cache: Cache,
     pub work: BTreeSet<Agg>,
     /// The aggregate being recomputed, which need not be marked again.
     current: Option<Agg>,
     changed: BTreeMap<StatementId, Verdict>,
+    /// The statement being applied, when it is new: loaded without a read.
+    pub fresh: Option<Loaded>,
 }
 
-impl<'w, W: StoreWrite + ?Sized> Engine<'w, W> {
-    fn new(w: &'w mut W) -> Result<Self, StateError> {
-        Ok(Engine {
-            tx: Tx::new(w)?,
+impl<'w, S: Store + ?Sized> Engine<'w, S> {
+    fn new(s: &'w S) -> Self {
+        Engine {
+            tx: Tx::new(s),
             cache: Cache::default(),
             work: BTreeSet::new(),
             current: None,
             changed: BTreeMap::new(),
+            fresh: None,
+        }
+    }
+
+    /// Works out what folding in `entry` changes, buffering every write.
+    fn apply(&mut self, entry: &Entry) -> Result<Applied, StateError> {
+        let pos = entry.pos();
+        let pkey = placement_key(&entry.id, &pos);
+        if self.tx.get(Table::Placements, &pkey)?.is_some() {
+            let verdict = self.record(&entry.id)?.map(|r| r.verdict).ok_or_else(|| {
+                StateError::corrupt(Table::Verdicts, "a placed statement has no verdict")
+            })?;
+            return Ok(Applied {
+                verdict,
+                duplicate: true,
+                changed: Vec::new(),
+            });
+        }
+        let known = self
+            .tx
+            .get(Table::Statements, entry.id.as_bytes())?
+            .is_some();
+        let st = &entry.statement;
+        if !known {
+            let stored = Stored::encode(&st.author, st.created_at, &st.body)?;
+            self.tx
+                .put(Table::Statements, entry.id.as_bytes(), &stored)?;
+        }
+        self.tx.put(Table::Placements, &pkey, &[])?;
+        if known {
+            if let Some(owner) = self.record(&entry.id)?.and_then(|r| r.owner) {
+                self.work.insert(owner);
+            }
+        } else {
+            // The statement is in hand: nothing needs to read it back.
+            self.fresh = Some(Loaded {
+                id: entry.id,
+                author: KeyBytes::of(&st.author),
+                created_at: st.created_at,
+                body: st.body.clone(),
+                placements: vec![pos],
+            });
+            self.route(&entry.id, &KeyBytes::of(&st.author), &st.body, true)?;
+            self.wake(&entry.id)?;
+            self.try_fast_vote()?;
+        }
+        self.run()?;
+        // A new statement's verdict always changes (from its placeholder).
+        let verdict = match self.changed.get(&entry.id) {
+            Some(v) => v.clone(),
+            None => self.record(&entry.id)?.map(|r| r.verdict).ok_or_else(|| {
+                StateError::corrupt(Table::Verdicts, "an applied statement has no verdict")
+            })?,
+        };
+        let changed = std::mem::take(&mut self.changed).into_iter().collect();
+        Ok(Applied {
+            verdict,
+            duplicate: false,
+            changed,
         })
     }
 
@@ -243,7 +323,21 @@ impl<'w, W: StoreWrite + ?Sized> Engine<'w, W> {
 
     /// Loads a statement and its placements; `None` if it is not known.
     pub fn load(&self, id: &StatementId) -> Result<Option<Loaded>, StateError> {
+        if let Some(f) = self.fresh.as_ref().filter(|f| f.id == *id) {
+            return Ok(Some(f.clone()));
+        }
         load(self.tx.r(), id)
+    }
+
+    /// The kind of a stored statement, read without decoding its body.
+    pub fn kind_of(&self, id: &StatementId) -> Result<Option<Kind>, StateError> {
+        if let Some(f) = self.fresh.as_ref().filter(|f| f.id == *id) {
+            return Ok(Some(f.kind()));
+        }
+        match self.tx.get(Table::Statements, id.as_bytes())? {
+            None => Ok(None),
+            Some(b) => Stored::kind(&b).map(Some),
+        }
     }
 
     /// The statements an aggregate is computed from, in id order.
@@ -265,7 +359,8 @@ impl<'w, W: StoreWrite + ?Sized> Engine<'w, W> {
         id: &StatementId,
         rec: &VerdictRecord,
     ) -> Result<(), StateError> {
-        self.tx.put_record(Table::Verdicts, id.as_bytes(), rec)
+        let bytes = crate::binary::verdict_to_bytes(id, rec);
+        self.tx.put(Table::Verdicts, id.as_bytes(), &bytes)
     }
 
     /// Sets a statement's verdict, its position and the index entries it
@@ -298,12 +393,12 @@ impl<'w, W: StoreWrite + ?Sized> Engine<'w, W> {
             sides,
         };
         // Most recomputations change nothing: compare bytes before decoding anything.
-        let new_bytes = codec::encode(Table::Verdicts, &new)?;
+        let new_bytes = crate::binary::verdict_to_bytes(id, &new);
         if old_bytes.as_deref() == Some(new_bytes.as_slice()) {
             return Ok(());
         }
         let old: Option<VerdictRecord> = old_bytes
-            .map(|b| codec::decode(Table::Verdicts, &b))
+            .map(|b| crate::binary::verdict_from_bytes(id, &b))
             .transpose()?;
         let old_sides = old.as_ref().map(|o| o.sides.clone()).unwrap_or_default();
         for s in &old_sides {
@@ -319,10 +414,17 @@ impl<'w, W: StoreWrite + ?Sized> Engine<'w, W> {
             self.tx.put(s.table, &s.key, &s.value)?;
         }
         let old_verdict = old.as_ref().map(|o| &o.verdict);
+        // The pending and excluded tables mirror the verdict, so only what
+        // the old verdict put there needs removing. (A statement's own id
+        // as `missing` marks the placeholder of a statement being routed,
+        // which is in neither table.)
         if let Some(Verdict::Pending { missing }) = old_verdict {
-            self.tx
-                .delete(Table::Pending, &key(&[missing.as_bytes(), id.as_bytes()]))?;
+            if missing != id && new.verdict != (Verdict::Pending { missing: *missing }) {
+                self.tx
+                    .delete(Table::Pending, &key(&[missing.as_bytes(), id.as_bytes()]))?;
+            }
         }
+        let was_excluded = matches!(old_verdict, Some(Verdict::Excluded { .. }));
         match &new.verdict {
             Verdict::Pending { missing } => {
                 self.tx.put(
@@ -330,13 +432,15 @@ impl<'w, W: StoreWrite + ?Sized> Engine<'w, W> {
                     &key(&[missing.as_bytes(), id.as_bytes()]),
                     &[],
                 )?;
-                self.tx.delete(Table::Excluded, id.as_bytes())?;
             }
             Verdict::Excluded { rejection } => {
                 self.tx
                     .put_record(Table::Excluded, id.as_bytes(), rejection)?;
             }
-            Verdict::Valid => self.tx.delete(Table::Excluded, id.as_bytes())?,
+            Verdict::Valid => {}
+        }
+        if was_excluded && !matches!(new.verdict, Verdict::Excluded { .. }) {
+            self.tx.delete(Table::Excluded, id.as_bytes())?;
         }
         let verdict_changed = old_verdict != Some(&new.verdict);
         self.tx.put(Table::Verdicts, id.as_bytes(), &new_bytes)?;
@@ -411,7 +515,7 @@ pub(crate) fn read_record<S: Store + ?Sized>(
 ) -> Result<Option<VerdictRecord>, StateError> {
     s.get(Table::Verdicts, id.as_bytes())
         .map_err(StateError::store)?
-        .map(|b| codec::decode(Table::Verdicts, &b))
+        .map(|b| crate::binary::verdict_from_bytes(id, &b))
         .transpose()
 }
 
@@ -427,8 +531,8 @@ pub(crate) fn load<S: Store + ?Sized>(
     };
     let st = Stored::decode(&bytes)?;
     let mut placements = Vec::new();
-    for (_, v) in scan_all(s, Table::Placements, id.as_bytes(), None)? {
-        placements.push(codec::decode::<Pos>(Table::Placements, &v)?);
+    for (k, _) in scan_all(s, Table::Placements, id.as_bytes(), None)? {
+        placements.push(placement_of(&k)?);
     }
     placements.sort();
     Ok(Some(Loaded {

@@ -124,41 +124,24 @@ impl Agg {
 }
 
 /// What governance remembers about each statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct VerdictRecord {
     pub verdict: Verdict,
     /// `None` while the statement waits for what it refers to before it can be routed.
     pub owner: Option<Agg>,
     /// The placement that counts (see the crate docs on time), once known.
     pub pos: Option<Pos>,
-    /// Index entries this statement contributes (table name, hex key), so
-    /// they can be removed exactly when its position or verdict changes.
+    /// Index entries this statement contributes, so they can be removed
+    /// exactly when its position or verdict changes.
     pub sides: Vec<Side>,
 }
 
 /// One index entry contributed by a statement.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Side {
     pub table: crate::store::Table,
-    #[serde(with = "hex_bytes")]
     pub key: Vec<u8>,
-    #[serde(with = "hex_bytes")]
     pub value: Vec<u8>,
-}
-
-mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::codec::hex_encode(b))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        crate::codec::Cursor::from_hex(&text)
-            .map(|c| c.as_bytes().to_vec())
-            .ok_or_else(|| serde::de::Error::custom("not lowercase hex"))
-    }
 }
 
 /// What applying one entry did.

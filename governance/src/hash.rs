@@ -2,9 +2,11 @@
 //!
 //! It is a multiset hash kept up to date on every write, so reading it is
 //! O(1) however large the state: the sum, modulo 2²⁵⁶, of
-//! `blake3_derive_key(STATE_HASH_CONTEXT, table ‖ 0 ‖ len(key) ‖ key ‖ value)`
+//! `blake3_derive_key(STATE_HASH_CONTEXT, table ‖ len(key) ‖ key ‖ value)`
 //! over every entry of every table except [`Table::Meta`] (where the sum
-//! itself is kept). A put subtracts the old entry's term and adds the new
+//! itself is kept), where `table` is one byte (the table's place in
+//! [`Table::ALL`]) and `len(key)` a LEB128 varint — short, because every
+//! byte hashed is paid for on every write. A put subtracts the old entry's term and adds the new
 //! one's; a delete subtracts. Addition commutes, so the sum depends only on
 //! the final contents, never on the order of writes.
 //!
@@ -14,10 +16,10 @@
 
 use crate::codec;
 use crate::error::StateError;
-use crate::store::{StoreWrite, Table};
+use crate::store::{Change, Overlay, Store, StoreWrite, Table};
 
 /// blake3 derive-key context of one entry's term in the state hash.
-pub const STATE_HASH_CONTEXT: &str = "kaitiaki 2026-11 governance state entry v1";
+pub const STATE_HASH_CONTEXT: &str = "kaitiaki 2026-11 governance state entry v2";
 
 /// The key in [`Table::Meta`] holding the running sum.
 pub(crate) const META_STATE_HASH: &[u8] = b"state_hash";
@@ -67,59 +69,71 @@ impl Sum {
 }
 
 fn term(table: Table, key: &[u8], value: &[u8]) -> Sum {
-    let mut h = blake3::Hasher::new_derive_key(STATE_HASH_CONTEXT);
-    h.update(table.name().as_bytes());
-    h.update(&[0]);
-    h.update(&(key.len() as u64).to_be_bytes());
-    h.update(key);
-    h.update(value);
+    // Deriving the context key costs a compression of its own: do it once.
+    static BASE: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+    let mut h = BASE
+        .get_or_init(|| blake3::Hasher::new_derive_key(STATE_HASH_CONTEXT))
+        .clone();
+    // One update of the whole input costs far less than several small ones.
+    let len = 1 + 10 + key.len() + value.len();
+    let mut small = [0u8; 512];
+    let mut large = Vec::new();
+    let buf: &mut [u8] = if len <= small.len() {
+        &mut small[..len]
+    } else {
+        large.resize(len, 0);
+        &mut large
+    };
+    buf[0] = table.position() as u8;
+    let mut at = 1;
+    let mut n = key.len() as u64;
+    loop {
+        let more = n >= 0x80;
+        buf[at] = (n as u8 & 0x7f) | if more { 0x80 } else { 0 };
+        at += 1;
+        n >>= 7;
+        if !more {
+            break;
+        }
+    }
+    buf[at..at + key.len()].copy_from_slice(key);
+    at += key.len();
+    buf[at..at + value.len()].copy_from_slice(value);
+    at += value.len();
+    let buf = &buf[..at];
+    h.update(buf);
     Sum::from_bytes(h.finalize().as_bytes())
 }
 
-/// The writer every rule writes through: it keeps the state hash in step.
-pub(crate) struct Tx<'w, W: StoreWrite + ?Sized> {
-    w: &'w mut W,
-    sum: Sum,
-    touched: bool,
+/// The writer every rule writes through: it buffers one apply's writes in
+/// an [`Overlay`], so rules read what they wrote and a rejected statement
+/// writes nothing. [`commit`] then writes the changes and keeps the state
+/// hash in step.
+pub(crate) struct Tx<'a, S: Store + ?Sized> {
+    o: Overlay<'a, S>,
 }
 
-impl<'w, W: StoreWrite + ?Sized> Tx<'w, W> {
-    pub(crate) fn new(w: &'w mut W) -> Result<Self, StateError> {
-        let sum = read_sum(&*w)?;
-        Ok(Tx {
-            w,
-            sum,
-            touched: false,
-        })
+impl<'a, S: Store + ?Sized> Tx<'a, S> {
+    pub(crate) fn new(s: &'a S) -> Self {
+        Tx { o: Overlay::new(s) }
     }
 
     /// The store as a reader (sees this transaction's own writes).
-    pub(crate) fn r(&self) -> &W {
-        self.w
+    pub(crate) fn r(&self) -> &Overlay<'a, S> {
+        &self.o
     }
 
     pub(crate) fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.w.get(table, key).map_err(StateError::store)
+        self.o.get(table, key).map_err(StateError::store)
     }
 
-    /// Writes `value` under `key`; a write of the value already there costs nothing.
+    /// Writes `value` under `key`.
     pub(crate) fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StateError> {
-        let old = self.get(table, key)?;
-        if old.as_deref() == Some(value) {
-            return Ok(());
-        }
-        if table != Table::Meta {
-            if let Some(old) = &old {
-                self.sum.sub(&term(table, key, old));
-            }
-            self.sum.add(&term(table, key, value));
-            self.touched = true;
-        }
-        self.w.put(table, key, value).map_err(StateError::store)
+        self.o.put(table, key, value).map_err(StateError::store)
     }
 
     /// Encodes and writes a record.
-    pub(crate) fn put_record<T: serde::Serialize>(
+    pub(crate) fn put_record<T: crate::binary::Bin>(
         &mut self,
         table: Table,
         key: &[u8],
@@ -130,28 +144,53 @@ impl<'w, W: StoreWrite + ?Sized> Tx<'w, W> {
     }
 
     pub(crate) fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), StateError> {
-        let Some(old) = self.get(table, key)? else {
-            return Ok(());
-        };
-        if table != Table::Meta {
-            self.sum.sub(&term(table, key, &old));
-            self.touched = true;
-        }
-        self.w.delete(table, key).map_err(StateError::store)
+        self.o.delete(table, key).map_err(StateError::store)
     }
 
-    /// Stores the running sum; call once at the end of an apply.
-    pub(crate) fn finish(self) -> Result<(), StateError> {
-        if self.touched {
-            self.w
-                .put(Table::Meta, META_STATE_HASH, &self.sum.to_bytes())
-                .map_err(StateError::store)?;
-        }
-        Ok(())
+    /// The buffered writes.
+    pub(crate) fn into_changes(self) -> Vec<Change> {
+        self.o.into_changes()
     }
 }
 
-pub(crate) fn read_sum<S: crate::Store + ?Sized>(s: &S) -> Result<Sum, StateError> {
+/// Writes one apply's changes to `w`, skipping those that change nothing,
+/// and stores the new running sum.
+pub(crate) fn commit<W: StoreWrite + ?Sized>(
+    w: &mut W,
+    changes: Vec<Change>,
+) -> Result<(), StateError> {
+    let mut sum = read_sum(&*w)?;
+    let mut touched = false;
+    for c in changes {
+        if c.table == Table::Meta {
+            continue;
+        }
+        // The value moves into the store, so it is hashed first; equal
+        // terms mean an unchanged entry (and would cancel out anyway).
+        let new = c.value.as_ref().map(|v| term(c.table, &c.key, v));
+        let old = w
+            .replace_owned(c.table, &c.key, c.value)
+            .map_err(StateError::store)?
+            .map(|o| term(c.table, &c.key, &o));
+        if old == new {
+            continue;
+        }
+        if let Some(o) = &old {
+            sum.sub(o);
+        }
+        if let Some(n) = &new {
+            sum.add(n);
+        }
+        touched = true;
+    }
+    if touched {
+        w.put(Table::Meta, META_STATE_HASH, &sum.to_bytes())
+            .map_err(StateError::store)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn read_sum<S: Store + ?Sized>(s: &S) -> Result<Sum, StateError> {
     match s
         .get(Table::Meta, META_STATE_HASH)
         .map_err(StateError::store)?

@@ -26,7 +26,7 @@ use crate::entry::{Agg, Verdict};
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
 use crate::rules::{Rule, Stop};
-use crate::store::{StoreWrite, Table};
+use crate::store::{Store, Table};
 
 /// What the state knows about a key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ pub struct Lineage {
     pub since: Pos,
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     pub(crate) fn key_record(&self, k: &KeyBytes) -> Result<KeyRecord, StateError> {
         if let Some(r) = self.cache.keys.borrow().get(k) {
             return Ok(r.clone());

@@ -22,7 +22,7 @@ use crate::entry::{Agg, Side, Verdict};
 use crate::error::StateError;
 use crate::rejection::RejectionCode;
 use crate::rules::{reject, Rule, Stop};
-use crate::store::{StoreWrite, Table};
+use crate::store::{Store, Table};
 
 /// A concern and how it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ fn thread_side(subject: &StatementId, pos: &Pos, id: &StatementId, kind: &str) -
     }
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     /// A referenced statement of the right kind that counts.
     pub(crate) fn counted(
         &self,

@@ -26,7 +26,7 @@ pub fn state_hash<S: Store + ?Sized>(s: &S) -> Result<[u8; 32], StateError> {
     Ok(read_sum(s)?.to_bytes())
 }
 
-pub(crate) fn get_record<S: Store + ?Sized, T: serde::de::DeserializeOwned>(
+pub(crate) fn get_record<S: Store + ?Sized, T: crate::binary::Bin>(
     s: &S,
     table: Table,
     key: &[u8],
@@ -35,6 +35,33 @@ pub(crate) fn get_record<S: Store + ?Sized, T: serde::de::DeserializeOwned>(
         .map_err(StateError::store)?
         .map(|b| codec::decode(table, &b))
         .transpose()
+}
+
+/// A request's derived record alone (no story, no status): one read.
+///
+/// Records are stored in the compact binary spelling of this crate, so
+/// read them through these functions rather than decoding table values.
+pub fn request_record<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<RequestRecord>, StateError> {
+    get_record(s, Table::Requests, id.as_bytes())
+}
+
+/// A dataset's record alone: one read.
+pub fn dataset_record<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<DatasetRecord>, StateError> {
+    get_record(s, Table::Datasets, id.as_bytes())
+}
+
+/// A body's record alone (without its charter versions): one read.
+pub fn body_record<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<BodyRecord>, StateError> {
+    get_record(s, Table::Bodies, id.as_bytes())
 }
 
 /// What the state says about one statement.

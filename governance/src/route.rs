@@ -7,30 +7,33 @@
 //! passes through something unknown waits in [`Table::Pending`] and is routed
 //! when that arrives.
 
-use kaitiaki_protocol::{Body, StatementId};
+use kaitiaki_protocol::{Body, Kind, StatementId};
 
 use crate::codec::{self, key, KeyBytes};
 use crate::engine::Engine;
 use crate::entry::{Agg, Verdict, VerdictRecord};
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
-use crate::store::{StoreWrite, Table};
+use crate::store::{Store, Table};
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     /// Sends a new statement to its aggregate, or records why it cannot go yet.
     pub(crate) fn route(
         &mut self,
         id: &StatementId,
         author: &KeyBytes,
         body: &Body,
+        new: bool,
     ) -> Result<(), StateError> {
         match self.owner_of(id, author, body)? {
             Route::To(agg) => {
-                // A statement that waited to be routed stops waiting.
+                // A statement that waited to be routed stops waiting (a new
+                // one has no record yet).
+                let waited = if new { None } else { self.record(id)? };
                 if let Some(VerdictRecord {
                     verdict: Verdict::Pending { missing },
                     ..
-                }) = self.record(id)?
+                }) = waited
                 {
                     self.tx
                         .delete(Table::Pending, &key(&[missing.as_bytes(), id.as_bytes()]))?;
@@ -84,7 +87,7 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                     let loaded = self.load(&waiter)?.ok_or_else(|| {
                         StateError::corrupt(Table::Statements, "a waiting statement is not stored")
                     })?;
-                    self.route(&waiter, &loaded.author, &loaded.body)?;
+                    self.route(&waiter, &loaded.author, &loaded.body, false)?;
                 }
             }
         }
@@ -107,7 +110,7 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                 Agg::Body(r) | Agg::Dataset(r) | Agg::Request(r) | Agg::Concern(r) => Some(*r),
                 Agg::Key(_) | Agg::Item(_) => None,
             };
-            if let Some(r) = root.filter(|r| r != id) {
+            if let Some(r) = root.filter(|r| r != id && !names_directly(body, r)) {
                 if self.tx.get(Table::Statements, r.as_bytes())?.is_none() {
                     return Ok(Route::Wait(r));
                 }
@@ -140,6 +143,17 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                 }),
             }
         };
+        // A statement about a request needs only the kind of what it names.
+        let on_request = |target: &StatementId| -> Result<Route, StateError> {
+            Ok(match self.kind_of(target)? {
+                None => Route::Wait(*target),
+                Some(Kind::RequestSubmit) => Route::To(Agg::Request(*target)),
+                Some(k) => Route::Refuse(Rejection::new(
+                    RejectionCode::WrongReference,
+                    format!("{target} is a {k}, not a request; check the id you referred to."),
+                )),
+            })
+        };
         Ok(match body {
             Body::KeyAnnounce(_) | Body::KeyRotate(_) | Body::KeyRevoke(_) => {
                 Route::To(Agg::Key(*author))
@@ -157,11 +171,11 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                 _ => None,
             })?,
             Body::RequestSubmit(_) => Route::To(Agg::Request(*id)),
-            Body::RequestWithdraw(b) => via(&b.request, "a request", &is_request(b.request))?,
-            Body::ApprovalMotion(b) => via(&b.request, "a request", &is_request(b.request))?,
-            Body::RenewalRequest(b) => via(&b.request, "a request", &is_request(b.request))?,
-            Body::UseReport(b) => via(&b.request, "a request", &is_request(b.request))?,
-            Body::OutputSubmit(b) => via(&b.request, "a request", &is_request(b.request))?,
+            Body::RequestWithdraw(b) => on_request(&b.request)?,
+            Body::ApprovalMotion(b) => on_request(&b.request)?,
+            Body::RenewalRequest(b) => on_request(&b.request)?,
+            Body::UseReport(b) => on_request(&b.request)?,
+            Body::OutputSubmit(b) => on_request(&b.request)?,
             Body::ReportReview(b) => via(&b.report, "a use report", &|t| match t {
                 Body::UseReport(r) => Some(Agg::Request(r.request)),
                 _ => None,
@@ -170,6 +184,10 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                 Body::OutputSubmit(o) => Some(Agg::Request(o.request)),
                 _ => None,
             })?,
+            // Most votes are on requests: their kind is enough to route them.
+            Body::Vote(v) if self.kind_of(&v.subject)? == Some(Kind::RequestSubmit) => {
+                Route::To(Agg::Request(v.subject))
+            }
             Body::Vote(v) => via(
                 &v.subject,
                 "a request, amendment, renewal or approval motion",
@@ -200,8 +218,21 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
     }
 }
 
-fn is_request(request: StatementId) -> impl Fn(&Body) -> Option<Agg> {
-    move |t| matches!(t, Body::RequestSubmit(_)).then_some(Agg::Request(request))
+/// Whether routing `body` read `root` itself (so it is known to exist):
+/// a vote, withdrawal, motion, renewal, report or output names its request.
+fn names_directly(body: &Body, root: &StatementId) -> bool {
+    match body {
+        Body::Vote(v) => v.subject == *root,
+        Body::RequestWithdraw(b) => b.request == *root,
+        Body::ApprovalMotion(b) => b.request == *root,
+        Body::RenewalRequest(b) => b.request == *root,
+        Body::UseReport(b) => b.request == *root,
+        Body::OutputSubmit(b) => b.request == *root,
+        Body::BodyAmend(b) => b.body == *root,
+        Body::RahuiPlace(b) => b.dataset == *root,
+        Body::ConcernRespond(b) => b.concern == *root,
+        _ => false,
+    }
 }
 
 enum Route {

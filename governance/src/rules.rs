@@ -204,16 +204,17 @@ pub(crate) fn check_ballot(v: &Vote) -> Rule<()> {
 }
 
 /// One counted vote.
-#[derive(Clone, Debug)]
-struct Ballot {
-    choice: Choice,
-    conditions: Vec<Condition>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ballot {
+    pub choice: Choice,
+    pub conditions: Vec<Condition>,
 }
 
 /// The votes on one motion by one body, taken in home-log order.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Deliberation {
-    latest: BTreeMap<KeyBytes, Ballot>,
+    /// The latest counted ballot of each member slot.
+    pub latest: BTreeMap<KeyBytes, Ballot>,
     /// Set at the deciding vote.
     pub decided: Option<Decision>,
     /// The tally after the last counted vote.

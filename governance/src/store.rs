@@ -12,7 +12,7 @@
 //!   durable, and only then commit [`Overlay::into_changes`] to disk in one
 //!   atomic transaction. Dropping an overlay forgets the batch.
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::convert::Infallible;
 use std::ops::Bound;
 
@@ -75,6 +75,13 @@ pub enum Table {
     OpenConcerns,
     /// Subject id ‖ time ‖ item id → kind: questions, concerns and attachments by subject, for timelines.
     Thread,
+    /// Request id → how far its deliberation has got (the last of its
+    /// statements in position order), so a vote sequenced after everything
+    /// else is counted without recomputing the request.
+    RequestRuns,
+    /// Request id ‖ body id ‖ member slot → that member's latest counted
+    /// ballot on the request, which the next vote's tally is computed from.
+    Ballots,
     /// Small named values: the state hash and counters. Not part of the hash itself.
     Meta,
 }
@@ -93,6 +100,12 @@ impl<'de> serde::Deserialize<'de> for Table {
 }
 
 impl Table {
+    /// Where the table sits in [`Table::ALL`].
+    pub(crate) fn position(self) -> usize {
+        // `ALL` lists the variants in declaration order.
+        self as usize
+    }
+
     /// The table with this [`Table::name`].
     pub fn from_name(name: &str) -> Option<Table> {
         Table::ALL.iter().copied().find(|t| t.name() == name)
@@ -126,6 +139,8 @@ impl Table {
         Table::Concerns,
         Table::OpenConcerns,
         Table::Thread,
+        Table::RequestRuns,
+        Table::Ballots,
         Table::Meta,
     ];
 
@@ -158,6 +173,8 @@ impl Table {
             Table::Concerns => "gov.concerns",
             Table::OpenConcerns => "gov.open-concerns",
             Table::Thread => "gov.thread",
+            Table::RequestRuns => "gov.request-runs",
+            Table::Ballots => "gov.ballots",
             Table::Meta => "gov.meta",
         }
     }
@@ -193,6 +210,36 @@ pub trait StoreWrite: Store {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), Self::Error>;
     /// Removes `key` (a missing key is not an error).
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), Self::Error>;
+
+    /// Sets `key` to `value`, or removes it when `value` is `None`, and
+    /// returns what was there before. Governance writes through this (it
+    /// needs the old value to keep the state hash); the default reads, then
+    /// writes, and a store that can do both in one step should.
+    fn replace(
+        &mut self,
+        table: Table,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, Self::Error> {
+        let old = self.get(table, key)?;
+        if old.as_deref() != value {
+            match value {
+                Some(v) => self.put(table, key, v)?,
+                None => self.delete(table, key)?,
+            }
+        }
+        Ok(old)
+    }
+
+    /// [`StoreWrite::replace`] with a value the store may keep without copying it.
+    fn replace_owned(
+        &mut self,
+        table: Table,
+        key: &[u8],
+        value: Option<Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>, Self::Error> {
+        self.replace(table, key, value.as_deref())
+    }
 }
 
 /// One buffered write, as [`Overlay::into_changes`] hands it to the node.
@@ -207,9 +254,18 @@ pub struct Change {
 }
 
 /// An in-memory store: one ordered map per table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemStore {
-    tables: BTreeMap<Table, BTreeMap<Vec<u8>, Vec<u8>>>,
+    // One map per table, in `Table::ALL` order.
+    tables: Vec<BTreeMap<Key, Vec<u8>>>,
+}
+
+impl Default for MemStore {
+    fn default() -> MemStore {
+        MemStore {
+            tables: Table::ALL.iter().map(|_| BTreeMap::new()).collect(),
+        }
+    }
 }
 
 impl MemStore {
@@ -218,36 +274,106 @@ impl MemStore {
         MemStore::default()
     }
 
+    fn table(&self, table: Table) -> &BTreeMap<Key, Vec<u8>> {
+        &self.tables[table.position()]
+    }
+
+    fn table_mut(&mut self, table: Table) -> &mut BTreeMap<Key, Vec<u8>> {
+        &mut self.tables[table.position()]
+    }
+
     /// Every entry of one table, in key order (for tests and snapshots).
     pub fn entries(&self, table: Table) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.tables
-            .get(&table)
-            .into_iter()
-            .flat_map(|t| t.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+        self.table(table)
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
     }
 
     /// How many entries a table holds.
     pub fn len(&self, table: Table) -> usize {
-        self.tables.get(&table).map_or(0, BTreeMap::len)
+        self.table(table).len()
     }
 
     /// Whether the store holds nothing at all.
     pub fn is_empty(&self) -> bool {
-        self.tables.values().all(BTreeMap::is_empty)
+        self.tables.iter().all(BTreeMap::is_empty)
     }
 
     /// Applies buffered changes (what a node does with its sled transaction).
     pub fn commit(&mut self, changes: impl IntoIterator<Item = Change>) {
         for c in changes {
+            let t = self.table_mut(c.table);
             match c.value {
                 Some(v) => {
-                    self.tables.entry(c.table).or_default().insert(c.key, v);
+                    t.insert(Key::new(&c.key), v);
                 }
                 None => {
-                    let _ = self.delete(c.table, &c.key);
+                    t.remove(c.key.as_slice());
                 }
             }
         }
+    }
+}
+
+/// A key of a [`MemStore`] table. Keys are short (ids, times, indexes), so
+/// most live inline in the map's nodes: a lookup compares bytes already in
+/// the node instead of following a pointer per comparison.
+#[derive(Clone)]
+enum Key {
+    Inline(u8, [u8; Key::INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    const INLINE: usize = 86;
+
+    fn new(k: &[u8]) -> Key {
+        if k.len() <= Key::INLINE {
+            let mut buf = [0u8; Key::INLINE];
+            buf[..k.len()].copy_from_slice(k);
+            Key::Inline(k.len() as u8, buf)
+        } else {
+            Key::Heap(k.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Key::Inline(n, buf) => &buf[..usize::from(*n)],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, o: &Key) -> bool {
+        self.as_slice() == o.as_slice()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, o: &Key) -> std::cmp::Ordering {
+        self.as_slice().cmp(o.as_slice())
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:02x?}", self.as_slice())
     }
 }
 
@@ -264,7 +390,7 @@ impl Store for MemStore {
     type Error = Infallible;
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, Infallible> {
-        Ok(self.tables.get(&table).and_then(|t| t.get(key)).cloned())
+        Ok(self.table(table).get(key).cloned())
     }
 
     fn scan_prefix(
@@ -274,35 +400,52 @@ impl Store for MemStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<KeyValues, Infallible> {
-        let Some(t) = self.tables.get(&table) else {
-            return Ok(Vec::new());
-        };
-        Ok(t.range::<[u8], _>(range_of(prefix, after))
-            .take_while(|(k, _)| k.starts_with(prefix))
+        Ok(self
+            .table(table)
+            .range::<[u8], _>(range_of(prefix, after))
+            .take_while(|(k, _)| k.as_slice().starts_with(prefix))
             .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.as_slice().to_vec(), v.clone()))
             .collect())
     }
 }
 
 impl StoreWrite for MemStore {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), Infallible> {
-        self.tables
-            .entry(table)
-            .or_default()
-            .insert(key.to_vec(), value.to_vec());
-        Ok(())
+        self.replace(table, key, Some(value)).map(|_| ())
     }
 
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), Infallible> {
-        if let Some(t) = self.tables.get_mut(&table) {
-            t.remove(key);
-            // Keep no empty tables, so equal contents compare equal.
-            if t.is_empty() {
-                self.tables.remove(&table);
-            }
-        }
-        Ok(())
+        self.replace(table, key, None).map(|_| ())
+    }
+
+    fn replace(
+        &mut self,
+        table: Table,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, Infallible> {
+        self.replace_owned(table, key, value.map(<[u8]>::to_vec))
+    }
+
+    fn replace_owned(
+        &mut self,
+        table: Table,
+        key: &[u8],
+        value: Option<Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>, Infallible> {
+        let t = self.table_mut(table);
+        Ok(match value {
+            // One walk down the tree whether the key is new or not.
+            Some(v) => match t.entry(Key::new(key)) {
+                btree_map::Entry::Occupied(mut e) => Some(std::mem::replace(e.get_mut(), v)),
+                btree_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                    None
+                }
+            },
+            None => t.remove(key),
+        })
     }
 }
 
@@ -315,8 +458,8 @@ impl StoreWrite for MemStore {
 #[derive(Debug)]
 pub struct Overlay<'a, S: Store + ?Sized> {
     base: &'a S,
-    // `None` records a deletion that hides a base entry.
-    writes: BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>,
+    // Per table; `None` records a deletion that hides a base entry.
+    writes: BTreeMap<Table, BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 impl<'a, S: Store + ?Sized> Overlay<'a, S> {
@@ -330,19 +473,22 @@ impl<'a, S: Store + ?Sized> Overlay<'a, S> {
 
     /// How many keys the overlay has written.
     pub fn len(&self) -> usize {
-        self.writes.len()
+        self.writes.values().map(BTreeMap::len).sum()
     }
 
     /// Whether nothing has been written.
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
+        self.writes.values().all(BTreeMap::is_empty)
     }
 
     /// The buffered writes, in table and key order, for the caller to commit atomically.
     pub fn into_changes(self) -> Vec<Change> {
         self.writes
             .into_iter()
-            .map(|((table, key), value)| Change { table, key, value })
+            .flat_map(|(table, w)| {
+                w.into_iter()
+                    .map(move |(key, value)| Change { table, key, value })
+            })
             .collect()
     }
 }
@@ -351,7 +497,7 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
     type Error = S::Error;
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, S::Error> {
-        match self.writes.get(&(table, key.to_vec())) {
+        match self.writes.get(&table).and_then(|w| w.get(key)) {
             Some(v) => Ok(v.clone()),
             None => self.base.get(table, key),
         }
@@ -364,6 +510,9 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<KeyValues, S::Error> {
+        let Some(writes) = self.writes.get(&table).filter(|w| !w.is_empty()) else {
+            return self.base.scan_prefix(table, prefix, after, limit);
+        };
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
@@ -382,15 +531,10 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
             } else {
                 chunk.last().map(|(k, _)| k.clone())
             };
-            let lo = match &cursor {
-                Some(c) if c.as_slice() >= prefix => Bound::Excluded((table, c.clone())),
-                _ => Bound::Included((table, prefix.to_vec())),
-            };
-            let mut buffered = self
-                .writes
-                .range((lo, Bound::Unbounded))
-                .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
-                .filter(|((_, k), _)| upto.as_ref().is_none_or(|u| k <= u))
+            let mut buffered = writes
+                .range::<[u8], _>(range_of(prefix, cursor.as_deref()))
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .filter(|(k, _)| upto.as_ref().is_none_or(|u| *k <= u))
                 .peekable();
             let mut base = chunk.into_iter().peekable();
             loop {
@@ -398,10 +542,10 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
                     (None, None) => break,
                     (Some(_), None) => false,
                     (None, Some(_)) => true,
-                    (Some((bk, _)), Some(((_, ok), _))) => ok <= bk,
+                    (Some((bk, _)), Some((ok, _))) => *ok <= bk,
                 };
                 if take_buffered {
-                    if let Some(((_, k), v)) = buffered.next() {
+                    if let Some((k, v)) = buffered.next() {
                         if base.peek().is_some_and(|(bk, _)| bk == k) {
                             base.next();
                         }
@@ -426,13 +570,30 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
 
 impl<S: Store + ?Sized> StoreWrite for Overlay<'_, S> {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), S::Error> {
-        self.writes
-            .insert((table, key.to_vec()), Some(value.to_vec()));
+        let w = self.writes.entry(table).or_default();
+        match w.get_mut(key) {
+            Some(slot) => match slot {
+                Some(v) => {
+                    v.clear();
+                    v.extend_from_slice(value);
+                }
+                None => *slot = Some(value.to_vec()),
+            },
+            None => {
+                w.insert(key.to_vec(), Some(value.to_vec()));
+            }
+        }
         Ok(())
     }
 
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), S::Error> {
-        self.writes.insert((table, key.to_vec()), None);
+        let w = self.writes.entry(table).or_default();
+        match w.get_mut(key) {
+            Some(slot) => *slot = None,
+            None => {
+                w.insert(key.to_vec(), None);
+            }
+        }
         Ok(())
     }
 }
@@ -443,6 +604,31 @@ mod tests {
 
     fn keys(v: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
         v.into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn tables_are_listed_in_declaration_order_with_distinct_names() {
+        for (i, t) in Table::ALL.iter().enumerate() {
+            assert_eq!(t.position(), i, "{}", t.name());
+            assert_eq!(Table::from_name(t.name()), Some(*t));
+        }
+    }
+
+    #[test]
+    fn mem_store_keys_of_any_length_sort_as_bytes() {
+        let mut s = MemStore::new();
+        let long = vec![7u8; 200];
+        for k in [&[7u8, 0][..], &long, &[7], &[6, 255], &[]] {
+            s.put(Table::Meta, k, k).unwrap();
+        }
+        let keys: Vec<&[u8]> = s.entries(Table::Meta).map(|(k, _)| k).collect();
+        assert_eq!(keys, vec![&[][..], &[6, 255], &[7], &[7, 0], &long]);
+        assert_eq!(s.get(Table::Meta, &long).unwrap(), Some(long.clone()));
+        assert_eq!(
+            s.replace(Table::Meta, &long, None).unwrap(),
+            Some(long.clone())
+        );
+        assert_eq!(s.len(Table::Meta), 4);
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::engine::{Engine, Loaded};
 use crate::error::StateError;
 use crate::rejection::RejectionCode;
 use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule, Tally};
-use crate::store::StoreWrite;
+use crate::store::Store;
 
 /// The running state while an approval's statements are taken in order.
 struct Care<'r> {
@@ -70,6 +70,16 @@ impl Care<'_> {
     }
 }
 
+/// Whether a statement of request `r` acts on its approval (anything but
+/// the submission, withdrawals and votes on the request itself).
+pub(crate) fn is_care(r: &StatementId, body: &Body) -> bool {
+    match body {
+        Body::Vote(v) => v.subject != *r,
+        Body::RequestSubmit(_) | Body::RequestWithdraw(_) => false,
+        _ => true,
+    }
+}
+
 /// Sets a body's latest review in a list.
 fn set_review(reviews: &mut Vec<Review>, r: Review) {
     reviews.retain(|x| x.body != r.body);
@@ -77,7 +87,7 @@ fn set_review(reviews: &mut Vec<Review>, r: Review) {
     reviews.sort_by_key(|x| x.body);
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     /// Whether the author speaks for the requester at `pos`.
     fn as_requester(&self, req: &Req, l: &Loaded, pos: &Pos, what: &str) -> Rule<()> {
         if self.authority(&l.author, pos)?.contains(&req.requester) {
@@ -97,11 +107,7 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         record: &mut RequestRecord,
         steps: &mut [Step<'_>],
     ) -> Result<(), StateError> {
-        let is_care = |s: &Step<'_>| match &s.l.body {
-            Body::Vote(v) => v.subject != req.id,
-            Body::RequestSubmit(_) | Body::RequestWithdraw(_) => false,
-            _ => true,
-        };
+        let is_care = |s: &Step<'_>| is_care(&req.id, &s.l.body);
         let Some(approval) = record.approval.clone() else {
             for s in steps
                 .iter_mut()

@@ -24,15 +24,15 @@
 use std::collections::BTreeMap;
 
 use kaitiaki_protocol::statement::{Condition, Vote};
-use kaitiaki_protocol::{Body, StatementId};
+use kaitiaki_protocol::{Body, StatementId, Timestamp};
 
 use super::{schedule::Schedule, Approval, BodyDecision, Ended, Phase, Req, RequestRecord, Step};
-use crate::codec::Pos;
+use crate::codec::{KeyBytes, Pos};
 use crate::engine::Engine;
 use crate::error::StateError;
 use crate::rejection::RejectionCode;
 use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule};
-use crate::store::StoreWrite;
+use crate::store::Store;
 
 /// The overall outcome of per-body deliberations and where it was reached.
 pub(crate) fn overall(
@@ -66,7 +66,7 @@ pub(crate) fn overall(
     None
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     /// Refuses a vote while a rāhui is in force on a dataset of the request.
     pub(crate) fn rahui_check(&self, req: &Req, pos: &Pos) -> Rule<()> {
         for (_, d) in &req.datasets {
@@ -89,14 +89,14 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
     }
 
     /// One vote on the request itself.
-    fn request_vote(
+    pub(crate) fn request_vote(
         &self,
         req: &Req,
         step: &Step<'_>,
         v: &Vote,
         cutoff: Option<&Pos>,
         delibs: &mut BTreeMap<StatementId, Deliberation>,
-    ) -> Rule<()> {
+    ) -> Rule<KeyBytes> {
         let body = self.body_ref(&v.body)?;
         let (slot, version) = self.member_at(&body, &step.l.author, &step.pos)?;
         check_ballot(v)?;
@@ -128,7 +128,7 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
             return Err(already_decided("request", dec).into());
         }
         d.cast(slot, step.l.id, &step.pos, v, &version);
-        Ok(())
+        Ok(slot)
     }
 
     /// Runs every body's deliberation; returns the deliberations and each vote's result.
@@ -146,7 +146,8 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
             if v.subject != req.id || s.verdict.is_some() {
                 continue;
             }
-            results.push((i, self.request_vote(req, s, v, cutoff, &mut delibs)));
+            let counted = self.request_vote(req, s, v, cutoff, &mut delibs);
+            results.push((i, counted.map(|_| ())));
         }
         (delibs, results)
     }
@@ -156,7 +157,7 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         &self,
         req: &Req,
         steps: &mut [Step<'_>],
-    ) -> Result<RequestRecord, StateError> {
+    ) -> Result<(RequestRecord, Delibs), StateError> {
         let (first, first_results) = self.deliberate(req, steps, None);
         let decided = overall(&req.bodies, &first);
 
@@ -208,78 +209,97 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
             steps[i].verdict = Some(r);
         }
 
-        let mut decisions = Vec::new();
+        let mut notices = Vec::new();
         for b in &req.bodies {
-            let d = delibs.get(b).cloned().unwrap_or_default();
             let notice = self
                 .version_at(b, u64::MAX)?
                 .map(|v| v.notice_days)
                 .unwrap_or(0);
-            decisions.push(BodyDecision {
-                body: *b,
-                notice_until: (notice > 0).then(|| req.at.at.plus_days(notice)),
-                tally: d.tally,
-                decision: d.decided,
-            });
+            notices.push((notice > 0).then(|| req.at.at.plus_days(notice)));
         }
-        let outcome = if withdrawn.is_some() {
-            None
-        } else {
-            overall(&req.bodies, &delibs)
-        };
-        let phase = match (&withdrawn, &outcome) {
-            (Some(_), _) => Phase::Withdrawn,
-            (None, Some((Outcome::Declined, _))) => Phase::Declined,
-            (None, Some((Outcome::Approved, _))) => Phase::Approved,
-            (None, None) if delibs.values().any(Deliberation::started) => Phase::UnderReview,
-            (None, None) => Phase::Submitted,
-        };
-        let approval = match &outcome {
-            Some((Outcome::Approved, at)) => {
-                let mut conditions: Vec<Condition> = decisions
-                    .iter()
-                    .filter_map(|d| d.decision.as_ref())
-                    .flat_map(|d| d.conditions.iter().cloned())
-                    .collect();
-                conditions.sort();
-                conditions.dedup();
-                let days = conditions
-                    .iter()
-                    .filter_map(|c| match c {
-                        Condition::ExpiresAfterDays { days } => Some(*days),
-                        _ => None,
-                    })
-                    .chain([req.submit.duration_days])
-                    .min()
-                    .unwrap_or(req.submit.duration_days);
-                Some(Approval {
-                    approved: at.clone(),
-                    expires_at: at.at.plus_days(days),
-                    schedule: Schedule::from_conditions(&conditions),
-                    conditions,
-                    suspensions: Vec::new(),
-                    revoked: None,
-                    completed: None,
-                    renewals: Vec::new(),
-                    motions: Vec::new(),
+        let record = record_from(req, &delibs, withdrawn, &notices);
+        Ok((record, delibs))
+    }
+}
+
+/// Every body's deliberation on a request, by body id.
+pub(crate) type Delibs = BTreeMap<StatementId, Deliberation>;
+
+/// The request's record from its bodies' deliberations and withdrawal;
+/// `notices` holds each body's notice end, in `req.bodies` order.
+pub(crate) fn record_from(
+    req: &Req,
+    delibs: &Delibs,
+    withdrawn: Option<Ended>,
+    notices: &[Option<Timestamp>],
+) -> RequestRecord {
+    let mut decisions = Vec::new();
+    for (i, b) in req.bodies.iter().enumerate() {
+        let d = delibs.get(b).cloned().unwrap_or_default();
+        decisions.push(BodyDecision {
+            body: *b,
+            notice_until: notices.get(i).copied().flatten(),
+            tally: d.tally,
+            decision: d.decided,
+        });
+    }
+    let outcome = if withdrawn.is_some() {
+        None
+    } else {
+        overall(&req.bodies, delibs)
+    };
+    let phase = match (&withdrawn, &outcome) {
+        (Some(_), _) => Phase::Withdrawn,
+        (None, Some((Outcome::Declined, _))) => Phase::Declined,
+        (None, Some((Outcome::Approved, _))) => Phase::Approved,
+        (None, None) if delibs.values().any(Deliberation::started) => Phase::UnderReview,
+        (None, None) => Phase::Submitted,
+    };
+    let approval = match &outcome {
+        Some((Outcome::Approved, at)) => {
+            let mut conditions: Vec<Condition> = decisions
+                .iter()
+                .filter_map(|d| d.decision.as_ref())
+                .flat_map(|d| d.conditions.iter().cloned())
+                .collect();
+            conditions.sort();
+            conditions.dedup();
+            let days = conditions
+                .iter()
+                .filter_map(|c| match c {
+                    Condition::ExpiresAfterDays { days } => Some(*days),
+                    _ => None,
                 })
-            }
-            _ => None,
-        };
-        Ok(RequestRecord {
-            requester: req.requester,
-            title: req.submit.title.clone(),
-            use_category: req.submit.use_category,
-            submitted: req.at.clone(),
-            datasets: req.datasets.iter().map(|(d, _)| *d).collect(),
-            bodies: req.bodies.clone(),
-            duration_days: req.submit.duration_days,
-            phase,
-            decisions,
-            withdrawn,
-            approval,
-            reports: Vec::new(),
-            outputs: Vec::new(),
-        })
+                .chain([req.duration_days])
+                .min()
+                .unwrap_or(req.duration_days);
+            Some(Approval {
+                approved: at.clone(),
+                expires_at: at.at.plus_days(days),
+                schedule: Schedule::from_conditions(&conditions),
+                conditions,
+                suspensions: Vec::new(),
+                revoked: None,
+                completed: None,
+                renewals: Vec::new(),
+                motions: Vec::new(),
+            })
+        }
+        _ => None,
+    };
+    RequestRecord {
+        requester: req.requester,
+        title: req.title.clone(),
+        use_category: req.use_category,
+        submitted: req.at.clone(),
+        datasets: req.datasets.iter().map(|(d, _)| *d).collect(),
+        bodies: req.bodies.clone(),
+        duration_days: req.duration_days,
+        phase,
+        decisions,
+        withdrawn,
+        approval,
+        reports: Vec::new(),
+        outputs: Vec::new(),
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod aftercare;
 pub mod decide;
+pub(crate) mod run;
 pub mod schedule;
 
 use kaitiaki_protocol::statement::{
@@ -29,7 +30,7 @@ use crate::entry::{Agg, Verdict};
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
 use crate::rules::{reject, Decision, Outcome, Rule, Stop, Tally};
-use crate::store::{StoreWrite, Table};
+use crate::store::{Store, Table};
 
 pub use schedule::{DueReport, RequestStatus, Schedule};
 
@@ -277,7 +278,9 @@ pub fn category_name(c: UseCategory) -> &'static str {
 /// What every step of a request's recomputation needs to know about it.
 pub(crate) struct Req {
     pub id: StatementId,
-    pub submit: RequestSubmit,
+    pub title: String,
+    pub use_category: UseCategory,
+    pub duration_days: u32,
     pub requester: KeyBytes,
     pub at: Pos,
     pub datasets: Vec<(StatementId, DatasetRecord)>,
@@ -292,7 +295,7 @@ pub(crate) struct Step<'a> {
     pub verdict: Option<Rule<()>>,
 }
 
-impl<W: StoreWrite + ?Sized> Engine<'_, W> {
+impl<S: Store + ?Sized> Engine<'_, S> {
     pub(crate) fn request_record(
         &self,
         r: &StatementId,
@@ -407,7 +410,9 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                     Vec::new(),
                 )?;
             }
-            return self.store_request(r, None);
+            self.store_run(r, None)?;
+            let old = self.request_record(r)?;
+            return self.store_request(r, old, None);
         }
 
         let mut bodies: Vec<StatementId> = datasets
@@ -418,15 +423,22 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         bodies.dedup();
         let req = Req {
             id: *r,
-            submit: submit.clone(),
+            title: submit.title.clone(),
+            use_category: submit.use_category,
+            duration_days: submit.duration_days,
             requester: root.author,
             at,
             datasets,
             bodies,
         };
         let mut steps = self.prepare_steps(&req, agg, &others)?;
-        let mut record = self.decide(&req, &mut steps)?;
+        let (mut record, delibs) = self.decide(&req, &mut steps)?;
         self.aftercare(&req, &mut record, &mut steps)?;
+        let run = run::Run {
+            last: steps.iter().map(|s| (s.pos.clone(), s.l.id)).max(),
+            care: steps.iter().any(|s| aftercare::is_care(r, &s.l.body)),
+        };
+        self.store_run(r, Some((run, &delibs)))?;
         for s in steps {
             let verdict = self.verdict_of(s.verdict.unwrap_or(Ok(())))?;
             self.set_verdict(
@@ -438,7 +450,8 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                 s.sides,
             )?;
         }
-        self.store_request(r, Some(record))
+        let old = self.request_record(r)?;
+        self.store_request(r, old, Some(record))
     }
 
     /// Positions every statement of the request: home-log placement for what
@@ -493,15 +506,8 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
                         .any(|o| o.id == v.subject && matches!(o.body, Body::RenewalRequest(_)));
                 if on_request_or_renewal {
                     for (d, _) in &req.datasets {
-                        step.sides.push(crate::entry::Side {
-                            table: Table::DatasetVotes,
-                            key: key(&[
-                                d.as_bytes(),
-                                &codec::time_key(step.pos.at),
-                                l.id.as_bytes(),
-                            ]),
-                            value: codec::encode(Table::DatasetVotes, &Some(agg))?,
-                        });
+                        step.sides
+                            .push(dataset_vote_side(d, &step.pos, &l.id, agg)?);
                     }
                 }
             }
@@ -511,15 +517,29 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
         Ok(steps)
     }
 
-    /// Writes the record and keeps the listing indexes in step with it.
-    fn store_request(
+    /// Writes the record (replacing `old`, the one stored) and keeps the
+    /// listing indexes in step with it.
+    pub(crate) fn store_request(
         &mut self,
         r: &StatementId,
+        old: Option<RequestRecord>,
         record: Option<RequestRecord>,
     ) -> Result<(), StateError> {
-        let old = self.request_record(r)?;
         if old == record {
             return Ok(());
+        }
+        // Most changes (a tally) leave every index as it was.
+        if let (Some(o), Some(n)) = (&old, &record) {
+            let same_keys = o.phase == n.phase
+                && o.submitted.at == n.submitted.at
+                && o.requester == n.requester
+                && o.datasets == n.datasets
+                && o.bodies == n.bodies
+                && o.approval == n.approval
+                && o.reports == n.reports;
+            if same_keys {
+                return self.tx.put_record(Table::Requests, r.as_bytes(), n);
+            }
         }
         let old_keys = old.as_ref().map(|o| index_keys(r, o)).unwrap_or_default();
         let new_keys = record
@@ -537,6 +557,21 @@ impl<W: StoreWrite + ?Sized> Engine<'_, W> {
             None => self.tx.delete(Table::Requests, r.as_bytes()),
         }
     }
+}
+
+/// The side entry indexing a vote under a dataset and its time, so a rāhui
+/// finds the votes it refuses.
+pub(crate) fn dataset_vote_side(
+    d: &StatementId,
+    pos: &Pos,
+    id: &StatementId,
+    owner: Agg,
+) -> Result<crate::entry::Side, StateError> {
+    Ok(crate::entry::Side {
+        table: Table::DatasetVotes,
+        key: key(&[d.as_bytes(), &codec::time_key(pos.at), id.as_bytes()]),
+        value: codec::encode(Table::DatasetVotes, &Some(owner))?,
+    })
 }
 
 /// The listing-index keys of a request.
