@@ -1,0 +1,386 @@
+//! The node's performance targets, measured end to end.
+//!
+//! `cargo bench -p kaitiaki-node --bench append` prints:
+//! 1. the all-core `verify_strict` rate (rayon over pre-signed envelopes);
+//! 2. durable appends per second over real HTTP on loopback — one envelope
+//!    per request from many concurrent clients, then batched arrays — and
+//!    their ratio to (1); the target is at least 0.5;
+//! 3. inclusion-proof time at 10³ and at 10⁶ leaves and their ratio (target
+//!    at most 2);
+//! 4. the node's resident memory idle and at 10⁶ leaves (targets 32 MiB
+//!    and 256 MiB).
+//!
+//! The node runs in a child process (this binary, re-executed), so its
+//! memory is measured apart from the load generator's. The big log is
+//! filled to `KAITIAKI_BENCH_LEAVES` leaves (default 100 000, so a run
+//! stays within minutes at today's sequencer rate; set 1000000 for the
+//! 10⁶ target). `KAITIAKI_BENCH_ONLY=sequencer` measures the sequencer
+//! alone, in process, without HTTP or signature checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use kaitiaki_node::{Config, Node};
+use kaitiaki_protocol::statement::KeyAnnounce;
+use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, Timestamp};
+use rayon::prelude::*;
+
+const NETWORK: &str = "kaitiaki-bench";
+const ORIGIN: &str = "bench.example";
+const CHILD_ENV: &str = "KAITIAKI_BENCH_NODE_DIR";
+
+fn config(dir: &Path) -> Config {
+    let mut c = Config::in_dir(dir);
+    c.network = NETWORK.into();
+    c.origin = ORIGIN.into();
+    c.limits.rate_per_second = 0;
+    c.limits.max_body_bytes = 8 << 20;
+    c.limits.request_timeout_ms = 120_000;
+    // KAITIAKI_CACHE_BYTES and friends, for experiments.
+    c.apply_env(std::env::vars())
+        .expect("valid KAITIAKI_* variables");
+    c
+}
+
+/// Envelope `i` of a run: a new participant's `key.announce`, each by its
+/// own key, so every statement founds its own governance aggregate (the
+/// common case: many people each saying a little).
+fn envelope(run: &str, i: usize) -> Envelope {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    seed[8..8 + run.len().min(24)].copy_from_slice(&run.as_bytes()[..run.len().min(24)]);
+    let key = &SigningKey::from_bytes(&seed);
+    let statement = Statement {
+        network: NETWORK.into(),
+        author: PublicKey::of(key),
+        created_at: Timestamp::parse("2026-11-22T09:00:00Z").unwrap_or(Timestamp::EPOCH),
+        body: Body::KeyAnnounce(KeyAnnounce {
+            display_name: format!("Bench participant {i} {run}"),
+            affiliation: "Benchmark rōpū".into(),
+        }),
+    };
+    Envelope::sign(key, &statement).expect("bench statements are valid")
+}
+
+fn dsse_json(env: &Envelope) -> Vec<u8> {
+    serde_json::to_vec(&env.to_dsse()).expect("DSSE serialises")
+}
+
+fn batch_json(envs: &[Envelope]) -> Vec<u8> {
+    let items: Vec<_> = envs.iter().map(Envelope::to_dsse).collect();
+    serde_json::to_vec(&items).expect("DSSE serialises")
+}
+
+/// The child: serve a node in `dir` until stdin closes.
+fn child(dir: PathBuf) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let node = Node::open(config(&dir)).expect("node opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::fs::write(dir.join("port.tmp"), port.to_string()).expect("port file");
+        std::fs::rename(dir.join("port.tmp"), dir.join("port")).expect("port file");
+        let stdin_closed = async {
+            let _ = tokio::task::spawn_blocking(|| {
+                let mut sink = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+            })
+            .await;
+        };
+        kaitiaki_node::serve(node, listener, stdin_closed)
+            .await
+            .expect("serve");
+    });
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let _ = std::fs::remove_file(dir.join("port"));
+        let child = Command::new(std::env::current_exe().expect("exe"))
+            .env(CHILD_ENV, dir)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn the node");
+        let start = Instant::now();
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(dir.join("port")) {
+                break p;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "the node did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(512)
+                .build()
+                .expect("client"),
+        }
+    }
+
+    async fn rss_mib(&self) -> f64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("metrics");
+        let text = text.text().await.expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("kaitiaki_resident_memory_bytes "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|b| b / (1024.0 * 1024.0))
+            .unwrap_or(f64::NAN)
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `bodies` with `clients` concurrent connections; returns the
+/// statements acknowledged per second.
+async fn load(server: &Server, bodies: Vec<Vec<u8>>, per_body: usize, clients: usize) -> f64 {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (bodies, next, http) = (bodies.clone(), next.clone(), server.http.clone());
+        let url = format!("{}/v1/statements", server.url);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let r = http
+                    .post(&url)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("post");
+                let status = r.status().as_u16();
+                let _ = r.bytes().await;
+                assert!(status == 200 || status == 201, "status {status}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client");
+    }
+    (bodies.len() * per_body) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Fills the log with `n` more leaves, batched, signing as it goes.
+async fn fill(server: &Server, run: &str, n: usize) {
+    const BATCH: usize = 1000;
+    let mut done = 0;
+    let mut last_report = Instant::now();
+    while done < n {
+        let chunk = (n - done).min(BATCH * 16);
+        let bodies: Vec<Vec<u8>> = (done..done + chunk)
+            .collect::<Vec<_>>()
+            .par_chunks(BATCH)
+            .map(|c| batch_json(&c.iter().map(|&i| envelope(run, i)).collect::<Vec<_>>()))
+            .collect();
+        load(server, bodies, 0, 4).await;
+        done += chunk;
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!("  … {done} leaves");
+            last_report = Instant::now();
+        }
+    }
+}
+
+/// Mean time of inclusion proofs for random leaves of a node's log.
+fn proof_time(dir: &Path) -> (u64, Duration) {
+    let node = Node::open(config(dir)).expect("node opens");
+    let size = node.checkpoint().size;
+    let storage = node.storage();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut pick = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % size
+    };
+    for _ in 0..2000 {
+        storage.inclusion_proof(pick(), size).expect("proof");
+    }
+    let n = 20_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        storage.inclusion_proof(pick(), size).expect("proof");
+    }
+    let per = start.elapsed() / n;
+    node.close().expect("close");
+    (size, per)
+}
+
+/// The sequencer alone, in process: verified statements straight to
+/// group commit, no HTTP and no signature checks. Returns leaves per second.
+fn sequencer_rate(rt: &tokio::runtime::Runtime, n: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::open(config(dir.path())).expect("node opens");
+    let verified: Vec<_> = (0..n)
+        .into_par_iter()
+        .map(|i| envelope("sequencer", i).open().expect("valid"))
+        .collect();
+    let chunks: Vec<Vec<_>> = verified.chunks(500).map(<[_]>::to_vec).collect();
+    let handle = node.sequencer();
+    let start = Instant::now();
+    rt.block_on(async {
+        let chunks = Arc::new(std::sync::Mutex::new(chunks));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (chunks, handle) = (chunks.clone(), handle.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let Some(chunk) = chunks.lock().expect("lock").pop() else {
+                        break;
+                    };
+                    handle.submit(chunk).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let metrics = node.metrics_text();
+    let pick = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "  sequencer detail: {:.1} state writes/leaf, prepare {:.1} µs/leaf, commit {:.1} µs/leaf, fsync {:.0} µs/batch over {} batches, sled {:.0} bytes/leaf",
+        pick("kaitiaki_state_writes_total ") / n as f64,
+        pick("kaitiaki_sequence_seconds_sum ") * 1e6 / n as f64,
+        pick("kaitiaki_commit_seconds_sum ") * 1e6 / n as f64,
+        pick("kaitiaki_fsync_seconds_sum ") * 1e6 / pick("kaitiaki_fsync_seconds_count "),
+        pick("kaitiaki_fsync_seconds_count "),
+        node.storage().db_size_on_disk() as f64 / n as f64,
+    );
+    println!(
+        "  process RSS after the sequencer run: {:.1} MiB",
+        kaitiaki_node::metrics::rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)
+    );
+    node.close().expect("close");
+    rate
+}
+
+fn main() {
+    if let Ok(dir) = std::env::var(CHILD_ENV) {
+        return child(PathBuf::from(dir));
+    }
+    if std::env::var("KAITIAKI_BENCH_ONLY").as_deref() == Ok("sequencer") {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let rate = sequencer_rate(&rt, 50_000);
+        println!("sequencer alone: {rate:.0} leaves/s");
+        return;
+    }
+    let target: usize = std::env::var("KAITIAKI_BENCH_LEAVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("kaitiaki-node append benchmark ({cores} cores)");
+    let seq_rate = sequencer_rate(&rt, 20_000);
+    println!("sequencer alone (in process):   {seq_rate:>10.0} leaves/s");
+
+    // 1. All-core verify_strict.
+    let envs: Vec<Envelope> = (0..40_000)
+        .into_par_iter()
+        .map(|i| envelope("verify", i))
+        .collect();
+    let start = Instant::now();
+    let ok = envs
+        .par_iter()
+        .filter(|e| e.verify_signature().is_ok())
+        .count();
+    let verify_rate = ok as f64 / start.elapsed().as_secs_f64();
+    println!("verify_strict, all cores:        {verify_rate:>10.0} /s");
+    drop(envs);
+
+    // 2. Durable appends over HTTP.
+    let small = tempfile::tempdir().expect("tempdir");
+    let big = tempfile::tempdir().expect("tempdir");
+    rt.block_on(async {
+        let server = Server::start(big.path());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let idle = server.rss_mib().await;
+
+        let singles: Vec<Vec<u8>> = (0..10_000)
+            .into_par_iter()
+            .map(|i| dsse_json(&envelope("single", i)))
+            .collect();
+        let single_rate = load(&server, singles, 1, 128).await;
+        println!(
+            "appends/s, 1 per request, 128 clients: {single_rate:>8.0} /s  ratio {:.2}",
+            single_rate / verify_rate
+        );
+        let batches: Vec<Vec<u8>> = (0..40_000)
+            .collect::<Vec<_>>()
+            .par_chunks(250)
+            .map(|c| batch_json(&c.iter().map(|&i| envelope("batch", i)).collect::<Vec<_>>()))
+            .collect();
+        let batch_rate = load(&server, batches, 250, 8).await;
+        println!(
+            "appends/s, 250 per request, 8 clients: {batch_rate:>8.0} /s  ratio {:.2}",
+            batch_rate / verify_rate
+        );
+
+        // 3 and 4. A small log, and the big one filled to the target size.
+        let small_server = Server::start(small.path());
+        fill(&small_server, "small", 1000).await;
+        small_server.stop();
+        let have = 50_000; // the singles and batches above
+        eprintln!("filling to {target} leaves …");
+        let start = Instant::now();
+        fill(&server, "fill", target.saturating_sub(have)).await;
+        let fill_rate = target.saturating_sub(have) as f64 / start.elapsed().as_secs_f64();
+        let full = server.rss_mib().await;
+        println!("fill rate (1000 per request):   {fill_rate:>10.0} /s");
+        println!("RSS idle:                       {idle:>10.1} MiB");
+        println!("RSS at {target} leaves:     {full:>10.1} MiB");
+        server.stop();
+    });
+
+    let (small_size, small_t) = proof_time(small.path());
+    let (big_size, big_t) = proof_time(big.path());
+    println!(
+        "inclusion proof at {small_size} leaves:   {:>10.1} µs",
+        small_t.as_secs_f64() * 1e6
+    );
+    println!(
+        "inclusion proof at {big_size} leaves: {:>10.1} µs",
+        big_t.as_secs_f64() * 1e6
+    );
+    println!(
+        "proof ratio:                    {:>10.2}",
+        big_t.as_secs_f64() / small_t.as_secs_f64()
+    );
+}

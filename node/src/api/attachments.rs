@@ -1,0 +1,317 @@
+//! Confidential attachments: files kept off the log, committed to by hash
+//! in an `attachment.commit` statement, served only to members of the body
+//! the commitment names as readers, and erasable without breaking anything
+//! the log proves.
+//!
+//! Reads and erasures carry a *signed read request* in the
+//! `Kaitiaki-Signature` header:
+//!
+//! ```text
+//! Kaitiaki-Signature: key=<64 hex>, time=<RFC 3339 UTC>, sig=<base64 Ed25519 signature>
+//! ```
+//!
+//! The signature (strict Ed25519) is over [`signed_request_message`]:
+//!
+//! ```text
+//! kaitiaki signed request v1\n
+//! <log origin>\n
+//! <METHOD>\n
+//! <path, e.g. /v1/attachments/<hash>>\n
+//! <time, exactly as in the header>\n
+//! ```
+//!
+//! The origin stops a request made for one node being replayed to another;
+//! the method stops a read being replayed as an erasure; the time, checked
+//! against the node's clock within `limits.read_request_max_skew_secs`,
+//! bounds how long a captured header is worth anything.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use kaitiaki_governance::KeyBytes;
+use kaitiaki_protocol::statement::AttachmentCommit;
+use kaitiaki_protocol::{
+    Body, ContentHash, PublicKey, Signature, Statement, StatementId, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{AppState, Body as RequestBody, Path};
+use crate::error::{code, ApiError, ApiResult, ErrorBody};
+
+/// The name of the signed-request header.
+pub const SIGNATURE_HEADER: &str = "kaitiaki-signature";
+/// The first line of every signed request message.
+pub const SIGNED_REQUEST_CONTEXT: &str = "kaitiaki signed request v1";
+
+/// The exact bytes a signed request signs.
+pub fn signed_request_message(origin: &str, method: &str, path: &str, time: &str) -> Vec<u8> {
+    format!("{SIGNED_REQUEST_CONTEXT}\n{origin}\n{method}\n{path}\n{time}\n").into_bytes()
+}
+
+/// Builds the `Kaitiaki-Signature` header value for a request (for clients
+/// and tests).
+pub fn sign_request(
+    key: &ed25519_dalek::SigningKey,
+    origin: &str,
+    method: &str,
+    path: &str,
+    time: Timestamp,
+) -> String {
+    let time = time.to_rfc3339();
+    let sig = Signature::sign(key, &signed_request_message(origin, method, path, &time));
+    format!(
+        "key={}, time={time}, sig={}",
+        PublicKey::of(key).to_hex(),
+        base64::engine::general_purpose::STANDARD.encode(sig.as_bytes())
+    )
+}
+
+/// An attachment as stored.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentStored {
+    /// Its content hash.
+    pub hash: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The `attachment.commit` that committed to it.
+    #[schema(value_type = String)]
+    pub commit: StatementId,
+}
+
+/// The commitment behind an attachment: the statement and its body.
+fn commitment(app: &AppState, hash: &ContentHash) -> ApiResult<(StatementId, AttachmentCommit)> {
+    let not_committed = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::NOT_COMMITTED,
+            format!("no attachment.commit in this log commits to {hash}"),
+        )
+    };
+    let id = app
+        .shared
+        .storage
+        .attachment_commit(hash.as_bytes())?
+        .ok_or_else(not_committed)?;
+    let index = app
+        .shared
+        .storage
+        .index_of(&id)?
+        .ok_or_else(not_committed)?;
+    if index >= app.shared.published().size {
+        return Err(not_committed());
+    }
+    let leaf = app.shared.storage.leaf(index)?.ok_or_else(not_committed)?;
+    let statement =
+        Statement::decode(leaf.envelope().payload()).map_err(|e| ApiError::internal(&e))?;
+    match statement.body {
+        Body::AttachmentCommit(c) => Ok((id, c)),
+        _ => Err(ApiError::internal(&format!(
+            "leaf {index} is not an attachment.commit"
+        ))),
+    }
+}
+
+fn parse_hash(text: &str) -> ApiResult<ContentHash> {
+    ContentHash::from_hex(text)
+        .ok_or_else(|| ApiError::malformed("a content hash is 64 lowercase hex digits"))
+}
+
+/// Upload the bytes of a committed attachment.
+#[utoipa::path(
+    put,
+    path = "/v1/attachments/{hash}",
+    params(("hash" = String, Path, description = "The content hash an attachment.commit names")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 201, body = AttachmentStored),
+        (status = 200, description = "Already stored", body = AttachmentStored),
+        (status = 400, description = "malformed or hash_mismatch", body = ErrorBody),
+        (status = 404, description = "not_committed", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+    )
+)]
+pub async fn upload(
+    State(app): State<AppState>,
+    Path(hash): Path<String>,
+    RequestBody(bytes): RequestBody,
+) -> ApiResult<(StatusCode, Json<AttachmentStored>)> {
+    let hash = parse_hash(&hash)?;
+    let (id, commit) = commitment(&app, &hash)?;
+    if ContentHash::of(&bytes) != hash || bytes.len() as u64 != commit.size {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::HASH_MISMATCH,
+            "the bytes do not have the content hash and size the commitment names",
+        ));
+    }
+    let stored = AttachmentStored {
+        hash: hash.to_hex(),
+        size: commit.size,
+        commit: id,
+    };
+    if app.shared.storage.attachment(hash.as_bytes())?.is_some() {
+        return Ok((StatusCode::OK, Json(stored)));
+    }
+    app.shared.storage.put_attachment(hash.as_bytes(), &bytes)?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Download an attachment (members of its readers body only).
+#[utoipa::path(
+    get,
+    path = "/v1/attachments/{hash}",
+    params(
+        ("hash" = String, Path, description = "Content hash"),
+        ("Kaitiaki-Signature" = String, Header, description = "key=<hex>, time=<RFC 3339>, sig=<base64>"),
+    ),
+    responses(
+        (status = 200, content_type = "application/octet-stream", description = "The bytes"),
+        (status = 401, description = "unauthorized or stale_request", body = ErrorBody),
+        (status = 403, description = "forbidden: not a member of the readers body", body = ErrorBody),
+        (status = 404, description = "not_committed, or not_found (never uploaded, or erased)", body = ErrorBody),
+    )
+)]
+pub async fn download(
+    State(app): State<AppState>,
+    Path(hash_text): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let hash = parse_hash(&hash_text)?;
+    let (_, commit) = commitment(&app, &hash)?;
+    authorise(&app, &headers, Method::GET, &hash_text, &commit)?;
+    let bytes = app
+        .shared
+        .storage
+        .attachment(hash.as_bytes())?
+        .ok_or_else(|| {
+            ApiError::not_found("the attachment was never uploaded here, or has been erased")
+        })?;
+    let media_type = header::HeaderValue::from_str(&commit.media_type)
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            (
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Erase an attachment's bytes (members of its readers body only). The
+/// commitment stays in the log and still verifies.
+#[utoipa::path(
+    delete,
+    path = "/v1/attachments/{hash}",
+    params(
+        ("hash" = String, Path, description = "Content hash"),
+        ("Kaitiaki-Signature" = String, Header, description = "key=<hex>, time=<RFC 3339>, sig=<base64>"),
+    ),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn erase(
+    State(app): State<AppState>,
+    Path(hash_text): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let hash = parse_hash(&hash_text)?;
+    let (_, commit) = commitment(&app, &hash)?;
+    authorise(&app, &headers, Method::DELETE, &hash_text, &commit)?;
+    if app.shared.storage.erase_attachment(hash.as_bytes())? {
+        tracing::info!(hash = %hash, "erased a confidential attachment");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("the attachment is not stored here"))
+    }
+}
+
+/// Checks the signed request header and the signer's membership of the
+/// commitment's readers body.
+fn authorise(
+    app: &AppState,
+    headers: &HeaderMap,
+    method: Method,
+    hash: &str,
+    commit: &AttachmentCommit,
+) -> ApiResult<()> {
+    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, m);
+    let value = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            unauthorized("this attachment is confidential; send a Kaitiaki-Signature header")
+        })?;
+    let mut key = None;
+    let mut time = None;
+    let mut sig = None;
+    for part in value.split(',') {
+        match part.trim().split_once('=') {
+            Some(("key", v)) => key = Some(v.trim()),
+            Some(("time", v)) => time = Some(v.trim()),
+            Some(("sig", v)) => sig = Some(v.trim()),
+            _ => {
+                return Err(unauthorized(
+                    "Kaitiaki-Signature must be key=…, time=…, sig=…",
+                ))
+            }
+        }
+    }
+    let (Some(key), Some(time), Some(sig)) = (key, time, sig) else {
+        return Err(unauthorized(
+            "Kaitiaki-Signature must have key, time and sig",
+        ));
+    };
+    let key = PublicKey::from_hex(key).map_err(|e| unauthorized(&format!("key: {e}")))?;
+    let at = Timestamp::parse(time).map_err(|e| unauthorized(&format!("time: {e}")))?;
+    let now = crate::sequencer::now_millis();
+    let skew = i64::try_from(app.shared.config.limits.read_request_max_skew_secs)
+        .unwrap_or(i64::MAX / 2000)
+        .saturating_mul(1000);
+    if (now - at.unix_millis()).abs() > skew {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::STALE_REQUEST,
+            "the signed request's time is too far from the node's clock; sign a fresh one",
+        ));
+    }
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(sig)
+        .ok()
+        .and_then(|b| Signature::from_slice(&b).ok())
+        .ok_or_else(|| unauthorized("sig must be a base64 Ed25519 signature"))?;
+    let path = format!("/v1/attachments/{hash}");
+    let message = signed_request_message(&app.shared.config.origin, method.as_str(), &path, time);
+    key.verify(&message, &sig).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::BAD_SIGNATURE,
+            "the request signature does not verify",
+        )
+    })?;
+    if !is_member(app, &commit.readers, &key)? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            "only members of the body named as this attachment's readers may read it",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `key` is a member of `body` under its charter in force now.
+fn is_member(app: &AppState, body: &StatementId, key: &PublicKey) -> ApiResult<bool> {
+    let seats = kaitiaki_governance::query::members(app.shared.storage.state(), body)
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(seats.iter().any(|s| s.key == KeyBytes::of(key)))
+}

@@ -1,0 +1,356 @@
+//! Reading the log: checkpoints, leaves, statements with inclusion proofs,
+//! and consistency proofs.
+//!
+//! Every read is bounded by the latest *published* checkpoint: a reader
+//! never sees a leaf that no signed checkpoint covers yet, and every proof
+//! is against a checkpoint the reader can fetch.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kaitiaki_protocol::envelope::Dsse;
+use kaitiaki_protocol::merkle::leaf_hash;
+use kaitiaki_protocol::{Hash, Leaf, StatementId, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{AppState, Path, Query};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+/// The latest checkpoint, as JSON.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointView {
+    /// The log's origin (first line of the checkpoint).
+    pub origin: String,
+    /// The tree size.
+    pub size: u64,
+    /// The root hash, hex.
+    #[schema(value_type = String)]
+    pub root: Hash,
+    /// The signed note (C2SP tlog-checkpoint), exactly as signed.
+    pub note: String,
+    /// The node's note verifier key: `<origin>+<key id hex>+<base64 key>`.
+    pub verifier_key: String,
+    /// Witness cosignature lines on this checkpoint (none until witnesses
+    /// cosign it).
+    pub cosignatures: Vec<String>,
+}
+
+/// Get the latest checkpoint (JSON).
+#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, body = CheckpointView)))]
+pub async fn checkpoint(State(app): State<AppState>) -> Json<CheckpointView> {
+    let p = app.shared.published();
+    Json(CheckpointView {
+        origin: app.shared.config.origin.clone(),
+        size: p.size,
+        root: p.root,
+        note: p.note.clone(),
+        verifier_key: app.shared.identity.verifier().to_string(),
+        cosignatures: Vec::new(),
+    })
+}
+
+/// Get the latest checkpoint as a signed note (`text/plain`), for witnesses.
+#[utoipa::path(get, path = "/v1/checkpoint/note", responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn checkpoint_note(State(app): State<AppState>) -> Response {
+    let p = app.shared.published();
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        p.note.clone(),
+    )
+        .into_response()
+}
+
+/// Get the checkpoint the node signed at exactly `size` (`text/plain`).
+#[utoipa::path(
+    get,
+    path = "/v1/checkpoints/{size}",
+    params(("size" = u64, Path, description = "A tree size the node signed")),
+    responses(
+        (status = 200, content_type = "text/plain", body = String),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn checkpoint_at(
+    State(app): State<AppState>,
+    Path(size): Path<u64>,
+) -> ApiResult<Response> {
+    if size > app.shared.published().size {
+        return Err(ApiError::not_found(format!(
+            "no checkpoint at size {size} yet"
+        )));
+    }
+    let note = app.shared.storage.checkpoint_at(size)?.ok_or_else(|| {
+        ApiError::not_found(format!("the node signed no checkpoint at size {size}"))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+/// A page of leaves.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LeavesQuery {
+    /// The first leaf index (default 0).
+    pub start: Option<u64>,
+    /// How many leaves at most (default and maximum: the node's page limit).
+    pub limit: Option<u64>,
+}
+
+/// One leaf as served.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeafView {
+    /// Its index in the log.
+    pub index: u64,
+    /// When the node sequenced it.
+    #[schema(value_type = String)]
+    pub sequenced_at: Timestamp,
+    /// The statement id.
+    #[schema(value_type = String)]
+    pub id: StatementId,
+    /// The RFC 6962 leaf hash, hex.
+    #[schema(value_type = String)]
+    pub leaf_hash: Hash,
+    /// The signed statement, as DSSE JSON.
+    #[schema(value_type = super::write::DsseEnvelope)]
+    pub envelope: Dsse,
+}
+
+/// A page of leaves.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeavesPage {
+    /// The leaves, in order.
+    pub leaves: Vec<LeafView>,
+    /// The index to ask for next, or null at the end of the published log.
+    pub next: Option<u64>,
+    /// The published tree size the page was read against.
+    pub size: u64,
+}
+
+pub(crate) fn leaf_view(index: u64, leaf: &Leaf) -> LeafView {
+    LeafView {
+        index,
+        sequenced_at: leaf.sequenced_at(),
+        id: leaf.envelope().id(),
+        leaf_hash: leaf_hash(&leaf.to_bytes()),
+        envelope: leaf.envelope().to_dsse(),
+    }
+}
+
+/// List leaves by range.
+#[utoipa::path(
+    get,
+    path = "/v1/leaves",
+    params(LeavesQuery),
+    responses((status = 200, body = LeavesPage), (status = 400, body = ErrorBody))
+)]
+pub async fn leaves(
+    State(app): State<AppState>,
+    Query(q): Query<LeavesQuery>,
+) -> ApiResult<Json<LeavesPage>> {
+    let size = app.shared.published().size;
+    let max = app.shared.config.limits.max_page;
+    let start = q.start.unwrap_or(0);
+    let limit = q.limit.unwrap_or(max).clamp(1, max);
+    let end = start.saturating_add(limit).min(size);
+    let shared = app.shared.clone();
+    let leaves = tokio::task::spawn_blocking(move || {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        shared.storage.leaves(start, end)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    Ok(Json(LeavesPage {
+        leaves: leaves.iter().map(|(i, l)| leaf_view(*i, l)).collect(),
+        next: (end < size).then_some(end),
+        size,
+    }))
+}
+
+/// A statement with its place in the log and the proof of it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementView {
+    /// The leaf.
+    #[serde(flatten)]
+    pub leaf: LeafView,
+    /// The statement payload, parsed (the signed bytes are in `envelope`).
+    #[schema(value_type = Object)]
+    pub statement: serde_json::Value,
+    /// The inclusion proof against `checkpoint`.
+    pub proof: InclusionView,
+    /// The signed checkpoint note the proof is against.
+    pub checkpoint: String,
+}
+
+/// An inclusion proof.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct InclusionView {
+    /// The leaf index.
+    pub index: u64,
+    /// The tree size the proof is for.
+    pub size: u64,
+    /// The root at that size, hex.
+    #[schema(value_type = String)]
+    pub root: Hash,
+    /// The sibling hashes from the leaf up (RFC 9162 §2.1.3), hex.
+    #[schema(value_type = Vec<String>)]
+    pub hashes: Vec<Hash>,
+}
+
+/// Get a statement by id, with its leaf index and inclusion proof.
+#[utoipa::path(
+    get,
+    path = "/v1/statements/{id}",
+    params(("id" = String, Path, description = "Statement id, 64 hex digits")),
+    responses((status = 200, body = StatementView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn statement(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StatementView>> {
+    let id = StatementId::from_hex(&id)
+        .ok_or_else(|| ApiError::malformed("a statement id is 64 lowercase hex digits"))?;
+    let published = app.shared.published();
+    let size = published.size;
+    let shared = app.shared.clone();
+    let found =
+        tokio::task::spawn_blocking(move || -> ApiResult<Option<(u64, Leaf, Vec<Hash>)>> {
+            let Some(index) = shared.storage.index_of(&id)? else {
+                return Ok(None);
+            };
+            if index >= size {
+                return Ok(None);
+            }
+            let leaf = shared.storage.leaf(index)?.ok_or_else(|| {
+                ApiError::internal(&format!("leaf {index} is indexed but not stored"))
+            })?;
+            let proof = shared.storage.inclusion_proof(index, size)?;
+            Ok(Some((index, leaf, proof)))
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))??;
+    let Some((index, leaf, hashes)) = found else {
+        return Err(ApiError::not_found(format!(
+            "statement {id} is not in this log"
+        )));
+    };
+    let statement =
+        serde_json::from_slice(leaf.envelope().payload()).unwrap_or(serde_json::Value::Null);
+    Ok(Json(StatementView {
+        leaf: leaf_view(index, &leaf),
+        statement,
+        proof: InclusionView {
+            index,
+            size: published.size,
+            root: published.root,
+            hashes,
+        },
+        checkpoint: published.note.clone(),
+    }))
+}
+
+/// Parameters of an inclusion proof.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InclusionQuery {
+    /// The leaf index.
+    pub index: u64,
+    /// The tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+/// Get the inclusion proof of a leaf in a tree size.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/inclusion",
+    params(InclusionQuery),
+    responses((status = 200, body = InclusionView), (status = 400, body = ErrorBody))
+)]
+pub async fn inclusion(
+    State(app): State<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> ApiResult<Json<InclusionView>> {
+    let published = app.shared.published();
+    let size = q.size.unwrap_or(published.size);
+    if size > published.size {
+        return Err(ApiError::malformed(format!(
+            "the log has {} leaves",
+            published.size
+        )));
+    }
+    let shared = app.shared.clone();
+    let (root, hashes) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        let root = shared.storage.root(size)?;
+        Ok((root, shared.storage.inclusion_proof(q.index, size)?))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    Ok(Json(InclusionView {
+        index: q.index,
+        size,
+        root,
+        hashes,
+    }))
+}
+
+/// Parameters of a consistency proof.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    /// The older tree size.
+    pub old: u64,
+    /// The newer tree size (default: the latest checkpoint's).
+    pub new: Option<u64>,
+}
+
+/// A consistency proof.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyView {
+    /// The older size.
+    pub old: u64,
+    /// The newer size.
+    pub new: u64,
+    /// The root at the older size, hex.
+    #[schema(value_type = String)]
+    pub old_root: Hash,
+    /// The root at the newer size, hex.
+    #[schema(value_type = String)]
+    pub new_root: Hash,
+    /// The proof hashes (RFC 9162 §2.1.4), hex.
+    #[schema(value_type = Vec<String>)]
+    pub hashes: Vec<Hash>,
+}
+
+/// Get a consistency proof between two tree sizes.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/consistency",
+    params(ConsistencyQuery),
+    responses((status = 200, body = ConsistencyView), (status = 400, body = ErrorBody))
+)]
+pub async fn consistency(
+    State(app): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<ConsistencyView>> {
+    let published = app.shared.published();
+    let new = q.new.unwrap_or(published.size);
+    if new > published.size {
+        return Err(ApiError::malformed(format!(
+            "the log has {} leaves",
+            published.size
+        )));
+    }
+    let shared = app.shared.clone();
+    let old = q.old;
+    let view = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        Ok(ConsistencyView {
+            old,
+            new,
+            hashes: shared.storage.consistency_proof(old, new)?,
+            old_root: shared.storage.root(old)?,
+            new_root: shared.storage.root(new)?,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    Ok(Json(view))
+}

@@ -1,0 +1,246 @@
+//! The HTTP API: routes, shared handler state and the middleware every
+//! request passes through.
+//!
+//! Read in this order: [`write`] (the one write path), [`log`] (checkpoints,
+//! leaves, statements and proofs), [`state`] (governance queries),
+//! [`events`] (the SSE stream), [`attachments`] (confidential files and the
+//! signed read request), [`ops`] (health, metrics, OpenAPI).
+//!
+//! Middleware, outermost first: request metrics and tracing → per-client
+//! rate limit → request timeout (not on the event stream) → handler.
+//! Errors from any of them are JSON `{"code","message"}` ([`crate::error`]).
+
+pub mod attachments;
+pub mod events;
+pub mod log;
+pub mod ops;
+pub mod state;
+pub mod write;
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::{code, ApiError};
+use crate::node::{Node, Shared};
+use crate::sequencer::SequencerHandle;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) sequencer: SequencerHandle,
+    limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state for `node`'s handlers.
+    pub fn new(node: &Node) -> AppState {
+        let limits = &node.config().limits;
+        let limiter = NonZeroU32::new(limits.rate_per_second).map(|rate| {
+            let burst = NonZeroU32::new(limits.rate_burst).unwrap_or(rate);
+            Arc::new(RateLimiter::keyed(
+                Quota::per_second(rate).allow_burst(burst),
+            ))
+        });
+        AppState {
+            shared: Arc::clone(node.shared()),
+            sequencer: node.sequencer(),
+            limiter,
+        }
+    }
+}
+
+/// The whole API as a router, ready to serve. Client addresses (for the
+/// rate limit) come from `ConnectInfo<SocketAddr>`, so serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; without it the
+/// rate limit is not applied.
+pub fn app(node: &Node) -> Router {
+    router(AppState::new(node))
+}
+
+/// The router over an [`AppState`].
+pub fn router(state: AppState) -> Router {
+    let limits = state.shared.config.limits.clone();
+    let api = Router::new()
+        .route("/v1/statements", post(write::submit))
+        .route("/v1/statements/{id}", get(log::statement))
+        .route("/v1/checkpoint", get(log::checkpoint))
+        .route("/v1/checkpoint/note", get(log::checkpoint_note))
+        .route("/v1/checkpoints/{size}", get(log::checkpoint_at))
+        .route("/v1/leaves", get(log::leaves))
+        .route("/v1/proofs/inclusion", get(log::inclusion))
+        .route("/v1/proofs/consistency", get(log::consistency))
+        .merge(state::routes())
+        .merge(crate::pages::routes())
+        .route("/v1/events", get(events::stream))
+        .route(
+            "/v1/attachments/{hash}",
+            put(attachments::upload)
+                .get(attachments::download)
+                .delete(attachments::erase)
+                .layer(DefaultBodyLimit::max(limits.max_attachment_bytes)),
+        )
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+    api.with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::METHOD_NOT_ALLOWED,
+        "this endpoint does not accept that method; see /openapi.json",
+    )
+}
+
+/// Records latency by route and logs each request.
+async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    app.shared.metrics.observe_request(&route, status, elapsed);
+    tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
+    response
+}
+
+/// Per-client-address rate limit (GCRA), answered with 429 `rate_limited`.
+async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if let (Some(limiter), Some(ConnectInfo(addr))) = (
+        app.limiter.as_ref(),
+        req.extensions().get::<ConnectInfo<SocketAddr>>(),
+    ) {
+        if limiter.check_key(&addr.ip()).is_err() {
+            return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::RATE_LIMITED,
+                "too many requests from this address; slow down and retry",
+            )
+            .into_response();
+        }
+        // The limiter keeps one small entry per address; forget idle ones
+        // now and then so a scan of many addresses cannot grow it forever.
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
+        }
+    }
+    next.run(req).await
+}
+
+/// Answers with 503 `timeout` when a request runs too long. The event
+/// stream is exempt: it is meant to stay open.
+///
+/// A write that times out here may still be sequenced; re-submitting it is
+/// safe and returns its leaf.
+async fn timeout(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/v1/events" {
+        return next.run(req).await;
+    }
+    let limit = Duration::from_millis(app.shared.config.limits.request_timeout_ms);
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::TIMEOUT,
+            "the request took too long; retry (re-submitting a statement is safe)",
+        )
+        .into_response(),
+    }
+}
+
+/// A request body read under the route's size limit, with the limit and
+/// read failures reported as API errors.
+#[derive(Debug)]
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                "the request body is larger than this node accepts",
+            )),
+            Err(e) => Err(ApiError::malformed(format!(
+                "could not read the request body: {e}"
+            ))),
+        }
+    }
+}
+
+/// Query-string parsing with failures reported as `malformed`.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Query<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::malformed(e.body_text()))
+    }
+}
+
+/// Path parsing with failures reported as `malformed`.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Path<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| ApiError::malformed(e.body_text()))
+    }
+}

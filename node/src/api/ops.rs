@@ -1,0 +1,100 @@
+//! Operations: health, Prometheus metrics and the OpenAPI document.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::AppState;
+use crate::error::ErrorBody;
+
+/// The node's health.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `failed` when the node refuses writes after a storage fault.
+    pub status: String,
+    /// The log's origin.
+    pub origin: String,
+    /// The network served.
+    pub network: String,
+    /// The published tree size.
+    pub size: u64,
+    /// Leaves re-indexed from the segments at the last start-up (0 after a
+    /// clean stop: start-up never replays the log).
+    pub reindexed_at_startup: u64,
+}
+
+/// Health check: 200 when the node accepts writes, 503 when it does not.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+    let failed = app.shared.failed.load(Ordering::Acquire);
+    let health = Health {
+        status: if failed { "failed" } else { "ok" }.to_owned(),
+        origin: app.shared.config.origin.clone(),
+        network: app.shared.config.network.clone(),
+        size: app.shared.published().size,
+        reindexed_at_startup: app.shared.recovery.reindexed,
+    };
+    let status = if failed {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(health))
+}
+
+/// Metrics in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI document, generated from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kaitiaki node API",
+        description = "A federated, signed, append-only log of data access requests, governance decisions and use reports."
+    ),
+    paths(
+        super::write::submit,
+        super::log::checkpoint,
+        super::log::checkpoint_note,
+        super::log::checkpoint_at,
+        super::log::leaves,
+        super::log::statement,
+        super::log::inclusion,
+        super::log::consistency,
+        super::events::stream,
+        super::attachments::upload,
+        super::attachments::download,
+        super::attachments::erase,
+        healthz,
+        metrics,
+        openapi,
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi() -> Response {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::state::StateDoc::openapi());
+    match doc.to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => crate::error::ApiError::internal(&e).into_response(),
+    }
+}

@@ -1,0 +1,436 @@
+//! Governance queries: bodies, members, datasets, requests (filtered and
+//! paged), a request's timeline, rāhui in force, overdue reports, open
+//! concerns, excluded statements and the state hash.
+//!
+//! Each handler is a thin call into the governance crate's query functions
+//! over the governance tables in sled; time-dependent answers (status,
+//! rāhui in force, overdue reports) use the node's clock as `now`. Records
+//! are served as governance serialises them. Listings are pages:
+//! `{"items": [...], "next": "<cursor>" | null}`; pass `after=<cursor>` for
+//! the next page.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use kaitiaki_governance::lists::{self, RequestFilter};
+use kaitiaki_governance::{query, Cursor, KeyBytes, Page, RequestStatus, StateError};
+use kaitiaki_protocol::{PublicKey, StatementId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::{AppState, Path, Query};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::storage::state::StateTrees;
+
+/// The governance routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/state/hash", get(state_hash))
+        .route("/v1/bodies", get(bodies))
+        .route("/v1/bodies/{id}", get(body))
+        .route("/v1/bodies/{id}/members", get(members))
+        .route("/v1/bodies/{id}/datasets", get(body_datasets))
+        .route("/v1/datasets", get(datasets))
+        .route("/v1/datasets/{id}", get(dataset))
+        .route("/v1/requests", get(requests))
+        .route("/v1/requests/{id}", get(request))
+        .route("/v1/rahui", get(rahui))
+        .route("/v1/reports/overdue", get(overdue))
+        .route("/v1/concerns", get(concerns))
+        .route("/v1/concerns/{id}", get(concern))
+        .route("/v1/excluded", get(excluded))
+        .route("/v1/keys/{key}", get(key))
+        .route("/v1/statements/{id}/state", get(statement_state))
+}
+
+/// The OpenAPI paths of this module.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        state_hash,
+        bodies,
+        body,
+        members,
+        body_datasets,
+        datasets,
+        dataset,
+        requests,
+        request,
+        rahui,
+        overdue,
+        concerns,
+        concern,
+        excluded,
+        key,
+        statement_state
+    ),
+    components(schemas(Listing, StateHash))
+)]
+pub struct StateDoc;
+
+/// A page of a listing.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Listing {
+    /// The items.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+    /// The cursor of the next page (`after=`), or null on the last page.
+    pub next: Option<String>,
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// The cursor a previous page returned as `next`.
+    pub after: Option<String>,
+    /// The most items to return (at most the node's page limit).
+    pub limit: Option<usize>,
+}
+
+/// The state hash.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StateHash {
+    /// The governance state hash, hex: equal on two nodes exactly when
+    /// their states are.
+    pub state_hash: String,
+    /// The published log size when it was read.
+    pub size: u64,
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_millis(crate::sequencer::now_millis()).unwrap_or(Timestamp::EPOCH)
+}
+
+fn id(text: &str) -> ApiResult<StatementId> {
+    StatementId::from_hex(text)
+        .ok_or_else(|| ApiError::malformed("an id is 64 lowercase hex digits"))
+}
+
+fn state_error(e: StateError) -> ApiError {
+    ApiError::internal(&e)
+}
+
+/// Runs a query on the blocking pool (sled reads block) and serialises it.
+async fn run<T: Serialize + Send + 'static>(
+    app: &AppState,
+    f: impl FnOnce(&StateTrees) -> Result<T, StateError> + Send + 'static,
+) -> ApiResult<Value> {
+    let shared = app.shared.clone();
+    let out = tokio::task::spawn_blocking(move || f(shared.storage.state()))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(state_error)?;
+    serde_json::to_value(out).map_err(|e| ApiError::internal(&e))
+}
+
+/// Like [`run`], for a record that may not exist.
+async fn run_one<T: Serialize + Send + 'static>(
+    app: &AppState,
+    what: &str,
+    f: impl FnOnce(&StateTrees) -> Result<Option<T>, StateError> + Send + 'static,
+) -> ApiResult<Json<Value>> {
+    match run(app, f).await? {
+        Value::Null => Err(ApiError::not_found(format!("no such {what}"))),
+        v => Ok(Json(v)),
+    }
+}
+
+fn paging(app: &AppState, q: &PageQuery) -> ApiResult<(Option<Cursor>, usize)> {
+    let after = q
+        .after
+        .as_deref()
+        .map(|c| {
+            Cursor::from_hex(c)
+                .ok_or_else(|| ApiError::malformed("after is a cursor from a previous page"))
+        })
+        .transpose()?;
+    let max = (app.shared.config.limits.max_page as usize).min(lists::MAX_PAGE);
+    Ok((after, q.limit.unwrap_or(max).clamp(1, max)))
+}
+
+/// A pair `(id, record)` as one object: the record's fields plus `id`.
+#[derive(Serialize)]
+struct WithId<T> {
+    id: StatementId,
+    #[serde(flatten)]
+    record: T,
+}
+
+fn with_ids<T>(page: Page<(StatementId, T)>) -> Page<WithId<T>> {
+    Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|(id, record)| WithId { id, record })
+            .collect(),
+        next: page.next,
+    }
+}
+
+/// Get the governance state hash.
+#[utoipa::path(get, path = "/v1/state/hash", responses((status = 200, body = StateHash)))]
+pub async fn state_hash(State(app): State<AppState>) -> ApiResult<Json<StateHash>> {
+    let size = app.shared.published().size;
+    let hash = run(&app, |s| query::state_hash(s).map(hex::encode)).await?;
+    Ok(Json(StateHash {
+        state_hash: hash.as_str().unwrap_or_default().to_owned(),
+        size,
+    }))
+}
+
+/// List governance bodies.
+#[utoipa::path(get, path = "/v1/bodies", params(PageQuery), responses((status = 200, body = Listing)))]
+pub async fn bodies(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| {
+        lists::bodies(s, after.as_ref(), limit).map(with_ids)
+    })
+    .await
+}
+
+/// Get a body with its charter versions.
+#[utoipa::path(
+    get, path = "/v1/bodies/{id}",
+    params(("id" = String, Path, description = "The body's charter id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn body(State(app): State<AppState>, Path(text): Path<String>) -> ApiResult<Json<Value>> {
+    let id = id(&text)?;
+    run_one(&app, "body", move |s| query::body(s, &id)).await
+}
+
+/// List a body's members under the charter in force.
+#[utoipa::path(
+    get, path = "/v1/bodies/{id}/members",
+    params(("id" = String, Path, description = "The body's charter id")),
+    responses((status = 200, body = Object))
+)]
+pub async fn members(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = id(&text)?;
+    Ok(Json(run(&app, move |s| query::members(s, &id)).await?))
+}
+
+/// List the datasets a body governs.
+#[utoipa::path(
+    get, path = "/v1/bodies/{id}/datasets",
+    params(("id" = String, Path, description = "The body's charter id"), PageQuery),
+    responses((status = 200, body = Listing))
+)]
+pub async fn body_datasets(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let id = id(&text)?;
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| {
+        lists::datasets_of_body(s, &id, after.as_ref(), limit).map(with_ids)
+    })
+    .await
+}
+
+/// List datasets.
+#[utoipa::path(get, path = "/v1/datasets", params(PageQuery), responses((status = 200, body = Listing)))]
+pub async fn datasets(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| {
+        lists::datasets(s, after.as_ref(), limit).map(with_ids)
+    })
+    .await
+}
+
+/// Get a dataset, its rāhui in force and its thread.
+#[utoipa::path(
+    get, path = "/v1/datasets/{id}",
+    params(("id" = String, Path, description = "The dataset's registration id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn dataset(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = id(&text)?;
+    run_one(&app, "dataset", move |s| query::dataset(s, &id, now())).await
+}
+
+/// Request filters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RequestsQuery {
+    /// Only this status: submitted, under_review, approved, declined,
+    /// withdrawn, suspended, revoked, expired, completed.
+    pub status: Option<String>,
+    /// Only requests for this dataset.
+    pub dataset: Option<String>,
+    /// Only requests this body must decide.
+    pub body: Option<String>,
+    /// Only requests by this key (hex).
+    pub requester: Option<String>,
+    /// The cursor a previous page returned.
+    pub after: Option<String>,
+    /// The most items to return.
+    pub limit: Option<usize>,
+}
+
+/// List requests, filtered.
+#[utoipa::path(get, path = "/v1/requests", params(RequestsQuery), responses((status = 200, body = Listing), (status = 400, body = ErrorBody)))]
+pub async fn requests(
+    State(app): State<AppState>,
+    Query(q): Query<RequestsQuery>,
+) -> ApiResult<Json<Listing>> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            serde_json::from_value::<RequestStatus>(Value::String(s.to_owned()))
+                .map_err(|_| ApiError::malformed(format!("unknown request status {s:?}")))
+        })
+        .transpose()?;
+    let requester = q
+        .requester
+        .as_deref()
+        .map(|k| {
+            PublicKey::from_hex(k)
+                .map(|k| KeyBytes::of(&k))
+                .map_err(|e| ApiError::malformed(format!("requester: {e}")))
+        })
+        .transpose()?;
+    let filter = RequestFilter {
+        status,
+        dataset: q.dataset.as_deref().map(id).transpose()?,
+        body: q.body.as_deref().map(id).transpose()?,
+        requester,
+    };
+    let (after, limit) = paging(
+        &app,
+        &PageQuery {
+            after: q.after,
+            limit: q.limit,
+        },
+    )?;
+    listing_of(&app, move |s| {
+        lists::requests(s, &filter, now(), after.as_ref(), limit)
+    })
+    .await
+}
+
+/// Get a request with its status and full timeline.
+#[utoipa::path(
+    get, path = "/v1/requests/{id}",
+    params(("id" = String, Path, description = "The request's submission id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn request(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = id(&text)?;
+    run_one(&app, "request", move |s| query::request(s, &id, now())).await
+}
+
+/// List rāhui in force now.
+#[utoipa::path(get, path = "/v1/rahui", params(PageQuery), responses((status = 200, body = Listing)))]
+pub async fn rahui(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| {
+        lists::rahui_in_force(s, now(), after.as_ref(), limit)
+    })
+    .await
+}
+
+/// List requests with use reports overdue now.
+#[utoipa::path(get, path = "/v1/reports/overdue", params(PageQuery), responses((status = 200, body = Listing)))]
+pub async fn overdue(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| {
+        lists::overdue_reports(s, now(), after.as_ref(), limit)
+    })
+    .await
+}
+
+/// List open concerns.
+#[utoipa::path(get, path = "/v1/concerns", params(PageQuery), responses((status = 200, body = Listing)))]
+pub async fn concerns(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| {
+        lists::open_concerns(s, after.as_ref(), limit)
+    })
+    .await
+}
+
+/// Get a concern and the responses to it.
+#[utoipa::path(
+    get, path = "/v1/concerns/{id}",
+    params(("id" = String, Path, description = "The concern's id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn concern(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = id(&text)?;
+    run_one(&app, "concern", move |s| query::concern(s, &id)).await
+}
+
+/// List statements excluded from the state, with the rule each broke.
+#[utoipa::path(get, path = "/v1/excluded", params(PageQuery), responses((status = 200, body = Listing)))]
+pub async fn excluded(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Listing>> {
+    let (after, limit) = paging(&app, &q)?;
+    listing_of(&app, move |s| lists::excluded(s, after.as_ref(), limit)).await
+}
+
+/// Get what the state knows about a key: name, affiliation, end, lineage.
+#[utoipa::path(
+    get, path = "/v1/keys/{key}",
+    params(("key" = String, Path, description = "A public key, 64 hex digits")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn key(State(app): State<AppState>, Path(text): Path<String>) -> ApiResult<Json<Value>> {
+    let key = PublicKey::from_hex(&text).map_err(|e| ApiError::malformed(format!("key: {e}")))?;
+    run_one(&app, "key", move |s| query::key(s, &KeyBytes::of(&key))).await
+}
+
+/// Get whether a statement counts, and why not.
+#[utoipa::path(
+    get, path = "/v1/statements/{id}/state",
+    params(("id" = String, Path, description = "Statement id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn statement_state(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = id(&text)?;
+    run_one(&app, "statement", move |s| query::statement_state(s, &id)).await
+}
+
+async fn listing_of<T: Serialize + Send + 'static>(
+    app: &AppState,
+    f: impl FnOnce(&StateTrees) -> Result<Page<T>, StateError> + Send + 'static,
+) -> ApiResult<Json<Listing>> {
+    let page = run(app, f).await?;
+    Ok(Json(
+        serde_json::from_value(page).map_err(|e| ApiError::internal(&e))?,
+    ))
+}

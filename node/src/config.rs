@@ -1,0 +1,305 @@
+//! Node configuration: a TOML file, then `KAITIAKI_*` environment overrides.
+//!
+//! Every field has a default, so an empty file (or none) gives a working
+//! node that keeps its data in `./kaitiaki-data` and listens on loopback.
+//!
+//! ```toml
+//! data_dir = "./kaitiaki-data"
+//! listen = "127.0.0.1:7878"
+//! origin = "iwi-board.example"      # the log's name; charters name it as home_log
+//! network = "kaitiaki-local"        # statements for other networks are refused
+//! peers = []
+//!
+//! [limits]
+//! max_body_bytes = 1048576
+//! rate_per_second = 100             # per client address; 0 turns it off
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use kaitiaki_protocol::statement::limits::check_network;
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("configuration file {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What TOML found.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// An environment variable has a value of the wrong form.
+    #[error("environment variable {name} is invalid: {problem}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A value is out of range or of the wrong form.
+    #[error("configuration field {field} is invalid: {problem}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Everything a node needs to start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the segments, the database and the node key live.
+    pub data_dir: PathBuf,
+    /// The address `kaitiaki node serve` binds.
+    pub listen: SocketAddr,
+    /// The log's origin: the first line of its checkpoints, the name of its
+    /// note key, and what body charters name as their `home_log`.
+    pub origin: String,
+    /// The network (deployment) this node serves; other networks'
+    /// statements are refused with `wrong_network`.
+    pub network: String,
+    /// Peer node URLs to follow (used by replication).
+    pub peers: Vec<String>,
+    /// Request and resource limits.
+    pub limits: Limits,
+    /// Storage tuning.
+    pub storage: StorageConfig,
+}
+
+/// Request and resource limits. They protect the node from any one client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The most envelopes one `POST /v1/statements` may carry.
+    pub max_statements_per_request: usize,
+    /// The most items one page of a listing returns.
+    pub max_page: u64,
+    /// Requests per second allowed to one client address; 0 disables the limit.
+    pub rate_per_second: u32,
+    /// How many requests a client may make at once before the rate applies.
+    pub rate_burst: u32,
+    /// How long a request may take before it is answered with `timeout`.
+    pub request_timeout_ms: u64,
+    /// The most leaves the sequencer commits with one `fdatasync`.
+    pub max_batch_leaves: usize,
+    /// The largest confidential attachment, in bytes.
+    pub max_attachment_bytes: usize,
+    /// How far a signed read request's time may be from the node's clock.
+    pub read_request_max_skew_secs: u64,
+}
+
+/// Storage tuning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// A new segment file starts once the current one reaches this size.
+    pub segment_bytes: u64,
+    /// sled's page cache, in bytes. Bounded so memory stays flat as the log
+    /// grows (sled's own default is 1 GiB).
+    pub cache_bytes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./kaitiaki-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            origin: "kaitiaki.localhost".into(),
+            network: "kaitiaki-local".into(),
+            peers: Vec::new(),
+            limits: Limits::default(),
+            storage: StorageConfig::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_statements_per_request: 1000,
+            max_page: 1000,
+            rate_per_second: 100,
+            rate_burst: 200,
+            request_timeout_ms: 30_000,
+            max_batch_leaves: 4096,
+            max_attachment_bytes: 16 << 20,
+            read_request_max_skew_secs: 300,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            segment_bytes: 64 << 20,
+            cache_bytes: 32 << 20,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for a node keeping its data in `data_dir`, with every
+    /// other field at its default. Handy for tests and the demo.
+    pub fn in_dir(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            ..Config::default()
+        }
+    }
+
+    /// Reads the TOML file at `path` (if given), then applies overrides from
+    /// the process environment, then checks the result.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Config::from_toml(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(std::env::vars())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (without environment overrides or checks).
+    pub fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Applies `KAITIAKI_*` overrides from `vars`:
+    /// `KAITIAKI_DATA_DIR`, `KAITIAKI_LISTEN`, `KAITIAKI_ORIGIN`,
+    /// `KAITIAKI_NETWORK`, `KAITIAKI_PEERS` (comma-separated),
+    /// `KAITIAKI_MAX_BODY_BYTES`, `KAITIAKI_RATE_PER_SECOND`,
+    /// `KAITIAKI_RATE_BURST`, `KAITIAKI_REQUEST_TIMEOUT_MS`,
+    /// `KAITIAKI_CACHE_BYTES`, `KAITIAKI_SEGMENT_BYTES`. Other variables are
+    /// ignored.
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError::Env {
+                name: name.to_owned(),
+                problem: format!("{value:?} is not a number"),
+            })
+        }
+        for (name, value) in vars {
+            match name.as_str() {
+                "KAITIAKI_DATA_DIR" => self.data_dir = PathBuf::from(value),
+                "KAITIAKI_LISTEN" => {
+                    self.listen = value.trim().parse().map_err(|_| ConfigError::Env {
+                        name: name.clone(),
+                        problem: format!("{value:?} is not an address such as 127.0.0.1:7878"),
+                    })?
+                }
+                "KAITIAKI_ORIGIN" => self.origin = value,
+                "KAITIAKI_NETWORK" => self.network = value,
+                "KAITIAKI_PEERS" => {
+                    self.peers = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "KAITIAKI_MAX_BODY_BYTES" => self.limits.max_body_bytes = num(&name, &value)?,
+                "KAITIAKI_RATE_PER_SECOND" => self.limits.rate_per_second = num(&name, &value)?,
+                "KAITIAKI_RATE_BURST" => self.limits.rate_burst = num(&name, &value)?,
+                "KAITIAKI_REQUEST_TIMEOUT_MS" => {
+                    self.limits.request_timeout_ms = num(&name, &value)?
+                }
+                "KAITIAKI_CACHE_BYTES" => self.storage.cache_bytes = num(&name, &value)?,
+                "KAITIAKI_SEGMENT_BYTES" => self.storage.segment_bytes = num(&name, &value)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks values that would otherwise fail later, or silently misbehave.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, problem: &str| ConfigError::Invalid {
+            field,
+            problem: problem.to_owned(),
+        };
+        // Charters name their home log by origin under the network-name
+        // rule, so an origin outside it could never be anyone's home.
+        check_network(&self.origin).map_err(|e| invalid("origin", &e.problem))?;
+        check_network(&self.network).map_err(|e| invalid("network", &e.problem))?;
+        if self.limits.max_body_bytes < 1024 {
+            return Err(invalid("limits.max_body_bytes", "must be at least 1024"));
+        }
+        if self.limits.max_statements_per_request == 0 || self.limits.max_page == 0 {
+            return Err(invalid("limits", "counts must be at least 1"));
+        }
+        if self.limits.max_batch_leaves == 0 {
+            return Err(invalid("limits.max_batch_leaves", "must be at least 1"));
+        }
+        if self.limits.request_timeout_ms == 0 {
+            return Err(invalid("limits.request_timeout_ms", "must be at least 1"));
+        }
+        if self.storage.cache_bytes < 1 << 20 {
+            return Err(invalid("storage.cache_bytes", "must be at least 1 MiB"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_env_overrides() {
+        let mut c = Config::from_toml("").unwrap();
+        assert_eq!(c, Config::default());
+        c.apply_env([
+            ("KAITIAKI_NETWORK".to_owned(), "aotearoa-test".to_owned()),
+            ("KAITIAKI_PEERS".to_owned(), "http://a, http://b".to_owned()),
+            ("KAITIAKI_RATE_PER_SECOND".to_owned(), "0".to_owned()),
+            ("HOME".to_owned(), "/ignored".to_owned()),
+        ])
+        .unwrap();
+        assert_eq!(c.network, "aotearoa-test");
+        assert_eq!(c.peers, ["http://a", "http://b"]);
+        assert_eq!(c.limits.rate_per_second, 0);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_bad_values() {
+        assert!(Config::from_toml("colour = \"blue\"").is_err());
+        let c = Config::from_toml("origin = \"Has Spaces\"").unwrap();
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        let bad = c.apply_env([("KAITIAKI_RATE_BURST".to_owned(), "many".to_owned())]);
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+}

@@ -1,0 +1,283 @@
+//! [`Node`]: opening the data directory, recovering, and running the
+//! sequencer; [`serve`] and [`run`]: the HTTP server around it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use kaitiaki_node::{Config, Node};
+//! let node = Node::open(Config::in_dir("./kaitiaki-data"))?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! println!("listening on http://{}/", listener.local_addr()?);
+//! kaitiaki_node::serve(node, listener, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use kaitiaki_protocol::note::NoteVerifier;
+use kaitiaki_protocol::{Hash, PublicKey};
+use tokio::sync::{broadcast, watch};
+
+use crate::config::{Config, ConfigError};
+use crate::events::{Event, EVENT_BUFFER};
+use crate::identity::{Identity, IdentityError};
+use crate::metrics::Metrics;
+use crate::sequencer::{self, Sequencer, SequencerHandle};
+use crate::storage::recovery::{recover, RecoveryReport};
+use crate::storage::{Storage, StorageError};
+
+/// Why a node could not start or serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The node key could not be loaded or created.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// Storage could not be opened or recovered.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Binding, serving or starting threads failed.
+    #[error("server I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The latest published checkpoint: what readers may rely on.
+#[derive(Clone, Debug)]
+pub struct Published {
+    /// The tree size.
+    pub size: u64,
+    /// The root hash at that size.
+    pub root: Hash,
+    /// The signed note text (C2SP tlog-checkpoint).
+    pub note: String,
+}
+
+/// State shared by the sequencer threads and the HTTP handlers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: Config,
+    pub storage: Storage,
+    pub identity: Identity,
+    pub metrics: Metrics,
+    pub recovery: RecoveryReport,
+    // Readers see the log up to this checkpoint and no further: everything
+    // it covers is durable and committed to sled.
+    published: RwLock<Arc<Published>>,
+    pub events: broadcast::Sender<Arc<Event>>,
+    // Set when a write or sync failed: the node then refuses writes until
+    // restarted, because it cannot know what reached the disk.
+    pub failed: AtomicBool,
+    // The last batch the commit thread applied to sled.
+    pub committed_seq: AtomicU64,
+    // The latest sequenced_at in Unix ms, so the log's time never goes back.
+    pub last_time: AtomicI64,
+    // Flipped at shutdown so long-lived streams end and the server can drain.
+    pub closing: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// The latest published checkpoint.
+    pub fn published(&self) -> Arc<Published> {
+        Arc::clone(&self.published.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Publishes a checkpoint (after its leaves are durable and committed).
+    pub fn publish(&self, p: Published) {
+        *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(p);
+    }
+}
+
+/// A running node: storage recovered, sequencer started, ready to serve.
+///
+/// Opening is blocking (it may re-index a tail after a crash); from async
+/// code call it in `spawn_blocking` if start-up time matters.
+#[derive(Debug)]
+pub struct Node {
+    shared: Arc<Shared>,
+    sequencer: Sequencer,
+}
+
+impl Node {
+    /// Opens (or creates) the node in `config.data_dir`: loads or creates
+    /// the node key, reconciles sled with the segment files, and starts the
+    /// sequencer.
+    pub fn open(config: Config) -> Result<Node, NodeError> {
+        config.validate()?;
+        let identity = Identity::load_or_create(&config.data_dir, &config.origin)?;
+        let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
+        let last_time = storage.last_time()?.unix_millis();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let mut shared = Shared {
+            config,
+            storage,
+            identity,
+            metrics: Metrics::default(),
+            recovery: RecoveryReport::default(),
+            published: RwLock::new(Arc::new(Published {
+                size: 0,
+                root: kaitiaki_protocol::merkle::empty_root(),
+                note: String::new(),
+            })),
+            events,
+            failed: AtomicBool::new(false),
+            committed_seq: AtomicU64::new(0),
+            last_time: AtomicI64::new(last_time),
+            closing: watch::channel(false).0,
+        };
+
+        let indexed = shared.storage.indexed_size()?;
+        let mut compact = shared.storage.compact_range(indexed)?;
+        let (writer, report) = recover(
+            &shared.storage,
+            shared.config.storage.segment_bytes,
+            |first, records| sequencer::reindex(&shared, &mut compact, first, records),
+        )?;
+        if report.size != compact.size() {
+            return Err(StorageError::Corrupt(format!(
+                "recovery found {} leaves but the tree has {}",
+                report.size,
+                compact.size()
+            ))
+            .into());
+        }
+        let size = compact.size();
+        let root = compact.root();
+        let note = match shared.storage.checkpoint_at(size)? {
+            Some(n) => n,
+            None => sequencer::sign_checkpoint(&shared, size, root)?,
+        };
+        shared.publish(Published {
+            size,
+            root,
+            note: String::from_utf8_lossy(&note).into_owned(),
+        });
+        shared.last_time = AtomicI64::new(shared.storage.last_time()?.unix_millis());
+        shared.metrics.leaves.store(size, Ordering::Relaxed);
+        shared
+            .metrics
+            .reindexed_at_startup
+            .store(report.reindexed, Ordering::Relaxed);
+        shared.recovery = report;
+        tracing::info!(
+            origin = %shared.config.origin,
+            size,
+            reindexed = report.reindexed,
+            truncated_bytes = report.truncated_bytes,
+            "node opened"
+        );
+
+        let shared = Arc::new(shared);
+        let sequencer = Sequencer::start(Arc::clone(&shared), writer, compact)?;
+        Ok(Node { shared, sequencer })
+    }
+
+    /// What start-up recovery found and did.
+    pub fn recovery(&self) -> RecoveryReport {
+        self.shared.recovery
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The node's public key (it signs checkpoints).
+    pub fn public_key(&self) -> PublicKey {
+        self.shared.identity.public_key()
+    }
+
+    /// The note verifier key of the log: what witnesses and clients use to
+    /// check its checkpoints (`<origin>+<key id>+<base64>`).
+    pub fn verifier(&self) -> NoteVerifier {
+        self.shared.identity.verifier()
+    }
+
+    /// The latest published checkpoint.
+    pub fn checkpoint(&self) -> Arc<Published> {
+        self.shared.published()
+    }
+
+    /// A handle that submits statements directly, bypassing HTTP (for
+    /// tools and tests that already hold verified statements).
+    pub fn sequencer(&self) -> SequencerHandle {
+        self.sequencer.handle()
+    }
+
+    /// The node's metrics in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.render()
+    }
+
+    /// The node's storage, for tools that read the log in-process (proofs,
+    /// audits, benchmarks). Writes go through [`Node::sequencer`] only.
+    pub fn storage(&self) -> &Storage {
+        &self.shared.storage
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Finishes every write already submitted, stops the sequencer and
+    /// flushes sled. Blocking; see [`Node::shutdown`] for async callers.
+    pub fn close(self) -> Result<(), NodeError> {
+        let _ = self.shared.closing.send(true);
+        self.sequencer.stop();
+        self.shared.storage.flush()?;
+        Ok(())
+    }
+
+    /// [`Node::close`] from async code.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        tokio::task::spawn_blocking(move || self.close())
+            .await
+            .map_err(|e| NodeError::Io(std::io::Error::other(e)))?
+    }
+}
+
+/// Serves `node` on `listener` until `shutdown` completes, then stops
+/// accepting, lets in-flight requests finish (writes included), ends event
+/// streams, and closes the node.
+pub async fn serve(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let app = crate::api::app(&node);
+    let closing = node.shared.closing.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        // Event streams never end by themselves; tell them to.
+        let _ = closing.send(true);
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await?;
+    node.shutdown().await
+}
+
+/// Opens the node described by `config` and serves it on `listener` until
+/// `shutdown` completes. This is `kaitiaki node serve` in one call.
+pub async fn run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let node = tokio::task::spawn_blocking(move || Node::open(config))
+        .await
+        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    serve(node, listener, shutdown).await
+}

@@ -1,0 +1,579 @@
+//! Each page's view model, assembled from governance queries through a
+//! [`Ctx`]. Lists read one page of an index; stories read one record's own
+//! statements; recent decisions read a fixed tail of the log.
+
+use kaitiaki_governance::lists::{self, RequestFilter};
+use kaitiaki_governance::query;
+use kaitiaki_governance::{Cursor, KeyBytes};
+use kaitiaki_protocol::statement as st;
+use kaitiaki_protocol::{Body, StatementId};
+
+use super::body::{BodyDecision, BodyView};
+use super::chart;
+use super::dataset::{CodeItem, DatasetView, HistoryItem};
+use super::feed::{self, Entry, Feed};
+use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
+use super::overview::{
+    BodyCard, ConcernItem, DatasetCard, DecisionItem, OverdueItem, OverviewView, RahuiItem,
+};
+use super::request::{
+    condition_words, BodyState, Event, OutputItem, ReportItem, RequestView, What,
+};
+use super::search::{Filters, ResultItem, SearchView, STATUSES};
+use super::story::{concerns, event, parse};
+
+/// How many of the newest leaves the overview reads for recent decisions.
+const RECENT_LEAVES: u64 = 400;
+
+fn rahui_item(
+    ctx: &Ctx<'_>,
+    dataset: &StatementId,
+    name: &str,
+    r: &kaitiaki_governance::datasets::RahuiRecord,
+) -> RahuiItem {
+    RahuiItem {
+        dataset: dataset.to_hex(),
+        dataset_name: name.to_owned(),
+        body_name: ctx.body_name(&r.body),
+        reason: r.reason.clone(),
+        placed: r.placed.at,
+        until: r.until,
+    }
+}
+
+fn card(
+    ctx: &Ctx<'_>,
+    id: &StatementId,
+    d: &kaitiaki_governance::datasets::DatasetRecord,
+) -> DatasetCard {
+    DatasetCard {
+        id: id.to_hex(),
+        name: d.name.clone(),
+        description: d.description.clone(),
+        steward: d.steward.clone(),
+        sensitivity: d.sensitivity,
+        under_rahui: d.rahui.iter().any(|r| r.in_force_now(ctx.now)),
+    }
+}
+
+/// The overview.
+pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
+    let s = ctx.store();
+    let datasets = lists::datasets(s, None, 12).map_err(GatherError::of)?;
+    let bodies = lists::bodies(s, None, 12).map_err(GatherError::of)?;
+    let rahui = lists::rahui_in_force(s, ctx.now, None, 10).map_err(GatherError::of)?;
+    let overdue = lists::overdue_reports(s, ctx.now, None, 10).map_err(GatherError::of)?;
+    let concerns = lists::open_concerns(s, None, 8).map_err(GatherError::of)?;
+    Ok(OverviewView {
+        more_datasets: datasets.next.is_some(),
+        datasets: datasets
+            .items
+            .iter()
+            .map(|(id, d)| card(ctx, id, d))
+            .collect(),
+        bodies: bodies
+            .items
+            .iter()
+            .map(|(id, b)| BodyCard {
+                id: id.to_hex(),
+                name: b.name.clone(),
+                members: query::members(s, id).map(|m| m.len()).unwrap_or(0),
+                valid: b.valid,
+            })
+            .collect(),
+        rahui: rahui
+            .items
+            .iter()
+            .map(|r| rahui_item(ctx, &r.dataset, &r.dataset_name, &r.rahui))
+            .collect(),
+        decisions: recent_decisions(ctx, 8)?,
+        overdue: overdue
+            .items
+            .iter()
+            .map(|o| OverdueItem {
+                request: o.request.to_hex(),
+                title: o.title.clone(),
+                requester: ctx.person(&o.requester),
+                due: o.overdue.first().map(|d| d.due).unwrap_or(ctx.now),
+                count: o.overdue.len(),
+            })
+            .collect(),
+        more_concerns: concerns.next.is_some(),
+        concerns: concerns
+            .items
+            .iter()
+            .map(|c| {
+                let subject = c.record.subject;
+                let is_request = ctx.request_record(&subject).ok().flatten().is_some();
+                let text = ctx.own_statement(&c.id).and_then(|s| match s.body {
+                    Body::ConcernRaise(r) => Some(r.text),
+                    _ => None,
+                });
+                ConcernItem {
+                    id: c.id.to_hex(),
+                    subject_href: format!(
+                        "/{}/{}",
+                        if is_request { "requests" } else { "datasets" },
+                        subject.to_hex()
+                    ),
+                    subject_name: if is_request {
+                        ctx.request_title(&subject)
+                    } else {
+                        ctx.dataset_name(&subject)
+                    },
+                    text,
+                    raised: c.record.raised.at,
+                    responses: c.record.responses.len(),
+                }
+            })
+            .collect(),
+        log: ctx.log_status(),
+    })
+}
+
+/// Decisions whose deciding vote is among the newest leaves, newest first.
+fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
+    let size = ctx.shared.published().size;
+    let start = size.saturating_sub(RECENT_LEAVES);
+    let leaves = if size == 0 {
+        Vec::new()
+    } else {
+        ctx.shared
+            .storage
+            .leaves(start, size)
+            .map_err(GatherError::of)?
+    };
+    let mut out = Vec::new();
+    for (_, leaf) in leaves.iter().rev() {
+        let Ok(s) = kaitiaki_protocol::Statement::decode(leaf.envelope().payload()) else {
+            continue;
+        };
+        let Body::Vote(v) = s.body else { continue };
+        let Some(rec) = ctx.request_record(&v.subject)? else {
+            continue;
+        };
+        let id = leaf.envelope().id();
+        for d in &rec.decisions {
+            if let Some(dec) = d.decision.as_ref().filter(|dec| dec.vote == id) {
+                out.push(DecisionItem {
+                    request: v.subject.to_hex(),
+                    title: rec.title.clone(),
+                    body_name: ctx.body_name(&d.body),
+                    outcome: dec.outcome,
+                    at: dec.at.at,
+                });
+            }
+        }
+        if out.len() >= max {
+            break;
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}
+
+/// A request's page; `None` if there is no such request.
+pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>> {
+    let Some(v) = query::request(ctx.store(), id, ctx.now).map_err(GatherError::of)? else {
+        return Ok(None);
+    };
+    let rec = v.record.as_ref();
+    let submitted_event = Event {
+        id: id.to_hex(),
+        at: rec.map(|r| r.submitted.at).unwrap_or(ctx.now),
+        who: rec.map(|r| ctx.person(&r.requester)).unwrap_or_default(),
+        what: What::Submitted,
+        excluded: excluded(&v.verdict),
+    };
+    let requester = match rec {
+        Some(r) => ctx.person(&r.requester),
+        None => ctx.check(id).map(|c| c.author).unwrap_or_default(),
+    };
+    let texts = |rid: &StatementId| {
+        v.timeline
+            .iter()
+            .find(|t| t.id == *rid)
+            .and_then(parse::<st::UseReport>)
+    };
+    let mut events = vec![submitted_event.clone()];
+    events.extend(v.timeline.iter().map(|t| event(ctx, t, rec)));
+    Ok(Some(RequestView {
+        id: id.to_hex(),
+        status: v.status,
+        excluded: excluded(&v.verdict),
+        requester,
+        submitted: submitted_event.at,
+        datasets: v
+            .submit
+            .datasets
+            .iter()
+            .map(|d| (d.to_hex(), ctx.dataset_name(d)))
+            .collect(),
+        bodies: rec
+            .map(|r| {
+                r.decisions
+                    .iter()
+                    .map(|d| BodyState {
+                        id: d.body.to_hex(),
+                        name: ctx.body_name(&d.body),
+                        notice_until: d.notice_until,
+                        tally: d.tally,
+                        decision: d.decision.as_ref().map(|x| (x.outcome, x.at.at)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        conditions: rec
+            .and_then(|r| r.approval.as_ref())
+            .map(|a| a.conditions.iter().map(condition_words).collect())
+            .unwrap_or_default(),
+        approved_at: rec.and_then(|r| r.approval.as_ref()).map(|a| a.approved.at),
+        expires_at: rec.and_then(|r| r.approval.as_ref()).map(|a| a.expires_at),
+        overdue: v.overdue.iter().map(|d| (d.kind, d.due)).collect(),
+        reports: rec
+            .map(|r| {
+                r.reports
+                    .iter()
+                    .map(|x| {
+                        let t = texts(&x.id);
+                        ReportItem {
+                            id: x.id.to_hex(),
+                            kind: x.kind,
+                            filed: x.filed.at,
+                            status: x.status,
+                            summary: t.as_ref().map(|t| t.summary.clone()).unwrap_or_default(),
+                            benefit: t
+                                .as_ref()
+                                .map(|t| t.benefit_returned.clone())
+                                .unwrap_or_default(),
+                            incidents: t.map(|t| t.incidents).unwrap_or_default(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        outputs: rec
+            .map(|r| {
+                r.outputs
+                    .iter()
+                    .map(|o| OutputItem {
+                        id: o.id.to_hex(),
+                        title: o.title.clone(),
+                        link: o.link.clone(),
+                        hash: o.content_hash.to_hex(),
+                        status: o.status,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        concerns: concerns(ctx, &v.timeline),
+        events,
+        check: ctx.check(id),
+        form: ctx.concern_form(),
+        submit: v.submit,
+    }))
+}
+
+/// A dataset's page; `None` if there is no such dataset.
+pub fn dataset(
+    ctx: &Ctx<'_>,
+    id: &StatementId,
+    after: Option<Cursor>,
+) -> Gathered<Option<DatasetView>> {
+    let Some(v) = query::dataset(ctx.store(), id, ctx.now).map_err(GatherError::of)? else {
+        return Ok(None);
+    };
+    let d = &v.record;
+    let filter = RequestFilter {
+        dataset: Some(*id),
+        ..RequestFilter::default()
+    };
+    let (page, next) = ctx.requests(&filter, after.as_ref(), PAGE)?;
+    let mut history = Vec::new();
+    for r in &page {
+        let full = query::request(ctx.store(), &r.id, ctx.now).map_err(GatherError::of)?;
+        let rec = full.as_ref().and_then(|f| f.record.as_ref());
+        history.push(HistoryItem {
+            id: r.id.to_hex(),
+            title: r.title.clone(),
+            requester: ctx.person(&r.requester),
+            purpose: full
+                .as_ref()
+                .map(|f| f.submit.purpose.clone())
+                .unwrap_or_default(),
+            submitted: r.submitted.at,
+            status: Some(r.status),
+            decisions: rec
+                .map(|x| {
+                    x.decisions
+                        .iter()
+                        .filter_map(|b| {
+                            b.decision
+                                .as_ref()
+                                .map(|dec| (ctx.body_name(&b.body), dec.outcome, dec.at.at))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            reports: rec.map(|x| x.reports.len()).unwrap_or(0),
+            outputs: rec
+                .map(|x| x.outputs.iter().map(|o| o.title.clone()).collect())
+                .unwrap_or_default(),
+        });
+    }
+    let since = chart::month_start(ctx.now, chart::MONTHS as u32 - 1);
+    let (window, capped) = ctx.requests_since(&filter, id, since, 2000)?;
+    let points: Vec<_> = window.iter().map(|r| (r.submitted.at, r.status)).collect();
+    Ok(Some(DatasetView {
+        id: id.to_hex(),
+        name: d.name.clone(),
+        description: d.description.clone(),
+        steward: d.steward.clone(),
+        sensitivity: d.sensitivity,
+        registered: d.registered.at,
+        valid: d.valid,
+        bodies: d
+            .governing_bodies
+            .iter()
+            .map(|b| (b.to_hex(), ctx.body_name(b)))
+            .collect(),
+        labels: d
+            .labels
+            .iter()
+            .map(|l| CodeItem {
+                code: l.code.clone(),
+                text: l.text.clone(),
+            })
+            .collect(),
+        permitted: d.permitted_uses.clone(),
+        excluded: d.excluded_uses.clone(),
+        rahui: v
+            .rahui_in_force
+            .iter()
+            .map(|r| rahui_item(ctx, id, &d.name, r))
+            .collect(),
+        chart: chart::bin(ctx.now, &points, capped),
+        history,
+        after: after.map(|c| c.to_hex()),
+        next,
+        thread: v.thread.iter().map(|t| event(ctx, t, None)).collect(),
+        check: ctx.check(id),
+    }))
+}
+
+/// A board's page; `None` if there is no such board.
+pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<Option<BodyView>> {
+    let s = ctx.store();
+    let Some(b) = query::body(s, id).map_err(GatherError::of)? else {
+        return Ok(None);
+    };
+    let current = b.versions.last();
+    let datasets = lists::datasets_of_body(s, id, None, 50).map_err(GatherError::of)?;
+    let filter = RequestFilter {
+        body: Some(*id),
+        ..RequestFilter::default()
+    };
+    let (page, next) = ctx.requests(&filter, after.as_ref(), PAGE)?;
+    let mut decisions = Vec::new();
+    for r in &page {
+        let rec = ctx.request_record(&r.id)?;
+        decisions.push(BodyDecision {
+            request: r.id.to_hex(),
+            title: r.title.clone(),
+            requester: ctx.person(&r.requester),
+            submitted: r.submitted.at,
+            status: r.status,
+            decision: rec.and_then(|x| {
+                x.decisions
+                    .iter()
+                    .find(|d| d.body == *id)
+                    .and_then(|d| d.decision.as_ref().map(|dec| (dec.outcome, dec.at.at)))
+            }),
+        });
+    }
+    Ok(Some(BodyView {
+        id: id.to_hex(),
+        name: b.record.name.clone(),
+        description: current.map(|v| v.description.clone()).unwrap_or_default(),
+        home_log: b.record.home_log.clone(),
+        founded: b.record.founded.as_ref().map(|p| p.at),
+        valid: b.record.valid,
+        members: current
+            .map(|v| {
+                v.members
+                    .iter()
+                    .map(|m| (ctx.person(&m.key), m.role.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        rule: current.map(|v| v.rule.clone()),
+        notice_days: current.map(|v| v.notice_days).unwrap_or(0),
+        amendments: b.record.amendments.len(),
+        datasets: datasets
+            .items
+            .iter()
+            .map(|(i, d)| (i.to_hex(), d.name.clone()))
+            .collect(),
+        decisions,
+        after: after.map(|c| c.to_hex()),
+        next,
+        check: ctx.check(id),
+    }))
+}
+
+/// A feed of decisions on requests of one dataset or board.
+pub fn decisions_feed(
+    ctx: &Ctx<'_>,
+    filter: &RequestFilter,
+    prefix: &StatementId,
+    title: String,
+    page_path: &str,
+) -> Gathered<Feed> {
+    let since = ctx.now.unix_millis() - i64::from(feed::WINDOW_DAYS) * 86_400_000;
+    let since = kaitiaki_protocol::Timestamp::from_unix_millis(since.max(0))
+        .unwrap_or(kaitiaki_protocol::Timestamp::EPOCH);
+    let (window, _) = ctx.requests_since(filter, prefix, since, 1000)?;
+    let mut entries = Vec::new();
+    for r in window
+        .iter()
+        .filter(|r| !matches!(r.status, kaitiaki_governance::RequestStatus::Submitted))
+    {
+        let Some(rec) = ctx.request_record(&r.id)? else {
+            continue;
+        };
+        for d in &rec.decisions {
+            if filter.body.is_some_and(|b| b != d.body) {
+                continue;
+            }
+            if let Some(dec) = &d.decision {
+                let purpose = ctx
+                    .own_statement(&r.id)
+                    .and_then(|s| match s.body {
+                        Body::RequestSubmit(x) => Some(super::overview::excerpt(&x.purpose, 300)),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                entries.push(Entry {
+                    vote: dec.vote.to_hex(),
+                    request: r.id.to_hex(),
+                    title: r.title.clone(),
+                    body_name: ctx.body_name(&d.body),
+                    outcome: dec.outcome,
+                    at: dec.at.at,
+                    purpose,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.vote.cmp(&b.vote)));
+    entries.truncate(feed::MAX_ENTRIES);
+    let base = ctx.node.base_url.clone();
+    Ok(Feed {
+        title,
+        page_url: format!("{base}{page_path}"),
+        self_url: format!("{base}{page_path}/feed.atom"),
+        updated: entries.first().map(|e| e.at).unwrap_or(ctx.now),
+        base_url: base,
+        entries,
+    })
+}
+
+/// The search page: one page of requests matching the filters, and the
+/// datasets and boards to choose from (the first hundred of each).
+pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
+    let s = ctx.store();
+    let mut problems = Vec::new();
+    let mut filter = RequestFilter::default();
+    // Unknown values are dropped, with a note, so the page still lists
+    // something and the next-page links carry only valid values.
+    if let Some(v) = f.status.as_deref().filter(|v| !v.is_empty()) {
+        match STATUSES.iter().find(|s| s.as_str() == v) {
+            Some(st) => filter.status = Some(*st),
+            None => {
+                problems.push("That status is not one this node knows.");
+                f.status = None;
+            }
+        }
+    }
+    for (value, slot, what) in [
+        (
+            &mut f.dataset,
+            &mut filter.dataset,
+            "That dataset id is not valid.",
+        ),
+        (&mut f.body, &mut filter.body, "That board id is not valid."),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            match parse_id(v) {
+                Some(id) => *slot = Some(id),
+                None => {
+                    problems.push(what);
+                    *value = None;
+                }
+            }
+        }
+    }
+    if let Some(v) = f.requester.as_deref().filter(|v| !v.is_empty()) {
+        match kaitiaki_protocol::PublicKey::from_hex(v.trim()) {
+            Ok(k) => filter.requester = Some(KeyBytes::of(&k)),
+            Err(_) => {
+                problems.push(
+                    "A requester's key is 64 characters, 0-9 and a-f, as shown beside their name.",
+                );
+                f.requester = None;
+            }
+        }
+    }
+    let after = match f.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => match Cursor::from_hex(a) {
+            Some(c) => Some(c),
+            None => {
+                problems.push("That page link is not valid; showing the first page.");
+                f.after = None;
+                None
+            }
+        },
+        None => None,
+    };
+    let (page, next) = ctx.requests(&filter, after.as_ref(), PAGE)?;
+    let datasets = lists::datasets(s, None, 100).map_err(GatherError::of)?;
+    let bodies = lists::bodies(s, None, 100).map_err(GatherError::of)?;
+    Ok(SearchView {
+        results: page
+            .iter()
+            .map(|r| ResultItem {
+                id: r.id.to_hex(),
+                title: r.title.clone(),
+                requester: ctx.person(&r.requester),
+                submitted: r.submitted.at,
+                status: r.status,
+                datasets: r.datasets.iter().map(|d| ctx.dataset_name(d)).collect(),
+            })
+            .collect(),
+        next,
+        filters: f,
+        datasets: datasets
+            .items
+            .iter()
+            .map(|(i, d)| (i.to_hex(), d.name.clone()))
+            .collect(),
+        bodies: bodies
+            .items
+            .iter()
+            .map(|(i, b)| (i.to_hex(), b.name.clone()))
+            .collect(),
+        problem: (!problems.is_empty()).then(|| problems.join(" ")),
+    })
+}
+
+/// One page of all datasets.
+pub fn datasets(
+    ctx: &Ctx<'_>,
+    after: Option<Cursor>,
+) -> Gathered<(Vec<DatasetCard>, Option<String>)> {
+    let page = lists::datasets(ctx.store(), after.as_ref(), PAGE).map_err(GatherError::of)?;
+    Ok((
+        page.items.iter().map(|(i, d)| card(ctx, i, d)).collect(),
+        page.next.map(|c| c.to_hex()),
+    ))
+}

@@ -1,0 +1,139 @@
+//! A governance board's page: its charter, members, decision rule in plain
+//! words, the datasets it governs, and the decisions it has made.
+
+use kaitiaki_governance::rules::Outcome;
+use kaitiaki_governance::RequestStatus;
+use kaitiaki_protocol::statement::DecisionRule;
+use kaitiaki_protocol::Timestamp;
+use maud::{html, Markup};
+
+use super::labels::Labels;
+use super::layout::{date, pager, person, prose, status, Person};
+use super::overview::{outcome_key, outcome_words};
+use super::verify::{summary, RecordCheck};
+
+/// A request this board decides, with its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyDecision {
+    /// The request's id.
+    pub request: String,
+    /// Its title.
+    pub title: String,
+    /// Who asked.
+    pub requester: Person,
+    /// When it was received.
+    pub submitted: Timestamp,
+    /// Where it stands overall.
+    pub status: RequestStatus,
+    /// This board's decision and when, once made.
+    pub decision: Option<(Outcome, Timestamp)>,
+}
+
+/// Everything a board's page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Who it speaks for, as its charter says.
+    pub description: String,
+    /// The log where its decisions must be recorded.
+    pub home_log: String,
+    /// When it was founded.
+    pub founded: Option<Timestamp>,
+    /// Whether its charter counts.
+    pub valid: bool,
+    /// Members now, with their roles.
+    pub members: Vec<(Person, String)>,
+    /// Its decision rule now.
+    pub rule: Option<DecisionRule>,
+    /// Days a request stays open for comment before votes can decide it.
+    pub notice_days: u32,
+    /// How many times its charter was amended.
+    pub amendments: usize,
+    /// Datasets it governs: id and name.
+    pub datasets: Vec<(String, String)>,
+    /// This page of requests it decides, oldest first.
+    pub decisions: Vec<BodyDecision>,
+    /// The cursor this page started after.
+    pub after: Option<String>,
+    /// The next page's cursor.
+    pub next: Option<String>,
+    /// The charter checked against the log.
+    pub check: Option<RecordCheck>,
+}
+
+/// A decision rule in plain words.
+pub fn rule_words(rule: &DecisionRule, members: usize) -> String {
+    match rule {
+        DecisionRule::Threshold { k } => format!(
+            "A request is approved once {k} of the {members} members approve it. It is declined as soon as {k} approvals can no longer be reached."
+        ),
+        DecisionRule::Majority { quorum } => format!(
+            "At least {quorum} members must vote (standing aside counts towards this). The request is approved if more members approve than decline, and declined otherwise."
+        ),
+        DecisionRule::Consensus { quorum } => format!(
+            "At least {quorum} members must vote, and the request is approved only if nobody declines: one decline is enough to say no."
+        ),
+    }
+}
+
+/// The board page's main content.
+pub fn render(l: &Labels, v: &BodyView) -> Markup {
+    html! {
+        p.kicker { (l.ui("body")) }
+        h1 { (v.name) }
+        (summary(&v.check, &v.id))
+        @if !v.valid { p.warn { "This charter does not count: the rules of the log left it out, so this board cannot decide anything." } }
+        section aria-labelledby="charter" {
+            h2 #charter { (l.ui("charter")) }
+            (prose(&v.description))
+            dl.facts {
+                @if let Some(f) = v.founded { dt { "Founded" } dd { (date(f)) } }
+                dt { "Its decisions are recorded on" } dd { code { (v.home_log) } }
+                dt { "Charter changes" } dd { @if v.amendments == 0 { "None" } @else { (v.amendments) " amendment(s), each decided by the board's own rule" } }
+            }
+        }
+        div.grid {
+            section.card aria-labelledby="rule" {
+                h2 #rule { (l.ui("decision_rule")) }
+                @if let Some(r) = &v.rule { p { (rule_words(r, v.members.len())) } }
+                @if v.notice_days > 0 {
+                    p { "Every request stays open for community comment for " (v.notice_days) " days before votes can decide it." }
+                }
+                p.small { "The board changes this rule, and its members, only by its own rule." }
+            }
+            section.card aria-labelledby="members" {
+                h2 #members { (l.ui("members")) }
+                ul.plain { @for (p, role) in &v.members { li { (person(p)) " — " (role) } } }
+            }
+        }
+        section aria-labelledby="datasets" {
+            h2 #datasets { (l.ui("datasets")) }
+            @if v.datasets.is_empty() { p { "This board governs no datasets yet." } }
+            ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } }
+        }
+        section aria-labelledby="decided" {
+            h2 #decided { (l.ui("decisions")) }
+            p { "Every request this board must decide, oldest first. "
+                a href={ "/bodies/" (v.id) "/feed.atom" } { (l.text("feed")) } }
+            @if v.decisions.is_empty() { p { "No requests have come to this board yet." } }
+            ol.timeline {
+                @for d in &v.decisions {
+                    li {
+                        article.request {
+                            h3 { a href={ "/requests/" (d.request) } { (d.title) } }
+                            p.meta { (date(d.submitted)) " · " (person(&d.requester)) " · " (status(l, d.status)) }
+                            @match d.decision {
+                                Some((o, at)) => p { "This board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) },
+                                None => p { "This board has not decided yet." },
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(l, &format!("/bodies/{}", v.id), "", v.after.as_deref(), v.next.as_deref()))
+        }
+    }
+}

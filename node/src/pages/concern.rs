@@ -1,0 +1,144 @@
+//! Concerns on a request's page: the ones raised and the boards'
+//! responses, and how anyone can raise one.
+//!
+//! A concern is a signed statement like every other record, so the page
+//! explains, before anything is sent, exactly what is signed, by which key,
+//! and what becomes public. With JavaScript off it gives the
+//! `kaitiaki concern raise` command. With JavaScript on, and only if the
+//! browser can make Ed25519 signatures itself (WebCrypto), a small script
+//! (`/assets/concern.js`) shows a form that makes a new key in the page,
+//! signs the concern with it and sends it; otherwise the explanation stays.
+
+use kaitiaki_protocol::Timestamp;
+use maud::{html, Markup};
+use serde_json::json;
+
+use super::labels::Labels;
+use super::layout::{check_link, date, json_script, person, prose, Person};
+
+/// What the form needs to sign a concern for this node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConcernForm {
+    /// The network the statement must be signed for.
+    pub network: String,
+    /// This node's address, for the command.
+    pub base_url: String,
+}
+
+/// A board's response to a concern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseItem {
+    /// The response's id.
+    pub id: String,
+    /// The board.
+    pub body: String,
+    /// The member who wrote it.
+    pub who: Person,
+    /// When.
+    pub at: Timestamp,
+    /// The response.
+    pub text: String,
+    /// Whether it closed the concern.
+    pub resolved: bool,
+}
+
+/// A concern and its responses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConcernThread {
+    /// The concern's id.
+    pub id: String,
+    /// Who raised it.
+    pub who: Person,
+    /// When.
+    pub at: Timestamp,
+    /// The concern.
+    pub text: String,
+    /// The responses, in order.
+    pub responses: Vec<ResponseItem>,
+}
+
+impl ConcernThread {
+    /// Whether a response has closed it.
+    pub fn resolved(&self) -> bool {
+        self.responses.iter().any(|r| r.resolved)
+    }
+}
+
+/// The concerns section: the list, then how to raise one.
+pub fn section(
+    l: &Labels,
+    subject: &str,
+    concerns: &[ConcernThread],
+    form: &ConcernForm,
+) -> Markup {
+    html! {
+        section aria-labelledby="concerns" {
+            h2 #concerns { (l.ui("concerns")) }
+            @if concerns.is_empty() { p { "Nobody has raised a concern about this request." } }
+            @for c in concerns {
+                article.card.concern {
+                    p.meta {
+                        (date(c.at)) " · " (person(&c.who)) " · "
+                        @if c.resolved() { strong { "Resolved" } } @else { strong { "Open" } }
+                        " · " (check_link(&c.id))
+                    }
+                    blockquote { (prose(&c.text)) }
+                    @for r in &c.responses {
+                        div.response {
+                            p.meta { (r.body) " responded on " (date(r.at)) " (" (person(&r.who)) ")"
+                                @if r.resolved { ", and closed the concern" } " · " (check_link(&r.id)) }
+                            blockquote { (prose(&r.text)) }
+                        }
+                    }
+                    @if c.responses.is_empty() { p.small { "No board has responded yet." } }
+                }
+            }
+            (raise(l, subject, form))
+        }
+    }
+}
+
+fn raise(l: &Labels, subject: &str, form: &ConcernForm) -> Markup {
+    let config = json!({ "subject": subject, "network": form.network });
+    html! {
+        section.card.raise aria-labelledby="raise" {
+            h3 #raise { (l.ui("raise_concern")) }
+            p {
+                "Anyone may raise a concern about this request. The boards that decide it will see it and respond here, in public."
+            }
+            h4 { "What happens to your concern" }
+            ol {
+                li { "Your words become a " strong { "signed statement" } " of the kind " code { "concern.raise" } " about this request." }
+                li { "It is signed with a " strong { "key" } ": a pair of numbers only its holder can sign with. The public half of the key is shown with your concern; it says nothing about who you are unless you announce a name with it." }
+                li { "This node checks the signature and adds the concern to its " strong { "public, append-only log" } ". Nobody, including the node's operator, can change or delete it afterwards, and anyone can check that it is there." }
+                li { "Your concern is public. Do not write anything you would not want everyone to read, such as names or health details." }
+            }
+            div #concern-nojs {
+                h4 { "How to raise a concern" }
+                p { "Use the " code { "kaitiaki" } " command on your own computer. It keeps your key there, so later statements can be shown to come from the same person:" }
+                pre { code {
+                    "kaitiaki keys new my-key\n"
+                    "kaitiaki --node " (form.base_url) " --key my-key concern raise " (subject) " --text \"Your concern, in your words\""
+                } }
+                p.small {
+                    "If you want your name shown with it, first run "
+                    code { "kaitiaki --node " (form.base_url) " --key my-key keys announce --display-name \"Your name\" --affiliation \"Who you speak for\"" }
+                    ". You can also ask a board member or the data steward to help."
+                }
+            }
+            (json_script("concern-config", &config))
+            form #concern-form hidden method="post" action="/v1/statements" {
+                p #concern-how {
+                    "Your browser can sign here. When you press the button, it makes a " strong { "new key, only for this concern" }
+                    ", signs your words with it, and sends the signed statement to this node. The key never leaves this page and is "
+                    "forgotten when you close it, so nobody can link this concern to you, and you cannot later add to it with the same key."
+                }
+                label for="concern-text" { "Your concern" }
+                textarea #concern-text name="text" rows="5" maxlength="8000" required aria-describedby="concern-how" {}
+                button type="submit" { "Sign and send this concern" }
+                p #concern-result role="status" aria-live="polite" {}
+            }
+            script src="/assets/concern.js" defer {}
+        }
+    }
+}

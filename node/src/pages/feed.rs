@@ -1,0 +1,119 @@
+//! Atom feeds (RFC 4287) of decisions, per dataset and per board, so people
+//! can follow them in a feed reader.
+//!
+//! A feed lists the boards' decisions on requests received in the last
+//! [`WINDOW_DAYS`] days, newest first, at most [`MAX_ENTRIES`]: a feed is
+//! for news, and the pages hold the full history.
+
+use kaitiaki_governance::rules::Outcome;
+use kaitiaki_protocol::Timestamp;
+use maud::{html, Markup};
+
+/// How far back a feed looks for requests.
+pub const WINDOW_DAYS: u32 = 400;
+
+/// The most entries a feed holds.
+pub const MAX_ENTRIES: usize = 50;
+
+/// One decision in a feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The deciding vote's id (the entry's id).
+    pub vote: String,
+    /// The request's id.
+    pub request: String,
+    /// The request's title.
+    pub title: String,
+    /// The board that decided.
+    pub body_name: String,
+    /// What it decided.
+    pub outcome: Outcome,
+    /// When.
+    pub at: Timestamp,
+    /// The request's purpose, shortened.
+    pub purpose: String,
+}
+
+/// A feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feed {
+    /// The feed's title.
+    pub title: String,
+    /// The page the feed is about, as an absolute URL.
+    pub page_url: String,
+    /// The feed's own URL.
+    pub self_url: String,
+    /// This node's base URL, for links in entries.
+    pub base_url: String,
+    /// The entries, newest first.
+    pub entries: Vec<Entry>,
+    /// When the feed last changed: the newest entry, or the time asked.
+    pub updated: Timestamp,
+}
+
+/// The feed as Atom XML.
+pub fn render(f: &Feed) -> String {
+    let doc: Markup = html! {
+        feed xmlns="http://www.w3.org/2005/Atom" {
+            title { (f.title) }
+            id { (f.self_url) }
+            link rel="self" href=(f.self_url) {}
+            link rel="alternate" type="text/html" href=(f.page_url) {}
+            updated { (f.updated.to_rfc3339()) }
+            author { name { "Kaitiaki" } }
+            @for e in &f.entries {
+                entry {
+                    title { (e.body_name) ": " (word(e.outcome)) " — " (e.title) }
+                    id { (f.base_url) "/records/" (e.vote) }
+                    link rel="alternate" type="text/html" href={ (f.base_url) "/requests/" (e.request) } {}
+                    updated { (e.at.to_rfc3339()) }
+                    summary { (e.body_name) " " (word(e.outcome).to_lowercase()) " the request “" (e.title) "”. Purpose: " (e.purpose) }
+                }
+            }
+        }
+    };
+    // maud writes `<link …></link>`, which is well-formed XML.
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}",
+        doc.into_string()
+    )
+}
+
+fn word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Approved => "Approved",
+        Outcome::Declined => "Declined",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_is_atom_with_escaped_text() {
+        let at = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
+        let f = Feed {
+            title: "Decisions <on> data".into(),
+            page_url: "http://n.example/datasets/ab".into(),
+            self_url: "http://n.example/datasets/ab/feed.atom".into(),
+            base_url: "http://n.example".into(),
+            entries: vec![Entry {
+                vote: "v1".into(),
+                request: "r1".into(),
+                title: "Rangatahi & services".into(),
+                body_name: "Te Poari".into(),
+                outcome: Outcome::Approved,
+                at,
+                purpose: "Why".into(),
+            }],
+            updated: at,
+        };
+        let xml = render(&f);
+        assert!(xml.starts_with("<?xml"));
+        assert!(xml.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+        assert!(xml.contains("Decisions &lt;on&gt; data"));
+        assert!(xml.contains("Rangatahi &amp; services"));
+        assert!(xml.contains("<updated>2026-11-22T09:00:00Z</updated>"));
+    }
+}

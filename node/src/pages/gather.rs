@@ -1,0 +1,308 @@
+//! From the node's state to view models: the only part of the pages that
+//! reads storage. Every function here is bounded: it reads one record, or
+//! one page of an index, or a fixed tail of the log; none walks the whole
+//! log. Time-dependent answers use the `now` the handler passes in.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use kaitiaki_governance::datasets::DatasetRecord;
+use kaitiaki_governance::lists::{self, RequestFilter, RequestSummary};
+use kaitiaki_governance::query::{self, TimelineItem};
+use kaitiaki_governance::requests::RequestRecord;
+use kaitiaki_governance::{Cursor, KeyBytes, Verdict};
+use kaitiaki_protocol::{Statement, StatementId, Timestamp};
+
+use super::concern::ConcernForm;
+use super::layout::{NodeInfo, Person};
+use super::verify::{self, Checked, Evidence, LogStatus, RecordCheck};
+use crate::node::Shared;
+use crate::storage::state::StateTrees;
+
+/// Items on one page of a list.
+pub const PAGE: usize = 20;
+
+/// Why a page could not be gathered.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GatherError(pub String);
+
+impl GatherError {
+    pub(crate) fn of(e: impl std::fmt::Display) -> GatherError {
+        GatherError(e.to_string())
+    }
+}
+
+/// A result of gathering.
+pub type Gathered<T> = Result<T, GatherError>;
+
+/// What every gatherer needs: the node, the time, and small caches of
+/// names so a page that mentions one person ten times looks them up once.
+pub struct Ctx<'a> {
+    pub(crate) shared: &'a Shared,
+    /// The time the page is about.
+    pub now: Timestamp,
+    /// The node as the page's frame describes it.
+    pub node: NodeInfo,
+    people: RefCell<BTreeMap<KeyBytes, Person>>,
+    names: RefCell<BTreeMap<StatementId, String>>,
+    checkpoint: RefCell<Option<Result<Checked, String>>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(shared: &'a Shared, now: Timestamp, node: NodeInfo) -> Ctx<'a> {
+        Ctx {
+            shared,
+            now,
+            node,
+            people: RefCell::default(),
+            names: RefCell::default(),
+            checkpoint: RefCell::default(),
+        }
+    }
+
+    /// The governance tables.
+    pub(crate) fn store(&self) -> &StateTrees {
+        self.shared.storage.state()
+    }
+
+    /// A request's derived record alone: one read, through governance's
+    /// own decoder (records are stored in its compact binary form).
+    pub(crate) fn request_record(&self, id: &StatementId) -> Gathered<Option<RequestRecord>> {
+        query::request_record(self.store(), id).map_err(GatherError::of)
+    }
+
+    /// A dataset's record.
+    pub(crate) fn dataset_record(&self, id: &StatementId) -> Gathered<Option<DatasetRecord>> {
+        query::dataset_record(self.store(), id).map_err(GatherError::of)
+    }
+
+    /// A board's record (without its charter versions).
+    pub(crate) fn body_record(
+        &self,
+        id: &StatementId,
+    ) -> Gathered<Option<kaitiaki_governance::bodies::BodyRecord>> {
+        query::body_record(self.store(), id).map_err(GatherError::of)
+    }
+
+    /// A person, by key.
+    pub(crate) fn person(&self, k: &KeyBytes) -> Person {
+        if let Some(p) = self.people.borrow().get(k) {
+            return p.clone();
+        }
+        let rec = query::key(self.store(), k).ok().flatten();
+        let p = Person {
+            name: rec.as_ref().and_then(|r| r.display_name.clone()),
+            affiliation: rec.as_ref().and_then(|r| r.affiliation.clone()),
+            key: k.to_hex(),
+        };
+        self.people.borrow_mut().insert(*k, p.clone());
+        p
+    }
+
+    fn named(&self, id: &StatementId, find: impl FnOnce() -> Option<String>) -> String {
+        if let Some(n) = self.names.borrow().get(id) {
+            return n.clone();
+        }
+        let n = find().unwrap_or_else(|| format!("record {}", &id.to_hex()[..8]));
+        self.names.borrow_mut().insert(*id, n.clone());
+        n
+    }
+
+    /// A board's name.
+    pub(crate) fn body_name(&self, id: &StatementId) -> String {
+        self.named(id, || self.body_record(id).ok().flatten().map(|b| b.name))
+    }
+
+    /// A dataset's name.
+    pub(crate) fn dataset_name(&self, id: &StatementId) -> String {
+        self.named(id, || {
+            self.dataset_record(id).ok().flatten().map(|d| d.name)
+        })
+    }
+
+    /// A request's title.
+    pub(crate) fn request_title(&self, id: &StatementId) -> String {
+        self.named(id, || {
+            self.request_record(id).ok().flatten().map(|r| r.title)
+        })
+    }
+
+    /// A statement of this node's own log, parsed; `None` if it was
+    /// written to another log (mirrors hold those).
+    pub(crate) fn own_statement(&self, id: &StatementId) -> Option<Statement> {
+        let index = self.shared.storage.index_of(id).ok()??;
+        if index >= self.shared.published().size {
+            return None;
+        }
+        let leaf = self.shared.storage.leaf(index).ok()??;
+        Statement::decode(leaf.envelope().payload()).ok()
+    }
+
+    fn checked(&self) -> Result<Checked, String> {
+        if let Some(c) = self.checkpoint.borrow().as_ref() {
+            return c.clone();
+        }
+        let p = self.shared.published();
+        let c = verify::open_checkpoint(
+            &p.note,
+            &self.shared.config.origin,
+            &self.shared.identity.verifier(),
+        );
+        *self.checkpoint.borrow_mut() = Some(c.clone());
+        c
+    }
+
+    /// The node's log status.
+    pub fn log_status(&self) -> LogStatus {
+        let p = self.shared.published();
+        let checked = self.checked();
+        let latest = match p.size {
+            0 => None,
+            n => self
+                .shared
+                .storage
+                .leaf(n - 1)
+                .ok()
+                .flatten()
+                .map(|l| l.sequenced_at()),
+        };
+        LogStatus {
+            origin: self.shared.config.origin.clone(),
+            size: p.size,
+            root: p.root.to_hex(),
+            latest,
+            witnesses: checked
+                .as_ref()
+                .map(|c| c.witnesses.clone())
+                .unwrap_or_default(),
+            signed: checked.map(|_| ()),
+            // The node does not follow peers or keep checkpoints of other
+            // logs yet, so it cannot have evidence either way.
+            evidence: Evidence::NotCollected,
+            verifier_key: self.shared.identity.verifier().to_string(),
+        }
+    }
+
+    /// A statement of this node's log checked against the latest signed
+    /// checkpoint; `None` if it is not in this log.
+    pub fn check(&self, id: &StatementId) -> Option<RecordCheck> {
+        let storage = &self.shared.storage;
+        let checked = self.checked();
+        let size = match &checked {
+            Ok(c) => c.size,
+            Err(_) => self.shared.published().size,
+        };
+        let index = storage.index_of(id).ok()??;
+        if index >= size {
+            return None;
+        }
+        let leaf = storage.leaf(index).ok()??;
+        let bytes = leaf.to_bytes();
+        let proof = storage.inclusion_proof(index, size).ok()?;
+        let included = match &checked {
+            Ok(c) => verify::check_inclusion(&bytes, index, &proof, c),
+            Err(e) => Err(e.clone()),
+        };
+        let payload = leaf.envelope().payload();
+        let statement = Statement::decode(payload).ok();
+        let pretty = serde_json::from_slice::<serde_json::Value>(payload)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| String::from_utf8_lossy(payload).into_owned());
+        Some(RecordCheck {
+            id: id.to_hex(),
+            kind: statement
+                .as_ref()
+                .map(|s| s.kind().name().to_owned())
+                .unwrap_or_default(),
+            author: self.person(&KeyBytes::of(leaf.envelope().author())),
+            created_at: statement
+                .as_ref()
+                .map(|s| s.created_at)
+                .unwrap_or(leaf.sequenced_at()),
+            sequenced_at: leaf.sequenced_at(),
+            index,
+            leaf_hash: kaitiaki_protocol::merkle::leaf_hash(&bytes).to_hex(),
+            proof: proof.iter().map(|h| h.to_hex()).collect(),
+            included,
+            signature: leaf
+                .envelope()
+                .verify_signature()
+                .map_err(|e| format!("the signature did not check out: {e}")),
+            log: self.log_status(),
+            payload: pretty,
+        })
+    }
+
+    /// What the concern form needs.
+    pub fn concern_form(&self) -> ConcernForm {
+        ConcernForm {
+            network: self.shared.config.network.clone(),
+            base_url: self.node.base_url.clone(),
+        }
+    }
+
+    /// One page of requests.
+    pub(crate) fn requests(
+        &self,
+        filter: &RequestFilter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Gathered<(Vec<RequestSummary>, Option<String>)> {
+        let page = lists::requests(self.store(), filter, self.now, after, limit)
+            .map_err(GatherError::of)?;
+        Ok((page.items, page.next.map(|c| c.to_hex())))
+    }
+
+    /// Requests of one index prefix (a dataset's or a board's) received
+    /// from `since` on, at most `cap` of them, and whether there were more.
+    ///
+    /// Index keys are `prefix ‖ u64be(received ms) ‖ id` (governance
+    /// `lists`), so the key `prefix ‖ u64be(since - 1)` is a cursor that
+    /// starts the walk at `since` without reading anything older.
+    pub(crate) fn requests_since(
+        &self,
+        filter: &RequestFilter,
+        prefix: &StatementId,
+        since: Timestamp,
+        cap: usize,
+    ) -> Gathered<(Vec<RequestSummary>, bool)> {
+        let mut key = prefix.as_bytes().to_vec();
+        key.extend_from_slice(&((since.unix_millis().max(1) - 1) as u64).to_be_bytes());
+        let mut after = Cursor::from_hex(&hex::encode(&key));
+        let mut out = Vec::new();
+        loop {
+            let want = (cap - out.len()).min(lists::MAX_PAGE);
+            let page = lists::requests(self.store(), filter, self.now, after.as_ref(), want)
+                .map_err(GatherError::of)?;
+            out.extend(page.items);
+            match page.next {
+                Some(next) if out.len() < cap => after = Some(next),
+                Some(_) => return Ok((out, true)),
+                None => return Ok((out, false)),
+            }
+        }
+    }
+}
+
+/// Parses a 64-hex-digit id from an address.
+pub fn parse_id(text: &str) -> Option<StatementId> {
+    StatementId::from_hex(text)
+}
+
+/// The verdict of a timeline item as words, when it does not count.
+pub fn excluded(v: &Verdict) -> Option<String> {
+    match v {
+        Verdict::Valid => None,
+        Verdict::Pending { missing } => Some(format!(
+            "it waits for record {} to arrive",
+            &missing.to_hex()[..8]
+        )),
+        Verdict::Excluded { rejection } => Some(rejection.to_string()),
+    }
+}
+
+/// When a timeline item was recorded: its placement, else its author's clock.
+pub fn when(item: &TimelineItem) -> Timestamp {
+    item.pos.as_ref().map(|p| p.at).unwrap_or(item.created_at)
+}

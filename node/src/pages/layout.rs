@@ -1,0 +1,261 @@
+//! The frame every page shares (head, skip link, header, navigation,
+//! footer) and the small pieces pages are built from: a person, a date, a
+//! status, a pager, a link to check a record.
+//!
+//! Everything here is a pure function from plain values to markup, so each
+//! piece can be tested by rendering it.
+
+use kaitiaki_governance::RequestStatus;
+use kaitiaki_protocol::Timestamp;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::labels::{Labels, Section};
+
+/// What the frame says about the node serving the page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// The origin of the node's log, e.g. `agency.example`.
+    pub origin: String,
+    /// The network (deployment) the node belongs to.
+    pub network: String,
+    /// The address people reach this node at, e.g. `https://iwi.example`,
+    /// as their browser asked for it (for commands the pages suggest).
+    pub base_url: String,
+}
+
+/// Which navigation item a page belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nav {
+    /// The overview.
+    Overview,
+    /// Requests and search.
+    Requests,
+    /// The glossary.
+    Glossary,
+    /// None of them (a record page reached by a link).
+    None,
+}
+
+/// A person as the log knows them: the name and affiliation they announced
+/// with their key, and the key itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Person {
+    /// The name they announced, if any.
+    pub name: Option<String>,
+    /// Who they speak for, if announced.
+    pub affiliation: Option<String>,
+    /// Their public key, hex.
+    pub key: String,
+}
+
+/// The first 8 hex digits of an id or key: enough to tell records apart by
+/// eye; links always carry the whole id.
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// A whole page.
+pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) -> Markup {
+    let item = |target: Nav, href: &str, key: &str| {
+        html! {
+            li {
+                @if nav == target {
+                    a href=(href) aria-current="page" { (l.ui(key)) }
+                } @else {
+                    a href=(href) { (l.ui(key)) }
+                }
+            }
+        }
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Kaitiaki · " (node.origin) }
+                link rel="stylesheet" href="/assets/style.css";
+                link rel="icon" href="data:,";
+            }
+            body {
+                a.skip href="#main" { (l.ui("skip_to_content")) }
+                header.site {
+                    div.wrap {
+                        p.brand {
+                            a href="/" { span lang="mi" { "Kaitiaki" } }
+                            span.origin { (node.origin) }
+                        }
+                        p.tagline { (l.english(&l.text("site_tagline"))) }
+                        nav aria-label=(l.text("nav_label")) {
+                            ul {
+                                (item(Nav::Overview, "/", "overview"))
+                                (item(Nav::Requests, "/requests", "requests"))
+                                (item(Nav::Glossary, "/glossary", "glossary"))
+                            }
+                        }
+                    }
+                }
+                main #main.wrap tabindex="-1" { (main) }
+                footer.site {
+                    div.wrap {
+                        p {
+                            "This page is served by the node " code { (node.origin) }
+                            " on the network " code { (node.network) } ". "
+                            "Every record on it is signed by the person who made it and kept in an append-only log "
+                            "that anyone can check. Nothing here is the data itself: only who asked, why, and what was decided."
+                        }
+                        p {
+                            @match l.reviewed_by() {
+                                Some(by) => { "The words on these pages were reviewed by " (by) ". " }
+                                None => { "The words on these pages are the built-in ones; this node's governance boards may replace them. " }
+                            }
+                            a href="/v1/checkpoint" { "The log's latest signed checkpoint" } " · "
+                            a href="/openapi.json" { "API for developers" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A date, readable and machine-readable: `<time datetime="…">3 March 2026</time>`.
+pub fn date(t: Timestamp) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) { (date_text(t)) } }
+}
+
+/// "3 March 2026" (UTC).
+pub fn date_text(t: Timestamp) -> String {
+    match chrono::DateTime::from_timestamp_millis(t.unix_millis()) {
+        Some(d) => d.format("%-d %B %Y").to_string(),
+        None => t.to_rfc3339(),
+    }
+}
+
+/// A person: name and affiliation when announced, else "an unannounced
+/// key" and the key's first digits, with the whole key on hover.
+pub fn person(p: &Person) -> Markup {
+    html! {
+        span.person {
+            @match &p.name {
+                Some(name) => {
+                    strong { (name) }
+                    @if let Some(a) = &p.affiliation { ", " (a) }
+                }
+                None => { "Someone who has not said who they are " }
+            }
+            " " abbr.key title={ "Public key " (p.key) } { "key " (short(&p.key)) }
+        }
+    }
+}
+
+/// A request's status as a badge: the words carry the meaning, the colour
+/// only repeats it.
+pub fn status(l: &Labels, s: RequestStatus) -> Markup {
+    html! { span class={ "status s-" (s.as_str()) } { (l.bi(Section::Status, s.as_str())) } }
+}
+
+/// A link to the page that shows how to check a record.
+pub fn check_link(id: &str) -> Markup {
+    html! {
+        a.check href={ "/records/" (id) } {
+            "Check this record" span.visually-hidden { " " (short(id)) }
+        }
+    }
+}
+
+/// A "next page" link, keeping the other query parameters. `query` is the
+/// page's own query string without `after`, already URL-encoded.
+pub fn pager(
+    l: &Labels,
+    path: &str,
+    query: &str,
+    after: Option<&str>,
+    next: Option<&str>,
+) -> Markup {
+    let join = |extra: &str| {
+        let mut q = query.to_owned();
+        if !q.is_empty() && !extra.is_empty() {
+            q.push('&');
+        }
+        q.push_str(extra);
+        if q.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{q}")
+        }
+    };
+    html! {
+        @if after.is_some() || next.is_some() {
+            nav.pager aria-label="Pages" {
+                @if after.is_some() {
+                    a href=(join("")) { "← " (l.text("first_page")) }
+                }
+                @if let Some(n) = next {
+                    a rel="next" href=(join(&format!("after={n}"))) { (l.text("next_page")) " →" }
+                }
+            }
+        }
+    }
+}
+
+/// Text a person wrote, with their line breaks kept.
+pub fn prose(text: &str) -> Markup {
+    html! {
+        @for para in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+            p.prose {
+                @for (i, line) in para.lines().enumerate() {
+                    @if i > 0 { br; }
+                    (line)
+                }
+            }
+        }
+    }
+}
+
+/// The body of the "not found" page: what was looked for and where to go.
+pub fn not_found(l: &Labels, what: &str, looked_for: &str) -> Markup {
+    html! {
+        h1 { (l.ui("not_found")) }
+        p.lead { "This node has no " (what) " at " code { (looked_for) } "." }
+        p { "That can happen when:" }
+        ul {
+            li { "the link was copied only in part (record links end in a 64-character id);" }
+            li { "the record was written to another node and has not reached this one yet;" }
+            li { "the address was typed by hand." }
+        }
+        p {
+            "You can start again from the " a href="/" { "overview" }
+            ", or " a href="/requests" { "search all requests" } "."
+        }
+    }
+}
+
+/// An escaped string inside a `<script type="application/json">` block:
+/// JSON with `<` written as `\u003c`, so no text can close the element.
+pub fn json_script(id: &str, value: &serde_json::Value) -> Markup {
+    let text = value.to_string().replace('<', "\\u003c");
+    html! { script #(id) type="application/json" { (PreEscaped(text)) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_words() {
+        let t = Timestamp::parse("2026-03-03T10:00:00Z").expect("time");
+        let s = date(t).into_string();
+        assert_eq!(
+            s,
+            "<time datetime=\"2026-03-03T10:00:00Z\">3 March 2026</time>"
+        );
+    }
+
+    #[test]
+    fn json_in_a_script_cannot_close_it() {
+        let v = serde_json::json!({"t": "</script><b>"});
+        let s = json_script("x", &v).into_string();
+        assert!(!s.contains("</script><b>"), "{s}");
+    }
+}

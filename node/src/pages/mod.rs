@@ -1,0 +1,452 @@
+//! The community pages, served by every node at `/`: what communities,
+//! whānau and governance boards see in their browser.
+//!
+//! Server-rendered HTML (maud, compiled into the binary) that works with
+//! JavaScript off; one small script only adds in-browser signing to the
+//! concern form. Read in this order:
+//! 1. [`labels`] — every interface word, from one file a board can replace.
+//! 2. [`layout`] — the frame and the small pieces pages share.
+//! 3. The pages, each a view model and a pure `render`: [`overview`],
+//!    [`dataset`], [`request`] (with [`concern`]), [`body`], [`search`],
+//!    [`verify`], plus [`chart`] (SVG) and [`feed`] (Atom).
+//! 4. [`gather`], [`assemble`] and [`story`] — the only code that reads the
+//!    node's state, each call bounded by a page of an index or one record's
+//!    story.
+//! 5. This module — routes and thin handlers.
+//!
+//! **Invariant:** no page does work proportional to the whole log. Lists
+//! walk one page of a governance index by cursor; a record's page reads
+//! that record's own statements; the overview's recent decisions read a
+//! fixed tail of the log; the chart and feeds read a bounded time window.
+
+pub mod assemble;
+pub mod body;
+pub mod chart;
+pub mod concern;
+pub mod dataset;
+pub mod feed;
+pub mod gather;
+pub mod labels;
+pub mod layout;
+pub mod overview;
+pub mod request;
+pub mod search;
+pub mod story;
+pub mod verify;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use kaitiaki_governance::lists::RequestFilter;
+use kaitiaki_governance::Cursor;
+use kaitiaki_protocol::Timestamp;
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::api::AppState;
+use gather::{parse_id, Ctx, Gathered};
+use labels::Labels;
+use layout::{Nav, NodeInfo};
+
+/// The style sheet.
+pub const STYLE: &str = include_str!("../../assets/style.css");
+/// The concern form's script.
+pub const CONCERN_JS: &str = include_str!("../../assets/concern.js");
+
+/// What the pages allow the browser to load: only this node, no inline
+/// script, no framing.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The pages' routes, to merge into the node's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/datasets", get(datasets))
+        .route("/datasets/{id}", get(dataset))
+        .route("/datasets/{id}/feed.atom", get(dataset_feed))
+        .route("/requests", get(search))
+        .route("/requests/{id}", get(request))
+        .route("/bodies/{id}", get(body))
+        .route("/bodies/{id}/feed.atom", get(body_feed))
+        .route("/records/{id}", get(record))
+        .route("/glossary", get(glossary))
+        .route(
+            "/assets/style.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+        .route(
+            "/assets/concern.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CONCERN_JS) }),
+        )
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `?after=<cursor>` on paged pages.
+#[derive(Debug, Default, Deserialize)]
+pub struct After {
+    /// The cursor of the previous page's end.
+    pub after: Option<String>,
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_millis(crate::sequencer::now_millis()).unwrap_or(Timestamp::EPOCH)
+}
+
+/// The node as the frame describes it, with the address the browser used
+/// (only host characters are kept, so a forged header cannot inject text).
+fn node_info(app: &AppState, headers: &HeaderMap) -> NodeInfo {
+    let config = &app.shared.config;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() < 256
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| config.listen.to_string());
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes() == b"https");
+    NodeInfo {
+        origin: config.origin.clone(),
+        network: config.network.clone(),
+        base_url: format!("{}://{host}", if https { "https" } else { "http" }),
+    }
+}
+
+fn labels(app: &AppState) -> Arc<Labels> {
+    Labels::for_node(&app.shared.config.data_dir)
+}
+
+fn html(status: StatusCode, markup: Markup) -> Response {
+    let mut r = (status, markup).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+/// The helpful 404 page.
+pub fn not_found_page(l: &Labels, node: &NodeInfo, what: &str, path: &str) -> Response {
+    let body = layout::not_found(l, what, path);
+    html(
+        StatusCode::NOT_FOUND,
+        layout::page(l, node, &l.text("not_found"), Nav::None, body),
+    )
+}
+
+fn error_page(l: &Labels, node: &NodeInfo, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a community page could not be built");
+    let body = maud::html! {
+        h1 { (l.ui("error")) }
+        p { "This node could not read its records just now. Nothing has been lost: please try again in a minute." }
+        p { "If it keeps happening, tell the people who run this node." }
+    };
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        layout::page(l, node, &l.text("error"), Nav::None, body),
+    )
+}
+
+/// Gathers a view model on the blocking pool (sled reads block), then
+/// renders it in the frame; `None` from the gatherer is a 404 for `what`.
+async fn respond<V: Send + 'static>(
+    app: AppState,
+    node: NodeInfo,
+    nav: Nav,
+    (what, path): (&str, String),
+    gather: impl FnOnce(&Ctx<'_>) -> Gathered<Option<V>> + Send + 'static,
+    render: impl FnOnce(&Labels, &V) -> (String, Markup),
+) -> Response {
+    let l = labels(&app);
+    let shared = Arc::clone(&app.shared);
+    let info = node.clone();
+    let got = tokio::task::spawn_blocking(move || gather(&Ctx::new(&shared, now(), info))).await;
+    match got {
+        Ok(Ok(Some(v))) => {
+            let (title, body) = render(&l, &v);
+            html(StatusCode::OK, layout::page(&l, &node, &title, nav, body))
+        }
+        Ok(Ok(None)) => not_found_page(&l, &node, what, &path),
+        Ok(Err(e)) => error_page(&l, &node, &e),
+        Err(e) => error_page(&l, &node, &e),
+    }
+}
+
+fn cursor(q: &Result<Query<After>, QueryRejection>) -> Result<Option<Cursor>, ()> {
+    match q
+        .as_ref()
+        .ok()
+        .and_then(|q| q.after.as_deref())
+        .filter(|a| !a.is_empty())
+    {
+        None => Ok(None),
+        Some(a) => Cursor::from_hex(a).map(Some).ok_or(()),
+    }
+}
+
+async fn overview(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let node = node_info(&app, &headers);
+    respond(
+        app,
+        node,
+        Nav::Overview,
+        ("page", "/".into()),
+        |c| assemble::overview(c).map(Some),
+        |l, v| (l.text("overview"), overview::render(l, v)),
+    )
+    .await
+}
+
+async fn datasets(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<After>, QueryRejection>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let after = cursor(&q).unwrap_or_default();
+    let shown = after.as_ref().map(Cursor::to_hex);
+    respond(
+        app,
+        node,
+        Nav::None,
+        ("page", "/datasets".into()),
+        move |c| assemble::datasets(c, after).map(Some),
+        move |l, (items, next)| {
+            (
+                l.text("datasets"),
+                dataset::list(l, items, shown.as_deref(), next.as_deref()),
+            )
+        },
+    )
+    .await
+}
+
+async fn dataset(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    q: Result<Query<After>, QueryRejection>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let path = format!("/datasets/{id}");
+    let (Some(did), Ok(after)) = (parse_id(&id), cursor(&q)) else {
+        return not_found_page(&labels(&app), &node, "dataset", &path);
+    };
+    respond(
+        app,
+        node,
+        Nav::None,
+        ("dataset", path),
+        move |c| assemble::dataset(c, &did, after),
+        |l, v| (v.name.clone(), dataset::render(l, v)),
+    )
+    .await
+}
+
+async fn request(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let path = format!("/requests/{id}");
+    let Some(rid) = parse_id(&id) else {
+        return not_found_page(&labels(&app), &node, "request", &path);
+    };
+    respond(
+        app,
+        node,
+        Nav::Requests,
+        ("request", path),
+        move |c| assemble::request(c, &rid),
+        |l, v| (v.submit.title.clone(), request::render(l, v)),
+    )
+    .await
+}
+
+async fn body(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    q: Result<Query<After>, QueryRejection>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let path = format!("/bodies/{id}");
+    let (Some(bid), Ok(after)) = (parse_id(&id), cursor(&q)) else {
+        return not_found_page(&labels(&app), &node, "governance board", &path);
+    };
+    respond(
+        app,
+        node,
+        Nav::None,
+        ("governance board", path),
+        move |c| assemble::body(c, &bid, after),
+        |l, v| (v.name.clone(), body::render(l, v)),
+    )
+    .await
+}
+
+async fn record(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let path = format!("/records/{id}");
+    let Some(sid) = parse_id(&id) else {
+        return not_found_page(&labels(&app), &node, "record", &path);
+    };
+    let info = node.clone();
+    respond(
+        app,
+        node,
+        Nav::None,
+        ("record in its own log", path),
+        move |c| Ok(c.check(&sid)),
+        move |l, v| {
+            (
+                format!("Record #{}", v.index),
+                verify::record_page(l, &info, v),
+            )
+        },
+    )
+    .await
+}
+
+async fn search(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<search::Filters>, QueryRejection>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let filters = q.map(|q| q.0).unwrap_or_default();
+    respond(
+        app,
+        node,
+        Nav::Requests,
+        ("page", "/requests".into()),
+        move |c| assemble::search(c, filters).map(Some),
+        |l, v| (l.text("requests"), search::render(l, v)),
+    )
+    .await
+}
+
+async fn glossary(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let node = node_info(&app, &headers);
+    let l = labels(&app);
+    html(
+        StatusCode::OK,
+        layout::page(
+            &l,
+            &node,
+            &l.text("glossary"),
+            Nav::Glossary,
+            search::glossary(&l),
+        ),
+    )
+}
+
+async fn feed_response(app: AppState, headers: HeaderMap, id: String, of_body: bool) -> Response {
+    let node = node_info(&app, &headers);
+    let kind = if of_body { "bodies" } else { "datasets" };
+    let path = format!("/{kind}/{id}");
+    let Some(fid) = parse_id(&id) else {
+        return not_found_page(&labels(&app), &node, "feed", &format!("{path}/feed.atom"));
+    };
+    let shared = Arc::clone(&app.shared);
+    let info = node.clone();
+    let page_path = path.clone();
+    let got = tokio::task::spawn_blocking(move || -> Gathered<Option<feed::Feed>> {
+        let ctx = Ctx::new(&shared, now(), info);
+        let (filter, name) = if of_body {
+            let name = ctx.body_record(&fid)?.map(|b| b.name);
+            (
+                RequestFilter {
+                    body: Some(fid),
+                    ..RequestFilter::default()
+                },
+                name,
+            )
+        } else {
+            let name = ctx.dataset_record(&fid)?.map(|d| d.name);
+            (
+                RequestFilter {
+                    dataset: Some(fid),
+                    ..RequestFilter::default()
+                },
+                name,
+            )
+        };
+        let Some(name) = name else { return Ok(None) };
+        assemble::decisions_feed(
+            &ctx,
+            &filter,
+            &fid,
+            format!("Decisions: {name}"),
+            &page_path,
+        )
+        .map(Some)
+    })
+    .await;
+    let l = labels(&app);
+    match got {
+        Ok(Ok(Some(f))) => (
+            [
+                (header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            feed::render(&f),
+        )
+            .into_response(),
+        Ok(Ok(None)) => not_found_page(&l, &node, "feed", &format!("{path}/feed.atom")),
+        Ok(Err(e)) => error_page(&l, &node, &e),
+        Err(e) => error_page(&l, &node, &e),
+    }
+}
+
+async fn dataset_feed(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    feed_response(app, headers, id, false).await
+}
+
+async fn body_feed(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    feed_response(app, headers, id, true).await
+}

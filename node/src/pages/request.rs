@@ -1,0 +1,465 @@
+//! A request's page: what was asked and why, the Five Safes, each board's
+//! decision with every vote and reason, conditions, expiry, reports and
+//! outputs, concerns and responses, and how to raise a concern.
+//!
+//! [`Event`] (one statement in a story, told in words) is shared with the
+//! dataset and board pages.
+
+use kaitiaki_governance::requests::{OutputStatus, ReportKind, ReportStatus};
+use kaitiaki_governance::rules::{Outcome, Tally};
+use kaitiaki_governance::RequestStatus;
+use kaitiaki_protocol::statement::{ApprovalAction, Choice, Condition, RequestSubmit, UseCategory};
+use kaitiaki_protocol::Timestamp;
+use maud::{html, Markup};
+
+use super::concern::{self, ConcernForm, ConcernThread};
+use super::labels::{Labels, Section};
+use super::layout::{check_link, date, person, prose, status, Person};
+use super::overview::{outcome_key, outcome_words};
+use super::verify::{summary, RecordCheck};
+
+/// What one statement said, in words a reader can follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    /// The request was made.
+    Submitted,
+    /// A board member voted.
+    Vote {
+        /// The board.
+        body: String,
+        /// Their choice.
+        choice: Choice,
+        /// Their reasons.
+        reason: String,
+        /// Conditions they set, in words.
+        conditions: Vec<String>,
+        /// Set when this vote decided the board's answer.
+        decided: Option<Outcome>,
+    },
+    /// Someone asked a question.
+    Question {
+        /// The question.
+        text: String,
+    },
+    /// The requester answered.
+    Answer {
+        /// The answer.
+        text: String,
+    },
+    /// The requester withdrew.
+    Withdrawn {
+        /// Why.
+        reason: String,
+    },
+    /// The requester asked for more time.
+    Renewal {
+        /// How many more days.
+        days: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A motion to suspend, reinstate or revoke.
+    Motion {
+        /// The board.
+        body: String,
+        /// What it proposes.
+        action: ApprovalAction,
+        /// Why.
+        reason: String,
+    },
+    /// A use report.
+    Report {
+        /// Periodic or final.
+        kind: ReportKind,
+        /// What was done.
+        summary: String,
+        /// What came back to the community.
+        benefit: String,
+        /// Incidents, if any.
+        incidents: Vec<String>,
+    },
+    /// A board reviewed a report.
+    ReportReview {
+        /// The board.
+        body: String,
+        /// Accepted or returned.
+        accepted: bool,
+        /// Why.
+        reason: String,
+    },
+    /// An output was submitted.
+    Output {
+        /// Its title.
+        title: String,
+        /// Where it is, if public.
+        link: Option<String>,
+    },
+    /// A board released or withheld an output.
+    OutputReview {
+        /// The board.
+        body: String,
+        /// Released or withheld.
+        release: bool,
+        /// Why.
+        reason: String,
+    },
+    /// Someone raised a concern.
+    Concern {
+        /// The concern.
+        text: String,
+    },
+    /// A board responded to a concern.
+    ConcernResponse {
+        /// The board.
+        body: String,
+        /// The response.
+        text: String,
+        /// Whether it closes the concern.
+        resolved: bool,
+    },
+    /// A confidential file was committed to, kept off the log.
+    Attachment {
+        /// What it is.
+        description: String,
+    },
+    /// Anything else, by kind.
+    Other {
+        /// The statement kind.
+        kind: String,
+    },
+}
+
+/// One statement in a story.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The statement id.
+    pub id: String,
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// Who signed it.
+    pub who: Person,
+    /// What it said.
+    pub what: What,
+    /// Why it does not count, if it does not.
+    pub excluded: Option<String>,
+}
+
+/// One board's deliberation on the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyState {
+    /// The board's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Open for community comment until, if a notice period applies.
+    pub notice_until: Option<Timestamp>,
+    /// The votes so far.
+    pub tally: Tally,
+    /// Its decision and when, once made.
+    pub decision: Option<(Outcome, Timestamp)>,
+}
+
+/// A report as it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportItem {
+    /// The report's id.
+    pub id: String,
+    /// Periodic or final.
+    pub kind: ReportKind,
+    /// When it was filed.
+    pub filed: Timestamp,
+    /// Where it stands with the boards.
+    pub status: ReportStatus,
+    /// What was done with the data.
+    pub summary: String,
+    /// What came back to the community.
+    pub benefit: String,
+    /// Incidents reported.
+    pub incidents: Vec<String>,
+}
+
+/// An output as it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputItem {
+    /// The output's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Where it is, if public.
+    pub link: Option<String>,
+    /// Its content hash, hex.
+    pub hash: String,
+    /// Released, withheld or waiting for review.
+    pub status: OutputStatus,
+}
+
+/// Everything a request's page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestView {
+    /// Its id.
+    pub id: String,
+    /// What was asked, as signed.
+    pub submit: RequestSubmit,
+    /// Where it stands now, if it counts.
+    pub status: Option<RequestStatus>,
+    /// Why it does not count, if it does not.
+    pub excluded: Option<String>,
+    /// Who asked.
+    pub requester: Person,
+    /// When it was received.
+    pub submitted: Timestamp,
+    /// The datasets asked for: id and name.
+    pub datasets: Vec<(String, String)>,
+    /// Each board's deliberation.
+    pub bodies: Vec<BodyState>,
+    /// Conditions of the approval, in words.
+    pub conditions: Vec<String>,
+    /// When access began, once approved.
+    pub approved_at: Option<Timestamp>,
+    /// When access ends unless renewed.
+    pub expires_at: Option<Timestamp>,
+    /// Reports overdue now: kind and due date.
+    pub overdue: Vec<(ReportKind, Timestamp)>,
+    /// Reports filed.
+    pub reports: Vec<ReportItem>,
+    /// Outputs.
+    pub outputs: Vec<OutputItem>,
+    /// Everything that happened, in order.
+    pub events: Vec<Event>,
+    /// Concerns and their responses.
+    pub concerns: Vec<ConcernThread>,
+    /// The submission checked against the log.
+    pub check: Option<RecordCheck>,
+    /// What the concern form needs.
+    pub form: ConcernForm,
+}
+
+/// A condition in plain words.
+pub fn condition_words(c: &Condition) -> String {
+    match c {
+        Condition::ReportEvery { months: 1 } => {
+            "Report back every month on how the data is used.".into()
+        }
+        Condition::ReportEvery { months } => {
+            format!("Report back every {months} months on how the data is used.")
+        }
+        Condition::FinalReport => "Send a final report when the work ends.".into(),
+        Condition::OutputsReviewed => {
+            "The boards review every output before it is released.".into()
+        }
+        Condition::FindingsReturned => "Return the findings to the community.".into(),
+        Condition::NoLinkage { with } => format!("Do not link this data with: {with}."),
+        Condition::Acknowledge { who } => format!("Acknowledge {who} in every output."),
+        Condition::ExpiresAfterDays { days } => format!("Access ends {days} days after approval."),
+        Condition::Other { text } => text.clone(),
+    }
+}
+
+fn use_key(c: UseCategory) -> &'static str {
+    kaitiaki_governance::requests::category_name(c)
+}
+
+fn choice_key(c: Choice) -> &'static str {
+    match c {
+        Choice::Approve => "approve",
+        Choice::ApproveWithConditions => "approve_with_conditions",
+        Choice::Decline => "decline",
+        Choice::Abstain => "abstain",
+    }
+}
+
+/// A sentence that says where the request stands.
+fn status_sentence(v: &RequestView) -> Markup {
+    let ends = |t: Option<Timestamp>| html! { @if let Some(t) = t { " Access ends on " (date(t)) " unless renewed." } };
+    html! {
+        @match v.status {
+            Some(RequestStatus::Submitted) => { "No board has voted yet." }
+            Some(RequestStatus::UnderReview) => { "The boards are deciding. Every board must approve before the data may be used." }
+            Some(RequestStatus::Approved) => { "Every board approved. The data may be used, on the conditions below." (ends(v.expires_at)) }
+            Some(RequestStatus::Declined) => { "A board declined this request, so the data may not be used." }
+            Some(RequestStatus::Withdrawn) => { "The requester withdrew this request." }
+            Some(RequestStatus::Suspended) => { "Access is paused: by a board's decision or a " span lang="mi" { "rāhui" } " on a dataset." }
+            Some(RequestStatus::Revoked) => { "A board revoked the approval. The data may no longer be used." }
+            Some(RequestStatus::Expired) => { "The approval has ended. The data may no longer be used." }
+            Some(RequestStatus::Completed) => { "The work is finished and the final report was accepted." }
+            Some(_) => { "See what has happened below." }
+            None => { "This request does not count." }
+        }
+    }
+}
+
+/// The request page's main content.
+pub fn render(l: &Labels, v: &RequestView) -> Markup {
+    let s = &v.submit;
+    html! {
+        p.kicker { (l.ui("request")) }
+        h1 { (s.title) }
+        (summary(&v.check, &v.id))
+        div.status-line {
+            @if let Some(st) = v.status { (status(l, st)) " " }
+            span { (status_sentence(v)) }
+        }
+        @if let Some(e) = &v.excluded { p.warn { strong { "This request does not count: " } (e) } }
+        @if !v.overdue.is_empty() {
+            div.alert role="note" {
+                p { strong { "Reports are overdue." } " The requester has not filed:" }
+                ul { @for (k, due) in &v.overdue { li { (report_kind(*k)) " report, due " (date(*due)) } } }
+            }
+        }
+        dl.facts {
+            dt { (l.ui("researcher")) } dd { (person(&v.requester)) }
+            dt { "Received" } dd { (date(v.submitted)) }
+            dt { (l.ui("datasets")) } dd { ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } } }
+            dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }
+            dt { "Time asked for" } dd { (s.duration_days) " days" }
+            @if !s.uses.is_empty() { dt { "Uses asked for" } dd { (s.uses.join(", ")) " " a href="/glossary" { "(what these mean)" } } }
+        }
+        section aria-labelledby="purpose" {
+            h2 #purpose { (l.ui("purpose")) }
+            (prose(&s.purpose))
+            h3 { "Expected benefit to the community" }
+            (prose(&s.community_benefit))
+        }
+        section.card aria-labelledby="safes" {
+            h2 #safes { (l.ui("five_safes")) }
+            dl.safes {
+                dt { "Safe people: who will see the data" } dd { (prose(&s.people)) }
+                dt { "Safe project: why" } dd { (prose(&s.purpose)) }
+                dt { "Safe setting: where it is used" } dd { (prose(&s.setting)) }
+                dt { "Safe data: linked with other data?" } dd { (prose(&s.linkage)) }
+                dt { "Safe outputs: what is released, and how it is checked" } dd { (prose(&s.outputs_plan)) }
+            }
+        }
+        section aria-labelledby="decisions" {
+            h2 #decisions { (l.ui("decisions")) }
+            ul.cards {
+                @for b in &v.bodies {
+                    li.card {
+                        h3 { a href={ "/bodies/" (b.id) } { (b.name) } }
+                        @match b.decision {
+                            Some((o, at)) => p { span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) },
+                            None => p { "Not decided yet." @if let Some(n) = b.notice_until { " Open for community comment until " (date(n)) "." } },
+                        }
+                        p.meta { (b.tally.approve) " approve · " (b.tally.decline) " decline · " (b.tally.abstain) " abstain · " (b.tally.not_voted) " not voted" }
+                    }
+                }
+            }
+            @if !v.conditions.is_empty() {
+                h3 { (l.ui("conditions")) }
+                ul { @for c in &v.conditions { li { (c) } } }
+            }
+            @if let Some(a) = v.approved_at {
+                p { "Approved on " (date(a)) "." @if let Some(e) = v.expires_at { " Access ends on " (date(e)) " unless renewed." } }
+            }
+        }
+        section aria-labelledby="reports" {
+            h2 #reports { (l.ui("reports")) }
+            @if v.reports.is_empty() { p { "No use reports have been filed yet." } }
+            @for r in &v.reports {
+                article.card {
+                    h3 { (report_kind(r.kind)) " report, " (date(r.filed)) }
+                    p.meta { (report_status(r.status)) " · " (check_link(&r.id)) }
+                    (prose(&r.summary))
+                    h4 { "What came back to the community" }
+                    (prose(&r.benefit))
+                    @if !r.incidents.is_empty() { h4 { "Incidents reported" } ul { @for i in &r.incidents { li { (i) } } } }
+                }
+            }
+            h3 { (l.ui("outputs")) }
+            @if v.outputs.is_empty() { p { "No outputs yet." } }
+            ul.plain {
+                @for o in &v.outputs {
+                    li {
+                        strong { (o.title) } " · " (output_status(o.status))
+                        @if let Some(link) = &o.link { " · " a href=(link) rel="nofollow" { "where to find it" } }
+                        br; span.meta { "Content hash " code.hash { (o.hash) } " · " (check_link(&o.id)) }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="timeline" {
+            h2 #timeline { (l.ui("timeline")) }
+            (event_list(l, &v.events))
+        }
+        (concern::section(l, &v.id, &v.concerns, &v.form))
+    }
+}
+
+fn report_kind(k: ReportKind) -> &'static str {
+    match k {
+        ReportKind::Periodic => "Regular",
+        ReportKind::Final => "Final",
+    }
+}
+
+fn report_status(s: ReportStatus) -> &'static str {
+    match s {
+        ReportStatus::Received => "Received; not yet accepted by every board",
+        ReportStatus::Accepted => "Accepted by the boards",
+        ReportStatus::Returned => "Returned by a board for more detail",
+    }
+}
+
+fn output_status(s: OutputStatus) -> &'static str {
+    match s {
+        OutputStatus::PendingReview => "waiting for the boards' review",
+        OutputStatus::Released => "released",
+        OutputStatus::Withheld => "withheld by a board",
+    }
+}
+
+/// A story as an ordered list, each entry with who, when, what and a link
+/// to check it.
+pub fn event_list(l: &Labels, events: &[Event]) -> Markup {
+    html! {
+        @if events.is_empty() { p { "Nothing yet." } }
+        ol.timeline {
+            @for e in events {
+                li class=@if e.excluded.is_some() { "excluded" } {
+                    p.meta { (date(e.at)) " · " (person(&e.who)) " · " (check_link(&e.id)) }
+                    (what(l, &e.what))
+                    @if let Some(x) = &e.excluded { p.warn { "This does not count: " (x) } }
+                }
+            }
+        }
+    }
+}
+
+fn what(l: &Labels, w: &What) -> Markup {
+    html! {
+        @match w {
+            What::Submitted => p { strong { "Asked for access." } },
+            What::Vote { body, choice, reason, conditions, decided } => {
+                p { "Voted " strong class={ "choice c-" (choice_key(*choice)) } { (l.bi(Section::Choice, choice_key(*choice))) } " for " (body) "." }
+                blockquote { (prose(reason)) }
+                @if !conditions.is_empty() { p { "Conditions:" } ul { @for c in conditions { li { (c) } } } }
+                @if let Some(o) = decided { p.decided { "This vote decided " (body) "'s answer: " span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) } } }
+            }
+            What::Question { text } => { p { strong { "Asked a question:" } } blockquote { (prose(text)) } }
+            What::Answer { text } => { p { strong { "Answered:" } } blockquote { (prose(text)) } }
+            What::Withdrawn { reason } => { p { strong { "Withdrew the request." } } blockquote { (prose(reason)) } }
+            What::Renewal { days, reason } => { p { strong { "Asked for " (days) " more days." } } blockquote { (prose(reason)) } }
+            What::Motion { body, action, reason } => {
+                p { strong { "Proposed that " (body) " " (match action { ApprovalAction::Suspend => "suspend", ApprovalAction::Reinstate => "reinstate", ApprovalAction::Revoke => "revoke" }) " the approval." } }
+                blockquote { (prose(reason)) }
+            }
+            What::Report { kind, summary, .. } => { p { strong { "Filed a " (report_kind(*kind).to_lowercase()) " use report." } } blockquote { (prose(summary)) } }
+            What::ReportReview { body, accepted, reason } => {
+                p { strong { (body) @if *accepted { " accepted the report." } @else { " returned the report for more detail." } } }
+                blockquote { (prose(reason)) }
+            }
+            What::Output { title, .. } => p { strong { "Submitted an output: " } (title) },
+            What::OutputReview { body, release, reason } => {
+                p { strong { (body) @if *release { " released the output." } @else { " withheld the output." } } }
+                blockquote { (prose(reason)) }
+            }
+            What::Concern { text } => { p { strong { "Raised a concern:" } } blockquote { (prose(text)) } }
+            What::ConcernResponse { body, text, resolved } => {
+                p { strong { (body) " responded" @if *resolved { " and closed the concern" } ":" } }
+                blockquote { (prose(text)) }
+            }
+            What::Attachment { description } => p { strong { "Added a confidential document, kept off the public record: " } (description) },
+            What::Other { kind } => p { "Recorded a " code { (kind) } " statement." },
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Finding requests: filters by status, dataset, board and requester, a
+//! page at a time; and the glossary of the labels and codes records use.
+
+use kaitiaki_governance::RequestStatus;
+use kaitiaki_protocol::Timestamp;
+use maud::{html, Markup};
+
+use super::labels::{Labels, Section};
+use super::layout::{date, pager, person, status, Person};
+
+/// Every status, in the order the filter offers them.
+pub const STATUSES: [RequestStatus; 9] = [
+    RequestStatus::Submitted,
+    RequestStatus::UnderReview,
+    RequestStatus::Approved,
+    RequestStatus::Declined,
+    RequestStatus::Withdrawn,
+    RequestStatus::Suspended,
+    RequestStatus::Revoked,
+    RequestStatus::Expired,
+    RequestStatus::Completed,
+];
+
+/// The filters as given in the address (all optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Filters {
+    /// A status name.
+    pub status: Option<String>,
+    /// A dataset id.
+    pub dataset: Option<String>,
+    /// A board id.
+    pub body: Option<String>,
+    /// A requester's key, hex.
+    pub requester: Option<String>,
+    /// The cursor to continue after.
+    pub after: Option<String>,
+}
+
+impl Filters {
+    /// The filters as a query string without `after`, for links to the
+    /// next page. Values are ids, keys and status names (hex and `_`), so
+    /// they need no escaping; anything else was refused before this.
+    pub fn query(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("status", &self.status),
+            ("dataset", &self.dataset),
+            ("body", &self.body),
+            ("requester", &self.requester),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        parts.join("&")
+    }
+}
+
+/// A request in the results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultItem {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Who asked.
+    pub requester: Person,
+    /// When it was received.
+    pub submitted: Timestamp,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// The datasets' names.
+    pub datasets: Vec<String>,
+}
+
+/// The search page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchView {
+    /// The filters given.
+    pub filters: Filters,
+    /// Datasets to choose from: id and name.
+    pub datasets: Vec<(String, String)>,
+    /// Boards to choose from: id and name.
+    pub bodies: Vec<(String, String)>,
+    /// This page of results.
+    pub results: Vec<ResultItem>,
+    /// The next page's cursor.
+    pub next: Option<String>,
+    /// A problem with the filters, in words.
+    pub problem: Option<String>,
+}
+
+fn option(value: &str, label: &str, current: &Option<String>) -> Markup {
+    html! {
+        @if current.as_deref() == Some(value) {
+            option value=(value) selected { (label) }
+        } @else {
+            option value=(value) { (label) }
+        }
+    }
+}
+
+/// The search page's main content.
+pub fn render(l: &Labels, v: &SearchView) -> Markup {
+    let f = &v.filters;
+    html! {
+        h1 { (l.ui("requests")) }
+        p.lead { "Every request to use data held or governed here. Choose what to show; every choice is optional." }
+        form.filters method="get" action="/requests" role="search" {
+            div.field {
+                label for="f-status" { "Status" }
+                select #f-status name="status" {
+                    option value="" { "Any status" }
+                    @for s in STATUSES { (option(s.as_str(), &l.term(Section::Status, s.as_str()).en, &f.status)) }
+                }
+            }
+            div.field {
+                label for="f-dataset" { (l.ui("dataset")) }
+                select #f-dataset name="dataset" {
+                    option value="" { "Any dataset" }
+                    @for (id, name) in &v.datasets { (option(id, name, &f.dataset)) }
+                }
+            }
+            div.field {
+                label for="f-body" { (l.ui("body")) }
+                select #f-body name="body" {
+                    option value="" { "Any board" }
+                    @for (id, name) in &v.bodies { (option(id, name, &f.body)) }
+                }
+            }
+            div.field {
+                label for="f-requester" { "Requester's key" }
+                input #f-requester name="requester" type="text" inputmode="latin" autocomplete="off" spellcheck="false"
+                    pattern="[0-9a-f]{64}" aria-describedby="f-requester-help" value=(f.requester.clone().unwrap_or_default());
+                p #f-requester-help.small { "Optional: the 64-character key shown beside a person's name." }
+            }
+            button type="submit" { (l.text("filter")) }
+        }
+        @if let Some(p) = &v.problem { p.warn role="alert" { (p) } }
+        section aria-labelledby="results" {
+            h2 #results { "Results" }
+            @if v.results.is_empty() { p { "No requests match." } }
+            ol.results {
+                @for r in &v.results {
+                    li {
+                        a href={ "/requests/" (r.id) } { strong { (r.title) } }
+                        " " (status(l, r.status))
+                        br;
+                        span.meta { (date(r.submitted)) " · " (person(&r.requester)) " · " (r.datasets.join("; ")) }
+                    }
+                }
+            }
+            (pager(l, "/requests", &f.query(), f.after.as_deref(), v.next.as_deref()))
+        }
+    }
+}
+
+/// The glossary page: every code the translation file explains.
+pub fn glossary(l: &Labels) -> Markup {
+    let (tk, rest): (Vec<_>, Vec<_>) = l
+        .codes()
+        .partition(|(c, _)| c.starts_with("TK_") || c.starts_with("BC_"));
+    let (duo, custom): (Vec<_>, Vec<_>) =
+        rest.into_iter().partition(|(c, _)| c.starts_with("DUO:"));
+    let table = |rows: Vec<(&String, &super::labels::Code)>| {
+        html! {
+            dl.codes { @for (c, k) in rows { dt { (k.name) " " code.small { (c) } } dd { (k.meaning) } } }
+        }
+    };
+    html! {
+        h1 { (l.ui("glossary")) }
+        p.lead { "Datasets and requests carry short codes. This is what each one means, in plain words." }
+        section aria-labelledby="g-lc" {
+            h2 #g-lc { "Labels from communities (Local Contexts)" }
+            p { "Traditional Knowledge (TK) and Biocultural (BC) labels are set by communities to say how material about them should be treated. A dataset may also add the community's own words." }
+            (table(tk))
+        }
+        section aria-labelledby="g-duo" {
+            h2 #g-duo { "Kinds of use (GA4GH Data Use Ontology)" }
+            p { "These codes say what a dataset may be used for, and what a request asks to do." }
+            (table(duo))
+        }
+        @if !custom.is_empty() {
+            section aria-labelledby="g-custom" {
+                h2 #g-custom { "Other uses named on this node" }
+                (table(custom))
+            }
+        }
+        p.small { "These explanations live in one file that this node's governance boards can review and replace." }
+    }
+}

@@ -1,0 +1,133 @@
+//! A record's story in words: each timeline item the governance queries
+//! return (a vote, a question, a report…) turned into an [`Event`] a reader
+//! can follow, and concerns grouped with their responses.
+
+use kaitiaki_governance::query::TimelineItem;
+use kaitiaki_governance::requests::RequestRecord;
+use kaitiaki_protocol::statement as st;
+use kaitiaki_protocol::StatementId;
+use serde::de::DeserializeOwned;
+
+use super::concern::{ConcernThread, ResponseItem};
+use super::gather::{excluded, when, Ctx};
+use super::request::{condition_words, Event, What};
+
+/// A timeline item's body as its protocol type.
+pub fn parse<T: DeserializeOwned>(item: &TimelineItem) -> Option<T> {
+    serde_json::from_value(item.body.clone()).ok()
+}
+
+/// One timeline item in words. `decided` says which votes decided what.
+pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>) -> Event {
+    let decided = |id: &StatementId| {
+        record.and_then(|r| {
+            r.decisions.iter().find_map(|d| {
+                d.decision
+                    .as_ref()
+                    .filter(|x| x.vote == *id)
+                    .map(|x| x.outcome)
+            })
+        })
+    };
+    let what = match item.kind.name() {
+        "vote" => parse::<st::Vote>(item).map(|v| What::Vote {
+            body: ctx.body_name(&v.body),
+            choice: v.choice,
+            reason: v.reason,
+            conditions: v.conditions.iter().map(condition_words).collect(),
+            decided: decided(&item.id),
+        }),
+        "request.question" => {
+            parse::<st::RequestQuestion>(item).map(|q| What::Question { text: q.text })
+        }
+        "request.answer" => parse::<st::RequestAnswer>(item).map(|a| What::Answer { text: a.text }),
+        "request.withdraw" => {
+            parse::<st::RequestWithdraw>(item).map(|w| What::Withdrawn { reason: w.reason })
+        }
+        "request.renew" => parse::<st::RenewalRequest>(item).map(|r| What::Renewal {
+            days: r.extra_days,
+            reason: r.reason,
+        }),
+        "approval.motion" => parse::<st::ApprovalMotion>(item).map(|m| What::Motion {
+            body: ctx.body_name(&m.body),
+            action: m.action,
+            reason: m.reason,
+        }),
+        "report.file" => parse::<st::UseReport>(item).map(|r| What::Report {
+            kind: r.kind,
+            summary: r.summary,
+            benefit: r.benefit_returned,
+            incidents: r.incidents,
+        }),
+        "report.review" => parse::<st::ReportReview>(item).map(|r| What::ReportReview {
+            body: ctx.body_name(&r.body),
+            accepted: r.accepted,
+            reason: r.reason,
+        }),
+        "output.submit" => parse::<st::OutputSubmit>(item).map(|o| What::Output {
+            title: o.title,
+            link: o.link,
+        }),
+        "output.review" => parse::<st::OutputReview>(item).map(|o| What::OutputReview {
+            body: ctx.body_name(&o.body),
+            release: o.release,
+            reason: o.reason,
+        }),
+        "concern.raise" => parse::<st::ConcernRaise>(item).map(|c| What::Concern { text: c.text }),
+        "concern.respond" => parse::<st::ConcernRespond>(item).map(|c| What::ConcernResponse {
+            body: ctx.body_name(&c.body),
+            text: c.text,
+            resolved: c.resolved,
+        }),
+        "attachment.commit" => parse::<st::AttachmentCommit>(item).map(|a| What::Attachment {
+            description: a.description,
+        }),
+        _ => None,
+    };
+    Event {
+        id: item.id.to_hex(),
+        at: when(item),
+        who: ctx.person(&item.author),
+        what: what.unwrap_or_else(|| What::Other {
+            kind: item.kind.name().to_owned(),
+        }),
+        excluded: excluded(&item.verdict),
+    }
+}
+
+/// Concerns and their responses out of a timeline.
+pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
+    let mut out: Vec<ConcernThread> = Vec::new();
+    for item in items {
+        match item.kind.name() {
+            "concern.raise" => {
+                if let Some(c) = parse::<st::ConcernRaise>(item) {
+                    out.push(ConcernThread {
+                        id: item.id.to_hex(),
+                        who: ctx.person(&item.author),
+                        at: when(item),
+                        text: c.text,
+                        responses: Vec::new(),
+                    });
+                }
+            }
+            "concern.respond" => {
+                if let Some(r) = parse::<st::ConcernRespond>(item) {
+                    let concern = r.concern.to_hex();
+                    if let Some(t) = out.iter_mut().find(|t| t.id == concern) {
+                        t.responses.push(ResponseItem {
+                            id: item.id.to_hex(),
+                            body: ctx.body_name(&r.body),
+                            who: ctx.person(&item.author),
+                            at: when(item),
+                            text: r.text,
+                            resolved: r.resolved,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! The bridge from the sequencer to the governance rules.
+//!
+//! The sequencer asks one question per statement — may this author say
+//! this, now, given everything before it? — and, if so, keeps the
+//! statement's effect on the governance tables. The answer must see the
+//! effects of every earlier statement, including those earlier in the same
+//! batch and in batches not yet committed to sled, so governance reads
+//! through three layers:
+//!
+//! ```text
+//! trial Overlay (this statement) → batch Overlay → StateView (Carry → sled)
+//! ```
+//!
+//! A statement governance refuses leaves nothing behind: its trial overlay
+//! is dropped. An admitted one's writes move into the batch overlay, whose
+//! changes the commit thread applies to sled in the batch's transaction.
+
+use kaitiaki_governance::{
+    apply, Change, Entry, Overlay, Rejection, Store, StoreWrite, Table, Verdict,
+};
+
+use super::pending::Carry;
+use crate::storage::state::Entries;
+use crate::storage::{Storage, StorageError};
+
+/// Committed state as the sequencer sees it: the carried writes of batches
+/// in flight (see [`Carry`]) over sled.
+#[derive(Clone, Copy, Debug)]
+pub struct StateView<'a> {
+    storage: &'a Storage,
+    carry: Option<&'a Carry>,
+}
+
+impl<'a> StateView<'a> {
+    /// A view of sled with, if given, the carried batches on top.
+    pub fn new(storage: &'a Storage, carry: Option<&'a Carry>) -> Self {
+        StateView { storage, carry }
+    }
+}
+
+impl Store for StateView<'_> {
+    type Error = StorageError;
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(v) = self.carry.and_then(|c| c.get(table, key)) {
+            return Ok(v.map(<[u8]>::to_vec));
+        }
+        self.storage.state().get(table, key)
+    }
+
+    /// sled's entries with the carried writes merged in.
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StorageError> {
+        let Some(carry) = self
+            .carry
+            .filter(|c| c.range(table, prefix, after).next().is_some())
+        else {
+            return self.storage.state().scan(table, prefix, after, limit);
+        };
+        let mut out = Vec::new();
+        let mut cursor = after.map(<[u8]>::to_vec);
+        // Carried deletions can hide sled entries, so one chunk of `limit`
+        // from sled may not fill the page: read chunks until it is full.
+        while out.len() < limit {
+            let chunk = self
+                .storage
+                .state()
+                .scan(table, prefix, cursor.as_deref(), limit)?;
+            let exhausted = chunk.len() < limit;
+            let upto = if exhausted {
+                None
+            } else {
+                chunk.last().map(|(k, _)| k.clone())
+            };
+            let mut carried = carry
+                .range(table, prefix, cursor.as_deref())
+                .filter(|(k, _)| upto.as_deref().is_none_or(|u| *k <= u))
+                .peekable();
+            let mut base = chunk.into_iter().peekable();
+            loop {
+                let from_carry = match (base.peek(), carried.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => false,
+                    (None, Some(_)) => true,
+                    (Some((bk, _)), Some((ck, _))) => *ck <= bk.as_slice(),
+                };
+                if from_carry {
+                    if let Some((k, v)) = carried.next() {
+                        if base.peek().is_some_and(|(bk, _)| bk.as_slice() == k) {
+                            base.next();
+                        }
+                        if let Some(v) = v {
+                            out.push((k.to_vec(), v.to_vec()));
+                        }
+                    }
+                } else if let Some(item) = base.next() {
+                    out.push(item);
+                }
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+            match upto {
+                None => break,
+                Some(u) => cursor = Some(u),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One batch's pass through governance.
+#[derive(Debug)]
+pub struct Gate<'a> {
+    batch: Overlay<'a, StateView<'a>>,
+}
+
+impl<'a> Gate<'a> {
+    /// A gate over `view`.
+    pub fn new(view: &'a StateView<'a>) -> Self {
+        Gate {
+            batch: Overlay::new(view),
+        }
+    }
+
+    /// Checks a statement's authority and, if it counts, keeps its effects.
+    /// A refused statement leaves no trace. A statement that refers to one
+    /// this node does not know is refused too: a node sequences only what
+    /// it can check.
+    pub fn admit(&mut self, entry: &Entry) -> Result<Result<(), Rejection>, StorageError> {
+        let mut trial = Overlay::new(&self.batch);
+        let applied = apply(entry, &mut trial)?;
+        match applied.verdict {
+            Verdict::Valid => {
+                let changes = trial.into_changes();
+                self.keep(changes)?;
+                Ok(Ok(()))
+            }
+            Verdict::Excluded { rejection } => Ok(Err(rejection)),
+            Verdict::Pending { missing } => Ok(Err(Rejection::unknown("statement", &missing))),
+        }
+    }
+
+    /// Applies a statement that is already in the log (start-up re-index).
+    /// It was admitted when it was sequenced, so its verdict is not asked.
+    pub fn replay(&mut self, entry: &Entry) -> Result<(), StorageError> {
+        apply(entry, &mut self.batch)?;
+        Ok(())
+    }
+
+    fn keep(&mut self, changes: Vec<Change>) -> Result<(), StorageError> {
+        for c in changes {
+            match c.value {
+                Some(v) => self.batch.put(c.table, &c.key, &v)?,
+                None => self.batch.delete(c.table, &c.key)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch's governance writes, in table and key order.
+    pub fn into_changes(self) -> Vec<Change> {
+        self.batch.into_changes()
+    }
+}

@@ -1,0 +1,470 @@
+//! The sequencer: the single writer of the node's log, with group commit.
+//!
+//! Handlers verify signatures in parallel and send verified statements
+//! here. Two threads then turn them into durable leaves, in a pipeline:
+//!
+//! ```text
+//!  handlers ──mpsc──▶ sequence thread ──(≤ 1 batch queued)──▶ commit thread
+//!                     drain a batch                           fdatasync
+//!                     dedupe, governance (Overlay)            sled commit (one transaction)
+//!                     assign indices, write()                 sign + publish checkpoint
+//!                     extend the tree                         answer 2xx, emit events
+//! ```
+//!
+//! While the commit thread waits for `fdatasync` on batch N, the sequence
+//! thread already prepares batch N+1 — safely, because:
+//! - batch N+1 sees batch N's governance writes and ids through the
+//!   [`pending::Carry`] until sled holds them;
+//! - batches are synced and committed strictly in order, and `fdatasync` of a
+//!   file covers every earlier write to it, so nothing of N+1 is acknowledged
+//!   before N is durable;
+//! - if any write or sync fails, both threads stop and every waiting client
+//!   gets `unavailable`: the node fails closed rather than acknowledge on top
+//!   of a batch whose durability is unknown (the next start-up truncates or
+//!   re-indexes, whichever the disk says).
+//!
+//! No lock is held across I/O; the two threads share only channels and a
+//! few atomics.
+
+mod commit;
+pub mod gate;
+pub mod pending;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use kaitiaki_governance::{Entry, Rejection};
+use kaitiaki_protocol::merkle::{leaf_hash, CompactRange, Subtree};
+use kaitiaki_protocol::{
+    Body, Envelope, Hash, Leaf, PublicKey, Statement, StatementId, Timestamp, Verified,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::events::references;
+use crate::node::Shared;
+use crate::storage::segment::Written;
+use crate::storage::{CommitBatch, Location, SegmentWriter, StorageError};
+pub(crate) use commit::sign_checkpoint;
+pub use gate::{Gate, StateView};
+use pending::Carry;
+
+/// What happened to one submitted statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sequenced now, at this leaf index; durable.
+    Created(u64),
+    /// Already in the log at this leaf index (durable).
+    Existing(u64),
+    /// Refused by governance; nothing was written.
+    Rejected(Rejection),
+    /// The node could not make it durable (storage failed, or shutting down).
+    Unavailable,
+}
+
+/// Statements from one request, answered together once durable.
+#[derive(Debug)]
+pub struct Submission {
+    /// Verified statements, in the order the client sent them.
+    pub items: Vec<Verified>,
+    /// One outcome per item, in order.
+    pub reply: oneshot::Sender<Vec<Outcome>>,
+}
+
+pub(crate) enum Msg {
+    Submit(Submission),
+    Stop,
+}
+
+/// The running sequencer: how handlers reach it, and its threads.
+#[derive(Debug)]
+pub struct Sequencer {
+    tx: mpsc::Sender<Msg>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Clonable access to the sequencer for handlers.
+#[derive(Clone, Debug)]
+pub struct SequencerHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl SequencerHandle {
+    /// Submits statements and waits until they are durable (or refused).
+    pub async fn submit(&self, items: Vec<Verified>) -> Vec<Outcome> {
+        let n = items.len();
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Msg::Submit(Submission { items, reply }))
+            .await
+            .is_err()
+        {
+            return vec![Outcome::Unavailable; n];
+        }
+        rx.await.unwrap_or_else(|_| vec![Outcome::Unavailable; n])
+    }
+}
+
+/// A batch prepared by the sequence thread, handed to the commit thread.
+pub(crate) struct Prepared {
+    seq: u64,
+    written: Option<Written>,
+    commit: CommitBatch,
+    root: Hash,
+    replies: Vec<(oneshot::Sender<Vec<Outcome>>, Vec<Outcome>)>,
+    // What the events of each new leaf say.
+    leaves: Vec<LeafMeta>,
+}
+
+/// What an event says about a new leaf.
+#[derive(Debug)]
+pub(crate) struct LeafMeta {
+    index: u64,
+    id: StatementId,
+    kind: &'static str,
+    author: PublicKey,
+    refs: Vec<StatementId>,
+}
+
+impl LeafMeta {
+    fn of(index: u64, id: StatementId, statement: &Statement) -> LeafMeta {
+        LeafMeta {
+            index,
+            id,
+            kind: statement.kind().name(),
+            author: statement.author,
+            refs: references(statement),
+        }
+    }
+}
+
+/// The content hash an `attachment.commit` commits to, if it is one.
+fn attachment_of(statement: &Statement) -> Option<[u8; 32]> {
+    match &statement.body {
+        Body::AttachmentCommit(a) => Some(*a.content_hash.as_bytes()),
+        _ => None,
+    }
+}
+
+impl Sequencer {
+    /// Starts the two threads. `writer` and `compact` continue the log
+    /// exactly where recovery left it.
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        writer: SegmentWriter,
+        compact: CompactRange,
+    ) -> std::io::Result<Sequencer> {
+        // Enough queued submissions to fill several batches; beyond that,
+        // handlers wait, which is the back-pressure clients feel.
+        let (tx, rx) = mpsc::channel(shared.config.limits.max_batch_leaves.max(1024) * 4);
+        // One batch may wait while another syncs: the pipeline depth is two.
+        let (ctx, crx) = sync_channel::<Prepared>(1);
+        let seq_shared = Arc::clone(&shared);
+        let sequence = std::thread::Builder::new()
+            .name("kaitiaki-sequence".into())
+            .spawn(move || {
+                let mut s = SequenceLoop {
+                    shared: seq_shared,
+                    writer,
+                    compact,
+                    seq: 0,
+                    carry: Carry::default(),
+                };
+                s.run(rx, ctx);
+            })?;
+        let commit = std::thread::Builder::new()
+            .name("kaitiaki-commit".into())
+            .spawn(move || commit::run(shared, crx))?;
+        Ok(Sequencer {
+            tx,
+            threads: vec![sequence, commit],
+        })
+    }
+
+    /// A handle for handlers.
+    pub fn handle(&self) -> SequencerHandle {
+        SequencerHandle {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Finishes every submission already queued, then stops both threads.
+    pub fn stop(self) {
+        // If the channel is full, block until there is room: everything
+        // ahead of the stop message is still answered.
+        let _ = self.tx.blocking_send(Msg::Stop);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+struct SequenceLoop {
+    shared: Arc<Shared>,
+    writer: SegmentWriter,
+    compact: CompactRange,
+    seq: u64,
+    carry: Carry,
+}
+
+impl SequenceLoop {
+    fn run(&mut self, mut rx: mpsc::Receiver<Msg>, commit: SyncSender<Prepared>) {
+        let max = self.shared.config.limits.max_batch_leaves;
+        'outer: while let Some(msg) = rx.blocking_recv() {
+            let Msg::Submit(first) = msg else { break };
+            let mut n = first.items.len();
+            let mut subs = vec![first];
+            let mut stop = false;
+            // Group commit: take everything already waiting, up to the limit.
+            while n < max {
+                match rx.try_recv() {
+                    Ok(Msg::Submit(s)) => {
+                        n += s.items.len();
+                        subs.push(s);
+                    }
+                    Ok(Msg::Stop) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if self.shared.failed.load(Ordering::Acquire) {
+                fail_all(subs);
+                continue;
+            }
+            let start = std::time::Instant::now();
+            let prepared = self.prepare(subs);
+            self.shared
+                .metrics
+                .sequence_seconds
+                .observe_duration(start.elapsed());
+            match prepared {
+                Ok(prepared) => {
+                    if commit.send(prepared).is_err() {
+                        break 'outer;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the sequencer failed; refusing further writes");
+                    self.shared.failed.store(true, Ordering::Release);
+                }
+            }
+            if stop {
+                break;
+            }
+        }
+        // Anything still queued is answered, not silently dropped.
+        rx.close();
+        while let Ok(Msg::Submit(s)) = rx.try_recv() {
+            fail_all(vec![s]);
+        }
+    }
+
+    /// Sequences one batch: dedupe, governance, indices, segment write, tree.
+    ///
+    /// On a storage error every submission in the batch is answered with
+    /// [`Outcome::Unavailable`] before the error is returned.
+    fn prepare(&mut self, subs: Vec<Submission>) -> Result<Prepared, StorageError> {
+        let shared = Arc::clone(&self.shared);
+        let first_index = self.writer.next_leaf();
+        let now = Timestamp::from_unix_millis(now_millis()).unwrap_or(Timestamp::EPOCH);
+        let last = shared.last_time.load(Ordering::Relaxed);
+        // Time never runs backwards in the log, even if the clock does.
+        let sequenced_at = if now.unix_millis() < last {
+            Timestamp::from_unix_millis(last).unwrap_or(now)
+        } else {
+            now
+        };
+        shared
+            .last_time
+            .store(sequenced_at.unix_millis(), Ordering::Relaxed);
+
+        self.carry
+            .prune(shared.committed_seq.load(Ordering::Acquire));
+        let view = StateView::new(&shared.storage, Some(&self.carry));
+        let mut gate = Gate::new(&view);
+        let origin = &shared.config.origin;
+        let mut in_batch: HashMap<StatementId, u64> = HashMap::new();
+        let mut leaf_bytes: Vec<Vec<u8>> = Vec::new();
+        let mut metas: Vec<LeafMeta> = Vec::new();
+        let mut attachments = Vec::new();
+        let mut replies = Vec::with_capacity(subs.len());
+        let mut next = first_index;
+        let mut failure = None;
+
+        for Submission { items, reply } in subs {
+            let n = items.len();
+            let mut outcomes = Vec::with_capacity(n);
+            for item in items {
+                if failure.is_some() {
+                    break;
+                }
+                let id = item.id();
+                let existing = match in_batch.get(&id) {
+                    Some(&i) => Ok(Some(i)),
+                    None => match self.carry.index_of(&id) {
+                        Some(i) => Ok(Some(i)),
+                        None => shared.storage.index_of(&id),
+                    },
+                };
+                let outcome = match existing {
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                    Ok(Some(index)) => {
+                        shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                        Outcome::Existing(index)
+                    }
+                    Ok(None) => {
+                        let (envelope, statement, id) = item.into_parts();
+                        let entry = Entry {
+                            id,
+                            statement,
+                            log: origin.clone(),
+                            index: next,
+                            sequenced_at,
+                        };
+                        match gate.admit(&entry) {
+                            Err(e) => {
+                                failure = Some(e);
+                                break;
+                            }
+                            Ok(Err(rejection)) => {
+                                shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+                                Outcome::Rejected(rejection)
+                            }
+                            Ok(Ok(())) => {
+                                leaf_bytes.push(Leaf::new(sequenced_at, envelope).to_bytes());
+                                in_batch.insert(id, next);
+                                metas.push(LeafMeta::of(next, id, &entry.statement));
+                                if let Some(hash) = attachment_of(&entry.statement) {
+                                    attachments.push((hash, id));
+                                }
+                                next += 1;
+                                Outcome::Created(next - 1)
+                            }
+                        }
+                    }
+                };
+                outcomes.push(outcome);
+            }
+            replies.push((reply, n, outcomes));
+        }
+
+        let written = match failure {
+            Some(e) => Err(e),
+            None if leaf_bytes.is_empty() => Ok(None),
+            None => self.writer.append(&leaf_bytes).map(Some),
+        };
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                for (reply, n, _) in replies {
+                    let _ = reply.send(vec![Outcome::Unavailable; n]);
+                }
+                return Err(e);
+            }
+        };
+
+        let locations = written
+            .as_ref()
+            .map(|w| w.locations.clone())
+            .unwrap_or_default();
+        let mut commit = CommitBatch {
+            first_index,
+            last_time: sequenced_at,
+            ..CommitBatch::default()
+        };
+        extend_tree(&mut self.compact, &leaf_bytes, &mut commit.subtrees);
+        commit.leaves = metas.iter().map(|m| m.id).zip(locations).collect();
+        commit.attachments = attachments;
+        commit.state = gate.into_changes();
+
+        self.seq += 1;
+        self.carry.record(self.seq, in_batch, &commit.state);
+        let root = self.compact.root();
+        Ok(Prepared {
+            seq: self.seq,
+            written,
+            commit,
+            root,
+            replies: replies.into_iter().map(|(r, _, o)| (r, o)).collect(),
+            leaves: metas,
+        })
+    }
+}
+
+/// Pushes each leaf's hash onto the right edge, collecting closed subtrees.
+fn extend_tree(compact: &mut CompactRange, leaves: &[Vec<u8>], out: &mut Vec<(Subtree, Hash)>) {
+    for bytes in leaves {
+        // A u64-sized tree cannot fill up in practice; if it ever did, the
+        // missing subtrees would make proofs fail loudly rather than lie.
+        let _ = compact.push_with(leaf_hash(bytes), |at, hash| out.push((at, hash)));
+    }
+}
+
+/// Answers every item of every submission with `unavailable`.
+fn fail_all(subs: Vec<Submission>) {
+    for s in subs {
+        let n = s.items.len();
+        let _ = s.reply.send(vec![Outcome::Unavailable; n]);
+    }
+}
+
+/// The wall clock in Unix milliseconds.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Re-indexes durable leaves that sled lacks (start-up recovery): the same
+/// steps as a sequenced batch, minus the checks, which passed when the
+/// leaves were first sequenced.
+pub(crate) fn reindex(
+    shared: &Shared,
+    compact: &mut CompactRange,
+    first_index: u64,
+    records: Vec<(Location, Vec<u8>)>,
+) -> Result<(), StorageError> {
+    let mut commit = CommitBatch {
+        first_index,
+        ..CommitBatch::default()
+    };
+    let view = StateView::new(&shared.storage, None);
+    let mut gate = Gate::new(&view);
+    let mut bytes_only = Vec::with_capacity(records.len());
+    for (i, (loc, bytes)) in records.into_iter().enumerate() {
+        let index = first_index + i as u64;
+        let leaf = Leaf::from_bytes(&bytes)
+            .map_err(|e| StorageError::Corrupt(format!("leaf {index} in the segments: {e}")))?;
+        let at = leaf.sequenced_at();
+        let verified = open_logged(leaf.into_envelope(), index)?;
+        let entry = Entry::new(verified, shared.config.origin.clone(), index, at);
+        gate.replay(&entry)?;
+        if let Some(hash) = attachment_of(&entry.statement) {
+            commit.attachments.push((hash, entry.id));
+        }
+        commit.leaves.push((entry.id, loc));
+        commit.last_time = at;
+        bytes_only.push(bytes);
+    }
+    extend_tree(compact, &bytes_only, &mut commit.subtrees);
+    commit.state = gate.into_changes();
+    commit.checkpoint = sign_checkpoint(shared, compact.size(), compact.root())?;
+    shared.storage.commit(&commit)
+}
+
+/// Opens an envelope that is already in the log. It was verified when it
+/// was sequenced; failing now means the segment was altered.
+fn open_logged(envelope: Envelope, index: u64) -> Result<Verified, StorageError> {
+    envelope
+        .open()
+        .map_err(|e| StorageError::Corrupt(format!("leaf {index} no longer verifies: {e}")))
+}

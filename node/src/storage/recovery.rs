@@ -1,0 +1,171 @@
+//! Start-up reconciliation of sled with the segment files.
+//!
+//! After a crash or power cut two things can be true, and nothing else:
+//!
+//! 1. The last segment ends in a torn record: a batch was being written when
+//!    the power went. No leaf of that batch was acknowledged (acknowledgement
+//!    waits for `fdatasync`), so the torn bytes are cut off.
+//! 2. sled lacks some durable leaves: sled commits after the `fdatasync` and
+//!    flushes lazily, so it can lose its last batches. Those leaves are read
+//!    back from the segments and handed to the caller to re-index, exactly as
+//!    the sequencer would have indexed them.
+//!
+//! sled is never ahead of the segments (see [`super`]); if it seems to be,
+//! or a segment other than the last is damaged, recovery refuses to start
+//! rather than guess. Only the tail that sled lacks is ever read, so start-up
+//! costs time proportional to what the crash lost, not to the log.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+
+use super::segment::{
+    list_segments, Location, Scanned, SegmentScanner, SegmentWriter, SEGMENT_MAGIC,
+};
+use super::{Storage, StorageError};
+
+/// Leaves handed to the re-index callback at a time, to bound memory.
+const CHUNK: usize = 1024;
+
+/// What start-up found and did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecoveryReport {
+    /// The number of leaves in the log after recovery.
+    pub size: u64,
+    /// Leaves that sled lacked and that were re-indexed from the segments.
+    pub reindexed: u64,
+    /// Bytes of a torn final record that were cut off.
+    pub truncated_bytes: u64,
+}
+
+/// Reconciles sled with the segments in `storage.log_dir()`.
+///
+/// `reindex(first_index, records)` is called, in order, for every run of
+/// durable leaves that sled lacks; it must commit them to sled before it
+/// returns. Returns the writer positioned at the end of the log.
+pub fn recover(
+    storage: &Storage,
+    roll_bytes: u64,
+    mut reindex: impl FnMut(u64, Vec<(Location, Vec<u8>)>) -> Result<(), StorageError>,
+) -> Result<(SegmentWriter, RecoveryReport), StorageError> {
+    let dir = storage.log_dir().to_owned();
+    let mut report = RecoveryReport::default();
+    let indexed = storage.indexed_size()?;
+    let mut segments = list_segments(&dir)?;
+    if segments.is_empty() {
+        if indexed > 0 {
+            return Err(StorageError::Corrupt(format!(
+                "sled indexes {indexed} leaves but there are no segment files"
+            )));
+        }
+        SegmentWriter::create_segment(&dir, 0)?;
+        segments.push(0);
+    }
+    if segments[0] != 0 {
+        return Err(StorageError::Corrupt(
+            "the first segment does not start at leaf 0".into(),
+        ));
+    }
+
+    // Start scanning just past the last leaf sled knows.
+    let (mut pos, mut offset) = if indexed == 0 {
+        (0, SEGMENT_MAGIC.len() as u64)
+    } else {
+        let loc = storage.location(indexed - 1)?.ok_or_else(|| {
+            StorageError::Corrupt(format!("sled has no location for leaf {}", indexed - 1))
+        })?;
+        let pos = segments.binary_search(&loc.segment).map_err(|_| {
+            StorageError::Corrupt(format!("segment {} named by sled is missing", loc.segment))
+        })?;
+        (pos, loc.end())
+    };
+    let mut next = indexed;
+    let mut chunk: Vec<(Location, Vec<u8>)> = Vec::new();
+    let mut chunk_start = next;
+
+    loop {
+        let segment = segments[pos];
+        let last = pos + 1 == segments.len();
+        if offset == SEGMENT_MAGIC.len() as u64 && segment != next {
+            return Err(StorageError::Corrupt(format!(
+                "segment {segment} should start at leaf {next}"
+            )));
+        }
+        let end = match SegmentScanner::open(&dir, segment, offset)? {
+            None if last && next == segment => {
+                // The power went while this segment was being created, before
+                // its magic was durable. It holds nothing; start it again.
+                SegmentWriter::create_segment(&dir, segment)?;
+                SEGMENT_MAGIC.len() as u64
+            }
+            None => {
+                return Err(StorageError::Corrupt(format!(
+                    "segment {segment} has a bad header"
+                )));
+            }
+            Some(mut scan) => loop {
+                match scan.next_record()? {
+                    Scanned::Record(loc, bytes) => {
+                        chunk.push((loc, bytes));
+                        next += 1;
+                        if chunk.len() >= CHUNK {
+                            report.reindexed += chunk.len() as u64;
+                            reindex(chunk_start, std::mem::take(&mut chunk))?;
+                            chunk_start = next;
+                        }
+                    }
+                    Scanned::End => break scan.offset(),
+                    Scanned::Bad(at) if last => {
+                        report.truncated_bytes = truncate(&dir, segment, at)?;
+                        tracing::warn!(
+                            segment,
+                            offset = at,
+                            bytes = report.truncated_bytes,
+                            "cut off a torn record at the end of the log"
+                        );
+                        break at;
+                    }
+                    Scanned::Bad(at) => {
+                        return Err(StorageError::Corrupt(format!(
+                            "segment {segment} is damaged at offset {at}, before the end of the log"
+                        )));
+                    }
+                }
+            },
+        };
+        if last {
+            if !chunk.is_empty() {
+                report.reindexed += chunk.len() as u64;
+                reindex(chunk_start, std::mem::take(&mut chunk))?;
+            }
+            report.size = next;
+            if report.reindexed > 0 {
+                tracing::warn!(
+                    leaves = report.reindexed,
+                    "re-indexed durable leaves that sled had lost"
+                );
+            }
+            let writer = SegmentWriter::open(&dir, segment, end, next, roll_bytes)?;
+            return Ok((writer, report));
+        }
+        pos += 1;
+        offset = SEGMENT_MAGIC.len() as u64;
+    }
+}
+
+/// Cuts segment `segment` at `at` and makes the cut durable; returns the
+/// number of bytes removed.
+fn truncate(dir: &Path, segment: u64, at: u64) -> Result<u64, StorageError> {
+    let path = dir.join(super::segment::segment_file_name(segment));
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| StorageError::io(&path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| StorageError::io(&path, e))?
+        .len();
+    file.set_len(at)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StorageError::io(&path, e))?;
+    Ok(len.saturating_sub(at))
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the node: real sled in temporary directories, real
+//! HTTP on 127.0.0.1:0.
+
+mod attachments;
+mod events;
+mod governance;
+mod ops;
+mod pages;
+mod reads;
+mod recovery;
+mod rejections;
+mod support;
+mod write;

@@ -1,0 +1,369 @@
+//! The pages in a real browser: headless Chromium against a real node on
+//! 127.0.0.1:0 seeded with the story. Asserts on the DOM the browser built,
+//! saves a screenshot of each page under `target/pages-screenshots/`, and
+//! checks the pages stay a page long with thousands of requests.
+//!
+//! Chromium is required: without it these tests fail and say how to
+//! install it, rather than pass without having looked.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kaitiaki_protocol::statement::UseCategory;
+use kaitiaki_protocol::Body;
+
+use super::html::{self, assert_accessible};
+use super::seed::{self, request};
+use crate::support::{sign_for, tempdir, TestNode, NETWORK};
+
+/// The Chromium binary, or a failure that says how to get it.
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Some(dir) = std::env::var_os("PATH")
+            .and_then(|p| std::env::split_paths(&p).find(|d| d.join(name).is_file()))
+        {
+            return dir.join(name);
+        }
+    }
+    panic!("the community-page browser tests need Chromium, and none was found on PATH. Install it with `apt-get install -y chromium chromium-driver` (CI's .ci/run does this).");
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/pages-screenshots");
+    std::fs::create_dir_all(&dir).expect("artifact directory");
+    dir
+}
+
+async fn chrome(args: &[String]) -> String {
+    let profile = tempdir();
+    let mut cmd = tokio::process::Command::new(chromium());
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(args)
+    .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .expect("Chromium finished within 90 s")
+        .expect("Chromium runs");
+    assert!(
+        out.status.success(),
+        "Chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The DOM Chromium built for `url`, parsed.
+async fn dom(url: &str) -> html::El {
+    let text = chrome(&["--dump-dom".into(), url.into()]).await;
+    html::parse(&text).unwrap_or_else(|e| panic!("Chromium's DOM of {url} did not parse: {e}"))
+}
+
+/// Screenshots of `url` at phone and desktop widths, saved as `name-*.png`.
+async fn screenshots(url: &str, name: &str) {
+    for (suffix, size) in [("phone", "390,1800"), ("desktop", "1280,1800")] {
+        let file = artifacts().join(format!("{name}-{suffix}.png"));
+        let _ = std::fs::remove_file(&file);
+        chrome(&[
+            format!("--screenshot={}", file.display()),
+            format!("--window-size={size}"),
+            url.into(),
+        ])
+        .await;
+        let len = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            len > 10_000,
+            "the screenshot {} is missing or blank ({len} bytes)",
+            file.display()
+        );
+    }
+}
+
+/// The page's HTML as the server sent it, checked for validity and
+/// accessibility.
+async fn served(node: &TestNode, path: &str) -> (u16, String) {
+    let r = node.http.get(node.at(path)).send().await.expect("GET");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    assert_accessible(path, &text);
+    (status, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_show_the_story_in_a_browser() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+
+    let pages = [
+        ("/".to_owned(), "overview"),
+        (format!("/datasets/{}", story.wellbeing), "dataset"),
+        (format!("/requests/{}", story.approved), "request"),
+        (format!("/bodies/{}", story.iwi_board), "body"),
+        (format!("/records/{}", story.approved), "record"),
+        ("/requests".to_owned(), "search"),
+        ("/glossary".to_owned(), "glossary"),
+    ];
+    for (path, _) in &pages {
+        let (status, _) = served(&node, path).await;
+        assert_eq!(status, 200, "{path}");
+    }
+
+    // The overview shows the story's datasets, boards, rāhui, decisions and
+    // concern, and says the log checked out.
+    let d = dom(&node.at("/")).await;
+    let text = d.text();
+    for want in [
+        "Whānau wellbeing survey (synthetic example)",
+        "Te Poari Raraunga o Ngāti Tauira",
+        "Pacific Data Governance Board (example)",
+        "A tangihanga in the community",
+        "Rangatahi wellbeing and access to services",
+        "Household risk profiles",
+        "Will our whānau be recognisable",
+        "was checked just now",
+    ] {
+        assert!(text.contains(want), "the overview lacks {want:?}: {text}");
+    }
+    assert!(d
+        .find("span")
+        .iter()
+        .any(|s| s.attr("lang") == Some("mi") && s.text() == "Tirohanga whānui"));
+
+    // The dataset page: labels explained, history, chart.
+    let d = dom(&node.at(&format!("/datasets/{}", story.wellbeing))).await;
+    let text = d.text();
+    for want in [
+        "TK Attribution",
+        "Name Ngāti Tauira and the Pacific communities in every output.",
+        "General research use",
+        "Insurance risk scoring",
+        "Rangatahi wellbeing and access to services",
+        "Household risk profiles",
+        "Ministry of Example Services",
+    ] {
+        assert!(text.contains(want), "the dataset page lacks {want:?}");
+    }
+    let svg = d.find("svg");
+    assert!(
+        svg.iter()
+            .any(|s| s.attr("role") == Some("img") && !s.find("rect").is_empty()),
+        "the chart has bars"
+    );
+    assert!(d.hrefs().iter().any(|h| h.ends_with("/feed.atom")));
+
+    // The request page: votes with reasons, conditions, report, output,
+    // concern and response, and the form's honest explanation.
+    let d = dom(&node.at(&format!("/requests/{}", story.approved))).await;
+    let text = d.text();
+    for want in [
+        "Dr Aroha Whaanga",
+        "University of Example",
+        "The purpose serves our whānau, and the safeguards are sound.",
+        "Report back every 6 months on how the data is used.",
+        "Acknowledge Ngāti Tauira in every output.",
+        "Summary tables: service reach by age group",
+        "We cleaned the survey answers",
+        "Counts under 6 are hidden",
+        "Safe setting",
+        "kaitiaki --node",
+        "concern raise",
+    ] {
+        assert!(text.contains(want), "the request page lacks {want:?}");
+    }
+    assert!(
+        d.find("span")
+            .iter()
+            .any(|s| s.attr("lang") == Some("mi") && s.text() == "Kua whakaaetia"),
+        "status shown bilingually"
+    );
+    let form = d
+        .by_id("concern-form")
+        .expect("the concern form is in the page");
+    // Chromium runs the script: the form is shown only if it can sign.
+    let can_sign = form.attr("hidden").is_none();
+    assert!(
+        d.by_id("concern-nojs").is_some(),
+        "the command-line explanation stays"
+    );
+    eprintln!("concern form shown by the script (WebCrypto Ed25519 available): {can_sign}");
+
+    // Declined and suspended show as such; the board page lists decisions.
+    let d = dom(&node.at(&format!("/requests/{}", story.declined))).await;
+    assert!(d.text().contains("A board declined this request"));
+    let d = dom(&node.at(&format!("/requests/{}", story.suspended))).await;
+    assert!(d.text().contains("Suspended"), "{}", d.text());
+    let d = dom(&node.at(&format!("/requests/{}", story.under_review))).await;
+    assert!(
+        d.text().contains("Will kaumātua be asked")
+            && d.text().contains("hold hui with kaumātua first")
+    );
+    let d = dom(&node.at(&format!("/datasets/{}", story.housing))).await;
+    assert!(d
+        .text()
+        .contains("No new approvals, and approved uses are paused."));
+    let d = dom(&node.at(&format!("/bodies/{}", story.iwi_board))).await;
+    assert!(d
+        .text()
+        .contains("A request is approved once 2 of the 3 members approve it."));
+    assert!(d.text().contains("Kaumātua housing needs"));
+    let d = dom(&node.at(&format!("/records/{}", story.concern))).await;
+    assert!(d
+        .text()
+        .contains("gives exactly the root the checkpoint signs"));
+    assert!(d
+        .find("span")
+        .iter()
+        .any(|s| s.attr("class").is_some_and(|c| c.contains("ok"))));
+
+    // Feeds.
+    let feed = node
+        .http
+        .get(node.at(&format!("/bodies/{}/feed.atom", story.iwi_board)))
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(
+        feed.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let feed = feed.text().await.expect("feed body");
+    assert!(
+        feed.contains("Approved — Rangatahi wellbeing")
+            && feed.contains("Declined — Household risk profiles"),
+        "{feed}"
+    );
+
+    // A missing record: a helpful 404, in the browser too.
+    let missing = format!("/requests/{}", "ab".repeat(32));
+    let (status, _) = served(&node, &missing).await;
+    assert_eq!(status, 404);
+    let d = dom(&node.at(&missing)).await;
+    assert!(d.text().contains("We could not find that page") && d.hrefs().contains(&"/requests"));
+    let (status, _) = served(&node, "/datasets/not-an-id").await;
+    assert_eq!(status, 404);
+
+    for (path, name) in &pages {
+        screenshots(&node.at(path), name).await;
+    }
+    screenshots(&node.at(&missing), "not-found").await;
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_keep_working_with_thousands_of_requests() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    const N: usize = 3000;
+    let mut batch = Vec::new();
+    for i in 0..N {
+        let body = Body::RequestSubmit(request(
+            &format!("Study number {i:04}"),
+            story.wellbeing,
+            "A study.",
+            UseCategory::Research,
+        ));
+        batch.push(sign_for(NETWORK, &story.researcher, body).to_dsse());
+        if batch.len() == 500 || i == N - 1 {
+            let (status, reply) = node
+                .post_raw(serde_json::to_vec(&batch).expect("json"))
+                .await;
+            assert!(status < 300, "batch refused ({status}): {reply}");
+            batch.clear();
+        }
+    }
+
+    let count = |d: &html::El, class: &str| {
+        d.all()
+            .into_iter()
+            .filter(|e| e.tag == "ol" && e.attr("class") == Some(class))
+            .map(|ol| {
+                ol.children
+                    .iter()
+                    .filter(|c| matches!(c, html::Node::El(e) if e.tag == "li"))
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    let next_of = |d: &html::El| {
+        d.find("a")
+            .into_iter()
+            .find(|a| a.attr("rel") == Some("next"))
+            .and_then(|a| a.attr("href"))
+            .map(str::to_owned)
+    };
+
+    for path in [
+        "/".to_owned(),
+        "/requests".to_owned(),
+        format!("/datasets/{}", story.wellbeing),
+        format!("/bodies/{}", story.pacific_board),
+    ] {
+        let start = Instant::now();
+        let (status, text) = served(&node, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{path} took {:?}",
+            start.elapsed()
+        );
+        let d = html::parse(&text).expect("parses");
+        if path != "/" {
+            let n = count(
+                &d,
+                if path == "/requests" {
+                    "results"
+                } else {
+                    "timeline"
+                },
+            );
+            assert_eq!(n, 20, "{path} lists one page");
+            assert!(next_of(&d).is_some(), "{path} links the next page");
+        }
+    }
+    // Following "next" gives the next twenty, not the same ones.
+    let (_, first) = served(&node, "/requests?dataset=".to_owned().as_str()).await;
+    let first = html::parse(&first).expect("parses");
+    let next = next_of(&first).expect("next link");
+    let (_, second) = served(&node, &next).await;
+    let second = html::parse(&second).expect("parses");
+    let titles = |d: &html::El| {
+        d.find("ol")
+            .into_iter()
+            .filter(|o| o.attr("class") == Some("results"))
+            .flat_map(|o| o.find("a"))
+            .filter(|a| a.attr("href").is_some_and(|h| h.starts_with("/requests/")))
+            .map(|a| a.text())
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (titles(&first), titles(&second));
+    assert_eq!(b.len(), 20);
+    assert!(
+        a.iter().all(|t| !b.contains(t)),
+        "page two repeats page one"
+    );
+    // Filters narrow and keep to a page.
+    let (_, declined) = served(&node, "/requests?status=declined").await;
+    assert_eq!(
+        count(&html::parse(&declined).expect("parses"), "results"),
+        1
+    );
+    let d = dom(&node.at(&format!("/datasets/{}", story.wellbeing))).await;
+    assert!(
+        d.text().contains("3002 requests received") || d.text().contains("requests received"),
+        "chart described"
+    );
+    screenshots(&node.at("/requests"), "search-3000").await;
+    node.stop().await;
+}

@@ -1,0 +1,303 @@
+//! Render tests: the pure page functions on hand-made view models, checked
+//! as HTML and for accessibility without a server.
+
+use kaitiaki_governance::rules::{Outcome, Tally};
+use kaitiaki_governance::RequestStatus;
+use kaitiaki_node::pages::chart;
+use kaitiaki_node::pages::concern::{ConcernForm, ConcernThread, ResponseItem};
+use kaitiaki_node::pages::labels::Labels;
+use kaitiaki_node::pages::layout::{self, Nav, NodeInfo, Person};
+use kaitiaki_node::pages::overview::{self, OverviewView, RahuiItem};
+use kaitiaki_node::pages::request::{self, BodyState, Event, RequestView, What};
+use kaitiaki_node::pages::verify::{Evidence, LogStatus};
+use kaitiaki_protocol::statement::{Choice, RequestSubmit, UseCategory};
+use kaitiaki_protocol::Timestamp;
+
+use super::html::{assert_accessible, parse};
+use super::seed;
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse(s).expect("time")
+}
+
+fn node() -> NodeInfo {
+    NodeInfo {
+        origin: "iwi.example".into(),
+        network: "kaitiaki-test".into(),
+        base_url: "https://iwi.example".into(),
+    }
+}
+
+fn log() -> LogStatus {
+    LogStatus {
+        origin: "iwi.example".into(),
+        size: 42,
+        root: "ab".repeat(32),
+        latest: Some(at("2026-11-22T09:00:00Z")),
+        signed: Ok(()),
+        witnesses: vec![],
+        evidence: Evidence::NotCollected,
+        verifier_key: "iwi.example+01020304+AAAA".into(),
+    }
+}
+
+fn person(name: &str) -> Person {
+    Person {
+        name: Some(name.into()),
+        affiliation: Some("Ngāti Tauira".into()),
+        key: "cd".repeat(32),
+    }
+}
+
+fn page(title: &str, main: maud::Markup) -> String {
+    layout::page(&Labels::built_in(), &node(), title, Nav::None, main).into_string()
+}
+
+#[test]
+fn an_empty_overview_says_so_plainly_and_is_accessible() {
+    let l = Labels::built_in();
+    let v = OverviewView {
+        datasets: vec![],
+        more_datasets: false,
+        bodies: vec![],
+        rahui: vec![],
+        decisions: vec![],
+        overdue: vec![],
+        concerns: vec![],
+        more_concerns: false,
+        log: log(),
+    };
+    let html = page("Overview", overview::render(&l, &v));
+    assert_accessible("empty overview", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    assert!(text.contains("No datasets are registered here yet."));
+    assert!(text.contains("No witness has cosigned this checkpoint yet."));
+    assert!(
+        text.contains("does not follow other nodes yet"),
+        "honest about equivocation"
+    );
+    assert!(
+        d.by_id("main").is_some() && d.find("a").iter().any(|a| a.attr("href") == Some("#main")),
+        "skip link"
+    );
+}
+
+#[test]
+fn rahui_and_decisions_show_with_maori_marked() {
+    let l = Labels::built_in();
+    let v = OverviewView {
+        datasets: vec![],
+        more_datasets: false,
+        bodies: vec![],
+        rahui: vec![RahuiItem {
+            dataset: "11".repeat(32),
+            dataset_name: "Housing records".into(),
+            body_name: "Te Poari".into(),
+            reason: "A tangihanga.".into(),
+            placed: at("2026-11-01T00:00:00Z"),
+            until: None,
+        }],
+        decisions: vec![overview::DecisionItem {
+            request: "22".repeat(32),
+            title: "Rangatahi & services".into(),
+            body_name: "Te Poari".into(),
+            outcome: Outcome::Approved,
+            at: at("2026-11-02T00:00:00Z"),
+        }],
+        overdue: vec![],
+        concerns: vec![],
+        more_concerns: false,
+        log: log(),
+    };
+    let html = page("Overview", overview::render(&l, &v));
+    assert_accessible("overview", &html);
+    assert!(html.contains("Rangatahi &amp; services"), "text is escaped");
+    assert!(html.contains("<span lang=\"mi\">Kua whakaaetia</span>"));
+    assert!(html.contains("until the board lifts it"));
+    let d = parse(&html).expect("parses");
+    let h2: Vec<String> = d.find("h2").iter().map(|h| h.text()).collect();
+    assert!(h2.iter().any(|h| h == "Rāhui in force"), "{h2:?}");
+    assert!(d
+        .find("span")
+        .iter()
+        .any(|s| s.attr("lang") == Some("mi") && s.text() == "Rāhui"));
+}
+
+fn request_view() -> RequestView {
+    let submit: RequestSubmit = seed::request(
+        "Rangatahi wellbeing",
+        kaitiaki_protocol::StatementId::from_hex(&"33".repeat(32)).expect("id"),
+        "To learn.\n\nAnd to help.",
+        UseCategory::Research,
+    );
+    RequestView {
+        id: "44".repeat(32),
+        submit,
+        status: Some(RequestStatus::Approved),
+        excluded: None,
+        requester: person("Dr Aroha Whaanga"),
+        submitted: at("2026-10-01T00:00:00Z"),
+        datasets: vec![("33".repeat(32), "Whānau wellbeing".into())],
+        bodies: vec![BodyState {
+            id: "55".repeat(32),
+            name: "Te Poari".into(),
+            notice_until: None,
+            tally: Tally {
+                approve: 2,
+                decline: 0,
+                abstain: 0,
+                not_voted: 1,
+            },
+            decision: Some((Outcome::Approved, at("2026-10-05T00:00:00Z"))),
+        }],
+        conditions: vec!["Return the findings to the community.".into()],
+        approved_at: Some(at("2026-10-05T00:00:00Z")),
+        expires_at: Some(at("2027-10-05T00:00:00Z")),
+        overdue: vec![],
+        reports: vec![],
+        outputs: vec![],
+        events: vec![Event {
+            id: "66".repeat(32),
+            at: at("2026-10-05T00:00:00Z"),
+            who: person("Huia Tamati"),
+            what: What::Vote {
+                body: "Te Poari".into(),
+                choice: Choice::Approve,
+                reason: "Sound <safeguards>.".into(),
+                conditions: vec![],
+                decided: Some(Outcome::Approved),
+            },
+            excluded: None,
+        }],
+        concerns: vec![ConcernThread {
+            id: "77".repeat(32),
+            who: Person {
+                name: None,
+                affiliation: None,
+                key: "88".repeat(32),
+            },
+            at: at("2026-10-06T00:00:00Z"),
+            text: "Will we be recognisable?".into(),
+            responses: vec![ResponseItem {
+                id: "99".repeat(32),
+                body: "Te Poari".into(),
+                who: person("Huia Tamati"),
+                at: at("2026-10-07T00:00:00Z"),
+                text: "No: small counts are hidden.".into(),
+                resolved: true,
+            }],
+        }],
+        check: None,
+        form: ConcernForm {
+            network: "kaitiaki-test".into(),
+            base_url: "https://iwi.example".into(),
+        },
+    }
+}
+
+#[test]
+fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
+    let l = Labels::built_in();
+    let html = page("Request", request::render(&l, &request_view()));
+    assert_accessible("request", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    for want in [
+        "Every board approved.",
+        "Access ends on 5 October 2027 unless renewed.",
+        "Sound <safeguards>.",
+        "This vote decided Te Poari's answer",
+        "Return the findings to the community.",
+        "Resolved",
+        "Someone who has not said who they are",
+        "kaitiaki --node https://iwi.example --key my-key concern raise 4444",
+        "new key, only for this concern",
+        "Safe outputs",
+    ] {
+        assert!(text.contains(want), "missing {want:?}");
+    }
+    assert_eq!(
+        d.by_id("concern-form").and_then(|f| f.attr("hidden")),
+        Some(""),
+        "the form waits for the script"
+    );
+    assert!(d
+        .find("label")
+        .iter()
+        .any(|l| l.attr("for") == Some("concern-text")));
+    let config = d.by_id("concern-config").expect("config");
+    assert!(config
+        .children
+        .iter()
+        .any(|c| matches!(c, super::html::Node::Text(t) if t.contains("kaitiaki-test"))));
+    // Paragraph breaks in the purpose are kept.
+    assert!(d.find("p").iter().any(|p| p.text() == "And to help."));
+}
+
+#[test]
+fn the_chart_is_titled_described_and_tabulated() {
+    let now = at("2026-11-22T09:00:00Z");
+    let data = chart::bin(
+        now,
+        &[
+            (at("2026-11-02T00:00:00Z"), RequestStatus::Approved),
+            (at("2026-11-03T00:00:00Z"), RequestStatus::Declined),
+        ],
+        false,
+    );
+    let svg = chart::render("c", &data).into_string();
+    let html = page(
+        "Chart",
+        maud::html! { h1 { "Chart" } (maud::PreEscaped(svg.clone())) },
+    );
+    assert_accessible("chart", &html);
+    let d = parse(&svg).expect("parses");
+    assert_eq!(d.find("rect").len(), 2);
+    assert!(d.find("desc")[0]
+        .text()
+        .starts_with("2 requests received between Dec 2025 and Nov 2026: 1 approved, 1 declined"));
+    assert_eq!(d.find("tr").len(), 13);
+}
+
+#[test]
+fn the_not_found_page_helps() {
+    let l = Labels::built_in();
+    let html = page(
+        "Not found",
+        layout::not_found(&l, "request", "/requests/abc"),
+    );
+    assert_accessible("not found", &html);
+    let d = parse(&html).expect("parses");
+    assert!(d
+        .text()
+        .contains("This node has no request at /requests/abc."));
+    assert!(d.hrefs().contains(&"/") && d.hrefs().contains(&"/requests"));
+}
+
+#[test]
+fn every_maori_term_in_the_translation_file_keeps_its_macrons() {
+    // Words that are always written with a macron; a file that drops one
+    // ("Purongo") must not ship.
+    let l = Labels::built_in();
+    for (section, key, term) in l.all_terms() {
+        if let Some(mi) = &term.mi {
+            for (bare, right) in [
+                ("Purongo", "Pūrongo"),
+                ("Poti", "Pōti"),
+                ("whanui", "whānui"),
+                ("Rahui", "Rāhui"),
+                ("whakakahore", "whakakāhore"),
+            ] {
+                assert!(
+                    !mi.contains(bare),
+                    "{section}.{key}: {mi:?} should say {right:?}"
+                );
+            }
+            assert!(
+                !mi.ends_with('s') || mi.ends_with("ss"),
+                "{section}.{key}: no English plural on Māori words"
+            );
+        }
+    }
+}

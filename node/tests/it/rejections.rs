@@ -1,0 +1,136 @@
+//! Bad input gets a clear 4xx with a stable code, and changes nothing.
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::support::{announce, key, sign_for, tempdir, TestNode};
+use kaitiaki_protocol::statement::KeyAnnounce;
+use kaitiaki_protocol::Body;
+
+async fn check(node: &TestNode, body: Vec<u8>, status: u16, code: &str) {
+    let before = node.head().await;
+    let (got, err) = node.post_raw(body).await;
+    assert_eq!(got, status, "{err}");
+    assert_eq!(err["code"], code, "{err}");
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(node.head().await, before, "a rejection changed the log");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_its_code_and_the_log_unchanged() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    node.post(&announce(1, "seed")).await;
+
+    // A signature that does not verify: sign, then change the payload.
+    let mut dsse = announce(2, "x").to_dsse();
+    let other = announce(2, "y").to_dsse();
+    dsse.payload = other.payload;
+    check(
+        &node,
+        serde_json::to_vec(&dsse).unwrap(),
+        400,
+        "bad_signature",
+    )
+    .await;
+
+    check(&node, b"{not json".to_vec(), 400, "malformed").await;
+    check(&node, b"{\"payloadType\":1}".to_vec(), 400, "malformed").await;
+    check(&node, Vec::new(), 400, "malformed").await;
+
+    // Duplicate keys are refused (strict JSON), not resolved silently.
+    let d = announce(3, "dup").to_dsse();
+    let dup = format!(
+        r#"{{"payloadType":"{}","payloadType":"{}","payload":"{}","signatures":[{{"keyid":"{}","sig":"{}"}}]}}"#,
+        d.payload_type, d.payload_type, d.payload, d.signatures[0].keyid, d.signatures[0].sig
+    );
+    check(&node, dup.into_bytes(), 400, "malformed").await;
+
+    let foreign = sign_for(
+        "another-network",
+        &key(4),
+        Body::KeyAnnounce(KeyAnnounce {
+            display_name: "Elsewhere".into(),
+            affiliation: "Another deployment".into(),
+        }),
+    );
+    check(
+        &node,
+        serde_json::to_vec(&foreign.to_dsse()).unwrap(),
+        400,
+        "wrong_network",
+    )
+    .await;
+
+    // A body over the node's limit is refused before it is parsed.
+    let huge = vec![b' '; 2 << 20];
+    check(&node, huge, 413, "payload_too_large").await;
+
+    // A payload over the protocol's statement limit, correctly signed.
+    let big = kaitiaki_protocol::Envelope::sign_payload(&key(5), vec![b'x'; 70 * 1024]);
+    let too_big = json!(big.to_dsse());
+    check(
+        &node,
+        serde_json::to_vec(&too_big).unwrap(),
+        413,
+        "payload_too_large",
+    )
+    .await;
+
+    // A payload that is not a statement.
+    let junk = kaitiaki_protocol::Envelope::sign_payload(&key(5), b"{\"hello\":1}".to_vec());
+    check(
+        &node,
+        serde_json::to_vec(&junk.to_dsse()).unwrap(),
+        400,
+        "malformed",
+    )
+    .await;
+
+    // Base64 that is not base64.
+    let mut bad64 = announce(6, "b64").to_dsse();
+    bad64.signatures[0].sig = "***".into();
+    check(&node, serde_json::to_vec(&bad64).unwrap(), 400, "malformed").await;
+    let _ = base64::engine::general_purpose::STANDARD.encode(b"");
+
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_json_errors() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let (status, body) = node.get("/v1/nothing-here").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    let r = node
+        .http
+        .delete(node.at("/v1/checkpoint"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let (status, body) = node.get("/v1/statements/not-an-id").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
+    let (status, body) = node.get("/v1/leaves?start=x").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_is_told_to_slow_down() {
+    let dir = tempdir();
+    let mut config = crate::support::config(dir.path());
+    config.limits.rate_per_second = 1;
+    config.limits.rate_burst = 3;
+    let node = TestNode::start_with(config).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(node.get("/v1/checkpoint").await);
+    }
+    let limited = statuses
+        .iter()
+        .find(|(s, _)| *s == 429)
+        .expect("some request is limited");
+    assert_eq!(limited.1["code"], "rate_limited");
+    node.stop().await;
+}
