@@ -1,1 +1,27 @@
-//! End-to-end tests: several real nodes on loopback, real HTTP, the real `kaitiaki` binary.
+//! End-to-end tests: real nodes on loopback, real HTTP, the real `kaitiaki` binary.
+//!
+//! The CLI binary under test is the cli crate's own `main.rs`, built as a
+//! binary of this package (see `tests/Cargo.toml`), so Cargo builds it
+//! before these tests and `env!("CARGO_BIN_EXE_kaitiaki-under-test")` always
+//! names the current build. Nodes run as `kaitiaki node serve` processes.
+//!
+//! - [`story`] — two boards, a request, votes, approval, a report; `show`,
+//!   proofs and `log verify`, and tampered copies that must fail.
+//! - [`demo`] — the demo seeds once, reuses, resets, and covers every state.
+//! - [`rejections`] — every kind of bad input, refused with its code, the
+//!   log unchanged.
+//! - [`restart`] — stop or kill the node; everything acknowledged survives,
+//!   and a clean start does not replay the log.
+//! - [`memory`] — the node's memory stays flat while its log grows.
+//! - [`cli_output`] — snapshots of the CLI's output and help.
+//! - [`verify_speed`] — the audit's rate against the signature rate
+//!   (ignored by default; a release-build measurement).
+
+mod cli_output;
+mod demo;
+mod memory;
+mod rejections;
+mod restart;
+mod story;
+mod support;
+mod verify_speed;

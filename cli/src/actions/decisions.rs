@@ -1,0 +1,162 @@
+//! What governance bodies decide: votes (on requests, amendments, renewals
+//! and motions), rāhui, and motions to suspend, reinstate or revoke an
+//! approval.
+
+use clap::{Args, Subcommand, ValueEnum};
+use kaitiaki_protocol::statement::{
+    ApprovalAction, ApprovalMotion, Choice, Condition, RahuiLift, RahuiPlace, Vote,
+};
+use kaitiaki_protocol::{Body, StatementId, Timestamp};
+
+use crate::parse;
+
+/// A member's choice.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ChoiceArg {
+    /// Approve (with --condition: approve with conditions).
+    Approve,
+    /// Approve, subject to the --condition values given.
+    ApproveWithConditions,
+    /// Decline.
+    Decline,
+    /// Abstain (counts towards quorum only).
+    Abstain,
+}
+
+/// Arguments of `vote`.
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// What is decided: a request, a charter amendment, a renewal or an approval motion.
+    #[arg(value_parser = parse::id)]
+    pub subject: StatementId,
+    /// Your choice.
+    #[arg(value_enum)]
+    pub choice: ChoiceArg,
+    /// The body you vote for (its charter id).
+    #[arg(long, value_parser = parse::id)]
+    pub body: StatementId,
+    /// A condition of approval. Repeatable. Forms: report-every:MONTHS,
+    /// final-report, outputs-reviewed, findings-returned, no-linkage:WHAT,
+    /// acknowledge:WHOM, expires-after-days:DAYS, other:TEXT.
+    #[arg(long = "condition", value_name = "CONDITION", value_parser = parse::condition)]
+    pub conditions: Vec<Condition>,
+    /// Your reasons, in plain language.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `kaitiaki rahui …`.
+#[derive(Debug, Subcommand)]
+pub enum RahuiCmd {
+    /// Restrict a dataset: new approvals blocked, active ones suspended.
+    Place {
+        /// The body placing it.
+        #[arg(long, value_parser = parse::id)]
+        body: StatementId,
+        /// The dataset restricted.
+        #[arg(long, value_parser = parse::id)]
+        dataset: StatementId,
+        /// Why, as the body chooses to say.
+        #[arg(long)]
+        reason: String,
+        /// When it ends by itself (a date or RFC 3339 time), if it does.
+        #[arg(long, value_parser = parse::time)]
+        until: Option<Timestamp>,
+    },
+    /// Lift a rāhui the body placed.
+    Lift {
+        /// The rāhui (its place statement's id).
+        #[arg(value_parser = parse::id)]
+        rahui: StatementId,
+        /// Why it is lifted.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Arguments shared by `approval suspend|reinstate|revoke`.
+#[derive(Debug, Args)]
+pub struct MotionArgs {
+    /// The request whose approval is acted on.
+    #[arg(value_parser = parse::id)]
+    pub request: StatementId,
+    /// The body acting (its members then vote on the motion).
+    #[arg(long, value_parser = parse::id)]
+    pub body: StatementId,
+    /// Why (e.g. the breach).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `kaitiaki approval …`: motions on an approval, decided by the body's rule.
+#[derive(Debug, Subcommand)]
+pub enum ApprovalCmd {
+    /// Move to pause an approval until reinstated.
+    Suspend(MotionArgs),
+    /// Move to resume a suspended approval.
+    Reinstate(MotionArgs),
+    /// Move to end an approval for good.
+    Revoke(MotionArgs),
+}
+
+impl VoteArgs {
+    /// The statement body. A plain `approve` with conditions becomes
+    /// `approve_with_conditions`, since that is plainly what was meant.
+    pub fn body(&self) -> Body {
+        let choice = match (self.choice, self.conditions.is_empty()) {
+            (ChoiceArg::Approve, false) | (ChoiceArg::ApproveWithConditions, _) => {
+                Choice::ApproveWithConditions
+            }
+            (ChoiceArg::Approve, true) => Choice::Approve,
+            (ChoiceArg::Decline, _) => Choice::Decline,
+            (ChoiceArg::Abstain, _) => Choice::Abstain,
+        };
+        Body::Vote(Vote {
+            subject: self.subject,
+            body: self.body,
+            choice,
+            conditions: self.conditions.clone(),
+            reason: self.reason.clone(),
+        })
+    }
+}
+
+impl RahuiCmd {
+    /// The statement body.
+    pub fn body(&self) -> Body {
+        match self {
+            RahuiCmd::Place {
+                body,
+                dataset,
+                reason,
+                until,
+            } => Body::RahuiPlace(RahuiPlace {
+                body: *body,
+                dataset: *dataset,
+                reason: reason.clone(),
+                until: *until,
+            }),
+            RahuiCmd::Lift { rahui, reason } => Body::RahuiLift(RahuiLift {
+                rahui: *rahui,
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+impl ApprovalCmd {
+    /// The statement body.
+    pub fn body(&self) -> Body {
+        let (action, a) = match self {
+            ApprovalCmd::Suspend(a) => (ApprovalAction::Suspend, a),
+            ApprovalCmd::Reinstate(a) => (ApprovalAction::Reinstate, a),
+            ApprovalCmd::Revoke(a) => (ApprovalAction::Revoke, a),
+        };
+        Body::ApprovalMotion(ApprovalMotion {
+            request: a.request,
+            body: a.body,
+            action,
+            reason: a.reason.clone(),
+        })
+    }
+}

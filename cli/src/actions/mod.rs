@@ -1,0 +1,234 @@
+//! Every command that says something to the federation: its arguments, and
+//! the statement body they make.
+//!
+//! Each command only turns what was typed into a protocol [`Body`]; signing
+//! and sending are the same for all of them ([`crate::submit`]). References
+//! to local keys (`--member aroha:chair`) are resolved against the key
+//! store; everything else is checked by the protocol's limits when the
+//! statement is encoded, and by the node's rules when it arrives.
+//!
+//! Here: bodies, datasets and key announcements. [`requests`]: a request's
+//! life on the requester's side, its reports and concerns. [`decisions`]:
+//! what bodies decide — votes, rāhui and motions on approvals.
+
+mod decisions;
+mod requests;
+
+pub use decisions::*;
+pub use requests::*;
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use kaitiaki_protocol::statement::{
+    BodyAmend, BodyCharter, DatasetRegister, DecisionRule, KeyAnnounce, Label, Member, Sensitivity,
+};
+use kaitiaki_protocol::{Body, StatementId};
+
+use crate::keys::KeyStore;
+use crate::parse::{self, MemberArg};
+
+/// What an action needs to know beyond its arguments.
+pub struct Context<'a> {
+    /// The local keys, for `--member NAME`.
+    pub keys: &'a KeyStore,
+    /// The origin of the node being talked to (the default home log).
+    pub origin: &'a str,
+}
+
+/// `kaitiaki body …`: governance bodies.
+#[derive(Debug, Subcommand)]
+pub enum BodyCmd {
+    /// Found a governance body: its members, decision rule and home node.
+    Create(BodyCreate),
+    /// Propose a change to a body's charter; its members then vote on it.
+    Amend(BodyAmendArgs),
+}
+
+/// Arguments of `body create`.
+#[derive(Debug, Args)]
+pub struct BodyCreate {
+    /// The body's name, e.g. "Te Poari Raraunga o Ngāti Example".
+    #[arg(long)]
+    pub name: String,
+    /// Who the body speaks for and what it looks after.
+    #[arg(long)]
+    pub description: String,
+    /// A founding member: a public key (hex) or a local key name, with an
+    /// optional role (`KEY:chair`). Repeat for each member.
+    #[arg(long = "member", value_name = "KEY[:ROLE]", required = true, value_parser = parse::member)]
+    pub members: Vec<MemberArg>,
+    /// How the body decides: threshold:K, majority:QUORUM or consensus:QUORUM.
+    #[arg(long, value_name = "RULE", value_parser = parse::rule)]
+    pub rule: DecisionRule,
+    /// Days a request stays open for community comment before votes decide it.
+    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    pub notice_days: u32,
+    /// The log where the body's decisions must be sequenced (default: the
+    /// origin of the node given with --node).
+    #[arg(long, value_name = "ORIGIN")]
+    pub home_log: Option<String>,
+}
+
+/// Arguments of `body amend`.
+#[derive(Debug, Args)]
+pub struct BodyAmendArgs {
+    /// The body (its charter id).
+    #[arg(value_parser = parse::id)]
+    pub body: StatementId,
+    /// A member to add, KEY[:ROLE]. Repeatable.
+    #[arg(long = "add-member", value_name = "KEY[:ROLE]", value_parser = parse::member)]
+    pub add: Vec<MemberArg>,
+    /// A member to remove (public key or local key name). Repeatable.
+    #[arg(long = "remove-member", value_name = "KEY")]
+    pub remove: Vec<String>,
+    /// A new decision rule.
+    #[arg(long, value_name = "RULE", value_parser = parse::rule)]
+    pub rule: Option<DecisionRule>,
+    /// A new notice period.
+    #[arg(long, value_name = "DAYS")]
+    pub notice_days: Option<u32>,
+    /// A new description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Why the change is proposed.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `kaitiaki dataset …`.
+#[derive(Debug, Subcommand)]
+pub enum DatasetCmd {
+    /// Record a dataset, its steward, and the bodies that must all approve any use.
+    Register(DatasetArgs),
+}
+
+/// How sensitive a dataset is.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SensitivityArg {
+    /// Open data.
+    Open,
+    /// Access needs approval.
+    Restricted,
+    /// Personal or sensitive information about people.
+    Sensitive,
+    /// Sacred or restricted knowledge.
+    Tapu,
+}
+
+/// Arguments of `dataset register`.
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// The dataset's name.
+    #[arg(long)]
+    pub name: String,
+    /// What it holds, and about whom.
+    #[arg(long)]
+    pub description: String,
+    /// The organisation that holds it.
+    #[arg(long)]
+    pub steward: String,
+    /// A governing body (charter id). Repeat: every one must approve.
+    #[arg(long = "body", required = true, value_name = "ID", value_parser = parse::id)]
+    pub bodies: Vec<StatementId>,
+    /// A Local Contexts label, CODE or CODE=TEXT (e.g. TK_A, BC_R). Repeatable.
+    #[arg(long = "label", value_parser = parse::label)]
+    pub labels: Vec<Label>,
+    /// A permitted use (GA4GH DUO code, e.g. DUO:0000042). Repeatable.
+    #[arg(long = "permit", value_name = "CODE")]
+    pub permitted: Vec<String>,
+    /// A use that is never allowed (DUO code, e.g. DUO:0000046). Repeatable.
+    #[arg(long = "exclude", value_name = "CODE")]
+    pub excluded: Vec<String>,
+    /// How sensitive it is.
+    #[arg(long, value_enum)]
+    pub sensitivity: SensitivityArg,
+}
+
+/// Arguments of `keys announce`.
+#[derive(Debug, Args)]
+pub struct AnnounceArgs {
+    /// The name people know you by.
+    #[arg(long)]
+    pub display_name: String,
+    /// The iwi, hapū, organisation or agency you speak for.
+    #[arg(long)]
+    pub affiliation: String,
+}
+
+/// A file given on the command line, read whole (outputs and attachments).
+pub fn read_file(path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn members(ctx: &Context<'_>, args: &[MemberArg]) -> Result<Vec<Member>> {
+    args.iter()
+        .map(|m| {
+            Ok(Member {
+                key: ctx.keys.resolve_public(&m.key)?,
+                role: m.role.clone(),
+            })
+        })
+        .collect()
+}
+
+impl BodyCmd {
+    /// The statement body.
+    pub fn body(&self, ctx: &Context<'_>) -> Result<Body> {
+        Ok(match self {
+            BodyCmd::Create(a) => Body::BodyCharter(BodyCharter {
+                name: a.name.clone(),
+                description: a.description.clone(),
+                home_log: a.home_log.clone().unwrap_or_else(|| ctx.origin.to_owned()),
+                members: members(ctx, &a.members)?,
+                rule: a.rule.clone(),
+                notice_days: a.notice_days,
+            }),
+            BodyCmd::Amend(a) => Body::BodyAmend(BodyAmend {
+                body: a.body,
+                add_members: members(ctx, &a.add)?,
+                remove_members: a
+                    .remove
+                    .iter()
+                    .map(|k| ctx.keys.resolve_public(k))
+                    .collect::<Result<_>>()?,
+                rule: a.rule.clone(),
+                notice_days: a.notice_days,
+                description: a.description.clone(),
+                reason: a.reason.clone(),
+            }),
+        })
+    }
+}
+
+impl DatasetArgs {
+    /// The statement body.
+    pub fn body(&self) -> Body {
+        Body::DatasetRegister(DatasetRegister {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            steward: self.steward.clone(),
+            governing_bodies: self.bodies.clone(),
+            labels: self.labels.clone(),
+            permitted_uses: self.permitted.clone(),
+            excluded_uses: self.excluded.clone(),
+            sensitivity: match self.sensitivity {
+                SensitivityArg::Open => Sensitivity::Open,
+                SensitivityArg::Restricted => Sensitivity::Restricted,
+                SensitivityArg::Sensitive => Sensitivity::Sensitive,
+                SensitivityArg::Tapu => Sensitivity::Tapu,
+            },
+        })
+    }
+}
+
+impl AnnounceArgs {
+    /// The statement body.
+    pub fn body(&self) -> Body {
+        Body::KeyAnnounce(KeyAnnounce {
+            display_name: self.display_name.clone(),
+            affiliation: self.affiliation.clone(),
+        })
+    }
+}

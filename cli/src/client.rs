@@ -1,0 +1,327 @@
+//! The HTTP client of a node's `/v1` API.
+//!
+//! The response types here are this client's own reading of the API
+//! (node/API.md and `/openapi.json`), not the node's structs: the CLI is an
+//! independent client, so an end-to-end test through it catches a change of
+//! the wire format that a shared struct would hide. Unknown fields are
+//! ignored, so a newer node still works.
+//!
+//! Every non-2xx answer with the node's `{"code","message"}` body becomes a
+//! [`Rejected`] error, which the binary prints with the explanation table.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use kaitiaki_protocol::envelope::Dsse;
+use kaitiaki_protocol::{ContentHash, Envelope, Hash, StatementId, Timestamp};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::rejections::Rejected;
+
+/// The default node URL, where `kaitiaki node serve` and the demo listen.
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:7878";
+
+/// What `/healthz` says about a node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`, or `failed` when the node refuses writes.
+    pub status: String,
+    /// The log's origin.
+    pub origin: String,
+    /// The network served.
+    pub network: String,
+    /// The published tree size.
+    pub size: u64,
+    /// Leaves re-indexed at the last start-up.
+    #[serde(default)]
+    pub reindexed_at_startup: u64,
+}
+
+/// The answer to a statement submission.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Accepted {
+    /// The statement id.
+    pub id: StatementId,
+    /// Its leaf index.
+    pub index: u64,
+    /// `created` or `existing`.
+    pub status: String,
+}
+
+/// The latest checkpoint as JSON.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointView {
+    /// The log's origin.
+    pub origin: String,
+    /// The tree size.
+    pub size: u64,
+    /// The root hash.
+    pub root: Hash,
+    /// The signed note, exactly as signed.
+    pub note: String,
+    /// The node's note verifier key.
+    pub verifier_key: String,
+    /// Witness cosignature lines.
+    #[serde(default)]
+    pub cosignatures: Vec<String>,
+}
+
+/// One leaf as served.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LeafView {
+    /// Its index.
+    pub index: u64,
+    /// When the node sequenced it.
+    pub sequenced_at: Timestamp,
+    /// The statement id, as the node computed it.
+    pub id: StatementId,
+    /// The leaf hash, as the node computed it.
+    pub leaf_hash: Hash,
+    /// The signed statement.
+    pub envelope: Dsse,
+}
+
+/// A page of leaves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LeavesPage {
+    /// The leaves, in order.
+    pub leaves: Vec<LeafView>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<u64>,
+    /// The published size the page was read against.
+    pub size: u64,
+}
+
+/// An inclusion proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InclusionView {
+    /// The leaf index.
+    pub index: u64,
+    /// The tree size.
+    pub size: u64,
+    /// The root at that size.
+    pub root: Hash,
+    /// Sibling hashes, from the leaf up.
+    pub hashes: Vec<Hash>,
+}
+
+/// A statement with its leaf and proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatementView {
+    /// The leaf.
+    #[serde(flatten)]
+    pub leaf: LeafView,
+    /// The payload, parsed.
+    pub statement: serde_json::Value,
+    /// The inclusion proof against `checkpoint`.
+    pub proof: InclusionView,
+    /// The signed checkpoint note the proof is against.
+    pub checkpoint: String,
+}
+
+/// A consistency proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConsistencyView {
+    /// The older size.
+    pub old: u64,
+    /// The newer size.
+    pub new: u64,
+    /// The root at the older size.
+    pub old_root: Hash,
+    /// The root at the newer size.
+    pub new_root: Hash,
+    /// The proof.
+    pub hashes: Vec<Hash>,
+}
+
+/// The error body every node refusal carries.
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+    #[serde(default)]
+    home_log: Option<String>,
+}
+
+/// A client of one node.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    /// A client of the node at `base` (e.g. `http://127.0.0.1:7878`).
+    pub fn new(base: &str) -> Result<Client> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            anyhow::bail!("node URL {base:?} must start with http:// or https://");
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("kaitiaki-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(Client { http, base })
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request and turns a refusal into [`Rejected`].
+    async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response> {
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {} ({what})", self.base))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log).into()),
+            Err(_) => Err(anyhow!(
+                "the node answered HTTP {status} to {what} without an error code: {}",
+                text.chars().take(200).collect::<String>()
+            )),
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
+        let resp = self.send(self.http.get(self.url(path)), what).await?;
+        resp.json()
+            .await
+            .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health> {
+        self.get_json("/healthz", "the health check").await
+    }
+
+    /// `POST /v1/statements` with one envelope.
+    pub async fn submit(&self, envelope: &Envelope) -> Result<Accepted> {
+        let body = serde_json::to_vec(&envelope.to_dsse())?;
+        self.submit_raw(body).await
+    }
+
+    /// `POST /v1/statements` with bytes as they are (for tests of refusals).
+    pub async fn submit_raw(&self, body: Vec<u8>) -> Result<Accepted> {
+        let req = self
+            .http
+            .post(self.url("/v1/statements"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        let resp = self.send(req, "the statement").await?;
+        resp.json()
+            .await
+            .context("the node's answer to the statement is not what this CLI expects")
+    }
+
+    /// `GET /v1/checkpoint`.
+    pub async fn checkpoint(&self) -> Result<CheckpointView> {
+        self.get_json("/v1/checkpoint", "the checkpoint").await
+    }
+
+    /// `GET /v1/checkpoints/{size}`: the note signed at exactly `size`, if any.
+    pub async fn checkpoint_at(&self, size: u64) -> Result<Option<String>> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/checkpoints/{size}")))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = self.send_checked(resp, "a checkpoint").await?;
+        Ok(Some(resp.text().await?))
+    }
+
+    async fn send_checked(&self, resp: reqwest::Response, what: &str) -> Result<reqwest::Response> {
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log).into()),
+            Err(_) => Err(anyhow!("the node answered HTTP {status} to {what}")),
+        }
+    }
+
+    /// `GET /v1/leaves?start&limit`.
+    pub async fn leaves(&self, start: u64, limit: u64) -> Result<LeavesPage> {
+        self.get_json(
+            &format!("/v1/leaves?start={start}&limit={limit}"),
+            "a page of leaves",
+        )
+        .await
+    }
+
+    /// `GET /v1/statements/{id}`; `None` if the log does not hold it.
+    pub async fn statement(&self, id: &StatementId) -> Result<Option<StatementView>> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/statements/{id}")))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = self.send_checked(resp, "a statement").await?;
+        Ok(Some(resp.json().await.context(
+            "the node's statement view is not what this CLI expects",
+        )?))
+    }
+
+    /// `GET /v1/proofs/inclusion?index&size`.
+    pub async fn inclusion(&self, index: u64, size: u64) -> Result<InclusionView> {
+        self.get_json(
+            &format!("/v1/proofs/inclusion?index={index}&size={size}"),
+            "an inclusion proof",
+        )
+        .await
+    }
+
+    /// `GET /v1/proofs/consistency?old&new`.
+    pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyView> {
+        self.get_json(
+            &format!("/v1/proofs/consistency?old={old}&new={new}"),
+            "a consistency proof",
+        )
+        .await
+    }
+
+    /// Any JSON read under the API (governance queries), with a query string
+    /// built from `params` (empty values are left out).
+    pub async fn query(&self, path: &str, params: &[(&str, String)]) -> Result<serde_json::Value> {
+        let params: Vec<_> = params.iter().filter(|(_, v)| !v.is_empty()).collect();
+        let req = self.http.get(self.url(path)).query(&params);
+        let resp = self.send(req, path).await?;
+        resp.json()
+            .await
+            .with_context(|| format!("the node's answer to {path} is not JSON"))
+    }
+
+    /// `PUT /v1/attachments/{hash}`: uploads the bytes of a committed attachment.
+    pub async fn put_attachment(&self, hash: &ContentHash, bytes: Vec<u8>) -> Result<()> {
+        let req = self
+            .http
+            .put(self.url(&format!("/v1/attachments/{hash}")))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        self.send(req, "the attachment upload").await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,123 @@
+//! `kaitiaki node init|serve`: setting up and running a node through the
+//! node library, so the CLI is the one binary a steward needs.
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+use kaitiaki_node::{Config, Node};
+use serde::Serialize;
+
+use crate::args::{NodeInitArgs, NodeServeArgs};
+use crate::output::{Printer, Render};
+
+/// What `node init` made.
+#[derive(Debug, Serialize)]
+pub struct Initialised {
+    /// The configuration file written.
+    pub config: String,
+    /// The data directory.
+    pub data_dir: String,
+    /// The log's origin.
+    pub origin: String,
+    /// The network.
+    pub network: String,
+    /// The log's note verifier key: what others use to check its checkpoints.
+    pub verifier_key: String,
+}
+
+impl Render for Initialised {
+    fn human(&self, out: &mut String) {
+        out.push_str(&format!(
+            "Wrote {} and created the node's data and key in {}.\n\
+             origin:   {}\nnetwork:  {}\nlog key:  {}\n\
+             Give the log key to anyone who will check this log (`kaitiaki log verify --log-key`).\n\
+             Start it with: kaitiaki node serve --config {}\n",
+            self.config, self.data_dir, self.origin, self.network, self.verifier_key, self.config
+        ));
+    }
+}
+
+/// `node init`: writes the configuration and opens the node once, which
+/// creates its data directory and key.
+pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Result<()> {
+    if args.config.exists() && !args.force {
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            args.config.display()
+        );
+    }
+    let mut config = Config::in_dir(&args.data);
+    config.origin = args.origin.clone();
+    if let Some(n) = network {
+        config.network = n.to_owned();
+    }
+    config.listen = args.listen;
+    config
+        .validate()
+        .context("the configuration is not valid")?;
+    let text = toml::to_string_pretty(&config).context("cannot write the configuration as TOML")?;
+    let node = Node::open(config.clone()).context("cannot create the node's data directory")?;
+    let verifier_key = node.verifier().to_string();
+    node.close().context("cannot close the node cleanly")?;
+    std::fs::write(&args.config, text)
+        .with_context(|| format!("cannot write {}", args.config.display()))?;
+    printer.emit(&Initialised {
+        config: args.config.display().to_string(),
+        data_dir: config.data_dir.display().to_string(),
+        origin: config.origin,
+        network: config.network,
+        verifier_key,
+    })
+}
+
+/// Loads the configuration for `node serve`: the file, then `KAITIAKI_*`
+/// variables, then the flags.
+pub fn serve_config(args: &NodeServeArgs) -> Result<Config> {
+    let mut config =
+        Config::load(args.config.as_deref()).context("cannot load the node configuration")?;
+    if let Some(d) = &args.data {
+        config.data_dir = d.clone();
+    }
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    Ok(config)
+}
+
+/// `node serve`: runs until Ctrl-C, then finishes in-flight writes.
+pub async fn serve(config: Config) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "Serving log {} (network {}) from {} on http://{addr}/ — Ctrl-C stops it.",
+        config.origin,
+        config.network,
+        display(&config.data_dir)
+    );
+    kaitiaki_node::run(config, listener, ctrl_c()).await?;
+    eprintln!("Stopped cleanly.");
+    Ok(())
+}
+
+/// Completes on Ctrl-C (or SIGTERM), so services and terminals both stop
+/// the node the graceful way.
+pub async fn ctrl_c() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,199 @@
+//! Reading the short forms people type on the command line into protocol
+//! values: decision rules, members, conditions, labels, ids and times.
+//!
+//! Each form is small and spelled the way it is said aloud
+//! (`threshold:3`, `report-every:6`, `KEY:chair`), and each parser's error
+//! lists the accepted forms, because that is what the person needs next.
+
+use kaitiaki_protocol::statement::{Condition, DecisionRule, Label};
+use kaitiaki_protocol::{StatementId, Timestamp};
+
+/// `threshold:K`, `majority:QUORUM` or `consensus:QUORUM`.
+pub fn rule(text: &str) -> Result<DecisionRule, String> {
+    let bad = || {
+        format!(
+            "{text:?} is not a decision rule; use threshold:K, majority:QUORUM or consensus:QUORUM"
+        )
+    };
+    let (kind, n) = text.split_once(':').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    match kind.trim() {
+        "threshold" => Ok(DecisionRule::Threshold { k: n }),
+        "majority" => Ok(DecisionRule::Majority { quorum: n }),
+        "consensus" => Ok(DecisionRule::Consensus { quorum: n }),
+        _ => Err(bad()),
+    }
+}
+
+/// How a rule reads in a sentence.
+pub fn describe_rule(rule: &DecisionRule) -> String {
+    match rule {
+        DecisionRule::Threshold { k } => format!("{k} approvals"),
+        DecisionRule::Majority { quorum } => format!("majority, quorum {quorum}"),
+        DecisionRule::Consensus { quorum } => format!("consensus (no objection), quorum {quorum}"),
+    }
+}
+
+/// A member as typed: `KEY` or `KEY:ROLE`, where KEY is 64 hex digits or a
+/// local key name. The key is resolved later, against the key store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberArg {
+    /// A public key in hex, or a local key name.
+    pub key: String,
+    /// The role on the body.
+    pub role: String,
+}
+
+/// `KEY[:ROLE]`; the role defaults to `member`.
+pub fn member(text: &str) -> Result<MemberArg, String> {
+    let (key, role) = match text.split_once(':') {
+        Some((k, r)) => (k.trim(), r.trim()),
+        None => (text.trim(), "member"),
+    };
+    if key.is_empty() || role.is_empty() {
+        return Err(format!("{text:?} is not a member; use KEY or KEY:ROLE"));
+    }
+    Ok(MemberArg {
+        key: key.to_owned(),
+        role: role.to_owned(),
+    })
+}
+
+/// The condition forms, for help texts and errors.
+pub const CONDITION_FORMS: &str = "report-every:MONTHS, final-report, outputs-reviewed, \
+findings-returned, no-linkage:WHAT, acknowledge:WHOM, expires-after-days:DAYS, other:TEXT";
+
+/// One condition of an approval, e.g. `report-every:6` or `acknowledge:Ngāti Kahu`.
+pub fn condition(text: &str) -> Result<Condition, String> {
+    let bad = || format!("{text:?} is not a condition; use one of {CONDITION_FORMS}");
+    let (name, arg) = match text.split_once(':') {
+        Some((n, a)) => (n.trim(), Some(a.trim())),
+        None => (text.trim(), None),
+    };
+    let number = |a: Option<&str>| a.and_then(|a| a.parse::<u32>().ok()).ok_or_else(bad);
+    let words = |a: Option<&str>| {
+        a.filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(bad)
+    };
+    Ok(match name.replace('_', "-").as_str() {
+        "report-every" => Condition::ReportEvery {
+            months: number(arg)?,
+        },
+        "final-report" => Condition::FinalReport,
+        "outputs-reviewed" => Condition::OutputsReviewed,
+        "findings-returned" => Condition::FindingsReturned,
+        "no-linkage" => Condition::NoLinkage { with: words(arg)? },
+        "acknowledge" => Condition::Acknowledge { who: words(arg)? },
+        "expires-after-days" => Condition::ExpiresAfterDays { days: number(arg)? },
+        "other" => Condition::Other { text: words(arg)? },
+        _ => return Err(bad()),
+    })
+}
+
+/// How a condition reads in a sentence.
+pub fn describe_condition(c: &Condition) -> String {
+    match c {
+        Condition::ReportEvery { months } => format!("a use report every {months} months"),
+        Condition::FinalReport => "a final report".into(),
+        Condition::OutputsReviewed => "outputs reviewed before release".into(),
+        Condition::FindingsReturned => "findings returned to the community".into(),
+        Condition::NoLinkage { with } => format!("no linkage with {with}"),
+        Condition::Acknowledge { who } => format!("acknowledge {who}"),
+        Condition::ExpiresAfterDays { days } => format!("ends after {days} days"),
+        Condition::Other { text } => text.clone(),
+    }
+}
+
+/// A Local Contexts label: `CODE` or `CODE=the community's words`.
+pub fn label(text: &str) -> Result<Label, String> {
+    let (code, words) = match text.split_once('=') {
+        Some((c, w)) => (
+            c.trim(),
+            Some(w.trim().to_owned()).filter(|w| !w.is_empty()),
+        ),
+        None => (text.trim(), None),
+    };
+    if code.is_empty() {
+        return Err(format!(
+            "{text:?} is not a label; use CODE or CODE=TEXT (e.g. TK_A)"
+        ));
+    }
+    Ok(Label {
+        code: code.to_owned(),
+        text: words,
+    })
+}
+
+/// A statement id: 64 lowercase hex digits.
+pub fn id(text: &str) -> Result<StatementId, String> {
+    StatementId::from_hex(text.trim()).ok_or_else(|| {
+        format!(
+            "{text:?} is not a statement id (64 lowercase hex digits, as `kaitiaki list` shows)"
+        )
+    })
+}
+
+/// An RFC 3339 UTC time (`2027-03-01T00:00:00Z`) or a date (`2027-03-01`,
+/// meaning midnight UTC).
+pub fn time(text: &str) -> Result<Timestamp, String> {
+    let text = text.trim();
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    Timestamp::parse(&full).map_err(|e| format!("{e}; a date such as 2027-03-01 also works"))
+}
+
+/// The current time, by this computer's clock (statements' `created_at` is
+/// the author's word and is informative only).
+pub fn now() -> Timestamp {
+    let ms = chrono::Utc::now().timestamp_millis();
+    Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse() {
+        assert_eq!(rule("threshold:3"), Ok(DecisionRule::Threshold { k: 3 }));
+        assert_eq!(rule("majority:4"), Ok(DecisionRule::Majority { quorum: 4 }));
+        assert!(rule("most:4").is_err());
+        assert!(rule("threshold").is_err());
+    }
+
+    #[test]
+    fn conditions_parse_with_arguments_containing_colons() {
+        assert_eq!(
+            condition("report-every:6"),
+            Ok(Condition::ReportEvery { months: 6 })
+        );
+        assert_eq!(condition("final_report"), Ok(Condition::FinalReport));
+        assert_eq!(
+            condition("other:see: the hui minutes"),
+            Ok(Condition::Other {
+                text: "see: the hui minutes".into()
+            })
+        );
+        assert!(condition("acknowledge").is_err());
+        assert!(condition("report-every:often").is_err());
+    }
+
+    #[test]
+    fn members_labels_and_times() {
+        assert_eq!(member("aroha:chair").unwrap().role, "chair");
+        assert_eq!(member("aroha").unwrap().role, "member");
+        assert_eq!(
+            label("TK_A=Attribution").unwrap().text.as_deref(),
+            Some("Attribution")
+        );
+        assert_eq!(
+            time("2027-03-01").unwrap().to_rfc3339(),
+            "2027-03-01T00:00:00Z"
+        );
+        assert!(id("ABC").is_err());
+    }
+}

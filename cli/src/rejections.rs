@@ -1,0 +1,228 @@
+//! What each rejection code from a node means, and what to do about it.
+//!
+//! Nodes answer every refusal with `{"code","message"}`. The node's message
+//! says what was wrong with *this* statement; this table adds, for each
+//! stable code, a plain sentence about the rule and the next step, so that a
+//! board member or researcher never has to look a code up. A code the table
+//! does not know (a newer node) still prints the node's own message.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// One row: the code, what it means, what to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Explanation {
+    /// The stable code.
+    pub code: &'static str,
+    /// What the rule is, in a sentence.
+    pub meaning: &'static str,
+    /// The next step.
+    pub hint: &'static str,
+}
+
+macro_rules! table {
+    ($($code:literal => $meaning:literal, $hint:literal;)*) => {
+        /// Every code this CLI can explain, in the order people meet them.
+        pub const EXPLANATIONS: &[Explanation] = &[
+            $(Explanation { code: $code, meaning: $meaning, hint: $hint },)*
+        ];
+    };
+}
+
+table! {
+    // Problems with the request itself (the node's own codes).
+    "malformed" => "The node could not read what was sent.",
+        "This is usually a bug in the tool that built the statement; check the node's message for the field, and report it.";
+    "bad_signature" => "The signature does not verify for the key that claims to have signed.",
+        "Sign again with the right key (`--key NAME`); a statement must not be changed after it is signed.";
+    "payload_too_large" => "The statement or request is larger than the node accepts.",
+        "Shorten the text, or move long detail into a confidential attachment (`kaitiaki attachment add`).";
+    "wrong_network" => "The statement was signed for another Kaitiaki network than this node serves.",
+        "Use the node of that network, or sign again with `--network` set to this node's network.";
+    "not_found" => "The node has nothing under that id or path.",
+        "Check the id (`kaitiaki list …`); if it was just submitted elsewhere it may not have replicated yet.";
+    "rate_limited" => "Too many requests from this address.",
+        "Wait a moment and try again.";
+    "timeout" => "The node took too long to answer.",
+        "Try again; submitting the same statement twice is safe and returns the first result.";
+    "unavailable" => "The node cannot make writes durable right now.",
+        "Try again later; if it persists, tell the node's operator.";
+    "internal" => "The node failed while answering.",
+        "Tell the node's operator; the details are in the node's log.";
+    "unauthorized" => "The signed read request is missing or invalid.",
+        "Sign the read with a key that may read it (`--key NAME`).";
+    "forbidden" => "Your key may not read this.",
+        "Only members of the body named as readers may read a confidential attachment.";
+    "stale_request" => "The signed read request's time is too far from the node's clock.",
+        "Check this computer's clock and try again.";
+    "hash_mismatch" => "The uploaded file does not match its content hash.",
+        "Upload the exact file that was committed to.";
+    "not_committed" => "No statement in the log commits to this file.",
+        "Submit the `attachment.commit` statement first (`kaitiaki attachment add` does both).";
+    "method_not_allowed" => "The node does not accept that method on this path.",
+        "Check the node's API document at /openapi.json.";
+    // Governance: who may say what, and when.
+    "key_revoked" => "Your key was revoked before this statement reached the log.",
+        "Make a new key, announce it, and ask the body to add it.";
+    "key_rotated" => "Your key was rotated to a new key before this statement reached the log.",
+        "Sign with the new key.";
+    "unknown_reference" => "The statement refers to something this node does not know (yet).",
+        "Check the id; submit what it refers to first, or wait for it to replicate.";
+    "wrong_reference" => "The statement refers to something of the wrong kind (for example a dataset where a request belongs).",
+        "Check which id goes where (`kaitiaki show ID`).";
+    "excluded_reference" => "The statement refers to something that was itself refused by the rules.",
+        "Refer to a valid statement instead (`kaitiaki show ID` shows why the other was excluded).";
+    "wrong_home_log" => "A body's own decisions count only in its home node's log.",
+        "Submit it to the body's home node (its origin is in the message), with `--node URL`.";
+    "not_a_member" => "Only members of the body may do this, and your key is not one.",
+        "Sign with a member's key, or ask the body to add you by amending its charter.";
+    "not_governing_body" => "That body does not govern the dataset or request concerned.",
+        "Check the dataset's governing bodies (`kaitiaki show DATASET`).";
+    "not_requester" => "Only the person who made the request may do this.",
+        "Sign with the requester's key.";
+    "excluded_use" => "The request asks for a use that a dataset excludes.",
+        "Remove that use, or ask for another dataset; the excluded uses are listed on the dataset.";
+    "notice_period" => "The request is still open for community comment; the body cannot decide it yet.",
+        "Vote again after the notice period ends (`kaitiaki show REQUEST` shows when).";
+    "rahui_in_force" => "A rāhui is in force on a dataset of this request.",
+        "Wait until the body lifts the rāhui or it ends.";
+    "decision_already_reached" => "The body has already decided this.",
+        "Nothing more is needed; see the decision with `kaitiaki show ID`.";
+    "request_withdrawn" => "The request was withdrawn.",
+        "Make a new request if access is still wanted.";
+    "not_approved" => "The request has no approval in force for this.",
+        "Wait for the decision, or check its state with `kaitiaki show REQUEST`.";
+    "approval_ended" => "The approval has ended (revoked, expired or completed).",
+        "Make a new request, or ask for a renewal before an approval expires next time.";
+    "renewal_pending" => "Another renewal of this request is still being decided.",
+        "Wait for that decision.";
+    "conditions_mismatch" => "Conditions go with `approve_with_conditions`, and that choice needs at least one.",
+        "Give conditions with --condition and approve, or drop them for a plain vote.";
+    "not_placing_body" => "The rāhui was already lifted, or another body placed it.",
+        "Only the body that placed a rāhui may lift it.";
+    "rahui_already_lifted" => "This rāhui was already lifted.",
+        "Nothing more is needed; place a new rāhui if the dataset must be restricted again.";
+    "not_author" => "Only the author of the statement referred to may do this.",
+        "Sign with the key that made the original statement.";
+    "invalid_amendment" => "The amendment would leave the body without members or with a rule it cannot meet.",
+        "Change the amendment so enough members remain for the rule.";
+}
+
+/// The explanation of `code`, if this CLI knows it.
+pub fn explain(code: &str) -> Option<&'static Explanation> {
+    EXPLANATIONS.iter().find(|e| e.code == code)
+}
+
+/// A refusal from a node: its status, code and message.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rejected {
+    /// The HTTP status.
+    pub status: u16,
+    /// The stable code.
+    pub code: String,
+    /// The node's message about this statement.
+    pub message: String,
+    /// For `wrong_home_log`: the log that must sequence it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_log: Option<String>,
+    /// This CLI's sentence about the rule, if it knows the code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<&'static str>,
+    /// What to do next, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'static str>,
+}
+
+impl Rejected {
+    /// A refusal with its explanation filled in.
+    pub fn new(status: u16, code: String, message: String, home_log: Option<String>) -> Rejected {
+        let e = explain(&code);
+        Rejected {
+            status,
+            meaning: e.map(|e| e.meaning),
+            hint: e.map(|e| e.hint),
+            code,
+            message,
+            home_log,
+        }
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused ({}, HTTP {})", self.code, self.status)?;
+        if let Some(m) = self.meaning {
+            write!(f, ": {m}")?;
+        }
+        write!(f, "\n  node says: {}", self.message)?;
+        if let Some(h) = &self.home_log {
+            write!(f, "\n  home log: {h}")?;
+        }
+        if let Some(h) = self.hint {
+            write!(f, "\n  what to do: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_explained() {
+        let mut codes: Vec<_> = EXPLANATIONS.iter().map(|e| e.code).collect();
+        codes.sort_unstable();
+        let n = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "a code is listed twice");
+        for e in EXPLANATIONS {
+            assert!(
+                e.meaning.ends_with('.') && e.hint.ends_with('.'),
+                "{}",
+                e.code
+            );
+        }
+    }
+
+    #[test]
+    fn every_governance_code_is_explained() {
+        // The governance crate's codes as of this writing; a code added
+        // there still prints the node's own message until it is added here.
+        for code in [
+            "key_revoked",
+            "key_rotated",
+            "unknown_reference",
+            "wrong_reference",
+            "excluded_reference",
+            "wrong_home_log",
+            "not_a_member",
+            "not_governing_body",
+            "not_requester",
+            "excluded_use",
+            "notice_period",
+            "rahui_in_force",
+            "decision_already_reached",
+            "request_withdrawn",
+            "not_approved",
+            "approval_ended",
+            "renewal_pending",
+            "conditions_mismatch",
+            "invalid_amendment",
+            "rahui_already_lifted",
+            "not_author",
+        ] {
+            assert!(explain(code).is_some(), "{code} is not explained");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_keep_the_node_message() {
+        let r = Rejected::new(409, "something_new".into(), "the node's words".into(), None);
+        let text = r.to_string();
+        assert!(text.contains("something_new") && text.contains("the node's words"));
+    }
+}

@@ -1,0 +1,383 @@
+//! The demo's example: two governance boards co-governing agency datasets,
+//! and requests in every state, seeded through the real HTTP API.
+//!
+//! Everyone in it is fictional. "Ngāti Tauira" is a placeholder iwi name
+//! (tauira: example, sample), and the datasets are described as synthetic.
+//!
+//! Each statement is sent to the node that is its author's *home*: the iwi
+//! board's charter, votes and rāhui to the iwi node, the Pacific board's to
+//! the Pacific node, registrations and requests to the agency node. With one
+//! node all three are the same; when the demo runs one node per steward the
+//! same script seeds a federation without change.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use kaitiaki_protocol::statement::{Choice, Condition, RequestSubmit, UseCategory, Vote};
+use kaitiaki_protocol::{Body, PublicKey, StatementId};
+use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
+use crate::keys::KeyStore;
+use crate::submit::sign;
+
+mod seed;
+
+pub use seed::seed;
+
+/// Whose node a statement belongs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Home {
+    /// The iwi's node: the iwi board's own decisions.
+    Iwi,
+    /// The Pacific board's node.
+    Pacific,
+    /// The agency's node: datasets and requests.
+    Agency,
+}
+
+/// The nodes of the demo, by home, with their origins.
+pub struct Nodes {
+    /// The iwi node.
+    pub iwi: (Client, String),
+    /// The Pacific board's node.
+    pub pacific: (Client, String),
+    /// The agency's node.
+    pub agency: (Client, String),
+}
+
+/// Who is in the example: local key name, display name, affiliation, role.
+const PEOPLE: &[(&str, &str, &str, &str)] = &[
+    (
+        "iwi-chair",
+        "Hine Tauira",
+        "Te Poari Raraunga o Ngāti Tauira",
+        "chair",
+    ),
+    ("iwi-kaumatua", "Matua Rewi", "Ngāti Tauira", "kaumātua"),
+    ("iwi-member-3", "Aroha Kereama", "Ngāti Tauira", "member"),
+    (
+        "iwi-member-4",
+        "Tama Wiremu",
+        "Ngāti Tauira",
+        "rangatahi representative",
+    ),
+    (
+        "iwi-member-5",
+        "Mere Paora",
+        "Ngāti Tauira",
+        "data scientist",
+    ),
+    (
+        "pacific-chair",
+        "Losa Faleolo",
+        "Pacific Data Governance Board (example)",
+        "chair",
+    ),
+    (
+        "pacific-member-2",
+        "Sione Havili",
+        "Tongan community (example)",
+        "member",
+    ),
+    (
+        "pacific-member-3",
+        "Mele Tupou",
+        "Tongan community (example)",
+        "member",
+    ),
+    (
+        "pacific-member-4",
+        "Tavita Aumua",
+        "Samoan community (example)",
+        "member",
+    ),
+    (
+        "pacific-member-5",
+        "Ana Tafuna",
+        "Cook Islands community (example)",
+        "member",
+    ),
+    (
+        "pacific-member-6",
+        "Iosefa Lemalu",
+        "Niuean community (example)",
+        "member",
+    ),
+    (
+        "agency-steward",
+        "Data Steward",
+        "Ministry of Example Services",
+        "steward",
+    ),
+    (
+        "researcher-kahu",
+        "Dr Kahu Ngata",
+        "University of Example",
+        "researcher",
+    ),
+    (
+        "researcher-salote",
+        "Dr Salote Vaka",
+        "Pacific Health Research Centre (example)",
+        "researcher",
+    ),
+    (
+        "analyst-jo",
+        "Jo Smith",
+        "Ministry of Example Services",
+        "policy analyst",
+    ),
+    (
+        "insurer-analyst",
+        "Alex Reid",
+        "Example Insurance Ltd",
+        "analyst",
+    ),
+    (
+        "whanau-member",
+        "Rangi Tauira",
+        "Ngāti Tauira whānau",
+        "community member",
+    ),
+];
+
+/// What the demo seeded, kept beside its data so a later run can say what
+/// to look at without re-seeding.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Seeded {
+    /// When it was seeded (RFC 3339).
+    pub seeded_at: String,
+    /// Notable statements by a short name, e.g. `request.approved`.
+    pub ids: BTreeMap<String, StatementId>,
+    /// How many statements were sent.
+    pub statements: u64,
+}
+
+struct Seeder<'a> {
+    nodes: &'a Nodes,
+    keys: &'a KeyStore,
+    network: String,
+    seeded: Seeded,
+}
+
+/// A person's home node: board members' on their board's node, everyone
+/// else's on the agency's.
+fn home_of(who: &str) -> Home {
+    if who.starts_with("iwi") {
+        Home::Iwi
+    } else if who.starts_with("pacific") {
+        Home::Pacific
+    } else {
+        Home::Agency
+    }
+}
+
+/// Makes the example's keys (once) in `keys`.
+pub fn ensure_people(keys: &KeyStore) -> Result<()> {
+    let have = keys.names()?;
+    for (name, ..) in PEOPLE {
+        if !have.iter().any(|h| h == name) {
+            keys.create(name)?;
+        }
+    }
+    Ok(())
+}
+
+impl Seeder<'_> {
+    fn client(&self, home: Home) -> &Client {
+        match home {
+            Home::Iwi => &self.nodes.iwi.0,
+            Home::Pacific => &self.nodes.pacific.0,
+            Home::Agency => &self.nodes.agency.0,
+        }
+    }
+
+    fn key(&self, who: &str) -> Result<PublicKey> {
+        Ok(self.keys.info(who)?.public_key)
+    }
+
+    /// Signs `body` as `who` and sends it to `home`'s node.
+    async fn say(
+        &mut self,
+        who: &str,
+        home: Home,
+        body: Body,
+        label: Option<&str>,
+    ) -> Result<StatementId> {
+        let kind = body.kind();
+        let key = self.keys.load(who)?;
+        let envelope = sign(&key, &self.network, body)?;
+        let accepted = self
+            .client(home)
+            .submit(&envelope)
+            .await
+            .with_context(|| format!("demo step failed: {who} says {kind}"))?;
+        self.seeded.statements += 1;
+        if let Some(label) = label {
+            self.seeded.ids.insert(label.to_owned(), accepted.id);
+        }
+        Ok(accepted.id)
+    }
+
+    async fn vote(
+        &mut self,
+        who: &str,
+        subject: StatementId,
+        body: StatementId,
+        choice: Choice,
+        conditions: Vec<Condition>,
+        reason: &str,
+    ) -> Result<StatementId> {
+        let vote = Body::Vote(Vote {
+            subject,
+            body,
+            choice,
+            conditions,
+            reason: reason.to_owned(),
+        });
+        self.say(who, home_of(who), vote, None).await
+    }
+
+    /// Both boards approve `request`: three iwi members, then four Pacific
+    /// members with one abstaining.
+    async fn approve_by_both(
+        &mut self,
+        request: StatementId,
+        iwi: StatementId,
+        pacific: StatementId,
+        iwi_conditions: Vec<Condition>,
+    ) -> Result<()> {
+        let first = if iwi_conditions.is_empty() {
+            Choice::Approve
+        } else {
+            Choice::ApproveWithConditions
+        };
+        self.vote(
+            "iwi-chair",
+            request,
+            iwi,
+            first,
+            iwi_conditions,
+            "The purpose serves our whānau and the safeguards are sound.",
+        )
+        .await?;
+        self.vote(
+            "iwi-kaumatua",
+            request,
+            iwi,
+            Choice::Approve,
+            vec![],
+            "Kua whakaaetia, on the conditions the chair set out.",
+        )
+        .await?;
+        self.vote(
+            "iwi-member-5",
+            request,
+            iwi,
+            Choice::Approve,
+            vec![],
+            "The outputs plan keeps small counts suppressed.",
+        )
+        .await?;
+        self.vote(
+            "pacific-chair",
+            request,
+            pacific,
+            Choice::Approve,
+            vec![],
+            "Our communities asked for this evidence.",
+        )
+        .await?;
+        self.vote(
+            "pacific-member-2",
+            request,
+            pacific,
+            Choice::Approve,
+            vec![],
+            "Good plan for reporting back to families.",
+        )
+        .await?;
+        self.vote(
+            "pacific-member-3",
+            request,
+            pacific,
+            Choice::Abstain,
+            vec![],
+            "I work with the research team, so I stand aside.",
+        )
+        .await?;
+        self.vote(
+            "pacific-member-4",
+            request,
+            pacific,
+            Choice::Approve,
+            vec![],
+            "Agreed.",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn request(&mut self, who: &str, label: &str, r: RequestSubmit) -> Result<StatementId> {
+        self.say(who, Home::Agency, Body::RequestSubmit(r), Some(label))
+            .await
+    }
+}
+
+fn request(
+    title: &str,
+    dataset: StatementId,
+    purpose: &str,
+    category: UseCategory,
+    days: u32,
+) -> RequestSubmit {
+    RequestSubmit {
+        title: title.to_owned(),
+        datasets: vec![dataset],
+        purpose: purpose.to_owned(),
+        use_category: category,
+        uses: vec!["DUO:0000042".to_owned()],
+        duration_days: days,
+        linkage: "none".to_owned(),
+        setting: "The agency's secure data lab; no data leaves it.".to_owned(),
+        people: "Two named researchers with current data-lab accreditation.".to_owned(),
+        community_benefit: "Evidence the boards asked for, returned to the communities first."
+            .to_owned(),
+        outputs_plan: "Aggregate tables only; counts under 6 suppressed; reviewed before release."
+            .to_owned(),
+    }
+}
+
+/// What to look at, in the order a first-time visitor should.
+pub const HIGHLIGHTS: &[(&str, &str)] = &[
+    (
+        "request.approved",
+        "approved by both boards, with the iwi's conditions",
+    ),
+    ("request.declined", "declined, with each board's reasons"),
+    (
+        "request.under_review",
+        "under review: in the iwi board's 14-day notice period",
+    ),
+    (
+        "request.withdrawn",
+        "withdrawn after a board member's question",
+    ),
+    (
+        "request.suspended",
+        "approved, then suspended by the iwi board's rāhui",
+    ),
+    (
+        "request.completed",
+        "completed: output reviewed, final report accepted",
+    ),
+    (
+        "request.reports_due",
+        "monthly reports due (overdue once a month passes without one)",
+    ),
+    (
+        "concern.answered",
+        "a whānau member's concern, answered by the iwi board",
+    ),
+];

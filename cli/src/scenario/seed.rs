@@ -1,0 +1,437 @@
+//! The example's story, step by step: who says what, to which node.
+
+use anyhow::Result;
+use kaitiaki_protocol::statement::{
+    AttachmentCommit, BodyAmend, BodyCharter, Choice, ConcernRaise, ConcernRespond, Condition,
+    DatasetRegister, DecisionRule, KeyAnnounce, Label, Member, OutputReview, OutputSubmit,
+    RahuiPlace, ReportKind, ReportReview, RequestAnswer, RequestQuestion, RequestWithdraw,
+    Sensitivity, UseCategory, UseReport,
+};
+use kaitiaki_protocol::{Body, ContentHash};
+
+use super::{ensure_people, home_of, request, Home, Nodes, Seeded, Seeder, PEOPLE};
+use crate::keys::KeyStore;
+
+/// Seeds the whole example. Returns what it made.
+pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seeded> {
+    ensure_people(keys)?;
+    let mut s = Seeder {
+        nodes,
+        keys,
+        network: network.to_owned(),
+        seeded: Seeded {
+            seeded_at: crate::parse::now().to_string(),
+            ..Seeded::default()
+        },
+    };
+    // Everyone says who they are.
+    for (name, display, affiliation, _) in PEOPLE {
+        let home = home_of(name);
+        let body = Body::KeyAnnounce(KeyAnnounce {
+            display_name: (*display).to_owned(),
+            affiliation: (*affiliation).to_owned(),
+        });
+        s.say(name, home, body, None).await?;
+    }
+    let members = |prefix: &str| -> Result<Vec<Member>> {
+        PEOPLE
+            .iter()
+            .filter(|p| p.0.starts_with(prefix))
+            .map(|p| {
+                Ok(Member {
+                    key: s.key(p.0)?,
+                    role: p.3.to_owned(),
+                })
+            })
+            .collect()
+    };
+    let iwi_members = members("iwi-")?;
+    let pacific_members = members("pacific-")?;
+
+    // The two boards, each at home on its own node.
+    let iwi = s.say("iwi-chair", Home::Iwi, Body::BodyCharter(BodyCharter {
+        name: "Te Poari Raraunga o Ngāti Tauira".into(),
+        description: "The data governance board of Ngāti Tauira (an example iwi). It decides, for the iwi, \
+            who may use data about our people and on what terms: our data, our say.".into(),
+        home_log: nodes.iwi.1.clone(),
+        members: iwi_members,
+        rule: DecisionRule::Threshold { k: 3 },
+        notice_days: 0,
+    }), Some("body.iwi")).await?;
+    let pacific = s.say("pacific-chair", Home::Pacific, Body::BodyCharter(BodyCharter {
+        name: "Pacific Data Governance Board (example)".into(),
+        description: "Representatives of Tongan, Samoan, Cook Islands and Niuean communities. Partnerships, \
+            plural: no one voice speaks for all, so the board decides by majority with a quorum of four.".into(),
+        home_log: nodes.pacific.1.clone(),
+        members: pacific_members,
+        rule: DecisionRule::Majority { quorum: 4 },
+        notice_days: 0,
+    }), Some("body.pacific")).await?;
+
+    // Two agency datasets, governed by both boards together.
+    let dataset = |name: &str, description: &str| {
+        DatasetRegister {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        steward: "Ministry of Example Services".into(),
+        governing_bodies: vec![iwi, pacific],
+        labels: vec![
+            Label { code: "TK_A".into(), text: Some("Attribution: acknowledge Ngāti Tauira and the Pacific communities in every output.".into()) },
+            Label { code: "BC_R".into(), text: Some("Research use only with the boards' consent.".into()) },
+        ],
+        permitted_uses: vec!["DUO:0000042".into(), "DUO:0000006".into()],
+        excluded_uses: vec!["custom:commercial-use".into(), "custom:insurance-risk-scoring".into()],
+        sensitivity: Sensitivity::Sensitive,
+    }
+    };
+    let wellbeing = s.say("agency-steward", Home::Agency, Body::DatasetRegister(dataset(
+        "Whānau wellbeing survey, linked records (synthetic example)",
+        "Survey answers about whānau and family wellbeing, linked to service use, for Māori and Pacific households.",
+    )), Some("dataset.wellbeing")).await?;
+    let housing = s
+        .say(
+            "agency-steward",
+            Home::Agency,
+            Body::DatasetRegister(dataset(
+                "Housing and income records (synthetic example)",
+                "Administrative records of housing support and household income.",
+            )),
+            Some("dataset.housing"),
+        )
+        .await?;
+
+    // 1. Approved with conditions.
+    let approved = s.request("researcher-kahu", "request.approved", request(
+        "Rangatahi wellbeing and access to services",
+        wellbeing,
+        "Understand which services rangatahi Māori and Pacific youth reach, and where they fall through the gaps, so the boards can press for better ones.",
+        UseCategory::Research,
+        365,
+    )).await?;
+    s.approve_by_both(
+        approved,
+        iwi,
+        pacific,
+        vec![
+            Condition::ReportEvery { months: 6 },
+            Condition::FindingsReturned,
+            Condition::Acknowledge {
+                who: "Ngāti Tauira".into(),
+            },
+            Condition::NoLinkage {
+                with: "Justice sector records".into(),
+            },
+        ],
+    )
+    .await?;
+    // The data management plan names the iwi's kaumātua advisers: kept off
+    // the log, readable by the iwi board's members only.
+    let plan = "Data management plan (example). Advisers: the iwi's kaumātua panel.\n".as_bytes();
+    s.say(
+        "researcher-kahu",
+        Home::Agency,
+        Body::AttachmentCommit(AttachmentCommit {
+            subject: approved,
+            readers: iwi,
+            content_hash: ContentHash::of(plan),
+            size: plan.len() as u64,
+            media_type: "text/plain".into(),
+            description: "The study's data management plan, with named advisers".into(),
+        }),
+        Some("attachment.plan"),
+    )
+    .await?;
+    s.client(Home::Agency)
+        .put_attachment(&ContentHash::of(plan), plan.to_vec())
+        .await?;
+    let concern = s
+        .say(
+            "whanau-member",
+            Home::Agency,
+            Body::ConcernRaise(ConcernRaise {
+                subject: approved,
+                text: "Will our whānau be recognisable in the tables? Our community is small."
+                    .into(),
+            }),
+            Some("concern.answered"),
+        )
+        .await?;
+    s.say("iwi-chair", Home::Iwi, Body::ConcernRespond(ConcernRespond {
+        concern,
+        body: iwi,
+        text: "The approval suppresses any count under six and the board reviews outputs before release. We will bring the results to the next hui.".into(),
+        resolved: true,
+    }), None).await?;
+
+    // 2. Declined, with reasons from both boards.
+    let declined = s.request("insurer-analyst", "request.declined", request(
+        "Household risk profiles",
+        wellbeing,
+        "Build profiles of household circumstances to evaluate demand for a new insurance product.",
+        UseCategory::Evaluation,
+        730,
+    )).await?;
+    for who in ["iwi-chair", "iwi-member-3", "iwi-member-4"] {
+        s.vote(
+            who,
+            declined,
+            iwi,
+            Choice::Decline,
+            vec![],
+            "This would profile our whānau for a company's gain; it returns nothing to them.",
+        )
+        .await?;
+    }
+    // With six members, three declines already put a majority out of reach.
+    for who in ["pacific-chair", "pacific-member-2", "pacific-member-5"] {
+        s.vote(
+            who,
+            declined,
+            pacific,
+            Choice::Decline,
+            vec![],
+            "Families gave this information for their wellbeing, not for insurance pricing.",
+        )
+        .await?;
+    }
+
+    // 3. Withdrawn, after a question.
+    let withdrawn = s
+        .request(
+            "analyst-jo",
+            "request.withdrawn",
+            request(
+                "Housing support uptake",
+                housing,
+                "Evaluate the uptake of housing support among Pacific families.",
+                UseCategory::Evaluation,
+                180,
+            ),
+        )
+        .await?;
+    let question = s.say("pacific-chair", Home::Pacific, Body::RequestQuestion(RequestQuestion {
+        request: withdrawn,
+        text: "Will the findings be shared with the churches and community groups who support these families?".into(),
+    }), None).await?;
+    s.say("analyst-jo", Home::Agency, Body::RequestAnswer(RequestAnswer {
+        question,
+        text: "We had not planned that. We will withdraw and come back with a plan made with the community groups.".into(),
+    }), None).await?;
+    s.say(
+        "analyst-jo",
+        Home::Agency,
+        Body::RequestWithdraw(RequestWithdraw {
+            request: withdrawn,
+            reason: "Re-planning with the community groups, as the board asked.".into(),
+        }),
+        None,
+    )
+    .await?;
+
+    // 4. Completed, with an output reviewed and a final report accepted.
+    let completed = s.request("researcher-salote", "request.completed", request(
+        "Pacific families' experience of the cost of living",
+        wellbeing,
+        "Describe how the cost of living changed for Pacific families, to inform community programmes.",
+        UseCategory::Research,
+        120,
+    )).await?;
+    s.approve_by_both(
+        completed,
+        iwi,
+        pacific,
+        vec![Condition::FinalReport, Condition::OutputsReviewed],
+    )
+    .await?;
+    let output = s
+        .say(
+            "researcher-salote",
+            Home::Agency,
+            Body::OutputSubmit(OutputSubmit {
+                request: completed,
+                title: "Summary tables: cost of living for Pacific families (example)".into(),
+                content_hash: ContentHash::of(b"Kaitiaki demo: an example output file.\n"),
+                link: None,
+            }),
+            Some("output.released"),
+        )
+        .await?;
+    s.say(
+        "iwi-chair",
+        Home::Iwi,
+        Body::OutputReview(OutputReview {
+            output,
+            body: iwi,
+            release: true,
+            reason: "No small counts; acknowledges the iwi.".into(),
+        }),
+        None,
+    )
+    .await?;
+    s.say(
+        "pacific-chair",
+        Home::Pacific,
+        Body::OutputReview(OutputReview {
+            output,
+            body: pacific,
+            release: true,
+            reason: "Ready to share with families first.".into(),
+        }),
+        None,
+    )
+    .await?;
+    let report = s.say("researcher-salote", Home::Agency, Body::UseReport(UseReport {
+        request: completed,
+        kind: ReportKind::Final,
+        summary: "Analysis finished inside the data lab; the summary tables were released after review.".into(),
+        benefit_returned: "Results presented at two community fono and one hui before publication.".into(),
+        incidents: vec![],
+        outputs: vec![output],
+    }), Some("report.final")).await?;
+    for (who, home, body) in [
+        ("iwi-chair", Home::Iwi, iwi),
+        ("pacific-chair", Home::Pacific, pacific),
+    ] {
+        s.say(
+            who,
+            home,
+            Body::ReportReview(ReportReview {
+                report,
+                body,
+                accepted: true,
+                reason: "The findings came back to the people first.".into(),
+            }),
+            None,
+        )
+        .await?;
+    }
+
+    // 5. Approved with monthly reports: overdue once a month has passed without one.
+    let reporting = s
+        .request(
+            "analyst-jo",
+            "request.reports_due",
+            request(
+                "Monthly monitoring of service waiting times",
+                wellbeing,
+                "Monitor waiting times for whānau services month by month.",
+                UseCategory::ServiceDelivery,
+                365,
+            ),
+        )
+        .await?;
+    s.approve_by_both(
+        reporting,
+        iwi,
+        pacific,
+        vec![Condition::ReportEvery { months: 1 }],
+    )
+    .await?;
+
+    // 6. Suspended by a rāhui on the housing data.
+    let suspended = s
+        .request(
+            "researcher-kahu",
+            "request.suspended",
+            request(
+                "Housing stability and school attendance",
+                housing,
+                "Study whether stable housing helps tamariki attend school.",
+                UseCategory::Research,
+                365,
+            ),
+        )
+        .await?;
+    s.approve_by_both(suspended, iwi, pacific, vec![Condition::FindingsReturned])
+        .await?;
+    s.say(
+        "iwi-kaumatua",
+        Home::Iwi,
+        Body::RahuiPlace(RahuiPlace {
+            body: iwi,
+            dataset: housing,
+            reason:
+                "A hui-ā-iwi asked for a pause while whānau talk through consent for housing data."
+                    .into(),
+            until: None,
+        }),
+        Some("rahui.housing"),
+    )
+    .await?;
+    s.say(
+        "whanau-member",
+        Home::Agency,
+        Body::ConcernRaise(ConcernRaise {
+            subject: housing,
+            text: "Who else can see the housing records while the rāhui is in place?".into(),
+        }),
+        Some("concern.open"),
+    )
+    .await?;
+
+    // 7. The iwi board lengthens its notice period (an amendment it votes
+    // on), so the next request waits for community comment.
+    let amendment = s
+        .say(
+            "iwi-chair",
+            Home::Iwi,
+            Body::BodyAmend(BodyAmend {
+                body: iwi,
+                add_members: vec![],
+                remove_members: vec![],
+                rule: None,
+                notice_days: Some(14),
+                description: None,
+                reason:
+                    "Give whānau two weeks to comment on every request before the board decides."
+                        .into(),
+            }),
+            Some("amendment.notice"),
+        )
+        .await?;
+    for who in ["iwi-chair", "iwi-kaumatua", "iwi-member-3"] {
+        s.vote(
+            who,
+            amendment,
+            iwi,
+            Choice::Approve,
+            vec![],
+            "Whānau asked for time to comment.",
+        )
+        .await?;
+    }
+    let review = s.request("researcher-salote", "request.under_review", request(
+        "Pacific elders and home-based care",
+        wellbeing,
+        "Learn how Pacific elders and their families use home-based care, to shape culturally safe services.",
+        UseCategory::Research,
+        270,
+    )).await?;
+    s.vote(
+        "pacific-chair",
+        review,
+        pacific,
+        Choice::Approve,
+        vec![],
+        "Long asked for by our elders' groups.",
+    )
+    .await?;
+    s.vote(
+        "pacific-member-6",
+        review,
+        pacific,
+        Choice::Approve,
+        vec![],
+        "Supported.",
+    )
+    .await?;
+    let q = s.say("iwi-member-4", Home::Iwi, Body::RequestQuestion(RequestQuestion {
+        request: review,
+        text: "Will kaumātua Māori in Pacific households be counted, and will the iwi see those results?".into(),
+    }), None).await?;
+    s.say("researcher-salote", Home::Agency, Body::RequestAnswer(RequestAnswer {
+        question: q,
+        text: "Yes. Results about Māori members of these households will go to the iwi board before anyone else.".into(),
+    }), None).await?;
+    Ok(s.seeded)
+}

@@ -1,0 +1,164 @@
+//! Saying something: build the statement, sign it, send it, report the result.
+//!
+//! Every action command ends here. The statement's `network` comes from
+//! `--network` or, failing that, from the node itself (`/healthz`), so a
+//! person never has to know their deployment's name; `created_at` is this
+//! computer's clock, which the protocol treats as informative only.
+
+use anyhow::{Context as _, Result};
+use ed25519_dalek::SigningKey;
+use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, StatementId};
+use serde::Serialize;
+
+use crate::client::{Client, Health};
+use crate::keys::KeyStore;
+use crate::output::{Printer, Render};
+use crate::parse;
+
+/// Everything a command needs to talk to a node as someone.
+pub struct Session {
+    /// The node.
+    pub client: Client,
+    /// The local keys.
+    pub keys: KeyStore,
+    /// `--key`, if given.
+    pub key_name: Option<String>,
+    /// `--network`, if given.
+    pub network: Option<String>,
+    /// How to print.
+    pub printer: Printer,
+    /// Print the signed envelope instead of sending it.
+    pub dry_run: bool,
+}
+
+/// A statement the node accepted (or, with `--dry-run`, would be sent).
+#[derive(Debug, Serialize)]
+pub struct Submitted {
+    /// The statement kind.
+    pub kind: String,
+    /// Its id: how other statements and `kaitiaki show` refer to it.
+    pub id: StatementId,
+    /// Its leaf index in the node's log (absent for a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// `created`, `existing` (sent before; nothing changed), or `dry_run`.
+    pub status: String,
+    /// The local key that signed.
+    pub key: String,
+    /// Its public half.
+    pub author: PublicKey,
+    /// The signed envelope, for `--dry-run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<serde_json::Value>,
+}
+
+impl Render for Submitted {
+    fn human(&self, out: &mut String) {
+        match (self.status.as_str(), self.index) {
+            ("dry_run", _) => {
+                out.push_str(&format!(
+                    "Signed {} with key {} (not sent: --dry-run).\nid: {}\n",
+                    self.kind, self.key, self.id
+                ));
+                if let Some(e) = &self.envelope {
+                    out.push_str(&format!("{e}\n"));
+                }
+            }
+            ("existing", Some(i)) => out.push_str(&format!(
+                "Already in the log at leaf {i} ({}); nothing changed.\nid: {}\n",
+                self.kind, self.id
+            )),
+            (_, Some(i)) => out.push_str(&format!(
+                "Recorded {} at leaf {i}, signed by {}.\nid: {}\n",
+                self.kind, self.key, self.id
+            )),
+            _ => out.push_str(&format!("{} {}\n", self.kind, self.id)),
+        }
+    }
+}
+
+impl Session {
+    /// The node's health and identity; fails with a clear message if the
+    /// node is not there.
+    pub async fn health(&self) -> Result<Health> {
+        self.client.health().await.with_context(|| {
+            format!(
+                "is a node running at {}? Start one with `kaitiaki node serve` or `kaitiaki demo`, \
+                 or point at another with --node URL",
+                self.client.base()
+            )
+        })
+    }
+
+    /// The network to sign for: `--network`, or the node's.
+    pub async fn network(&self) -> Result<String> {
+        match &self.network {
+            Some(n) => Ok(n.clone()),
+            None => Ok(self.health().await?.network),
+        }
+    }
+
+    /// The signing key chosen with `--key` (or the only one).
+    pub fn signer(&self) -> Result<(String, SigningKey)> {
+        self.keys.choose(self.key_name.as_deref())
+    }
+
+    /// Signs `body` as the chosen key and sends it.
+    pub async fn say(&self, body: Body) -> Result<Submitted> {
+        let (name, key) = self.signer()?;
+        let network = self.network().await?;
+        self.say_as(&name, &key, &network, body).await
+    }
+
+    /// Signs `body` with `key` for `network` and sends it (or, for a dry
+    /// run, only signs it).
+    pub async fn say_as(
+        &self,
+        name: &str,
+        key: &SigningKey,
+        network: &str,
+        body: Body,
+    ) -> Result<Submitted> {
+        let envelope = sign(key, network, body.clone())?;
+        let kind = body.kind().name().to_owned();
+        let author = PublicKey::of(key);
+        if self.dry_run {
+            return Ok(Submitted {
+                kind,
+                id: envelope.id(),
+                index: None,
+                status: "dry_run".into(),
+                key: name.to_owned(),
+                author,
+                envelope: Some(serde_json::to_value(envelope.to_dsse())?),
+            });
+        }
+        let accepted = self.client.submit(&envelope).await?;
+        Ok(Submitted {
+            kind,
+            id: accepted.id,
+            index: Some(accepted.index),
+            status: accepted.status,
+            key: name.to_owned(),
+            author,
+            envelope: None,
+        })
+    }
+
+    /// Signs, sends and prints.
+    pub async fn say_and_print(&self, body: Body) -> Result<()> {
+        let done = self.say(body).await?;
+        self.printer.emit(&done)
+    }
+}
+
+/// Builds and signs a statement by `key` for `network`, made now.
+pub fn sign(key: &SigningKey, network: &str, body: Body) -> Result<Envelope> {
+    let statement = Statement {
+        network: network.to_owned(),
+        author: PublicKey::of(key),
+        created_at: parse::now(),
+        body,
+    };
+    Envelope::sign(key, &statement).context("the statement breaks a protocol limit")
+}

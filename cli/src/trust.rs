@@ -1,0 +1,248 @@
+//! What this CLI remembers about each log it has checked: the log's key and
+//! the latest checkpoint it verified.
+//!
+//! A checkpoint proves nothing on its own: a node could show one person a
+//! log and another person a rewritten one. Remembering the last verified
+//! checkpoint per origin, and demanding a consistency proof from it to every
+//! newer one, turns each check into a check of the whole history seen so
+//! far. The log's key is trusted on first use (like `ssh`), unless given
+//! with `--log-key`; a later change of key is a fault, never silently
+//! accepted.
+//!
+//! Files: `<state dir>/logs/<origin>.json`.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
+use kaitiaki_protocol::merkle::verify_consistency;
+use kaitiaki_protocol::note::NoteVerifier;
+use kaitiaki_protocol::statement::limits::check_network;
+use kaitiaki_protocol::Hash;
+use serde::{Deserialize, Serialize};
+
+use crate::home::{ensure_private_dir, Home};
+
+/// What is remembered about one log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Known {
+    /// The log's origin.
+    pub origin: String,
+    /// Its note verifier key, `<origin>+<key id>+<base64>`.
+    pub verifier_key: String,
+    /// The size of the latest verified checkpoint.
+    pub size: u64,
+    /// Its root.
+    pub root: Hash,
+    /// The signed note itself, kept as evidence should the log ever fork.
+    pub note: String,
+}
+
+/// The known logs under a [`Home`].
+#[derive(Clone, Debug)]
+pub struct TrustStore {
+    dir: PathBuf,
+}
+
+/// How a new checkpoint relates to what was seen before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum History {
+    /// Never checked this log before; its key is now trusted on first use.
+    FirstSeen,
+    /// The same checkpoint as last time.
+    Unchanged,
+    /// The log grew from `from`, and the consistency proof checked.
+    Extended {
+        /// The size seen before.
+        from: u64,
+    },
+}
+
+impl TrustStore {
+    /// The known logs of `home`.
+    pub fn new(home: &Home) -> TrustStore {
+        TrustStore {
+            dir: home.state_dir().join("logs"),
+        }
+    }
+
+    fn path(&self, origin: &str) -> Result<PathBuf> {
+        // Origins follow the network-name rule (a-z, 0-9, '.', '-'), which
+        // also makes them safe file names; anything else is refused here
+        // rather than written to an odd path.
+        check_network(origin)
+            .map_err(|e| anyhow!("log origin {origin:?} is not valid: {}", e.problem))?;
+        Ok(self.dir.join(format!("{origin}.json")))
+    }
+
+    /// What is remembered about `origin`, if anything.
+    pub fn load(&self, origin: &str) -> Result<Option<Known>> {
+        let path = self.path(origin)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).with_context(|| {
+                format!("{} is damaged; delete it to start afresh", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Remembers a verified checkpoint (written atomically, so a crash never
+    /// leaves half a file).
+    pub fn save(&self, known: &Known) -> Result<()> {
+        ensure_private_dir(&self.dir)?;
+        let path = self.path(&known.origin)?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(known)?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Parses a verifier key text and checks it belongs to `origin`.
+pub fn verifier(origin: &str, key_text: &str) -> Result<NoteVerifier> {
+    let v = NoteVerifier::parse(key_text.trim())
+        .map_err(|e| anyhow!("log key {key_text:?} is not a note verifier key: {e}"))?;
+    use kaitiaki_protocol::note::Verifier as _;
+    if v.name().as_str() != origin {
+        bail!(
+            "log key is named {:?} but the log's origin is {origin:?}",
+            v.name().as_str()
+        );
+    }
+    Ok(v)
+}
+
+/// Verifies a signed checkpoint note of `origin` under `key_text`.
+pub fn open_checkpoint(note: &str, origin: &str, key_text: &str) -> Result<VerifiedCheckpoint> {
+    let v = verifier(origin, key_text)?;
+    VerifiedCheckpoint::open(note.as_bytes(), origin, &[v])
+        .map_err(|e| anyhow!("the checkpoint's signature does not verify under the log's key: {e}"))
+}
+
+/// Decides which key to trust for `origin`: the one given, else the one
+/// remembered, else the one the node offers (first use). A node offering a
+/// different key than the remembered one is refused.
+pub fn choose_key(given: Option<&str>, known: Option<&Known>, offered: &str) -> Result<String> {
+    if let Some(k) = given {
+        return Ok(k.trim().to_owned());
+    }
+    if let Some(known) = known {
+        if known.verifier_key.trim() != offered.trim() {
+            bail!(
+                "the log {} now presents key {offered:?}, but this computer checked it before under \
+                 key {:?}; a log's key must not change. If the operator really rotated it, pass the \
+                 new key with --log-key after confirming it with them",
+                known.origin,
+                known.verifier_key
+            );
+        }
+    }
+    Ok(offered.trim().to_owned())
+}
+
+/// Checks a newly verified checkpoint against the one remembered, using a
+/// consistency proof fetched by `prove(old, new)` when the log grew.
+pub fn check_history(
+    known: Option<&Known>,
+    size: u64,
+    root: &Hash,
+    prove: impl FnOnce(u64, u64) -> Result<Vec<Hash>>,
+) -> Result<History> {
+    let Some(known) = known else {
+        return Ok(History::FirstSeen);
+    };
+    if size < known.size {
+        bail!(
+            "the log {} is now {size} leaves long, but this computer saw it at {} leaves: \
+             a log may only grow. The earlier checkpoint is kept as evidence.",
+            known.origin,
+            known.size
+        );
+    }
+    if size == known.size {
+        if *root != known.root {
+            bail!(
+                "the log {} has two different roots at size {size}: it has forked (equivocation). \
+                 The earlier checkpoint is kept as evidence.",
+                known.origin
+            );
+        }
+        return Ok(History::Unchanged);
+    }
+    if known.size == 0 {
+        // Every tree extends the empty one; there is nothing to prove.
+        return Ok(History::Extended { from: 0 });
+    }
+    let proof = prove(known.size, size)?;
+    verify_consistency(known.size, size, &known.root, root, &proof).map_err(|e| {
+        anyhow!(
+            "the log {} at {size} leaves is not an extension of the log this computer saw at {} \
+             leaves ({e}): it has been rewritten. The earlier checkpoint is kept as evidence.",
+            known.origin,
+            known.size
+        )
+    })?;
+    Ok(History::Extended { from: known.size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaitiaki_protocol::merkle::{consistency_proof, MemoryTree};
+
+    fn known(size: u64, root: Hash) -> Known {
+        Known {
+            origin: "test.log".into(),
+            verifier_key: "k".into(),
+            size,
+            root,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn growth_is_proved_and_rewrites_are_caught() {
+        let mut tree = MemoryTree::new();
+        for i in 0..5u8 {
+            tree.append(&[i]);
+        }
+        let old = known(5, tree.root());
+        for i in 5..9u8 {
+            tree.append(&[i]);
+        }
+        let prove = |o, n| Ok(consistency_proof(&tree, o, n)?);
+        assert_eq!(
+            check_history(Some(&old), 9, &tree.root(), prove).unwrap(),
+            History::Extended { from: 5 }
+        );
+        let mut other = MemoryTree::new();
+        for i in 0..9u8 {
+            other.append(&[i ^ 1]);
+        }
+        let prove = |o, n| Ok(consistency_proof(&other, o, n)?);
+        assert!(check_history(Some(&old), 9, &other.root(), prove).is_err());
+        assert!(check_history(Some(&old), 4, &tree.root(), |_, _| Ok(vec![])).is_err());
+        assert!(check_history(Some(&old), 5, &other.root(), |_, _| Ok(vec![])).is_err());
+    }
+
+    #[test]
+    fn a_changed_key_is_refused() {
+        let k = known(1, Hash::default());
+        assert!(choose_key(None, Some(&k), "other").is_err());
+        assert_eq!(choose_key(None, Some(&k), "k").unwrap(), "k");
+        assert_eq!(choose_key(Some("given"), Some(&k), "k").unwrap(), "given");
+    }
+
+    #[test]
+    fn saves_and_loads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = TrustStore::new(&Home::at(tmp.path()));
+        assert!(store.load("test.log").unwrap().is_none());
+        store.save(&known(3, Hash::default())).unwrap();
+        assert_eq!(store.load("test.log").unwrap().unwrap().size, 3);
+        assert!(store.load("../evil").is_err());
+    }
+}

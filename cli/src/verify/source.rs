@@ -1,0 +1,272 @@
+//! Where an audit reads a log from: a node over HTTP, or a node's data
+//! directory on disk.
+//!
+//! Both readers run on their own thread and hand batches of raw leaves to
+//! the checking stage through a bounded channel, so reading, checking and
+//! folding overlap and at most a few batches are ever in memory.
+//!
+//! Reading a data directory goes through the node crate's own storage code:
+//! segment files are scanned record by record (each record's CRC checked),
+//! and the sled database supplies the stored tree hashes, the stored
+//! checkpoints and the indexes, all of which the audit compares with what it
+//! recomputes from the leaves. sled allows one process at a time, so the
+//! node must be stopped; nothing is written.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+
+use anyhow::{bail, Context as _, Result};
+use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned, SegmentScanner};
+use kaitiaki_node::storage::Storage;
+
+use super::Fault;
+use crate::client::{Client, LeafView};
+
+/// Leaves per batch read from segments (HTTP pages are the node's size).
+pub const BATCH: usize = 1024;
+/// Leaves asked for per HTTP page (the node may serve fewer).
+pub const PAGE: u64 = 1000;
+/// Batches a reader may run ahead of the checkers.
+pub const AHEAD: usize = 4;
+
+/// One leaf as read, before any check.
+#[derive(Debug)]
+pub enum Raw {
+    /// Leaf bytes from a segment record whose CRC checked.
+    Stored {
+        /// The leaf index (the record's position in the log).
+        index: u64,
+        /// The segment (named by its first leaf) and byte offset of the record.
+        segment: u64,
+        /// The record's byte offset.
+        offset: u64,
+        /// The leaf bytes.
+        bytes: Vec<u8>,
+    },
+    /// A leaf served over HTTP, with the id and hash the node claims.
+    Served(LeafView),
+}
+
+impl Raw {
+    /// The leaf index.
+    pub fn index(&self) -> u64 {
+        match self {
+            Raw::Stored { index, .. } => *index,
+            Raw::Served(v) => v.index,
+        }
+    }
+}
+
+/// What a reader sends: a batch, or the fault that stopped it.
+pub type Item = Result<Vec<Raw>, Fault>;
+
+/// Reads leaves `[0, size)` from a node, page by page.
+pub fn read_http(client: Client, handle: tokio::runtime::Handle, size: u64, tx: SyncSender<Item>) {
+    let mut next = 0u64;
+    while next < size {
+        let page = handle.block_on(client.leaves(next, PAGE.min(size - next)));
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(Err(Fault::at(
+                    next,
+                    None,
+                    format!("the node did not serve it: {e:#}"),
+                )));
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(page.leaves.len());
+        for view in page.leaves {
+            if view.index >= size {
+                break;
+            }
+            if view.index != next {
+                let _ = tx.send(Err(Fault::at(
+                    next,
+                    None,
+                    format!("the node skipped it (served leaf {} instead)", view.index),
+                )));
+                return;
+            }
+            next += 1;
+            batch.push(Raw::Served(view));
+        }
+        if batch.is_empty() {
+            let _ = tx.send(Err(Fault::at(
+                next,
+                None,
+                "the node served no leaves from here on".into(),
+            )));
+            return;
+        }
+        if tx.send(Ok(batch)).is_err() {
+            return; // The audit stopped; nobody is listening.
+        }
+    }
+}
+
+/// A node's data directory, opened for reading.
+pub struct DataDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// The node's storage (segments and sled).
+    pub storage: Storage,
+}
+
+impl DataDir {
+    /// Opens `path`, which must be a node's data directory.
+    pub fn open(path: &Path) -> Result<DataDir> {
+        if !path.join("log").is_dir() || !path.join("db").is_dir() {
+            bail!(
+                "{} is not a node's data directory (it has no log/ and db/); give a URL or the \
+                 directory a node was started with",
+                path.display()
+            );
+        }
+        // The page cache is small: the audit reads each stored hash once.
+        let storage = Storage::open(path, 8 << 20).with_context(|| {
+            format!(
+                "cannot open the node's database in {}; if the node is running, stop it first \
+                 (its database allows one process at a time), or verify its URL instead",
+                path.display()
+            )
+        })?;
+        Ok(DataDir {
+            path: path.to_owned(),
+            storage,
+        })
+    }
+
+    /// The log key, derived from the node's own key file, if it is here.
+    pub fn node_verifier_key(&self, origin: &str) -> Result<Option<String>> {
+        if !self.path.join(kaitiaki_node::identity::KEY_FILE).exists() {
+            return Ok(None);
+        }
+        let id = kaitiaki_node::identity::Identity::load_or_create(&self.path, origin)
+            .context("cannot read the node's key file")?;
+        Ok(Some(id.verifier().to_string()))
+    }
+}
+
+/// Scans leaves `[0, size)` from the segment files in order, checking each
+/// record's CRC and that sled's index puts the leaf where it was found.
+pub fn read_segments(dir: &DataDir, size: u64, tx: SyncSender<Item>) {
+    let log_dir = dir.storage.log_dir().to_owned();
+    // A fault first hands over the leaves read before it, so the audit
+    // checks everything up to the bad leaf and reports how far it got.
+    let fail = |batch: &mut Vec<Raw>, index: u64, place: Option<String>, why: String| {
+        if !batch.is_empty() {
+            let _ = tx.send(Ok(std::mem::take(batch)));
+        }
+        let _ = tx.send(Err(Fault::at(index, place, why)));
+    };
+    let mut batch = Vec::with_capacity(BATCH);
+    let segments = match list_segments(&log_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                &mut batch,
+                0,
+                None,
+                format!("cannot list the segment files: {e}"),
+            )
+        }
+    };
+    let mut index = 0u64;
+    for (n, &segment) in segments.iter().enumerate() {
+        if index >= size {
+            break;
+        }
+        let name = segment_file_name(segment);
+        if segment != index {
+            return fail(&mut batch, index,
+                Some(name),
+                format!("the segment starts at leaf {segment}, but the previous one ended before leaf {index}"),
+            );
+        }
+        let mut scanner = match SegmentScanner::open(&log_dir, segment, 0) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return fail(
+                    &mut batch,
+                    index,
+                    Some(name),
+                    "the segment file has no valid header".into(),
+                )
+            }
+            Err(e) => {
+                return fail(
+                    &mut batch,
+                    index,
+                    Some(name),
+                    format!("cannot read the segment: {e}"),
+                )
+            }
+        };
+        loop {
+            if index >= size {
+                break;
+            }
+            match scanner.next_record() {
+                Ok(Scanned::Record(loc, bytes)) => {
+                    match dir.storage.location(index) {
+                        Ok(Some(indexed)) if indexed == loc => {}
+                        Ok(other) => {
+                            return fail(&mut batch, index,
+                                Some(format!("{name}, byte {}", loc.offset)),
+                                format!("the database indexes this leaf at {other:?}, not where it is stored"),
+                            )
+                        }
+                        Err(e) => return fail(&mut batch, index, None, format!("cannot read the leaf index: {e}")),
+                    }
+                    batch.push(Raw::Stored {
+                        index,
+                        segment,
+                        offset: loc.offset,
+                        bytes,
+                    });
+                    index += 1;
+                    if batch.len() == BATCH
+                        && tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Scanned::End) => break,
+                Ok(Scanned::Bad(offset)) => {
+                    return fail(&mut batch, index,
+                        Some(format!("{name}, byte {offset}")),
+                        "the stored record fails its checksum: the leaf's bytes were altered or damaged on disk"
+                            .into(),
+                    )
+                }
+                Err(e) => return fail(&mut batch, index, Some(name), format!("cannot read the segment: {e}")),
+            }
+        }
+        // Only the last segment may end early; a gap elsewhere loses leaves.
+        let last = n + 1 == segments.len();
+        if !last && index < size && segments[n + 1] != index {
+            return fail(
+                &mut batch,
+                index,
+                Some(name),
+                format!(
+                    "the segment ends before leaf {index}, but the next one starts at leaf {}",
+                    segments[n + 1]
+                ),
+            );
+        }
+    }
+    if index < size {
+        return fail(
+            &mut batch,
+            index,
+            None,
+            format!("the segments hold only {index} leaves, but the checkpoint covers {size}"),
+        );
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
+}

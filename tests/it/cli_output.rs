@@ -1,0 +1,75 @@
+//! Snapshots of what people read: help texts and plain outputs of the CLI.
+//!
+//! A change to any of these shows up as a snapshot diff in review, which is
+//! where wording should be argued about. Update with `INSTA_UPDATE=always`
+//! (or `cargo insta review`) after reading the diff.
+
+use std::process::Command;
+
+use crate::support::BIN;
+
+/// Runs the CLI in an empty environment of its own and returns stdout and
+/// stderr together, as a person at a terminal would see them.
+fn run(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .env("KAITIAKI_HOME", home.path())
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    format!("exit: {}\n{text}", out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn top_level_help() {
+    insta::assert_snapshot!(run(&["--help"]));
+}
+
+#[test]
+fn vote_help() {
+    insta::assert_snapshot!(run(&["vote", "-h"]));
+}
+
+#[test]
+fn request_submit_help() {
+    insta::assert_snapshot!(run(&["request", "submit", "-h"]));
+}
+
+#[test]
+fn log_verify_help() {
+    insta::assert_snapshot!(run(&["log", "verify", "-h"]));
+}
+
+#[test]
+fn no_keys_yet() {
+    insta::assert_snapshot!(run(&["keys", "list"]));
+}
+
+#[test]
+fn a_bad_condition_says_which_forms_work() {
+    insta::assert_snapshot!(run(&[
+        "vote",
+        &"a".repeat(64),
+        "approve",
+        "--body",
+        &"b".repeat(64),
+        "--reason",
+        "x",
+        "--condition",
+        "every-so-often",
+    ]));
+}
+
+#[test]
+fn no_node_running_is_explained() {
+    let out = run(&["--node", "http://127.0.0.1:9", "list", "bodies"]);
+    assert!(out.starts_with("exit: 1\n"), "{out}");
+    assert!(
+        out.contains("cannot reach the node at http://127.0.0.1:9"),
+        "{out}"
+    );
+}

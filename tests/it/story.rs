@@ -1,0 +1,317 @@
+//! The main story, end to end through the real CLI and a real node: two
+//! boards, a dataset, a request, votes, approval, a report — every step
+//! visible over the API and through `kaitiaki show` — then a full audit,
+//! and audits of tampered copies that must fail and name the place.
+
+use std::path::Path;
+
+use kaitiaki_node::storage::{space, Storage};
+use kaitiaki_protocol::merkle::Subtree;
+
+use crate::support::{checkpoint, copy_dir, get_json, Cli, NodeProc};
+
+/// Two boards co-governing one dataset, as the CLI's people.
+pub struct Boards {
+    /// The iwi board's charter id.
+    pub iwi: String,
+    /// The Pacific board's charter id.
+    pub pacific: String,
+    /// The dataset's id.
+    pub dataset: String,
+}
+
+/// Founds an iwi board (2 of 3) and a Pacific board (majority, quorum 2)
+/// and registers a dataset both govern, which excludes commercial use.
+pub fn two_boards(cli: &Cli) -> Boards {
+    for k in [
+        "iwi-1",
+        "iwi-2",
+        "iwi-3",
+        "pac-1",
+        "pac-2",
+        "pac-3",
+        "steward",
+        "researcher",
+    ] {
+        cli.key(k);
+    }
+    let iwi = cli.say(&[
+        "--key",
+        "iwi-1",
+        "body",
+        "create",
+        "--name",
+        "Te Poari Raraunga o Ngāti Tauira",
+        "--description",
+        "The iwi's data board.",
+        "--member",
+        "iwi-1:chair",
+        "--member",
+        "iwi-2",
+        "--member",
+        "iwi-3",
+        "--rule",
+        "threshold:2",
+    ]);
+    let pacific = cli.say(&[
+        "--key",
+        "pac-1",
+        "body",
+        "create",
+        "--name",
+        "Pacific Data Board",
+        "--description",
+        "Pacific communities' data board.",
+        "--member",
+        "pac-1:chair",
+        "--member",
+        "pac-2",
+        "--member",
+        "pac-3",
+        "--rule",
+        "majority:2",
+    ]);
+    let dataset = cli.say(&[
+        "--key",
+        "steward",
+        "dataset",
+        "register",
+        "--name",
+        "Wellbeing survey (synthetic)",
+        "--description",
+        "Linked survey records.",
+        "--steward",
+        "Ministry of Example",
+        "--body",
+        &iwi,
+        "--body",
+        &pacific,
+        "--sensitivity",
+        "sensitive",
+        "--exclude",
+        "custom:commercial-use",
+        "--label",
+        "TK_A=Attribution",
+    ]);
+    Boards {
+        iwi,
+        pacific,
+        dataset,
+    }
+}
+
+/// Submits a research request for the dataset as `researcher`.
+pub fn request(cli: &Cli, dataset: &str, title: &str) -> String {
+    cli.say(&[
+        "--key",
+        "researcher",
+        "request",
+        "submit",
+        "--title",
+        title,
+        "--dataset",
+        dataset,
+        "--purpose",
+        "Understand service access for rangatahi.",
+        "--use-category",
+        "research",
+        "--duration-days",
+        "365",
+        "--setting",
+        "Secure data lab",
+        "--people",
+        "Two accredited researchers",
+        "--benefit",
+        "Better services",
+        "--outputs-plan",
+        "Aggregate tables, reviewed",
+    ])
+}
+
+fn statement(url: &str, id: &str) -> serde_json::Value {
+    get_json(&format!("{url}/v1/statements/{id}")).unwrap_or_else(|e| panic!("statement {id}: {e}"))
+}
+
+#[test]
+fn request_is_voted_approved_reported_and_the_log_audits() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProc::start(&dir.path().join("node"));
+    let cli = Cli::new(dir.path(), &node.url);
+    let b = two_boards(&cli);
+    let req = request(&cli, &b.dataset, "Rangatahi and services");
+
+    let mut steps = vec![
+        b.iwi.clone(),
+        b.pacific.clone(),
+        b.dataset.clone(),
+        req.clone(),
+    ];
+    for (key, body) in [
+        ("iwi-1", &b.iwi),
+        ("iwi-2", &b.iwi),
+        ("pac-1", &b.pacific),
+        ("pac-2", &b.pacific),
+    ] {
+        let mut args = vec![
+            "--key",
+            key,
+            "vote",
+            &req,
+            "approve",
+            "--body",
+            body,
+            "--reason",
+            "Sound plan.",
+        ];
+        if key == "iwi-1" {
+            args.extend([
+                "--condition",
+                "report-every:6",
+                "--condition",
+                "findings-returned",
+            ]);
+        }
+        let vote = cli.json(&args);
+        assert_eq!(vote["kind"], "vote");
+        assert_eq!(vote["status"], "created");
+        steps.push(vote["id"].as_str().unwrap().to_owned());
+    }
+    let report = cli.say(&[
+        "--key",
+        "researcher",
+        "report",
+        "file",
+        &req,
+        "--kind",
+        "periodic",
+        "--summary",
+        "Tables produced in the lab.",
+        "--benefit",
+        "Shared at a hui.",
+    ]);
+    steps.push(report.clone());
+
+    // Every step is in the log, in order, with a proof, over the API.
+    for (i, id) in steps.iter().enumerate() {
+        let s = statement(&node.url, id);
+        assert_eq!(s["index"].as_u64(), Some(i as u64), "{id}");
+        assert_eq!(s["id"].as_str(), Some(id.as_str()));
+        assert!(s["proof"]["hashes"].is_array());
+    }
+    // The node's governance view: approved, with the whole story in order.
+    let view = get_json(&format!("{}/v1/requests/{req}", node.url)).unwrap();
+    assert_eq!(view["status"], "approved", "{view}");
+    let timeline: Vec<&str> = view["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        timeline,
+        steps[4..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+
+    // `kaitiaki show` checks and shows each step.
+    let shown = cli.ok(&["show", &req]);
+    assert!(shown.contains("request.submit"), "{shown}");
+    assert!(
+        shown.contains("verified    signature, id, and inclusion"),
+        "{shown}"
+    );
+    assert!(shown.contains("Rangatahi and services"), "{shown}");
+    assert!(shown.contains("status: approved"), "{shown}");
+    let vote = cli.json(&["show", &steps[4]]);
+    assert_eq!(vote["kind"], "vote");
+    assert_eq!(vote["body"]["choice"], "approve_with_conditions");
+    let shown = cli.json(&["show", &report]);
+    assert_eq!(shown["kind"], "report.file");
+    assert_eq!(shown["index"].as_u64(), Some(steps.len() as u64 - 1));
+
+    // A full audit over HTTP passes, and so do the proofs.
+    let audit = cli.json(&["log", "verify", &node.url]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    assert_eq!(audit["leaves_checked"].as_u64(), Some(steps.len() as u64));
+    cli.ok(&["log", "proof", "inclusion", &req]);
+    cli.ok(&["log", "proof", "consistency", "2"]);
+
+    // Stopped, the data directory audits too; then tampered copies fail.
+    let size = checkpoint(&node.url).0;
+    node.stop();
+    let data = dir.path().join("node");
+    let audit = cli.json(&["log", "verify", data.to_str().unwrap()]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    assert!(audit["counts"]["stored_hashes"].as_u64().unwrap() >= size);
+
+    // One flipped byte inside the last stored leaf.
+    let leaf_copy = dir.path().join("leaf-tampered");
+    copy_dir(&data, &leaf_copy);
+    let segment = leaf_copy.join("log").join("00000000000000000000.seg");
+    let len = std::fs::metadata(&segment).unwrap().len();
+    flip(&segment, len - 20);
+    let out = cli.run(&[
+        "log",
+        "verify",
+        "--no-remember",
+        leaf_copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("first fault  leaf {}", size - 1)),
+        "{text}"
+    );
+    assert!(text.contains("checksum"), "{text}");
+
+    // One flipped byte in a stored tree hash (the pair of leaves 2 and 3).
+    let tree_copy = dir.path().join("tree-tampered");
+    copy_dir(&data, &tree_copy);
+    flip_tree_hash(&tree_copy, Subtree::new(1, 1));
+    let out = cli.run(&[
+        "--json",
+        "log",
+        "verify",
+        "--no-remember",
+        tree_copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["result"], "fault");
+    let place = summary["fault"]["place"].as_str().unwrap();
+    assert!(
+        place.contains("stored tree hash (level 1, index 1), covering leaves 2..3"),
+        "{place}"
+    );
+}
+
+/// Flips one bit of the byte at `offset` in `file`.
+pub fn flip(file: &Path, offset: u64) {
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[offset as usize] ^= 0x01;
+    std::fs::write(file, bytes).unwrap();
+}
+
+/// Flips one bit of a stored subtree hash in a stopped node's database.
+///
+/// The node offers no way to write a tree hash on its own (rightly), so
+/// this opens its sled database directly: the hashes live in the `log` tree
+/// under the `subtrees` key space.
+pub fn flip_tree_hash(data: &Path, at: Subtree) {
+    let hash = {
+        let storage = Storage::open(data, 1 << 20).unwrap();
+        storage
+            .subtree_hash(&at)
+            .unwrap()
+            .expect("stored hash")
+            .to_vec()
+    };
+    let db = sled::open(data.join("db")).unwrap();
+    let log = db.open_tree("log").unwrap();
+    let mut key = space::SUBTREES.to_vec();
+    key.extend_from_slice(&at.to_key());
+    assert_eq!(log.get(&key).unwrap().as_deref(), Some(hash.as_slice()));
+    let mut flipped = hash;
+    flipped[0] ^= 0x01;
+    log.insert(key, flipped).unwrap();
+    db.flush().unwrap();
+}
