@@ -166,7 +166,7 @@ impl Envelope {
     /// the payload, that the payload's author signed it, and a rotation's proof.
     pub fn open(self) -> Result<Verified, EnvelopeError> {
         self.verify_signature()?;
-        let statement = Statement::decode(&self.payload)?;
+        let statement = Statement::decode_signed(&self.payload, Some(&self.author))?;
         if statement.author != self.author {
             return Err(EnvelopeError::AuthorMismatch {
                 payload: Box::new(statement.author),

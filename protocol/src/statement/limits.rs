@@ -61,7 +61,7 @@ pub fn check_network(network: &str) -> Result<(), LimitError> {
 }
 
 /// Every string and list anywhere in a body: length and characters.
-fn check_value(path: &str, v: &Value) -> Result<(), LimitError> {
+pub(super) fn check_value(path: &str, v: &Value) -> Result<(), LimitError> {
     match v {
         Value::String(s) => {
             if s.chars().count() > MAX_TEXT {
@@ -129,7 +129,7 @@ fn rule(r: &DecisionRule) -> Result<(), LimitError> {
     Ok(())
 }
 
-fn check_typed(body: &Body) -> Result<(), LimitError> {
+pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
     match body {
         Body::KeyAnnounce(b) => {
             name("body.display_name", &b.display_name)?;

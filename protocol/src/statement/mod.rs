@@ -125,12 +125,26 @@ pub struct Statement {
     pub body: Body,
 }
 
-/// The outer object, before the body is read by kind.
-#[derive(Serialize, Deserialize)]
+/// The outer object as written.
+#[derive(Serialize)]
+struct Wire<'a> {
+    network: &'a str,
+    author: &'a PublicKey,
+    created_at: Timestamp,
+    kind: &'static str,
+    body: Value,
+}
+
+/// The outer object as read, before the body is read by kind.
+///
+/// The author stays text here: when the signer's key is already known
+/// (opening an envelope), comparing bytes saves decompressing the same
+/// curve point a second time.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Wire {
+struct WireIn {
     network: String,
-    author: PublicKey,
+    author: String,
     created_at: Timestamp,
     kind: String,
     body: Value,
@@ -169,22 +183,43 @@ pub enum StatementError {
 impl Statement {
     /// Reads a statement from its exact payload bytes.
     pub fn decode(payload: &[u8]) -> Result<Statement, StatementError> {
+        Self::decode_signed(payload, None)
+    }
+
+    /// Reads a statement whose envelope was signed by `signer`: the same
+    /// checks as [`Statement::decode`], reusing the signer's key when the
+    /// payload names it as author.
+    pub(crate) fn decode_signed(
+        payload: &[u8],
+        signer: Option<&PublicKey>,
+    ) -> Result<Statement, StatementError> {
         if payload.len() > limits::MAX_PAYLOAD {
             return Err(StatementError::TooLarge(payload.len()));
         }
         let value = parse_strict(payload)?;
-        let wire: Wire = serde_json::from_value(value).map_err(StatementError::Shape)?;
+        let wire: WireIn = serde_json::from_value(value).map_err(StatementError::Shape)?;
+        let same_as_signer = |key: &PublicKey| {
+            let mut raw = [0u8; 32];
+            hex::decode_to_slice(&wire.author, &mut raw).is_ok() && &raw == key.as_bytes()
+        };
+        let author = match signer {
+            Some(key) if same_as_signer(key) => *key,
+            _ => PublicKey::from_hex(&wire.author).map_err(|e| {
+                StatementError::Shape(serde::de::Error::custom(format!("author: {e}")))
+            })?,
+        };
         let kind = Kind::from_name(&wire.kind).ok_or(StatementError::UnknownKind(wire.kind))?;
+        limits::check_network(&wire.network)?;
+        limits::check_value("body", &wire.body)?;
         let body = Body::from_value(kind, wire.body)
             .map_err(|source| StatementError::BodyShape { kind, source })?;
-        let statement = Statement {
+        limits::check_typed(&body)?;
+        Ok(Statement {
             network: wire.network,
-            author: wire.author,
+            author,
             created_at: wire.created_at,
             body,
-        };
-        limits::check(&statement)?;
-        Ok(statement)
+        })
     }
 
     /// Writes the payload bytes a client signs: compact JSON, fields in a fixed order.
@@ -195,10 +230,10 @@ impl Statement {
         limits::check(self)?;
         let body = self.body.to_value().map_err(StatementError::Shape)?;
         let wire = Wire {
-            network: self.network.clone(),
-            author: self.author,
+            network: &self.network,
+            author: &self.author,
             created_at: self.created_at,
-            kind: self.body.kind().name().to_owned(),
+            kind: self.body.kind().name(),
             body,
         };
         let bytes = serde_json::to_vec(&wire).map_err(StatementError::Shape)?;
