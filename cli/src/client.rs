@@ -1,7 +1,7 @@
 //! The HTTP client of a node's `/v1` API.
 //!
 //! The response types here are this client's own reading of the API
-//! (node/API.md and `/openapi.json`), not the node's structs: the CLI is an
+//! (PROTOCOL.md §8 and `/openapi.json`), not the node's structs: the CLI is an
 //! independent client, so an end-to-end test through it catches a change of
 //! the wire format that a shared struct would hide. Unknown fields are
 //! ignored, so a newer node still works.
