@@ -4,12 +4,16 @@
 //! its body's home log after everything else said about that request. A
 //! full recomputation ([`Engine::recompute_request`]) would reload every
 //! statement of the request to reach the same place the last one left it
-//! in. Instead, every recomputation stores a [`Run`]: the last statement of
-//! the request in position order and each body's latest ballots — the
-//! state of the fold after its last step. A new vote that comes after that
-//! last step continues the fold from there, by the same rules
+//! in. Instead, every recomputation stores a [`Run`] (the last statement of
+//! the request in position order, [`Table::RequestRuns`]) and each member's
+//! latest counted ballot ([`Table::Ballots`]) — with the request's record,
+//! the state of the fold after its last step. A new vote that comes after
+//! that last step continues the fold from there, by the same rules
 //! ([`Engine::request_vote`], [`decide::record_from`]), and writes exactly
-//! what a full recomputation would.
+//! what a full recomputation would: the earlier steps are judged exactly as
+//! before (a decision this vote reaches comes after every withdrawal, so no
+//! withdrawal's verdict changes), and the record is rebuilt from the same
+//! deliberations.
 //!
 //! That holds when the vote is the only thing that changes, it is the last
 //! step, and nothing after the decision depends on it. So the shortcut is
