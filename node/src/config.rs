@@ -81,6 +81,54 @@ pub struct Config {
     pub limits: Limits,
     /// Storage tuning.
     pub storage: StorageConfig,
+    /// Witnessing: logs this node witnesses, witnesses it asks to cosign
+    /// its own checkpoints, and the publish policy (see [`crate::witness`]).
+    pub witness: WitnessConfig,
+}
+
+/// Witnessing (C2SP tlog-witness), `[witness]` in the TOML file.
+///
+/// ```toml
+/// [witness]
+/// require = 1                        # serve checkpoints cosigned by >= 1 witness
+/// [[witness.logs]]                   # logs this node witnesses
+/// key = "agency.example+1a2b3c4d+AU…" # their note verifier key (type 0x01)
+/// [[witness.witnesses]]              # witnesses asked to cosign this log
+/// url = "http://agency.example:7878" # submission prefix: POST <url>/add-checkpoint
+/// key = "agency.example+5e6f7a8b+BO…" # their cosignature verifier key (type 0x04)
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// Logs this node witnesses: it answers `POST /add-checkpoint` for them.
+    pub logs: Vec<WitnessedLog>,
+    /// Witnesses this node asks to cosign each of its checkpoints.
+    pub witnesses: Vec<WitnessPeer>,
+    /// k of the k-of-n publish policy: when above 0, `/v1/checkpoint` and
+    /// `/v1/checkpoint/note` serve the newest checkpoint that at least this
+    /// many distinct configured witnesses cosigned. 0 turns the policy off.
+    pub require: usize,
+}
+
+/// A log this node witnesses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessedLog {
+    /// The log's origin; defaults to the key's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The log's note verifier key text (`<name>+<key id>+<base64 0x01 ‖ key>`).
+    pub key: String,
+}
+
+/// A witness asked to cosign this node's checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessPeer {
+    /// The witness's submission prefix; requests go to `<url>/add-checkpoint`.
+    pub url: String,
+    /// Its cosignature verifier key text (`<name>+<key id>+<base64 0x04 ‖ key>`).
+    pub key: String,
 }
 
 /// Request and resource limits. They protect the node from any one client.
@@ -128,6 +176,7 @@ impl Default for Config {
             peers: Vec::new(),
             limits: Limits::default(),
             storage: StorageConfig::default(),
+            witness: WitnessConfig::default(),
         }
     }
 }
@@ -268,6 +317,7 @@ impl Config {
         if self.storage.cache_bytes < 1 << 20 {
             return Err(invalid("storage.cache_bytes", "must be at least 1 MiB"));
         }
+        crate::witness::check_config(&self.witness)?;
         Ok(())
     }
 }

@@ -4,8 +4,9 @@
 //! Read in this order:
 //! 1. [`config`] and [`identity`] — what a node is told, and the key it
 //!    signs with.
-//! 2. [`storage`] — segment files (the source of truth), sled (indexes,
-//!    tree hashes, checkpoints, governance state), start-up recovery.
+//! 2. [`storage`] — segment files (the source of truth), flat files derived
+//!    from them (tree hashes, leaf locations), sled (the id index,
+//!    checkpoints, governance state), start-up recovery.
 //! 3. [`sequencer`] — the single writer: governance checks, group commit,
 //!    checkpoints.
 //! 4. [`node`] — [`Node::open`], [`serve`] and [`run`]: the entry points.
@@ -28,6 +29,7 @@ pub mod node;
 pub mod pages;
 pub mod sequencer;
 pub mod storage;
+pub mod witness;
 
 pub use api::{app, AppState};
 pub use config::{Config, Limits, StorageConfig};

@@ -68,6 +68,7 @@ pub(crate) struct Shared {
     pub identity: Identity,
     pub metrics: Metrics,
     pub recovery: RecoveryReport,
+    pub witness: crate::witness::Witness,
     // Readers see the log up to this checkpoint and no further: everything
     // it covers is durable and committed to sled.
     published: RwLock<Arc<Published>>,
@@ -113,7 +114,9 @@ impl Node {
         config.validate()?;
         let identity = Identity::load_or_create(&config.data_dir, &config.origin)?;
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
+        storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
         let last_time = storage.last_time()?.unix_millis();
+        let witness = crate::witness::Witness::open(&config.data_dir, &config.witness, &identity)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut shared = Shared {
             config,
@@ -121,6 +124,7 @@ impl Node {
             identity,
             metrics: Metrics::default(),
             recovery: RecoveryReport::default(),
+            witness,
             published: RwLock::new(Arc::new(Published {
                 size: 0,
                 root: kaitiaki_protocol::merkle::empty_root(),
@@ -134,12 +138,17 @@ impl Node {
         };
 
         let indexed = shared.storage.indexed_size()?;
-        let mut compact = shared.storage.compact_range(indexed)?;
+        // The derived files are trusted only up to their last sync; the rest
+        // is derived again from the segments, as is whatever sled lacks.
+        let start = shared.storage.trim_derived(indexed)?;
+        let mut compact = shared.storage.compact_range(start)?;
         let (writer, report) = recover(
             &shared.storage,
             shared.config.storage.segment_bytes,
-            |first, records| sequencer::reindex(&shared, &mut compact, first, records),
+            start,
+            |first, records| sequencer::reindex(&shared, &mut compact, first, records, indexed),
         )?;
+        shared.storage.sync_derived()?;
         if report.size != compact.size() {
             return Err(StorageError::Corrupt(format!(
                 "recovery found {} leaves but the tree has {}",
@@ -231,6 +240,9 @@ impl Node {
     pub fn close(self) -> Result<(), NodeError> {
         let _ = self.shared.closing.send(true);
         self.sequencer.stop();
+        if !self.shared.failed.load(Ordering::Acquire) {
+            self.shared.storage.sync_derived()?;
+        }
         self.shared.storage.flush()?;
         Ok(())
     }
@@ -252,6 +264,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     let app = crate::api::app(&node);
+    crate::witness::client::spawn(&node.shared);
     let closing = node.shared.closing.clone();
     let signal = async move {
         shutdown.await;

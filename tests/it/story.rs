@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use kaitiaki_node::storage::{space, Storage};
+use kaitiaki_node::storage::Storage;
 use kaitiaki_protocol::merkle::Subtree;
 
 use crate::support::{checkpoint, copy_dir, get_json, Cli, NodeProc};
@@ -291,27 +291,22 @@ pub fn flip(file: &Path, offset: u64) {
     std::fs::write(file, bytes).unwrap();
 }
 
-/// Flips one bit of a stored subtree hash in a stopped node's database.
+/// Flips one bit of a stored subtree hash in a stopped node's data directory.
 ///
 /// The node offers no way to write a tree hash on its own (rightly), so
-/// this opens its sled database directly: the hashes live in the `log` tree
-/// under the `subtrees` key space.
+/// this writes the file directly: the hashes live in one file per level
+/// under `tree/`, at the place the node's storage names.
 pub fn flip_tree_hash(data: &Path, at: Subtree) {
-    let hash = {
+    let (hash, file, offset) = {
         let storage = Storage::open(data, 1 << 20).unwrap();
-        storage
-            .subtree_hash(&at)
-            .unwrap()
-            .expect("stored hash")
-            .to_vec()
+        let hash = storage.subtree_hash(&at).unwrap().expect("stored hash");
+        let (file, offset) = storage.subtree_place(&at);
+        (hash, file, offset)
     };
-    let db = sled::open(data.join("db")).unwrap();
-    let log = db.open_tree("log").unwrap();
-    let mut key = space::SUBTREES.to_vec();
-    key.extend_from_slice(&at.to_key());
-    assert_eq!(log.get(&key).unwrap().as_deref(), Some(hash.as_slice()));
-    let mut flipped = hash;
-    flipped[0] ^= 0x01;
-    log.insert(key, flipped).unwrap();
-    db.flush().unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(
+        &bytes[offset as usize..offset as usize + 32],
+        hash.as_slice()
+    );
+    flip(&file, offset);
 }

@@ -37,29 +37,31 @@ pub struct CheckpointView {
     pub cosignatures: Vec<String>,
 }
 
-/// Get the latest checkpoint (JSON).
-#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, body = CheckpointView)))]
-pub async fn checkpoint(State(app): State<AppState>) -> Json<CheckpointView> {
-    let p = app.shared.published();
-    Json(CheckpointView {
+/// Get the latest checkpoint (JSON), with its witnesses' cosignatures
+/// (see [`crate::witness::policy`] for which checkpoint that is).
+#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, body = CheckpointView), (status = 503, body = ErrorBody)))]
+pub async fn checkpoint(State(app): State<AppState>) -> ApiResult<Json<CheckpointView>> {
+    let p = crate::witness::policy::served(&app.shared)?;
+    Ok(Json(CheckpointView {
         origin: app.shared.config.origin.clone(),
         size: p.size,
         root: p.root,
-        note: p.note.clone(),
+        note: p.note,
         verifier_key: app.shared.identity.verifier().to_string(),
-        cosignatures: Vec::new(),
-    })
+        cosignatures: p.cosignatures,
+    }))
 }
 
-/// Get the latest checkpoint as a signed note (`text/plain`), for witnesses.
-#[utoipa::path(get, path = "/v1/checkpoint/note", responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn checkpoint_note(State(app): State<AppState>) -> Response {
-    let p = app.shared.published();
-    (
+/// Get the latest checkpoint as a signed note (`text/plain`), with its
+/// witnesses' cosignature lines, for witnesses and C2SP tools.
+#[utoipa::path(get, path = "/v1/checkpoint/note", responses((status = 200, content_type = "text/plain", body = String), (status = 503, body = ErrorBody)))]
+pub async fn checkpoint_note(State(app): State<AppState>) -> ApiResult<Response> {
+    let p = crate::witness::policy::served(&app.shared)?;
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        p.note.clone(),
+        p.cosigned_note,
     )
-        .into_response()
+        .into_response())
 }
 
 /// Get the checkpoint the node signed at exactly `size` (`text/plain`).

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/proofs/consistency", get(log::consistency))
         .merge(state::routes())
         .merge(crate::pages::routes())
+        .merge(crate::witness::routes())
         .route("/v1/events", get(events::stream))
         .route(
             "/v1/attachments/{hash}",
@@ -98,7 +99,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limits.max_attachment_bytes)),
         )
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
+        .route("/metrics", get(crate::witness::server::metrics))
         .route("/openapi.json", get(ops::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

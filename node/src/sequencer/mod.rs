@@ -424,23 +424,44 @@ pub(crate) fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-/// Re-indexes durable leaves that sled lacks (start-up recovery): the same
+/// Re-derives durable leaves from the segments at start-up: every leaf
+/// gets its location and tree hashes in the derived files; those from
+/// `sled_from` on, which sled lacks, are also re-indexed in sled — the same
 /// steps as a sequenced batch, minus the checks, which passed when the
 /// leaves were first sequenced.
 pub(crate) fn reindex(
     shared: &Shared,
     compact: &mut CompactRange,
     first_index: u64,
-    records: Vec<(Location, Vec<u8>)>,
+    mut records: Vec<(Location, Vec<u8>)>,
+    sled_from: u64,
 ) -> Result<(), StorageError> {
+    let split = usize::try_from(sled_from.saturating_sub(first_index))
+        .unwrap_or(usize::MAX)
+        .min(records.len());
+    let rest = records.split_off(split);
+    if !records.is_empty() {
+        // Only the files lack these: no parsing, no governance, no sled.
+        let mut subtrees = Vec::new();
+        let mut locations = Vec::with_capacity(records.len());
+        for (loc, bytes) in &records {
+            let _ = compact.push_with(leaf_hash(bytes), |at, hash| subtrees.push((at, hash)));
+            locations.push(*loc);
+        }
+        shared.storage.derive(first_index, &locations, &subtrees)?;
+    }
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let first_index = first_index + split as u64;
     let mut commit = CommitBatch {
         first_index,
         ..CommitBatch::default()
     };
     let view = StateView::new(&shared.storage, None);
     let mut gate = Gate::new(&view);
-    let mut bytes_only = Vec::with_capacity(records.len());
-    for (i, (loc, bytes)) in records.into_iter().enumerate() {
+    let mut bytes_only = Vec::with_capacity(rest.len());
+    for (i, (loc, bytes)) in rest.into_iter().enumerate() {
         let index = first_index + i as u64;
         let leaf = Leaf::from_bytes(&bytes)
             .map_err(|e| StorageError::Corrupt(format!("leaf {index} in the segments: {e}")))?;

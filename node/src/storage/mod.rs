@@ -1,25 +1,53 @@
-//! Storage under one data directory: segment files for the log, sled for
-//! everything derived from it.
+//! Storage under one data directory: segment files for the log; flat
+//! files and sled for everything derived from it.
+//!
+//! # Storage layout
 //!
 //! ```text
 //! <data dir>/
-//!   node.key        the node's signing seed (owner-only)
-//!   log/*.seg       the leaves, written with fdatasync: the source of truth
-//!   db/             sled: indexes, tree hashes, checkpoints, governance state
+//!   node.key          the node's signing seed (owner-only)
+//!   log/*.seg         the leaves, written with fdatasync: the source of truth
+//!   tree/locations    leaf i → segment, offset, length: 16 bytes at 16·i
+//!   tree/level-NN     hash of subtree (NN, i) at 32·i, one file per level
+//!   db/               sled: statement id → leaf index, checkpoints (one per
+//!                     batch), attachments, meta, governance tables
 //! ```
+//!
+//! What grows with every leaf and never changes lives in flat files, not in
+//! sled: sled keeps per-page metadata in memory for every key, so a per-leaf
+//! key there costs memory forever, while a positioned read of a flat file
+//! costs one system call and leaves the caching to the operating system's
+//! page cache, outside the node's resident memory. Per leaf, sled holds
+//! only the id → index key (it must be looked up by key) and whatever
+//! governance writes.
+//!
+//! Both `tree/` and `db/` are derived from the segments and rebuilt from
+//! them at start-up when behind. Neither is synced per batch: only the
+//! segments are (DESIGN.md, principle 4). The derived files are synced every
+//! [`files::SYNC_EVERY`] leaves and at shutdown, and sled records how many
+//! leaves they then covered; start-up trusts them no further than that (nor
+//! than sled, nor than their own lengths) and derives the rest again. A
+//! missing or short file is therefore simply re-derived; a wrong byte inside
+//! the synced part is what `kaitiaki log verify` finds, naming the level and
+//! index of the stored hash.
 //!
 //! Read in this order:
 //! 1. [`segment`] — the record format, the writer and the readers.
 //! 2. This file — the sled key spaces, what each key holds, and [`Storage::commit`],
-//!    which applies one sequenced batch to all of them in one atomic batch.
-//! 3. [`tree`] — stored subtree hashes and proofs.
-//! 4. [`state`] — governance tables on sled.
-//! 5. [`recovery`] — start-up: truncate a torn tail, re-index what sled lacks.
+//!    which applies one sequenced batch: the derived files, then sled in one
+//!    atomic batch.
+//! 3. [`files`] — the flat files of locations and subtree hashes.
+//! 4. [`tree`] — stored subtree hashes as a tree store: roots and proofs.
+//! 5. [`state`] — governance tables on sled.
+//! 6. [`recovery`] — start-up: truncate a torn tail, re-derive what the
+//!    files and sled lack.
 //!
-//! **Invariant:** sled never learns of a leaf before that leaf is durable in
-//! a segment. So after any crash sled is at most *behind* the segments, never
-//! ahead, and [`recovery`] only ever has to catch it up.
+//! **Invariant:** neither sled nor the derived files learn of a leaf before
+//! that leaf is durable in a segment. So after any crash they are at most
+//! *behind* the segments, never ahead, and [`recovery`] only ever has to
+//! catch them up.
 
+pub mod files;
 pub mod recovery;
 pub mod segment;
 pub mod state;
@@ -57,6 +85,9 @@ pub enum StorageError {
     /// Stored data fails its own checks; the node refuses to guess.
     #[error("storage is corrupt: {0}")]
     Corrupt(String),
+    /// The data directory belongs to another log or key.
+    #[error("wrong data directory: {0}")]
+    Mismatch(String),
 }
 
 impl StorageError {
@@ -74,11 +105,6 @@ impl StorageError {
 pub mod space {
     /// statement id (32) → leaf index (u64 BE).
     pub const IDS: &[u8] = b"ids\0";
-    /// leaf index (u64 BE) → [`super::Location`] (20 bytes).
-    pub const LOCATIONS: &[u8] = b"locations\0";
-    /// [`kaitiaki_protocol::merkle::Subtree::to_key`] (9) → hash (32):
-    /// every complete subtree.
-    pub const SUBTREES: &[u8] = b"subtrees\0";
     /// tree size (u64 BE) → the signed checkpoint note, one per batch.
     pub const CHECKPOINTS: &[u8] = b"checkpoints\0";
     /// attachment content hash (32) → the committing statement's id (32).
@@ -95,6 +121,13 @@ mod meta {
     pub const LAST_TIME: &[u8] = b"last_time";
     /// The latest signed checkpoint note.
     pub const CHECKPOINT: &[u8] = b"checkpoint";
+    /// The number of leaves the derived files covered when last synced
+    /// (u64 BE): recovery trusts them up to here (see [`super::files`]).
+    pub const FILES_SYNCED: &[u8] = b"files_synced";
+    /// The log's origin, recorded at first start.
+    pub const ORIGIN: &[u8] = b"origin";
+    /// The node's public key (32 bytes), recorded at first start.
+    pub const KEY: &[u8] = b"key";
 }
 
 /// `space ‖ key`.
@@ -138,13 +171,15 @@ impl Default for CommitBatch {
     }
 }
 
-/// The node's storage: the sled database and the segment readers.
+/// The node's storage: the sled database, the derived files and the
+/// segment readers.
 ///
-/// sled holds one tree, `log`, for everything derived from the log —
-/// indexes, tree hashes, checkpoints, governance tables — in named key
-/// spaces ([`space`], and one per governance table named by its
-/// `Table::name()`). One tree, because a sled `Batch` is atomic only within
-/// a tree: a batch's indexes, tree hashes and governance writes land
+/// sled holds one tree, `log`, for what is looked up by key — the id
+/// index, checkpoints, governance tables — in named key spaces ([`space`],
+/// and one per governance table named by its `Table::name()`); locations
+/// and tree hashes are in the derived files ([`files`]). One tree, because
+/// a sled `Batch` is atomic only within a tree: a batch's ids, checkpoint
+/// and governance writes land
 /// together or not at all, without sled transactions, which read every key
 /// they write and block all readers while they run. Attachment bytes,
 /// which are not part of any batch, have their own tree.
@@ -155,6 +190,7 @@ pub struct Storage {
     blobs: Tree,
     state: state::StateTrees,
     reader: SegmentReader,
+    files: files::DerivedFiles,
     log_dir: PathBuf,
 }
 
@@ -181,6 +217,7 @@ impl Storage {
         Ok(Storage {
             reader: SegmentReader::new(&log_dir),
             state: state::StateTrees::new(log.clone()),
+            files: files::DerivedFiles::open(data_dir)?,
             db,
             log,
             blobs,
@@ -241,12 +278,7 @@ impl Storage {
 
     /// Where leaf `index` is stored.
     pub fn location(&self, index: u64) -> Result<Option<Location>, StorageError> {
-        match self.get(space::LOCATIONS, &index.to_be_bytes())? {
-            None => Ok(None),
-            Some(v) => Location::from_bytes(&v)
-                .map(Some)
-                .ok_or_else(|| StorageError::Corrupt(format!("location of leaf {index}"))),
-        }
+        self.files.location(index)
     }
 
     /// The raw bytes of leaf `index`, read from its segment.
@@ -270,13 +302,7 @@ impl Storage {
     /// Leaves `[start, end)`, parsed, in order; stops early at a gap.
     pub fn leaves(&self, start: u64, end: u64) -> Result<Vec<(u64, Leaf)>, StorageError> {
         let mut out = Vec::new();
-        let range = key_in(space::LOCATIONS, &start.to_be_bytes())
-            ..key_in(space::LOCATIONS, &end.to_be_bytes());
-        for item in self.log.range(range) {
-            let (k, v) = item?;
-            let index = read_u64(&k[space::LOCATIONS.len()..])?;
-            let loc = Location::from_bytes(&v)
-                .ok_or_else(|| StorageError::Corrupt(format!("location of leaf {index}")))?;
+        for (index, loc) in (start..).zip(self.files.locations(start, end)?) {
             let bytes = self.reader.read(loc)?;
             let leaf = Leaf::from_bytes(&bytes)
                 .map_err(|e| StorageError::Corrupt(format!("leaf {index}: {e}")))?;
@@ -285,23 +311,29 @@ impl Storage {
         Ok(out)
     }
 
-    /// Applies one sequenced batch to sled as one atomic `Batch`, so a crash
-    /// leaves sled either before or after the whole batch.
+    /// Applies one sequenced batch: its locations and subtree hashes to the
+    /// derived files, then everything else to sled as one atomic `Batch`,
+    /// so a crash leaves sled either before or after the whole batch.
     ///
     /// The caller has made the batch's leaves durable first.
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StorageError> {
         let size = batch.first_index + batch.leaves.len() as u64;
+        let locations: Vec<Location> = batch.leaves.iter().map(|(_, loc)| *loc).collect();
+        self.files
+            .append(batch.first_index, &locations, &batch.subtrees)?;
         let mut b = Batch::default();
-        for (i, (id, loc)) in batch.leaves.iter().enumerate() {
-            let index = batch.first_index + i as u64;
-            b.insert(key_in(space::IDS, id.as_bytes()), &index.to_be_bytes());
+        // Every few batches the derived files are synced; the watermark
+        // goes into sled only after that sync has returned.
+        if self.files.sync_due() {
+            let synced = self.files.sync()?;
             b.insert(
-                key_in(space::LOCATIONS, &index.to_be_bytes()),
-                &loc.to_bytes(),
+                key_in(space::META, meta::FILES_SYNCED),
+                &synced.to_be_bytes(),
             );
         }
-        for (at, hash) in &batch.subtrees {
-            b.insert(key_in(space::SUBTREES, &at.to_key()), hash.as_bytes());
+        for (i, (id, _)) in batch.leaves.iter().enumerate() {
+            let index = batch.first_index + i as u64;
+            b.insert(key_in(space::IDS, id.as_bytes()), &index.to_be_bytes());
         }
         for (hash, id) in &batch.attachments {
             b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes());
@@ -331,9 +363,93 @@ impl Storage {
         Ok(())
     }
 
+    /// Appends to the derived files only: locations and subtree hashes of
+    /// leaves `first..` that sled already indexes (start-up re-derivation).
+    pub fn derive(
+        &self,
+        first: u64,
+        locations: &[Location],
+        subtrees: &[(Subtree, Hash)],
+    ) -> Result<(), StorageError> {
+        self.files.append(first, locations, subtrees)
+    }
+
+    /// The number of leaves the derived files cover.
+    pub fn derived_size(&self) -> u64 {
+        self.files.len()
+    }
+
+    /// Start-up: cuts the derived files back to what can be trusted — no
+    /// further than their last sync (the watermark), their lengths, and
+    /// `upto` — and returns that size. The caller re-derives the rest.
+    pub fn trim_derived(&self, upto: u64) -> Result<u64, StorageError> {
+        let watermark = self
+            .get(space::META, meta::FILES_SYNCED)?
+            .map(|v| read_u64(&v))
+            .transpose()?
+            .unwrap_or(0);
+        let keep = self.files.valid_len()?.min(watermark).min(upto);
+        self.files.truncate(keep)?;
+        Ok(keep)
+    }
+
+    /// Syncs the derived files and records in sled how many leaves they
+    /// cover (after recovery, and at shutdown).
+    pub fn sync_derived(&self) -> Result<(), StorageError> {
+        let synced = self.files.sync()?;
+        self.log.insert(
+            key_in(space::META, meta::FILES_SYNCED),
+            &synced.to_be_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Records the log's origin and the node's key at first start, and
+    /// afterwards refuses a different origin or key: a data directory holds
+    /// one log, signed by one key.
+    pub fn check_identity(&self, origin: &str, key: &[u8; 32]) -> Result<(), StorageError> {
+        let stored_origin = self.get(space::META, meta::ORIGIN)?;
+        let stored_key = self.get(space::META, meta::KEY)?;
+        if let Some(o) = &stored_origin {
+            if o.as_ref() != origin.as_bytes() {
+                return Err(StorageError::Mismatch(format!(
+                    "this data directory holds the log of origin {:?}, but the node is configured \
+                     with origin {origin:?}; use that origin, or a new data directory",
+                    String::from_utf8_lossy(o)
+                )));
+            }
+        }
+        if let Some(k) = &stored_key {
+            if k.as_ref() != key.as_slice() {
+                return Err(StorageError::Mismatch(format!(
+                    "this data directory's log was signed by key {}, but node.key now holds key \
+                     {}; restore the original node.key, or use a new data directory",
+                    hex::encode(k),
+                    hex::encode(key)
+                )));
+            }
+        }
+        if stored_origin.is_none() || stored_key.is_none() {
+            let mut b = Batch::default();
+            b.insert(key_in(space::META, meta::ORIGIN), origin.as_bytes());
+            b.insert(key_in(space::META, meta::KEY), key.as_slice());
+            self.log.apply_batch(b)?;
+        }
+        Ok(())
+    }
+
     /// The stored hash of a complete subtree, if stored.
-    pub fn subtree_hash(&self, at: &Subtree) -> Result<Option<sled::IVec>, StorageError> {
-        self.get(space::SUBTREES, &at.to_key())
+    pub fn subtree_hash(&self, at: &Subtree) -> Result<Option<[u8; 32]>, StorageError> {
+        self.files.hash(at)
+    }
+
+    /// The file and byte offset where the hash of `at` is stored (for
+    /// audits and tests that inspect or damage it on purpose).
+    pub fn subtree_place(&self, at: &Subtree) -> (PathBuf, u64) {
+        (
+            self.files.level_path(at.level()),
+            at.index().saturating_mul(files::HASH_LEN),
+        )
     }
 
     /// Stores the bytes of a committed attachment.
@@ -367,6 +483,7 @@ impl Storage {
     }
 
     /// Writes sled's buffers to disk (at shutdown; not a durability point).
+    /// The derived files are synced by [`Storage::sync_derived`].
     pub fn flush(&self) -> Result<(), StorageError> {
         self.db.flush()?;
         Ok(())

@@ -9,6 +9,10 @@
 //!    flushes lazily, so it can lose its last batches. Those leaves are read
 //!    back from the segments and handed to the caller to re-index, exactly as
 //!    the sequencer would have indexed them.
+//! 3. The derived files (tree hashes, locations; see [`super::files`]) lack
+//!    a tail, or hold one that was never synced: they are cut back to what
+//!    was synced ([`Storage::trim_derived`]) and the leaves after that are
+//!    handed to the caller too, to derive them again.
 //!
 //! sled is never ahead of the segments (see [`super`]); if it seems to be,
 //! or a segment other than the last is damaged, recovery refuses to start
@@ -37,19 +41,31 @@ pub struct RecoveryReport {
     pub truncated_bytes: u64,
 }
 
-/// Reconciles sled with the segments in `storage.log_dir()`.
+/// Reconciles sled and the derived files with the segments in
+/// `storage.log_dir()`.
 ///
-/// `reindex(first_index, records)` is called, in order, for every run of
-/// durable leaves that sled lacks; it must commit them to sled before it
-/// returns. Returns the writer positioned at the end of the log.
+/// `start` is where the scan begins: no later than sled's indexed size, and
+/// the derived files cover exactly `start` leaves (see
+/// [`Storage::trim_derived`]). `reindex(first_index, records)` is called,
+/// in order, for every run of durable leaves from `start`; it must append
+/// them to the derived files, and commit those that sled lacks to sled,
+/// before it returns. Returns the writer positioned at the end of the log.
 pub fn recover(
     storage: &Storage,
     roll_bytes: u64,
+    start: u64,
     mut reindex: impl FnMut(u64, Vec<(Location, Vec<u8>)>) -> Result<(), StorageError>,
 ) -> Result<(SegmentWriter, RecoveryReport), StorageError> {
     let dir = storage.log_dir().to_owned();
     let mut report = RecoveryReport::default();
     let indexed = storage.indexed_size()?;
+    if start > indexed || storage.derived_size() != start {
+        return Err(StorageError::Corrupt(format!(
+            "recovery asked to start at leaf {start}, but sled indexes {indexed} leaves and the \
+             derived files cover {}",
+            storage.derived_size()
+        )));
+    }
     let mut segments = list_segments(&dir)?;
     if segments.is_empty() {
         if indexed > 0 {
@@ -66,19 +82,22 @@ pub fn recover(
         ));
     }
 
-    // Start scanning just past the last leaf sled knows.
-    let (mut pos, mut offset) = if indexed == 0 {
+    // Start scanning just past the last leaf both sled and the files know.
+    let (mut pos, mut offset) = if start == 0 {
         (0, SEGMENT_MAGIC.len() as u64)
     } else {
-        let loc = storage.location(indexed - 1)?.ok_or_else(|| {
-            StorageError::Corrupt(format!("sled has no location for leaf {}", indexed - 1))
+        let loc = storage.location(start - 1)?.ok_or_else(|| {
+            StorageError::Corrupt(format!("no location is stored for leaf {}", start - 1))
         })?;
         let pos = segments.binary_search(&loc.segment).map_err(|_| {
-            StorageError::Corrupt(format!("segment {} named by sled is missing", loc.segment))
+            StorageError::Corrupt(format!(
+                "segment {} named by the location index is missing",
+                loc.segment
+            ))
         })?;
         (pos, loc.end())
     };
-    let mut next = indexed;
+    let mut next = start;
     let mut chunk: Vec<(Location, Vec<u8>)> = Vec::new();
     let mut chunk_start = next;
 
@@ -108,12 +127,17 @@ pub fn recover(
                         chunk.push((loc, bytes));
                         next += 1;
                         if chunk.len() >= CHUNK {
-                            report.reindexed += chunk.len() as u64;
                             reindex(chunk_start, std::mem::take(&mut chunk))?;
                             chunk_start = next;
                         }
                     }
                     Scanned::End => break scan.offset(),
+                    Scanned::Bad(at) if last && next < indexed => {
+                        return Err(StorageError::Corrupt(format!(
+                            "segment {segment} is damaged at offset {at}, but sled indexes \
+                             {indexed} leaves: an acknowledged leaf {next} is lost"
+                        )));
+                    }
                     Scanned::Bad(at) if last => {
                         report.truncated_bytes = truncate(&dir, segment, at)?;
                         tracing::warn!(
@@ -134,10 +158,16 @@ pub fn recover(
         };
         if last {
             if !chunk.is_empty() {
-                report.reindexed += chunk.len() as u64;
                 reindex(chunk_start, std::mem::take(&mut chunk))?;
             }
             report.size = next;
+            if next < indexed {
+                return Err(StorageError::Corrupt(format!(
+                    "sled indexes {indexed} leaves but the segments hold {next}"
+                )));
+            }
+            // Leaves only re-derived into the files were not lost by sled.
+            report.reindexed = next - indexed;
             if report.reindexed > 0 {
                 tracing::warn!(
                     leaves = report.reindexed,

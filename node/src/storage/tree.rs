@@ -1,8 +1,8 @@
-//! Stored tree hashes: the sled tree of complete subtrees, read as a
-//! protocol [`TreeStore`].
+//! Stored tree hashes: the per-level files of complete subtrees (see
+//! [`super::files`]), read as a protocol [`TreeStore`].
 //!
 //! Each leaf closes its own level-0 subtree and, on average, one parent, so
-//! the tree costs about two 41-byte entries per leaf. Any root or proof at
+//! the tree costs about two 32-byte entries per leaf, in flat files. Any root or proof at
 //! any size is then O(log n) point reads, whatever the size of the log, and
 //! nothing about the tree is held in memory beyond the O(log n) right edge
 //! (the [`CompactRange`] the sequencer owns).
@@ -12,20 +12,20 @@ use kaitiaki_protocol::Hash;
 
 use super::{Storage, StorageError};
 
-/// The subtrees tree of a [`Storage`], as a [`TreeStore`].
+/// The stored subtree hashes of a [`Storage`], as a [`TreeStore`].
 #[derive(Clone, Copy, Debug)]
-pub struct SledTree<'a> {
+pub struct StoredTree<'a> {
     storage: &'a Storage,
 }
 
-impl<'a> SledTree<'a> {
+impl<'a> StoredTree<'a> {
     /// The tree hashes of `storage`.
     pub fn new(storage: &'a Storage) -> Self {
-        SledTree { storage }
+        StoredTree { storage }
     }
 }
 
-impl TreeStore for SledTree<'_> {
+impl TreeStore for StoredTree<'_> {
     type Error = StorageError;
 
     fn subtree(&self, at: Subtree) -> Result<Hash, StorageError> {
@@ -33,8 +33,7 @@ impl TreeStore for SledTree<'_> {
             .storage
             .subtree_hash(&at)?
             .ok_or_else(|| StorageError::Corrupt(format!("subtree {at} is not stored")))?;
-        Hash::from_slice(&value)
-            .ok_or_else(|| StorageError::Corrupt(format!("subtree {at} is not 32 bytes")))
+        Ok(Hash::from_bytes(value))
     }
 }
 
@@ -61,7 +60,7 @@ impl Storage {
     /// The right edge of the first `size` leaves, rebuilt from stored hashes
     /// at start-up (`size.count_ones()` reads; no leaf is re-hashed).
     pub fn compact_range(&self, size: u64) -> Result<CompactRange, StorageError> {
-        CompactRange::from_store(&SledTree::new(self), size).map_err(|e| match split(e) {
+        CompactRange::from_store(&StoredTree::new(self), size).map_err(|e| match split(e) {
             ProofFailure::Storage(s) => s,
             ProofFailure::Request(r) => StorageError::Corrupt(r),
         })
@@ -69,16 +68,16 @@ impl Storage {
 
     /// The root of the first `size` leaves.
     pub fn root(&self, size: u64) -> Result<Hash, ProofFailure> {
-        merkle::root(&SledTree::new(self), size).map_err(split)
+        merkle::root(&StoredTree::new(self), size).map_err(split)
     }
 
     /// The inclusion proof of leaf `index` in the tree of size `size`.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofFailure> {
-        merkle::inclusion_proof(&SledTree::new(self), index, size).map_err(split)
+        merkle::inclusion_proof(&StoredTree::new(self), index, size).map_err(split)
     }
 
     /// The consistency proof from size `old` to size `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofFailure> {
-        merkle::consistency_proof(&SledTree::new(self), old, new).map_err(split)
+        merkle::consistency_proof(&StoredTree::new(self), old, new).map_err(split)
     }
 }

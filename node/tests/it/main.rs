@@ -10,4 +10,5 @@ mod reads;
 mod recovery;
 mod rejections;
 mod support;
+mod witness;
 mod write;

@@ -234,3 +234,177 @@ async fn a_killed_node_loses_no_acknowledged_write() {
     }
     node.stop().await;
 }
+
+/// Everything the derived files answer for a stopped node's log: its size,
+/// root, every leaf's location and every inclusion proof.
+type Snapshot = (
+    u64,
+    kaitiaki_protocol::Hash,
+    Vec<kaitiaki_node::storage::Location>,
+    Vec<Vec<kaitiaki_protocol::Hash>>,
+);
+
+async fn snapshot(dir: &Path) -> (Snapshot, kaitiaki_node::RecoveryReport) {
+    let cfg = small_segments(dir);
+    tokio::task::spawn_blocking(move || {
+        let node = Node::open(cfg).unwrap();
+        let report = node.recovery();
+        let s = node.storage();
+        let size = node.checkpoint().size;
+        let root = s.root(size).unwrap();
+        assert_eq!(root, node.checkpoint().root);
+        let locations = (0..size).map(|i| s.location(i).unwrap().unwrap()).collect();
+        let proofs = (0..size)
+            .map(|i| s.inclusion_proof(i, size).unwrap())
+            .collect();
+        node.close().unwrap();
+        ((size, root, locations, proofs), report)
+    })
+    .await
+    .unwrap()
+}
+
+/// Small segments, so a few dozen leaves span several of them.
+fn small_segments(dir: &Path) -> kaitiaki_node::Config {
+    let mut c = config(dir);
+    c.storage.segment_bytes = 4096;
+    c
+}
+
+/// A node with `n` leaves over several segments, stopped; its snapshot.
+async fn stopped_log(dir: &Path, n: u64) -> Snapshot {
+    let node = TestNode::start_with(small_segments(dir)).await;
+    fill(&node, 0, n).await;
+    node.stop().await;
+    assert!(segments(dir).len() > 1, "the log spans several segments");
+    snapshot(dir).await.0
+}
+
+fn tree_file(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join("tree").join(name)
+}
+
+fn set_len(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn tree_files_shorter_than_the_log_are_rebuilt_from_the_segments() {
+    let dir = tempdir();
+    let before = stopped_log(dir.path(), 37).await;
+    set_len(&tree_file(dir.path(), "level-00"), 3 * 32);
+    set_len(&tree_file(dir.path(), "level-02"), 0);
+    set_len(&tree_file(dir.path(), "locations"), 5 * 16 + 7);
+
+    let (after, report) = snapshot(dir.path()).await;
+    assert_eq!(after, before, "same tree, locations and proofs");
+    assert_eq!(
+        report.reindexed, 0,
+        "sled lost nothing, so nothing is re-indexed"
+    );
+    let len = |name| {
+        std::fs::metadata(tree_file(dir.path(), name))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(len("level-00"), 37 * 32);
+    assert_eq!(len("level-02"), 9 * 32);
+    assert_eq!(len("locations"), 37 * 16);
+
+    // Appending continues the same tree.
+    let node = TestNode::start_with(small_segments(dir.path())).await;
+    fill(&node, 37, 3).await;
+    node.stop().await;
+    let (more, _) = snapshot(dir.path()).await;
+    assert_eq!(more.0, 40);
+    assert_eq!(&more.2[..37], &before.2[..]);
+}
+
+#[tokio::test]
+async fn missing_tree_files_are_rebuilt_from_the_segments() {
+    let dir = tempdir();
+    let before = stopped_log(dir.path(), 30).await;
+    std::fs::remove_dir_all(dir.path().join("tree")).unwrap();
+    let (after, report) = snapshot(dir.path()).await;
+    assert_eq!(after, before);
+    assert_eq!(report.reindexed, 0);
+
+    std::fs::remove_file(tree_file(dir.path(), "level-01")).unwrap();
+    std::fs::remove_file(tree_file(dir.path(), "locations")).unwrap();
+    assert_eq!(snapshot(dir.path()).await.0, before);
+}
+
+#[tokio::test]
+async fn a_corrupted_unsynced_tail_of_the_tree_files_is_derived_again() {
+    let dir = tempdir();
+    let node = TestNode::start_with(small_segments(dir.path())).await;
+    fill(&node, 0, 10).await;
+    node.stop().await;
+    // sled as it was at ten leaves: its watermark says the derived files
+    // were synced up to leaf 10 and no further.
+    let saved = tempdir();
+    copy_dir(&dir.path().join("db"), saved.path());
+    let before = snapshot(dir.path()).await.0;
+    let node = TestNode::start_with(small_segments(dir.path())).await;
+    fill(&node, 10, 20).await;
+    node.stop().await;
+    let before_full = snapshot(dir.path()).await.0;
+    assert_eq!(&before_full.2[..10], &before.2[..]);
+
+    // As after a power cut: sled is back at ten leaves, and the files'
+    // pages past the watermark hold garbage, with a torn entry at the end.
+    std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+    copy_dir(saved.path(), &dir.path().join("db"));
+    for (name, at) in [
+        ("level-00", 25 * 32),
+        ("level-01", 12 * 32),
+        ("locations", 20 * 16),
+    ] {
+        let path = tree_file(dir.path(), name);
+        let mut bytes = std::fs::read(&path).unwrap();
+        for b in &mut bytes[at..] {
+            *b = 0xEE;
+        }
+        bytes.extend_from_slice(&[0xEE; 5]);
+        std::fs::write(&path, bytes).unwrap();
+    }
+
+    let (after, report) = snapshot(dir.path()).await;
+    assert_eq!(report.reindexed, 20, "sled re-indexed what it lost");
+    assert_eq!(after, before_full, "the garbage was derived again");
+}
+
+#[tokio::test]
+async fn a_data_directory_of_another_origin_or_key_is_refused() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 2).await;
+    node.stop().await;
+
+    let mut other = config(dir.path());
+    other.origin = "elsewhere.example".into();
+    let err = Node::open(other).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("test-node.example") && text.contains("elsewhere.example"),
+        "{text}"
+    );
+
+    // Another node.key: the log was signed by a different key.
+    let key = dir.path().join(kaitiaki_node::identity::KEY_FILE);
+    let original = std::fs::read(&key).unwrap();
+    std::fs::write(&key, format!("{}\n", "07".repeat(32))).unwrap();
+    let err = Node::open(config(dir.path())).unwrap_err();
+    assert!(err.to_string().contains("node.key"), "{err}");
+
+    // Put back, the node starts as before.
+    std::fs::write(&key, original).unwrap();
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.head().await.0, 2);
+    node.stop().await;
+}
