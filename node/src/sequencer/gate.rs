@@ -8,16 +8,15 @@
 //! through three layers:
 //!
 //! ```text
-//! trial Overlay (this statement) → batch Overlay → StateView (Carry → sled)
+//! batch Overlay → StateView (Carry → sled)
 //! ```
 //!
-//! A statement governance refuses leaves nothing behind: its trial overlay
-//! is dropped. An admitted one's writes move into the batch overlay, whose
-//! changes the commit thread applies to sled in the batch's transaction.
+//! A statement governance refuses leaves nothing behind (`admit` checks and
+//! applies in one pass and writes only when the statement counts). An
+//! admitted one's writes go into the batch overlay, whose changes the commit
+//! thread applies to sled in the batch's transaction.
 
-use kaitiaki_governance::{
-    apply, Change, Entry, Overlay, Rejection, Store, StoreWrite, Table, Verdict,
-};
+use kaitiaki_governance::{apply, Change, CheckError, Entry, Overlay, Rejection, Store, Table};
 
 use super::pending::Carry;
 use crate::storage::state::Entries;
@@ -133,16 +132,13 @@ impl<'a> Gate<'a> {
     /// this node does not know is refused too: a node sequences only what
     /// it can check.
     pub fn admit(&mut self, entry: &Entry) -> Result<Result<(), Rejection>, StorageError> {
-        let mut trial = Overlay::new(&self.batch);
-        let applied = apply(entry, &mut trial)?;
-        match applied.verdict {
-            Verdict::Valid => {
-                let changes = trial.into_changes();
-                self.keep(changes)?;
-                Ok(Ok(()))
-            }
-            Verdict::Excluded { rejection } => Ok(Err(rejection)),
-            Verdict::Pending { missing } => Ok(Err(Rejection::unknown("statement", &missing))),
+        // Governance's `admit` checks and applies in one pass and writes
+        // nothing when it refuses, so no trial overlay is needed.
+        match kaitiaki_governance::admit(entry, &mut self.batch) {
+            Ok(_) => Ok(Ok(())),
+            Err(CheckError::Rejected(rejection)) => Ok(Err(rejection)),
+            Err(CheckError::State(e)) => Err(e.into()),
+            Err(other) => Err(StorageError::Corrupt(format!("governance: {other}"))),
         }
     }
 
@@ -150,16 +146,6 @@ impl<'a> Gate<'a> {
     /// It was admitted when it was sequenced, so its verdict is not asked.
     pub fn replay(&mut self, entry: &Entry) -> Result<(), StorageError> {
         apply(entry, &mut self.batch)?;
-        Ok(())
-    }
-
-    fn keep(&mut self, changes: Vec<Change>) -> Result<(), StorageError> {
-        for c in changes {
-            match c.value {
-                Some(v) => self.batch.put(c.table, &c.key, &v)?,
-                None => self.batch.delete(c.table, &c.key)?,
-            }
-        }
         Ok(())
     }
 
