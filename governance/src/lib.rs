@@ -157,4 +157,4 @@ pub use hash::{recompute_state_hash, STATE_HASH_CONTEXT};
 pub use query::state_hash;
 pub use rejection::{Rejection, RejectionCode};
 pub use requests::RequestStatus;
-pub use store::{Change, MemStore, Overlay, Store, StoreWrite, Table};
+pub use store::{merge_scan, Change, MemStore, Overlay, Store, StoreWrite, Table};

@@ -513,57 +513,85 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
         let Some(writes) = self.writes.get(&table).filter(|w| !w.is_empty()) else {
             return self.base.scan_prefix(table, prefix, after, limit);
         };
-        let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
-        }
-        // Walk the base in chunks and merge in the buffered writes up to the
-        // end of each chunk: deletions in the overlay can hide base entries,
-        // so one chunk of `limit` may not be enough.
-        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        merge_scan(
+            limit,
+            after,
+            |cursor, n| self.base.scan_prefix(table, prefix, cursor, n),
+            |cursor| {
+                writes
+                    .range::<[u8], _>(range_of(prefix, cursor))
+                    .take_while(move |(k, _)| k.starts_with(prefix))
+                    .map(|(k, v)| (k.as_slice(), v.as_deref()))
+            },
+        )
+    }
+}
+
+/// One page (at most `limit` entries after `after`) of a base store's
+/// sorted entries with buffered writes merged in: `Some(value)` replaces or
+/// adds an entry, `None` hides it.
+///
+/// `base(cursor, n)` returns up to `n` base entries after `cursor`;
+/// `buffered(cursor)` yields the buffered writes after `cursor`, in key
+/// order, within the same prefix. Buffered deletions can hide base entries,
+/// so one chunk of `limit` from the base may not fill the page: the base is
+/// read in chunks, merging the writes up to the end of each. Shared by
+/// [`Overlay`] and by any store that keeps writes in front of another (the
+/// node's view of batches not yet committed to disk).
+pub fn merge_scan<'w, E, I>(
+    limit: usize,
+    after: Option<&[u8]>,
+    mut base: impl FnMut(Option<&[u8]>, usize) -> Result<KeyValues, E>,
+    mut buffered: impl FnMut(Option<&[u8]>) -> I,
+) -> Result<KeyValues, E>
+where
+    I: Iterator<Item = (&'w [u8], Option<&'w [u8]>)>,
+{
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+    loop {
+        let chunk = base(cursor.as_deref(), limit)?;
+        let upto: Option<Vec<u8>> = if chunk.len() < limit {
+            None
+        } else {
+            chunk.last().map(|(k, _)| k.clone())
+        };
+        let mut writes = buffered(cursor.as_deref())
+            .take_while(|(k, _)| upto.as_deref().is_none_or(|u| *k <= u))
+            .peekable();
+        let mut base_entries = chunk.into_iter().peekable();
         loop {
-            let chunk = self
-                .base
-                .scan_prefix(table, prefix, cursor.as_deref(), limit)?;
-            let exhausted = chunk.len() < limit;
-            let upto: Option<Vec<u8>> = if exhausted {
-                None
-            } else {
-                chunk.last().map(|(k, _)| k.clone())
+            let take_write = match (base_entries.peek(), writes.peek()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((bk, _)), Some((wk, _))) => *wk <= bk.as_slice(),
             };
-            let mut buffered = writes
-                .range::<[u8], _>(range_of(prefix, cursor.as_deref()))
-                .take_while(|(k, _)| k.starts_with(prefix))
-                .filter(|(k, _)| upto.as_ref().is_none_or(|u| *k <= u))
-                .peekable();
-            let mut base = chunk.into_iter().peekable();
-            loop {
-                let take_buffered = match (base.peek(), buffered.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => false,
-                    (None, Some(_)) => true,
-                    (Some((bk, _)), Some((ok, _))) => *ok <= bk,
-                };
-                if take_buffered {
-                    if let Some((k, v)) = buffered.next() {
-                        if base.peek().is_some_and(|(bk, _)| bk == k) {
-                            base.next();
-                        }
-                        if let Some(v) = v {
-                            out.push((k.clone(), v.clone()));
-                        }
+            if take_write {
+                if let Some((k, v)) = writes.next() {
+                    if base_entries
+                        .peek()
+                        .is_some_and(|(bk, _)| bk.as_slice() == k)
+                    {
+                        base_entries.next();
                     }
-                } else if let Some(item) = base.next() {
-                    out.push(item);
+                    if let Some(v) = v {
+                        out.push((k.to_vec(), v.to_vec()));
+                    }
                 }
-                if out.len() == limit {
-                    return Ok(out);
-                }
+            } else if let Some(item) = base_entries.next() {
+                out.push(item);
             }
-            match upto {
-                None => return Ok(out),
-                Some(u) => cursor = Some(u),
+            if out.len() == limit {
+                return Ok(out);
             }
+        }
+        match upto {
+            None => return Ok(out),
+            Some(u) => cursor = Some(u),
         }
     }
 }
@@ -600,6 +628,53 @@ impl<S: Store + ?Sized> StoreWrite for Overlay<'_, S> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Deletions that hide a whole base chunk must not cut the page short,
+    /// and puts land in key order whether they replace or add.
+    #[test]
+    fn merge_scan_reads_past_hidden_chunks() {
+        use std::convert::Infallible;
+        let base: Vec<(Vec<u8>, Vec<u8>)> = (0u8..10).map(|i| (vec![i], vec![i])).collect();
+        let writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = vec![
+            (vec![0], None),
+            (vec![1], None),
+            (vec![2], None),
+            (vec![3], Some(vec![33])),
+            (vec![5], None),
+            (vec![11], Some(vec![11])),
+        ];
+        let page = |after: Option<&[u8]>, limit| {
+            merge_scan::<Infallible, _>(
+                limit,
+                after,
+                |c, n| {
+                    Ok(base
+                        .iter()
+                        .filter(|(k, _)| c.is_none_or(|c| k.as_slice() > c))
+                        .take(n)
+                        .cloned()
+                        .collect())
+                },
+                |c| {
+                    writes
+                        .iter()
+                        .filter(move |(k, _)| c.is_none_or(|c| k.as_slice() > c))
+                        .map(|(k, v)| (k.as_slice(), v.as_deref()))
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                },
+            )
+            .unwrap_or_else(|e| match e {})
+        };
+        let keys = |p: Vec<(Vec<u8>, Vec<u8>)>| {
+            p.into_iter().map(|(k, v)| (k[0], v[0])).collect::<Vec<_>>()
+        };
+        assert_eq!(keys(page(None, 2)), vec![(3, 33), (4, 4)]);
+        assert_eq!(keys(page(Some(&[4]), 3)), vec![(6, 6), (7, 7), (8, 8)]);
+        assert_eq!(keys(page(Some(&[8]), 5)), vec![(9, 9), (11, 11)]);
+        assert!(page(None, 0).is_empty());
+    }
+
     use super::*;
 
     fn keys(v: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {

@@ -61,55 +61,12 @@ impl Store for StateView<'_> {
         else {
             return self.storage.state().scan(table, prefix, after, limit);
         };
-        let mut out = Vec::new();
-        let mut cursor = after.map(<[u8]>::to_vec);
-        // Carried deletions can hide sled entries, so one chunk of `limit`
-        // from sled may not fill the page: read chunks until it is full.
-        while out.len() < limit {
-            let chunk = self
-                .storage
-                .state()
-                .scan(table, prefix, cursor.as_deref(), limit)?;
-            let exhausted = chunk.len() < limit;
-            let upto = if exhausted {
-                None
-            } else {
-                chunk.last().map(|(k, _)| k.clone())
-            };
-            let mut carried = carry
-                .range(table, prefix, cursor.as_deref())
-                .filter(|(k, _)| upto.as_deref().is_none_or(|u| *k <= u))
-                .peekable();
-            let mut base = chunk.into_iter().peekable();
-            loop {
-                let from_carry = match (base.peek(), carried.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => false,
-                    (None, Some(_)) => true,
-                    (Some((bk, _)), Some((ck, _))) => *ck <= bk.as_slice(),
-                };
-                if from_carry {
-                    if let Some((k, v)) = carried.next() {
-                        if base.peek().is_some_and(|(bk, _)| bk.as_slice() == k) {
-                            base.next();
-                        }
-                        if let Some(v) = v {
-                            out.push((k.to_vec(), v.to_vec()));
-                        }
-                    }
-                } else if let Some(item) = base.next() {
-                    out.push(item);
-                }
-                if out.len() == limit {
-                    return Ok(out);
-                }
-            }
-            match upto {
-                None => break,
-                Some(u) => cursor = Some(u),
-            }
-        }
-        Ok(out)
+        kaitiaki_governance::merge_scan(
+            limit,
+            after,
+            |cursor, n| self.storage.state().scan(table, prefix, cursor, n),
+            |cursor| carry.range(table, prefix, cursor),
+        )
     }
 }
 
