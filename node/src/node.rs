@@ -106,6 +106,16 @@ pub struct Node {
     sequencer: Sequencer,
 }
 
+impl Shared {
+    /// Every metric the node keeps, in the Prometheus text format: the
+    /// node's own, then the witness's.
+    pub(crate) fn metrics_text(&self) -> String {
+        let mut text = self.metrics.render();
+        text.push_str(&self.witness.render_metrics());
+        text
+    }
+}
+
 impl Node {
     /// Opens (or creates) the node in `config.data_dir`: loads or creates
     /// the node key, reconciles sled with the segment files, and starts the
@@ -222,7 +232,7 @@ impl Node {
 
     /// The node's metrics in the Prometheus text format.
     pub fn metrics_text(&self) -> String {
-        self.shared.metrics.render()
+        self.shared.metrics_text()
     }
 
     /// The node's storage, for tools that read the log in-process (proofs,

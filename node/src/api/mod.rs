@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limits.max_attachment_bytes)),
         )
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(crate::witness::server::metrics))
+        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

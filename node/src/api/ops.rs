@@ -55,7 +55,7 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.shared.metrics.render(),
+        app.shared.metrics_text(),
     )
         .into_response()
 }
@@ -93,6 +93,7 @@ pub struct ApiDoc;
 pub async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::state::StateDoc::openapi());
+    doc.merge(crate::witness::server::WitnessDoc::openapi());
     match doc.to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => crate::error::ApiError::internal(&e).into_response(),

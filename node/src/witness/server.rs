@@ -402,20 +402,6 @@ pub async fn info(State(app): State<AppState>) -> ApiResult<Json<WitnessInfo>> {
 )]
 pub struct WitnessDoc;
 
-/// `/metrics`: the node's metrics followed by the witness's.
-pub async fn metrics(State(app): State<AppState>) -> Response {
-    let mut text = app.shared.metrics.render();
-    text.push_str(&app.shared.witness.render_metrics());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

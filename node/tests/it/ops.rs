@@ -29,6 +29,7 @@ async fn health_metrics_and_openapi() {
         "kaitiaki_batch_leaves_count",
         "kaitiaki_fsync_seconds_bucket",
         "kaitiaki_request_seconds_count{route=\"/v1/statements\"}",
+        "kaitiaki_witness_cosigned_total",
     ] {
         assert!(text.contains(name), "metrics lack {name}:\n{text}");
     }
@@ -41,6 +42,8 @@ async fn health_metrics_and_openapi() {
         "/v1/leaves",
         "/v1/proofs/consistency",
         "/v1/events",
+        "/add-checkpoint",
+        "/v1/witness",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi lacks {path}");
     }
