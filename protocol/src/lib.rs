@@ -12,6 +12,8 @@
 //!    inclusion and consistency proofs computed from stored subtree hashes.
 //! 6. [`note`], [`checkpoint`], [`cosignature`] — C2SP signed notes,
 //!    tlog-checkpoints and tlog-cosignatures.
+//! 7. [`evidence`] — proof, checkable by anyone holding a log's key, that
+//!    the log misbehaved.
 //!
 //! Every byte this crate hashes or signs is specified in `PROTOCOL.md`.
 #![warn(missing_docs)]
@@ -20,6 +22,7 @@
 pub mod checkpoint;
 pub mod cosignature;
 pub mod envelope;
+pub mod evidence;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hash;
@@ -33,6 +36,7 @@ pub mod statement;
 pub mod time;
 
 pub use envelope::{Envelope, Verified};
+pub use evidence::Evidence;
 pub use hash::Hash;
 pub use id::{ContentHash, StatementId};
 pub use keys::{PublicKey, Signature};

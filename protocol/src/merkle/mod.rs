@@ -33,7 +33,10 @@ use sha2::{Digest, Sha256};
 pub use compact::{CompactRange, TreeFull};
 pub use plan::{consistency_plan, inclusion_plan, root_plan, Plan, ProofPlan, RootPlan};
 pub use store::{MemoryTree, NotStored, Subtree, TreeStore};
-pub use verify::{root_from_inclusion, verify_consistency, verify_inclusion, VerifyError};
+pub use verify::{
+    prefix_root_from_consistency, root_from_inclusion, verify_consistency, verify_inclusion,
+    VerifyError,
+};
 
 use crate::Hash;
 

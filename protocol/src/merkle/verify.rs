@@ -172,6 +172,54 @@ pub fn verify_consistency(
     } else {
         proof.split_first().ok_or_else(wrong_length)?
     };
+    let (fr, sr) = consistency_walk(old_size, new_size, first, rest).ok_or_else(wrong_length)?;
+    if fr != *old_root {
+        return Err(VerifyError::OldRootMismatch);
+    }
+    if sr != *new_root {
+        return Err(VerifyError::NewRootMismatch);
+    }
+    Ok(())
+}
+
+/// The old root that a consistency proof implies, when the proof reaches
+/// `new_root`.
+///
+/// Read `proof` as an RFC 9162 consistency proof from a tree of `old_size`
+/// leaves to the tree of `new_size` leaves whose root is `new_root`. When
+/// `old_size` is not a power of two, the proof carries everything needed to
+/// rebuild both roots; if the rebuilt new root is `new_root`, the rebuilt old
+/// root is returned. That is the root the log's own tree had at `old_size`,
+/// which a follower compares with the root the log signed for that size.
+///
+/// `None` when the proof does not reach `new_root` (wrong hashes or wrong
+/// length), when `old_size` is zero or not smaller than `new_size`, and when
+/// `old_size` is a power of two: the old tree is then one complete subtree
+/// of the new one, the proof starts from the old root without carrying it,
+/// and so implies no old root of its own.
+pub fn prefix_root_from_consistency(
+    old_size: u64,
+    new_size: u64,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Option<Hash> {
+    if old_size == 0 || old_size >= new_size || old_size.is_power_of_two() {
+        return None;
+    }
+    let (first, rest) = proof.split_first()?;
+    let (fr, sr) = consistency_walk(old_size, new_size, first, rest)?;
+    (sr == *new_root).then_some(fr)
+}
+
+/// Steps 3 to 7 of RFC 9162 §2.1.4.2 without the final comparisons, for
+/// `0 < old_size < new_size`: the old and new roots that `first` followed by
+/// `rest` rebuild, or `None` when the proof is too long or too short.
+fn consistency_walk(
+    old_size: u64,
+    new_size: u64,
+    first: &Hash,
+    rest: &[Hash],
+) -> Option<(Hash, Hash)> {
     // Steps 3 and 4: skip the levels where the old tree's last node is a
     // right child, whose hashes are inside `first` already.
     let (mut f, mut s) = (old_size - 1, new_size - 1);
@@ -184,7 +232,7 @@ pub fn verify_consistency(
     // Step 6.
     for c in rest {
         if s == 0 {
-            return Err(wrong_length());
+            return None;
         }
         if f & 1 == 1 || f == s {
             fr = node_hash(c, &fr);
@@ -199,17 +247,11 @@ pub fn verify_consistency(
         f >>= 1;
         s >>= 1;
     }
-    // Step 7.
+    // Step 7, first part: the proof must end exactly at the root.
     if s != 0 {
-        return Err(wrong_length());
+        return None;
     }
-    if fr != *old_root {
-        return Err(VerifyError::OldRootMismatch);
-    }
-    if sr != *new_root {
-        return Err(VerifyError::NewRootMismatch);
-    }
-    Ok(())
+    Some((fr, sr))
 }
 
 /// The length of the inclusion proof of `index` in a tree of `size` leaves,

@@ -1,5 +1,6 @@
 //! Integration tests of the protocol crate: known answers, vectors, properties.
 
+mod evidence;
 mod fixtures;
 mod fuzz_corpus;
 mod merkle;
