@@ -21,8 +21,8 @@ pub struct Signature([u8; 64]);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// Not 32 bytes, or not hex of 32 bytes.
-    #[error("a public key is 32 bytes, written as 64 hex digits")]
+    /// Not 32 bytes, or not 64 lowercase hex digits.
+    #[error("a public key is 32 bytes, written as 64 lowercase hex digits")]
     Length,
     /// The bytes do not decode to a curve point.
     #[error("the public key is not a valid Ed25519 point")]
@@ -49,8 +49,13 @@ impl PublicKey {
         Ok(PublicKey(key))
     }
 
-    /// Parses 64 hex digits.
+    /// Parses 64 lowercase hex digits. Upper case is refused so that every
+    /// key has one spelling: otherwise one signed statement could be
+    /// re-spelled into another with the same meaning and a different id.
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(KeyError::Length);
+        }
         let mut arr = [0u8; 32];
         hex::decode_to_slice(text, &mut arr).map_err(|_| KeyError::Length)?;
         Self::from_bytes(&arr)

@@ -200,7 +200,10 @@ impl Statement {
         let wire: WireIn = serde_json::from_value(value).map_err(StatementError::Shape)?;
         let same_as_signer = |key: &PublicKey| {
             let mut raw = [0u8; 32];
-            hex::decode_to_slice(&wire.author, &mut raw).is_ok() && &raw == key.as_bytes()
+            // Lowercase only, as `PublicKey::from_hex` requires: one spelling per key.
+            !wire.author.bytes().any(|b| b.is_ascii_uppercase())
+                && hex::decode_to_slice(&wire.author, &mut raw).is_ok()
+                && &raw == key.as_bytes()
         };
         let author = match signer {
             Some(key) if same_as_signer(key) => *key,

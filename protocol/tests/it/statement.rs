@@ -56,6 +56,15 @@ fn valid_payload() -> String {
     String::from_utf8(fixtures::envelopes()[0].payload().to_vec()).unwrap()
 }
 
+/// The payload with its author key spelled in upper-case hex: the same
+/// key, so without the lowercase rule the same statement under a new id.
+fn upper_case_author(payload: &str) -> String {
+    let at = payload.find("\"author\":\"").expect("an author") + 10;
+    let key = &payload[at..at + 64];
+    assert!(key.bytes().any(|b| b.is_ascii_lowercase()), "the key has letters");
+    format!("{}{}{}", &payload[..at], key.to_ascii_uppercase(), &payload[at + 64..])
+}
+
 #[test]
 fn strict_parsing_refuses_what_two_readers_could_read_differently() {
     let good = valid_payload();
@@ -99,6 +108,7 @@ fn strict_parsing_refuses_what_two_readers_could_read_differently() {
         ),
         ("empty name", good.replacen("Aroha Example", "  ", 1)),
         ("bad network", good.replacen(NETWORK, "Vectors Example", 1)),
+        ("upper-case key", upper_case_author(&good)),
     ];
     for (what, payload) in cases {
         assert_ne!(payload, good, "{what}: the mutation did not apply");
