@@ -8,7 +8,13 @@
 //! listen = "127.0.0.1:7878"
 //! origin = "iwi-board.example"      # the log's name; charters name it as home_log
 //! network = "kaitiaki-local"        # statements for other networks are refused
-//! peers = []
+//!
+//! [[peers]]                         # nodes whose logs this node mirrors and witnesses
+//! url = "http://127.0.0.1:7879"
+//! key = "agency.example+1a2b3c4d+AU…" # the peer's log key (note verifier key text)
+//!
+//! [replication]
+//! poll_ms = 1000                    # how often each peer is asked for news
 //!
 //! [limits]
 //! max_body_bytes = 1048576
@@ -75,8 +81,12 @@ pub struct Config {
     /// The network (deployment) this node serves; other networks'
     /// statements are refused with `wrong_network`.
     pub network: String,
-    /// Peer node URLs to follow (used by replication).
-    pub peers: Vec<String>,
+    /// Peer nodes to follow: each one's log is mirrored here, folded into
+    /// the governance state, witnessed, and asked to witness this log
+    /// (see [`crate::replication`]).
+    pub peers: Vec<PeerConfig>,
+    /// Replication tuning.
+    pub replication: ReplicationConfig,
     /// Request and resource limits.
     pub limits: Limits,
     /// Storage tuning.
@@ -84,6 +94,62 @@ pub struct Config {
     /// Witnessing: logs this node witnesses, witnesses it asks to cosign
     /// its own checkpoints, and the publish policy (see [`crate::witness`]).
     pub witness: WitnessConfig,
+}
+
+/// A peer node, `[[peers]]` in the TOML file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's base URL, e.g. `http://127.0.0.1:7879`.
+    pub url: String,
+    /// The peer's log key: its note verifier key text
+    /// (`<origin>+<key id>+<base64 0x01 ‖ key>`), which also names its
+    /// origin. Replication trusts checkpoints signed by this key only.
+    pub key: String,
+    /// Whether this node and the peer witness each other's checkpoints
+    /// (default true).
+    #[serde(default = "yes")]
+    pub witness: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PeerConfig {
+    /// A peer at `url` with log key `key`, witnessing both ways.
+    pub fn new(url: impl Into<String>, key: impl Into<String>) -> PeerConfig {
+        PeerConfig {
+            url: url.into(),
+            key: key.into(),
+            witness: true,
+        }
+    }
+
+    /// Parses `<key>@<url>`, the form `KAITIAKI_PEERS` uses.
+    pub fn parse(text: &str) -> Option<PeerConfig> {
+        let (key, url) = text.trim().split_once('@')?;
+        (!key.is_empty() && !url.is_empty()).then(|| PeerConfig::new(url.trim(), key.trim()))
+    }
+}
+
+/// Replication tuning, `[replication]` in the TOML file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicationConfig {
+    /// How often each peer is asked for a new checkpoint, in milliseconds.
+    pub poll_ms: u64,
+    /// Leaves fetched per request while catching up.
+    pub batch_leaves: u64,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            poll_ms: 1000,
+            batch_leaves: 1000,
+        }
+    }
 }
 
 /// Witnessing (C2SP tlog-witness), `[witness]` in the TOML file.
@@ -174,6 +240,7 @@ impl Default for Config {
             origin: "kaitiaki.localhost".into(),
             network: "kaitiaki-local".into(),
             peers: Vec::new(),
+            replication: ReplicationConfig::default(),
             limits: Limits::default(),
             storage: StorageConfig::default(),
             witness: WitnessConfig::default(),
@@ -244,11 +311,11 @@ impl Config {
 
     /// Applies `KAITIAKI_*` overrides from `vars`:
     /// `KAITIAKI_DATA_DIR`, `KAITIAKI_LISTEN`, `KAITIAKI_ORIGIN`,
-    /// `KAITIAKI_NETWORK`, `KAITIAKI_PEERS` (comma-separated),
+    /// `KAITIAKI_NETWORK`, `KAITIAKI_PEERS` (comma-separated `<key>@<url>`),
     /// `KAITIAKI_MAX_BODY_BYTES`, `KAITIAKI_RATE_PER_SECOND`,
     /// `KAITIAKI_RATE_BURST`, `KAITIAKI_REQUEST_TIMEOUT_MS`,
-    /// `KAITIAKI_CACHE_BYTES`, `KAITIAKI_SEGMENT_BYTES`. Other variables are
-    /// ignored.
+    /// `KAITIAKI_CACHE_BYTES`, `KAITIAKI_SEGMENT_BYTES`,
+    /// `KAITIAKI_REPLICATION_POLL_MS`. Other variables are ignored.
     pub fn apply_env(
         &mut self,
         vars: impl IntoIterator<Item = (String, String)>,
@@ -273,10 +340,14 @@ impl Config {
                 "KAITIAKI_PEERS" => {
                     self.peers = value
                         .split(',')
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_owned)
-                        .collect()
+                        .filter(|p| !p.trim().is_empty())
+                        .map(|p| {
+                            PeerConfig::parse(p).ok_or_else(|| ConfigError::Env {
+                                name: name.clone(),
+                                problem: format!("{p:?} is not <log key>@<url>"),
+                            })
+                        })
+                        .collect::<Result<_, _>>()?
                 }
                 "KAITIAKI_MAX_BODY_BYTES" => self.limits.max_body_bytes = num(&name, &value)?,
                 "KAITIAKI_RATE_PER_SECOND" => self.limits.rate_per_second = num(&name, &value)?,
@@ -286,6 +357,7 @@ impl Config {
                 }
                 "KAITIAKI_CACHE_BYTES" => self.storage.cache_bytes = num(&name, &value)?,
                 "KAITIAKI_SEGMENT_BYTES" => self.storage.segment_bytes = num(&name, &value)?,
+                "KAITIAKI_REPLICATION_POLL_MS" => self.replication.poll_ms = num(&name, &value)?,
                 _ => {}
             }
         }
@@ -318,6 +390,13 @@ impl Config {
             return Err(invalid("storage.cache_bytes", "must be at least 1 MiB"));
         }
         crate::witness::check_config(&self.witness)?;
+        for peer in &self.peers {
+            crate::replication::check_peer(peer, &self.origin)
+                .map_err(|problem| invalid("peers", &problem))?;
+        }
+        if self.replication.poll_ms == 0 || self.replication.batch_leaves == 0 {
+            return Err(invalid("replication", "values must be at least 1"));
+        }
         Ok(())
     }
 }
@@ -332,13 +411,17 @@ mod tests {
         assert_eq!(c, Config::default());
         c.apply_env([
             ("KAITIAKI_NETWORK".to_owned(), "aotearoa-test".to_owned()),
-            ("KAITIAKI_PEERS".to_owned(), "http://a, http://b".to_owned()),
+            ("KAITIAKI_PEERS".to_owned(), "a.example+01020304+AQ@http://a, b@http://b".to_owned()),
             ("KAITIAKI_RATE_PER_SECOND".to_owned(), "0".to_owned()),
             ("HOME".to_owned(), "/ignored".to_owned()),
         ])
         .unwrap();
         assert_eq!(c.network, "aotearoa-test");
-        assert_eq!(c.peers, ["http://a", "http://b"]);
+        assert_eq!(c.peers[0], PeerConfig::new("http://a", "a.example+01020304+AQ"));
+        assert_eq!(c.peers[1].url, "http://b");
+        // Those keys are not real keys: validation refuses them.
+        assert!(c.validate().is_err());
+        c.peers.clear();
         assert_eq!(c.limits.rate_per_second, 0);
         c.validate().unwrap();
     }

@@ -25,6 +25,10 @@ pub struct ErrorBody {
     /// For `wrong_home_log`: the origin of the log that must sequence it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_log: Option<String>,
+    /// For `wrong_home_log`, when this node follows that log: the URL of
+    /// the node that runs it, where the statement should be submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_url: Option<String>,
 }
 
 /// An error on its way to becoming a response.
@@ -67,6 +71,8 @@ pub mod code {
     /// The request is valid but conflicts with the log (e.g. an upload of
     /// an attachment nobody committed to).
     pub const NOT_COMMITTED: &str = "not_committed";
+    /// 409: a peer with that log's origin is followed already, at another URL or key.
+    pub const PEER_CONFLICT: &str = "peer_conflict";
 }
 
 impl ApiError {
@@ -78,6 +84,7 @@ impl ApiError {
                 code: code.to_owned(),
                 message: message.into(),
                 home_log: None,
+                home_url: None,
             },
         }
     }
@@ -142,8 +149,19 @@ impl ApiError {
                 code: r.code.as_str().to_owned(),
                 message: r.message.clone(),
                 home_log: r.home_log.clone(),
+                home_url: None,
             },
         }
+    }
+
+    /// Names the URL of the node that runs the right home log, so a
+    /// client can resubmit there.
+    pub fn with_home_url(mut self, url: Option<String>) -> ApiError {
+        if let Some(url) = url {
+            self.body.message = format!("{} It runs at {url}.", self.body.message);
+            self.body.home_url = Some(url);
+        }
+        self
     }
 
     /// The HTTP status.

@@ -45,6 +45,7 @@ pub enum IdentityError {
 #[derive(Clone, Debug)]
 pub struct Identity {
     signer: NoteSigner,
+    key: ed25519_dalek::SigningKey,
 }
 
 impl Identity {
@@ -92,7 +93,29 @@ impl Identity {
         let name = KeyName::new(origin).map_err(|_| IdentityError::BadOrigin(origin.to_owned()))?;
         Ok(Identity {
             signer: NoteSigner::from_seed(name, &seed),
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
         })
+    }
+
+    /// Loads an existing `<data_dir>/node.key` (for tools acting as the
+    /// node's operator); never creates one.
+    pub fn load(data_dir: &Path, origin: &str) -> Result<Identity, IdentityError> {
+        let path = data_dir.join(KEY_FILE);
+        if !path.exists() {
+            return Err(IdentityError::Io {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no node key here; is this the node's data directory?",
+                ),
+            });
+        }
+        Identity::load_or_create(data_dir, origin)
+    }
+
+    /// The Ed25519 signing key (for signed requests by the operator).
+    pub fn signing_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.key
     }
 
     /// The signer of checkpoints.

@@ -27,6 +27,7 @@ pub mod identity;
 pub mod metrics;
 pub mod node;
 pub mod pages;
+pub mod replication;
 pub mod sequencer;
 pub mod storage;
 pub mod witness;

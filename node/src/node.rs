@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use kaitiaki_protocol::note::NoteVerifier;
+use kaitiaki_protocol::note::{NoteVerifier, Verifier as _};
 use kaitiaki_protocol::{Hash, PublicKey};
 use tokio::sync::{broadcast, watch};
 
@@ -69,6 +69,7 @@ pub(crate) struct Shared {
     pub metrics: Metrics,
     pub recovery: RecoveryReport,
     pub witness: crate::witness::Witness,
+    pub replication: crate::replication::Replication,
     // Readers see the log up to this checkpoint and no further: everything
     // it covers is durable and committed to sled.
     published: RwLock<Arc<Published>>,
@@ -112,6 +113,7 @@ impl Shared {
     pub(crate) fn metrics_text(&self) -> String {
         let mut text = self.metrics.render();
         text.push_str(&self.witness.render_metrics());
+        text.push_str(&self.replication.render_metrics());
         text
     }
 }
@@ -126,7 +128,12 @@ impl Node {
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
         let last_time = storage.last_time()?.unix_millis();
-        let witness = crate::witness::Witness::open(&config.data_dir, &config.witness, &identity)?;
+        let witness = crate::witness::Witness::open(
+            &config.data_dir,
+            &with_peers_as_witnesses(&config),
+            &identity,
+        )?;
+        let replication = crate::replication::Replication::open(&config, &storage)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut shared = Shared {
             config,
@@ -135,6 +142,7 @@ impl Node {
             metrics: Metrics::default(),
             recovery: RecoveryReport::default(),
             witness,
+            replication,
             published: RwLock::new(Arc::new(Published {
                 size: 0,
                 root: kaitiaki_protocol::merkle::empty_root(),
@@ -193,8 +201,10 @@ impl Node {
             "node opened"
         );
 
+        let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
+
         let shared = Arc::new(shared);
-        let sequencer = Sequencer::start(Arc::clone(&shared), writer, compact)?;
+        let sequencer = Sequencer::start(Arc::clone(&shared), writer, compact, mirrors)?;
         Ok(Node { shared, sequencer })
     }
 
@@ -252,6 +262,7 @@ impl Node {
         self.sequencer.stop();
         if !self.shared.failed.load(Ordering::Acquire) {
             self.shared.storage.sync_derived()?;
+            self.shared.storage.sync_mirrors()?;
         }
         self.shared.storage.flush()?;
         Ok(())
@@ -265,6 +276,37 @@ impl Node {
     }
 }
 
+/// The `[witness]` section with every configured peer (unless it says
+/// `witness = false`) added both ways: this node witnesses the peer's log,
+/// and asks the peer to witness its own. A peer's witness key is its log
+/// key under the cosignature type (see [`crate::witness`]).
+fn with_peers_as_witnesses(config: &Config) -> crate::config::WitnessConfig {
+    let mut w = config.witness.clone();
+    for peer in config.peers.iter().filter(|p| p.witness) {
+        let Ok(p) = crate::replication::Peer::from_config(peer, &config.origin) else {
+            continue;
+        };
+        if !w.logs.iter().any(|l| l.key.trim() == peer.key.trim()) {
+            w.logs.push(crate::config::WitnessedLog {
+                origin: None,
+                key: peer.key.clone(),
+            });
+        }
+        let cosigner = kaitiaki_protocol::cosignature::CosignatureVerifier::new(
+            p.verifier.name().clone(),
+            *p.verifier.public_key(),
+        );
+        let key = cosigner.to_string();
+        if !w.witnesses.iter().any(|x| x.key.trim() == key) {
+            w.witnesses.push(crate::config::WitnessPeer {
+                url: p.url.clone(),
+                key,
+            });
+        }
+    }
+    w
+}
+
 /// Serves `node` on `listener` until `shutdown` completes, then stops
 /// accepting, lets in-flight requests finish (writes included), ends event
 /// streams, and closes the node.
@@ -275,6 +317,7 @@ pub async fn serve(
 ) -> Result<(), NodeError> {
     let app = crate::api::app(&node);
     crate::witness::client::spawn(&node.shared);
+    crate::replication::spawn_all(&node.shared, &node.sequencer.handle());
     let closing = node.shared.closing.clone();
     let signal = async move {
         shutdown.await;
@@ -288,6 +331,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(signal)
     .await?;
+    // The server has stopped; make sure nothing else still holds storage.
+    let _ = node.shared.closing.send(true);
+    node.shared.replication.stopped().await;
     node.shutdown().await
 }
 

@@ -236,21 +236,20 @@ pub async fn erase(
     }
 }
 
-/// Checks the signed request header and the signer's membership of the
-/// commitment's readers body.
-fn authorise(
+/// Checks a signed request's `Kaitiaki-Signature` header for `method` and
+/// `path` (see the module docs) and returns the key that signed it.
+pub(crate) fn signed_by(
     app: &AppState,
     headers: &HeaderMap,
-    method: Method,
-    hash: &str,
-    commit: &AttachmentCommit,
-) -> ApiResult<()> {
+    method: &Method,
+    path: &str,
+) -> ApiResult<PublicKey> {
     let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, m);
     let value = headers
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            unauthorized("this attachment is confidential; send a Kaitiaki-Signature header")
+            unauthorized("this request must be signed; send a Kaitiaki-Signature header")
         })?;
     let mut key = None;
     let mut time = None;
@@ -290,8 +289,7 @@ fn authorise(
         .ok()
         .and_then(|b| Signature::from_slice(&b).ok())
         .ok_or_else(|| unauthorized("sig must be a base64 Ed25519 signature"))?;
-    let path = format!("/v1/attachments/{hash}");
-    let message = signed_request_message(&app.shared.config.origin, method.as_str(), &path, time);
+    let message = signed_request_message(&app.shared.config.origin, method.as_str(), path, time);
     key.verify(&message, &sig).map_err(|_| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -299,6 +297,19 @@ fn authorise(
             "the request signature does not verify",
         )
     })?;
+    Ok(key)
+}
+
+/// Checks the signed request header and the signer's membership of the
+/// commitment's readers body.
+fn authorise(
+    app: &AppState,
+    headers: &HeaderMap,
+    method: Method,
+    hash: &str,
+    commit: &AttachmentCommit,
+) -> ApiResult<()> {
+    let key = signed_by(app, headers, &method, &format!("/v1/attachments/{hash}"))?;
     if !is_member(app, &commit.readers, &key)? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -183,6 +183,10 @@ pub struct StatementView {
     pub proof: InclusionView,
     /// The signed checkpoint note the proof is against.
     pub checkpoint: String,
+    /// The origin of the log that holds it: this node's own, or a peer's
+    /// log that this node mirrors (then `checkpoint` is the peer's).
+    #[serde(default)]
+    pub log: String,
 }
 
 /// An inclusion proof.
@@ -214,41 +218,96 @@ pub async fn statement(
     let id = StatementId::from_hex(&id)
         .ok_or_else(|| ApiError::malformed("a statement id is 64 lowercase hex digits"))?;
     let published = app.shared.published();
-    let size = published.size;
     let shared = app.shared.clone();
-    let found =
-        tokio::task::spawn_blocking(move || -> ApiResult<Option<(u64, Leaf, Vec<Hash>)>> {
-            let Some(index) = shared.storage.index_of(&id)? else {
-                return Ok(None);
-            };
-            if index >= size {
-                return Ok(None);
-            }
-            let leaf = shared.storage.leaf(index)?.ok_or_else(|| {
-                ApiError::internal(&format!("leaf {index} is indexed but not stored"))
-            })?;
-            let proof = shared.storage.inclusion_proof(index, size)?;
-            Ok(Some((index, leaf, proof)))
-        })
+    let found = tokio::task::spawn_blocking(move || find_statement(&shared, &published, &id))
         .await
         .map_err(|e| ApiError::internal(&e))??;
-    let Some((index, leaf, hashes)) = found else {
+    let Some(found) = found else {
         return Err(ApiError::not_found(format!(
-            "statement {id} is not in this log"
+            "statement {id} is not in this log or any log this node mirrors"
         )));
     };
-    let statement =
-        serde_json::from_slice(leaf.envelope().payload()).unwrap_or(serde_json::Value::Null);
+    let statement = serde_json::from_slice(found.leaf.envelope().payload())
+        .unwrap_or(serde_json::Value::Null);
     Ok(Json(StatementView {
-        leaf: leaf_view(index, &leaf),
+        leaf: leaf_view(found.index, &found.leaf),
         statement,
         proof: InclusionView {
+            index: found.index,
+            size: found.size,
+            root: found.root,
+            hashes: found.hashes,
+        },
+        checkpoint: found.note,
+        log: found.log,
+    }))
+}
+
+/// A statement found in the own log or a mirror, with its proof.
+struct Found {
+    log: String,
+    index: u64,
+    leaf: Leaf,
+    size: u64,
+    root: Hash,
+    hashes: Vec<Hash>,
+    note: String,
+}
+
+/// Looks a statement up in the own log (up to the published checkpoint),
+/// then in the mirror that holds it (up to the peer's latest checkpoint
+/// whose whole tree the mirror holds).
+fn find_statement(
+    shared: &crate::node::Shared,
+    published: &crate::node::Published,
+    id: &StatementId,
+) -> ApiResult<Option<Found>> {
+    let Some(place) = shared.storage.locate(id)? else {
+        return Ok(None);
+    };
+    let index = place.index;
+    let Some(origin) = place.log else {
+        if index >= published.size {
+            return Ok(None);
+        }
+        let leaf = shared.storage.leaf(index)?.ok_or_else(|| {
+            ApiError::internal(&format!("leaf {index} is indexed but not stored"))
+        })?;
+        return Ok(Some(Found {
+            log: shared.config.origin.clone(),
             index,
+            hashes: shared.storage.inclusion_proof(index, published.size)?,
+            leaf,
             size: published.size,
             root: published.root,
-            hashes,
-        },
-        checkpoint: published.note.clone(),
+            note: published.note.clone(),
+        }));
+    };
+    let Some(mirror) = shared.storage.existing_mirror(&origin)? else {
+        return Ok(None);
+    };
+    let Some(note) = mirror.complete_checkpoint()? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&note).into_owned();
+    let body = text.split("\n\n").next().unwrap_or_default();
+    let checkpoint = kaitiaki_protocol::checkpoint::Checkpoint::parse(&format!("{body}\n"))
+        .map_err(|e| ApiError::internal(&e))?;
+    if index >= checkpoint.size() {
+        return Ok(None);
+    }
+    let bytes = mirror.leaf_bytes(index)?.ok_or_else(|| {
+        ApiError::internal(&format!("mirrored leaf {index} of {origin} is not stored"))
+    })?;
+    let leaf = Leaf::from_bytes(&bytes).map_err(|e| ApiError::internal(&e))?;
+    Ok(Some(Found {
+        hashes: mirror.tree().inclusion_proof(index, checkpoint.size())?,
+        log: origin,
+        index,
+        leaf,
+        size: checkpoint.size(),
+        root: *checkpoint.root(),
+        note: text,
     }))
 }
 

@@ -12,6 +12,7 @@
 
 pub mod attachments;
 pub mod events;
+pub mod federation;
 pub mod log;
 pub mod ops;
 pub mod state;
@@ -87,6 +88,25 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/leaves", get(log::leaves))
         .route("/v1/proofs/inclusion", get(log::inclusion))
         .route("/v1/proofs/consistency", get(log::consistency))
+        .route("/v1/leaves/raw", get(federation::leaves_raw))
+        .route(
+            "/v1/peers",
+            get(federation::peers).post(federation::add_peer),
+        )
+        .route(
+            "/v1/peers/{origin}/quarantine",
+            axum::routing::delete(federation::forgive),
+        )
+        .route("/v1/mirrors", get(federation::mirrors))
+        .route(
+            "/v1/mirrors/{origin}/leaves/raw",
+            get(federation::mirror_leaves_raw),
+        )
+        .route(
+            "/v1/mirrors/{origin}/proofs/consistency",
+            get(federation::mirror_consistency),
+        )
+        .route("/v1/evidence", get(federation::evidence))
         .merge(state::routes())
         .merge(crate::pages::routes())
         .merge(crate::witness::routes())
@@ -101,7 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
-        .fallback(not_found)
+        .fallback(crate::pages::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
@@ -110,7 +130,7 @@ pub fn router(state: AppState) -> Router {
     api.with_state(state)
 }
 
-async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /openapi.json")
 }
 

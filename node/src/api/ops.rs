@@ -93,6 +93,7 @@ pub struct ApiDoc;
 pub async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::state::StateDoc::openapi());
+    doc.merge(super::federation::FederationDoc::openapi());
     doc.merge(crate::witness::server::WitnessDoc::openapi());
     match doc.to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),

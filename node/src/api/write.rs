@@ -126,9 +126,19 @@ async fn submit_one(app: AppState, bytes: &[u8]) -> Result<(StatusCode, Json<Acc
         Some(Outcome::Existing(index)) => {
             Ok((StatusCode::OK, Json(accepted(id, index, "existing"))))
         }
-        Some(Outcome::Rejected(r)) => Err(ApiError::rejected(&r)),
+        Some(Outcome::Rejected(r)) => Err(rejected(&app, &r)),
         Some(Outcome::Unavailable) | None => Err(ApiError::unavailable()),
     }
+}
+
+/// A governance rejection, with the URL of the right node when this node
+/// follows the home log the rejection names.
+fn rejected(app: &AppState, r: &kaitiaki_governance::Rejection) -> ApiError {
+    let url = r
+        .home_log
+        .as_deref()
+        .and_then(|origin| app.shared.replication.url_of(origin));
+    ApiError::rejected(r).with_home_url(url)
 }
 
 async fn submit_many(app: AppState, bytes: &[u8]) -> Result<Json<BatchResult>, ApiError> {
@@ -190,7 +200,7 @@ async fn submit_many(app: AppState, bytes: &[u8]) -> Result<Json<BatchResult>, A
         *slot = Some(match outcome {
             Outcome::Created(index) => item(id, index, "created"),
             Outcome::Existing(index) => item(id, index, "existing"),
-            Outcome::Rejected(r) => rejected_item(Some(id), ApiError::rejected(&r)),
+            Outcome::Rejected(r) => rejected_item(Some(id), rejected(&app, &r)),
             Outcome::Unavailable => rejected_item(Some(id), ApiError::unavailable()),
         });
     }

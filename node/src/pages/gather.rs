@@ -11,6 +11,7 @@ use kaitiaki_governance::lists::{self, RequestFilter, RequestSummary};
 use kaitiaki_governance::query::{self, TimelineItem};
 use kaitiaki_governance::requests::RequestRecord;
 use kaitiaki_governance::{Cursor, KeyBytes, Verdict};
+use kaitiaki_protocol::note::Note;
 use kaitiaki_protocol::{Statement, StatementId, Timestamp};
 
 use super::concern::ConcernForm;
@@ -128,14 +129,23 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// A statement of this node's own log, parsed; `None` if it was
-    /// written to another log (mirrors hold those).
+    /// A statement of this node's own log or of a mirror, parsed.
     pub(crate) fn own_statement(&self, id: &StatementId) -> Option<Statement> {
-        let index = self.shared.storage.index_of(id).ok()??;
-        if index >= self.shared.published().size {
-            return None;
-        }
-        let leaf = self.shared.storage.leaf(index).ok()??;
+        let storage = &self.shared.storage;
+        let place = storage.locate(id).ok()??;
+        let leaf = match place.log {
+            None => {
+                if place.index >= self.shared.published().size {
+                    return None;
+                }
+                storage.leaf(place.index).ok()??
+            }
+            Some(origin) => {
+                let mirror = storage.existing_mirror(&origin).ok()??;
+                let bytes = mirror.leaf_bytes(place.index).ok()??;
+                kaitiaki_protocol::Leaf::from_bytes(&bytes).ok()?
+            }
+        };
         Statement::decode(leaf.envelope().payload()).ok()
     }
 
@@ -144,10 +154,20 @@ impl<'a> Ctx<'a> {
             return c.clone();
         }
         let p = self.shared.published();
+        // The same checkpoint with the cosignatures its witnesses have
+        // given it so far, when they gave any.
+        let witness = &self.shared.witness;
+        let cosigned = witness
+            .cosigned_note(p.size)
+            .ok()
+            .flatten()
+            .filter(|n| Note::parse(p.note.as_bytes()).is_ok_and(|o| o.text() == n.text()))
+            .map(|n| n.to_string());
         let c = verify::open_checkpoint(
-            &p.note,
+            cosigned.as_deref().unwrap_or(&p.note),
             &self.shared.config.origin,
             &self.shared.identity.verifier(),
+            &witness.peer_verifiers(),
         );
         *self.checkpoint.borrow_mut() = Some(c.clone());
         c
@@ -176,11 +196,67 @@ impl<'a> Ctx<'a> {
                 .as_ref()
                 .map(|c| c.witnesses.clone())
                 .unwrap_or_default(),
+            trusted: self.shared.witness.peer_verifiers().len(),
             signed: checked.map(|_| ()),
-            // The node does not follow peers or keep checkpoints of other
-            // logs yet, so it cannot have evidence either way.
-            evidence: Evidence::NotCollected,
+            evidence: self.evidence(),
+            peers: self
+                .shared
+                .replication
+                .peers()
+                .iter()
+                .map(|f| {
+                    let s = f.status();
+                    crate::pages::verify::PeerLine {
+                        origin: s.origin,
+                        url: s.url,
+                        state: serde_json::to_value(s.state)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        mirrored: s.mirrored,
+                        remote_size: s.remote_size,
+                        quarantine: s.quarantine.map(|q| q.reason),
+                    }
+                })
+                .collect(),
             verifier_key: self.shared.identity.verifier().to_string(),
+        }
+    }
+
+    /// What this node knows about misbehaviour of the logs it follows or
+    /// witnesses.
+    fn evidence(&self) -> Evidence {
+        let shared = &self.shared;
+        if shared.replication.peers().is_empty() && shared.witness.logs_count() == 0 {
+            return Evidence::NotCollected;
+        }
+        match crate::api::federation::all_evidence(shared) {
+            Ok(records) if records.is_empty() => Evidence::None,
+            Ok(records) => Evidence::Found(
+                records
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{}: {} ({}, found by {})",
+                            r.origin,
+                            match r.evidence.kind().as_str() {
+                                "equivocation" => "signed two different histories of the same length",
+                                "inconsistent" => "signed two histories where one should extend the other",
+                                "bad_leaf" => "signed a history holding a record whose signature is forged",
+                                "rewritten_leaves" => "served records that are not in the history it signed",
+                                "breaks_rule" => "recorded a decision outside its board's home node",
+                                _ => "served a proof that does not hold",
+                            },
+                            if r.self_verifying { "a proof anyone can check" } else { "what this node saw" },
+                            r.found_by
+                        )
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the evidence for the overview");
+                Evidence::None
+            }
         }
     }
 
@@ -193,7 +269,9 @@ impl<'a> Ctx<'a> {
             Ok(c) => c.size,
             Err(_) => self.shared.published().size,
         };
-        let index = storage.index_of(id).ok()??;
+        let Some(index) = storage.index_of(id).ok()? else {
+            return self.check_mirrored(id);
+        };
         if index >= size {
             return None;
         }
@@ -231,6 +309,81 @@ impl<'a> Ctx<'a> {
                 .map_err(|e| format!("the signature did not check out: {e}")),
             log: self.log_status(),
             payload: pretty,
+            mirrored_from: None,
+        })
+    }
+
+    /// A statement of a peer's log that this node mirrors, checked against
+    /// the peer's latest checkpoint whose whole tree the mirror holds,
+    /// under the key this node follows the peer by.
+    fn check_mirrored(&self, id: &StatementId) -> Option<RecordCheck> {
+        let storage = &self.shared.storage;
+        let place = storage.locate(id).ok()??;
+        let origin = place.log?;
+        let index = place.index;
+        let peer = self.shared.replication.peer(&origin)?;
+        let mirror = storage.existing_mirror(&origin).ok()??;
+        let note = String::from_utf8(mirror.complete_checkpoint().ok()??).ok()?;
+        let mut trusted = self.shared.witness.peer_verifiers();
+        trusted.push(self.shared.witness.verifier());
+        let checked = verify::open_checkpoint(&note, &origin, &peer.peer.verifier, &trusted);
+        let size = checked.as_ref().map(|c| c.size).ok()?;
+        if index >= size {
+            return None;
+        }
+        let bytes = mirror.leaf_bytes(index).ok()??;
+        let leaf = kaitiaki_protocol::Leaf::from_bytes(&bytes).ok()?;
+        let proof = mirror.tree().inclusion_proof(index, size).ok()?;
+        let included = match &checked {
+            Ok(c) => verify::check_inclusion(&bytes, index, &proof, c),
+            Err(e) => Err(e.clone()),
+        };
+        let payload = leaf.envelope().payload();
+        let statement = Statement::decode(payload).ok();
+        let pretty = serde_json::from_slice::<serde_json::Value>(payload)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| String::from_utf8_lossy(payload).into_owned());
+        let log = LogStatus {
+            origin: origin.clone(),
+            size,
+            root: checked
+                .as_ref()
+                .map(|c| c.root.to_hex())
+                .unwrap_or_default(),
+            latest: None,
+            witnesses: checked
+                .as_ref()
+                .map(|c| c.witnesses.clone())
+                .unwrap_or_default(),
+            trusted: trusted.len(),
+            signed: checked.map(|_| ()),
+            evidence: self.evidence(),
+            peers: Vec::new(),
+            verifier_key: peer.peer.config.key.clone(),
+        };
+        Some(RecordCheck {
+            id: id.to_hex(),
+            kind: statement
+                .as_ref()
+                .map(|s| s.kind().name().to_owned())
+                .unwrap_or_default(),
+            author: self.person(&KeyBytes::of(leaf.envelope().author())),
+            created_at: statement
+                .as_ref()
+                .map(|s| s.created_at)
+                .unwrap_or(leaf.sequenced_at()),
+            sequenced_at: leaf.sequenced_at(),
+            index,
+            leaf_hash: kaitiaki_protocol::merkle::leaf_hash(&bytes).to_hex(),
+            proof: proof.iter().map(|h| h.to_hex()).collect(),
+            included,
+            signature: leaf
+                .envelope()
+                .verify_signature()
+                .map_err(|e| format!("the signature did not check out: {e}")),
+            log,
+            payload: pretty,
+            mirrored_from: Some(peer.peer.url.clone()),
         })
     }
 

@@ -124,6 +124,15 @@ pub fn date(t: Timestamp) -> Markup {
     html! { time datetime=(t.to_rfc3339()) { (date_text(t)) } }
 }
 
+/// A moment as "3 March 2026 at 14:05 UTC", in a `<time>` element.
+pub fn date_time(t: Timestamp) -> Markup {
+    let text = match chrono::DateTime::from_timestamp_millis(t.unix_millis()) {
+        Some(d) => d.format("%-d %B %Y at %H:%M UTC").to_string(),
+        None => t.to_rfc3339(),
+    };
+    html! { time datetime=(t.to_rfc3339()) { (text) } }
+}
+
 /// "3 March 2026" (UTC).
 pub fn date_text(t: Timestamp) -> String {
     match chrono::DateTime::from_timestamp_millis(t.unix_millis()) {

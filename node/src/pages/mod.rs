@@ -12,7 +12,8 @@
 //! 4. [`gather`], [`assemble`] and [`story`] — the only code that reads the
 //!    node's state, each call bounded by a page of an index or one record's
 //!    story.
-//! 5. This module — routes and thin handlers.
+//! 5. This module — routes, thin handlers, and the router's fallback (an
+//!    HTML 404 for any unknown address outside the API).
 //!
 //! **Invariant:** no page does work proportional to the whole log. Lists
 //! walk one page of a governance index by cursor; a record's page reads
@@ -38,7 +39,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -163,6 +164,40 @@ pub fn not_found_page(l: &Labels, node: &NodeInfo, what: &str, path: &str) -> Re
         StatusCode::NOT_FOUND,
         layout::page(l, node, &l.text("not_found"), Nav::None, body),
     )
+}
+
+/// Addresses that belong to the API and the witness, where an unknown
+/// address keeps the API's JSON error (clients parse it).
+const API_PREFIXES: &[&str] = &[
+    "/v1",
+    "/metrics",
+    "/healthz",
+    "/openapi.json",
+    "/add-checkpoint",
+];
+
+/// Whether `path` is the API's: one of [`API_PREFIXES`] or below it.
+pub fn is_api_path(path: &str) -> bool {
+    API_PREFIXES.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// The router's fallback: an unknown API address gets the API's JSON
+/// `not_found`; any other unknown address is a page a person mistyped,
+/// and gets the helpful HTML 404 page.
+pub async fn fallback(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if is_api_path(path) {
+        return crate::api::not_found().await.into_response();
+    }
+    // Echo a long address only in part: the page is for a person.
+    let shown: String = match path.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &path[..end]),
+        None => path.to_owned(),
+    };
+    not_found_page(&labels(&app), &node_info(&app, &headers), "page", &shown)
 }
 
 fn error_page(l: &Labels, node: &NodeInfo, e: &dyn std::fmt::Display) -> Response {

@@ -3,26 +3,48 @@
 //!
 //! The check runs here, on the server, with the protocol crate: the leaf's
 //! RFC 6962 hash, its inclusion proof, the root that proof leads to, and the
-//! node's signature on the checkpoint that names that root. The page says
-//! exactly what was checked and what was not, and links the raw signed
-//! statement and the proof so anyone can check again with other tools.
+//! node's signature on the checkpoint that names that root, and each
+//! witness cosignature on that checkpoint against the witness keys the node
+//! trusts. The page says exactly what was checked and what was not, and
+//! links the raw signed statement and the proof so anyone can check again
+//! with other tools.
 
-use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
+use kaitiaki_protocol::checkpoint::{Checkpoint, VerifiedCheckpoint};
+use kaitiaki_protocol::cosignature::CosignatureVerifier;
 use kaitiaki_protocol::merkle::{leaf_hash, verify_inclusion};
-use kaitiaki_protocol::note::{Note, NoteVerifier};
+use kaitiaki_protocol::note::{Note, NoteSignature, NoteVerifier, Verifier};
 use kaitiaki_protocol::{Hash, Timestamp};
 use maud::{html, Markup};
 
 use super::labels::Labels;
-use super::layout::{date, person, short, NodeInfo, Person};
+use super::layout::{date, date_time, person, short, NodeInfo, Person};
 
-/// A witness signature line found on the checkpoint.
+/// What checking one witness line against the trusted witness keys found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WitnessCheck {
+    /// A witness this node trusts cosigned the checkpoint, at this time
+    /// (the time is part of what the witness signed).
+    Verified {
+        /// When the witness cosigned.
+        at: Timestamp,
+    },
+    /// The line names a key this node does not trust as a witness, so it
+    /// says nothing either way.
+    UnknownKey,
+    /// The line names a trusted witness, but its signature does not check
+    /// out against this checkpoint.
+    Invalid,
+}
+
+/// A witness signature line found on the checkpoint, and whether it checked out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Witness {
     /// The witness's key name.
     pub name: String,
     /// Its key id, 8 hex digits.
     pub key_id: String,
+    /// What checking the line found.
+    pub check: WitnessCheck,
 }
 
 /// What this node knows about equivocation: two checkpoints of one log
@@ -53,12 +75,33 @@ pub struct LogStatus {
     /// Whether the checkpoint's signature by the node's key checked out,
     /// and if not, why.
     pub signed: Result<(), String>,
-    /// Witness signature lines on the checkpoint.
+    /// Witness signature lines on the checkpoint, each checked.
     pub witnesses: Vec<Witness>,
+    /// How many witnesses this node trusts (its configured witness keys).
+    pub trusted: usize,
     /// Equivocation evidence.
     pub evidence: Evidence,
+    /// The nodes this node follows, and how far it has mirrored each.
+    pub peers: Vec<PeerLine>,
     /// The node's note verifier key, for people checking with other tools.
     pub verifier_key: String,
+}
+
+/// One followed node, as the overview shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerLine {
+    /// Its log's origin.
+    pub origin: String,
+    /// Its address.
+    pub url: String,
+    /// `following`, `unreachable`, `quarantined` or `starting`.
+    pub state: String,
+    /// Records mirrored here, each checked.
+    pub mirrored: u64,
+    /// Records its latest checkpoint covers.
+    pub remote_size: u64,
+    /// Why it is quarantined, if it is.
+    pub quarantine: Option<String>,
 }
 
 /// A record checked against the log.
@@ -89,6 +132,8 @@ pub struct RecordCheck {
     pub log: LogStatus,
     /// The signed statement payload, pretty-printed.
     pub payload: String,
+    /// For a record of a peer's log mirrored here: that node's address.
+    pub mirrored_from: Option<String>,
 }
 
 /// A checkpoint whose signature checked out.
@@ -98,16 +143,21 @@ pub struct Checked {
     pub size: u64,
     /// Its root.
     pub root: Hash,
-    /// Witness lines on it (not checked: see the page).
+    /// The other signature lines on it, each checked against the trusted
+    /// witness keys.
     pub witnesses: Vec<Witness>,
+    /// How many witnesses this node trusts.
+    pub trusted: usize,
 }
 
 /// Opens the signed checkpoint `note` of the log `origin` with the node's
-/// key and lists the other signature lines on it.
+/// key, and checks every other signature line on it as a cosignature
+/// against `trusted`, the witness keys this node trusts.
 pub fn open_checkpoint(
     note: &str,
     origin: &str,
     verifier: &NoteVerifier,
+    trusted: &[CosignatureVerifier],
 ) -> Result<Checked, String> {
     let opened = VerifiedCheckpoint::open(note.as_bytes(), origin, std::slice::from_ref(verifier))
         .map_err(|e| {
@@ -116,23 +166,71 @@ pub fn open_checkpoint(
                 e.code()
             )
         })?;
-    let witnesses = witnesses(opened.note(), origin);
+    let witnesses = witnesses(opened.note(), opened.checkpoint(), verifier, trusted);
     Ok(Checked {
         size: opened.checkpoint().size(),
         root: *opened.checkpoint().root(),
         witnesses,
+        trusted: trusted.len(),
     })
 }
 
-fn witnesses(note: &Note, origin: &str) -> Vec<Witness> {
+/// Every signature line of `note` except the log's own, each checked as a
+/// cosignature of `checkpoint` with the protocol crate.
+fn witnesses(
+    note: &Note,
+    checkpoint: &Checkpoint,
+    log: &NoteVerifier,
+    trusted: &[CosignatureVerifier],
+) -> Vec<Witness> {
     note.signatures()
         .iter()
-        .filter(|s| s.name().as_str() != origin)
+        .filter(|s| !s.is_from(Verifier::name(log), Verifier::key_id(log)))
         .map(|s| Witness {
             name: s.name().as_str().to_owned(),
             key_id: s.key_id().to_string(),
+            check: check_cosignature(checkpoint, s, trusted),
         })
         .collect()
+}
+
+/// Checks one signature line against the trusted witness keys. A line is
+/// verified only when a trusted key's cosignature check accepts it.
+pub fn check_cosignature(
+    checkpoint: &Checkpoint,
+    line: &NoteSignature,
+    trusted: &[CosignatureVerifier],
+) -> WitnessCheck {
+    let mut named = trusted
+        .iter()
+        .filter(|v| line.is_from(v.name(), v.key_id()));
+    let Some(first) = named.next() else {
+        return WitnessCheck::UnknownKey;
+    };
+    for v in std::iter::once(first).chain(named) {
+        if let Ok(c) = v.verify_cosignature(checkpoint, line) {
+            if let Some(at) = i64::try_from(c.timestamp())
+                .ok()
+                .and_then(|s| Timestamp::from_unix_seconds(s).ok())
+            {
+                return WitnessCheck::Verified { at };
+            }
+        }
+    }
+    WitnessCheck::Invalid
+}
+
+/// How many of the trusted witnesses verifiably cosigned (a witness with
+/// several valid lines counts once).
+pub fn verified_count(w: &[Witness]) -> usize {
+    let mut keys: Vec<(&str, &str)> = w
+        .iter()
+        .filter(|x| matches!(x.check, WitnessCheck::Verified { .. }))
+        .map(|x| (x.name.as_str(), x.key_id.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len()
 }
 
 /// Checks that `leaf` (its exact bytes) is leaf `index` of the tree whose
@@ -164,8 +262,13 @@ pub fn summary(check: &Option<RecordCheck>, id: &str) -> Markup {
                         Ok(()) => {
                             p {
                                 span.ok aria-hidden="true" { "✓ " }
-                                "Record " strong { "#" (c.index) } " of this node's log. This node checked, just now, that it is included "
-                                "in the log its latest signed checkpoint (" (c.log.size) " records) describes. "
+                                @if c.mirrored_from.is_some() {
+                                    "Record " strong { "#" (c.index) } " of the log of " code { (c.log.origin) } ", copied here from the node that runs it. "
+                                    "This node checked, just now, that it is included in the history that node signed (" (c.log.size) " records). "
+                                } @else {
+                                    "Record " strong { "#" (c.index) } " of this node's log. This node checked, just now, that it is included "
+                                    "in the log its latest signed checkpoint (" (c.log.size) " records) describes. "
+                                }
                                 a href={ "/records/" (id) } { "See how, and check it yourself" }
                             }
                         }
@@ -179,7 +282,7 @@ pub fn summary(check: &Option<RecordCheck>, id: &str) -> Markup {
                 }
                 None => {
                     p {
-                        "This record was not written to this node's own log, so this node cannot prove it is included. "
+                        "This record is not (yet) in a log this node holds in full, so this node cannot prove it is included. "
                         a href={ "/records/" (id) } { "More about checking records" }
                     }
                 }
@@ -203,7 +306,8 @@ pub fn log_status(l: &Labels, s: &LogStatus) -> Markup {
                 },
                 Err(e) => p.warn { strong { "Warning: " } (e) "." },
             }
-            (witness_list(&s.witnesses))
+            (witness_list(l, &s.witnesses, s.trusted))
+            (peer_list(&s.peers))
             (evidence(&s.evidence))
             details {
                 summary { "For people checking with their own tools" }
@@ -218,22 +322,95 @@ pub fn log_status(l: &Labels, s: &LogStatus) -> Markup {
     }
 }
 
-fn witness_list(w: &[Witness]) -> Markup {
+fn witness_list(l: &Labels, w: &[Witness], trusted: usize) -> Markup {
+    let verified = verified_count(w);
+    let invalid = w.iter().any(|x| x.check == WitnessCheck::Invalid);
+    let summary = html! {
+        p.witness-summary {
+            @if trusted > 0 && verified == trusted && !invalid {
+                span.ok aria-hidden="true" { "✓ " }
+            }
+            strong {
+                "Cosigned by " (verified) " of " (trusted) " "
+                (if trusted == 1 { "witness" } else { "witnesses" }) " this node trusts."
+            }
+        }
+    };
     html! {
         @if w.is_empty() {
+            @if trusted > 0 { (summary) }
             p {
                 "No witness has cosigned this checkpoint yet. A witness is another node that keeps this log's "
                 "checkpoints and signs each one only if it agrees with everything it saw before; with witnesses, "
                 "this node could not show one history to you and another to someone else without being caught."
             }
         } @else {
-            p { "Witnesses that have cosigned this checkpoint:" }
-            ul {
-                @for x in w { li { strong { (x.name) } " (key id " code { (x.key_id) } ")" } }
+            @if trusted > 0 {
+                (summary)
+            } @else {
+                p.witness-summary {
+                    "This node trusts no witness keys, so it cannot check the witness lines below: "
+                    "check them with your own tools."
+                }
+            }
+            @if invalid {
+                p.warn {
+                    strong { "Warning: " }
+                    "a line below names a witness this node trusts, but its signature does not match this checkpoint. "
+                    "It does not count as a cosignature."
+                }
+            }
+            ul.witnesses {
+                @for x in w {
+                    li {
+                        strong { (x.name) } " (key id " code { (x.key_id) } "): "
+                        @match &x.check {
+                            WitnessCheck::Verified { at } => {
+                                span.ok { "✓ " (l.ui("witness_verified")) }
+                                ", cosigned on " (date_time(*at))
+                            }
+                            WitnessCheck::UnknownKey => {
+                                span.bad { "✗ " (l.ui("witness_unknown_key")) }
+                            }
+                            WitnessCheck::Invalid => {
+                                span.bad { "✗ " (l.ui("witness_invalid")) }
+                            }
+                        }
+                    }
+                }
             }
             p.small {
-                "This page lists the witness lines on the checkpoint. It does not check the witnesses' signatures "
-                "itself, because this node keeps no list of witness keys yet: check them with your own tools."
+                "Each witness line was checked just now, with the witness keys this node trusts, against this "
+                "checkpoint. Only verified lines are counted."
+            }
+        }
+    }
+}
+
+fn peer_list(peers: &[PeerLine]) -> Markup {
+    html! {
+        @if !peers.is_empty() {
+            h3 { "Other nodes this node keeps a copy of" }
+            p.small {
+                "Every record copied from another node is checked here first: its signature, the rules, and that it "
+                "belongs to the history that node signed."
+            }
+            ul.peers {
+                @for p in peers {
+                    li {
+                        code { (p.origin) } " — "
+                        @match p.state.as_str() {
+                            "following" => { span.ok aria-hidden="true" { "✓ " } "in step: " }
+                            "quarantined" => { strong { "set aside: " } }
+                            "unreachable" => { "not answering just now: " }
+                            _ => { "starting: " }
+                        }
+                        (p.mirrored) " of " (p.remote_size) " records copied and checked"
+                        @if let Some(q) = &p.quarantine {
+                            ". " strong { "It is no longer followed because " (q) "." }
+                        }
+                    }
+                }
             }
         }
     }
@@ -244,12 +421,13 @@ fn evidence(e: &Evidence) -> Markup {
         @match e {
             Evidence::NotCollected => p {
                 "Equivocation (a log showing two different histories) is caught by comparing checkpoints between nodes. "
-                "This node does not follow other nodes yet, so it has no such comparison to show."
+                "This node does not follow or witness other nodes, so it has no such comparison to show."
             },
-            Evidence::None => p { span.ok aria-hidden="true" { "✓ " } "No equivocation has been found." },
+            Evidence::None => p { span.ok aria-hidden="true" { "✓ " } "No equivocation or other misbehaviour has been found: every log this node follows or witnesses has told one consistent story." },
             Evidence::Found(lines) => div.alert role="alert" {
-                p { strong { "Evidence of equivocation was found." } " A log signed two histories that cannot both be true:" }
+                p { strong { "Evidence of misbehaviour was found." } " A log signed something that cannot be true, or broke the federation's rules:" }
                 ul { @for x in lines { li { (x) } } }
+                p.small { "The evidence itself, which anyone can check with the log's public key: " a href="/v1/evidence" { "/v1/evidence" } "." }
             },
         }
     }
@@ -263,14 +441,19 @@ pub fn record_page(l: &Labels, node: &NodeInfo, c: &RecordCheck) -> Markup {
         p.meta { "Kind of statement: " code { (c.kind) } }
         p.lead {
             "Signed by " (person(&c.author)) ". Made on " (date(c.created_at))
-            "; entered this node's log on " (date(c.sequenced_at)) "."
+            @if c.mirrored_from.is_some() {
+                "; entered the log of " code { (c.log.origin) } " on " (date(c.sequenced_at)) ", and was copied here from it."
+            } @else {
+                "; entered this node's log on " (date(c.sequenced_at)) "."
+            }
         }
         section.card aria-labelledby="what-checked" {
             h2 #what-checked { "What this node checked, just now" }
             ol.checks {
                 li {
                     (mark(&c.log.signed))
-                    "The latest checkpoint of the log " code { (c.log.origin) } " (" (c.log.size) " records) is signed with this node's key."
+                    "The latest checkpoint of the log " code { (c.log.origin) } " (" (c.log.size) " records) is signed with "
+                    @if c.mirrored_from.is_some() { "the key of the node that runs it (the key this node follows it by)." } @else { "this node's key." }
                 }
                 li {
                     (mark(&c.included))
@@ -284,7 +467,7 @@ pub fn record_page(l: &Labels, node: &NodeInfo, c: &RecordCheck) -> Markup {
                     @if let Err(e) = &c.signature { " " strong { (e) } }
                 }
             }
-            (witness_list(&c.log.witnesses))
+            (witness_list(l, &c.log.witnesses, c.log.trusted))
             (evidence(&c.log.evidence))
         }
         section.card aria-labelledby="yourself" {
@@ -292,10 +475,14 @@ pub fn record_page(l: &Labels, node: &NodeInfo, c: &RecordCheck) -> Markup {
             p {
                 "Nobody has to trust this page. With the " code { "kaitiaki" } " command you can fetch the record and its proof and check them on your own computer:"
             }
-            pre { code { "kaitiaki --node " (node.base_url) " log proof inclusion " (c.id) } }
+            pre { code { "kaitiaki --node " (c.mirrored_from.as_deref().unwrap_or(&node.base_url)) " log proof inclusion " (c.id) } }
             ul {
                 li { a href={ "/v1/statements/" (c.id) } { "The signed statement, its proof and checkpoint (JSON)" } }
-                li { a href="/v1/checkpoint/note" { "The latest signed checkpoint" } }
+                @if c.mirrored_from.is_some() {
+                    li { a href="/v1/mirrors" { "The checkpoints of the logs this node copies" } }
+                } @else {
+                    li { a href="/v1/checkpoint/note" { "The latest signed checkpoint" } }
+                }
             }
             dl.facts {
                 dt { "Statement id" } dd { code.hash { (c.id) } }
@@ -371,10 +558,42 @@ mod tests {
         let signer = NoteSigner::from_seed(KeyName::new("log.example").expect("name"), &[9; 32]);
         let cp = Checkpoint::new("log.example", 5, tree.root()).expect("cp");
         let note = String::from_utf8(cp.sign(&signer).expect("sign").to_bytes()).expect("utf8");
-        let checked = open_checkpoint(&note, "log.example", &signer.verifier()).expect("opens");
+        let checked =
+            open_checkpoint(&note, "log.example", &signer.verifier(), &[]).expect("opens");
         let proof = kaitiaki_protocol::merkle::inclusion_proof(&tree, 3, 5).expect("proof");
         assert_eq!(check_inclusion(&leaves[3], 3, &proof, &checked), Ok(()));
         assert!(check_inclusion(&leaves[2], 3, &proof, &checked).is_err());
-        assert!(open_checkpoint(&note, "other.example", &signer.verifier()).is_err());
+        assert!(open_checkpoint(&note, "other.example", &signer.verifier(), &[]).is_err());
+    }
+
+    #[test]
+    fn only_a_trusted_witness_valid_cosignature_is_verified() {
+        use kaitiaki_protocol::cosignature::Cosigner;
+        let root = |b: u8| Hash::from_bytes([b; 32]);
+        let cp = Checkpoint::new("log.example", 5, root(1)).expect("cp");
+        let other = Checkpoint::new("log.example", 5, root(2)).expect("cp");
+        let w = Cosigner::from_seed(KeyName::new("w.example").expect("name"), &[3; 32]);
+        let stranger = Cosigner::from_seed(KeyName::new("w.example").expect("name"), &[4; 32]);
+        let trusted = [w.verifier()];
+        let line = w.cosign(&cp, 1_795_000_000).expect("cosign");
+        assert_eq!(
+            check_cosignature(&cp, &line, &trusted),
+            WitnessCheck::Verified {
+                at: Timestamp::from_unix_seconds(1_795_000_000).expect("time")
+            }
+        );
+        // A cosignature of another checkpoint does not verify on this one.
+        let wrong = w.cosign(&other, 1_795_000_000).expect("cosign");
+        assert_eq!(
+            check_cosignature(&cp, &wrong, &trusted),
+            WitnessCheck::Invalid
+        );
+        // Same name, another key: not a witness this node trusts.
+        let line = stranger.cosign(&cp, 1_795_000_000).expect("cosign");
+        assert_eq!(
+            check_cosignature(&cp, &line, &trusted),
+            WitnessCheck::UnknownKey
+        );
+        assert_eq!(check_cosignature(&cp, &line, &[]), WitnessCheck::UnknownKey);
     }
 }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use kaitiaki_protocol::checkpoint::Checkpoint;
 use kaitiaki_protocol::Hash;
 
+use super::mirror::MirrorOutcome;
 use super::{Outcome, Prepared};
 use crate::events::Event;
 use crate::node::{Published, Shared};
@@ -37,9 +38,61 @@ fn fail(batch: Prepared) {
     for (reply, outcomes) in batch.replies {
         let _ = reply.send(vec![Outcome::Unavailable; outcomes.len()]);
     }
+    if let Some(m) = batch.mirror {
+        let _ = m.reply.send(MirrorOutcome::Unavailable);
+    }
+}
+
+/// A mirrored batch: `fdatasync` of the mirror's segment, then sled (its
+/// index, size, checkpoint and governance writes at once), then the answer.
+fn commit_mirror(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
+    let Some(m) = batch.mirror.take() else {
+        return Ok(());
+    };
+    let size = m.commit.first_index + m.commit.leaves.len() as u64;
+    let done = m
+        .written
+        .sync()
+        .and_then(|()| m.log.commit(&m.commit, &batch.commit.state));
+    if let Err(e) = done {
+        let _ = m.reply.send(MirrorOutcome::Unavailable);
+        return Err(e);
+    }
+    shared.committed_seq.store(batch.seq, Ordering::Release);
+    shared
+        .metrics
+        .state_writes
+        .fetch_add(batch.commit.state.len() as u64, Ordering::Relaxed);
+    let _ = m.reply.send(MirrorOutcome::Stored { size });
+    if !batch.commit.state.is_empty() {
+        let mut tables: Vec<String> = batch
+            .commit
+            .state
+            .iter()
+            .map(|c| c.table.name().to_owned())
+            .collect();
+        tables.sort_unstable();
+        tables.dedup();
+        let mut refs = Vec::new();
+        for leaf in batch.mirror_leaves {
+            refs.extend(leaf.refs.iter().copied());
+            refs.push(leaf.id);
+        }
+        refs.sort_unstable();
+        refs.dedup();
+        let _ = shared.events.send(Arc::new(Event::State {
+            size: shared.published().size,
+            tables,
+            refs,
+        }));
+    }
+    Ok(())
 }
 
 fn commit(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
+    if batch.mirror.is_some() {
+        return commit_mirror(shared, batch);
+    }
     let size = batch.commit.first_index + batch.commit.leaves.len() as u64;
     if let Some(written) = &batch.written {
         let start = Instant::now();

@@ -16,7 +16,9 @@
 //! admitted one's writes go into the batch overlay, whose changes the commit
 //! thread applies to sled in the batch's transaction.
 
-use kaitiaki_governance::{apply, Change, CheckError, Entry, Overlay, Rejection, Store, Table};
+use kaitiaki_governance::{
+    apply, Change, CheckError, Entry, Overlay, Rejection, Store, Table, Verdict,
+};
 
 use super::pending::Carry;
 use crate::storage::state::Entries;
@@ -104,6 +106,13 @@ impl<'a> Gate<'a> {
     pub fn replay(&mut self, entry: &Entry) -> Result<(), StorageError> {
         apply(entry, &mut self.batch)?;
         Ok(())
+    }
+
+    /// Applies a statement from a peer's log (replication) and returns its
+    /// verdict: a mirrored statement that breaks a rule is kept, excluded,
+    /// and the state goes on without it.
+    pub fn mirror(&mut self, entry: &Entry) -> Result<Verdict, StorageError> {
+        Ok(apply(entry, &mut self.batch)?.verdict)
     }
 
     /// The batch's governance writes, in table and key order.

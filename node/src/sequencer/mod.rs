@@ -28,6 +28,7 @@
 
 mod commit;
 pub mod gate;
+pub mod mirror;
 pub mod pending;
 
 use std::collections::HashMap;
@@ -75,6 +76,7 @@ pub struct Submission {
 
 pub(crate) enum Msg {
     Submit(Submission),
+    Mirror(mirror::MirrorChunk),
     Stop,
 }
 
@@ -106,6 +108,31 @@ impl SequencerHandle {
         }
         rx.await.unwrap_or_else(|_| vec![Outcome::Unavailable; n])
     }
+
+    /// Stores a verified run of a peer's leaves and folds it into
+    /// governance; waits until it is durable (or refused).
+    pub async fn mirror(
+        &self,
+        origin: String,
+        first_index: u64,
+        leaves: Vec<mirror::MirrorLeaf>,
+        checkpoint: Vec<u8>,
+        complete: bool,
+    ) -> mirror::MirrorOutcome {
+        let (reply, rx) = oneshot::channel();
+        let chunk = mirror::MirrorChunk {
+            origin,
+            first_index,
+            leaves,
+            checkpoint: Some(checkpoint),
+            complete,
+            reply,
+        };
+        if self.tx.send(Msg::Mirror(chunk)).await.is_err() {
+            return mirror::MirrorOutcome::Unavailable;
+        }
+        rx.await.unwrap_or(mirror::MirrorOutcome::Unavailable)
+    }
 }
 
 /// A batch prepared by the sequence thread, handed to the commit thread.
@@ -117,6 +144,10 @@ pub(crate) struct Prepared {
     replies: Vec<(oneshot::Sender<Vec<Outcome>>, Vec<Outcome>)>,
     // What the events of each new leaf say.
     leaves: Vec<LeafMeta>,
+    // A mirrored batch instead: its own segment write and sled commit.
+    mirror: Option<mirror::MirrorPrepared>,
+    // What the mirrored leaves refer to, for the state event.
+    mirror_leaves: Vec<LeafMeta>,
 }
 
 /// What an event says about a new leaf.
@@ -156,6 +187,7 @@ impl Sequencer {
         shared: Arc<Shared>,
         writer: SegmentWriter,
         compact: CompactRange,
+        mirrors: HashMap<String, mirror::MirrorWriter>,
     ) -> std::io::Result<Sequencer> {
         // Enough queued submissions to fill several batches; beyond that,
         // handlers wait, which is the back-pressure clients feel.
@@ -173,7 +205,7 @@ impl Sequencer {
                     seq: 0,
                     carry: Carry::default(),
                 };
-                s.run(rx, ctx);
+                s.run(rx, ctx, mirrors);
             })?;
         let commit = std::thread::Builder::new()
             .name("kaitiaki-commit".into())
@@ -211,10 +243,46 @@ struct SequenceLoop {
 }
 
 impl SequenceLoop {
-    fn run(&mut self, mut rx: mpsc::Receiver<Msg>, commit: SyncSender<Prepared>) {
+    fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<Msg>,
+        commit: SyncSender<Prepared>,
+        mut mirrors: HashMap<String, mirror::MirrorWriter>,
+    ) {
         let max = self.shared.config.limits.max_batch_leaves;
-        'outer: while let Some(msg) = rx.blocking_recv() {
-            let Msg::Submit(first) = msg else { break };
+        // A mirrored chunk met while gathering a batch waits for the batch.
+        let mut held: Option<mirror::MirrorChunk> = None;
+        'outer: loop {
+            let msg = match held.take() {
+                Some(chunk) => Msg::Mirror(chunk),
+                None => match rx.blocking_recv() {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let first = match msg {
+                Msg::Submit(first) => first,
+                Msg::Mirror(chunk) => {
+                    if self.shared.failed.load(Ordering::Acquire) {
+                        let _ = chunk.reply.send(mirror::MirrorOutcome::Unavailable);
+                        continue;
+                    }
+                    match self.prepare_mirror(chunk, &mut mirrors) {
+                        Ok(None) => {}
+                        Ok(Some(prepared)) => {
+                            if commit.send(prepared).is_err() {
+                                break 'outer;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "storing a mirrored batch failed; refusing further writes");
+                            self.shared.failed.store(true, Ordering::Release);
+                        }
+                    }
+                    continue;
+                }
+                Msg::Stop => break,
+            };
             let mut n = first.items.len();
             let mut subs = vec![first];
             let mut stop = false;
@@ -224,6 +292,10 @@ impl SequenceLoop {
                     Ok(Msg::Submit(s)) => {
                         n += s.items.len();
                         subs.push(s);
+                    }
+                    Ok(Msg::Mirror(chunk)) => {
+                        held = Some(chunk);
+                        break;
                     }
                     Ok(Msg::Stop) => {
                         stop = true;
@@ -259,8 +331,17 @@ impl SequenceLoop {
         }
         // Anything still queued is answered, not silently dropped.
         rx.close();
-        while let Ok(Msg::Submit(s)) = rx.try_recv() {
-            fail_all(vec![s]);
+        if let Some(chunk) = held {
+            let _ = chunk.reply.send(mirror::MirrorOutcome::Unavailable);
+        }
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::Submit(s) => fail_all(vec![s]),
+                Msg::Mirror(chunk) => {
+                    let _ = chunk.reply.send(mirror::MirrorOutcome::Unavailable);
+                }
+                Msg::Stop => {}
+            }
         }
     }
 
@@ -395,6 +476,8 @@ impl SequenceLoop {
             root,
             replies: replies.into_iter().map(|(r, _, o)| (r, o)).collect(),
             leaves: metas,
+            mirror: None,
+            mirror_leaves: Vec::new(),
         })
     }
 }

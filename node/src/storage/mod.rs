@@ -48,12 +48,15 @@
 //! catch them up.
 
 pub mod files;
+pub mod mirror;
 pub mod recovery;
 pub mod segment;
 pub mod state;
 pub mod tree;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use kaitiaki_governance::Change;
 use kaitiaki_protocol::merkle::Subtree;
@@ -111,6 +114,13 @@ pub mod space {
     pub const ATTACHMENTS: &[u8] = b"attachments\0";
     /// Small named values (see `meta`).
     pub const META: &[u8] = b"meta\0";
+    /// peer origin → the peer's configuration (JSON), for peers added at
+    /// run time.
+    pub const PEERS: &[u8] = b"peers\0";
+    /// peer origin → its quarantine record (JSON), if quarantined.
+    pub const QUARANTINE: &[u8] = b"quarantine\0";
+    /// evidence id (32) → an evidence record (JSON).
+    pub const EVIDENCE: &[u8] = b"evidence\0";
 }
 
 /// Keys of the `meta` space.
@@ -192,6 +202,8 @@ pub struct Storage {
     reader: SegmentReader,
     files: files::DerivedFiles,
     log_dir: PathBuf,
+    data_dir: PathBuf,
+    mirrors: RwLock<BTreeMap<String, Arc<mirror::MirrorLog>>>,
 }
 
 impl Storage {
@@ -222,7 +234,106 @@ impl Storage {
             log,
             blobs,
             log_dir,
+            data_dir: data_dir.to_owned(),
+            mirrors: RwLock::new(BTreeMap::new()),
         })
+    }
+
+    /// The mirror of `origin`, opened (and created) on first use. The
+    /// origin names a directory, so only log names (lowercase letters,
+    /// digits, `-`, and `.` between them) are accepted.
+    pub fn mirror(&self, origin: &str) -> Result<Arc<mirror::MirrorLog>, StorageError> {
+        if !mirror::is_log_name(origin) {
+            return Err(StorageError::Mismatch(format!(
+                "{origin:?} is not a log name a mirror can be kept under"
+            )));
+        }
+        if let Some(m) = self
+            .mirrors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(origin)
+        {
+            return Ok(Arc::clone(m));
+        }
+        let mut map = self.mirrors.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = map.get(origin) {
+            return Ok(Arc::clone(m));
+        }
+        let m = Arc::new(mirror::MirrorLog::open(
+            &self.data_dir,
+            origin,
+            self.log.clone(),
+        )?);
+        map.insert(origin.to_owned(), Arc::clone(&m));
+        Ok(m)
+    }
+
+    /// The mirror of `origin` if it exists (on disk or opened).
+    pub fn existing_mirror(
+        &self,
+        origin: &str,
+    ) -> Result<Option<Arc<mirror::MirrorLog>>, StorageError> {
+        if !mirror::is_log_name(origin) {
+            return Ok(None);
+        }
+        let known = self
+            .mirrors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(origin)
+            || self.data_dir.join(mirror::MIRRORS_DIR).join(origin).is_dir();
+        if known {
+            self.mirror(origin).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The origins of every mirror on disk.
+    pub fn mirror_origins(&self) -> Result<Vec<String>, StorageError> {
+        mirror::mirror_dirs(&self.data_dir)
+    }
+
+    /// Where a statement is: the own log first, else the mirror it was
+    /// first stored in.
+    pub fn locate(&self, id: &StatementId) -> Result<Option<mirror::Placement>, StorageError> {
+        if let Some(index) = self.index_of(id)? {
+            return Ok(Some(mirror::Placement { log: None, index }));
+        }
+        self.get(mirror::MIDS, id.as_bytes())?
+            .map(|v| mirror::decode_mid(&v))
+            .transpose()
+    }
+
+    /// One value of a small key space ([`space::PEERS`], [`space::QUARANTINE`],
+    /// [`space::EVIDENCE`]).
+    pub fn get_in(&self, space: &[u8], key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.get(space, key)?.map(|v| v.to_vec()))
+    }
+
+    /// Sets (or, with `None`, removes) one value of a small key space.
+    pub fn put_in(
+        &self,
+        space: &[u8],
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), StorageError> {
+        match value {
+            Some(v) => self.log.insert(key_in(space, key), v)?,
+            None => self.log.remove(key_in(space, key))?,
+        };
+        Ok(())
+    }
+
+    /// Every (key, value) of a small key space, in key order.
+    pub fn scan_in(&self, space: &[u8]) -> Result<state::Entries, StorageError> {
+        let mut out = Vec::new();
+        for item in self.log.scan_prefix(space) {
+            let (k, v) = item?;
+            out.push((k[space.len()..].to_vec(), v.to_vec()));
+        }
+        Ok(out)
     }
 
     fn get(&self, space: &[u8], key: &[u8]) -> Result<Option<sled::IVec>, StorageError> {
@@ -480,6 +591,21 @@ impl Storage {
                 Ok(Some(StatementId::from_bytes(bytes)))
             }
         }
+    }
+
+    /// Syncs every mirror's derived files (after recovery, and at shutdown).
+    pub fn sync_mirrors(&self) -> Result<(), StorageError> {
+        let mirrors: Vec<_> = self
+            .mirrors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for m in mirrors {
+            m.sync_derived()?;
+        }
+        Ok(())
     }
 
     /// Writes sled's buffers to disk (at shutdown; not a durability point).

@@ -25,7 +25,36 @@ use std::path::Path;
 use super::segment::{
     list_segments, Location, Scanned, SegmentScanner, SegmentWriter, SEGMENT_MAGIC,
 };
+use super::segment::Location as Loc;
 use super::{Storage, StorageError};
+
+/// A log whose sled index and derived files recovery reconciles with its
+/// segments: the node's own log ([`Storage`]) or a mirror.
+pub trait Recoverable {
+    /// The directory of the segment files.
+    fn log_dir(&self) -> &Path;
+    /// The number of leaves sled has indexed.
+    fn indexed_size(&self) -> Result<u64, StorageError>;
+    /// The number of leaves the derived files cover.
+    fn derived_size(&self) -> u64;
+    /// Where leaf `index` is stored, per the derived files.
+    fn location(&self, index: u64) -> Result<Option<Loc>, StorageError>;
+}
+
+impl Recoverable for Storage {
+    fn log_dir(&self) -> &Path {
+        Storage::log_dir(self)
+    }
+    fn indexed_size(&self) -> Result<u64, StorageError> {
+        Storage::indexed_size(self)
+    }
+    fn derived_size(&self) -> u64 {
+        Storage::derived_size(self)
+    }
+    fn location(&self, index: u64) -> Result<Option<Loc>, StorageError> {
+        Storage::location(self, index)
+    }
+}
 
 /// Leaves handed to the re-index callback at a time, to bound memory.
 const CHUNK: usize = 1024;
@@ -51,7 +80,7 @@ pub struct RecoveryReport {
 /// them to the derived files, and commit those that sled lacks to sled,
 /// before it returns. Returns the writer positioned at the end of the log.
 pub fn recover(
-    storage: &Storage,
+    storage: &impl Recoverable,
     roll_bytes: u64,
     start: u64,
     mut reindex: impl FnMut(u64, Vec<(Location, Vec<u8>)>) -> Result<(), StorageError>,

@@ -10,18 +10,44 @@
 use kaitiaki_protocol::merkle::{self, CompactRange, ProofError, Subtree, TreeStore};
 use kaitiaki_protocol::Hash;
 
+use super::files::DerivedFiles;
 use super::{Storage, StorageError};
 
-/// The stored subtree hashes of a [`Storage`], as a [`TreeStore`].
+/// The stored subtree hashes of one log (the node's own, or a mirror), as
+/// a [`TreeStore`].
 #[derive(Clone, Copy, Debug)]
 pub struct StoredTree<'a> {
-    storage: &'a Storage,
+    files: &'a DerivedFiles,
 }
 
 impl<'a> StoredTree<'a> {
-    /// The tree hashes of `storage`.
-    pub fn new(storage: &'a Storage) -> Self {
-        StoredTree { storage }
+    /// The tree hashes kept in `files`.
+    pub fn new(files: &'a DerivedFiles) -> Self {
+        StoredTree { files }
+    }
+
+    /// The right edge of the first `size` leaves, rebuilt from stored hashes
+    /// (`size.count_ones()` reads; no leaf is re-hashed).
+    pub fn compact_range(&self, size: u64) -> Result<CompactRange, StorageError> {
+        CompactRange::from_store(self, size).map_err(|e| match split(e) {
+            ProofFailure::Storage(s) => s,
+            ProofFailure::Request(r) => StorageError::Corrupt(r),
+        })
+    }
+
+    /// The root of the first `size` leaves.
+    pub fn root(&self, size: u64) -> Result<Hash, ProofFailure> {
+        merkle::root(self, size).map_err(split)
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of size `size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofFailure> {
+        merkle::inclusion_proof(self, index, size).map_err(split)
+    }
+
+    /// The consistency proof from size `old` to size `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofFailure> {
+        merkle::consistency_proof(self, old, new).map_err(split)
     }
 }
 
@@ -30,8 +56,8 @@ impl TreeStore for StoredTree<'_> {
 
     fn subtree(&self, at: Subtree) -> Result<Hash, StorageError> {
         let value = self
-            .storage
-            .subtree_hash(&at)?
+            .files
+            .hash(&at)?
             .ok_or_else(|| StorageError::Corrupt(format!("subtree {at} is not stored")))?;
         Ok(Hash::from_bytes(value))
     }
@@ -57,27 +83,29 @@ fn split(e: ProofError<StorageError>) -> ProofFailure {
 }
 
 impl Storage {
+    /// The stored tree of the node's own log.
+    pub fn tree(&self) -> StoredTree<'_> {
+        StoredTree::new(&self.files)
+    }
+
     /// The right edge of the first `size` leaves, rebuilt from stored hashes
     /// at start-up (`size.count_ones()` reads; no leaf is re-hashed).
     pub fn compact_range(&self, size: u64) -> Result<CompactRange, StorageError> {
-        CompactRange::from_store(&StoredTree::new(self), size).map_err(|e| match split(e) {
-            ProofFailure::Storage(s) => s,
-            ProofFailure::Request(r) => StorageError::Corrupt(r),
-        })
+        self.tree().compact_range(size)
     }
 
     /// The root of the first `size` leaves.
     pub fn root(&self, size: u64) -> Result<Hash, ProofFailure> {
-        merkle::root(&StoredTree::new(self), size).map_err(split)
+        self.tree().root(size)
     }
 
     /// The inclusion proof of leaf `index` in the tree of size `size`.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofFailure> {
-        merkle::inclusion_proof(&StoredTree::new(self), index, size).map_err(split)
+        self.tree().inclusion_proof(index, size)
     }
 
     /// The consistency proof from size `old` to size `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofFailure> {
-        merkle::consistency_proof(&StoredTree::new(self), old, new).map_err(split)
+        self.tree().consistency_proof(old, new)
     }
 }

@@ -306,6 +306,11 @@ impl Witness {
         self.require
     }
 
+    /// How many logs this node witnesses.
+    pub fn logs_count(&self) -> usize {
+        self.logs.len()
+    }
+
     /// The latest checkpoint note held for the witnessed log `origin`.
     pub fn held(&self, origin: &str) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self.held.get(origin.as_bytes())?.map(|v| v.to_vec()))

@@ -3,6 +3,7 @@
 
 mod attachments;
 mod events;
+mod federation;
 mod governance;
 mod ops;
 mod pages;

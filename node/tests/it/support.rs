@@ -43,12 +43,17 @@ pub struct TestNode {
 impl TestNode {
     /// Starts a node with `config`.
     pub async fn start_with(config: Config) -> TestNode {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(config, listener).await
+    }
+
+    /// Starts a node with `config`, serving on `listener`.
+    pub async fn start_on(config: Config, listener: tokio::net::TcpListener) -> TestNode {
         let node = tokio::task::spawn_blocking(move || Node::open(config))
             .await
             .unwrap()
             .expect("node opens");
         let recovery = node.recovery();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(kaitiaki_node::serve(node, listener, async {

@@ -36,7 +36,9 @@ fn log() -> LogStatus {
         latest: Some(at("2026-11-22T09:00:00Z")),
         signed: Ok(()),
         witnesses: vec![],
+        trusted: 0,
         evidence: Evidence::NotCollected,
+        peers: vec![],
         verifier_key: "iwi.example+01020304+AAAA".into(),
     }
 }
@@ -74,7 +76,7 @@ fn an_empty_overview_says_so_plainly_and_is_accessible() {
     assert!(text.contains("No datasets are registered here yet."));
     assert!(text.contains("No witness has cosigned this checkpoint yet."));
     assert!(
-        text.contains("does not follow other nodes yet"),
+        text.contains("does not follow or witness other nodes"),
         "honest about equivocation"
     );
     assert!(
@@ -258,6 +260,50 @@ fn the_chart_is_titled_described_and_tabulated() {
         .text()
         .starts_with("2 requests received between Dec 2025 and Nov 2026: 1 approved, 1 declined"));
     assert_eq!(d.find("tr").len(), 13);
+}
+
+#[test]
+fn the_log_status_shows_followed_nodes_and_evidence() {
+    use kaitiaki_node::pages::verify::{self, PeerLine};
+    let l = Labels::built_in();
+    let mut s = log();
+    s.peers = vec![
+        PeerLine {
+            origin: "pacific.example".into(),
+            url: "http://127.0.0.1:1".into(),
+            state: "following".into(),
+            mirrored: 12,
+            remote_size: 12,
+            quarantine: None,
+        },
+        PeerLine {
+            origin: "agency.example".into(),
+            url: "http://127.0.0.1:2".into(),
+            state: "quarantined".into(),
+            mirrored: 5,
+            remote_size: 9,
+            quarantine: Some("it signed two different trees of size 9".into()),
+        },
+    ];
+    s.evidence = Evidence::Found(vec!["agency.example: signed two different histories".into()]);
+    let html = page(
+        "Overview",
+        maud::html! { h1 { "Overview" } (verify::log_status(&l, &s)) },
+    );
+    assert_accessible("log status", &html);
+    let text = parse(&html).expect("parses").text();
+    assert!(text.contains("pacific.example — ✓ in step: 12 of 12 records copied and checked"), "{text}");
+    assert!(text.contains("agency.example — set aside: 5 of 9 records"), "{text}");
+    assert!(text.contains("It is no longer followed because it signed two different trees of size 9."), "{text}");
+    assert!(text.contains("Evidence of misbehaviour was found."), "{text}");
+    assert!(parse(&html).expect("parses").hrefs().contains(&"/v1/evidence"));
+
+    s.peers.clear();
+    s.evidence = Evidence::None;
+    let html = page("Overview", verify::log_status(&l, &s));
+    let text = parse(&html).expect("parses").text();
+    assert!(!text.contains("Other nodes this node keeps a copy of"));
+    assert!(text.contains("No equivocation or other misbehaviour has been found"));
 }
 
 #[test]

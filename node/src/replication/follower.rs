@@ -1,0 +1,606 @@
+//! One follower task per peer.
+//!
+//! A round:
+//!
+//! 1. `GET <peer>/v1/checkpoint/note`; the note must verify under the
+//!    peer's pinned key and name its origin.
+//! 2. Compare it with the last checkpoint the mirror was verified against
+//!    ([`MirrorLog::checkpoint`]): same size and another root is
+//!    equivocation; a smaller one must be a prefix of the mirror; a larger
+//!    one must come with a consistency proof from the held one. Anything
+//!    else is kept as evidence and the peer is quarantined.
+//! 3. Catch up in batches: `GET <peer>/v1/leaves/raw`, verify every leaf's
+//!    signature (in parallel, off the async threads), extend the mirror's
+//!    tree with them and check that tree against the new checkpoint with a
+//!    consistency proof from the batch's end (`GET <peer>/v1/proofs/consistency`),
+//!    then hand the batch to the sequencer, which folds it into governance
+//!    and makes it durable. A leaf that does not verify is checked for
+//!    inclusion in the signed tree: if included, that is self-verifying
+//!    evidence against the peer.
+//! 4. Gossip with the peer about third logs ([`super::gossip`]).
+//!
+//! Failures to reach the peer back off exponentially from 0.5 s to 60 s.
+//! The task holds the node only weakly; a round in progress is dropped the
+//! moment the node begins closing, and `serve` waits for every follower to
+//! end before it closes storage.
+
+// A round fails at most once, and a misbehaviour fault carries the
+// evidence itself; boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use kaitiaki_protocol::checkpoint::Checkpoint;
+use kaitiaki_protocol::evidence::Evidence;
+use kaitiaki_protocol::merkle::prefix_root_from_consistency;
+use kaitiaki_protocol::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use kaitiaki_protocol::note::Note;
+use kaitiaki_protocol::Hash;
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::evidence::{self, leaf_claim, Item};
+use super::{unix_now, Followed, PeerState};
+use crate::node::Shared;
+use crate::sequencer::mirror::{open_leaf, MirrorLeaf, MirrorOutcome};
+use crate::sequencer::SequencerHandle;
+use crate::storage::mirror::MirrorLog;
+use crate::storage::StorageError;
+
+/// How long one request to a peer may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first backoff after a failure; it doubles up to [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest backoff.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Why a round stopped. A fault ends a round once and carries its
+/// evidence with it, so its size does not matter.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Fault {
+    /// The peer could not be reached or answered nonsense; retry later.
+    Unreachable(String),
+    /// The peer misbehaved: keep this and quarantine it.
+    Misbehaved { item: Item, reason: String },
+    /// This node's own storage or sequencer failed; retry later.
+    Local(String),
+    /// The node is closing.
+    Closed,
+}
+
+impl From<StorageError> for Fault {
+    fn from(e: StorageError) -> Fault {
+        Fault::Local(e.to_string())
+    }
+}
+
+fn unreachable(what: &str, e: impl std::fmt::Display) -> Fault {
+    Fault::Unreachable(format!("{what}: {e}"))
+}
+
+/// Starts the follower of one peer.
+pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: Arc<Followed>) {
+    let http = match reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the replication HTTP client");
+            return;
+        }
+    };
+    let f = Follower {
+        shared: Arc::downgrade(shared),
+        sequencer,
+        followed,
+        http,
+        poll: Duration::from_millis(shared.config.replication.poll_ms),
+        batch: shared.config.replication.batch_leaves,
+    };
+    let closing = shared.closing.subscribe();
+    let task = tokio::spawn(f.run(closing));
+    shared.replication.track(task);
+}
+
+pub(crate) struct Follower {
+    pub(crate) shared: Weak<Shared>,
+    sequencer: SequencerHandle,
+    pub(crate) followed: Arc<Followed>,
+    pub(crate) http: reqwest::Client,
+    poll: Duration,
+    batch: u64,
+}
+
+/// A checkpoint note, verified under a peer's key, with its parsed body.
+#[derive(Clone, Debug)]
+pub(crate) struct Signed {
+    pub note: String,
+    pub checkpoint: Checkpoint,
+}
+
+impl Signed {
+    pub fn size(&self) -> u64 {
+        self.checkpoint.size()
+    }
+    pub fn root(&self) -> Hash {
+        *self.checkpoint.root()
+    }
+}
+
+/// Parses and verifies a checkpoint note of `origin` under its key.
+pub(crate) fn open_checkpoint(
+    bytes: &[u8],
+    followed: &Followed,
+    origin: &str,
+) -> Result<Signed, String> {
+    let note = Note::parse(bytes).map_err(|e| format!("not a signed note: {e}"))?;
+    note.verify(std::slice::from_ref(&followed.peer.verifier))
+        .map_err(|e| format!("not signed by the pinned key of {origin}: {e}"))?;
+    let checkpoint = Checkpoint::from_note(&note).map_err(|e| format!("not a checkpoint: {e}"))?;
+    if checkpoint.origin() != origin {
+        return Err(format!(
+            "a checkpoint of {:?}, not of {origin:?}",
+            checkpoint.origin()
+        ));
+    }
+    Ok(Signed {
+        note: String::from_utf8_lossy(&note.to_bytes()).into_owned(),
+        checkpoint,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConsistencyAnswer {
+    pub hashes: Vec<Hash>,
+}
+
+#[derive(Deserialize)]
+struct InclusionAnswer {
+    root: Hash,
+    hashes: Vec<Hash>,
+}
+
+/// Splits a `/v1/leaves/raw` body into leaves.
+pub fn split_raw(mut body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let Some((len, rest)) = body.split_first_chunk::<4>() else {
+            return Err("a raw leaf length is cut short".into());
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err("a raw leaf is cut short".into());
+        }
+        out.push(rest[..len].to_vec());
+        body = &rest[len..];
+    }
+    Ok(out)
+}
+
+impl Follower {
+    fn shared(&self) -> Result<Arc<Shared>, Fault> {
+        self.shared.upgrade().ok_or(Fault::Closed)
+    }
+
+    fn origin(&self) -> &str {
+        &self.followed.peer.origin
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.followed.peer.url)
+    }
+
+    async fn run(self, mut closing: tokio::sync::watch::Receiver<bool>) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            if *closing.borrow() {
+                return;
+            }
+            if self.followed.status().state == PeerState::Quarantined {
+                // Nothing more is taken from this peer until an operator
+                // forgives it; look again now and then.
+                if wait(&mut closing, Duration::from_secs(5)).await {
+                    return;
+                }
+                continue;
+            }
+            // A round holds the mirror (and so the database) open; it is
+            // dropped as soon as the node begins closing, so a stalled peer
+            // cannot keep the data directory locked after shutdown.
+            let outcome = tokio::select! {
+                r = self.round() => r,
+                _ = closing.changed() => return,
+            };
+            let pause = match outcome {
+                Ok(true) => {
+                    backoff = MIN_BACKOFF;
+                    Duration::ZERO
+                }
+                Ok(false) => {
+                    backoff = MIN_BACKOFF;
+                    self.poll
+                }
+                Err(Fault::Closed) => return,
+                Err(Fault::Misbehaved { item, reason }) => {
+                    let Some(shared) = self.shared.upgrade() else {
+                        return;
+                    };
+                    if let Err(e) = evidence::quarantine(&shared, item, "replication", &reason) {
+                        tracing::error!(error = %e, "could not store evidence");
+                    }
+                    continue;
+                }
+                Err(Fault::Unreachable(problem)) | Err(Fault::Local(problem)) => {
+                    if let Some(shared) = self.shared.upgrade() {
+                        shared
+                            .replication
+                            .metrics
+                            .failures
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    tracing::debug!(peer = %self.followed.peer.url, %problem, "replication round failed");
+                    self.followed.update(|s| {
+                        s.state = PeerState::Unreachable;
+                        s.last_error = Some(problem);
+                    });
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    pause
+                }
+            };
+            if !pause.is_zero() && wait(&mut closing, pause).await {
+                return;
+            }
+        }
+    }
+
+    /// One round; true when there is more to fetch at once.
+    async fn round(&self) -> Result<bool, Fault> {
+        let bytes = self.get_bytes("/v1/checkpoint/note").await?;
+        let new = open_checkpoint(&bytes, &self.followed, self.origin())
+            .map_err(|e| Fault::Unreachable(format!("its checkpoint is {e}")))?;
+        self.followed.update(|s| {
+            s.remote_size = new.size();
+            s.last_contact = Some(unix_now());
+            s.last_error = None;
+            s.state = PeerState::Following;
+        });
+        let mirror = self.shared()?.storage.mirror(self.origin())?;
+        let size = mirror.size()?;
+        if let Some(held) = held(&mirror, &self.followed, self.origin())? {
+            self.check_against(&mirror, &held, &new).await?;
+        }
+        let more = if new.size() > size {
+            self.catch_up(&mirror, size, &new).await?
+        } else {
+            false
+        };
+        if !more {
+            super::gossip::round(self).await?;
+        }
+        Ok(more)
+    }
+
+    /// Checks a newly fetched checkpoint against the one held.
+    async fn check_against(
+        &self,
+        mirror: &MirrorLog,
+        held: &Signed,
+        new: &Signed,
+    ) -> Result<(), Fault> {
+        if new.size() == held.size() {
+            if new.root() != held.root() {
+                return Err(Fault::Misbehaved {
+                    item: Item::Proof(Evidence::Equivocation {
+                        origin: self.origin().to_owned(),
+                        a: held.note.clone(),
+                        b: new.note.clone(),
+                    }),
+                    reason: format!(
+                        "it signed two different trees of size {}",
+                        new.size()
+                    ),
+                });
+            }
+            return Ok(());
+        }
+        let (small, big) = if new.size() < held.size() {
+            (new, held)
+        } else {
+            (held, new)
+        };
+        if small.size() == 0 {
+            return Ok(());
+        }
+        let local = mirror.size()? >= big.size();
+        let (prefix_root, proof) = if local {
+            let tree = mirror.tree();
+            let root = tree
+                .root(small.size())
+                .map_err(|e| Fault::Local(e.to_string()))?;
+            let proof = tree
+                .consistency_proof(small.size(), big.size())
+                .map_err(|e| Fault::Local(e.to_string()))?;
+            (Some(root), proof)
+        } else {
+            let answer = self.consistency(small.size(), big.size()).await?;
+            let prefix =
+                prefix_root_from_consistency(small.size(), big.size(), &big.root(), &answer.hashes);
+            (prefix, answer.hashes)
+        };
+        if verify_consistency(
+            small.size(),
+            big.size(),
+            &small.root(),
+            &big.root(),
+            &proof,
+        )
+        .is_ok()
+        {
+            return Ok(());
+        }
+        let reason = format!(
+            "its checkpoints of sizes {} and {} cannot both be true",
+            small.size(),
+            big.size()
+        );
+        let item = match prefix_root {
+            Some(prefix_root) if prefix_root != small.root() => Item::Proof(Evidence::Inconsistent {
+                origin: self.origin().to_owned(),
+                a: small.note.clone(),
+                b: big.note.clone(),
+                prefix_root,
+                proof,
+            }),
+            _ => Item::Claim(evidence::Claim {
+                kind: "proof_failed".into(),
+                origin: self.origin().to_owned(),
+                checkpoint: big.note.clone(),
+                index: None,
+                leaf: None,
+                detail: format!(
+                    "the consistency proof it served from size {} (the checkpoint held here: {}) \
+                     to size {} does not verify",
+                    small.size(),
+                    small.note.replace('\n', " / "),
+                    big.size()
+                ),
+            }),
+        };
+        Err(Fault::Misbehaved { item, reason })
+    }
+
+    /// Fetches, verifies and stores leaves from `size` toward `new`; true
+    /// when the batch limit stopped it before `new`.
+    async fn catch_up(&self, mirror: &MirrorLog, size: u64, new: &Signed) -> Result<bool, Fault> {
+        let mut compact = mirror.tree().compact_range(size)?;
+        let mut at = size;
+        // A few batches per round, so gossip and status stay fresh.
+        for _ in 0..8 {
+            if at >= new.size() {
+                return Ok(false);
+            }
+            let limit = self.batch.min(new.size() - at);
+            let body = self
+                .get_bytes(&format!("/v1/leaves/raw?start={at}&limit={limit}"))
+                .await?;
+            let raw = split_raw(&body).map_err(|e| unreachable("its leaves", e))?;
+            if raw.is_empty() || raw.len() as u64 > limit {
+                return Err(Fault::Unreachable(format!(
+                    "it served {} leaves where {limit} were asked for",
+                    raw.len()
+                )));
+            }
+            let n = raw.len() as u64;
+            // Signature checks are the bulk of the work: in parallel, off
+            // the async threads.
+            let opened = tokio::task::spawn_blocking(move || {
+                raw.into_par_iter()
+                    .map(|bytes| {
+                        let hash = leaf_hash(&bytes);
+                        let copy = bytes.clone();
+                        (hash, open_leaf(bytes).map_err(|e| (copy, e)))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| Fault::Local(e.to_string()))?;
+            let mut leaves: Vec<MirrorLeaf> = Vec::with_capacity(opened.len());
+            let mut candidate = compact.clone();
+            for (i, (hash, result)) in opened.into_iter().enumerate() {
+                let index = at + i as u64;
+                match result {
+                    Ok(leaf) => leaves.push(leaf),
+                    Err((bytes, problem)) => return Err(self.bad_leaf(new, index, &bytes, &problem).await),
+                }
+                let _ = candidate.push_with(hash, |_, _| {});
+            }
+            let end = at + n;
+            let tree_ok = if end == new.size() {
+                candidate.root() == new.root()
+            } else {
+                let answer = self.consistency(end, new.size()).await?;
+                verify_consistency(end, new.size(), &candidate.root(), &new.root(), &answer.hashes)
+                    .is_ok()
+            };
+            if !tree_ok {
+                return Err(Fault::Misbehaved {
+                    item: leaf_claim(
+                        "rewritten_leaves",
+                        self.origin(),
+                        &new.note,
+                        at,
+                        None,
+                        format!(
+                            "the leaves it served from index {at} to {end} do not make the tree \
+                             of its signed checkpoint of size {}",
+                            new.size()
+                        ),
+                    ),
+                    reason: format!("it served leaves {at}..{end} that are not in the tree it signed"),
+                });
+            }
+            let outcome = self
+                .sequencer
+                .mirror(
+                    self.origin().to_owned(),
+                    at,
+                    leaves,
+                    new.note.clone().into_bytes(),
+                    end == new.size(),
+                )
+                .await;
+            match outcome {
+                MirrorOutcome::Stored { size } => {
+                    compact = candidate;
+                    at = size;
+                    if let Some(shared) = self.shared.upgrade() {
+                        shared
+                            .replication
+                            .metrics
+                            .leaves
+                            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    self.followed.update(|s| s.mirrored = size);
+                }
+                MirrorOutcome::Gap { size } => {
+                    return Err(Fault::Local(format!(
+                        "the mirror holds {size} leaves, not {at}; starting again from there"
+                    )));
+                }
+                MirrorOutcome::BreaksRule { index, rejection } => {
+                    let bytes = self.leaf_at(index).await.ok();
+                    return Err(Fault::Misbehaved {
+                        item: leaf_claim(
+                            "breaks_rule",
+                            self.origin(),
+                            &new.note,
+                            index,
+                            bytes.as_deref(),
+                            format!("{}: {}", rejection.code, rejection.message),
+                        ),
+                        reason: format!(
+                            "it sequenced leaf {index}, which breaks a rule: {}",
+                            rejection.code
+                        ),
+                    });
+                }
+                MirrorOutcome::Unavailable => {
+                    if self.shared.upgrade().is_none() {
+                        return Err(Fault::Closed);
+                    }
+                    return Err(Fault::Local("the node could not store mirrored leaves".into()));
+                }
+            }
+        }
+        Ok(at < new.size())
+    }
+
+    /// A leaf that does not verify: evidence if the signed tree includes it.
+    async fn bad_leaf(&self, new: &Signed, index: u64, bytes: &[u8], problem: &str) -> Fault {
+        let included = match self
+            .get_json::<InclusionAnswer>(&format!(
+                "/v1/proofs/inclusion?index={index}&size={}",
+                new.size()
+            ))
+            .await
+        {
+            Ok(a) if a.root == new.root()
+                && verify_inclusion(&leaf_hash(bytes), index, new.size(), &a.hashes, &new.root())
+                    .is_ok() =>
+            {
+                Some(a.hashes)
+            }
+            _ => None,
+        };
+        let reason = format!("its leaf {index} is not a valid signed statement: {problem}");
+        match included {
+            Some(proof) => Fault::Misbehaved {
+                item: Item::Proof(Evidence::BadLeaf {
+                    origin: self.origin().to_owned(),
+                    checkpoint: new.note.clone(),
+                    index,
+                    leaf: bytes.to_vec(),
+                    proof,
+                }),
+                reason,
+            },
+            None => Fault::Misbehaved {
+                item: leaf_claim(
+                    "rewritten_leaves",
+                    self.origin(),
+                    &new.note,
+                    index,
+                    Some(bytes),
+                    format!("it served leaf {index}, which is not in its signed tree: {problem}"),
+                ),
+                reason,
+            },
+        }
+    }
+
+    async fn leaf_at(&self, index: u64) -> Result<Vec<u8>, Fault> {
+        let body = self
+            .get_bytes(&format!("/v1/leaves/raw?start={index}&limit=1"))
+            .await?;
+        split_raw(&body)
+            .ok()
+            .and_then(|mut v| v.pop())
+            .ok_or_else(|| Fault::Unreachable("no leaf".into()))
+    }
+
+    pub(crate) async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyAnswer, Fault> {
+        self.get_json(&format!("/v1/proofs/consistency?old={old}&new={new}"))
+            .await
+    }
+
+    pub(crate) async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, Fault> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| unreachable(path, e))?;
+        if !response.status().is_success() {
+            return Err(Fault::Unreachable(format!(
+                "{path} answered {}",
+                response.status()
+            )));
+        }
+        Ok(response
+            .bytes()
+            .await
+            .map_err(|e| unreachable(path, e))?
+            .to_vec())
+    }
+
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, Fault> {
+        let bytes = self.get_bytes(path).await?;
+        serde_json::from_slice(&bytes).map_err(|e| unreachable(path, e))
+    }
+}
+
+/// The checkpoint the mirror was last verified against.
+pub(crate) fn held(
+    mirror: &MirrorLog,
+    followed: &Followed,
+    origin: &str,
+) -> Result<Option<Signed>, Fault> {
+    match mirror.checkpoint()? {
+        None => Ok(None),
+        Some(bytes) => open_checkpoint(&bytes, followed, origin)
+            .map(Some)
+            .map_err(|e| Fault::Local(format!("the held checkpoint of {origin} is {e}"))),
+    }
+}
+
+/// Sleeps for `d`; true if the node began closing meanwhile.
+async fn wait(closing: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *closing.borrow(),
+        r = closing.changed() => r.is_err() || *closing.borrow(),
+    }
+}

@@ -1,0 +1,397 @@
+//! Replication: each node follows its peers, keeps a verified mirror of
+//! each peer's log, folds the mirrors into its governance state, and keeps
+//! evidence when a peer misbehaves.
+//!
+//! Read in this order:
+//! 1. This file — [`Peer`] (URL and pinned log key), the peer registry with
+//!    each peer's status, and starting the followers.
+//! 2. [`follower`] — one task per peer: poll its checkpoint, check it
+//!    against the last one verified, fetch new leaves in batches, verify
+//!    every signature (in parallel) and the tree they make against the
+//!    peer's signed checkpoint, then hand them to the sequencer to store
+//!    and fold (see `crate::sequencer::mirror`). Backs off from a peer that
+//!    does not answer; never blocks the node's own writes.
+//! 3. [`gossip`] — after each round, compare the peer's view of every
+//!    third log with this node's own mirror of it: two followers shown two
+//!    histories find out.
+//! 4. [`evidence`] — evidence records and quarantine.
+//!
+//! **Quarantine.** A peer whose log proves it misbehaved — a checkpoint
+//! that contradicts one it signed before, a leaf whose signature does not
+//! verify, leaves that do not make the tree it signed, a statement
+//! sequenced outside its body's home log — is quarantined: the evidence is
+//! kept ([`evidence`]), the peer is no longer followed, and its mirror
+//! stays exactly as it was last verified. Quarantine lasts until an
+//! operator removes it (`kaitiaki peer forgive`), because a log that
+//! equivocated once cannot be trusted by waiting.
+
+pub mod evidence;
+pub mod follower;
+pub mod gossip;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use kaitiaki_protocol::note::{NoteVerifier, Verifier};
+use kaitiaki_protocol::statement::limits::check_network;
+use serde::{Deserialize, Serialize};
+
+use crate::config::PeerConfig;
+use crate::node::Shared;
+use crate::storage::{space, StorageError};
+
+/// A peer: where it is, and the key its checkpoints must be signed with.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Base URL, without a trailing `/`.
+    pub url: String,
+    /// Its log's origin (the name of its key).
+    pub origin: String,
+    /// Its log key.
+    pub verifier: NoteVerifier,
+    /// The configuration it came from.
+    pub config: PeerConfig,
+}
+
+impl Peer {
+    /// Parses and checks a peer's configuration against this node's origin.
+    pub fn from_config(config: &PeerConfig, own_origin: &str) -> Result<Peer, String> {
+        let verifier = NoteVerifier::parse(&config.key)
+            .map_err(|e| format!("the key of peer {} is not a note verifier key: {e}", config.url))?;
+        let origin = verifier.name().as_str().to_owned();
+        // Mirrors live in a directory named by the origin, and charters
+        // name home logs under the same rule.
+        check_network(&origin).map_err(|e| {
+            format!(
+                "peer {} has origin {origin:?}, which is not a valid log name: {}",
+                config.url, e.problem
+            )
+        })?;
+        if origin == own_origin {
+            return Err(format!(
+                "peer {} has this node's own origin {origin:?}",
+                config.url
+            ));
+        }
+        let url = config.url.trim_end_matches('/').to_owned();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("peer URL {url:?} must start with http:// or https://"));
+        }
+        Ok(Peer {
+            url,
+            origin,
+            verifier,
+            config: config.clone(),
+        })
+    }
+}
+
+/// Checks a peer's configuration (used by `Config::validate`).
+pub fn check_peer(peer: &PeerConfig, own_origin: &str) -> Result<(), String> {
+    Peer::from_config(peer, own_origin).map(|_| ())
+}
+
+/// Where a peer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerState {
+    /// Not contacted yet.
+    Starting,
+    /// Reachable; the mirror is caught up or catching up.
+    Following,
+    /// The last attempt failed; retrying with backoff.
+    Unreachable,
+    /// Misbehaved; evidence kept, no longer followed.
+    Quarantined,
+}
+
+/// A peer's status, as `GET /v1/peers` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PeerStatus {
+    /// The peer's URL.
+    pub url: String,
+    /// Its log's origin.
+    pub origin: String,
+    /// Its log key (note verifier key text).
+    pub key: String,
+    /// Where it stands.
+    pub state: PeerState,
+    /// Leaves of its log this node has verified and stored.
+    pub mirrored: u64,
+    /// The size of its latest checkpoint seen.
+    pub remote_size: u64,
+    /// The last problem, in plain words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it last answered, Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_contact: Option<u64>,
+    /// Why it is quarantined, and the evidence id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<evidence::Quarantine>,
+}
+
+/// One followed peer, shared by its follower task and the API.
+#[derive(Debug)]
+pub struct Followed {
+    /// The peer.
+    pub peer: Peer,
+    status: Mutex<PeerStatus>,
+}
+
+impl Followed {
+    fn new(peer: Peer) -> Followed {
+        let status = PeerStatus {
+            url: peer.url.clone(),
+            origin: peer.origin.clone(),
+            key: peer.config.key.clone(),
+            state: PeerState::Starting,
+            mirrored: 0,
+            remote_size: 0,
+            last_error: None,
+            last_contact: None,
+            quarantine: None,
+        };
+        Followed {
+            peer,
+            status: Mutex::new(status),
+        }
+    }
+
+    /// A copy of the status.
+    pub fn status(&self) -> PeerStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut PeerStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// Replication counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ReplicationMetrics {
+    /// Mirrored leaves verified and stored since start.
+    pub leaves: AtomicU64,
+    /// Rounds that failed to reach a peer since start.
+    pub failures: AtomicU64,
+    /// Evidence records stored by replication and gossip, all time.
+    pub evidence: AtomicU64,
+}
+
+/// Every peer this node follows.
+#[derive(Debug, Default)]
+pub struct Replication {
+    peers: RwLock<BTreeMap<String, Arc<Followed>>>,
+    // The follower tasks, awaited at shutdown.
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Counters for `/metrics`.
+    pub metrics: ReplicationMetrics,
+}
+
+impl Replication {
+    /// The peers from the configuration and those added at run time
+    /// (stored in sled), each with its stored quarantine, if any.
+    pub(crate) fn open(
+        config: &crate::config::Config,
+        storage: &crate::storage::Storage,
+    ) -> Result<Replication, StorageError> {
+        let mut configs: Vec<PeerConfig> = config.peers.clone();
+        for (_, v) in storage.scan_in(space::PEERS)? {
+            match serde_json::from_slice::<PeerConfig>(&v) {
+                Ok(p) => configs.push(p),
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable stored peer"),
+            }
+        }
+        let r = Replication::default();
+        for c in configs {
+            match Peer::from_config(&c, &config.origin) {
+                Ok(peer) => {
+                    r.insert(peer, storage)?;
+                }
+                Err(e) => tracing::warn!(problem = %e, "skipping a stored peer"),
+            }
+        }
+        r.metrics
+            .evidence
+            .store(storage.scan_in(space::EVIDENCE)?.len() as u64, Ordering::Relaxed);
+        Ok(r)
+    }
+
+    /// Adds a peer (if its origin is new) and returns it.
+    fn insert(
+        &self,
+        peer: Peer,
+        storage: &crate::storage::Storage,
+    ) -> Result<(Arc<Followed>, bool), StorageError> {
+        let mut map = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = map.get(&peer.origin) {
+            return Ok((Arc::clone(existing), false));
+        }
+        let followed = Arc::new(Followed::new(peer));
+        let quarantine = evidence::quarantine_of(storage, &followed.peer.origin)?;
+        let mirrored = match storage.existing_mirror(&followed.peer.origin)? {
+            Some(m) => m.size()?,
+            None => 0,
+        };
+        followed.update(|s| {
+            s.mirrored = mirrored;
+            if quarantine.is_some() {
+                s.state = PeerState::Quarantined;
+            }
+            s.quarantine = quarantine;
+        });
+        map.insert(followed.peer.origin.clone(), Arc::clone(&followed));
+        Ok((followed, true))
+    }
+
+    pub(crate) fn track(&self, task: tokio::task::JoinHandle<()>) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+
+    /// Waits until every follower task has ended (they end when the node
+    /// begins closing).
+    pub(crate) async fn stopped(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Every followed peer, by origin.
+    pub fn peers(&self) -> Vec<Arc<Followed>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The followed peer of `origin`.
+    pub fn peer(&self, origin: &str) -> Option<Arc<Followed>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(origin)
+            .cloned()
+    }
+
+    /// The URL of the peer whose log is `origin`, for routing hints.
+    pub fn url_of(&self, origin: &str) -> Option<String> {
+        self.peer(origin).map(|f| f.peer.url.clone())
+    }
+
+    /// The Prometheus lines for replication.
+    pub fn render_metrics(&self) -> String {
+        let mut out = String::new();
+        let peers = self.peers();
+        let _ = writeln!(
+            out,
+            "# HELP kaitiaki_replicated_leaves_total Peers' leaves verified and stored in mirrors since start.\n\
+             # TYPE kaitiaki_replicated_leaves_total counter\n\
+             kaitiaki_replicated_leaves_total {}",
+            self.metrics.leaves.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kaitiaki_replication_failures_total Replication rounds that could not reach a peer since start.\n\
+             # TYPE kaitiaki_replication_failures_total counter\n\
+             kaitiaki_replication_failures_total {}",
+            self.metrics.failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kaitiaki_replication_evidence_total Evidence of peers' misbehaviour kept by replication and gossip.\n\
+             # TYPE kaitiaki_replication_evidence_total counter\n\
+             kaitiaki_replication_evidence_total {}",
+            self.metrics.evidence.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kaitiaki_peer_mirrored_leaves Leaves of each peer's log held in its mirror.\n\
+             # TYPE kaitiaki_peer_mirrored_leaves gauge"
+        );
+        for f in &peers {
+            let s = f.status();
+            let _ = writeln!(
+                out,
+                "kaitiaki_peer_mirrored_leaves{{origin=\"{}\"}} {}",
+                s.origin, s.mirrored
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kaitiaki_peer_quarantined Whether each peer is quarantined (1) or not (0).\n\
+             # TYPE kaitiaki_peer_quarantined gauge"
+        );
+        for f in &peers {
+            let s = f.status();
+            let q = u8::from(s.state == PeerState::Quarantined);
+            let _ = writeln!(out, "kaitiaki_peer_quarantined{{origin=\"{}\"}} {q}", s.origin);
+        }
+        out
+    }
+}
+
+/// Starts a follower task for every peer. Call from within a tokio
+/// runtime; [`crate::serve`] does.
+pub(crate) fn spawn_all(shared: &Arc<Shared>, sequencer: &crate::sequencer::SequencerHandle) {
+    for followed in shared.replication.peers() {
+        follower::spawn(shared, sequencer.clone(), followed);
+    }
+}
+
+/// Adds a peer at run time: stores it (so it is followed after a restart)
+/// and starts following it. Returns its status, and whether it was new.
+pub(crate) fn add_peer(
+    shared: &Arc<Shared>,
+    sequencer: &crate::sequencer::SequencerHandle,
+    config: PeerConfig,
+) -> Result<(PeerStatus, bool), AddPeerError> {
+    let peer = Peer::from_config(&config, &shared.config.origin).map_err(AddPeerError::Invalid)?;
+    if let Some(existing) = shared.replication.peer(&peer.origin) {
+        if existing.peer.url != peer.url || existing.peer.config.key != peer.config.key {
+            return Err(AddPeerError::Conflict(format!(
+                "this node already follows the log {} at {} with key {}",
+                peer.origin, existing.peer.url, existing.peer.config.key
+            )));
+        }
+        return Ok((existing.status(), false));
+    }
+    let json = serde_json::to_vec(&config).map_err(|e| AddPeerError::Invalid(e.to_string()))?;
+    shared
+        .storage
+        .put_in(space::PEERS, peer.origin.as_bytes(), Some(&json))?;
+    let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
+    if new {
+        follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
+    }
+    Ok((followed.status(), new))
+}
+
+/// Why a peer could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddPeerError {
+    /// The URL or key is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Another peer with this origin is followed already.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Now, in Unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

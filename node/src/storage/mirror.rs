@@ -1,0 +1,300 @@
+//! Mirrors: verified copies of peers' logs, one per peer origin.
+//!
+//! A mirror is laid out exactly like the node's own log, in its own
+//! directory, so the same segment, derived-file and recovery code serves
+//! both:
+//!
+//! ```text
+//! <data dir>/mirrors/<origin>/
+//!   log/*.seg         the peer's leaves, byte for byte, written with fdatasync
+//!   tree/             locations and subtree hashes (see [`super::files`])
+//! ```
+//!
+//! and what is looked up by key lives in the node's sled `log` tree, so a
+//! mirrored batch's leaves, its governance writes and the mirror's new size
+//! land in one atomic sled batch:
+//!
+//! | key | value |
+//! |---|---|
+//! | `mirror\0 ‖ origin ‖ \0size` | leaves stored and folded into governance (u64 BE) |
+//! | `mirror\0 ‖ origin ‖ \0checkpoint` | the peer's latest checkpoint note the mirror was verified against (its size may exceed the mirror's while catching up) |
+//! | `mirror\0 ‖ origin ‖ \0complete` | the peer's latest checkpoint note whose whole tree the mirror holds (proofs are served against it) |
+//! | `mirror\0 ‖ origin ‖ \0files_synced` | leaves the derived files covered when last synced (u64 BE) |
+//! | `mids\0 ‖ statement id` | leaf index (u64 BE) ‖ origin, for a statement first seen in a mirror |
+//!
+//! A mirror only ever holds leaves that were verified before they were
+//! written: every signature, the governance rules, and a consistency proof
+//! tying them to a checkpoint the peer signed (see `crate::replication`).
+//! The same invariant as the own log holds: sled never learns of a mirrored
+//! leaf before it is durable in the mirror's segments.
+
+use std::path::{Path, PathBuf};
+
+use kaitiaki_governance::Change;
+use kaitiaki_protocol::merkle::Subtree;
+use kaitiaki_protocol::{Hash, StatementId};
+use sled::{Batch, Tree};
+
+use super::files::DerivedFiles;
+use super::recovery::Recoverable;
+use super::segment::{Location, SegmentReader};
+use super::tree::StoredTree;
+use super::{key_in, read_u64, state, StorageError};
+
+/// The directory under the data directory that holds every mirror.
+pub const MIRRORS_DIR: &str = "mirrors";
+
+/// sled key space of mirror metadata.
+const MIRROR: &[u8] = b"mirror\0";
+/// sled key space of the mirrored-statement index.
+pub(crate) const MIDS: &[u8] = b"mids\0";
+
+/// Everything one mirrored batch teaches sled, applied at once.
+#[derive(Debug, Default)]
+pub struct MirrorCommit {
+    /// The index of the batch's first leaf in the peer's log.
+    pub first_index: u64,
+    /// Per leaf, in order: its statement id and location in the mirror.
+    pub leaves: Vec<(StatementId, Location)>,
+    /// Subtrees the batch closed, with their hashes.
+    pub subtrees: Vec<(Subtree, Hash)>,
+    /// The peer's checkpoint note the batch was verified against.
+    pub checkpoint: Option<Vec<u8>>,
+    /// Whether the batch ends exactly at that checkpoint's size.
+    pub complete: bool,
+}
+
+/// One peer's mirrored log.
+#[derive(Debug)]
+pub struct MirrorLog {
+    origin: String,
+    log_dir: PathBuf,
+    reader: SegmentReader,
+    files: DerivedFiles,
+    log: Tree,
+}
+
+fn meta_key(origin: &str, field: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(MIRROR.len() + origin.len() + 1 + field.len());
+    k.extend_from_slice(MIRROR);
+    k.extend_from_slice(origin.as_bytes());
+    k.push(0);
+    k.extend_from_slice(field.as_bytes());
+    k
+}
+
+impl MirrorLog {
+    /// Opens (creating if needed) the mirror of `origin` under `data_dir`.
+    /// `origin` has passed the origin rule of the configuration (lowercase
+    /// letters, digits, `.` and `-`), so it is a safe directory name.
+    pub(crate) fn open(data_dir: &Path, origin: &str, log: Tree) -> Result<MirrorLog, StorageError> {
+        let dir = data_dir.join(MIRRORS_DIR).join(origin);
+        let log_dir = dir.join("log");
+        std::fs::create_dir_all(&log_dir).map_err(|e| StorageError::io(&log_dir, e))?;
+        Ok(MirrorLog {
+            origin: origin.to_owned(),
+            reader: SegmentReader::new(&log_dir),
+            files: DerivedFiles::open(&dir)?,
+            log_dir,
+            log,
+        })
+    }
+
+    /// The peer log's origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The stored tree of the mirror.
+    pub fn tree(&self) -> StoredTree<'_> {
+        StoredTree::new(&self.files)
+    }
+
+    /// Leaves stored, verified and folded into governance.
+    pub fn size(&self) -> Result<u64, StorageError> {
+        self.log
+            .get(meta_key(&self.origin, "size"))?
+            .map(|v| read_u64(&v))
+            .transpose()
+            .map(|s| s.unwrap_or(0))
+    }
+
+    /// The peer's latest checkpoint note the mirror was verified against.
+    /// While catching up its size exceeds [`MirrorLog::size`]: the leaves
+    /// held were proven to be a prefix of its tree.
+    pub fn checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .log
+            .get(meta_key(&self.origin, "checkpoint"))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// The peer's latest checkpoint note whose whole tree the mirror holds:
+    /// inclusion proofs for mirrored statements are served against it.
+    pub fn complete_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .log
+            .get(meta_key(&self.origin, "complete"))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// The raw bytes of mirrored leaf `index`.
+    pub fn leaf_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.files.location(index)? {
+            None => Ok(None),
+            Some(loc) => self.reader.read(loc).map(Some),
+        }
+    }
+
+    /// Raw leaves `[start, end)`, in order; stops early at a gap.
+    pub fn leaves_raw(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
+        self.files
+            .locations(start, end)?
+            .into_iter()
+            .map(|loc| self.reader.read(loc))
+            .collect()
+    }
+
+    /// Applies one verified, durable batch: derived files, then sled in one
+    /// atomic batch together with the governance writes it caused.
+    pub(crate) fn commit(&self, c: &MirrorCommit, changes: &[Change]) -> Result<(), StorageError> {
+        let size = c.first_index + c.leaves.len() as u64;
+        let locations: Vec<Location> = c.leaves.iter().map(|(_, l)| *l).collect();
+        self.files.append(c.first_index, &locations, &c.subtrees)?;
+        let mut b = Batch::default();
+        if self.files.sync_due() {
+            let synced = self.files.sync()?;
+            b.insert(meta_key(&self.origin, "files_synced"), &synced.to_be_bytes());
+        }
+        for (i, (id, _)) in c.leaves.iter().enumerate() {
+            let index = c.first_index + i as u64;
+            let mut v = index.to_be_bytes().to_vec();
+            v.extend_from_slice(self.origin.as_bytes());
+            b.insert(key_in(MIDS, id.as_bytes()), v);
+        }
+        for change in changes {
+            let key = state::key_of(change.table, &change.key);
+            match &change.value {
+                Some(v) => b.insert(key, v.as_slice()),
+                None => b.remove(key),
+            }
+        }
+        b.insert(meta_key(&self.origin, "size"), &size.to_be_bytes());
+        if let Some(note) = &c.checkpoint {
+            b.insert(meta_key(&self.origin, "checkpoint"), note.as_slice());
+            if c.complete {
+                b.insert(meta_key(&self.origin, "complete"), note.as_slice());
+            }
+        }
+        self.log.apply_batch(b)?;
+        Ok(())
+    }
+
+    /// Appends to the derived files only (start-up re-derivation).
+    pub(crate) fn derive(
+        &self,
+        first: u64,
+        locations: &[Location],
+        subtrees: &[(Subtree, Hash)],
+    ) -> Result<(), StorageError> {
+        self.files.append(first, locations, subtrees)
+    }
+
+    /// Start-up: cuts the derived files back to what can be trusted (see
+    /// [`super::Storage::trim_derived`]) and returns that size.
+    pub(crate) fn trim_derived(&self, upto: u64) -> Result<u64, StorageError> {
+        let watermark = self
+            .log
+            .get(meta_key(&self.origin, "files_synced"))?
+            .map(|v| read_u64(&v))
+            .transpose()?
+            .unwrap_or(0);
+        let keep = self.files.valid_len()?.min(watermark).min(upto);
+        self.files.truncate(keep)?;
+        Ok(keep)
+    }
+
+    /// Syncs the derived files and records how many leaves they cover.
+    pub(crate) fn sync_derived(&self) -> Result<(), StorageError> {
+        let synced = self.files.sync()?;
+        self.log
+            .insert(meta_key(&self.origin, "files_synced"), &synced.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+impl Recoverable for MirrorLog {
+    fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    fn indexed_size(&self) -> Result<u64, StorageError> {
+        self.size()
+    }
+
+    fn derived_size(&self) -> u64 {
+        self.files.len()
+    }
+
+    fn location(&self, index: u64) -> Result<Option<Location>, StorageError> {
+        self.files.location(index)
+    }
+}
+
+/// Whether `name` can name a mirror's directory: a log name under the
+/// network-name rule (lowercase letters, digits, `-` and `.`), not starting
+/// with `.` and without `..`, so it never leaves the mirrors directory.
+pub fn is_log_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
+/// The origins that have a mirror directory under `data_dir`.
+pub(crate) fn mirror_dirs(data_dir: &Path) -> Result<Vec<String>, StorageError> {
+    let dir = data_dir.join(MIRRORS_DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StorageError::io(&dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| StorageError::io(&dir, e))?;
+        if let Some(name) = entry.file_name().to_str() {
+            if entry.path().is_dir() && is_log_name(name) {
+                out.push(name.to_owned());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Where a statement is: leaf `index` of the node's own log (`log` is
+/// `None`) or of the mirror of `log`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// `None` for the node's own log, else the mirrored log's origin.
+    pub log: Option<String>,
+    /// The leaf index in that log.
+    pub index: u64,
+}
+
+/// Decodes a `mids` value.
+pub(crate) fn decode_mid(v: &[u8]) -> Result<Placement, StorageError> {
+    if v.len() < 8 {
+        return Err(StorageError::Corrupt("a mirrored-statement index entry is short".into()));
+    }
+    let index = read_u64(&v[..8])?;
+    let origin = std::str::from_utf8(&v[8..])
+        .map_err(|_| StorageError::Corrupt("a mirrored-statement origin is not UTF-8".into()))?;
+    Ok(Placement {
+        log: Some(origin.to_owned()),
+        index,
+    })
+}
