@@ -152,6 +152,23 @@ pub(crate) fn open_checkpoint(
 #[derive(Deserialize)]
 pub(crate) struct ConsistencyAnswer {
     pub hashes: Vec<Hash>,
+    /// The root the answering node holds at the old size.
+    #[serde(default)]
+    pub old_root: Option<Hash>,
+}
+
+impl ConsistencyAnswer {
+    /// The root at `old` of the tree whose root at `new` is `new_root`, as
+    /// this proof shows it: reconstructed from the proof, or — when `old` is
+    /// a complete subtree, which the proof then does not carry — the
+    /// answer's own `old_root`, if the proof verifies from it. `None` when
+    /// the proof shows nothing about the signed tree.
+    pub fn prefix_root(&self, old: u64, new: u64, new_root: &Hash) -> Option<Hash> {
+        prefix_root_from_consistency(old, new, new_root, &self.hashes).or_else(|| {
+            self.old_root
+                .filter(|r| verify_consistency(old, new, r, new_root, &self.hashes).is_ok())
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -240,7 +257,11 @@ impl Follower {
                     }
                     tracing::debug!(peer = %self.followed.peer.url, %problem, "replication round failed");
                     self.followed.update(|s| {
-                        s.state = PeerState::Unreachable;
+                        // Only an operator lifts a quarantine, which gossip
+                        // about this peer may have set meanwhile.
+                        if s.state != PeerState::Quarantined {
+                            s.state = PeerState::Unreachable;
+                        }
                         s.last_error = Some(problem);
                     });
                     let pause = backoff;
@@ -263,7 +284,9 @@ impl Follower {
             s.remote_size = new.size();
             s.last_contact = Some(unix_now());
             s.last_error = None;
-            s.state = PeerState::Following;
+            if s.state != PeerState::Quarantined {
+                s.state = PeerState::Following;
+            }
         });
         let mirror = self.shared()?.storage.mirror(self.origin())?;
         let size = mirror.size()?;
@@ -324,8 +347,7 @@ impl Follower {
             (Some(root), proof)
         } else {
             let answer = self.consistency(small.size(), big.size()).await?;
-            let prefix =
-                prefix_root_from_consistency(small.size(), big.size(), &big.root(), &answer.hashes);
+            let prefix = answer.prefix_root(small.size(), big.size(), &big.root());
             (prefix, answer.hashes)
         };
         if verify_consistency(
@@ -372,128 +394,172 @@ impl Follower {
 
     /// Fetches, verifies and stores leaves from `size` toward `new`; true
     /// when the batch limit stopped it before `new`.
+    ///
+    /// Two batches are in flight at once: while the sequencer folds and
+    /// makes durable batch k, batch k+1 is fetched and its signatures
+    /// checked. Batch k+1 is handed over only once batch k is stored, and
+    /// is dropped if batch k was refused.
     async fn catch_up(&self, mirror: &MirrorLog, size: u64, new: &Signed) -> Result<bool, Fault> {
         let mut compact = mirror.tree().compact_range(size)?;
-        let mut at = size;
+        let mut next = size;
+        let mut storing: Option<(tokio::task::JoinHandle<MirrorOutcome>, u64, u64)> = None;
         // A few batches per round, so gossip and status stay fresh.
         for _ in 0..8 {
-            if at >= new.size() {
-                return Ok(false);
+            // Gossip may find this log forked while it is being fetched.
+            if next >= new.size() || self.followed.status().state == PeerState::Quarantined {
+                break;
             }
-            let limit = self.batch.min(new.size() - at);
-            let body = self
-                .get_bytes(&format!("/v1/leaves/raw?start={at}&limit={limit}"))
-                .await?;
-            let raw = split_raw(&body).map_err(|e| unreachable("its leaves", e))?;
-            if raw.is_empty() || raw.len() as u64 > limit {
-                return Err(Fault::Unreachable(format!(
-                    "it served {} leaves where {limit} were asked for",
-                    raw.len()
-                )));
+            let fetched = self.fetch_batch(&mut compact, next, new).await;
+            // The batch before is verified: let it land even if this one
+            // turns out bad, so the mirror keeps all that was verified.
+            if let Some((task, from, n)) = storing.take() {
+                self.stored(task, from, n, new).await?;
             }
-            let n = raw.len() as u64;
-            // Signature checks are the bulk of the work: in parallel, off
-            // the async threads.
-            let opened = tokio::task::spawn_blocking(move || {
-                raw.into_par_iter()
-                    .map(|bytes| {
-                        let hash = leaf_hash(&bytes);
-                        let copy = bytes.clone();
-                        (hash, open_leaf(bytes).map_err(|e| (copy, e)))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .map_err(|e| Fault::Local(e.to_string()))?;
-            let mut leaves: Vec<MirrorLeaf> = Vec::with_capacity(opened.len());
-            let mut candidate = compact.clone();
-            for (i, (hash, result)) in opened.into_iter().enumerate() {
-                let index = at + i as u64;
-                match result {
-                    Ok(leaf) => leaves.push(leaf),
-                    Err((bytes, problem)) => return Err(self.bad_leaf(new, index, &bytes, &problem).await),
+            let (leaves, end) = fetched?;
+            let sequencer = self.sequencer.clone();
+            let origin = self.origin().to_owned();
+            let note = new.note.clone().into_bytes();
+            let complete = end == new.size();
+            let task = tokio::spawn(async move {
+                sequencer
+                    .mirror(origin, next, leaves, note, complete)
+                    .await
+            });
+            storing = Some((task, next, end - next));
+            next = end;
+        }
+        if let Some((task, from, n)) = storing.take() {
+            self.stored(task, from, n, new).await?;
+        }
+        Ok(next < new.size())
+    }
+
+    /// Fetches leaves from `at`, checks every signature and that they extend
+    /// `compact` (the tree so far) to a prefix of the signed tree `new`.
+    /// Returns the leaves and the size they bring the tree to; `compact` is
+    /// then that tree.
+    async fn fetch_batch(
+        &self,
+        compact: &mut kaitiaki_protocol::merkle::CompactRange,
+        at: u64,
+        new: &Signed,
+    ) -> Result<(Vec<MirrorLeaf>, u64), Fault> {
+        let limit = self.batch.min(new.size() - at);
+        let body = self
+            .get_bytes(&format!("/v1/leaves/raw?start={at}&limit={limit}"))
+            .await?;
+        let raw = split_raw(&body).map_err(|e| unreachable("its leaves", e))?;
+        if raw.is_empty() || raw.len() as u64 > limit {
+            return Err(Fault::Unreachable(format!(
+                "it served {} leaves where {limit} were asked for",
+                raw.len()
+            )));
+        }
+        let end = at + raw.len() as u64;
+        // Signature checks are the bulk of the work: in parallel, off the
+        // async threads.
+        let opened = tokio::task::spawn_blocking(move || {
+            raw.into_par_iter()
+                .map(|bytes| {
+                    let hash = leaf_hash(&bytes);
+                    let copy = bytes.clone();
+                    (hash, open_leaf(bytes).map_err(|e| (copy, e)))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| Fault::Local(e.to_string()))?;
+        let mut leaves: Vec<MirrorLeaf> = Vec::with_capacity(opened.len());
+        let mut candidate = compact.clone();
+        for (i, (hash, result)) in opened.into_iter().enumerate() {
+            let index = at + i as u64;
+            match result {
+                Ok(leaf) => leaves.push(leaf),
+                Err((bytes, problem)) => {
+                    return Err(self.bad_leaf(new, index, &bytes, &problem).await)
                 }
-                let _ = candidate.push_with(hash, |_, _| {});
             }
-            let end = at + n;
-            let tree_ok = if end == new.size() {
-                candidate.root() == new.root()
-            } else {
-                let answer = self.consistency(end, new.size()).await?;
-                verify_consistency(end, new.size(), &candidate.root(), &new.root(), &answer.hashes)
-                    .is_ok()
-            };
-            if !tree_ok {
-                return Err(Fault::Misbehaved {
+            let _ = candidate.push_with(hash, |_, _| {});
+        }
+        let tree_ok = if end == new.size() {
+            candidate.root() == new.root()
+        } else {
+            let answer = self.consistency(end, new.size()).await?;
+            verify_consistency(end, new.size(), &candidate.root(), &new.root(), &answer.hashes)
+                .is_ok()
+        };
+        if !tree_ok {
+            return Err(Fault::Misbehaved {
+                item: leaf_claim(
+                    "rewritten_leaves",
+                    self.origin(),
+                    &new.note,
+                    at,
+                    None,
+                    format!(
+                        "the leaves it served from index {at} to {end} do not make the tree \
+                         of its signed checkpoint of size {}",
+                        new.size()
+                    ),
+                ),
+                reason: format!("it served leaves {at}..{end} that are not in the tree it signed"),
+            });
+        }
+        *compact = candidate;
+        Ok((leaves, end))
+    }
+
+    /// Waits for a batch handed to the sequencer and turns its outcome into
+    /// progress or a fault.
+    async fn stored(
+        &self,
+        task: tokio::task::JoinHandle<MirrorOutcome>,
+        from: u64,
+        n: u64,
+        new: &Signed,
+    ) -> Result<(), Fault> {
+        let outcome = task.await.unwrap_or(MirrorOutcome::Unavailable);
+        match outcome {
+            MirrorOutcome::Stored { size } => {
+                if let Some(shared) = self.shared.upgrade() {
+                    shared
+                        .replication
+                        .metrics
+                        .leaves
+                        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.followed.update(|s| s.mirrored = size);
+                Ok(())
+            }
+            MirrorOutcome::Gap { size } => Err(Fault::Local(format!(
+                "the mirror holds {size} leaves, not {from}; starting again from there"
+            ))),
+            MirrorOutcome::BreaksRule { index, rejection } => {
+                let bytes = self.leaf_at(index).await.ok();
+                Err(Fault::Misbehaved {
                     item: leaf_claim(
-                        "rewritten_leaves",
+                        "breaks_rule",
                         self.origin(),
                         &new.note,
-                        at,
-                        None,
-                        format!(
-                            "the leaves it served from index {at} to {end} do not make the tree \
-                             of its signed checkpoint of size {}",
-                            new.size()
-                        ),
+                        index,
+                        bytes.as_deref(),
+                        format!("{}: {}", rejection.code, rejection.message),
                     ),
-                    reason: format!("it served leaves {at}..{end} that are not in the tree it signed"),
-                });
+                    reason: format!(
+                        "it sequenced leaf {index}, which breaks a rule: {}",
+                        rejection.code
+                    ),
+                })
             }
-            let outcome = self
-                .sequencer
-                .mirror(
-                    self.origin().to_owned(),
-                    at,
-                    leaves,
-                    new.note.clone().into_bytes(),
-                    end == new.size(),
-                )
-                .await;
-            match outcome {
-                MirrorOutcome::Stored { size } => {
-                    compact = candidate;
-                    at = size;
-                    if let Some(shared) = self.shared.upgrade() {
-                        shared
-                            .replication
-                            .metrics
-                            .leaves
-                            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    self.followed.update(|s| s.mirrored = size);
+            MirrorOutcome::Unavailable => {
+                if self.shared.upgrade().is_none() {
+                    return Err(Fault::Closed);
                 }
-                MirrorOutcome::Gap { size } => {
-                    return Err(Fault::Local(format!(
-                        "the mirror holds {size} leaves, not {at}; starting again from there"
-                    )));
-                }
-                MirrorOutcome::BreaksRule { index, rejection } => {
-                    let bytes = self.leaf_at(index).await.ok();
-                    return Err(Fault::Misbehaved {
-                        item: leaf_claim(
-                            "breaks_rule",
-                            self.origin(),
-                            &new.note,
-                            index,
-                            bytes.as_deref(),
-                            format!("{}: {}", rejection.code, rejection.message),
-                        ),
-                        reason: format!(
-                            "it sequenced leaf {index}, which breaks a rule: {}",
-                            rejection.code
-                        ),
-                    });
-                }
-                MirrorOutcome::Unavailable => {
-                    if self.shared.upgrade().is_none() {
-                        return Err(Fault::Closed);
-                    }
-                    return Err(Fault::Local("the node could not store mirrored leaves".into()));
-                }
+                Err(Fault::Local(
+                    "the node could not store mirrored leaves".into(),
+                ))
             }
         }
-        Ok(at < new.size())
     }
 
     /// A leaf that does not verify: evidence if the signed tree includes it.

@@ -19,7 +19,6 @@
 //! The log found forking is quarantined, not the peer that told.
 
 use kaitiaki_protocol::evidence::Evidence;
-use kaitiaki_protocol::merkle::prefix_root_from_consistency;
 use kaitiaki_protocol::merkle::verify_consistency;
 use serde::{Deserialize, Serialize};
 
@@ -137,8 +136,7 @@ async fn compare(
         else {
             return Ok(None);
         };
-        let prefix =
-            prefix_root_from_consistency(small.size(), big.size(), &big.root(), &answer.hashes);
+        let prefix = answer.prefix_root(small.size(), big.size(), &big.root());
         (prefix, answer.hashes)
     } else {
         return Ok(None);

@@ -4,6 +4,7 @@
 mod attachments;
 mod events;
 mod federation;
+mod federation_faults;
 mod governance;
 mod ops;
 mod pages;
