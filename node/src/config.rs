@@ -411,13 +411,19 @@ mod tests {
         assert_eq!(c, Config::default());
         c.apply_env([
             ("KAITIAKI_NETWORK".to_owned(), "aotearoa-test".to_owned()),
-            ("KAITIAKI_PEERS".to_owned(), "a.example+01020304+AQ@http://a, b@http://b".to_owned()),
+            (
+                "KAITIAKI_PEERS".to_owned(),
+                "a.example+01020304+AQ@http://a, b@http://b".to_owned(),
+            ),
             ("KAITIAKI_RATE_PER_SECOND".to_owned(), "0".to_owned()),
             ("HOME".to_owned(), "/ignored".to_owned()),
         ])
         .unwrap();
         assert_eq!(c.network, "aotearoa-test");
-        assert_eq!(c.peers[0], PeerConfig::new("http://a", "a.example+01020304+AQ"));
+        assert_eq!(
+            c.peers[0],
+            PeerConfig::new("http://a", "a.example+01020304+AQ")
+        );
         assert_eq!(c.peers[1].url, "http://b");
         // Those keys are not real keys: validation refuses them.
         assert!(c.validate().is_err());

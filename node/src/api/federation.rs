@@ -373,7 +373,16 @@ pub(crate) fn all_evidence(
 /// The federation endpoints' part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(leaves_raw, peers, add_peer, forgive, mirrors, mirror_leaves_raw, mirror_consistency, evidence),
+    paths(
+        leaves_raw,
+        peers,
+        add_peer,
+        forgive,
+        mirrors,
+        mirror_leaves_raw,
+        mirror_consistency,
+        evidence
+    ),
     components(schemas(PeersView, PeerStatus, Forgiven, MirrorsView, MirrorView, EvidenceView))
 )]
 pub struct FederationDoc;

@@ -227,8 +227,8 @@ pub async fn statement(
             "statement {id} is not in this log or any log this node mirrors"
         )));
     };
-    let statement = serde_json::from_slice(found.leaf.envelope().payload())
-        .unwrap_or(serde_json::Value::Null);
+    let statement =
+        serde_json::from_slice(found.leaf.envelope().payload()).unwrap_or(serde_json::Value::Null);
     Ok(Json(StatementView {
         leaf: leaf_view(found.index, &found.leaf),
         statement,

@@ -240,14 +240,23 @@ impl<'a> Ctx<'a> {
                             "{}: {} ({}, found by {})",
                             r.origin,
                             match r.evidence.kind().as_str() {
-                                "equivocation" => "signed two different histories of the same length",
-                                "inconsistent" => "signed two histories where one should extend the other",
-                                "bad_leaf" => "signed a history holding a record whose signature is forged",
-                                "rewritten_leaves" => "served records that are not in the history it signed",
-                                "breaks_rule" => "recorded a decision outside its board's home node",
+                                "equivocation" =>
+                                    "signed two different histories of the same length",
+                                "inconsistent" =>
+                                    "signed two histories where one should extend the other",
+                                "bad_leaf" =>
+                                    "signed a history holding a record whose signature is forged",
+                                "rewritten_leaves" =>
+                                    "served records that are not in the history it signed",
+                                "breaks_rule" =>
+                                    "recorded a decision outside its board's home node",
                                 _ => "served a proof that does not hold",
                             },
-                            if r.self_verifying { "a proof anyone can check" } else { "what this node saw" },
+                            if r.self_verifying {
+                                "a proof anyone can check"
+                            } else {
+                                "what this node saw"
+                            },
                             r.found_by
                         )
                     })

@@ -319,10 +319,7 @@ impl Follower {
                         a: held.note.clone(),
                         b: new.note.clone(),
                     }),
-                    reason: format!(
-                        "it signed two different trees of size {}",
-                        new.size()
-                    ),
+                    reason: format!("it signed two different trees of size {}", new.size()),
                 });
             }
             return Ok(());
@@ -350,14 +347,7 @@ impl Follower {
             let prefix = answer.prefix_root(small.size(), big.size(), &big.root());
             (prefix, answer.hashes)
         };
-        if verify_consistency(
-            small.size(),
-            big.size(),
-            &small.root(),
-            &big.root(),
-            &proof,
-        )
-        .is_ok()
+        if verify_consistency(small.size(), big.size(), &small.root(), &big.root(), &proof).is_ok()
         {
             return Ok(());
         }
@@ -367,13 +357,15 @@ impl Follower {
             big.size()
         );
         let item = match prefix_root {
-            Some(prefix_root) if prefix_root != small.root() => Item::Proof(Evidence::Inconsistent {
-                origin: self.origin().to_owned(),
-                a: small.note.clone(),
-                b: big.note.clone(),
-                prefix_root,
-                proof,
-            }),
+            Some(prefix_root) if prefix_root != small.root() => {
+                Item::Proof(Evidence::Inconsistent {
+                    origin: self.origin().to_owned(),
+                    a: small.note.clone(),
+                    b: big.note.clone(),
+                    prefix_root,
+                    proof,
+                })
+            }
             _ => Item::Claim(evidence::Claim {
                 kind: "proof_failed".into(),
                 origin: self.origin().to_owned(),
@@ -421,9 +413,7 @@ impl Follower {
             let note = new.note.clone().into_bytes();
             let complete = end == new.size();
             let task = tokio::spawn(async move {
-                sequencer
-                    .mirror(origin, next, leaves, note, complete)
-                    .await
+                sequencer.mirror(origin, next, leaves, note, complete).await
             });
             storing = Some((task, next, end - next));
             next = end;
@@ -485,8 +475,14 @@ impl Follower {
             candidate.root() == new.root()
         } else {
             let answer = self.consistency(end, new.size()).await?;
-            verify_consistency(end, new.size(), &candidate.root(), &new.root(), &answer.hashes)
-                .is_ok()
+            verify_consistency(
+                end,
+                new.size(),
+                &candidate.root(),
+                &new.root(),
+                &answer.hashes,
+            )
+            .is_ok()
         };
         if !tree_ok {
             return Err(Fault::Misbehaved {
@@ -571,8 +567,15 @@ impl Follower {
             ))
             .await
         {
-            Ok(a) if a.root == new.root()
-                && verify_inclusion(&leaf_hash(bytes), index, new.size(), &a.hashes, &new.root())
+            Ok(a)
+                if a.root == new.root()
+                    && verify_inclusion(
+                        &leaf_hash(bytes),
+                        index,
+                        new.size(),
+                        &a.hashes,
+                        &new.root(),
+                    )
                     .is_ok() =>
             {
                 Some(a.hashes)

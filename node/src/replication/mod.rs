@@ -58,8 +58,12 @@ pub struct Peer {
 impl Peer {
     /// Parses and checks a peer's configuration against this node's origin.
     pub fn from_config(config: &PeerConfig, own_origin: &str) -> Result<Peer, String> {
-        let verifier = NoteVerifier::parse(&config.key)
-            .map_err(|e| format!("the key of peer {} is not a note verifier key: {e}", config.url))?;
+        let verifier = NoteVerifier::parse(&config.key).map_err(|e| {
+            format!(
+                "the key of peer {} is not a note verifier key: {e}",
+                config.url
+            )
+        })?;
         let origin = verifier.name().as_str().to_owned();
         // Mirrors live in a directory named by the origin, and charters
         // name home logs under the same rule.
@@ -77,7 +81,9 @@ impl Peer {
         }
         let url = config.url.trim_end_matches('/').to_owned();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("peer URL {url:?} must start with http:// or https://"));
+            return Err(format!(
+                "peer URL {url:?} must start with http:// or https://"
+            ));
         }
         Ok(Peer {
             url,
@@ -162,7 +168,10 @@ impl Followed {
 
     /// A copy of the status.
     pub fn status(&self) -> PeerStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn update(&self, f: impl FnOnce(&mut PeerStatus)) {
@@ -214,9 +223,10 @@ impl Replication {
                 Err(e) => tracing::warn!(problem = %e, "skipping a stored peer"),
             }
         }
-        r.metrics
-            .evidence
-            .store(storage.scan_in(space::EVIDENCE)?.len() as u64, Ordering::Relaxed);
+        r.metrics.evidence.store(
+            storage.scan_in(space::EVIDENCE)?.len() as u64,
+            Ordering::Relaxed,
+        );
         Ok(r)
     }
 
@@ -332,7 +342,11 @@ impl Replication {
         for f in &peers {
             let s = f.status();
             let q = u8::from(s.state == PeerState::Quarantined);
-            let _ = writeln!(out, "kaitiaki_peer_quarantined{{origin=\"{}\"}} {q}", s.origin);
+            let _ = writeln!(
+                out,
+                "kaitiaki_peer_quarantined{{origin=\"{}\"}} {q}",
+                s.origin
+            );
         }
         out
     }

@@ -181,8 +181,11 @@ impl SequenceLoop {
             return Ok(None);
         }
 
-        self.carry
-            .prune(shared.committed_seq.load(std::sync::atomic::Ordering::Acquire));
+        self.carry.prune(
+            shared
+                .committed_seq
+                .load(std::sync::atomic::Ordering::Acquire),
+        );
         let view = StateView::new(&shared.storage, Some(&self.carry));
         let mut gate = Gate::new(&view);
         let mut bytes = Vec::with_capacity(leaves.len());
@@ -356,7 +359,10 @@ fn reindex_mirror(
     for (i, (loc, bytes)) in rest.into_iter().enumerate() {
         let index = first_index + i as u64;
         let leaf = open_leaf(bytes).map_err(|e| {
-            StorageError::Corrupt(format!("leaf {index} of the mirror of {}: {e}", log.origin()))
+            StorageError::Corrupt(format!(
+                "leaf {index} of the mirror of {}: {e}",
+                log.origin()
+            ))
         })?;
         let entry = Entry::new(leaf.verified, log.origin(), index, leaf.sequenced_at);
         gate.mirror(&entry)?;

@@ -87,7 +87,11 @@ impl MirrorLog {
     /// Opens (creating if needed) the mirror of `origin` under `data_dir`.
     /// `origin` has passed the origin rule of the configuration (lowercase
     /// letters, digits, `.` and `-`), so it is a safe directory name.
-    pub(crate) fn open(data_dir: &Path, origin: &str, log: Tree) -> Result<MirrorLog, StorageError> {
+    pub(crate) fn open(
+        data_dir: &Path,
+        origin: &str,
+        log: Tree,
+    ) -> Result<MirrorLog, StorageError> {
         let dir = data_dir.join(MIRRORS_DIR).join(origin);
         let log_dir = dir.join("log");
         std::fs::create_dir_all(&log_dir).map_err(|e| StorageError::io(&log_dir, e))?;
@@ -164,7 +168,10 @@ impl MirrorLog {
         let mut b = Batch::default();
         if self.files.sync_due() {
             let synced = self.files.sync()?;
-            b.insert(meta_key(&self.origin, "files_synced"), &synced.to_be_bytes());
+            b.insert(
+                meta_key(&self.origin, "files_synced"),
+                &synced.to_be_bytes(),
+            );
         }
         for (i, (id, _)) in c.leaves.iter().enumerate() {
             let index = c.first_index + i as u64;
@@ -217,8 +224,10 @@ impl MirrorLog {
     /// Syncs the derived files and records how many leaves they cover.
     pub(crate) fn sync_derived(&self) -> Result<(), StorageError> {
         let synced = self.files.sync()?;
-        self.log
-            .insert(meta_key(&self.origin, "files_synced"), &synced.to_be_bytes())?;
+        self.log.insert(
+            meta_key(&self.origin, "files_synced"),
+            &synced.to_be_bytes(),
+        )?;
         Ok(())
     }
 }
@@ -288,7 +297,9 @@ pub struct Placement {
 /// Decodes a `mids` value.
 pub(crate) fn decode_mid(v: &[u8]) -> Result<Placement, StorageError> {
     if v.len() < 8 {
-        return Err(StorageError::Corrupt("a mirrored-statement index entry is short".into()));
+        return Err(StorageError::Corrupt(
+            "a mirrored-statement index entry is short".into(),
+        ));
     }
     let index = read_u64(&v[..8])?;
     let origin = std::str::from_utf8(&v[8..])

@@ -282,7 +282,11 @@ impl Storage {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(origin)
-            || self.data_dir.join(mirror::MIRRORS_DIR).join(origin).is_dir();
+            || self
+                .data_dir
+                .join(mirror::MIRRORS_DIR)
+                .join(origin)
+                .is_dir();
         if known {
             self.mirror(origin).map(Some)
         } else {

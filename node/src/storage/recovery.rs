@@ -22,10 +22,10 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 
+use super::segment::Location as Loc;
 use super::segment::{
     list_segments, Location, Scanned, SegmentScanner, SegmentWriter, SEGMENT_MAGIC,
 };
-use super::segment::Location as Loc;
 use super::{Storage, StorageError};
 
 /// A log whose sled index and derived files recovery reconciles with its

@@ -61,8 +61,16 @@ fn valid_payload() -> String {
 fn upper_case_author(payload: &str) -> String {
     let at = payload.find("\"author\":\"").expect("an author") + 10;
     let key = &payload[at..at + 64];
-    assert!(key.bytes().any(|b| b.is_ascii_lowercase()), "the key has letters");
-    format!("{}{}{}", &payload[..at], key.to_ascii_uppercase(), &payload[at + 64..])
+    assert!(
+        key.bytes().any(|b| b.is_ascii_lowercase()),
+        "the key has letters"
+    );
+    format!(
+        "{}{}{}",
+        &payload[..at],
+        key.to_ascii_uppercase(),
+        &payload[at + 64..]
+    )
 }
 
 #[test]

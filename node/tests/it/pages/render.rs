@@ -292,11 +292,26 @@ fn the_log_status_shows_followed_nodes_and_evidence() {
     );
     assert_accessible("log status", &html);
     let text = parse(&html).expect("parses").text();
-    assert!(text.contains("pacific.example — ✓ in step: 12 of 12 records copied and checked"), "{text}");
-    assert!(text.contains("agency.example — set aside: 5 of 9 records"), "{text}");
-    assert!(text.contains("It is no longer followed because it signed two different trees of size 9."), "{text}");
-    assert!(text.contains("Evidence of misbehaviour was found."), "{text}");
-    assert!(parse(&html).expect("parses").hrefs().contains(&"/v1/evidence"));
+    assert!(
+        text.contains("pacific.example — ✓ in step: 12 of 12 records copied and checked"),
+        "{text}"
+    );
+    assert!(
+        text.contains("agency.example — set aside: 5 of 9 records"),
+        "{text}"
+    );
+    assert!(
+        text.contains("It is no longer followed because it signed two different trees of size 9."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Evidence of misbehaviour was found."),
+        "{text}"
+    );
+    assert!(parse(&html)
+        .expect("parses")
+        .hrefs()
+        .contains(&"/v1/evidence"));
 
     s.peers.clear();
     s.evidence = Evidence::None;
