@@ -99,7 +99,7 @@ pub enum Command {
     /// Set up and run a node.
     #[command(subcommand)]
     Node(NodeCmd),
-    /// Run a local node with a realistic example, and print where to look.
+    /// Run three federated local nodes with a realistic example, and print where to look.
     Demo(DemoArgs),
     /// Found or amend a governance body.
     #[command(subcommand)]
@@ -142,6 +142,11 @@ pub enum Command {
     /// Audit a log and check proofs.
     #[command(subcommand)]
     Log(LogCmd),
+    /// The nodes this node follows: list, add one, lift a quarantine.
+    #[command(subcommand)]
+    Peer(crate::peers::PeerCmd),
+    /// Evidence of misbehaviour the node keeps, each piece checked here.
+    Evidence,
 }
 
 /// `kaitiaki keys …`.
@@ -221,7 +226,8 @@ pub struct DemoArgs {
     /// Where the demo keeps its data.
     #[arg(long, default_value = "./kaitiaki-data/demo")]
     pub data: PathBuf,
-    /// The port to try first (a free one is used if it is taken).
+    /// The iwi node's port; the Pacific and agency nodes take the next two
+    /// (a free port is used for any that is taken).
     #[arg(long, default_value_t = 7878)]
     pub port: u16,
     /// Seed the example and stop, instead of serving until Ctrl-C.

@@ -118,6 +118,10 @@ pub struct StatementView {
     pub proof: InclusionView,
     /// The signed checkpoint note the proof is against.
     pub checkpoint: String,
+    /// The origin of the log holding it: the node's own, or a peer's log
+    /// the node mirrors (then `checkpoint` is that peer's).
+    #[serde(default)]
+    pub log: String,
 }
 
 /// A consistency proof.
@@ -142,6 +146,8 @@ struct ErrorBody {
     message: String,
     #[serde(default)]
     home_log: Option<String>,
+    #[serde(default)]
+    home_url: Option<String>,
 }
 
 /// A client of one node.
@@ -188,7 +194,9 @@ impl Client {
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log).into()),
+            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log)
+                .with_home_url(e.home_url)
+                .into()),
             Err(_) => Err(anyhow!(
                 "the node answered HTTP {status} to {what} without an error code: {}",
                 text.chars().take(200).collect::<String>()
@@ -199,6 +207,31 @@ impl Client {
     async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
         let resp = self.send(self.http.get(self.url(path)), what).await?;
         resp.json()
+            .await
+            .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+    }
+
+    /// `GET path`, as JSON.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
+        self.get_json(path, what).await
+    }
+
+    /// A signed request (`Kaitiaki-Signature: header`) with no body, as JSON.
+    pub async fn signed<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: &str,
+        what: &str,
+    ) -> Result<T> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let req = self
+            .http
+            .request(method, self.url(path_and_query))
+            .header(kaitiaki_node::api::attachments::SIGNATURE_HEADER, header);
+        self.send(req, what)
+            .await?
+            .json()
             .await
             .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
     }
@@ -254,7 +287,9 @@ impl Client {
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log).into()),
+            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log)
+                .with_home_url(e.home_url)
+                .into()),
             Err(_) => Err(anyhow!("the node answered HTTP {status} to {what}")),
         }
     }

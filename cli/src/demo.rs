@@ -1,20 +1,29 @@
-//! `kaitiaki demo`: one command from nothing to a running node with a
-//! realistic example in it.
+//! `kaitiaki demo`: one command from nothing to a small running federation
+//! with a realistic example in it: an iwi node, a Pacific node and an agency
+//! node, each following the other two.
 //!
 //! ```text
-//! <data>/node/          the node's data directory
+//! <data>/iwi/           the iwi node's data directory
+//! <data>/pacific/       the Pacific board's node's data directory
+//! <data>/agency/        the agency's node's data directory
 //! <data>/home/          the demo people's keys (KAITIAKI_HOME for trying commands)
 //! <data>/seeded.json    what was seeded; its presence means "seeded, reuse"
 //! ```
 //!
-//! The first run seeds the example through the node's real HTTP API
-//! ([`crate::scenario`]); later runs reuse the data and say so; `--reset`
-//! wipes it. The node listens on 127.0.0.1, on the port asked for or, if
-//! that is taken, on a free one, and stops cleanly on Ctrl-C.
+//! The first run seeds the example through the nodes' real HTTP API
+//! ([`crate::scenario`]), each statement on its author's home node; the
+//! nodes mirror each other's logs, fold them into one governance state and
+//! witness each other's checkpoints. Later runs reuse the data and say so;
+//! `--reset` wipes it. The nodes listen on 127.0.0.1, on the port asked for
+//! and the next two or, where one is taken, on a free one, and all three
+//! stop cleanly on Ctrl-C.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use kaitiaki_node::config::PeerConfig;
+use kaitiaki_node::identity::Identity;
 use kaitiaki_node::{Config, Node};
 use serde::Serialize;
 
@@ -25,17 +34,37 @@ use crate::keys::KeyStore;
 use crate::output::{Printer, Render};
 use crate::scenario::{self, Nodes, Seeded, HIGHLIGHTS};
 
-/// The demo log's origin. With one node it is home to every body; see
-/// [`crate::scenario`] for how the example splits across nodes later.
-pub const DEMO_ORIGIN: &str = "demo.kaitiaki.localhost";
 /// The demo's network name.
 pub const DEMO_NETWORK: &str = "kaitiaki-demo";
+
+/// The demo's nodes: directory name (under the demo's data), label, origin.
+pub const DEMO_NODES: [(&str, &str, &str); 3] = [
+    ("iwi", "iwi", "iwi.demo.kaitiaki.localhost"),
+    ("pacific", "Pacific", "pacific.demo.kaitiaki.localhost"),
+    ("agency", "agency", "agency.demo.kaitiaki.localhost"),
+];
+
+/// How long the demo waits for its nodes to replicate and agree.
+const AGREE_WITHIN: Duration = Duration::from_secs(30);
+
+/// One of the demo's nodes, as the demo reports it.
+#[derive(Debug, Serialize)]
+pub struct DemoNode {
+    /// Whose node: `iwi`, `Pacific` or `agency`.
+    pub name: String,
+    /// Its log's origin.
+    pub origin: String,
+    /// Its address.
+    pub url: String,
+}
 
 /// What the demo tells people once it is up.
 #[derive(Debug, Serialize)]
 pub struct Running {
-    /// The node's address.
-    pub url: String,
+    /// The three nodes: iwi, Pacific, agency.
+    pub nodes: Vec<DemoNode>,
+    /// The governance state hash all three nodes agree on.
+    pub state_hash: String,
     /// Whether this run seeded the example (false: reused from before).
     pub seeded_now: bool,
     /// The demo's data directory.
@@ -46,10 +75,10 @@ pub struct Running {
 
 impl Render for Running {
     fn human(&self, out: &mut String) {
-        let url = &self.url;
         if self.seeded_now {
             out.push_str(&format!(
-                "Seeded the example: {} statements from two boards, an agency and its researchers.\n",
+                "Seeded the example: {} statements from two boards, an agency and its researchers, \
+                 each sent to its author's home node.\n",
                 self.seeded.statements
             ));
         } else {
@@ -58,10 +87,22 @@ impl Render for Running {
                 self.seeded.seeded_at, self.data
             ));
         }
+        out.push_str("\nKaitiaki demo: three federated nodes. Open their community pages:\n");
+        for n in &self.nodes {
+            out.push_str(&format!("  {:<8} {}/\n", n.name, n.url));
+        }
+        out.push_str(
+            "Each follows the other two: they mirror each other's logs and witness each \
+             other's checkpoints.\n",
+        );
+        let prefix: String = self.state_hash.chars().take(16).collect();
         out.push_str(&format!(
-            "\nKaitiaki demo node: {url}/\n\n\
-             Open in a browser:\n  {url}/                 community pages\n  {url}/openapi.json     the API\n\
-             \nWhat to look at (each id works with `kaitiaki show`):\n"
+            "All three nodes agree on the governance state: {prefix}\n"
+        ));
+        let agency = self.nodes.last().map_or("", |n| n.url.as_str());
+        out.push_str(&format!(
+            "\nEach node describes its API at /openapi.json, e.g. {agency}/openapi.json\n\
+             \nWhat to look at (each id works with `kaitiaki show` against the agency node):\n"
         ));
         for (name, what) in HIGHLIGHTS {
             if let Some(id) = self.seeded.ids.get(*name) {
@@ -70,16 +111,14 @@ impl Render for Running {
         }
         out.push_str(&format!(
             "\nTry the CLI as the example's people (keys are in the demo's home):\n  \
-             export KAITIAKI_HOME={home} KAITIAKI_NODE={url}\n  \
+             export KAITIAKI_HOME={home} KAITIAKI_NODE={agency}\n  \
              kaitiaki list requests\n  kaitiaki list rahui\n",
             home = Path::new(&self.data).join("home").display()
         ));
         if let Some(id) = self.seeded.ids.get("request.approved") {
             out.push_str(&format!("  kaitiaki show {id}\n"));
         }
-        out.push_str(&format!(
-            "  kaitiaki log verify {url}\n\nCtrl-C stops the node; run `kaitiaki demo` again to carry on.\n"
-        ));
+        out.push_str("\nCtrl-C stops the nodes; run `kaitiaki demo` again to carry on.\n");
     }
 }
 
@@ -93,6 +132,13 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
             .with_context(|| format!("cannot remove {}", data.display()))?;
         eprintln!("Removed the old demo data in {}.", data.display());
     }
+    if data.join("node").exists() && !data.join(DEMO_NODES[0].0).exists() {
+        bail!(
+            "{} holds data from an earlier, single-node demo; the demo now runs three federated \
+             nodes. Run `kaitiaki demo --reset` to start afresh",
+            data.display()
+        );
+    }
     let previous: Option<Seeded> = match std::fs::read(&marker) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).with_context(|| {
             format!(
@@ -102,8 +148,10 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
         })?),
         Err(_) => None,
     };
-    let node_dir = data.join("node");
-    if previous.is_none() && node_dir.join("log").exists() {
+    let started = DEMO_NODES
+        .iter()
+        .any(|(dir, ..)| data.join(dir).join("log").exists());
+    if previous.is_none() && started {
         bail!(
             "{} holds demo data that was never fully seeded (an earlier run was interrupted); \
              run `kaitiaki demo --reset` to start afresh",
@@ -112,68 +160,180 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
     }
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
 
-    let mut config = Config::in_dir(&node_dir);
-    config.origin = DEMO_ORIGIN.to_owned();
-    config.network = DEMO_NETWORK.to_owned();
-    let listener = bind(args.port).await?;
-    let addr = listener.local_addr()?;
-    config.listen = addr;
-    let url = format!("http://{addr}");
-    let node = tokio::task::spawn_blocking(move || Node::open(config))
-        .await
-        .context("the node failed to start")??;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(kaitiaki_node::serve(node, listener, async move {
-        let _ = stop_rx.await;
-    }));
-
-    let outcome = seed_or_reuse(&url, &data, previous).await;
-    let result = match outcome {
-        Ok((seeded, seeded_now)) => {
-            printer.emit(&Running {
-                url: url.clone(),
-                seeded_now,
-                data: data.display().to_string(),
-                seeded,
-            })?;
-            if !args.seed_only {
-                crate::node_cmd::ctrl_c().await;
-                eprintln!("\nStopping the demo node…");
+    // Listen first, then learn each node's log key, so that every node can
+    // be configured with the other two as peers before it opens.
+    let mut listeners = Vec::new();
+    let mut urls = Vec::new();
+    let mut keys = Vec::new();
+    for (i, (dir, _, origin)) in DEMO_NODES.iter().enumerate() {
+        let port = if args.port == 0 {
+            0
+        } else {
+            args.port.checked_add(i as u16).unwrap_or(0)
+        };
+        let listener = bind(port).await?;
+        urls.push(format!("http://{}", listener.local_addr()?));
+        listeners.push(listener);
+        let identity = Identity::load_or_create(&data.join(dir), origin)
+            .with_context(|| format!("cannot make the {dir} node's key"))?;
+        keys.push(identity.verifier().to_string());
+    }
+    let mut servers = Vec::new();
+    let mut stops = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let (dir, _, origin) = DEMO_NODES[i];
+        let mut config = Config::in_dir(data.join(dir));
+        config.origin = origin.to_owned();
+        config.network = DEMO_NETWORK.to_owned();
+        config.listen = listener.local_addr()?;
+        config.replication.poll_ms = 200;
+        config.peers = (0..DEMO_NODES.len())
+            .filter(|j| *j != i)
+            .map(|j| PeerConfig::new(urls[j].clone(), keys[j].clone()))
+            .collect();
+        let opened = tokio::task::spawn_blocking(move || Node::open(config))
+            .await
+            .context("a demo node failed to start")?
+            .with_context(|| format!("the {dir} node failed to start"));
+        let node = match opened {
+            Ok(node) => node,
+            Err(e) => {
+                stop_all(stops, servers).await?;
+                return Err(e);
             }
-            Ok(())
+        };
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        servers.push(tokio::spawn(kaitiaki_node::serve(
+            node,
+            listener,
+            async move {
+                let _ = stop_rx.await;
+            },
+        )));
+        stops.push(stop_tx);
+    }
+
+    let result = async {
+        let (seeded, seeded_now) = seed_or_reuse(&urls, &data, previous).await?;
+        let state_hash = agree(&urls).await?;
+        printer.emit(&Running {
+            nodes: DEMO_NODES
+                .iter()
+                .zip(&urls)
+                .map(|((_, name, origin), url)| DemoNode {
+                    name: (*name).to_owned(),
+                    origin: (*origin).to_owned(),
+                    url: url.clone(),
+                })
+                .collect(),
+            state_hash,
+            seeded_now,
+            data: data.display().to_string(),
+            seeded,
+        })?;
+        if !args.seed_only {
+            crate::node_cmd::ctrl_c().await;
+            eprintln!("\nStopping the demo nodes…");
         }
-        Err(e) => Err(e),
-    };
-    let _ = stop_tx.send(());
-    server
-        .await
-        .context("the node task failed")?
-        .context("the node did not stop cleanly")?;
+        Ok(())
+    }
+    .await;
+    stop_all(stops, servers).await?;
     if result.is_ok() && !args.seed_only {
         eprintln!("Stopped. Run `kaitiaki demo` again to carry on where you left off.");
     }
     result
 }
 
-async fn seed_or_reuse(url: &str, data: &Path, previous: Option<Seeded>) -> Result<(Seeded, bool)> {
+type Server = tokio::task::JoinHandle<Result<(), kaitiaki_node::NodeError>>;
+
+/// Stops every running node and waits until each has closed.
+async fn stop_all(
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    servers: Vec<Server>,
+) -> Result<()> {
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    let mut first_error = None;
+    for (server, (dir, ..)) in servers.into_iter().zip(DEMO_NODES) {
+        let outcome = match server.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                Err(anyhow::Error::new(e).context(format!("the {dir} node did not stop cleanly")))
+            }
+            Err(e) => Err(anyhow::Error::new(e).context(format!("the {dir} node's task failed"))),
+        };
+        if let Err(e) = outcome {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn seed_or_reuse(
+    urls: &[String],
+    data: &Path,
+    previous: Option<Seeded>,
+) -> Result<(Seeded, bool)> {
     if let Some(p) = previous {
         return Ok((p, false));
     }
-    let client = Client::new(url)?;
-    let origin = DEMO_ORIGIN.to_owned();
-    // One node for now: it is every party's home.
+    let node = |i: usize| -> Result<(Client, String)> {
+        Ok((Client::new(&urls[i])?, DEMO_NODES[i].2.to_owned()))
+    };
     let nodes = Nodes {
-        iwi: (client.clone(), origin.clone()),
-        pacific: (client.clone(), origin.clone()),
-        agency: (client, origin),
+        iwi: node(0)?,
+        pacific: node(1)?,
+        agency: node(2)?,
     };
     let keys = KeyStore::new(&Home::at(&data.join("home")));
-    eprintln!("First run: seeding the example through the node's API…");
+    eprintln!("First run: seeding the example through the nodes' API…");
     let seeded = scenario::seed(&nodes, &keys, DEMO_NETWORK).await?;
     let marker = data.join("seeded.json");
     std::fs::write(&marker, serde_json::to_vec_pretty(&seeded)?)
         .with_context(|| format!("cannot write {}", marker.display()))?;
     Ok((seeded, true))
+}
+
+/// Waits until all the nodes serve the same governance state hash, and
+/// returns it.
+async fn agree(urls: &[String]) -> Result<String> {
+    let clients = urls
+        .iter()
+        .map(|u| Client::new(u))
+        .collect::<Result<Vec<_>>>()?;
+    let deadline = Instant::now() + AGREE_WITHIN;
+    loop {
+        let mut hashes = Vec::new();
+        for c in &clients {
+            let hash = c
+                .query("/v1/state/hash", &[])
+                .await
+                .ok()
+                .and_then(|v| v.get("state_hash")?.as_str().map(str::to_owned));
+            hashes.push(hash);
+        }
+        if let Some(Some(first)) = hashes.first() {
+            if hashes.iter().all(|h| h.as_deref() == Some(first.as_str())) {
+                return Ok(first.clone());
+            }
+        }
+        if Instant::now() >= deadline {
+            let seen: Vec<String> = DEMO_NODES
+                .iter()
+                .zip(&hashes)
+                .map(|((_, name, _), h)| format!("{name}: {}", h.as_deref().unwrap_or("no answer")))
+                .collect();
+            bail!(
+                "the demo's nodes did not agree on the governance state within {} s ({}); \
+                 replication between them is not working",
+                AGREE_WITHIN.as_secs(),
+                seen.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Binds the port asked for on loopback, or a free one if it is taken.
@@ -190,9 +350,10 @@ async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
 }
 
 /// `--reset` deletes a directory; make sure it is the demo's and not, say,
-/// a home directory given by mistake.
+/// a home directory given by mistake. (`node` is the single node of
+/// earlier versions of the demo.)
 fn check_is_demo_dir(dir: &PathBuf) -> Result<()> {
-    let known = ["node", "home", "seeded.json"];
+    let known = ["iwi", "pacific", "agency", "node", "home", "seeded.json"];
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {

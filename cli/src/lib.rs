@@ -27,6 +27,7 @@ pub mod keys;
 pub mod node_cmd;
 pub mod output;
 pub mod parse;
+pub mod peers;
 pub mod proof;
 pub mod rejections;
 pub mod scenario;
@@ -180,6 +181,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log(LogCmd::Proof(ProofCmd::Consistency { old, new })) => {
             proof::consistency(&session()?, &trust_store, log_key, old, new).await?
         }
+        Command::Peer(cmd) => peers::run(&cmd, &Client::new(&g.node)?, printer).await?,
+        Command::Evidence => peers::evidence(&Client::new(&g.node)?, printer, log_key).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

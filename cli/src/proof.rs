@@ -163,6 +163,13 @@ pub async fn inclusion(
         .statement(id)
         .await?
         .with_context(|| format!("the log {} has no statement {id}", cp.origin))?;
+    if !view.log.is_empty() && view.log != cp.origin {
+        anyhow::bail!(
+            "statement {id} is in the log {}, which this node only mirrors; ask the node that runs \
+             that log for the proof (`kaitiaki show {id}` checks the mirrored copy)",
+            view.log
+        );
+    }
     check_view(&view, &cp.origin, &key)?;
     s.printer.emit(&InclusionChecked {
         id: *id,

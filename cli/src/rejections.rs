@@ -126,6 +126,10 @@ pub struct Rejected {
     /// For `wrong_home_log`: the log that must sequence it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub home_log: Option<String>,
+    /// For `wrong_home_log`, when the node follows that log: the URL of the
+    /// node that runs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_url: Option<String>,
     /// This CLI's sentence about the rule, if it knows the code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meaning: Option<&'static str>,
@@ -145,7 +149,14 @@ impl Rejected {
             code,
             message,
             home_log,
+            home_url: None,
         }
+    }
+
+    /// Adds the URL of the node that runs the home log.
+    pub fn with_home_url(mut self, url: Option<String>) -> Rejected {
+        self.home_url = url;
+        self
     }
 }
 
@@ -158,6 +169,9 @@ impl fmt::Display for Rejected {
         write!(f, "\n  node says: {}", self.message)?;
         if let Some(h) = &self.home_log {
             write!(f, "\n  home log: {h}")?;
+        }
+        if let Some(u) = &self.home_url {
+            write!(f, "\n  submit it to: {u} (e.g. --node {u})")?;
         }
         if let Some(h) = self.hint {
             write!(f, "\n  what to do: {h}")?;

@@ -304,9 +304,32 @@ pub async fn show(
         .await?
         .with_context(|| format!("the node at {} has no statement {id}", s.client.base()))?;
     let checkpoint = s.client.checkpoint().await?;
-    let known = trust_store.load(&checkpoint.origin)?;
-    let key = trust::choose_key(log_key, known.as_ref(), &checkpoint.verifier_key)?;
-    let leaf = check_view(&view, &checkpoint.origin, &key)?;
+    let (origin, key) = if view.log.is_empty() || view.log == checkpoint.origin {
+        let known = trust_store.load(&checkpoint.origin)?;
+        let key = trust::choose_key(log_key, known.as_ref(), &checkpoint.verifier_key)?;
+        (checkpoint.origin, key)
+    } else {
+        // A statement of a peer's log that this node mirrors: its proof is
+        // against the peer's checkpoint, checked under the peer's key — the
+        // one this computer remembers for that log, else the one the node
+        // follows the peer by.
+        let peers: crate::peers::Peers = s.client.get("/v1/peers", "the peer list").await?;
+        let offered = peers
+            .peers
+            .iter()
+            .find(|p| p.origin == view.log)
+            .map(|p| p.key.clone())
+            .with_context(|| {
+                format!(
+                    "the statement is in the log {}, which the node does not name among its peers",
+                    view.log
+                )
+            })?;
+        let known = trust_store.load(&view.log)?;
+        let key = trust::choose_key(None, known.as_ref(), &offered)?;
+        (view.log.clone(), key)
+    };
+    let leaf = check_view(&view, &origin, &key)?;
     let payload: Value = serde_json::from_slice(leaf.envelope().payload())?;
     let kind = payload
         .get("kind")
@@ -325,7 +348,7 @@ pub async fn show(
         author: statement.author,
         created_at: statement.created_at,
         sequenced_at: leaf.sequenced_at(),
-        log: checkpoint.origin,
+        log: origin,
         index: view.leaf.index,
         proved_at_size: view.proof.size,
         body: payload.get("body").cloned().unwrap_or(Value::Null),

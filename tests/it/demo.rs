@@ -1,10 +1,56 @@
-//! `kaitiaki demo`: seeds once through the real API, reuses its data on the
-//! next run and says so, starts afresh with `--reset`, and leaves a log
-//! with requests in every state that audits cleanly.
+//! `kaitiaki demo`: three federated nodes (iwi, Pacific, agency) that
+//! replicate and witness each other; seeds once through the real API,
+//! reuses its data on the next run and says so, starts afresh with
+//! `--reset`, and leaves logs with requests in every state that audit
+//! cleanly.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::support::{Cli, NodeProc, BIN};
+use serde_json::Value;
+
+use crate::support::{get_json, Cli, NodeProc, BIN};
+
+const LABELS: [&str; 3] = ["iwi", "Pacific", "agency"];
+const AGENCY_ORIGIN: &str = "agency.demo.kaitiaki.localhost";
+
+/// The three node URLs the demo printed, labelled iwi, Pacific, agency.
+fn urls(text: &str) -> Vec<String> {
+    LABELS
+        .iter()
+        .map(|label| {
+            text.lines()
+                .filter(|l| l.trim_start().starts_with(&format!("{label} ")))
+                .find_map(|l| {
+                    l.split_whitespace()
+                        .find(|w| w.starts_with("http://127.0.0.1:"))
+                })
+                .unwrap_or_else(|| panic!("no {label} node URL printed: {text}"))
+                .trim_end_matches('/')
+                .to_owned()
+        })
+        .collect()
+}
+
+/// `GET url`'s status code.
+fn status(url: &str) -> u16 {
+    crate::support::rt()
+        .block_on(async { reqwest::get(url).await.map_or(0, |r| r.status().as_u16()) })
+}
+
+/// Polls `check` until it holds, for up to 30 s.
+fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(e) if Instant::now() >= deadline => panic!("{what}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
 
 fn demo(data: &std::path::Path, extra: &[&str]) -> String {
     let out = std::process::Command::new(BIN)
@@ -30,16 +76,26 @@ fn demo_seeds_once_reuses_and_resets() {
     let first = demo(&data, &[]);
     assert!(first.contains("Seeded the example"), "{first}");
     assert!(first.contains("http://127.0.0.1:"), "{first}");
+    let printed = urls(&first);
+    assert_eq!(printed.iter().collect::<BTreeSet<_>>().len(), 3, "{first}");
+    assert!(
+        first.contains("All three nodes agree on the governance state: "),
+        "{first}"
+    );
+    for dir in ["iwi", "pacific", "agency"] {
+        assert!(data.join(dir).join("node.key").exists(), "no {dir} node");
+    }
     let again = demo(&data, &[]);
     assert!(again.contains("Reusing the example"), "{again}");
 
-    // Every state the example promises is there, as the node derives it.
-    // The demo's log has its own origin and network; a node serving its
-    // data must say so.
+    // Every state the example promises is there, as the agency's node
+    // derives it from its own log and its mirrors of the boards' logs. The
+    // demo's logs have their own origins and network; a node serving the
+    // agency's data must say so.
     let node = NodeProc::start_with(
-        &data.join("node"),
+        &data.join("agency"),
         &[
-            ("KAITIAKI_ORIGIN", "demo.kaitiaki.localhost"),
+            ("KAITIAKI_ORIGIN", AGENCY_ORIGIN),
             ("KAITIAKI_NETWORK", "kaitiaki-demo"),
         ],
     );
@@ -70,4 +126,119 @@ fn demo_seeds_once_reuses_and_resets() {
     let reset = demo(&data, &["--reset"]);
     assert!(reset.contains("Removed the old demo data"), "{reset}");
     assert!(reset.contains("Seeded the example"), "{reset}");
+}
+
+/// An old single-node demo directory is recognised, and `--reset` clears it.
+#[test]
+fn demo_says_how_to_leave_the_single_node_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    std::fs::create_dir_all(data.join("node").join("log")).unwrap();
+    std::fs::write(data.join("seeded.json"), "{}").unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--seed-only", "--port", "0", "--data"])
+        .arg(&data)
+        .env_remove("KAITIAKI_NODE")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(text.contains("single-node demo"), "{text}");
+    assert!(text.contains("kaitiaki demo --reset"), "{text}");
+    let reset = demo(&data, &["--reset"]);
+    assert!(reset.contains("Seeded the example"), "{reset}");
+    assert!(!data.join("node").exists());
+}
+
+/// The running demo: three nodes that serve, follow each other, agree on
+/// the governance state, serve each other's statements, and stop on Ctrl-C.
+#[test]
+fn demo_runs_three_federated_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut child = Command::new(BIN)
+        .args(["demo", "--port", "0", "--data"])
+        .arg(&data)
+        .env_remove("KAITIAKI_NODE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let mut child = Guard(child);
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let mut err = String::new();
+            let _ = stderr.read_to_string(&mut err);
+            panic!("the demo ended early: {text}{err}");
+        }
+        text.push_str(&line);
+        if line.contains("Ctrl-C stops") {
+            break;
+        }
+    }
+    assert!(
+        text.contains("replicate") || text.contains("mirror"),
+        "{text}"
+    );
+    assert!(text.contains("witness"), "{text}");
+    let urls = urls(&text);
+
+    for url in &urls {
+        assert_eq!(status(&format!("{url}/healthz")), 200, "{url}");
+    }
+    eventually("the three nodes agree on the state", || {
+        let hashes: Vec<Value> = urls
+            .iter()
+            .map(|u| get_json(&format!("{u}/v1/state/hash")).map(|v| v["state_hash"].clone()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        if hashes.iter().all(|h| h.is_string() && *h == hashes[0]) {
+            Ok(())
+        } else {
+            Err(format!("{hashes:?}"))
+        }
+    });
+    eventually("each node follows the other two", || {
+        for url in &urls {
+            let peers = get_json(&format!("{url}/v1/peers")).map_err(|e| e.to_string())?;
+            let list = peers["peers"].as_array().cloned().unwrap_or_default();
+            if list.len() != 2 || list.iter().any(|p| p["state"] != "following") {
+                return Err(format!("{url}: {peers}"));
+            }
+        }
+        Ok(())
+    });
+    // A request sequenced on the agency's node, served by the iwi node
+    // from its mirror.
+    let seeded: Value =
+        serde_json::from_slice(&std::fs::read(data.join("seeded.json")).unwrap()).unwrap();
+    let request = seeded["ids"]["request.approved"].as_str().unwrap();
+    let view = get_json(&format!("{}/v1/statements/{request}", urls[0])).unwrap();
+    assert_eq!(view["log"], AGENCY_ORIGIN, "{view}");
+
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let exit = child.0.wait().unwrap();
+    let mut err = String::new();
+    let _ = stderr.read_to_string(&mut err);
+    assert!(
+        exit.success(),
+        "the demo did not stop cleanly: {exit} {err}"
+    );
+    assert!(err.contains("Stopped."), "{err}");
 }

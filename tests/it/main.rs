@@ -14,14 +14,19 @@
 //!   and a clean start does not replay the log.
 //! - [`memory`] — the node's memory stays flat while its log grows.
 //! - [`cli_output`] — snapshots of the CLI's output and help.
+//! - [`verify_federation`] — `log verify` of a federated node folds its own
+//!   log and every mirror, checks each against its peer's checkpoint, and
+//!   finds a tampered mirror.
 //! - [`verify_speed`] — the audit's rate against the signature rate
 //!   (ignored by default; a release-build measurement).
 
 mod cli_output;
 mod demo;
+mod federation;
 mod memory;
 mod rejections;
 mod restart;
 mod story;
 mod support;
+mod verify_federation;
 mod verify_speed;

@@ -6,13 +6,16 @@
 //!
 //! Each statement is sent to the node that is its author's *home*: the iwi
 //! board's charter, votes and rāhui to the iwi node, the Pacific board's to
-//! the Pacific node, registrations and requests to the agency node. With one
-//! node all three are the same; when the demo runs one node per steward the
-//! same script seeds a federation without change.
+//! the Pacific node, registrations and requests to the agency node. The
+//! nodes follow each other, so a statement that refers to one sent to
+//! another node waits until its node has mirrored what it refers to (a
+//! node refuses references it does not hold with `unknown_reference`).
+//! With one node all three homes are the same and nothing waits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use kaitiaki_protocol::statement::{Choice, Condition, RequestSubmit, UseCategory, Vote};
 use kaitiaki_protocol::{Body, PublicKey, StatementId};
 use serde::{Deserialize, Serialize};
@@ -26,7 +29,7 @@ mod seed;
 pub use seed::seed;
 
 /// Whose node a statement belongs on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Home {
     /// The iwi's node: the iwi board's own decisions.
     Iwi,
@@ -36,7 +39,8 @@ pub enum Home {
     Agency,
 }
 
-/// The nodes of the demo, by home, with their origins.
+/// The nodes of the demo, by home, with their origins (which the boards'
+/// charters name as their home logs).
 pub struct Nodes {
     /// The iwi node.
     pub iwi: (Client, String),
@@ -154,11 +158,18 @@ pub struct Seeded {
     pub statements: u64,
 }
 
+/// How long a statement waits for what it refers to to reach its node.
+const MIRRORED_WITHIN: Duration = Duration::from_secs(30);
+
 struct Seeder<'a> {
     nodes: &'a Nodes,
     keys: &'a KeyStore,
     network: String,
     seeded: Seeded,
+    /// The latest statement sent to each node.
+    latest: Vec<(Home, StatementId)>,
+    /// Statements known to have reached a node other than their own.
+    seen: HashSet<(Home, StatementId)>,
 }
 
 /// A person's home node: board members' on their board's node, everyone
@@ -184,6 +195,16 @@ pub fn ensure_people(keys: &KeyStore) -> Result<()> {
     Ok(())
 }
 
+impl Home {
+    fn name(self) -> &'static str {
+        match self {
+            Home::Iwi => "iwi",
+            Home::Pacific => "Pacific",
+            Home::Agency => "agency",
+        }
+    }
+}
+
 impl Seeder<'_> {
     fn client(&self, home: Home) -> &Client {
         match home {
@@ -191,6 +212,50 @@ impl Seeder<'_> {
             Home::Pacific => &self.nodes.pacific.0,
             Home::Agency => &self.nodes.agency.0,
         }
+    }
+
+    fn same_node(&self, a: Home, b: Home) -> bool {
+        a == b || self.client(a).base() == self.client(b).base()
+    }
+
+    /// What `home`'s node must hold before it is sent anything more: the
+    /// latest statement sent to each other node, unless seen there already.
+    /// A node mirrors a peer's log in order, so holding the latest means
+    /// holding everything before it, which covers both the statements a new
+    /// one names and the state it depends on (a board's approval, say).
+    fn pending(&self, home: Home) -> Vec<(StatementId, Home)> {
+        self.latest
+            .iter()
+            .filter(|(from, id)| !self.same_node(*from, home) && !self.seen.contains(&(home, *id)))
+            .map(|(from, id)| (*id, *from))
+            .collect()
+    }
+
+    /// Waits until `home`'s node holds each statement in `refs`, mirrored
+    /// from the node it was sent to.
+    async fn await_mirrored(&mut self, home: Home, refs: &[(StatementId, Home)]) -> Result<()> {
+        let client = self.client(home).clone();
+        let deadline = Instant::now() + MIRRORED_WITHIN;
+        for (id, from) in refs {
+            loop {
+                // A node that does not answer for a moment is retried too.
+                if let Ok(Some(_)) = client.statement(id).await {
+                    self.seen.insert((home, *id));
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    bail!(
+                        "statement {id}, sent to the {} node, did not reach the {} node within {} s: \
+                         replication between the demo's nodes is not working",
+                        from.name(),
+                        home.name(),
+                        MIRRORED_WITHIN.as_secs()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(())
     }
 
     fn key(&self, who: &str) -> Result<PublicKey> {
@@ -208,12 +273,18 @@ impl Seeder<'_> {
         let kind = body.kind();
         let key = self.keys.load(who)?;
         let envelope = sign(&key, &self.network, body)?;
+        let refs = self.pending(home);
+        self.await_mirrored(home, &refs)
+            .await
+            .with_context(|| format!("demo step failed: {who} says {kind}"))?;
         let accepted = self
             .client(home)
             .submit(&envelope)
             .await
             .with_context(|| format!("demo step failed: {who} says {kind}"))?;
         self.seeded.statements += 1;
+        self.latest.retain(|(h, _)| *h != home);
+        self.latest.push((home, accepted.id));
         if let Some(label) = label {
             self.seeded.ids.insert(label.to_owned(), accepted.id);
         }

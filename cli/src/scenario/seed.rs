@@ -23,6 +23,8 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
             seeded_at: crate::parse::now().to_string(),
             ..Seeded::default()
         },
+        latest: Vec::new(),
+        seen: Default::default(),
     };
     // Everyone says who they are.
     for (name, display, affiliation, _) in PEOPLE {

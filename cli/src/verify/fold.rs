@@ -1,20 +1,36 @@
-//! The two checking stages of an audit.
+//! The checking stages of an audit.
 //!
 //! 1. [`check_batch`], in parallel on every core: parse each leaf, verify its
 //!    signature strictly, read its statement, and compute its id and leaf
 //!    hash. Nothing here depends on any other leaf.
-//! 2. [`Fold::push`], in log order on one thread: append the leaf hash to
-//!    the tree's right edge, compare every subtree that closes with the hash
-//!    the node stored, compare the root with every stored checkpoint and
-//!    with the checkpoint remembered from earlier audits, and fold the
-//!    statement into a fresh governance state, where it must be valid.
+//! 2. [`Fold::push`], on one thread, taking the leaves of every log held
+//!    (the node's own log and each mirror) merged by position — sequenced
+//!    time, then log, then index — so that each log is read in index order
+//!    and governance sees the statements in the order the node met them:
+//!    append the leaf hash to its log's tree ([`LogFold`]), compare every
+//!    subtree that closes with the hash the node stored, compare the root
+//!    with every stored checkpoint, with the checkpoint remembered from
+//!    earlier audits and, for a mirror, with the peer's complete
+//!    checkpoint; and fold the statement into one fresh governance state
+//!    shared by every log.
+//! 3. [`Fold::standing`], once every log is folded: a statement's verdict
+//!    can change when a statement of another log arrives, so only now is
+//!    each verdict final. A statement of the own log
+//!    that still waits for a reference refers to something in no log the
+//!    node holds; one excluded for a reason its node had to see when it
+//!    sequenced it ([`node_must_have_seen`]) is a fault. Exclusions that
+//!    knowledge from another log can cause later (a key revoked elsewhere,
+//!    say) are notes, and the mirrors' exclusions are counted: their own
+//!    nodes answer for them.
 //!
-//! Memory is the O(log n) right edge plus the governance state; leaves are
-//! dropped as soon as they are folded.
+//! Memory is the O(log n) right edge of each log's tree plus the governance
+//! state; leaves are dropped as soon as they are folded.
 
 use std::collections::BTreeMap;
 
-use kaitiaki_governance::{apply, Entry, MemStore, Verdict};
+use kaitiaki_governance::{
+    apply, lists, Entry, MemStore, RejectionCode, Store as _, Table, Verdict,
+};
 use kaitiaki_node::storage::Storage;
 use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 use kaitiaki_protocol::envelope::Envelope;
@@ -35,16 +51,30 @@ pub struct Checked {
     place: Option<String>,
 }
 
-/// Checks a batch of leaves on all cores, keeping their order.
-pub fn check_batch(batch: Vec<Raw>, origin: &str) -> Vec<Result<Checked, Fault>> {
+impl Checked {
+    /// Where the leaf sits: the order the governance fold takes leaves of
+    /// different logs in.
+    pub fn pos(&self) -> (kaitiaki_protocol::Timestamp, &str, u64) {
+        (self.entry.sequenced_at, self.entry.log.as_str(), self.index)
+    }
+}
+
+/// Checks a batch of leaves of log `origin` on all cores, keeping their
+/// order; `mirror` when the log is a mirror of a peer's (it names places).
+pub fn check_batch(batch: Vec<Raw>, origin: &str, mirror: bool) -> Vec<Result<Checked, Fault>> {
     batch
         .into_par_iter()
-        .map(|raw| check_one(raw, origin))
+        .map(|raw| check_one(raw, origin, mirror))
         .collect()
 }
 
-fn check_one(raw: Raw, origin: &str) -> Result<Checked, Fault> {
+fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
     let index = raw.index();
+    let which = if mirror {
+        format!("mirror of {origin}, ")
+    } else {
+        String::new()
+    };
     let (leaf, hash, place, claimed) = match raw {
         Raw::Stored {
             segment,
@@ -53,7 +83,7 @@ fn check_one(raw: Raw, origin: &str) -> Result<Checked, Fault> {
             ..
         } => {
             let place = Some(format!(
-                "{}, byte {offset}",
+                "{which}{}, byte {offset}",
                 kaitiaki_node::storage::segment::segment_file_name(segment)
             ));
             let leaf = Leaf::from_bytes(&bytes).map_err(|e| {
@@ -76,6 +106,17 @@ fn check_one(raw: Raw, origin: &str) -> Result<Checked, Fault> {
             let leaf = Leaf::new(view.sequenced_at, envelope);
             let hash = leaf.hash();
             (leaf, hash, None, Some((view.id, view.leaf_hash)))
+        }
+        Raw::Bytes { bytes, .. } => {
+            let place = Some(format!("mirror of {origin}"));
+            let leaf = Leaf::from_bytes(&bytes).map_err(|e| {
+                Fault::at(
+                    index,
+                    place.clone(),
+                    format!("the served leaf is malformed: {e}"),
+                )
+            })?;
+            (leaf, leaf_hash(&bytes), place, None)
         }
     };
     let sequenced_at = leaf.sequenced_at();
@@ -126,38 +167,70 @@ pub struct Counts {
     pub governance_seconds: f64,
 }
 
-/// The sequential stage of an audit.
-pub struct Fold<'a> {
+/// One log's part of the sequential stage: its tree, rebuilt leaf by leaf
+/// in index order, and what it must match.
+pub struct LogFold<'a> {
     origin: String,
+    // For a mirror: the size and root of the peer's complete checkpoint,
+    // and whether the leaves met it.
+    complete: Option<(u64, Hash)>,
+    complete_met: bool,
     compact: CompactRange,
-    gov: MemStore,
     // A data directory's storage, whose stored hashes, checkpoints and
-    // indexes are compared with what the leaves say.
+    // indexes are compared with what the own log's leaves say.
     stored: Option<&'a Storage>,
-    verifier: NoteVerifier,
+    verifier: Option<NoteVerifier>,
     // A (size, root) seen in an earlier audit, to be met on the way.
     remembered: Option<(u64, Hash)>,
-    /// What was counted.
-    pub counts: Counts,
+    stored_hashes: u64,
+    checkpoints: u64,
 }
 
-impl<'a> Fold<'a> {
-    /// A fold of the log `origin`, checking stored data if `stored` is given.
-    pub fn new(
+impl<'a> LogFold<'a> {
+    /// The node's own log `origin`, checking stored data if `stored` is given.
+    pub fn own(
         origin: &str,
         verifier: NoteVerifier,
         stored: Option<&'a Storage>,
         remembered: Option<(u64, Hash)>,
-    ) -> Fold<'a> {
-        Fold {
+    ) -> LogFold<'a> {
+        LogFold {
             origin: origin.to_owned(),
+            complete: None,
+            complete_met: false,
             compact: CompactRange::new(),
-            gov: MemStore::new(),
             stored,
-            verifier,
+            verifier: Some(verifier),
             remembered,
-            counts: Counts::default(),
+            stored_hashes: 0,
+            checkpoints: 0,
         }
+    }
+
+    /// The mirror of `origin`, whose leaves must make the root of the
+    /// peer's complete checkpoint (`size`, `root`).
+    pub fn mirror(origin: &str, complete: (u64, Hash)) -> LogFold<'a> {
+        LogFold {
+            origin: origin.to_owned(),
+            complete: Some(complete),
+            complete_met: complete.0 == 0,
+            compact: CompactRange::new(),
+            stored: None,
+            verifier: None,
+            remembered: None,
+            stored_hashes: 0,
+            checkpoints: 0,
+        }
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Whether a mirror met its complete checkpoint's root.
+    pub fn complete_met(&self) -> bool {
+        self.complete_met
     }
 
     /// The leaves folded so far.
@@ -170,29 +243,23 @@ impl<'a> Fold<'a> {
         self.compact.root()
     }
 
-    /// The governance state hash of the statements folded so far.
-    pub fn state_hash(&self) -> Result<[u8; 32], Fault> {
-        kaitiaki_governance::state_hash(&self.gov)
-            .map_err(|e| Fault::general(format!("governance state: {e}")))
-    }
-
-    /// Folds the next leaf in.
-    pub fn push(&mut self, leaf: Checked) -> Result<(), Fault> {
+    /// Takes the next leaf into the tree and checks what it closes.
+    fn advance(&mut self, leaf: &Checked) -> Result<(), Fault> {
         let index = leaf.index;
         if index != self.compact.size() {
             return Err(Fault::at(
                 index,
-                leaf.place,
+                leaf.place.clone(),
                 format!("expected leaf {} here", self.compact.size()),
             ));
         }
-        self.tree(index, leaf.hash, &leaf)?;
+        self.tree(index, leaf.hash, leaf)?;
         let size = self.compact.size();
         if let Some((at, root)) = self.remembered {
             if at == size && root != self.compact.root() {
                 return Err(Fault::at(
                     index,
-                    leaf.place,
+                    leaf.place.clone(),
                     format!(
                         "the log's first {size} leaves differ from those this computer audited before: \
                          the log has been rewritten"
@@ -200,8 +267,24 @@ impl<'a> Fold<'a> {
                 ));
             }
         }
-        self.stored_checkpoint(size, index)?;
-        self.govern(leaf)
+        if let Some((at, root)) = self.complete {
+            if at == size {
+                if root != self.compact.root() {
+                    return Err(Fault::at(
+                        index,
+                        leaf.place.clone(),
+                        format!(
+                            "the mirror's first {size} leaves give root {}, but {}'s checkpoint \
+                             signs root {root}: the node holds leaves its peer did not sign",
+                            self.compact.root(),
+                            self.origin
+                        ),
+                    ));
+                }
+                self.complete_met = true;
+            }
+        }
+        self.stored_checkpoint(size, index)
     }
 
     /// Appends to the tree and compares each closed subtree with the node's.
@@ -225,7 +308,7 @@ impl<'a> Fold<'a> {
                 }
             }
         });
-        self.counts.stored_hashes += compared;
+        self.stored_hashes += compared;
         if pushed.is_err() {
             return Err(Fault::at(index, None, "the tree is full".into()));
         }
@@ -235,7 +318,7 @@ impl<'a> Fold<'a> {
     /// Checks the stored checkpoint at `size`, if the node signed one there
     /// (one per batch it committed).
     fn stored_checkpoint(&mut self, size: u64, index: u64) -> Result<(), Fault> {
-        let Some(storage) = self.stored else {
+        let (Some(storage), Some(verifier)) = (self.stored, &self.verifier) else {
             return Ok(());
         };
         let note = match storage.checkpoint_at(size) {
@@ -247,9 +330,9 @@ impl<'a> Fold<'a> {
                 )))
             }
         };
-        self.counts.checkpoints += 1;
+        self.checkpoints += 1;
         let place = Some(format!("stored checkpoint at size {size}"));
-        let v = VerifiedCheckpoint::open(&note, &self.origin, std::slice::from_ref(&self.verifier))
+        let v = VerifiedCheckpoint::open(&note, &self.origin, std::slice::from_ref(verifier))
             .map_err(|e| {
                 Fault::at(
                     index,
@@ -272,16 +355,56 @@ impl<'a> Fold<'a> {
         }
         Ok(())
     }
+}
+
+/// The sequential stage of an audit: one governance state, into which the
+/// statements of every log are folded in position order (sequenced time,
+/// then log, then index), as the node folded them when they arrived.
+pub struct Fold {
+    // The audited node's own log.
+    own: String,
+    gov: MemStore,
+    // Own-log statements that waited, at their place, for a reference: it
+    // must then be in a mirror, not later in the own log.
+    own_waiting: Vec<(u64, kaitiaki_protocol::StatementId)>,
+    /// What was counted.
+    pub counts: Counts,
+}
+
+impl Fold {
+    /// A fresh fold for the node whose own log is `own`.
+    pub fn new(own: &str) -> Fold {
+        Fold {
+            own: own.to_owned(),
+            gov: MemStore::new(),
+            own_waiting: Vec::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// The governance state hash of the statements folded so far.
+    pub fn state_hash(&self) -> Result<[u8; 32], Fault> {
+        kaitiaki_governance::state_hash(&self.gov)
+            .map_err(|e| Fault::general(format!("governance state: {e}")))
+    }
+
+    /// Folds the next leaf of `log` in.
+    pub fn push(&mut self, log: &mut LogFold<'_>, leaf: Checked) -> Result<(), Fault> {
+        log.advance(&leaf)?;
+        self.counts.stored_hashes += std::mem::take(&mut log.stored_hashes);
+        self.counts.checkpoints += std::mem::take(&mut log.checkpoints);
+        self.govern(leaf, log.stored, log.complete.is_none())
+    }
 
     /// Folds the statement into the governance state; it must count.
-    fn govern(&mut self, leaf: Checked) -> Result<(), Fault> {
+    fn govern(&mut self, leaf: Checked, stored: Option<&Storage>, own: bool) -> Result<(), Fault> {
         let Checked {
             index,
             entry,
             place,
             ..
         } = leaf;
-        if let Some(storage) = self.stored {
+        if let Some(storage) = stored {
             match storage.index_of(&entry.id) {
                 Ok(Some(i)) if i == index => {}
                 Ok(other) => {
@@ -294,8 +417,10 @@ impl<'a> Fold<'a> {
                 Err(e) => return Err(Fault::general(format!("cannot read the id index: {e}"))),
             }
         }
-        let kind = entry.statement.kind().name();
-        *self.counts.kinds.entry(kind).or_default() += 1;
+        if own {
+            let kind = entry.statement.kind().name();
+            *self.counts.kinds.entry(kind).or_default() += 1;
+        }
         let started = std::time::Instant::now();
         let applied = apply(&entry, &mut self.gov).map_err(|e| {
             Fault::at(
@@ -305,25 +430,11 @@ impl<'a> Fold<'a> {
             )
         })?;
         self.counts.governance_seconds += started.elapsed().as_secs_f64();
-        match applied.verdict {
-            Verdict::Valid => {}
-            Verdict::Excluded { rejection } => {
-                return Err(Fault::at(
-                    index,
-                    place,
-                    format!(
-                        "the node sequenced a {kind} that the governance rules refuse ({}): {}",
-                        rejection.code, rejection.message
-                    ),
-                ))
-            }
-            Verdict::Pending { missing } => {
-                return Err(Fault::at(
-                    index,
-                    place,
-                    format!("the node sequenced a {kind} that refers to {missing}, which is not before it in the log"),
-                ))
-            }
+        // Whether the statement counts is settled only once every log held
+        // is folded (see [`Fold::standing`]): its references, or news that
+        // excludes it, may sit in a log read later.
+        if let (true, Verdict::Pending { missing }) = (own, &applied.verdict) {
+            self.own_waiting.push((index, *missing));
         }
         self.counts.verdict_changes += applied
             .changed
@@ -331,6 +442,156 @@ impl<'a> Fold<'a> {
             .filter(|(id, _)| *id != entry.id)
             .count() as u64;
         Ok(())
+    }
+}
+
+/// Exclusions the sequencing node had to see when it sequenced the
+/// statement: they follow from the statement itself and from statements it
+/// refers to, which the node must have held (nodes refuse unknown
+/// references), or from the body's home log, which is the node's own. No
+/// statement in another log can cause them later. Anything else (a key
+/// revoked or rotated elsewhere, a withdrawal or rāhui placed earlier on
+/// another node, a reference excluded for such a reason) may be news the
+/// node could not have had.
+pub fn node_must_have_seen(code: RejectionCode) -> bool {
+    matches!(
+        code,
+        RejectionCode::WrongHomeLog
+            | RejectionCode::WrongReference
+            | RejectionCode::NotGoverningBody
+            | RejectionCode::ExcludedUse
+            | RejectionCode::NoticePeriod
+            | RejectionCode::ConditionsMismatch
+            | RejectionCode::InvalidAmendment
+            | RejectionCode::RahuiAlreadyLifted
+            | RejectionCode::NotAuthor
+    )
+}
+
+/// How the statements of each log stand once every log is folded.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Standing {
+    /// The own log's statements excluded for reasons another log's later
+    /// knowledge can cause, by rejection code (notes, not faults).
+    pub own_excluded: BTreeMap<&'static str, u64>,
+    /// Per mirrored log: its statements excluded, by rejection code.
+    pub mirror_excluded: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// Per mirrored log: its statements still waiting for a reference.
+    pub mirror_pending: BTreeMap<String, u64>,
+}
+
+/// Listing page size when walking the final state.
+const WALK: usize = 500;
+
+impl Fold {
+    /// The logs (and the leaf indices in them) where the governance state
+    /// places a statement.
+    fn placements(&self, id: &kaitiaki_protocol::StatementId) -> Result<Vec<(String, u64)>, Fault> {
+        let rows = self
+            .gov
+            .scan_prefix(Table::Placements, id.as_bytes(), None, 64)
+            .map_err(|e| Fault::general(format!("governance state: {e}")))?;
+        // Key: id (32) ‖ time (8) ‖ index (8) ‖ log origin.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, _)| {
+                let index = u64::from_be_bytes(k.get(40..48)?.try_into().ok()?);
+                let log = std::str::from_utf8(k.get(48..)?).ok()?.to_owned();
+                Some((log, index))
+            })
+            .collect())
+    }
+
+    /// After every log is folded: how each statement stands. Fails on the
+    /// own log's first (lowest) statement that cannot stand.
+    pub fn standing(&self) -> Result<Standing, Fault> {
+        let state =
+            |e: kaitiaki_governance::StateError| Fault::general(format!("governance state: {e}"));
+        let mut out = Standing::default();
+        let mut first: Option<Fault> = None;
+        let mut keep = |f: Fault| {
+            if first.as_ref().is_none_or(|g| f.leaf < g.leaf) {
+                first = Some(f);
+            }
+        };
+        for (index, missing) in &self.own_waiting {
+            let placed = self.placements(missing)?;
+            if !placed.is_empty() && placed.iter().all(|(log, _)| *log == self.own) {
+                keep(Fault::at(
+                    *index,
+                    None,
+                    format!(
+                        "the node sequenced a statement that refers to {missing}, which is not \
+                         before it in the log (it comes later, and no mirror holds it)"
+                    ),
+                ));
+            }
+        }
+        let mut after = None;
+        loop {
+            let page = lists::excluded(&self.gov, after.as_ref(), WALK).map_err(state)?;
+            for x in page.items {
+                let code = x.rejection.code;
+                let placed = self.placements(&x.id)?;
+                match placed.iter().find(|(log, _)| *log == self.own) {
+                    Some((_, index)) if node_must_have_seen(code) => keep(Fault::at(
+                        *index,
+                        None,
+                        format!(
+                            "the node sequenced a {} that the governance rules refuse ({}): {}",
+                            x.kind,
+                            code.as_str(),
+                            x.rejection.message
+                        ),
+                    )),
+                    Some(_) => *out.own_excluded.entry(code.as_str()).or_default() += 1,
+                    None => {
+                        let log = placed
+                            .first()
+                            .map_or_else(|| "?".to_owned(), |(l, _)| l.clone());
+                        *out.mirror_excluded
+                            .entry(log)
+                            .or_default()
+                            .entry(code.as_str())
+                            .or_default() += 1;
+                    }
+                }
+            }
+            match page.next {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+        let mut after = None;
+        loop {
+            let page = lists::pending(&self.gov, after.as_ref(), WALK).map_err(state)?;
+            for p in page.items {
+                let placed = self.placements(&p.id)?;
+                match placed.iter().find(|(log, _)| *log == self.own) {
+                    Some((_, index)) => keep(Fault::at(
+                        *index,
+                        None,
+                        format!(
+                            "the node sequenced a statement that refers to {}, which is in no log the \
+                             node holds (neither before it in its own log nor in any mirror)",
+                            p.missing
+                        ),
+                    )),
+                    None => {
+                        let log = placed.first().map_or_else(|| "?".to_owned(), |(l, _)| l.clone());
+                        *out.mirror_pending.entry(log).or_default() += 1;
+                    }
+                }
+            }
+            match page.next {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+        match first {
+            Some(f) => Err(f),
+            None => Ok(out),
+        }
     }
 }
 

@@ -1,24 +1,46 @@
-//! `kaitiaki log verify <url|data-dir>`: a full audit of a log from nothing.
+//! `kaitiaki log verify <url|data-dir>`: a full audit, from nothing, of a
+//! node's log and of every log the node folds into its governance state.
 //!
 //! Read [`source`] (where leaves come from), then [`fold`] (what is checked,
 //! in parallel and then in order), then [`run`] below, which wires them into
 //! a pipeline — reader thread → all cores checking → one thread folding —
-//! with bounded channels between them, so the audit streams a log of any
-//! length and keeps only a few batches in memory.
+//! with bounded channels between them, one such line per log, so the audit
+//! streams logs of any length and keeps only a few batches per log in
+//! memory.
+//!
+//! A federated node holds its own log and a mirror of each peer's log, and
+//! its governance state is the fold of all of them (a vote in one log refers
+//! to a request in another). So the audit reads the own log and each mirror
+//! that has a *complete* checkpoint (the peer's signed checkpoint whose
+//! whole tree the mirror holds) side by side, each log in index order, and
+//! folds every statement into one state, taking the logs' leaves merged by
+//! position (sequenced time, log, index), the order the node met them in. For each mirror it checks every signature, recomputes the tree,
+//! and compares the root with that checkpoint, verified under the peer's
+//! log key: the key given with `--peer-key`, else the one this computer
+//! remembers, else the one the audited node reports (weaker, and said so).
+//!
+//! Once every log is folded, the audit judges the own log's statements: each
+//! must refer only to statements held (earlier in its own log, or in a
+//! mirror), and none may be excluded for a reason its node had to see when
+//! it sequenced it. Exclusions that another log's later news can cause (a
+//! key revoked elsewhere) are shown as notes; the mirrors' exclusions are
+//! counted, since their own nodes answer for them.
 //!
 //! The audit trusts nothing the node says that it can recompute: it checks
 //! every signature, recomputes every id, leaf hash and tree hash, re-runs
-//! every governance rule in log order, and compares the root with the latest
-//! checkpoint signed under the log's key and with the checkpoint remembered
-//! from the last audit of this log. The first fault stops it and is named.
+//! every governance rule, compares the own log's root with the latest
+//! checkpoint signed under its key and with the checkpoint remembered from
+//! the last audit of this log, and compares the folded state hash with the
+//! one the node serves or stores. The first fault stops it and is named.
 
 mod bench;
 mod fold;
 mod source;
 
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -27,11 +49,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kaitiaki_protocol::checkpoint::Checkpoint;
 use kaitiaki_protocol::note::Note;
 use kaitiaki_protocol::Hash;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use bench::Reference;
-use fold::{Counts, Fold};
-use source::{DataDir, AHEAD};
+use fold::{Checked, Counts, Fold, LogFold};
+use source::{DataDir, Item, AHEAD};
 
 use crate::client::Client;
 use crate::output::{Printer, Render};
@@ -52,6 +74,10 @@ pub struct VerifyArgs {
     /// Do not remember this audit's checkpoint (e.g. when auditing a backup copy).
     #[arg(long)]
     pub no_remember: bool,
+    /// A peer's log key for checking the node's mirror of that log (repeatable);
+    /// without it, the key this computer remembers or, weaker, the one the node reports
+    #[arg(long = "peer-key", value_name = "ORIGIN=KEY")]
+    pub peer_key: Vec<String>,
 }
 
 /// Something wrong with the log: where, and why.
@@ -123,8 +149,64 @@ pub struct Summary {
     pub leaves_per_sec: f64,
     /// With `--bench`: this computer's all-core strict verification rate.
     pub reference: Option<Reference>,
+    /// Every mirrored log audited and folded with the own log.
+    pub mirrors: Vec<MirrorSummary>,
+    /// The own log's statements excluded for reasons another log's later
+    /// news can cause, by rejection code (not faults).
+    pub own_excluded: BTreeMap<&'static str, u64>,
+    /// What the audit could not check, or checked with weaker trust.
+    pub notes: Vec<String>,
     /// The first fault, if any.
     pub fault: Option<Fault>,
+}
+
+/// Where the key a mirror's checkpoint was verified under came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// Given with `--peer-key`.
+    Given,
+    /// Remembered by this computer from an earlier audit of that log.
+    Remembered,
+    /// Reported by the audited node itself (its peer list or its database).
+    Node,
+    /// No key anywhere: the checkpoint's signature was not checked, only
+    /// that the leaves make the root it states.
+    Unknown,
+}
+
+impl KeySource {
+    fn describe(self) -> &'static str {
+        match self {
+            KeySource::Given => "key given with --peer-key",
+            KeySource::Remembered => "key remembered by this computer",
+            KeySource::Node => "key as the audited node reports it (weaker)",
+            KeySource::Unknown => "no key known: its signature was NOT checked",
+        }
+    }
+}
+
+/// One mirrored log, as audited.
+#[derive(Clone, Debug, Serialize)]
+pub struct MirrorSummary {
+    /// The mirrored log's origin.
+    pub origin: String,
+    /// Leaves checked and folded.
+    pub leaves: u64,
+    /// The size of the peer's complete checkpoint the mirror was checked against.
+    pub checkpoint_size: u64,
+    /// Its root.
+    pub root: Hash,
+    /// Whether the mirror's leaves make that root.
+    pub root_ok: bool,
+    /// Where the peer's log key came from.
+    pub key_source: KeySource,
+    /// The key, if one was known.
+    pub key: Option<String>,
+    /// Its statements excluded from the state, by rejection code.
+    pub excluded: BTreeMap<&'static str, u64>,
+    /// Its statements still waiting for a statement no log held has.
+    pub pending: u64,
 }
 
 impl Render for Summary {
@@ -166,6 +248,47 @@ impl Render for Summary {
         if let Some(h) = &self.history {
             out.push_str(&format!("  history      {}\n", describe(h)));
         }
+        if self.mirrors.is_empty() {
+            out.push_str("  mirrors      none\n");
+        }
+        for m in &self.mirrors {
+            let root = if m.root_ok {
+                "root ok"
+            } else {
+                "root NOT checked"
+            };
+            let mut line = format!(
+                "  mirror       {}: {} leaves, {root} at size {}, {}",
+                m.origin,
+                m.leaves,
+                m.checkpoint_size,
+                m.key_source.describe()
+            );
+            if !m.excluded.is_empty() {
+                let codes: Vec<String> =
+                    m.excluded.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                line.push_str(&format!("; excluded {}", codes.join(", ")));
+            }
+            if m.pending > 0 {
+                line.push_str(&format!("; {} waiting", m.pending));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        if !self.own_excluded.is_empty() {
+            let codes: Vec<String> = self
+                .own_excluded
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            out.push_str(&format!(
+                "  excluded     {} (news from other logs its node could not have had; not faults)\n",
+                codes.join(", ")
+            ));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("  note         {n}\n"));
+        }
         out.push_str(&format!(
             "  speed        {:.0} leaves/s ({:.2} s)\n",
             self.leaves_per_sec, self.seconds
@@ -192,6 +315,277 @@ struct Anchored {
     root: Hash,
     note: String,
     known: Option<Known>,
+    plan: MirrorPlan,
+}
+
+/// One mirror to audit: how far to read it and what it must match.
+struct MirrorAnchor {
+    origin: String,
+    key: String,
+    source: KeySource,
+    /// Leaves to read and fold.
+    size: u64,
+    /// The peer's complete checkpoint, verified under `key`.
+    complete_size: u64,
+    complete_root: Hash,
+}
+
+/// The mirrors an audit reads, and what it learnt while choosing them.
+#[derive(Default)]
+struct MirrorPlan {
+    mirrors: Vec<MirrorAnchor>,
+    /// A mirror that cannot be checked at all (no key, a bad checkpoint).
+    fault: Option<Fault>,
+    notes: Vec<String>,
+    /// Whether the folded state can equal the node's: false when a mirror
+    /// holds leaves the audit does not fold.
+    comparable: bool,
+    /// Over HTTP: each mirror's size as the node served it, to see that
+    /// none moved before the state hashes are compared.
+    served_sizes: BTreeMap<String, u64>,
+}
+
+/// `GET /v1/mirrors`, as far as the audit needs it.
+#[derive(Deserialize)]
+struct MirrorsList {
+    mirrors: Vec<MirrorEntry>,
+}
+
+#[derive(Deserialize)]
+struct MirrorEntry {
+    origin: String,
+    size: u64,
+    #[serde(default)]
+    complete: Option<String>,
+}
+
+/// `GET /v1/peers`, as far as the audit needs it.
+#[derive(Deserialize)]
+struct PeersList {
+    peers: Vec<PeerEntry>,
+}
+
+#[derive(Deserialize)]
+struct PeerEntry {
+    origin: String,
+    key: String,
+}
+
+/// Parses the `--peer-key ORIGIN=KEY` flags.
+fn given_peer_keys(flags: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for f in flags {
+        let (origin, key) = f.split_once('=').ok_or_else(|| {
+            anyhow!(
+                "--peer-key {f:?} is not ORIGIN=KEY (e.g. iwi.example=iwi.example+1a2b3c4d+AU…)"
+            )
+        })?;
+        trust::verifier(origin.trim(), key).with_context(|| format!("--peer-key for {origin}"))?;
+        out.insert(origin.trim().to_owned(), key.trim().to_owned());
+    }
+    Ok(out)
+}
+
+/// Chooses the key for the mirror of `origin`: the one given, else the one
+/// remembered (which the node's must match), else the node's.
+fn mirror_key(
+    origin: &str,
+    given: &BTreeMap<String, String>,
+    node: Option<&str>,
+    store: &TrustStore,
+) -> Result<(String, KeySource), Fault> {
+    if let Some(k) = given.get(origin) {
+        return Ok((k.clone(), KeySource::Given));
+    }
+    let known = store
+        .load(origin)
+        .map_err(|e| Fault::general(format!("{e:#}")))?;
+    match (known, node) {
+        (Some(k), Some(n)) if k.verifier_key.trim() != n.trim() => Err(Fault {
+            leaf: None,
+            place: Some(format!("mirror of {origin}")),
+            why: format!(
+                "the node follows {origin} under key {n:?}, but this computer knows that log under key \
+                 {:?}; give the right one with --peer-key {origin}=KEY after confirming it",
+                k.verifier_key
+            ),
+        }),
+        (Some(k), _) => Ok((k.verifier_key, KeySource::Remembered)),
+        (None, Some(n)) => Ok((n.trim().to_owned(), KeySource::Node)),
+        (None, None) => Ok((String::new(), KeySource::Unknown)),
+    }
+}
+
+impl MirrorPlan {
+    /// Adds the mirror of `origin`, which holds `held` leaves and has the
+    /// complete checkpoint `complete`; `fold_to` is how many leaves to read
+    /// given the complete checkpoint's size.
+    fn add(
+        &mut self,
+        origin: &str,
+        held: u64,
+        complete: Option<&str>,
+        key: Result<(String, KeySource), Fault>,
+        fold_to: impl FnOnce(u64) -> u64,
+    ) {
+        if self.fault.is_some() {
+            return;
+        }
+        let Some(note) = complete else {
+            if held > 0 {
+                self.comparable = false;
+                self.notes.push(format!(
+                    "the mirror of {origin} holds {held} leaves but no complete checkpoint yet; it \
+                     was not audited, and the state hashes cannot be compared"
+                ));
+            }
+            return;
+        };
+        let (key, source) = match key {
+            Ok(k) => k,
+            Err(f) => {
+                self.fault = Some(f);
+                return;
+            }
+        };
+        let opened = if source == KeySource::Unknown {
+            unsigned_checkpoint(note, origin)
+        } else {
+            trust::open_checkpoint(note, origin, &key)
+                .map(|v| (v.checkpoint().size(), *v.checkpoint().root()))
+        };
+        let (complete_size, complete_root) = match opened {
+            Ok(v) => v,
+            Err(e) => {
+                self.fault = Some(Fault {
+                    leaf: None,
+                    place: Some(format!("mirror of {origin}")),
+                    why: format!("its complete checkpoint: {e:#}"),
+                });
+                return;
+            }
+        };
+        if complete_size > held {
+            self.fault = Some(Fault {
+                leaf: None,
+                place: Some(format!("mirror of {origin}")),
+                why: format!(
+                    "the node says the mirror is complete at {complete_size} leaves but holds only {held}"
+                ),
+            });
+            return;
+        }
+        if source == KeySource::Unknown {
+            self.notes.push(format!(
+                "no key for {origin} was given, remembered or reported by the node, so the signature \
+                 on its checkpoint was not checked: its leaves' own signatures and the root they make \
+                 were; pass --peer-key {origin}=KEY to check it"
+            ));
+        }
+        if source == KeySource::Node {
+            self.notes.push(format!(
+                "the key for {origin} came from the audited node itself: a node that lies about its \
+                 peers could lie about their keys too; pass --peer-key {origin}=KEY to check against \
+                 a key you trust"
+            ));
+        }
+        let size = fold_to(complete_size);
+        if size < held {
+            self.comparable = false;
+            self.notes.push(format!(
+                "the mirror of {origin} holds {held} leaves, {} beyond its complete checkpoint, which \
+                 were not audited; the state hashes cannot be compared",
+                held - complete_size
+            ));
+        } else if size > complete_size {
+            self.notes.push(format!(
+                "{} leaves of the mirror of {origin} beyond its complete checkpoint were checked for \
+                 signatures and rules, not against a signed root",
+                size - complete_size
+            ));
+        }
+        self.mirrors.push(MirrorAnchor {
+            origin: origin.to_owned(),
+            key,
+            source,
+            size,
+            complete_size,
+            complete_root,
+        });
+    }
+}
+
+/// The size and root a checkpoint note of `origin` states, its signature
+/// unchecked (no key to check it with).
+fn unsigned_checkpoint(note: &str, origin: &str) -> Result<(u64, Hash)> {
+    let parsed =
+        Note::parse(note.as_bytes()).map_err(|e| anyhow!("the checkpoint is malformed: {e}"))?;
+    let cp =
+        Checkpoint::from_note(&parsed).map_err(|e| anyhow!("the checkpoint is malformed: {e}"))?;
+    if cp.origin() != origin {
+        anyhow::bail!("the checkpoint is of {}, not {origin}", cp.origin());
+    }
+    Ok((cp.size(), *cp.root()))
+}
+
+/// The mirrors of a node over HTTP: each one with a complete checkpoint,
+/// read up to that checkpoint.
+async fn plan_url(
+    client: &Client,
+    store: &TrustStore,
+    given: &BTreeMap<String, String>,
+) -> Result<MirrorPlan> {
+    let list: MirrorsList = client.get("/v1/mirrors", "the node's mirrors").await?;
+    // The peer list is only a fallback for keys; a node may hide it.
+    let peers: BTreeMap<String, String> = client
+        .get::<PeersList>("/v1/peers", "the node's peers")
+        .await
+        .map(|p| p.peers.into_iter().map(|p| (p.origin, p.key)).collect())
+        .unwrap_or_default();
+    let mut plan = MirrorPlan {
+        comparable: true,
+        ..MirrorPlan::default()
+    };
+    for m in list.mirrors {
+        plan.served_sizes.insert(m.origin.clone(), m.size);
+        let key = mirror_key(
+            &m.origin,
+            given,
+            peers.get(&m.origin).map(String::as_str),
+            store,
+        );
+        plan.add(&m.origin, m.size, m.complete.as_deref(), key, |c| c);
+    }
+    Ok(plan)
+}
+
+/// The mirrors in a data directory: each one with a complete checkpoint,
+/// read up to the size sled records (which its stored state covers).
+fn plan_dir(
+    dir: &DataDir,
+    store: &TrustStore,
+    given: &BTreeMap<String, String>,
+) -> Result<MirrorPlan> {
+    let stored_keys = dir.stored_peer_keys();
+    let mut plan = MirrorPlan {
+        comparable: true,
+        ..MirrorPlan::default()
+    };
+    for origin in dir.mirror_origins()? {
+        let meta = dir.mirror_meta(&origin)?;
+        if meta.size == 0 && meta.complete.is_none() {
+            continue;
+        }
+        let key = mirror_key(
+            &origin,
+            given,
+            stored_keys.get(&origin).map(String::as_str),
+            store,
+        );
+        let held = meta.size;
+        plan.add(&origin, held, meta.complete.as_deref(), key, |_| held);
+    }
+    Ok(plan)
 }
 
 /// Runs the audit, prints the summary, and fails with [`Fault`] if the log
@@ -202,6 +596,7 @@ pub async fn run(
     log_key: Option<&str>,
     printer: Printer,
 ) -> Result<()> {
+    let given = given_peer_keys(&a.peer_key)?;
     let is_url = a.target.starts_with("http://") || a.target.starts_with("https://");
     let (client, dir) = if is_url {
         (Some(Client::new(&a.target)?), None)
@@ -213,8 +608,16 @@ pub async fn run(
         )
     };
     let anchored = match (&client, &dir) {
-        (Some(c), _) => anchor_url(c, store, log_key).await?,
-        (_, Some(d)) => anchor_dir(d, store, log_key)?,
+        (Some(c), _) => {
+            let mut anchored = anchor_url(c, store, log_key).await?;
+            anchored.plan = plan_url(c, store, &given).await?;
+            anchored
+        }
+        (_, Some(d)) => {
+            let mut anchored = anchor_dir(d, store, log_key)?;
+            anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given))?;
+            anchored
+        }
         _ => unreachable!("a target is a URL or a directory"),
     };
     let client_for_state = client.clone();
@@ -239,7 +642,9 @@ pub async fn run(
         )
     });
     let (summary, fault) = match (&client_for_state, fault) {
-        (Some(c), None) => compare_served_state(c, summary).await,
+        (Some(c), None) if anchored.plan.comparable => {
+            compare_served_state(c, summary, &anchored.plan.served_sizes).await
+        }
         (_, fault) => (summary, fault),
     };
     printer.emit(&summary)?;
@@ -274,6 +679,7 @@ async fn anchor_url(
         key,
         note: cp.note,
         known,
+        plan: MirrorPlan::default(),
     })
 }
 
@@ -311,11 +717,129 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         key,
         note: text,
         known,
+        plan: MirrorPlan::default(),
     })
 }
 
-/// The pipeline: reader → checkers → fold. Returns the summary and the
-/// first fault.
+/// A reader of one log, run on its own thread.
+type Reader<'s> = Box<dyn FnOnce(SyncSender<Item>) + Send + 's>;
+
+/// One log on its way through the pipeline: its tree, the checked leaves
+/// waiting to be folded, and where more come from.
+struct Stream<'a> {
+    log: LogFold<'a>,
+    rx: Receiver<Result<Vec<Result<Checked, Fault>>, Fault>>,
+    queue: VecDeque<Result<Checked, Fault>>,
+    done: bool,
+}
+
+impl Stream<'_> {
+    /// Waits for more leaves if none are queued; false at the log's end.
+    fn fill(&mut self, progress: &ProgressBar) -> Result<bool, Fault> {
+        while self.queue.is_empty() && !self.done {
+            match self.rx.recv() {
+                Ok(Ok(batch)) => {
+                    progress.inc(batch.len() as u64);
+                    self.queue.extend(batch);
+                }
+                Ok(Err(f)) => return Err(f),
+                Err(_) => self.done = true,
+            }
+        }
+        Ok(!self.queue.is_empty())
+    }
+}
+
+/// Streams every log through the pipeline — each log's `read` on its own
+/// thread, the checks on every core, the fold here — merging the logs by
+/// position (sequenced time, log, index) so that governance takes the
+/// statements in the order the node took them. Returns each log's tree
+/// state and the first fault.
+fn pipe<'a>(
+    fold: &mut Fold,
+    logs: Vec<(LogFold<'a>, Reader<'_>)>,
+    pool: &rayon::ThreadPool,
+    progress: &ProgressBar,
+) -> (Vec<LogFold<'a>>, Option<Fault>) {
+    std::thread::scope(|scope| {
+        let mut streams = Vec::with_capacity(logs.len());
+        for (log, read) in logs {
+            let (raw_tx, raw_rx) = sync_channel(AHEAD);
+            let (checked_tx, checked_rx) = sync_channel(AHEAD);
+            scope.spawn(move || read(raw_tx));
+            let origin = log.origin().to_owned();
+            let mirror = !streams.is_empty();
+            scope.spawn(move || {
+                for item in raw_rx {
+                    let checked = item
+                        .map(|batch| pool.install(|| fold::check_batch(batch, &origin, mirror)))
+                        .map_err(|f| if mirror { in_mirror(f, &origin) } else { f });
+                    if checked_tx.send(checked).is_err() {
+                        return;
+                    }
+                }
+            });
+            streams.push(Stream {
+                log,
+                rx: checked_rx,
+                queue: VecDeque::new(),
+                done: false,
+            });
+        }
+        let fault = merge(fold, &mut streams, progress).err();
+        // Dropping the receivers stops the other threads before the scope
+        // waits for them.
+        let logs = streams.into_iter().map(|s| s.log).collect();
+        (logs, fault)
+    })
+}
+
+/// Names the mirror in a reader's fault, if the reader did not.
+fn in_mirror(mut f: Fault, origin: &str) -> Fault {
+    let label = format!("mirror of {origin}");
+    f.place = match f.place.take() {
+        Some(p) if p.starts_with(&label) => Some(p),
+        Some(p) => Some(format!("{label}, {p}")),
+        None => Some(label),
+    };
+    f
+}
+
+fn merge(fold: &mut Fold, streams: &mut [Stream<'_>], progress: &ProgressBar) -> Result<(), Fault> {
+    loop {
+        let mut next: Option<usize> = None;
+        for i in 0..streams.len() {
+            if !streams[i].fill(progress)? {
+                continue;
+            }
+            let leaf = match streams[i].queue.front() {
+                Some(Ok(l)) => l,
+                Some(Err(f)) => return Err(f.clone()),
+                None => continue,
+            };
+            let earlier = match next {
+                None => true,
+                Some(j) => match streams[j].queue.front() {
+                    Some(Ok(other)) => leaf.pos() < other.pos(),
+                    _ => true,
+                },
+            };
+            if earlier {
+                next = Some(i);
+            }
+        }
+        let Some(i) = next else {
+            return Ok(());
+        };
+        let stream = &mut streams[i];
+        if let Some(Ok(leaf)) = stream.queue.pop_front() {
+            fold.push(&mut stream.log, leaf)?;
+        }
+    }
+}
+
+/// The pipeline over every log held: the own log and each mirror.
+/// Returns the summary and the first fault.
 #[allow(clippy::too_many_arguments)]
 fn audit(
     target: &str,
@@ -340,6 +864,9 @@ fn audit(
         seconds: 0.0,
         leaves_per_sec: 0.0,
         reference,
+        mirrors: Vec::new(),
+        own_excluded: BTreeMap::new(),
+        notes: a.plan.notes.clone(),
         fault: None,
     };
     let (history, remembered) = match &a.known {
@@ -356,14 +883,18 @@ fn audit(
         Some(k) if k.size == a.size => (History::Unchanged, Some((k.size, k.root))),
         Some(k) => (History::Extended { from: k.size }, Some((k.size, k.root))),
     };
+    if let Some(f) = &a.plan.fault {
+        return fail(summary, f.clone());
+    }
     let verifier = match trust::verifier(&a.origin, &a.key) {
         Ok(v) => v,
         Err(e) => return fail(summary, Fault::general(format!("{e:#}"))),
     };
+    let total = a.size + a.plan.mirrors.iter().map(|m| m.size).sum::<u64>();
     let progress = if printer.json() {
         ProgressBar::hidden()
     } else {
-        let bar = ProgressBar::with_draw_target(Some(a.size), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} leaves  {per_sec}  eta {eta}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -372,69 +903,105 @@ fn audit(
     };
 
     let start = Instant::now();
-    let mut fold = Fold::new(&a.origin, verifier, dir.map(|d| &d.storage), remembered);
-    let fault = std::thread::scope(|scope| {
-        let (raw_tx, raw_rx) = sync_channel(AHEAD);
-        let (checked_tx, checked_rx) = sync_channel(AHEAD);
-        let size = a.size;
-        match (client, dir) {
+    let mut fold = Fold::new(&a.origin);
+    let own = LogFold::own(&a.origin, verifier, dir.map(|d| &d.storage), remembered);
+    let size = a.size;
+    let own_reader: Reader<'_> = match (&client, dir) {
+        (Some(c), _) => {
+            let (c, h) = (c.clone(), handle.clone());
+            Box::new(move |tx| source::read_http(c, h, size, tx))
+        }
+        (None, Some(d)) => Box::new(move |tx| {
+            source::read_segments(d.storage.log_dir(), size, Some(&d.storage), tx)
+        }),
+        (None, None) => return fail(summary, Fault::general("nothing to read".into())),
+    };
+    let mut logs = vec![(own, own_reader)];
+    for m in &a.plan.mirrors {
+        let log = LogFold::mirror(&m.origin, (m.complete_size, m.complete_root));
+        let size = m.size;
+        let reader: Reader<'_> = match (&client, dir) {
             (Some(c), _) => {
-                scope.spawn(move || source::read_http(c, handle, size, raw_tx));
+                let (base, origin, h) = (c.base().to_owned(), m.origin.clone(), handle.clone());
+                Box::new(move |tx| source::read_mirror_http(base, origin, h, size, tx))
             }
             (None, Some(d)) => {
-                scope.spawn(move || source::read_segments(d, size, raw_tx));
+                let log_dir = d.mirror_log_dir(&m.origin);
+                Box::new(move |tx| source::read_segments(&log_dir, size, None, tx))
             }
-            (None, None) => return Some(Fault::general("nothing to read".into())),
-        }
-        let origin = a.origin.as_str();
-        scope.spawn(move || {
-            for item in raw_rx {
-                let checked = item.map(|batch| pool.install(|| fold::check_batch(batch, origin)));
-                if checked_tx.send(checked).is_err() {
-                    return;
-                }
-            }
-        });
-        for item in checked_rx {
-            let batch = match item {
-                Ok(b) => b,
-                Err(f) => return Some(f),
-            };
-            let n = batch.len() as u64;
-            for leaf in batch {
-                if let Err(f) = leaf.and_then(|l| fold.push(l)) {
-                    return Some(f);
-                }
-            }
-            progress.inc(n);
-        }
-        None
-        // Leaving the scope drops the receivers, which stops the other threads.
-    });
+            (None, None) => return fail(summary, Fault::general("nothing to read".into())),
+        };
+        logs.push((log, reader));
+    }
+    let (logs, fault) = pipe(&mut fold, logs, pool, &progress);
     progress.finish_and_clear();
+    let own_size = logs[0].size();
+    let own_root = logs[0].root();
+    for (m, log) in a.plan.mirrors.iter().zip(&logs[1..]) {
+        summary.mirrors.push(MirrorSummary {
+            origin: m.origin.clone(),
+            leaves: log.size(),
+            checkpoint_size: m.complete_size,
+            root: m.complete_root,
+            root_ok: log.complete_met(),
+            key_source: m.source,
+            key: (m.source != KeySource::Unknown).then(|| m.key.clone()),
+            excluded: BTreeMap::new(),
+            pending: 0,
+        });
+    }
     let seconds = start.elapsed().as_secs_f64();
-    summary.leaves_checked = fold.size();
+    let leaves: u64 = logs.iter().map(LogFold::size).sum();
+    summary.leaves_checked = own_size;
     summary.seconds = seconds;
-    summary.leaves_per_sec = fold.size() as f64 / seconds.max(1e-9);
+    summary.leaves_per_sec = leaves as f64 / seconds.max(1e-9);
     summary.counts = fold.counts.clone();
     if let Some(f) = fault {
         return fail(summary, f);
     }
-    if fold.size() != a.size {
+    if own_size != a.size {
         let f = Fault::general(format!(
-            "only {} of {} leaves could be read",
-            fold.size(),
+            "only {own_size} of {} leaves could be read",
             a.size
         ));
         return fail(summary, f);
     }
-    if fold.root() != a.root {
+    if own_root != a.root {
         let f = Fault::general(format!(
-            "the leaves give root {}, but the signed checkpoint says {}",
-            fold.root(),
+            "the leaves give root {own_root}, but the signed checkpoint says {}",
             a.root
         ));
         return fail(summary, f);
+    }
+    for (m, log) in a.plan.mirrors.iter().zip(&logs[1..]) {
+        let why = if log.size() != m.size {
+            format!("only {} of {} leaves could be read", log.size(), m.size)
+        } else if !log.complete_met() {
+            format!(
+                "its leaves never reached the size of its complete checkpoint, {}",
+                m.complete_size
+            )
+        } else {
+            continue;
+        };
+        let f = Fault {
+            leaf: None,
+            place: Some(format!("mirror of {}", m.origin)),
+            why,
+        };
+        return fail(summary, f);
+    }
+    let standing = fold.standing();
+    let standing = match standing {
+        Ok(s) => s,
+        Err(f) => return fail(summary, f),
+    };
+    summary.own_excluded = standing.own_excluded;
+    for m in &mut summary.mirrors {
+        if let Some(x) = standing.mirror_excluded.get(&m.origin) {
+            m.excluded = x.clone();
+        }
+        m.pending = standing.mirror_pending.get(&m.origin).copied().unwrap_or(0);
     }
     let state_hash = match fold.state_hash() {
         Ok(h) => h,
@@ -442,17 +1009,24 @@ fn audit(
     };
     summary.state_hash = Some(hex::encode(state_hash));
     if let Some(d) = dir {
-        if let Err(f) = compare_stored_state(d, a.size, &state_hash) {
-            return fail(summary, f);
+        if a.plan.comparable {
+            if let Err(f) = compare_stored_state(d, a.size, &state_hash) {
+                return fail(summary, f);
+            }
         }
     }
     summary.history = Some(history);
     (summary, None)
 }
 
-/// Compares the state hash a node serves with the one folded from its log,
-/// when the node still serves the audited size.
-async fn compare_served_state(client: &Client, summary: Summary) -> (Summary, Option<Fault>) {
+/// Compares the state hash a node serves with the one folded from its logs,
+/// when the node still serves the audited size of its own log and of every
+/// mirror.
+async fn compare_served_state(
+    client: &Client,
+    mut summary: Summary,
+    mirror_sizes: &BTreeMap<String, u64>,
+) -> (Summary, Option<Fault>) {
     let Some(folded) = summary.state_hash.clone() else {
         return (summary, None);
     };
@@ -461,6 +1035,19 @@ async fn compare_served_state(client: &Client, summary: Summary) -> (Summary, Op
         // An older node without the endpoint: nothing to compare.
         Err(_) => return (summary, None),
     };
+    // Mirrors keep growing while peers are followed; the state only
+    // matches if none moved during the audit.
+    let now: Option<BTreeMap<String, u64>> = client
+        .get::<MirrorsList>("/v1/mirrors", "the node's mirrors")
+        .await
+        .ok()
+        .map(|l| l.mirrors.into_iter().map(|m| (m.origin, m.size)).collect());
+    if now.as_ref() != Some(mirror_sizes) {
+        summary.notes.push(
+            "the node's mirrors grew during the audit, so its state hash was not compared".into(),
+        );
+        return (summary, None);
+    }
     let size = served.get("size").and_then(serde_json::Value::as_u64);
     let hash = served.get("state_hash").and_then(serde_json::Value::as_str);
     match (size, hash) {
@@ -469,8 +1056,8 @@ async fn compare_served_state(client: &Client, summary: Summary) -> (Summary, Op
                 leaf: None,
                 place: Some("the node's governance state".into()),
                 why: format!(
-                    "it serves state hash {hash}, but folding its log gives {folded}: what the node \
-                     shows is not what its log says"
+                    "it serves state hash {hash}, but folding its logs gives {folded}: what the node \
+                     shows is not what its logs say"
                 ),
             };
             fail(summary, f)

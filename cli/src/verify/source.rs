@@ -1,5 +1,13 @@
-//! Where an audit reads a log from: a node over HTTP, or a node's data
-//! directory on disk.
+//! Where an audit reads the logs a node holds from: a node over HTTP, or a
+//! node's data directory on disk.
+//!
+//! A node holds its own log and a mirror of each peer's log. Over HTTP the
+//! own log is read as JSON pages (`GET /v1/leaves`, whose ids and leaf
+//! hashes the audit recomputes) and each mirror as raw leaves
+//! (`GET /v1/mirrors/{origin}/leaves/raw`). On disk a mirror is laid out
+//! exactly like the own log, under `mirrors/<origin>/log/`, so the same
+//! segment reader serves both; the sizes and checkpoints that bound each
+//! mirror come from the node's sled metadata.
 //!
 //! Both readers run on their own thread and hand batches of raw leaves to
 //! the checking stage through a bounded channel, so reading, checking and
@@ -12,8 +20,10 @@
 //! recomputes from the leaves. sled allows one process at a time, so the
 //! node must be stopped; nothing is written.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned, SegmentScanner};
@@ -26,6 +36,8 @@ use crate::client::{Client, LeafView};
 pub const BATCH: usize = 1024;
 /// Leaves asked for per HTTP page (the node may serve fewer).
 pub const PAGE: u64 = 1000;
+/// Raw leaves asked for per request to a mirror (the node's maximum).
+pub const RAW_PAGE: u64 = 4096;
 /// Batches a reader may run ahead of the checkers.
 pub const AHEAD: usize = 4;
 
@@ -45,6 +57,13 @@ pub enum Raw {
     },
     /// A leaf served over HTTP, with the id and hash the node claims.
     Served(LeafView),
+    /// A leaf served over HTTP as its raw bytes (a mirror's leaves).
+    Bytes {
+        /// The leaf index in its log.
+        index: u64,
+        /// The leaf bytes, exactly as the log's tree hashes them.
+        bytes: Vec<u8>,
+    },
 }
 
 impl Raw {
@@ -53,6 +72,7 @@ impl Raw {
         match self {
             Raw::Stored { index, .. } => *index,
             Raw::Served(v) => v.index,
+            Raw::Bytes { index, .. } => *index,
         }
     }
 }
@@ -106,6 +126,99 @@ pub fn read_http(client: Client, handle: tokio::runtime::Handle, size: u64, tx: 
     }
 }
 
+/// Reads leaves `[0, size)` of the node's mirror of `origin` as raw bytes
+/// (`u32` big-endian length, then the leaf, repeated).
+pub fn read_mirror_http(
+    base: String,
+    origin: String,
+    handle: tokio::runtime::Handle,
+    size: u64,
+    tx: SyncSender<Item>,
+) {
+    let http = match reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .user_agent(concat!("kaitiaki-cli/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = tx.send(Err(Fault::general(format!(
+                "cannot set up the HTTP client: {e}"
+            ))));
+            return;
+        }
+    };
+    let place = Some(format!("mirror of {origin}"));
+    let mut next = 0u64;
+    while next < size {
+        let limit = RAW_PAGE.min(size - next);
+        let url = format!("{base}/v1/mirrors/{origin}/leaves/raw?start={next}&limit={limit}");
+        let body = handle.block_on(async {
+            let resp = http.get(&url).send().await?.error_for_status()?;
+            resp.bytes().await
+        });
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(Err(Fault::at(
+                    next,
+                    place.clone(),
+                    format!("the node did not serve it: {e}"),
+                )));
+                return;
+            }
+        };
+        let mut batch = Vec::new();
+        let mut rest: &[u8] = &body;
+        while !rest.is_empty() && next < size {
+            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                let _ = tx.send(Err(Fault::at(
+                    next,
+                    place.clone(),
+                    "the node served a truncated length prefix".into(),
+                )));
+                return;
+            };
+            let len = u32::from_be_bytes(*len) as usize;
+            if tail.len() < len {
+                let _ = tx.send(Err(Fault::at(
+                    next,
+                    place.clone(),
+                    format!("the node served {} of the leaf's {len} bytes", tail.len()),
+                )));
+                return;
+            }
+            let (bytes, tail) = tail.split_at(len);
+            batch.push(Raw::Bytes {
+                index: next,
+                bytes: bytes.to_vec(),
+            });
+            next += 1;
+            rest = tail;
+        }
+        if batch.is_empty() {
+            let _ = tx.send(Err(Fault::at(
+                next,
+                place.clone(),
+                "the node served no leaves from here on".into(),
+            )));
+            return;
+        }
+        if tx.send(Ok(batch)).is_err() {
+            return;
+        }
+    }
+}
+
+/// What a data directory records about one mirror.
+pub struct StoredMirror {
+    /// Leaves stored and folded into the node's governance state.
+    pub size: u64,
+    /// The peer's latest checkpoint note whose whole tree the mirror holds.
+    pub complete: Option<String>,
+}
+
 /// A node's data directory, opened for reading.
 pub struct DataDir {
     /// The directory.
@@ -147,12 +260,74 @@ impl DataDir {
             .context("cannot read the node's key file")?;
         Ok(Some(id.verifier().to_string()))
     }
+
+    /// The directory of the segment files of the mirror of `origin`.
+    pub fn mirror_log_dir(&self, origin: &str) -> PathBuf {
+        self.path
+            .join(kaitiaki_node::storage::mirror::MIRRORS_DIR)
+            .join(origin)
+            .join("log")
+    }
+
+    /// The origins of the mirrors held here.
+    pub fn mirror_origins(&self) -> Result<Vec<String>> {
+        self.storage
+            .mirror_origins()
+            .context("cannot list the mirrors")
+    }
+
+    /// The size and complete checkpoint sled records for the mirror of `origin`.
+    pub fn mirror_meta(&self, origin: &str) -> Result<StoredMirror> {
+        let field = |name: &str| -> Result<Option<Vec<u8>>> {
+            let mut key = origin.as_bytes().to_vec();
+            key.push(0);
+            key.extend_from_slice(name.as_bytes());
+            self.storage
+                .get_in(MIRROR_SPACE, &key)
+                .with_context(|| format!("cannot read the mirror of {origin} from the database"))
+        };
+        let size = match field("size")? {
+            None => 0,
+            Some(v) => u64::from_be_bytes(v.as_slice().try_into().map_err(|_| {
+                anyhow::anyhow!("the database's size of the mirror of {origin} is malformed")
+            })?),
+        };
+        let complete = field("complete")?
+            .map(String::from_utf8)
+            .transpose()
+            .with_context(|| {
+                format!("the complete checkpoint of the mirror of {origin} is not UTF-8")
+            })?;
+        Ok(StoredMirror { size, complete })
+    }
+
+    /// The log keys of the peers the node was told to follow at run time,
+    /// by origin (peers from its configuration file are not in the directory).
+    pub fn stored_peer_keys(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let Ok(entries) = self.storage.scan_in(kaitiaki_node::storage::space::PEERS) else {
+            return out;
+        };
+        for (origin, v) in entries {
+            let key = serde_json::from_slice::<serde_json::Value>(&v)
+                .ok()
+                .and_then(|j| j.get("key").and_then(|k| k.as_str()).map(str::to_owned));
+            if let (Ok(origin), Some(key)) = (String::from_utf8(origin), key) {
+                out.insert(origin, key);
+            }
+        }
+        out
+    }
 }
 
-/// Scans leaves `[0, size)` from the segment files in order, checking each
-/// record's CRC and that sled's index puts the leaf where it was found.
-pub fn read_segments(dir: &DataDir, size: u64, tx: SyncSender<Item>) {
-    let log_dir = dir.storage.log_dir().to_owned();
+/// sled key space of mirror metadata (`mirror\0 ‖ origin ‖ \0field`).
+const MIRROR_SPACE: &[u8] = b"mirror\0";
+
+/// Scans leaves `[0, size)` from the segment files in `log_dir` in order,
+/// checking each record's CRC and, given the own log's `index`, that sled's
+/// index puts the leaf where it was found.
+pub fn read_segments(log_dir: &Path, size: u64, index_of: Option<&Storage>, tx: SyncSender<Item>) {
+    let log_dir = log_dir.to_owned();
     // A fault first hands over the leaves read before it, so the audit
     // checks everything up to the bad leaf and reports how far it got.
     let fail = |batch: &mut Vec<Raw>, index: u64, place: Option<String>, why: String| {
@@ -210,7 +385,11 @@ pub fn read_segments(dir: &DataDir, size: u64, tx: SyncSender<Item>) {
             }
             match scanner.next_record() {
                 Ok(Scanned::Record(loc, bytes)) => {
-                    match dir.storage.location(index) {
+                    let indexed = match index_of {
+                        Some(storage) => storage.location(index),
+                        None => Ok(Some(loc)),
+                    };
+                    match indexed {
                         Ok(Some(indexed)) if indexed == loc => {}
                         Ok(other) => {
                             return fail(&mut batch, index,
@@ -263,7 +442,7 @@ pub fn read_segments(dir: &DataDir, size: u64, tx: SyncSender<Item>) {
             &mut batch,
             index,
             None,
-            format!("the segments hold only {index} leaves, but the checkpoint covers {size}"),
+            format!("the segments hold only {index} leaves, but {size} are recorded"),
         );
     }
     if !batch.is_empty() {

@@ -1,0 +1,327 @@
+//! `kaitiaki peer …` and `kaitiaki evidence`: which nodes this node
+//! follows, adding one while it runs, lifting a quarantine, and the
+//! evidence of misbehaviour it keeps — checked here with the protocol
+//! crate and the log's key, not taken on the node's word.
+//!
+//! Changing a node's peers is the node operator's act: the request is
+//! signed with the node's own key, read from its data directory, so run
+//! these on the node's machine (`--data`, default `./kaitiaki-data`).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use kaitiaki_node::api::attachments::sign_request;
+use kaitiaki_node::identity::Identity;
+use kaitiaki_protocol::evidence::Evidence;
+use kaitiaki_protocol::note::NoteVerifier;
+use kaitiaki_protocol::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
+use crate::output::{table, Printer, Render};
+
+/// `kaitiaki peer …`.
+#[derive(Debug, Subcommand)]
+pub enum PeerCmd {
+    /// List the peers the node follows, with how far each is mirrored.
+    List,
+    /// Follow another node from now on (and after restarts).
+    Add(PeerAddArgs),
+    /// Lift a peer's quarantine after its operators have put things right
+    /// (the evidence stays).
+    Forgive(PeerForgiveArgs),
+}
+
+/// Arguments of `peer add`.
+#[derive(Debug, Args)]
+pub struct PeerAddArgs {
+    /// The peer's URL, e.g. `http://iwi.example:7878`.
+    pub url: String,
+    /// The peer's log key (`<origin>+<id>+<base64>`), as its operator gave
+    /// it to you. Without it, the key the peer shows now is trusted (and
+    /// printed, so you can check it with its operator).
+    #[arg(long = "peer-key", value_name = "KEY")]
+    pub peer_key: Option<String>,
+    /// Do not witness each other's checkpoints.
+    #[arg(long)]
+    pub no_witness: bool,
+    /// The node's data directory, whose key signs the request.
+    #[arg(long, default_value = "./kaitiaki-data")]
+    pub data: PathBuf,
+}
+
+/// Arguments of `peer forgive`.
+#[derive(Debug, Args)]
+pub struct PeerForgiveArgs {
+    /// The quarantined peer's log origin.
+    pub origin: String,
+    /// The node's data directory, whose key signs the request.
+    #[arg(long, default_value = "./kaitiaki-data")]
+    pub data: PathBuf,
+}
+
+/// One peer, as the node reports it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PeerRow {
+    /// URL.
+    pub url: String,
+    /// Log origin.
+    pub origin: String,
+    /// Log key.
+    pub key: String,
+    /// following, unreachable, quarantined, starting.
+    pub state: String,
+    /// Leaves mirrored.
+    pub mirrored: u64,
+    /// The peer's latest size seen.
+    pub remote_size: u64,
+    /// The last problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The quarantine, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<serde_json::Value>,
+}
+
+/// `GET /v1/peers`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Peers {
+    /// The peers.
+    pub peers: Vec<PeerRow>,
+}
+
+impl Render for Peers {
+    fn human(&self, out: &mut String) {
+        if self.peers.is_empty() {
+            out.push_str("This node follows no peers. Add one with `kaitiaki peer add <url>`.\n");
+            return;
+        }
+        let mut rows = vec![vec![
+            "origin".to_owned(),
+            "state".to_owned(),
+            "mirrored".to_owned(),
+            "url".to_owned(),
+        ]];
+        for p in &self.peers {
+            rows.push(vec![
+                p.origin.clone(),
+                p.state.clone(),
+                format!("{} of {}", p.mirrored, p.remote_size),
+                p.url.clone(),
+            ]);
+        }
+        table(&rows, out);
+        for p in &self.peers {
+            if let Some(q) = &p.quarantine {
+                out.push_str(&format!(
+                    "\n{} is quarantined: {} (evidence {})\n",
+                    p.origin,
+                    q["reason"].as_str().unwrap_or("misbehaved"),
+                    q["evidence"].as_str().unwrap_or("?")
+                ));
+            } else if let Some(e) = &p.last_error {
+                out.push_str(&format!("\n{}: {e}\n", p.origin));
+            }
+        }
+    }
+}
+
+impl Render for PeerRow {
+    fn human(&self, out: &mut String) {
+        out.push_str(&format!(
+            "Following {} at {}\n  log key: {}\n  state: {}, {} of {} leaves mirrored\n",
+            self.origin, self.url, self.key, self.state, self.mirrored, self.remote_size
+        ));
+    }
+}
+
+/// The answer to `peer forgive`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Forgiven {
+    /// Whether it was quarantined.
+    pub was_quarantined: bool,
+}
+
+impl Render for Forgiven {
+    fn human(&self, out: &mut String) {
+        out.push_str(if self.was_quarantined {
+            "The quarantine is lifted; the node follows the peer again. The evidence is kept.\n"
+        } else {
+            "That peer was not quarantined.\n"
+        });
+    }
+}
+
+/// Runs a `peer` command against the node at `client`.
+pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()> {
+    match cmd {
+        PeerCmd::List => printer.emit(&client.get::<Peers>("/v1/peers", "the peer list").await?),
+        PeerCmd::Add(a) => {
+            let key = match &a.peer_key {
+                Some(k) => k.clone(),
+                None => {
+                    let peer = Client::new(&a.url)?;
+                    let key = peer.checkpoint().await?.verifier_key;
+                    if !printer.json() {
+                        eprintln!(
+                            "Trusting the log key {} shows now: {key}\n\
+                             Check it with its operator; pass --peer-key to pin it instead.",
+                            a.url
+                        );
+                    }
+                    key
+                }
+            };
+            NoteVerifier::parse(&key).context("the peer key is not a log key")?;
+            let mut url = reqwest::Url::parse("http://node.invalid/v1/peers")?;
+            url.query_pairs_mut()
+                .append_pair("url", &a.url)
+                .append_pair("key", &key);
+            if a.no_witness {
+                url.query_pairs_mut().append_pair("witness", "false");
+            }
+            let path = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let header = operator_signature(client, &a.data, "POST", &path).await?;
+            let row: PeerRow = client
+                .signed("POST", &path, &header, "adding a peer")
+                .await?;
+            printer.emit(&row)
+        }
+        PeerCmd::Forgive(a) => {
+            let path = format!("/v1/peers/{}/quarantine", a.origin);
+            let header = operator_signature(client, &a.data, "DELETE", &path).await?;
+            let f: Forgiven = client
+                .signed("DELETE", &path, &header, "lifting a quarantine")
+                .await?;
+            printer.emit(&f)
+        }
+    }
+}
+
+/// The signed-request header for `method path`, signed with the node key
+/// in `data`.
+async fn operator_signature(
+    client: &Client,
+    data: &std::path::Path,
+    method: &str,
+    path: &str,
+) -> Result<String> {
+    let origin = client.health().await?.origin;
+    let identity = Identity::load(data, &origin).with_context(|| {
+        format!(
+            "cannot read the node key in {}; run this on the node's machine with --data <its data directory>",
+            data.display()
+        )
+    })?;
+    let now = Timestamp::from_unix_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+    .context("the clock is before 1970")?;
+    Ok(sign_request(
+        identity.signing_key(),
+        &origin,
+        method,
+        path,
+        now,
+    ))
+}
+
+/// One evidence record, as the node keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Record {
+    /// Its id.
+    pub id: String,
+    /// The misbehaving log.
+    pub origin: String,
+    /// When found, Unix seconds.
+    pub found_at: u64,
+    /// replication, gossip or witness.
+    pub found_by: String,
+    /// Whether it verifies with the protocol crate alone.
+    pub self_verifying: bool,
+    /// The evidence.
+    pub evidence: serde_json::Value,
+    /// What this CLI found when it checked it (added here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
+}
+
+/// `kaitiaki evidence`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EvidenceList {
+    /// The records.
+    pub evidence: Vec<Record>,
+}
+
+impl Render for EvidenceList {
+    fn human(&self, out: &mut String) {
+        if self.evidence.is_empty() {
+            out.push_str("No evidence of misbehaviour: every log this node follows or witnesses has told one consistent story.\n");
+            return;
+        }
+        for r in &self.evidence {
+            out.push_str(&format!(
+                "{} — {} by {} (found by {})\n  id: {}\n",
+                r.evidence["kind"].as_str().unwrap_or("?"),
+                r.origin,
+                if r.self_verifying { "proof" } else { "claim" },
+                r.found_by,
+                r.id
+            ));
+            match &r.checked {
+                Some(c) => out.push_str(&format!("  checked here: {c}\n")),
+                None => out.push_str(&format!(
+                    "  {}\n",
+                    r.evidence["detail"]
+                        .as_str()
+                        .unwrap_or("(not checkable here: the log's key is not known)")
+                )),
+            }
+        }
+    }
+}
+
+/// Lists the node's evidence and checks every self-verifying record with
+/// the protocol crate, under the log key the node follows it by (or
+/// `--log-key` when given).
+pub async fn evidence(client: &Client, printer: Printer, log_key: Option<&str>) -> Result<()> {
+    let mut list: EvidenceList = client.get("/v1/evidence", "the evidence list").await?;
+    let peers: Peers = client.get("/v1/peers", "the peer list").await?;
+    for r in &mut list.evidence {
+        if !r.self_verifying {
+            continue;
+        }
+        let key = match log_key {
+            Some(k) => Some(k.to_owned()),
+            None => peers
+                .peers
+                .iter()
+                .find(|p| p.origin == r.origin)
+                .map(|p| p.key.clone()),
+        };
+        let Some(key) = key else { continue };
+        let verifier =
+            NoteVerifier::parse(&key).context("the log key is not a note verifier key")?;
+        let parsed = Evidence::from_json(&r.evidence.to_string());
+        r.checked = Some(match parsed.and_then(|e| e.verify(&verifier)) {
+            Ok(finding) => format!("verified with the log's key: {finding}"),
+            Err(e) => format!("does NOT verify ({}): {e}", e.code()),
+        });
+    }
+    if list.evidence.iter().any(|r| {
+        r.checked
+            .as_deref()
+            .is_some_and(|c| c.starts_with("does NOT"))
+    }) {
+        printer.emit(&list)?;
+        bail!("some evidence the node serves does not verify");
+    }
+    printer.emit(&list)
+}

@@ -1,0 +1,165 @@
+//! Federation through the real binary: two nodes in their own processes,
+//! one told to follow the other at run time with `kaitiaki peer add`
+//! (signed with its node key), a statement of the followed log shown and
+//! checked on the follower, routing hints for a statement sent to the wrong
+//! node, and the evidence list.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{Cli, NodeProc};
+
+/// Waits until `f` returns `Some`, or fails naming `what` and the last value.
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() > deadline => panic!("{what}: {last}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+#[test]
+fn a_node_follows_another_added_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (iwi_data, agency_data) = (dir.path().join("iwi"), dir.path().join("agency"));
+    let iwi = NodeProc::start_with(
+        &iwi_data,
+        &[
+            ("KAITIAKI_ORIGIN", "iwi.example"),
+            ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+        ],
+    );
+    let agency = NodeProc::start_with(
+        &agency_data,
+        &[
+            ("KAITIAKI_ORIGIN", "agency.example"),
+            ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+        ],
+    );
+    let on_iwi = Cli::new(dir.path(), &iwi.url);
+    let on_agency = Cli {
+        home: on_iwi.home.clone(),
+        node: agency.url.clone(),
+    };
+    on_iwi.key("chair");
+    on_iwi.key("member");
+
+    // A board founded on its home node, the iwi node.
+    let board = on_iwi.say(&[
+        "--key",
+        "chair",
+        "body",
+        "create",
+        "--name",
+        "Te Poari Raraunga",
+        "--description",
+        "The iwi's data board.",
+        "--member",
+        "chair:chair",
+        "--member",
+        "member",
+        "--rule",
+        "threshold:1",
+    ]);
+
+    // Nobody follows anybody yet.
+    let peers = on_agency.json(&["peer", "list"]);
+    assert_eq!(peers["peers"], Value::Array(vec![]));
+
+    // The agency's operator adds the iwi node, pinning the key the iwi
+    // node's operator gave out; the request is signed with the agency node's key.
+    let key_text = crate::support::get_json(&format!("{}/v1/checkpoint", iwi.url)).unwrap()
+        ["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = on_agency.json(&[
+        "peer",
+        "add",
+        &iwi.url,
+        "--peer-key",
+        &key_text,
+        "--data",
+        agency_data.to_str().unwrap(),
+    ]);
+    assert_eq!(added["origin"], "iwi.example");
+    assert_eq!(added["key"], key_text.as_str());
+
+    // Signed with any other key it is refused.
+    let other = on_iwi.run(&[
+        "--node",
+        &agency.url,
+        "peer",
+        "add",
+        "http://127.0.0.1:9",
+        "--peer-key",
+        &key_text,
+        "--data",
+        iwi_data.to_str().unwrap(),
+    ]);
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("forbidden"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+
+    // The agency node mirrors the iwi log and shows the board's charter,
+    // checked against the iwi node's checkpoint under the iwi key.
+    let size = crate::support::checkpoint(&iwi.url).0;
+    eventually("the agency node mirrors the iwi log", || {
+        let p = on_agency.json(&["peer", "list"]);
+        let row = &p["peers"][0];
+        if row["state"] == "following" && row["mirrored"] == size {
+            Ok(())
+        } else {
+            Err(p.to_string())
+        }
+    });
+    let shown = on_agency.json(&["show", &board]);
+    assert_eq!(shown["log"], "iwi.example", "{shown}");
+    assert_eq!(shown["kind"], "body.charter");
+    let human = on_agency.ok(&["show", &board]);
+    assert!(human.contains("iwi.example"), "{human}");
+
+    // The board's own statements belong on its home node: the agency node
+    // refuses an amendment and names where to send it.
+    let refused = on_agency.run(&[
+        "--key",
+        "chair",
+        "body",
+        "amend",
+        &board,
+        "--description",
+        "Amended.",
+        "--reason",
+        "To test routing.",
+    ]);
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("wrong_home_log"), "{err}");
+    assert!(err.contains(&format!("submit it to: {}", iwi.url)), "{err}");
+
+    // Nothing misbehaved.
+    let evidence = on_agency.json(&["evidence"]);
+    assert_eq!(evidence["evidence"], Value::Array(vec![]));
+    let text = on_agency.ok(&["evidence"]);
+    assert!(text.contains("No evidence of misbehaviour"), "{text}");
+
+    // The peer is remembered across a restart of the agency node.
+    agency.stop();
+    let agency = NodeProc::start_with(&agency_data, &[("KAITIAKI_ORIGIN", "agency.example")]);
+    let on_agency = Cli {
+        home: on_iwi.home.clone(),
+        node: agency.url.clone(),
+    };
+    let p = on_agency.json(&["peer", "list"]);
+    assert_eq!(p["peers"][0]["origin"], "iwi.example", "{p}");
+    assert_eq!(p["peers"][0]["mirrored"], size, "{p}");
+    agency.stop();
+    iwi.stop();
+}

@@ -1,0 +1,116 @@
+//! `log verify` on a federated node: the audit folds the node's own log and
+//! every mirror it holds, checks each mirror against its peer's complete
+//! checkpoint, says where each peer's key came from, and finds a tampered
+//! mirror.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::story::flip;
+use crate::support::{copy_dir, Cli, NodeProc, BIN};
+
+const AGENCY_ORIGIN: &str = "agency.demo.kaitiaki.localhost";
+
+/// Seeds the three demo logs into `data` and leaves the nodes stopped.
+fn seed(data: &Path) {
+    let out = Command::new(BIN)
+        .args(["demo", "--seed-only", "--port", "0", "--data"])
+        .arg(data)
+        .env_remove("KAITIAKI_NODE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// `--peer-key` flags for every mirror the node in `node_dir` holds, with
+/// each peer's log key read from that peer's own key file.
+fn peer_keys(data: &Path, node_dir: &Path) -> Vec<String> {
+    let mut flags = Vec::new();
+    for entry in std::fs::read_dir(node_dir.join("mirrors")).unwrap() {
+        let origin = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let peer_dir = data.join(origin.split('.').next().unwrap());
+        let id = kaitiaki_node::identity::Identity::load_or_create(&peer_dir, &origin).unwrap();
+        flags.push("--peer-key".to_owned());
+        flags.push(format!("{origin}={}", id.verifier()));
+    }
+    flags
+}
+
+fn args<'a>(head: &[&'a str], flags: &'a [String], target: &'a str) -> Vec<&'a str> {
+    let mut v = head.to_vec();
+    v.extend(flags.iter().map(String::as_str));
+    v.push(target);
+    v
+}
+
+fn mirrors(audit: &Value) -> &Vec<Value> {
+    audit["mirrors"].as_array().unwrap()
+}
+
+#[test]
+fn the_audit_folds_every_log_a_node_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    seed(&data);
+    let agency = data.join("agency");
+    let target = agency.to_str().unwrap();
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+
+    // Without keys the mirrors are still folded and their roots checked;
+    // the summary says their checkpoints' signatures were not.
+    let audit = cli.json(&["log", "verify", "--no-remember", target]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    assert_eq!(mirrors(&audit).len(), 2, "{audit}");
+    for m in mirrors(&audit) {
+        assert_eq!(m["root_ok"], true, "{m}");
+        assert_eq!(m["key_source"], "unknown", "{m}");
+        assert!(m["leaves"].as_u64().unwrap() > 0, "{m}");
+    }
+    let state = audit["state_hash"].as_str().unwrap().to_owned();
+
+    // With the peers' keys, every checkpoint is verified.
+    let keys = peer_keys(&data, &agency);
+    let audit = cli.json(&args(&["log", "verify", "--no-remember"], &keys, target));
+    assert_eq!(audit["result"], "ok", "{audit}");
+    for m in mirrors(&audit) {
+        assert_eq!(m["key_source"], "given", "{m}");
+    }
+
+    // Over HTTP the same logs fold into the state the node serves.
+    let node = NodeProc::start_with(
+        &agency,
+        &[
+            ("KAITIAKI_ORIGIN", AGENCY_ORIGIN),
+            ("KAITIAKI_NETWORK", "kaitiaki-demo"),
+        ],
+    );
+    let audit = cli.json(&args(&["log", "verify", "--no-remember"], &keys, &node.url));
+    assert_eq!(audit["result"], "ok", "{audit}");
+    assert_eq!(mirrors(&audit).len(), 2, "{audit}");
+    assert_eq!(audit["state_hash"].as_str(), Some(state.as_str()));
+    node.stop();
+
+    // One flipped byte in a mirrored leaf is found, and named.
+    let copy = dir.path().join("mirror-tampered");
+    copy_dir(&agency, &copy);
+    let origin = "iwi.demo.kaitiaki.localhost";
+    let segment = copy
+        .join("mirrors")
+        .join(origin)
+        .join("log")
+        .join("00000000000000000000.seg");
+    let len = std::fs::metadata(&segment).unwrap().len();
+    flip(&segment, len - 20);
+    let out = cli.run(&args(
+        &["--json", "log", "verify", "--no-remember"],
+        &keys,
+        copy.to_str().unwrap(),
+    ));
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["result"], "fault", "{summary}");
+    let place = summary["fault"]["place"].as_str().unwrap_or_default();
+    assert!(place.contains(&format!("mirror of {origin}")), "{summary}");
+}
