@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use kaitiaki_protocol::statement::{BodyAmend, BodyCharter};
-use kaitiaki_protocol::{Body, StatementId};
+use kaitiaki_protocol::{Body, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, key, KeyBytes, Pos};
@@ -174,27 +174,48 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         }
     }
 
+    /// Every charter version of a body, newest first.
+    fn versions(&self, body: &StatementId) -> Result<Rc<[Rc<Version>]>, StateError> {
+        if let Some(all) = self.cache.versions.borrow().get(body) {
+            return Ok(all.clone());
+        }
+        // A body has few versions; read them all once per recomputation.
+        let mut all = Vec::new();
+        for (_, v) in self.scan_all(Table::BodyVersions, body.as_bytes(), None)? {
+            all.push(Rc::new(codec::decode::<Version>(Table::BodyVersions, &v)?));
+        }
+        let all: Rc<[Rc<Version>]> = all.into();
+        self.cache.versions.borrow_mut().insert(*body, all.clone());
+        Ok(all)
+    }
+
     /// The charter version in force for a statement at `index` of the body's home log.
     pub(crate) fn version_at(
         &self,
         body: &StatementId,
         index: u64,
     ) -> Result<Option<Rc<Version>>, StateError> {
-        if !self.cache.versions.borrow().contains_key(body) {
-            // A body has few versions; read them all once per recomputation.
-            let mut all = Vec::new();
-            for (_, v) in self.scan_all(Table::BodyVersions, body.as_bytes(), None)? {
-                all.push(Rc::new(codec::decode::<Version>(Table::BodyVersions, &v)?));
-            }
-            self.cache.versions.borrow_mut().insert(*body, all.into());
-        }
         // Stored newest first: the first one in force before `index`.
         Ok(self
-            .cache
-            .versions
-            .borrow()
-            .get(body)
-            .and_then(|all| all.iter().find(|v| v.since_index < index).cloned()))
+            .versions(body)?
+            .iter()
+            .find(|v| v.since_index < index)
+            .cloned())
+    }
+
+    /// The charter version in force at `pos`, a position in any log (a
+    /// request's submission): the latest one made before it. Versions are
+    /// made in home-log order, which is also their position order.
+    pub(crate) fn version_at_pos(
+        &self,
+        body: &StatementId,
+        pos: &Pos,
+    ) -> Result<Option<Rc<Version>>, StateError> {
+        Ok(self
+            .versions(body)?
+            .iter()
+            .find(|v| v.since < *pos)
+            .cloned())
     }
 
     /// The member slot the author fills at `pos` of the body's home log.
@@ -481,9 +502,12 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             .map(|(o, n)| {
                 let a = o.map_or(u64::MAX, |v| v.since_index);
                 let c = n.map_or(u64::MAX, |v| v.since_index);
-                a.min(c)
+                // Versions are made in home-log order, so the earlier of
+                // the two differing ones is where the change starts in time too.
+                let at = [o, n].into_iter().flatten().map(|v| v.since.at).min();
+                (a.min(c), at)
             });
-        let Some(from) = first_change else {
+        let Some((from, from_at)) = first_change else {
             return Ok(());
         };
         for (k, _) in &old {
@@ -494,6 +518,28 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 .put_record(Table::BodyVersions, &version_key(b, v.since_index), v)?;
         }
         self.cache.clear();
-        self.mark_owners(Table::BodyLog, b.as_bytes(), Some(&from.to_be_bytes()))
+        self.mark_owners(Table::BodyLog, b.as_bytes(), Some(&from.to_be_bytes()))?;
+        // A request's record shows the notice period in force for each of
+        // its bodies when it was submitted, wherever that was: the requests
+        // the body governs that were submitted from the change on depend
+        // on these versions even when nothing of theirs is in the home log.
+        if let Some(at) = from_at {
+            self.mark_requests_since(b, at)?;
+        }
+        Ok(())
+    }
+
+    /// Marks the requests `b` governs that were submitted at `at` or later.
+    fn mark_requests_since(&mut self, b: &StatementId, at: Timestamp) -> Result<(), StateError> {
+        let prefix = b.as_bytes();
+        // `after` is exclusive and every full key is longer than
+        // body ‖ time, so requests submitted exactly at `at` are included.
+        let after = key(&[prefix, &codec::time_key(at)]);
+        let found = self.scan_all(Table::RequestsByBody, prefix, Some(&after))?;
+        for (k, _) in found {
+            let r = codec::id_at(Table::RequestsByBody, &k, prefix.len() + 8)?;
+            self.mark(Agg::Request(r));
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,9 @@
 //! - a key whose end or lineage changes marks the owners of what it signed
 //!   from then on ([`Table::Authored`]);
 //! - a body whose charter versions change marks the owners of what was
-//!   sequenced for it from then on ([`Table::BodyLog`]);
+//!   sequenced for it from then on ([`Table::BodyLog`]), and the requests it
+//!   governs submitted from then on, in any log ([`Table::RequestsByBody`]:
+//!   their records show the notice period in force at submission);
 //! - a dataset whose rāhui change marks the requests voted on from then on
 //!   ([`Table::DatasetVotes`]).
 //!

@@ -209,10 +209,12 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             steps[i].verdict = Some(r);
         }
 
+        // The notice each body's charter set when the request was
+        // submitted (votes are held to the version in force at the vote).
         let mut notices = Vec::new();
         for b in &req.bodies {
             let notice = self
-                .version_at(b, u64::MAX)?
+                .version_at_pos(b, &req.at)?
                 .map(|v| v.notice_days)
                 .unwrap_or(0);
             notices.push((notice > 0).then(|| req.at.at.plus_days(notice)));

@@ -108,7 +108,8 @@ pub struct RequestRecord {
 pub struct BodyDecision {
     /// The body.
     pub body: StatementId,
-    /// Until when the request is open for community comment under this body's charter.
+    /// Until when the request is open for community comment under this
+    /// body's charter as in force when the request was submitted.
     pub notice_until: Option<Timestamp>,
     /// The tally after the latest counted vote.
     pub tally: Tally,

@@ -6,6 +6,7 @@ mod fixture;
 mod aftercare;
 mod bodies;
 mod concerns;
+mod federation;
 mod identity;
 mod properties;
 mod rahui;

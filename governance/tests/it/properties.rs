@@ -3,15 +3,15 @@
 //! equals one computed from scratch.
 
 use kaitiaki_governance::{apply, state_hash, Entry, MemStore, Overlay};
-use kaitiaki_protocol::statement::{ApprovalAction, Choice, ReportKind};
-use kaitiaki_protocol::StatementId;
+use kaitiaki_protocol::statement::{ApprovalAction, BodyAmend, Choice, ReportKind};
+use kaitiaki_protocol::{Body, StatementId};
 use proptest::prelude::*;
 
 use crate::fixture::*;
 
 /// One thing that happens in a random story.
 #[derive(Clone, Debug)]
-enum Op {
+pub enum Op {
     Request(u32),
     Vote {
         member: usize,
@@ -51,10 +51,16 @@ enum Op {
         respond: Option<usize>,
     },
     RevokeKey(usize),
+    Amend {
+        member: usize,
+        notice_days: u32,
+        remove: Option<usize>,
+        votes: usize,
+    },
     Days(u32),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (30u32..400).prop_map(Op::Request),
         10 => (0usize..10, 0usize..8, 0u8..4).prop_map(|(member, request, choice)| Op::Vote { member, request, choice }),
@@ -68,12 +74,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..8).prop_map(Op::Question),
         1 => (0usize..8, proptest::option::of(0usize..10)).prop_map(|(request, respond)| Op::Concern { request, respond }),
         1 => (0usize..10).prop_map(Op::RevokeKey),
+        1 => (0usize..10, 0u32..20, proptest::option::of(0usize..5), 0usize..6)
+            .prop_map(|(member, notice_days, remove, votes)| Op::Amend { member, notice_days, remove, votes }),
         2 => (1u32..60).prop_map(Op::Days),
     ]
 }
 
 /// Turns a story into signed entries, in the order the nodes sequenced them.
-fn entries(ops: &[Op]) -> Vec<Entry> {
+pub fn entries(ops: &[Op]) -> Vec<Entry> {
     let mut s = Setting::new();
     let mut requests: Vec<StatementId> = Vec::new();
     let mut rahuis: Vec<StatementId> = Vec::new();
@@ -236,6 +244,44 @@ fn entries(ops: &[Op]) -> Vec<Entry> {
                 let (p, _, _) = seat(&s, member);
                 s.w.entry(&p, AGENCY, revoke("Lost."))
             }
+            Op::Amend {
+                member,
+                notice_days,
+                remove,
+                votes,
+            } => {
+                // A board changes its notice period (and perhaps its
+                // members), and its members vote on that, all on its node.
+                let (p, b, log) = seat(&s, member);
+                let board = if member < 5 { &s.c.iwi } else { &s.c.pacific };
+                let gone: Vec<&Person> = remove.map(|i| &board[i]).into_iter().collect();
+                let e = s.w.entry(
+                    &p,
+                    log,
+                    Body::BodyAmend(BodyAmend {
+                        body: b,
+                        add_members: Vec::new(),
+                        remove_members: gone.iter().map(|g| g.pk()).collect(),
+                        rule: None,
+                        notice_days: Some(notice_days),
+                        description: None,
+                        reason: "The board changes how it works.".into(),
+                    }),
+                );
+                let a = e.id;
+                let mut out = vec![e];
+                let first = if member < 5 { 0 } else { 5 };
+                for m in first..first + votes.min(5) {
+                    let (p, b, log) = seat(&s, m);
+                    out.push(s.w.entry(&p, log, approve(a, b)));
+                }
+                let last = out.pop();
+                s.w.log.extend(out);
+                match last {
+                    Some(e) => e,
+                    None => continue,
+                }
+            }
             Op::Days(n) => {
                 s.w.days(n);
                 continue;
@@ -302,7 +348,7 @@ fn hexs(b: &[u8]) -> String {
 }
 
 /// A deterministic shuffle from a seed (xorshift, Fisher–Yates).
-fn shuffled<T: Clone>(v: &[T], mut seed: u64) -> Vec<T> {
+pub fn shuffled<T: Clone>(v: &[T], mut seed: u64) -> Vec<T> {
     let mut out = v.to_vec();
     seed |= 1;
     for i in (1..out.len()).rev() {
