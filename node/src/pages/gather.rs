@@ -333,7 +333,15 @@ impl<'a> Ctx<'a> {
         let peer = self.shared.replication.peer(&origin)?;
         let mirror = storage.existing_mirror(&origin).ok()??;
         let note = String::from_utf8(mirror.complete_checkpoint().ok()??).ok()?;
-        let mut trusted = self.shared.witness.peer_verifiers();
+        // The witnesses of a peer's log: this node and its other peers (a
+        // log does not witness itself).
+        let mut trusted: Vec<_> = self
+            .shared
+            .witness
+            .peer_verifiers()
+            .into_iter()
+            .filter(|v| kaitiaki_protocol::note::Verifier::name(v).as_str() != origin)
+            .collect();
         trusted.push(self.shared.witness.verifier());
         let checked = verify::open_checkpoint(&note, &origin, &peer.peer.verifier, &trusted);
         let size = checked.as_ref().map(|c| c.size).ok()?;
