@@ -12,7 +12,7 @@
 //!
 //! and what is looked up by key lives in the node's sled `log` tree, so a
 //! mirrored batch's leaves, its governance writes and the mirror's new size
-//! land in one atomic sled batch:
+//! land in one atomic commit (see [`super::redo`]):
 //!
 //! | key | value |
 //! |---|---|
@@ -33,10 +33,11 @@ use std::path::{Path, PathBuf};
 use kaitiaki_governance::Change;
 use kaitiaki_protocol::merkle::Subtree;
 use kaitiaki_protocol::{Hash, StatementId};
-use sled::{Batch, Tree};
+use sled::Tree;
 
 use super::files::DerivedFiles;
 use super::recovery::Recoverable;
+use super::redo::{self, Writes};
 use super::segment::{Location, SegmentReader};
 use super::tree::StoredTree;
 use super::{key_in, read_u64, state, StorageError};
@@ -165,13 +166,10 @@ impl MirrorLog {
         let size = c.first_index + c.leaves.len() as u64;
         let locations: Vec<Location> = c.leaves.iter().map(|(_, l)| *l).collect();
         self.files.append(c.first_index, &locations, &c.subtrees)?;
-        let mut b = Batch::default();
+        let mut b = Writes::default();
         if self.files.sync_due() {
             let synced = self.files.sync()?;
-            b.insert(
-                meta_key(&self.origin, "files_synced"),
-                &synced.to_be_bytes(),
-            );
+            b.insert(meta_key(&self.origin, "files_synced"), synced.to_be_bytes());
         }
         for (i, (id, _)) in c.leaves.iter().enumerate() {
             let index = c.first_index + i as u64;
@@ -186,15 +184,14 @@ impl MirrorLog {
                 None => b.remove(key),
             }
         }
-        b.insert(meta_key(&self.origin, "size"), &size.to_be_bytes());
+        b.insert(meta_key(&self.origin, "size"), size.to_be_bytes());
         if let Some(note) = &c.checkpoint {
             b.insert(meta_key(&self.origin, "checkpoint"), note.as_slice());
             if c.complete {
                 b.insert(meta_key(&self.origin, "complete"), note.as_slice());
             }
         }
-        self.log.apply_batch(b)?;
-        Ok(())
+        redo::commit(&self.log, &b)
     }
 
     /// Appends to the derived files only (start-up re-derivation).

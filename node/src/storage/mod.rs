@@ -50,6 +50,7 @@
 pub mod files;
 pub mod mirror;
 pub mod recovery;
+pub mod redo;
 pub mod segment;
 pub mod state;
 pub mod tree;
@@ -223,8 +224,13 @@ impl Storage {
             // The segments are the durable copy; sled's own periodic flush
             // only shortens recovery, so it need not be frequent.
             .flush_every_ms(Some(1000))
+            // Large enough that a commit's pending list (see `redo`) is
+            // written inline, not as a separate blob file.
+            .segment_size(8 << 20)
             .open()?;
         let log = db.open_tree("log")?;
+        // A commit a crash interrupted is finished before anything reads.
+        redo::finish_pending(&log)?;
         let blobs = db.open_tree("attachment_blobs")?;
         Ok(Storage {
             reader: SegmentReader::new(&log_dir),
@@ -427,8 +433,9 @@ impl Storage {
     }
 
     /// Applies one sequenced batch: its locations and subtree hashes to the
-    /// derived files, then everything else to sled as one atomic `Batch`,
-    /// so a crash leaves sled either before or after the whole batch.
+    /// derived files, then everything else to sled as one atomic commit
+    /// ([`redo`]), so a crash leaves sled either before or after the whole
+    /// batch.
     ///
     /// The caller has made the batch's leaves durable first.
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StorageError> {
@@ -436,22 +443,22 @@ impl Storage {
         let locations: Vec<Location> = batch.leaves.iter().map(|(_, loc)| *loc).collect();
         self.files
             .append(batch.first_index, &locations, &batch.subtrees)?;
-        let mut b = Batch::default();
+        let mut b = redo::Writes::default();
         // Every few batches the derived files are synced; the watermark
         // goes into sled only after that sync has returned.
         if self.files.sync_due() {
             let synced = self.files.sync()?;
             b.insert(
                 key_in(space::META, meta::FILES_SYNCED),
-                &synced.to_be_bytes(),
+                synced.to_be_bytes(),
             );
         }
         for (i, (id, _)) in batch.leaves.iter().enumerate() {
             let index = batch.first_index + i as u64;
-            b.insert(key_in(space::IDS, id.as_bytes()), &index.to_be_bytes());
+            b.insert(key_in(space::IDS, id.as_bytes()), index.to_be_bytes());
         }
         for (hash, id) in &batch.attachments {
-            b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes());
+            b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes().as_slice());
         }
         for change in &batch.state {
             let key = state::key_of(change.table, &change.key);
@@ -460,11 +467,11 @@ impl Storage {
                 None => b.remove(key),
             }
         }
-        b.insert(key_in(space::META, meta::SIZE), &size.to_be_bytes());
+        b.insert(key_in(space::META, meta::SIZE), size.to_be_bytes());
         // INVARIANT of Timestamp: never negative.
         b.insert(
             key_in(space::META, meta::LAST_TIME),
-            &(batch.last_time.unix_millis() as u64).to_be_bytes(),
+            (batch.last_time.unix_millis() as u64).to_be_bytes(),
         );
         b.insert(
             key_in(space::META, meta::CHECKPOINT),
@@ -474,8 +481,7 @@ impl Storage {
             key_in(space::CHECKPOINTS, &size.to_be_bytes()),
             batch.checkpoint.as_slice(),
         );
-        self.log.apply_batch(b)?;
-        Ok(())
+        redo::commit(&self.log, &b)
     }
 
     /// Appends to the derived files only: locations and subtree hashes of
