@@ -52,24 +52,38 @@ pub async fn leaves_raw(
     let shared = app.shared.clone();
     let start = q.start;
     let body = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
-        let mut out = Vec::new();
+        let mut leaves = Vec::new();
         for index in start..end {
-            let bytes = shared
-                .storage
-                .leaf_bytes(index)?
-                .ok_or_else(|| ApiError::internal(&format!("leaf {index} is missing")))?;
-            out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-            out.extend_from_slice(&bytes);
+            leaves.push(
+                shared
+                    .storage
+                    .leaf_bytes(index)?
+                    .ok_or_else(|| ApiError::internal(&format!("leaf {index} is missing")))?,
+            );
         }
-        Ok(out)
+        Ok(raw_body(leaves))
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;
-    Ok((
+    Ok(octets(body))
+}
+
+/// Leaves as a `/v1/leaves/raw` body: u32 BE length ‖ bytes, repeated.
+fn raw_body(leaves: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(leaves.iter().map(|l| 4 + l.len()).sum());
+    for bytes in leaves {
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+fn octets(body: Vec<u8>) -> Response {
+    (
         [(header::CONTENT_TYPE, "application/octet-stream")],
         Body::from(body),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Every peer this node follows.
@@ -245,22 +259,14 @@ pub async fn mirror_leaves_raw(
         let size = m.size()?;
         let limit = q.limit.unwrap_or(MAX_RAW_LEAVES).clamp(1, MAX_RAW_LEAVES);
         let end = q.start.saturating_add(limit).min(size);
-        let mut out = Vec::new();
-        if q.start < end {
-            for bytes in m.leaves_raw(q.start, end)? {
-                out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-                out.extend_from_slice(&bytes);
-            }
+        if q.start >= end {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        Ok(raw_body(m.leaves_raw(q.start, end)?))
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;
-    Ok((
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        Body::from(body),
-    )
-        .into_response())
+    Ok(octets(body))
 }
 
 /// Sizes for a mirror's consistency proof.

@@ -287,7 +287,31 @@ impl<'a> Ctx<'a> {
         let leaf = storage.leaf(index).ok()??;
         let bytes = leaf.to_bytes();
         let proof = storage.inclusion_proof(index, size).ok()?;
-        let included = match &checked {
+        let found = Found {
+            leaf,
+            bytes,
+            index,
+            proof,
+        };
+        Some(self.record_check(id, found, &checked, self.log_status(), None))
+    }
+
+    /// A record check of `found` against `checked`, the checkpoint of `log`.
+    fn record_check(
+        &self,
+        id: &StatementId,
+        found: Found,
+        checked: &Result<Checked, String>,
+        log: LogStatus,
+        mirrored_from: Option<String>,
+    ) -> RecordCheck {
+        let Found {
+            leaf,
+            bytes,
+            index,
+            proof,
+        } = found;
+        let included = match checked {
             Ok(c) => verify::check_inclusion(&bytes, index, &proof, c),
             Err(e) => Err(e.clone()),
         };
@@ -296,7 +320,7 @@ impl<'a> Ctx<'a> {
         let pretty = serde_json::from_slice::<serde_json::Value>(payload)
             .and_then(|v| serde_json::to_string_pretty(&v))
             .unwrap_or_else(|_| String::from_utf8_lossy(payload).into_owned());
-        Some(RecordCheck {
+        RecordCheck {
             id: id.to_hex(),
             kind: statement
                 .as_ref()
@@ -316,10 +340,10 @@ impl<'a> Ctx<'a> {
                 .envelope()
                 .verify_signature()
                 .map_err(|e| format!("the signature did not check out: {e}")),
-            log: self.log_status(),
+            log,
             payload: pretty,
-            mirrored_from: None,
-        })
+            mirrored_from,
+        }
     }
 
     /// A statement of a peer's log that this node mirrors, checked against
@@ -351,15 +375,6 @@ impl<'a> Ctx<'a> {
         let bytes = mirror.leaf_bytes(index).ok()??;
         let leaf = kaitiaki_protocol::Leaf::from_bytes(&bytes).ok()?;
         let proof = mirror.tree().inclusion_proof(index, size).ok()?;
-        let included = match &checked {
-            Ok(c) => verify::check_inclusion(&bytes, index, &proof, c),
-            Err(e) => Err(e.clone()),
-        };
-        let payload = leaf.envelope().payload();
-        let statement = Statement::decode(payload).ok();
-        let pretty = serde_json::from_slice::<serde_json::Value>(payload)
-            .and_then(|v| serde_json::to_string_pretty(&v))
-            .unwrap_or_else(|_| String::from_utf8_lossy(payload).into_owned());
         let log = LogStatus {
             origin: origin.clone(),
             size,
@@ -373,35 +388,19 @@ impl<'a> Ctx<'a> {
                 .map(|c| c.witnesses.clone())
                 .unwrap_or_default(),
             trusted: trusted.len(),
-            signed: checked.map(|_| ()),
+            signed: checked.as_ref().map(|_| ()).map_err(Clone::clone),
             evidence: self.evidence(),
             peers: Vec::new(),
             verifier_key: peer.peer.config.key.clone(),
         };
-        Some(RecordCheck {
-            id: id.to_hex(),
-            kind: statement
-                .as_ref()
-                .map(|s| s.kind().name().to_owned())
-                .unwrap_or_default(),
-            author: self.person(&KeyBytes::of(leaf.envelope().author())),
-            created_at: statement
-                .as_ref()
-                .map(|s| s.created_at)
-                .unwrap_or(leaf.sequenced_at()),
-            sequenced_at: leaf.sequenced_at(),
+        let found = Found {
+            leaf,
+            bytes,
             index,
-            leaf_hash: kaitiaki_protocol::merkle::leaf_hash(&bytes).to_hex(),
-            proof: proof.iter().map(|h| h.to_hex()).collect(),
-            included,
-            signature: leaf
-                .envelope()
-                .verify_signature()
-                .map_err(|e| format!("the signature did not check out: {e}")),
-            log,
-            payload: pretty,
-            mirrored_from: Some(peer.peer.url.clone()),
-        })
+            proof,
+        };
+        let from = Some(peer.peer.url.clone());
+        Some(self.record_check(id, found, &checked, log, from))
     }
 
     /// What the concern form needs.
@@ -475,4 +474,12 @@ pub fn excluded(v: &Verdict) -> Option<String> {
 /// When a timeline item was recorded: its placement, else its author's clock.
 pub fn when(item: &TimelineItem) -> Timestamp {
     item.pos.as_ref().map(|p| p.at).unwrap_or(item.created_at)
+}
+
+/// A leaf found in a log, with its inclusion proof.
+struct Found {
+    leaf: kaitiaki_protocol::Leaf,
+    bytes: Vec<u8>,
+    index: u64,
+    proof: Vec<kaitiaki_protocol::Hash>,
 }

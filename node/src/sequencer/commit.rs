@@ -64,29 +64,35 @@ fn commit_mirror(shared: &Shared, mut batch: Prepared) -> Result<(), StorageErro
         .state_writes
         .fetch_add(batch.commit.state.len() as u64, Ordering::Relaxed);
     let _ = m.reply.send(MirrorOutcome::Stored { size });
-    if !batch.commit.state.is_empty() {
-        let mut tables: Vec<String> = batch
-            .commit
-            .state
-            .iter()
-            .map(|c| c.table.name().to_owned())
-            .collect();
-        tables.sort_unstable();
-        tables.dedup();
-        let mut refs = Vec::new();
-        for leaf in batch.mirror_leaves {
-            refs.extend(leaf.refs.iter().copied());
-            refs.push(leaf.id);
-        }
-        refs.sort_unstable();
-        refs.dedup();
-        let _ = shared.events.send(Arc::new(Event::State {
-            size: shared.published().size,
-            tables,
-            refs,
-        }));
+    let mut refs = Vec::new();
+    for leaf in batch.mirror_leaves {
+        refs.extend(leaf.refs.iter().copied());
+        refs.push(leaf.id);
     }
+    state_event(shared, shared.published().size, &batch.commit.state, refs);
     Ok(())
+}
+
+/// Tells event listeners which tables a batch changed and which statements
+/// it concerned (nothing when it changed no state).
+fn state_event(
+    shared: &Shared,
+    size: u64,
+    changes: &[kaitiaki_governance::Change],
+    mut refs: Vec<kaitiaki_protocol::StatementId>,
+) {
+    if changes.is_empty() {
+        return;
+    }
+    let mut tables: Vec<String> = changes.iter().map(|c| c.table.name().to_owned()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    refs.sort_unstable();
+    refs.dedup();
+    // Nobody listening is not an error.
+    let _ = shared
+        .events
+        .send(Arc::new(Event::State { size, tables, refs }));
 }
 
 fn commit(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
@@ -160,23 +166,7 @@ fn commit(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
             refs: leaf.refs,
         }));
     }
-    if !batch.commit.state.is_empty() {
-        let mut tables: Vec<String> = batch
-            .commit
-            .state
-            .iter()
-            .map(|c| c.table.name().to_owned())
-            .collect();
-        tables.sort_unstable();
-        tables.dedup();
-        all_refs.sort_unstable();
-        all_refs.dedup();
-        let _ = shared.events.send(Arc::new(Event::State {
-            size,
-            tables,
-            refs: all_refs,
-        }));
-    }
+    state_event(shared, size, &batch.commit.state, all_refs);
     let _ = shared.events.send(Arc::new(Event::Checkpoint {
         size,
         root: batch.root,

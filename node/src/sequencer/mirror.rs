@@ -335,14 +335,7 @@ fn reindex_mirror(
         .min(records.len());
     let rest = records.split_off(split);
     if !records.is_empty() {
-        let mut subtrees = Vec::new();
-        let mut locations = Vec::with_capacity(records.len());
-        for (loc, bytes) in &records {
-            let _ = compact.push_with(kaitiaki_protocol::merkle::leaf_hash(bytes), |at, hash| {
-                subtrees.push((at, hash))
-            });
-            locations.push(*loc);
-        }
+        let (locations, subtrees) = super::derive_only(compact, &records);
         log.derive(first_index, &locations, &subtrees)?;
     }
     if rest.is_empty() {

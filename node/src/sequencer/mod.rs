@@ -525,12 +525,7 @@ pub(crate) fn reindex(
     let rest = records.split_off(split);
     if !records.is_empty() {
         // Only the files lack these: no parsing, no governance, no sled.
-        let mut subtrees = Vec::new();
-        let mut locations = Vec::with_capacity(records.len());
-        for (loc, bytes) in &records {
-            let _ = compact.push_with(leaf_hash(bytes), |at, hash| subtrees.push((at, hash)));
-            locations.push(*loc);
-        }
+        let (locations, subtrees) = derive_only(compact, &records);
         shared.storage.derive(first_index, &locations, &subtrees)?;
     }
     if rest.is_empty() {
@@ -563,6 +558,21 @@ pub(crate) fn reindex(
     commit.state = gate.into_changes();
     commit.checkpoint = sign_checkpoint(shared, compact.size(), compact.root())?;
     shared.storage.commit(&commit)
+}
+
+/// The locations and closed subtrees of durable leaves whose derived files
+/// are missing (start-up), extending `compact` with them.
+pub(crate) fn derive_only(
+    compact: &mut CompactRange,
+    records: &[(Location, Vec<u8>)],
+) -> (Vec<Location>, Vec<(Subtree, Hash)>) {
+    let mut subtrees = Vec::new();
+    let mut locations = Vec::with_capacity(records.len());
+    for (loc, bytes) in records {
+        let _ = compact.push_with(leaf_hash(bytes), |at, hash| subtrees.push((at, hash)));
+        locations.push(*loc);
+    }
+    (locations, subtrees)
 }
 
 /// Opens an envelope that is already in the log. It was verified when it

@@ -177,13 +177,7 @@ impl MirrorLog {
             v.extend_from_slice(self.origin.as_bytes());
             b.insert(key_in(MIDS, id.as_bytes()), v);
         }
-        for change in changes {
-            let key = state::key_of(change.table, &change.key);
-            match &change.value {
-                Some(v) => b.insert(key, v.as_slice()),
-                None => b.remove(key),
-            }
-        }
+        state::push_changes(&mut b, changes);
         b.insert(meta_key(&self.origin, "size"), size.to_be_bytes());
         if let Some(note) = &c.checkpoint {
             b.insert(meta_key(&self.origin, "checkpoint"), note.as_slice());

@@ -460,13 +460,7 @@ impl Storage {
         for (hash, id) in &batch.attachments {
             b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes().as_slice());
         }
-        for change in &batch.state {
-            let key = state::key_of(change.table, &change.key);
-            match &change.value {
-                Some(v) => b.insert(key, v.as_slice()),
-                None => b.remove(key),
-            }
-        }
+        state::push_changes(&mut b, &batch.state);
         b.insert(key_in(space::META, meta::SIZE), size.to_be_bytes());
         // INVARIANT of Timestamp: never negative.
         b.insert(

@@ -26,6 +26,20 @@ pub fn key_of(table: Table, key: &[u8]) -> Vec<u8> {
     k
 }
 
+/// Adds governance's buffered writes to a commit's list of writes.
+pub(crate) fn push_changes(
+    writes: &mut super::redo::Writes,
+    changes: &[kaitiaki_governance::Change],
+) {
+    for change in changes {
+        let key = key_of(change.table, &change.key);
+        match &change.value {
+            Some(v) => writes.insert(key, v.as_slice()),
+            None => writes.remove(key),
+        }
+    }
+}
+
 /// Entries read from a table: (key within the table, value).
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 

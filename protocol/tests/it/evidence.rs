@@ -589,22 +589,7 @@ fn vectors_dir() -> PathBuf {
 
 /// Compares `text` with the file, or rewrites the file when regenerating.
 fn check_file(path: &Path, text: &str) {
-    if std::env::var_os("KAITIAKI_REGENERATE_VECTORS").is_some() {
-        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write vector");
-        return;
-    }
-    let stored = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (set KAITIAKI_REGENERATE_VECTORS=1 to create it)",
-            path.display()
-        )
-    });
-    assert!(
-        stored == text,
-        "{} differs from what the code produces now",
-        path.display()
-    );
+    crate::vectors::check_text(path, text);
 }
 
 fn pretty(evidence: &Evidence) -> String {

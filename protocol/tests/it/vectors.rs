@@ -24,9 +24,15 @@ fn vectors_dir() -> PathBuf {
 /// Compares `value` with the file, or rewrites the file when regenerating.
 fn check_file(path: &Path, value: &Value) {
     let text = serde_json::to_string_pretty(value).expect("serialisable") + "\n";
+    check_text(path, &text);
+}
+
+/// Compares `text` with the file, or rewrites the file when
+/// `KAITIAKI_REGENERATE_VECTORS` is set.
+pub fn check_text(path: &Path, text: &str) {
     if std::env::var_os("KAITIAKI_REGENERATE_VECTORS").is_some() {
         std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-        std::fs::write(path, &text).expect("write vector");
+        std::fs::write(path, text).expect("write vector");
         return;
     }
     let stored = std::fs::read_to_string(path).unwrap_or_else(|e| {
