@@ -202,6 +202,10 @@ impl Node {
         );
 
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
+        // Peers added at run time in an earlier life witness both ways too.
+        for followed in shared.replication.peers() {
+            crate::replication::witness_both_ways(&shared, &followed.peer);
+        }
 
         let shared = Arc::new(shared);
         let sequencer = Sequencer::start(Arc::clone(&shared), writer, compact, mirrors)?;

@@ -114,7 +114,7 @@ pub struct AddPeerQuery {
     pub url: String,
     /// The peer's log key (note verifier key text).
     pub key: String,
-    /// Whether to witness each other (takes effect at the next start).
+    /// Whether to witness each other (default true).
     pub witness: Option<bool>,
 }
 

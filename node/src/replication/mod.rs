@@ -384,8 +384,33 @@ pub(crate) fn add_peer(
     let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
     if new {
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
+        if let Some(index) = witness_both_ways(shared, &followed.peer) {
+            crate::witness::client::spawn_one(shared, index);
+        }
     }
     Ok((followed.status(), new))
+}
+
+/// Makes a peer (unless configured with `witness = false`) a witnessed log
+/// and a witness of this node; returns the new witness's index if it was
+/// not one already. A peer's witness key is its log key under the
+/// cosignature type (see [`crate::witness`]).
+pub(crate) fn witness_both_ways(shared: &Shared, peer: &Peer) -> Option<usize> {
+    if !peer.config.witness {
+        return None;
+    }
+    let verifier = kaitiaki_protocol::cosignature::CosignatureVerifier::new(
+        peer.verifier.name().clone(),
+        *peer.verifier.public_key(),
+    );
+    shared.witness.add_peer(
+        peer.verifier.clone(),
+        crate::witness::WitnessPeer {
+            url: peer.url.clone(),
+            key_text: verifier.to_string(),
+            verifier,
+        },
+    )
 }
 
 /// Why a peer could not be added.

@@ -43,21 +43,26 @@ const MAX_CONFLICT_RETRIES: u32 = 3;
 /// tokio runtime; [`crate::serve`] does.
 pub(crate) fn spawn(shared: &Arc<Shared>) {
     for index in 0..shared.witness.peers().len() {
-        let task = Asker {
-            shared: Arc::downgrade(shared),
-            index,
-            http: match reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build() {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot build the witness HTTP client");
-                    return;
-                }
-            },
-        };
-        let events = shared.events.subscribe();
-        let closing = shared.closing.subscribe();
-        tokio::spawn(task.run(events, closing));
+        spawn_one(shared, index);
     }
+}
+
+/// Starts the cosigning task of witness `index` (one added at run time).
+pub(crate) fn spawn_one(shared: &Arc<Shared>, index: usize) {
+    let task = Asker {
+        shared: Arc::downgrade(shared),
+        index,
+        http: match reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the witness HTTP client");
+                return;
+            }
+        },
+    };
+    let events = shared.events.subscribe();
+    let closing = shared.closing.subscribe();
+    tokio::spawn(task.run(events, closing));
 }
 
 /// Waits for the next checkpoint event (or a lag, which may have hidden
@@ -164,7 +169,9 @@ impl Asker {
 
     fn failed(&self, why: &str) {
         if let Some(shared) = self.shared.upgrade() {
-            let peer = &shared.witness.peers()[self.index];
+            let Some(peer) = shared.witness.peer(self.index) else {
+                return;
+            };
             shared
                 .witness
                 .metrics
@@ -176,7 +183,7 @@ impl Asker {
 
     fn remembered(&self) -> Option<u64> {
         let shared = self.shared.upgrade()?;
-        let peer = &shared.witness.peers()[self.index];
+        let peer = shared.witness.peer(self.index)?;
         let bytes = shared
             .witness
             .witnessed_by
@@ -187,7 +194,9 @@ impl Asker {
 
     fn remember(&self, size: u64) {
         if let Some(shared) = self.shared.upgrade() {
-            let peer = &shared.witness.peers()[self.index];
+            let Some(peer) = shared.witness.peer(self.index) else {
+                return;
+            };
             let _ = shared
                 .witness
                 .witnessed_by
@@ -235,7 +244,9 @@ impl Asker {
         body.extend_from_slice(published.note.as_bytes());
         let checkpoint = Checkpoint::new(shared.config.origin.clone(), size, published.root)
             .map_err(|e| e.to_string())?;
-        let peer = &shared.witness.peers()[self.index];
+        let Some(peer) = shared.witness.peer(self.index) else {
+            return Ok(None);
+        };
         Ok(Some(Prepared {
             url: format!("{}/add-checkpoint", peer.url),
             body,

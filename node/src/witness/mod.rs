@@ -46,6 +46,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use kaitiaki_protocol::checkpoint::check_origin;
@@ -125,8 +126,10 @@ pub struct Evidence {
 #[derive(Debug)]
 pub struct Witness {
     cosigner: Cosigner,
-    logs: BTreeMap<String, NoteVerifier>,
-    peers: Vec<WitnessPeer>,
+    // Both grow when a peer is added at run time; witnesses are only ever
+    // appended, so an index into `peers` stays valid.
+    logs: RwLock<BTreeMap<String, NoteVerifier>>,
+    peers: RwLock<Vec<WitnessPeer>>,
     require: usize,
     db: sled::Db,
     held: sled::Tree,
@@ -256,8 +259,8 @@ impl Witness {
             witnessed_by: open("witnessed_by")?,
             db: db.clone(),
             cosigner,
-            logs,
-            peers,
+            logs: RwLock::new(logs),
+            peers: RwLock::new(peers),
             require: config.require,
             best: std::sync::Mutex::new(None),
             metrics: WitnessMetrics::default(),
@@ -292,13 +295,64 @@ impl Witness {
     }
 
     /// The witnesses this node asks to cosign.
-    pub fn peers(&self) -> &[WitnessPeer] {
-        &self.peers
+    pub fn peers(&self) -> Vec<WitnessPeer> {
+        self.peers.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Witness `index` of [`Witness::peers`].
+    pub fn peer(&self, index: usize) -> Option<WitnessPeer> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(index)
+            .cloned()
     }
 
     /// The cosignature verifiers of this node's witnesses.
     pub fn peer_verifiers(&self) -> Vec<CosignatureVerifier> {
-        self.peers.iter().map(|p| p.verifier.clone()).collect()
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|p| p.verifier.clone())
+            .collect()
+    }
+
+    /// The log key of a witnessed log.
+    pub fn log(&self, origin: &str) -> Option<NoteVerifier> {
+        self.logs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(origin)
+            .cloned()
+    }
+
+    /// The origins of the witnessed logs.
+    pub fn log_origins(&self) -> Vec<String> {
+        self.logs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// A peer added at run time: witness its log, and ask it to witness
+    /// this one. Returns the new witness's index when it was not asked
+    /// before (its cosigning task must then be started).
+    pub(crate) fn add_peer(&self, log: NoteVerifier, witness: WitnessPeer) -> Option<usize> {
+        let origin = Verifier::name(&log).as_str().to_owned();
+        self.logs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(origin)
+            .or_insert(log);
+        let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        if peers.iter().any(|p| p.verifier == witness.verifier) {
+            return None;
+        }
+        peers.push(witness);
+        Some(peers.len() - 1)
     }
 
     /// k of the publish policy (0: off).
@@ -308,7 +362,7 @@ impl Witness {
 
     /// How many logs this node witnesses.
     pub fn logs_count(&self) -> usize {
-        self.logs.len()
+        self.logs.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// The latest checkpoint note held for the witnessed log `origin`.

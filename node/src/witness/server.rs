@@ -172,14 +172,14 @@ pub async fn add_checkpoint(State(app): State<AppState>, Body(body): Body) -> Ap
         .map_err(|e| ApiError::malformed(format!("the note is not a checkpoint: {e}")))?
         .origin()
         .to_owned();
-    let Some(verifier) = witness.logs.get(&origin) else {
+    let Some(verifier) = witness.log(&origin) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             code::UNKNOWN_LOG,
             format!("this witness does not witness the log {origin:?}"),
         ));
     };
-    let verified = VerifiedCheckpoint::from_note(note, &origin, std::slice::from_ref(verifier))
+    let verified = VerifiedCheckpoint::from_note(note, &origin, std::slice::from_ref(&verifier))
         .map_err(|e| match e {
             OpenCheckpointError::Signature(e) => ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -376,7 +376,7 @@ pub struct WitnessedLogInfo {
 pub async fn info(State(app): State<AppState>) -> ApiResult<Json<WitnessInfo>> {
     let w = &app.shared.witness;
     let mut logs = Vec::new();
-    for origin in w.logs.keys() {
+    for origin in w.log_origins() {
         let size = match w.held.get(origin.as_bytes()).map_err(StorageError::from)? {
             Some(bytes) => held_checkpoint(&bytes)?.size(),
             None => 0,

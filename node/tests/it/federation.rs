@@ -661,6 +661,85 @@ async fn a_peer_added_at_run_time_is_followed_and_remembered() {
     a.stop().await;
 }
 
+/// Waits until `node`'s latest checkpoint carries a valid cosignature of
+/// the witness with `origin` and `seed` (checked with the protocol crate).
+async fn wait_cosigned(node: &TestNode, origin: &str, seed: [u8; 32], by: &str, by_seed: [u8; 32]) {
+    let log = NoteSigner::from_seed(KeyName::new(origin).unwrap(), &seed).verifier();
+    let witness = Cosigner::from_seed(KeyName::new(by).unwrap(), &by_seed).verifier();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = get_text(&node.http, &node.at("/v1/checkpoint/note")).await;
+        if let Ok(opened) =
+            VerifiedCheckpoint::open(text.as_bytes(), origin, std::slice::from_ref(&log))
+        {
+            if require_cosignatures(opened.note(), std::slice::from_ref(&witness), 1).is_ok() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{origin}'s checkpoint never carried {by}'s cosignature: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn peers_added_at_run_time_witness_each_other_at_once_and_after_a_restart() {
+    let (a_origin, b_origin) = ("gamma.example", "delta.example");
+    let (a_seed, b_seed) = ([63u8; 32], [64u8; 32]);
+    let (a_dir, b_dir) = (tempdir(), tempdir());
+    let config = |dir: &Path, origin: &str, seed: [u8; 32]| {
+        write_node_key(dir, seed);
+        let mut c = support::config(dir);
+        c.origin = origin.into();
+        c.replication.poll_ms = 50;
+        c
+    };
+    let a = TestNode::start_with(config(a_dir.path(), a_origin, a_seed)).await;
+    let b = TestNode::start_with(config(b_dir.path(), b_origin, b_seed)).await;
+    let (status, body) = add_peer(
+        &a,
+        a_origin,
+        Some(&SigningKey::from_bytes(&a_seed)),
+        &b.url,
+        &log_key(b_origin, b_seed),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = add_peer(
+        &b,
+        b_origin,
+        Some(&SigningKey::from_bytes(&b_seed)),
+        &a.url,
+        &log_key(a_origin, a_seed),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    for (i, n) in [&a, &b].into_iter().enumerate() {
+        let (status, body) = n.post(&announce(850 + i as u64, "witnessed")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    wait_cosigned(&a, a_origin, a_seed, b_origin, b_seed).await;
+    wait_cosigned(&b, b_origin, b_seed, a_origin, a_seed).await;
+
+    // The stored peer is a witness again after a restart.
+    b.stop().await;
+    let b = TestNode::start_with(config(b_dir.path(), b_origin, b_seed)).await;
+    let (status, body) = b.post(&announce(852, "witnessed")).await;
+    assert_eq!(status, 201, "{body}");
+    wait_cosigned(&b, b_origin, b_seed, a_origin, a_seed).await;
+    let (_, info) = b.get("/v1/witness").await;
+    assert!(
+        info["logs"]
+            .as_array()
+            .is_some_and(|logs| logs.iter().any(|l| l["origin"] == a_origin)),
+        "{info}"
+    );
+    b.stop().await;
+    a.stop().await;
+}
+
 /// In front of a real node: serves its checkpoint note, but never answers
 /// a request for leaves (and tells when one arrives).
 async fn stalling_proxy(
@@ -698,9 +777,8 @@ async fn stalling_proxy(
     (url, asked, task)
 }
 
-// Fails until the node is fixed: a follower task keeps a handle on the
-// node's storage across its network calls, and stopping the node does not
-// wait for it, so the data directory stays locked after `serve` returns.
+// A follower task must not keep the node's storage open across its
+// network calls once the node stops: the data directory must be free again.
 #[tokio::test]
 async fn a_node_stopped_while_a_peer_stalls_releases_its_data_directory() {
     let (a_origin, b_origin) = ("stalled-source.example", "stalled-follower.example");
