@@ -14,7 +14,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use crate::id::StatementId;
-use crate::keys::{KeyError, PublicKey, Signature};
+use crate::keys::{KeyCache, KeyError, PublicKey, Signature};
 use crate::statement::{key_rotation_message, limits, Body, Statement, StatementError};
 
 /// The DSSE payload type of every Kaitiaki statement.
@@ -206,6 +206,18 @@ impl Envelope {
 
     /// Reads the binary form; the input must be exactly one envelope.
     pub fn from_bytes(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+        Self::decode(bytes, PublicKey::from_bytes)
+    }
+
+    /// [`Envelope::from_bytes`], decoding the author's key through `keys`.
+    pub fn from_bytes_with(bytes: &[u8], keys: &mut KeyCache) -> Result<Envelope, EnvelopeError> {
+        Self::decode(bytes, |b| keys.get(b))
+    }
+
+    fn decode(
+        bytes: &[u8],
+        key: impl FnOnce(&[u8]) -> Result<PublicKey, KeyError>,
+    ) -> Result<Envelope, EnvelopeError> {
         let bad = |m: &str| EnvelopeError::Malformed(m.to_owned());
         if bytes.len() < ENVELOPE_HEADER_LEN {
             return Err(bad("shorter than the envelope header"));
@@ -213,7 +225,7 @@ impl Envelope {
         if bytes[0] != ENVELOPE_VERSION {
             return Err(bad("unknown envelope version"));
         }
-        let author = PublicKey::from_bytes(&bytes[1..33]).map_err(|e| bad(&e.to_string()))?;
+        let author = key(&bytes[1..33]).map_err(|e| bad(&e.to_string()))?;
         let signature = Signature::from_slice(&bytes[33..97]).map_err(|e| bad(&e.to_string()))?;
         let mut len = [0u8; 4];
         len.copy_from_slice(&bytes[97..101]);
@@ -246,6 +258,18 @@ impl Envelope {
 
     /// Reads the DSSE JSON form: the Kaitiaki payload type and exactly one signature.
     pub fn from_dsse(d: &Dsse) -> Result<Envelope, EnvelopeError> {
+        Self::read_dsse(d, PublicKey::from_hex)
+    }
+
+    /// [`Envelope::from_dsse`], decoding the author's key through `keys`.
+    pub fn from_dsse_with(d: &Dsse, keys: &mut KeyCache) -> Result<Envelope, EnvelopeError> {
+        Self::read_dsse(d, |hex| keys.get_hex(hex))
+    }
+
+    fn read_dsse(
+        d: &Dsse,
+        key: impl FnOnce(&str) -> Result<PublicKey, KeyError>,
+    ) -> Result<Envelope, EnvelopeError> {
         let bad = |m: &str| EnvelopeError::Malformed(m.to_owned());
         if d.payload_type != STATEMENT_PAYLOAD_TYPE {
             return Err(bad("payloadType is not the Kaitiaki statement type"));
@@ -253,7 +277,7 @@ impl Envelope {
         let [sig] = d.signatures.as_slice() else {
             return Err(bad("a statement carries exactly one signature"));
         };
-        let author = PublicKey::from_hex(&sig.keyid).map_err(|e| bad(&format!("keyid: {e}")))?;
+        let author = key(&sig.keyid).map_err(|e| bad(&format!("keyid: {e}")))?;
         let sig_bytes = STANDARD
             .decode(&sig.sig)
             .map_err(|_| bad("sig is not standard base64"))?;

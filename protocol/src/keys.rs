@@ -38,6 +38,49 @@ pub enum KeyError {
     BadSignature,
 }
 
+/// Public keys already decoded, by their 32 bytes.
+///
+/// Decoding a key (decompressing the Edwards point and checking its order)
+/// costs about a tenth of a signature verification, and a log's leaves come
+/// from few authors, so readers of many leaves keep one of these per thread
+/// ([`crate::Leaf::from_bytes_with`]). It holds at most [`KeyCache::CAPACITY`]
+/// keys and starts afresh when full. Only keys that passed every check are
+/// kept, so a cached key is exactly what [`PublicKey::from_bytes`] returns.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: std::collections::HashMap<[u8; 32], PublicKey>,
+}
+
+impl KeyCache {
+    /// The most keys kept.
+    pub const CAPACITY: usize = 4096;
+
+    /// The key of these bytes, decoded once.
+    pub fn get(&mut self, bytes: &[u8]) -> Result<PublicKey, KeyError> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Length)?;
+        if let Some(k) = self.keys.get(&arr) {
+            return Ok(*k);
+        }
+        let key = PublicKey::from_bytes(&arr)?;
+        if self.keys.len() >= Self::CAPACITY {
+            self.keys.clear();
+        }
+        self.keys.insert(arr, key);
+        Ok(key)
+    }
+
+    /// The key of these 64 lowercase hex digits, decoded once (the same
+    /// rules as [`PublicKey::from_hex`]).
+    pub fn get_hex(&mut self, text: &str) -> Result<PublicKey, KeyError> {
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(KeyError::Length);
+        }
+        let mut arr = [0u8; 32];
+        hex::decode_to_slice(text, &mut arr).map_err(|_| KeyError::Length)?;
+        self.get(&arr)
+    }
+}
+
 impl PublicKey {
     /// Reads and checks 32 raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {

@@ -6,6 +6,7 @@
 //! rule was satisfied") use it.
 
 use crate::envelope::{Envelope, EnvelopeError};
+use crate::keys::KeyCache;
 use crate::merkle;
 use crate::time::Timestamp;
 use crate::Hash;
@@ -55,6 +56,19 @@ impl Leaf {
 
     /// Reads a leaf; the input must be exactly one leaf.
     pub fn from_bytes(bytes: &[u8]) -> Result<Leaf, EnvelopeError> {
+        Self::decode(bytes, Envelope::from_bytes)
+    }
+
+    /// [`Leaf::from_bytes`], decoding the author's key through `keys` (for
+    /// readers of many leaves).
+    pub fn from_bytes_with(bytes: &[u8], keys: &mut KeyCache) -> Result<Leaf, EnvelopeError> {
+        Self::decode(bytes, |b| Envelope::from_bytes_with(b, keys))
+    }
+
+    fn decode(
+        bytes: &[u8],
+        envelope: impl FnOnce(&[u8]) -> Result<Envelope, EnvelopeError>,
+    ) -> Result<Leaf, EnvelopeError> {
         let bad = |m: &str| EnvelopeError::Malformed(m.to_owned());
         if bytes.len() < 9 {
             return Err(bad("leaf shorter than its header"));
@@ -68,7 +82,7 @@ impl Leaf {
             i64::try_from(u64::from_be_bytes(ms)).map_err(|_| bad("leaf time out of range"))?;
         let sequenced_at =
             Timestamp::from_unix_millis(ms).map_err(|_| bad("leaf time out of range"))?;
-        let envelope = Envelope::from_bytes(&bytes[9..])?;
+        let envelope = envelope(&bytes[9..])?;
         Ok(Leaf {
             sequenced_at,
             envelope,

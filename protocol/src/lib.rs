@@ -39,7 +39,7 @@ pub use envelope::{Envelope, Verified};
 pub use evidence::Evidence;
 pub use hash::Hash;
 pub use id::{ContentHash, StatementId};
-pub use keys::{PublicKey, Signature};
+pub use keys::{KeyCache, PublicKey, Signature};
 pub use leaf::Leaf;
 pub use statement::{Body, Kind, Statement};
 pub use time::Timestamp;

@@ -68,6 +68,16 @@ pub fn check_batch(batch: Vec<Raw>, origin: &str, mirror: bool) -> Vec<Result<Ch
         .collect()
 }
 
+thread_local! {
+    // Each checking thread decodes each author's key once (see KeyCache).
+    static KEYS: std::cell::RefCell<kaitiaki_protocol::KeyCache> = Default::default();
+}
+
+/// Parses a stored leaf, decoding its author's key through this thread's cache.
+fn read_leaf(bytes: &[u8]) -> Result<Leaf, kaitiaki_protocol::envelope::EnvelopeError> {
+    KEYS.with(|k| Leaf::from_bytes_with(bytes, &mut k.borrow_mut()))
+}
+
 fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
     let index = raw.index();
     let which = if mirror {
@@ -86,7 +96,7 @@ fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
                 "{which}{}, byte {offset}",
                 kaitiaki_node::storage::segment::segment_file_name(segment)
             ));
-            let leaf = Leaf::from_bytes(&bytes).map_err(|e| {
+            let leaf = read_leaf(&bytes).map_err(|e| {
                 Fault::at(
                     index,
                     place.clone(),
@@ -96,20 +106,22 @@ fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
             (leaf, leaf_hash(&bytes), place, None)
         }
         Raw::Served(view) => {
-            let envelope = Envelope::from_dsse(&view.envelope).map_err(|e| {
-                Fault::at(
-                    index,
-                    None,
-                    format!("the served envelope is malformed: {e}"),
-                )
-            })?;
+            let envelope = KEYS
+                .with(|k| Envelope::from_dsse_with(&view.envelope, &mut k.borrow_mut()))
+                .map_err(|e| {
+                    Fault::at(
+                        index,
+                        None,
+                        format!("the served envelope is malformed: {e}"),
+                    )
+                })?;
             let leaf = Leaf::new(view.sequenced_at, envelope);
             let hash = leaf.hash();
             (leaf, hash, None, Some((view.id, view.leaf_hash)))
         }
         Raw::Bytes { bytes, .. } => {
             let place = Some(format!("mirror of {origin}"));
-            let leaf = Leaf::from_bytes(&bytes).map_err(|e| {
+            let leaf = read_leaf(&bytes).map_err(|e| {
                 Fault::at(
                     index,
                     place.clone(),

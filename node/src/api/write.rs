@@ -226,7 +226,12 @@ fn envelope_from_value(value: serde_json::Value) -> Result<Envelope, ApiError> {
             ),
         ));
     }
-    Envelope::from_dsse(&dsse).map_err(|e| envelope_error(&e))
+    thread_local! {
+        // Each worker thread decodes each author's key once (see KeyCache).
+        static KEYS: std::cell::RefCell<kaitiaki_protocol::KeyCache> = Default::default();
+    }
+    KEYS.with(|k| Envelope::from_dsse_with(&dsse, &mut k.borrow_mut()))
+        .map_err(|e| envelope_error(&e))
 }
 
 /// Everything a statement must pass before the sequencer sees it.

@@ -261,7 +261,13 @@ impl SequenceLoop {
 /// Leaf bytes → (leaf, statement) for a mirrored leaf, checking the
 /// envelope's signature strictly.
 pub fn open_leaf(bytes: Vec<u8>) -> Result<MirrorLeaf, String> {
-    let leaf = Leaf::from_bytes(&bytes).map_err(|e| format!("the leaf does not parse: {e}"))?;
+    thread_local! {
+        // Each verifying thread decodes each author's key once (see KeyCache).
+        static KEYS: std::cell::RefCell<kaitiaki_protocol::KeyCache> = Default::default();
+    }
+    let leaf = KEYS
+        .with(|k| Leaf::from_bytes_with(&bytes, &mut k.borrow_mut()))
+        .map_err(|e| format!("the leaf does not parse: {e}"))?;
     let sequenced_at = leaf.sequenced_at();
     let verified = leaf
         .into_envelope()

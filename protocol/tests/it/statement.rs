@@ -252,3 +252,40 @@ proptest! {
         prop_assert_eq!(decoded.encode().unwrap(), bytes);
     }
 }
+
+#[test]
+fn the_key_cache_decodes_exactly_what_the_key_parser_does() {
+    use kaitiaki_protocol::KeyCache;
+    let mut cache = KeyCache::default();
+    let leaves: Vec<Vec<u8>> = fixtures::envelopes()
+        .into_iter()
+        .map(|e| kaitiaki_protocol::Leaf::new(fixtures::at(1), e).to_bytes())
+        .collect();
+    for bytes in &leaves {
+        // Twice: once decoded, once from the cache.
+        for _ in 0..2 {
+            let cached = kaitiaki_protocol::Leaf::from_bytes_with(bytes, &mut cache).unwrap();
+            assert_eq!(cached, kaitiaki_protocol::Leaf::from_bytes(bytes).unwrap());
+        }
+    }
+    let key = *fixtures::envelopes()[0].author();
+    assert_eq!(cache.get_hex(&key.to_hex()).unwrap(), key);
+    // The same refusals as the parser: upper case, wrong length, not a point.
+    assert!(cache.get_hex(&key.to_hex().to_ascii_uppercase()).is_err());
+    assert!(cache.get(&key.as_bytes()[..31]).is_err());
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    not_a_point[31] = 0x7f;
+    assert_eq!(
+        cache.get(&not_a_point).is_err(),
+        kaitiaki_protocol::PublicKey::from_bytes(&not_a_point).is_err()
+    );
+    // Full: it starts afresh and keeps working.
+    for i in 0..(KeyCache::CAPACITY + 10) as u32 {
+        let mut seed = [1u8; 32];
+        seed[..4].copy_from_slice(&i.to_be_bytes());
+        let k = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let public = kaitiaki_protocol::PublicKey::of(&k);
+        assert_eq!(cache.get(public.as_bytes()).unwrap(), public);
+    }
+}
