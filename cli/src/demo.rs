@@ -118,6 +118,10 @@ impl Render for Running {
         if let Some(id) = self.seeded.ids.get("request.approved") {
             out.push_str(&format!("  kaitiaki show {id}\n"));
         }
+        out.push_str(
+            "  kaitiaki peer list                  # the other two nodes, and how far each is copied\n  \
+             kaitiaki log verify $KAITIAKI_NODE  # audit its log and the logs it copies, from nothing\n",
+        );
         out.push_str("\nCtrl-C stops the nodes; run `kaitiaki demo` again to carry on.\n");
     }
 }
