@@ -439,30 +439,7 @@ macro_rules! body_codec {
     };
 }
 
-body_codec!(
-    KeyAnnounce,
-    KeyRotate,
-    KeyRevoke,
-    BodyCharter,
-    BodyAmend,
-    DatasetRegister,
-    RequestSubmit,
-    RequestQuestion,
-    RequestAnswer,
-    RequestWithdraw,
-    Vote,
-    RahuiPlace,
-    RahuiLift,
-    ApprovalMotion,
-    RenewalRequest,
-    UseReport,
-    ReportReview,
-    OutputSubmit,
-    OutputReview,
-    ConcernRaise,
-    ConcernRespond,
-    AttachmentCommit,
-);
+for_each_body_kind!(body_codec);
 bin_struct!(Label { code, text });
 bin_unit_enum!(Choice {
     Approve,
@@ -635,29 +612,19 @@ impl Bin for Agg {
     }
 }
 
-bin_unit_enum!(RejectionCode {
-    KeyRevoked,
-    KeyRotated,
-    UnknownReference,
-    WrongReference,
-    ExcludedReference,
-    WrongHomeLog,
-    NotAMember,
-    NotGoverningBody,
-    NotRequester,
-    ExcludedUse,
-    NoticePeriod,
-    RahuiInForce,
-    DecisionAlreadyReached,
-    RequestWithdrawn,
-    NotApproved,
-    ApprovalEnded,
-    RenewalPending,
-    ConditionsMismatch,
-    InvalidAmendment,
-    RahuiAlreadyLifted,
-    NotAuthor,
-});
+impl Bin for RejectionCode {
+    // A code's tag is its place in `RejectionCode::ALL`.
+    fn write(&self, o: &mut Vec<u8>) {
+        let i = RejectionCode::ALL
+            .iter()
+            .position(|x| x == self)
+            .unwrap_or(usize::from(u8::MAX));
+        o.push(i as u8);
+    }
+    fn read(r: &mut Reader<'_>) -> Option<Self> {
+        RejectionCode::ALL.get(usize::from(r.take(1)?[0])).copied()
+    }
+}
 bin_unit_enum!(Outcome { Approved, Declined });
 bin_unit_enum!(Phase {
     Submitted,

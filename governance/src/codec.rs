@@ -121,30 +121,7 @@ macro_rules! body_json {
     };
 }
 
-body_json!(
-    KeyAnnounce,
-    KeyRotate,
-    KeyRevoke,
-    BodyCharter,
-    BodyAmend,
-    DatasetRegister,
-    RequestSubmit,
-    RequestQuestion,
-    RequestAnswer,
-    RequestWithdraw,
-    Vote,
-    RahuiPlace,
-    RahuiLift,
-    ApprovalMotion,
-    RenewalRequest,
-    UseReport,
-    ReportReview,
-    OutputSubmit,
-    OutputReview,
-    ConcernRaise,
-    ConcernRespond,
-    AttachmentCommit,
-);
+for_each_body_kind!(body_json);
 
 impl Stored {
     pub(crate) fn encode(

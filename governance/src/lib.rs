@@ -131,6 +131,37 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+/// Calls `$m!` with every statement body kind, once: the binary record
+/// codec and the JSON codec are both generated from this one list.
+macro_rules! for_each_body_kind {
+    ($m:ident) => {
+        $m!(
+            KeyAnnounce,
+            KeyRotate,
+            KeyRevoke,
+            BodyCharter,
+            BodyAmend,
+            DatasetRegister,
+            RequestSubmit,
+            RequestQuestion,
+            RequestAnswer,
+            RequestWithdraw,
+            Vote,
+            RahuiPlace,
+            RahuiLift,
+            ApprovalMotion,
+            RenewalRequest,
+            UseReport,
+            ReportReview,
+            OutputSubmit,
+            OutputReview,
+            ConcernRaise,
+            ConcernRespond,
+            AttachmentCommit,
+        );
+    };
+}
+
 mod binary;
 pub mod bodies;
 mod codec;

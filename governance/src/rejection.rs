@@ -9,83 +9,77 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The machine-readable reason for a rejection. Codes are stable: a client
-/// may match on [`RejectionCode::as_str`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RejectionCode {
-    /// The author's key was revoked before this statement was sequenced.
-    KeyRevoked,
-    /// The author's key had been rotated to another key before this statement was sequenced.
-    KeyRotated,
-    /// A statement this one refers to is not known (yet).
-    UnknownReference,
-    /// A statement this one refers to is of the wrong kind.
-    WrongReference,
-    /// A statement this one refers to was itself excluded.
-    ExcludedReference,
-    /// A body's statement was sequenced outside the body's home log.
-    WrongHomeLog,
-    /// The author is not a member of the body at this point of its home log.
-    NotAMember,
-    /// The body named does not govern the dataset or request concerned.
-    NotGoverningBody,
-    /// Only the requester may do this.
-    NotRequester,
-    /// The request asks for a use that a dataset excludes.
-    ExcludedUse,
-    /// The request is still open for community comment; votes come after.
-    NoticePeriod,
-    /// A rāhui is in force on a dataset of the request.
-    RahuiInForce,
-    /// The body has already decided this.
-    DecisionAlreadyReached,
-    /// The request was withdrawn.
-    RequestWithdrawn,
-    /// The request has no approval in force for this.
-    NotApproved,
-    /// The approval has ended (revoked, expired or completed).
-    ApprovalEnded,
-    /// Another renewal of this request is still undecided.
-    RenewalPending,
-    /// Conditions were given with a choice other than `approve_with_conditions`, or none were given with it.
-    ConditionsMismatch,
-    /// The amendment would leave the body without members.
-    InvalidAmendment,
-    /// The rāhui was already lifted.
-    RahuiAlreadyLifted,
-    /// Only the author of the statement concerned may do this.
-    NotAuthor,
+/// Defines [`RejectionCode`] from one list: each code's doc, variant and
+/// stable string, in the order its one-byte stored tag follows.
+macro_rules! rejection_codes {
+    ($($(#[doc = $doc:literal])* $v:ident => $s:literal,)*) => {
+        /// The machine-readable reason for a rejection. Codes are stable: a client
+        /// may match on [`RejectionCode::as_str`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum RejectionCode {
+            $($(#[doc = $doc])* $v,)*
+        }
+
+        impl RejectionCode {
+            /// Every code, in declaration order (stored records tag a code by
+            /// its place here, so new codes go at the end).
+            pub const ALL: &'static [RejectionCode] = &[$(RejectionCode::$v),*];
+
+            /// The stable code, e.g. `not_a_member`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(RejectionCode::$v => $s,)*
+                }
+            }
+        }
+    };
 }
 
-impl RejectionCode {
-    /// The stable code, e.g. `not_a_member`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RejectionCode::KeyRevoked => "key_revoked",
-            RejectionCode::KeyRotated => "key_rotated",
-            RejectionCode::UnknownReference => "unknown_reference",
-            RejectionCode::WrongReference => "wrong_reference",
-            RejectionCode::ExcludedReference => "excluded_reference",
-            RejectionCode::WrongHomeLog => "wrong_home_log",
-            RejectionCode::NotAMember => "not_a_member",
-            RejectionCode::NotGoverningBody => "not_governing_body",
-            RejectionCode::NotRequester => "not_requester",
-            RejectionCode::ExcludedUse => "excluded_use",
-            RejectionCode::NoticePeriod => "notice_period",
-            RejectionCode::RahuiInForce => "rahui_in_force",
-            RejectionCode::DecisionAlreadyReached => "decision_already_reached",
-            RejectionCode::RequestWithdrawn => "request_withdrawn",
-            RejectionCode::NotApproved => "not_approved",
-            RejectionCode::ApprovalEnded => "approval_ended",
-            RejectionCode::RenewalPending => "renewal_pending",
-            RejectionCode::ConditionsMismatch => "conditions_mismatch",
-            RejectionCode::InvalidAmendment => "invalid_amendment",
-            RejectionCode::RahuiAlreadyLifted => "rahui_already_lifted",
-            RejectionCode::NotAuthor => "not_author",
-        }
-    }
+rejection_codes! {
+    /// The author's key was revoked before this statement was sequenced.
+    KeyRevoked => "key_revoked",
+    /// The author's key had been rotated to another key before this statement was sequenced.
+    KeyRotated => "key_rotated",
+    /// A statement this one refers to is not known (yet).
+    UnknownReference => "unknown_reference",
+    /// A statement this one refers to is of the wrong kind.
+    WrongReference => "wrong_reference",
+    /// A statement this one refers to was itself excluded.
+    ExcludedReference => "excluded_reference",
+    /// A body's statement was sequenced outside the body's home log.
+    WrongHomeLog => "wrong_home_log",
+    /// The author is not a member of the body at this point of its home log.
+    NotAMember => "not_a_member",
+    /// The body named does not govern the dataset or request concerned.
+    NotGoverningBody => "not_governing_body",
+    /// Only the requester may do this.
+    NotRequester => "not_requester",
+    /// The request asks for a use that a dataset excludes.
+    ExcludedUse => "excluded_use",
+    /// The request is still open for community comment; votes come after.
+    NoticePeriod => "notice_period",
+    /// A rāhui is in force on a dataset of the request.
+    RahuiInForce => "rahui_in_force",
+    /// The body has already decided this.
+    DecisionAlreadyReached => "decision_already_reached",
+    /// The request was withdrawn.
+    RequestWithdrawn => "request_withdrawn",
+    /// The request has no approval in force for this.
+    NotApproved => "not_approved",
+    /// The approval has ended (revoked, expired or completed).
+    ApprovalEnded => "approval_ended",
+    /// Another renewal of this request is still undecided.
+    RenewalPending => "renewal_pending",
+    /// Conditions were given with a choice other than `approve_with_conditions`, or none were given with it.
+    ConditionsMismatch => "conditions_mismatch",
+    /// The amendment would leave the body without members.
+    InvalidAmendment => "invalid_amendment",
+    /// The rāhui was already lifted.
+    RahuiAlreadyLifted => "rahui_already_lifted",
+    /// Only the author of the statement concerned may do this.
+    NotAuthor => "not_author",
 }
 
 impl std::fmt::Display for RejectionCode {

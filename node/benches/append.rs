@@ -23,47 +23,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::SigningKey;
 use kaitiaki_node::{Config, Node};
-use kaitiaki_protocol::statement::KeyAnnounce;
-use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, Timestamp};
+use kaitiaki_protocol::Envelope;
 use rayon::prelude::*;
 
-const NETWORK: &str = "kaitiaki-bench";
+mod common;
+
+use common::envelope;
+
 const ORIGIN: &str = "bench.example";
 const CHILD_ENV: &str = "KAITIAKI_BENCH_NODE_DIR";
 
 fn config(dir: &Path) -> Config {
-    let mut c = Config::in_dir(dir);
-    c.network = NETWORK.into();
-    c.origin = ORIGIN.into();
-    c.limits.rate_per_second = 0;
+    let mut c = common::config(dir, ORIGIN);
     c.limits.max_body_bytes = 8 << 20;
     c.limits.request_timeout_ms = 120_000;
-    // KAITIAKI_CACHE_BYTES and friends, for experiments.
-    c.apply_env(std::env::vars())
-        .expect("valid KAITIAKI_* variables");
     c
-}
-
-/// Envelope `i` of a run: a new participant's `key.announce`, each by its
-/// own key, so every statement founds its own governance aggregate (the
-/// common case: many people each saying a little).
-fn envelope(run: &str, i: usize) -> Envelope {
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
-    seed[8..8 + run.len().min(24)].copy_from_slice(&run.as_bytes()[..run.len().min(24)]);
-    let key = &SigningKey::from_bytes(&seed);
-    let statement = Statement {
-        network: NETWORK.into(),
-        author: PublicKey::of(key),
-        created_at: Timestamp::parse("2026-11-22T09:00:00Z").unwrap_or(Timestamp::EPOCH),
-        body: Body::KeyAnnounce(KeyAnnounce {
-            display_name: format!("Bench participant {i} {run}"),
-            affiliation: "Benchmark rōpū".into(),
-        }),
-    };
-    Envelope::sign(key, &statement).expect("bench statements are valid")
 }
 
 fn dsse_json(env: &Envelope) -> Vec<u8> {
@@ -312,18 +287,7 @@ fn main() {
     println!("sequencer alone (in process):   {seq_rate:>10.0} leaves/s");
 
     // 1. All-core verify_strict.
-    let envs: Vec<Envelope> = (0..40_000)
-        .into_par_iter()
-        .map(|i| envelope("verify", i))
-        .collect();
-    let start = Instant::now();
-    let ok = envs
-        .par_iter()
-        .filter(|e| e.verify_signature().is_ok())
-        .count();
-    let verify_rate = ok as f64 / start.elapsed().as_secs_f64();
-    println!("verify_strict, all cores:        {verify_rate:>10.0} /s");
-    drop(envs);
+    let verify_rate = common::verify_rate(40_000);
 
     // 2. Durable appends over HTTP.
     let small = tempfile::tempdir().expect("tempdir");

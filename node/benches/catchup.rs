@@ -18,17 +18,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::SigningKey;
 use kaitiaki_node::config::PeerConfig;
 use kaitiaki_node::sequencer::Outcome;
 use kaitiaki_node::{Config, Node};
 use kaitiaki_protocol::note::{KeyName, NoteSigner};
-use kaitiaki_protocol::statement::KeyAnnounce;
-use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, Timestamp};
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-const NETWORK: &str = "kaitiaki-bench";
+mod common;
+
+use common::envelope;
+
 const SOURCE: &str = "source.example";
 const SOURCE_SEED: [u8; 32] = [71; 32];
 const FOLLOWER: &str = "follower.example";
@@ -39,33 +39,7 @@ fn config(dir: &Path, origin: &str, seed: [u8; 32]) -> Config {
     let key = dir.join("node.key");
     std::fs::write(&key, format!("{}\n", hex::encode(seed))).expect("node key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
-    let mut c = Config::in_dir(dir);
-    c.network = NETWORK.into();
-    c.origin = origin.into();
-    c.limits.rate_per_second = 0;
-    // KAITIAKI_CACHE_BYTES and friends, for experiments.
-    c.apply_env(std::env::vars())
-        .expect("valid KAITIAKI_* variables");
-    c
-}
-
-/// Envelope `i` of a run: a new participant's `key.announce`, each by its
-/// own key.
-fn envelope(run: &str, i: usize) -> Envelope {
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
-    seed[8..8 + run.len().min(24)].copy_from_slice(&run.as_bytes()[..run.len().min(24)]);
-    let key = &SigningKey::from_bytes(&seed);
-    let statement = Statement {
-        network: NETWORK.into(),
-        author: PublicKey::of(key),
-        created_at: Timestamp::parse("2026-11-22T09:00:00Z").unwrap_or(Timestamp::EPOCH),
-        body: Body::KeyAnnounce(KeyAnnounce {
-            display_name: format!("Bench participant {i} {run}"),
-            affiliation: "Benchmark rōpū".into(),
-        }),
-    };
-    Envelope::sign(key, &statement).expect("bench statements are valid")
+    common::config(dir, origin)
 }
 
 /// Writes `n` leaves to `node`'s own log through its sequencer.
@@ -156,18 +130,7 @@ fn main() {
     println!("kaitiaki-node catch-up benchmark ({cores} cores, {n} leaves)");
 
     // 1. All-core verify_strict.
-    let envs: Vec<Envelope> = (0..20_000)
-        .into_par_iter()
-        .map(|i| envelope("verify", i))
-        .collect();
-    let start = Instant::now();
-    let ok = envs
-        .par_iter()
-        .filter(|e| e.verify_signature().is_ok())
-        .count();
-    let verify_rate = ok as f64 / start.elapsed().as_secs_f64();
-    println!("verify_strict, all cores:        {verify_rate:>10.0} /s");
-    drop(envs);
+    let verify_rate = common::verify_rate(20_000);
 
     // 2. A source log of n leaves, then a follower catching up on it.
     let source_dir = tempfile::tempdir().expect("tempdir");

@@ -45,7 +45,7 @@ use axum::routing::get;
 use axum::Router;
 use kaitiaki_governance::lists::RequestFilter;
 use kaitiaki_governance::Cursor;
-use kaitiaki_protocol::Timestamp;
+use kaitiaki_protocol::{StatementId, Timestamp};
 use maud::Markup;
 use serde::Deserialize;
 
@@ -287,15 +287,34 @@ async fn datasets(
     .await
 }
 
+/// A record page's node, path (`base/id`) and the id it names; or, when
+/// `id` is not a statement id, the helpful 404 for a `what`.
+fn by_id(
+    app: &AppState,
+    headers: &HeaderMap,
+    what: &str,
+    base: &str,
+    id: &str,
+) -> Result<(NodeInfo, String, StatementId), Box<Response>> {
+    let node = node_info(app, headers);
+    let path = format!("{base}/{id}");
+    match parse_id(id) {
+        Some(sid) => Ok((node, path, sid)),
+        None => Err(Box::new(not_found_page(&labels(app), &node, what, &path))),
+    }
+}
+
 async fn dataset(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
-    let node = node_info(&app, &headers);
-    let path = format!("/datasets/{id}");
-    let (Some(did), Ok(after)) = (parse_id(&id), cursor(&q)) else {
+    let (node, path, did) = match by_id(&app, &headers, "dataset", "/datasets", &id) {
+        Ok(found) => found,
+        Err(missing) => return *missing,
+    };
+    let Ok(after) = cursor(&q) else {
         return not_found_page(&labels(&app), &node, "dataset", &path);
     };
     respond(
@@ -314,10 +333,9 @@ async fn request(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let node = node_info(&app, &headers);
-    let path = format!("/requests/{id}");
-    let Some(rid) = parse_id(&id) else {
-        return not_found_page(&labels(&app), &node, "request", &path);
+    let (node, path, rid) = match by_id(&app, &headers, "request", "/requests", &id) {
+        Ok(found) => found,
+        Err(missing) => return *missing,
     };
     respond(
         app,
@@ -336,9 +354,11 @@ async fn body(
     Path(id): Path<String>,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
-    let node = node_info(&app, &headers);
-    let path = format!("/bodies/{id}");
-    let (Some(bid), Ok(after)) = (parse_id(&id), cursor(&q)) else {
+    let (node, path, bid) = match by_id(&app, &headers, "governance board", "/bodies", &id) {
+        Ok(found) => found,
+        Err(missing) => return *missing,
+    };
+    let Ok(after) = cursor(&q) else {
         return not_found_page(&labels(&app), &node, "governance board", &path);
     };
     respond(
@@ -357,10 +377,9 @@ async fn record(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let node = node_info(&app, &headers);
-    let path = format!("/records/{id}");
-    let Some(sid) = parse_id(&id) else {
-        return not_found_page(&labels(&app), &node, "record", &path);
+    let (node, path, sid) = match by_id(&app, &headers, "record", "/records", &id) {
+        Ok(found) => found,
+        Err(missing) => return *missing,
     };
     let info = node.clone();
     respond(

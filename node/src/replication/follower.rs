@@ -257,11 +257,7 @@ impl Follower {
                     }
                     tracing::debug!(peer = %self.followed.peer.url, %problem, "replication round failed");
                     self.followed.update(|s| {
-                        // Only an operator lifts a quarantine, which gossip
-                        // about this peer may have set meanwhile.
-                        if s.state != PeerState::Quarantined {
-                            s.state = PeerState::Unreachable;
-                        }
+                        s.set_state(PeerState::Unreachable);
                         s.last_error = Some(problem);
                     });
                     let pause = backoff;
@@ -284,9 +280,7 @@ impl Follower {
             s.remote_size = new.size();
             s.last_contact = Some(unix_now());
             s.last_error = None;
-            if s.state != PeerState::Quarantined {
-                s.state = PeerState::Following;
-            }
+            s.set_state(PeerState::Following);
         });
         let mirror = self.shared()?.storage.mirror(self.origin())?;
         let size = mirror.size()?;
@@ -450,11 +444,7 @@ impl Follower {
         // async threads.
         let opened = tokio::task::spawn_blocking(move || {
             raw.into_par_iter()
-                .map(|bytes| {
-                    let hash = leaf_hash(&bytes);
-                    let copy = bytes.clone();
-                    (hash, open_leaf(bytes).map_err(|e| (copy, e)))
-                })
+                .map(|bytes| (leaf_hash(&bytes), open_leaf(bytes)))
                 .collect::<Vec<_>>()
         })
         .await

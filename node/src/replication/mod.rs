@@ -139,6 +139,16 @@ pub struct PeerStatus {
     pub quarantine: Option<evidence::Quarantine>,
 }
 
+impl PeerStatus {
+    /// Moves to `state`, except out of a quarantine: only an operator lifts
+    /// one (gossip about this peer may set it while its own round runs).
+    pub(crate) fn set_state(&mut self, state: PeerState) {
+        if self.state != PeerState::Quarantined || state == PeerState::Quarantined {
+            self.state = state;
+        }
+    }
+}
+
 /// One followed peer, shared by its follower task and the API.
 #[derive(Debug)]
 pub struct Followed {

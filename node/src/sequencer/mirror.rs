@@ -259,25 +259,31 @@ impl SequenceLoop {
 }
 
 /// Leaf bytes → (leaf, statement) for a mirrored leaf, checking the
-/// envelope's signature strictly.
-pub fn open_leaf(bytes: Vec<u8>) -> Result<MirrorLeaf, String> {
+/// envelope's signature strictly. A leaf that fails is handed back with
+/// the reason, for the evidence.
+pub fn open_leaf(bytes: Vec<u8>) -> Result<MirrorLeaf, (Vec<u8>, String)> {
     thread_local! {
         // Each verifying thread decodes each author's key once (see KeyCache).
         static KEYS: std::cell::RefCell<kaitiaki_protocol::KeyCache> = Default::default();
     }
-    let leaf = KEYS
+    let opened = KEYS
         .with(|k| Leaf::from_bytes_with(&bytes, &mut k.borrow_mut()))
-        .map_err(|e| format!("the leaf does not parse: {e}"))?;
-    let sequenced_at = leaf.sequenced_at();
-    let verified = leaf
-        .into_envelope()
-        .open()
-        .map_err(|e| format!("the statement does not verify: {e}"))?;
-    Ok(MirrorLeaf {
-        bytes,
-        verified,
-        sequenced_at,
-    })
+        .map_err(|e| format!("the leaf does not parse: {e}"))
+        .and_then(|leaf| {
+            let sequenced_at = leaf.sequenced_at();
+            leaf.into_envelope()
+                .open()
+                .map(|verified| (verified, sequenced_at))
+                .map_err(|e| format!("the statement does not verify: {e}"))
+        });
+    match opened {
+        Ok((verified, sequenced_at)) => Ok(MirrorLeaf {
+            bytes,
+            verified,
+            sequenced_at,
+        }),
+        Err(problem) => Err((bytes, problem)),
+    }
 }
 
 /// Opens every mirror on disk at start-up: reconciles each with its
@@ -357,7 +363,7 @@ fn reindex_mirror(
     let mut bytes_only = Vec::with_capacity(rest.len());
     for (i, (loc, bytes)) in rest.into_iter().enumerate() {
         let index = first_index + i as u64;
-        let leaf = open_leaf(bytes).map_err(|e| {
+        let leaf = open_leaf(bytes).map_err(|(_, e)| {
             StorageError::Corrupt(format!(
                 "leaf {index} of the mirror of {}: {e}",
                 log.origin()

@@ -151,17 +151,6 @@ async fn wait_for_statement(node: &TestNode, id: StatementId, what: &str) {
     }
 }
 
-/// The value of a counter or gauge line of `/metrics`.
-async fn metric(node: &TestNode, name: &str) -> u64 {
-    let text = get_text(&node.http, &node.at("/metrics")).await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// A board charter with its own name, homed on `home`, threshold 1, no
 /// notice period.
 fn board(name: &str, home: &str, members: &[&SigningKey]) -> Body {
@@ -481,7 +470,7 @@ async fn a_follower_restarted_mid_replication_catches_up_without_duplicates() {
         Some(durable.into()),
         "{mirrors}"
     );
-    assert_eq!(metric(&b, "kaitiaki_replicated_leaves_total").await, 0);
+    assert_eq!(b.metric("kaitiaki_replicated_leaves_total").await, 0);
     b.stop().await;
 
     // Restarted with A reachable: it catches up to exactly A's size.
@@ -515,15 +504,12 @@ async fn a_follower_restarted_mid_replication_catches_up_without_duplicates() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Only the remainder was fetched again: nothing twice.
-    let again = metric(&b, "kaitiaki_replicated_leaves_total").await;
+    let again = b.metric("kaitiaki_replicated_leaves_total").await;
     assert_eq!(again, TOTAL - durable, "leaves stored after the restart");
     assert!(again <= TOTAL - seen);
     assert_eq!(
-        metric(
-            &b,
-            "kaitiaki_peer_mirrored_leaves{origin=\"source.example\"}"
-        )
-        .await,
+        b.metric("kaitiaki_peer_mirrored_leaves{origin=\"source.example\"}")
+            .await,
         TOTAL
     );
     assert_eq!(

@@ -342,9 +342,7 @@ fn verify_record(record: &Value, kind: &str) {
 }
 
 async fn metrics(node: &TestNode) -> String {
-    let r = node.http.get(node.at("/metrics")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    r.text().await.unwrap()
+    node.text("/metrics").await
 }
 
 /// The node's metrics show the evidence and the harness quarantined.

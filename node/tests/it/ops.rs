@@ -15,15 +15,7 @@ async fn health_metrics_and_openapi() {
     assert_eq!(h["status"], "ok");
     assert_eq!(h["size"], 1);
 
-    let text = node
-        .http
-        .get(node.at("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = node.text("/metrics").await;
     for name in [
         "kaitiaki_log_leaves 1",
         "kaitiaki_batch_leaves_count",

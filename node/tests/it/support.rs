@@ -118,6 +118,24 @@ impl TestNode {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET path` as text; it must answer 200.
+    pub async fn text(&self, path: &str) -> String {
+        let r = self.http.get(self.at(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().await.unwrap()
+    }
+
+    /// The value of an unlabelled metric in `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.text("/metrics").await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     /// The published size and root.
     pub async fn head(&self) -> (u64, String) {
         let (status, c) = self.get("/v1/checkpoint").await;

@@ -139,23 +139,6 @@ fn assert_cosigned(text: &str, t: &MemoryTree, size: u64) {
     assert!(cosig.timestamp().abs_diff(now) < 60);
 }
 
-async fn metric(node: &TestNode, name: &str) -> u64 {
-    let text = node
-        .http
-        .get(node.at("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("no metric {name}"))
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn add_checkpoint_follows_the_c2sp_spec() {
     let dir = tempdir();
@@ -244,8 +227,8 @@ async fn add_checkpoint_follows_the_c2sp_spec() {
     )
     .await;
     assert_eq!(status, 422);
-    assert_eq!(metric(&node, "kaitiaki_witness_evidence").await, 1);
-    assert_eq!(metric(&node, "kaitiaki_witness_equivocations").await, 0);
+    assert_eq!(node.metric("kaitiaki_witness_evidence").await, 1);
+    assert_eq!(node.metric("kaitiaki_witness_equivocations").await, 0);
 
     // The right proof: cosigned.
     let (status, _, text) = add(http, url, request(&t, 4, 6)).await;
@@ -284,7 +267,7 @@ async fn add_checkpoint_follows_the_c2sp_spec() {
     assert_eq!(info["logs"][0]["origin"], "empty-log.example");
     assert_eq!(info["logs"][1]["origin"], LOG);
     assert_eq!(info["logs"][1]["size"], 6);
-    assert_eq!(metric(&node, "kaitiaki_witness_cosigned_total").await, 4);
+    assert_eq!(node.metric("kaitiaki_witness_cosigned_total").await, 4);
     node.stop().await;
 }
 
@@ -307,8 +290,8 @@ async fn a_fork_is_refused_and_kept_as_evidence() {
     // Presented from another old size, it is still recognised as a fork.
     let (status, _, text) = add(&node.http, &node.url, request(&forked, 0, 8)).await;
     assert_eq!((status, text.as_str()), (409, "8\n"));
-    assert_eq!(metric(&node, "kaitiaki_witness_equivocations").await, 1);
-    assert_eq!(metric(&node, "kaitiaki_witness_evidence").await, 1);
+    assert_eq!(node.metric("kaitiaki_witness_equivocations").await, 1);
+    assert_eq!(node.metric("kaitiaki_witness_evidence").await, 1);
     // The witness still holds, and cosigns, the honest checkpoint.
     let (status, _, _) = add(&node.http, &node.url, request(&honest, 8, 8)).await;
     assert_eq!(status, 200);
@@ -555,7 +538,7 @@ async fn the_publish_policy_holds_back_unwitnessed_checkpoints() {
     let (status, _) = node.get("/v1/checkpoints/1").await;
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(metric(&node, "kaitiaki_witness_ask_failures_total").await >= 1);
+    assert!(node.metric("kaitiaki_witness_ask_failures_total").await >= 1);
     node.stop().await;
 }
 
@@ -655,7 +638,7 @@ async fn a_node_learns_the_size_its_witness_holds_and_proves_from_it() {
         assert!(Instant::now() < deadline, "not cosigned: {c}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let conflicts = metric(&w, "kaitiaki_witness_conflicts_total").await;
+    let conflicts = w.metric("kaitiaki_witness_conflicts_total").await;
     assert!(conflicts >= 1);
     let (_, info) = w.get("/v1/witness").await;
     assert_eq!(info["logs"][0]["size"], 7);
@@ -674,7 +657,7 @@ async fn a_node_learns_the_size_its_witness_holds_and_proves_from_it() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
-        metric(&w, "kaitiaki_witness_conflicts_total").await,
+        w.metric("kaitiaki_witness_conflicts_total").await,
         conflicts
     );
     a.stop().await;
