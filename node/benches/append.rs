@@ -124,6 +124,25 @@ impl Server {
             .unwrap_or(f64::NAN)
     }
 
+    /// The child's resident memory split into anonymous (heap) and file
+    /// pages, from `/proc` (Linux only).
+    fn rss_parts(&self) -> String {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                .map_or(f64::NAN, |kib| kib / 1024.0)
+        };
+        format!(
+            "anonymous {:.1} MiB, file {:.1} MiB",
+            field("RssAnon:"),
+            field("RssFile:")
+        )
+    }
+
     fn stop(mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
@@ -329,7 +348,10 @@ fn main() {
         let full = server.rss_mib().await;
         println!("fill rate (1000 per request):   {fill_rate:>10.0} /s");
         println!("RSS idle:                       {idle:>10.1} MiB");
-        println!("RSS at {target} leaves:     {full:>10.1} MiB");
+        println!(
+            "RSS at {target} leaves:     {full:>10.1} MiB ({})",
+            server.rss_parts()
+        );
         server.stop();
     });
 

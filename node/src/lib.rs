@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod memory;
 pub mod metrics;
 pub mod node;
 pub mod pages;

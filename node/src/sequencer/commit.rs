@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kaitiaki_protocol::checkpoint::Checkpoint;
 use kaitiaki_protocol::Hash;
@@ -21,6 +21,7 @@ use crate::node::{Published, Shared};
 use crate::storage::StorageError;
 
 pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Prepared>) {
+    let mut trimmed = Instant::now();
     for batch in rx {
         if shared.failed.load(Ordering::Acquire) {
             fail(batch);
@@ -30,8 +31,17 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Prepared>) {
             tracing::error!(error = %e, "committing a batch failed; refusing further writes");
             shared.failed.store(true, Ordering::Release);
         }
+        // Batches allocate and free on several threads; hand what is free
+        // back to the system now and then, after the waiters are answered.
+        if trimmed.elapsed() >= TRIM_EVERY {
+            crate::memory::release_free_memory();
+            trimmed = Instant::now();
+        }
     }
 }
+
+/// How often, while writes keep coming, free memory is returned to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(2);
 
 /// Answers every waiter of a batch that will not be committed.
 fn fail(batch: Prepared) {
