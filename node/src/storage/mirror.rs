@@ -40,15 +40,13 @@ use super::recovery::Recoverable;
 use super::redo::{self, Writes};
 use super::segment::{Location, SegmentReader};
 use super::tree::StoredTree;
-use super::{key_in, read_u64, state, StorageError};
+use super::{read_u64, state, StorageError};
 
 /// The directory under the data directory that holds every mirror.
 pub const MIRRORS_DIR: &str = "mirrors";
 
 /// sled key space of mirror metadata.
 const MIRROR: &[u8] = b"mirror\0";
-/// sled key space of the mirrored-statement index.
-pub(crate) const MIDS: &[u8] = b"mids\0";
 
 /// Everything one mirrored batch teaches sled, applied at once.
 #[derive(Debug, Default)]
@@ -171,13 +169,15 @@ impl MirrorLog {
             let synced = self.files.sync()?;
             b.insert(meta_key(&self.origin, "files_synced"), synced.to_be_bytes());
         }
-        for (i, (id, _)) in c.leaves.iter().enumerate() {
-            let index = c.first_index + i as u64;
-            let mut v = index.to_be_bytes().to_vec();
-            v.extend_from_slice(self.origin.as_bytes());
-            b.insert(key_in(MIDS, id.as_bytes()), v);
-        }
-        state::push_changes(&mut b, changes);
+        let placed: Vec<_> = (c.first_index..)
+            .zip(&c.leaves)
+            .map(|(index, (id, _))| {
+                let mut v = index.to_be_bytes().to_vec();
+                v.extend_from_slice(self.origin.as_bytes());
+                (state::Located::Mirror, *id, v)
+            })
+            .collect();
+        state::push_changes(&self.log, &mut b, changes, &placed)?;
         b.insert(meta_key(&self.origin, "size"), size.to_be_bytes());
         if let Some(note) = &c.checkpoint {
             b.insert(meta_key(&self.origin, "checkpoint"), note.as_slice());

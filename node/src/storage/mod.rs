@@ -107,8 +107,6 @@ impl StorageError {
 /// Key spaces of the `log` tree. Every key is `space ‖ key`; each space
 /// name ends in a NUL byte so that no space is a prefix of another.
 pub mod space {
-    /// statement id (32) → leaf index (u64 BE).
-    pub const IDS: &[u8] = b"ids\0";
     /// tree size (u64 BE) → the signed checkpoint note, one per batch.
     pub const CHECKPOINTS: &[u8] = b"checkpoints\0";
     /// attachment content hash (32) → the committing statement's id (32).
@@ -139,7 +137,14 @@ mod meta {
     pub const ORIGIN: &[u8] = b"origin";
     /// The node's public key (32 bytes), recorded at first start.
     pub const KEY: &[u8] = b"key";
+    /// How sled's keys are laid out ([`super::LAYOUT`], u32 BE), recorded
+    /// at first start.
+    pub const LAYOUT: &[u8] = b"layout";
 }
+
+/// The version of the layout of sled's keys. 2: each statement's
+/// governance entries and locations share one key ([`state`]).
+pub const LAYOUT: u32 = 2;
 
 /// `space ‖ key`.
 pub(crate) fn key_in(space: &[u8], key: &[u8]) -> Vec<u8> {
@@ -311,7 +316,7 @@ impl Storage {
         if let Some(index) = self.index_of(id)? {
             return Ok(Some(mirror::Placement { log: None, index }));
         }
-        self.get(mirror::MIDS, id.as_bytes())?
+        state::located(&self.log, id, state::Located::Mirror)?
             .map(|v| mirror::decode_mid(&v))
             .transpose()
     }
@@ -392,7 +397,7 @@ impl Storage {
 
     /// The leaf index of a statement, if it is in the log.
     pub fn index_of(&self, id: &StatementId) -> Result<Option<u64>, StorageError> {
-        self.get(space::IDS, id.as_bytes())?
+        state::located(&self.log, id, state::Located::Own)?
             .map(|v| read_u64(&v))
             .transpose()
     }
@@ -453,14 +458,14 @@ impl Storage {
                 synced.to_be_bytes(),
             );
         }
-        for (i, (id, _)) in batch.leaves.iter().enumerate() {
-            let index = batch.first_index + i as u64;
-            b.insert(key_in(space::IDS, id.as_bytes()), index.to_be_bytes());
-        }
+        let placed: Vec<_> = (batch.first_index..)
+            .zip(&batch.leaves)
+            .map(|(index, (id, _))| (state::Located::Own, *id, index.to_be_bytes().to_vec()))
+            .collect();
         for (hash, id) in &batch.attachments {
             b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes().as_slice());
         }
-        state::push_changes(&mut b, &batch.state);
+        state::push_changes(&self.log, &mut b, &batch.state, &placed)?;
         b.insert(key_in(space::META, meta::SIZE), size.to_be_bytes());
         // INVARIANT of Timestamp: never negative.
         b.insert(
@@ -543,6 +548,25 @@ impl Storage {
                     hex::encode(key)
                 )));
             }
+        }
+        let layout = self.get(space::META, meta::LAYOUT)?;
+        if stored_origin.is_none() && stored_key.is_none() && layout.is_none() {
+            let mut b = Batch::default();
+            b.insert(key_in(space::META, meta::ORIGIN), origin.as_bytes());
+            b.insert(key_in(space::META, meta::KEY), key.as_slice());
+            b.insert(key_in(space::META, meta::LAYOUT), &LAYOUT.to_be_bytes());
+            self.log.apply_batch(b)?;
+            return Ok(());
+        }
+        let found = layout.map_or(1, |v| {
+            <[u8; 4]>::try_from(v.as_ref()).map_or(0, u32::from_be_bytes)
+        });
+        if found != LAYOUT {
+            return Err(StorageError::Mismatch(format!(
+                "this data directory was written by another version of kaitiaki (storage \
+                 layout {found}, this version reads layout {LAYOUT}); start the node on a new \
+                 data directory (for the demo: kaitiaki demo --reset)"
+            )));
         }
         if stored_origin.is_none() || stored_key.is_none() {
             let mut b = Batch::default();

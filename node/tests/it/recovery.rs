@@ -407,4 +407,30 @@ async fn a_data_directory_of_another_origin_or_key_is_refused() {
     let node = TestNode::start(dir.path()).await;
     assert_eq!(node.head().await.0, 2);
     node.stop().await;
+
+    // A directory an earlier version wrote (no layout recorded) is refused
+    // by name, not read as if it were this version's.
+    let set_layout = |value: Option<&[u8]>| {
+        let db = sled::Config::new()
+            .path(dir.path().join("db"))
+            .segment_size(8 << 20)
+            .open()
+            .unwrap();
+        let log = db.open_tree("log").unwrap();
+        match value {
+            Some(v) => log.insert(b"meta\0layout", v).unwrap(),
+            None => log.remove(b"meta\0layout").unwrap(),
+        };
+        db.flush().unwrap();
+    };
+    set_layout(None);
+    let err = Node::open(config(dir.path())).unwrap_err().to_string();
+    assert!(
+        err.contains("layout 1") && err.contains("new data directory"),
+        "{err}"
+    );
+    set_layout(Some(&2u32.to_be_bytes()));
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.head().await.0, 2);
+    node.stop().await;
 }
