@@ -268,7 +268,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             segment_bytes: 64 << 20,
-            cache_bytes: 32 << 20,
+            cache_bytes: 16 << 20,
         }
     }
 }

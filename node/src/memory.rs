@@ -9,8 +9,9 @@
 //! defaults, 158 MiB with arenas limited.
 //!
 //! [`tune_allocator`] limits the arenas; [`release_free_memory`] returns
-//! free pages to the system, which the node does after each flush of its
-//! writes. Both do nothing where the allocator is not glibc's.
+//! free pages to the system, which the commit thread does every couple of
+//! seconds while writes come and once more when they stop. Both do nothing
+//! where the allocator is not glibc's.
 
 /// Arenas glibc may create: enough that the sequencer and the HTTP threads
 /// rarely wait on one another, few enough that free memory is not spread thin.
