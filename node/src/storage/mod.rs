@@ -146,6 +146,13 @@ mod meta {
 /// governance entries and locations share one key ([`state`]).
 pub const LAYOUT: u32 = 2;
 
+/// The next `n` bytes of `b`, moving `b` past them; `None` if fewer remain.
+pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, rest) = (b.get(..n)?, b.get(n..)?);
+    *b = rest;
+    Some(head)
+}
+
 /// `space ‖ key`.
 pub(crate) fn key_in(space: &[u8], key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(space.len() + key.len());

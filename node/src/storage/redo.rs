@@ -25,7 +25,7 @@
 
 use sled::{Batch, Tree};
 
-use super::{key_in, space, StorageError};
+use super::{key_in, space, take, StorageError};
 
 /// At most this many keys per sled batch.
 pub const CHUNK: usize = 64;
@@ -77,11 +77,6 @@ impl Writes {
 
     fn decode(mut bytes: &[u8]) -> Result<Writes, StorageError> {
         let bad = || StorageError::Corrupt("the pending commit in sled is malformed".into());
-        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-            let (head, rest) = (b.get(..n)?, b.get(n..)?);
-            *b = rest;
-            Some(head)
-        }
         let u32_of = |b: &mut &[u8]| -> Result<usize, StorageError> {
             let raw: [u8; 4] = take(b, 4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
             Ok(u32::from_be_bytes(raw) as usize)

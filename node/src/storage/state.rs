@@ -26,7 +26,7 @@ use kaitiaki_governance::{Store, Table};
 use kaitiaki_protocol::StatementId;
 use sled::Tree;
 
-use super::StorageError;
+use super::{take, StorageError};
 
 /// The sled key of `key` in `table`.
 pub fn key_of(table: Table, key: &[u8]) -> Vec<u8> {
@@ -139,11 +139,6 @@ impl Group {
 
     fn decode(mut b: &[u8]) -> Result<Group, StorageError> {
         let bad = || StorageError::Corrupt("a statement's governance group is malformed".into());
-        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-            let (head, rest) = (b.get(..n)?, b.get(n..)?);
-            *b = rest;
-            Some(head)
-        }
         let mut out: Vec<(u8, Vec<u8>, Vec<u8>)> = Vec::new();
         while !b.is_empty() {
             let tag = take(&mut b, 1).ok_or_else(bad)?[0];
