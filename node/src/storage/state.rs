@@ -15,7 +15,8 @@
 //! holds (a leaf page holds at most 16), so three keys per statement fewer
 //! is memory that no longer grows with the log. Every read of those tables
 //! names the id, so a read is one sled lookup as before; a commit reads
-//! each touched group, changes it, and writes it back whole. The group
+//! each touched group (none for a statement stored for the first time),
+//! changes it, and writes it back whole. The group
 //! also holds where the node keeps the statement (its leaf in the own log,
 //! or in a mirror), which would otherwise be a fourth key.
 
