@@ -20,7 +20,9 @@
 //! | `mirror\0 ‖ origin ‖ \0checkpoint` | the peer's latest checkpoint note the mirror was verified against (its size may exceed the mirror's while catching up) |
 //! | `mirror\0 ‖ origin ‖ \0complete` | the peer's latest checkpoint note whose whole tree the mirror holds (proofs are served against it) |
 //! | `mirror\0 ‖ origin ‖ \0files_synced` | leaves the derived files covered when last synced (u64 BE) |
-//! | `mids\0 ‖ statement id` | leaf index (u64 BE) ‖ origin, for a statement first seen in a mirror |
+//!
+//! Where a mirrored statement is (leaf index, u64 BE, ‖ origin) is kept in
+//! the statement's group with its governance entries ([`super::state`]).
 //!
 //! A mirror only ever holds leaves that were verified before they were
 //! written: every signature, the governance rules, and a consistency proof
@@ -285,7 +287,7 @@ pub struct Placement {
     pub index: u64,
 }
 
-/// Decodes a `mids` value.
+/// Decodes where a mirrored statement is (leaf index ‖ origin).
 pub(crate) fn decode_mid(v: &[u8]) -> Result<Placement, StorageError> {
     if v.len() < 8 {
         return Err(StorageError::Corrupt(
