@@ -237,27 +237,14 @@ fn sequencer_rate(rt: &tokio::runtime::Runtime, n: usize) -> f64 {
         .map(|i| envelope("sequencer", i).open().expect("valid"))
         .collect();
     let chunks: Vec<Vec<_>> = verified.chunks(500).map(<[_]>::to_vec).collect();
-    let handle = node.sequencer();
     let start = Instant::now();
-    rt.block_on(async {
-        let chunks = Arc::new(std::sync::Mutex::new(chunks));
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let (chunks, handle) = (chunks.clone(), handle.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let Some(chunk) = chunks.lock().expect("lock").pop() else {
-                        break;
-                    };
-                    handle.submit(chunk).await;
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.expect("task");
-        }
-    });
+    let outcomes = rt.block_on(common::submit_concurrently(&node, chunks));
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, kaitiaki_node::sequencer::Outcome::Created(_)))
+        .count();
+    assert_eq!(created, n, "every statement is new and sequenced");
     let metrics = node.metrics_text();
     let pick = |name: &str| {
         metrics

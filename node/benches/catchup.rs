@@ -15,7 +15,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kaitiaki_node::config::PeerConfig;
@@ -46,7 +45,6 @@ fn config(dir: &Path, origin: &str, seed: [u8; 32]) -> Config {
 async fn fill(node: &Node, n: usize) {
     const CHUNK: usize = 500;
     const PER_ROUND: usize = 20_000;
-    let handle = node.sequencer();
     let mut done = 0;
     while done < n {
         let round = (n - done).min(PER_ROUND);
@@ -55,26 +53,11 @@ async fn fill(node: &Node, n: usize) {
             .map(|i| envelope("catchup", i).open().expect("valid"))
             .collect();
         let chunks: Vec<Vec<_>> = verified.chunks(CHUNK).map(<[_]>::to_vec).collect();
-        let chunks = Arc::new(std::sync::Mutex::new(chunks));
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let (chunks, handle) = (chunks.clone(), handle.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let Some(chunk) = chunks.lock().expect("lock").pop() else {
-                        break;
-                    };
-                    for outcome in handle.submit(chunk).await {
-                        assert!(
-                            matches!(outcome, Outcome::Created(_)),
-                            "not sequenced: {outcome:?}"
-                        );
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.expect("task");
+        for outcome in common::submit_concurrently(node, chunks).await {
+            assert!(
+                matches!(outcome, Outcome::Created(_)),
+                "not sequenced: {outcome:?}"
+            );
         }
         done += round;
     }

@@ -70,18 +70,7 @@ fn a_notice_period_amended_on_another_log_gives_the_same_state_in_any_log_order(
     let sorted = s.w.store.clone();
     let hash = state_hash(&sorted).unwrap();
     let es = s.w.log.clone();
-    for logs in [
-        [IWI, PACIFIC, AGENCY],
-        [IWI, AGENCY, PACIFIC],
-        [PACIFIC, IWI, AGENCY],
-        [PACIFIC, AGENCY, IWI],
-        [AGENCY, IWI, PACIFIC],
-        [AGENCY, PACIFIC, IWI],
-    ] {
-        let other = fold(&log_by_log(&es, &logs));
-        assert!(other == sorted, "{logs:?}:\n{}", diff(&sorted, &other));
-        assert_eq!(state_hash(&other).unwrap(), hash, "{logs:?}");
-    }
+    same_state_log_by_log(&es, &sorted, &hash);
     let reversed = fold(es.iter().rev());
     assert!(reversed == sorted, "{}", diff(&sorted, &reversed));
 }
@@ -208,18 +197,7 @@ fn the_example_federation_gives_one_state_in_every_log_order() {
     let hash = state_hash(&sorted).unwrap();
     let reversed = fold(es.iter().rev());
     assert!(reversed == sorted, "{}", diff(&sorted, &reversed));
-    for logs in [
-        [IWI, PACIFIC, AGENCY],
-        [IWI, AGENCY, PACIFIC],
-        [PACIFIC, IWI, AGENCY],
-        [PACIFIC, AGENCY, IWI],
-        [AGENCY, IWI, PACIFIC],
-        [AGENCY, PACIFIC, IWI],
-    ] {
-        let other = fold(&log_by_log(&es, &logs));
-        assert!(other == sorted, "{logs:?}:\n{}", diff(&sorted, &other));
-        assert_eq!(state_hash(&other).unwrap(), hash, "{logs:?}");
-    }
+    same_state_log_by_log(&es, &sorted, &hash);
     for seed in 1..=8u64 {
         let other = fold(&interleaved(
             &es,
@@ -295,5 +273,22 @@ proptest! {
             prop_assert!(s == reference, "{} {:?}:\n{}", name, logs, diff(&reference, &s));
             prop_assert_eq!(state_hash(&s).unwrap(), hash, "{}", name);
         }
+    }
+}
+
+/// Folding the statements one whole log after another, in every order of
+/// the three logs, gives `sorted` and its state hash.
+fn same_state_log_by_log(es: &[Entry], sorted: &MemStore, hash: &[u8; 32]) {
+    for logs in [
+        [IWI, PACIFIC, AGENCY],
+        [IWI, AGENCY, PACIFIC],
+        [PACIFIC, IWI, AGENCY],
+        [PACIFIC, AGENCY, IWI],
+        [AGENCY, IWI, PACIFIC],
+        [AGENCY, PACIFIC, IWI],
+    ] {
+        let other = fold(&log_by_log(es, &logs));
+        assert!(other == *sorted, "{logs:?}:\n{}", diff(sorted, &other));
+        assert_eq!(state_hash(&other).unwrap(), *hash, "{logs:?}");
     }
 }

@@ -63,3 +63,31 @@ pub fn verify_rate(n: usize) -> f64 {
     println!("verify_strict, all cores:        {rate:>10.0} /s");
     rate
 }
+
+/// Hands `chunks` of verified statements to `node`'s sequencer from eight
+/// tasks at once, as concurrent clients would, and returns every outcome.
+pub async fn submit_concurrently(
+    node: &kaitiaki_node::Node,
+    chunks: Vec<Vec<kaitiaki_protocol::Verified>>,
+) -> Vec<kaitiaki_node::sequencer::Outcome> {
+    let chunks = std::sync::Arc::new(std::sync::Mutex::new(chunks));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (chunks, handle) = (chunks.clone(), node.sequencer());
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let Some(chunk) = chunks.lock().expect("lock").pop() else {
+                    break;
+                };
+                outcomes.extend(handle.submit(chunk).await);
+            }
+            outcomes
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all
+}

@@ -14,9 +14,9 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use kaitiaki_protocol::evidence::Evidence;
 use serde::{Deserialize, Serialize};
 
-use super::unix_now;
 use crate::node::Shared;
 use crate::storage::{space, Storage, StorageError};
+use crate::witness::unix_now;
 
 /// What this node saw but cannot prove with the protocol crate alone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -41,12 +41,13 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::evidence::{self, leaf_claim, Item};
-use super::{unix_now, Followed, PeerState};
+use super::{Followed, PeerState};
 use crate::node::Shared;
 use crate::sequencer::mirror::{open_leaf, MirrorLeaf, MirrorOutcome};
 use crate::sequencer::SequencerHandle;
 use crate::storage::mirror::MirrorLog;
 use crate::storage::StorageError;
+use crate::witness::unix_now;
 
 /// How long one request to a peer may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -436,11 +436,3 @@ pub enum AddPeerError {
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
-
-/// Now, in Unix seconds.
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}

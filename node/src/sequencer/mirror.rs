@@ -339,21 +339,16 @@ fn reindex_mirror(
     log: &MirrorLog,
     compact: &mut CompactRange,
     first_index: u64,
-    mut records: Vec<(crate::storage::Location, Vec<u8>)>,
+    records: Vec<(crate::storage::Location, Vec<u8>)>,
     sled_from: u64,
 ) -> Result<(), StorageError> {
-    let split = usize::try_from(sled_from.saturating_sub(first_index))
-        .unwrap_or(usize::MAX)
-        .min(records.len());
-    let rest = records.split_off(split);
-    if !records.is_empty() {
-        let (locations, subtrees) = super::derive_only(compact, &records);
-        log.derive(first_index, &locations, &subtrees)?;
-    }
+    let (first_index, rest) =
+        super::derive_before(compact, first_index, records, sled_from, |f, l, s| {
+            log.derive(f, l, s)
+        })?;
     if rest.is_empty() {
         return Ok(());
     }
-    let first_index = first_index + split as u64;
     let view = StateView::new(&shared.storage, None);
     let mut gate = Gate::new(&view);
     let mut commit = MirrorCommit {

@@ -516,22 +516,16 @@ pub(crate) fn reindex(
     shared: &Shared,
     compact: &mut CompactRange,
     first_index: u64,
-    mut records: Vec<(Location, Vec<u8>)>,
+    records: Vec<(Location, Vec<u8>)>,
     sled_from: u64,
 ) -> Result<(), StorageError> {
-    let split = usize::try_from(sled_from.saturating_sub(first_index))
-        .unwrap_or(usize::MAX)
-        .min(records.len());
-    let rest = records.split_off(split);
-    if !records.is_empty() {
-        // Only the files lack these: no parsing, no governance, no sled.
-        let (locations, subtrees) = derive_only(compact, &records);
-        shared.storage.derive(first_index, &locations, &subtrees)?;
-    }
+    let (first_index, rest) =
+        derive_before(compact, first_index, records, sled_from, |f, l, s| {
+            shared.storage.derive(f, l, s)
+        })?;
     if rest.is_empty() {
         return Ok(());
     }
-    let first_index = first_index + split as u64;
     let mut commit = CommitBatch {
         first_index,
         ..CommitBatch::default()
@@ -560,19 +554,36 @@ pub(crate) fn reindex(
     shared.storage.commit(&commit)
 }
 
-/// The locations and closed subtrees of durable leaves whose derived files
-/// are missing (start-up), extending `compact` with them.
-pub(crate) fn derive_only(
+/// Durable leaves read back from the segments at start-up: where each is,
+/// and its bytes.
+pub(crate) type Records = Vec<(Location, Vec<u8>)>;
+
+/// Start-up, for the own log and mirrors alike: the durable leaves
+/// `records` (from `first_index`) before `sled_from` lack only their
+/// derived files — their locations and the subtrees they close go to
+/// `derive`, extending `compact`, with no parsing, governance or sled.
+/// Returns the index and records of the rest, which sled lacks too.
+pub(crate) fn derive_before(
     compact: &mut CompactRange,
-    records: &[(Location, Vec<u8>)],
-) -> (Vec<Location>, Vec<(Subtree, Hash)>) {
-    let mut subtrees = Vec::new();
-    let mut locations = Vec::with_capacity(records.len());
-    for (loc, bytes) in records {
-        let _ = compact.push_with(leaf_hash(bytes), |at, hash| subtrees.push((at, hash)));
-        locations.push(*loc);
+    first_index: u64,
+    mut records: Records,
+    sled_from: u64,
+    derive: impl FnOnce(u64, &[Location], &[(Subtree, Hash)]) -> Result<(), StorageError>,
+) -> Result<(u64, Records), StorageError> {
+    let split = usize::try_from(sled_from.saturating_sub(first_index))
+        .unwrap_or(usize::MAX)
+        .min(records.len());
+    let rest = records.split_off(split);
+    if !records.is_empty() {
+        let mut subtrees = Vec::new();
+        let mut locations = Vec::with_capacity(records.len());
+        for (loc, bytes) in &records {
+            let _ = compact.push_with(leaf_hash(bytes), |at, hash| subtrees.push((at, hash)));
+            locations.push(*loc);
+        }
+        derive(first_index, &locations, &subtrees)?;
     }
-    (locations, subtrees)
+    Ok((first_index + split as u64, rest))
 }
 
 /// Opens an envelope that is already in the log. It was verified when it

@@ -307,6 +307,32 @@ impl DerivedFiles {
         Ok(())
     }
 
+    /// Appends a batch ([`DerivedFiles::append`]) and, every few batches,
+    /// syncs the files: returns the new watermark when it did, for the
+    /// caller to record in the same sled commit as the batch — only after
+    /// the sync has returned, so a recorded watermark is always durable.
+    pub fn append_batch(
+        &self,
+        first: u64,
+        locations: &[Location],
+        subtrees: &[(Subtree, Hash)],
+    ) -> Result<Option<u64>, StorageError> {
+        self.append(first, locations, subtrees)?;
+        if self.sync_due() {
+            return self.sync().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Start-up: cuts the files back to what can be trusted — no further
+    /// than `watermark` (their last recorded sync), their own lengths, and
+    /// `upto` — and returns that size. The caller re-derives the rest.
+    pub fn trim_trusted(&self, watermark: u64, upto: u64) -> Result<u64, StorageError> {
+        let keep = self.valid_len()?.min(watermark).min(upto);
+        self.truncate(keep)?;
+        Ok(keep)
+    }
+
     /// Whether enough leaves have been appended since the last sync that
     /// the files should be synced now.
     pub fn sync_due(&self) -> bool {

@@ -165,10 +165,11 @@ impl MirrorLog {
     pub(crate) fn commit(&self, c: &MirrorCommit, changes: &[Change]) -> Result<(), StorageError> {
         let size = c.first_index + c.leaves.len() as u64;
         let locations: Vec<Location> = c.leaves.iter().map(|(_, l)| *l).collect();
-        self.files.append(c.first_index, &locations, &c.subtrees)?;
         let mut b = Writes::default();
-        if self.files.sync_due() {
-            let synced = self.files.sync()?;
+        if let Some(synced) = self
+            .files
+            .append_batch(c.first_index, &locations, &c.subtrees)?
+        {
             b.insert(meta_key(&self.origin, "files_synced"), synced.to_be_bytes());
         }
         let placed: Vec<_> = (c.first_index..)
@@ -209,9 +210,7 @@ impl MirrorLog {
             .map(|v| read_u64(&v))
             .transpose()?
             .unwrap_or(0);
-        let keep = self.files.valid_len()?.min(watermark).min(upto);
-        self.files.truncate(keep)?;
-        Ok(keep)
+        self.files.trim_trusted(watermark, upto)
     }
 
     /// Syncs the derived files and records how many leaves they cover.

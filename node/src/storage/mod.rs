@@ -453,13 +453,11 @@ impl Storage {
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StorageError> {
         let size = batch.first_index + batch.leaves.len() as u64;
         let locations: Vec<Location> = batch.leaves.iter().map(|(_, loc)| *loc).collect();
-        self.files
-            .append(batch.first_index, &locations, &batch.subtrees)?;
         let mut b = redo::Writes::default();
-        // Every few batches the derived files are synced; the watermark
-        // goes into sled only after that sync has returned.
-        if self.files.sync_due() {
-            let synced = self.files.sync()?;
+        if let Some(synced) =
+            self.files
+                .append_batch(batch.first_index, &locations, &batch.subtrees)?
+        {
             b.insert(
                 key_in(space::META, meta::FILES_SYNCED),
                 synced.to_be_bytes(),
@@ -506,18 +504,16 @@ impl Storage {
         self.files.len()
     }
 
-    /// Start-up: cuts the derived files back to what can be trusted — no
-    /// further than their last sync (the watermark), their lengths, and
-    /// `upto` — and returns that size. The caller re-derives the rest.
+    /// Start-up: cuts the derived files back to what can be trusted
+    /// ([`files::DerivedFiles::trim_trusted`] with the recorded watermark)
+    /// and returns that size. The caller re-derives the rest.
     pub fn trim_derived(&self, upto: u64) -> Result<u64, StorageError> {
         let watermark = self
             .get(space::META, meta::FILES_SYNCED)?
             .map(|v| read_u64(&v))
             .transpose()?
             .unwrap_or(0);
-        let keep = self.files.valid_len()?.min(watermark).min(upto);
-        self.files.truncate(keep)?;
-        Ok(keep)
+        self.files.trim_trusted(watermark, upto)
     }
 
     /// Syncs the derived files and records in sled how many leaves they

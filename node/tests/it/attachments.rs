@@ -6,15 +6,7 @@ use kaitiaki_protocol::statement::AttachmentCommit;
 use kaitiaki_protocol::{Body, ContentHash, Timestamp};
 
 use crate::governance::{env, ok, setting, Cast};
-use crate::support::{tempdir, TestNode, ORIGIN};
-
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    Timestamp::from_unix_millis(ms).unwrap()
-}
+use crate::support::{now, tempdir, TestNode, ORIGIN};
 
 #[tokio::test]
 async fn only_members_of_the_readers_body_read_an_attachment() {

@@ -22,7 +22,7 @@ use kaitiaki_protocol::{Body, Envelope, Hash, Leaf, PublicKey, StatementId, Time
 use serde_json::Value;
 
 use crate::governance::{approve, env, ok, request};
-use crate::support::{self, announce, key, tempdir, TestNode};
+use crate::support::{self, announce, key, now, tempdir, TestNode};
 
 /// Writes a node key with a known seed, so its log key is known before it starts.
 pub fn write_node_key(dir: &Path, seed: [u8; 32]) {
@@ -109,15 +109,6 @@ async fn two_nodes_mirror_each_other_and_agree_on_the_state() {
 /// GETs `url` as text.
 async fn get_text(http: &reqwest::Client, url: &str) -> String {
     http.get(url).send().await.unwrap().text().await.unwrap()
-}
-
-/// Now, as a protocol timestamp.
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    Timestamp::from_unix_millis(i64::try_from(ms).unwrap()).unwrap()
 }
 
 /// Binds `n` loopback listeners and returns them with their URLs.

@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use crate::federation::{log_key, write_node_key};
-use crate::support::{self, announce, tempdir, TestNode};
+use crate::support::{self, announce, now, tempdir, TestNode};
 
 /// The origin of the misbehaving log.
 const HARNESS: &str = "harness-log.example";
@@ -621,14 +621,6 @@ async fn rewritten_leaves_are_refused_and_the_mirror_kept() {
         assert!(!has_statement(&node, l).await);
     }
     node.stop().await;
-}
-
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    Timestamp::from_unix_millis(ms).unwrap()
 }
 
 #[tokio::test]

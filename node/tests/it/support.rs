@@ -192,3 +192,12 @@ pub fn segments(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Now, as a protocol timestamp.
+pub fn now() -> kaitiaki_protocol::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    kaitiaki_protocol::Timestamp::from_unix_millis(i64::try_from(ms).unwrap()).unwrap()
+}
