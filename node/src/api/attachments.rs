@@ -152,10 +152,14 @@ pub async fn upload(
         size: commit.size,
         commit: id,
     };
-    if app.shared.storage.attachment(hash.as_bytes())?.is_some() {
+    if app.shared.storage.has_attachment(hash.as_bytes()) {
         return Ok((StatusCode::OK, Json(stored)));
     }
-    app.shared.storage.put_attachment(hash.as_bytes(), &bytes)?;
+    // Acknowledged only once the bytes are on stable storage.
+    let shared = app.shared.clone();
+    tokio::task::spawn_blocking(move || shared.storage.put_attachment(hash.as_bytes(), &bytes))
+        .await
+        .map_err(|e| ApiError::internal(&e))??;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
@@ -182,10 +186,10 @@ pub async fn download(
     let hash = parse_hash(&hash_text)?;
     let (_, commit) = commitment(&app, &hash)?;
     authorise(&app, &headers, Method::GET, &hash_text, &commit)?;
-    let bytes = app
-        .shared
-        .storage
-        .attachment(hash.as_bytes())?
+    let shared = app.shared.clone();
+    let bytes = tokio::task::spawn_blocking(move || shared.storage.attachment(hash.as_bytes()))
+        .await
+        .map_err(|e| ApiError::internal(&e))??
         .ok_or_else(|| {
             ApiError::not_found("the attachment was never uploaded here, or has been erased")
         })?;
@@ -228,7 +232,12 @@ pub async fn erase(
     let hash = parse_hash(&hash_text)?;
     let (_, commit) = commitment(&app, &hash)?;
     authorise(&app, &headers, Method::DELETE, &hash_text, &commit)?;
-    if app.shared.storage.erase_attachment(hash.as_bytes())? {
+    let shared = app.shared.clone();
+    let erased =
+        tokio::task::spawn_blocking(move || shared.storage.erase_attachment(hash.as_bytes()))
+            .await
+            .map_err(|e| ApiError::internal(&e))??;
+    if erased {
         tracing::info!(hash = %hash, "erased a confidential attachment");
         Ok(StatusCode::NO_CONTENT)
     } else {

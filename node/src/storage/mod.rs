@@ -10,7 +10,9 @@
 //!   tree/locations    leaf i → segment, offset, length: 16 bytes at 16·i
 //!   tree/level-NN     hash of subtree (NN, i) at 32·i, one file per level
 //!   db/               sled: statement id → leaf index, checkpoints (one per
-//!                     batch), attachments, meta, governance tables
+//!                     batch), attachment commitments, meta, governance tables
+//!   attachments/      confidential attachment bytes, one file per content
+//!                     hash, synced before an upload is acknowledged
 //! ```
 //!
 //! What grows with every leaf and never changes lives in flat files, not in
@@ -47,6 +49,7 @@
 //! *behind* the segments, never ahead, and [`recovery`] only ever has to
 //! catch them up.
 
+pub mod attachments;
 pub mod files;
 pub mod mirror;
 pub mod recovery;
@@ -204,13 +207,13 @@ impl Default for CommitBatch {
 /// a sled `Batch` is atomic only within a tree: a batch's ids, checkpoint
 /// and governance writes land
 /// together or not at all, without sled transactions, which read every key
-/// they write and block all readers while they run. Attachment bytes,
-/// which are not part of any batch, have their own tree.
+/// they write and block all readers while they run. Attachment bytes
+/// are not in sled but in files of their own ([`attachments`]).
 #[derive(Debug)]
 pub struct Storage {
     db: sled::Db,
     log: Tree,
-    blobs: Tree,
+    blobs: attachments::Attachments,
     state: state::StateTrees,
     reader: SegmentReader,
     files: files::DerivedFiles,
@@ -243,7 +246,8 @@ impl Storage {
         let log = db.open_tree("log")?;
         // A commit a crash interrupted is finished before anything reads.
         redo::finish_pending(&log)?;
-        let blobs = db.open_tree("attachment_blobs")?;
+        let blobs = attachments::Attachments::open(data_dir)?;
+        move_attachments_out_of_sled(&db, &blobs)?;
         Ok(Storage {
             reader: SegmentReader::new(&log_dir),
             state: state::StateTrees::new(log.clone()),
@@ -594,20 +598,25 @@ impl Storage {
         )
     }
 
-    /// Stores the bytes of a committed attachment.
+    /// Stores the bytes of a committed attachment durably: when this
+    /// returns, they survive a crash or a power cut.
     pub fn put_attachment(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
-        self.blobs.insert(hash, bytes)?;
-        Ok(())
+        self.blobs.put(hash, bytes)
     }
 
     /// Erases an attachment's bytes; its commitment stays in the log.
     pub fn erase_attachment(&self, hash: &[u8; 32]) -> Result<bool, StorageError> {
-        Ok(self.blobs.remove(hash)?.is_some())
+        self.blobs.erase(hash)
+    }
+
+    /// Whether an attachment's bytes are stored (uploaded and not erased).
+    pub fn has_attachment(&self, hash: &[u8; 32]) -> bool {
+        self.blobs.contains(hash)
     }
 
     /// The bytes of an attachment, if uploaded and not erased.
     pub fn attachment(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.blobs.get(hash)?.map(|v| v.to_vec()))
+        self.blobs.get(hash)
     }
 
     /// The id of the statement that committed to an attachment.
@@ -657,4 +666,39 @@ pub(crate) fn read_u64(bytes: &[u8]) -> Result<u64, StorageError> {
     <[u8; 8]>::try_from(bytes)
         .map(u64::from_be_bytes)
         .map_err(|_| StorageError::Corrupt("a stored number is not 8 bytes".into()))
+}
+
+/// The sled tree earlier versions kept attachment bytes in.
+const OLD_ATTACHMENT_TREE: &[u8] = b"attachment_blobs";
+
+/// Moves attachment bytes an earlier version kept in sled to their files,
+/// each made durable before the sled tree is dropped; a crash in between
+/// only means they are moved again at the next start.
+fn move_attachments_out_of_sled(
+    db: &sled::Db,
+    files: &attachments::Attachments,
+) -> Result<(), StorageError> {
+    if !db.tree_names().iter().any(|n| n == OLD_ATTACHMENT_TREE) {
+        return Ok(());
+    }
+    let old = db.open_tree(OLD_ATTACHMENT_TREE)?;
+    let mut moved = 0usize;
+    for item in old.iter() {
+        let (hash, bytes) = item?;
+        let hash: [u8; 32] = hash
+            .as_ref()
+            .try_into()
+            .map_err(|_| StorageError::Corrupt("an attachment key is not a hash".into()))?;
+        files.put(&hash, &bytes)?;
+        moved += 1;
+    }
+    db.drop_tree(OLD_ATTACHMENT_TREE)?;
+    db.flush()?;
+    if moved > 0 {
+        tracing::info!(
+            moved,
+            "moved attachment bytes from the database to their own files"
+        );
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ use kaitiaki_protocol::statement::AttachmentCommit;
 use kaitiaki_protocol::{Body, ContentHash, Timestamp};
 
 use crate::governance::{env, ok, setting, Cast};
+use crate::recovery::spawn_crash_child;
 use crate::support::{now, tempdir, TestNode, ORIGIN};
 
 #[tokio::test]
@@ -136,4 +137,122 @@ async fn only_members_of_the_readers_body_read_an_attachment() {
         .unwrap();
     assert_eq!(r.status(), 404);
     node.stop().await;
+}
+
+/// A node in `dir` holding a committed (not yet uploaded) attachment of
+/// `bytes` for the board, stopped; the attachment's path.
+async fn committed(dir: &std::path::Path, c: &Cast, bytes: &[u8]) -> String {
+    let hash = ContentHash::of(bytes);
+    let node = TestNode::start(dir).await;
+    let (board, _data, req) = setting(&node, c).await;
+    ok(
+        &node,
+        env(
+            &c.researcher,
+            Body::AttachmentCommit(AttachmentCommit {
+                subject: req,
+                readers: board,
+                content_hash: hash,
+                size: bytes.len() as u64,
+                media_type: "text/plain".into(),
+                description: "Notes".into(),
+            }),
+        ),
+    )
+    .await;
+    node.stop().await;
+    format!("/v1/attachments/{hash}")
+}
+
+/// Reads the attachment at `path` as a board member: its status and bytes.
+async fn read_as_member(node: &TestNode, c: &Cast, path: &str) -> (u16, Vec<u8>) {
+    let r = node
+        .http
+        .get(node.at(path))
+        .header(
+            "kaitiaki-signature",
+            sign_request(&c.mere, ORIGIN, "GET", path, now()),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+}
+
+/// An acknowledged upload survives the node being killed at once, and an
+/// interrupted one leaves nothing half-written behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_upload_survives_a_crash() {
+    let dir = tempdir();
+    let c = Cast::new();
+    let secret = b"Whakapapa notes: for the board's eyes only.".repeat(1000);
+    let path = committed(dir.path(), &c, &secret).await;
+
+    let (mut child, port) = spawn_crash_child(dir.path()).await;
+    let r = reqwest::Client::new()
+        .put(format!("http://127.0.0.1:{port}{path}"))
+        .body(secret.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Killed the moment it answered, before any periodic flush.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = dir.path().join("attachments").join(".upload-interrupted");
+    std::fs::write(&left, &secret[..100]).unwrap();
+
+    let node = TestNode::start(dir.path()).await;
+    let (status, bytes) = read_as_member(&node, &c, &path).await;
+    assert_eq!(status, 200, "the acknowledged upload was lost");
+    assert_eq!(bytes, secret);
+    assert!(
+        !left.exists(),
+        "an interrupted upload is removed at start-up"
+    );
+    node.stop().await;
+}
+
+/// Attachment bytes an earlier version kept in the database move to their
+/// files at start-up, and are served from there.
+#[tokio::test]
+async fn attachments_kept_in_the_database_move_to_files() {
+    let dir = tempdir();
+    let c = Cast::new();
+    let secret = b"Uploaded before attachments had files of their own.".to_vec();
+    let path = committed(dir.path(), &c, &secret).await;
+    {
+        let db = old_db(dir.path());
+        let old = db.open_tree("attachment_blobs").unwrap();
+        old.insert(ContentHash::of(&secret).as_bytes(), secret.as_slice())
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    let node = TestNode::start(dir.path()).await;
+    let (status, bytes) = read_as_member(&node, &c, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, secret);
+    node.stop().await;
+    let file = dir
+        .path()
+        .join("attachments")
+        .join(ContentHash::of(&secret).to_hex());
+    assert_eq!(std::fs::read(file).unwrap(), secret);
+    let db = old_db(dir.path());
+    assert!(
+        !db.tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"attachment_blobs"),
+        "the old tree is dropped once its bytes are in files"
+    );
+}
+
+/// The node's sled database, opened as the node opens it.
+fn old_db(dir: &std::path::Path) -> sled::Db {
+    sled::Config::new()
+        .path(dir.join("db"))
+        .segment_size(8 << 20)
+        .open()
+        .unwrap()
 }

@@ -155,10 +155,11 @@ async fn crash_child() {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_killed_node_loses_no_acknowledged_write() {
-    let dir = tempdir();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+/// Starts [`crash_child`] as a process serving the node in `dir`; returns
+/// it and the port it listens on, to be killed like a crash.
+pub async fn spawn_crash_child(dir: &Path) -> (std::process::Child, String) {
+    let _ = std::fs::remove_file(dir.join("port"));
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",
             "--exact",
@@ -166,14 +167,14 @@ async fn a_killed_node_loses_no_acknowledged_write() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("KAITIAKI_IT_CHILD_DIR", dir.path())
+        .env("KAITIAKI_IT_CHILD_DIR", dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let start = Instant::now();
     let port = loop {
-        if let Ok(p) = std::fs::read_to_string(dir.path().join("port")) {
+        if let Ok(p) = std::fs::read_to_string(dir.join("port")) {
             break p;
         }
         assert!(
@@ -182,6 +183,14 @@ async fn a_killed_node_loses_no_acknowledged_write() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_node_loses_no_acknowledged_write() {
+    let dir = tempdir();
+    let start = Instant::now();
+    let (mut child, port) = spawn_crash_child(dir.path()).await;
     let url = format!("http://127.0.0.1:{port}/v1/statements");
     let http = reqwest::Client::new();
     let acked = Arc::new(Mutex::new(Vec::new()));

@@ -1,0 +1,145 @@
+//! Confidential attachment bytes: one file per content hash under
+//! `attachments/`, written durably before an upload is acknowledged.
+//!
+//! An upload is written to a temporary file in the same directory, synced
+//! with `fdatasync`, renamed to its content hash, and the directory synced,
+//! so that a crash leaves either the whole file or none of it, and an
+//! acknowledged upload survives a power cut. Temporary files a crash left
+//! behind are removed at start-up.
+//!
+//! These bytes are kept here and nowhere else: they are not in the log (only
+//! their commitment is) and cannot be derived from it, so they are not in
+//! sled either, which the node may rebuild from the segments. Reading
+//! checks the bytes against their content hash, so a damaged file is named
+//! rather than served.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use kaitiaki_protocol::ContentHash;
+
+use super::segment::sync_dir;
+use super::StorageError;
+
+/// Prefix of the temporary files an upload is written to before its rename.
+const TEMPORARY: &str = ".upload-";
+
+/// The directory of attachment files.
+#[derive(Debug)]
+pub struct Attachments {
+    dir: PathBuf,
+}
+
+impl Attachments {
+    /// Opens (creating if needed) `attachments/` under `data_dir`, and
+    /// removes uploads a crash interrupted.
+    pub fn open(data_dir: &Path) -> Result<Attachments, StorageError> {
+        let dir = data_dir.join("attachments");
+        std::fs::create_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        let entries = std::fs::read_dir(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| StorageError::io(&dir, e))?;
+            if entry.file_name().to_string_lossy().starts_with(TEMPORARY) {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| StorageError::io(&path, e))?;
+            }
+        }
+        Ok(Attachments { dir })
+    }
+
+    fn path(&self, hash: &[u8; 32]) -> PathBuf {
+        self.dir.join(hex::encode(hash))
+    }
+
+    /// Whether the bytes of `hash` are stored.
+    pub fn contains(&self, hash: &[u8; 32]) -> bool {
+        self.path(hash).is_file()
+    }
+
+    /// Stores `bytes` under `hash` durably; returns when they would survive
+    /// a power cut. The caller has checked that they have this hash.
+    pub fn put(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
+        let io = |e: std::io::Error| StorageError::io(&self.dir, e);
+        let mut file = tempfile::Builder::new()
+            .prefix(TEMPORARY)
+            .tempfile_in(&self.dir)
+            .map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
+        file.as_file().sync_data().map_err(io)?;
+        let path = self.path(hash);
+        file.persist(&path)
+            .map_err(|e| StorageError::io(&path, e.error))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Erases the bytes of `hash`; false when they were not stored.
+    pub fn erase(&self, hash: &[u8; 32]) -> Result<bool, StorageError> {
+        let path = self.path(hash);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                sync_dir(&self.dir)?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StorageError::io(&path, e)),
+        }
+    }
+
+    /// The bytes of `hash`, if stored; a file whose bytes no longer have
+    /// that hash is an error naming the file.
+    pub fn get(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        let path = self.path(hash);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StorageError::io(&path, e)),
+        };
+        if ContentHash::of(&bytes).as_bytes() != hash {
+            return Err(StorageError::Corrupt(format!(
+                "the attachment file {} does not have its content hash; restore it from a backup, \
+                 or erase it and ask its uploader to upload it again",
+                path.display()
+            )));
+        }
+        Ok(Some(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_erases_and_names_a_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Attachments::open(dir.path()).unwrap();
+        let bytes = b"minutes of the hui".to_vec();
+        let hash = *ContentHash::of(&bytes).as_bytes();
+        assert_eq!(store.get(&hash).unwrap(), None);
+        store.put(&hash, &bytes).unwrap();
+        assert!(store.contains(&hash));
+        assert_eq!(store.get(&hash).unwrap(), Some(bytes.clone()));
+
+        std::fs::write(store.path(&hash), b"minutes of the hui!").unwrap();
+        let err = store.get(&hash).unwrap_err().to_string();
+        assert!(err.contains(&hex::encode(hash)), "{err}");
+
+        assert!(store.erase(&hash).unwrap());
+        assert!(!store.erase(&hash).unwrap());
+        assert_eq!(store.get(&hash).unwrap(), None);
+    }
+
+    #[test]
+    fn an_interrupted_upload_is_removed_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Attachments::open(dir.path()).unwrap());
+        let left = dir
+            .path()
+            .join("attachments")
+            .join(format!("{TEMPORARY}x1"));
+        std::fs::write(&left, b"half an upl").unwrap();
+        let store = Attachments::open(dir.path()).unwrap();
+        assert!(!left.exists());
+        assert_eq!(std::fs::read_dir(&store.dir).unwrap().count(), 0);
+    }
+}
