@@ -158,7 +158,13 @@ pub async fn add_peer(
     config.witness = q.witness.unwrap_or(true);
     let shared = app.shared.clone();
     let sequencer = app.sequencer.clone();
-    match crate::replication::add_peer(&shared, &sequencer, config) {
+    // Stored durably (an fsync) before the answer: off the async workers.
+    let added = tokio::task::spawn_blocking(move || {
+        crate::replication::add_peer(&shared, &sequencer, config)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    match added {
         Ok((status, true)) => Ok((StatusCode::CREATED, Json(status)).into_response()),
         Ok((status, false)) => Ok((StatusCode::OK, Json(status)).into_response()),
         Err(AddPeerError::Invalid(m)) => Err(ApiError::malformed(m)),
@@ -200,7 +206,11 @@ pub async fn forgive(
             "this node does not follow a log named {origin}"
         )));
     }
-    let was = evidence::forgive(&app.shared, &origin).map_err(|e| ApiError::internal(&e))?;
+    let shared = app.shared.clone();
+    let was = tokio::task::spawn_blocking(move || evidence::forgive(&shared, &origin))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(Forgiven {
         was_quarantined: was,
     }))

@@ -243,7 +243,12 @@ impl Follower {
                     let Some(shared) = self.shared.upgrade() else {
                         return;
                     };
-                    if let Err(e) = evidence::quarantine(&shared, item, "replication", &reason) {
+                    // Stored durably (an fsync): off the async workers.
+                    let stored = tokio::task::spawn_blocking(move || {
+                        evidence::quarantine(&shared, item, "replication", &reason)
+                    })
+                    .await;
+                    if let Ok(Err(e)) = stored {
                         tracing::error!(error = %e, "could not store evidence");
                     }
                     continue;

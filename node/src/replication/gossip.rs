@@ -78,7 +78,12 @@ pub(crate) async fn round(f: &Follower) -> Result<(), Fault> {
         let found = compare(f, &view.origin, &ours, ours_size, &mirror, &their).await?;
         if let Some((item, reason)) = found {
             let shared = f.shared.upgrade().ok_or(Fault::Closed)?;
-            evidence::quarantine(&shared, item, "gossip", &reason)?;
+            // Stored durably (an fsync): off the async workers.
+            tokio::task::spawn_blocking(move || {
+                evidence::quarantine(&shared, item, "gossip", &reason)
+            })
+            .await
+            .map_err(|e| Fault::Local(format!("storing evidence stopped: {e}")))??;
         }
     }
     Ok(())

@@ -338,7 +338,10 @@ impl Storage {
         Ok(self.get(space, key)?.map(|v| v.to_vec()))
     }
 
-    /// Sets (or, with `None`, removes) one value of a small key space.
+    /// Sets (or, with `None`, removes) one value of a small key space, and
+    /// makes it durable before returning: peers added at run time, evidence
+    /// and quarantines cannot be derived again from the log. Blocking (an
+    /// `fsync`); these are rare.
     pub fn put_in(
         &self,
         space: &[u8],
@@ -349,7 +352,13 @@ impl Storage {
             Some(v) => self.log.insert(key_in(space, key), v)?,
             None => self.log.remove(key_in(space, key))?,
         };
-        Ok(())
+        self.flush_durably()
+    }
+
+    /// Flushes sled so that what it holds survives a power cut (see
+    /// [`sync_sled`]).
+    pub fn flush_durably(&self) -> Result<(), StorageError> {
+        sync_sled(&self.db, &self.data_dir.join("db"))
     }
 
     /// Every (key, value) of a small key space, in key order.
@@ -701,4 +710,16 @@ fn move_attachments_out_of_sled(
         );
     }
     Ok(())
+}
+
+/// Flushes a sled database in `dir` so that what it holds survives a power
+/// cut. sled's own flush writes its file with `sync_file_range`, which
+/// leaves the drive's cache and the file's size unsynced (DESIGN.md,
+/// principle 4); an `fsync` of the same file syncs both.
+pub fn sync_sled(db: &sled::Db, dir: &Path) -> Result<(), StorageError> {
+    db.flush()?;
+    let file = dir.join("db");
+    std::fs::File::open(&file)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StorageError::io(&file, e))
 }

@@ -132,6 +132,8 @@ pub struct Witness {
     peers: RwLock<Vec<WitnessPeer>>,
     require: usize,
     db: sled::Db,
+    // The database's directory (its file is synced by [`Witness::flush`]).
+    dir: std::path::PathBuf,
     held: sled::Tree,
     evidence: sled::Tree,
     cosigned: sled::Tree,
@@ -258,6 +260,7 @@ impl Witness {
             cosigned: open("cosigned")?,
             witnessed_by: open("witnessed_by")?,
             db: db.clone(),
+            dir: dir.clone(),
             cosigner,
             logs: RwLock::new(logs),
             peers: RwLock::new(peers),
@@ -436,10 +439,13 @@ impl Witness {
         out
     }
 
-    /// Flushes the witness's sled database to disk.
+    /// Makes the witness's sled database survive a power cut: a witness
+    /// must not forget a checkpoint it cosigned.
     pub async fn flush(&self) -> Result<(), StorageError> {
-        self.db.flush_async().await?;
-        Ok(())
+        let (db, dir) = (self.db.clone(), self.dir.clone());
+        tokio::task::spawn_blocking(move || crate::storage::sync_sled(&db, &dir))
+            .await
+            .map_err(|e| StorageError::Corrupt(format!("the witness flush stopped: {e}")))?
     }
 }
 

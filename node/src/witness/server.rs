@@ -26,8 +26,8 @@
 //! `compare_and_swap` on the log's entry: if another request moved it in
 //! between, the checks run again against the new entry. So two requests
 //! from the same old size can never both advance it, and a size can never
-//! go backwards. The new entry is flushed to disk before the cosignature is
-//! returned.
+//! go backwards. The new entry is flushed and `fsync`'d before the cosignature is
+//! returned, so that not even a power cut makes the witness forget it.
 //!
 //! A validly signed checkpoint with the held size and another root is an
 //! equivocation, whatever old size the request named; one whose proof from

@@ -22,6 +22,7 @@ use kaitiaki_protocol::{Body, Envelope, Hash, Leaf, PublicKey, StatementId, Time
 use serde_json::Value;
 
 use crate::governance::{approve, env, ok, request};
+use crate::recovery::spawn_crash_child;
 use crate::support::{self, announce, key, now, tempdir, TestNode};
 
 /// Writes a node key with a known seed, so its log key is known before it starts.
@@ -534,13 +535,25 @@ async fn add_peer(
     url: &str,
     key: &str,
 ) -> (u16, Value) {
-    let mut target = reqwest::Url::parse(&node.at("/v1/peers")).unwrap();
+    add_peer_at(&node.http, &node.url, origin, signer, url, key).await
+}
+
+/// [`add_peer`] to the node at `base`.
+async fn add_peer_at(
+    http: &reqwest::Client,
+    base: &str,
+    origin: &str,
+    signer: Option<&SigningKey>,
+    url: &str,
+    key: &str,
+) -> (u16, Value) {
+    let mut target = reqwest::Url::parse(&format!("{base}/v1/peers")).unwrap();
     target
         .query_pairs_mut()
         .append_pair("url", url)
         .append_pair("key", key);
     let path = format!("{}?{}", target.path(), target.query().unwrap());
-    let mut req = node.http.post(target);
+    let mut req = http.post(target);
     if let Some(k) = signer {
         req = req.header(
             "Kaitiaki-Signature",
@@ -634,6 +647,38 @@ async fn a_peer_added_at_run_time_is_followed_and_remembered() {
     let (_, peers) = b.get("/v1/peers").await;
     assert_eq!(peers["peers"].as_array().unwrap().len(), 1, "{peers}");
     assert_eq!(peers["peers"][0]["url"], a.url, "{peers}");
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A peer added at run time is remembered even when the node is killed
+/// the moment it answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_added_at_run_time_survives_a_crash() {
+    let (a_origin, a_seed, b_seed) = ("alpha.example", [63u8; 32], [64u8; 32]);
+    let (a_dir, b_dir) = (tempdir(), tempdir());
+    write_node_key(a_dir.path(), a_seed);
+    let mut c = support::config(a_dir.path());
+    c.origin = a_origin.into();
+    let a = TestNode::start_with(c).await;
+    write_node_key(b_dir.path(), b_seed);
+    let (mut child, port) = spawn_crash_child(b_dir.path()).await;
+    let (status, body) = add_peer_at(
+        &reqwest::Client::new(),
+        &format!("http://127.0.0.1:{port}"),
+        support::ORIGIN,
+        Some(&SigningKey::from_bytes(&b_seed)),
+        &a.url,
+        &log_key(a_origin, a_seed),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let b = TestNode::start(b_dir.path()).await;
+    let (_, peers) = b.get("/v1/peers").await;
+    assert_eq!(peers["peers"][0]["origin"], a_origin, "{peers}");
     b.stop().await;
     a.stop().await;
 }
