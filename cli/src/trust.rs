@@ -88,13 +88,19 @@ impl TrustStore {
         }
     }
 
-    /// Remembers a verified checkpoint (written atomically, so a crash never
-    /// leaves half a file).
+    /// Remembers a verified checkpoint: written to a temporary file, synced
+    /// and renamed, so that neither a crash nor a power cut leaves half a
+    /// file or an empty one.
     pub fn save(&self, known: &Known) -> Result<()> {
+        use std::io::Write as _;
         ensure_private_dir(&self.dir)?;
         let path = self.path(&known.origin)?;
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(known)?)
+        std::fs::File::create(&tmp)
+            .and_then(|mut f| {
+                f.write_all(&serde_json::to_vec_pretty(known)?)?;
+                f.sync_all()
+            })
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
