@@ -8,7 +8,11 @@
 //! 3. inclusion-proof time at 10³ and at 10⁶ leaves and their ratio (target
 //!    at most 2);
 //! 4. the node's resident memory idle and at 10⁶ leaves (targets 32 MiB
-//!    and 256 MiB).
+//!    and 256 MiB);
+//! 5. start-up — from starting the process to a node answering `/healthz`
+//!    — and resident memory just after, on the small log and on the big
+//!    one, and the ratio of the start-up times: neither should grow with
+//!    the log.
 //!
 //! The node runs in a child process (this binary, re-executed), so its
 //! memory is measured apart from the load generator's. The big log is
@@ -202,6 +206,25 @@ async fn fill(server: &Server, run: &str, n: usize) {
     }
 }
 
+/// Starts a node on the stopped log in `dir` and measures the time until it
+/// answers `/healthz`, and its resident memory a moment later.
+async fn start_up(dir: &Path) -> (Duration, f64) {
+    let started = Instant::now();
+    let server = Server::start(dir);
+    loop {
+        let health = server.http.get(format!("{}/healthz", server.url)).send();
+        if health.await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss = server.rss_mib().await;
+    server.stop();
+    (took, rss)
+}
+
 /// Mean time of inclusion proofs for random leaves of a node's log.
 fn proof_time(dir: &Path) -> (u64, Duration) {
     let node = Node::open(config(dir)).expect("node opens");
@@ -340,6 +363,22 @@ fn main() {
             server.rss_parts()
         );
         server.stop();
+
+        // 5. Start-up on both logs.
+        let (small_start, small_rss) = start_up(small.path()).await;
+        let (big_start, big_rss) = start_up(big.path()).await;
+        println!(
+            "start-up at 1000 leaves:        {:>10.1} ms, then RSS {small_rss:.1} MiB",
+            small_start.as_secs_f64() * 1e3
+        );
+        println!(
+            "start-up at {target} leaves:     {:>10.1} ms, then RSS {big_rss:.1} MiB",
+            big_start.as_secs_f64() * 1e3
+        );
+        println!(
+            "start-up ratio:                 {:>10.2}",
+            big_start.as_secs_f64() / small_start.as_secs_f64()
+        );
     });
 
     let (small_size, small_t) = proof_time(small.path());
