@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
-use kaitiaki_node::{Config, Node};
+use kaitiaki_node::storage::StorageError;
+use kaitiaki_node::{Config, Node, NodeError};
 use serde::Serialize;
 
 use crate::args::{NodeInitArgs, NodeServeArgs};
@@ -96,9 +97,32 @@ pub async fn serve(config: Config) -> Result<()> {
         config.network,
         display(&config.data_dir)
     );
-    kaitiaki_node::run(config, listener, ctrl_c()).await?;
-    eprintln!("Stopped cleanly.");
-    Ok(())
+    let data_dir = display(&config.data_dir);
+    match kaitiaki_node::run(config, listener, ctrl_c()).await {
+        Ok(()) => {
+            eprintln!("Stopped cleanly.");
+            Ok(())
+        }
+        Err(e @ NodeError::Storage(StorageError::Corrupt(_))) => {
+            bail!("{e}\n\n{}", damaged_data_advice(&data_dir))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What an operator can do when the node finds its data directory damaged.
+fn damaged_data_advice(data_dir: &str) -> String {
+    format!(
+        "What to do: with the node stopped, run `kaitiaki log verify {data_dir}`: it names the \
+         damaged leaf, tree hash or file.\n\
+         - The segments in {data_dir}/log are the log itself; tree/, db/ and mirrors/ are \
+         derived from them or copied from peers. If the damage is there, move those three out \
+         of the data directory and start the node again: it rebuilds tree/ and db/ from the \
+         segments and copies its peers' logs anew. Peers added with `kaitiaki peer add` must \
+         then be added again (those in the configuration are followed as before).\n\
+         - If a segment is damaged, restore the data directory from a backup. The nodes that \
+         follow this log hold a verified copy of every leaf they mirrored, to compare with."
+    )
 }
 
 /// Completes on Ctrl-C (or SIGTERM), so services and terminals both stop

@@ -263,6 +263,28 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     );
     assert!(text.contains("checksum"), "{text}");
 
+    // A node whose segment is gone refuses to start, and says what to do.
+    let lost_copy = dir.path().join("segment-lost");
+    copy_dir(&data, &lost_copy);
+    std::fs::remove_file(lost_copy.join("log").join("00000000000000000000.seg")).unwrap();
+    let out = cli.run(&[
+        "node",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        lost_copy.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for told in [
+        "no segment files",
+        "kaitiaki log verify",
+        "restore the data directory from a backup",
+    ] {
+        assert!(err.contains(told), "{err}");
+    }
+
     // One flipped byte in a stored tree hash (the pair of leaves 2 and 3).
     let tree_copy = dir.path().join("tree-tampered");
     copy_dir(&data, &tree_copy);

@@ -91,6 +91,32 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// What an operator is told to do with a damaged database: delete `db/`.
+/// The node rebuilds it from the segments: the same log, the same state.
+#[tokio::test]
+async fn a_deleted_database_is_rebuilt_from_the_segments() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let ids = fill(&node, 0, 12).await;
+    let head = node.head().await;
+    let (_, hash) = node.get("/v1/state/hash").await;
+    node.stop().await;
+    std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.recovery.reindexed, 12);
+    assert_eq!(node.head().await, head);
+    let (_, rebuilt) = node.get("/v1/state/hash").await;
+    assert_eq!(rebuilt, hash);
+    for (i, id) in ids.iter().enumerate() {
+        let (status, s) = node.get(&format!("/v1/statements/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(s["index"].as_u64(), Some(i as u64));
+    }
+    fill(&node, 12, 1).await;
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn leaves_sled_lost_are_reindexed_from_the_segments() {
     let dir = tempdir();
