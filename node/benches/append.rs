@@ -18,7 +18,8 @@
 //! memory is measured apart from the load generator's. The big log is
 //! filled to `KAITIAKI_BENCH_LEAVES` leaves (default 100 000, so a run
 //! stays within minutes at today's sequencer rate; set 1000000 for the
-//! 10⁶ target). `KAITIAKI_BENCH_ONLY=sequencer` measures the sequencer
+//! 10⁶ target; `KAITIAKI_BENCH_KEEP=1` keeps it and prints where).
+//! `KAITIAKI_BENCH_ONLY=sequencer` measures the sequencer
 //! alone, in process, without HTTP or signature checks.
 
 use std::path::{Path, PathBuf};
@@ -395,4 +396,8 @@ fn main() {
         "proof ratio:                    {:>10.2}",
         big_t.as_secs_f64() / small_t.as_secs_f64()
     );
+    if std::env::var_os("KAITIAKI_BENCH_KEEP").is_some() {
+        // Keep the big log, to measure or profile it again by hand.
+        eprintln!("big log kept in {}", big.keep().display());
+    }
 }
