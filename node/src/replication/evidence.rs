@@ -109,28 +109,6 @@ pub struct Quarantine {
     pub evidence: String,
 }
 
-/// Stores a record (once) and returns its id.
-pub(crate) fn store(shared: &Shared, record: &EvidenceRecord) -> Result<String, StorageError> {
-    let key = hex::decode(&record.id).unwrap_or_else(|_| record.id.as_bytes().to_vec());
-    if shared.storage.get_in(space::EVIDENCE, &key)?.is_none() {
-        let json = serde_json::to_vec(record)
-            .map_err(|e| StorageError::Corrupt(format!("evidence record: {e}")))?;
-        shared.storage.put_in(space::EVIDENCE, &key, Some(&json))?;
-        shared
-            .replication
-            .metrics
-            .evidence
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(
-            origin = %record.origin,
-            kind = %record.evidence.kind(),
-            id = %record.id,
-            "kept evidence of a peer's misbehaviour"
-        );
-    }
-    Ok(record.id.clone())
-}
-
 /// Every stored record, oldest id first.
 pub fn all(storage: &Storage) -> Result<Vec<EvidenceRecord>, StorageError> {
     let mut out = Vec::new();
@@ -163,22 +141,50 @@ pub(crate) fn quarantine(
     reason: &str,
 ) -> Result<Quarantine, StorageError> {
     let record = EvidenceRecord::new(item, found_by);
-    let id = store(shared, &record)?;
     let q = Quarantine {
         reason: reason.to_owned(),
         since: unix_now(),
-        evidence: id,
+        evidence: record.id.clone(),
     };
-    let json =
-        serde_json::to_vec(&q).map_err(|e| StorageError::Corrupt(format!("quarantine: {e}")))?;
-    shared
-        .storage
-        .put_in(space::QUARANTINE, record.origin.as_bytes(), Some(&json))?;
+    // The peer stops being followed at once; the evidence (kept once) and
+    // the quarantine are stored together, so whoever sees one sees both.
     if let Some(f) = shared.replication.peer(&record.origin) {
         f.update(|s| {
             s.state = super::PeerState::Quarantined;
             s.quarantine = Some(q.clone());
         });
+    }
+    let corrupt = |what: &str, e: serde_json::Error| StorageError::Corrupt(format!("{what}: {e}"));
+    let quarantine = serde_json::to_vec(&q).map_err(|e| corrupt("quarantine", e))?;
+    let key = hex::decode(&record.id).unwrap_or_else(|_| record.id.as_bytes().to_vec());
+    let new = shared.storage.get_in(space::EVIDENCE, &key)?.is_none();
+    let evidence = serde_json::to_vec(&record).map_err(|e| corrupt("evidence record", e))?;
+    let mut writes = vec![(
+        space::QUARANTINE,
+        record.origin.as_bytes(),
+        Some(&quarantine[..]),
+    )];
+    if new {
+        writes.push((space::EVIDENCE, &key[..], Some(&evidence[..])));
+    }
+    // Counted before it can be seen, so the count never lags what is shown.
+    let counter = &shared.replication.metrics.evidence;
+    if new {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Err(e) = shared.storage.put_all_in(&writes) {
+        if new {
+            counter.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        return Err(e);
+    }
+    if new {
+        tracing::warn!(
+            origin = %record.origin,
+            kind = %record.evidence.kind(),
+            id = %record.id,
+            "kept evidence of a peer's misbehaviour"
+        );
     }
     tracing::warn!(origin = %record.origin, reason, "quarantined a peer");
     Ok(q)

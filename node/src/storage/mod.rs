@@ -348,10 +348,20 @@ impl Storage {
         key: &[u8],
         value: Option<&[u8]>,
     ) -> Result<(), StorageError> {
-        match value {
-            Some(v) => self.log.insert(key_in(space, key), v)?,
-            None => self.log.remove(key_in(space, key))?,
-        };
+        self.put_all_in(&[(space, key, value)])
+    }
+
+    /// [`Storage::put_in`] for several values at once: readers see all of
+    /// them or none, and one `fsync` makes them durable.
+    pub fn put_all_in(&self, writes: &[SmallWrite<'_>]) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        for (space, key, value) in writes {
+            match value {
+                Some(v) => batch.insert(key_in(space, key), *v),
+                None => batch.remove(key_in(space, key)),
+            }
+        }
+        self.log.apply_batch(batch)?;
         self.flush_durably()
     }
 
@@ -669,6 +679,10 @@ impl Storage {
         self.db.size_on_disk().unwrap_or(0)
     }
 }
+
+/// One write to a small key space: the space, the key, and the value (or
+/// `None` to remove it).
+pub type SmallWrite<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
 
 /// Reads a stored big-endian u64.
 pub(crate) fn read_u64(bytes: &[u8]) -> Result<u64, StorageError> {

@@ -3,7 +3,7 @@
 
 use kaitiaki_node::api::attachments::sign_request;
 use kaitiaki_protocol::statement::AttachmentCommit;
-use kaitiaki_protocol::{Body, ContentHash, Timestamp};
+use kaitiaki_protocol::{Body, ContentHash, StatementId, Timestamp};
 
 use crate::governance::{env, ok, setting, Cast};
 use crate::recovery::spawn_crash_child;
@@ -30,21 +30,7 @@ async fn only_members_of_the_readers_body_read_an_attachment() {
         .unwrap();
     assert_eq!(r.status(), 404);
 
-    ok(
-        &node,
-        env(
-            &c.researcher,
-            Body::AttachmentCommit(AttachmentCommit {
-                subject: req,
-                readers: board,
-                content_hash: hash,
-                size: secret.len() as u64,
-                media_type: "text/plain".into(),
-                description: "Notes from the hui".into(),
-            }),
-        ),
-    )
-    .await;
+    commit(&node, &c, (board, req), &secret).await;
 
     let r = node
         .http
@@ -142,26 +128,31 @@ async fn only_members_of_the_readers_body_read_an_attachment() {
 /// A node in `dir` holding a committed (not yet uploaded) attachment of
 /// `bytes` for the board, stopped; the attachment's path.
 async fn committed(dir: &std::path::Path, c: &Cast, bytes: &[u8]) -> String {
-    let hash = ContentHash::of(bytes);
     let node = TestNode::start(dir).await;
     let (board, _data, req) = setting(&node, c).await;
+    commit(&node, c, (board, req), bytes).await;
+    node.stop().await;
+    format!("/v1/attachments/{}", ContentHash::of(bytes))
+}
+
+/// The researcher commits to an attachment of `bytes` on request `req`,
+/// readable by `board`.
+async fn commit(node: &TestNode, c: &Cast, (board, req): (StatementId, StatementId), bytes: &[u8]) {
     ok(
-        &node,
+        node,
         env(
             &c.researcher,
             Body::AttachmentCommit(AttachmentCommit {
                 subject: req,
                 readers: board,
-                content_hash: hash,
+                content_hash: ContentHash::of(bytes),
                 size: bytes.len() as u64,
                 media_type: "text/plain".into(),
-                description: "Notes".into(),
+                description: "Notes from the hui".into(),
             }),
         ),
     )
     .await;
-    node.stop().await;
-    format!("/v1/attachments/{hash}")
 }
 
 /// Reads the attachment at `path` as a board member: its status and bytes.
