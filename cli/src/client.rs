@@ -82,17 +82,6 @@ pub struct LeafView {
     pub envelope: Dsse,
 }
 
-/// A page of leaves.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LeavesPage {
-    /// The leaves, in order.
-    pub leaves: Vec<LeafView>,
-    /// Where the next page starts, if there is one.
-    pub next: Option<u64>,
-    /// The published size the page was read against.
-    pub size: u64,
-}
-
 /// An inclusion proof.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InclusionView {
@@ -292,15 +281,6 @@ impl Client {
                 .into()),
             Err(_) => Err(anyhow!("the node answered HTTP {status} to {what}")),
         }
-    }
-
-    /// `GET /v1/leaves?start&limit`.
-    pub async fn leaves(&self, start: u64, limit: u64) -> Result<LeavesPage> {
-        self.get_json(
-            &format!("/v1/leaves?start={start}&limit={limit}"),
-            "a page of leaves",
-        )
-        .await
     }
 
     /// `GET /v1/statements/{id}`; `None` if the log does not hold it.

@@ -33,7 +33,6 @@ use kaitiaki_governance::{
 };
 use kaitiaki_node::storage::Storage;
 use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
-use kaitiaki_protocol::envelope::Envelope;
 use kaitiaki_protocol::merkle::{leaf_hash, CompactRange, Subtree};
 use kaitiaki_protocol::note::NoteVerifier;
 use kaitiaki_protocol::{Hash, Leaf};
@@ -85,7 +84,7 @@ fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
     } else {
         String::new()
     };
-    let (leaf, hash, place, claimed) = match raw {
+    let (leaf, hash, place) = match raw {
         Raw::Stored {
             segment,
             offset,
@@ -103,24 +102,10 @@ fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
                     format!("the stored leaf is malformed: {e}"),
                 )
             })?;
-            (leaf, leaf_hash(&bytes), place, None)
-        }
-        Raw::Served(view) => {
-            let envelope = KEYS
-                .with(|k| Envelope::from_dsse_with(&view.envelope, &mut k.borrow_mut()))
-                .map_err(|e| {
-                    Fault::at(
-                        index,
-                        None,
-                        format!("the served envelope is malformed: {e}"),
-                    )
-                })?;
-            let leaf = Leaf::new(view.sequenced_at, envelope);
-            let hash = leaf.hash();
-            (leaf, hash, None, Some((view.id, view.leaf_hash)))
+            (leaf, leaf_hash(&bytes), place)
         }
         Raw::Bytes { bytes, .. } => {
-            let place = Some(format!("mirror of {origin}"));
+            let place = mirror.then(|| format!("mirror of {origin}"));
             let leaf = read_leaf(&bytes).map_err(|e| {
                 Fault::at(
                     index,
@@ -128,7 +113,7 @@ fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
                     format!("the served leaf is malformed: {e}"),
                 )
             })?;
-            (leaf, leaf_hash(&bytes), place, None)
+            (leaf, leaf_hash(&bytes), place)
         }
     };
     let sequenced_at = leaf.sequenced_at();
@@ -139,22 +124,6 @@ fn check_one(raw: Raw, origin: &str, mirror: bool) -> Result<Checked, Fault> {
             format!("the statement does not verify: {e}"),
         )
     })?;
-    if let Some((id, claimed_hash)) = claimed {
-        if id != verified.id() {
-            return Err(Fault::at(
-                index,
-                None,
-                format!("the node says its id is {id}, but it is {}", verified.id()),
-            ));
-        }
-        if claimed_hash != hash {
-            return Err(Fault::at(
-                index,
-                None,
-                "the node's leaf hash does not match the leaf".into(),
-            ));
-        }
-    }
     Ok(Checked {
         index,
         hash,

@@ -908,8 +908,8 @@ fn audit(
     let size = a.size;
     let own_reader: Reader<'_> = match (&client, dir) {
         (Some(c), _) => {
-            let (c, h) = (c.clone(), handle.clone());
-            Box::new(move |tx| source::read_http(c, h, size, tx))
+            let (base, h) = (c.base().to_owned(), handle.clone());
+            Box::new(move |tx| source::read_http(base, None, h, size, tx))
         }
         (None, Some(d)) => Box::new(move |tx| {
             source::read_segments(d.storage.log_dir(), size, Some(&d.storage), tx)
@@ -923,7 +923,7 @@ fn audit(
         let reader: Reader<'_> = match (&client, dir) {
             (Some(c), _) => {
                 let (base, origin, h) = (c.base().to_owned(), m.origin.clone(), handle.clone());
-                Box::new(move |tx| source::read_mirror_http(base, origin, h, size, tx))
+                Box::new(move |tx| source::read_http(base, Some(origin), h, size, tx))
             }
             (None, Some(d)) => {
                 let log_dir = d.mirror_log_dir(&m.origin);

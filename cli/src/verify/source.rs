@@ -1,10 +1,10 @@
 //! Where an audit reads the logs a node holds from: a node over HTTP, or a
 //! node's data directory on disk.
 //!
-//! A node holds its own log and a mirror of each peer's log. Over HTTP the
-//! own log is read as JSON pages (`GET /v1/leaves`, whose ids and leaf
-//! hashes the audit recomputes) and each mirror as raw leaves
-//! (`GET /v1/mirrors/{origin}/leaves/raw`). On disk a mirror is laid out
+//! A node holds its own log and a mirror of each peer's log. Over HTTP each
+//! is read as raw leaves, the exact bytes its tree hashes
+//! (`GET /v1/leaves/raw`, `GET /v1/mirrors/{origin}/leaves/raw`), so the
+//! audit parses what it would parse on disk. On disk a mirror is laid out
 //! exactly like the own log, under `mirrors/<origin>/log/`, so the same
 //! segment reader serves both; the sizes and checkpoints that bound each
 //! mirror come from the node's sled metadata.
@@ -30,13 +30,10 @@ use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned,
 use kaitiaki_node::storage::Storage;
 
 use super::Fault;
-use crate::client::{Client, LeafView};
 
 /// Leaves per batch read from segments (HTTP pages are the node's size).
 pub const BATCH: usize = 1024;
-/// Leaves asked for per HTTP page (the node may serve fewer).
-pub const PAGE: u64 = 1000;
-/// Raw leaves asked for per request to a mirror (the node's maximum).
+/// Raw leaves asked for per HTTP request (the node's maximum).
 pub const RAW_PAGE: u64 = 4096;
 /// Batches a reader may run ahead of the checkers.
 pub const AHEAD: usize = 4;
@@ -55,9 +52,7 @@ pub enum Raw {
         /// The leaf bytes.
         bytes: Vec<u8>,
     },
-    /// A leaf served over HTTP, with the id and hash the node claims.
-    Served(LeafView),
-    /// A leaf served over HTTP as its raw bytes (a mirror's leaves).
+    /// A leaf served over HTTP as its raw bytes.
     Bytes {
         /// The leaf index in its log.
         index: u64,
@@ -71,7 +66,6 @@ impl Raw {
     pub fn index(&self) -> u64 {
         match self {
             Raw::Stored { index, .. } => *index,
-            Raw::Served(v) => v.index,
             Raw::Bytes { index, .. } => *index,
         }
     }
@@ -80,57 +74,12 @@ impl Raw {
 /// What a reader sends: a batch, or the fault that stopped it.
 pub type Item = Result<Vec<Raw>, Fault>;
 
-/// Reads leaves `[0, size)` from a node, page by page.
-pub fn read_http(client: Client, handle: tokio::runtime::Handle, size: u64, tx: SyncSender<Item>) {
-    let mut next = 0u64;
-    while next < size {
-        let page = handle.block_on(client.leaves(next, PAGE.min(size - next)));
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = tx.send(Err(Fault::at(
-                    next,
-                    None,
-                    format!("the node did not serve it: {e:#}"),
-                )));
-                return;
-            }
-        };
-        let mut batch = Vec::with_capacity(page.leaves.len());
-        for view in page.leaves {
-            if view.index >= size {
-                break;
-            }
-            if view.index != next {
-                let _ = tx.send(Err(Fault::at(
-                    next,
-                    None,
-                    format!("the node skipped it (served leaf {} instead)", view.index),
-                )));
-                return;
-            }
-            next += 1;
-            batch.push(Raw::Served(view));
-        }
-        if batch.is_empty() {
-            let _ = tx.send(Err(Fault::at(
-                next,
-                None,
-                "the node served no leaves from here on".into(),
-            )));
-            return;
-        }
-        if tx.send(Ok(batch)).is_err() {
-            return; // The audit stopped; nobody is listening.
-        }
-    }
-}
-
-/// Reads leaves `[0, size)` of the node's mirror of `origin` as raw bytes
-/// (`u32` big-endian length, then the leaf, repeated).
-pub fn read_mirror_http(
+/// Reads leaves `[0, size)` of the node's own log (`mirror` None) or of its
+/// mirror of a peer's log, as raw bytes (`u32` big-endian length, then the
+/// leaf, repeated).
+pub fn read_http(
     base: String,
-    origin: String,
+    mirror: Option<String>,
     handle: tokio::runtime::Handle,
     size: u64,
     tx: SyncSender<Item>,
@@ -149,11 +98,17 @@ pub fn read_mirror_http(
             return;
         }
     };
-    let place = Some(format!("mirror of {origin}"));
+    let (place, path) = match &mirror {
+        Some(origin) => (
+            Some(format!("mirror of {origin}")),
+            format!("/v1/mirrors/{origin}/leaves/raw"),
+        ),
+        None => (None, "/v1/leaves/raw".to_owned()),
+    };
     let mut next = 0u64;
     while next < size {
         let limit = RAW_PAGE.min(size - next);
-        let url = format!("{base}/v1/mirrors/{origin}/leaves/raw?start={next}&limit={limit}");
+        let url = format!("{base}{path}?start={next}&limit={limit}");
         let body = handle.block_on(async {
             let resp = http.get(&url).send().await?.error_for_status()?;
             resp.bytes().await
