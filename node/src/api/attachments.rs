@@ -40,6 +40,7 @@ use utoipa::ToSchema;
 
 use super::{AppState, Body as RequestBody, Path};
 use crate::error::{code, ApiError, ApiResult, ErrorBody};
+use crate::storage::StorageError;
 
 /// The name of the signed-request header.
 pub const SIGNATURE_HEADER: &str = "kaitiaki-signature";
@@ -152,15 +153,26 @@ pub async fn upload(
         size: commit.size,
         commit: id,
     };
-    if app.shared.storage.has_attachment(hash.as_bytes()) {
-        return Ok((StatusCode::OK, Json(stored)));
-    }
-    // Acknowledged only once the bytes are on stable storage.
+    // Acknowledged only once the bytes are on stable storage. Bytes that
+    // match the commitment also replace a stored copy that no longer does.
     let shared = app.shared.clone();
-    tokio::task::spawn_blocking(move || shared.storage.put_attachment(hash.as_bytes(), &bytes))
-        .await
-        .map_err(|e| ApiError::internal(&e))??;
-    Ok((StatusCode::CREATED, Json(stored)))
+    let created = tokio::task::spawn_blocking(move || {
+        match shared.storage.attachment(hash.as_bytes()) {
+            Ok(Some(_)) => return Ok(false),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "replacing a stored attachment with an upload"),
+        }
+        shared.storage.put_attachment(hash.as_bytes(), &bytes)?;
+        Ok::<_, StorageError>(true)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(stored)))
 }
 
 /// Download an attachment (members of its readers body only).

@@ -51,11 +51,6 @@ impl Attachments {
         self.dir.join(hex::encode(hash))
     }
 
-    /// Whether the bytes of `hash` are stored.
-    pub fn contains(&self, hash: &[u8; 32]) -> bool {
-        self.path(hash).is_file()
-    }
-
     /// Stores `bytes` under `hash` durably; returns when they would survive
     /// a power cut. The caller has checked that they have this hash.
     pub fn put(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
@@ -97,7 +92,7 @@ impl Attachments {
         if ContentHash::of(&bytes).as_bytes() != hash {
             return Err(StorageError::Corrupt(format!(
                 "the attachment file {} does not have its content hash; restore it from a backup, \
-                 or erase it and ask its uploader to upload it again",
+                 or ask its uploader to upload it again (a matching upload replaces it)",
                 path.display()
             )));
         }
@@ -117,7 +112,6 @@ mod tests {
         let hash = *ContentHash::of(&bytes).as_bytes();
         assert_eq!(store.get(&hash).unwrap(), None);
         store.put(&hash, &bytes).unwrap();
-        assert!(store.contains(&hash));
         assert_eq!(store.get(&hash).unwrap(), Some(bytes.clone()));
 
         std::fs::write(store.path(&hash), b"minutes of the hui!").unwrap();

@@ -628,11 +628,6 @@ impl Storage {
         self.blobs.erase(hash)
     }
 
-    /// Whether an attachment's bytes are stored (uploaded and not erased).
-    pub fn has_attachment(&self, hash: &[u8; 32]) -> bool {
-        self.blobs.contains(hash)
-    }
-
     /// The bytes of an attachment, if uploaded and not erased.
     pub fn attachment(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
         self.blobs.get(hash)

@@ -247,3 +247,34 @@ fn old_db(dir: &std::path::Path) -> sled::Db {
         .open()
         .unwrap()
 }
+
+/// A stored file whose bytes were damaged is not served, and an upload of
+/// the committed bytes replaces it.
+#[tokio::test]
+async fn a_damaged_file_is_refused_and_a_matching_upload_repairs_it() {
+    let dir = tempdir();
+    let c = Cast::new();
+    let secret = b"Minutes of the hui, kept for the board.".to_vec();
+    let path = committed(dir.path(), &c, &secret).await;
+    let node = TestNode::start(dir.path()).await;
+    let put = || node.http.put(node.at(&path)).body(secret.clone()).send();
+    assert_eq!(put().await.unwrap().status(), 201);
+    assert_eq!(put().await.unwrap().status(), 200, "already stored");
+
+    let file = dir
+        .path()
+        .join("attachments")
+        .join(ContentHash::of(&secret).to_hex());
+    let mut damaged = secret.clone();
+    damaged[3] ^= 0x20;
+    std::fs::write(&file, &damaged).unwrap();
+    let (status, body) = read_as_member(&node, &c, &path).await;
+    assert_eq!(status, 500, "damaged bytes are not served");
+    assert!(!String::from_utf8_lossy(&body).contains("hui"));
+
+    assert_eq!(put().await.unwrap().status(), 201, "the upload replaced it");
+    let (status, bytes) = read_as_member(&node, &c, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, secret);
+    node.stop().await;
+}
