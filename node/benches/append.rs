@@ -357,10 +357,18 @@ fn main() {
         fill(&server, "fill", target.saturating_sub(have)).await;
         let fill_rate = target.saturating_sub(have) as f64 / start.elapsed().as_secs_f64();
         let full = server.rss_mib().await;
+        let full_parts = server.rss_parts();
+        // Once writes pause, the node gives back what the last batches
+        // freed (`kaitiaki_node::memory`): the memory it holds at rest.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let rested = server.rss_mib().await;
         println!("fill rate (1000 per request):   {fill_rate:>10.0} /s");
         println!("RSS idle:                       {idle:>10.1} MiB");
         println!(
-            "RSS at {target} leaves:     {full:>10.1} MiB ({})",
+            "RSS at {target} leaves:     {full:>10.1} MiB just after the last write ({full_parts})"
+        );
+        println!(
+            "RSS at {target} leaves:     {rested:>10.1} MiB 4 s later ({})",
             server.rss_parts()
         );
         server.stop();
