@@ -213,6 +213,10 @@ async fn start_up(dir: &Path) -> (Duration, f64) {
     let started = Instant::now();
     let server = Server::start(dir);
     loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the node never answered /healthz"
+        );
         let health = server.http.get(format!("{}/healthz", server.url)).send();
         if health.await.is_ok_and(|r| r.status().is_success()) {
             break;

@@ -248,8 +248,10 @@ impl Follower {
                         evidence::quarantine(&shared, item, "replication", &reason)
                     })
                     .await;
-                    if let Ok(Err(e)) = stored {
-                        tracing::error!(error = %e, "could not store evidence");
+                    match stored {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::error!(error = %e, "could not store evidence"),
+                        Err(e) => tracing::error!(error = %e, "storing evidence stopped"),
                     }
                     continue;
                 }

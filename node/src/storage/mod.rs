@@ -724,7 +724,9 @@ fn move_attachments_out_of_sled(
 /// Flushes a sled database in `dir` so that what it holds survives a power
 /// cut. sled's own flush writes its file with `sync_file_range`, which
 /// leaves the drive's cache and the file's size unsynced (DESIGN.md,
-/// principle 4); an `fsync` of the same file syncs both.
+/// principle 4); an `fsync` of the same file syncs both. Values above a
+/// quarter of sled's segment size go to separate blob files this does not
+/// sync; nothing the node keeps in sled comes near that.
 pub fn sync_sled(db: &sled::Db, dir: &Path) -> Result<(), StorageError> {
     db.flush()?;
     let file = dir.join("db");

@@ -225,10 +225,7 @@ async fn attachments_kept_in_the_database_move_to_files() {
     assert_eq!(status, 200);
     assert_eq!(bytes, secret);
     node.stop().await;
-    let file = dir
-        .path()
-        .join("attachments")
-        .join(ContentHash::of(&secret).to_hex());
+    let file = attachment_file(dir.path(), &secret);
     assert_eq!(std::fs::read(file).unwrap(), secret);
     let db = old_db(dir.path());
     assert!(
@@ -237,6 +234,12 @@ async fn attachments_kept_in_the_database_move_to_files() {
             .any(|n| n.as_ref() == b"attachment_blobs"),
         "the old tree is dropped once its bytes are in files"
     );
+}
+
+/// Where a node in `dir` keeps the attachment of `bytes`.
+fn attachment_file(dir: &std::path::Path, bytes: &[u8]) -> std::path::PathBuf {
+    dir.join("attachments")
+        .join(ContentHash::of(bytes).to_hex())
 }
 
 /// The node's sled database, opened as the node opens it.
@@ -261,10 +264,7 @@ async fn a_damaged_file_is_refused_and_a_matching_upload_repairs_it() {
     assert_eq!(put().await.unwrap().status(), 201);
     assert_eq!(put().await.unwrap().status(), 200, "already stored");
 
-    let file = dir
-        .path()
-        .join("attachments")
-        .join(ContentHash::of(&secret).to_hex());
+    let file = attachment_file(dir.path(), &secret);
     let mut damaged = secret.clone();
     damaged[3] ^= 0x20;
     std::fs::write(&file, &damaged).unwrap();
