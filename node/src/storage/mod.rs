@@ -222,6 +222,49 @@ pub struct Storage {
     mirrors: RwLock<BTreeMap<String, Arc<mirror::MirrorLog>>>,
 }
 
+/// How the node opens its sled database under `data_dir`.
+fn db_config(data_dir: &Path, cache_bytes: u64) -> sled::Config {
+    sled::Config::new()
+        .path(data_dir.join("db"))
+        .cache_capacity(cache_bytes)
+        .mode(sled::Mode::HighThroughput)
+        // The segments are the durable copy; sled's own periodic flush
+        // only shortens recovery, so it need not be frequent.
+        .flush_every_ms(Some(1000))
+        // Large enough that a commit's pending list (see `redo`) is
+        // written inline, not as a separate blob file.
+        .segment_size(8 << 20)
+}
+
+/// Opens the database under `data_dir` once more after the node has closed
+/// it, and closes it again: a checkpoint at shutdown.
+///
+/// sled 0.34 writes the snapshot of its page table only while it opens, and
+/// every start replays sled's log from the last snapshot. Without this, a
+/// start replays everything written since the previous start — seconds for
+/// a node that took in 10⁶ statements. After a clean stop the next start
+/// reads a current snapshot instead. A crash skips this step, and the next
+/// start replays as before; nothing is lost either way.
+///
+/// sled's background threads may hold the database's file lock for a moment
+/// after the last handle is dropped, so opening is retried for up to a second.
+pub fn snapshot_closed(data_dir: &Path, cache_bytes: u64) -> Result<(), StorageError> {
+    let mut tries = 0;
+    loop {
+        match db_config(data_dir, cache_bytes).open() {
+            Ok(db) => {
+                drop(db);
+                return Ok(());
+            }
+            Err(sled::Error::Io(_)) if tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 impl Storage {
     /// Opens (creating if needed) `log/` and `db/` under `data_dir`, with
     /// sled's page cache bounded to `cache_bytes`.
@@ -231,18 +274,7 @@ impl Storage {
     pub fn open(data_dir: &Path, cache_bytes: u64) -> Result<Storage, StorageError> {
         let log_dir = data_dir.join("log");
         std::fs::create_dir_all(&log_dir).map_err(|e| StorageError::io(&log_dir, e))?;
-        let db_dir = data_dir.join("db");
-        let db = sled::Config::new()
-            .path(&db_dir)
-            .cache_capacity(cache_bytes)
-            .mode(sled::Mode::HighThroughput)
-            // The segments are the durable copy; sled's own periodic flush
-            // only shortens recovery, so it need not be frequent.
-            .flush_every_ms(Some(1000))
-            // Large enough that a commit's pending list (see `redo`) is
-            // written inline, not as a separate blob file.
-            .segment_size(8 << 20)
-            .open()?;
+        let db = db_config(data_dir, cache_bytes).open()?;
         let log = db.open_tree("log")?;
         // A commit a crash interrupted is finished before anything reads.
         redo::finish_pending(&log)?;
