@@ -21,7 +21,9 @@
 //! stays within minutes at today's sequencer rate; set 1000000 for the
 //! 10⁶ target; `KAITIAKI_BENCH_KEEP=1` keeps it and prints where).
 //! `KAITIAKI_BENCH_ONLY=sequencer` measures the sequencer
-//! alone, in process, without HTTP or signature checks.
+//! alone, in process, without HTTP or signature checks;
+//! `KAITIAKI_BENCH_ONLY=start-up KAITIAKI_BENCH_DIR=<kept log>` measures
+//! start-up alone, three times.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -312,6 +314,19 @@ fn main() {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let rate = sequencer_rate(&rt, 50_000);
         println!("sequencer alone: {rate:.0} leaves/s");
+        return;
+    }
+    if std::env::var("KAITIAKI_BENCH_ONLY").as_deref() == Ok("start-up") {
+        // Start-up alone, three times, on a log kept by KAITIAKI_BENCH_KEEP.
+        let dir = PathBuf::from(std::env::var("KAITIAKI_BENCH_DIR").expect("KAITIAKI_BENCH_DIR"));
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        for _ in 0..3 {
+            let (took, rss) = rt.block_on(start_up(&dir));
+            println!(
+                "start-up: {:.1} ms, then RSS {rss:.1} MiB",
+                took.as_secs_f64() * 1e3
+            );
+        }
         return;
     }
     let target: usize = std::env::var("KAITIAKI_BENCH_LEAVES")
