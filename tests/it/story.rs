@@ -242,6 +242,10 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     let audit = cli.json(&["log", "verify", data.to_str().unwrap()]);
     assert_eq!(audit["result"], "ok", "{audit}");
     assert!(audit["counts"]["stored_hashes"].as_u64().unwrap() >= size);
+    assert!(
+        audit["counts"]["checkpoints"].as_u64().unwrap() >= 2,
+        "{audit}"
+    );
 
     // One flipped byte inside the last stored leaf.
     let leaf_copy = dir.path().join("leaf-tampered");
@@ -304,6 +308,85 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
         place.contains("stored tree hash (level 1, index 1), covering leaves 2..3"),
         "{place}"
     );
+
+    // The database's id index pointing leaf 2's statement at leaf 4.
+    let index_copy = dir.path().join("index-tampered");
+    copy_dir(&data, &index_copy);
+    repoint_id_index(&index_copy, 2, 4);
+    let out = cli.run(&[
+        "--json",
+        "log",
+        "verify",
+        "--no-remember",
+        index_copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["fault"]["leaf"], 2, "{summary}");
+    assert_eq!(summary["fault"]["place"], "the database's id index");
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(why.contains("points at Some(4)"), "{why}");
+
+    // A stored checkpoint replaced by an earlier one.
+    let checkpoint_copy = dir.path().join("checkpoint-tampered");
+    copy_dir(&data, &checkpoint_copy);
+    let later = swap_in_earlier_checkpoint(&checkpoint_copy);
+    let out = cli.run(&[
+        "--json",
+        "log",
+        "verify",
+        "--no-remember",
+        checkpoint_copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["fault"]["leaf"], later - 1, "{summary}");
+    assert_eq!(
+        summary["fault"]["place"],
+        format!("stored checkpoint at size {later}")
+    );
+}
+
+/// Stores a stopped node's first stored checkpoint in place of its second
+/// (as the node never would), and returns the size of the second.
+fn swap_in_earlier_checkpoint(data: &Path) -> u64 {
+    const CHECKPOINTS: &[u8] = b"checkpoints\0";
+    let storage = Storage::open(data, 1 << 20).unwrap();
+    let stored: Vec<(u64, Vec<u8>)> = storage
+        .checkpoints()
+        .map(Result::unwrap)
+        .filter(|(size, _)| *size > 0)
+        .take(2)
+        .collect();
+    let [(_, first), (later, _)] = &stored[..] else {
+        panic!("two stored checkpoints")
+    };
+    storage
+        .put_in(CHECKPOINTS, &later.to_be_bytes(), Some(first))
+        .unwrap();
+    *later
+}
+
+/// Makes a stopped node's id index place the statement of leaf `from` at
+/// leaf `to`. The index is part of the statement's group in sled, whose
+/// last entry is the leaf index in the own log (8 bytes, big-endian); the
+/// node offers no way to write it on its own, so this writes the raw group.
+fn repoint_id_index(data: &Path, from: u64, to: u64) {
+    const GROUPS: &[u8] = b"gov.by-statement\0";
+    let storage = Storage::open(data, 1 << 20).unwrap();
+    let id = storage
+        .own_index()
+        .map(Result::unwrap)
+        .find_map(|(id, at)| (at == from).then_some(id))
+        .expect("the leaf is indexed");
+    let mut group = storage
+        .get_in(GROUPS, id.as_bytes())
+        .unwrap()
+        .expect("its group");
+    let tail = group.len() - 8;
+    assert_eq!(group[tail..], from.to_be_bytes());
+    group[tail..].copy_from_slice(&to.to_be_bytes());
+    storage.put_in(GROUPS, id.as_bytes(), Some(&group)).unwrap();
 }
 
 /// Flips one bit of the byte at `offset` in `file`.

@@ -35,7 +35,7 @@ use kaitiaki_node::storage::Storage;
 use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 use kaitiaki_protocol::merkle::{leaf_hash, CompactRange, Subtree};
 use kaitiaki_protocol::note::NoteVerifier;
-use kaitiaki_protocol::{Hash, Leaf};
+use kaitiaki_protocol::{Hash, Leaf, StatementId};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -160,6 +160,8 @@ pub struct LogFold<'a> {
     // A data directory's storage, whose stored hashes, checkpoints and
     // indexes are compared with what the own log's leaves say.
     stored: Option<&'a Storage>,
+    // Its stored checkpoints, read in size order alongside the leaves.
+    stored_checkpoints: Option<StoredCheckpoints<'a>>,
     verifier: Option<NoteVerifier>,
     // A (size, root) seen in an earlier audit, to be met on the way.
     remembered: Option<(u64, Hash)>,
@@ -181,6 +183,10 @@ impl<'a> LogFold<'a> {
             complete_met: false,
             compact: CompactRange::new(),
             stored,
+            stored_checkpoints: stored.map(|s| {
+                let all: Box<dyn Iterator<Item = _> + 'a> = Box::new(s.checkpoints());
+                all.peekable()
+            }),
             verifier: Some(verifier),
             remembered,
             stored_hashes: 0,
@@ -197,6 +203,7 @@ impl<'a> LogFold<'a> {
             complete_met: complete.0 == 0,
             compact: CompactRange::new(),
             stored: None,
+            stored_checkpoints: None,
             verifier: None,
             remembered: None,
             stored_hashes: 0,
@@ -299,16 +306,18 @@ impl<'a> LogFold<'a> {
     /// Checks the stored checkpoint at `size`, if the node signed one there
     /// (one per batch it committed).
     fn stored_checkpoint(&mut self, size: u64, index: u64) -> Result<(), Fault> {
-        let (Some(storage), Some(verifier)) = (self.stored, &self.verifier) else {
+        let (Some(stored), Some(verifier)) = (&mut self.stored_checkpoints, &self.verifier) else {
             return Ok(());
         };
-        let note = match storage.checkpoint_at(size) {
-            Ok(Some(note)) => note,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                return Err(Fault::general(format!(
-                    "cannot read stored checkpoints: {e}"
-                )))
+        let unreadable = |e| Fault::general(format!("cannot read stored checkpoints: {e}"));
+        // Sizes come one by one from 1 up, so only a checkpoint of the empty
+        // log is ever passed over.
+        let note = loop {
+            match stored.next_if(|c| c.as_ref().map_or(true, |(at, _)| *at <= size)) {
+                None => return Ok(()),
+                Some(Err(e)) => return Err(unreadable(e)),
+                Some(Ok((at, note))) if at == size => break note,
+                Some(Ok(_)) => {}
             }
         };
         self.checkpoints += 1;
@@ -337,6 +346,11 @@ impl<'a> LogFold<'a> {
         Ok(())
     }
 }
+
+/// A data directory's stored checkpoints, in size order.
+type StoredCheckpoints<'a> = std::iter::Peekable<
+    Box<dyn Iterator<Item = Result<(u64, Vec<u8>), kaitiaki_node::storage::StorageError>> + 'a>,
+>;
 
 /// The sequential stage of an audit: one governance state, into which the
 /// statements of every log are folded in position order (sequenced time,
@@ -374,30 +388,17 @@ impl Fold {
         log.advance(&leaf)?;
         self.counts.stored_hashes += std::mem::take(&mut log.stored_hashes);
         self.counts.checkpoints += std::mem::take(&mut log.checkpoints);
-        self.govern(leaf, log.stored, log.complete.is_none())
+        self.govern(leaf, log.complete.is_none())
     }
 
     /// Folds the statement into the governance state; it must count.
-    fn govern(&mut self, leaf: Checked, stored: Option<&Storage>, own: bool) -> Result<(), Fault> {
+    fn govern(&mut self, leaf: Checked, own: bool) -> Result<(), Fault> {
         let Checked {
             index,
             entry,
             place,
             ..
         } = leaf;
-        if let Some(storage) = stored {
-            match storage.index_of(&entry.id) {
-                Ok(Some(i)) if i == index => {}
-                Ok(other) => {
-                    return Err(Fault::at(
-                        index,
-                        place,
-                        format!("the database's id index points at {other:?} for this statement"),
-                    ))
-                }
-                Err(e) => return Err(Fault::general(format!("cannot read the id index: {e}"))),
-            }
-        }
         if own {
             let kind = entry.statement.kind().name();
             *self.counts.kinds.entry(kind).or_default() += 1;
@@ -459,6 +460,90 @@ pub struct Standing {
     pub mirror_excluded: BTreeMap<String, BTreeMap<&'static str, u64>>,
     /// Per mirrored log: its statements still waiting for a reference.
     pub mirror_pending: BTreeMap<String, u64>,
+}
+
+/// Where the id index is kept, to name it in a fault.
+const ID_INDEX: &str = "the database's id index";
+
+impl Fold {
+    /// Compares the database's id index with the own log's first `folded`
+    /// leaves, as placed in the folded state: every statement must be
+    /// indexed at its leaf, and nothing else indexed below `folded`. Both
+    /// sides are read in statement-id order and merged, so the database is
+    /// read once, in order, rather than looked up leaf by leaf. Fails on the
+    /// lowest leaf that does not match.
+    pub fn check_own_index(&self, storage: &Storage, folded: u64) -> Result<(), Fault> {
+        // Key: id (32) ‖ time (8) ‖ index (8) ‖ log origin.
+        let placed = self
+            .gov
+            .entries(Table::Placements)
+            .filter(|(k, _)| k.get(48..) == Some(self.own.as_bytes()))
+            .filter_map(|(k, _)| {
+                let id: [u8; 32] = k.get(..32)?.try_into().ok()?;
+                let index = u64::from_be_bytes(k.get(40..48)?.try_into().ok()?);
+                Some((id, index))
+            });
+        index_fault(placed, storage.own_index(), folded)
+    }
+}
+
+/// Merges the own log's placements (statement id and leaf, in id order)
+/// with the id index's entries (in id order) and fails on the lowest leaf
+/// where they disagree, ignoring index entries at or beyond `folded`.
+fn index_fault<E: std::fmt::Display>(
+    placed: impl Iterator<Item = ([u8; 32], u64)>,
+    indexed: impl Iterator<Item = Result<(StatementId, u64), E>>,
+    folded: u64,
+) -> Result<(), Fault> {
+    let at = |index: u64, why: String| Fault::at(index, Some(ID_INDEX.to_owned()), why);
+    let unreadable = |e: &E| Fault::general(format!("cannot read {ID_INDEX}: {e}"));
+    let stray = |other: &StatementId| {
+        format!("it places statement {other} at this leaf, but the log does not hold it")
+    };
+    let mut first: Option<Fault> = None;
+    let mut keep = |f: Fault| {
+        if first.as_ref().is_none_or(|g| f.leaf < g.leaf) {
+            first = Some(f);
+        }
+    };
+    let mut indexed = indexed.peekable();
+    // The statement of the previous placement: the same statement placed
+    // twice (a repeated leaf) has one index entry, met twice.
+    let mut last: Option<[u8; 32]> = None;
+    for (id, index) in placed {
+        while let Some(next) = indexed.peek() {
+            match next {
+                Ok((other, _)) if other.as_bytes() >= &id => break,
+                Ok((other, i)) if last != Some(*other.as_bytes()) && *i < folded => {
+                    keep(at(*i, stray(other)))
+                }
+                Ok(_) => {}
+                Err(e) => return Err(unreadable(e)),
+            }
+            indexed.next();
+        }
+        let found = match indexed.peek() {
+            Some(Ok((other, i))) if other.as_bytes() == &id => Some(*i),
+            _ => None,
+        };
+        if found != Some(index) {
+            keep(at(
+                index,
+                format!("it points at {found:?} for this leaf's statement"),
+            ));
+        }
+        last = Some(id);
+    }
+    for rest in indexed {
+        match rest {
+            Ok((other, i)) if last != Some(*other.as_bytes()) && i < folded => {
+                keep(at(i, stray(&other)))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(unreadable(&e)),
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// Listing page size when walking the final state.
@@ -599,5 +684,69 @@ fn subtree_fault(index: u64, at: Subtree, present: bool, leaf: &Checked) -> Faul
             at.end() - 1
         )),
         why: damage("the stored hash"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> [u8; 32] {
+        [n; 32]
+    }
+
+    fn check(placed: &[(u8, u64)], indexed: &[(u8, u64)], folded: u64) -> Option<(u64, String)> {
+        let placed = placed.iter().map(|&(n, i)| (id(n), i));
+        let indexed = indexed
+            .iter()
+            .map(|&(n, i)| Ok::<_, String>((StatementId::from_bytes(id(n)), i)));
+        index_fault(placed, indexed, folded)
+            .err()
+            .map(|f| (f.leaf.expect("a leaf"), f.why))
+    }
+
+    #[test]
+    fn an_index_that_matches_the_leaves_passes() {
+        let both = [(1, 2), (4, 0), (9, 1)];
+        assert_eq!(check(&both, &both, 3), None);
+    }
+
+    #[test]
+    fn the_lowest_disagreeing_leaf_is_named() {
+        // Statement 4 (leaf 0) indexed at leaf 2; statement 9 (leaf 1) missing.
+        let f = check(&[(1, 2), (4, 0), (9, 1)], &[(1, 2), (4, 2)], 3).unwrap();
+        assert_eq!(f.0, 0);
+        assert!(f.1.contains("Some(2)"), "{}", f.1);
+        let f = check(&[(1, 2), (4, 0), (9, 1)], &[(1, 2), (4, 0)], 3).unwrap();
+        assert_eq!(f.0, 1);
+        assert!(f.1.contains("None"), "{}", f.1);
+    }
+
+    #[test]
+    fn an_indexed_statement_the_log_lacks_is_named_below_the_folded_size() {
+        let placed = [(1, 0), (9, 1)];
+        let f = check(&placed, &[(1, 0), (5, 1), (9, 1)], 2).unwrap();
+        assert_eq!(f.0, 1);
+        assert!(f.1.contains("does not hold it"), "{}", f.1);
+        let f = check(&placed, &[(1, 0), (9, 1), (12, 0)], 2).unwrap();
+        assert_eq!(f.0, 0);
+        // At or beyond the leaves folded (a fold stopped early): not judged.
+        assert_eq!(check(&placed, &[(1, 0), (9, 1), (12, 7)], 2), None);
+    }
+
+    #[test]
+    fn a_repeated_statement_fails_at_the_leaf_not_indexed() {
+        // Statement 3 at leaves 1 and 4, indexed at 1.
+        let f = check(&[(3, 1), (3, 4), (7, 0)], &[(3, 1), (7, 0)], 5).unwrap();
+        assert_eq!(f.0, 4);
+    }
+
+    #[test]
+    fn an_unreadable_index_is_a_fault_of_its_own() {
+        let placed = [(id(1), 0)].into_iter();
+        let indexed = [Err::<(StatementId, u64), _>("disk on fire")].into_iter();
+        let f = index_fault(placed, indexed, 1).unwrap_err();
+        assert_eq!(f.leaf, None);
+        assert!(f.why.contains("disk on fire"), "{}", f.why);
     }
 }

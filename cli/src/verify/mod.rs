@@ -933,9 +933,19 @@ fn audit(
         };
         logs.push((log, reader));
     }
-    let (logs, fault) = pipe(&mut fold, logs, pool, &progress);
+    let (logs, mut fault) = pipe(&mut fold, logs, pool, &progress);
     progress.finish_and_clear();
     let own_size = logs[0].size();
+    if let Some(d) = dir {
+        // The id index is compared once every leaf read is folded; its
+        // first bad leaf may come before the fault that stopped the fold.
+        if let Err(f) = fold.check_own_index(&d.storage, own_size) {
+            fault = Some(match fault {
+                Some(g) if g.leaf.is_none() || g.leaf <= f.leaf => g,
+                _ => f,
+            });
+        }
+    }
     let own_root = logs[0].root();
     for (m, log) in a.plan.mirrors.iter().zip(&logs[1..]) {
         summary.mirrors.push(MirrorSummary {

@@ -457,6 +457,25 @@ impl Storage {
             .map(|v| v.to_vec()))
     }
 
+    /// Every statement the database's id index places in the own log, with
+    /// its leaf index, in statement-id order. One sequential pass over the
+    /// database: an audit compares it with the leaves this way rather than
+    /// looking up each statement, which on a large node costs a random
+    /// read per leaf.
+    pub fn own_index(&self) -> impl Iterator<Item = Result<(StatementId, u64), StorageError>> + '_ {
+        state::all_located(&self.log, state::Located::Own)
+            .map(|item| item.and_then(|(id, at)| Ok((id, read_u64(&at)?))))
+    }
+
+    /// Every stored checkpoint (one per committed batch), with its size, in
+    /// size order: one pass over the database, for an audit.
+    pub fn checkpoints(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>), StorageError>> + '_ {
+        self.log.scan_prefix(space::CHECKPOINTS).map(|item| {
+            let (k, v) = item?;
+            Ok((read_u64(&k[space::CHECKPOINTS.len()..])?, v.to_vec()))
+        })
+    }
+
     /// The leaf index of a statement, if it is in the log.
     pub fn index_of(&self, id: &StatementId) -> Result<Option<u64>, StorageError> {
         state::located(&self.log, id, state::Located::Own)?

@@ -188,6 +188,33 @@ fn stored_group(tree: &Tree, fresh: &BTreeSet<&[u8]>, id: &[u8]) -> Result<Group
     }
 }
 
+/// Every statement kept in `which` (the own log or a mirror) and where, as
+/// [`push_changes`] recorded it: one pass over the groups in statement-id
+/// order, reading sled's pages one after another instead of one lookup per
+/// statement.
+pub(crate) fn all_located(
+    tree: &Tree,
+    which: Located,
+) -> impl Iterator<Item = Result<(StatementId, Vec<u8>), StorageError>> + '_ {
+    let tag = which.tag();
+    tree.scan_prefix(GROUP_SPACE).filter_map(move |item| {
+        let found = item.map_err(StorageError::from).and_then(|(k, v)| {
+            let id = k
+                .get(GROUP_SPACE.len()..)
+                .and_then(|id| <[u8; ID]>::try_from(id).ok())
+                .ok_or_else(|| {
+                    StorageError::Corrupt(
+                        "a statement's governance group has a malformed key".into(),
+                    )
+                })?;
+            Ok(Group::decode(&v)?
+                .get(tag, &[])
+                .map(|at| (StatementId::from_bytes(id), at.to_vec())))
+        });
+        found.transpose()
+    })
+}
+
 /// Where statement `id` is kept, as [`push_changes`] recorded it.
 pub(crate) fn located(
     tree: &Tree,
