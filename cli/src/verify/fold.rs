@@ -22,6 +22,9 @@
 //!    knowledge from another log can cause later (a key revoked elsewhere,
 //!    say) are notes, and the mirrors' exclusions are counted: their own
 //!    nodes answer for them.
+//! 4. [`Fold::check_own_index`], for a data directory: the database's id
+//!    index, read once in statement-id order, merged with where the fold
+//!    placed each statement of the own log.
 //!
 //! Memory is the O(log n) right edge of each log's tree plus the governance
 //! state; leaves are dropped as soon as they are folded.
@@ -462,6 +465,14 @@ pub struct Standing {
     pub mirror_pending: BTreeMap<String, u64>,
 }
 
+/// A placement key's statement id, leaf index and log origin. The key is
+/// id (32) ‖ time (8) ‖ index (8) ‖ log origin.
+fn placement(key: &[u8]) -> Option<([u8; 32], u64, &[u8])> {
+    let id = key.get(..32)?.try_into().ok()?;
+    let index = u64::from_be_bytes(key.get(40..48)?.try_into().ok()?);
+    Some((id, index, key.get(48..)?))
+}
+
 /// Where the id index is kept, to name it in a fault.
 const ID_INDEX: &str = "the database's id index";
 
@@ -473,16 +484,12 @@ impl Fold {
     /// read once, in order, rather than looked up leaf by leaf. Fails on the
     /// lowest leaf that does not match.
     pub fn check_own_index(&self, storage: &Storage, folded: u64) -> Result<(), Fault> {
-        // Key: id (32) ‖ time (8) ‖ index (8) ‖ log origin.
         let placed = self
             .gov
             .entries(Table::Placements)
-            .filter(|(k, _)| k.get(48..) == Some(self.own.as_bytes()))
-            .filter_map(|(k, _)| {
-                let id: [u8; 32] = k.get(..32)?.try_into().ok()?;
-                let index = u64::from_be_bytes(k.get(40..48)?.try_into().ok()?);
-                Some((id, index))
-            });
+            .filter_map(|(k, _)| placement(k))
+            .filter(|(_, _, log)| *log == self.own.as_bytes())
+            .map(|(id, index, _)| (id, index));
         index_fault(placed, storage.own_index(), folded)
     }
 }
@@ -557,13 +564,11 @@ impl Fold {
             .gov
             .scan_prefix(Table::Placements, id.as_bytes(), None, 64)
             .map_err(|e| Fault::general(format!("governance state: {e}")))?;
-        // Key: id (32) ‖ time (8) ‖ index (8) ‖ log origin.
         Ok(rows
-            .into_iter()
+            .iter()
             .filter_map(|(k, _)| {
-                let index = u64::from_be_bytes(k.get(40..48)?.try_into().ok()?);
-                let log = std::str::from_utf8(k.get(48..)?).ok()?.to_owned();
-                Some((log, index))
+                let (_, index, log) = placement(k)?;
+                Some((std::str::from_utf8(log).ok()?.to_owned(), index))
             })
             .collect())
     }
