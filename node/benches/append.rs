@@ -12,8 +12,9 @@
 //! 5. start-up — from starting the process to a node answering `/healthz`
 //!    — and resident memory just after, on the small log and on the big
 //!    one, and the ratio of the start-up times: neither should grow with
-//!    the log. A clean stop, timed too, has sled write a current
-//!    snapshot so that the next start does not replay sled's log.
+//!    the log. The big log is started once after a crash (the node
+//!    killed), when sled replays its log, and once after a clean stop,
+//!    timed too, which has sled write a current snapshot instead.
 //!
 //! The node runs in a child process (this binary, re-executed), so its
 //! memory is measured apart from the load generator's. The big log is
@@ -151,6 +152,12 @@ impl Server {
         )
     }
 
+    /// Kills the node, as a crash would.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the node cleanly and returns how long stopping took.
     fn stop(mut self) -> Duration {
         let started = Instant::now();
@@ -214,8 +221,9 @@ async fn fill(server: &Server, run: &str, n: usize) {
 }
 
 /// Starts a node on the stopped log in `dir` and measures the time until it
-/// answers `/healthz`, and its resident memory a moment later.
-async fn start_up(dir: &Path) -> (Duration, f64) {
+/// answers `/healthz`, its resident memory a moment later, and the time a
+/// clean stop then takes.
+async fn start_up(dir: &Path) -> (Duration, f64, Duration) {
     let started = Instant::now();
     let server = Server::start(dir);
     loop {
@@ -232,8 +240,8 @@ async fn start_up(dir: &Path) -> (Duration, f64) {
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss = server.rss_mib().await;
-    server.stop();
-    (took, rss)
+    let stop = server.stop();
+    (took, rss, stop)
 }
 
 /// Mean time of inclusion proofs for random leaves of a node's log.
@@ -321,7 +329,7 @@ fn main() {
         let dir = PathBuf::from(std::env::var("KAITIAKI_BENCH_DIR").expect("KAITIAKI_BENCH_DIR"));
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         for _ in 0..3 {
-            let (took, rss) = rt.block_on(start_up(&dir));
+            let (took, rss, _) = rt.block_on(start_up(&dir));
             println!(
                 "start-up: {:.1} ms, then RSS {rss:.1} MiB",
                 took.as_secs_f64() * 1e3
@@ -394,27 +402,32 @@ fn main() {
             "RSS at {target} leaves:     {rested:>10.1} MiB 4 s later ({})",
             server.rss_parts()
         );
-        // A clean stop has sled write a current snapshot, which the next
-        // start reads instead of replaying sled's log.
-        let big_stop = server.stop();
+        // Killed, as by a crash: the next start replays sled's log since
+        // this node started. Its clean stop then has sled write a current
+        // snapshot, which the start after it reads instead.
+        server.kill();
 
         // 5. Start-up on both logs.
-        let (small_start, small_rss) = start_up(small.path()).await;
-        let (big_start, big_rss) = start_up(big.path()).await;
+        let (small_start, small_rss, _) = start_up(small.path()).await;
+        let (crash_start, crash_rss, big_stop) = start_up(big.path()).await;
+        let (big_start, big_rss, _) = start_up(big.path()).await;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
             "start-up at 1000 leaves:        {:>10.1} ms, then RSS {small_rss:.1} MiB",
-            small_start.as_secs_f64() * 1e3
+            ms(small_start)
         );
         println!(
-            "start-up at {target} leaves:     {:>10.1} ms, then RSS {big_rss:.1} MiB",
-            big_start.as_secs_f64() * 1e3
+            "start-up at {target} leaves after a crash:       {:>10.1} ms, then RSS {crash_rss:.1} MiB  ratio {:.2}",
+            ms(crash_start),
+            crash_start.as_secs_f64() / small_start.as_secs_f64()
         );
         println!(
-            "clean stop at {target} leaves:   {:>10.1} ms (its sled snapshot included)",
-            big_stop.as_secs_f64() * 1e3
+            "clean stop at {target} leaves:                   {:>10.1} ms (its sled snapshot included)",
+            ms(big_stop)
         );
         println!(
-            "start-up ratio:                 {:>10.2}",
+            "start-up at {target} leaves after a clean stop:  {:>10.1} ms, then RSS {big_rss:.1} MiB  ratio {:.2}",
+            ms(big_start),
             big_start.as_secs_f64() / small_start.as_secs_f64()
         );
     });
