@@ -290,18 +290,9 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     }
 
     // One flipped byte in a stored tree hash (the pair of leaves 2 and 3).
-    let tree_copy = dir.path().join("tree-tampered");
-    copy_dir(&data, &tree_copy);
-    flip_tree_hash(&tree_copy, Subtree::new(1, 1));
-    let out = cli.run(&[
-        "--json",
-        "log",
-        "verify",
-        "--no-remember",
-        tree_copy.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(4), "{out:?}");
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = audit_tampered(&cli, &data, &dir.path().join("tree-tampered"), |copy| {
+        flip_tree_hash(copy, Subtree::new(1, 1))
+    });
     assert_eq!(summary["result"], "fault");
     let place = summary["fault"]["place"].as_str().unwrap();
     assert!(
@@ -310,41 +301,48 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     );
 
     // The database's id index pointing leaf 2's statement at leaf 4.
-    let index_copy = dir.path().join("index-tampered");
-    copy_dir(&data, &index_copy);
-    repoint_id_index(&index_copy, 2, 4);
-    let out = cli.run(&[
-        "--json",
-        "log",
-        "verify",
-        "--no-remember",
-        index_copy.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(4), "{out:?}");
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = audit_tampered(&cli, &data, &dir.path().join("index-tampered"), |copy| {
+        repoint_id_index(copy, 2, 4)
+    });
     assert_eq!(summary["fault"]["leaf"], 2, "{summary}");
     assert_eq!(summary["fault"]["place"], "the database's id index");
     let why = summary["fault"]["why"].as_str().unwrap();
     assert!(why.contains("points at Some(4)"), "{why}");
 
     // A stored checkpoint replaced by an earlier one.
-    let checkpoint_copy = dir.path().join("checkpoint-tampered");
-    copy_dir(&data, &checkpoint_copy);
-    let later = swap_in_earlier_checkpoint(&checkpoint_copy);
-    let out = cli.run(&[
-        "--json",
-        "log",
-        "verify",
-        "--no-remember",
-        checkpoint_copy.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(4), "{out:?}");
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut later = 0;
+    let summary = audit_tampered(
+        &cli,
+        &data,
+        &dir.path().join("checkpoint-tampered"),
+        |copy| later = swap_in_earlier_checkpoint(copy),
+    );
     assert_eq!(summary["fault"]["leaf"], later - 1, "{summary}");
     assert_eq!(
         summary["fault"]["place"],
         format!("stored checkpoint at size {later}")
     );
+}
+
+/// Audits a copy of the stopped node's `data` at `copy`, altered by
+/// `tamper`; the audit must fail (exit status 4). Returns its JSON summary.
+fn audit_tampered(
+    cli: &Cli,
+    data: &Path,
+    copy: &Path,
+    tamper: impl FnOnce(&Path),
+) -> serde_json::Value {
+    copy_dir(data, copy);
+    tamper(copy);
+    let out = cli.run(&[
+        "--json",
+        "log",
+        "verify",
+        "--no-remember",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Stores a stopped node's first stored checkpoint in place of its second
