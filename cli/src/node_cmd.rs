@@ -98,7 +98,15 @@ pub async fn serve(config: Config) -> Result<()> {
         display(&config.data_dir)
     );
     let data_dir = display(&config.data_dir);
-    match kaitiaki_node::run(config, listener, ctrl_c()).await {
+    let stopping = async {
+        ctrl_c().await;
+        // A large node takes a few seconds here; say what it is doing.
+        eprintln!(
+            "Stopping: finishing in-flight writes, then saving the database's snapshot so the \
+             next start is quick…"
+        );
+    };
+    match kaitiaki_node::run(config, listener, stopping).await {
         Ok(()) => {
             eprintln!("Stopped cleanly.");
             Ok(())
