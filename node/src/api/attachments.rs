@@ -156,7 +156,7 @@ pub async fn upload(
     // Acknowledged only once the bytes are on stable storage. Bytes that
     // match the commitment also replace a stored copy that no longer does.
     let shared = app.shared.clone();
-    let created = tokio::task::spawn_blocking(move || {
+    let created = super::blocking(move || {
         match shared.storage.attachment(hash.as_bytes()) {
             Ok(Some(_)) => return Ok(false),
             Ok(None) => {}
@@ -165,8 +165,7 @@ pub async fn upload(
         shared.storage.put_attachment(hash.as_bytes(), &bytes)?;
         Ok::<_, StorageError>(true)
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -199,9 +198,8 @@ pub async fn download(
     let (_, commit) = commitment(&app, &hash)?;
     authorise(&app, &headers, Method::GET, &hash_text, &commit)?;
     let shared = app.shared.clone();
-    let bytes = tokio::task::spawn_blocking(move || shared.storage.attachment(hash.as_bytes()))
-        .await
-        .map_err(|e| ApiError::internal(&e))??
+    let bytes = super::blocking(move || shared.storage.attachment(hash.as_bytes()))
+        .await?
         .ok_or_else(|| {
             ApiError::not_found("the attachment was never uploaded here, or has been erased")
         })?;
@@ -245,10 +243,7 @@ pub async fn erase(
     let (_, commit) = commitment(&app, &hash)?;
     authorise(&app, &headers, Method::DELETE, &hash_text, &commit)?;
     let shared = app.shared.clone();
-    let erased =
-        tokio::task::spawn_blocking(move || shared.storage.erase_attachment(hash.as_bytes()))
-            .await
-            .map_err(|e| ApiError::internal(&e))??;
+    let erased = super::blocking(move || shared.storage.erase_attachment(hash.as_bytes())).await?;
     if erased {
         tracing::info!(hash = %hash, "erased a confidential attachment");
         Ok(StatusCode::NO_CONTENT)

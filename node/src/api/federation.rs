@@ -51,7 +51,7 @@ pub async fn leaves_raw(
     let end = q.start.saturating_add(limit).min(size);
     let shared = app.shared.clone();
     let start = q.start;
-    let body = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
+    let body = super::blocking(move || -> ApiResult<Vec<u8>> {
         let mut leaves = Vec::new();
         for index in start..end {
             leaves.push(
@@ -63,8 +63,7 @@ pub async fn leaves_raw(
         }
         Ok(raw_body(leaves))
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(octets(body))
 }
 
@@ -159,11 +158,10 @@ pub async fn add_peer(
     let shared = app.shared.clone();
     let sequencer = app.sequencer.clone();
     // Stored durably (an fsync) before the answer: off the async workers.
-    let added = tokio::task::spawn_blocking(move || {
-        crate::replication::add_peer(&shared, &sequencer, config)
+    let added = super::blocking(move || {
+        Ok::<_, ApiError>(crate::replication::add_peer(&shared, &sequencer, config))
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .await?;
     match added {
         Ok((status, true)) => Ok((StatusCode::CREATED, Json(status)).into_response()),
         Ok((status, false)) => Ok((StatusCode::OK, Json(status)).into_response()),
@@ -207,10 +205,7 @@ pub async fn forgive(
         )));
     }
     let shared = app.shared.clone();
-    let was = tokio::task::spawn_blocking(move || evidence::forgive(&shared, &origin))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&e))?;
+    let was = super::blocking(move || evidence::forgive(&shared, &origin)).await?;
     Ok(Json(Forgiven {
         was_quarantined: was,
     }))
@@ -221,7 +216,7 @@ pub async fn forgive(
 #[utoipa::path(get, path = "/v1/mirrors", responses((status = 200, body = MirrorsView)))]
 pub async fn mirrors(State(app): State<AppState>) -> ApiResult<Json<MirrorsView>> {
     let shared = app.shared.clone();
-    let view = tokio::task::spawn_blocking(move || -> ApiResult<MirrorsView> {
+    let view = super::blocking(move || -> ApiResult<MirrorsView> {
         let mut mirrors = Vec::new();
         for origin in shared.storage.mirror_origins()? {
             let Some(m) = shared.storage.existing_mirror(&origin)? else {
@@ -241,8 +236,7 @@ pub async fn mirrors(State(app): State<AppState>) -> ApiResult<Json<MirrorsView>
         }
         Ok(MirrorsView { mirrors })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(Json(view))
 }
 
@@ -261,7 +255,7 @@ pub async fn mirror_leaves_raw(
     Query(q): Query<RawQuery>,
 ) -> ApiResult<Response> {
     let shared = app.shared.clone();
-    let body = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
+    let body = super::blocking(move || -> ApiResult<Vec<u8>> {
         let m = shared
             .storage
             .existing_mirror(&origin)?
@@ -274,8 +268,7 @@ pub async fn mirror_leaves_raw(
         }
         Ok(raw_body(m.leaves_raw(q.start, end)?))
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(octets(body))
 }
 
@@ -302,7 +295,7 @@ pub async fn mirror_consistency(
     Query(q): Query<MirrorConsistencyQuery>,
 ) -> ApiResult<Json<ConsistencyView>> {
     let shared = app.shared.clone();
-    let view = tokio::task::spawn_blocking(move || -> ApiResult<ConsistencyView> {
+    let view = super::blocking(move || -> ApiResult<ConsistencyView> {
         let m = shared
             .storage
             .existing_mirror(&origin)?
@@ -322,8 +315,7 @@ pub async fn mirror_consistency(
             new_root: tree.root(q.new)?,
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(Json(view))
 }
 
@@ -342,13 +334,12 @@ pub struct EvidenceView {
 #[utoipa::path(get, path = "/v1/evidence", responses((status = 200, body = EvidenceView)))]
 pub async fn evidence(State(app): State<AppState>) -> ApiResult<Json<EvidenceView>> {
     let shared = app.shared.clone();
-    let view = tokio::task::spawn_blocking(move || -> ApiResult<EvidenceView> {
+    let view = super::blocking(move || -> ApiResult<EvidenceView> {
         Ok(EvidenceView {
             evidence: all_evidence(&shared)?,
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(Json(view))
 }
 

@@ -155,14 +155,13 @@ pub async fn leaves(
     let limit = q.limit.unwrap_or(max).clamp(1, max);
     let end = start.saturating_add(limit).min(size);
     let shared = app.shared.clone();
-    let leaves = tokio::task::spawn_blocking(move || {
+    let leaves = super::blocking(move || {
         if start >= end {
             return Ok(Vec::new());
         }
         shared.storage.leaves(start, end)
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(Json(LeavesPage {
         leaves: leaves.iter().map(|(i, l)| leaf_view(*i, l)).collect(),
         next: (end < size).then_some(end),
@@ -219,9 +218,7 @@ pub async fn statement(
         .ok_or_else(|| ApiError::malformed("a statement id is 64 lowercase hex digits"))?;
     let published = app.shared.published();
     let shared = app.shared.clone();
-    let found = tokio::task::spawn_blocking(move || find_statement(&shared, &published, &id))
-        .await
-        .map_err(|e| ApiError::internal(&e))??;
+    let found = super::blocking(move || find_statement(&shared, &published, &id)).await?;
     let Some(found) = found else {
         return Err(ApiError::not_found(format!(
             "statement {id} is not in this log or any log this node mirrors"
@@ -340,12 +337,11 @@ pub async fn inclusion(
         )));
     }
     let shared = app.shared.clone();
-    let (root, hashes) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+    let (root, hashes) = super::blocking(move || -> ApiResult<_> {
         let root = shared.storage.root(size)?;
         Ok((root, shared.storage.inclusion_proof(q.index, size)?))
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(Json(InclusionView {
         index: q.index,
         size,
@@ -402,7 +398,7 @@ pub async fn consistency(
     }
     let shared = app.shared.clone();
     let old = q.old;
-    let view = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+    let view = super::blocking(move || -> ApiResult<_> {
         Ok(ConsistencyView {
             old,
             new,
@@ -411,7 +407,6 @@ pub async fn consistency(
             new_root: shared.storage.root(new)?,
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await?;
     Ok(Json(view))
 }

@@ -32,7 +32,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::{code, ApiError};
+use crate::error::{code, ApiError, ApiResult};
 use crate::node::{Node, Shared};
 use crate::sequencer::SequencerHandle;
 
@@ -132,6 +132,22 @@ pub fn router(state: AppState) -> Router {
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /openapi.json")
+}
+
+/// Runs `f` on the blocking pool, where storage reads and the syncs of
+/// what must be durable before an answer belong, and turns its error (or
+/// a task that stopped) into the API's.
+pub(crate) async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> ApiResult<T>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(Into::into)
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -117,10 +117,7 @@ async fn run<T: Serialize + Send + 'static>(
     f: impl FnOnce(&StateTrees) -> Result<T, StateError> + Send + 'static,
 ) -> ApiResult<Value> {
     let shared = app.shared.clone();
-    let out = tokio::task::spawn_blocking(move || f(shared.storage.state()))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(state_error)?;
+    let out = super::blocking(move || f(shared.storage.state()).map_err(state_error)).await?;
     serde_json::to_value(out).map_err(|e| ApiError::internal(&e))
 }
 

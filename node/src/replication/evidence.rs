@@ -168,14 +168,11 @@ pub(crate) fn quarantine(
         writes.push((space::EVIDENCE, &key[..], Some(&evidence[..])));
     }
     // Counted before it can be seen, so the count never lags what is shown.
+    let counted = u64::from(new);
     let counter = &shared.replication.metrics.evidence;
-    if new {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
+    counter.fetch_add(counted, std::sync::atomic::Ordering::Relaxed);
     if let Err(e) = shared.storage.put_all_in(&writes) {
-        if new {
-            counter.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        counter.fetch_sub(counted, std::sync::atomic::Ordering::Relaxed);
         return Err(e);
     }
     if new {

@@ -445,7 +445,8 @@ impl Witness {
         let (db, dir) = (self.db.clone(), self.dir.clone());
         tokio::task::spawn_blocking(move || crate::storage::sync_sled(&db, &dir))
             .await
-            .map_err(|e| StorageError::Corrupt(format!("the witness flush stopped: {e}")))?
+            // The sync never finished: an I/O failure, not damaged data.
+            .map_err(|e| StorageError::io(&self.dir, std::io::Error::other(e)))?
     }
 }
 
