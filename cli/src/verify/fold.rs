@@ -504,8 +504,12 @@ fn index_fault<E: std::fmt::Display>(
 ) -> Result<(), Fault> {
     let at = |index: u64, why: String| Fault::at(index, Some(ID_INDEX.to_owned()), why);
     let unreadable = |e: &E| Fault::general(format!("cannot read {ID_INDEX}: {e}"));
+    // The leaves are the log; the index is derived from them, and the
+    // node rebuilds it.
+    const REBUILD: &str = "with the node stopped, move db/ out of the data directory and start \
+                           the node: it rebuilds the index from the segments";
     let stray = |other: &StatementId| {
-        format!("it places statement {other} at this leaf, but the log does not hold it")
+        format!("it places statement {other} at this leaf, but the log does not hold it; {REBUILD}")
     };
     let mut first: Option<Fault> = None;
     let mut keep = |f: Fault| {
@@ -533,11 +537,16 @@ fn index_fault<E: std::fmt::Display>(
             Some(Ok((other, i))) if other.as_bytes() == &id => Some(*i),
             _ => None,
         };
-        if found != Some(index) {
-            keep(at(
+        match found {
+            Some(i) if i == index => {}
+            Some(i) => keep(at(
                 index,
-                format!("it points at {found:?} for this leaf's statement"),
-            ));
+                format!("it places this leaf's statement at leaf {i}; {REBUILD}"),
+            )),
+            None => keep(at(
+                index,
+                format!("it has no entry for this leaf's statement; {REBUILD}"),
+            )),
         }
         last = Some(id);
     }
@@ -721,10 +730,10 @@ mod tests {
         // Statement 4 (leaf 0) indexed at leaf 2; statement 9 (leaf 1) missing.
         let f = check(&[(1, 2), (4, 0), (9, 1)], &[(1, 2), (4, 2)], 3).unwrap();
         assert_eq!(f.0, 0);
-        assert!(f.1.contains("Some(2)"), "{}", f.1);
+        assert!(f.1.contains("at leaf 2"), "{}", f.1);
         let f = check(&[(1, 2), (4, 0), (9, 1)], &[(1, 2), (4, 0)], 3).unwrap();
         assert_eq!(f.0, 1);
-        assert!(f.1.contains("None"), "{}", f.1);
+        assert!(f.1.contains("no entry"), "{}", f.1);
     }
 
     #[test]
