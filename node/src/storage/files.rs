@@ -44,9 +44,12 @@ pub const LOCATION_LEN: u64 = 16;
 pub const HASH_LEN: u64 = 32;
 /// The lowest level whose hashes are cached in memory.
 pub const CACHE_FROM: u8 = 6;
-/// Hashes cached per level (so at most 58 · 4096 · 32 bytes ≈ 7 MiB, and
-/// about 0.6 MiB at 10⁶ leaves).
-pub const CACHE_LEN: usize = 4096;
+/// Hashes cached per level: 512 KiB of a level at most. Every level from
+/// [`CACHE_FROM`] up is whole in memory until the log passes 2²⁰ leaves
+/// (about 1 MiB in all at 10⁶), so a proof there reads no more files than
+/// one at 10³; a level is capped only when it would hold more, so even at
+/// 10⁹ leaves the cache is about 6 MiB.
+pub const CACHE_LEN: usize = 16384;
 /// The files are synced, and the watermark advanced, at least this often.
 pub const SYNC_EVERY: u64 = 1 << 16;
 const LEVELS: usize = Subtree::MAX_LEVEL as usize + 1;
