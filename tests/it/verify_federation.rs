@@ -8,8 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use kaitiaki_node::storage::Storage;
+
 use crate::story::flip;
-use crate::support::{copy_dir, Cli, NodeProc, BIN};
+use crate::support::{copy_dir, get_json, Cli, NodeProc, BIN};
 
 const AGENCY_ORIGIN: &str = "agency.demo.kaitiaki.localhost";
 
@@ -90,7 +92,64 @@ fn the_audit_folds_every_log_a_node_holds() {
     assert_eq!(audit["result"], "ok", "{audit}");
     assert_eq!(mirrors(&audit).len(), 2, "{audit}");
     assert_eq!(audit["state_hash"].as_str(), Some(state.as_str()));
+    // The node says which leaves its state hash covers: its own log's and
+    // each mirror's, read together with the hash.
+    let served = get_json(&format!("{}/v1/state/hash", node.url)).unwrap();
+    assert_eq!(
+        served["state_hash"].as_str(),
+        Some(state.as_str()),
+        "{served}"
+    );
+    assert_eq!(served["size"], audit["size"], "{served}");
+    for m in mirrors(&audit) {
+        let origin = m["origin"].as_str().unwrap();
+        assert_eq!(served["mirrors"][origin], m["leaves"], "{served}");
+    }
+    assert_eq!(served["mirrors"].as_object().unwrap().len(), 2, "{served}");
     node.stop();
+
+    // A node whose kept state its logs do not support fails the audit,
+    // from its data directory and over HTTP, and the place is named.
+    let altered = dir.path().join("state-tampered");
+    copy_dir(&agency, &altered);
+    {
+        let storage = Storage::open(&altered, 1 << 20).unwrap();
+        storage
+            .put_in(b"gov.meta\0", b"state_hash", Some(&[0x42; 32]))
+            .unwrap();
+    }
+    let out = cli.run(&args(
+        &["--json", "log", "verify", "--no-remember"],
+        &keys,
+        altered.to_str().unwrap(),
+    ));
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary["fault"]["place"], "stored governance state",
+        "{summary}"
+    );
+    let node = NodeProc::start_with(
+        &altered,
+        &[
+            ("KAITIAKI_ORIGIN", AGENCY_ORIGIN),
+            ("KAITIAKI_NETWORK", "kaitiaki-demo"),
+        ],
+    );
+    let out = cli.run(&args(
+        &["--json", "log", "verify", "--no-remember"],
+        &keys,
+        &node.url,
+    ));
+    node.stop();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary["fault"]["place"], "the node's governance state",
+        "{summary}"
+    );
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(why.contains(&"42".repeat(32)), "{why}");
 
     // One flipped byte in a mirrored leaf is found, and named.
     let copy = dir.path().join("mirror-tampered");

@@ -9,6 +9,8 @@
 //! `{"items": [...], "next": "<cursor>" | null}`; pass `after=<cursor>` for
 //! the next page.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -94,8 +96,13 @@ pub struct StateHash {
     /// The governance state hash, hex: equal on two nodes exactly when
     /// their states are.
     pub state_hash: String,
-    /// The published log size when it was read.
+    /// How many of the node's own leaves the state covers. Read together
+    /// with the hash, never during a commit; it may briefly run ahead of
+    /// the published checkpoint.
     pub size: u64,
+    /// How many leaves of each mirror the state covers (mirrors holding
+    /// none are left out).
+    pub mirrors: BTreeMap<String, u64>,
 }
 
 fn now() -> Timestamp {
@@ -111,13 +118,20 @@ fn state_error(e: StateError) -> ApiError {
     ApiError::internal(&e)
 }
 
-/// Runs a query on the blocking pool (sled reads block) and serialises it.
+/// Runs a query on the blocking pool (sled reads block), between two
+/// commits so that everything it reads agrees, and serialises it.
 async fn run<T: Serialize + Send + 'static>(
     app: &AppState,
-    f: impl FnOnce(&StateTrees) -> Result<T, StateError> + Send + 'static,
+    f: impl Fn(&StateTrees) -> Result<T, StateError> + Send + 'static,
 ) -> ApiResult<Value> {
     let shared = app.shared.clone();
-    let out = super::blocking(move || f(shared.storage.state()).map_err(state_error)).await?;
+    let out = super::blocking(move || {
+        let storage = &shared.storage;
+        storage
+            .consistent(|| f(storage.state()))
+            .map_err(state_error)
+    })
+    .await?;
     serde_json::to_value(out).map_err(|e| ApiError::internal(&e))
 }
 
@@ -125,7 +139,7 @@ async fn run<T: Serialize + Send + 'static>(
 async fn run_one<T: Serialize + Send + 'static>(
     app: &AppState,
     what: &str,
-    f: impl FnOnce(&StateTrees) -> Result<Option<T>, StateError> + Send + 'static,
+    f: impl Fn(&StateTrees) -> Result<Option<T>, StateError> + Send + 'static,
 ) -> ApiResult<Json<Value>> {
     match run(app, f).await? {
         Value::Null => Err(ApiError::not_found(format!("no such {what}"))),
@@ -165,15 +179,34 @@ fn with_ids<T>(page: Page<(StatementId, T)>) -> Page<WithId<T>> {
     }
 }
 
-/// Get the governance state hash.
+/// Get the governance state hash, with the log sizes it covers.
 #[utoipa::path(get, path = "/v1/state/hash", responses((status = 200, body = StateHash)))]
 pub async fn state_hash(State(app): State<AppState>) -> ApiResult<Json<StateHash>> {
-    let size = app.shared.published().size;
-    let hash = run(&app, |s| query::state_hash(s).map(hex::encode)).await?;
-    Ok(Json(StateHash {
-        state_hash: hash.as_str().unwrap_or_default().to_owned(),
-        size,
-    }))
+    let shared = app.shared.clone();
+    let read = super::blocking(move || {
+        let storage = &shared.storage;
+        storage.consistent(|| -> ApiResult<StateHash> {
+            let hash = query::state_hash(storage.state()).map_err(state_error)?;
+            let size = storage.indexed_size()?;
+            let mut mirrors = BTreeMap::new();
+            for origin in storage.mirror_origins()? {
+                let held = match storage.existing_mirror(&origin)? {
+                    Some(m) => m.size()?,
+                    None => 0,
+                };
+                if held > 0 {
+                    mirrors.insert(origin, held);
+                }
+            }
+            Ok(StateHash {
+                state_hash: hex::encode(hash),
+                size,
+                mirrors,
+            })
+        })
+    })
+    .await?;
+    Ok(Json(read))
 }
 
 /// List governance bodies.
@@ -424,7 +457,7 @@ pub async fn statement_state(
 
 async fn listing_of<T: Serialize + Send + 'static>(
     app: &AppState,
-    f: impl FnOnce(&StateTrees) -> Result<Page<T>, StateError> + Send + 'static,
+    f: impl Fn(&StateTrees) -> Result<Page<T>, StateError> + Send + 'static,
 ) -> ApiResult<Json<Listing>> {
     let page = run(app, f).await?;
     Ok(Json(

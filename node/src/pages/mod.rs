@@ -220,13 +220,20 @@ async fn respond<V: Send + 'static>(
     node: NodeInfo,
     nav: Nav,
     (what, path): (&str, String),
-    gather: impl FnOnce(&Ctx<'_>) -> Gathered<Option<V>> + Send + 'static,
+    gather: impl Fn(&Ctx<'_>) -> Gathered<Option<V>> + Send + 'static,
     render: impl FnOnce(&Labels, &V) -> (String, Markup),
 ) -> Response {
     let l = labels(&app);
     let shared = Arc::clone(&app.shared);
     let info = node.clone();
-    let got = tokio::task::spawn_blocking(move || gather(&Ctx::new(&shared, now(), info))).await;
+    // Gathered between two commits, so that what one page shows agrees.
+    let got = tokio::task::spawn_blocking(move || {
+        let at = now();
+        shared
+            .storage
+            .consistent(|| gather(&Ctx::new(&shared, at, info.clone())))
+    })
+    .await;
     match got {
         Ok(Ok(Some(v))) => {
             let (title, body) = render(&l, &v);
@@ -276,7 +283,7 @@ async fn datasets(
         node,
         Nav::None,
         ("page", "/datasets".into()),
-        move |c| assemble::datasets(c, after).map(Some),
+        move |c| assemble::datasets(c, after.clone()).map(Some),
         move |l, (items, next)| {
             (
                 l.text("datasets"),
@@ -322,7 +329,7 @@ async fn dataset(
         node,
         Nav::None,
         ("dataset", path),
-        move |c| assemble::dataset(c, &did, after),
+        move |c| assemble::dataset(c, &did, after.clone()),
         |l, v| (v.name.clone(), dataset::render(l, v)),
     )
     .await
@@ -366,7 +373,7 @@ async fn body(
         node,
         Nav::None,
         ("governance board", path),
-        move |c| assemble::body(c, &bid, after),
+        move |c| assemble::body(c, &bid, after.clone()),
         |l, v| (v.name.clone(), body::render(l, v)),
     )
     .await
@@ -410,7 +417,7 @@ async fn search(
         node,
         Nav::Requests,
         ("page", "/requests".into()),
-        move |c| assemble::search(c, filters).map(Some),
+        move |c| assemble::search(c, filters.clone()).map(Some),
         |l, v| (l.text("requests"), search::render(l, v)),
     )
     .await
@@ -441,36 +448,40 @@ async fn feed_response(app: AppState, headers: HeaderMap, id: String, of_body: b
     let shared = Arc::clone(&app.shared);
     let info = node.clone();
     let page_path = path.clone();
-    let got = tokio::task::spawn_blocking(move || -> Gathered<Option<feed::Feed>> {
-        let ctx = Ctx::new(&shared, now(), info);
-        let (filter, name) = if of_body {
-            let name = ctx.body_record(&fid)?.map(|b| b.name);
-            (
-                RequestFilter {
-                    body: Some(fid),
-                    ..RequestFilter::default()
-                },
-                name,
+    let got = tokio::task::spawn_blocking(move || {
+        let at = now();
+        let gather = || -> Gathered<Option<feed::Feed>> {
+            let ctx = Ctx::new(&shared, at, info.clone());
+            let (filter, name) = if of_body {
+                let name = ctx.body_record(&fid)?.map(|b| b.name);
+                (
+                    RequestFilter {
+                        body: Some(fid),
+                        ..RequestFilter::default()
+                    },
+                    name,
+                )
+            } else {
+                let name = ctx.dataset_record(&fid)?.map(|d| d.name);
+                (
+                    RequestFilter {
+                        dataset: Some(fid),
+                        ..RequestFilter::default()
+                    },
+                    name,
+                )
+            };
+            let Some(name) = name else { return Ok(None) };
+            assemble::decisions_feed(
+                &ctx,
+                &filter,
+                &fid,
+                format!("Decisions: {name}"),
+                &page_path,
             )
-        } else {
-            let name = ctx.dataset_record(&fid)?.map(|d| d.name);
-            (
-                RequestFilter {
-                    dataset: Some(fid),
-                    ..RequestFilter::default()
-                },
-                name,
-            )
+            .map(Some)
         };
-        let Some(name) = name else { return Ok(None) };
-        assemble::decisions_feed(
-            &ctx,
-            &filter,
-            &fid,
-            format!("Decisions: {name}"),
-            &page_path,
-        )
-        .map(Some)
+        shared.storage.consistent(gather)
     })
     .await;
     let l = labels(&app);

@@ -31,6 +31,7 @@
 //! leaf before it is durable in the mirror's segments.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kaitiaki_governance::Change;
 use kaitiaki_protocol::merkle::Subtree;
@@ -39,7 +40,7 @@ use sled::Tree;
 
 use super::files::DerivedFiles;
 use super::recovery::Recoverable;
-use super::redo::{self, Writes};
+use super::redo::{self, CommitGate, Writes};
 use super::segment::{Location, SegmentReader};
 use super::tree::StoredTree;
 use super::{read_u64, state, StorageError};
@@ -73,6 +74,7 @@ pub struct MirrorLog {
     reader: SegmentReader,
     files: DerivedFiles,
     log: Tree,
+    gate: Arc<CommitGate>,
 }
 
 fn meta_key(origin: &str, field: &str) -> Vec<u8> {
@@ -92,6 +94,7 @@ impl MirrorLog {
         data_dir: &Path,
         origin: &str,
         log: Tree,
+        gate: Arc<CommitGate>,
     ) -> Result<MirrorLog, StorageError> {
         let dir = data_dir.join(MIRRORS_DIR).join(origin);
         let log_dir = dir.join("log");
@@ -102,6 +105,7 @@ impl MirrorLog {
             files: DerivedFiles::open(&dir)?,
             log_dir,
             log,
+            gate,
         })
     }
 
@@ -188,7 +192,7 @@ impl MirrorLog {
                 b.insert(meta_key(&self.origin, "complete"), note.as_slice());
             }
         }
-        redo::commit(&self.log, &b)
+        redo::commit(&self.log, &b, &self.gate)
     }
 
     /// Appends to the derived files only (start-up re-derivation).

@@ -220,6 +220,8 @@ pub struct Storage {
     log_dir: PathBuf,
     data_dir: PathBuf,
     mirrors: RwLock<BTreeMap<String, Arc<mirror::MirrorLog>>>,
+    // Every commit to `log`, the own log's and the mirrors', passes here.
+    gate: Arc<redo::CommitGate>,
 }
 
 /// How the node opens its sled database under `data_dir`.
@@ -290,6 +292,7 @@ impl Storage {
             log_dir,
             data_dir: data_dir.to_owned(),
             mirrors: RwLock::new(BTreeMap::new()),
+            gate: Arc::default(),
         })
     }
 
@@ -318,6 +321,7 @@ impl Storage {
             &self.data_dir,
             origin,
             self.log.clone(),
+            Arc::clone(&self.gate),
         )?);
         map.insert(origin.to_owned(), Arc::clone(&m));
         Ok(m)
@@ -559,7 +563,15 @@ impl Storage {
             key_in(space::CHECKPOINTS, &size.to_be_bytes()),
             batch.checkpoint.as_slice(),
         );
-        redo::commit(&self.log, &b)
+        redo::commit(&self.log, &b, &self.gate)
+    }
+
+    /// Runs the read `f` against sled as it stood between two commits (of
+    /// the own log or a mirror), never during one: for reads of several
+    /// keys that must agree. `f` may run more than once, so it must only
+    /// read. See [`redo::CommitGate`].
+    pub fn consistent<T>(&self, f: impl FnMut() -> T) -> T {
+        self.gate.read(f)
     }
 
     /// Appends to the derived files only: locations and subtree hashes of

@@ -19,9 +19,15 @@
 //! at the state before the commit or after all of it.
 //!
 //! Commits come from the single commit thread (or start-up, before it
-//! runs), so one pending key suffices. A reader between pieces may see part
-//! of a batch's governance writes; the sequencer never does (it reads the
-//! batch through its carried writes until the commit returns).
+//! runs), so one pending key suffices. A reader of one key between pieces
+//! may see part of a batch's governance writes; a reader of several keys
+//! that must agree (a record and its index, the state hash and the sizes it
+//! covers) reads through [`CommitGate::read`], which never sees a commit
+//! half done. The sequencer needs neither: it reads the batch through its
+//! carried writes until the commit returns.
+
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::RwLock;
 
 use sled::{Batch, Tree};
 
@@ -119,16 +125,70 @@ impl Writes {
 }
 
 /// Applies `writes` to `tree` so that a crash leaves either none or all of
-/// them (after [`finish_pending`] at the next start).
-pub fn commit(tree: &Tree, writes: &Writes) -> Result<(), StorageError> {
-    if writes.0.len() <= CHUNK {
-        // Small enough to be one sled batch, which is atomic by itself.
-        return writes.apply_chunks(tree);
+/// them (after [`finish_pending`] at the next start), and so that no reader
+/// through `gate` sees some of them without the rest.
+pub fn commit(tree: &Tree, writes: &Writes, gate: &CommitGate) -> Result<(), StorageError> {
+    gate.write(|| {
+        if writes.0.len() <= CHUNK {
+            // Small enough to be one sled batch, which is atomic by itself.
+            return writes.apply_chunks(tree);
+        }
+        tree.insert(pending_key(), writes.encode())?;
+        writes.apply_chunks(tree)?;
+        tree.remove(pending_key())?;
+        Ok(())
+    })
+}
+
+/// Lets a reader of several keys see sled as it stood between two commits.
+///
+/// A commit lands in pieces, and even one sled batch is only atomic key by
+/// key to a reader: a reader of two keys could pair a request's new record
+/// with its old place in an index, or the state hash after a batch with the
+/// log size before it. So commits count themselves (the count is odd while
+/// one runs) and a reader runs optimistically, again if a commit began or
+/// ended meanwhile. A reader that loses that race [`CommitGate::TRIES`]
+/// times takes the gate's lock instead, which holds the next commit back
+/// until it has read: a steady stream of writes cannot starve a reader, and
+/// a commit waits only for readers who lost the race that often. Readers
+/// never wait for each other.
+#[derive(Debug, Default)]
+pub struct CommitGate {
+    count: AtomicU64,
+    lock: RwLock<()>,
+}
+
+impl CommitGate {
+    /// Optimistic attempts before a reader takes the lock.
+    pub const TRIES: usize = 4;
+
+    /// Runs the commit `f`, marking it for readers.
+    pub fn write<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _held = self.lock.write().unwrap_or_else(|p| p.into_inner());
+        self.count.fetch_add(1, Ordering::SeqCst);
+        let out = f();
+        self.count.fetch_add(1, Ordering::SeqCst);
+        out
     }
-    tree.insert(pending_key(), writes.encode())?;
-    writes.apply_chunks(tree)?;
-    tree.remove(pending_key())?;
-    Ok(())
+
+    /// Runs the read `f` (perhaps more than once: it must only read) and
+    /// returns what it read while no commit ran.
+    pub fn read<T>(&self, mut f: impl FnMut() -> T) -> T {
+        for _ in 0..Self::TRIES {
+            let before = self.count.load(Ordering::SeqCst);
+            if before % 2 == 1 {
+                std::thread::yield_now();
+                continue;
+            }
+            let out = f();
+            fence(Ordering::SeqCst);
+            if self.count.load(Ordering::SeqCst) == before {
+                return out;
+            }
+        }
+        let _held = self.lock.read().unwrap_or_else(|p| p.into_inner());
+        f()
+    }
 }
 
 /// Start-up: finishes a commit a crash interrupted. Returns whether there
@@ -182,7 +242,7 @@ mod tests {
     fn a_large_commit_lands_whole_and_leaves_nothing_pending() {
         let (_d, t) = tree();
         t.insert(b"gone", b"x").unwrap();
-        commit(&t, &writes(1000)).unwrap();
+        commit(&t, &writes(1000), &CommitGate::default()).unwrap();
         assert_eq!(t.get(b"k00999").unwrap().unwrap().len(), 999 % 7);
         assert!(t.get(b"gone").unwrap().is_none());
         assert!(t.get(pending_key()).unwrap().is_none());
@@ -205,5 +265,64 @@ mod tests {
         }
         assert!(t.get(b"gone").unwrap().is_none());
         assert!(t.get(pending_key()).unwrap().is_none());
+    }
+
+    /// Commits that set 300 keys (five sled pieces) to one value, the
+    /// next commit to the next value, while readers read all 300 keys:
+    /// through the gate every reading is one commit's value throughout.
+    #[test]
+    fn readers_through_the_gate_never_see_a_commit_half_done() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+
+        const KEYS: usize = 300;
+        const COMMITS: u32 = 200;
+        let (_d, t) = tree();
+        let gate = Arc::new(CommitGate::default());
+        let done = Arc::new(AtomicBool::new(false));
+        let commit_all = |t: &Tree, gate: &CommitGate, n: u32| {
+            let mut w = Writes::default();
+            for k in 0..KEYS {
+                w.insert(format!("k{k:05}").into_bytes(), n.to_be_bytes().to_vec());
+            }
+            commit(t, &w, gate).unwrap();
+        };
+        commit_all(&t, &gate, 0);
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (t, gate, done) = (t.clone(), Arc::clone(&gate), Arc::clone(&done));
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    while !done.load(Ordering::Acquire) {
+                        let values: Vec<Vec<u8>> = gate.read(|| {
+                            (0..KEYS)
+                                .map(|k| {
+                                    let key = format!("k{k:05}");
+                                    t.get(key.as_bytes()).unwrap().unwrap().to_vec()
+                                })
+                                .collect()
+                        });
+                        let first = &values[0];
+                        assert!(
+                            values.iter().all(|v| v == first),
+                            "a reading mixed two commits"
+                        );
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for n in 1..=COMMITS {
+            commit_all(&t, &gate, n);
+        }
+        done.store(true, Ordering::Release);
+        for r in readers {
+            assert!(r.join().unwrap() > 0, "a reader never finished a reading");
+        }
+        assert_eq!(
+            t.get(b"k00299").unwrap().unwrap().as_ref(),
+            COMMITS.to_be_bytes().as_slice()
+        );
     }
 }

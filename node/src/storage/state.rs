@@ -428,7 +428,7 @@ mod tests {
             .collect();
         let mut w = super::super::redo::Writes::default();
         push_changes(&s.tree, &mut w, &changes, &[]).unwrap();
-        super::super::redo::commit(&s.tree, &w).unwrap();
+        super::super::redo::commit(&s.tree, &w, &Default::default()).unwrap();
     }
 
     fn id(n: u8) -> Vec<u8> {
@@ -517,7 +517,7 @@ mod tests {
             (Located::Mirror, two, b"mirror".to_vec()),
         ];
         push_changes(&s.tree, &mut w, &changes, &placed).unwrap();
-        super::super::redo::commit(&s.tree, &w).unwrap();
+        super::super::redo::commit(&s.tree, &w, &Default::default()).unwrap();
         assert_eq!(s.tree.len(), 2, "one key per statement");
         assert_eq!(
             located(&s.tree, &one, Located::Own).unwrap(),
