@@ -24,7 +24,8 @@
 //! `KAITIAKI_BENCH_ONLY=sequencer` measures the sequencer
 //! alone, in process, without HTTP or signature checks;
 //! `KAITIAKI_BENCH_ONLY=start-up KAITIAKI_BENCH_DIR=<kept log>` measures
-//! start-up alone, three times.
+//! start-up alone, three times, and `KAITIAKI_BENCH_ONLY=proofs` with the
+//! same variable the proofs alone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -244,29 +245,62 @@ async fn start_up(dir: &Path) -> (Duration, f64, Duration) {
     (took, rss, stop)
 }
 
-/// Mean time of inclusion proofs for random leaves of a node's log.
-fn proof_time(dir: &Path) -> (u64, Duration) {
-    let node = Node::open(config(dir)).expect("node opens");
-    let size = node.checkpoint().size;
-    let storage = node.storage();
+/// Inclusion-proof time for random leaves of two nodes' logs: rounds of
+/// proofs on one log, then the other, alternately, so that both see the
+/// same machine; the median round of each. Returns each log's size and
+/// median time per proof.
+fn proof_times(small: &Path, big: &Path) -> [(u64, Duration); 2] {
+    const ROUNDS: usize = 9;
+    const PER_ROUND: u32 = 5_000;
+    let nodes = [small, big].map(|dir| Node::open(config(dir)).expect("node opens"));
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut pick = || {
+    let mut pick = |size: u64| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         x % size
     };
-    for _ in 0..2000 {
-        storage.inclusion_proof(pick(), size).expect("proof");
+    let mut rounds: [Vec<Duration>; 2] = Default::default();
+    for round in 0..=ROUNDS {
+        for (node, times) in nodes.iter().zip(&mut rounds) {
+            let size = node.checkpoint().size;
+            let storage = node.storage();
+            let start = Instant::now();
+            for _ in 0..PER_ROUND {
+                storage.inclusion_proof(pick(size), size).expect("proof");
+            }
+            // The first round warms the caches and is not counted.
+            if round > 0 {
+                times.push(start.elapsed() / PER_ROUND);
+            }
+        }
     }
-    let n = 20_000;
-    let start = Instant::now();
-    for _ in 0..n {
-        storage.inclusion_proof(pick(), size).expect("proof");
+    let sizes = nodes.each_ref().map(|n| n.checkpoint().size);
+    for node in nodes {
+        node.close().expect("close");
     }
-    let per = start.elapsed() / n;
-    node.close().expect("close");
-    (size, per)
+    let median = |mut v: Vec<Duration>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let [s, b] = rounds;
+    [(sizes[0], median(s)), (sizes[1], median(b))]
+}
+
+fn print_proofs(small: &Path, big: &Path) {
+    let [(small_size, small_t), (big_size, big_t)] = proof_times(small, big);
+    println!(
+        "inclusion proof at {small_size} leaves:   {:>10.2} µs (median of 9 rounds)",
+        small_t.as_secs_f64() * 1e6
+    );
+    println!(
+        "inclusion proof at {big_size} leaves: {:>10.2} µs (median of 9 rounds)",
+        big_t.as_secs_f64() * 1e6
+    );
+    println!(
+        "proof ratio:                    {:>10.2}",
+        big_t.as_secs_f64() / small_t.as_secs_f64()
+    );
 }
 
 /// The sequencer alone, in process: verified statements straight to
@@ -335,6 +369,20 @@ fn main() {
                 took.as_secs_f64() * 1e3
             );
         }
+        return;
+    }
+    if std::env::var("KAITIAKI_BENCH_ONLY").as_deref() == Ok("proofs") {
+        // Proofs alone on a log kept by KAITIAKI_BENCH_KEEP, against a
+        // fresh log of 1000 leaves.
+        let big = PathBuf::from(std::env::var("KAITIAKI_BENCH_DIR").expect("KAITIAKI_BENCH_DIR"));
+        let small = tempfile::tempdir().expect("tempdir");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let server = Server::start(small.path());
+            fill(&server, "small", 1000).await;
+            server.stop();
+        });
+        print_proofs(small.path(), &big);
         return;
     }
     let target: usize = std::env::var("KAITIAKI_BENCH_LEAVES")
@@ -432,20 +480,7 @@ fn main() {
         );
     });
 
-    let (small_size, small_t) = proof_time(small.path());
-    let (big_size, big_t) = proof_time(big.path());
-    println!(
-        "inclusion proof at {small_size} leaves:   {:>10.1} µs",
-        small_t.as_secs_f64() * 1e6
-    );
-    println!(
-        "inclusion proof at {big_size} leaves: {:>10.1} µs",
-        big_t.as_secs_f64() * 1e6
-    );
-    println!(
-        "proof ratio:                    {:>10.2}",
-        big_t.as_secs_f64() / small_t.as_secs_f64()
-    );
+    print_proofs(small.path(), big.path());
     if std::env::var_os("KAITIAKI_BENCH_KEEP").is_some() {
         // Keep the big log, to measure or profile it again by hand.
         eprintln!("big log kept in {}", big.keep().display());
