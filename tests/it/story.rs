@@ -232,6 +232,7 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     let audit = cli.json(&["log", "verify", &node.url]);
     assert_eq!(audit["result"], "ok", "{audit}");
     assert_eq!(audit["leaves_checked"].as_u64(), Some(steps.len() as u64));
+    assert_eq!(audit["remembered"], true, "{audit}");
     cli.ok(&["log", "proof", "inclusion", &req]);
     cli.ok(&["log", "proof", "consistency", "2"]);
 

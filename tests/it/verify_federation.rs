@@ -71,6 +71,13 @@ fn the_audit_folds_every_log_a_node_holds() {
         assert!(m["leaves"].as_u64().unwrap() > 0, "{m}");
     }
     let state = audit["state_hash"].as_str().unwrap().to_owned();
+    // --no-remember leaves this computer's record of the log as it was,
+    // and says so.
+    assert_eq!(audit["history"]["status"], "first_seen", "{audit}");
+    assert_eq!(audit["remembered"], false, "{audit}");
+    let told = cli.ok(&["log", "verify", "--no-remember", target]);
+    assert!(told.contains("nothing was remembered"), "{told}");
+    assert!(!told.contains("now remembered"), "{told}");
 
     // With the peers' keys, every checkpoint is verified.
     let keys = peer_keys(&data, &agency);

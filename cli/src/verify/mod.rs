@@ -143,6 +143,9 @@ pub struct Summary {
     pub state_hash: Option<String>,
     /// How this checkpoint relates to the one remembered from before.
     pub history: Option<History>,
+    /// Whether this computer now remembers the checkpoint for the next
+    /// audit (not with `--no-remember`, nor after a fault).
+    pub remembered: bool,
     /// Seconds spent checking.
     pub seconds: f64,
     /// Leaves checked per second.
@@ -246,7 +249,13 @@ impl Render for Summary {
             out.push_str(&format!("  state hash   {h}\n"));
         }
         if let Some(h) = &self.history {
-            out.push_str(&format!("  history      {}\n", describe(h)));
+            let told = match (h, self.remembered) {
+                (History::FirstSeen, false) => {
+                    "First check of this log from this computer; nothing was remembered.".to_owned()
+                }
+                _ => describe(h),
+            };
+            out.push_str(&format!("  history      {told}\n"));
         }
         if self.mirrors.is_empty() {
             out.push_str("  mirrors      none\n");
@@ -641,12 +650,13 @@ pub async fn run(
             reference,
         )
     });
-    let (summary, fault) = match (&client_for_state, fault) {
+    let (mut summary, fault) = match (&client_for_state, fault) {
         (Some(c), None) if anchored.plan.comparable => {
             compare_served_state(c, summary, &anchored.plan.served_sizes).await
         }
         (_, fault) => (summary, fault),
     };
+    summary.remembered = !a.no_remember && fault.is_none();
     printer.emit(&summary)?;
     if let Some(f) = fault {
         return Err(f.into());
@@ -861,6 +871,7 @@ fn audit(
         counts: Counts::default(),
         state_hash: None,
         history: None,
+        remembered: false,
         seconds: 0.0,
         leaves_per_sec: 0.0,
         reference,
