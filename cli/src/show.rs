@@ -144,6 +144,13 @@ fn request_story(view: &Value, out: &mut String) {
     {
         out.push_str(&format!("reports overdue: {}\n", overdue.len()));
     }
+    if let Some(next) = view.get("next_report").filter(|n| !n.is_null()) {
+        out.push_str(&format!(
+            "next report due: {} ({})\n",
+            text(next.get("due")),
+            text(next.get("kind"))
+        ));
+    }
     let decisions = view.pointer("/record/decisions").and_then(Value::as_array);
     for d in decisions.into_iter().flatten() {
         let outcome = d

@@ -259,6 +259,8 @@ pub struct RequestView {
     pub record: Option<RequestRecord>,
     /// Reports overdue at `now`.
     pub overdue: Vec<DueReport>,
+    /// The next report due after `now`, if the schedule asks for more.
+    pub next_report: Option<DueReport>,
     /// Every statement about it, in order, with verdicts: votes with reasons,
     /// questions and answers, withdrawals, renewals, motions, reports,
     /// reviews, outputs, concerns and responses.
@@ -289,6 +291,7 @@ pub fn request<S: Store + ?Sized>(
         .as_ref()
         .map(|r| r.overdue_reports(now))
         .unwrap_or_default();
+    let next_report = record.as_ref().and_then(|r| r.next_report(now));
     let mut timeline = Vec::new();
     for (k, _) in scan_all(s, Table::Members, &Agg::Request(*id).key(), None)? {
         let mid = codec::id_at(Table::Members, &k, 33)?;
@@ -307,6 +310,7 @@ pub fn request<S: Store + ?Sized>(
         status,
         record,
         overdue,
+        next_report,
         timeline,
     }))
 }

@@ -176,6 +176,16 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
         assert_eq!(vote["status"], "created");
         steps.push(vote["id"].as_str().unwrap().to_owned());
     }
+    // Approved with a report every six months: the first is due then,
+    // and the API and `kaitiaki show` say so.
+    let view = get_json(&format!("{}/v1/requests/{req}", node.url)).unwrap();
+    let approved = view["record"]["approval"]["approved"]["at"].as_str().unwrap();
+    let next = &view["next_report"];
+    assert_eq!(next["kind"], "periodic", "{view}");
+    assert!(next["due"].as_str().unwrap() > approved, "{view}");
+    let shown = cli.ok(&["show", &req]);
+    assert!(shown.contains("next report due:"), "{shown}");
+    assert!(shown.contains("(periodic)"), "{shown}");
     let report = cli.say(&[
         "--key",
         "researcher",
@@ -201,6 +211,8 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     // The node's governance view: approved, with the whole story in order.
     let view = get_json(&format!("{}/v1/requests/{req}", node.url)).unwrap();
     assert_eq!(view["status"], "approved", "{view}");
+    // The one periodic report a year of access asks for is filed.
+    assert!(view["next_report"].is_null(), "{view}");
     let timeline: Vec<&str> = view["timeline"]
         .as_array()
         .unwrap()

@@ -176,6 +176,15 @@ impl RequestRecord {
         out
     }
 
+    /// The next report the schedule asks for that falls due after `now`,
+    /// if any is still to come.
+    pub fn next_report(&self, now: Timestamp) -> Option<DueReport> {
+        self.unfiled_reports()
+            .into_iter()
+            .filter(|d| d.due > now)
+            .min_by_key(|d| d.due)
+    }
+
     /// Reports overdue at `now`.
     pub fn overdue_reports(&self, now: Timestamp) -> Vec<DueReport> {
         self.unfiled_reports()

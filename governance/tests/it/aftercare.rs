@@ -56,6 +56,35 @@ fn a_six_monthly_report_not_filed_is_overdue_at_month_seven() {
 }
 
 #[test]
+fn the_next_report_due_follows_the_schedule() {
+    use kaitiaki_governance::requests::schedule::{add_months, FINAL_REPORT_GRACE_DAYS};
+    let mut s = Setting::new();
+    let r = approved_with(
+        &mut s,
+        730,
+        vec![Condition::ReportEvery { months: 6 }, Condition::FinalReport],
+    );
+    let view = s.w.view(&r);
+    let rec = view.record.unwrap();
+    let a = rec.approval.clone().unwrap();
+    let month = |m: u32| add_months(a.approved.at, m);
+    let next = |at| rec.next_report(at).map(|d| (d.kind, d.due));
+    // The view carries it at the time it was read: just approved.
+    assert_eq!(
+        view.next_report.map(|d| (d.kind, d.due)),
+        Some((ReportKind::Periodic, month(6)))
+    );
+    // An overdue report is not the next one: at month 7 the report due
+    // at month 6 is overdue, and the one due at month 12 comes next.
+    assert_eq!(rec.overdue_reports(month(7)).len(), 1);
+    assert_eq!(next(month(7)), Some((ReportKind::Periodic, month(12))));
+    // After the last periodic date before access ends, the final report.
+    let final_due = a.end().plus_days(FINAL_REPORT_GRACE_DAYS);
+    assert_eq!(next(month(19)), Some((ReportKind::Final, final_due)));
+    assert_eq!(next(final_due), None);
+}
+
+#[test]
 fn a_returned_report_does_not_count_until_refiled() {
     let mut s = Setting::new();
     let r = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 6 }]);

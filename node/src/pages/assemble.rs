@@ -230,6 +230,7 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
         approved_at: rec.and_then(|r| r.approval.as_ref()).map(|a| a.approved.at),
         expires_at: rec.and_then(|r| r.approval.as_ref()).map(|a| a.expires_at),
         overdue: v.overdue.iter().map(|d| (d.kind, d.due)).collect(),
+        next_report: v.next_report.as_ref().map(|d| (d.kind, d.due)),
         reports: rec
             .map(|r| {
                 r.reports

@@ -220,6 +220,8 @@ pub struct RequestView {
     pub expires_at: Option<Timestamp>,
     /// Reports overdue now: kind and due date.
     pub overdue: Vec<(ReportKind, Timestamp)>,
+    /// The next report to fall due, if the schedule asks for more.
+    pub next_report: Option<(ReportKind, Timestamp)>,
     /// Reports filed.
     pub reports: Vec<ReportItem>,
     /// Outputs.
@@ -355,6 +357,9 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
         section aria-labelledby="reports" {
             h2 #reports { (l.ui("reports")) }
             @if v.reports.is_empty() { p { "No use reports have been filed yet." } }
+            @if let Some((k, due)) = v.next_report {
+                p.next-report { (report_kind(k)) " report next due on " strong { (date(due)) } "." }
+            }
             @for r in &v.reports {
                 article.card {
                     h3 { (report_kind(r.kind)) " report, " (date(r.filed)) }

@@ -10,7 +10,7 @@ use kaitiaki_node::pages::layout::{self, Nav, NodeInfo, Person};
 use kaitiaki_node::pages::overview::{self, OverviewView, RahuiItem};
 use kaitiaki_node::pages::request::{self, BodyState, Event, RequestView, What};
 use kaitiaki_node::pages::verify::{Evidence, LogStatus};
-use kaitiaki_protocol::statement::{Choice, RequestSubmit, UseCategory};
+use kaitiaki_protocol::statement::{Choice, ReportKind, RequestSubmit, UseCategory};
 use kaitiaki_protocol::Timestamp;
 
 use super::html::{assert_accessible, parse};
@@ -157,6 +157,7 @@ fn request_view() -> RequestView {
         approved_at: Some(at("2026-10-05T00:00:00Z")),
         expires_at: Some(at("2027-10-05T00:00:00Z")),
         overdue: vec![],
+        next_report: Some((ReportKind::Periodic, at("2027-04-05T00:00:00Z"))),
         reports: vec![],
         outputs: vec![],
         events: vec![Event {
@@ -216,6 +217,7 @@ fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
         "kaitiaki --node https://iwi.example --key my-key concern raise 4444",
         "new key, only for this concern",
         "Safe outputs",
+        "Regular report next due on 5 April 2027.",
     ] {
         assert!(text.contains(want), "missing {want:?}");
     }
