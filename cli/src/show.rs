@@ -55,6 +55,12 @@ pub enum ListCmd {
     Concerns,
     /// Requests whose use reports are overdue.
     Overdue,
+    /// Requests with nothing overdue whose next use report falls due soon.
+    Due {
+        /// How many days ahead to look (1 to 366).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
     /// Statements the rules left out of the state, with the rule each broke.
     Excluded,
 }
@@ -533,6 +539,10 @@ impl ListCmd {
             ListCmd::Rahui => ("/v1/rahui".into(), vec![]),
             ListCmd::Concerns => ("/v1/concerns".into(), vec![]),
             ListCmd::Overdue => ("/v1/reports/overdue".into(), vec![]),
+            ListCmd::Due { days } => (
+                "/v1/reports/due".into(),
+                vec![("within_days", days.to_string())],
+            ),
             ListCmd::Excluded => ("/v1/excluded".into(), vec![]),
         })
     }

@@ -249,6 +249,65 @@ pub fn overdue_reports<S: Store + ?Sized>(
     )
 }
 
+/// A request whose next use report falls due soon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DueSoonView {
+    /// The request.
+    pub request: StatementId,
+    /// Its title.
+    pub title: String,
+    /// Who owes the report.
+    pub requester: KeyBytes,
+    /// The report that falls due next.
+    pub next: DueReport,
+}
+
+/// Requests with no report overdue at `now` whose next report falls due
+/// after `now` and no later than `until`, soonest first. (A request with a
+/// report overdue is in [`overdue_reports`] instead.)
+pub fn reports_due_soon<S: Store + ?Sized>(
+    s: &S,
+    now: Timestamp,
+    until: Timestamp,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Page<DueSoonView>, StateError> {
+    let until_key = codec::time_key(until);
+    // Keys are the earliest unmet due time ‖ request id. A report due at
+    // `now` itself is overdue, so start after every key of that time.
+    let mut first = codec::time_key(now).to_vec();
+    first.extend_from_slice(&[0xff; 32]);
+    let first = Cursor::new(first);
+    let after = after
+        .filter(|c| c.as_bytes() > first.as_bytes())
+        .unwrap_or(&first);
+    walk(
+        s,
+        Table::ReportsDue,
+        &[],
+        Some(after),
+        limit,
+        |k, _| {
+            let id = codec::id_at(Table::ReportsDue, k, 8)?;
+            let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())? else {
+                return Ok(None);
+            };
+            if !r.overdue_reports(now).is_empty() {
+                return Ok(None);
+            }
+            Ok(r.next_report(now)
+                .filter(|next| next.due <= until)
+                .map(|next| DueSoonView {
+                    request: id,
+                    title: r.title.clone(),
+                    requester: r.requester,
+                    next,
+                }))
+        },
+        |k| k.get(..8).is_some_and(|t| t > &until_key[..]),
+    )
+}
+
 /// A concern in a listing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConcernView {

@@ -179,13 +179,33 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     // Approved with a report every six months: the first is due then,
     // and the API and `kaitiaki show` say so.
     let view = get_json(&format!("{}/v1/requests/{req}", node.url)).unwrap();
-    let approved = view["record"]["approval"]["approved"]["at"].as_str().unwrap();
+    let approved = view["record"]["approval"]["approved"]["at"]
+        .as_str()
+        .unwrap();
     let next = &view["next_report"];
     assert_eq!(next["kind"], "periodic", "{view}");
     assert!(next["due"].as_str().unwrap() > approved, "{view}");
     let shown = cli.ok(&["show", &req]);
     assert!(shown.contains("next report due:"), "{shown}");
     assert!(shown.contains("(periodic)"), "{shown}");
+    // It is coming due within the next 200 days, not the next 30.
+    let listed = |days: &str| -> Vec<String> {
+        let items = cli.json(&["list", "due", "--days", days]);
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["request"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed("200"), vec![req.clone()]);
+    assert!(listed("30").is_empty());
+    let refused = cli.run(&["list", "due", "--days", "400"]);
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("within_days"),
+        "{refused:?}"
+    );
     let report = cli.say(&[
         "--key",
         "researcher",

@@ -85,6 +85,43 @@ fn the_next_report_due_follows_the_schedule() {
 }
 
 #[test]
+fn reports_coming_due_are_listed_soonest_first_until_they_are_overdue() {
+    use kaitiaki_governance::requests::schedule::add_months;
+    let mut s = Setting::new();
+    let six = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 6 }]);
+    let monthly = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 1 }]);
+    let unreported = approved_with(&mut s, 730, vec![Condition::FindingsReturned]);
+    let approved = |r| s.w.view(&r).record.unwrap().approval.unwrap().approved.at;
+    let (t6, t1) = (approved(six), approved(monthly));
+    let due = |now, until, after: Option<&kaitiaki_governance::Cursor>, limit| {
+        lists::reports_due_soon(&s.w.store, now, until, after, limit).unwrap()
+    };
+    let ids = |p: &kaitiaki_governance::Page<lists::DueSoonView>| {
+        p.items.iter().map(|v| v.request).collect::<Vec<_>>()
+    };
+    let now = s.w.now;
+    // Within 40 days only the monthly report falls due.
+    let page = due(now, now.plus_days(40), None, 10);
+    assert_eq!(ids(&page), vec![monthly]);
+    assert_eq!(page.items[0].next.due, add_months(t1, 1));
+    assert_eq!(page.items[0].next.kind, ReportKind::Periodic);
+    // Within seven months both, soonest first, one page at a time; the
+    // request that asks for no reports never appears.
+    let until = add_months(t6, 7);
+    assert_eq!(ids(&due(now, until, None, 10)), vec![monthly, six]);
+    let first = due(now, until, None, 1);
+    assert_eq!(ids(&first), vec![monthly]);
+    let second = due(now, until, first.next.as_ref(), 1);
+    assert_eq!(ids(&second), vec![six]);
+    assert!(!ids(&due(now, until, None, 10)).contains(&unreported));
+    // Once the monthly report is late it is overdue, not coming due.
+    let later = add_months(t1, 1).plus_days(1);
+    assert_eq!(ids(&due(later, until, None, 10)), vec![six]);
+    let overdue = lists::overdue_reports(&s.w.store, later, None, 10).unwrap();
+    assert_eq!(overdue.items[0].request, monthly);
+}
+
+#[test]
 fn a_returned_report_does_not_count_until_refiled() {
     let mut s = Setting::new();
     let r = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 6 }]);

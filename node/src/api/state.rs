@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/requests/{id}", get(request))
         .route("/v1/rahui", get(rahui))
         .route("/v1/reports/overdue", get(overdue))
+        .route("/v1/reports/due", get(due_soon))
         .route("/v1/concerns", get(concerns))
         .route("/v1/concerns/{id}", get(concern))
         .route("/v1/excluded", get(excluded))
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         request,
         rahui,
         overdue,
+        due_soon,
         concerns,
         concern,
         excluded,
@@ -89,6 +91,20 @@ pub struct PageQuery {
     /// The most items to return (at most the node's page limit).
     pub limit: Option<usize>,
 }
+
+/// Which reports coming due to list, and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DueQuery {
+    /// How many days ahead to look: 1 to 366, 30 if not given.
+    pub within_days: Option<u32>,
+    /// The cursor a previous page returned as `next`.
+    pub after: Option<String>,
+    /// The most items to return (at most the node's page limit).
+    pub limit: Option<usize>,
+}
+
+/// Days ahead [`due_soon`] looks when not told.
+pub const DUE_WITHIN_DAYS: u32 = 30;
 
 /// The state hash.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -389,6 +405,34 @@ pub async fn overdue(
     let (after, limit) = paging(&app, &q)?;
     listing_of(&app, move |s| {
         lists::overdue_reports(s, now(), after.as_ref(), limit)
+    })
+    .await
+}
+
+/// List requests with nothing overdue whose next use report falls due
+/// within the coming days, soonest first.
+#[utoipa::path(get, path = "/v1/reports/due", params(DueQuery), responses((status = 200, body = Listing)))]
+pub async fn due_soon(
+    State(app): State<AppState>,
+    Query(q): Query<DueQuery>,
+) -> ApiResult<Json<Listing>> {
+    let days = q.within_days.unwrap_or(DUE_WITHIN_DAYS);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::malformed(
+            "within_days is a number of days from 1 to 366",
+        ));
+    }
+    let (after, limit) = paging(
+        &app,
+        &PageQuery {
+            after: q.after,
+            limit: q.limit,
+        },
+    )?;
+    let now = now();
+    let until = now.plus_days(days);
+    listing_of(&app, move |s| {
+        lists::reports_due_soon(s, now, until, after.as_ref(), limit)
     })
     .await
 }

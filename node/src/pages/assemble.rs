@@ -14,7 +14,8 @@ use super::dataset::{CodeItem, DatasetView, HistoryItem};
 use super::feed::{self, Entry, Feed};
 use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
 use super::overview::{
-    BodyCard, ConcernItem, DatasetCard, DecisionItem, OverdueItem, OverviewView, RahuiItem,
+    BodyCard, ConcernItem, DatasetCard, DecisionItem, DueSoonItem, OverdueItem, OverviewView,
+    RahuiItem,
 };
 use super::request::{
     condition_words, BodyState, Event, OutputItem, ReportItem, RequestView, What,
@@ -63,6 +64,8 @@ pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
     let bodies = lists::bodies(s, None, 12).map_err(GatherError::of)?;
     let rahui = lists::rahui_in_force(s, ctx.now, None, 10).map_err(GatherError::of)?;
     let overdue = lists::overdue_reports(s, ctx.now, None, 10).map_err(GatherError::of)?;
+    let until = ctx.now.plus_days(super::overview::DUE_SOON_DAYS);
+    let due_soon = lists::reports_due_soon(s, ctx.now, until, None, 10).map_err(GatherError::of)?;
     let concerns = lists::open_concerns(s, None, 8).map_err(GatherError::of)?;
     Ok(OverviewView {
         more_datasets: datasets.next.is_some(),
@@ -96,6 +99,17 @@ pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
                 requester: ctx.person(&o.requester),
                 due: o.overdue.first().map(|d| d.due).unwrap_or(ctx.now),
                 count: o.overdue.len(),
+            })
+            .collect(),
+        due_soon: due_soon
+            .items
+            .iter()
+            .map(|d| DueSoonItem {
+                request: d.request.to_hex(),
+                title: d.title.clone(),
+                requester: ctx.person(&d.requester),
+                kind: d.next.kind,
+                due: d.next.due,
             })
             .collect(),
         more_concerns: concerns.next.is_some(),

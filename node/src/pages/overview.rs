@@ -3,7 +3,7 @@
 //! reports, open concerns, and whether the log checks out.
 
 use kaitiaki_governance::rules::Outcome;
-use kaitiaki_protocol::statement::Sensitivity;
+use kaitiaki_protocol::statement::{ReportKind, Sensitivity};
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
@@ -88,6 +88,26 @@ pub struct OverdueItem {
     pub count: usize,
 }
 
+/// A request whose next report falls due soon (none overdue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueSoonItem {
+    /// The request's id.
+    pub request: String,
+    /// Its title.
+    pub title: String,
+    /// Who owes the report.
+    pub requester: Person,
+    /// Whether it is a regular or the final report.
+    pub kind: ReportKind,
+    /// When it falls due.
+    pub due: Timestamp,
+}
+
+/// How far ahead the overview looks for reports coming due: six weeks, so
+/// that a board meeting monthly sees what falls due before its next hui
+/// but one, and a monthly report is always in view.
+pub const DUE_SOON_DAYS: u32 = 42;
+
 /// An open concern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConcernItem {
@@ -120,6 +140,8 @@ pub struct OverviewView {
     pub decisions: Vec<DecisionItem>,
     /// Requests with reports overdue, longest overdue first.
     pub overdue: Vec<OverdueItem>,
+    /// Requests whose next report falls due within [`DUE_SOON_DAYS`], soonest first.
+    pub due_soon: Vec<DueSoonItem>,
     /// Open concerns, oldest first.
     pub concerns: Vec<ConcernItem>,
     /// Whether there are more open concerns than shown.
@@ -209,6 +231,19 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                                 a href={ "/requests/" (o.request) } { (o.title) } br;
                                 span.meta { (person(&o.requester)) " · due " (date(o.due))
                                     @if o.count > 1 { " (" (o.count) " reports late)" } }
+                            }
+                        }
+                    }
+                }
+                @if !v.due_soon.is_empty() {
+                    h3 { "Coming due in the next six weeks" }
+                    ul.plain {
+                        @for d in &v.due_soon {
+                            li {
+                                a href={ "/requests/" (d.request) } { (d.title) } br;
+                                span.meta { (person(&d.requester)) " · "
+                                    @match d.kind { ReportKind::Periodic => "regular", ReportKind::Final => "final" }
+                                    " report due " (date(d.due)) }
                             }
                         }
                     }

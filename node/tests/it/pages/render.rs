@@ -65,6 +65,7 @@ fn an_empty_overview_says_so_plainly_and_is_accessible() {
         rahui: vec![],
         decisions: vec![],
         overdue: vec![],
+        due_soon: vec![],
         concerns: vec![],
         more_concerns: false,
         log: log(),
@@ -108,6 +109,13 @@ fn rahui_and_decisions_show_with_maori_marked() {
             at: at("2026-11-02T00:00:00Z"),
         }],
         overdue: vec![],
+        due_soon: vec![overview::DueSoonItem {
+            request: "23".repeat(32),
+            title: "Monthly monitoring".into(),
+            requester: person("Jo Smith"),
+            kind: ReportKind::Periodic,
+            due: at("2026-12-01T00:00:00Z"),
+        }],
         concerns: vec![],
         more_concerns: false,
         log: log(),
@@ -117,6 +125,12 @@ fn rahui_and_decisions_show_with_maori_marked() {
     assert!(html.contains("Rangatahi &amp; services"), "text is escaped");
     assert!(html.contains("<span lang=\"mi\">Kua whakaaetia</span>"));
     assert!(html.contains("until the board lifts it"));
+    let text = parse(&html).expect("parses").text();
+    assert!(text.contains("Coming due in the next six weeks"), "{text}");
+    assert!(
+        text.contains("regular report due 1 December 2026"),
+        "{text}"
+    );
     let d = parse(&html).expect("parses");
     let h2: Vec<String> = d.find("h2").iter().map(|h| h.text()).collect();
     assert!(h2.iter().any(|h| h == "Rāhui in force"), "{h2:?}");
