@@ -226,6 +226,33 @@ fn demo_runs_three_federated_nodes() {
     let request = seeded["ids"]["request.approved"].as_str().unwrap();
     let view = get_json(&format!("{}/v1/statements/{request}", urls[0])).unwrap();
     assert_eq!(view["log"], AGENCY_ORIGIN, "{view}");
+    // The boards vote on their own nodes; the agency's overview still
+    // shows their recent decisions on its requests, from its mirrors.
+    let agency = urls
+        .iter()
+        .find(|u| {
+            get_json(&format!("{u}/v1/checkpoint")).is_ok_and(|c| c["origin"] == AGENCY_ORIGIN)
+        })
+        .expect("the agency's node");
+    let overview = crate::support::rt().block_on(async {
+        reqwest::get(agency.as_str())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let decisions = overview
+        .split_once("id=\"decisions\"")
+        .and_then(|(_, rest)| rest.split_once("</section>"))
+        .map(|(section, _)| section)
+        .unwrap_or_default();
+    for board in [
+        "Te Poari Raraunga o Ngāti Tauira",
+        "Pacific Data Governance Board",
+    ] {
+        assert!(decisions.contains(board), "{board} not in {decisions}");
+    }
 
     let pid = child.0.id().to_string();
     assert!(Command::new("kill")

@@ -1,6 +1,6 @@
 //! Each page's view model, assembled from governance queries through a
 //! [`Ctx`]. Lists read one page of an index; stories read one record's own
-//! statements; recent decisions read a fixed tail of the log.
+//! statements; recent decisions read a fixed tail of the own log and of each mirror.
 
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::query;
@@ -147,26 +147,41 @@ pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
 
 /// Decisions whose deciding vote is among the newest leaves, newest first.
 fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
+    // Votes are sequenced on each board's home node, so the decisions about
+    // this node's requests may be in the logs it mirrors: read a fixed tail
+    // of its own log and of each mirror.
+    let storage = &ctx.shared.storage;
     let size = ctx.shared.published().size;
-    let start = size.saturating_sub(RECENT_LEAVES);
-    let leaves = if size == 0 {
-        Vec::new()
-    } else {
-        ctx.shared
-            .storage
-            .leaves(start, size)
-            .map_err(GatherError::of)?
-    };
+    let mut envelopes: Vec<kaitiaki_protocol::Envelope> = storage
+        .leaves(size.saturating_sub(RECENT_LEAVES), size)
+        .map_err(GatherError::of)?
+        .into_iter()
+        .map(|(_, leaf)| leaf.envelope().clone())
+        .collect();
+    for origin in storage.mirror_origins().map_err(GatherError::of)? {
+        let Some(m) = storage.existing_mirror(&origin).map_err(GatherError::of)? else {
+            continue;
+        };
+        let held = m.size().map_err(GatherError::of)?;
+        let raw = m
+            .leaves_raw(held.saturating_sub(RECENT_LEAVES), held)
+            .map_err(GatherError::of)?;
+        envelopes.extend(
+            raw.iter()
+                .filter_map(|b| kaitiaki_protocol::Leaf::from_bytes(b).ok())
+                .map(|leaf| leaf.envelope().clone()),
+        );
+    }
     let mut out = Vec::new();
-    for (_, leaf) in leaves.iter().rev() {
-        let Ok(s) = kaitiaki_protocol::Statement::decode(leaf.envelope().payload()) else {
+    for envelope in &envelopes {
+        let Ok(s) = kaitiaki_protocol::Statement::decode(envelope.payload()) else {
             continue;
         };
         let Body::Vote(v) = s.body else { continue };
         let Some(rec) = ctx.request_record(&v.subject)? else {
             continue;
         };
-        let id = leaf.envelope().id();
+        let id = envelope.id();
         for d in &rec.decisions {
             if let Some(dec) = d.decision.as_ref().filter(|dec| dec.vote == id) {
                 out.push(DecisionItem {
@@ -178,10 +193,9 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
                 });
             }
         }
-        if out.len() >= max {
-            break;
-        }
     }
+    // Newest first, whichever log each came from.
+    out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.request.cmp(&b.request)));
     out.truncate(max);
     Ok(out)
 }
