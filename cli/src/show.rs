@@ -58,7 +58,8 @@ pub enum ListCmd {
     /// Requests with nothing overdue whose next use report falls due soon.
     Due {
         /// How many days ahead to look (1 to 366).
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = kaitiaki_governance::lists::DUE_SOON_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
     },
     /// Statements the rules left out of the state, with the rule each broke.

@@ -249,6 +249,11 @@ pub fn overdue_reports<S: Store + ?Sized>(
     )
 }
 
+/// How many days ahead "coming due" looks unless told otherwise: six
+/// weeks, so that a board meeting monthly sees what falls due before its
+/// next meeting but one, and a monthly report is always in view.
+pub const DUE_SOON_DAYS: u32 = 42;
+
 /// A request whose next use report falls due soon.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DueSoonView {

@@ -203,8 +203,23 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     let refused = cli.run(&["list", "due", "--days", "400"]);
     assert!(!refused.status.success(), "{refused:?}");
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("within_days"),
+        String::from_utf8_lossy(&refused.stderr).contains("1..=366"),
         "{refused:?}"
+    );
+    // The node refuses such a window too, with a stable code.
+    let (status, body) = crate::support::rt().block_on(async {
+        let r = reqwest::get(format!("{}/v1/reports/due?within_days=400", node.url))
+            .await
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<serde_json::Value>().await.unwrap(),
+        )
+    });
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed")),
+        "{body}"
     );
     let report = cli.say(&[
         "--key",

@@ -95,16 +95,13 @@ pub struct PageQuery {
 /// Which reports coming due to list, and paging.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DueQuery {
-    /// How many days ahead to look: 1 to 366, 30 if not given.
+    /// How many days ahead to look: 1 to 366, 42 (six weeks) if not given.
     pub within_days: Option<u32>,
     /// The cursor a previous page returned as `next`.
     pub after: Option<String>,
     /// The most items to return (at most the node's page limit).
     pub limit: Option<usize>,
 }
-
-/// Days ahead [`due_soon`] looks when not told.
-pub const DUE_WITHIN_DAYS: u32 = 30;
 
 /// The state hash.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -416,7 +413,7 @@ pub async fn due_soon(
     State(app): State<AppState>,
     Query(q): Query<DueQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let days = q.within_days.unwrap_or(DUE_WITHIN_DAYS);
+    let days = q.within_days.unwrap_or(lists::DUE_SOON_DAYS);
     if !(1..=366).contains(&days) {
         return Err(ApiError::malformed(
             "within_days is a number of days from 1 to 366",

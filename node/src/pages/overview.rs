@@ -103,10 +103,8 @@ pub struct DueSoonItem {
     pub due: Timestamp,
 }
 
-/// How far ahead the overview looks for reports coming due: six weeks, so
-/// that a board meeting monthly sees what falls due before its next hui
-/// but one, and a monthly report is always in view.
-pub const DUE_SOON_DAYS: u32 = 42;
+/// How far ahead the overview looks for reports coming due.
+pub use kaitiaki_governance::lists::DUE_SOON_DAYS;
 
 /// An open concern.
 #[derive(Clone, Debug, PartialEq, Eq)]
