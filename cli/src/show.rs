@@ -401,6 +401,7 @@ pub struct Listing {
 /// items are flattened first (see [`flatten`]), so nested records count.
 const COLUMNS: &[&str] = &[
     "id",
+    "request",
     "name",
     "title",
     "dataset_name",
@@ -412,6 +413,9 @@ const COLUMNS: &[&str] = &[
     "placed",
     "raised",
     "until",
+    "report",
+    "due",
+    "late",
     "requester",
     "raised_by",
     "dataset",
@@ -420,6 +424,8 @@ const COLUMNS: &[&str] = &[
 
 /// One item's fields for a table: its own, plus those of a nested record
 /// (`record`, `rahui`), with positions in the log reduced to their time.
+/// A report due (`next`) or the earliest of those overdue (`overdue`, with
+/// how many are `late`) becomes its `report` kind and `due` date.
 fn flatten(item: &Value) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let Value::Object(map) = item else {
@@ -430,6 +436,22 @@ fn flatten(item: &Value) -> BTreeMap<String, Value> {
             ("record" | "rahui", Value::Object(inner)) => {
                 for (ik, iv) in inner {
                     out.entry(ik.clone()).or_insert_with(|| iv.clone());
+                }
+            }
+            ("next" | "overdue", due) => {
+                let first = match due {
+                    Value::Array(a) => {
+                        out.insert("late".into(), Value::from(a.len()));
+                        a.first()
+                    }
+                    other => Some(other),
+                };
+                if let Some(Value::Object(d)) = first {
+                    for (from, to) in [("kind", "report"), ("due", "due")] {
+                        if let Some(v) = d.get(from) {
+                            out.insert(to.into(), v.clone());
+                        }
+                    }
                 }
             }
             _ => {
@@ -494,7 +516,7 @@ fn cell(column: &str, v: &Value) -> String {
     let is_hex = text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
     match column {
         // Ids are shown whole: people copy them into the next command.
-        "id" => text,
+        "id" | "request" => text,
         _ if is_hex => output::short(&text),
         _ => {
             let mut t: String = text.chars().take(48).collect();

@@ -199,6 +199,14 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
             .collect()
     };
     assert_eq!(listed("200"), vec![req.clone()]);
+    let table = cli.ok(&["list", "due", "--days", "200"]);
+    for want in [
+        req.as_str(),
+        "periodic",
+        &next["due"].as_str().unwrap()[..10],
+    ] {
+        assert!(table.contains(want), "{want} not in {table}");
+    }
     assert!(listed("30").is_empty());
     let refused = cli.run(&["list", "due", "--days", "400"]);
     assert!(!refused.status.success(), "{refused:?}");
