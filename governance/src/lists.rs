@@ -297,11 +297,12 @@ pub fn reports_due_soon<S: Store + ?Sized>(
             let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())? else {
                 return Ok(None);
             };
-            if !r.overdue_reports(now).is_empty() {
-                return Ok(None);
-            }
-            Ok(r.next_report(now)
-                .filter(|next| next.due <= until)
+            // Unfiled reports come earliest first: the first is either
+            // overdue (the request is listed there) or the next one.
+            Ok(r.unfiled_reports()
+                .into_iter()
+                .next()
+                .filter(|next| next.due > now && next.due <= until)
                 .map(|next| DueSoonView {
                     request: id,
                     title: r.title.clone(),

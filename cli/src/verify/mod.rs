@@ -1067,10 +1067,15 @@ async fn compare_served_state(
         .filter(|(_, size)| **size > 0)
         .map(|(origin, size)| (origin.clone(), *size))
         .collect();
-    if covered.as_ref() != Some(&audited) {
-        summary.notes.push(
-            "the node's mirrors grew during the audit, so its state hash was not compared".into(),
-        );
+    let why_not = match &covered {
+        None => Some("the node does not say which mirror leaves its state hash covers"),
+        Some(c) if *c != audited => Some("the node's mirrors grew during the audit"),
+        Some(_) => None,
+    };
+    if let Some(why) = why_not {
+        summary
+            .notes
+            .push(format!("{why}, so its state hash was not compared"));
         return (summary, None);
     }
     let size = served.get("size").and_then(serde_json::Value::as_u64);

@@ -179,10 +179,8 @@ impl RequestRecord {
     /// The next report the schedule asks for that falls due after `now`,
     /// if any is still to come.
     pub fn next_report(&self, now: Timestamp) -> Option<DueReport> {
-        self.unfiled_reports()
-            .into_iter()
-            .filter(|d| d.due > now)
-            .min_by_key(|d| d.due)
+        // Unfiled reports come earliest first.
+        self.unfiled_reports().into_iter().find(|d| d.due > now)
     }
 
     /// Reports overdue at `now`.

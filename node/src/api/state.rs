@@ -160,17 +160,20 @@ async fn run_one<T: Serialize + Send + 'static>(
     }
 }
 
-fn paging(app: &AppState, q: &PageQuery) -> ApiResult<(Option<Cursor>, usize)> {
-    let after = q
-        .after
-        .as_deref()
+/// The cursor and page size of a listing's `after` and `limit` parameters.
+fn paging(
+    app: &AppState,
+    after: Option<&str>,
+    limit: Option<usize>,
+) -> ApiResult<(Option<Cursor>, usize)> {
+    let after = after
         .map(|c| {
             Cursor::from_hex(c)
                 .ok_or_else(|| ApiError::malformed("after is a cursor from a previous page"))
         })
         .transpose()?;
     let max = (app.shared.config.limits.max_page as usize).min(lists::MAX_PAGE);
-    Ok((after, q.limit.unwrap_or(max).clamp(1, max)))
+    Ok((after, limit.unwrap_or(max).clamp(1, max)))
 }
 
 /// A pair `(id, record)` as one object: the record's fields plus `id`.
@@ -228,7 +231,7 @@ pub async fn bodies(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::bodies(s, after.as_ref(), limit).map(with_ids)
     })
@@ -272,7 +275,7 @@ pub async fn body_datasets(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
     let id = id(&text)?;
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::datasets_of_body(s, &id, after.as_ref(), limit).map(with_ids)
     })
@@ -285,7 +288,7 @@ pub async fn datasets(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::datasets(s, after.as_ref(), limit).map(with_ids)
     })
@@ -353,13 +356,7 @@ pub async fn requests(
         body: q.body.as_deref().map(id).transpose()?,
         requester,
     };
-    let (after, limit) = paging(
-        &app,
-        &PageQuery {
-            after: q.after,
-            limit: q.limit,
-        },
-    )?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::requests(s, &filter, now(), after.as_ref(), limit)
     })
@@ -386,7 +383,7 @@ pub async fn rahui(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::rahui_in_force(s, now(), after.as_ref(), limit)
     })
@@ -399,7 +396,7 @@ pub async fn overdue(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::overdue_reports(s, now(), after.as_ref(), limit)
     })
@@ -419,13 +416,7 @@ pub async fn due_soon(
             "within_days is a number of days from 1 to 366",
         ));
     }
-    let (after, limit) = paging(
-        &app,
-        &PageQuery {
-            after: q.after,
-            limit: q.limit,
-        },
-    )?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     let now = now();
     let until = now.plus_days(days);
     listing_of(&app, move |s| {
@@ -440,7 +431,7 @@ pub async fn concerns(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| {
         lists::open_concerns(s, after.as_ref(), limit)
     })
@@ -467,7 +458,7 @@ pub async fn excluded(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
-    let (after, limit) = paging(&app, &q)?;
+    let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
     listing_of(&app, move |s| lists::excluded(s, after.as_ref(), limit)).await
 }
 

@@ -4,6 +4,7 @@
 
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::query;
+use kaitiaki_governance::requests::DueReport;
 use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::{Body, StatementId};
@@ -14,8 +15,7 @@ use super::dataset::{CodeItem, DatasetView, HistoryItem};
 use super::feed::{self, Entry, Feed};
 use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
 use super::overview::{
-    BodyCard, ConcernItem, DatasetCard, DecisionItem, DueSoonItem, OverdueItem, OverviewView,
-    RahuiItem,
+    BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
     condition_words, BodyState, Event, OutputItem, ReportItem, RequestView, What,
@@ -93,24 +93,22 @@ pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
         overdue: overdue
             .items
             .iter()
-            .map(|o| OverdueItem {
-                request: o.request.to_hex(),
-                title: o.title.clone(),
-                requester: ctx.person(&o.requester),
-                due: o.overdue.first().map(|d| d.due).unwrap_or(ctx.now),
-                count: o.overdue.len(),
+            .filter_map(|o| {
+                let first = o.overdue.first()?;
+                Some(due_item(
+                    ctx,
+                    &o.request,
+                    &o.title,
+                    &o.requester,
+                    first,
+                    o.overdue.len(),
+                ))
             })
             .collect(),
         due_soon: due_soon
             .items
             .iter()
-            .map(|d| DueSoonItem {
-                request: d.request.to_hex(),
-                title: d.title.clone(),
-                requester: ctx.person(&d.requester),
-                kind: d.next.kind,
-                due: d.next.due,
-            })
+            .map(|d| due_item(ctx, &d.request, &d.title, &d.requester, &d.next, 1))
             .collect(),
         more_concerns: concerns.next.is_some(),
         concerns: concerns
@@ -145,6 +143,25 @@ pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
     })
 }
 
+/// A request that owes `count` reports, the earliest of them `first`.
+fn due_item(
+    ctx: &Ctx<'_>,
+    request: &StatementId,
+    title: &str,
+    requester: &KeyBytes,
+    first: &DueReport,
+    count: usize,
+) -> DueItem {
+    DueItem {
+        request: request.to_hex(),
+        title: title.to_owned(),
+        requester: ctx.person(requester),
+        kind: first.kind,
+        due: first.due,
+        count,
+    }
+}
+
 /// Decisions whose deciding vote is among the newest leaves, newest first.
 fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
     // Votes are sequenced on each board's home node, so the decisions about
@@ -152,28 +169,27 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
     // of its own log and of each mirror.
     let storage = &ctx.shared.storage;
     let size = ctx.shared.published().size;
-    let mut envelopes: Vec<kaitiaki_protocol::Envelope> = storage
+    let mut leaves: Vec<kaitiaki_protocol::Leaf> = storage
         .leaves(size.saturating_sub(RECENT_LEAVES), size)
         .map_err(GatherError::of)?
         .into_iter()
-        .map(|(_, leaf)| leaf.envelope().clone())
+        .map(|(_, leaf)| leaf)
         .collect();
     for origin in storage.mirror_origins().map_err(GatherError::of)? {
         let Some(m) = storage.existing_mirror(&origin).map_err(GatherError::of)? else {
             continue;
         };
         let held = m.size().map_err(GatherError::of)?;
-        let raw = m
+        for bytes in m
             .leaves_raw(held.saturating_sub(RECENT_LEAVES), held)
-            .map_err(GatherError::of)?;
-        envelopes.extend(
-            raw.iter()
-                .filter_map(|b| kaitiaki_protocol::Leaf::from_bytes(b).ok())
-                .map(|leaf| leaf.envelope().clone()),
-        );
+            .map_err(GatherError::of)?
+        {
+            leaves.push(kaitiaki_protocol::Leaf::from_bytes(&bytes).map_err(GatherError::of)?);
+        }
     }
     let mut out = Vec::new();
-    for envelope in &envelopes {
+    for leaf in &leaves {
+        let envelope = leaf.envelope();
         let Ok(s) = kaitiaki_protocol::Statement::decode(envelope.payload()) else {
             continue;
         };

@@ -73,34 +73,21 @@ pub struct DecisionItem {
     pub at: Timestamp,
 }
 
-/// A request with a report overdue.
+/// A request that owes a report: overdue, or coming due.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OverdueItem {
+pub struct DueItem {
     /// The request's id.
     pub request: String,
     /// Its title.
     pub title: String,
     /// Who owes the report.
     pub requester: Person,
-    /// When the earliest overdue report was due.
-    pub due: Timestamp,
-    /// How many reports are overdue.
-    pub count: usize,
-}
-
-/// A request whose next report falls due soon (none overdue).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DueSoonItem {
-    /// The request's id.
-    pub request: String,
-    /// Its title.
-    pub title: String,
-    /// Who owes the report.
-    pub requester: Person,
-    /// Whether it is a regular or the final report.
+    /// Whether the (earliest) report is a regular or the final one.
     pub kind: ReportKind,
-    /// When it falls due.
+    /// When it was, or is, due.
     pub due: Timestamp,
+    /// How many reports this is about (overdue ones can be several).
+    pub count: usize,
 }
 
 /// How far ahead the overview looks for reports coming due.
@@ -137,9 +124,9 @@ pub struct OverviewView {
     /// The most recent decisions, newest first.
     pub decisions: Vec<DecisionItem>,
     /// Requests with reports overdue, longest overdue first.
-    pub overdue: Vec<OverdueItem>,
+    pub overdue: Vec<DueItem>,
     /// Requests whose next report falls due within [`DUE_SOON_DAYS`], soonest first.
-    pub due_soon: Vec<DueSoonItem>,
+    pub due_soon: Vec<DueItem>,
     /// Open concerns, oldest first.
     pub concerns: Vec<ConcernItem>,
     /// Whether there are more open concerns than shown.

@@ -109,12 +109,13 @@ fn rahui_and_decisions_show_with_maori_marked() {
             at: at("2026-11-02T00:00:00Z"),
         }],
         overdue: vec![],
-        due_soon: vec![overview::DueSoonItem {
+        due_soon: vec![overview::DueItem {
             request: "23".repeat(32),
             title: "Monthly monitoring".into(),
             requester: person("Jo Smith"),
             kind: ReportKind::Periodic,
             due: at("2026-12-01T00:00:00Z"),
+            count: 1,
         }],
         concerns: vec![],
         more_concerns: false,
