@@ -73,6 +73,8 @@ pub mod code {
     pub const NOT_COMMITTED: &str = "not_committed";
     /// 409: a peer with that log's origin is followed already, at another URL or key.
     pub const PEER_CONFLICT: &str = "peer_conflict";
+    /// 501: an entry bundle would hold a leaf longer than its `u16` length can say.
+    pub const ENTRY_TOO_LARGE: &str = "entry_too_large";
 }
 
 impl ApiError {

@@ -16,6 +16,7 @@ pub mod federation;
 pub mod log;
 pub mod ops;
 pub mod state;
+pub mod tiles;
 pub mod write;
 
 use std::net::{IpAddr, SocketAddr};
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(state::routes())
         .merge(crate::pages::routes())
         .merge(crate::witness::routes())
+        .merge(tiles::routes())
         .route("/v1/events", get(events::stream))
         .route(
             "/v1/attachments/{hash}",

@@ -95,6 +95,7 @@ pub async fn openapi() -> Response {
     doc.merge(super::state::StateDoc::openapi());
     doc.merge(super::federation::FederationDoc::openapi());
     doc.merge(crate::witness::server::WitnessDoc::openapi());
+    doc.merge(super::tiles::TilesDoc::openapi());
     match doc.to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => crate::error::ApiError::internal(&e).into_response(),

@@ -388,6 +388,26 @@ impl DerivedFiles {
         }
     }
 
+    /// The stored hashes of `count` consecutive subtrees of `level` from
+    /// `start`, concatenated: one read, for a tile. The caller asks only
+    /// for subtrees the log has closed; a file that ends sooner is damaged.
+    pub fn hashes(&self, level: u8, start: u64, count: u64) -> Result<Vec<u8>, StorageError> {
+        let short = || {
+            StorageError::Corrupt(format!(
+                "tree file {} holds fewer hashes than the log has leaves",
+                level_file_name(level)
+            ))
+        };
+        let f = self.handle(level, false)?.ok_or_else(short)?;
+        let len = usize::try_from(count.saturating_mul(HASH_LEN)).map_err(|_| short())?;
+        let mut out = vec![0u8; len];
+        match f.read_exact_at(&mut out, start.saturating_mul(HASH_LEN)) {
+            Ok(()) => Ok(out),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(short()),
+            Err(e) => Err(StorageError::io(&self.level_path(level), e)),
+        }
+    }
+
     /// The location of leaf `index`, or `None` past the end.
     pub fn location(&self, index: u64) -> Result<Option<Location>, StorageError> {
         let mut b = [0u8; LOCATION_LEN as usize];

@@ -500,6 +500,16 @@ impl Storage {
         }
     }
 
+    /// The raw bytes of leaves `[start, end)`, in order, stopping at the
+    /// end of the index.
+    pub fn leaf_bytes_range(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
+        self.files
+            .locations(start, end)?
+            .into_iter()
+            .map(|loc| self.reader.read(loc))
+            .collect()
+    }
+
     /// Leaf `index`, parsed.
     pub fn leaf(&self, index: u64) -> Result<Option<Leaf>, StorageError> {
         match self.leaf_bytes(index)? {
@@ -669,6 +679,17 @@ impl Storage {
     /// The stored hash of a complete subtree, if stored.
     pub fn subtree_hash(&self, at: &Subtree) -> Result<Option<[u8; 32]>, StorageError> {
         self.files.hash(at)
+    }
+
+    /// The stored hashes of subtrees `(level, start .. start + count)`,
+    /// concatenated (see [`files::DerivedFiles::hashes`]).
+    pub fn subtree_hashes(
+        &self,
+        level: u8,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<u8>, StorageError> {
+        self.files.hashes(level, start, count)
     }
 
     /// The file and byte offset where the hash of `at` is stored (for

@@ -12,5 +12,6 @@ mod reads;
 mod recovery;
 mod rejections;
 mod support;
+mod tiles;
 mod witness;
 mod write;

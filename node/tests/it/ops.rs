@@ -36,6 +36,9 @@ async fn health_metrics_and_openapi() {
         "/v1/events",
         "/add-checkpoint",
         "/v1/witness",
+        "/tlog/checkpoint",
+        "/tlog/tile/{tile}",
+        "/tlog/tile/entries/{bundle}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi lacks {path}");
     }

@@ -17,6 +17,8 @@
 //! 5. [`verify_inclusion`] and [`verify_consistency`] — the RFC 9162
 //!    §2.1.3.2 and §2.1.4.2 verifiers, for clients, witnesses and peers.
 //! 6. [`MemoryTree`] — a store in memory, for tests and small logs.
+//! 7. [`tiles`] — C2SP tlog-tiles: tile paths, which tiles a tree has, and
+//!    entry bundles.
 //!
 //! Every size and index is a `u64`, and no input, however large or hostile,
 //! makes these functions panic or overflow: bad requests return errors.
@@ -24,6 +26,7 @@
 mod compact;
 mod plan;
 mod store;
+pub mod tiles;
 mod verify;
 
 use std::convert::Infallible;

@@ -1,0 +1,187 @@
+//! The log read as C2SP tlog-tiles: a client that has only the tiles and
+//! the checkpoint recomputes the root the node signed.
+
+use std::io::Read as _;
+
+use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
+use kaitiaki_protocol::merkle::tiles::decode_bundle;
+use kaitiaki_protocol::merkle::{leaf_hash, CompactRange};
+use kaitiaki_protocol::note::NoteVerifier;
+use kaitiaki_protocol::{Hash, Leaf};
+
+use crate::support::{announce, tempdir, TestNode, ORIGIN};
+
+struct Fetched {
+    status: u16,
+    cache: String,
+    encoding: Option<String>,
+    body: Vec<u8>,
+}
+
+async fn fetch(node: &TestNode, path: &str, gzip: bool) -> Fetched {
+    let mut req = node.http.get(node.at(path));
+    if gzip {
+        req = req.header("accept-encoding", "gzip");
+    }
+    let r = req.send().await.unwrap();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    Fetched {
+        status: r.status().as_u16(),
+        cache: header("cache-control").unwrap_or_default(),
+        encoding: header("content-encoding"),
+        body: r.bytes().await.unwrap().to_vec(),
+    }
+}
+
+/// A tile or bundle that must be there, served as immutable.
+async fn tile(node: &TestNode, path: &str) -> Vec<u8> {
+    let f = fetch(node, path, false).await;
+    assert_eq!(
+        f.status,
+        200,
+        "GET {path}: {}",
+        String::from_utf8_lossy(&f.body)
+    );
+    assert_eq!(f.cache, "public, max-age=31536000, immutable", "{path}");
+    f.body
+}
+
+fn hashes(tile: &[u8]) -> Vec<Hash> {
+    assert_eq!(tile.len() % 32, 0);
+    tile.chunks_exact(32)
+        .map(|h| Hash::from_slice(h).unwrap())
+        .collect()
+}
+
+fn root_of(leaf_hashes: &[Hash]) -> Hash {
+    let mut c = CompactRange::new();
+    for h in leaf_hashes {
+        c.push_with(*h, |_, _| {}).unwrap();
+    }
+    c.root()
+}
+
+async fn append(node: &TestNode, from: u64, n: u64) -> Vec<String> {
+    let envs: Vec<_> = (from..from + n).map(|i| announce(i, "tiles")).collect();
+    let body: Vec<_> = envs.iter().map(|e| e.to_dsse()).collect();
+    let (status, answer) = node.post_raw(serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    envs.iter().map(|e| e.id().to_hex()).collect()
+}
+
+#[tokio::test]
+async fn a_client_with_only_the_tiles_recomputes_the_signed_root() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let mut ids = append(&node, 0, 150).await;
+    ids.extend(append(&node, 150, 150).await);
+    let (size, _) = node.head().await;
+    assert_eq!(size, 300);
+
+    // The checkpoint, as a signed note the node's key opens.
+    let (_, json) = node.get("/v1/checkpoint").await;
+    let key = NoteVerifier::parse(json["verifier_key"].as_str().unwrap()).unwrap();
+    let note = fetch(&node, "/tlog/checkpoint", false).await;
+    assert_eq!(note.status, 200);
+    assert_eq!(note.cache, "no-cache");
+    assert_eq!(
+        String::from_utf8(note.body.clone()).unwrap(),
+        node.text("/v1/checkpoint/note").await
+    );
+    let checkpoint = VerifiedCheckpoint::open(&note.body, ORIGIN, &[key])
+        .unwrap()
+        .checkpoint()
+        .clone();
+    assert_eq!(checkpoint.size(), 300);
+
+    // 300 leaves: a full tile of leaf hashes and a partial one of 44; one
+    // level up, a partial tile holding the hash of the first 256 leaves.
+    let full = hashes(&tile(&node, "/tlog/tile/0/000").await);
+    let rest = hashes(&tile(&node, "/tlog/tile/0/001.p/44").await);
+    assert_eq!((full.len(), rest.len()), (256, 44));
+    let all: Vec<Hash> = full.iter().chain(&rest).copied().collect();
+    assert_eq!(&root_of(&all), checkpoint.root());
+    let above = hashes(&tile(&node, "/tlog/tile/1/000.p/1").await);
+    assert_eq!(above, vec![root_of(&full)]);
+
+    // Each entry of a bundle hashes to its place in the level-0 tile, and
+    // is a leaf holding the statements in the order they were sent.
+    let mut in_bundles = Vec::new();
+    for (path, tile_hashes) in [
+        ("/tlog/tile/entries/000", &full),
+        ("/tlog/tile/entries/001.p/44", &rest),
+    ] {
+        let bundle = tile(&node, path).await;
+        let entries = decode_bundle(&bundle).unwrap();
+        assert_eq!(entries.len(), tile_hashes.len(), "{path}");
+        for (entry, h) in entries.iter().zip(tile_hashes.iter()) {
+            assert_eq!(&leaf_hash(entry), h, "{path}");
+            let leaf = Leaf::from_bytes(entry).unwrap();
+            in_bundles.push(leaf.envelope().id().to_hex());
+        }
+    }
+    assert_eq!(in_bundles, ids);
+
+    // Bundles are compressed for clients that accept gzip; hashes are not.
+    let gz = fetch(&node, "/tlog/tile/entries/000", true).await;
+    assert_eq!(gz.encoding.as_deref(), Some("gzip"));
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(gz.body.as_slice())
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert_eq!(plain, tile(&node, "/tlog/tile/entries/000").await);
+    assert!(gz.body.len() < plain.len());
+    let hashes_gz = fetch(&node, "/tlog/tile/0/000", true).await;
+    assert_eq!(hashes_gz.encoding, None);
+    assert_eq!(hashes_gz.body.len(), 256 * 32);
+
+    // What the published log does not hold yet is not found; what is not a
+    // tile path at all is malformed.
+    for path in [
+        "/tlog/tile/0/001",
+        "/tlog/tile/0/001.p/45",
+        "/tlog/tile/0/002.p/1",
+        "/tlog/tile/1/000",
+        "/tlog/tile/1/000.p/2",
+        "/tlog/tile/2/000.p/1",
+        "/tlog/tile/8/000.p/1",
+        "/tlog/tile/entries/001",
+        "/tlog/tile/entries/001.p/45",
+    ] {
+        let (status, body) = node.get(path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    for path in [
+        "/tlog/tile/0/1",
+        "/tlog/tile/00/000",
+        "/tlog/tile/64/000",
+        "/tlog/tile/0/x000/001",
+        "/tlog/tile/0/000.p/256",
+        "/tlog/tile/0/000.p/0",
+        "/tlog/tile/entries/entries/000",
+        "/tlog/tile/entries/1/000",
+    ] {
+        let (status, body) = node.get(path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("malformed")),
+            "{path}"
+        );
+    }
+
+    // Tiles never change: after more leaves the partial tile served before
+    // is the same, and the wider one it grows into begins with it.
+    append(&node, 300, 10).await;
+    assert_eq!(hashes(&tile(&node, "/tlog/tile/0/001.p/44").await), rest);
+    let wider = hashes(&tile(&node, "/tlog/tile/0/001.p/54").await);
+    assert_eq!(&wider[..44], rest.as_slice());
+    node.stop().await;
+}
