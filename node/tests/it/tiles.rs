@@ -7,9 +7,10 @@ use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 use kaitiaki_protocol::merkle::tiles::decode_bundle;
 use kaitiaki_protocol::merkle::{leaf_hash, CompactRange};
 use kaitiaki_protocol::note::NoteVerifier;
-use kaitiaki_protocol::{Hash, Leaf};
+use kaitiaki_protocol::statement::{BodyCharter, DecisionRule, Member};
+use kaitiaki_protocol::{Body, Envelope, Hash, Leaf, PublicKey, Statement};
 
-use crate::support::{announce, tempdir, TestNode, ORIGIN};
+use crate::support::{announce, key, now, tempdir, TestNode, NETWORK, ORIGIN};
 
 struct Fetched {
     status: u16,
@@ -183,5 +184,69 @@ async fn a_client_with_only_the_tiles_recomputes_the_signed_root() {
     assert_eq!(hashes(&tile(&node, "/tlog/tile/0/001.p/44").await), rest);
     let wider = hashes(&tile(&node, "/tlog/tile/0/001.p/54").await);
     assert_eq!(&wider[..44], rest.as_slice());
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_leaf_too_long_for_a_bundle_is_refused_by_name() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    // A charter within the 64 KiB payload limit whose leaf is not within a
+    // bundle's u16 length: its text is written with `\u` escapes, six bytes
+    // to a character, which the author may do (the payload is signed as
+    // written).
+    let founder = key(1);
+    let members: Vec<Member> = (0..14)
+        .map(|i| Member {
+            key: PublicKey::of(&key(100 + i)),
+            role: "ROLE".into(),
+        })
+        .chain([Member {
+            key: PublicKey::of(&founder),
+            role: "founder".into(),
+        }])
+        .collect();
+    let statement = Statement {
+        network: NETWORK.into(),
+        author: PublicKey::of(&founder),
+        created_at: now(),
+        body: Body::BodyCharter(BodyCharter {
+            name: "A board with a long charter".into(),
+            description: "DESCRIPTION".into(),
+            home_log: ORIGIN.into(),
+            members,
+            rule: DecisionRule::Threshold { k: 1 },
+            notice_days: 0,
+        }),
+    };
+    let plain = String::from_utf8(statement.encode().unwrap()).unwrap();
+    let escaped = |n: usize| "\\u0101".repeat(n);
+    let role = escaped(200);
+    let with_roles = plain.replace("\"ROLE\"", &format!("\"{role}\""));
+    let room = 65_500 - (with_roles.len() - "DESCRIPTION".len());
+    let payload = with_roles.replace("DESCRIPTION", &escaped(room / 6));
+    assert!(
+        payload.len() <= 65_536 && payload.len() > 65_400,
+        "{}",
+        payload.len()
+    );
+    let env = Envelope::sign_payload(&founder, payload.into_bytes());
+    let (status, body) = node.post(&env).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(Leaf::new(now(), env.clone()).to_bytes().len() > 65_535);
+
+    // Its hash is in the tiles as any other; its bundle cannot be written.
+    let hashes_tile = tile(&node, "/tlog/tile/0/000.p/1").await;
+    assert_eq!(hashes_tile.len(), 32);
+    let (status, body) = node.get("/tlog/tile/entries/000.p/1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (501, Some("entry_too_large")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("leaf 0 is"),
+        "{body}"
+    );
     node.stop().await;
 }
