@@ -317,6 +317,11 @@ pub fn log_status(l: &Labels, s: &LogStatus) -> Markup {
                     dt { "Node key" } dd { code.hash { (s.verifier_key) } }
                 }
                 p { a href="/v1/checkpoint/note" { "The signed checkpoint" } " (C2SP signed note)." }
+                p {
+                    "The whole log as C2SP tlog-tiles, for transparency-log tools and caches: "
+                    "this node's address followed by " code { "/tlog" } " (its "
+                    a href="/tlog/checkpoint" { "checkpoint" } ")."
+                }
             }
         }
     }

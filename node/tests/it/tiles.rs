@@ -99,6 +99,9 @@ async fn a_client_with_only_the_tiles_recomputes_the_signed_root() {
         .clone();
     assert_eq!(checkpoint.size(), 300);
 
+    // The community page points tools at the tiles.
+    assert!(node.text("/").await.contains("href=\"/tlog/checkpoint\""));
+
     // 300 leaves: a full tile of leaf hashes and a partial one of 44; one
     // level up, a partial tile holding the hash of the first 256 leaves.
     let full = hashes(&tile(&node, "/tlog/tile/0/000").await);
