@@ -155,6 +155,17 @@ impl MirrorLog {
         }
     }
 
+    /// The stored hashes of subtrees `(level, start .. start + count)` of
+    /// the mirror, concatenated (see [`DerivedFiles::hashes`]).
+    pub fn subtree_hashes(
+        &self,
+        level: u8,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<u8>, StorageError> {
+        self.files.hashes(level, start, count)
+    }
+
     /// Raw leaves `[start, end)`, in order; stops early at a gap.
     pub fn leaves_raw(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
         self.files

@@ -39,6 +39,8 @@ async fn health_metrics_and_openapi() {
         "/tlog/checkpoint",
         "/tlog/tile/{tile}",
         "/tlog/tile/entries/{bundle}",
+        "/tlog/mirrors/{origin}/checkpoint",
+        "/tlog/mirrors/{origin}/tile/{tile}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi lacks {path}");
     }

@@ -2,6 +2,7 @@
 //! the checkpoint recomputes the root the node signed.
 
 use std::io::Read as _;
+use std::time::{Duration, Instant};
 
 use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 use kaitiaki_protocol::merkle::tiles::decode_bundle;
@@ -10,6 +11,7 @@ use kaitiaki_protocol::note::NoteVerifier;
 use kaitiaki_protocol::statement::{BodyCharter, DecisionRule, Member};
 use kaitiaki_protocol::{Body, Envelope, Hash, Leaf, PublicKey, Statement};
 
+use crate::federation::{log_key, mesh};
 use crate::support::{announce, key, now, tempdir, TestNode, NETWORK, ORIGIN};
 
 struct Fetched {
@@ -252,4 +254,84 @@ async fn a_leaf_too_long_for_a_bundle_is_refused_by_name() {
         "{body}"
     );
     node.stop().await;
+}
+
+#[tokio::test]
+async fn a_follower_serves_the_tiles_of_the_log_it_mirrors() {
+    let origins = ["iwi.example", "agency.example"];
+    let seeds = [[31u8; 32], [32u8; 32]];
+    let dirs = [tempdir(), tempdir()];
+    let mut listeners = Vec::new();
+    for _ in 0..2 {
+        listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    }
+    let urls: Vec<String> = listeners
+        .iter()
+        .map(|l| format!("http://{}", l.local_addr().unwrap()))
+        .collect();
+    let configs = mesh(&origins, &seeds, &[dirs[0].path(), dirs[1].path()], &urls);
+    let mut nodes = Vec::new();
+    for (c, l) in configs.into_iter().zip(listeners) {
+        nodes.push(TestNode::start_on(c, l).await);
+    }
+    let (source, follower) = (&nodes[0], &nodes[1]);
+    append(source, 0, 150).await;
+    append(source, 150, 150).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, peers) = follower.get("/v1/peers").await;
+        if peers["peers"][0]["mirrored"] == 300 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not mirrored: {peers}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The follower's copy is tile for tile the source's own.
+    let mirror = "/tlog/mirrors/iwi.example";
+    for tile_path in [
+        "/tile/0/000",
+        "/tile/0/001.p/44",
+        "/tile/1/000.p/1",
+        "/tile/entries/000",
+        "/tile/entries/001.p/44",
+    ] {
+        let own = tile(source, &format!("/tlog{tile_path}")).await;
+        let copy = tile(follower, &format!("{mirror}{tile_path}")).await;
+        assert!(own == copy, "{tile_path} differs");
+    }
+    // Its checkpoint is the source's, opened with the source's key, and
+    // the follower's tiles alone give its root.
+    let key = NoteVerifier::parse(&log_key(origins[0], seeds[0])).unwrap();
+    let note = fetch(follower, &format!("{mirror}/checkpoint"), false).await;
+    assert_eq!((note.status, note.cache.as_str()), (200, "no-cache"));
+    let copied = VerifiedCheckpoint::open(&note.body, origins[0], &[key]).unwrap();
+    assert_eq!(copied.checkpoint().size(), 300);
+    let mut leaves = hashes(&tile(follower, &format!("{mirror}/tile/0/000")).await);
+    leaves.extend(hashes(
+        &tile(follower, &format!("{mirror}/tile/0/001.p/44")).await,
+    ));
+    assert_eq!(&root_of(&leaves), copied.checkpoint().root());
+
+    // Beyond what it holds, or of a log it does not copy: not found.
+    for path in [
+        format!("{mirror}/tile/0/001.p/45"),
+        format!("{mirror}/tile/entries/001"),
+        "/tlog/mirrors/other.example/checkpoint".to_owned(),
+        "/tlog/mirrors/other.example/tile/0/000".to_owned(),
+        "/tlog/mirrors/agency.example/tile/0/000".to_owned(),
+        "/tlog/mirrors/..%2Fx/tile/0/000".to_owned(),
+    ] {
+        let (status, body) = follower.get(&path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    let (status, body) = follower.get(&format!("{mirror}/tile/0/1")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
+    for n in nodes {
+        n.stop().await;
+    }
 }
