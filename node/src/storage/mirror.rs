@@ -168,11 +168,7 @@ impl MirrorLog {
 
     /// Raw leaves `[start, end)`, in order; stops early at a gap.
     pub fn leaves_raw(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
-        self.files
-            .locations(start, end)?
-            .into_iter()
-            .map(|loc| self.reader.read(loc))
-            .collect()
+        super::read_leaves(&self.files, &self.reader, start, end)
     }
 
     /// Applies one verified, durable batch: derived files, then sled in one

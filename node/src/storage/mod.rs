@@ -150,6 +150,22 @@ mod meta {
 pub const LAYOUT: u32 = 2;
 
 /// The next `n` bytes of `b`, moving `b` past them; `None` if fewer remain.
+/// The raw bytes of leaves `[start, end)` of a log laid out in `files`
+/// and the segments `reader` reads (the own log's or a mirror's), in
+/// order, stopping at the end of its index.
+pub(crate) fn read_leaves(
+    files: &files::DerivedFiles,
+    reader: &segment::SegmentReader,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    files
+        .locations(start, end)?
+        .into_iter()
+        .map(|loc| reader.read(loc))
+        .collect()
+}
+
 pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     let (head, rest) = (b.get(..n)?, b.get(n..)?);
     *b = rest;
@@ -503,11 +519,7 @@ impl Storage {
     /// The raw bytes of leaves `[start, end)`, in order, stopping at the
     /// end of the index.
     pub fn leaf_bytes_range(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
-        self.files
-            .locations(start, end)?
-            .into_iter()
-            .map(|loc| self.reader.read(loc))
-            .collect()
+        read_leaves(&self.files, &self.reader, start, end)
     }
 
     /// Leaf `index`, parsed.

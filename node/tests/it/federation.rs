@@ -58,6 +58,22 @@ pub fn mesh(origins: &[&str], seeds: &[[u8; 32]], dirs: &[&Path], urls: &[String
         .collect()
 }
 
+/// Starts a node for each of `origins` in `dirs`, each following all the
+/// others (see [`mesh`]).
+pub async fn start_mesh(
+    origins: &[&str],
+    seeds: &[[u8; 32]],
+    dirs: &[tempfile::TempDir],
+) -> Vec<TestNode> {
+    let (ls, urls) = listeners(origins.len()).await;
+    let paths: Vec<&Path> = dirs.iter().map(|d| d.path()).collect();
+    let mut nodes = Vec::new();
+    for (c, l) in mesh(origins, seeds, &paths, &urls).into_iter().zip(ls) {
+        nodes.push(TestNode::start_on(c, l).await);
+    }
+    nodes
+}
+
 async fn get(http: &reqwest::Client, url: &str) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
@@ -67,19 +83,7 @@ async fn two_nodes_mirror_each_other_and_agree_on_the_state() {
     let origins = ["iwi.example", "agency.example"];
     let seeds = [[21u8; 32], [22u8; 32]];
     let dirs = [tempdir(), tempdir()];
-    let mut listeners = Vec::new();
-    for _ in 0..2 {
-        listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    let urls: Vec<String> = listeners
-        .iter()
-        .map(|l| format!("http://{}", l.local_addr().unwrap()))
-        .collect();
-    let configs = mesh(&origins, &seeds, &[dirs[0].path(), dirs[1].path()], &urls);
-    let mut nodes = Vec::new();
-    for (c, l) in configs.into_iter().zip(listeners) {
-        nodes.push(TestNode::start_on(c, l).await);
-    }
+    let nodes = start_mesh(&origins, &seeds, &dirs).await;
     for (i, n) in nodes.iter().enumerate() {
         for k in 0..5u64 {
             let (status, body) = n.post(&announce(100 * i as u64 + k, "federation")).await;
@@ -190,13 +194,7 @@ async fn three_nodes_converge_on_a_decision_of_two_boards() {
     let origins = ["iwi.example", "pacific.example", "agency.example"];
     let seeds = [[31u8; 32], [32; 32], [33; 32]];
     let dirs = [tempdir(), tempdir(), tempdir()];
-    let (ls, urls) = listeners(3).await;
-    let paths: Vec<&Path> = dirs.iter().map(|d| d.path()).collect();
-    let configs = mesh(&origins, &seeds, &paths, &urls);
-    let mut nodes = Vec::new();
-    for (c, l) in configs.into_iter().zip(ls) {
-        nodes.push(TestNode::start_on(c, l).await);
-    }
+    let nodes = start_mesh(&origins, &seeds, &dirs).await;
     let (iwi, pacific, agency) = (&nodes[0], &nodes[1], &nodes[2]);
     let (aroha, mere) = (key(601), key(602));
     let (sione, losa) = (key(611), key(612));
@@ -341,12 +339,7 @@ async fn a_vote_sent_to_the_wrong_node_is_refused_with_a_routing_hint() {
     let origins = ["iwi.example", "agency.example"];
     let seeds = [[41u8; 32], [42; 32]];
     let dirs = [tempdir(), tempdir()];
-    let (ls, urls) = listeners(2).await;
-    let configs = mesh(&origins, &seeds, &[dirs[0].path(), dirs[1].path()], &urls);
-    let mut nodes = Vec::new();
-    for (c, l) in configs.into_iter().zip(ls) {
-        nodes.push(TestNode::start_on(c, l).await);
-    }
+    let nodes = start_mesh(&origins, &seeds, &dirs).await;
     let (iwi, agency) = (&nodes[0], &nodes[1]);
     let (aroha, steward, researcher) = (key(701), key(702), key(703));
     let iwi_board = ok(
@@ -363,7 +356,7 @@ async fn a_vote_sent_to_the_wrong_node_is_refused_with_a_routing_hint() {
     assert_eq!(status, 421, "{body}");
     assert_eq!(body["code"], "wrong_home_log", "{body}");
     assert_eq!(body["home_log"], origins[0], "{body}");
-    assert_eq!(body["home_url"], urls[0], "{body}");
+    assert_eq!(body["home_url"], iwi.url, "{body}");
     assert_eq!(
         agency.head().await,
         before,

@@ -11,7 +11,7 @@ use kaitiaki_protocol::note::NoteVerifier;
 use kaitiaki_protocol::statement::{BodyCharter, DecisionRule, Member};
 use kaitiaki_protocol::{Body, Envelope, Hash, Leaf, PublicKey, Statement};
 
-use crate::federation::{log_key, mesh};
+use crate::federation::{log_key, start_mesh};
 use crate::support::{announce, key, now, tempdir, TestNode, NETWORK, ORIGIN};
 
 struct Fetched {
@@ -261,19 +261,7 @@ async fn a_follower_serves_the_tiles_of_the_log_it_mirrors() {
     let origins = ["iwi.example", "agency.example"];
     let seeds = [[31u8; 32], [32u8; 32]];
     let dirs = [tempdir(), tempdir()];
-    let mut listeners = Vec::new();
-    for _ in 0..2 {
-        listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    let urls: Vec<String> = listeners
-        .iter()
-        .map(|l| format!("http://{}", l.local_addr().unwrap()))
-        .collect();
-    let configs = mesh(&origins, &seeds, &[dirs[0].path(), dirs[1].path()], &urls);
-    let mut nodes = Vec::new();
-    for (c, l) in configs.into_iter().zip(listeners) {
-        nodes.push(TestNode::start_on(c, l).await);
-    }
+    let nodes = start_mesh(&origins, &seeds, &dirs).await;
     let (source, follower) = (&nodes[0], &nodes[1]);
     append(source, 0, 150).await;
     append(source, 150, 150).await;
