@@ -59,17 +59,21 @@ enum Log {
     Mirror(Arc<MirrorLog>),
 }
 
+/// The mirror of `origin`; 404 if the node keeps none.
+fn mirror(shared: &Shared, origin: &str) -> ApiResult<Arc<MirrorLog>> {
+    shared
+        .storage
+        .existing_mirror(origin)?
+        .ok_or_else(|| ApiError::not_found(format!("this node keeps no copy of {origin}")))
+}
+
 impl Log {
-    /// The own log, or the mirror of `origin` (404 if the node has none).
+    /// The own log, or the mirror of `origin`.
     fn open(shared: &Shared, origin: Option<&str>) -> ApiResult<Log> {
-        let Some(origin) = origin else {
-            return Ok(Log::Own);
-        };
-        shared
-            .storage
-            .existing_mirror(origin)?
-            .map(Log::Mirror)
-            .ok_or_else(|| ApiError::not_found(format!("this node keeps no copy of {origin}")))
+        match origin {
+            None => Ok(Log::Own),
+            Some(origin) => mirror(shared, origin).map(Log::Mirror),
+        }
     }
 
     /// The leaves whose tiles may be served.
@@ -138,10 +142,8 @@ pub async fn mirror_checkpoint(
 ) -> ApiResult<Response> {
     let shared = app.shared.clone();
     let note = super::blocking(move || -> ApiResult<Vec<u8>> {
-        let Log::Mirror(m) = Log::open(&shared, Some(&origin))? else {
-            return Err(ApiError::internal(&"a mirror opened as the own log"));
-        };
-        m.complete_checkpoint()?
+        mirror(&shared, &origin)?
+            .complete_checkpoint()?
             .ok_or_else(|| ApiError::not_found(format!("no complete checkpoint of {origin} yet")))
     })
     .await?;
