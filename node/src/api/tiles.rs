@@ -29,11 +29,6 @@ use crate::node::Shared;
 use crate::storage::mirror::MirrorLog;
 use crate::storage::StorageError;
 
-/// The prefix the own log's tiles are served under: its C2SP URL prefix
-/// is the node's address followed by this. A mirror's is followed by
-/// `/mirrors/<origin>` too.
-pub const PREFIX: &str = "/tlog";
-
 /// Tiles never change once served: a year, and `immutable`.
 const FOREVER: &str = "public, max-age=31536000, immutable";
 
