@@ -245,12 +245,14 @@ async fn start_up(dir: &Path) -> (Duration, f64, Duration) {
     (took, rss, stop)
 }
 
+/// Counted rounds of proofs on each log.
+const PROOF_ROUNDS: usize = 9;
+
 /// Inclusion-proof time for random leaves of two nodes' logs: rounds of
 /// proofs on one log, then the other, alternately, so that both see the
 /// same machine; the median round of each. Returns each log's size and
 /// median time per proof.
 fn proof_times(small: &Path, big: &Path) -> [(u64, Duration); 2] {
-    const ROUNDS: usize = 9;
     const PER_ROUND: u32 = 5_000;
     let nodes = [small, big].map(|dir| Node::open(config(dir)).expect("node opens"));
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -261,7 +263,7 @@ fn proof_times(small: &Path, big: &Path) -> [(u64, Duration); 2] {
         x % size
     };
     let mut rounds: [Vec<Duration>; 2] = Default::default();
-    for round in 0..=ROUNDS {
+    for round in 0..=PROOF_ROUNDS {
         for (node, times) in nodes.iter().zip(&mut rounds) {
             let size = node.checkpoint().size;
             let storage = node.storage();
@@ -290,11 +292,11 @@ fn proof_times(small: &Path, big: &Path) -> [(u64, Duration); 2] {
 fn print_proofs(small: &Path, big: &Path) {
     let [(small_size, small_t), (big_size, big_t)] = proof_times(small, big);
     println!(
-        "inclusion proof at {small_size} leaves:   {:>10.2} µs (median of 9 rounds)",
+        "inclusion proof at {small_size} leaves:   {:>10.2} µs (median of {PROOF_ROUNDS} rounds)",
         small_t.as_secs_f64() * 1e6
     );
     println!(
-        "inclusion proof at {big_size} leaves: {:>10.2} µs (median of 9 rounds)",
+        "inclusion proof at {big_size} leaves: {:>10.2} µs (median of {PROOF_ROUNDS} rounds)",
         big_t.as_secs_f64() * 1e6
     );
     println!(

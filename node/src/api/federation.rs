@@ -218,15 +218,12 @@ pub async fn mirrors(State(app): State<AppState>) -> ApiResult<Json<MirrorsView>
     let shared = app.shared.clone();
     let view = super::blocking(move || -> ApiResult<MirrorsView> {
         let mut mirrors = Vec::new();
-        for origin in shared.storage.mirror_origins()? {
-            let Some(m) = shared.storage.existing_mirror(&origin)? else {
-                continue;
-            };
+        for m in shared.storage.mirrors()? {
             let Some(note) = m.checkpoint()? else {
                 continue;
             };
             mirrors.push(MirrorView {
-                origin,
+                origin: m.origin().to_owned(),
                 size: m.size()?,
                 checkpoint: String::from_utf8_lossy(&note).into_owned(),
                 complete: m

@@ -205,13 +205,10 @@ pub async fn state_hash(State(app): State<AppState>) -> ApiResult<Json<StateHash
             let hash = query::state_hash(storage.state()).map_err(state_error)?;
             let size = storage.indexed_size()?;
             let mut mirrors = BTreeMap::new();
-            for origin in storage.mirror_origins()? {
-                let held = match storage.existing_mirror(&origin)? {
-                    Some(m) => m.size()?,
-                    None => 0,
-                };
+            for m in storage.mirrors()? {
+                let held = m.size()?;
                 if held > 0 {
-                    mirrors.insert(origin, held);
+                    mirrors.insert(m.origin().to_owned(), held);
                 }
             }
             Ok(StateHash {

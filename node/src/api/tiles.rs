@@ -202,15 +202,21 @@ async fn serve(
             )));
         }
         encode_bundle(leaves.iter().map(Vec::as_slice)).map_err(|e| match e {
-            BundleError::EntryTooLarge { index, len } => ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                code::ENTRY_TOO_LARGE,
-                format!(
-                    "leaf {} is {len} bytes, more than the 65535 an entry bundle can carry; \
-                     read it from the raw leaves instead",
-                    start + index as u64
-                ),
-            ),
+            BundleError::EntryTooLarge { index, len } => {
+                let leaf = start + index as u64;
+                let raw = match origin.as_deref() {
+                    None => "/v1/leaves/raw".to_owned(),
+                    Some(o) => format!("/v1/mirrors/{o}/leaves/raw"),
+                };
+                ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    code::ENTRY_TOO_LARGE,
+                    format!(
+                        "leaf {leaf} is {len} bytes, more than the 65535 an entry bundle can \
+                         carry; read it from {raw}?start={leaf}&limit=1"
+                    ),
+                )
+            }
             BundleError::Truncated(_) => ApiError::internal(&e),
         })
     })

@@ -175,10 +175,7 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
         .into_iter()
         .map(|(_, leaf)| leaf)
         .collect();
-    for origin in storage.mirror_origins().map_err(GatherError::of)? {
-        let Some(m) = storage.existing_mirror(&origin).map_err(GatherError::of)? else {
-            continue;
-        };
+    for m in storage.mirrors().map_err(GatherError::of)? {
         let held = m.size().map_err(GatherError::of)?;
         for bytes in m
             .leaves_raw(held.saturating_sub(RECENT_LEAVES), held)

@@ -93,6 +93,9 @@ pub struct DueItem {
 /// How far ahead the overview looks for reports coming due.
 pub use kaitiaki_governance::lists::DUE_SOON_DAYS;
 
+// The overview says "the next six weeks" in words: a new window needs new words.
+const _: () = assert!(DUE_SOON_DAYS == 42);
+
 /// An open concern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConcernItem {

@@ -149,7 +149,6 @@ mod meta {
 /// governance entries and locations share one key ([`state`]).
 pub const LAYOUT: u32 = 2;
 
-/// The next `n` bytes of `b`, moving `b` past them; `None` if fewer remain.
 /// The raw bytes of leaves `[start, end)` of a log laid out in `files`
 /// and the segments `reader` reads (the own log's or a mirror's), in
 /// order, stopping at the end of its index.
@@ -166,6 +165,7 @@ pub(crate) fn read_leaves(
         .collect()
 }
 
+/// The next `n` bytes of `b`, moving `b` past them; `None` if fewer remain.
 pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     let (head, rest) = (b.get(..n)?, b.get(n..)?);
     *b = rest;
@@ -371,6 +371,15 @@ impl Storage {
     /// The origins of every mirror on disk.
     pub fn mirror_origins(&self) -> Result<Vec<String>, StorageError> {
         mirror::mirror_dirs(&self.data_dir)
+    }
+
+    /// Every mirror on disk, opened, in origin order.
+    pub fn mirrors(&self) -> Result<Vec<Arc<mirror::MirrorLog>>, StorageError> {
+        let mut out = Vec::new();
+        for origin in self.mirror_origins()? {
+            out.extend(self.existing_mirror(&origin)?);
+        }
+        Ok(out)
     }
 
     /// Where a statement is: the own log first, else the mirror it was

@@ -249,10 +249,9 @@ async fn a_leaf_too_long_for_a_bundle_is_refused_by_name() {
         (501, Some("entry_too_large")),
         "{body}"
     );
-    assert!(
-        body["message"].as_str().unwrap().contains("leaf 0 is"),
-        "{body}"
-    );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("leaf 0 is"), "{body}");
+    assert!(message.contains("/v1/leaves/raw?start=0&limit=1"), "{body}");
     node.stop().await;
 }
 
