@@ -19,6 +19,7 @@
 //! [limits]
 //! max_body_bytes = 1048576
 //! rate_per_second = 100             # per client address; 0 turns it off
+//! tile_rate_per_second = 1000       # the same for /tlog/ tiles, counted apart
 //! ```
 
 use std::net::SocketAddr;
@@ -211,6 +212,13 @@ pub struct Limits {
     pub rate_per_second: u32,
     /// How many requests a client may make at once before the rate applies.
     pub rate_burst: u32,
+    /// Requests per second to the log's tiles (`/tlog/…`) allowed to one
+    /// client address, counted apart from [`Limits::rate_per_second`]: a
+    /// monitor reads thousands of immutable tiles, each one positioned
+    /// read. 0 disables the limit.
+    pub tile_rate_per_second: u32,
+    /// How many tile requests a client may make at once before their rate applies.
+    pub tile_rate_burst: u32,
     /// How long a request may take before it is answered with `timeout`.
     pub request_timeout_ms: u64,
     /// The most leaves the sequencer commits with one `fdatasync`.
@@ -256,6 +264,8 @@ impl Default for Limits {
             max_page: 1000,
             rate_per_second: 100,
             rate_burst: 200,
+            tile_rate_per_second: 1000,
+            tile_rate_burst: 2000,
             request_timeout_ms: 30_000,
             max_batch_leaves: 4096,
             max_attachment_bytes: 16 << 20,
@@ -352,6 +362,10 @@ impl Config {
                 "KAITIAKI_MAX_BODY_BYTES" => self.limits.max_body_bytes = num(&name, &value)?,
                 "KAITIAKI_RATE_PER_SECOND" => self.limits.rate_per_second = num(&name, &value)?,
                 "KAITIAKI_RATE_BURST" => self.limits.rate_burst = num(&name, &value)?,
+                "KAITIAKI_TILE_RATE_PER_SECOND" => {
+                    self.limits.tile_rate_per_second = num(&name, &value)?
+                }
+                "KAITIAKI_TILE_RATE_BURST" => self.limits.tile_rate_burst = num(&name, &value)?,
                 "KAITIAKI_REQUEST_TIMEOUT_MS" => {
                     self.limits.request_timeout_ms = num(&name, &value)?
                 }
@@ -416,6 +430,7 @@ mod tests {
                 "a.example+01020304+AQ@http://a, b@http://b".to_owned(),
             ),
             ("KAITIAKI_RATE_PER_SECOND".to_owned(), "0".to_owned()),
+            ("KAITIAKI_TILE_RATE_BURST".to_owned(), "50".to_owned()),
             ("HOME".to_owned(), "/ignored".to_owned()),
         ])
         .unwrap();
@@ -429,6 +444,8 @@ mod tests {
         assert!(c.validate().is_err());
         c.peers.clear();
         assert_eq!(c.limits.rate_per_second, 0);
+        assert_eq!(c.limits.tile_rate_burst, 50);
+        assert_eq!(c.limits.tile_rate_per_second, 1000);
         c.validate().unwrap();
     }
 

@@ -43,6 +43,8 @@ pub struct AppState {
     pub(crate) shared: Arc<Shared>,
     pub(crate) sequencer: SequencerHandle,
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    /// The separate budget for the log's tiles (`/tlog/…`).
+    tile_limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -55,18 +57,23 @@ impl AppState {
     /// The state for `node`'s handlers.
     pub fn new(node: &Node) -> AppState {
         let limits = &node.config().limits;
-        let limiter = NonZeroU32::new(limits.rate_per_second).map(|rate| {
-            let burst = NonZeroU32::new(limits.rate_burst).unwrap_or(rate);
-            Arc::new(RateLimiter::keyed(
-                Quota::per_second(rate).allow_burst(burst),
-            ))
-        });
         AppState {
             shared: Arc::clone(node.shared()),
             sequencer: node.sequencer(),
-            limiter,
+            limiter: keyed_limiter(limits.rate_per_second, limits.rate_burst),
+            tile_limiter: keyed_limiter(limits.tile_rate_per_second, limits.tile_rate_burst),
         }
     }
+}
+
+/// A per-address limiter of `rate` a second with bursts of `burst` (at
+/// least `rate`), or none when `rate` is 0.
+fn keyed_limiter(rate: u32, burst: u32) -> Option<Arc<DefaultKeyedRateLimiter<IpAddr>>> {
+    let rate = NonZeroU32::new(rate)?;
+    let burst = NonZeroU32::new(burst).unwrap_or(rate);
+    Some(Arc::new(RateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    )))
 }
 
 /// The whole API as a router, ready to serve. Client addresses (for the
@@ -178,11 +185,17 @@ async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Respo
 }
 
 /// Per-client-address rate limit (GCRA), answered with 429 `rate_limited`.
+/// The log's tiles are counted against a budget of their own, so that a
+/// monitor reading them neither runs into the API's limit nor uses it up.
 async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    if let (Some(limiter), Some(ConnectInfo(addr))) = (
-        app.limiter.as_ref(),
-        req.extensions().get::<ConnectInfo<SocketAddr>>(),
-    ) {
+    let limiter = if req.uri().path().starts_with("/tlog/") {
+        app.tile_limiter.as_ref()
+    } else {
+        app.limiter.as_ref()
+    };
+    if let (Some(limiter), Some(ConnectInfo(addr))) =
+        (limiter, req.extensions().get::<ConnectInfo<SocketAddr>>())
+    {
         if limiter.check_key(&addr.ip()).is_err() {
             return ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

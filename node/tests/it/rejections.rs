@@ -134,3 +134,42 @@ async fn a_client_over_its_rate_is_told_to_slow_down() {
     assert_eq!(limited.1["code"], "rate_limited");
     node.stop().await;
 }
+
+/// Tiles have a budget of their own: a monitor reading many of them is not
+/// refused at the API's rate, nor does it use up the API's budget; past the
+/// tiles' own rate it is told to slow down in the same way.
+#[tokio::test]
+async fn tiles_are_counted_apart_from_the_api() {
+    async fn answer(node: &TestNode, path: &str) -> (u16, Option<String>) {
+        let r = node.http.get(node.at(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let code = r
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_owned));
+        (status, code)
+    }
+    let dir = tempdir();
+    let mut config = crate::support::config(dir.path());
+    config.limits.rate_per_second = 1;
+    config.limits.rate_burst = 2;
+    config.limits.tile_rate_per_second = 1;
+    config.limits.tile_rate_burst = 6;
+    let node = TestNode::start_with(config).await;
+    let (status, body) = node.post(&announce(1, "tiles")).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Six tile reads fit the tiles' burst though the API allows two, and
+    // the API's budget is untouched by them.
+    for _ in 0..6 {
+        assert_eq!(answer(&node, "/tlog/checkpoint").await.0, 200);
+    }
+    assert_eq!(answer(&node, "/v1/checkpoint").await.0, 200);
+    // The seventh tile read is over the tiles' budget.
+    assert_eq!(
+        answer(&node, "/tlog/tile/0/000.p/1").await,
+        (429, Some("rate_limited".to_owned()))
+    );
+    node.stop().await;
+}
