@@ -299,8 +299,8 @@ impl Envelope {
     pub fn from_dsse_json(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
         let value = crate::json::parse_strict(bytes)
             .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-        let d: Dsse =
-            serde_json::from_value(value).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        let d: Dsse = crate::json::from_value_exact(&value)
+            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
         Self::from_dsse(&d)
     }
 }

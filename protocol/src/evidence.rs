@@ -244,7 +244,7 @@ impl Evidence {
                 .as_bytes(),
         )
         .map_err(|e| EvidenceError::Json(e.to_string()))?;
-        serde_json::from_value(value).map_err(|e| EvidenceError::Json(e.to_string()))
+        crate::json::from_value_exact(&value).map_err(|e| EvidenceError::Json(e.to_string()))
     }
 
     /// Checks the evidence against the log's note key, in the order

@@ -3,11 +3,13 @@
 //! serde_json silently keeps the last of two equal keys in a map, and two
 //! readers of one signed payload could then see different statements. So a
 //! payload is first read into a [`serde_json::Value`] by [`parse_strict`],
-//! which refuses duplicates at every depth, and only then into typed bodies.
+//! which refuses duplicates at every depth, and only then into typed bodies
+//! by [`from_value_exact`], which holds serde's readers to the documented shape.
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
 /// How deep objects and arrays may nest; statements need four or five levels.
@@ -108,6 +110,106 @@ impl<'de> Visitor<'de> for StrictSeed {
             }
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// Why parsed JSON is not the object a type expects.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShapeError {
+    /// serde refused it: a missing member, an unknown one, a wrong type.
+    #[error(transparent)]
+    Serde(#[from] serde_json::Error),
+    /// It was read, but not in the shape the protocol writes it.
+    #[error("{at}: {problem}")]
+    Shape {
+        /// Where, as a path such as `rule` or `members[0]`.
+        at: String,
+        /// What is wrong there.
+        problem: &'static str,
+    },
+}
+
+/// Reads a `T` from JSON parsed by [`parse_strict`], holding serde's
+/// reader to the shape `T` itself writes: an object wherever `T` writes an
+/// object and an array wherever it writes one, with no member it would not
+/// write. (A member whose value is `null` is absent, as the protocol says,
+/// when `T` reads it so; `T` refuses `null` for a member that is required.)
+///
+/// serde's derived readers are more lenient than the protocol: a struct,
+/// or an enum tagged by a member, is also read from an array of its values
+/// in order, and a tagged variant without fields ignores any other member.
+/// Another implementation following the protocol refuses those, and a node
+/// must never count a statement that others refuse. So the value read is
+/// written back and the two shapes compared (the scalars were checked by
+/// reading them).
+pub fn from_value_exact<T: DeserializeOwned + Serialize>(value: &Value) -> Result<T, ShapeError> {
+    let read = T::deserialize(value)?;
+    let written = serde_json::to_value(&read)?;
+    same_shape(value, &written, &mut String::new())?;
+    Ok(read)
+}
+
+/// Reads an optional list: absent, `null` and `[]` are all the empty list.
+/// For `#[serde(default, deserialize_with = "…")]` on list members.
+pub fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: de::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<Vec<T>>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// Whether `read` has the shape of `written`: the same kind of value at
+/// every place, arrays of the same length, and every member of `read`
+/// present in `written` (members `written` has beyond it are the absent
+/// optional ones). A `null` in `read` is whatever `T` read it as.
+fn same_shape(read: &Value, written: &Value, at: &mut String) -> Result<(), ShapeError> {
+    let wrong = |at: &str, problem| {
+        Err(ShapeError::Shape {
+            at: if at.is_empty() {
+                "the value".into()
+            } else {
+                at.to_owned()
+            },
+            problem,
+        })
+    };
+    match (read, written) {
+        (Value::Null, _) => Ok(()),
+        (Value::Object(r), Value::Object(w)) => {
+            for (name, rv) in r {
+                let len = at.len();
+                if !at.is_empty() {
+                    at.push('.');
+                }
+                at.push_str(name);
+                match w.get(name) {
+                    Some(wv) => same_shape(rv, wv, at)?,
+                    None => return wrong(at, "no such member here"),
+                }
+                at.truncate(len);
+            }
+            Ok(())
+        }
+        (Value::Array(r), Value::Array(w)) if r.len() == w.len() => {
+            for (i, (rv, wv)) in r.iter().zip(w).enumerate() {
+                let len = at.len();
+                at.push_str(&format!("[{i}]"));
+                same_shape(rv, wv, at)?;
+                at.truncate(len);
+            }
+            Ok(())
+        }
+        (_, Value::Object(_)) => wrong(at, "must be a JSON object"),
+        (Value::Object(_), _) => wrong(at, "must not be a JSON object"),
+        (Value::Array(_), Value::Array(_)) => wrong(at, "has items this type does not keep"),
+        (_, Value::Array(_)) => wrong(at, "must be a JSON array"),
+        (Value::Array(_), _) => wrong(at, "must not be a JSON array"),
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_)) => Ok(()),
+        _ => wrong(at, "has the wrong JSON type"),
     }
 }
 

@@ -82,7 +82,9 @@ impl Timestamp {
                 13 | 16 => b == b':',
                 _ => b.is_ascii_digit(),
             });
-        if !shape_ok {
+        // chrono reads a leap second (`:60`) as the second before it; the
+        // protocol has none, so one time has one spelling.
+        if !shape_ok || &main[17..] >= "60" {
             return Err(bad());
         }
         let naive = NaiveDateTime::parse_from_str(main, "%Y-%m-%dT%H:%M:%S").map_err(|_| bad())?;
@@ -162,6 +164,9 @@ mod tests {
             "2026-02-30T00:00:00Z",
             "+2026-11-22T09:30:00Z",
             "1969-12-31T23:59:59Z",
+            "2026-11-01T00:10:60Z",
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.500Z",
             "",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad} was accepted");

@@ -212,7 +212,7 @@ async fn submit_many(app: AppState, bytes: &[u8]) -> Result<Json<BatchResult>, A
 /// Reads a DSSE envelope from parsed JSON, telling an oversized payload
 /// (413) apart from a malformed one (400).
 fn envelope_from_value(value: serde_json::Value) -> Result<Envelope, ApiError> {
-    let dsse: Dsse = serde_json::from_value(value)
+    let dsse: Dsse = kaitiaki_protocol::json::from_value_exact(&value)
         .map_err(|e| ApiError::malformed(format!("not a DSSE envelope: {e}")))?;
     // Base64 is 4 characters per 3 bytes: anything this long decodes to
     // more than the protocol's payload limit.

@@ -99,10 +99,10 @@ pub struct BodyAmend {
     /// The body (its charter's id).
     pub body: StatementId,
     /// Members to add.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub add_members: Vec<Member>,
     /// Members to remove.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub remove_members: Vec<PublicKey>,
     /// A new decision rule, if it changes.
     #[serde(default)]
@@ -155,13 +155,13 @@ pub struct DatasetRegister {
     /// Bodies that must all approve any access (their charter ids).
     pub governing_bodies: Vec<StatementId>,
     /// Local Contexts TK/BC labels and custom labels.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub labels: Vec<Label>,
     /// GA4GH DUO-style codes of permitted uses, e.g. `DUO:0000042`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub permitted_uses: Vec<String>,
     /// GA4GH DUO-style codes of uses that are never allowed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub excluded_uses: Vec<String>,
     /// How sensitive it is.
     pub sensitivity: Sensitivity,
@@ -196,7 +196,7 @@ pub struct RequestSubmit {
     /// The category of use.
     pub use_category: UseCategory,
     /// DUO-style codes of the uses asked for; checked against each dataset's exclusions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub uses: Vec<String>,
     /// How many days access is asked for.
     pub duration_days: u32,
@@ -307,7 +307,7 @@ pub struct Vote {
     /// The member's choice.
     pub choice: Choice,
     /// Conditions, for `approve_with_conditions`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub conditions: Vec<Condition>,
     /// Reasons, in plain language.
     pub reason: String,
@@ -399,10 +399,10 @@ pub struct UseReport {
     /// What came back to the community.
     pub benefit_returned: String,
     /// Incidents (breaches, near misses); empty if none.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub incidents: Vec<String>,
     /// Outputs produced (their `output.submit` ids).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::null_as_empty")]
     pub outputs: Vec<StatementId>,
 }
 

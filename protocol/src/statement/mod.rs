@@ -20,7 +20,7 @@ pub use body::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::json::{parse_strict, JsonError};
+use crate::json::{from_value_exact, parse_strict, JsonError, ShapeError};
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
 
@@ -50,7 +50,8 @@ macro_rules! kinds {
         }
 
         impl Kind {
-            /// Every kind, in the order PROTOCOL.md lists them.
+            /// Every kind, in a fixed order: that of the vector statements and log,
+            /// which PROTOCOL.md §10 lists (not the order of its §3.3 table).
             pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
 
             /// The kind's wire name.
@@ -74,8 +75,8 @@ macro_rules! kinds {
                 match self { $(Body::$variant(b) => serde_json::to_value(b)),* }
             }
 
-            fn from_value(kind: Kind, value: Value) -> Result<Body, serde_json::Error> {
-                Ok(match kind { $(Kind::$variant => Body::$variant(serde_json::from_value(value)?)),* })
+            fn from_value(kind: Kind, value: Value) -> Result<Body, ShapeError> {
+                Ok(match kind { $(Kind::$variant => Body::$variant(from_value_exact(&value)?)),* })
             }
         }
     };
@@ -171,9 +172,9 @@ pub enum StatementError {
     BodyShape {
         /// The kind.
         kind: Kind,
-        /// What serde found.
+        /// What is wrong, and where.
         #[source]
-        source: serde_json::Error,
+        source: ShapeError,
     },
     /// A field breaks a limit (length, count, characters, range).
     #[error("{0}")]
@@ -197,6 +198,11 @@ impl Statement {
             return Err(StatementError::TooLarge(payload.len()));
         }
         let value = parse_strict(payload)?;
+        if !value.is_object() {
+            return Err(StatementError::Shape(serde::de::Error::custom(
+                "a statement is one JSON object",
+            )));
+        }
         let wire: WireIn = serde_json::from_value(value).map_err(StatementError::Shape)?;
         let same_as_signer = |key: &PublicKey| {
             let mut raw = [0u8; 32];

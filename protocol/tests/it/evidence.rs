@@ -501,6 +501,16 @@ fn json_round_trips_and_is_strict() {
 
         let duplicate = json.replacen('{', &format!("{{\"origin\":\"{ORIGIN}\","), 1);
         assert!(Evidence::from_json(&duplicate).is_err());
+
+        // The members in order, as an array: serde would read it; the protocol does not.
+        let array: Value = value
+            .as_object()
+            .expect("object")
+            .values()
+            .cloned()
+            .collect();
+        let refused = Evidence::from_json(&array.to_string()).expect_err("an array");
+        assert_eq!(refused.code(), "evidence_bad_json");
     }
     let bad = bad_leaf(bad_signature_leaf()).to_json();
     let value: Value = serde_json::from_str(&bad).expect("JSON");

@@ -125,6 +125,125 @@ fn strict_parsing_refuses_what_two_readers_could_read_differently() {
     }
 }
 
+/// The payload of the fixture of `kind`, as a JSON value to change.
+fn payload_of(kind: &str) -> serde_json::Value {
+    let env = fixtures::envelopes()
+        .into_iter()
+        .find(|e| e.clone().open().unwrap().statement().kind().name() == kind)
+        .expect("a fixture of every kind");
+    serde_json::from_slice(env.payload()).unwrap()
+}
+
+fn decode_value(v: &serde_json::Value) -> Result<Statement, StatementError> {
+    Statement::decode(&serde_json::to_vec(v).unwrap())
+}
+
+/// serde's readers take a struct, or a tagged enum, from an array of its
+/// values, and a field-less tagged variant ignores other members. The
+/// protocol reads objects only, and no member its table does not list, so
+/// every one of those is refused, wherever it is.
+#[test]
+fn arrays_never_stand_for_objects_and_unlisted_members_are_refused() {
+    use serde_json::json;
+    let charter = payload_of("body.charter");
+    let vote = payload_of("vote");
+    let amend = payload_of("body.amend");
+    assert!(decode_value(&charter).is_ok() && decode_value(&vote).is_ok());
+    let arrays = |v: &serde_json::Value| -> serde_json::Value {
+        v.as_object().unwrap().values().cloned().collect()
+    };
+    let mut cases: Vec<(&str, serde_json::Value)> = Vec::new();
+    cases.push(("the payload as an array", arrays(&charter)));
+    let mut c = charter.clone();
+    c["body"] = arrays(&charter["body"]);
+    cases.push(("the body as an array", c));
+    let mut c = charter.clone();
+    c["body"]["members"][0] = arrays(&charter["body"]["members"][0]);
+    cases.push(("a member as an array", c));
+    let mut c = charter.clone();
+    c["body"]["rule"] = json!(["threshold", 2]);
+    cases.push(("a decision rule as an array", c));
+    let mut c = vote.clone();
+    c["body"]["conditions"] = json!([["report_every", 6]]);
+    cases.push(("a condition as an array", c));
+    let mut c = vote.clone();
+    c["body"]["conditions"] = json!([{"type": "final_report", "extra": 1}]);
+    cases.push(("a member beside a field-less condition", c));
+    let mut c = amend.clone();
+    c["body"]["rule"] = json!(["majority", 2]);
+    cases.push(("an optional rule as an array", c));
+    let mut c = charter.clone();
+    c["body"]["extra"] = serde_json::Value::Null;
+    cases.push(("an unlisted member, null", c));
+    for (what, payload) in cases {
+        let err = decode_value(&payload).expect_err(what);
+        assert!(
+            matches!(
+                err,
+                StatementError::Shape(_) | StatementError::BodyShape { .. }
+            ),
+            "{what}: {err}"
+        );
+    }
+}
+
+/// The DSSE JSON form is read as objects only, too.
+#[test]
+fn a_dsse_envelope_is_an_object_of_objects() {
+    let env = &fixtures::envelopes()[0];
+    let dsse = serde_json::to_value(env.to_dsse()).unwrap();
+    let as_array = |v: &serde_json::Value| -> serde_json::Value {
+        v.as_object().unwrap().values().cloned().collect()
+    };
+    let mut signature_as_array = dsse.clone();
+    signature_as_array["signatures"][0] = as_array(&dsse["signatures"][0]);
+    for (what, v) in [
+        ("the envelope as an array", as_array(&dsse)),
+        ("a signature as an array", signature_as_array),
+    ] {
+        let err = Envelope::from_dsse_json(&serde_json::to_vec(&v).unwrap()).expect_err(what);
+        assert!(matches!(err, EnvelopeError::Malformed(_)), "{what}: {err}");
+    }
+    assert!(Envelope::from_dsse_json(&serde_json::to_vec(&dsse).unwrap()).is_ok());
+}
+
+/// An optional member given as `null` means the same as the member absent,
+/// lists included.
+#[test]
+fn null_optional_members_mean_absent() {
+    let amend = payload_of("body.amend");
+    let mut nulls = amend.clone();
+    let mut absent = amend.clone();
+    for member in ["remove_members", "description"] {
+        nulls["body"][member] = serde_json::Value::Null;
+        absent["body"].as_object_mut().unwrap().remove(member);
+    }
+    let (nulls, absent) = (
+        decode_value(&nulls).unwrap(),
+        decode_value(&absent).unwrap(),
+    );
+    assert_eq!(nulls, absent);
+    let kaitiaki_protocol::Body::BodyAmend(b) = &nulls.body else {
+        panic!("an amendment")
+    };
+    assert!(b.remove_members.is_empty() && b.description.is_none());
+
+    for (kind, member) in [
+        ("dataset.register", "labels"),
+        ("request.submit", "uses"),
+        ("vote", "conditions"),
+        ("report.file", "incidents"),
+    ] {
+        let mut p = payload_of(kind);
+        p["body"][member] = serde_json::Value::Null;
+        decode_value(&p).unwrap_or_else(|e| panic!("{kind} with {member}: null: {e}"));
+    }
+    // A required member may not be null.
+    let mut p = payload_of("vote");
+    p["body"]["reason"] = serde_json::Value::Null;
+    assert!(decode_value(&p).is_err());
+}
+
 #[test]
 fn the_payload_author_must_be_the_signer() {
     let (_, mut s) = fixtures::statements().remove(0);
