@@ -108,6 +108,14 @@ fn text(field: &str, text: &str) -> Result<(), LimitError> {
     Ok(())
 }
 
+/// Every item of a list of names.
+fn names(field: &str, items: &[String]) -> Result<(), LimitError> {
+    items
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, n)| name(&format!("{field}[{i}]"), n))
+}
+
 fn days(field: &str, d: u32) -> Result<(), LimitError> {
     if d == 0 || d > MAX_DAYS {
         return Err(err(field, format!("must be between 1 and {MAX_DAYS} days")));
@@ -160,6 +168,15 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
             text("body.reason", &b.reason)?;
             for (i, m) in b.add_members.iter().enumerate() {
                 name(&format!("body.add_members[{i}].role"), &m.role)?;
+                if b.add_members[..i].iter().any(|o| o.key == m.key) {
+                    return Err(err(
+                        format!("body.add_members[{i}]"),
+                        "a key is listed twice",
+                    ));
+                }
+            }
+            if let Some(d) = &b.description {
+                text("body.description", d)?;
             }
             if let Some(r) = &b.rule {
                 rule(r)?;
@@ -189,10 +206,12 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
             }
             for (i, l) in b.labels.iter().enumerate() {
                 name(&format!("body.labels[{i}].code"), &l.code)?;
+                if let Some(t) = &l.text {
+                    text(&format!("body.labels[{i}].text"), t)?;
+                }
             }
-            for (i, u) in b.permitted_uses.iter().chain(&b.excluded_uses).enumerate() {
-                name(&format!("body.uses[{i}]"), u)?;
-            }
+            names("body.permitted_uses", &b.permitted_uses)?;
+            names("body.excluded_uses", &b.excluded_uses)?;
             Ok(())
         }
         Body::RequestSubmit(b) => {
@@ -201,6 +220,7 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
                 return Err(err("body.datasets", "a request names at least one dataset"));
             }
             text("body.purpose", &b.purpose)?;
+            names("body.uses", &b.uses)?;
             days("body.duration_days", b.duration_days)?;
             text("body.linkage", &b.linkage)?;
             text("body.setting", &b.setting)?;
@@ -213,15 +233,16 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
         Body::RequestWithdraw(b) => text("body.reason", &b.reason),
         Body::Vote(b) => {
             text("body.reason", &b.reason)?;
-            for c in &b.conditions {
+            for (i, c) in b.conditions.iter().enumerate() {
+                let at = |field: &str| format!("body.conditions[{i}].{field}");
                 match c {
                     super::Condition::ReportEvery { months } if *months == 0 || *months > 120 => {
-                        return Err(err(
-                            "body.conditions",
-                            "report_every months must be 1 to 120",
-                        ))
+                        return Err(err(at("months"), "must be 1 to 120"))
                     }
-                    super::Condition::ExpiresAfterDays { days: d } => days("body.conditions", *d)?,
+                    super::Condition::ExpiresAfterDays { days: d } => days(&at("days"), *d)?,
+                    super::Condition::NoLinkage { with: t } => text(&at("with"), t)?,
+                    super::Condition::Acknowledge { who: t } => text(&at("who"), t)?,
+                    super::Condition::Other { text: t } => text(&at("text"), t)?,
                     _ => {}
                 }
             }
@@ -236,10 +257,20 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
         }
         Body::UseReport(b) => {
             text("body.summary", &b.summary)?;
-            text("body.benefit_returned", &b.benefit_returned)
+            text("body.benefit_returned", &b.benefit_returned)?;
+            for (i, t) in b.incidents.iter().enumerate() {
+                text(&format!("body.incidents[{i}]"), t)?;
+            }
+            Ok(())
         }
         Body::ReportReview(b) => text("body.reason", &b.reason),
-        Body::OutputSubmit(b) => name("body.title", &b.title),
+        Body::OutputSubmit(b) => {
+            name("body.title", &b.title)?;
+            match &b.link {
+                Some(l) => text("body.link", l),
+                None => Ok(()),
+            }
+        }
         Body::OutputReview(b) => text("body.reason", &b.reason),
         Body::ConcernRaise(b) => text("body.text", &b.text),
         Body::ConcernRespond(b) => text("body.text", &b.text),

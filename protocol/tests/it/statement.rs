@@ -187,6 +187,76 @@ fn arrays_never_stand_for_objects_and_unlisted_members_are_refused() {
     }
 }
 
+/// Every text and name member of §3.3 keeps its rule, optional ones and
+/// those inside lists and conditions included; `add_members` is "as
+/// `members`", so no key twice.
+#[test]
+fn every_text_and_name_keeps_its_rule() {
+    use serde_json::json;
+    let cases: Vec<(&str, &str, serde_json::Value, &str)> = vec![
+        ("body.amend", "description", json!("  "), "body.description"),
+        (
+            "dataset.register",
+            "labels",
+            json!([{"code": "TK_A", "text": " "}]),
+            "body.labels[0].text",
+        ),
+        (
+            "dataset.register",
+            "permitted_uses",
+            json!(["DUO:0000042", "two\nlines"]),
+            "body.permitted_uses[1]",
+        ),
+        (
+            "dataset.register",
+            "excluded_uses",
+            json!([""]),
+            "body.excluded_uses[0]",
+        ),
+        ("request.submit", "uses", json!(["\t"]), "body.uses[0]"),
+        (
+            "vote",
+            "conditions",
+            json!([{"type": "final_report"}, {"type": "no_linkage", "with": ""}]),
+            "body.conditions[1].with",
+        ),
+        (
+            "vote",
+            "conditions",
+            json!([{"type": "acknowledge", "who": " "}]),
+            "body.conditions[0].who",
+        ),
+        (
+            "vote",
+            "conditions",
+            json!([{"type": "other", "text": "\n"}]),
+            "body.conditions[0].text",
+        ),
+        (
+            "report.file",
+            "incidents",
+            json!(["none", " "]),
+            "body.incidents[1]",
+        ),
+        ("output.submit", "link", json!(" "), "body.link"),
+    ];
+    for (kind, member, value, field) in cases {
+        let mut p = payload_of(kind);
+        p["body"][member] = value;
+        match decode_value(&p) {
+            Err(StatementError::Limit(e)) => assert_eq!(e.field, field, "{kind}.{member}"),
+            other => panic!("{kind}.{member}: {other:?}"),
+        }
+    }
+    let mut p = payload_of("body.amend");
+    let member = json!({"key": public(9).to_hex(), "role": "member"});
+    p["body"]["add_members"] = json!([member, member]);
+    match decode_value(&p) {
+        Err(StatementError::Limit(e)) => assert_eq!(e.field, "body.add_members[1]"),
+        other => panic!("a key twice: {other:?}"),
+    }
+}
+
 /// The DSSE JSON form is read as objects only, too.
 #[test]
 fn a_dsse_envelope_is_an_object_of_objects() {
