@@ -144,6 +144,20 @@ fn failures() -> Vec<(&'static str, &'static str, Value)> {
         signed(payload.replacen("\"affiliation\":\"Ngāti Example\"", "\"affiliation\":1", 1)),
     );
     dsse(
+        "fail_body_as_array",
+        "the body is an object, never an array of its members' values",
+        signed(payload.replacen(
+            "{\"affiliation\":\"Ngāti Example\",\"display_name\":\"Aroha Example\"}",
+            "[\"Ngāti Example\",\"Aroha Example\"]",
+            1,
+        )),
+    );
+    dsse(
+        "fail_leap_second",
+        "no time has a 60th second",
+        signed(payload.replacen(":00Z\"", ":60Z\"", 1)),
+    );
+    dsse(
         "fail_unknown_kind",
         "no such kind",
         signed(payload.replacen("key.announce", "key.denounce", 1)),
@@ -169,8 +183,14 @@ fn failures() -> Vec<(&'static str, &'static str, Value)> {
 #[test]
 fn failure_vectors_match_and_are_refused() {
     let dir = vectors_dir().join("statement");
+    let good = fixtures::envelopes().remove(0).to_dsse();
     for (name, why, dsse) in failures() {
         let bytes = serde_json::to_vec(&dsse).expect("serialisable");
+        assert_ne!(
+            serde_json::to_value(&good).expect("serialisable"),
+            dsse,
+            "{name}: the change did not apply"
+        );
         let opened = Envelope::from_dsse_json(&bytes).and_then(|e| e.open());
         assert!(opened.is_err(), "{name} was accepted");
         check_file(
