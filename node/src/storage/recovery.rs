@@ -1,6 +1,6 @@
 //! Start-up reconciliation of sled with the segment files.
 //!
-//! After a crash or power cut two things can be true, and nothing else:
+//! After a crash or power cut three things can be true, and nothing else:
 //!
 //! 1. The last segment ends in a torn record: a batch was being written when
 //!    the power went. No leaf of that batch was acknowledged (acknowledgement
@@ -13,6 +13,11 @@
 //!    a tail, or hold one that was never synced: they are cut back to what
 //!    was synced ([`Storage::trim_derived`]) and the leaves after that are
 //!    handed to the caller too, to derive them again.
+//!
+//! Before reading the tail, recovery syncs the segments it will read: after
+//! a process crash they can hold records that were written but never
+//! synced, and those become leaves (and a signed checkpoint) only once they
+//! are as durable as any acknowledged leaf.
 //!
 //! sled is never ahead of the segments (see [`super`]); if it seems to be,
 //! or a segment other than the last is damaged, recovery refuses to start
@@ -126,6 +131,23 @@ pub fn recover(
         })?;
         (pos, loc.end())
     };
+    // A process that died (rather than a machine that lost power) can leave
+    // written but unsynced records in the operating system's cache, where
+    // the scan below would read them as if durable. Re-indexing them leads
+    // to a signed checkpoint over them, and a later power cut would then
+    // lose leaves a published checkpoint covers. So everything from here on
+    // is made durable first; what a power cut already lost is not there to
+    // be read.
+    for &segment in &segments[pos..] {
+        let path = dir.join(super::segment::segment_file_name(segment));
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| StorageError::io(&path, e))?;
+    }
+    super::segment::sync_dir(&dir)?;
+
     let mut next = start;
     let mut chunk: Vec<(Location, Vec<u8>)> = Vec::new();
     let mut chunk_start = next;
