@@ -164,12 +164,12 @@ impl<S: Store + ?Sized> Engine<'_, S> {
 
     /// The earliest placement of `l` in the body's home log.
     pub(crate) fn home_pos(&self, l: &Loaded, body: &BodyRef) -> Rule<Pos> {
-        match l.first_in(&body.home_log) {
-            Some(p) => Ok(p.clone()),
+        match self.first_in_home(l, &body.home_log) {
+            Some(p) => Ok(p),
             None => Err(Stop::Reject(Rejection::wrong_home_log(
                 &body.name,
                 &body.home_log,
-                l.first().map_or("", |p| p.log.as_str()),
+                self.placed_in(l),
             ))),
         }
     }
@@ -270,12 +270,12 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         };
 
         // The charter itself.
-        let founded = charter_l.first_in(&charter.home_log).cloned();
+        let founded = self.first_in_home(charter_l, &charter.home_log);
         let charter_verdict: Rule<()> = match &founded {
             None => Err(Stop::Reject(Rejection::wrong_home_log(
                 &charter.name,
                 &charter.home_log,
-                charter_l.first().map_or("", |p| p.log.as_str()),
+                self.placed_in(charter_l),
             ))),
             Some(p) => self.authority(&charter_l.author, p).map(|_| ()),
         };
@@ -313,13 +313,13 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         // Amendments and the votes on them, in home-log order.
         let mut ordered = Vec::new();
         for l in items.iter().filter(|l| l.id != *b) {
-            match (valid, l.first_in(&charter.home_log)) {
-                (true, Some(p)) => ordered.push((p.clone(), l)),
+            match (valid, self.first_in_home(l, &charter.home_log)) {
+                (true, Some(p)) => ordered.push((p, l)),
                 (true, None) => {
                     let v = Verdict::excluded(Rejection::wrong_home_log(
                         &charter.name,
                         &charter.home_log,
-                        l.first().map_or("", |p| p.log.as_str()),
+                        self.placed_in(l),
                     ));
                     self.set_verdict(
                         &l.id,
@@ -338,7 +338,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                             charter.name
                         ),
                     ));
-                    let sides = match home {
+                    let sides = match &home {
                         Some(p) => vec![body_log_side(b, p, &l.id, agg)?],
                         None => Vec::new(),
                     };
@@ -346,7 +346,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                         &l.id,
                         &l.author,
                         Some(agg),
-                        home.or(l.first()).cloned(),
+                        home.or_else(|| l.first().cloned()),
                         v,
                         sides,
                     )?;

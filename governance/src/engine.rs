@@ -91,7 +91,7 @@ pub fn apply_all<'e, W: StoreWrite + ?Sized>(
 /// [`crate::RejectionCode::UnknownReference`]: a node should not sequence what it
 /// cannot check. (Statements from mirrored logs wait instead; see [`apply`].)
 pub fn check<S: Store + ?Sized>(entry: &Entry, store: &S) -> Result<(), CheckError> {
-    let mut e = Engine::new(store);
+    let mut e = Engine::admitting(store, entry);
     let applied = e.apply(entry)?;
     verdict_result(applied.verdict)
 }
@@ -102,7 +102,7 @@ pub fn check<S: Store + ?Sized>(entry: &Entry, store: &S) -> Result<(), CheckErr
 /// the rejection says why (as [`check`] would).
 pub fn admit<W: StoreWrite + ?Sized>(entry: &Entry, w: &mut W) -> Result<Applied, CheckError> {
     let (applied, changes) = {
-        let mut e = Engine::new(&*w);
+        let mut e = Engine::admitting(&*w, entry);
         let applied = e.apply(entry)?;
         verdict_result(applied.verdict.clone())?;
         (applied, e.tx.into_changes())
@@ -213,6 +213,12 @@ pub(crate) struct Engine<'w, S: Store + ?Sized> {
     changed: BTreeMap<StatementId, Verdict>,
     /// The statement being applied, when it is new: loaded without a read.
     pub fresh: Option<Loaded>,
+    /// For [`check`] and [`admit`]: the statement a node is about to
+    /// sequence, and its log. That placement must itself be in the home
+    /// log of a body the statement acts for, even when a copy already sits
+    /// there: a node that sequenced it elsewhere would break the home-log
+    /// rule for whoever follows it but not the home log.
+    admitting: Option<(StatementId, String)>,
 }
 
 impl<'w, S: Store + ?Sized> Engine<'w, S> {
@@ -224,7 +230,40 @@ impl<'w, S: Store + ?Sized> Engine<'w, S> {
             current: None,
             changed: BTreeMap::new(),
             fresh: None,
+            admitting: None,
         }
+    }
+
+    /// An engine for a node's check of a statement it is about to sequence.
+    fn admitting(s: &'w S, entry: &Entry) -> Self {
+        let mut e = Engine::new(s);
+        e.admitting = Some((entry.id, entry.log.clone()));
+        e
+    }
+
+    /// The log a statement is being admitted to, when `id` is that statement.
+    fn admitting_to(&self, id: &StatementId) -> Option<&str> {
+        match &self.admitting {
+            Some((a, log)) if a == id => Some(log),
+            _ => None,
+        }
+    }
+
+    /// The earliest placement of `l` in `home`, the home log of a body it
+    /// acts for: none when a node is admitting it to another log, whatever
+    /// copies `home` holds (see `admitting`).
+    pub(crate) fn first_in_home(&self, l: &Loaded, home: &str) -> Option<Pos> {
+        match self.admitting_to(&l.id) {
+            Some(log) if log != home => None,
+            _ => l.first_in(home).cloned(),
+        }
+    }
+
+    /// The log to name where `l` was sequenced, in a `wrong_home_log` refusal.
+    pub(crate) fn placed_in<'l>(&'l self, l: &'l Loaded) -> &'l str {
+        self.admitting_to(&l.id)
+            .or_else(|| l.first().map(|p| p.log.as_str()))
+            .unwrap_or("")
     }
 
     /// Works out what folding in `entry` changes, buffering every write.

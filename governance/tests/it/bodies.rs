@@ -183,6 +183,49 @@ fn votes_count_only_in_the_body_s_home_log() {
     assert_eq!(s.w.verdict(&id), Verdict::Valid);
 }
 
+/// A node may not sequence a body's statement outside the home log even
+/// when the home log already holds it: followers that do not hold the home
+/// log would see only that copy, and the node would be breaking the rule.
+#[test]
+fn a_copy_of_a_home_log_statement_is_refused_elsewhere() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let aroha = s.c.iwi[0].clone();
+    let id = s.w.ok(&aroha, IWI, approve(r, s.iwi_board));
+    let original =
+        s.w.log
+            .iter()
+            .find(|e| e.id == id)
+            .expect("the vote")
+            .clone();
+    let copy = kaitiaki_governance::Entry {
+        log: AGENCY.into(),
+        index: 1000,
+        ..original.clone()
+    };
+    let wrong_home = |result: Result<(), kaitiaki_governance::CheckError>| match result {
+        Err(kaitiaki_governance::CheckError::Rejected(rej)) => {
+            assert_eq!(rej.code, RejectionCode::WrongHomeLog, "{}", rej.message);
+            assert_eq!(rej.home_log.as_deref(), Some(IWI));
+        }
+        other => panic!("{other:?}"),
+    };
+    wrong_home(kaitiaki_governance::check(&copy, &s.w.store));
+    let before = s.w.hash();
+    wrong_home(kaitiaki_governance::admit(&copy, &mut s.w.store).map(|_| ()));
+    assert_eq!(s.w.hash(), before, "a refused admission writes nothing");
+    // Folded in as a mirror's leaf, the copy changes nothing: the vote counts.
+    kaitiaki_governance::apply(&copy, &mut s.w.store).expect("the store works");
+    assert_eq!(s.w.verdict(&id), Verdict::Valid);
+    // The home log may still take it again (a re-sequencing there is a
+    // duplicate the node answers itself).
+    let again = kaitiaki_governance::Entry {
+        index: 1001,
+        ..original
+    };
+    assert!(kaitiaki_governance::check(&again, &s.w.store).is_ok());
+}
+
 #[test]
 fn a_non_member_cannot_vote() {
     let mut s = Setting::new();

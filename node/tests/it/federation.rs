@@ -342,12 +342,19 @@ async fn a_vote_sent_to_the_wrong_node_is_refused_with_a_routing_hint() {
     let nodes = start_mesh(&origins, &seeds, &dirs).await;
     let (iwi, agency) = (&nodes[0], &nodes[1]);
     let (aroha, steward, researcher) = (key(701), key(702), key(703));
-    let iwi_board = ok(
-        iwi,
-        env(&aroha, board("Iwi data board", origins[0], &[&aroha])),
-    )
-    .await;
+    let charter = env(&aroha, board("Iwi data board", origins[0], &[&aroha]));
+    let iwi_board = ok(iwi, charter.clone()).await;
     wait_for_statement(agency, iwi_board, "the iwi board").await;
+    // The charter itself, already in its home log and mirrored here, is
+    // refused here too: a copy in this log would break the home-log rule
+    // for anyone who follows this node but not the iwi's.
+    let (status, body) = agency.post(&charter).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (421, Some("wrong_home_log")),
+        "{body}"
+    );
+    assert_eq!(agency.head().await.0, 0, "the copy was sequenced");
     let data = ok(agency, env(&steward, shared_dataset(&[iwi_board]))).await;
     let req = ok(agency, env(&researcher, request(data, &["DUO:0000042"]))).await;
 
