@@ -80,6 +80,9 @@ rejection_codes! {
     RahuiAlreadyLifted => "rahui_already_lifted",
     /// Only the author of the statement concerned may do this.
     NotAuthor => "not_author",
+    /// The node's log already commits to this attachment's content hash
+    /// (a node rule: the first commitment decides who may read the file).
+    AttachmentAlreadyCommitted => "attachment_already_committed",
 }
 
 impl std::fmt::Display for RejectionCode {

@@ -20,6 +20,15 @@
 //! <time, exactly as in the header>\n
 //! ```
 //!
+//! Who may read is decided by the first commitment to the content hash in
+//! this node's log: the sequencer refuses a second one
+//! (`attachment_already_committed`), so nobody can name themselves as
+//! readers of a file someone else committed. The signer must hold a seat of
+//! the readers body now, directly or through rotation, with a key that is
+//! neither revoked nor rotated away. Anyone holding the bytes may upload
+//! them once committed, except after an erasure: then only a reader may,
+//! with a signed request for `PUT`.
+//!
 //! The origin stops a request made for one node being replayed to another;
 //! the method stops a read being replayed as an erasure; the time, checked
 //! against the node's clock within `limits.read_request_max_skew_secs`,
@@ -124,23 +133,34 @@ fn parse_hash(text: &str) -> ApiResult<ContentHash> {
 #[utoipa::path(
     put,
     path = "/v1/attachments/{hash}",
-    params(("hash" = String, Path, description = "The content hash an attachment.commit names")),
+    params(
+        ("hash" = String, Path, description = "The content hash an attachment.commit names"),
+        ("Kaitiaki-Signature" = Option<String>, Header, description = "Needed only after the bytes were erased: a signed request (PUT) by a member of the readers body"),
+    ),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 201, body = AttachmentStored),
         (status = 200, description = "Already stored", body = AttachmentStored),
         (status = 400, description = "malformed or hash_mismatch", body = ErrorBody),
+        (status = 401, description = "after an erasure: unauthorized, stale_request or bad_signature", body = ErrorBody),
+        (status = 403, description = "after an erasure: forbidden, not a member of the readers body", body = ErrorBody),
         (status = 404, description = "not_committed", body = ErrorBody),
         (status = 413, body = ErrorBody),
     )
 )]
 pub async fn upload(
     State(app): State<AppState>,
-    Path(hash): Path<String>,
+    Path(hash_text): Path<String>,
+    headers: HeaderMap,
     RequestBody(bytes): RequestBody,
 ) -> ApiResult<(StatusCode, Json<AttachmentStored>)> {
-    let hash = parse_hash(&hash)?;
+    let hash = parse_hash(&hash_text)?;
     let (id, commit) = commitment(&app, &hash)?;
+    // Once erased, the bytes come back only from a member of the readers:
+    // whoever read them before must not be able to undo the erasure.
+    if app.shared.storage.attachment_erased(hash.as_bytes()) {
+        authorise(&app, &headers, Method::PUT, &hash_text, &commit)?;
+    }
     if ContentHash::of(&bytes) != hash || bytes.len() as u64 != commit.size {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -336,9 +356,22 @@ fn authorise(
     Ok(())
 }
 
-/// Whether `key` is a member of `body` under its charter in force now.
+/// Whether `key` holds a seat of `body` under its charter in force now:
+/// the seat's own key, or a key it was rotated to, as governance counts a
+/// member's vote. A key that has been revoked or rotated away holds none,
+/// so a stolen key loses its access when its holder revokes it.
 fn is_member(app: &AppState, body: &StatementId, key: &PublicKey) -> ApiResult<bool> {
-    let seats = kaitiaki_governance::query::members(app.shared.storage.state(), body)
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(seats.iter().any(|s| s.key == KeyBytes::of(key)))
+    let state = app.shared.storage.state();
+    let internal = |e: kaitiaki_governance::StateError| ApiError::internal(&e);
+    let signer = KeyBytes::of(key);
+    let record = kaitiaki_governance::query::key(state, &signer)
+        .map_err(internal)?
+        .unwrap_or_default();
+    if record.end.is_some() {
+        return Ok(false);
+    }
+    let seats = kaitiaki_governance::query::members(state, body).map_err(internal)?;
+    Ok(seats
+        .iter()
+        .any(|s| s.key == signer || record.lineage.iter().any(|l| l.key == s.key)))
 }

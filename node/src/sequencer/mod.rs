@@ -37,7 +37,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use kaitiaki_governance::{Entry, Rejection};
+use kaitiaki_governance::{Entry, Rejection, RejectionCode};
 use kaitiaki_protocol::merkle::{leaf_hash, CompactRange, Subtree};
 use kaitiaki_protocol::{
     Body, Envelope, Hash, Leaf, PublicKey, Statement, StatementId, Timestamp, Verified,
@@ -401,6 +401,25 @@ impl SequenceLoop {
                         shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                         Outcome::Existing(index)
                     }
+                    Ok(None)
+                        if attachment_of(item.statement()).is_some_and(|h| {
+                            attachments.iter().any(|(a, _)| *a == h)
+                                || self.carry.commits_attachment(&h)
+                                || shared
+                                    .storage
+                                    .attachment_commit(&h)
+                                    .is_ok_and(|c| c.is_some())
+                        }) =>
+                    {
+                        shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+                        Outcome::Rejected(Rejection::new(
+                            RejectionCode::AttachmentAlreadyCommitted,
+                            "This log already holds a commitment to this content hash, and its \
+                             readers are the ones who may read the file. To share the file with \
+                             other readers, ask a member of those readers' body to pass it on."
+                                .to_owned(),
+                        ))
+                    }
                     Ok(None) => {
                         let (envelope, statement, id) = item.into_parts();
                         let entry = Entry {
@@ -468,6 +487,9 @@ impl SequenceLoop {
 
         self.seq += 1;
         self.carry.record(self.seq, in_batch, &commit.state);
+        for (hash, _) in &commit.attachments {
+            self.carry.record_attachment(self.seq, *hash);
+        }
         let root = self.compact.root();
         Ok(Prepared {
             seq: self.seq,

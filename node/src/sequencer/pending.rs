@@ -30,6 +30,8 @@ pub struct Carry {
     ids: HashMap<StatementId, (u64, u64)>,
     // (table, key) → (batch, value or deletion)
     state: BTreeMap<(Table, Vec<u8>), Carried>,
+    // attachment content hash → batch that committed to it
+    attachments: HashMap<[u8; 32], u64>,
 }
 
 impl Carry {
@@ -37,6 +39,17 @@ impl Carry {
     pub fn prune(&mut self, committed: u64) {
         self.ids.retain(|_, (seq, _)| *seq > committed);
         self.state.retain(|_, (seq, _)| *seq > committed);
+        self.attachments.retain(|_, seq| *seq > committed);
+    }
+
+    /// Records that batch `seq` commits to the attachment `hash`.
+    pub fn record_attachment(&mut self, seq: u64, hash: [u8; 32]) {
+        self.attachments.entry(hash).or_insert(seq);
+    }
+
+    /// Whether a batch in flight commits to the attachment `hash`.
+    pub fn commits_attachment(&self, hash: &[u8; 32]) -> bool {
+        self.attachments.contains_key(hash)
     }
 
     /// Records batch `seq`'s new leaves and governance writes.
@@ -88,7 +101,7 @@ impl Carry {
 
     /// Whether nothing is carried.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty() && self.state.is_empty()
+        self.ids.is_empty() && self.state.is_empty() && self.attachments.is_empty()
     }
 }
 

@@ -7,6 +7,9 @@
 //! acknowledged upload survives a power cut. Temporary files a crash left
 //! behind are removed at start-up.
 //!
+//! Erasing leaves an empty `<hash>.erased` file behind, so that the API
+//! can refuse to take the same bytes back from just anyone.
+//!
 //! These bytes are kept here and nowhere else: they are not in the log (only
 //! their commitment is) and cannot be derived from it, so they are not in
 //! sled either, which the node may rebuild from the segments. Reading
@@ -23,6 +26,10 @@ use super::StorageError;
 
 /// Prefix of the temporary files an upload is written to before its rename.
 const TEMPORARY: &str = ".upload-";
+
+/// Suffix of the empty file that records an erasure, so that the bytes are
+/// not simply uploaded again by whoever still holds them.
+const ERASED: &str = ".erased";
 
 /// The directory of attachment files.
 #[derive(Debug)]
@@ -51,6 +58,15 @@ impl Attachments {
         self.dir.join(hex::encode(hash))
     }
 
+    fn erased_path(&self, hash: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}{ERASED}", hex::encode(hash)))
+    }
+
+    /// Whether the bytes of `hash` were erased (and not uploaded since).
+    pub fn is_erased(&self, hash: &[u8; 32]) -> bool {
+        self.erased_path(hash).exists()
+    }
+
     /// Stores `bytes` under `hash` durably; returns when they would survive
     /// a power cut. The caller has checked that they have this hash.
     pub fn put(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
@@ -64,12 +80,26 @@ impl Attachments {
         let path = self.path(hash);
         file.persist(&path)
             .map_err(|e| StorageError::io(&path, e.error))?;
+        let erased = self.erased_path(hash);
+        match std::fs::remove_file(&erased) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StorageError::io(&erased, e)),
+        }
         sync_dir(&self.dir)
     }
 
-    /// Erases the bytes of `hash`; false when they were not stored.
+    /// Erases the bytes of `hash`; false when they were not stored. The
+    /// erasure is recorded first, durably, so that it outlives the bytes.
     pub fn erase(&self, hash: &[u8; 32]) -> Result<bool, StorageError> {
         let path = self.path(hash);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let erased = self.erased_path(hash);
+        std::fs::File::create(&erased)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StorageError::io(&erased, e))?;
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 sync_dir(&self.dir)?;
@@ -118,9 +148,15 @@ mod tests {
         let err = store.get(&hash).unwrap_err().to_string();
         assert!(err.contains(&hex::encode(hash)), "{err}");
 
+        assert!(!store.is_erased(&hash));
         assert!(store.erase(&hash).unwrap());
         assert!(!store.erase(&hash).unwrap());
         assert_eq!(store.get(&hash).unwrap(), None);
+        assert!(store.is_erased(&hash), "the erasure is remembered");
+        // An upload after it (one the API has authorised) clears it.
+        store.put(&hash, &bytes).unwrap();
+        assert!(!store.is_erased(&hash));
+        assert_eq!(store.get(&hash).unwrap(), Some(bytes));
     }
 
     #[test]

@@ -576,8 +576,15 @@ impl Storage {
             .zip(&batch.leaves)
             .map(|(index, (id, _))| (state::Located::Own, *id, index.to_be_bytes().to_vec()))
             .collect();
+        // The first commitment to a content hash binds it: the sequencer
+        // refuses later ones, and a later one that reached a batch anyway
+        // (re-indexed after a crash, say) must not hand the file to other
+        // readers.
+        let mut bound = std::collections::HashSet::new();
         for (hash, id) in &batch.attachments {
-            b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes().as_slice());
+            if bound.insert(*hash) && self.attachment_commit(hash)?.is_none() {
+                b.insert(key_in(space::ATTACHMENTS, hash), id.as_bytes().as_slice());
+            }
         }
         state::push_changes(&self.log, &mut b, &batch.state, &placed)?;
         b.insert(key_in(space::META, meta::SIZE), size.to_be_bytes());
@@ -731,6 +738,11 @@ impl Storage {
     /// Erases an attachment's bytes; its commitment stays in the log.
     pub fn erase_attachment(&self, hash: &[u8; 32]) -> Result<bool, StorageError> {
         self.blobs.erase(hash)
+    }
+
+    /// Whether an attachment's bytes were erased and not uploaded again since.
+    pub fn attachment_erased(&self, hash: &[u8; 32]) -> bool {
+        self.blobs.is_erased(hash)
     }
 
     /// The bytes of an attachment, if uploaded and not erased.

@@ -5,7 +5,7 @@ use kaitiaki_node::api::attachments::sign_request;
 use kaitiaki_protocol::statement::AttachmentCommit;
 use kaitiaki_protocol::{Body, ContentHash, StatementId, Timestamp};
 
-use crate::governance::{env, ok, setting, Cast};
+use crate::governance::{charter, env, ok, refused, setting, Cast};
 use crate::recovery::spawn_crash_child;
 use crate::support::{now, tempdir, TestNode, ORIGIN};
 
@@ -122,6 +122,101 @@ async fn only_members_of_the_readers_body_read_an_attachment() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    node.stop().await;
+}
+
+/// Nobody can name themselves readers of a file someone else committed, a
+/// revoked key reads nothing, and an erasure is not undone by whoever
+/// still holds the bytes.
+#[tokio::test]
+async fn nobody_takes_over_keeps_reading_or_revives_an_attachment() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let c = Cast::new();
+    let (board, _data, req) = setting(&node, &c).await;
+    let secret = b"Whakapapa notes, for the board alone.".to_vec();
+    let path = format!("/v1/attachments/{}", ContentHash::of(&secret));
+    commit(&node, &c, (board, req), &secret).await;
+    let put = |body: Vec<u8>, signer: Option<&ed25519_dalek::SigningKey>| {
+        let mut r = node.http.put(node.at(&path)).body(body);
+        if let Some(k) = signer {
+            r = r.header(
+                "kaitiaki-signature",
+                sign_request(k, ORIGIN, "PUT", &path, now()),
+            );
+        }
+        r.send()
+    };
+    assert_eq!(put(secret.clone(), None).await.unwrap().status(), 201);
+
+    // Mallory founds a body of her own and commits to the same hash, with
+    // her body as readers: refused, and she reads nothing.
+    let mallory = crate::support::key(666);
+    let hers = ok(&node, env(&mallory, charter(ORIGIN, &[&mallory]))).await;
+    let takeover = env(
+        &mallory,
+        Body::AttachmentCommit(AttachmentCommit {
+            subject: hers,
+            readers: hers,
+            content_hash: ContentHash::of(&secret),
+            size: secret.len() as u64,
+            media_type: "text/plain".into(),
+            description: "Mine now".into(),
+        }),
+    );
+    refused(&node, takeover, 409, "attachment_already_committed").await;
+    let read = |k: &ed25519_dalek::SigningKey| {
+        node.http
+            .get(node.at(&path))
+            .header(
+                "kaitiaki-signature",
+                sign_request(k, ORIGIN, "GET", &path, now()),
+            )
+            .send()
+    };
+    assert_eq!(read(&mallory).await.unwrap().status(), 403);
+    assert_eq!(read(&c.mere).await.unwrap().status(), 200);
+
+    // Mere's key is stolen and she revokes it: it reads nothing more.
+    ok(
+        &node,
+        env(
+            &c.mere,
+            Body::KeyRevoke(kaitiaki_protocol::statement::KeyRevoke {
+                reason: "Laptop stolen.".into(),
+            }),
+        ),
+    )
+    .await;
+    assert_eq!(read(&c.mere).await.unwrap().status(), 403);
+    assert_eq!(read(&c.aroha).await.unwrap().status(), 200);
+
+    // Aroha erases it. The bytes come back only from a reader.
+    let r = node
+        .http
+        .delete(node.at(&path))
+        .header(
+            "kaitiaki-signature",
+            sign_request(&c.aroha, ORIGIN, "DELETE", &path, now()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(put(secret.clone(), None).await.unwrap().status(), 401);
+    assert_eq!(
+        put(secret.clone(), Some(&c.researcher))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(read(&c.aroha).await.unwrap().status(), 404);
+    assert_eq!(
+        put(secret.clone(), Some(&c.aroha)).await.unwrap().status(),
+        201
+    );
+    assert_eq!(read(&c.aroha).await.unwrap().status(), 200);
     node.stop().await;
 }
 

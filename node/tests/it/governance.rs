@@ -97,7 +97,7 @@ pub async fn ok(node: &TestNode, e: Envelope) -> StatementId {
 }
 
 /// Posts and expects a refusal with `status` and `code`, the log unchanged.
-async fn refused(node: &TestNode, e: Envelope, status: u16, code: &str) -> Value {
+pub async fn refused(node: &TestNode, e: Envelope, status: u16, code: &str) -> Value {
     let before = node.head().await;
     let (got, body) = node.post(&e).await;
     assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
