@@ -108,6 +108,32 @@ fn text(field: &str, text: &str) -> Result<(), LimitError> {
     Ok(())
 }
 
+/// A link people will follow from a community page: an `https://` or
+/// `http://` URL of at most [`MAX_TEXT`] characters, no white space or
+/// control characters in it. Nothing else (`data:`, `javascript:`, a
+/// bare word) is a place to find an output.
+fn link(field: &str, l: &str) -> Result<(), LimitError> {
+    text(field, l)?;
+    let lower = l.get(..8).unwrap_or(l).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &l[8..]
+    } else if lower.starts_with("http://") {
+        &l[7..]
+    } else {
+        return Err(err(field, "must be an https:// or http:// URL"));
+    };
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || l.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(err(
+            field,
+            "must be an https:// or http:// URL with a host and no spaces",
+        ));
+    }
+    Ok(())
+}
+
 /// Every item of a list of names.
 fn names(field: &str, items: &[String]) -> Result<(), LimitError> {
     items
@@ -267,7 +293,7 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
         Body::OutputSubmit(b) => {
             name("body.title", &b.title)?;
             match &b.link {
-                Some(l) => text("body.link", l),
+                Some(l) => link("body.link", l),
                 None => Ok(()),
             }
         }

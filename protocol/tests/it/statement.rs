@@ -239,6 +239,25 @@ fn every_text_and_name_keeps_its_rule() {
             "body.incidents[1]",
         ),
         ("output.submit", "link", json!(" "), "body.link"),
+        (
+            "output.submit",
+            "link",
+            json!("javascript:alert(1)"),
+            "body.link",
+        ),
+        (
+            "output.submit",
+            "link",
+            json!("data:text/html,<b>hi</b>"),
+            "body.link",
+        ),
+        ("output.submit", "link", json!("https://"), "body.link"),
+        (
+            "output.submit",
+            "link",
+            json!("https://x.example/a b"),
+            "body.link",
+        ),
     ];
     for (kind, member, value, field) in cases {
         let mut p = payload_of(kind);
@@ -247,6 +266,11 @@ fn every_text_and_name_keeps_its_rule() {
             Err(StatementError::Limit(e)) => assert_eq!(e.field, field, "{kind}.{member}"),
             other => panic!("{kind}.{member}: {other:?}"),
         }
+    }
+    for good in ["https://data.example/outputs/7", "HTTP://archive.example"] {
+        let mut p = payload_of("output.submit");
+        p["body"]["link"] = json!(good);
+        decode_value(&p).unwrap_or_else(|e| panic!("{good}: {e}"));
     }
     let mut p = payload_of("body.amend");
     let member = json!({"key": public(9).to_hex(), "role": "member"});
