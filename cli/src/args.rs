@@ -19,8 +19,8 @@ use crate::actions::{
 };
 use crate::client::DEFAULT_NODE;
 use crate::files::{AttachmentCmd, OutputCmd};
+use crate::list::ListCmd;
 use crate::parse;
-use crate::show::ListCmd;
 
 /// Kaitiaki: a signed, append-only record of who asked to use data about
 /// iwi and Pacific communities, what their governance boards decided, and

@@ -7,7 +7,9 @@
 //!    statement bodies; [`submit`] signs and sends them through [`client`].
 //! 4. [`rejections`] — every refusal code with a sentence and a next step;
 //!    [`output`] — text for people, JSON for scripts.
-//! 5. [`show`] — reading statements (checked, not trusted) and listings.
+//! 5. [`show`] — reading a statement (checked, not trusted), which
+//!    [`story`] puts into words, and [`list`] — the node's listings; both
+//!    use the community pages' [`words`].
 //! 6. [`trust`], [`proof`], [`verify`] — remembering logs, checking proofs,
 //!    and the full audit of a log from nothing.
 //! 7. [`node_cmd`], [`demo`], [`scenario`] — running a node, and the demo.
@@ -24,6 +26,7 @@ pub mod demo;
 pub mod files;
 pub mod home;
 pub mod keys;
+pub mod list;
 pub mod node_cmd;
 pub mod output;
 pub mod parse;
@@ -32,9 +35,11 @@ pub mod proof;
 pub mod rejections;
 pub mod scenario;
 pub mod show;
+pub mod story;
 pub mod submit;
 pub mod trust;
 pub mod verify;
+pub mod words;
 
 use std::process::ExitCode;
 
