@@ -413,7 +413,10 @@ async fn optional(client: &Client, path: &str) -> Result<Option<Value>> {
                 .downcast_ref::<crate::rejections::Rejected>()
                 .is_some_and(|r| r.status == 404);
             if !missing {
-                eprintln!("warning: the node's governance view ({path}) is unavailable: {e:#}");
+                eprintln!(
+                    "warning: the node's governance view ({path}) is unavailable: {}",
+                    crate::output::error_text(&e)
+                );
             }
             Ok(None)
         }
