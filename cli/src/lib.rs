@@ -14,8 +14,9 @@
 //!    and the full audit of a log from nothing.
 //! 7. [`node_cmd`], [`demo`], [`scenario`] — running a node, and the demo.
 //!
-//! Exit status: 0 success, 1 failure, 2 usage error (from clap), 3 the node
-//! refused (a rejection code), 4 `log verify` found a fault.
+//! Exit status: 0 success, 1 failure (a refused read among them), 2 usage
+//! error (from clap), 3 the node refused a statement or other change (a
+//! rejection code), 4 `log verify` found a fault.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -55,7 +56,7 @@ use crate::rejections::Rejected;
 use crate::submit::Session;
 use crate::trust::TrustStore;
 
-/// Exit status when the node refused a statement.
+/// Exit status when the node refused a statement or another change.
 pub const EXIT_REFUSED: u8 = 3;
 /// Exit status when `log verify` found a fault.
 pub const EXIT_FAULT: u8 = 4;
@@ -97,6 +98,9 @@ fn report(e: &anyhow::Error, printer: Printer) -> ExitCode {
             }
             eprintln!("{r}");
         }
+        if r.read {
+            return ExitCode::FAILURE;
+        }
         return ExitCode::from(EXIT_REFUSED);
     }
     if let Some(f) = e.downcast_ref::<verify::Fault>() {
@@ -107,13 +111,14 @@ fn report(e: &anyhow::Error, printer: Printer) -> ExitCode {
         return ExitCode::from(EXIT_FAULT);
     }
     if printer.json() {
-        let body = serde_json::json!({ "error": { "code": "cli", "message": format!("{e:#}") } });
+        let body =
+            serde_json::json!({ "error": { "code": "cli", "message": output::error_text(e) } });
         println!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
         );
     } else {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", output::error_text(e));
     }
     ExitCode::FAILURE
 }
@@ -190,4 +195,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Evidence => peers::evidence(&Client::new(&g.node)?, printer, log_key).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_change_exits_with_the_refusal_status() {
+        let refusal = || Rejected::new(400, "malformed".into(), "unknown status".into(), None);
+        let statement = anyhow::Error::new(refusal());
+        assert_eq!(
+            report(&statement, Printer::new(true)),
+            ExitCode::from(EXIT_REFUSED)
+        );
+        let read = anyhow::Error::new(refusal().of_read());
+        assert_eq!(report(&read, Printer::new(true)), ExitCode::FAILURE);
+    }
 }
