@@ -253,7 +253,24 @@ impl Client {
         self.get_json(path, what).await
     }
 
-    /// A signed request (`Kaitiaki-Signature: header`) with no body, as JSON.
+    /// A signed request (`Kaitiaki-Signature: header`) with no body; the
+    /// answer as it came, once it is a success.
+    async fn signed_send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: &str,
+        what: &str,
+    ) -> Result<reqwest::Response> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let req = self
+            .http
+            .request(method, self.url(path_and_query))
+            .header(kaitiaki_node::api::attachments::SIGNATURE_HEADER, header);
+        self.send(req, what).await
+    }
+
+    /// A signed request with no body, as JSON.
     pub async fn signed<T: DeserializeOwned>(
         &self,
         method: &str,
@@ -261,16 +278,29 @@ impl Client {
         header: &str,
         what: &str,
     ) -> Result<T> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let req = self
-            .http
-            .request(method, self.url(path_and_query))
-            .header(kaitiaki_node::api::attachments::SIGNATURE_HEADER, header);
-        self.send(req, what)
+        self.signed_send(method, path_and_query, header, what)
             .await?
             .json()
             .await
             .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+    }
+
+    /// A signed request with no body, answered with bytes (or nothing).
+    pub async fn signed_bytes(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: &str,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        let resp = self
+            .signed_send(method, path_and_query, header, what)
+            .await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .with_context(|| format!("the node's answer to {what} broke off"))?;
+        Ok(bytes.to_vec())
     }
 
     /// `GET /healthz`.

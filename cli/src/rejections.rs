@@ -52,8 +52,8 @@ table! {
         "Tell the node's operator; the details are in the node's log.";
     "unauthorized" => "The signed read request is missing or invalid.",
         "Sign the read with a key that may read it (`--key NAME`).";
-    "forbidden" => "Your key may not read this.",
-        "Only members of the body named as readers may read a confidential attachment.";
+    "forbidden" => "The node does not allow your key to do this.",
+        "Only members of the body named as readers may fetch or erase a confidential attachment.";
     "stale_request" => "The signed read request's time is too far from the node's clock.",
         "Check this computer's clock and try again.";
     "hash_mismatch" => "The uploaded file does not match its content hash.",
