@@ -117,6 +117,13 @@ fn demo_seeds_once_reuses_and_resets() {
     ] {
         assert!(states.contains(state), "no {state} request: {states:?}");
     }
+    // Statuses are typed as everywhere else on the command line.
+    let deciding = cli.json(&["list", "requests", "--status", "under-review"]);
+    let deciding = deciding.as_array().unwrap();
+    assert!(!deciding.is_empty());
+    assert!(deciding.iter().all(|r| r["status"] == "under_review"));
+    let table = cli.ok(&["list", "requests", "--status", "under-review"]);
+    assert!(table.contains("Being decided"), "{table}");
     assert_eq!(cli.json(&["list", "rahui"]).as_array().unwrap().len(), 1);
     assert_eq!(cli.json(&["list", "concerns"]).as_array().unwrap().len(), 1);
     let audit = cli.json(&["log", "verify", &node.url]);
