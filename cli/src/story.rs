@@ -248,6 +248,20 @@ fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
             if let Some(k) = field("kind").and_then(Value::as_str) {
                 parts.push(format!("{} report", words::report_kind(k)));
             }
+            // A review's verdict, in the pages' words.
+            if let Some(accepted) = field("accepted").and_then(Value::as_bool) {
+                parts.push(
+                    if accepted {
+                        "accepted"
+                    } else {
+                        "returned for more detail"
+                    }
+                    .into(),
+                );
+            }
+            if let Some(release) = field("release").and_then(Value::as_bool) {
+                parts.push(if release { "released" } else { "withheld" }.into());
+            }
             for k in ["text", "reason", "summary", "title", "description"] {
                 if let Some(v) = field(k) {
                     parts.push(scalar(v));
@@ -618,7 +632,9 @@ mod tests {
             "status": "approved", "record": {"approval": null, "decisions": []},
             "timeline": [{"kind": "concern.respond", "author": "aa".repeat(32), "pos": pos("2026-12-06T00:00:00Z"),
                 "body": {"text": long}}, {"kind": "vote", "author": "bb".repeat(32), "pos": pos("2026-12-06T00:00:01Z"),
-                "body": {"choice": "approve_with_conditions", "reason": "Sound."}}]
+                "body": {"choice": "approve_with_conditions", "reason": "Sound."}},
+                {"kind": "output.review", "author": "bb".repeat(32), "pos": pos("2026-12-06T00:00:02Z"),
+                "body": {"release": false, "reason": "Small counts."}}]
         });
         let mut related = Related::default();
         related.people.insert("aa".repeat(32), "Hine".into());
@@ -629,6 +645,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("Approve with conditions — Sound."), "{out}");
+        assert!(out.contains("withheld — Small counts."), "{out}");
         assert!(
             out.contains("`kaitiaki show r1 --json` has them whole"),
             "{out}"
