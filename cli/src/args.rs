@@ -127,7 +127,7 @@ pub enum Command {
     /// Raise or respond to a concern.
     #[command(subcommand)]
     Concern(ConcernCmd),
-    /// Add a confidential attachment.
+    /// Add, fetch or erase a confidential attachment.
     #[command(subcommand)]
     Attachment(AttachmentCmd),
     /// Show one statement, and for a request its whole story.

@@ -71,8 +71,10 @@ pub enum OutputCmd {
 /// `kaitiaki attachment …`.
 #[derive(Debug, Subcommand)]
 pub enum AttachmentCmd {
-    /// Commit to a confidential file and upload it; only the readers' members
-    /// may fetch it (`attachment get`) or erase it (`attachment erase`).
+    /// Commit to a confidential file and upload it, for the readers' members only.
+    ///
+    /// Only members of the readers body may fetch it (`attachment get`) or
+    /// erase it (`attachment erase`).
     Add {
         /// The statement it belongs to (a request, report, output…).
         #[arg(value_parser = parse::id)]
@@ -100,9 +102,10 @@ pub enum AttachmentCmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Erase a confidential attachment's bytes from the node, signed as a
-    /// member of its readers body. The commitment stays in the log and still
-    /// verifies; copies outside the node (backups) are its operator's to erase.
+    /// Erase a confidential attachment from the node, signed as a member of its readers body.
+    ///
+    /// The commitment stays in the log and still verifies; copies outside
+    /// the node (backups) are its operator's to erase.
     Erase {
         /// Its content hash, as `attachment add` printed it.
         #[arg(value_parser = parse::content_hash)]
