@@ -19,8 +19,8 @@ use crate::actions::{
 };
 use crate::client::DEFAULT_NODE;
 use crate::files::{AttachmentCmd, OutputCmd};
+use crate::list::ListCmd;
 use crate::parse;
-use crate::show::ListCmd;
 
 /// Kaitiaki: a signed, append-only record of who asked to use data about
 /// iwi and Pacific communities, what their governance boards decided, and
@@ -127,7 +127,7 @@ pub enum Command {
     /// Raise or respond to a concern.
     #[command(subcommand)]
     Concern(ConcernCmd),
-    /// Add a confidential attachment.
+    /// Add, fetch or erase a confidential attachment.
     #[command(subcommand)]
     Attachment(AttachmentCmd),
     /// Show one statement, and for a request its whole story.

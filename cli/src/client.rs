@@ -139,6 +139,20 @@ struct ErrorBody {
     home_url: Option<String>,
 }
 
+/// A node URL that cannot be right, with what to give instead. The CLI
+/// prints it as it is, without the "is a node running?" advice.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlMistake(pub String);
+
+/// Marks a refusal as the answer to a read.
+fn of_read(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<Rejected>() {
+        Ok(r) => r.of_read().into(),
+        Err(e) => e,
+    }
+}
+
 /// A client of one node.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -151,7 +165,18 @@ impl Client {
     pub fn new(base: &str) -> Result<Client> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            anyhow::bail!("node URL {base:?} must start with http:// or https://");
+            anyhow::bail!(
+                "the node URL {base:?} must start with http:// or https:// (--node or KAITIAKI_NODE)"
+            );
+        }
+        // The API's paths all start with /v1, so a node URL ending in it
+        // would be asked for /v1/v1/… and answer "not found".
+        if let Some(root) = base.strip_suffix("/v1") {
+            return Err(UrlMistake(format!(
+                "the node URL {base} ends in /v1; give the node's own address, without /v1: \
+                 --node {root} (or KAITIAKI_NODE={root})"
+            ))
+            .into());
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -173,24 +198,47 @@ impl Client {
 
     /// Sends a request and turns a refusal into [`Rejected`].
     async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response> {
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the node at {} ({what})", self.base))?;
-        if resp.status().is_success() {
-            return Ok(resp);
+        let req = req.build().context("cannot build the HTTP request")?;
+        // A refused read (GET) is not a refused statement: it is explained
+        // and exits differently (see `Rejected::of_read`).
+        let read = req.method() == reqwest::Method::GET;
+        let resp = match self.http.execute(req).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.unreachable(e, what).await),
+        };
+        let rejected = match self.send_checked(resp, what).await {
+            Ok(resp) => return Ok(resp),
+            Err(e) => e,
+        };
+        match rejected.downcast::<Rejected>() {
+            Ok(r) if read => Err(r.of_read().into()),
+            Ok(r) => Err(r.into()),
+            Err(e) => Err(e),
         }
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log)
-                .with_home_url(e.home_url)
-                .into()),
-            Err(_) => Err(anyhow!(
-                "the node answered HTTP {status} to {what} without an error code: {}",
-                text.chars().take(200).collect::<String>()
-            )),
+    }
+
+    /// Explains why the node could not be reached. A node that speaks
+    /// plain HTTP, asked over HTTPS, fails the TLS handshake with words no
+    /// person can act on; if the same address answers over HTTP, say so.
+    async fn unreachable(&self, e: reqwest::Error, what: &str) -> anyhow::Error {
+        if let Some(rest) = self.base.strip_prefix("https://") {
+            let plain = format!("http://{rest}");
+            let answered = self
+                .http
+                .get(format!("{plain}/healthz"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .is_ok();
+            if answered {
+                return UrlMistake(format!(
+                    "the node at {} does not speak HTTPS; try --node {plain}",
+                    self.base
+                ))
+                .into();
+            }
         }
+        anyhow::Error::new(e).context(format!("cannot reach the node at {} ({what})", self.base))
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
@@ -205,7 +253,24 @@ impl Client {
         self.get_json(path, what).await
     }
 
-    /// A signed request (`Kaitiaki-Signature: header`) with no body, as JSON.
+    /// A signed request (`Kaitiaki-Signature: header`) with no body; the
+    /// answer as it came, once it is a success.
+    async fn signed_send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: &str,
+        what: &str,
+    ) -> Result<reqwest::Response> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let req = self
+            .http
+            .request(method, self.url(path_and_query))
+            .header(kaitiaki_node::api::attachments::SIGNATURE_HEADER, header);
+        self.send(req, what).await
+    }
+
+    /// A signed request with no body, as JSON.
     pub async fn signed<T: DeserializeOwned>(
         &self,
         method: &str,
@@ -213,16 +278,29 @@ impl Client {
         header: &str,
         what: &str,
     ) -> Result<T> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let req = self
-            .http
-            .request(method, self.url(path_and_query))
-            .header(kaitiaki_node::api::attachments::SIGNATURE_HEADER, header);
-        self.send(req, what)
+        self.signed_send(method, path_and_query, header, what)
             .await?
             .json()
             .await
             .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+    }
+
+    /// A signed request with no body, answered with bytes (or nothing).
+    pub async fn signed_bytes(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: &str,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        let resp = self
+            .signed_send(method, path_and_query, header, what)
+            .await?;
+        let bytes = resp
+            .bytes()
+            .await
+            .with_context(|| format!("the node's answer to {what} broke off"))?;
+        Ok(bytes.to_vec())
     }
 
     /// `GET /healthz`.
@@ -256,16 +334,22 @@ impl Client {
 
     /// `GET /v1/checkpoints/{size}`: the note signed at exactly `size`, if any.
     pub async fn checkpoint_at(&self, size: u64) -> Result<Option<String>> {
-        let resp = self
+        let resp = match self
             .http
             .get(self.url(&format!("/v1/checkpoints/{size}")))
             .send()
             .await
-            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        {
+            Ok(r) => r,
+            Err(e) => return Err(self.unreachable(e, "a checkpoint").await),
+        };
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let resp = self.send_checked(resp, "a checkpoint").await?;
+        let resp = self
+            .send_checked(resp, "a checkpoint")
+            .await
+            .map_err(of_read)?;
         Ok(Some(resp.text().await?))
     }
 
@@ -279,22 +363,31 @@ impl Client {
             Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log)
                 .with_home_url(e.home_url)
                 .into()),
-            Err(_) => Err(anyhow!("the node answered HTTP {status} to {what}")),
+            Err(_) => Err(anyhow!(
+                "the node answered HTTP {status} to {what} without an error code: {}",
+                text.chars().take(200).collect::<String>()
+            )),
         }
     }
 
     /// `GET /v1/statements/{id}`; `None` if the log does not hold it.
     pub async fn statement(&self, id: &StatementId) -> Result<Option<StatementView>> {
-        let resp = self
+        let resp = match self
             .http
             .get(self.url(&format!("/v1/statements/{id}")))
             .send()
             .await
-            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        {
+            Ok(r) => r,
+            Err(e) => return Err(self.unreachable(e, "a statement").await),
+        };
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let resp = self.send_checked(resp, "a statement").await?;
+        let resp = self
+            .send_checked(resp, "a statement")
+            .await
+            .map_err(of_read)?;
         Ok(Some(resp.json().await.context(
             "the node's statement view is not what this CLI expects",
         )?))

@@ -8,6 +8,7 @@
 //! <data>/agency/        the agency's node's data directory
 //! <data>/home/          the demo people's keys (KAITIAKI_HOME for trying commands)
 //! <data>/seeded.json    what was seeded; its presence means "seeded, reuse"
+//! <data>/running.json   where the nodes listen, while the demo runs
 //! ```
 //!
 //! The first run seeds the example through the nodes' real HTTP API
@@ -15,8 +16,10 @@
 //! nodes mirror each other's logs, fold them into one governance state and
 //! witness each other's checkpoints. Later runs reuse the data and say so;
 //! `--reset` wipes it. The nodes listen on 127.0.0.1, on the port asked for
-//! and the next two or, where one is taken, on a free one, and all three
-//! stop cleanly on Ctrl-C.
+//! and the next two or, where one is taken by another program, on a free
+//! one, and all three stop cleanly on Ctrl-C. A second demo on the same data
+//! finds the first through `running.json` (and, failing that, through the
+//! databases' locks) and says where it runs, instead of starting beside it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,7 +28,7 @@ use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::config::PeerConfig;
 use kaitiaki_node::identity::Identity;
 use kaitiaki_node::{Config, Node};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::DemoArgs;
 use crate::client::Client;
@@ -48,7 +51,7 @@ pub const DEMO_NODES: [(&str, &str, &str); 3] = [
 const AGREE_WITHIN: Duration = Duration::from_secs(30);
 
 /// One of the demo's nodes, as the demo reports it.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DemoNode {
     /// Whose node: `iwi`, `Pacific` or `agency`.
     pub name: String,
@@ -126,10 +129,75 @@ impl Render for Running {
     }
 }
 
+/// The file, in the demo's data directory, naming where its nodes listen
+/// while it runs.
+const RUNNING: &str = "running.json";
+
+/// What `running.json` holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct RunningFile {
+    /// The three nodes: iwi, Pacific, agency.
+    nodes: Vec<DemoNode>,
+}
+
+fn read_running(data: &Path) -> Option<Vec<DemoNode>> {
+    let bytes = std::fs::read(data.join(RUNNING)).ok()?;
+    let file: RunningFile = serde_json::from_slice(&bytes).ok()?;
+    Some(file.nodes)
+}
+
+/// The nodes of a demo running on `data`: those `running.json` names, if
+/// one of them answers there as itself (a demo that was killed leaves the
+/// file behind, and its ports may since have gone to anything).
+async fn running_demo(data: &Path) -> Option<Vec<DemoNode>> {
+    let nodes = read_running(data)?;
+    for n in &nodes {
+        let Ok(client) = Client::new(&n.url) else {
+            continue;
+        };
+        if client.health().await.is_ok_and(|h| h.origin == n.origin) {
+            return Some(nodes);
+        }
+    }
+    None
+}
+
+/// The URL the demo serves the node whose data directory is `dir` at,
+/// while the demo runs (for the advice when that directory is in use).
+pub fn url_of_node_dir(dir: &Path) -> Option<String> {
+    let name = dir.file_name()?.to_str()?;
+    let (_, label, _) = DEMO_NODES.iter().find(|(d, ..)| *d == name)?;
+    let data = dir.parent()?;
+    read_running(data)?
+        .into_iter()
+        .find(|n| n.name == *label)
+        .map(|n| n.url)
+}
+
+/// What to say when a demo already runs on `data`.
+fn already_running(data: &Path, nodes: &[DemoNode]) -> String {
+    let mut text = format!("a demo is already running on {}", data.display());
+    if nodes.is_empty() {
+        text.push_str(" (its nodes' databases are in use)");
+    }
+    for n in nodes {
+        text.push_str(&format!("\n  {:<8} {}/", n.name, n.url));
+    }
+    text.push_str(
+        "\nUse that one, or stop it (Ctrl-C where it runs) before starting it again; \
+         `--data DIR` runs a second, separate demo.",
+    );
+    text
+}
+
 /// Runs the demo until Ctrl-C (or, with `--seed-only`, until seeded).
 pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> {
     let data = args.data.clone();
     let marker = data.join("seeded.json");
+    // Before anything else, and above all before --reset deletes anything.
+    if let Some(nodes) = running_demo(&data).await {
+        bail!(already_running(&data, &nodes));
+    }
     if args.reset && data.exists() {
         check_is_demo_dir(&data)?;
         std::fs::remove_dir_all(&data)
@@ -169,13 +237,16 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
     let mut listeners = Vec::new();
     let mut urls = Vec::new();
     let mut keys = Vec::new();
+    // Said only once the nodes have opened: if another demo holds the data,
+    // that is the news, not its ports.
+    let mut busy = Vec::new();
     for (i, (dir, _, origin)) in DEMO_NODES.iter().enumerate() {
         let port = if args.port == 0 {
             0
         } else {
             args.port.checked_add(i as u16).unwrap_or(0)
         };
-        let listener = bind(port).await?;
+        let listener = bind(port, &mut busy).await?;
         urls.push(format!("http://{}", listener.local_addr()?));
         listeners.push(listener);
         let identity = Identity::load_or_create(&data.join(dir), origin)
@@ -203,6 +274,12 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
             Ok(node) => node,
             Err(e) => {
                 stop_all(stops, servers).await?;
+                if crate::node_cmd::held_by_running_node(&e) {
+                    bail!(already_running(
+                        &data,
+                        &read_running(&data).unwrap_or_default()
+                    ));
+                }
                 return Err(e);
             }
         };
@@ -217,19 +294,21 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
         stops.push(stop_tx);
     }
 
+    for note in busy {
+        eprintln!("{note}");
+    }
+    let running = RunningFile {
+        nodes: demo_nodes(&urls),
+    };
+    let running_path = data.join(RUNNING);
+    std::fs::write(&running_path, serde_json::to_vec_pretty(&running)?)
+        .with_context(|| format!("cannot write {}", running_path.display()))?;
+
     let result = async {
         let (seeded, seeded_now) = seed_or_reuse(&urls, &data, previous).await?;
         let state_hash = agree(&urls).await?;
         printer.emit(&Running {
-            nodes: DEMO_NODES
-                .iter()
-                .zip(&urls)
-                .map(|((_, name, origin), url)| DemoNode {
-                    name: (*name).to_owned(),
-                    origin: (*origin).to_owned(),
-                    url: url.clone(),
-                })
-                .collect(),
+            nodes: demo_nodes(&urls),
             state_hash,
             seeded_now,
             data: data.display().to_string(),
@@ -242,11 +321,26 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
         Ok(())
     }
     .await;
-    stop_all(stops, servers).await?;
+    let stopped = stop_all(stops, servers).await;
+    let _ = std::fs::remove_file(&running_path);
+    stopped?;
     if result.is_ok() && !args.seed_only {
         eprintln!("Stopped. Run `kaitiaki demo` again to carry on where you left off.");
     }
     result
+}
+
+/// The demo's nodes at `urls` (iwi, Pacific, agency).
+fn demo_nodes(urls: &[String]) -> Vec<DemoNode> {
+    DEMO_NODES
+        .iter()
+        .zip(urls)
+        .map(|((_, name, origin), url)| DemoNode {
+            name: (*name).to_owned(),
+            origin: (*origin).to_owned(),
+            url: url.clone(),
+        })
+        .collect()
 }
 
 type Server = tokio::task::JoinHandle<Result<(), kaitiaki_node::NodeError>>;
@@ -340,12 +434,15 @@ async fn agree(urls: &[String]) -> Result<String> {
     }
 }
 
-/// Binds the port asked for on loopback, or a free one if it is taken.
-async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
+/// Binds the port asked for on loopback, or a free one if it is taken
+/// (and notes so in `busy`).
+async fn bind(port: u16, busy: &mut Vec<String>) -> Result<tokio::net::TcpListener> {
     match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(l) => Ok(l),
-        Err(e) => {
-            eprintln!("Port {port} is busy ({e}); using a free port instead.");
+        Err(_) => {
+            busy.push(format!(
+                "Port {port} is taken by another program; using a free port instead."
+            ));
             tokio::net::TcpListener::bind(("127.0.0.1", 0))
                 .await
                 .context("cannot listen on any loopback port")
@@ -357,7 +454,15 @@ async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
 /// a home directory given by mistake. (`node` is the single node of
 /// earlier versions of the demo.)
 fn check_is_demo_dir(dir: &PathBuf) -> Result<()> {
-    let known = ["iwi", "pacific", "agency", "node", "home", "seeded.json"];
+    let known = [
+        "iwi",
+        "pacific",
+        "agency",
+        "node",
+        "home",
+        "seeded.json",
+        RUNNING,
+    ];
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {

@@ -98,15 +98,21 @@ impl KeyStore {
         let key = SigningKey::generate(&mut OsRng);
         let path = self.path(name);
         // create_new: never overwrite an existing identity by accident.
-        let mut file = OpenOptions::new()
+        let mut file = match OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .with_context(|| match path.exists() {
-                true => format!("a key named {name:?} already exists"),
-                false => format!("cannot create key file {}", path.display()),
-            })?;
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                "a key named {name:?} already exists; choose another name, or see it with \
+                 `kaitiaki keys show {name}`"
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create key file {}", path.display()))
+            }
+        };
         writeln!(file, "{}", hex::encode(key.to_bytes()))
             .and_then(|()| file.sync_all())
             .with_context(|| format!("cannot write key file {}", path.display()))?;
@@ -120,9 +126,16 @@ impl KeyStore {
     pub fn load(&self, name: &str) -> Result<SigningKey> {
         check_name(name)?;
         let path = self.path(name);
-        let meta = fs::metadata(&path).with_context(|| {
-            format!("no key named {name:?}; see `kaitiaki keys list` or make one with `kaitiaki keys new {name}`")
-        })?;
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "no key named {name:?}; see `kaitiaki keys list` or make one with \
+                 `kaitiaki keys new {name}`"
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read key file {}", path.display()))
+            }
+        };
         if meta.permissions().mode() & 0o077 != 0 {
             bail!(
                 "key file {} can be read by others, so the key may no longer be secret; \
@@ -223,7 +236,15 @@ mod tests {
         let store = KeyStore::new(&Home::at(tmp.path()));
         let made = store.create("aroha").unwrap();
         assert_eq!(store.info("aroha").unwrap().public_key, made.public_key);
-        assert!(store.create("aroha").is_err());
+        let again = crate::output::error_text(&store.create("aroha").unwrap_err());
+        assert!(
+            again.starts_with("a key named \"aroha\" already exists"),
+            "{again}"
+        );
+        assert!(!again.contains("os error"), "{again}");
+        let missing = crate::output::error_text(&store.load("nobody").unwrap_err());
+        assert!(missing.starts_with("no key named \"nobody\""), "{missing}");
+        assert!(!missing.contains("os error"), "{missing}");
         assert_eq!(store.names().unwrap(), ["aroha"]);
         let (name, _) = store.choose(None).unwrap();
         assert_eq!(name, "aroha");

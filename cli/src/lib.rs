@@ -7,13 +7,16 @@
 //!    statement bodies; [`submit`] signs and sends them through [`client`].
 //! 4. [`rejections`] — every refusal code with a sentence and a next step;
 //!    [`output`] — text for people, JSON for scripts.
-//! 5. [`show`] — reading statements (checked, not trusted) and listings.
+//! 5. [`show`] — reading a statement (checked, not trusted), which
+//!    [`story`] puts into words, and [`list`] — the node's listings; both
+//!    use the community pages' [`words`].
 //! 6. [`trust`], [`proof`], [`verify`] — remembering logs, checking proofs,
 //!    and the full audit of a log from nothing.
 //! 7. [`node_cmd`], [`demo`], [`scenario`] — running a node, and the demo.
 //!
-//! Exit status: 0 success, 1 failure, 2 usage error (from clap), 3 the node
-//! refused (a rejection code), 4 `log verify` found a fault.
+//! Exit status: 0 success, 1 failure (a refused read among them), 2 usage
+//! error (from clap), 3 the node refused a statement or other change (a
+//! rejection code), 4 `log verify` found a fault.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -24,6 +27,7 @@ pub mod demo;
 pub mod files;
 pub mod home;
 pub mod keys;
+pub mod list;
 pub mod node_cmd;
 pub mod output;
 pub mod parse;
@@ -32,9 +36,11 @@ pub mod proof;
 pub mod rejections;
 pub mod scenario;
 pub mod show;
+pub mod story;
 pub mod submit;
 pub mod trust;
 pub mod verify;
+pub mod words;
 
 use std::process::ExitCode;
 
@@ -50,7 +56,7 @@ use crate::rejections::Rejected;
 use crate::submit::Session;
 use crate::trust::TrustStore;
 
-/// Exit status when the node refused a statement.
+/// Exit status when the node refused a statement or another change.
 pub const EXIT_REFUSED: u8 = 3;
 /// Exit status when `log verify` found a fault.
 pub const EXIT_FAULT: u8 = 4;
@@ -92,6 +98,9 @@ fn report(e: &anyhow::Error, printer: Printer) -> ExitCode {
             }
             eprintln!("{r}");
         }
+        if r.read {
+            return ExitCode::FAILURE;
+        }
         return ExitCode::from(EXIT_REFUSED);
     }
     if let Some(f) = e.downcast_ref::<verify::Fault>() {
@@ -102,13 +111,14 @@ fn report(e: &anyhow::Error, printer: Printer) -> ExitCode {
         return ExitCode::from(EXIT_FAULT);
     }
     if printer.json() {
-        let body = serde_json::json!({ "error": { "code": "cli", "message": format!("{e:#}") } });
+        let body =
+            serde_json::json!({ "error": { "code": "cli", "message": output::error_text(e) } });
         println!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
         );
     } else {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", output::error_text(e));
     }
     ExitCode::FAILURE
 }
@@ -185,4 +195,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Evidence => peers::evidence(&Client::new(&g.node)?, printer, log_key).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_change_exits_with_the_refusal_status() {
+        let refusal = || Rejected::new(400, "malformed".into(), "unknown status".into(), None);
+        let statement = anyhow::Error::new(refusal());
+        assert_eq!(
+            report(&statement, Printer::new(true)),
+            ExitCode::from(EXIT_REFUSED)
+        );
+        let read = anyhow::Error::new(refusal().of_read());
+        assert_eq!(report(&read, Printer::new(true)), ExitCode::FAILURE);
+    }
 }

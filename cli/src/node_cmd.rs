@@ -114,8 +114,37 @@ pub async fn serve(config: Config) -> Result<()> {
         Err(e @ NodeError::Storage(StorageError::Corrupt(_))) => {
             bail!("{e}\n\n{}", damaged_data_advice(&data_dir))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let e = anyhow::Error::new(e);
+            if held_by_running_node(&e) {
+                bail!(
+                    "the data directory {data_dir} is in use by another running node; stop it \
+                     first (a data directory serves one node at a time)"
+                );
+            }
+            Err(e)
+        }
     }
+}
+
+/// Whether opening a data directory failed because a running node holds
+/// it. sled allows one process per database and reports its file lock as
+/// an I/O error of kind `Other` whose only mark is its text, so the text is
+/// what is checked.
+pub fn held_by_running_node(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|cause| cause.to_string().contains("could not acquire lock"))
+}
+
+/// The sentence for a data directory a running node holds: what to do, and
+/// the URL to audit instead when it is known (the demo records its own).
+pub fn in_use_message(dir: &Path, url: Option<&str>) -> String {
+    let url = url.map_or_else(|| "<the node's URL>".to_owned(), str::to_owned);
+    format!(
+        "the data directory {} is in use by a running node; stop the node first, or audit it \
+         over HTTP while it runs: kaitiaki log verify {url}",
+        dir.display()
+    )
 }
 
 /// What an operator can do when the node finds its data directory damaged.
@@ -152,4 +181,28 @@ pub async fn ctrl_c() {
 
 fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_database_is_told_in_one_plain_sentence() {
+        // What sled says when another process holds the database.
+        let sled = anyhow::anyhow!(
+            "IO error: could not acquire lock on \"d/db/db\": Os {{ code: 11, kind: WouldBlock, \
+             message: \"Resource temporarily unavailable\" }}"
+        )
+        .context("the iwi node failed to start");
+        assert!(held_by_running_node(&sled));
+        assert!(!held_by_running_node(&anyhow::anyhow!("disk full")));
+        let text = in_use_message(Path::new("data/iwi"), Some("http://127.0.0.1:7878"));
+        assert_eq!(
+            text,
+            "the data directory data/iwi is in use by a running node; stop the node first, or \
+             audit it over HTTP while it runs: kaitiaki log verify http://127.0.0.1:7878"
+        );
+        assert!(!text.contains("Os {"));
+    }
 }

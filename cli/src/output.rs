@@ -64,6 +64,25 @@ pub fn short(id: &impl std::fmt::Display) -> String {
     }
 }
 
+/// An error and its causes on one line, each said once. Libraries often
+/// both print their cause and return it as the error's source, so the
+/// usual `{:#}` says it twice ("field x: too long: field x: too long");
+/// a cause the text already ends with is left out.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// Lays out rows as aligned columns, the first row being the header.
 pub fn table(rows: &[Vec<String>], out: &mut String) {
     let Some(first) = rows.first() else {
@@ -119,6 +138,23 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, "name   state\nRāhui  in force\n");
+    }
+
+    #[test]
+    fn a_cause_already_said_is_not_said_again() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("field body.text: must not be empty")]
+        struct Limit;
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0}")]
+        struct Wrapper(#[from] Limit);
+        let e = anyhow::Error::new(Wrapper(Limit)).context("the statement breaks a protocol limit");
+        assert_eq!(
+            error_text(&e),
+            "the statement breaks a protocol limit: field body.text: must not be empty"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_text(&plain), "outer: inner");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! lists the accepted forms, because that is what the person needs next.
 
 use kaitiaki_protocol::statement::{Condition, DecisionRule, Label};
-use kaitiaki_protocol::{StatementId, Timestamp};
+use kaitiaki_protocol::{ContentHash, StatementId, Timestamp};
 
 /// `threshold:K`, `majority:QUORUM` or `consensus:QUORUM`.
 pub fn rule(text: &str) -> Result<DecisionRule, String> {
@@ -130,6 +130,16 @@ pub fn id(text: &str) -> Result<StatementId, String> {
     StatementId::from_hex(text.trim()).ok_or_else(|| {
         format!(
             "{text:?} is not a statement id (64 lowercase hex digits, as `kaitiaki list` shows)"
+        )
+    })
+}
+
+/// A file's content hash: 64 lowercase hex digits.
+pub fn content_hash(text: &str) -> Result<ContentHash, String> {
+    ContentHash::from_hex(text.trim()).ok_or_else(|| {
+        format!(
+            "{text:?} is not a content hash (64 lowercase hex digits, as `kaitiaki attachment add` \
+             prints it)"
         )
     })
 }

@@ -52,8 +52,8 @@ table! {
         "Tell the node's operator; the details are in the node's log.";
     "unauthorized" => "The signed read request is missing or invalid.",
         "Sign the read with a key that may read it (`--key NAME`).";
-    "forbidden" => "Your key may not read this.",
-        "Only members of the body named as readers may read a confidential attachment.";
+    "forbidden" => "The node does not allow your key to do this.",
+        "Only members of the body named as readers may fetch or erase a confidential attachment.";
     "stale_request" => "The signed read request's time is too far from the node's clock.",
         "Check this computer's clock and try again.";
     "hash_mismatch" => "The uploaded file does not match its content hash.",
@@ -97,7 +97,7 @@ table! {
         "Make a new request, or ask for a renewal before an approval expires next time.";
     "renewal_pending" => "Another renewal of this request is still being decided.",
         "Wait for that decision.";
-    "conditions_mismatch" => "Conditions go with `approve_with_conditions`, and that choice needs at least one.",
+    "conditions_mismatch" => "Conditions go with `approve-with-conditions`, and that choice needs at least one.",
         "Give conditions with --condition and approve, or drop them for a plain vote.";
     "not_placing_body" => "The rāhui was already lifted, or another body placed it.",
         "Only the body that placed a rāhui may lift it.";
@@ -113,6 +113,15 @@ table! {
 pub fn explain(code: &str) -> Option<&'static Explanation> {
     EXPLANATIONS.iter().find(|e| e.code == code)
 }
+
+/// Codes that mean something else when the node refuses a read (a query,
+/// a listing, a download) rather than a statement.
+pub const READ_EXPLANATIONS: &[Explanation] = &[Explanation {
+    code: "malformed",
+    meaning: "The node could not read the query.",
+    hint: "Check the values given (the node's message names the one it could not read); if \
+           they look right, this CLI and the node may be of different versions.",
+}];
 
 /// A refusal from a node: its status, code and message.
 #[derive(Clone, Debug, Serialize)]
@@ -136,6 +145,10 @@ pub struct Rejected {
     /// What to do next, if known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<&'static str>,
+    /// Whether this refused a read, which changed nothing, rather than a
+    /// statement or other change (the binary exits 3 only for those).
+    #[serde(skip)]
+    pub read: bool,
 }
 
 impl Rejected {
@@ -150,7 +163,18 @@ impl Rejected {
             message,
             home_log,
             home_url: None,
+            read: false,
         }
+    }
+
+    /// The same refusal, as the answer to a read.
+    pub fn of_read(mut self) -> Rejected {
+        self.read = true;
+        if let Some(e) = READ_EXPLANATIONS.iter().find(|e| e.code == self.code) {
+            self.meaning = Some(e.meaning);
+            self.hint = Some(e.hint);
+        }
+        self
     }
 
     /// Adds the URL of the node that runs the home log.
@@ -162,7 +186,12 @@ impl Rejected {
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refused ({}, HTTP {})", self.code, self.status)?;
+        let what = if self.read {
+            "the node refused the read"
+        } else {
+            "refused"
+        };
+        write!(f, "{what} ({}, HTTP {})", self.code, self.status)?;
         if let Some(m) = self.meaning {
             write!(f, ": {m}")?;
         }
@@ -231,6 +260,31 @@ mod tests {
         ] {
             assert!(explain(code).is_some(), "{code} is not explained");
         }
+    }
+
+    #[test]
+    fn a_malformed_read_is_not_called_a_bad_statement() {
+        let r = Rejected::new(400, "malformed".into(), "unknown status".into(), None).of_read();
+        let text = r.to_string();
+        assert!(r.read);
+        assert!(
+            text.starts_with("the node refused the read (malformed, HTTP 400)"),
+            "{text}"
+        );
+        assert!(!text.contains("statement"), "{text}");
+        let statement = Rejected::new(400, "malformed".into(), "bad json".into(), None);
+        assert!(!statement.read);
+        assert!(statement.to_string().contains("built the statement"));
+    }
+
+    #[test]
+    fn hints_spell_choices_as_the_cli_takes_them() {
+        let e = explain("conditions_mismatch").unwrap();
+        assert!(
+            e.meaning.contains("approve-with-conditions"),
+            "{}",
+            e.meaning
+        );
     }
 
     #[test]

@@ -1,16 +1,17 @@
-//! Reading: `kaitiaki show ID` and `kaitiaki list …`.
+//! `kaitiaki show ID`: one statement, checked, with the node's view of
+//! what it is part of.
 //!
 //! `show` does not take the node's word for anything it can check: it opens
 //! the envelope (signature, payload), recomputes the statement id and leaf
 //! hash, checks the inclusion proof against the root of the signed
 //! checkpoint, and checks that checkpoint under the log's key. Then it adds
-//! the node's governance view (a request's timeline, a body's members).
-//! `list` prints the node's governance queries as tables.
+//! the node's governance view (a request's story, a body's charter in
+//! force, a concern's responses), which [`crate::story`] puts into words,
+//! with the names of the boards and people it mentions looked up beside it.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use anyhow::{bail, Context as _, Result};
-use clap::Subcommand;
 use kaitiaki_protocol::envelope::Envelope;
 use kaitiaki_protocol::merkle::verify_inclusion;
 use kaitiaki_protocol::{Leaf, PublicKey, StatementId, Timestamp};
@@ -18,53 +19,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::{Client, StatementView};
-use crate::output::{self, Render};
-use crate::parse;
+use crate::output::Render;
+use crate::story::{self, Related};
 use crate::submit::Session;
 use crate::trust::{self, TrustStore};
-
-/// `kaitiaki list …`.
-#[derive(Debug, Subcommand)]
-pub enum ListCmd {
-    /// Governance bodies.
-    Bodies,
-    /// Datasets, optionally those one body governs.
-    Datasets {
-        /// Only datasets governed by this body.
-        #[arg(long, value_parser = parse::id)]
-        body: Option<StatementId>,
-    },
-    /// Access requests, filtered.
-    Requests {
-        /// Only requests for this dataset.
-        #[arg(long, value_parser = parse::id)]
-        dataset: Option<StatementId>,
-        /// Only requests before this body.
-        #[arg(long, value_parser = parse::id)]
-        body: Option<StatementId>,
-        /// Only requests in this state (e.g. under_review, approved, declined, withdrawn, suspended, completed).
-        #[arg(long)]
-        status: Option<String>,
-        /// Only requests by this key (hex or local key name).
-        #[arg(long)]
-        requester: Option<String>,
-    },
-    /// Rāhui in force.
-    Rahui,
-    /// Concerns not yet resolved.
-    Concerns,
-    /// Requests whose use reports are overdue.
-    Overdue,
-    /// Requests with nothing overdue whose next use report falls due soon.
-    Due {
-        /// How many days ahead to look (1 to 366).
-        #[arg(long, default_value_t = kaitiaki_governance::lists::DUE_SOON_DAYS,
-              value_parser = clap::value_parser!(u32).range(1..=366))]
-        days: u32,
-    },
-    /// Statements the rules left out of the state, with the rule each broke.
-    Excluded,
-}
 
 /// A statement, checked, with the node's view of what it is part of.
 #[derive(Debug, Serialize)]
@@ -93,6 +51,10 @@ pub struct Shown {
     /// The node's governance view, when it has one for this kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<Value>,
+    /// Names and records the view refers to, for the text only: `--json`
+    /// keeps the node's view exactly as served.
+    #[serde(skip)]
+    pub related: Related,
 }
 
 impl Render for Shown {
@@ -126,88 +88,34 @@ impl Render for Shown {
             };
             out.push_str(&format!("  standing    {line}\n"));
         }
-        out.push_str("body:\n");
-        yamlish(&self.body, 1, out);
-        match &self.state {
-            Some(state) if state.get("timeline").is_some() => request_story(state, out),
-            Some(state) => {
+        // "body" names a governance board everywhere else, so the
+        // statement's own contents are what it "says".
+        let says = |heading: &str, out: &mut String| {
+            out.push_str(heading);
+            yamlish(&self.body, 1, out);
+        };
+        let id = self.id.to_string();
+        match (self.kind.as_str(), &self.state) {
+            // A body is read as it stands now; its founding words come last.
+            ("body.charter", Some(state)) => {
+                story::body(state, &self.related, out);
+                says("the founding charter (this statement) says:\n", out);
+            }
+            ("request.submit", Some(state)) if state.get("timeline").is_some() => {
+                says("says:\n", out);
+                story::request(&id, state, &self.related, out);
+            }
+            ("concern.raise", Some(state)) => {
+                says("says:\n", out);
+                story::concern(state, &self.related, out);
+            }
+            (_, Some(state)) => {
+                says("says:\n", out);
                 out.push_str("as the node sees it now:\n");
                 yamlish(state, 1, out);
             }
-            None => {}
+            (_, None) => says("says:\n", out),
         }
-    }
-}
-
-/// A request as the node sees it: its status, each body's decision, and
-/// its timeline, one line per statement (`--json` has every detail).
-fn request_story(view: &Value, out: &mut String) {
-    let text = |v: Option<&Value>| v.map(scalar).unwrap_or_else(|| "—".into());
-    out.push_str(&format!("status: {}\n", text(view.get("status"))));
-    if let Some(overdue) = view
-        .get("overdue")
-        .and_then(Value::as_array)
-        .filter(|o| !o.is_empty())
-    {
-        out.push_str(&format!("reports overdue: {}\n", overdue.len()));
-    }
-    if let Some(next) = view.get("next_report").filter(|n| !n.is_null()) {
-        out.push_str(&format!(
-            "next report due: {} ({})\n",
-            text(next.get("due")),
-            text(next.get("kind"))
-        ));
-    }
-    let decisions = view.pointer("/record/decisions").and_then(Value::as_array);
-    for d in decisions.into_iter().flatten() {
-        let outcome = d
-            .pointer("/decision/outcome")
-            .map(scalar)
-            .unwrap_or_else(|| "undecided".into());
-        let tally = d.get("tally").map(|t| {
-            format!(
-                "{} approve, {} decline, {} abstain, {} not voted",
-                text(t.get("approve")),
-                text(t.get("decline")),
-                text(t.get("abstain")),
-                text(t.get("not_voted"))
-            )
-        });
-        out.push_str(&format!(
-            "  body {}: {outcome} ({})\n",
-            output::short(&text(d.get("body"))),
-            tally.unwrap_or_default()
-        ));
-    }
-    out.push_str("timeline:\n");
-    for item in view
-        .get("timeline")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let at = item
-            .pointer("/pos/at")
-            .map(scalar)
-            .unwrap_or_else(|| text(item.get("created_at")));
-        let body = item.get("body");
-        let detail = [
-            "choice", "action", "kind", "text", "reason", "summary", "title",
-        ]
-        .iter()
-        .filter_map(|k| body.and_then(|b| b.get(*k)).map(scalar))
-        .collect::<Vec<_>>()
-        .join(" — ");
-        let standing = match item.pointer("/verdict/state").and_then(Value::as_str) {
-            Some("valid") | None => String::new(),
-            Some(other) => format!("  [{other}]"),
-        };
-        let detail: String = detail.chars().take(90).collect();
-        out.push_str(&format!(
-            "  {at}  {:<18} {}  {detail}{standing}\n",
-            text(item.get("kind")),
-            output::short(&text(item.get("author"))),
-        ));
     }
 }
 
@@ -246,7 +154,8 @@ pub fn yamlish(value: &Value, depth: usize, out: &mut String) {
     }
 }
 
-fn scalar(v: &Value) -> String {
+/// One JSON value as text on a line.
+pub fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.replace('\n', " "),
         Value::Null => "—".into(),
@@ -356,6 +265,11 @@ pub async fn show(
         None => None,
     };
     let standing = optional(&s.client, &format!("/v1/statements/{id}/state")).await?;
+    // Only text for people uses the names; scripts get the node's view.
+    let related = match (&state, s.printer.json()) {
+        (Some(state), false) => related(&s.client, &kind, state).await,
+        _ => Related::default(),
+    };
     s.printer.emit(&Shown {
         id: *id,
         kind,
@@ -368,7 +282,124 @@ pub async fn show(
         body: payload.get("body").cloned().unwrap_or(Value::Null),
         standing,
         state,
+        related,
     })
+}
+
+/// The most people whose names one `show` looks up.
+const NAMES_MAX: usize = 64;
+
+/// Looks up what a governance view refers to, for people: board names,
+/// people's announced names, a concern's subject and responses, and the
+/// rāhui that suspend a request. Each lookup is a courtesy: when one fails,
+/// the text falls back to the id.
+async fn related(client: &Client, kind: &str, state: &Value) -> Related {
+    let mut r = Related::default();
+    let ids = |pointer: &str| -> Vec<String> {
+        state
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let each = |pointer: &str, field: &str| -> Vec<String> {
+        state
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.get(field)?.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut boards = BTreeSet::new();
+    let mut people = BTreeSet::new();
+    let mut statements = Vec::new();
+    match kind {
+        "request.submit" => {
+            boards.extend(ids("/record/bodies"));
+            boards.extend(each("/record/decisions", "body"));
+            people.extend(each("/timeline", "author"));
+            if state.get("status").and_then(Value::as_str) == Some("suspended") {
+                let datasets = ids("/record/datasets");
+                if let Ok(Value::Array(all)) = crate::list::gather(client, "/v1/rahui", &[]).await {
+                    r.rahui = all
+                        .into_iter()
+                        .filter(|x| {
+                            x.get("dataset")
+                                .and_then(Value::as_str)
+                                .is_some_and(|d| datasets.iter().any(|own| own == d))
+                        })
+                        .collect();
+                }
+                for x in &r.rahui {
+                    if let Some(b) = x.pointer("/rahui/body").and_then(Value::as_str) {
+                        boards.insert(b.to_owned());
+                    }
+                }
+            }
+        }
+        "concern.raise" => {
+            boards.extend(ids("/bodies"));
+            boards.extend(each("/responses", "body"));
+            people.extend(
+                state
+                    .get("raised_by")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            );
+            statements.extend(
+                state
+                    .get("subject")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            );
+            statements.extend(each("/responses", "id"));
+        }
+        "body.charter" => {
+            if let Some(now) = state
+                .get("versions")
+                .and_then(Value::as_array)
+                .and_then(|v| v.last())
+            {
+                people.extend(
+                    now.get("members")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.get("key")?.as_str().map(str::to_owned)),
+                );
+            }
+        }
+        _ => {}
+    }
+    for b in boards {
+        let path = format!("/v1/bodies/{b}");
+        if let Ok(v) = client.query(&path, &[]).await {
+            if let Some(name) = v.pointer("/record/name").and_then(Value::as_str) {
+                r.boards.insert(b, name.to_owned());
+            }
+        }
+    }
+    for p in people.into_iter().take(NAMES_MAX) {
+        let path = format!("/v1/keys/{p}");
+        if let Ok(v) = client.query(&path, &[]).await {
+            if let Some(name) = v.get("display_name").and_then(Value::as_str) {
+                r.people.insert(p, name.to_owned());
+            }
+        }
+    }
+    for id in statements {
+        let Some(id_parsed) = StatementId::from_hex(&id) else {
+            continue;
+        };
+        if let Ok(Some(view)) = client.statement(&id_parsed).await {
+            r.statements.insert(id, view.statement);
+        }
+    }
+    r
 }
 
 /// A governance read that may be missing (an older node, nothing there)
@@ -382,236 +413,19 @@ async fn optional(client: &Client, path: &str) -> Result<Option<Value>> {
                 .downcast_ref::<crate::rejections::Rejected>()
                 .is_some_and(|r| r.status == 404);
             if !missing {
-                eprintln!("warning: the node's governance view ({path}) is unavailable: {e:#}");
+                eprintln!(
+                    "warning: the node's governance view ({path}) is unavailable: {}",
+                    crate::output::error_text(&e)
+                );
             }
             Ok(None)
         }
     }
 }
 
-/// A listing, as the node served it.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct Listing {
-    /// The node's JSON.
-    pub value: Value,
-}
-
-/// The columns worth a table, in the order they read best. A listing's
-/// items are flattened first (see [`flatten`]), so nested records count.
-const COLUMNS: &[&str] = &[
-    "id",
-    "request",
-    "name",
-    "title",
-    "dataset_name",
-    "status",
-    "sensitivity",
-    "open",
-    "reason",
-    "submitted",
-    "placed",
-    "raised",
-    "until",
-    "report",
-    "due",
-    "late",
-    "requester",
-    "raised_by",
-    "dataset",
-    "subject",
-];
-
-/// One item's fields for a table: its own, plus those of a nested record
-/// (`record`, `rahui`), with positions in the log reduced to their time.
-/// A report due (`next`) or the earliest of those overdue (`overdue`, with
-/// how many are `late`) becomes its `report` kind and `due` date.
-fn flatten(item: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    let Value::Object(map) = item else {
-        return out;
-    };
-    for (k, v) in map {
-        match (k.as_str(), v) {
-            ("record" | "rahui", Value::Object(inner)) => {
-                for (ik, iv) in inner {
-                    out.entry(ik.clone()).or_insert_with(|| iv.clone());
-                }
-            }
-            ("next" | "overdue", due) => {
-                let first = match due {
-                    Value::Array(a) => {
-                        out.insert("late".into(), Value::from(a.len()));
-                        a.first()
-                    }
-                    other => Some(other),
-                };
-                if let Some(Value::Object(d)) = first {
-                    for (from, to) in [("kind", "report"), ("due", "due")] {
-                        if let Some(v) = d.get(from) {
-                            out.insert(to.into(), v.clone());
-                        }
-                    }
-                }
-            }
-            _ => {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    for v in out.values_mut() {
-        if let Some(at) = v.get("at").filter(|a| a.is_string()).cloned() {
-            *v = at;
-        }
-    }
-    out
-}
-
-impl Render for Listing {
-    fn human(&self, out: &mut String) {
-        let items = match &self.value {
-            Value::Array(a) => a.as_slice(),
-            other => {
-                yamlish(other, 0, out);
-                return;
-            }
-        };
-        if items.is_empty() {
-            out.push_str("Nothing to list.\n");
-            return;
-        }
-        let flat: Vec<_> = items.iter().map(flatten).collect();
-        let columns: Vec<&str> = COLUMNS
-            .iter()
-            .copied()
-            .filter(|c| flat.iter().any(|i| i.get(*c).is_some_and(|v| !v.is_null())))
-            .collect();
-        let mut rows = vec![columns.iter().map(|c| c.to_string()).collect::<Vec<_>>()];
-        for item in &flat {
-            rows.push(
-                columns
-                    .iter()
-                    .map(|c| cell(c, item.get(*c).unwrap_or(&Value::Null)))
-                    .collect(),
-            );
-        }
-        output::table(&rows, out);
-    }
-}
-
-fn cell(column: &str, v: &Value) -> String {
-    let text = match v {
-        Value::Object(m) => m
-            .get("type")
-            .or_else(|| m.get("name"))
-            .map(scalar)
-            .unwrap_or_else(|| v.to_string()),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| cell(column, x))
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => scalar(other),
-    };
-    let is_hex = text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
-    match column {
-        // Ids are shown whole: people copy them into the next command.
-        "id" | "request" => text,
-        _ if is_hex => output::short(&text),
-        _ => {
-            let mut t: String = text.chars().take(48).collect();
-            if t.chars().count() < text.chars().count() {
-                t.push('…');
-            }
-            t
-        }
-    }
-}
-
-/// The most items `list` gathers by following page cursors.
-const LIST_MAX: usize = 10_000;
-
-impl ListCmd {
-    /// Where the listing is served, and its filters.
-    fn query(&self, s: &Session) -> Result<(String, Vec<(&'static str, String)>)> {
-        let opt = |id: &Option<StatementId>| id.map(|i| i.to_string()).unwrap_or_default();
-        Ok(match self {
-            ListCmd::Bodies => ("/v1/bodies".into(), vec![]),
-            ListCmd::Datasets { body: Some(b) } => (format!("/v1/bodies/{b}/datasets"), vec![]),
-            ListCmd::Datasets { body: None } => ("/v1/datasets".into(), vec![]),
-            ListCmd::Requests {
-                dataset,
-                body,
-                status,
-                requester,
-            } => {
-                let requester = match requester {
-                    Some(r) => s.keys.resolve_public(r)?.to_hex(),
-                    None => String::new(),
-                };
-                (
-                    "/v1/requests".into(),
-                    vec![
-                        ("dataset", opt(dataset)),
-                        ("body", opt(body)),
-                        ("status", status.clone().unwrap_or_default()),
-                        ("requester", requester),
-                    ],
-                )
-            }
-            ListCmd::Rahui => ("/v1/rahui".into(), vec![]),
-            ListCmd::Concerns => ("/v1/concerns".into(), vec![]),
-            ListCmd::Overdue => ("/v1/reports/overdue".into(), vec![]),
-            ListCmd::Due { days } => (
-                "/v1/reports/due".into(),
-                vec![("within_days", days.to_string())],
-            ),
-            ListCmd::Excluded => ("/v1/excluded".into(), vec![]),
-        })
-    }
-
-    /// Queries the node, following page cursors, and prints.
-    pub async fn run(&self, s: &Session) -> Result<()> {
-        let (path, params) = self.query(s)?;
-        let mut items = Vec::new();
-        let mut after = String::new();
-        loop {
-            let mut p = params.clone();
-            p.push(("after", after.clone()));
-            let page = s.client.query(&path, &p).await?;
-            let Some(next_items) = page.get("items").and_then(Value::as_array) else {
-                // Not a paged listing: print it as it is.
-                return s.printer.emit(&Listing { value: page });
-            };
-            items.extend(next_items.iter().cloned());
-            match page.get("next").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() && items.len() < LIST_MAX => after = next.to_owned(),
-                _ => break,
-            }
-        }
-        s.printer.emit(&Listing {
-            value: Value::Array(items),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn listings_become_tables_of_the_useful_columns() {
-        let value = serde_json::json!([
-            {"id": "ab", "record": {"name": "Te Poari", "open": true}, "extra": 1},
-            {"id": "cd", "name": "Pacific Board", "raised": {"at": "2026-11-22T10:00:00Z", "index": 3}},
-        ]);
-        let mut out = String::new();
-        Listing { value }.human(&mut out);
-        assert_eq!(
-            out,
-            "id  name           open  raised\nab  Te Poari       true  —\ncd  Pacific Board  —     2026-11-22T10:00:00Z\n"
-        );
-    }
 
     #[test]
     fn yamlish_nests() {

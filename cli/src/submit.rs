@@ -81,12 +81,17 @@ impl Session {
     /// The node's health and identity; fails with a clear message if the
     /// node is not there.
     pub async fn health(&self) -> Result<Health> {
-        self.client.health().await.with_context(|| {
-            format!(
+        self.client.health().await.map_err(|e| {
+            // A URL that cannot be right says so itself; a refusal is the
+            // node answering; only silence deserves the advice.
+            if e.is::<crate::client::UrlMistake>() || e.is::<crate::rejections::Rejected>() {
+                return e;
+            }
+            e.context(format!(
                 "is a node running at {}? Start one with `kaitiaki node serve` or `kaitiaki demo`, \
                  or point at another with --node URL",
                 self.client.base()
-            )
+            ))
         })
     }
 

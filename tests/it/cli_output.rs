@@ -73,3 +73,48 @@ fn no_node_running_is_explained() {
         "{out}"
     );
 }
+
+#[test]
+fn a_broken_limit_is_said_once() {
+    let home = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("KAITIAKI_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    assert!(cli(&["keys", "new", "kahu"]).status.success());
+    let out = cli(&[
+        "--network",
+        "kaitiaki-local",
+        "--dry-run",
+        "concern",
+        "raise",
+        &"a".repeat(64),
+        "--text",
+        "",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("must not be empty").count(), 1, "{err}");
+    // Key files: one sentence each, no operating-system error text.
+    let dup = cli(&["keys", "new", "kahu"]);
+    let missing = cli(&["--key", "nobody", "keys", "show"]);
+    for out in [dup, missing] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(!err.contains("os error"), "{err}");
+    }
+}
+
+#[test]
+fn a_node_url_ending_in_v1_is_explained() {
+    let out = run(&["--node", "http://127.0.0.1:9/v1", "list", "bodies"]);
+    assert!(out.starts_with("exit: 1\n"), "{out}");
+    assert!(
+        out.contains("without /v1: --node http://127.0.0.1:9"),
+        "{out}"
+    );
+}

@@ -117,6 +117,13 @@ fn demo_seeds_once_reuses_and_resets() {
     ] {
         assert!(states.contains(state), "no {state} request: {states:?}");
     }
+    // Statuses are typed as everywhere else on the command line.
+    let deciding = cli.json(&["list", "requests", "--status", "under-review"]);
+    let deciding = deciding.as_array().unwrap();
+    assert!(!deciding.is_empty());
+    assert!(deciding.iter().all(|r| r["status"] == "under_review"));
+    let table = cli.ok(&["list", "requests", "--status", "under-review"]);
+    assert!(table.contains("Being decided"), "{table}");
     assert_eq!(cli.json(&["list", "rahui"]).as_array().unwrap().len(), 1);
     assert_eq!(cli.json(&["list", "concerns"]).as_array().unwrap().len(), 1);
     let audit = cli.json(&["log", "verify", &node.url]);
@@ -219,6 +226,55 @@ fn demo_runs_three_federated_nodes() {
         }
         Ok(())
     });
+    // A second demo on the same data names the running one and touches
+    // nothing, not even with --reset; auditing a node's data directory
+    // while it runs says so in one sentence, with the URL to audit instead.
+    let again = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["demo", "--seed-only", "--port", "0", "--data"])
+            .arg(&data)
+            .args(extra)
+            .env_remove("KAITIAKI_NODE")
+            .env("KAITIAKI_HOME", dir.path().join("cli-home"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for extra in [&[][..], &["--reset"][..]] {
+        let err = again(extra);
+        assert!(err.contains("a demo is already running"), "{err}");
+        for url in &urls {
+            assert!(err.contains(url.as_str()), "{url} not in {err}");
+        }
+        assert!(!err.contains("Port "), "{err}");
+    }
+    assert!(data.join("seeded.json").exists());
+    let out = Command::new(BIN)
+        .args(["log", "verify"])
+        .arg(data.join("iwi"))
+        .env("KAITIAKI_HOME", dir.path().join("cli-home"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is in use by a running node"), "{err}");
+    assert!(
+        err.contains(&format!("kaitiaki log verify {}", urls[0])),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Os {") && !err.contains("WouldBlock"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Without its record of where it runs, the databases' locks still
+    // tell a second demo that the data is in use.
+    std::fs::remove_file(data.join("running.json")).unwrap();
+    let err = again(&[]);
+    assert!(err.contains("a demo is already running"), "{err}");
+    assert!(!err.contains("Os {"), "{err}");
+
     // A request sequenced on the agency's node, served by the iwi node
     // from its mirror.
     let seeded: Value =

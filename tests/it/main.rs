@@ -5,6 +5,8 @@
 //! before these tests and `env!("CARGO_BIN_EXE_kaitiaki-under-test")` always
 //! names the current build. Nodes run as `kaitiaki node serve` processes.
 //!
+//! - [`attachments`] — confidential attachments: members fetch and erase
+//!   them, others are refused.
 //! - [`story`] — two boards, a request, votes, approval, a report; `show`,
 //!   proofs and `log verify`, and tampered copies that must fail.
 //! - [`demo`] — the demo seeds once, reuses, resets, and covers every state.
@@ -20,6 +22,7 @@
 //! - [`verify_speed`] — the audit's rate against the signature rate
 //!   (ignored by default; a release-build measurement).
 
+mod attachments;
 mod cli_output;
 mod demo;
 mod federation;

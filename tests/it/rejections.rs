@@ -151,6 +151,16 @@ fn bad_input_is_refused_with_its_code_and_changes_nothing() {
     assert!(err.contains("what to do:"), "{err}");
     assert_eq!(checkpoint(&node.url), before);
 
+    // A node that speaks plain HTTP, asked over HTTPS, is named as such.
+    let https = node.url.replacen("http://", "https://", 1);
+    let out = cli.run(&["--node", &https, "list", "bodies"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("does not speak HTTPS; try --node {}", node.url)),
+        "{err}"
+    );
+
     // And the good statement still goes in afterwards.
     let (status, answer) = post(&format!("{}/v1/statements", node.url), dsse(&good));
     assert_eq!(status, 201, "{answer}");

@@ -187,7 +187,7 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     assert!(next["due"].as_str().unwrap() > approved, "{view}");
     let shown = cli.ok(&["show", &req]);
     assert!(shown.contains("next report due:"), "{shown}");
-    assert!(shown.contains("(periodic)"), "{shown}");
+    assert!(shown.contains("(regular report)"), "{shown}");
     // It is coming due within the next 200 days, not the next 30.
     let listed = |days: &str| -> Vec<String> {
         let items = cli.json(&["list", "due", "--days", days]);
@@ -202,7 +202,7 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     let table = cli.ok(&["list", "due", "--days", "200"]);
     for want in [
         req.as_str(),
-        "periodic",
+        "regular",
         &next["due"].as_str().unwrap()[..10],
     ] {
         assert!(table.contains(want), "{want} not in {table}");
@@ -275,7 +275,13 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
         "{shown}"
     );
     assert!(shown.contains("Rangatahi and services"), "{shown}");
-    assert!(shown.contains("status: approved"), "{shown}");
+    assert!(shown.contains("status: Approved"), "{shown}");
+    // The approval's conditions, in the pages' words, and when access ends.
+    assert!(
+        shown.contains("Report back every 6 months on how the data is used."),
+        "{shown}"
+    );
+    assert!(shown.contains("access ends: "), "{shown}");
     let vote = cli.json(&["show", &steps[4]]);
     assert_eq!(vote["kind"], "vote");
     assert_eq!(vote["body"]["choice"], "approve_with_conditions");

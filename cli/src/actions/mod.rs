@@ -138,7 +138,8 @@ pub struct DatasetArgs {
     /// A permitted use (GA4GH DUO code, e.g. DUO:0000042). Repeatable.
     #[arg(long = "permit", value_name = "CODE")]
     pub permitted: Vec<String>,
-    /// A use that is never allowed (DUO code, e.g. DUO:0000046). Repeatable.
+    /// A use that is never allowed, by the code requests name it with
+    /// (e.g. custom:commercial-use: using the data to make money). Repeatable.
     #[arg(long = "exclude", value_name = "CODE")]
     pub excluded: Vec<String>,
     /// How sensitive it is.
@@ -230,5 +231,25 @@ impl AnnounceArgs {
             display_name: self.display_name.clone(),
             affiliation: self.affiliation.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_excluded_use_example_is_a_use() {
+        // DUO:0000046 means "non-commercial use only", a restriction:
+        // excluding it would forbid the very use it allows.
+        let mut cli = crate::args::Cli::command();
+        let help = cli
+            .find_subcommand_mut("dataset")
+            .and_then(|d| d.find_subcommand_mut("register"))
+            .expect("dataset register")
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("DUO:0000046"), "{help}");
+        assert!(help.contains("custom:commercial-use"), "{help}");
     }
 }

@@ -408,7 +408,7 @@ fn mirror_key(
     }
     let known = store
         .load(origin)
-        .map_err(|e| Fault::general(format!("{e:#}")))?;
+        .map_err(|e| Fault::general(crate::output::error_text(&e)))?;
     match (known, node) {
         (Some(k), Some(n)) if k.verifier_key.trim() != n.trim() => Err(Fault {
             leaf: None,
@@ -469,7 +469,7 @@ impl MirrorPlan {
                 self.fault = Some(Fault {
                     leaf: None,
                     place: Some(format!("mirror of {origin}")),
-                    why: format!("its complete checkpoint: {e:#}"),
+                    why: format!("its complete checkpoint: {}", crate::output::error_text(&e)),
                 });
                 return;
             }
@@ -899,7 +899,7 @@ fn audit(
     }
     let verifier = match trust::verifier(&a.origin, &a.key) {
         Ok(v) => v,
-        Err(e) => return fail(summary, Fault::general(format!("{e:#}"))),
+        Err(e) => return fail(summary, Fault::general(crate::output::error_text(&e))),
     };
     let total = a.size + a.plan.mirrors.iter().map(|m| m.size).sum::<u64>();
     let progress = if printer.json() {

@@ -193,13 +193,20 @@ impl DataDir {
             );
         }
         // The page cache is small: the audit reads each stored hash once.
-        let storage = Storage::open(path, 8 << 20).with_context(|| {
-            format!(
-                "cannot open the node's database in {}; if the node is running, stop it first \
-                 (its database allows one process at a time), or verify its URL instead",
-                path.display()
-            )
-        })?;
+        let storage = match Storage::open(path, 8 << 20) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = anyhow::Error::new(e);
+                if crate::node_cmd::held_by_running_node(&e) {
+                    let url = crate::demo::url_of_node_dir(path);
+                    bail!(crate::node_cmd::in_use_message(path, url.as_deref()));
+                }
+                return Err(e.context(format!(
+                    "cannot open the node's database in {}",
+                    path.display()
+                )));
+            }
+        };
         Ok(DataDir {
             path: path.to_owned(),
             storage,

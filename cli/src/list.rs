@@ -1,0 +1,388 @@
+//! `kaitiaki list …`: the node's governance listings, as tables.
+//!
+//! A listing is printed as the node served it with `--json`; for people it
+//! becomes a table of the columns worth reading. Ids are printed whole,
+//! because a listing is where people copy the id for the next command, and
+//! statuses, report kinds and open/resolved read as on the community pages.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use clap::{Subcommand, ValueEnum};
+use kaitiaki_protocol::StatementId;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::output::{self, Render};
+use crate::parse;
+use crate::show::{scalar, yamlish};
+use crate::submit::Session;
+use crate::words;
+
+/// `kaitiaki list …`.
+#[derive(Debug, Subcommand)]
+pub enum ListCmd {
+    /// Governance bodies.
+    Bodies,
+    /// Datasets, optionally those one body governs.
+    Datasets {
+        /// Only datasets governed by this body.
+        #[arg(long, value_parser = parse::id)]
+        body: Option<StatementId>,
+    },
+    /// Access requests, filtered.
+    Requests {
+        /// Only requests for this dataset.
+        #[arg(long, value_parser = parse::id)]
+        dataset: Option<StatementId>,
+        /// Only requests before this body.
+        #[arg(long, value_parser = parse::id)]
+        body: Option<StatementId>,
+        /// Only requests in this state.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only requests by this key (hex or local key name).
+        #[arg(long)]
+        requester: Option<String>,
+    },
+    /// Rāhui in force.
+    Rahui,
+    /// Concerns not yet resolved.
+    Concerns,
+    /// Requests whose use reports are overdue.
+    Overdue,
+    /// Requests with nothing overdue whose next use report falls due soon.
+    Due {
+        /// How many days ahead to look (1 to 366).
+        #[arg(long, default_value_t = kaitiaki_governance::lists::DUE_SOON_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+    },
+    /// Statements the rules left out of the state, with the rule each broke.
+    Excluded,
+}
+
+/// A request's status, spelled as everywhere else on the command line
+/// (`under-review`; `under_review`, the API's name, works too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// No board has voted yet.
+    Submitted,
+    /// Being decided: a board has votes counted, not every board has decided.
+    #[value(alias = "under_review")]
+    UnderReview,
+    /// Every board approved; access is in force.
+    Approved,
+    /// A board declined.
+    Declined,
+    /// The requester withdrew it.
+    Withdrawn,
+    /// Approved, and paused by a rāhui or a board's motion.
+    Suspended,
+    /// Approved, then revoked.
+    Revoked,
+    /// Approved, and past its end.
+    Expired,
+    /// The work is finished and the final report accepted.
+    Completed,
+}
+
+impl StatusArg {
+    /// The API's name for it.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            StatusArg::Submitted => "submitted",
+            StatusArg::UnderReview => "under_review",
+            StatusArg::Approved => "approved",
+            StatusArg::Declined => "declined",
+            StatusArg::Withdrawn => "withdrawn",
+            StatusArg::Suspended => "suspended",
+            StatusArg::Revoked => "revoked",
+            StatusArg::Expired => "expired",
+            StatusArg::Completed => "completed",
+        }
+    }
+}
+
+/// A listing, as the node served it.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Listing {
+    /// The node's JSON.
+    pub value: Value,
+}
+
+/// The columns worth a table, in the order they read best. A listing's
+/// items are flattened first (see [`flatten`]), so nested records count.
+const COLUMNS: &[&str] = &[
+    "id",
+    "request",
+    "name",
+    "title",
+    "dataset_name",
+    "status",
+    "sensitivity",
+    "open",
+    "reason",
+    "submitted",
+    "placed",
+    "raised",
+    "until",
+    "report",
+    "due",
+    "late",
+    "requester",
+    "raised_by",
+    "dataset",
+    "subject",
+];
+
+/// One item's fields for a table: its own, plus those of a nested record
+/// (`record`, `rahui`), with positions in the log reduced to their time.
+/// A report due (`next`) or the earliest of those overdue (`overdue`, with
+/// how many are `late`) becomes its `report` kind and `due` date.
+fn flatten(item: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let Value::Object(map) = item else {
+        return out;
+    };
+    for (k, v) in map {
+        match (k.as_str(), v) {
+            ("record" | "rahui", Value::Object(inner)) => {
+                for (ik, iv) in inner {
+                    out.entry(ik.clone()).or_insert_with(|| iv.clone());
+                }
+            }
+            ("next" | "overdue", due) => {
+                let first = match due {
+                    Value::Array(a) => {
+                        out.insert("late".into(), Value::from(a.len()));
+                        a.first()
+                    }
+                    other => Some(other),
+                };
+                if let Some(Value::Object(d)) = first {
+                    for (from, to) in [("kind", "report"), ("due", "due")] {
+                        if let Some(v) = d.get(from) {
+                            out.insert(to.into(), v.clone());
+                        }
+                    }
+                }
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    for v in out.values_mut() {
+        if let Some(at) = v.get("at").filter(|a| a.is_string()).cloned() {
+            *v = at;
+        }
+    }
+    out
+}
+
+impl Render for Listing {
+    fn human(&self, out: &mut String) {
+        let items = match &self.value {
+            Value::Array(a) => a.as_slice(),
+            other => {
+                yamlish(other, 0, out);
+                return;
+            }
+        };
+        if items.is_empty() {
+            out.push_str("Nothing to list.\n");
+            return;
+        }
+        let flat: Vec<_> = items.iter().map(flatten).collect();
+        let columns: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| flat.iter().any(|i| i.get(*c).is_some_and(|v| !v.is_null())))
+            .collect();
+        let mut rows = vec![columns.iter().map(|c| c.to_string()).collect::<Vec<_>>()];
+        for item in &flat {
+            rows.push(
+                columns
+                    .iter()
+                    .map(|c| cell(c, item.get(*c).unwrap_or(&Value::Null)))
+                    .collect(),
+            );
+        }
+        output::table(&rows, out);
+    }
+}
+
+fn cell(column: &str, v: &Value) -> String {
+    let text = match (column, v) {
+        ("status", Value::String(s)) => return words::status(s),
+        ("report", Value::String(s)) => return words::report_kind(s),
+        ("open", Value::Bool(open)) => return if *open { "open" } else { "resolved" }.into(),
+        (_, Value::Object(m)) => m
+            .get("type")
+            .or_else(|| m.get("name"))
+            .map(scalar)
+            .unwrap_or_else(|| v.to_string()),
+        (_, Value::Array(a)) => a
+            .iter()
+            .map(|x| cell(column, x))
+            .collect::<Vec<_>>()
+            .join(" "),
+        (_, other) => scalar(other),
+    };
+    // Ids and keys are shown whole: people copy them into the next command.
+    let is_hex = text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex {
+        return text;
+    }
+    words::excerpt(&text, 48).0
+}
+
+/// The most items `list` gathers by following page cursors.
+const LIST_MAX: usize = 10_000;
+
+impl ListCmd {
+    /// Where the listing is served, and its filters.
+    fn query(&self, s: &Session) -> Result<(String, Vec<(&'static str, String)>)> {
+        let opt = |id: &Option<StatementId>| id.map(|i| i.to_string()).unwrap_or_default();
+        Ok(match self {
+            ListCmd::Bodies => ("/v1/bodies".into(), vec![]),
+            ListCmd::Datasets { body: Some(b) } => (format!("/v1/bodies/{b}/datasets"), vec![]),
+            ListCmd::Datasets { body: None } => ("/v1/datasets".into(), vec![]),
+            ListCmd::Requests {
+                dataset,
+                body,
+                status,
+                requester,
+            } => {
+                let requester = match requester {
+                    Some(r) => s.keys.resolve_public(r)?.to_hex(),
+                    None => String::new(),
+                };
+                (
+                    "/v1/requests".into(),
+                    vec![
+                        ("dataset", opt(dataset)),
+                        ("body", opt(body)),
+                        (
+                            "status",
+                            status.map(|s| s.api_name().to_owned()).unwrap_or_default(),
+                        ),
+                        ("requester", requester),
+                    ],
+                )
+            }
+            ListCmd::Rahui => ("/v1/rahui".into(), vec![]),
+            ListCmd::Concerns => ("/v1/concerns".into(), vec![]),
+            ListCmd::Overdue => ("/v1/reports/overdue".into(), vec![]),
+            ListCmd::Due { days } => (
+                "/v1/reports/due".into(),
+                vec![("within_days", days.to_string())],
+            ),
+            ListCmd::Excluded => ("/v1/excluded".into(), vec![]),
+        })
+    }
+
+    /// Queries the node, following page cursors, and prints.
+    pub async fn run(&self, s: &Session) -> Result<()> {
+        let (path, params) = self.query(s)?;
+        let value = gather(&s.client, &path, &params).await?;
+        s.printer.emit(&Listing { value })
+    }
+}
+
+/// Every item of a paged listing (up to [`LIST_MAX`]), as one array; a
+/// listing that is not paged comes back as it is.
+pub async fn gather(
+    client: &crate::client::Client,
+    path: &str,
+    params: &[(&'static str, String)],
+) -> Result<Value> {
+    let mut items = Vec::new();
+    let mut after = String::new();
+    loop {
+        let mut p = params.to_vec();
+        p.push(("after", after.clone()));
+        let page = client.query(path, &p).await?;
+        let Some(next_items) = page.get("items").and_then(Value::as_array) else {
+            return Ok(page);
+        };
+        items.extend(next_items.iter().cloned());
+        match page.get("next").and_then(Value::as_str) {
+            Some(next) if !next.is_empty() && items.len() < LIST_MAX => after = next.to_owned(),
+            _ => break,
+        }
+    }
+    Ok(Value::Array(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn listings_become_tables_of_the_useful_columns() {
+        let value = serde_json::json!([
+            {"id": "ab", "record": {"name": "Te Poari", "open": true}, "extra": 1},
+            {"id": "cd", "name": "Pacific Board", "raised": {"at": "2026-11-22T10:00:00Z", "index": 3}},
+        ]);
+        let mut out = String::new();
+        Listing { value }.human(&mut out);
+        assert_eq!(
+            out,
+            "id  name           open  raised\nab  Te Poari       open  —\ncd  Pacific Board  —     2026-11-22T10:00:00Z\n"
+        );
+    }
+
+    #[test]
+    fn ids_in_every_column_are_whole_and_words_match_the_pages() {
+        let dataset = "a1".repeat(32);
+        let value = serde_json::json!([
+            {"id": "b2".repeat(32), "record": {"subject": dataset, "open": false}},
+            {"request": "c3".repeat(32), "status": "under_review", "next": {"kind": "periodic", "due": "2027-01-01T00:00:00Z"}},
+        ]);
+        let mut out = String::new();
+        Listing { value }.human(&mut out);
+        assert!(out.contains(&dataset), "{out}");
+        assert!(!out.contains('…'), "{out}");
+        assert!(out.contains("resolved"), "{out}");
+        assert!(out.contains("Being decided"), "{out}");
+        assert!(out.contains("regular"), "{out}");
+        assert!(!out.contains("periodic"), "{out}");
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_word() {
+        let reason =
+            "A hui-ā-iwi asked for a pause while whānau talk through consent for housing data.";
+        let got = cell("reason", &Value::String(reason.into()));
+        assert_eq!(got, "A hui-ā-iwi asked for a pause while whānau talk…");
+    }
+
+    #[test]
+    fn statuses_are_checked_before_asking_the_node() {
+        let parse = |s: &str| {
+            crate::args::Cli::try_parse_from(["kaitiaki", "list", "requests", "--status", s])
+        };
+        for (typed, api) in [
+            ("under-review", "under_review"),
+            ("under_review", "under_review"),
+            ("approved", "approved"),
+        ] {
+            let cli = parse(typed).unwrap();
+            let crate::args::Command::List(ListCmd::Requests {
+                status: Some(status),
+                ..
+            }) = cli.command
+            else {
+                panic!("{typed} did not parse as a status");
+            };
+            assert_eq!(status.api_name(), api);
+        }
+        let err = parse("under-reveiw").unwrap_err().to_string();
+        assert!(err.contains("under-review"), "{err}");
+        assert!(err.contains("possible values"), "{err}");
+    }
+}

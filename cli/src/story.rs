@@ -1,0 +1,709 @@
+//! What `kaitiaki show` says for people about a request, a concern and a
+//! governance body: the node's governance view, put into sentences.
+//!
+//! Everything here is pure: it reads the node's JSON view of the record
+//! (exactly what `--json` prints under `state`) and the [`Related`] records
+//! [`crate::show`] looked up beside it (board names, people's announced
+//! names, a concern's responses, rāhui in force), and writes text. The words
+//! for statuses, choices and conditions are the community pages' own
+//! ([`crate::words`]). Ids a person may want for the next command are
+//! printed whole.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::output;
+use crate::show::scalar;
+use crate::words;
+
+/// Other records a view refers to, looked up for people (never part of
+/// `--json`, which keeps the node's view as it is).
+#[derive(Debug, Default)]
+pub struct Related {
+    /// Board names, by charter id.
+    pub boards: BTreeMap<String, String>,
+    /// Announced names of people, by public key (hex).
+    pub people: BTreeMap<String, String>,
+    /// Statements referred to (a concern's subject and responses), by id:
+    /// their payloads, as the node serves them.
+    pub statements: BTreeMap<String, Value>,
+    /// Rāhui in force on a request's datasets, as the node lists them.
+    pub rahui: Vec<Value>,
+}
+
+impl Related {
+    /// A board's name, or its id when the node did not say.
+    fn board(&self, id: &str) -> String {
+        match self.boards.get(id) {
+            Some(name) => name.clone(),
+            None => format!("board {id}"),
+        }
+    }
+
+    /// Who holds a key: their announced name, else the start of the key.
+    fn person(&self, key: &str) -> String {
+        match self.people.get(key) {
+            Some(name) => name.clone(),
+            None => output::short(&key),
+        }
+    }
+}
+
+/// The string at `pointer`, or "—".
+fn text(view: &Value, pointer: &str) -> String {
+    view.pointer(pointer)
+        .filter(|v| !v.is_null())
+        .map(scalar)
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The time of a position in a log (`{"at", "index", "log"}`) or a time.
+fn time(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) => m.get("at").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn array<'a>(view: &'a Value, pointer: &str) -> &'a [Value] {
+    view.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+fn tally(t: Option<&Value>) -> String {
+    let Some(t) = t.filter(|t| t.is_object()) else {
+        return String::new();
+    };
+    let n = |k: &str| t.get(k).map(scalar).unwrap_or_else(|| "0".into());
+    format!(
+        " ({} approve, {} decline, {} abstain, {} not voted)",
+        n("approve"),
+        n("decline"),
+        n("abstain"),
+        n("not_voted")
+    )
+}
+
+/// Widest texts the timeline shows before cutting (`--json` has them whole).
+const TIMELINE_TEXT: usize = 90;
+
+/// A request: where it stands, why, on what terms and until when, each
+/// board's decision, and its timeline, one line per statement.
+pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
+    let status = view.get("status").and_then(Value::as_str).unwrap_or("");
+    out.push_str(&format!("status: {}\n", words::status(status)));
+    let approval = view.pointer("/record/approval").filter(|a| a.is_object());
+    if let Some(a) = approval {
+        if let Some(at) = time(a.get("revoked")) {
+            out.push_str(&format!("revoked: {at}\n"));
+        }
+        if let Some(until) = time(a.get("expires_at")) {
+            match status {
+                "approved" | "suspended" => {
+                    out.push_str(&format!("access ends: {until}, unless renewed\n"))
+                }
+                "expired" => out.push_str(&format!("access ended: {until}\n")),
+                _ => {}
+            }
+        }
+        let conditions = array(a, "/conditions");
+        if !conditions.is_empty() {
+            out.push_str("conditions of the approval:\n");
+            for c in conditions {
+                out.push_str(&format!("  - {}\n", words::condition(c)));
+            }
+        }
+    }
+    if status == "suspended" {
+        suspended_because(view, approval, related, out);
+    }
+    let overdue = array(view, "/overdue");
+    if !overdue.is_empty() {
+        out.push_str(&format!("reports overdue: {}\n", overdue.len()));
+        for o in overdue {
+            out.push_str(&format!(
+                "  - {} report, due {}\n",
+                words::report_kind(&text(o, "/kind")),
+                text(o, "/due")
+            ));
+        }
+    }
+    if let Some(next) = view.get("next_report").filter(|n| !n.is_null()) {
+        out.push_str(&format!(
+            "next report due: {} ({} report)\n",
+            text(next, "/due"),
+            words::report_kind(&text(next, "/kind"))
+        ));
+    }
+    let decisions = array(view, "/record/decisions");
+    if !decisions.is_empty() {
+        out.push_str("decisions:\n");
+    }
+    for d in decisions {
+        let board = text(d, "/body");
+        let decided = d.get("decision").filter(|x| x.is_object());
+        let line = match decided {
+            Some(x) => format!(
+                "{} on {}",
+                words::status(&text(x, "/outcome")),
+                time(x.get("at")).unwrap_or_default()
+            ),
+            None => match time(d.get("notice_until")) {
+                Some(n) => format!("not decided yet; open for community comment until {n}"),
+                None => "not decided yet".into(),
+            },
+        };
+        out.push_str(&format!(
+            "  {}: {line}{}\n",
+            related.board(&board),
+            tally(d.get("tally"))
+        ));
+        if related.boards.contains_key(&board) {
+            out.push_str(&format!("    board {board}\n"));
+        }
+        // Before the approval, each board's conditions are its own.
+        if approval.is_none() {
+            for c in decided.map(|x| array(x, "/conditions")).unwrap_or_default() {
+                out.push_str(&format!("    on condition: {}\n", words::condition(c)));
+            }
+        }
+    }
+    timeline(id, array(view, "/timeline"), related, out);
+}
+
+/// Why an approval is paused: rāhui in force on its datasets, and boards'
+/// suspensions not yet reinstated.
+fn suspended_because(view: &Value, approval: Option<&Value>, related: &Related, out: &mut String) {
+    let mut reasons = Vec::new();
+    for r in &related.rahui {
+        let rahui = r.get("rahui").unwrap_or(r);
+        let mut line = format!(
+            "a rāhui on {} placed by {} on {}",
+            r.get("dataset_name")
+                .map(scalar)
+                .unwrap_or_else(|| text(r, "/dataset")),
+            related.board(&text(rahui, "/body")),
+            time(rahui.get("placed")).unwrap_or_default()
+        );
+        if let Some(until) = time(rahui.get("until")) {
+            line.push_str(&format!(", until {until}"));
+        }
+        line.push_str(&format!(": {}", text(rahui, "/reason")));
+        reasons.push(line);
+    }
+    let motions = approval
+        .map(|a| array(a, "/suspensions"))
+        .unwrap_or_default();
+    for s in motions.iter().filter(|s| time(s.get("until")).is_none()) {
+        let motion = text(s, "/motion");
+        let reason = array(view, "/timeline")
+            .iter()
+            .find(|t| t.get("id").and_then(Value::as_str) == Some(motion.as_str()))
+            .map(|t| text(t, "/body/reason"));
+        let mut line = format!(
+            "{} suspended the approval on {} (motion {motion})",
+            related.board(&text(s, "/body")),
+            time(s.get("from")).unwrap_or_default()
+        );
+        if let Some(reason) = reason {
+            line.push_str(&format!(": {reason}"));
+        }
+        reasons.push(line);
+    }
+    if reasons.is_empty() {
+        out.push_str(
+            "suspended because: the node does not say (a rāhui on a dataset, or a board's motion)\n",
+        );
+        return;
+    }
+    out.push_str("suspended because:\n");
+    for r in reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+}
+
+/// One line per statement of a request's story; long texts are cut at a
+/// word, and a last line says where to read them whole.
+fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
+    out.push_str("timeline:\n");
+    let rows: Vec<(String, String, String, String, String)> = items
+        .iter()
+        .map(|item| {
+            let at = time(item.get("pos")).unwrap_or_else(|| text(item, "/created_at"));
+            let kind = text(item, "/kind");
+            let who = related.person(&text(item, "/author"));
+            let body = item.get("body");
+            let field = |k: &str| body.and_then(|b| b.get(k)).filter(|v| !v.is_null());
+            let mut parts = Vec::new();
+            if let Some(c) = field("choice").and_then(Value::as_str) {
+                parts.push(words::choice(c));
+            }
+            if let Some(a) = field("action") {
+                parts.push(scalar(a));
+            }
+            if let Some(k) = field("kind").and_then(Value::as_str) {
+                parts.push(format!("{} report", words::report_kind(k)));
+            }
+            // A review's verdict, in the pages' words.
+            if let Some(accepted) = field("accepted").and_then(Value::as_bool) {
+                parts.push(
+                    if accepted {
+                        "accepted"
+                    } else {
+                        "returned for more detail"
+                    }
+                    .into(),
+                );
+            }
+            if let Some(release) = field("release").and_then(Value::as_bool) {
+                parts.push(if release { "released" } else { "withheld" }.into());
+            }
+            for k in ["text", "reason", "summary", "title", "description"] {
+                if let Some(v) = field(k) {
+                    parts.push(scalar(v));
+                }
+            }
+            let standing = match item.pointer("/verdict/state").and_then(Value::as_str) {
+                Some("valid") | None => String::new(),
+                Some(other) => format!("  [{other}]"),
+            };
+            (at, kind, who, parts.join(" — "), standing)
+        })
+        .collect();
+    let who_width = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
+    let mut cut_any = false;
+    for (at, kind, who, detail, standing) in rows {
+        let (detail, cut) = words::excerpt(&detail, TIMELINE_TEXT);
+        cut_any |= cut;
+        let pad = " ".repeat(who_width - who.chars().count());
+        let line = format!("  {at}  {kind:<18} {who}{pad}  {detail}{standing}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if cut_any {
+        out.push_str(&format!(
+            "(Texts cut short end in …; `kaitiaki show {id} --json` has them whole.)\n"
+        ));
+    }
+}
+
+/// A concern: open or resolved, what it is about, who raised it, and each
+/// board's response in its own words.
+pub fn concern(view: &Value, related: &Related, out: &mut String) {
+    let open = view.get("open").and_then(Value::as_bool);
+    out.push_str(&format!(
+        "concern: {}\n",
+        match open {
+            Some(true) => "open",
+            Some(false) => "resolved",
+            None => "—",
+        }
+    ));
+    let subject = text(view, "/subject");
+    let about = related.statements.get(&subject).map(|s| {
+        let kind = s.get("kind").and_then(Value::as_str).unwrap_or("");
+        let body = s.get("body").cloned().unwrap_or(Value::Null);
+        let what = match kind {
+            "request.submit" => "the request",
+            "dataset.register" => "the dataset",
+            other => other,
+        };
+        let name = body
+            .get("title")
+            .or_else(|| body.get("name"))
+            .map(scalar)
+            .unwrap_or_default();
+        format!("{what} “{name}”")
+    });
+    match about {
+        Some(about) => out.push_str(&format!("about: {about}\n  {subject}\n")),
+        None => out.push_str(&format!("about: {subject}\n")),
+    }
+    out.push_str(&format!(
+        "raised by: {} on {}\n",
+        related.person(&text(view, "/raised_by")),
+        time(view.get("raised")).unwrap_or_default()
+    ));
+    let boards: Vec<String> = array(view, "/bodies")
+        .iter()
+        .map(|b| related.board(&scalar(b)))
+        .collect();
+    if !boards.is_empty() {
+        out.push_str(&format!("boards that may respond: {}\n", boards.join(", ")));
+    }
+    let responses = array(view, "/responses");
+    if responses.is_empty() {
+        out.push_str("responses: none yet\n");
+        return;
+    }
+    out.push_str("responses:\n");
+    for r in responses {
+        let id = text(r, "/id");
+        let closed = if r.get("resolved").and_then(Value::as_bool) == Some(true) {
+            ", closing the concern"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  {} — {}{closed}:\n",
+            time(r.get("at")).unwrap_or_default(),
+            related.board(&text(r, "/body"))
+        ));
+        let words = related
+            .statements
+            .get(&id)
+            .and_then(|s| s.pointer("/body/text"))
+            .map(scalar);
+        match words {
+            Some(t) => out.push_str(&format!("    {t}\n")),
+            None => out.push_str(&format!("    (the node did not serve the response {id})\n")),
+        }
+    }
+}
+
+/// A governance body: the charter in force now (name, members, rule,
+/// notice period), then how it came to be, founding and amendments.
+pub fn body(view: &Value, related: &Related, out: &mut String) {
+    let versions = array(view, "/versions");
+    let Some(now) = versions.last() else {
+        out.push_str("as the node sees it now:\n");
+        crate::show::yamlish(view, 1, out);
+        return;
+    };
+    out.push_str(&format!("{}\n", text(view, "/record/name")));
+    let since = time(now.get("since")).unwrap_or_default();
+    match now.get("amendment").and_then(Value::as_str) {
+        Some(a) => out.push_str(&format!(
+            "charter in force since {since}, as amended by {a}:\n"
+        )),
+        None => out.push_str(&format!("charter in force since {since}, as founded:\n")),
+    }
+    let members = array(now, "/members");
+    out.push_str(&format!(
+        "  home log:       {}\n",
+        text(view, "/record/home_log")
+    ));
+    out.push_str(&format!(
+        "  decides by:     {} ({} members)\n",
+        now.get("rule").map(words::rule).unwrap_or_default(),
+        members.len()
+    ));
+    out.push_str(&format!("  notice period:  {}\n", notice(now)));
+    out.push_str("  members:\n");
+    let rows: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| {
+            let key = text(m, "/key");
+            vec![
+                format!("    {}", text(m, "/role")),
+                related
+                    .people
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| "—".into()),
+                key,
+            ]
+        })
+        .collect();
+    output::table(&rows, out);
+    out.push_str(&format!(
+        "  description:    {}\n",
+        text(now, "/description")
+    ));
+
+    out.push_str("history:\n");
+    let mut before: Option<&Value> = None;
+    for v in versions {
+        let at = time(v.get("since")).unwrap_or_default();
+        match (before, v.get("amendment").and_then(Value::as_str)) {
+            (Some(b), Some(amendment)) => out.push_str(&format!(
+                "  {at}  amended by {amendment}: {}\n",
+                changes(b, v)
+            )),
+            _ => out.push_str(&format!(
+                "  {at}  founded: {} members, decides by {}, notice period: {}\n",
+                array(v, "/members").len(),
+                v.get("rule").map(words::rule).unwrap_or_default(),
+                notice(v)
+            )),
+        }
+        before = Some(v);
+    }
+    for a in array(view, "/record/amendments") {
+        let decided = a.get("decision").filter(|d| d.is_object());
+        let outcome = decided.map(|d| text(d, "/outcome"));
+        if outcome.as_deref() == Some("approved") {
+            continue; // a version above
+        }
+        let state = match decided {
+            Some(d) => format!(
+                "{} on {}",
+                words::status(&text(d, "/outcome")).to_lowercase(),
+                time(d.get("at")).unwrap_or_default()
+            ),
+            None => format!("being decided{}", tally(a.get("tally"))),
+        };
+        out.push_str(&format!(
+            "  {}  amendment {} proposed: {state}\n",
+            time(a.get("proposed")).unwrap_or_default(),
+            text(a, "/id")
+        ));
+    }
+}
+
+fn notice(version: &Value) -> String {
+    match version.get("notice_days").and_then(Value::as_u64) {
+        Some(0) | None => "none".into(),
+        Some(1) => "1 day".into(),
+        Some(n) => format!("{n} days"),
+    }
+}
+
+/// What an amendment changed, from one charter version to the next.
+fn changes(before: &Value, after: &Value) -> String {
+    let keys = |v: &Value| -> Vec<(String, String)> {
+        array(v, "/members")
+            .iter()
+            .map(|m| (text(m, "/key"), text(m, "/role")))
+            .collect()
+    };
+    let (old, new) = (keys(before), keys(after));
+    let mut said = Vec::new();
+    for (k, role) in new.iter().filter(|m| !old.contains(m)) {
+        said.push(format!("added {role} {}", output::short(k)));
+    }
+    for (k, role) in old.iter().filter(|m| !new.contains(m)) {
+        said.push(format!("removed {role} {}", output::short(k)));
+    }
+    if before.get("rule") != after.get("rule") {
+        said.push(format!(
+            "decides by {} (was {})",
+            after.get("rule").map(words::rule).unwrap_or_default(),
+            before.get("rule").map(words::rule).unwrap_or_default()
+        ));
+    }
+    if before.get("notice_days") != after.get("notice_days") {
+        said.push(format!(
+            "notice period {} (was {})",
+            notice(after),
+            notice(before)
+        ));
+    }
+    if before.get("description") != after.get("description") {
+        said.push("new description".into());
+    }
+    if said.is_empty() {
+        "no change to the charter".into()
+    } else {
+        said.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pos(at: &str) -> Value {
+        json!({"at": at, "index": 1, "log": "iwi.example"})
+    }
+
+    fn board_names() -> Related {
+        let mut r = Related::default();
+        r.boards.insert("b1".repeat(32), "Te Poari".into());
+        r.boards.insert("b2".repeat(32), "Pacific Board".into());
+        r
+    }
+
+    #[test]
+    fn an_approved_request_says_its_conditions_and_when_access_ends() {
+        let view = json!({
+            "status": "approved",
+            "record": {
+                "approval": {
+                    "conditions": [{"type": "report_every", "months": 6}, {"type": "no_linkage", "with": "Justice records"}],
+                    "expires_at": "2027-12-06T00:00:00Z",
+                    "suspensions": [], "revoked": null
+                },
+                "decisions": [
+                    {"body": "b1".repeat(32), "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z"), "conditions": []},
+                     "notice_until": null, "tally": {"approve": 2, "decline": 0, "abstain": 0, "not_voted": 1}}
+                ]
+            },
+            "next_report": {"kind": "periodic", "due": "2027-06-06T00:00:00Z"},
+            "overdue": [],
+            "timeline": []
+        });
+        let mut out = String::new();
+        request("r", &view, &board_names(), &mut out);
+        assert!(out.contains("status: Approved\n"), "{out}");
+        assert!(
+            out.contains("access ends: 2027-12-06T00:00:00Z, unless renewed"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  - Report back every 6 months on how the data is used.\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  - Do not link this data with: Justice records.\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("next report due: 2027-06-06T00:00:00Z (regular report)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  Te Poari: Approved on 2026-12-06T00:00:00Z (2 approve"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("    board {}\n", "b1".repeat(32))),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_request_in_its_notice_period_says_until_when() {
+        let view = json!({
+            "status": "under_review",
+            "record": {"approval": null, "decisions": [
+                {"body": "b1".repeat(32), "decision": null, "notice_until": "2026-12-20T00:00:00Z",
+                 "tally": {"approve": 0, "decline": 0, "abstain": 0, "not_voted": 3}},
+                {"body": "b2".repeat(32), "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z"),
+                 "conditions": [{"type": "findings_returned"}]}, "notice_until": null, "tally": null}
+            ]},
+            "timeline": []
+        });
+        let mut out = String::new();
+        request("r", &view, &board_names(), &mut out);
+        assert!(out.contains("status: Being decided\n"), "{out}");
+        assert!(
+            out.contains(
+                "Te Poari: not decided yet; open for community comment until 2026-12-20T00:00:00Z"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("    on condition: Return the findings to the community.\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_suspended_request_says_why() {
+        let motion = "m1".repeat(32);
+        let view = json!({
+            "status": "suspended",
+            "record": {
+                "approval": {"conditions": [], "expires_at": null, "revoked": null,
+                    "suspensions": [{"body": "b2".repeat(32), "motion": motion, "from": pos("2026-12-07T00:00:00Z"), "until": null}]},
+                "decisions": []
+            },
+            "timeline": [{"id": motion, "kind": "approval.motion", "author": "aa".repeat(32),
+                "pos": pos("2026-12-07T00:00:00Z"), "body": {"action": "suspend", "reason": "A breach was reported."}}]
+        });
+        let mut related = board_names();
+        related.rahui.push(json!({
+            "dataset": "d1".repeat(32), "dataset_name": "Housing records",
+            "rahui": {"body": "b1".repeat(32), "placed": pos("2026-12-06T00:00:00Z"), "reason": "A hui asked for a pause.", "until": null}
+        }));
+        let mut out = String::new();
+        request("r", &view, &related, &mut out);
+        assert!(out.contains("status: Suspended\n"), "{out}");
+        assert!(
+            out.contains("  - a rāhui on Housing records placed by Te Poari on 2026-12-06T00:00:00Z: A hui asked for a pause.\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("  - Pacific Board suspended the approval on 2026-12-07T00:00:00Z (motion {motion}): A breach was reported.\n")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_timeline_cuts_at_a_word_and_says_where_the_whole_text_is() {
+        let long = "The approval suppresses any count under six and the board reviews outputs before anyone outside the lab sees them.";
+        let view = json!({
+            "status": "approved", "record": {"approval": null, "decisions": []},
+            "timeline": [{"kind": "concern.respond", "author": "aa".repeat(32), "pos": pos("2026-12-06T00:00:00Z"),
+                "body": {"text": long}}, {"kind": "vote", "author": "bb".repeat(32), "pos": pos("2026-12-06T00:00:01Z"),
+                "body": {"choice": "approve_with_conditions", "reason": "Sound."}},
+                {"kind": "output.review", "author": "bb".repeat(32), "pos": pos("2026-12-06T00:00:02Z"),
+                "body": {"release": false, "reason": "Small counts."}}]
+        });
+        let mut related = Related::default();
+        related.people.insert("aa".repeat(32), "Hine".into());
+        let mut out = String::new();
+        request("r1", &view, &related, &mut out);
+        assert!(
+            out.contains("Hine           The approval suppresses any count under six and the board reviews outputs before anyone…\n"),
+            "{out}"
+        );
+        assert!(out.contains("Approve with conditions — Sound."), "{out}");
+        assert!(out.contains("withheld — Small counts."), "{out}");
+        assert!(
+            out.contains("`kaitiaki show r1 --json` has them whole"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_concern_shows_each_response_with_its_board_and_time() {
+        let subject = "5a".repeat(32);
+        let response = "7e".repeat(32);
+        let view = json!({
+            "subject": subject, "open": false, "raised_by": "cc".repeat(32), "raised": pos("2026-12-06T00:00:00Z"),
+            "bodies": ["b1".repeat(32)],
+            "responses": [{"id": response, "body": "b1".repeat(32), "at": pos("2026-12-06T01:00:00Z"), "resolved": true}]
+        });
+        let mut related = board_names();
+        related.statements.insert(
+            subject.clone(),
+            json!({"kind": "request.submit", "body": {"title": "Rangatahi wellbeing"}}),
+        );
+        related.statements.insert(response, json!({"kind": "concern.respond", "body": {"text": "Counts under six are suppressed."}}));
+        let mut out = String::new();
+        concern(&view, &related, &mut out);
+        assert!(out.contains("concern: resolved\n"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "about: the request “Rangatahi wellbeing”\n  {subject}\n"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("  2026-12-06T01:00:00Z — Te Poari, closing the concern:\n    Counts under six are suppressed.\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_body_shows_the_charter_in_force_before_its_history() {
+        let member = |k: &str, role: &str| json!({"key": k.repeat(32), "role": role});
+        let founding = json!({"amendment": null, "description": "The board.", "members": [member("a1", "chair"), member("a2", "member")],
+            "notice_days": 0, "rule": {"type": "threshold", "k": 2}, "since": pos("2026-12-06T00:00:00Z")});
+        let amended = json!({"amendment": "e1".repeat(32), "description": "The board.", "members": [member("a1", "chair"), member("a2", "member")],
+            "notice_days": 14, "rule": {"type": "threshold", "k": 2}, "since": pos("2026-12-07T00:00:00Z")});
+        let view = json!({"record": {"name": "Te Poari", "home_log": "iwi.example", "amendments": []}, "versions": [founding, amended]});
+        let mut out = String::new();
+        body(&view, &Related::default(), &mut out);
+        let in_force = out.find("notice period:  14 days").expect(&out);
+        let history = out.find("history:").expect(&out);
+        assert!(in_force < history, "{out}");
+        assert!(
+            out.starts_with("Te Poari\ncharter in force since 2026-12-07T00:00:00Z"),
+            "{out}"
+        );
+        assert!(out.contains(&"a1".repeat(32)), "{out}");
+        assert!(out.contains("notice period 14 days (was none)"), "{out}");
+        assert!(
+            out.contains("decides by:     2 approvals (2 members)"),
+            "{out}"
+        );
+    }
+}
