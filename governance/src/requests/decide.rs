@@ -1,13 +1,16 @@
 //! From votes to a decision on a request.
 //!
 //! Each governing body deliberates on its own, in its home-log order, by the
-//! rules in [`crate::rules`]. On top of those, a vote on a request is refused:
+//! rules in [`crate::rules`]. On top of those, a vote on a request is
+//! refused, checked in this order (the first that applies names the
+//! refusal, so a closed request is never called "still open"):
 //!
-//! 1. while the request is open for community comment — until its sequenced
+//! 1. after a withdrawal that counts (`request_withdrawn`);
+//! 2. after the body's decision (`decision_already_reached`) — so every
+//!    vote on an approved request, and a declining body's on a declined one;
+//! 3. while the request is open for community comment — until its sequenced
 //!    time plus the body's `notice_days` (`notice_period`);
-//! 2. after a withdrawal that counts (`request_withdrawn`);
-//! 3. while a rāhui is in force on any of its datasets (`rahui_in_force`);
-//! 4. after the body's decision (`decision_already_reached`).
+//! 4. while a rāhui is in force on any of its datasets (`rahui_in_force`).
 //!
 //! The request is **declined** as soon as one body declines (at the earliest
 //! decline), and **approved** when every governing body has approved (at the
@@ -100,17 +103,9 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         let body = self.body_ref(&v.body)?;
         let (slot, version) = self.member_at(&body, &step.l.author, &step.pos)?;
         check_ballot(v)?;
-        let open_until = req.at.at.plus_days(version.notice_days);
-        if step.pos.at < open_until {
-            return reject(
-                RejectionCode::NoticePeriod,
-                format!(
-                    "The request is open for community comment until {open_until} under the charter of {}; \
-                     votes count from then.",
-                    body.name
-                ),
-            );
-        }
+        // Whether the request is still open comes first: a vote on a request
+        // that was withdrawn, or that this body already decided, is refused
+        // for that, whatever the notice period or a rāhui would say.
         if let Some(c) = cutoff {
             if *c < step.pos {
                 return reject(
@@ -122,11 +117,22 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 );
             }
         }
-        self.rahui_check(req, &step.pos)?;
-        let d = delibs.entry(v.body).or_default();
-        if let Some(dec) = &d.decided {
+        if let Some(dec) = delibs.get(&v.body).and_then(|d| d.decided.as_ref()) {
             return Err(already_decided("request", dec).into());
         }
+        let open_until = req.at.at.plus_days(version.notice_days);
+        if step.pos.at < open_until {
+            return reject(
+                RejectionCode::NoticePeriod,
+                format!(
+                    "The request is open for community comment until {open_until} under the charter of {}; \
+                     votes count from then.",
+                    body.name
+                ),
+            );
+        }
+        self.rahui_check(req, &step.pos)?;
+        let d = delibs.entry(v.body).or_default();
         d.cast(slot, step.l.id, &step.pos, v, &version);
         Ok(slot)
     }

@@ -306,3 +306,96 @@ fn requests_list_by_status_dataset_body_and_requester_with_pagination() {
         "a dataset is not a request"
     );
 }
+
+/// The iwi board lengthens its notice period by an amendment it votes on.
+fn lengthen_iwi_notice(s: &mut Setting, days: u32) {
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let amendment = s.w.ok(
+        &iwi[0],
+        IWI,
+        kaitiaki_protocol::Body::BodyAmend(kaitiaki_protocol::statement::BodyAmend {
+            body: b,
+            add_members: vec![],
+            remove_members: vec![],
+            rule: None,
+            notice_days: Some(days),
+            description: None,
+            reason: "Give whānau time to comment.".into(),
+        }),
+    );
+    for p in &iwi[..3] {
+        s.w.ok(p, IWI, approve(amendment, b));
+    }
+}
+
+#[test]
+fn a_vote_on_a_closed_request_is_refused_as_closed_not_as_in_its_notice_period() {
+    // As in the demo: requests decided or withdrawn under no notice period,
+    // then the board lengthens its notice to 14 days. The requests are only
+    // minutes old, so the notice check alone would call them still open.
+    let mut s = Setting::new();
+    let approved = s.approved_request(365);
+    let declined = s.request(365);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    for p in &iwi[..3] {
+        s.w.ok(p, IWI, decline(declined, b, "Not for this purpose."));
+    }
+    assert_eq!(s.w.status(&declined), RequestStatus::Declined);
+    let withdrawn = s.request(365);
+    let researcher = s.c.researcher.clone();
+    s.w.ok(&researcher, AGENCY, withdraw(withdrawn));
+    lengthen_iwi_notice(&mut s, 14);
+
+    let tama = iwi[3].clone();
+    let msg = s.w.refused(
+        &tama,
+        IWI,
+        approve(approved, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+    assert!(
+        msg.contains("already decided") && msg.contains("approved"),
+        "{msg}"
+    );
+    let msg = s.w.refused(
+        &tama,
+        IWI,
+        approve(declined, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+    assert!(msg.contains("declined"), "{msg}");
+    let msg = s.w.refused(
+        &tama,
+        IWI,
+        approve(withdrawn, b),
+        RejectionCode::RequestWithdrawn,
+    );
+    assert!(msg.contains("withdrew"), "{msg}");
+    // An open request submitted now is still held to the new notice period.
+    let open = s.request(365);
+    s.w.refused(&tama, IWI, approve(open, b), RejectionCode::NoticePeriod);
+
+    // The same statements folded in reverse give the same state, codes included.
+    let order: Vec<usize> = (0..s.w.log.len()).rev().collect();
+    assert_eq!(
+        kaitiaki_governance::recompute_state_hash(&s.w.refold(&order)),
+        s.w.hash()
+    );
+}
+
+#[test]
+fn a_vote_after_a_rahui_on_a_decided_request_is_refused_as_decided() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let (b, d) = (s.iwi_board, s.data);
+    let iwi = s.c.iwi.clone();
+    s.w.ok(&iwi[0], IWI, rahui(b, d, None));
+    s.w.refused(
+        &iwi[4],
+        IWI,
+        approve(r, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+}
