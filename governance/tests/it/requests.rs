@@ -399,3 +399,68 @@ fn a_vote_after_a_rahui_on_a_decided_request_is_refused_as_decided() {
         RejectionCode::DecisionAlreadyReached,
     );
 }
+
+#[test]
+fn before_anyone_votes_every_member_is_yet_to_vote() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let tallies = |s: &Setting, r| {
+        s.w.view(&r)
+            .record
+            .unwrap()
+            .decisions
+            .iter()
+            .map(|d| {
+                (
+                    d.tally.approve,
+                    d.tally.decline,
+                    d.tally.abstain,
+                    d.tally.not_voted,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let iwi_first = s.iwi_board < s.pacific_board;
+    let order = |iwi: (u32, u32, u32, u32), pac: (u32, u32, u32, u32)| {
+        if iwi_first {
+            vec![iwi, pac]
+        } else {
+            vec![pac, iwi]
+        }
+    };
+    assert_eq!(tallies(&s, r), order((0, 0, 0, 5), (0, 0, 0, 5)));
+    // One board starts: the other still has all five to vote (this vote
+    // continues the request's fold rather than recomputing it).
+    s.iwi_approve(r, 1);
+    assert_eq!(tallies(&s, r), order((1, 0, 0, 4), (0, 0, 0, 5)));
+    // A withdrawn request keeps the members who never voted as such.
+    let w = s.request(365);
+    let researcher = s.c.researcher.clone();
+    s.w.ok(&researcher, AGENCY, withdraw(w));
+    assert_eq!(tallies(&s, w), order((0, 0, 0, 5), (0, 0, 0, 5)));
+
+    // Members added by an amendment count for requests submitted after it.
+    let newcomer = Person::new("Kiri", 40);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let amendment = s.w.ok(&iwi[0], IWI, amend(b, &[&newcomer], &[], None));
+    for p in &iwi[..3] {
+        s.w.ok(p, IWI, approve(amendment, b));
+    }
+    let later = s.request(365);
+    assert_eq!(tallies(&s, later), order((0, 0, 0, 6), (0, 0, 0, 5)));
+    assert_eq!(tallies(&s, w), order((0, 0, 0, 5), (0, 0, 0, 5)));
+
+    // Whatever order the statements arrive in.
+    let n = s.w.log.len();
+    for order in [(0..n).rev().collect::<Vec<_>>(), {
+        let mut o: Vec<usize> = (0..n).collect();
+        o.rotate_left(n / 2);
+        o
+    }] {
+        assert_eq!(
+            kaitiaki_governance::recompute_state_hash(&s.w.refold(&order)),
+            s.w.hash()
+        );
+    }
+}
