@@ -433,6 +433,50 @@ pub fn request_status<S: Store + ?Sized>(
     }
 }
 
+/// A concern in full: its record, its words and every response.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConcernStory {
+    /// The concern (its `concern.raise` id).
+    pub id: StatementId,
+    /// How it stands: its subject, who raised it, the responses that count.
+    pub record: ConcernRecord,
+    /// The concern as signed, with its words.
+    pub raised: TimelineItem,
+    /// Every response to it, in order, with verdicts (a response that does
+    /// not count says why).
+    pub responses: Vec<TimelineItem>,
+}
+
+/// A concern with its words and every response; `None` if it is not a
+/// concern that counts.
+pub fn concern_story<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<ConcernStory>, StateError> {
+    let Some(record) = get_record::<_, ConcernRecord>(s, Table::Concerns, id.as_bytes())? else {
+        return Ok(None);
+    };
+    let Some(raised) = timeline_item(s, id)? else {
+        return Ok(None);
+    };
+    let mut responses = Vec::new();
+    for (k, _) in scan_all(s, Table::Members, &Agg::Concern(*id).key(), None)? {
+        let rid = codec::id_at(Table::Members, &k, 33)?;
+        if rid != *id {
+            if let Some(item) = timeline_item(s, &rid)? {
+                responses.push(item);
+            }
+        }
+    }
+    responses.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    Ok(Some(ConcernStory {
+        id: *id,
+        record,
+        raised,
+        responses,
+    }))
+}
+
 /// A concern and its responses.
 pub fn concern<S: Store + ?Sized>(
     s: &S,

@@ -464,3 +464,38 @@ fn before_anyone_votes_every_member_is_yet_to_vote() {
         );
     }
 }
+
+#[test]
+fn a_requester_is_found_by_the_first_digits_of_their_key() {
+    let mut s = Setting::new();
+    s.request(365);
+    let whanau = s.c.whanau.clone();
+    let data = s.data;
+    s.w.ok(&whanau, AGENCY, request("Our own study", &[data], &[], 30));
+    let store = &s.w.store;
+    let researcher = s.c.researcher.kb();
+    let hex = researcher.to_hex();
+    for digits in [8, 9, 64] {
+        assert_eq!(
+            lists::requesters_with_prefix(store, &hex[..digits], 2).unwrap(),
+            vec![researcher],
+            "{digits} digits"
+        );
+    }
+    // No digits match every requester: two keys, so ambiguous.
+    let mut both = vec![researcher, whanau.kb()];
+    both.sort();
+    assert_eq!(lists::requesters_with_prefix(store, "", 5).unwrap(), both);
+    assert_eq!(
+        lists::requesters_with_prefix(store, "", 1).unwrap().len(),
+        1
+    );
+    // Someone who never asked for anything is not a requester.
+    let steward = s.c.steward.kb().to_hex();
+    assert!(lists::requesters_with_prefix(store, &steward[..8], 2)
+        .unwrap()
+        .is_empty());
+    assert!(lists::requesters_with_prefix(store, "XYZ", 2)
+        .unwrap()
+        .is_empty());
+}
