@@ -3,7 +3,7 @@
 //! statements; recent decisions read a fixed tail of the own log and of each mirror.
 
 use kaitiaki_governance::lists::{self, RequestFilter};
-use kaitiaki_governance::query;
+use kaitiaki_governance::query::{self, SuspendedBy};
 use kaitiaki_governance::requests::DueReport;
 use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
@@ -18,7 +18,7 @@ use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
-    condition_words, BodyState, Event, OutputItem, ReportItem, RequestView, What,
+    condition_words, BodyState, Event, OutputItem, Pause, ReportItem, RequestView, What,
 };
 use super::search::{Filters, ResultItem, SearchView, STATUSES};
 use super::story::{concerns, event, parse};
@@ -264,6 +264,38 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                     .collect()
             })
             .unwrap_or_default(),
+        paused_by: v
+            .suspended_by
+            .iter()
+            .map(|p| match p {
+                SuspendedBy::Rahui {
+                    rahui,
+                    dataset,
+                    body,
+                    reason,
+                    since,
+                    until,
+                } => Pause::Rahui {
+                    id: rahui.to_hex(),
+                    dataset: (dataset.to_hex(), ctx.dataset_name(dataset)),
+                    board: (body.to_hex(), ctx.body_name(body)),
+                    reason: reason.clone(),
+                    since: since.at,
+                    until: *until,
+                },
+                SuspendedBy::Motion {
+                    motion,
+                    body,
+                    reason,
+                    since,
+                } => Pause::Motion {
+                    id: motion.to_hex(),
+                    board: (body.to_hex(), ctx.body_name(body)),
+                    reason: reason.clone(),
+                    since: since.at,
+                },
+            })
+            .collect(),
         conditions: rec
             .and_then(|r| r.approval.as_ref())
             .map(|a| a.conditions.iter().map(condition_words).collect())

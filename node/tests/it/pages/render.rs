@@ -168,6 +168,7 @@ fn request_view() -> RequestView {
             },
             decision: Some((Outcome::Approved, at("2026-10-05T00:00:00Z"))),
         }],
+        paused_by: vec![],
         conditions: vec!["Return the findings to the community.".into()],
         approved_at: Some(at("2026-10-05T00:00:00Z")),
         expires_at: Some(at("2027-10-05T00:00:00Z")),
@@ -377,5 +378,123 @@ fn every_maori_term_in_the_translation_file_keeps_its_macrons() {
                 "{section}.{key}: no English plural on Māori words"
             );
         }
+    }
+}
+
+#[test]
+fn a_suspended_request_names_the_rahui_and_the_motion_that_pause_it() {
+    use kaitiaki_node::pages::request::Pause;
+    let l = Labels::built_in();
+    let mut v = request_view();
+    v.status = Some(RequestStatus::Suspended);
+    v.paused_by = vec![
+        Pause::Rahui {
+            id: "aa".repeat(32),
+            dataset: ("33".repeat(32), "Whānau wellbeing".into()),
+            board: ("55".repeat(32), "Te Poari".into()),
+            reason: "A hui-ā-iwi asked for a pause.".into(),
+            since: at("2026-11-01T00:00:00Z"),
+            until: None,
+        },
+        Pause::Motion {
+            id: "bb".repeat(32),
+            board: ("56".repeat(32), "Pacific Board".into()),
+            reason: "A breach of the no-linkage condition.".into(),
+            since: at("2026-11-03T00:00:00Z"),
+        },
+    ];
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("suspended request", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    for want in [
+        "Access is paused, for the reasons below.",
+        "Why access is paused",
+        "A rāhui on the dataset Whānau wellbeing, placed by Te Poari on 1 November 2026, until the board lifts it.",
+        "A hui-ā-iwi asked for a pause.",
+        "Pacific Board voted to suspend the approval, on 3 November 2026",
+        "A breach of the no-linkage condition.",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
+    assert!(!text.contains("by a board's decision or a"), "{text}");
+    let hrefs = d.hrefs();
+    for want in [
+        format!("/datasets/{}", "33".repeat(32)),
+        format!("/bodies/{}", "55".repeat(32)),
+        format!("/records/{}", "aa".repeat(32)),
+        format!("/records/{}", "bb".repeat(32)),
+    ] {
+        assert!(hrefs.contains(&want.as_str()), "no link to {want}");
+    }
+}
+
+#[test]
+fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page() {
+    use kaitiaki_node::pages::body::{self, BodyDecision, BodyView};
+    let l = Labels::built_in();
+    for (status, words) in [
+        (
+            RequestStatus::Withdrawn,
+            "The request was withdrawn before this board decided.",
+        ),
+        (
+            RequestStatus::Declined,
+            "Another board declined the request before this board decided.",
+        ),
+        (
+            RequestStatus::UnderReview,
+            "This board has not decided yet.",
+        ),
+    ] {
+        let mut v = request_view();
+        v.status = Some(status);
+        v.approved_at = None;
+        v.expires_at = None;
+        v.bodies[0].decision = None;
+        v.bodies[0].notice_until = Some(at("2026-10-15T00:00:00Z"));
+        v.bodies[0].tally = Tally {
+            approve: 0,
+            decline: 0,
+            abstain: 0,
+            not_voted: 5,
+        };
+        let html = page("Request", request::render(&l, &v));
+        let text = parse(&html).expect("parses").text();
+        assert!(text.contains(words), "{status:?}: {text}");
+        assert!(text.contains("0 approve · 0 decline · 0 abstain · 5 not voted"));
+        assert_eq!(
+            text.contains("Open for community comment until 15 October 2026."),
+            status == RequestStatus::UnderReview,
+            "{status:?}: a closed request is not open for comment"
+        );
+        let b = BodyView {
+            id: "55".repeat(32),
+            name: "Te Poari".into(),
+            description: "The board.".into(),
+            home_log: "iwi.example".into(),
+            founded: None,
+            valid: true,
+            members: vec![],
+            rule: None,
+            notice_days: 0,
+            amendments: 0,
+            datasets: vec![],
+            decisions: vec![BodyDecision {
+                request: "44".repeat(32),
+                title: "Rangatahi wellbeing".into(),
+                requester: person("Dr Aroha Whaanga"),
+                submitted: at("2026-10-01T00:00:00Z"),
+                status,
+                decision: None,
+            }],
+            after: None,
+            next: None,
+            check: None,
+        };
+        let html = page("Board", body::render(&l, &b));
+        assert_accessible("board", &html);
+        let text = parse(&html).expect("parses").text();
+        assert!(text.contains(words), "{status:?}: {text}");
     }
 }
