@@ -20,7 +20,7 @@ use super::overview::{
 use super::request::{
     condition_words, BodyState, Event, OutputItem, Pause, ReportItem, RequestView, What,
 };
-use super::search::{Filters, ResultItem, SearchView, STATUSES};
+use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse};
 
 /// How many of the newest leaves the overview reads for recent decisions.
@@ -554,17 +554,25 @@ pub fn decisions_feed(
 
 /// The search page: one page of requests matching the filters, and the
 /// datasets and boards to choose from (the first hundred of each).
+///
+/// A filter that cannot be understood lists nothing: the page says what is
+/// wrong and how to clear it, rather than list every request under a
+/// filter a reader believes is in force.
 pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
     let s = ctx.store();
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    let mut notice = None;
+    let mut choices = Vec::new();
+    let mut more_choices = false;
+    let mut requester = None;
     let mut filter = RequestFilter::default();
-    // Unknown values are dropped, with a note, so the page still lists
-    // something and the next-page links carry only valid values.
+    // Values that cannot be used are dropped from the filters the page
+    // links with, so "keep the other filters" carries only valid ones.
     if let Some(v) = f.status.as_deref().filter(|v| !v.is_empty()) {
         match STATUSES.iter().find(|s| s.as_str() == v) {
             Some(st) => filter.status = Some(*st),
             None => {
-                problems.push("That status is not one this node knows.");
+                problems.push("That status is not one this node knows.".into());
                 f.status = None;
             }
         }
@@ -573,28 +581,63 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
         (
             &mut f.dataset,
             &mut filter.dataset,
-            "That dataset id is not valid.",
+            "That dataset id is not valid: a dataset's id is the 64 characters at the end of its page's address.",
         ),
-        (&mut f.body, &mut filter.body, "That board id is not valid."),
+        (
+            &mut f.body,
+            &mut filter.body,
+            "That board id is not valid: a board's id is the 64 characters at the end of its page's address.",
+        ),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             match parse_id(v) {
                 Some(id) => *slot = Some(id),
                 None => {
-                    problems.push(what);
+                    problems.push(what.into());
                     *value = None;
                 }
             }
         }
     }
-    if let Some(v) = f.requester.as_deref().filter(|v| !v.is_empty()) {
-        match kaitiaki_protocol::PublicKey::from_hex(v.trim()) {
-            Ok(k) => filter.requester = Some(KeyBytes::of(&k)),
-            Err(_) => {
-                problems.push(
-                    "A requester's key is 64 characters, 0-9 and a-f, as shown beside their name.",
-                );
-                f.requester = None;
+    let typed = f
+        .requester
+        .take()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    if let Some(v) = &typed {
+        let digits = v.len() >= REQUESTER_PREFIX
+            && v.len() <= 64
+            && v.bytes().all(|b| b.is_ascii_hexdigit());
+        if !digits {
+            problems.push(format!(
+                "A requester's key is written with the digits 0-9 and the letters a-f: the whole key \
+                 (64 characters) or at least its first {REQUESTER_PREFIX}, as shown beside a person's name."
+            ));
+        } else {
+            // One more than is shown, to know whether there are more.
+            let found =
+                lists::requesters_with_prefix(s, v, MAX_CHOICES + 1).map_err(GatherError::of)?;
+            match found.as_slice() {
+                [] => problems.push(format!(
+                    "No request here was made with a key that begins with {v}."
+                )),
+                [k] => {
+                    filter.requester = Some(*k);
+                    f.requester = Some(k.to_hex());
+                    requester = Some(ctx.person(k));
+                }
+                many => {
+                    problems.push(format!(
+                        "More than one requester's key begins with {v}, so it cannot say whose requests to show. \
+                         Choose one of them:"
+                    ));
+                    choices = many
+                        .iter()
+                        .take(MAX_CHOICES)
+                        .map(|k| ctx.person(k))
+                        .collect();
+                    more_choices = many.len() > MAX_CHOICES;
+                }
             }
         }
     }
@@ -602,14 +645,18 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
         Some(a) => match Cursor::from_hex(a) {
             Some(c) => Some(c),
             None => {
-                problems.push("That page link is not valid; showing the first page.");
+                notice = Some("That page link is not valid; showing the first page.");
                 f.after = None;
                 None
             }
         },
         None => None,
     };
-    let (page, next) = ctx.requests(&filter, after.as_ref(), PAGE)?;
+    let (page, next) = if problems.is_empty() {
+        ctx.requests(&filter, after.as_ref(), PAGE)?
+    } else {
+        (Vec::new(), None)
+    };
     let datasets = lists::datasets(s, None, 100).map_err(GatherError::of)?;
     let bodies = lists::bodies(s, None, 100).map_err(GatherError::of)?;
     Ok(SearchView {
@@ -626,6 +673,8 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
             .collect(),
         next,
         filters: f,
+        typed_requester: typed,
+        requester,
         datasets: datasets
             .items
             .iter()
@@ -637,6 +686,9 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
             .map(|(i, b)| (i.to_hex(), b.name.clone()))
             .collect(),
         problem: (!problems.is_empty()).then(|| problems.join(" ")),
+        choices,
+        more_choices,
+        notice: notice.map(str::to_owned),
     })
 }
 

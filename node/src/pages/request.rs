@@ -387,7 +387,13 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             }
         }
         dl.facts {
-            dt { (l.ui("researcher")) } dd { (person(&v.requester)) }
+            dt { (l.ui("researcher")) } dd {
+                (person(&v.requester))
+                @if !v.requester.key.is_empty() {
+                    br; span.small { "Key " code.hash { (v.requester.key) } " · "
+                        a href={ "/requests?requester=" (v.requester.key) } { "Every request made with this key" } }
+                }
+            }
             dt { "Received" } dd { (date(v.submitted)) }
             dt { (l.ui("datasets")) } dd { ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } } }
             dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }

@@ -427,6 +427,9 @@ fn a_suspended_request_names_the_rahui_and_the_motion_that_pause_it() {
     ] {
         assert!(hrefs.contains(&want.as_str()), "no link to {want}");
     }
+    // The whole key of the requester is on the page, with their requests.
+    assert!(text.contains(&"cd".repeat(32)), "{text}");
+    assert!(hrefs.contains(&format!("/requests?requester={}", "cd".repeat(32)).as_str()));
 }
 
 #[test]
@@ -497,4 +500,122 @@ fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page(
         let text = parse(&html).expect("parses").text();
         assert!(text.contains(words), "{status:?}: {text}");
     }
+}
+
+fn search_view() -> kaitiaki_node::pages::search::SearchView {
+    use kaitiaki_node::pages::search::{Filters, ResultItem, SearchView};
+    SearchView {
+        filters: Filters::default(),
+        typed_requester: None,
+        requester: None,
+        datasets: vec![("33".repeat(32), "Whānau wellbeing".into())],
+        bodies: vec![("55".repeat(32), "Te Poari".into())],
+        results: vec![ResultItem {
+            id: "44".repeat(32),
+            title: "Rangatahi wellbeing".into(),
+            requester: person("Dr Aroha Whaanga"),
+            submitted: at("2026-10-01T00:00:00Z"),
+            status: RequestStatus::UnderReview,
+            datasets: vec!["Whānau wellbeing".into()],
+        }],
+        next: None,
+        problem: None,
+        choices: vec![],
+        more_choices: false,
+        notice: None,
+    }
+}
+
+#[test]
+fn a_filter_that_cannot_be_used_lists_nothing_and_says_how_to_clear_it() {
+    use kaitiaki_node::pages::search;
+    let l = Labels::built_in();
+    let v = search_view();
+    let html = page("Requests", search::render(&l, &v));
+    assert_accessible("requests", &html);
+    let d = parse(&html).expect("parses");
+    assert!(d.by_id("results").is_some());
+    assert!(
+        d.text().contains("Its first 8 characters are enough"),
+        "the help says what the filter takes"
+    );
+    let input = d.by_id("f-requester").expect("requester field");
+    assert_eq!(input.attr("pattern"), Some("[0-9a-fA-F]{8,64}"));
+
+    // A bad value: the problem, no list, and links to clear it.
+    let mut bad = search_view();
+    bad.results.clear();
+    bad.problem = Some("That status is not one this node knows.".into());
+    bad.filters.body = Some("55".repeat(32));
+    bad.typed_requester = Some("nonsense".into());
+    let html = page("Requests", search::render(&l, &bad));
+    assert_accessible("requests with a bad filter", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    assert!(
+        text.contains("That status is not one this node knows."),
+        "{text}"
+    );
+    assert!(text.contains("No requests are listed until the filter is corrected."));
+    assert!(d.by_id("results").is_none(), "no list under a bad filter");
+    assert!(d.hrefs().contains(&"/requests"));
+    assert!(d
+        .hrefs()
+        .contains(&format!("/requests?body={}", "55".repeat(32)).as_str()));
+    assert_eq!(
+        d.by_id("f-requester").and_then(|i| i.attr("value")),
+        Some("nonsense"),
+        "what was typed is given back to correct"
+    );
+
+    // Digits that begin two keys: each is offered, by name and whole key.
+    let mut two = bad.clone();
+    two.problem = Some("More than one requester's key begins with cdcdcdcd.".into());
+    two.choices = vec![
+        person("Dr Aroha Whaanga"),
+        Person {
+            name: None,
+            affiliation: None,
+            key: "cd".repeat(31) + "ef",
+        },
+    ];
+    let html = page("Requests", search::render(&l, &two));
+    assert_accessible("requests with an ambiguous key", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    assert!(text.contains(&("cd".repeat(31) + "ef")), "{text}");
+    assert!(text.contains("Dr Aroha Whaanga"), "{text}");
+    assert!(d.hrefs().contains(
+        &format!(
+            "/requests?body={}&requester={}",
+            "55".repeat(32),
+            "cd".repeat(32)
+        )
+        .as_str()
+    ));
+}
+
+#[test]
+fn the_overview_links_the_requests_by_what_their_page_offers() {
+    let l = Labels::built_in();
+    let v = OverviewView {
+        datasets: vec![],
+        more_datasets: false,
+        bodies: vec![],
+        rahui: vec![],
+        decisions: vec![],
+        overdue: vec![],
+        due_soon: vec![],
+        concerns: vec![],
+        more_concerns: false,
+        log: log(),
+    };
+    let text = parse(&page("Overview", overview::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(!text.to_lowercase().contains("search"), "{text}");
+    assert!(
+        text.contains("All requests, to show by status, dataset, board or requester"),
+        "{text}"
+    );
 }
