@@ -11,6 +11,7 @@ use kaitiaki_protocol::{Body, StatementId};
 
 use super::body::{BodyDecision, BodyView};
 use super::chart;
+use super::concern::{ConcernRecordView, Subject};
 use super::dataset::{CodeItem, DatasetView, HistoryItem};
 use super::feed::{self, Entry, Feed};
 use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
@@ -690,6 +691,65 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
         more_choices,
         notice: notice.map(str::to_owned),
     })
+}
+
+/// The concern a record's page is about, for a concern or a response to
+/// one; `None` for any other record.
+pub fn concern_record(
+    ctx: &Ctx<'_>,
+    id: &StatementId,
+    kind: &str,
+) -> Gathered<Option<ConcernRecordView>> {
+    let (concern, this_response) = match kind {
+        "concern.raise" => (*id, None),
+        "concern.respond" => {
+            let store = ctx.store();
+            let found = query::statement_state(store, id)
+                .map_err(GatherError::of)?
+                .and_then(|st| match st.owner {
+                    Some(kaitiaki_governance::Agg::Concern(c)) => Some(c),
+                    _ => None,
+                })
+                .or_else(|| {
+                    ctx.own_statement(id).and_then(|s| match s.body {
+                        Body::ConcernRespond(r) => Some(r.concern),
+                        _ => None,
+                    })
+                });
+            match found {
+                Some(c) => (c, Some(id.to_hex())),
+                None => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    let Some(story) = query::concern_story(ctx.store(), &concern).map_err(GatherError::of)? else {
+        return Ok(None);
+    };
+    let mut items = vec![story.raised];
+    items.extend(story.responses);
+    let Some(thread) = concerns(ctx, &items).into_iter().next() else {
+        return Ok(None);
+    };
+    let subject = story.record.subject;
+    let subject = if ctx.request_record(&subject)?.is_some() {
+        Subject {
+            href: format!("/requests/{}", subject.to_hex()),
+            name: ctx.request_title(&subject),
+            kind: "request",
+        }
+    } else {
+        Subject {
+            href: format!("/datasets/{}", subject.to_hex()),
+            name: ctx.dataset_name(&subject),
+            kind: "dataset",
+        }
+    };
+    Ok(Some(ConcernRecordView {
+        thread,
+        subject,
+        this_response,
+    }))
 }
 
 /// One page of all datasets.

@@ -205,6 +205,7 @@ fn request_view() -> RequestView {
                 at: at("2026-10-07T00:00:00Z"),
                 text: "No: small counts are hidden.".into(),
                 resolved: true,
+                excluded: None,
             }],
         }],
         check: None,
@@ -617,5 +618,60 @@ fn the_overview_links_the_requests_by_what_their_page_offers() {
     assert!(
         text.contains("All requests, to show by status, dataset, board or requester"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_concern_record_shows_the_concern_its_subject_and_each_response() {
+    use kaitiaki_node::pages::concern::{self, ConcernRecordView, Subject};
+    let thread = request_view().concerns[0].clone();
+    let mut v = ConcernRecordView {
+        thread,
+        subject: Subject {
+            href: format!("/requests/{}", "44".repeat(32)),
+            name: "Rangatahi wellbeing".into(),
+            kind: "request",
+        },
+        this_response: None,
+    };
+    let html = page(
+        "Record",
+        maud::html! { h1 { "Record #3" } (concern::record_section(&v)) },
+    );
+    assert_accessible("concern record", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    for want in [
+        "The concern",
+        "Raised by Someone who has not said who they are",
+        "on 6 October 2026, about the request Rangatahi wellbeing · Resolved",
+        "Will we be recognisable?",
+        "Te Poari responded on 7 October 2026 (Huia Tamati",
+        "and closed the concern",
+        "No: small counts are hidden.",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
+    assert!(d
+        .hrefs()
+        .contains(&format!("/requests/{}", "44".repeat(32)).as_str()));
+    assert!(d
+        .hrefs()
+        .contains(&format!("/records/{}", "99".repeat(32)).as_str()));
+
+    // On the response's own page, the concern it answers, and which one it is.
+    v.this_response = Some("99".repeat(32));
+    v.thread.responses[0].excluded = Some("not_a_member: not a member".into());
+    let html = page(
+        "Record",
+        maud::html! { h1 { "Record #4" } (concern::record_section(&v)) },
+    );
+    let text = parse(&html).expect("parses").text();
+    assert!(text.contains("The concern this responds to"), "{text}");
+    assert!(text.contains("This response: Te Poari responded"), "{text}");
+    assert!(text.contains("This does not count: not_a_member"), "{text}");
+    assert!(
+        text.contains("· Open"),
+        "a response that does not count closes nothing: {text}"
     );
 }
