@@ -3,7 +3,7 @@
 //! statements; recent decisions read a fixed tail of the own log and of each mirror.
 
 use kaitiaki_governance::lists::{self, RequestFilter};
-use kaitiaki_governance::query;
+use kaitiaki_governance::query::{self, SuspendedBy};
 use kaitiaki_governance::requests::DueReport;
 use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
@@ -11,6 +11,7 @@ use kaitiaki_protocol::{Body, StatementId};
 
 use super::body::{BodyDecision, BodyView};
 use super::chart;
+use super::concern::{ConcernRecordView, Subject};
 use super::dataset::{CodeItem, DatasetView, HistoryItem};
 use super::feed::{self, Entry, Feed};
 use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
@@ -18,9 +19,9 @@ use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
-    condition_words, BodyState, Event, OutputItem, ReportItem, RequestView, What,
+    condition_words, BodyState, Event, OutputItem, Pause, ReportItem, RequestView, What,
 };
-use super::search::{Filters, ResultItem, SearchView, STATUSES};
+use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse};
 
 /// How many of the newest leaves the overview reads for recent decisions.
@@ -264,6 +265,38 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                     .collect()
             })
             .unwrap_or_default(),
+        paused_by: v
+            .suspended_by
+            .iter()
+            .map(|p| match p {
+                SuspendedBy::Rahui {
+                    rahui,
+                    dataset,
+                    body,
+                    reason,
+                    since,
+                    until,
+                } => Pause::Rahui {
+                    id: rahui.to_hex(),
+                    dataset: (dataset.to_hex(), ctx.dataset_name(dataset)),
+                    board: (body.to_hex(), ctx.body_name(body)),
+                    reason: reason.clone(),
+                    since: since.at,
+                    until: *until,
+                },
+                SuspendedBy::Motion {
+                    motion,
+                    body,
+                    reason,
+                    since,
+                } => Pause::Motion {
+                    id: motion.to_hex(),
+                    board: (body.to_hex(), ctx.body_name(body)),
+                    reason: reason.clone(),
+                    since: since.at,
+                },
+            })
+            .collect(),
         conditions: rec
             .and_then(|r| r.approval.as_ref())
             .map(|a| a.conditions.iter().map(condition_words).collect())
@@ -522,17 +555,25 @@ pub fn decisions_feed(
 
 /// The search page: one page of requests matching the filters, and the
 /// datasets and boards to choose from (the first hundred of each).
+///
+/// A filter that cannot be understood lists nothing: the page says what is
+/// wrong and how to clear it, rather than list every request under a
+/// filter a reader believes is in force.
 pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
     let s = ctx.store();
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    let mut notice = None;
+    let mut choices = Vec::new();
+    let mut more_choices = false;
+    let mut requester = None;
     let mut filter = RequestFilter::default();
-    // Unknown values are dropped, with a note, so the page still lists
-    // something and the next-page links carry only valid values.
+    // Values that cannot be used are dropped from the filters the page
+    // links with, so "keep the other filters" carries only valid ones.
     if let Some(v) = f.status.as_deref().filter(|v| !v.is_empty()) {
         match STATUSES.iter().find(|s| s.as_str() == v) {
             Some(st) => filter.status = Some(*st),
             None => {
-                problems.push("That status is not one this node knows.");
+                problems.push("That status is not one this node knows.".into());
                 f.status = None;
             }
         }
@@ -541,28 +582,63 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
         (
             &mut f.dataset,
             &mut filter.dataset,
-            "That dataset id is not valid.",
+            "That dataset id is not valid: a dataset's id is the 64 characters at the end of its page's address.",
         ),
-        (&mut f.body, &mut filter.body, "That board id is not valid."),
+        (
+            &mut f.body,
+            &mut filter.body,
+            "That board id is not valid: a board's id is the 64 characters at the end of its page's address.",
+        ),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             match parse_id(v) {
                 Some(id) => *slot = Some(id),
                 None => {
-                    problems.push(what);
+                    problems.push(what.into());
                     *value = None;
                 }
             }
         }
     }
-    if let Some(v) = f.requester.as_deref().filter(|v| !v.is_empty()) {
-        match kaitiaki_protocol::PublicKey::from_hex(v.trim()) {
-            Ok(k) => filter.requester = Some(KeyBytes::of(&k)),
-            Err(_) => {
-                problems.push(
-                    "A requester's key is 64 characters, 0-9 and a-f, as shown beside their name.",
-                );
-                f.requester = None;
+    let typed = f
+        .requester
+        .take()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    if let Some(v) = &typed {
+        let digits = v.len() >= REQUESTER_PREFIX
+            && v.len() <= 64
+            && v.bytes().all(|b| b.is_ascii_hexdigit());
+        if !digits {
+            problems.push(format!(
+                "A requester's key is written with the digits 0-9 and the letters a-f: the whole key \
+                 (64 characters) or at least its first {REQUESTER_PREFIX}, as shown beside a person's name."
+            ));
+        } else {
+            // One more than is shown, to know whether there are more.
+            let found =
+                lists::requesters_with_prefix(s, v, MAX_CHOICES + 1).map_err(GatherError::of)?;
+            match found.as_slice() {
+                [] => problems.push(format!(
+                    "No request here was made with a key that begins with {v}."
+                )),
+                [k] => {
+                    filter.requester = Some(*k);
+                    f.requester = Some(k.to_hex());
+                    requester = Some(ctx.person(k));
+                }
+                many => {
+                    problems.push(format!(
+                        "More than one requester's key begins with {v}, so it cannot say whose requests to show. \
+                         Choose one of them:"
+                    ));
+                    choices = many
+                        .iter()
+                        .take(MAX_CHOICES)
+                        .map(|k| ctx.person(k))
+                        .collect();
+                    more_choices = many.len() > MAX_CHOICES;
+                }
             }
         }
     }
@@ -570,14 +646,18 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
         Some(a) => match Cursor::from_hex(a) {
             Some(c) => Some(c),
             None => {
-                problems.push("That page link is not valid; showing the first page.");
+                notice = Some("That page link is not valid; showing the first page.");
                 f.after = None;
                 None
             }
         },
         None => None,
     };
-    let (page, next) = ctx.requests(&filter, after.as_ref(), PAGE)?;
+    let (page, next) = if problems.is_empty() {
+        ctx.requests(&filter, after.as_ref(), PAGE)?
+    } else {
+        (Vec::new(), None)
+    };
     let datasets = lists::datasets(s, None, 100).map_err(GatherError::of)?;
     let bodies = lists::bodies(s, None, 100).map_err(GatherError::of)?;
     Ok(SearchView {
@@ -594,6 +674,8 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
             .collect(),
         next,
         filters: f,
+        typed_requester: typed,
+        requester,
         datasets: datasets
             .items
             .iter()
@@ -605,7 +687,69 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
             .map(|(i, b)| (i.to_hex(), b.name.clone()))
             .collect(),
         problem: (!problems.is_empty()).then(|| problems.join(" ")),
+        choices,
+        more_choices,
+        notice: notice.map(str::to_owned),
     })
+}
+
+/// The concern a record's page is about, for a concern or a response to
+/// one; `None` for any other record.
+pub fn concern_record(
+    ctx: &Ctx<'_>,
+    id: &StatementId,
+    kind: &str,
+) -> Gathered<Option<ConcernRecordView>> {
+    let (concern, this_response) = match kind {
+        "concern.raise" => (*id, None),
+        "concern.respond" => {
+            let store = ctx.store();
+            let found = query::statement_state(store, id)
+                .map_err(GatherError::of)?
+                .and_then(|st| match st.owner {
+                    Some(kaitiaki_governance::Agg::Concern(c)) => Some(c),
+                    _ => None,
+                })
+                .or_else(|| {
+                    ctx.own_statement(id).and_then(|s| match s.body {
+                        Body::ConcernRespond(r) => Some(r.concern),
+                        _ => None,
+                    })
+                });
+            match found {
+                Some(c) => (c, Some(id.to_hex())),
+                None => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    let Some(story) = query::concern_story(ctx.store(), &concern).map_err(GatherError::of)? else {
+        return Ok(None);
+    };
+    let mut items = vec![story.raised];
+    items.extend(story.responses);
+    let Some(thread) = concerns(ctx, &items).into_iter().next() else {
+        return Ok(None);
+    };
+    let subject = story.record.subject;
+    let subject = if ctx.request_record(&subject)?.is_some() {
+        Subject {
+            href: format!("/requests/{}", subject.to_hex()),
+            name: ctx.request_title(&subject),
+            kind: "request",
+        }
+    } else {
+        Subject {
+            href: format!("/datasets/{}", subject.to_hex()),
+            name: ctx.dataset_name(&subject),
+            kind: "dataset",
+        }
+    };
+    Ok(Some(ConcernRecordView {
+        thread,
+        subject,
+        this_response,
+    }))
 }
 
 /// One page of all datasets.

@@ -10,6 +10,7 @@ use maud::{html, Markup};
 use super::labels::Labels;
 use super::layout::{date, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
+use super::request::undecided;
 use super::verify::{summary, RecordCheck};
 
 /// A request this board decides, with its answer.
@@ -127,7 +128,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                             p.meta { (date(d.submitted)) " · " (person(&d.requester)) " · " (status(l, d.status)) }
                             @match d.decision {
                                 Some((o, at)) => p { "This board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) },
-                                None => p { "This board has not decided yet." },
+                                None => p { (undecided(Some(d.status))) },
                             }
                         }
                     }

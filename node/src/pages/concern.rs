@@ -40,6 +40,8 @@ pub struct ResponseItem {
     pub text: String,
     /// Whether it closed the concern.
     pub resolved: bool,
+    /// Why it does not count, if it does not.
+    pub excluded: Option<String>,
 }
 
 /// A concern and its responses.
@@ -58,9 +60,66 @@ pub struct ConcernThread {
 }
 
 impl ConcernThread {
-    /// Whether a response has closed it.
+    /// Whether a response that counts has closed it.
     pub fn resolved(&self) -> bool {
-        self.responses.iter().any(|r| r.resolved)
+        self.responses
+            .iter()
+            .any(|r| r.resolved && r.excluded.is_none())
+    }
+}
+
+/// What a concern is about: a request or a dataset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subject {
+    /// Its page.
+    pub href: String,
+    /// Its title or name.
+    pub name: String,
+    /// `request` or `dataset`.
+    pub kind: &'static str,
+}
+
+/// A concern as the page of its record, or of a response to it, shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConcernRecordView {
+    /// The concern, with who raised it, when, and the responses.
+    pub thread: ConcernThread,
+    /// What it is about.
+    pub subject: Subject,
+    /// The id of the response whose page this is, when it is one.
+    pub this_response: Option<String>,
+}
+
+/// A concern on its own record's page: its words, who raised it and when,
+/// what it is about, and each board's response.
+pub fn record_section(v: &ConcernRecordView) -> Markup {
+    let c = &v.thread;
+    html! {
+        section.card.concern aria-labelledby="the-concern" {
+            h2 #the-concern { @if v.this_response.is_some() { "The concern this responds to" } @else { "The concern" } }
+            p.meta {
+                "Raised by " (person(&c.who)) " on " (date(c.at)) ", about the " (v.subject.kind) " "
+                a href=(v.subject.href) { (v.subject.name) } " · "
+                @if c.resolved() { strong { "Resolved" } } @else { strong { "Open" } }
+                @if v.this_response.is_some() { " · " (check_link(&c.id)) }
+            }
+            blockquote { (prose(&c.text)) }
+            h3 { "Responses from the boards" }
+            @if c.responses.is_empty() { p { "No board has responded yet." } }
+            @for r in &c.responses {
+                div.response {
+                    p.meta {
+                        @if v.this_response.as_deref() == Some(r.id.as_str()) { strong { "This response: " } }
+                        (r.body) " responded on " (date(r.at)) " (" (person(&r.who)) ")"
+                        @if r.resolved { ", and closed the concern" } @else { ", and left it open" }
+                        " · " (check_link(&r.id))
+                    }
+                    blockquote { (prose(&r.text)) }
+                    @if let Some(x) = &r.excluded { p.warn { "This does not count: " (x) } }
+                }
+            }
+            p { a href={ (v.subject.href) "#concerns" } { "All concerns about this " (v.subject.kind) } }
+        }
     }
 }
 
@@ -88,6 +147,7 @@ pub fn section(
                             p.meta { (r.body) " responded on " (date(r.at)) " (" (person(&r.who)) ")"
                                 @if r.resolved { ", and closed the concern" } " · " (check_link(&r.id)) }
                             blockquote { (prose(&r.text)) }
+                            @if let Some(x) = &r.excluded { p.warn { "This does not count: " (x) } }
                         }
                     }
                     @if c.responses.is_empty() { p.small { "No board has responded yet." } }

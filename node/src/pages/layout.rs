@@ -235,7 +235,7 @@ pub fn not_found(l: &Labels, what: &str, looked_for: &str) -> Markup {
         }
         p {
             "You can start again from the " a href="/" { "overview" }
-            ", or " a href="/requests" { "search all requests" } "."
+            ", or " a href="/requests" { "see all requests" } "."
         }
     }
 }

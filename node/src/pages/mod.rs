@@ -394,11 +394,17 @@ async fn record(
         node,
         Nav::None,
         ("record in its own log", path),
-        move |c| Ok(c.check(&sid)),
-        move |l, v| {
+        move |c| {
+            let Some(check) = c.check(&sid) else {
+                return Ok(None);
+            };
+            let concern = assemble::concern_record(c, &sid, &check.kind)?;
+            Ok(Some((check, concern)))
+        },
+        move |l, (check, concern)| {
             (
-                format!("Record #{}", v.index),
-                verify::record_page(l, &info, v),
+                format!("Record #{}", check.index),
+                verify::record_page(l, &info, check, concern.as_ref()),
             )
         },
     )

@@ -204,7 +204,7 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                     }
                 }
             }
-            p { a href="/requests" { "All requests, with search" } }
+            p { a href="/requests" { "All requests, to show by status, dataset, board or requester" } }
         }
         div.grid {
             section.card aria-labelledby="overdue" {

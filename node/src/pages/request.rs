@@ -159,6 +159,38 @@ pub struct BodyState {
     pub decision: Option<(Outcome, Timestamp)>,
 }
 
+/// One reason access to an approved request is paused, in names a reader
+/// knows (governance's `query::SuspendedBy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pause {
+    /// A rāhui in force on a dataset of the request.
+    Rahui {
+        /// The `rahui.place` statement's id.
+        id: String,
+        /// The dataset: id and name.
+        dataset: (String, String),
+        /// The board that placed it: id and name.
+        board: (String, String),
+        /// Why, in the board's words.
+        reason: String,
+        /// When it was placed.
+        since: Timestamp,
+        /// When it ends by itself, if it does.
+        until: Option<Timestamp>,
+    },
+    /// A board's motion to suspend the approval passed.
+    Motion {
+        /// The `approval.motion` statement's id.
+        id: String,
+        /// The board: id and name.
+        board: (String, String),
+        /// Why, in the words of the member who proposed it.
+        reason: String,
+        /// When the deciding vote was recorded.
+        since: Timestamp,
+    },
+}
+
 /// A report as it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportItem {
@@ -212,6 +244,8 @@ pub struct RequestView {
     pub datasets: Vec<(String, String)>,
     /// Each board's deliberation.
     pub bodies: Vec<BodyState>,
+    /// Why access is paused now: empty unless the status is suspended.
+    pub paused_by: Vec<Pause>,
     /// Conditions of the approval, in words.
     pub conditions: Vec<String>,
     /// When access began, once approved.
@@ -280,12 +314,55 @@ fn status_sentence(v: &RequestView) -> Markup {
             Some(RequestStatus::Approved) => { "Every board approved. The data may be used, on the conditions below." (ends(v.expires_at)) }
             Some(RequestStatus::Declined) => { "A board declined this request, so the data may not be used." }
             Some(RequestStatus::Withdrawn) => { "The requester withdrew this request." }
+            Some(RequestStatus::Suspended) if !v.paused_by.is_empty() => { "Access is paused, for the reasons below. The data may not be used until they end." }
             Some(RequestStatus::Suspended) => { "Access is paused: by a board's decision or a " span lang="mi" { "rāhui" } " on a dataset." }
             Some(RequestStatus::Revoked) => { "A board revoked the approval. The data may no longer be used." }
             Some(RequestStatus::Expired) => { "The approval has ended. The data may no longer be used." }
             Some(RequestStatus::Completed) => { "The work is finished and the final report was accepted." }
             Some(_) => { "See what has happened below." }
             None => { "This request does not count." }
+        }
+    }
+}
+
+/// What a board that has not decided a request is shown as, given where
+/// the request stands: the same words on the request's page and on the
+/// board's, from the board's side.
+pub fn undecided(status: Option<RequestStatus>) -> &'static str {
+    match status {
+        Some(RequestStatus::Withdrawn) => "The request was withdrawn before this board decided.",
+        Some(RequestStatus::Declined) => {
+            "Another board declined the request before this board decided."
+        }
+        _ => "This board has not decided yet.",
+    }
+}
+
+/// Why access is paused: each rāhui and each suspension, with who, why and since when.
+fn pauses(v: &RequestView) -> Markup {
+    html! {
+        @if v.status == Some(RequestStatus::Suspended) && !v.paused_by.is_empty() {
+            div.alert role="note" {
+                p { strong { "Why access is paused" } }
+                ul.plain {
+                    @for p in &v.paused_by {
+                        @match p {
+                            Pause::Rahui { id, dataset, board, reason, since, until } => li.rahui {
+                                "A " span lang="mi" { "rāhui" } " on the dataset " a href={ "/datasets/" (dataset.0) } { (dataset.1) }
+                                ", placed by " a href={ "/bodies/" (board.0) } { (board.1) } " on " (date(*since))
+                                @match until { Some(u) => { ", until " (date(*u)) "." } None => { ", until the board lifts it." } }
+                                blockquote { (prose(reason)) }
+                                p.meta { (check_link(id)) }
+                            },
+                            Pause::Motion { id, board, reason, since } => li {
+                                a href={ "/bodies/" (board.0) } { (board.1) } " voted to suspend the approval, on " (date(*since)) ", until it reinstates it."
+                                blockquote { (prose(reason)) }
+                                p.meta { (check_link(id)) }
+                            },
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -301,6 +378,7 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             @if let Some(st) = v.status { (status(l, st)) " " }
             span { (status_sentence(v)) }
         }
+        (pauses(v))
         @if let Some(e) = &v.excluded { p.warn { strong { "This request does not count: " } (e) } }
         @if !v.overdue.is_empty() {
             div.alert role="note" {
@@ -309,7 +387,13 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             }
         }
         dl.facts {
-            dt { (l.ui("researcher")) } dd { (person(&v.requester)) }
+            dt { (l.ui("researcher")) } dd {
+                (person(&v.requester))
+                @if !v.requester.key.is_empty() {
+                    br; span.small { "Key " code.hash { (v.requester.key) } " · "
+                        a href={ "/requests?requester=" (v.requester.key) } { "Every request made with this key" } }
+                }
+            }
             dt { "Received" } dd { (date(v.submitted)) }
             dt { (l.ui("datasets")) } dd { ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } } }
             dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }
@@ -340,7 +424,10 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                         h3 { a href={ "/bodies/" (b.id) } { (b.name) } }
                         @match b.decision {
                             Some((o, at)) => p { span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) },
-                            None => p { "Not decided yet." @if let Some(n) = b.notice_until { " Open for community comment until " (date(n)) "." } },
+                            None => p { (undecided(v.status))
+                                @if let (Some(n), Some(RequestStatus::Submitted | RequestStatus::UnderReview)) = (b.notice_until, v.status) {
+                                    " Open for community comment until " (date(n)) "."
+                                } },
                         }
                         p.meta { (b.tally.approve) " approve · " (b.tally.decline) " decline · " (b.tally.abstain) " abstain · " (b.tally.not_voted) " not voted" }
                     }

@@ -21,6 +21,13 @@ pub const STATUSES: [RequestStatus; 9] = [
     RequestStatus::Completed,
 ];
 
+/// How many digits of a key, at least, the requester filter takes: as many
+/// as the pages show beside a person's name ([`super::layout::short`]).
+pub const REQUESTER_PREFIX: usize = 8;
+
+/// How many keys an ambiguous requester filter offers to choose from.
+pub const MAX_CHOICES: usize = 10;
+
 /// The filters as given in the address (all optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct Filters {
@@ -30,7 +37,8 @@ pub struct Filters {
     pub dataset: Option<String>,
     /// A board id.
     pub body: Option<String>,
-    /// A requester's key, hex.
+    /// A requester's key, hex: the whole key, or its first digits (at
+    /// least [`REQUESTER_PREFIX`]) when they belong to one requester.
     pub requester: Option<String>,
     /// The cursor to continue after.
     pub after: Option<String>,
@@ -76,8 +84,13 @@ pub struct ResultItem {
 /// The search page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchView {
-    /// The filters given.
+    /// The filters in force: those given that could be used (a requester
+    /// given by the first digits of their key, by the whole key).
     pub filters: Filters,
+    /// The requester's key as typed, to give back in the form.
+    pub typed_requester: Option<String>,
+    /// The requester the filter found, when it found one.
+    pub requester: Option<Person>,
     /// Datasets to choose from: id and name.
     pub datasets: Vec<(String, String)>,
     /// Boards to choose from: id and name.
@@ -86,8 +99,16 @@ pub struct SearchView {
     pub results: Vec<ResultItem>,
     /// The next page's cursor.
     pub next: Option<String>,
-    /// A problem with the filters, in words.
+    /// What is wrong with the filters, in words. When set, nothing is
+    /// listed: a list under a filter that is not in force would mislead.
     pub problem: Option<String>,
+    /// The requesters whose keys begin with the digits given, when more
+    /// than one does.
+    pub choices: Vec<Person>,
+    /// Whether more requesters than [`MAX_CHOICES`] matched.
+    pub more_choices: bool,
+    /// A note that does not stop the list (a stale page link).
+    pub notice: Option<String>,
 }
 
 fn option(value: &str, label: &str, current: &Option<String>) -> Markup {
@@ -131,27 +152,74 @@ pub fn render(l: &Labels, v: &SearchView) -> Markup {
             div.field {
                 label for="f-requester" { "Requester's key" }
                 input #f-requester name="requester" type="text" inputmode="latin" autocomplete="off" spellcheck="false"
-                    pattern="[0-9a-f]{64}" aria-describedby="f-requester-help" value=(f.requester.clone().unwrap_or_default());
-                p #f-requester-help.small { "Optional: the 64-character key shown beside a person's name." }
+                    pattern="[0-9a-fA-F]{8,64}" aria-describedby="f-requester-help"
+                    value=(v.typed_requester.clone().or_else(|| f.requester.clone()).unwrap_or_default());
+                p #f-requester-help.small {
+                    "Optional: the key shown beside a person's name. Its first " (REQUESTER_PREFIX)
+                    " characters are enough; a request's page shows the whole key."
+                }
             }
             button type="submit" { (l.text("filter")) }
         }
-        @if let Some(p) = &v.problem { p.warn role="alert" { (p) } }
-        section aria-labelledby="results" {
-            h2 #results { "Results" }
-            @if v.results.is_empty() { p { "No requests match." } }
-            ol.results {
-                @for r in &v.results {
-                    li {
-                        a href={ "/requests/" (r.id) } { strong { (r.title) } }
-                        " " (status(l, r.status))
-                        br;
-                        span.meta { (date(r.submitted)) " · " (person(&r.requester)) " · " (r.datasets.join("; ")) }
+        @if let Some(p) = &v.problem {
+            div.alert role="alert" {
+                p { (p) }
+                @if !v.choices.is_empty() {
+                    ul.plain {
+                        @for c in &v.choices {
+                            li { a href={ "/requests?" (with_requester(f, &c.key)) } { (person_name(c)) }
+                                br; code.hash { (c.key) } }
+                        }
                     }
+                    @if v.more_choices { p.small { "More keys begin with these characters: type more of the key to narrow it down." } }
+                }
+                p {
+                    "No requests are listed until the filter is corrected. "
+                    a href="/requests" { "Clear the filters and show every request" }
+                    @let kept = f.query();
+                    @if !kept.is_empty() { " · " a href={ "/requests?" (kept) } { "Show requests with the other filters only" } }
                 }
             }
-            (pager(l, "/requests", &f.query(), f.after.as_deref(), v.next.as_deref()))
+        } @else {
+            @if let Some(n) = &v.notice { p.warn role="status" { (n) } }
+            @if let Some(r) = &v.requester {
+                p { "Requests made with the key of " (person(r)) ": " code.hash { (r.key) } }
+            }
+            section aria-labelledby="results" {
+                h2 #results { "Results" }
+                @if v.results.is_empty() { p { "No requests match." } }
+                ol.results {
+                    @for r in &v.results {
+                        li {
+                            a href={ "/requests/" (r.id) } { strong { (r.title) } }
+                            " " (status(l, r.status))
+                            br;
+                            span.meta { (date(r.submitted)) " · " (person(&r.requester)) " · " (r.datasets.join("; ")) }
+                        }
+                    }
+                }
+                (pager(l, "/requests", &f.query(), f.after.as_deref(), v.next.as_deref()))
+            }
         }
+    }
+}
+
+/// The filters' query with the requester replaced by `key`.
+fn with_requester(f: &Filters, key: &str) -> String {
+    Filters {
+        requester: Some(key.to_owned()),
+        after: None,
+        ..f.clone()
+    }
+    .query()
+}
+
+/// A person's announced name, or what the pages call someone unannounced.
+fn person_name(p: &Person) -> String {
+    match (&p.name, &p.affiliation) {
+        (Some(n), Some(a)) => format!("{n}, {a}"),
+        (Some(n), None) => n.clone(),
+        (None, _) => "Someone who has not said who they are".into(),
     }
 }
 

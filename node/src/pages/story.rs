@@ -122,6 +122,7 @@ pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
                             at: when(item),
                             text: r.text,
                             resolved: r.resolved,
+                            excluded: excluded(&item.verdict),
                         });
                     }
                 }

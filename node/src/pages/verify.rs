@@ -16,6 +16,7 @@ use kaitiaki_protocol::note::{Note, NoteSignature, NoteVerifier, Verifier};
 use kaitiaki_protocol::{Hash, Timestamp};
 use maud::{html, Markup};
 
+use super::concern::ConcernRecordView;
 use super::labels::Labels;
 use super::layout::{date, date_time, person, short, NodeInfo, Person};
 
@@ -438,8 +439,14 @@ fn evidence(e: &Evidence) -> Markup {
     }
 }
 
-/// The whole "check this record" page body.
-pub fn record_page(l: &Labels, node: &NodeInfo, c: &RecordCheck) -> Markup {
+/// The whole "check this record" page body. For a concern, or a response
+/// to one, `concern` is what it says and what it is about, shown first.
+pub fn record_page(
+    l: &Labels,
+    node: &NodeInfo,
+    c: &RecordCheck,
+    concern: Option<&ConcernRecordView>,
+) -> Markup {
     html! {
         p.kicker { (l.ui("verification")) }
         h1 { "Record #" (c.index) ": " (l.english(kind_words(&c.kind))) }
@@ -452,6 +459,7 @@ pub fn record_page(l: &Labels, node: &NodeInfo, c: &RecordCheck) -> Markup {
                 "; entered this node's log on " (date(c.sequenced_at)) "."
             }
         }
+        @if let Some(v) = concern { (super::concern::record_section(v)) }
         section.card aria-labelledby="what-checked" {
             h2 #what-checked { "What this node checked, just now" }
             ol.checks {

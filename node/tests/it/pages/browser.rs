@@ -367,3 +367,93 @@ async fn pages_keep_working_with_thousands_of_requests() {
     screenshots(&node.at("/requests"), "search-3000").await;
     node.stop().await;
 }
+
+/// What a reader is told on the pages the review found wanting: what
+/// suspends a request, who has yet to vote, a concern on its own page, and
+/// filters that cannot be used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_name_causes_count_every_member_and_refuse_bad_filters() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    let text = |html: &str| html::parse(html).expect("parses").text();
+
+    // The suspended request names the rāhui: its dataset, board, reason, date.
+    let (_, page) = served(&node, &format!("/requests/{}", story.suspended)).await;
+    let t = text(&page);
+    for want in [
+        "Why access is paused",
+        "A rāhui on the dataset Housing support records (synthetic example), placed by Te Poari Raraunga o Ngāti Tauira on",
+        "until the board lifts it.",
+        "A tangihanga in the community",
+    ] {
+        assert!(t.contains(want), "the suspended request lacks {want:?}: {t}");
+    }
+    let links = html::parse(&page).expect("parses");
+    assert!(links
+        .hrefs()
+        .contains(&format!("/datasets/{}", story.housing).as_str()));
+
+    // Nobody on the iwi board has voted on the request under review: all three are yet to.
+    let (_, page) = served(&node, &format!("/requests/{}", story.under_review)).await;
+    let t = text(&page);
+    assert!(
+        t.contains("0 approve · 0 decline · 0 abstain · 3 not voted"),
+        "{t}"
+    );
+    assert!(t.contains("This board has not decided yet."), "{t}");
+
+    // The concern's own record: its words, its subject, the board's response.
+    let d = dom(&node.at(&format!("/records/{}", story.concern))).await;
+    let t = d.text();
+    for want in [
+        "The concern",
+        "Will our whānau be recognisable in the tables?",
+        "about the request Rangatahi wellbeing and access to services",
+        "Te Poari Raraunga o Ngāti Tauira responded on",
+        "Counts under 6 are hidden",
+        "and left it open",
+    ] {
+        assert!(t.contains(want), "the concern's record lacks {want:?}: {t}");
+    }
+    assert!(d
+        .hrefs()
+        .contains(&format!("/requests/{}", story.approved).as_str()));
+
+    // Filters that cannot be used list nothing, and say how to clear them.
+    for (query, says) in [
+        ("status=bogus", "That status is not one this node knows."),
+        ("dataset=xyz", "That dataset id is not valid"),
+        ("requester=fb3f18", "at least its first 8"),
+        (
+            "requester=00000000",
+            "No request here was made with a key that begins with 00000000.",
+        ),
+    ] {
+        let (status, page) = served(&node, &format!("/requests?{query}")).await;
+        assert_eq!(status, 200);
+        let d = html::parse(&page).expect("parses");
+        assert!(d.text().contains(says), "{query}: {}", d.text());
+        assert!(d.by_id("results").is_none(), "{query} lists requests");
+        assert!(d.hrefs().contains(&"/requests"), "{query}: no way to clear");
+    }
+
+    // The first eight characters of a key, as shown beside a name, are enough.
+    let key = kaitiaki_protocol::PublicKey::of(&story.researcher).to_hex();
+    let (_, page) = served(&node, &format!("/requests?requester={}", &key[..8])).await;
+    let d = html::parse(&page).expect("parses");
+    let t = d.text();
+    assert!(t.contains(&key), "the whole key is shown: {t}");
+    for title in [
+        "Rangatahi wellbeing and access to services",
+        "Kaumātua housing needs",
+        "Housing stability over ten years",
+    ] {
+        assert!(t.contains(title), "{title} missing: {t}");
+    }
+    assert!(
+        !t.contains("Household risk profiles"),
+        "another requester's: {t}"
+    );
+    node.stop().await;
+}

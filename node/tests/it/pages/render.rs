@@ -168,6 +168,7 @@ fn request_view() -> RequestView {
             },
             decision: Some((Outcome::Approved, at("2026-10-05T00:00:00Z"))),
         }],
+        paused_by: vec![],
         conditions: vec!["Return the findings to the community.".into()],
         approved_at: Some(at("2026-10-05T00:00:00Z")),
         expires_at: Some(at("2027-10-05T00:00:00Z")),
@@ -204,6 +205,7 @@ fn request_view() -> RequestView {
                 at: at("2026-10-07T00:00:00Z"),
                 text: "No: small counts are hidden.".into(),
                 resolved: true,
+                excluded: None,
             }],
         }],
         check: None,
@@ -378,4 +380,298 @@ fn every_maori_term_in_the_translation_file_keeps_its_macrons() {
             );
         }
     }
+}
+
+#[test]
+fn a_suspended_request_names_the_rahui_and_the_motion_that_pause_it() {
+    use kaitiaki_node::pages::request::Pause;
+    let l = Labels::built_in();
+    let mut v = request_view();
+    v.status = Some(RequestStatus::Suspended);
+    v.paused_by = vec![
+        Pause::Rahui {
+            id: "aa".repeat(32),
+            dataset: ("33".repeat(32), "Whānau wellbeing".into()),
+            board: ("55".repeat(32), "Te Poari".into()),
+            reason: "A hui-ā-iwi asked for a pause.".into(),
+            since: at("2026-11-01T00:00:00Z"),
+            until: None,
+        },
+        Pause::Motion {
+            id: "bb".repeat(32),
+            board: ("56".repeat(32), "Pacific Board".into()),
+            reason: "A breach of the no-linkage condition.".into(),
+            since: at("2026-11-03T00:00:00Z"),
+        },
+    ];
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("suspended request", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    for want in [
+        "Access is paused, for the reasons below.",
+        "Why access is paused",
+        "A rāhui on the dataset Whānau wellbeing, placed by Te Poari on 1 November 2026, until the board lifts it.",
+        "A hui-ā-iwi asked for a pause.",
+        "Pacific Board voted to suspend the approval, on 3 November 2026",
+        "A breach of the no-linkage condition.",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
+    assert!(!text.contains("by a board's decision or a"), "{text}");
+    let hrefs = d.hrefs();
+    for want in [
+        format!("/datasets/{}", "33".repeat(32)),
+        format!("/bodies/{}", "55".repeat(32)),
+        format!("/records/{}", "aa".repeat(32)),
+        format!("/records/{}", "bb".repeat(32)),
+    ] {
+        assert!(hrefs.contains(&want.as_str()), "no link to {want}");
+    }
+    // The whole key of the requester is on the page, with their requests.
+    assert!(text.contains(&"cd".repeat(32)), "{text}");
+    assert!(hrefs.contains(&format!("/requests?requester={}", "cd".repeat(32)).as_str()));
+}
+
+#[test]
+fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page() {
+    use kaitiaki_node::pages::body::{self, BodyDecision, BodyView};
+    let l = Labels::built_in();
+    for (status, words) in [
+        (
+            RequestStatus::Withdrawn,
+            "The request was withdrawn before this board decided.",
+        ),
+        (
+            RequestStatus::Declined,
+            "Another board declined the request before this board decided.",
+        ),
+        (
+            RequestStatus::UnderReview,
+            "This board has not decided yet.",
+        ),
+    ] {
+        let mut v = request_view();
+        v.status = Some(status);
+        v.approved_at = None;
+        v.expires_at = None;
+        v.bodies[0].decision = None;
+        v.bodies[0].notice_until = Some(at("2026-10-15T00:00:00Z"));
+        v.bodies[0].tally = Tally {
+            approve: 0,
+            decline: 0,
+            abstain: 0,
+            not_voted: 5,
+        };
+        let html = page("Request", request::render(&l, &v));
+        let text = parse(&html).expect("parses").text();
+        assert!(text.contains(words), "{status:?}: {text}");
+        assert!(text.contains("0 approve · 0 decline · 0 abstain · 5 not voted"));
+        assert_eq!(
+            text.contains("Open for community comment until 15 October 2026."),
+            status == RequestStatus::UnderReview,
+            "{status:?}: a closed request is not open for comment"
+        );
+        let b = BodyView {
+            id: "55".repeat(32),
+            name: "Te Poari".into(),
+            description: "The board.".into(),
+            home_log: "iwi.example".into(),
+            founded: None,
+            valid: true,
+            members: vec![],
+            rule: None,
+            notice_days: 0,
+            amendments: 0,
+            datasets: vec![],
+            decisions: vec![BodyDecision {
+                request: "44".repeat(32),
+                title: "Rangatahi wellbeing".into(),
+                requester: person("Dr Aroha Whaanga"),
+                submitted: at("2026-10-01T00:00:00Z"),
+                status,
+                decision: None,
+            }],
+            after: None,
+            next: None,
+            check: None,
+        };
+        let html = page("Board", body::render(&l, &b));
+        assert_accessible("board", &html);
+        let text = parse(&html).expect("parses").text();
+        assert!(text.contains(words), "{status:?}: {text}");
+    }
+}
+
+fn search_view() -> kaitiaki_node::pages::search::SearchView {
+    use kaitiaki_node::pages::search::{Filters, ResultItem, SearchView};
+    SearchView {
+        filters: Filters::default(),
+        typed_requester: None,
+        requester: None,
+        datasets: vec![("33".repeat(32), "Whānau wellbeing".into())],
+        bodies: vec![("55".repeat(32), "Te Poari".into())],
+        results: vec![ResultItem {
+            id: "44".repeat(32),
+            title: "Rangatahi wellbeing".into(),
+            requester: person("Dr Aroha Whaanga"),
+            submitted: at("2026-10-01T00:00:00Z"),
+            status: RequestStatus::UnderReview,
+            datasets: vec!["Whānau wellbeing".into()],
+        }],
+        next: None,
+        problem: None,
+        choices: vec![],
+        more_choices: false,
+        notice: None,
+    }
+}
+
+#[test]
+fn a_filter_that_cannot_be_used_lists_nothing_and_says_how_to_clear_it() {
+    use kaitiaki_node::pages::search;
+    let l = Labels::built_in();
+    let v = search_view();
+    let html = page("Requests", search::render(&l, &v));
+    assert_accessible("requests", &html);
+    let d = parse(&html).expect("parses");
+    assert!(d.by_id("results").is_some());
+    assert!(
+        d.text().contains("Its first 8 characters are enough"),
+        "the help says what the filter takes"
+    );
+    let input = d.by_id("f-requester").expect("requester field");
+    assert_eq!(input.attr("pattern"), Some("[0-9a-fA-F]{8,64}"));
+
+    // A bad value: the problem, no list, and links to clear it.
+    let mut bad = search_view();
+    bad.results.clear();
+    bad.problem = Some("That status is not one this node knows.".into());
+    bad.filters.body = Some("55".repeat(32));
+    bad.typed_requester = Some("nonsense".into());
+    let html = page("Requests", search::render(&l, &bad));
+    assert_accessible("requests with a bad filter", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    assert!(
+        text.contains("That status is not one this node knows."),
+        "{text}"
+    );
+    assert!(text.contains("No requests are listed until the filter is corrected."));
+    assert!(d.by_id("results").is_none(), "no list under a bad filter");
+    assert!(d.hrefs().contains(&"/requests"));
+    assert!(d
+        .hrefs()
+        .contains(&format!("/requests?body={}", "55".repeat(32)).as_str()));
+    assert_eq!(
+        d.by_id("f-requester").and_then(|i| i.attr("value")),
+        Some("nonsense"),
+        "what was typed is given back to correct"
+    );
+
+    // Digits that begin two keys: each is offered, by name and whole key.
+    let mut two = bad.clone();
+    two.problem = Some("More than one requester's key begins with cdcdcdcd.".into());
+    two.choices = vec![
+        person("Dr Aroha Whaanga"),
+        Person {
+            name: None,
+            affiliation: None,
+            key: "cd".repeat(31) + "ef",
+        },
+    ];
+    let html = page("Requests", search::render(&l, &two));
+    assert_accessible("requests with an ambiguous key", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    assert!(text.contains(&("cd".repeat(31) + "ef")), "{text}");
+    assert!(text.contains("Dr Aroha Whaanga"), "{text}");
+    assert!(d.hrefs().contains(
+        &format!(
+            "/requests?body={}&requester={}",
+            "55".repeat(32),
+            "cd".repeat(32)
+        )
+        .as_str()
+    ));
+}
+
+#[test]
+fn the_overview_links_the_requests_by_what_their_page_offers() {
+    let l = Labels::built_in();
+    let v = OverviewView {
+        datasets: vec![],
+        more_datasets: false,
+        bodies: vec![],
+        rahui: vec![],
+        decisions: vec![],
+        overdue: vec![],
+        due_soon: vec![],
+        concerns: vec![],
+        more_concerns: false,
+        log: log(),
+    };
+    let text = parse(&page("Overview", overview::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(!text.to_lowercase().contains("search"), "{text}");
+    assert!(
+        text.contains("All requests, to show by status, dataset, board or requester"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_concern_record_shows_the_concern_its_subject_and_each_response() {
+    use kaitiaki_node::pages::concern::{self, ConcernRecordView, Subject};
+    let thread = request_view().concerns[0].clone();
+    let mut v = ConcernRecordView {
+        thread,
+        subject: Subject {
+            href: format!("/requests/{}", "44".repeat(32)),
+            name: "Rangatahi wellbeing".into(),
+            kind: "request",
+        },
+        this_response: None,
+    };
+    let html = page(
+        "Record",
+        maud::html! { h1 { "Record #3" } (concern::record_section(&v)) },
+    );
+    assert_accessible("concern record", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    for want in [
+        "The concern",
+        "Raised by Someone who has not said who they are",
+        "on 6 October 2026, about the request Rangatahi wellbeing · Resolved",
+        "Will we be recognisable?",
+        "Te Poari responded on 7 October 2026 (Huia Tamati",
+        "and closed the concern",
+        "No: small counts are hidden.",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
+    assert!(d
+        .hrefs()
+        .contains(&format!("/requests/{}", "44".repeat(32)).as_str()));
+    assert!(d
+        .hrefs()
+        .contains(&format!("/records/{}", "99".repeat(32)).as_str()));
+
+    // On the response's own page, the concern it answers, and which one it is.
+    v.this_response = Some("99".repeat(32));
+    v.thread.responses[0].excluded = Some("not_a_member: not a member".into());
+    let html = page(
+        "Record",
+        maud::html! { h1 { "Record #4" } (concern::record_section(&v)) },
+    );
+    let text = parse(&html).expect("parses").text();
+    assert!(text.contains("The concern this responds to"), "{text}");
+    assert!(text.contains("This response: Te Poari responded"), "{text}");
+    assert!(text.contains("This does not count: not_a_member"), "{text}");
+    assert!(
+        text.contains("· Open"),
+        "a response that does not count closes nothing: {text}"
+    );
 }
