@@ -4,11 +4,12 @@
 //!
 //! 1. `GET <peer>/v1/checkpoint/note`; the note must verify under the
 //!    peer's pinned key and name its origin.
-//! 2. Compare it with the last checkpoint the mirror was verified against
-//!    ([`MirrorLog::checkpoint`]): same size and another root is
-//!    equivocation; a smaller one must be a prefix of the mirror; a larger
-//!    one must come with a consistency proof from the held one. Anything
-//!    else is kept as evidence and the peer is quarantined.
+//! 2. Compare it with the largest checkpoint the mirror was verified
+//!    against ([`MirrorLog::checkpoint`], which a smaller one never
+//!    replaces): same size and another root is equivocation; a smaller one
+//!    must be a prefix of it; a larger one must come with a consistency
+//!    proof from it. Anything else is kept as evidence and the peer is
+//!    quarantined.
 //! 3. Catch up in batches: `GET <peer>/v1/leaves/raw`, verify every leaf's
 //!    signature (in parallel, off the async threads), extend the mirror's
 //!    tree with them and check that tree against the new checkpoint with a
@@ -650,7 +651,7 @@ impl Follower {
     }
 }
 
-/// The checkpoint the mirror was last verified against.
+/// The largest checkpoint the mirror was verified against.
 pub(crate) fn held(
     mirror: &MirrorLog,
     followed: &Followed,

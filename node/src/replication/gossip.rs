@@ -33,7 +33,7 @@ pub struct MirrorView {
     pub origin: String,
     /// Leaves held.
     pub size: u64,
-    /// The log's checkpoint the mirror was last verified against.
+    /// The largest of the log's checkpoints the mirror was verified against.
     pub checkpoint: String,
     /// The log's latest checkpoint whose whole tree the mirror holds (for
     /// audits: the mirror's leaves up to its size make exactly its root).

@@ -90,14 +90,28 @@ impl View {
         }
     }
 
+    /// A log whose tree holds `leaves`, served as they are, showing its
+    /// signed checkpoint of the first `size` leaves only (an older one).
+    fn showing(leaves: Vec<Vec<u8>>, size: u64) -> View {
+        let mut view = View::honest(leaves);
+        view.note = Checkpoint::new(HARNESS, size, merkle::root(&view.tree, size).unwrap())
+            .unwrap()
+            .sign(&harness_signer())
+            .unwrap()
+            .to_string();
+        view
+    }
+
+    /// The same signed tree, serving only its first `n` leaves.
+    fn serving_first(mut self, n: usize) -> View {
+        self.served.truncate(n);
+        self
+    }
+
     /// The same signed tree, but serving `bytes` as leaf `index`.
     fn serving(mut self, index: usize, bytes: Vec<u8>) -> View {
         self.served[index] = bytes;
         self
-    }
-
-    fn size(&self) -> u64 {
-        self.tree.size()
     }
 }
 
@@ -152,11 +166,9 @@ async fn checkpoint_note(State(s): Shared) -> Response {
 
 async fn leaves_raw(State(s): Shared, Query(q): Query<RawQ>) -> Response {
     let v = view_of(&s);
-    let start = q.start.min(v.size()) as usize;
-    let end = q
-        .start
-        .saturating_add(q.limit.unwrap_or(4096))
-        .min(v.size()) as usize;
+    let served = v.served.len() as u64;
+    let start = q.start.min(served) as usize;
+    let end = q.start.saturating_add(q.limit.unwrap_or(4096)).min(served) as usize;
     let mut out = Vec::new();
     for l in &v.served[start..end] {
         out.extend_from_slice(&(l.len() as u32).to_be_bytes());
@@ -521,6 +533,63 @@ async fn a_longer_fork_past_a_power_of_two_is_found_by_the_follower_holding_the_
         false,
     )
     .await;
+}
+
+/// A log signs a checkpoint of 16 leaves but serves only the first 4, so
+/// the follower holds that checkpoint over a mirror of 4 leaves. It then
+/// shows its older checkpoint of 8 (consistent with the 16) and serves
+/// leaves up to it; then a checkpoint of 16 leaves of another history that
+/// shares those 8. The follower must still hold the first checkpoint of 16
+/// and find the two of one size: had it taken the checkpoint of 8 as the
+/// one held, the fork would pass as consistent with it.
+#[tokio::test]
+async fn a_smaller_checkpoint_does_not_make_the_follower_forget_a_larger_one() {
+    let leaves = history(4500, 16, "held");
+    let harness = Harness::start(View::honest(leaves.clone()).serving_first(4)).await;
+    let dir = tempdir();
+    let node = TestNode::start_with(follower_config(
+        dir.path(),
+        "follower.example",
+        [68; 32],
+        vec![harness.peer()],
+    ))
+    .await;
+    wait_mirrored(&node, 4).await;
+    let held = View::honest(leaves.clone()).note;
+
+    harness.set(View::showing(leaves.clone(), 8));
+    wait_mirrored(&node, 8).await;
+    let (status, body) = node.get("/v1/mirrors").await;
+    assert_eq!(status, 200, "{body}");
+    let mirror = body["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["origin"] == HARNESS)
+        .cloned()
+        .unwrap();
+    assert_eq!(mirror["checkpoint"], held, "{mirror}");
+    assert_eq!(mirror["complete"], View::showing(leaves.clone(), 8).note);
+
+    let mut fork = leaves[..8].to_vec();
+    fork.extend((8..16).map(|i| leaf(i, announce(4600 + i, "fork"))));
+    let forked = View::honest(fork);
+    harness.set(forked.clone());
+    let record = wait_for_evidence(&node, "equivocation", 30).await;
+    verify_record(&record, "equivocation");
+    assert_eq!(record["found_by"], "replication", "{record}");
+    let mut notes = [
+        record["evidence"]["a"].as_str().unwrap().to_owned(),
+        record["evidence"]["b"].as_str().unwrap().to_owned(),
+    ];
+    notes.sort();
+    let mut shown = [held, forked.note];
+    shown.sort();
+    assert_eq!(notes, shown);
+    let status = harness_status(&node).await;
+    assert_eq!(status["state"], "quarantined", "{status}");
+    assert_eq!(status["mirrored"], 8, "{status}");
+    node.stop().await;
 }
 
 /// Leaf bytes with one byte of the envelope's signature flipped.
