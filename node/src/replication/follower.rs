@@ -41,6 +41,7 @@ use kaitiaki_protocol::Hash;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use super::bounded;
 use super::evidence::{self, leaf_claim, Item};
 use super::{Followed, PeerState};
 use crate::node::Shared;
@@ -64,6 +65,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub(crate) enum Fault {
     /// The peer could not be reached or answered nonsense; retry later.
     Unreachable(String),
+    /// The peer answered with more than the endpoint can need (see
+    /// [`super::bounded`]); retry later, as for [`Fault::Unreachable`].
+    Oversized(String),
     /// The peer misbehaved: keep this and quarantine it.
     Misbehaved { item: Item, reason: String },
     /// This node's own storage or sequencer failed; retry later.
@@ -256,7 +260,9 @@ impl Follower {
                     }
                     continue;
                 }
-                Err(Fault::Unreachable(problem)) | Err(Fault::Local(problem)) => {
+                Err(Fault::Unreachable(problem))
+                | Err(Fault::Oversized(problem))
+                | Err(Fault::Local(problem)) => {
                     if let Some(shared) = self.shared.upgrade() {
                         shared
                             .replication
@@ -282,7 +288,9 @@ impl Follower {
 
     /// One round; true when there is more to fetch at once.
     async fn round(&self) -> Result<bool, Fault> {
-        let bytes = self.get_bytes("/v1/checkpoint/note").await?;
+        let bytes = self
+            .get_bytes("/v1/checkpoint/note", bounded::NOTE_CAP)
+            .await?;
         let new = open_checkpoint(&bytes, &self.followed, self.origin())
             .map_err(|e| Fault::Unreachable(format!("its checkpoint is {e}")))?;
         self.followed.update(|s| {
@@ -439,7 +447,10 @@ impl Follower {
     ) -> Result<(Vec<MirrorLeaf>, u64), Fault> {
         let limit = self.batch.min(new.size() - at);
         let body = self
-            .get_bytes(&format!("/v1/leaves/raw?start={at}&limit={limit}"))
+            .get_bytes(
+                &format!("/v1/leaves/raw?start={at}&limit={limit}"),
+                bounded::raw_leaves_cap(limit),
+            )
             .await?;
         let raw = split_raw(&body).map_err(|e| unreachable("its leaves", e))?;
         if raw.is_empty() || raw.len() as u64 > limit {
@@ -609,7 +620,10 @@ impl Follower {
 
     async fn leaf_at(&self, index: u64) -> Result<Vec<u8>, Fault> {
         let body = self
-            .get_bytes(&format!("/v1/leaves/raw?start={index}&limit=1"))
+            .get_bytes(
+                &format!("/v1/leaves/raw?start={index}&limit=1"),
+                bounded::raw_leaves_cap(1),
+            )
             .await?;
         split_raw(&body)
             .ok()
@@ -622,7 +636,9 @@ impl Follower {
             .await
     }
 
-    pub(crate) async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, Fault> {
+    /// `GET path` from the peer: the body of a successful answer, read up
+    /// to `cap` bytes (see [`bounded`]).
+    pub(crate) async fn get_bytes(&self, path: &str, cap: usize) -> Result<Vec<u8>, Fault> {
         let response = self
             .http
             .get(self.url(path))
@@ -635,18 +651,22 @@ impl Follower {
                 response.status()
             )));
         }
-        Ok(response
-            .bytes()
-            .await
-            .map_err(|e| unreachable(path, e))?
-            .to_vec())
+        bounded::read(response, cap).await.map_err(|e| {
+            if !e.is_oversized() {
+                return unreachable(path, e);
+            }
+            // Not evidence (nothing in it is signed), but more than a
+            // dropped connection: worth an operator's eye.
+            tracing::warn!(peer = %self.followed.peer.url, path, problem = %e, "a peer's answer was too large");
+            Fault::Oversized(format!("{path}: {e}"))
+        })
     }
 
     pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
     ) -> Result<T, Fault> {
-        let bytes = self.get_bytes(path).await?;
+        let bytes = self.get_bytes(path, bounded::JSON_CAP).await?;
         serde_json::from_slice(&bytes).map_err(|e| unreachable(path, e))
     }
 }
