@@ -37,16 +37,17 @@ use kaitiaki_protocol::evidence::Evidence;
 use kaitiaki_protocol::merkle::prefix_root_from_consistency;
 use kaitiaki_protocol::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use kaitiaki_protocol::note::Note;
-use kaitiaki_protocol::Hash;
+use kaitiaki_protocol::{Hash, Leaf, Timestamp};
 use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::bounded;
 use super::evidence::{self, leaf_claim, Item};
+use super::rules::{self, Refusal};
 use super::{Followed, PeerState};
 use crate::node::Shared;
 use crate::sequencer::mirror::{open_leaf, MirrorLeaf, MirrorOutcome};
-use crate::sequencer::SequencerHandle;
+use crate::sequencer::{now_millis, SequencerHandle};
 use crate::storage::mirror::MirrorLog;
 use crate::storage::StorageError;
 use crate::witness::unix_now;
@@ -57,6 +58,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The most leaves `/v1/leaves/raw` serves at once (PROTOCOL.md §8.11):
+/// asking for more would only raise the cap on the answer.
+const MAX_RAW_LEAVES: u64 = 4096;
 
 /// Why a round stopped. A fault ends a round once and carries its
 /// evidence with it, so its size does not matter.
@@ -102,6 +106,10 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
         http,
         poll: Duration::from_millis(shared.config.replication.poll_ms),
         batch: shared.config.replication.batch_leaves,
+        network: shared.config.network.clone(),
+        max_skew_ms: i64::try_from(shared.config.replication.max_future_skew_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000),
     };
     let closing = shared.closing.subscribe();
     let task = tokio::spawn(f.run(closing));
@@ -115,6 +123,10 @@ pub(crate) struct Follower {
     pub(crate) http: reqwest::Client,
     poll: Duration,
     batch: u64,
+    /// This node's network: a peer's statements must be for it.
+    network: String,
+    /// How far ahead of this node's clock a peer's leaf may be sequenced.
+    max_skew_ms: i64,
 }
 
 /// A checkpoint note, verified under a peer's key, with its parsed body.
@@ -404,6 +416,7 @@ impl Follower {
     /// is dropped if batch k was refused.
     async fn catch_up(&self, mirror: &MirrorLog, size: u64, new: &Signed) -> Result<bool, Fault> {
         let mut compact = mirror.tree().compact_range(size)?;
+        let mut previous = last_time(mirror, size)?;
         let mut next = size;
         let mut storing: Option<(tokio::task::JoinHandle<MirrorOutcome>, u64, u64)> = None;
         // A few batches per round, so gossip and status stay fresh.
@@ -412,7 +425,9 @@ impl Follower {
             if next >= new.size() || self.followed.status().state == PeerState::Quarantined {
                 break;
             }
-            let fetched = self.fetch_batch(&mut compact, next, new).await;
+            let fetched = self
+                .fetch_batch(&mut compact, &mut previous, next, new)
+                .await;
             // The batch before is verified: let it land even if this one
             // turns out bad, so the mirror keeps all that was verified.
             if let Some((task, from, n)) = storing.take() {
@@ -435,17 +450,20 @@ impl Follower {
         Ok(next < new.size())
     }
 
-    /// Fetches leaves from `at`, checks every signature and that they extend
-    /// `compact` (the tree so far) to a prefix of the signed tree `new`.
-    /// Returns the leaves and the size they bring the tree to; `compact` is
-    /// then that tree.
+    /// Fetches leaves from `at`, checks every signature, the rules of
+    /// [`rules`] (`previous` is the time of the leaf before `at`), and that
+    /// they extend `compact` (the tree so far) to a prefix of the signed
+    /// tree `new`. Returns the leaves and the size they bring the tree to;
+    /// `compact` and `previous` then describe that tree. A leaf dated too
+    /// far ahead ends the batch before it, so what comes before is kept.
     async fn fetch_batch(
         &self,
         compact: &mut kaitiaki_protocol::merkle::CompactRange,
+        previous: &mut Option<Timestamp>,
         at: u64,
         new: &Signed,
     ) -> Result<(Vec<MirrorLeaf>, u64), Fault> {
-        let limit = self.batch.min(new.size() - at);
+        let limit = self.batch.min(new.size() - at).min(MAX_RAW_LEAVES);
         let body = self
             .get_bytes(
                 &format!("/v1/leaves/raw?start={at}&limit={limit}"),
@@ -459,7 +477,6 @@ impl Follower {
                 raw.len()
             )));
         }
-        let end = at + raw.len() as u64;
         // Signature checks are the bulk of the work: in parallel, off the
         // async threads.
         let opened = tokio::task::spawn_blocking(move || {
@@ -470,7 +487,7 @@ impl Follower {
         .await
         .map_err(|e| Fault::Local(e.to_string()))?;
         let mut leaves: Vec<MirrorLeaf> = Vec::with_capacity(opened.len());
-        let mut candidate = compact.clone();
+        let mut hashes = Vec::with_capacity(opened.len());
         for (i, (hash, result)) in opened.into_iter().enumerate() {
             let index = at + i as u64;
             match result {
@@ -479,6 +496,28 @@ impl Follower {
                     return Err(self.bad_leaf(new, index, &bytes, &problem).await)
                 }
             }
+            hashes.push(hash);
+        }
+        // A leaf that breaks a rule is blamed on the peer only once it is
+        // proven part of the tree the peer signed: the tree is checked up
+        // to it. A leaf dated too far ahead is left for later.
+        let latest = rules::latest(now_millis(), self.max_skew_ms);
+        let refusal = rules::check(&leaves, at, *previous, &self.network, latest).err();
+        let keep = match &refusal {
+            None => leaves.len(),
+            Some(Refusal::BreaksRule { index, .. }) => (index - at) as usize + 1,
+            Some(Refusal::Early { index, detail }) => {
+                if *index == at {
+                    return Err(Fault::Unreachable(detail.clone()));
+                }
+                (index - at) as usize
+            }
+        };
+        leaves.truncate(keep);
+        hashes.truncate(keep);
+        let end = at + keep as u64;
+        let mut candidate = compact.clone();
+        for hash in hashes {
             let _ = candidate.push_with(hash, |_, _| {});
         }
         let tree_ok = if end == new.size() {
@@ -511,8 +550,43 @@ impl Follower {
                 reason: format!("it served leaves {at}..{end} that are not in the tree it signed"),
             });
         }
+        if let Some(Refusal::BreaksRule {
+            index,
+            code,
+            detail,
+        }) = refusal
+        {
+            let bytes = leaves.last().map(|l| l.bytes.as_slice());
+            return Err(self.breaks_rule(new, index, bytes, code, &detail));
+        }
         *compact = candidate;
+        if let Some(last) = leaves.last() {
+            *previous = Some(last.sequenced_at);
+        }
         Ok((leaves, end))
+    }
+
+    /// A leaf of the peer's signed tree that breaks a rule of the
+    /// federation: a claim, and the reason to quarantine the peer.
+    fn breaks_rule(
+        &self,
+        new: &Signed,
+        index: u64,
+        bytes: Option<&[u8]>,
+        code: &str,
+        detail: &str,
+    ) -> Fault {
+        Fault::Misbehaved {
+            item: leaf_claim(
+                "breaks_rule",
+                self.origin(),
+                &new.note,
+                index,
+                bytes,
+                format!("{code}: {detail}"),
+            ),
+            reason: format!("it sequenced leaf {index}, which breaks a rule: {code}"),
+        }
     }
 
     /// Waits for a batch handed to the sequencer and turns its outcome into
@@ -542,20 +616,13 @@ impl Follower {
             ))),
             MirrorOutcome::BreaksRule { index, rejection } => {
                 let bytes = self.leaf_at(index).await.ok();
-                Err(Fault::Misbehaved {
-                    item: leaf_claim(
-                        "breaks_rule",
-                        self.origin(),
-                        &new.note,
-                        index,
-                        bytes.as_deref(),
-                        format!("{}: {}", rejection.code, rejection.message),
-                    ),
-                    reason: format!(
-                        "it sequenced leaf {index}, which breaks a rule: {}",
-                        rejection.code
-                    ),
-                })
+                Err(self.breaks_rule(
+                    new,
+                    index,
+                    bytes.as_deref(),
+                    rejection.code.as_str(),
+                    &rejection.message,
+                ))
             }
             MirrorOutcome::Unavailable => {
                 if self.shared.upgrade().is_none() {
@@ -683,6 +750,19 @@ pub(crate) fn held(
             .map(Some)
             .map_err(|e| Fault::Local(format!("the held checkpoint of {origin} is {e}"))),
     }
+}
+
+/// The time of leaf `size - 1` of the mirror, if it holds any.
+fn last_time(mirror: &MirrorLog, size: u64) -> Result<Option<Timestamp>, Fault> {
+    let Some(index) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    let bytes = mirror
+        .leaf_bytes(index)?
+        .ok_or_else(|| Fault::Local(format!("the mirror lacks its leaf {index}")))?;
+    Leaf::from_bytes(&bytes)
+        .map(|leaf| Some(leaf.sequenced_at()))
+        .map_err(|e| Fault::Local(format!("the mirror's leaf {index} does not parse: {e}")))
 }
 
 /// Sleeps for `d`; true if the node began closing meanwhile.

@@ -15,13 +15,16 @@
 //!    third log with this node's own mirror of it: two followers shown two
 //!    histories find out.
 //! 4. [`evidence`] — evidence records and quarantine.
-//! 5. [`bounded`] — every answer from a peer or witness is read with a cap
+//! 5. [`rules`] — what a peer's leaves must be beyond a valid signature:
+//!    for this network, and sequenced in order and not far in the future.
+//! 6. [`bounded`] — every answer from a peer or witness is read with a cap
 //!    on its size, so a peer cannot exhaust this node's memory.
 //!
 //! **Quarantine.** A peer whose log proves it misbehaved — a checkpoint
 //! that contradicts one it signed before, a leaf whose signature does not
 //! verify, leaves that do not make the tree it signed, a statement
-//! sequenced outside its body's home log — is quarantined: the evidence is
+//! sequenced outside its body's home log, a statement of another network,
+//! a leaf sequenced before the one before it — is quarantined: the evidence is
 //! kept ([`evidence`]), the peer is no longer followed, and its mirror
 //! stays exactly as it was last verified. Quarantine lasts until an
 //! operator removes it (`kaitiaki peer forgive`), because a log that
@@ -31,6 +34,7 @@ pub mod bounded;
 pub mod evidence;
 pub mod follower;
 pub mod gossip;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

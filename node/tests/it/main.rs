@@ -6,6 +6,7 @@ mod events;
 mod federation;
 mod federation_faults;
 mod federation_limits;
+mod federation_rules;
 mod governance;
 mod harness;
 mod ops;
