@@ -15,6 +15,7 @@
 //!
 //! [replication]
 //! poll_ms = 1000                    # how often each peer is asked for news
+//! max_future_skew_secs = 600        # peers' leaves sequenced further ahead wait
 //!
 //! [limits]
 //! max_body_bytes = 1048576
@@ -142,6 +143,11 @@ pub struct ReplicationConfig {
     pub poll_ms: u64,
     /// Leaves fetched per request while catching up.
     pub batch_leaves: u64,
+    /// How far ahead of this node's clock a peer's leaf may be sequenced,
+    /// in seconds, before it is refused and fetched again later. Clocks
+    /// differ a little; a leaf dated far ahead could pass, say, a notice
+    /// period that has not yet run.
+    pub max_future_skew_secs: u64,
 }
 
 impl Default for ReplicationConfig {
@@ -149,6 +155,7 @@ impl Default for ReplicationConfig {
         ReplicationConfig {
             poll_ms: 1000,
             batch_leaves: 1000,
+            max_future_skew_secs: 600,
         }
     }
 }

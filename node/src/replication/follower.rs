@@ -4,11 +4,12 @@
 //!
 //! 1. `GET <peer>/v1/checkpoint/note`; the note must verify under the
 //!    peer's pinned key and name its origin.
-//! 2. Compare it with the last checkpoint the mirror was verified against
-//!    ([`MirrorLog::checkpoint`]): same size and another root is
-//!    equivocation; a smaller one must be a prefix of the mirror; a larger
-//!    one must come with a consistency proof from the held one. Anything
-//!    else is kept as evidence and the peer is quarantined.
+//! 2. Compare it with the largest checkpoint the mirror was verified
+//!    against ([`MirrorLog::checkpoint`], which a smaller one never
+//!    replaces): same size and another root is equivocation; a smaller one
+//!    must be a prefix of it; a larger one must come with a consistency
+//!    proof from it. Anything else is kept as evidence and the peer is
+//!    quarantined.
 //! 3. Catch up in batches: `GET <peer>/v1/leaves/raw`, verify every leaf's
 //!    signature (in parallel, off the async threads), extend the mirror's
 //!    tree with them and check that tree against the new checkpoint with a
@@ -36,15 +37,17 @@ use kaitiaki_protocol::evidence::Evidence;
 use kaitiaki_protocol::merkle::prefix_root_from_consistency;
 use kaitiaki_protocol::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use kaitiaki_protocol::note::Note;
-use kaitiaki_protocol::Hash;
+use kaitiaki_protocol::{Hash, Leaf, Timestamp};
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use super::bounded;
 use super::evidence::{self, leaf_claim, Item};
+use super::rules::{self, Refusal};
 use super::{Followed, PeerState};
 use crate::node::Shared;
 use crate::sequencer::mirror::{open_leaf, MirrorLeaf, MirrorOutcome};
-use crate::sequencer::SequencerHandle;
+use crate::sequencer::{now_millis, SequencerHandle};
 use crate::storage::mirror::MirrorLog;
 use crate::storage::StorageError;
 use crate::witness::unix_now;
@@ -55,6 +58,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The most leaves `/v1/leaves/raw` serves at once (PROTOCOL.md §8.11):
+/// asking for more would only raise the cap on the answer.
+const MAX_RAW_LEAVES: u64 = 4096;
 
 /// Why a round stopped. A fault ends a round once and carries its
 /// evidence with it, so its size does not matter.
@@ -63,6 +69,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub(crate) enum Fault {
     /// The peer could not be reached or answered nonsense; retry later.
     Unreachable(String),
+    /// The peer answered with more than the endpoint can need (see
+    /// [`super::bounded`]); retry later, as for [`Fault::Unreachable`].
+    Oversized(String),
     /// The peer misbehaved: keep this and quarantine it.
     Misbehaved { item: Item, reason: String },
     /// This node's own storage or sequencer failed; retry later.
@@ -97,6 +106,10 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
         http,
         poll: Duration::from_millis(shared.config.replication.poll_ms),
         batch: shared.config.replication.batch_leaves,
+        network: shared.config.network.clone(),
+        max_skew_ms: i64::try_from(shared.config.replication.max_future_skew_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000),
     };
     let closing = shared.closing.subscribe();
     let task = tokio::spawn(f.run(closing));
@@ -110,6 +123,10 @@ pub(crate) struct Follower {
     pub(crate) http: reqwest::Client,
     poll: Duration,
     batch: u64,
+    /// This node's network: a peer's statements must be for it.
+    network: String,
+    /// How far ahead of this node's clock a peer's leaf may be sequenced.
+    max_skew_ms: i64,
 }
 
 /// A checkpoint note, verified under a peer's key, with its parsed body.
@@ -255,7 +272,9 @@ impl Follower {
                     }
                     continue;
                 }
-                Err(Fault::Unreachable(problem)) | Err(Fault::Local(problem)) => {
+                Err(Fault::Unreachable(problem))
+                | Err(Fault::Oversized(problem))
+                | Err(Fault::Local(problem)) => {
                     if let Some(shared) = self.shared.upgrade() {
                         shared
                             .replication
@@ -281,7 +300,9 @@ impl Follower {
 
     /// One round; true when there is more to fetch at once.
     async fn round(&self) -> Result<bool, Fault> {
-        let bytes = self.get_bytes("/v1/checkpoint/note").await?;
+        let bytes = self
+            .get_bytes("/v1/checkpoint/note", bounded::NOTE_CAP)
+            .await?;
         let new = open_checkpoint(&bytes, &self.followed, self.origin())
             .map_err(|e| Fault::Unreachable(format!("its checkpoint is {e}")))?;
         self.followed.update(|s| {
@@ -395,6 +416,7 @@ impl Follower {
     /// is dropped if batch k was refused.
     async fn catch_up(&self, mirror: &MirrorLog, size: u64, new: &Signed) -> Result<bool, Fault> {
         let mut compact = mirror.tree().compact_range(size)?;
+        let mut previous = last_time(mirror, size)?;
         let mut next = size;
         let mut storing: Option<(tokio::task::JoinHandle<MirrorOutcome>, u64, u64)> = None;
         // A few batches per round, so gossip and status stay fresh.
@@ -403,7 +425,9 @@ impl Follower {
             if next >= new.size() || self.followed.status().state == PeerState::Quarantined {
                 break;
             }
-            let fetched = self.fetch_batch(&mut compact, next, new).await;
+            let fetched = self
+                .fetch_batch(&mut compact, &mut previous, next, new)
+                .await;
             // The batch before is verified: let it land even if this one
             // turns out bad, so the mirror keeps all that was verified.
             if let Some((task, from, n)) = storing.take() {
@@ -426,19 +450,25 @@ impl Follower {
         Ok(next < new.size())
     }
 
-    /// Fetches leaves from `at`, checks every signature and that they extend
-    /// `compact` (the tree so far) to a prefix of the signed tree `new`.
-    /// Returns the leaves and the size they bring the tree to; `compact` is
-    /// then that tree.
+    /// Fetches leaves from `at`, checks every signature, the rules of
+    /// [`rules`] (`previous` is the time of the leaf before `at`), and that
+    /// they extend `compact` (the tree so far) to a prefix of the signed
+    /// tree `new`. Returns the leaves and the size they bring the tree to;
+    /// `compact` and `previous` then describe that tree. A leaf dated too
+    /// far ahead ends the batch before it, so what comes before is kept.
     async fn fetch_batch(
         &self,
         compact: &mut kaitiaki_protocol::merkle::CompactRange,
+        previous: &mut Option<Timestamp>,
         at: u64,
         new: &Signed,
     ) -> Result<(Vec<MirrorLeaf>, u64), Fault> {
-        let limit = self.batch.min(new.size() - at);
+        let limit = self.batch.min(new.size() - at).min(MAX_RAW_LEAVES);
         let body = self
-            .get_bytes(&format!("/v1/leaves/raw?start={at}&limit={limit}"))
+            .get_bytes(
+                &format!("/v1/leaves/raw?start={at}&limit={limit}"),
+                bounded::raw_leaves_cap(limit),
+            )
             .await?;
         let raw = split_raw(&body).map_err(|e| unreachable("its leaves", e))?;
         if raw.is_empty() || raw.len() as u64 > limit {
@@ -447,7 +477,6 @@ impl Follower {
                 raw.len()
             )));
         }
-        let end = at + raw.len() as u64;
         // Signature checks are the bulk of the work: in parallel, off the
         // async threads.
         let opened = tokio::task::spawn_blocking(move || {
@@ -458,7 +487,7 @@ impl Follower {
         .await
         .map_err(|e| Fault::Local(e.to_string()))?;
         let mut leaves: Vec<MirrorLeaf> = Vec::with_capacity(opened.len());
-        let mut candidate = compact.clone();
+        let mut hashes = Vec::with_capacity(opened.len());
         for (i, (hash, result)) in opened.into_iter().enumerate() {
             let index = at + i as u64;
             match result {
@@ -467,6 +496,28 @@ impl Follower {
                     return Err(self.bad_leaf(new, index, &bytes, &problem).await)
                 }
             }
+            hashes.push(hash);
+        }
+        // A leaf that breaks a rule is blamed on the peer only once it is
+        // proven part of the tree the peer signed: the tree is checked up
+        // to it. A leaf dated too far ahead is left for later.
+        let latest = rules::latest(now_millis(), self.max_skew_ms);
+        let refusal = rules::check(&leaves, at, *previous, &self.network, latest).err();
+        let keep = match &refusal {
+            None => leaves.len(),
+            Some(Refusal::BreaksRule { index, .. }) => (index - at) as usize + 1,
+            Some(Refusal::Early { index, detail }) => {
+                if *index == at {
+                    return Err(Fault::Unreachable(detail.clone()));
+                }
+                (index - at) as usize
+            }
+        };
+        leaves.truncate(keep);
+        hashes.truncate(keep);
+        let end = at + keep as u64;
+        let mut candidate = compact.clone();
+        for hash in hashes {
             let _ = candidate.push_with(hash, |_, _| {});
         }
         let tree_ok = if end == new.size() {
@@ -499,8 +550,43 @@ impl Follower {
                 reason: format!("it served leaves {at}..{end} that are not in the tree it signed"),
             });
         }
+        if let Some(Refusal::BreaksRule {
+            index,
+            code,
+            detail,
+        }) = refusal
+        {
+            let bytes = leaves.last().map(|l| l.bytes.as_slice());
+            return Err(self.breaks_rule(new, index, bytes, code, &detail));
+        }
         *compact = candidate;
+        if let Some(last) = leaves.last() {
+            *previous = Some(last.sequenced_at);
+        }
         Ok((leaves, end))
+    }
+
+    /// A leaf of the peer's signed tree that breaks a rule of the
+    /// federation: a claim, and the reason to quarantine the peer.
+    fn breaks_rule(
+        &self,
+        new: &Signed,
+        index: u64,
+        bytes: Option<&[u8]>,
+        code: &str,
+        detail: &str,
+    ) -> Fault {
+        Fault::Misbehaved {
+            item: leaf_claim(
+                "breaks_rule",
+                self.origin(),
+                &new.note,
+                index,
+                bytes,
+                format!("{code}: {detail}"),
+            ),
+            reason: format!("it sequenced leaf {index}, which breaks a rule: {code}"),
+        }
     }
 
     /// Waits for a batch handed to the sequencer and turns its outcome into
@@ -530,20 +616,13 @@ impl Follower {
             ))),
             MirrorOutcome::BreaksRule { index, rejection } => {
                 let bytes = self.leaf_at(index).await.ok();
-                Err(Fault::Misbehaved {
-                    item: leaf_claim(
-                        "breaks_rule",
-                        self.origin(),
-                        &new.note,
-                        index,
-                        bytes.as_deref(),
-                        format!("{}: {}", rejection.code, rejection.message),
-                    ),
-                    reason: format!(
-                        "it sequenced leaf {index}, which breaks a rule: {}",
-                        rejection.code
-                    ),
-                })
+                Err(self.breaks_rule(
+                    new,
+                    index,
+                    bytes.as_deref(),
+                    rejection.code.as_str(),
+                    &rejection.message,
+                ))
             }
             MirrorOutcome::Unavailable => {
                 if self.shared.upgrade().is_none() {
@@ -608,7 +687,10 @@ impl Follower {
 
     async fn leaf_at(&self, index: u64) -> Result<Vec<u8>, Fault> {
         let body = self
-            .get_bytes(&format!("/v1/leaves/raw?start={index}&limit=1"))
+            .get_bytes(
+                &format!("/v1/leaves/raw?start={index}&limit=1"),
+                bounded::raw_leaves_cap(1),
+            )
             .await?;
         split_raw(&body)
             .ok()
@@ -621,7 +703,9 @@ impl Follower {
             .await
     }
 
-    pub(crate) async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, Fault> {
+    /// `GET path` from the peer: the body of a successful answer, read up
+    /// to `cap` bytes (see [`bounded`]).
+    pub(crate) async fn get_bytes(&self, path: &str, cap: usize) -> Result<Vec<u8>, Fault> {
         let response = self
             .http
             .get(self.url(path))
@@ -634,23 +718,27 @@ impl Follower {
                 response.status()
             )));
         }
-        Ok(response
-            .bytes()
-            .await
-            .map_err(|e| unreachable(path, e))?
-            .to_vec())
+        bounded::read(response, cap).await.map_err(|e| {
+            if !e.is_oversized() {
+                return unreachable(path, e);
+            }
+            // Not evidence (nothing in it is signed), but more than a
+            // dropped connection: worth an operator's eye.
+            tracing::warn!(peer = %self.followed.peer.url, path, problem = %e, "a peer's answer was too large");
+            Fault::Oversized(format!("{path}: {e}"))
+        })
     }
 
     pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
     ) -> Result<T, Fault> {
-        let bytes = self.get_bytes(path).await?;
+        let bytes = self.get_bytes(path, bounded::JSON_CAP).await?;
         serde_json::from_slice(&bytes).map_err(|e| unreachable(path, e))
     }
 }
 
-/// The checkpoint the mirror was last verified against.
+/// The largest checkpoint the mirror was verified against.
 pub(crate) fn held(
     mirror: &MirrorLog,
     followed: &Followed,
@@ -662,6 +750,19 @@ pub(crate) fn held(
             .map(Some)
             .map_err(|e| Fault::Local(format!("the held checkpoint of {origin} is {e}"))),
     }
+}
+
+/// The time of leaf `size - 1` of the mirror, if it holds any.
+fn last_time(mirror: &MirrorLog, size: u64) -> Result<Option<Timestamp>, Fault> {
+    let Some(index) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    let bytes = mirror
+        .leaf_bytes(index)?
+        .ok_or_else(|| Fault::Local(format!("the mirror lacks its leaf {index}")))?;
+    Leaf::from_bytes(&bytes)
+        .map(|leaf| Some(leaf.sequenced_at()))
+        .map_err(|e| Fault::Local(format!("the mirror's leaf {index} does not parse: {e}")))
 }
 
 /// Sleeps for `d`; true if the node began closing meanwhile.

@@ -33,7 +33,7 @@ pub struct MirrorView {
     pub origin: String,
     /// Leaves held.
     pub size: u64,
-    /// The log's checkpoint the mirror was last verified against.
+    /// The largest of the log's checkpoints the mirror was verified against.
     pub checkpoint: String,
     /// The log's latest checkpoint whose whole tree the mirror holds (for
     /// audits: the mirror's leaves up to its size make exactly its root).
@@ -49,9 +49,12 @@ pub struct MirrorsView {
 }
 
 pub(crate) async fn round(f: &Follower) -> Result<(), Fault> {
-    let Ok(theirs) = f.get_json::<MirrorsView>("/v1/mirrors").await else {
+    let theirs = match f.get_json::<MirrorsView>("/v1/mirrors").await {
+        Ok(theirs) => theirs,
+        // Too large an answer fails the round, as from any endpoint.
+        Err(e @ Fault::Oversized(_)) => return Err(e),
         // An older or partial peer: nothing to compare.
-        return Ok(());
+        Err(_) => return Ok(()),
     };
     for view in theirs.mirrors {
         let shared = f.shared.upgrade().ok_or(Fault::Closed)?;
@@ -131,15 +134,17 @@ async fn compare(
             .map_err(|e| Fault::Local(e.to_string()))?;
         (Some(prefix), proof)
     } else if !big_is_ours {
-        let Ok(answer) = f
+        let answer = match f
             .get_json::<ConsistencyAnswer>(&format!(
                 "/v1/mirrors/{origin}/proofs/consistency?old={}&new={}",
                 small.size(),
                 big.size()
             ))
             .await
-        else {
-            return Ok(None);
+        {
+            Ok(answer) => answer,
+            Err(e @ Fault::Oversized(_)) => return Err(e),
+            Err(_) => return Ok(None),
         };
         let prefix = answer.prefix_root(small.size(), big.size(), &big.root());
         (prefix, answer.hashes)

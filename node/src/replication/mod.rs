@@ -15,19 +15,26 @@
 //!    third log with this node's own mirror of it: two followers shown two
 //!    histories find out.
 //! 4. [`evidence`] — evidence records and quarantine.
+//! 5. [`rules`] — what a peer's leaves must be beyond a valid signature:
+//!    for this network, and sequenced in order and not far in the future.
+//! 6. [`bounded`] — every answer from a peer or witness is read with a cap
+//!    on its size, so a peer cannot exhaust this node's memory.
 //!
 //! **Quarantine.** A peer whose log proves it misbehaved — a checkpoint
 //! that contradicts one it signed before, a leaf whose signature does not
 //! verify, leaves that do not make the tree it signed, a statement
-//! sequenced outside its body's home log — is quarantined: the evidence is
+//! sequenced outside its body's home log, a statement of another network,
+//! a leaf sequenced before the one before it — is quarantined: the evidence is
 //! kept ([`evidence`]), the peer is no longer followed, and its mirror
 //! stays exactly as it was last verified. Quarantine lasts until an
 //! operator removes it (`kaitiaki peer forgive`), because a log that
 //! equivocated once cannot be trusted by waiting.
 
+pub mod bounded;
 pub mod evidence;
 pub mod follower;
 pub mod gossip;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -194,7 +201,8 @@ impl Followed {
 pub struct ReplicationMetrics {
     /// Mirrored leaves verified and stored since start.
     pub leaves: AtomicU64,
-    /// Rounds that failed to reach a peer since start.
+    /// Rounds that failed to reach a peer since start (no answer, an
+    /// error, or an answer too large).
     pub failures: AtomicU64,
     /// Evidence records stored by replication and gossip, all time.
     pub evidence: AtomicU64,
@@ -319,7 +327,7 @@ impl Replication {
         );
         let _ = writeln!(
             out,
-            "# HELP kaitiaki_replication_failures_total Replication rounds that could not reach a peer since start.\n\
+            "# HELP kaitiaki_replication_failures_total Replication rounds that failed since start: a peer did not answer, or answered an error, nonsense or more than the endpoint allows.\n\
              # TYPE kaitiaki_replication_failures_total counter\n\
              kaitiaki_replication_failures_total {}",
             self.metrics.failures.load(Ordering::Relaxed)

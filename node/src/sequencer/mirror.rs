@@ -107,6 +107,10 @@ pub(crate) struct MirrorPrepared {
 /// home log, and the peer had to know the body to sequence the statement
 /// (nodes refuse unknown references). A peer that sequences a vote for a
 /// body homed elsewhere has broken the rules of the federation.
+///
+/// Rules a leaf breaks by itself, whatever this node knows — a statement
+/// of another network, a time before the leaf before it — are checked by
+/// replication before a chunk comes here (`crate::replication::rules`).
 pub fn breaks_peer_rule(verdict: &Verdict) -> Option<&Rejection> {
     match verdict {
         Verdict::Excluded { rejection } if rejection.code == RejectionCode::WrongHomeLog => {

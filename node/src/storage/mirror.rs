@@ -17,7 +17,7 @@
 //! | key | value |
 //! |---|---|
 //! | `mirror\0 ‖ origin ‖ \0size` | leaves stored and folded into governance (u64 BE) |
-//! | `mirror\0 ‖ origin ‖ \0checkpoint` | the peer's latest checkpoint note the mirror was verified against (its size may exceed the mirror's while catching up) |
+//! | `mirror\0 ‖ origin ‖ \0checkpoint` | the peer's largest checkpoint note the mirror was verified against (its size may exceed the mirror's while catching up; never replaced by a smaller one) |
 //! | `mirror\0 ‖ origin ‖ \0complete` | the peer's latest checkpoint note whose whole tree the mirror holds (proofs are served against it) |
 //! | `mirror\0 ‖ origin ‖ \0files_synced` | leaves the derived files covered when last synced (u64 BE) |
 //!
@@ -34,7 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kaitiaki_governance::Change;
+use kaitiaki_protocol::checkpoint::Checkpoint;
 use kaitiaki_protocol::merkle::Subtree;
+use kaitiaki_protocol::note::Note;
 use kaitiaki_protocol::{Hash, StatementId};
 use sled::Tree;
 
@@ -128,9 +130,10 @@ impl MirrorLog {
             .map(|s| s.unwrap_or(0))
     }
 
-    /// The peer's latest checkpoint note the mirror was verified against.
-    /// While catching up its size exceeds [`MirrorLog::size`]: the leaves
-    /// held were proven to be a prefix of its tree.
+    /// The peer's largest checkpoint note the mirror was verified against,
+    /// which every new checkpoint of the peer is checked against. While
+    /// catching up its size exceeds [`MirrorLog::size`]: the leaves held
+    /// were proven to be a prefix of its tree.
     pub fn checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self
             .log
@@ -194,12 +197,34 @@ impl MirrorLog {
         state::push_changes(&self.log, &mut b, changes, &placed)?;
         b.insert(meta_key(&self.origin, "size"), size.to_be_bytes());
         if let Some(note) = &c.checkpoint {
-            b.insert(meta_key(&self.origin, "checkpoint"), note.as_slice());
-            if c.complete {
-                b.insert(meta_key(&self.origin, "complete"), note.as_slice());
+            // A batch may be verified against a smaller checkpoint than
+            // the one held: a peer may serve an older checkpoint, proven a
+            // prefix of the held one. Held, the larger one is what every
+            // later checkpoint is compared with; forgetting it would let a
+            // fork of it pass as consistent with the smaller one.
+            for (field, wanted) in [("checkpoint", true), ("complete", c.complete)] {
+                if wanted && self.grows(field, note)? {
+                    b.insert(meta_key(&self.origin, field), note.as_slice());
+                }
             }
         }
         redo::commit(&self.log, &b, &self.gate)
+    }
+
+    /// Whether `note` may replace the checkpoint held under `field`: it is
+    /// at least as large. Only the commit thread writes these keys, so the
+    /// answer still holds when the batch lands.
+    fn grows(&self, field: &str, note: &[u8]) -> Result<bool, StorageError> {
+        let Some(held) = self.log.get(meta_key(&self.origin, field))? else {
+            return Ok(true);
+        };
+        Ok(match (checkpoint_size(&held), checkpoint_size(note)) {
+            (Some(held), Some(new)) => new >= held,
+            // An unreadable note held is worth nothing; an unreadable new
+            // one (which replication never sends) replaces nothing.
+            (None, _) => true,
+            (Some(_), None) => false,
+        })
     }
 
     /// Appends to the derived files only (start-up re-derivation).
@@ -251,6 +276,13 @@ impl Recoverable for MirrorLog {
     fn location(&self, index: u64) -> Result<Option<Location>, StorageError> {
         self.files.location(index)
     }
+}
+
+/// The size of the checkpoint in a note, read without checking its
+/// signatures (replication checked them before the note was stored).
+fn checkpoint_size(note: &[u8]) -> Option<u64> {
+    let note = Note::parse(note).ok()?;
+    Checkpoint::from_note(&note).ok().map(|c| c.size())
 }
 
 /// Whether `name` can name a mirror's directory: a log name under the

@@ -12,7 +12,8 @@
 //!   ignored, an invalid line from the witness's key is a failure.
 //! - 409: the body (`text/x.tlog.size`) is the size the witness holds; the
 //!   task retries at once from that size (a few times, then backs off).
-//! - anything else, or no answer: exponential backoff from 0.5 s to 60 s.
+//! - anything else, no answer, or an answer over 16 KiB (read no
+//!   further): exponential backoff from 0.5 s to 60 s.
 //!
 //! The size each witness holds is remembered in the `witnessed_by` tree,
 //! so a restarted node resumes without a 409 round trip. The tasks hold
@@ -28,6 +29,7 @@ use kaitiaki_protocol::note::{Note, NoteSignature};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::node::Shared;
+use crate::replication::bounded;
 use crate::storage::read_u64;
 
 /// How long one request to a witness may take.
@@ -38,6 +40,10 @@ pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// 409 answers in a row before the task backs off instead of retrying.
 const MAX_CONFLICT_RETRIES: u32 = 3;
+/// The longest answer read from a witness: cosignature lines, a size, or
+/// an error. A longer one fails the request (see
+/// [`crate::replication::bounded`]).
+const ANSWER_CAP: usize = 16 * 1024;
 
 /// Starts one cosigning task per configured witness. Call from within a
 /// tokio runtime; [`crate::serve`] does.
@@ -275,9 +281,9 @@ impl Asker {
             Err(e) => return Round::Failed(format!("request failed: {e}")),
         };
         let status = response.status().as_u16();
-        let text = match response.text().await {
-            Ok(t) => t,
-            Err(e) => return Round::Failed(format!("reading the answer failed: {e}")),
+        let text = match bounded::read(response, ANSWER_CAP).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => return Round::Failed(e.to_string()),
         };
         match status {
             200 => self.accept(&prepared, &text),

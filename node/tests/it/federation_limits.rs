@@ -1,0 +1,174 @@
+//! Answers too large: a peer or witness that answers with more than the
+//! endpoint can need — with or without declaring it — fails its round and
+//! is tried again later. The node reads no further than the endpoint's
+//! cap, so it cannot be made to hold the answer; and nothing in such an
+//! answer is signed, so it is not evidence.
+
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::Router;
+use kaitiaki_node::config::WitnessPeer;
+use kaitiaki_protocol::cosignature::Cosigner;
+use kaitiaki_protocol::note::KeyName;
+use serde_json::Value;
+
+use crate::harness::{
+    follower_config, harness_evidence, harness_status, history, wait_mirrored, Flood, Flooding,
+    Harness, View, FLOOD_BYTES, FLOOD_DECLARED,
+};
+use crate::support::{self, tempdir, TestNode};
+
+/// At most this much of a flood may be produced: what the node read (a
+/// cap of at most a few hundred KiB here) and what the sockets between
+/// the two buffer. Reading the whole flood would take [`FLOOD_BYTES`].
+const READ_AT_MOST: u64 = FLOOD_BYTES / 4;
+
+/// Waits until the harness peer of `node` shows an error containing
+/// `words`; returns its status.
+async fn wait_for_error(node: &TestNode, words: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = harness_status(node).await;
+        if s["last_error"].as_str().is_some_and(|e| e.contains(words)) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "no error with {words:?}: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A follower of a harness that shows `before` of `leaves` leaves, then
+/// all of them, and from then on answers `path` with a flood (the follower
+/// fetches `batch` leaves at a time): the round fails, counted and shown,
+/// with no evidence and no more leaves mirrored, and the node read only a
+/// little of the flood.
+async fn flood_fails_the_round(
+    path: &'static str,
+    how: Flooding,
+    leaves: u64,
+    before: u64,
+    batch: u64,
+) {
+    let leaves = history(8000, leaves, "flood");
+    let harness = Harness::start(View::honest(leaves[..before as usize].to_vec())).await;
+    let dir = tempdir();
+    let mut config = follower_config(
+        dir.path(),
+        "follower.example",
+        [69; 32],
+        vec![harness.peer()],
+    );
+    config.replication.batch_leaves = batch;
+    if before == 0 {
+        harness.flood(path, how);
+    }
+    let node = TestNode::start_with(config).await;
+    if before > 0 {
+        wait_mirrored(&node, before).await;
+        harness.flood(path, how);
+    }
+    harness.set(View::honest(leaves));
+    let words = match how {
+        Flooding::Endless => "allowed for it".to_owned(),
+        Flooding::Declared => format!("declares {FLOOD_DECLARED} bytes"),
+    };
+    let status = wait_for_error(&node, &words).await;
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.contains(path.split('?').next().unwrap()), "{status}");
+    assert!(
+        node.metric("kaitiaki_replication_failures_total").await >= 1,
+        "not counted"
+    );
+    // Let whatever the sockets still hold drain before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flooded = harness.flooded();
+    eprintln!("{path}: {flooded} bytes of flood produced");
+    assert!(
+        flooded < READ_AT_MOST,
+        "{flooded} bytes of the flood were produced"
+    );
+    assert!(harness_evidence(&node).await.is_empty());
+    let status = harness_status(&node).await;
+    assert_ne!(status["state"], "quarantined", "{status}");
+    assert_eq!(status["mirrored"], before, "{status}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn an_endless_checkpoint_note_fails_the_round() {
+    flood_fails_the_round("/v1/checkpoint/note", Flooding::Endless, 4, 0, 1000).await;
+}
+
+/// The declared length is refused before any of the body is read; a node
+/// that read on would wait for a body that never comes.
+#[tokio::test]
+async fn a_checkpoint_note_declared_too_long_is_refused_unread() {
+    flood_fails_the_round("/v1/checkpoint/note", Flooding::Declared, 4, 0, 1000).await;
+}
+
+/// Raw leaves may be as long as the batch asked for allows (two leaves
+/// here), and no longer.
+#[tokio::test]
+async fn endless_raw_leaves_fail_the_round() {
+    flood_fails_the_round("/v1/leaves/raw", Flooding::Endless, 8, 2, 2).await;
+}
+
+#[tokio::test]
+async fn an_endless_consistency_proof_fails_the_round() {
+    flood_fails_the_round("/v1/proofs/consistency", Flooding::Endless, 8, 4, 4).await;
+}
+
+/// Gossip's list of the peer's mirrors comes after the leaves: the leaves
+/// are kept, and the round fails.
+#[tokio::test]
+async fn an_endless_list_of_mirrors_fails_the_round() {
+    flood_fails_the_round("/v1/mirrors", Flooding::Endless, 4, 4, 1000).await;
+}
+
+/// A witness asked to cosign that answers without end: the request fails
+/// (and is counted), and the node read no more than a cosignature needs.
+#[tokio::test]
+async fn an_endless_answer_from_a_witness_fails_the_request() {
+    let flood = Flood::default();
+    let answer = flood.clone();
+    let app = Router::new().route(
+        "/add-checkpoint",
+        post(move || {
+            let answer = answer.clone();
+            async move { answer.answer(Flooding::Endless) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempdir();
+    let mut c = support::config(dir.path());
+    c.witness.witnesses = vec![WitnessPeer {
+        url,
+        key: Cosigner::from_seed(KeyName::new("flooding-witness.example").unwrap(), &[70; 32])
+            .verifier()
+            .to_string(),
+    }];
+    let node = TestNode::start_with(c).await;
+    let (status, body) = node.post(&support::announce(1, "flooded witness")).await;
+    assert_eq!(status, 201, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while node.metric("kaitiaki_witness_ask_failures_total").await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the witness request did not fail"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flooded = flood.sent();
+    eprintln!("witness: {flooded} bytes of flood produced");
+    assert!(
+        flooded < READ_AT_MOST,
+        "{flooded} bytes of the flood were produced"
+    );
+    node.stop().await;
+    server.abort();
+}
