@@ -178,7 +178,11 @@ pub async fn upload(
     let shared = app.shared.clone();
     let created = super::blocking(move || {
         match shared.storage.attachment(hash.as_bytes()) {
-            Ok(Some(_)) => return Ok(false),
+            Ok(Some(_)) => {
+                // Acknowledged only once durable, whoever wrote it.
+                shared.storage.attachment_durable(hash.as_bytes())?;
+                return Ok(false);
+            }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "replacing a stored attachment with an upload"),
         }

@@ -42,7 +42,7 @@ impl Attachments {
     /// removes uploads a crash interrupted.
     pub fn open(data_dir: &Path) -> Result<Attachments, StorageError> {
         let dir = data_dir.join("attachments");
-        std::fs::create_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        super::create_dir_durably(&dir)?;
         let entries = std::fs::read_dir(&dir).map_err(|e| StorageError::io(&dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| StorageError::io(&dir, e))?;
@@ -51,7 +51,22 @@ impl Attachments {
                 std::fs::remove_file(&path).map_err(|e| StorageError::io(&path, e))?;
             }
         }
+        // A crash between an upload's rename and its directory sync leaves
+        // the file visible but its name not durable; make it so now.
+        sync_dir(&dir)?;
         Ok(Attachments { dir })
+    }
+
+    /// Makes a stored file of `hash` durable, file and name, as an upload
+    /// is before it is acknowledged: one that finds the bytes already there
+    /// may be racing the upload that put them, or following one a crash
+    /// interrupted before its directory was synced.
+    pub fn make_durable(&self, hash: &[u8; 32]) -> Result<(), StorageError> {
+        let path = self.path(hash);
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StorageError::io(&path, e))?;
+        sync_dir(&self.dir)
     }
 
     fn path(&self, hash: &[u8; 32]) -> PathBuf {

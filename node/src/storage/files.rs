@@ -109,7 +109,7 @@ impl DerivedFiles {
     /// checked or repaired here; see [`DerivedFiles::valid_len`].
     pub fn open(data_dir: &Path) -> Result<DerivedFiles, StorageError> {
         let dir = data_dir.join("tree");
-        std::fs::create_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        super::create_dir_durably(&dir)?;
         let path = dir.join(LOCATIONS_FILE);
         let locations = OpenOptions::new()
             .read(true)

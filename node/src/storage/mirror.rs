@@ -100,7 +100,7 @@ impl MirrorLog {
     ) -> Result<MirrorLog, StorageError> {
         let dir = data_dir.join(MIRRORS_DIR).join(origin);
         let log_dir = dir.join("log");
-        std::fs::create_dir_all(&log_dir).map_err(|e| StorageError::io(&log_dir, e))?;
+        super::create_dir_durably(&log_dir)?;
         Ok(MirrorLog {
             origin: origin.to_owned(),
             reader: SegmentReader::new(&log_dir),

@@ -283,6 +283,31 @@ pub fn snapshot_closed(data_dir: &Path, cache_bytes: u64) -> Result<(), StorageE
     }
 }
 
+/// Creates `dir` and any missing parents, and makes each new directory
+/// entry durable by syncing the directory that holds it: a file synced in
+/// a directory whose own entry a power cut lost is lost with it.
+pub(crate) fn create_dir_durably(dir: &Path) -> Result<(), StorageError> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.exists() {
+        missing.push(at);
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StorageError::io(d, e)),
+        }
+        let parent = d.parent().filter(|p| !p.as_os_str().is_empty());
+        segment::sync_dir(parent.unwrap_or(Path::new(".")))?;
+    }
+    Ok(())
+}
+
 impl Storage {
     /// Opens (creating if needed) `log/` and `db/` under `data_dir`, with
     /// sled's page cache bounded to `cache_bytes`.
@@ -291,7 +316,8 @@ impl Storage {
     /// does, and must run before anything is sequenced.
     pub fn open(data_dir: &Path, cache_bytes: u64) -> Result<Storage, StorageError> {
         let log_dir = data_dir.join("log");
-        std::fs::create_dir_all(&log_dir).map_err(|e| StorageError::io(&log_dir, e))?;
+        create_dir_durably(&log_dir)?;
+        create_dir_durably(&data_dir.join("db"))?;
         let db = db_config(data_dir, cache_bytes).open()?;
         let log = db.open_tree("log")?;
         // A commit a crash interrupted is finished before anything reads.
@@ -735,6 +761,19 @@ impl Storage {
         self.blobs.put(hash, bytes)
     }
 
+    /// Records that the own log's batch starting at `at` (leaf `first`)
+    /// failed to sync, so the next start cuts the log there
+    /// ([`recovery::UNSYNCED_MARK`]).
+    pub fn mark_unsynced(&self, at: Location, first: u64) -> Result<(), StorageError> {
+        recovery::mark_unsynced(&self.log_dir, at, first)
+    }
+
+    /// Makes an attachment's stored bytes durable, file and name (for an
+    /// upload that finds them already there).
+    pub fn attachment_durable(&self, hash: &[u8; 32]) -> Result<(), StorageError> {
+        self.blobs.make_durable(hash)
+    }
+
     /// Erases an attachment's bytes; its commitment stays in the log.
     pub fn erase_attachment(&self, hash: &[u8; 32]) -> Result<bool, StorageError> {
         self.blobs.erase(hash)
@@ -843,7 +882,8 @@ fn move_attachments_out_of_sled(
 /// leaves the drive's cache and the file's size unsynced (DESIGN.md,
 /// principle 4); an `fsync` of the same file syncs both. Values above a
 /// quarter of sled's segment size go to separate blob files this does not
-/// sync; nothing the node keeps in sled comes near that.
+/// sync; the node keeps none that large (a batch's list of writes goes in
+/// pieces, see [`redo`]).
 pub fn sync_sled(db: &sled::Db, dir: &Path) -> Result<(), StorageError> {
     db.flush()?;
     let file = dir.join("db");

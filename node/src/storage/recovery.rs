@@ -100,6 +100,9 @@ pub fn recover(
             storage.derived_size()
         )));
     }
+    if let Some(at) = read_unsynced_mark(&dir)? {
+        report.truncated_bytes += drop_unsynced(&dir, at, indexed)?;
+    }
     let mut segments = list_segments(&dir)?;
     if segments.is_empty() {
         if indexed > 0 {
@@ -231,6 +234,98 @@ pub fn recover(
         pos += 1;
         offset = SEGMENT_MAGIC.len() as u64;
     }
+}
+
+/// The file, in a log's directory, that says where a failed `fdatasync`
+/// began: `segment (u64be) ‖ offset (u64be) ‖ first leaf (u64be)`.
+///
+/// When `fdatasync` fails, Linux reports the error once and marks the
+/// pages clean: they stay readable in the page cache, as if durable, until
+/// the machine restarts without them. A node that recovered by reading
+/// them would sign a checkpoint over leaves a reboot then loses, and sign
+/// another of the same size afterwards. So the commit thread, before it
+/// fails closed, records where the unsynced batch began, and recovery cuts
+/// the log there instead of trusting what it reads past it.
+pub const UNSYNCED_MARK: &str = "UNSYNCED";
+
+/// Records, durably, that the batch whose first leaf `first` is at
+/// `at` was never synced (see [`UNSYNCED_MARK`]).
+pub fn mark_unsynced(dir: &Path, at: Loc, first: u64) -> Result<(), StorageError> {
+    let path = dir.join(UNSYNCED_MARK);
+    if path.exists() {
+        // An earlier failure's mark is earlier in the log: keep it.
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(24);
+    bytes.extend_from_slice(&at.segment.to_be_bytes());
+    bytes.extend_from_slice(&at.offset.to_be_bytes());
+    bytes.extend_from_slice(&first.to_be_bytes());
+    let tmp = dir.join(format!("{UNSYNCED_MARK}.tmp"));
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| StorageError::io(&path, e))?;
+    super::segment::sync_dir(dir)
+}
+
+fn read_unsynced_mark(dir: &Path) -> Result<Option<(u64, u64, u64)>, StorageError> {
+    let path = dir.join(UNSYNCED_MARK);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StorageError::io(&path, e)),
+    };
+    let word = |i: usize| {
+        bytes
+            .get(i * 8..i * 8 + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+    };
+    match (bytes.len(), word(0), word(1), word(2)) {
+        (24, Some(segment), Some(offset), Some(first)) => Ok(Some((segment, offset, first))),
+        _ => Err(StorageError::Corrupt(format!(
+            "{} is not a record of where a failed sync began",
+            path.display()
+        ))),
+    }
+}
+
+/// Cuts the log where an unsynced batch began: that segment at its offset,
+/// and every later segment whole. Returns the bytes removed.
+fn drop_unsynced(
+    dir: &Path,
+    (segment, offset, first): (u64, u64, u64),
+    indexed: u64,
+) -> Result<u64, StorageError> {
+    if first < indexed {
+        return Err(StorageError::Corrupt(format!(
+            "a failed sync began at leaf {first}, but sled indexes {indexed} leaves as durable"
+        )));
+    }
+    let mut removed = 0;
+    for later in list_segments(dir)?.into_iter().filter(|s| *s > segment) {
+        let path = dir.join(super::segment::segment_file_name(later));
+        removed += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        std::fs::remove_file(&path).map_err(|e| StorageError::io(&path, e))?;
+    }
+    if dir
+        .join(super::segment::segment_file_name(segment))
+        .exists()
+    {
+        removed += truncate(dir, segment, offset)?;
+    }
+    super::segment::sync_dir(dir)?;
+    let mark = dir.join(UNSYNCED_MARK);
+    std::fs::remove_file(&mark).map_err(|e| StorageError::io(&mark, e))?;
+    super::segment::sync_dir(dir)?;
+    tracing::warn!(
+        segment,
+        offset,
+        first_leaf = first,
+        bytes = removed,
+        "cut off leaves whose sync had failed"
+    );
+    Ok(removed)
 }
 
 /// Cuts segment `segment` at `at` and makes the cut durable; returns the

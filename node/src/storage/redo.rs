@@ -8,15 +8,24 @@
 //! commit is a small redo log instead:
 //!
 //! 1. the whole list of writes (absolute values or removals) goes into sled
-//!    as **one value**, under `meta\0pending` — one insert, so atomic;
+//!    in pieces of at most [`PIECE_BYTES`]: every piece but the first under
+//!    `meta\0pending\0<n>`, then the first, which also says how many there
+//!    are, under `meta\0pending` — that last insert is the commit point;
 //! 2. the writes are applied in batches of at most [`CHUNK`] keys, in order;
-//! 3. `meta\0pending` is removed.
+//! 3. the pieces are removed.
 //!
 //! sled recovers a prefix of its operations after a crash, so if any piece
-//! of step 2 survived, step 1 did too. At start-up [`finish_pending`]
-//! applies a pending list again from the start: the writes are absolute, so
-//! applying one twice leaves what applying it once did. Either way sled ends
-//! at the state before the commit or after all of it.
+//! of step 2 survived, the whole list of step 1 did too; if the first piece
+//! did not, nothing of step 2 was done and the other pieces are dropped. At
+//! start-up [`finish_pending`] applies a pending list again from the start:
+//! the writes are absolute, so applying one twice leaves what applying it
+//! once did. Either way sled ends at the state before the commit or after
+//! all of it.
+//!
+//! The list is cut into pieces because sled keeps a value of more than a
+//! quarter of its segment in a file of its own, which it neither syncs nor
+//! recovers past when a power cut tears it: one big list, a full batch of
+//! statements, could cost every later write.
 //!
 //! Commits come from the single commit thread (or start-up, before it
 //! runs), so one pending key suffices. A reader of one key between pieces
@@ -36,9 +45,20 @@ use super::{key_in, space, take, StorageError};
 /// At most this many keys per sled batch.
 pub const CHUNK: usize = 64;
 
-/// The key of the pending list.
+/// At most this many bytes of the pending list per sled value: well under
+/// sled's blob threshold (a quarter of its 8 MiB segment).
+pub const PIECE_BYTES: usize = 256 << 10;
+
+/// The key of the pending list's first piece, the commit point.
 fn pending_key() -> Vec<u8> {
     key_in(space::META, b"pending")
+}
+
+/// The key of the pending list's piece `n` (from 1).
+fn piece_key(n: u32) -> Vec<u8> {
+    let mut k = key_in(space::META, b"pending\0");
+    k.extend_from_slice(&n.to_be_bytes());
+    k
 }
 
 /// A list of writes: each key set to a value, or removed.
@@ -109,6 +129,26 @@ impl Writes {
         Ok(Writes(out))
     }
 
+    /// The list cut into consecutive pieces of at most about
+    /// [`PIECE_BYTES`] encoded (a single write larger than that is a piece
+    /// of its own); never empty.
+    fn pieces(&self) -> Vec<Writes> {
+        let mut out = vec![Writes::default()];
+        let mut size = 0;
+        for (k, v) in &self.0 {
+            let len = 9 + k.len() + v.as_ref().map_or(0, Vec::len);
+            if size + len > PIECE_BYTES && size > 0 {
+                out.push(Writes::default());
+                size = 0;
+            }
+            size += len;
+            if let Some(last) = out.last_mut() {
+                last.0.push((k.clone(), v.clone()));
+            }
+        }
+        out
+    }
+
     fn apply_chunks(&self, tree: &Tree) -> Result<(), StorageError> {
         for chunk in self.0.chunks(CHUNK) {
             let mut b = Batch::default();
@@ -133,9 +173,20 @@ pub fn commit(tree: &Tree, writes: &Writes, gate: &CommitGate) -> Result<(), Sto
             // Small enough to be one sled batch, which is atomic by itself.
             return writes.apply_chunks(tree);
         }
-        tree.insert(pending_key(), writes.encode())?;
+        let pieces = writes.pieces();
+        let count = u32::try_from(pieces.len())
+            .map_err(|_| StorageError::Corrupt("a commit too large to record".into()))?;
+        for (n, piece) in (1..count).zip(&pieces[1..]) {
+            tree.insert(piece_key(n), piece.encode())?;
+        }
+        let mut first = count.to_be_bytes().to_vec();
+        first.extend_from_slice(&pieces[0].encode());
+        tree.insert(pending_key(), first)?;
         writes.apply_chunks(tree)?;
         tree.remove(pending_key())?;
+        for n in 1..count {
+            tree.remove(piece_key(n))?;
+        }
         Ok(())
     })
 }
@@ -194,12 +245,31 @@ impl CommitGate {
 /// Start-up: finishes a commit a crash interrupted. Returns whether there
 /// was one.
 pub fn finish_pending(tree: &Tree) -> Result<bool, StorageError> {
-    let Some(blob) = tree.get(pending_key())? else {
+    let pieces_prefix = key_in(space::META, b"pending\0");
+    let Some(first) = tree.get(pending_key())? else {
+        // Pieces without their first were never committed: drop them.
+        for k in tree.scan_prefix(&pieces_prefix).keys() {
+            tree.remove(k?)?;
+        }
         return Ok(false);
     };
-    let writes = Writes::decode(&blob)?;
+    let bad = || StorageError::Corrupt("the pending commit in sled is malformed".into());
+    let (count, rest) = first.split_at_checked(4).ok_or_else(bad)?;
+    let count = u32::from_be_bytes(count.try_into().map_err(|_| bad())?);
+    let mut writes = Writes::decode(rest)?;
+    for n in 1..count {
+        let piece = tree.get(piece_key(n))?.ok_or_else(|| {
+            StorageError::Corrupt(format!(
+                "piece {n} of the pending commit in sled is missing"
+            ))
+        })?;
+        writes.0.extend(Writes::decode(&piece)?.0);
+    }
     writes.apply_chunks(tree)?;
     tree.remove(pending_key())?;
+    for n in 1..count {
+        tree.remove(piece_key(n))?;
+    }
     tracing::warn!(
         writes = writes.0.len(),
         "finished a commit that was interrupted"
@@ -216,6 +286,53 @@ mod tests {
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let t = db.open_tree("t").unwrap();
         (dir, t)
+    }
+
+    /// Step 1 of a commit alone, as a crash right after it leaves it.
+    fn record(t: &Tree, w: &Writes) {
+        let pieces = w.pieces();
+        for (n, p) in (1u32..).zip(&pieces[1..]) {
+            t.insert(piece_key(n), p.encode()).unwrap();
+        }
+        let mut first = (pieces.len() as u32).to_be_bytes().to_vec();
+        first.extend_from_slice(&pieces[0].encode());
+        t.insert(pending_key(), first).unwrap();
+    }
+
+    /// Every value a commit writes to sled stays far below sled's blob
+    /// threshold, and the pieces put back together are the list.
+    #[test]
+    fn a_big_commit_is_recorded_in_small_pieces() {
+        let mut w = Writes::default();
+        for i in 0..4000u32 {
+            w.insert(format!("statement{i:06}").into_bytes(), vec![7u8; 2000]);
+        }
+        let pieces = w.pieces();
+        assert!(pieces.len() > 20, "{} pieces", pieces.len());
+        assert!(pieces.iter().all(|p| p.encode().len() <= PIECE_BYTES + 4));
+        let joined: Vec<_> = pieces.into_iter().flat_map(|p| p.0).collect();
+        assert_eq!(joined, w.0);
+        let (_d, t) = tree();
+        commit(&t, &w, &CommitGate::default()).unwrap();
+        assert_eq!(t.get(b"statement003999").unwrap().unwrap().len(), 2000);
+        assert_eq!(t.scan_prefix(key_in(space::META, b"pending")).count(), 0);
+    }
+
+    /// A crash while the pieces were being written, before the first (the
+    /// commit point): nothing of the commit is applied, and the pieces go.
+    #[test]
+    fn pieces_without_their_first_are_dropped() {
+        let (_d, t) = tree();
+        let mut w = Writes::default();
+        for i in 0..600u32 {
+            w.insert(format!("k{i:05}").into_bytes(), vec![1u8; 1000]);
+        }
+        for (n, p) in (1u32..).zip(&w.pieces()[1..]) {
+            t.insert(piece_key(n), p.encode()).unwrap();
+        }
+        assert!(!finish_pending(&t).unwrap());
+        assert_eq!(t.scan_prefix(key_in(space::META, b"pending")).count(), 0);
+        assert!(t.get(b"k00599").unwrap().is_none());
     }
 
     fn writes(n: usize) -> Writes {
@@ -255,7 +372,7 @@ mod tests {
         t.insert(b"gone", b"x").unwrap();
         let w = writes(1000);
         // The crash: the list is recorded and only the first pieces landed.
-        t.insert(pending_key(), w.encode()).unwrap();
+        record(&t, &w);
         Writes(w.0[..130].to_vec()).apply_chunks(&t).unwrap();
         assert!(t.get(b"k00500").unwrap().is_none());
         assert!(finish_pending(&t).unwrap());

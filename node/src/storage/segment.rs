@@ -259,9 +259,17 @@ impl SegmentWriter {
         })
     }
 
-    /// Starts a new segment at the next leaf. The old segment's last batch
-    /// still holds its own handle and is synced by whoever commits it.
+    /// Starts a new segment at the next leaf.
+    ///
+    /// The old segment is synced first. Its last batch may not be yet (the
+    /// commit thread syncs it in its turn), and the new segment's file and
+    /// directory entry are made durable at once: a power cut could then
+    /// keep a segment that starts after leaves the old one lost, a gap no
+    /// recovery may paper over, and the node would refuse to start.
     fn roll(&mut self) -> Result<(), StorageError> {
+        self.file
+            .sync_data()
+            .map_err(|e| StorageError::io(&self.path, e))?;
         let path = Self::create_segment(&self.dir, self.next_leaf)?;
         let mut file = OpenOptions::new()
             .read(true)

@@ -197,6 +197,60 @@ async fn leaves_sled_lost_are_reindexed_from_the_segments() {
     node.stop().await;
 }
 
+/// A batch whose `fdatasync` failed is still readable from the page cache,
+/// as if durable. The commit thread records where it began, and the next
+/// start cuts the log there instead of signing a checkpoint over leaves a
+/// reboot would lose.
+#[tokio::test]
+async fn leaves_whose_sync_failed_are_cut_off_not_trusted() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 5).await;
+    let head = node.head().await;
+    node.stop().await;
+    let saved = tempdir();
+    copy_dir(&dir.path().join("db"), saved.path());
+
+    // Five more leaves whose sled writes are then lost, as after a failed
+    // sync (sled commits only after one succeeds); the first of them is
+    // where the failed batch began.
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 5, 5).await;
+    node.stop().await;
+    let cfg = config(dir.path());
+    let at = tokio::task::spawn_blocking(move || {
+        let node = Node::open(cfg).unwrap();
+        let at = node.storage().location(5).unwrap().unwrap();
+        node.close().unwrap();
+        at
+    })
+    .await
+    .unwrap();
+    std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+    copy_dir(saved.path(), &dir.path().join("db"));
+    kaitiaki_node::storage::recovery::mark_unsynced(&dir.path().join("log"), at, 5).unwrap();
+
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(
+        node.recovery.reindexed, 0,
+        "nothing past the failed sync is trusted"
+    );
+    assert!(node.recovery.truncated_bytes > 0);
+    assert_eq!(
+        node.head().await,
+        head,
+        "the log is as it was before the failed batch"
+    );
+    assert!(
+        !dir.path().join("log").join("UNSYNCED").exists(),
+        "the mark is consumed"
+    );
+    // Sequencing goes on from there.
+    fill(&node, 100, 1).await;
+    assert_eq!(node.head().await.0, 6);
+    node.stop().await;
+}
+
 /// The child side of the crash test: serves a node until killed.
 #[tokio::test]
 #[ignore = "runs only as the child process of a_killed_node_loses_no_acknowledged_write"]
