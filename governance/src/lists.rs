@@ -159,6 +159,65 @@ pub fn requests<S: Store + ?Sized>(
     )
 }
 
+/// The keys that made requests which count and whose hex spelling begins
+/// with `prefix` (lowercase hex digits, any length up to 64), at most `max`
+/// of them, in key order: what a reader who copied the first digits of a
+/// key shown beside a name can mean, and whether that is one key or more.
+///
+/// Walks the by-requester index, jumping over each key's requests, so it
+/// reads at most `max` + 1 index entries whatever the number of requests.
+pub fn requesters_with_prefix<S: Store + ?Sized>(
+    s: &S,
+    prefix: &str,
+    max: usize,
+) -> Result<Vec<KeyBytes>, StateError> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let Some(digits) = prefix.bytes().map(digit).collect::<Option<Vec<u8>>>() else {
+        return Ok(Vec::new());
+    };
+    if digits.len() > 64 {
+        return Ok(Vec::new());
+    }
+    // Whole bytes narrow the walk; an odd last digit `d` is the high half
+    // of the next byte: start just before `d0` and stop past `df`.
+    let bytes: Vec<u8> = digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect();
+    let odd = (digits.len() % 2 == 1).then(|| digits[digits.len() - 1]);
+    let mut out: Vec<KeyBytes> = Vec::new();
+    let mut after: Option<Vec<u8>> = odd.filter(|d| *d > 0).map(|d| {
+        let mut start = bytes.clone();
+        start.push((d << 4) - 1);
+        start.resize(32 + 8 + 32, 0xff);
+        start
+    });
+    while out.len() < max {
+        let next = s
+            .scan_prefix(Table::RequestsByRequester, &bytes, after.as_deref(), 1)
+            .map_err(StateError::store)?;
+        let Some((k, _)) = next.into_iter().next() else {
+            break;
+        };
+        let Some(key) = k.get(..32).and_then(KeyBytes::from_slice) else {
+            return Err(StateError::corrupt(
+                Table::RequestsByRequester,
+                "a by-requester key is shorter than a key",
+            ));
+        };
+        if odd.is_some_and(|d| key.as_bytes()[bytes.len()] >> 4 != d) {
+            break;
+        }
+        out.push(key);
+        // Past every `key ‖ time ‖ id` of this key.
+        let mut skip = key.as_bytes().to_vec();
+        skip.extend_from_slice(&[0xff; 8 + 32]);
+        after = Some(skip);
+    }
+    Ok(out)
+}
+
 /// A rāhui in a listing, with its dataset.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RahuiView {

@@ -265,6 +265,93 @@ pub struct RequestView {
     /// questions and answers, withdrawals, renewals, motions, reports,
     /// reviews, outputs, concerns and responses.
     pub timeline: Vec<TimelineItem>,
+    /// Why access is paused at `now`: empty unless the status is
+    /// `suspended`, and then every cause in force (see [`suspended_by`]).
+    pub suspended_by: Vec<SuspendedBy>,
+}
+
+/// One reason an approved request is suspended at a given time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SuspendedBy {
+    /// A rāhui in force on a dataset of the request.
+    Rahui {
+        /// The `rahui.place` statement.
+        rahui: StatementId,
+        /// The dataset it restricts.
+        dataset: StatementId,
+        /// The body that placed it.
+        body: StatementId,
+        /// Why, in the body's words.
+        reason: String,
+        /// Where it was placed, in the body's home log: in force from then.
+        since: Pos,
+        /// When it ends by itself, if it does.
+        until: Option<Timestamp>,
+    },
+    /// A governing body's motion to suspend the approval, passed and not
+    /// reinstated.
+    Motion {
+        /// The `approval.motion` statement.
+        motion: StatementId,
+        /// The body that passed it.
+        body: StatementId,
+        /// Why, in the words of the member who proposed it.
+        reason: String,
+        /// Where the deciding vote sits: in force from then.
+        since: Pos,
+    },
+}
+
+/// Why the request `r` is suspended at `now`: each rāhui in force on its
+/// datasets (in the order of the request's datasets, then as placed), then
+/// each suspension by motion in force (as they began). Empty unless its
+/// status at `now` is [`RequestStatus::Suspended`], so that a rāhui on a
+/// dataset of a request not yet approved, or no longer in force, is not
+/// called a suspension. A pure function of the state and `now`.
+pub fn suspended_by<S: Store + ?Sized>(
+    s: &S,
+    r: &RequestRecord,
+    now: Timestamp,
+) -> Result<Vec<SuspendedBy>, StateError> {
+    let mut datasets = Vec::new();
+    for d in &r.datasets {
+        if let Some(rec) = get_record::<_, DatasetRecord>(s, Table::Datasets, d.as_bytes())? {
+            datasets.push((*d, rec));
+        }
+    }
+    let records: Vec<DatasetRecord> = datasets.iter().map(|(_, rec)| rec.clone()).collect();
+    if r.status_at(now, &records) != RequestStatus::Suspended {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (d, rec) in &datasets {
+        for rahui in rec.rahui.iter().filter(|x| x.in_force_now(now)) {
+            out.push(SuspendedBy::Rahui {
+                rahui: rahui.id,
+                dataset: *d,
+                body: rahui.body,
+                reason: rahui.reason.clone(),
+                since: rahui.placed.clone(),
+                until: rahui.until,
+            });
+        }
+    }
+    if let Some(a) = &r.approval {
+        for m in a.suspensions_at(now) {
+            let reason = match load(s, &m.motion)?.map(|l| l.body) {
+                Some(Body::ApprovalMotion(x)) => x.reason,
+                _ => String::new(),
+            };
+            out.push(SuspendedBy::Motion {
+                motion: m.motion,
+                body: m.body,
+                reason,
+                since: m.from.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A request at `now`.
@@ -303,6 +390,10 @@ pub fn request<S: Store + ?Sized>(
     }
     thread_items(s, id, &mut timeline)?;
     timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    let suspended_by = match &record {
+        Some(r) => suspended_by(s, r, now)?,
+        None => Vec::new(),
+    };
     Ok(Some(RequestView {
         id: *id,
         submit,
@@ -312,6 +403,7 @@ pub fn request<S: Store + ?Sized>(
         overdue,
         next_report,
         timeline,
+        suspended_by,
     }))
 }
 
@@ -339,6 +431,50 @@ pub fn request_status<S: Store + ?Sized>(
         Some(r) => Ok(Some(r.status_at(now, &datasets_of(s, &r)?))),
         None => Ok(None),
     }
+}
+
+/// A concern in full: its record, its words and every response.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConcernStory {
+    /// The concern (its `concern.raise` id).
+    pub id: StatementId,
+    /// How it stands: its subject, who raised it, the responses that count.
+    pub record: ConcernRecord,
+    /// The concern as signed, with its words.
+    pub raised: TimelineItem,
+    /// Every response to it, in order, with verdicts (a response that does
+    /// not count says why).
+    pub responses: Vec<TimelineItem>,
+}
+
+/// A concern with its words and every response; `None` if it is not a
+/// concern that counts.
+pub fn concern_story<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Option<ConcernStory>, StateError> {
+    let Some(record) = get_record::<_, ConcernRecord>(s, Table::Concerns, id.as_bytes())? else {
+        return Ok(None);
+    };
+    let Some(raised) = timeline_item(s, id)? else {
+        return Ok(None);
+    };
+    let mut responses = Vec::new();
+    for (k, _) in scan_all(s, Table::Members, &Agg::Concern(*id).key(), None)? {
+        let rid = codec::id_at(Table::Members, &k, 33)?;
+        if rid != *id {
+            if let Some(item) = timeline_item(s, &rid)? {
+                responses.push(item);
+            }
+        }
+    }
+    responses.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    Ok(Some(ConcernStory {
+        id: *id,
+        record,
+        raised,
+        responses,
+    }))
 }
 
 /// A concern and its responses.

@@ -1,13 +1,16 @@
 //! From votes to a decision on a request.
 //!
 //! Each governing body deliberates on its own, in its home-log order, by the
-//! rules in [`crate::rules`]. On top of those, a vote on a request is refused:
+//! rules in [`crate::rules`]. On top of those, a vote on a request is
+//! refused, checked in this order (the first that applies names the
+//! refusal, so a closed request is never called "still open"):
 //!
-//! 1. while the request is open for community comment — until its sequenced
+//! 1. after a withdrawal that counts (`request_withdrawn`);
+//! 2. after the body's decision (`decision_already_reached`) — so every
+//!    vote on an approved request, and a declining body's on a declined one;
+//! 3. while the request is open for community comment — until its sequenced
 //!    time plus the body's `notice_days` (`notice_period`);
-//! 2. after a withdrawal that counts (`request_withdrawn`);
-//! 3. while a rāhui is in force on any of its datasets (`rahui_in_force`);
-//! 4. after the body's decision (`decision_already_reached`).
+//! 4. while a rāhui is in force on any of its datasets (`rahui_in_force`).
 //!
 //! The request is **declined** as soon as one body declines (at the earliest
 //! decline), and **approved** when every governing body has approved (at the
@@ -31,7 +34,7 @@ use crate::codec::{KeyBytes, Pos};
 use crate::engine::Engine;
 use crate::error::StateError;
 use crate::rejection::RejectionCode;
-use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule};
+use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule, Tally};
 use crate::store::Store;
 
 /// The overall outcome of per-body deliberations and where it was reached.
@@ -100,17 +103,9 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         let body = self.body_ref(&v.body)?;
         let (slot, version) = self.member_at(&body, &step.l.author, &step.pos)?;
         check_ballot(v)?;
-        let open_until = req.at.at.plus_days(version.notice_days);
-        if step.pos.at < open_until {
-            return reject(
-                RejectionCode::NoticePeriod,
-                format!(
-                    "The request is open for community comment until {open_until} under the charter of {}; \
-                     votes count from then.",
-                    body.name
-                ),
-            );
-        }
+        // Whether the request is still open comes first: a vote on a request
+        // that was withdrawn, or that this body already decided, is refused
+        // for that, whatever the notice period or a rāhui would say.
         if let Some(c) = cutoff {
             if *c < step.pos {
                 return reject(
@@ -122,11 +117,22 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 );
             }
         }
-        self.rahui_check(req, &step.pos)?;
-        let d = delibs.entry(v.body).or_default();
-        if let Some(dec) = &d.decided {
+        if let Some(dec) = delibs.get(&v.body).and_then(|d| d.decided.as_ref()) {
             return Err(already_decided("request", dec).into());
         }
+        let open_until = req.at.at.plus_days(version.notice_days);
+        if step.pos.at < open_until {
+            return reject(
+                RejectionCode::NoticePeriod,
+                format!(
+                    "The request is open for community comment until {open_until} under the charter of {}; \
+                     votes count from then.",
+                    body.name
+                ),
+            );
+        }
+        self.rahui_check(req, &step.pos)?;
+        let d = delibs.entry(v.body).or_default();
         d.cast(slot, step.l.id, &step.pos, v, &version);
         Ok(slot)
     }
@@ -209,17 +215,25 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             steps[i].verdict = Some(r);
         }
 
-        // The notice each body's charter set when the request was
-        // submitted (votes are held to the version in force at the vote).
-        let mut notices = Vec::new();
+        // How each body stood when the request was submitted, by the
+        // charter then in force: its notice period, and every member yet to
+        // vote (votes are held to the version in force at the vote). A
+        // change of a body's versions recomputes the requests submitted
+        // since, so this does not depend on the order statements arrive in.
+        let mut openings = Vec::new();
         for b in &req.bodies {
-            let notice = self
-                .version_at_pos(b, &req.at)?
-                .map(|v| v.notice_days)
-                .unwrap_or(0);
-            notices.push((notice > 0).then(|| req.at.at.plus_days(notice)));
+            let version = self.version_at_pos(b, &req.at)?;
+            let notice = version.as_ref().map(|v| v.notice_days).unwrap_or(0);
+            let members = version.as_ref().map(|v| v.members.len()).unwrap_or(0);
+            openings.push(Opening {
+                notice_until: (notice > 0).then(|| req.at.at.plus_days(notice)),
+                tally: Tally {
+                    not_voted: u32::try_from(members).unwrap_or(u32::MAX),
+                    ..Tally::default()
+                },
+            });
         }
-        let record = record_from(req, &delibs, withdrawn, &notices);
+        let record = record_from(req, &delibs, withdrawn, &openings);
         Ok((record, delibs))
     }
 }
@@ -227,22 +241,37 @@ impl<S: Store + ?Sized> Engine<'_, S> {
 /// Every body's deliberation on a request, by body id.
 pub(crate) type Delibs = BTreeMap<StatementId, Deliberation>;
 
+/// How one body stands on a request before any of its members voted.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Opening {
+    /// The end of its notice period, if its charter sets one.
+    pub notice_until: Option<Timestamp>,
+    /// Its tally before any vote: every member of the charter in force at
+    /// submission yet to vote.
+    pub tally: Tally,
+}
+
 /// The request's record from its bodies' deliberations and withdrawal;
-/// `notices` holds each body's notice end, in `req.bodies` order.
+/// `openings` holds how each body stood before any vote, in `req.bodies`
+/// order: a body none of whose votes counted shows that tally.
 pub(crate) fn record_from(
     req: &Req,
     delibs: &Delibs,
     withdrawn: Option<Ended>,
-    notices: &[Option<Timestamp>],
+    openings: &[Opening],
 ) -> RequestRecord {
     let mut decisions = Vec::new();
     for (i, b) in req.bodies.iter().enumerate() {
-        let d = delibs.get(b).cloned().unwrap_or_default();
+        let opening = openings.get(i).copied().unwrap_or_default();
+        let (tally, decision) = match delibs.get(b).filter(|d| d.started()) {
+            Some(d) => (d.tally, d.decided.clone()),
+            None => (opening.tally, None),
+        };
         decisions.push(BodyDecision {
             body: *b,
-            notice_until: notices.get(i).copied().flatten(),
-            tally: d.tally,
-            decision: d.decided,
+            notice_until: opening.notice_until,
+            tally,
+            decision,
         });
     }
     let outcome = if withdrawn.is_some() {

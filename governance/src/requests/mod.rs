@@ -111,7 +111,8 @@ pub struct BodyDecision {
     /// Until when the request is open for community comment under this
     /// body's charter as in force when the request was submitted.
     pub notice_until: Option<Timestamp>,
-    /// The tally after the latest counted vote.
+    /// The tally after the latest counted vote; before any vote counts,
+    /// every member of the charter in force at submission has not voted.
     pub tally: Tally,
     /// The decision, once reached.
     pub decision: Option<Decision>,

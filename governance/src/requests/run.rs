@@ -228,8 +228,17 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         for (d, _) in &req.datasets {
             sides.push(dataset_vote_side(d, &pos, &l.id, agg)?);
         }
-        let notices: Vec<_> = old.decisions.iter().map(|d| d.notice_until).collect();
-        let mut record = decide::record_from(&req, &delibs, old.withdrawn.clone(), &notices);
+        // A body without ballots stands as it did before any vote, as the
+        // stored record says.
+        let openings: Vec<_> = old
+            .decisions
+            .iter()
+            .map(|d| decide::Opening {
+                notice_until: d.notice_until,
+                tally: d.tally,
+            })
+            .collect();
+        let mut record = decide::record_from(&req, &delibs, old.withdrawn.clone(), &openings);
         self.aftercare(&req, &mut record, &mut [])?;
 
         self.set_verdict(

@@ -7,7 +7,7 @@ use kaitiaki_protocol::statement::Condition;
 use kaitiaki_protocol::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Approval, Phase, ReportKind, ReportStatus, RequestRecord};
+use super::{Approval, Phase, ReportKind, ReportStatus, RequestRecord, Suspension};
 use crate::datasets::DatasetRecord;
 
 /// Days after the end of an approval by which a required final report is due.
@@ -134,6 +134,13 @@ impl Approval {
         out
     }
 
+    /// The suspensions by motion in force at `now`, in the order they began.
+    pub fn suspensions_at(&self, now: Timestamp) -> impl Iterator<Item = &Suspension> {
+        self.suspensions
+            .iter()
+            .filter(move |s| s.from.at <= now && s.until.as_ref().is_none_or(|u| now < u.at))
+    }
+
     /// When the final report is due, if one is required.
     pub fn final_due(&self) -> Option<Timestamp> {
         self.schedule
@@ -215,10 +222,7 @@ impl RequestRecord {
         if a.expires_at <= now {
             return RequestStatus::Expired;
         }
-        let by_motion = a
-            .suspensions
-            .iter()
-            .any(|s| s.from.at <= now && s.until.as_ref().is_none_or(|u| now < u.at));
+        let by_motion = a.suspensions_at(now).next().is_some();
         let by_rahui = datasets
             .iter()
             .any(|d| d.rahui.iter().any(|r| r.in_force_now(now)));

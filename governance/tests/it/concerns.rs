@@ -66,3 +66,30 @@ fn a_concern_must_be_about_a_request_or_dataset() {
         RejectionCode::WrongReference,
     );
 }
+
+#[test]
+fn a_concern_story_has_its_words_and_every_response() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let whanau = s.c.whanau.clone();
+    let c =
+        s.w.ok(&whanau, AGENCY, concern(r, "Will we be recognisable?"));
+    let sione = s.c.pacific[0].clone();
+    let first = s.w.ok(&sione, PACIFIC, respond(c, s.pacific_board, false));
+    // A response outside the board's home log does not count, and says why.
+    let stray = s.w.say(&sione, AGENCY, respond(c, s.pacific_board, true)).0;
+    let story = query::concern_story(&s.w.store, &c).unwrap().unwrap();
+    assert_eq!(story.record.subject, r);
+    assert_eq!(story.raised.body["text"], "Will we be recognisable?");
+    assert_eq!(
+        story.responses.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![first, stray]
+    );
+    assert!(story.responses[0].verdict.is_valid());
+    assert!(!story.responses[1].verdict.is_valid());
+    assert_eq!(
+        query::concern_story(&s.w.store, &r).unwrap(),
+        None,
+        "a request is not a concern"
+    );
+}

@@ -119,3 +119,66 @@ impl Setting {
         self.approved_request(365)
     }
 }
+
+#[test]
+fn a_suspended_request_names_the_rahui_and_the_motion_that_pause_it() {
+    use kaitiaki_governance::query::SuspendedBy;
+    use kaitiaki_protocol::statement::ApprovalAction;
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    assert!(
+        s.w.view(&r).suspended_by.is_empty(),
+        "approved: nothing pauses it"
+    );
+    let iwi = s.c.iwi.clone();
+    let (b, d) = (s.iwi_board, s.data);
+    let placed = s.w.ok(&iwi[0], IWI, rahui(b, d, None));
+    let view = s.w.view(&r);
+    assert_eq!(view.status, Some(RequestStatus::Suspended));
+    match view.suspended_by.as_slice() {
+        [SuspendedBy::Rahui {
+            rahui,
+            dataset,
+            body,
+            reason,
+            since,
+            until: None,
+        }] => {
+            assert_eq!((*rahui, *dataset, *body), (placed, d, b));
+            assert!(reason.contains("A death in the community"), "{reason}");
+            assert_eq!(since.log, IWI);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The Pacific board also suspends the approval by motion.
+    let pac = s.c.pacific.clone();
+    let p = s.pacific_board;
+    let m =
+        s.w.ok(&pac[0], PACIFIC, motion(r, p, ApprovalAction::Suspend));
+    for x in &pac[..4] {
+        s.w.ok(x, PACIFIC, approve(m, p));
+    }
+    let view = s.w.view(&r);
+    assert_eq!(view.suspended_by.len(), 2, "{:?}", view.suspended_by);
+    assert!(matches!(
+        &view.suspended_by[1],
+        SuspendedBy::Motion { motion, body, reason, .. }
+            if *motion == m && *body == p && reason.contains("no-linkage")
+    ));
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["suspended_by"][0]["kind"], "rahui");
+    assert_eq!(json["suspended_by"][1]["kind"], "motion");
+    // Lifting the rāhui leaves the motion as the one cause.
+    s.w.days(3);
+    s.w.ok(&iwi[1], IWI, lift(placed));
+    let view = s.w.view(&r);
+    assert_eq!(view.status, Some(RequestStatus::Suspended));
+    assert!(matches!(
+        view.suspended_by.as_slice(),
+        [SuspendedBy::Motion { .. }]
+    ));
+    // A rāhui on a request not yet approved pauses votes, not access: not a suspension.
+    let open = s.request(365);
+    s.w.ok(&iwi[0], IWI, rahui(b, d, None));
+    assert!(s.w.view(&open).suspended_by.is_empty());
+}

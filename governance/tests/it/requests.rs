@@ -306,3 +306,196 @@ fn requests_list_by_status_dataset_body_and_requester_with_pagination() {
         "a dataset is not a request"
     );
 }
+
+/// The iwi board lengthens its notice period by an amendment it votes on.
+fn lengthen_iwi_notice(s: &mut Setting, days: u32) {
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let amendment = s.w.ok(
+        &iwi[0],
+        IWI,
+        kaitiaki_protocol::Body::BodyAmend(kaitiaki_protocol::statement::BodyAmend {
+            body: b,
+            add_members: vec![],
+            remove_members: vec![],
+            rule: None,
+            notice_days: Some(days),
+            description: None,
+            reason: "Give whānau time to comment.".into(),
+        }),
+    );
+    for p in &iwi[..3] {
+        s.w.ok(p, IWI, approve(amendment, b));
+    }
+}
+
+#[test]
+fn a_vote_on_a_closed_request_is_refused_as_closed_not_as_in_its_notice_period() {
+    // As in the demo: requests decided or withdrawn under no notice period,
+    // then the board lengthens its notice to 14 days. The requests are only
+    // minutes old, so the notice check alone would call them still open.
+    let mut s = Setting::new();
+    let approved = s.approved_request(365);
+    let declined = s.request(365);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    for p in &iwi[..3] {
+        s.w.ok(p, IWI, decline(declined, b, "Not for this purpose."));
+    }
+    assert_eq!(s.w.status(&declined), RequestStatus::Declined);
+    let withdrawn = s.request(365);
+    let researcher = s.c.researcher.clone();
+    s.w.ok(&researcher, AGENCY, withdraw(withdrawn));
+    lengthen_iwi_notice(&mut s, 14);
+
+    let tama = iwi[3].clone();
+    let msg = s.w.refused(
+        &tama,
+        IWI,
+        approve(approved, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+    assert!(
+        msg.contains("already decided") && msg.contains("approved"),
+        "{msg}"
+    );
+    let msg = s.w.refused(
+        &tama,
+        IWI,
+        approve(declined, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+    assert!(msg.contains("declined"), "{msg}");
+    let msg = s.w.refused(
+        &tama,
+        IWI,
+        approve(withdrawn, b),
+        RejectionCode::RequestWithdrawn,
+    );
+    assert!(msg.contains("withdrew"), "{msg}");
+    // An open request submitted now is still held to the new notice period.
+    let open = s.request(365);
+    s.w.refused(&tama, IWI, approve(open, b), RejectionCode::NoticePeriod);
+
+    // The same statements folded in reverse give the same state, codes included.
+    let order: Vec<usize> = (0..s.w.log.len()).rev().collect();
+    assert_eq!(
+        kaitiaki_governance::recompute_state_hash(&s.w.refold(&order)),
+        s.w.hash()
+    );
+}
+
+#[test]
+fn a_vote_after_a_rahui_on_a_decided_request_is_refused_as_decided() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let (b, d) = (s.iwi_board, s.data);
+    let iwi = s.c.iwi.clone();
+    s.w.ok(&iwi[0], IWI, rahui(b, d, None));
+    s.w.refused(
+        &iwi[4],
+        IWI,
+        approve(r, b),
+        RejectionCode::DecisionAlreadyReached,
+    );
+}
+
+#[test]
+fn before_anyone_votes_every_member_is_yet_to_vote() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let tallies = |s: &Setting, r| {
+        s.w.view(&r)
+            .record
+            .unwrap()
+            .decisions
+            .iter()
+            .map(|d| {
+                (
+                    d.tally.approve,
+                    d.tally.decline,
+                    d.tally.abstain,
+                    d.tally.not_voted,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let iwi_first = s.iwi_board < s.pacific_board;
+    let order = |iwi: (u32, u32, u32, u32), pac: (u32, u32, u32, u32)| {
+        if iwi_first {
+            vec![iwi, pac]
+        } else {
+            vec![pac, iwi]
+        }
+    };
+    assert_eq!(tallies(&s, r), order((0, 0, 0, 5), (0, 0, 0, 5)));
+    // One board starts: the other still has all five to vote (this vote
+    // continues the request's fold rather than recomputing it).
+    s.iwi_approve(r, 1);
+    assert_eq!(tallies(&s, r), order((1, 0, 0, 4), (0, 0, 0, 5)));
+    // A withdrawn request keeps the members who never voted as such.
+    let w = s.request(365);
+    let researcher = s.c.researcher.clone();
+    s.w.ok(&researcher, AGENCY, withdraw(w));
+    assert_eq!(tallies(&s, w), order((0, 0, 0, 5), (0, 0, 0, 5)));
+
+    // Members added by an amendment count for requests submitted after it.
+    let newcomer = Person::new("Kiri", 40);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let amendment = s.w.ok(&iwi[0], IWI, amend(b, &[&newcomer], &[], None));
+    for p in &iwi[..3] {
+        s.w.ok(p, IWI, approve(amendment, b));
+    }
+    let later = s.request(365);
+    assert_eq!(tallies(&s, later), order((0, 0, 0, 6), (0, 0, 0, 5)));
+    assert_eq!(tallies(&s, w), order((0, 0, 0, 5), (0, 0, 0, 5)));
+
+    // Whatever order the statements arrive in.
+    let n = s.w.log.len();
+    for order in [(0..n).rev().collect::<Vec<_>>(), {
+        let mut o: Vec<usize> = (0..n).collect();
+        o.rotate_left(n / 2);
+        o
+    }] {
+        assert_eq!(
+            kaitiaki_governance::recompute_state_hash(&s.w.refold(&order)),
+            s.w.hash()
+        );
+    }
+}
+
+#[test]
+fn a_requester_is_found_by_the_first_digits_of_their_key() {
+    let mut s = Setting::new();
+    s.request(365);
+    let whanau = s.c.whanau.clone();
+    let data = s.data;
+    s.w.ok(&whanau, AGENCY, request("Our own study", &[data], &[], 30));
+    let store = &s.w.store;
+    let researcher = s.c.researcher.kb();
+    let hex = researcher.to_hex();
+    for digits in [8, 9, 64] {
+        assert_eq!(
+            lists::requesters_with_prefix(store, &hex[..digits], 2).unwrap(),
+            vec![researcher],
+            "{digits} digits"
+        );
+    }
+    // No digits match every requester: two keys, so ambiguous.
+    let mut both = vec![researcher, whanau.kb()];
+    both.sort();
+    assert_eq!(lists::requesters_with_prefix(store, "", 5).unwrap(), both);
+    assert_eq!(
+        lists::requesters_with_prefix(store, "", 1).unwrap().len(),
+        1
+    );
+    // Someone who never asked for anything is not a requester.
+    let steward = s.c.steward.kb().to_hex();
+    assert!(lists::requesters_with_prefix(store, &steward[..8], 2)
+        .unwrap()
+        .is_empty());
+    assert!(lists::requesters_with_prefix(store, "XYZ", 2)
+        .unwrap()
+        .is_empty());
+}

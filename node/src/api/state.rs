@@ -69,9 +69,73 @@ pub fn routes() -> Router<AppState> {
         key,
         statement_state
     ),
-    components(schemas(Listing, StateHash))
+    components(schemas(Listing, StateHash, RequestJson, SuspendedBy))
 )]
 pub struct StateDoc;
+
+/// A request with its status and whole story at the node's `now`, as
+/// `GET /v1/requests/{id}` serves it (governance's `query::RequestView`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RequestJson {
+    /// The request's submission id.
+    pub id: String,
+    /// What was asked for, as signed: purpose, Five Safes, uses, duration.
+    #[schema(value_type = Object)]
+    pub submit: Value,
+    /// Whether the request counts, and why not.
+    #[schema(value_type = Object)]
+    pub verdict: Value,
+    /// Its status now (`submitted`, `under_review`, `approved`, `declined`,
+    /// `withdrawn`, `suspended`, `revoked`, `expired`, `completed`), when it
+    /// counts.
+    pub status: Option<String>,
+    /// The derived record: each body's decision and tally (before any vote,
+    /// every member yet to vote), the approval, conditions, expiry,
+    /// renewals, motions, reports and outputs.
+    #[schema(value_type = Object)]
+    pub record: Option<Value>,
+    /// Reports overdue now.
+    #[schema(value_type = Vec<Object>)]
+    pub overdue: Vec<Value>,
+    /// The next report due, if the schedule asks for more.
+    #[schema(value_type = Object)]
+    pub next_report: Option<Value>,
+    /// Every statement about it, in order, with verdicts.
+    #[schema(value_type = Vec<Object>)]
+    pub timeline: Vec<Value>,
+    /// Why access is paused now: empty unless `status` is `suspended`, and
+    /// then every rāhui and every suspension by motion in force.
+    pub suspended_by: Vec<SuspendedBy>,
+}
+
+/// One reason an approved request is suspended now: a rāhui in force on
+/// one of its datasets (`kind` `rahui`), or a governing body's suspend
+/// motion that passed and was not reinstated (`kind` `motion`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SuspendedBy {
+    /// `rahui` or `motion`.
+    pub kind: String,
+    /// For a rāhui: the `rahui.place` statement id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rahui: Option<String>,
+    /// For a rāhui: the dataset it restricts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    /// For a motion: the `approval.motion` statement id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<String>,
+    /// The body that placed the rāhui or passed the motion.
+    pub body: String,
+    /// Why, in the body's words: the rāhui's reason, or the motion's.
+    pub reason: String,
+    /// Where it took effect: the rāhui's placement, or the motion's
+    /// deciding vote, as `{"at", "log", "index"}` in the body's home log.
+    #[schema(value_type = Object)]
+    pub since: Value,
+    /// For a rāhui: when it ends by itself (RFC 3339), or null until lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
 
 /// A page of a listing.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -360,11 +424,11 @@ pub async fn requests(
     .await
 }
 
-/// Get a request with its status and full timeline.
+/// Get a request with its status, full timeline and, when suspended, what suspends it.
 #[utoipa::path(
     get, path = "/v1/requests/{id}",
     params(("id" = String, Path, description = "The request's submission id")),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+    responses((status = 200, body = RequestJson), (status = 404, body = ErrorBody))
 )]
 pub async fn request(
     State(app): State<AppState>,

@@ -215,3 +215,131 @@ async fn the_rules_refuse_through_http_and_the_queries_tell_the_story() {
     );
     node.stop().await;
 }
+
+/// The board lengthens its notice period by an amendment it votes on.
+async fn lengthen_notice(node: &TestNode, c: &Cast, board: StatementId, days: u32) {
+    let amendment = ok(
+        node,
+        env(
+            &c.aroha,
+            Body::BodyAmend(BodyAmend {
+                body: board,
+                add_members: vec![],
+                remove_members: vec![],
+                rule: None,
+                notice_days: Some(days),
+                description: None,
+                reason: "Give whānau time to comment.".into(),
+            }),
+        ),
+    )
+    .await;
+    ok(node, env(&c.aroha, approve(amendment, board))).await;
+}
+
+#[tokio::test]
+async fn a_vote_on_a_decided_or_withdrawn_request_is_refused_as_closed() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let c = Cast::new();
+    let (board, data, decided) = setting(&node, &c).await;
+    ok(&node, env(&c.aroha, approve(decided, board))).await;
+    let withdrawn = ok(&node, env(&c.researcher, request(data, &[]))).await;
+    ok(
+        &node,
+        env(
+            &c.researcher,
+            Body::RequestWithdraw(RequestWithdraw {
+                request: withdrawn,
+                reason: "Re-planning with the community.".into(),
+            }),
+        ),
+    )
+    .await;
+    // Both requests are minutes old, inside the new notice period.
+    lengthen_notice(&node, &c, board, 14).await;
+
+    let body = refused(
+        &node,
+        env(&c.mere, approve(decided, board)),
+        409,
+        "decision_already_reached",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("already decided"),
+        "{body}"
+    );
+    let body = refused(
+        &node,
+        env(&c.mere, approve(withdrawn, board)),
+        409,
+        "request_withdrawn",
+    )
+    .await;
+    assert!(!body["message"].as_str().unwrap().contains("community comment"));
+    // A request still open is held to the notice period.
+    let open = ok(&node, env(&c.researcher, request(data, &["DUO:0000006"]))).await;
+    refused(&node, env(&c.mere, approve(open, board)), 409, "notice_period").await;
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_says_who_has_not_voted_and_what_suspends_it() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let c = Cast::new();
+    let (board, data, req) = setting(&node, &c).await;
+    let (_, view) = node.get(&format!("/v1/requests/{req}")).await;
+    let tally = &view["record"]["decisions"][0]["tally"];
+    assert_eq!(
+        (tally["approve"].as_u64(), tally["not_voted"].as_u64()),
+        (Some(0), Some(2)),
+        "both members of the board are yet to vote: {view}"
+    );
+    assert_eq!(view["suspended_by"], serde_json::json!([]), "{view}");
+
+    ok(&node, env(&c.aroha, approve(req, board))).await;
+    let rahui = ok(
+        &node,
+        env(
+            &c.mere,
+            Body::RahuiPlace(RahuiPlace {
+                body: board,
+                dataset: data,
+                reason: "A hui asked for a pause.".into(),
+                until: None,
+            }),
+        ),
+    )
+    .await;
+    let (_, view) = node.get(&format!("/v1/requests/{req}")).await;
+    assert_eq!(view["status"], "suspended", "{view}");
+    let cause = &view["suspended_by"][0];
+    assert_eq!(cause["kind"], "rahui", "{view}");
+    assert_eq!(cause["rahui"], rahui.to_hex());
+    assert_eq!(cause["dataset"], data.to_hex());
+    assert_eq!(cause["body"], board.to_hex());
+    assert_eq!(cause["reason"], "A hui asked for a pause.");
+    assert!(cause["since"]["at"].is_string(), "{cause}");
+
+    // The OpenAPI document describes the request as served, field by field.
+    let (_, doc) = node.get("/openapi.json").await;
+    let schema = &doc["components"]["schemas"]["RequestJson"]["properties"];
+    let documented: std::collections::BTreeSet<&str> = schema
+        .as_object()
+        .expect("RequestJson is documented")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let served: std::collections::BTreeSet<&str> =
+        view.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(documented, served);
+    let cause_doc = &doc["components"]["schemas"]["SuspendedBy"]["properties"];
+    for field in cause.as_object().unwrap().keys() {
+        assert!(cause_doc.get(field).is_some(), "SuspendedBy lacks {field}");
+    }
+    let op = &doc["paths"]["/v1/requests/{id}"]["get"]["responses"]["200"];
+    assert!(op.to_string().contains("RequestJson"), "{op}");
+    node.stop().await;
+}
