@@ -21,7 +21,10 @@
 //! |---|---|---|
 //! | threshold `k` | `a ≥ k` | `a + r < k` |
 //! | majority, quorum `q` | `a+d+s ≥ q` and `a > d` | `a + r ≤ d`, or `a+d+s+r < q` |
-//! | consensus, quorum `q` | `a+d+s ≥ q` and `d = 0` | `d > 0`, or `a+d+s+r < q` |
+//! | consensus, quorum `q` | `a+d+s ≥ q`, `d = 0` and `a ≥ 1` | `d > 0`, `a + r = 0`, or `a+d+s+r < q` |
+//!
+//! Consensus is agreement without objection, so a quorum of abstentions
+//! alone does not approve: at least one member must approve.
 //!
 //! An approval carries the union of the conditions of the counted
 //! `approve_with_conditions` votes.
@@ -177,9 +180,9 @@ pub fn evaluate(rule: &DecisionRule, t: &Tally) -> Option<Outcome> {
             }
         }
         DecisionRule::Consensus { quorum } => {
-            if cast >= quorum && d == 0 {
+            if cast >= quorum && d == 0 && a >= 1 {
                 Some(Outcome::Approved)
-            } else if d > 0 || cast + r < quorum {
+            } else if d > 0 || a + r == 0 || cast + r < quorum {
                 Some(Outcome::Declined)
             } else {
                 None
@@ -340,5 +343,17 @@ mod tests {
         assert_eq!(evaluate(&rule, &t(2, 0, 1, 1)), Some(Outcome::Approved));
         assert_eq!(evaluate(&rule, &t(2, 0, 0, 2)), None);
         assert_eq!(evaluate(&rule, &t(5, 1, 0, 0)), Some(Outcome::Declined));
+    }
+
+    #[test]
+    fn consensus_needs_an_approval_not_only_abstentions() {
+        let rule = DecisionRule::Consensus { quorum: 2 };
+        assert_eq!(
+            evaluate(&rule, &t(0, 0, 2, 1)),
+            None,
+            "one may still approve"
+        );
+        assert_eq!(evaluate(&rule, &t(0, 0, 3, 0)), Some(Outcome::Declined));
+        assert_eq!(evaluate(&rule, &t(1, 0, 1, 1)), Some(Outcome::Approved));
     }
 }

@@ -158,6 +158,51 @@ fn consensus_fails_on_one_objection() {
     assert_eq!(w.status(&r), RequestStatus::Declined);
 }
 
+/// Consensus is agreement without objection: a quorum of abstentions
+/// agrees to nothing, so at least one member must approve.
+#[test]
+fn consensus_needs_at_least_one_approval() {
+    let mut w = World::new();
+    let c = Cast::new();
+    let [a, h, m, _, _] = c.iwi.clone();
+    let body = w.ok(
+        &a,
+        IWI,
+        charter(
+            "Rōpū",
+            IWI,
+            &[&a, &h, &m],
+            DecisionRule::Consensus { quorum: 2 },
+            0,
+        ),
+    );
+    let d = w.ok(&c.steward, AGENCY, dataset("Health", &[body], &[]));
+    let study = |w: &mut World| w.ok(&c.researcher, AGENCY, request("Study", &[d], &[], 30));
+    let abstain = |r, why| vote(r, body, Choice::Abstain, why);
+
+    // Two abstentions make the quorum but not consent; the last member's
+    // objection still counts.
+    let r = study(&mut w);
+    w.ok(&a, IWI, abstain(r, "A conflict of interest."));
+    w.ok(&h, IWI, abstain(r, "Not enough information."));
+    assert_eq!(w.status(&r), RequestStatus::UnderReview);
+    w.ok(&m, IWI, decline(r, body, "Our families were not asked."));
+    assert_eq!(w.status(&r), RequestStatus::Declined);
+
+    // When every member abstains, consent can no longer be reached.
+    let r = study(&mut w);
+    for p in [&a, &h, &m] {
+        w.ok(p, IWI, abstain(r, "We leave this to others."));
+    }
+    assert_eq!(w.status(&r), RequestStatus::Declined);
+
+    // One approval and an abstention, with no objection, is consent.
+    let r = study(&mut w);
+    w.ok(&a, IWI, abstain(r, "A conflict of interest."));
+    w.ok(&h, IWI, approve(r, body));
+    assert_eq!(w.status(&r), RequestStatus::Approved);
+}
+
 #[test]
 fn votes_count_only_in_the_body_s_home_log() {
     let mut s = Setting::new();
