@@ -29,7 +29,7 @@ use crate::entry::{Agg, Side, Verdict};
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
 use crate::rules::{
-    already_decided, check_ballot, reject, Decision, Deliberation, Outcome, Rule, Seat, Stop,
+    already_decided, check_plain_ballot, reject, Decision, Deliberation, Outcome, Rule, Seat, Stop,
     Tally, Version,
 };
 use crate::store::{Store, Table};
@@ -444,7 +444,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                         ),
                     );
                 }
-                check_ballot(v)?;
+                check_plain_ballot(v, "amendment")?;
                 let Some((_, delib, amend)) = amendments.get_mut(&v.subject) else {
                     return reject(
                         RejectionCode::ExcludedReference,

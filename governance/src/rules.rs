@@ -27,7 +27,9 @@
 //! alone does not approve: at least one member must approve.
 //!
 //! An approval carries the union of the conditions of the counted
-//! `approve_with_conditions` votes.
+//! `approve_with_conditions` votes. Only votes on requests and renewals
+//! may carry conditions; on an amendment or approval motion they are
+//! refused (`conditions_mismatch`).
 
 use std::collections::BTreeMap;
 
@@ -204,6 +206,22 @@ pub(crate) fn check_ballot(v: &Vote) -> Rule<()> {
         ),
         _ => Ok(()),
     }
+}
+
+/// Checks a vote on an amendment or an approval motion: conditions shape
+/// an approval of a request or renewal and have nothing to attach to here,
+/// so they are refused rather than dropped.
+pub(crate) fn check_plain_ballot(v: &Vote, what: &str) -> Rule<()> {
+    if v.choice == Choice::ApproveWithConditions {
+        return reject(
+            RejectionCode::ConditionsMismatch,
+            format!(
+                "Conditions belong to votes on requests and renewals, not on an {what}; \
+                 vote `approve` instead."
+            ),
+        );
+    }
+    check_ballot(v)
 }
 
 /// One counted vote.

@@ -39,7 +39,9 @@ use crate::codec::Pos;
 use crate::engine::{Engine, Loaded};
 use crate::error::StateError;
 use crate::rejection::RejectionCode;
-use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule, Tally};
+use crate::rules::{
+    already_decided, check_ballot, check_plain_ballot, reject, Deliberation, Outcome, Rule, Tally,
+};
 use crate::store::Store;
 
 /// The running state while an approval's statements are taken in order.
@@ -366,7 +368,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         }
         let body = self.body_ref(&v.body)?;
         let (slot, version) = self.member_at(&body, &l.author, pos)?;
-        check_ballot(v)?;
+        check_plain_ballot(v, "approval motion")?;
         if let Some(d) = &delib.decided {
             return Err(already_decided("motion", d).into());
         }

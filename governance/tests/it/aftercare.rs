@@ -298,6 +298,30 @@ fn a_board_suspends_for_breach_reinstates_and_then_revokes() {
     );
 }
 
+/// Conditions shape an approval of a request or renewal; a vote on a
+/// motion has nothing to attach them to, so they are refused rather than
+/// dropped without a word.
+#[test]
+fn conditions_on_a_vote_on_a_motion_are_refused() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let suspend = s.w.ok(&iwi[0], IWI, motion(r, b, ApprovalAction::Suspend));
+    let msg = s.w.refused(
+        &iwi[0],
+        IWI,
+        approve_with(suspend, b, vec![Condition::ReportEvery { months: 1 }]),
+        RejectionCode::ConditionsMismatch,
+    );
+    assert!(msg.contains("votes on requests"), "{msg}");
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert!(!a.conditions.contains(&Condition::ReportEvery { months: 1 }));
+    // A plain approval of the motion counts as before.
+    s.iwi_approve(suspend, 3);
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
+}
+
 #[test]
 fn a_motion_is_refused_before_approval() {
     let mut s = Setting::new();

@@ -2,7 +2,7 @@
 
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{query, RejectionCode, RequestStatus, Verdict};
-use kaitiaki_protocol::statement::{Choice, DecisionRule};
+use kaitiaki_protocol::statement::{Choice, Condition, DecisionRule};
 
 use crate::fixture::*;
 
@@ -372,6 +372,21 @@ fn an_amendment_leaving_no_members_is_refused() {
         amend(b, &[], &[&c.iwi[0]], None),
         RejectionCode::InvalidAmendment,
     );
+}
+
+#[test]
+fn conditions_on_a_vote_on_an_amendment_are_refused() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let [a, _, _, _, wi] = s.c.iwi.clone();
+    let amendment = s.w.ok(&a, IWI, amend(b, &[], &[&wi], None));
+    let msg = s.w.refused(
+        &a,
+        IWI,
+        approve_with(amendment, b, vec![Condition::FinalReport]),
+        RejectionCode::ConditionsMismatch,
+    );
+    assert!(msg.contains("votes on requests"), "{msg}");
 }
 
 #[test]
