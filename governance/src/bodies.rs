@@ -15,10 +15,16 @@
 //! member removed by the amendment no longer counts (their earlier vote is
 //! dropped from later tallies), a member added may vote, and a new rule or
 //! notice period applies from the next vote on.
+//!
+//! An amendment that would leave the body without members, or with fewer
+//! members than its rule needs (`k`, or the quorum), is refused when
+//! proposed (`invalid_amendment`): the body could never act again. A
+//! charter is checked the same way by the protocol's limits.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use kaitiaki_protocol::statement::limits::members_needed;
 use kaitiaki_protocol::statement::{BodyAmend, BodyCharter};
 use kaitiaki_protocol::{Body, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -90,9 +96,10 @@ pub(crate) fn body_log_side(
     })
 }
 
-/// The members, rule and texts an amendment leads to, or `None` if it would
-/// leave the body without members.
-fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
+/// The charter version an amendment of `v` leads to, or why it may not be
+/// made: a body must keep members, and a rule they can meet — otherwise
+/// it could never act again, not even to amend itself.
+fn amended(v: &Version, a: &BodyAmend, name: &str) -> Result<Version, String> {
     let mut members: BTreeMap<KeyBytes, Seat> =
         v.members.iter().map(|m| (m.key, m.clone())).collect();
     for k in &a.remove_members {
@@ -102,12 +109,22 @@ fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
         members.insert(KeyBytes::of(&m.key), Seat::from(m));
     }
     if members.is_empty() {
-        return None;
+        return Err(format!(
+            "This amendment would leave {name} without members."
+        ));
     }
-    let members: Vec<Seat> = members.into_values().collect();
+    let rule = a.rule.clone().unwrap_or_else(|| v.rule.clone());
+    let needed = members_needed(&rule);
+    if needed as usize > members.len() {
+        return Err(format!(
+            "This amendment would leave {name} with {} members under a rule that needs {needed} \
+             to decide, so it could never act again. Change the rule in the same amendment.",
+            members.len()
+        ));
+    }
     let next = Version {
-        members: members.clone(),
-        rule: a.rule.clone().unwrap_or_else(|| v.rule.clone()),
+        members: members.into_values().collect(),
+        rule,
         notice_days: a.notice_days.unwrap_or(v.notice_days),
         description: a
             .description
@@ -115,7 +132,7 @@ fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
             .unwrap_or_else(|| v.description.clone()),
         ..v.clone()
     };
-    Some((members, next))
+    Ok(next)
 }
 
 impl<S: Store + ?Sized> Engine<'_, S> {
@@ -418,11 +435,8 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         };
         match &l.body {
             Body::BodyAmend(a) => {
-                if amended(&version, a).is_none() {
-                    return reject(
-                        RejectionCode::InvalidAmendment,
-                        format!("This amendment would leave {} without members.", body.name),
-                    );
+                if let Err(why) = amended(&version, a, &body.name) {
+                    return reject(RejectionCode::InvalidAmendment, why);
                 }
                 let record = AmendmentRecord {
                     id: l.id,
@@ -460,7 +474,10 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 delib.cast(slot, l.id, pos, v, &version);
                 if let Some(d) = &delib.decided {
                     if d.outcome == Outcome::Approved {
-                        if let Some((_, mut next)) = amended(&version, amend) {
+                        // Checked when proposed; an amendment approved
+                        // since may have made it impossible, and then it
+                        // changes nothing.
+                        if let Ok(mut next) = amended(&version, amend, &body.name) {
                             next.since_index = pos.index;
                             next.since = pos.clone();
                             next.amendment = Some(v.subject);

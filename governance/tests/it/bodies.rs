@@ -374,6 +374,61 @@ fn an_amendment_leaving_no_members_is_refused() {
     );
 }
 
+/// An amendment may not leave a rule the remaining members can never
+/// meet: the body could then never act again, not even to amend itself.
+#[test]
+fn an_amendment_that_leaves_the_rule_out_of_reach_is_refused() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let [a, h, m, t, wi] = s.c.iwi.clone();
+    // Three of five leave and the threshold stays at three: two could never act.
+    let msg = s.w.refused(
+        &a,
+        IWI,
+        amend(b, &[], &[&m, &t, &wi], None),
+        RejectionCode::InvalidAmendment,
+    );
+    assert!(msg.contains("2 members") && msg.contains("3"), "{msg}");
+    // Raising the threshold above the membership is refused the same way…
+    s.w.refused(
+        &a,
+        IWI,
+        amend(b, &[], &[], Some(DecisionRule::Threshold { k: 6 })),
+        RejectionCode::InvalidAmendment,
+    );
+    // …and so is a quorum no one could make.
+    let p = s.pacific_board;
+    let sione = s.c.pacific[0].clone();
+    s.w.refused(
+        &sione,
+        PACIFIC,
+        amend(p, &[], &[], Some(DecisionRule::Consensus { quorum: 6 })),
+        RejectionCode::InvalidAmendment,
+    );
+    // The same departures with a threshold the two can meet are fine, and
+    // the smaller board goes on deciding.
+    let fix = s.w.ok(
+        &a,
+        IWI,
+        amend(
+            b,
+            &[],
+            &[&m, &t, &wi],
+            Some(DecisionRule::Threshold { k: 2 }),
+        ),
+    );
+    for p in [&a, &h, &m] {
+        s.w.ok(p, IWI, approve(fix, b));
+    }
+    assert_eq!(query::members(&s.w.store, &b).unwrap().len(), 2);
+    let r = s.request(365);
+    s.iwi_approve(r, 2);
+    assert_eq!(
+        iwi_decision(&s, &r).decision.unwrap().outcome,
+        Outcome::Approved
+    );
+}
+
 #[test]
 fn conditions_on_a_vote_on_an_amendment_are_refused() {
     let mut s = Setting::new();
