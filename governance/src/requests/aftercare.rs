@@ -13,8 +13,10 @@
 //!   the approval expires and while no other renewal is undecided
 //!   (`renewal_pending`). Every governing body votes on it as on a request
 //!   (no notice period; refused under rāhui). When all approve, the expiry
-//!   moves on by the days asked and the renewal's conditions join the
-//!   approval's; one decline leaves the expiry as it was.
+//!   moves on by the days asked — or fewer, if an approving body's
+//!   `expires_after_days` on the renewal allows fewer, as for a first
+//!   approval — and the renewal's conditions join the approval's; one
+//!   decline leaves the expiry as it was.
 //! - **Use reports** (`report.file`) by the requester, reviewed
 //!   (`report.review`) by each governing body; each body's latest review
 //!   counts. A report any body returns does not count towards the schedule.
@@ -450,12 +452,14 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         match super::decide::overall(&req.bodies, delibs) {
             Some((Outcome::Approved, _)) => {
                 renewal.outcome = Some(Outcome::Approved);
-                care.a.expires_at = care.a.expires_at.plus_days(renewal.extra_days);
-                let added = renewal
+                let added: Vec<Condition> = renewal
                     .decisions
                     .iter()
                     .filter_map(|d| d.decision.as_ref())
-                    .flat_map(|d| d.conditions.iter().cloned());
+                    .flat_map(|d| d.conditions.iter().cloned())
+                    .collect();
+                let days = super::decide::days_allowed(renewal.extra_days, &added);
+                care.a.expires_at = care.a.expires_at.plus_days(days);
                 care.a.conditions.extend(added);
                 care.a.conditions.sort();
                 care.a.conditions.dedup();

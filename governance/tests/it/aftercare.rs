@@ -241,6 +241,41 @@ fn a_renewal_before_expiry_extends_the_approval_when_every_board_agrees() {
     assert_eq!(a.renewals.len(), 1);
 }
 
+/// A board that limits how long access lasts limits a renewal the same
+/// way it limits a first approval: the extension is the least of what was
+/// asked and what each approving board allows.
+#[test]
+fn a_renewal_is_capped_by_each_board_s_expires_after_days() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let before = s.w.view(&r).record.unwrap().approval.unwrap().expires_at;
+    let researcher = s.c.researcher.clone();
+    let n = s.w.ok(&researcher, AGENCY, renew(r, 365));
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let (iwi, pac) = (s.c.iwi.clone(), s.c.pacific.clone());
+    let cap = |days| vec![Condition::ExpiresAfterDays { days }];
+    s.w.ok(&iwi[0], IWI, approve_with(n, b, cap(90)));
+    s.iwi_approve_from(n, 1, 3);
+    s.w.ok(&pac[0], PACIFIC, approve_with(n, p, cap(30)));
+    for x in &pac[1..4] {
+        s.w.ok(x, PACIFIC, approve(n, p));
+    }
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert_eq!(
+        a.expires_at,
+        before.plus_days(30),
+        "the Pacific board's 30 days"
+    );
+
+    // Asking for less than any board allows gets what was asked.
+    let n = s.w.ok(&researcher, AGENCY, renew(r, 20));
+    s.w.ok(&iwi[0], IWI, approve_with(n, b, cap(90)));
+    s.iwi_approve_from(n, 1, 3);
+    s.pacific_approve(n, 4);
+    let later = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert_eq!(later.expires_at, a.expires_at.plus_days(20));
+}
+
 #[test]
 fn a_renewal_after_expiry_is_refused() {
     let mut s = Setting::new();
