@@ -102,8 +102,10 @@
 //! | expired | approved | a renewal asked for before expiry is approved after it expired, for the days added |
 //! | approved, suspended, expired | revoked | a body's revoke motion passes |
 //! | approved, suspended, expired | completed | a final report is accepted by every governing body |
+//! | completed | approved, suspended, expired | a governing body's later review returns that final report, and no other stands accepted: the final report is owed again |
 //!
-//! Declined, withdrawn, revoked and completed are final.
+//! Declined, withdrawn and revoked are final. Completed is final unless the
+//! final report that completed the request is later returned.
 //!
 //! # Order and pending statements
 //!

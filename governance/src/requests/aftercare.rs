@@ -21,7 +21,9 @@
 //!   (`report.review`) by each governing body; each body's latest review
 //!   counts. A report any body returns does not count towards the schedule.
 //!   A final report accepted by every governing body **completes** the
-//!   request.
+//!   request; if a body's later review returns it (and no other final
+//!   report stands accepted), the request is no longer completed and the
+//!   final report is owed again.
 //! - **Outputs** (`output.submit`) by the requester, released or withheld
 //!   (`output.review`) by the bodies. When the conditions include
 //!   `outputs_reviewed`, an output is released only once every governing
@@ -285,13 +287,23 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 } else {
                     ReportStatus::Received
                 };
-                let completes =
-                    report.kind == ReportKind::Final && report.status == ReportStatus::Accepted;
-                if completes && care.a.completed.is_none() && care.a.revoked.is_none() {
-                    care.a.completed = Some(Ended {
-                        at: pos.clone(),
-                        by: l.id,
-                    });
+                // Completion follows each body's latest review: a final
+                // report accepted by every body completes the request, and
+                // a later return of it (with no other final report
+                // accepted) reopens it, so the final report is owed again.
+                let accepted = care
+                    .reports
+                    .iter()
+                    .any(|r| r.kind == ReportKind::Final && r.status == ReportStatus::Accepted);
+                match (&care.a.completed, accepted) {
+                    (None, true) if care.a.revoked.is_none() => {
+                        care.a.completed = Some(Ended {
+                            at: pos.clone(),
+                            by: l.id,
+                        });
+                    }
+                    (Some(_), false) => care.a.completed = None,
+                    _ => {}
                 }
                 Ok(())
             }

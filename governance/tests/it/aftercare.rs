@@ -1,7 +1,7 @@
 //! After approval: reports and their schedule, outputs, renewal, suspension and revocation.
 
 use kaitiaki_governance::lists;
-use kaitiaki_governance::requests::{OutputStatus, ReportStatus};
+use kaitiaki_governance::requests::{OutputStatus, Phase, ReportStatus};
 use kaitiaki_governance::{RejectionCode, RequestStatus};
 use kaitiaki_protocol::statement::{ApprovalAction, Condition, ReportKind};
 
@@ -156,6 +156,41 @@ fn a_final_report_accepted_by_every_board_completes_the_request() {
     s.w.ok(&sione, PACIFIC, review(f, s.pacific_board, true));
     assert_eq!(s.w.status(&r), RequestStatus::Completed);
     assert!(s.w.view(&r).record.unwrap().unfiled_reports().is_empty());
+}
+
+/// Each board's latest review counts: a board that returns the final
+/// report after accepting it reopens the request, and the final report is
+/// owed again.
+#[test]
+fn a_final_report_returned_after_completion_reopens_the_request() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 365, vec![Condition::FinalReport]);
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let (iwi, pac) = (s.c.iwi.clone(), s.c.pacific.clone());
+    let researcher = s.c.researcher.clone();
+    let f = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Final));
+    s.w.ok(&iwi[0], IWI, review(f, b, true));
+    s.w.ok(&pac[0], PACIFIC, review(f, p, true));
+    assert_eq!(s.w.status(&r), RequestStatus::Completed);
+
+    s.w.ok(&iwi[1], IWI, review(f, b, false));
+    let rec = s.w.view(&r).record.unwrap();
+    assert_eq!(rec.reports[0].status, ReportStatus::Returned);
+    assert_eq!(rec.phase, Phase::Approved);
+    assert!(rec.approval.as_ref().unwrap().completed.is_none());
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    let owed: Vec<_> = rec.unfiled_reports().iter().map(|d| d.kind).collect();
+    assert_eq!(
+        owed,
+        vec![ReportKind::Final],
+        "the final report is owed again"
+    );
+
+    // A final report both boards accept completes it again.
+    let again = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Final));
+    s.w.ok(&iwi[1], IWI, review(again, b, true));
+    s.w.ok(&pac[0], PACIFIC, review(again, p, true));
+    assert_eq!(s.w.status(&r), RequestStatus::Completed);
 }
 
 #[test]
