@@ -19,7 +19,9 @@
 //!   decline leaves the expiry as it was.
 //! - **Use reports** (`report.file`) by the requester, reviewed
 //!   (`report.review`) by each governing body; each body's latest review
-//!   counts. A report any body returns does not count towards the schedule.
+//!   counts. A report any body returns does not count towards the schedule;
+//!   a periodic report meets the due date of the period it was filed in,
+//!   or the earliest one missed ([`RequestRecord::periodic_met`]).
 //!   A final report accepted by every governing body **completes** the
 //!   request; if a body's later review returns it (and no other final
 //!   report stands accepted), the request is no longer completed and the

@@ -121,6 +121,40 @@ fn reports_coming_due_are_listed_soonest_first_until_they_are_overdue() {
     assert_eq!(overdue.items[0].request, monthly);
 }
 
+/// A periodic report meets the due date of the period it was filed in (or
+/// the earliest one missed, when late); filing several at once does not
+/// pay for periods still to come.
+#[test]
+fn periodic_reports_meet_their_own_period_not_the_whole_schedule() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 6 }]);
+    let approved = s.w.view(&r).record.unwrap().approval.unwrap().approved.at;
+    let month = |m: u32| kaitiaki_governance::requests::schedule::add_months(approved, m);
+    let overdue = |s: &Setting, at| -> Vec<_> {
+        let rec = s.w.view(&r).record.unwrap();
+        rec.overdue_reports(at).iter().map(|d| d.due).collect()
+    };
+    let researcher = s.c.researcher.clone();
+    for _ in 0..3 {
+        s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    }
+    // Three reports in the first period meet its due date only.
+    assert_eq!(overdue(&s, month(7)), vec![]);
+    assert_eq!(overdue(&s, month(19)), vec![month(12), month(18)]);
+    let listed = lists::overdue_reports(&s.w.store, month(13), None, 10).unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].overdue[0].due, month(12));
+    // A late report meets the earliest due date missed, and only that one.
+    s.w.now = month(13);
+    s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    assert_eq!(overdue(&s, month(13)), vec![]);
+    assert_eq!(overdue(&s, month(19)), vec![month(18)]);
+    // One filed in the last period meets its due date.
+    s.w.now = month(14);
+    s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    assert_eq!(overdue(&s, month(19)), vec![]);
+}
+
 #[test]
 fn a_returned_report_does_not_count_until_refiled() {
     let mut s = Setting::new();
