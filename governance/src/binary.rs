@@ -876,6 +876,7 @@ bin_struct!(ConcernRecord {
     raised,
     bodies,
     responses,
+    resolved_by,
     open
 });
 bin_struct!(Ballot { choice, conditions });

@@ -15,10 +15,20 @@
 //! member removed by the amendment no longer counts (their earlier vote is
 //! dropped from later tallies), a member added may vote, and a new rule or
 //! notice period applies from the next vote on.
+//!
+//! Each key in `remove_members` removes the seat it holds where the
+//! amendment is proposed: its own, or the one it holds by rotation (seats
+//! stay under the key they were given). A key that holds no seat is
+//! refused (`invalid_amendment`): removing it would change nothing.
+//! An amendment that would leave the body without members, or with fewer
+//! members than its rule needs (`k`, or the quorum), is refused when
+//! proposed (`invalid_amendment`): the body could never act again. A
+//! charter is checked the same way by the protocol's limits.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use kaitiaki_protocol::statement::limits::members_needed;
 use kaitiaki_protocol::statement::{BodyAmend, BodyCharter};
 use kaitiaki_protocol::{Body, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -29,7 +39,7 @@ use crate::entry::{Agg, Side, Verdict};
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
 use crate::rules::{
-    already_decided, check_ballot, reject, Decision, Deliberation, Outcome, Rule, Seat, Stop,
+    already_decided, check_plain_ballot, reject, Decision, Deliberation, Outcome, Rule, Seat, Stop,
     Tally, Version,
 };
 use crate::store::{Store, Table};
@@ -90,24 +100,48 @@ pub(crate) fn body_log_side(
     })
 }
 
-/// The members, rule and texts an amendment leads to, or `None` if it would
-/// leave the body without members.
-fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
+/// An amendment as proposed: what it says, and the seats its
+/// `remove_members` name, resolved where it was proposed.
+struct Proposal {
+    amend: BodyAmend,
+    removed: Vec<KeyBytes>,
+}
+
+/// The charter version an amendment of `v` leads to, removing the seats
+/// `removed`, or why it may not be made: a body must keep members, and a
+/// rule they can meet — otherwise it could never act again, not even to
+/// amend itself.
+fn amended(
+    v: &Version,
+    a: &BodyAmend,
+    removed: &[KeyBytes],
+    name: &str,
+) -> Result<Version, String> {
     let mut members: BTreeMap<KeyBytes, Seat> =
         v.members.iter().map(|m| (m.key, m.clone())).collect();
-    for k in &a.remove_members {
-        members.remove(&KeyBytes::of(k));
+    for k in removed {
+        members.remove(k);
     }
     for m in &a.add_members {
         members.insert(KeyBytes::of(&m.key), Seat::from(m));
     }
     if members.is_empty() {
-        return None;
+        return Err(format!(
+            "This amendment would leave {name} without members."
+        ));
     }
-    let members: Vec<Seat> = members.into_values().collect();
+    let rule = a.rule.clone().unwrap_or_else(|| v.rule.clone());
+    let needed = members_needed(&rule);
+    if needed as usize > members.len() {
+        return Err(format!(
+            "This amendment would leave {name} with {} members under a rule that needs {needed} \
+             to decide, so it could never act again. Change the rule in the same amendment.",
+            members.len()
+        ));
+    }
     let next = Version {
-        members: members.clone(),
-        rule: a.rule.clone().unwrap_or_else(|| v.rule.clone()),
+        members: members.into_values().collect(),
+        rule,
         notice_days: a.notice_days.unwrap_or(v.notice_days),
         description: a
             .description
@@ -115,7 +149,7 @@ fn amended(v: &Version, a: &BodyAmend) -> Option<(Vec<Seat>, Version)> {
             .unwrap_or_else(|| v.description.clone()),
         ..v.clone()
     };
-    Some((members, next))
+    Ok(next)
 }
 
 impl<S: Store + ?Sized> Engine<'_, S> {
@@ -355,13 +389,28 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         }
         ordered.sort_by(|x, y| (&x.0, x.1.id).cmp(&(&y.0, y.1.id)));
 
-        let mut amendments: BTreeMap<StatementId, (AmendmentRecord, Deliberation, BodyAmend)> =
+        let mut amendments: BTreeMap<StatementId, (AmendmentRecord, Deliberation, Proposal)> =
             BTreeMap::new();
         for (pos, l) in ordered {
             let outcome = self.body_step(&bref, &pos, l, &mut versions, &mut amendments);
             let verdict = self.verdict_of(outcome)?;
-            let side = body_log_side(b, &pos, &l.id, agg)?;
-            self.set_verdict(&l.id, &l.author, Some(agg), Some(pos), verdict, vec![side])?;
+            let mut sides = vec![body_log_side(b, &pos, &l.id, agg)?];
+            if let Body::BodyAmend(a) = &l.body {
+                // Which seat a removed key names depends on its rotations:
+                // a change to them recomputes the body, as for an author.
+                for k in &a.remove_members {
+                    sides.push(Side {
+                        table: Table::Authored,
+                        key: key(&[
+                            KeyBytes::of(k).as_bytes(),
+                            &codec::time_key(pos.at),
+                            l.id.as_bytes(),
+                        ]),
+                        value: codec::encode(Table::Authored, &Some(agg))?,
+                    });
+                }
+            }
+            self.set_verdict(&l.id, &l.author, Some(agg), Some(pos), verdict, sides)?;
         }
 
         let record = BodyRecord {
@@ -390,7 +439,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         pos: &Pos,
         l: &Loaded,
         versions: &mut Vec<Version>,
-        amendments: &mut BTreeMap<StatementId, (AmendmentRecord, Deliberation, BodyAmend)>,
+        amendments: &mut BTreeMap<StatementId, (AmendmentRecord, Deliberation, Proposal)>,
     ) -> Rule<()> {
         let Some(version) = versions
             .iter()
@@ -418,11 +467,9 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         };
         match &l.body {
             Body::BodyAmend(a) => {
-                if amended(&version, a).is_none() {
-                    return reject(
-                        RejectionCode::InvalidAmendment,
-                        format!("This amendment would leave {} without members.", body.name),
-                    );
+                let removed = self.seats_named(&version, a, pos, &body.name)?;
+                if let Err(why) = amended(&version, a, &removed, &body.name) {
+                    return reject(RejectionCode::InvalidAmendment, why);
                 }
                 let record = AmendmentRecord {
                     id: l.id,
@@ -431,7 +478,11 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                     tally: Tally::default(),
                     decision: None,
                 };
-                amendments.insert(l.id, (record, Deliberation::default(), a.clone()));
+                let proposal = Proposal {
+                    amend: a.clone(),
+                    removed,
+                };
+                amendments.insert(l.id, (record, Deliberation::default(), proposal));
                 Ok(())
             }
             Body::Vote(v) => {
@@ -444,8 +495,8 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                         ),
                     );
                 }
-                check_ballot(v)?;
-                let Some((_, delib, amend)) = amendments.get_mut(&v.subject) else {
+                check_plain_ballot(v, "amendment")?;
+                let Some((_, delib, proposal)) = amendments.get_mut(&v.subject) else {
                     return reject(
                         RejectionCode::ExcludedReference,
                         format!(
@@ -460,7 +511,11 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 delib.cast(slot, l.id, pos, v, &version);
                 if let Some(d) = &delib.decided {
                     if d.outcome == Outcome::Approved {
-                        if let Some((_, mut next)) = amended(&version, amend) {
+                        // Checked when proposed; an amendment approved
+                        // since may have made it impossible, and then it
+                        // changes nothing.
+                        let (a, removed) = (&proposal.amend, &proposal.removed);
+                        if let Ok(mut next) = amended(&version, a, removed, &body.name) {
                             next.since_index = pos.index;
                             next.since = pos.clone();
                             next.amendment = Some(v.subject);
@@ -472,6 +527,40 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             }
             _ => reject(RejectionCode::WrongReference, "not a body statement"),
         }
+    }
+
+    /// The seats an amendment's `remove_members` name in `version`, at `pos`:
+    /// each key names the seat it holds, under its own key or, after a
+    /// rotation, under a key it rotated from. A key that holds no seat is
+    /// refused, since removing it would silently change nothing.
+    fn seats_named(
+        &self,
+        version: &Version,
+        a: &BodyAmend,
+        pos: &Pos,
+        name: &str,
+    ) -> Rule<Vec<KeyBytes>> {
+        let mut out = Vec::new();
+        for k in &a.remove_members {
+            let k = KeyBytes::of(k);
+            let holds = self.lineage_at(&k, pos)?;
+            let seats: Vec<KeyBytes> = version
+                .members
+                .iter()
+                .map(|m| m.key)
+                .filter(|s| holds.contains(s))
+                .collect();
+            if seats.is_empty() {
+                return reject(
+                    RejectionCode::InvalidAmendment,
+                    format!("Key {k} holds no seat on {name}, so it cannot be removed."),
+                );
+            }
+            out.extend(seats);
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Turns a rule's result into a verdict; store failures propagate.

@@ -104,10 +104,18 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 }));
             }
         }
-        let mut keys = vec![*author];
-        keys.extend(rec.lineage.iter().filter(|l| l.since < *pos).map(|l| l.key));
+        let mut keys = self.lineage_at(author, pos)?;
         keys.sort();
         keys.dedup();
+        Ok(keys)
+    }
+
+    /// The keys whose seats `k` holds at `pos`, ended or not: itself and
+    /// every key that rotated into it before `pos`.
+    pub(crate) fn lineage_at(&self, k: &KeyBytes, pos: &Pos) -> Result<Vec<KeyBytes>, StateError> {
+        let rec = self.key_record(k)?;
+        let mut keys = vec![*k];
+        keys.extend(rec.lineage.iter().filter(|l| l.since < *pos).map(|l| l.key));
         Ok(keys)
     }
 

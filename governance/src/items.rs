@@ -6,8 +6,11 @@
 //!   time, and especially during the notice period.
 //! - Anyone may raise a concern about a request or a dataset
 //!   (`concern.raise`). A member of a body governing the subject responds in
-//!   that body's home log (`concern.respond`); the concern is open until the
-//!   latest response marks it resolved, and a later response may reopen it.
+//!   that body's home log (`concern.respond`). A subject governed by several
+//!   bodies answers to each of them: the concern is open until every
+//!   governing body's latest response marks it resolved (a body that has
+//!   not responded leaves it open), and a body's later response may reopen
+//!   it.
 //! - An attachment (`attachment.commit`) commits a confidential file to a
 //!   statement by hash; only the author of that statement may attach to it,
 //!   and the members of the named body may read it.
@@ -37,7 +40,9 @@ pub struct ConcernRecord {
     pub bodies: Vec<StatementId>,
     /// Responses that count, in order.
     pub responses: Vec<Response>,
-    /// Whether it is still open.
+    /// The bodies whose latest response resolves it, by id.
+    pub resolved_by: Vec<StatementId>,
+    /// Whether it is still open: some body in `bodies` is not in `resolved_by`.
     pub open: bool,
 }
 
@@ -270,13 +275,25 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         }
         responses.sort_by(|a, b| (&a.at, a.id).cmp(&(&b.at, b.id)));
 
-        let record = bodies.map(|bodies| ConcernRecord {
-            subject: raise.subject,
-            raised_by: root.author,
-            raised: pos.clone(),
-            bodies,
-            open: !responses.last().is_some_and(|r| r.resolved),
-            responses,
+        let record = bodies.map(|bodies| {
+            // Responses are in order, so the last of each body's is its latest.
+            let mut latest = std::collections::BTreeMap::new();
+            for r in &responses {
+                latest.insert(r.body, r.resolved);
+            }
+            let resolved_by: Vec<StatementId> = latest
+                .into_iter()
+                .filter_map(|(b, resolved)| resolved.then_some(b))
+                .collect();
+            ConcernRecord {
+                subject: raise.subject,
+                raised_by: root.author,
+                raised: pos.clone(),
+                open: !bodies.iter().all(|b| resolved_by.contains(b)),
+                bodies,
+                resolved_by,
+                responses,
+            }
         });
         let old = self.concern_record(c)?;
         if old == record {

@@ -98,12 +98,14 @@
 //! | approved | suspended | a rāhui on a dataset is in force at `now`, or a body's suspend motion passed |
 //! | suspended | approved | the rāhui ends (lifted or its `until` passes) and every suspending body reinstated, unless expired or revoked meanwhile |
 //! | approved, suspended | expired | `now` reaches the expiry |
-//! | approved, suspended | approved (longer) | a renewal asked for before expiry is approved by every body |
+//! | approved, suspended | approved (longer) | a renewal asked for before expiry is approved by every body, for the days asked or fewer if an approving body's `expires_after_days` allows fewer |
 //! | expired | approved | a renewal asked for before expiry is approved after it expired, for the days added |
 //! | approved, suspended, expired | revoked | a body's revoke motion passes |
 //! | approved, suspended, expired | completed | a final report is accepted by every governing body |
+//! | completed | approved, suspended, expired | a governing body's later review returns that final report, and no other stands accepted: the final report is owed again |
 //!
-//! Declined, withdrawn, revoked and completed are final.
+//! Declined, withdrawn and revoked are final. Completed is final unless the
+//! final report that completed the request is later returned.
 //!
 //! # Order and pending statements
 //!

@@ -21,10 +21,15 @@
 //! |---|---|---|
 //! | threshold `k` | `a ≥ k` | `a + r < k` |
 //! | majority, quorum `q` | `a+d+s ≥ q` and `a > d` | `a + r ≤ d`, or `a+d+s+r < q` |
-//! | consensus, quorum `q` | `a+d+s ≥ q` and `d = 0` | `d > 0`, or `a+d+s+r < q` |
+//! | consensus, quorum `q` | `a+d+s ≥ q`, `d = 0` and `a ≥ 1` | `d > 0`, `a + r = 0`, or `a+d+s+r < q` |
+//!
+//! Consensus is agreement without objection, so a quorum of abstentions
+//! alone does not approve: at least one member must approve.
 //!
 //! An approval carries the union of the conditions of the counted
-//! `approve_with_conditions` votes.
+//! `approve_with_conditions` votes. Only votes on requests and renewals
+//! may carry conditions; on an amendment or approval motion they are
+//! refused (`conditions_mismatch`).
 
 use std::collections::BTreeMap;
 
@@ -177,9 +182,9 @@ pub fn evaluate(rule: &DecisionRule, t: &Tally) -> Option<Outcome> {
             }
         }
         DecisionRule::Consensus { quorum } => {
-            if cast >= quorum && d == 0 {
+            if cast >= quorum && d == 0 && a >= 1 {
                 Some(Outcome::Approved)
-            } else if d > 0 || cast + r < quorum {
+            } else if d > 0 || a + r == 0 || cast + r < quorum {
                 Some(Outcome::Declined)
             } else {
                 None
@@ -201,6 +206,22 @@ pub(crate) fn check_ballot(v: &Vote) -> Rule<()> {
         ),
         _ => Ok(()),
     }
+}
+
+/// Checks a vote on an amendment or an approval motion: conditions shape
+/// an approval of a request or renewal and have nothing to attach to here,
+/// so they are refused rather than dropped.
+pub(crate) fn check_plain_ballot(v: &Vote, what: &str) -> Rule<()> {
+    if v.choice == Choice::ApproveWithConditions {
+        return reject(
+            RejectionCode::ConditionsMismatch,
+            format!(
+                "Conditions belong to votes on requests and renewals, not on an {what}; \
+                 vote `approve` instead."
+            ),
+        );
+    }
+    check_ballot(v)
 }
 
 /// One counted vote.
@@ -340,5 +361,17 @@ mod tests {
         assert_eq!(evaluate(&rule, &t(2, 0, 1, 1)), Some(Outcome::Approved));
         assert_eq!(evaluate(&rule, &t(2, 0, 0, 2)), None);
         assert_eq!(evaluate(&rule, &t(5, 1, 0, 0)), Some(Outcome::Declined));
+    }
+
+    #[test]
+    fn consensus_needs_an_approval_not_only_abstentions() {
+        let rule = DecisionRule::Consensus { quorum: 2 };
+        assert_eq!(
+            evaluate(&rule, &t(0, 0, 2, 1)),
+            None,
+            "one may still approve"
+        );
+        assert_eq!(evaluate(&rule, &t(0, 0, 3, 0)), Some(Outcome::Declined));
+        assert_eq!(evaluate(&rule, &t(1, 0, 1, 1)), Some(Outcome::Approved));
     }
 }

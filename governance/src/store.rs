@@ -34,7 +34,9 @@ pub enum Table {
     /// Statement id → rejection: statements excluded from the state, for listing.
     Excluded,
     /// Author key ‖ time ‖ statement id → aggregate: who said what when, so a
-    /// rotation or revocation finds the statements it invalidates.
+    /// rotation or revocation finds the statements it invalidates. An
+    /// amendment is also listed under each key it removes, whose seat
+    /// depends on that key's rotations.
     Authored,
     /// Key → the key's record (name, affiliation, end, predecessors).
     Keys,

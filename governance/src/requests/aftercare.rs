@@ -13,13 +13,19 @@
 //!   the approval expires and while no other renewal is undecided
 //!   (`renewal_pending`). Every governing body votes on it as on a request
 //!   (no notice period; refused under rāhui). When all approve, the expiry
-//!   moves on by the days asked and the renewal's conditions join the
-//!   approval's; one decline leaves the expiry as it was.
+//!   moves on by the days asked — or fewer, if an approving body's
+//!   `expires_after_days` on the renewal allows fewer, as for a first
+//!   approval — and the renewal's conditions join the approval's; one
+//!   decline leaves the expiry as it was.
 //! - **Use reports** (`report.file`) by the requester, reviewed
 //!   (`report.review`) by each governing body; each body's latest review
-//!   counts. A report any body returns does not count towards the schedule.
+//!   counts. A report any body returns does not count towards the schedule;
+//!   a periodic report meets the due date of the period it was filed in,
+//!   or the earliest one missed ([`RequestRecord::periodic_met`]).
 //!   A final report accepted by every governing body **completes** the
-//!   request.
+//!   request; if a body's later review returns it (and no other final
+//!   report stands accepted), the request is no longer completed and the
+//!   final report is owed again.
 //! - **Outputs** (`output.submit`) by the requester, released or withheld
 //!   (`output.review`) by the bodies. When the conditions include
 //!   `outputs_reviewed`, an output is released only once every governing
@@ -39,7 +45,9 @@ use crate::codec::Pos;
 use crate::engine::{Engine, Loaded};
 use crate::error::StateError;
 use crate::rejection::RejectionCode;
-use crate::rules::{already_decided, check_ballot, reject, Deliberation, Outcome, Rule, Tally};
+use crate::rules::{
+    already_decided, check_ballot, check_plain_ballot, reject, Deliberation, Outcome, Rule, Tally,
+};
 use crate::store::Store;
 
 /// The running state while an approval's statements are taken in order.
@@ -281,13 +289,23 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 } else {
                     ReportStatus::Received
                 };
-                let completes =
-                    report.kind == ReportKind::Final && report.status == ReportStatus::Accepted;
-                if completes && care.a.completed.is_none() && care.a.revoked.is_none() {
-                    care.a.completed = Some(Ended {
-                        at: pos.clone(),
-                        by: l.id,
-                    });
+                // Completion follows each body's latest review: a final
+                // report accepted by every body completes the request, and
+                // a later return of it (with no other final report
+                // accepted) reopens it, so the final report is owed again.
+                let accepted = care
+                    .reports
+                    .iter()
+                    .any(|r| r.kind == ReportKind::Final && r.status == ReportStatus::Accepted);
+                match (&care.a.completed, accepted) {
+                    (None, true) if care.a.revoked.is_none() => {
+                        care.a.completed = Some(Ended {
+                            at: pos.clone(),
+                            by: l.id,
+                        });
+                    }
+                    (Some(_), false) => care.a.completed = None,
+                    _ => {}
                 }
                 Ok(())
             }
@@ -366,7 +384,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         }
         let body = self.body_ref(&v.body)?;
         let (slot, version) = self.member_at(&body, &l.author, pos)?;
-        check_ballot(v)?;
+        check_plain_ballot(v, "approval motion")?;
         if let Some(d) = &delib.decided {
             return Err(already_decided("motion", d).into());
         }
@@ -448,12 +466,14 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         match super::decide::overall(&req.bodies, delibs) {
             Some((Outcome::Approved, _)) => {
                 renewal.outcome = Some(Outcome::Approved);
-                care.a.expires_at = care.a.expires_at.plus_days(renewal.extra_days);
-                let added = renewal
+                let added: Vec<Condition> = renewal
                     .decisions
                     .iter()
                     .filter_map(|d| d.decision.as_ref())
-                    .flat_map(|d| d.conditions.iter().cloned());
+                    .flat_map(|d| d.conditions.iter().cloned())
+                    .collect();
+                let days = super::decide::days_allowed(renewal.extra_days, &added);
+                care.a.expires_at = care.a.expires_at.plus_days(days);
                 care.a.conditions.extend(added);
                 care.a.conditions.sort();
                 care.a.conditions.dedup();

@@ -238,6 +238,19 @@ impl<S: Store + ?Sized> Engine<'_, S> {
     }
 }
 
+/// The days of access an approval grants: what was asked, or less if an
+/// approving body's `expires_after_days` allows less. The same for a first
+/// approval and for a renewal.
+pub(crate) fn days_allowed(asked: u32, conditions: &[Condition]) -> u32 {
+    conditions
+        .iter()
+        .filter_map(|c| match c {
+            Condition::ExpiresAfterDays { days } => Some(*days),
+            _ => None,
+        })
+        .fold(asked, u32::min)
+}
+
 /// Every body's deliberation on a request, by body id.
 pub(crate) type Delibs = BTreeMap<StatementId, Deliberation>;
 
@@ -295,15 +308,7 @@ pub(crate) fn record_from(
                 .collect();
             conditions.sort();
             conditions.dedup();
-            let days = conditions
-                .iter()
-                .filter_map(|c| match c {
-                    Condition::ExpiresAfterDays { days } => Some(*days),
-                    _ => None,
-                })
-                .chain([req.duration_days])
-                .min()
-                .unwrap_or(req.duration_days);
+            let days = days_allowed(req.duration_days, &conditions);
             Some(Approval {
                 approved: at.clone(),
                 expires_at: at.at.plus_days(days),

@@ -150,8 +150,43 @@ impl Approval {
 }
 
 impl RequestRecord {
+    /// Which periodic due dates (as [`Approval::periodic_due`] lists them)
+    /// the reports that count meet.
+    ///
+    /// The period of a due date runs from the one before it (from the
+    /// approval, for the first) up to and including it. Taken in the order
+    /// they were sequenced, each periodic report meets the earliest due date
+    /// not met yet whose period had begun when the report was sequenced: the
+    /// due date of its own period, or the earliest one missed if it is late.
+    /// A report whose period is already met meets nothing, so reports filed
+    /// together never pay for periods still to come. Returned reports do
+    /// not count.
+    pub fn periodic_met(&self) -> Vec<(Timestamp, bool)> {
+        let Some(a) = &self.approval else {
+            return Vec::new();
+        };
+        let due = a.periodic_due();
+        let mut met = vec![false; due.len()];
+        let mut filed: Vec<_> = self
+            .reports
+            .iter()
+            .filter(|r| r.kind == ReportKind::Periodic && r.status != ReportStatus::Returned)
+            .map(|r| (&r.filed, r.id))
+            .collect();
+        filed.sort();
+        for (at, _) in filed {
+            let begun = |i: usize| i == 0 || due[i - 1] < at.at;
+            if let Some(i) = (0..due.len()).find(|&i| !met[i] && begun(i)) {
+                met[i] = true;
+            }
+        }
+        due.into_iter().zip(met).collect()
+    }
+
     /// Reports the schedule asks for that are not filed (returned reports do
-    /// not count), earliest first, regardless of `now`.
+    /// not count), earliest first, regardless of `now`. See
+    /// [`RequestRecord::periodic_met`] for which due date a periodic report
+    /// meets.
     pub fn unfiled_reports(&self) -> Vec<DueReport> {
         let Some(a) = &self.approval else {
             return Vec::new();
@@ -159,22 +194,20 @@ impl RequestRecord {
         if a.completed.is_some() {
             return Vec::new();
         }
-        let counts = |kind: ReportKind| {
-            self.reports
-                .iter()
-                .filter(|r| r.kind == kind && r.status != ReportStatus::Returned)
-                .count()
-        };
-        let mut out: Vec<DueReport> = a
-            .periodic_due()
+        let mut out: Vec<DueReport> = self
+            .periodic_met()
             .into_iter()
-            .skip(counts(ReportKind::Periodic))
-            .map(|due| DueReport {
+            .filter(|(_, met)| !met)
+            .map(|(due, _)| DueReport {
                 kind: ReportKind::Periodic,
                 due,
             })
             .collect();
-        if let (Some(due), 0) = (a.final_due(), counts(ReportKind::Final)) {
+        let final_filed = self
+            .reports
+            .iter()
+            .any(|r| r.kind == ReportKind::Final && r.status != ReportStatus::Returned);
+        if let (Some(due), false) = (a.final_due(), final_filed) {
             out.push(DueReport {
                 kind: ReportKind::Final,
                 due,

@@ -1,7 +1,7 @@
 //! After approval: reports and their schedule, outputs, renewal, suspension and revocation.
 
 use kaitiaki_governance::lists;
-use kaitiaki_governance::requests::{OutputStatus, ReportStatus};
+use kaitiaki_governance::requests::{OutputStatus, Phase, ReportStatus};
 use kaitiaki_governance::{RejectionCode, RequestStatus};
 use kaitiaki_protocol::statement::{ApprovalAction, Condition, ReportKind};
 
@@ -121,6 +121,40 @@ fn reports_coming_due_are_listed_soonest_first_until_they_are_overdue() {
     assert_eq!(overdue.items[0].request, monthly);
 }
 
+/// A periodic report meets the due date of the period it was filed in (or
+/// the earliest one missed, when late); filing several at once does not
+/// pay for periods still to come.
+#[test]
+fn periodic_reports_meet_their_own_period_not_the_whole_schedule() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 730, vec![Condition::ReportEvery { months: 6 }]);
+    let approved = s.w.view(&r).record.unwrap().approval.unwrap().approved.at;
+    let month = |m: u32| kaitiaki_governance::requests::schedule::add_months(approved, m);
+    let overdue = |s: &Setting, at| -> Vec<_> {
+        let rec = s.w.view(&r).record.unwrap();
+        rec.overdue_reports(at).iter().map(|d| d.due).collect()
+    };
+    let researcher = s.c.researcher.clone();
+    for _ in 0..3 {
+        s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    }
+    // Three reports in the first period meet its due date only.
+    assert_eq!(overdue(&s, month(7)), vec![]);
+    assert_eq!(overdue(&s, month(19)), vec![month(12), month(18)]);
+    let listed = lists::overdue_reports(&s.w.store, month(13), None, 10).unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].overdue[0].due, month(12));
+    // A late report meets the earliest due date missed, and only that one.
+    s.w.now = month(13);
+    s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    assert_eq!(overdue(&s, month(13)), vec![]);
+    assert_eq!(overdue(&s, month(19)), vec![month(18)]);
+    // One filed in the last period meets its due date.
+    s.w.now = month(14);
+    s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
+    assert_eq!(overdue(&s, month(19)), vec![]);
+}
+
 #[test]
 fn a_returned_report_does_not_count_until_refiled() {
     let mut s = Setting::new();
@@ -156,6 +190,41 @@ fn a_final_report_accepted_by_every_board_completes_the_request() {
     s.w.ok(&sione, PACIFIC, review(f, s.pacific_board, true));
     assert_eq!(s.w.status(&r), RequestStatus::Completed);
     assert!(s.w.view(&r).record.unwrap().unfiled_reports().is_empty());
+}
+
+/// Each board's latest review counts: a board that returns the final
+/// report after accepting it reopens the request, and the final report is
+/// owed again.
+#[test]
+fn a_final_report_returned_after_completion_reopens_the_request() {
+    let mut s = Setting::new();
+    let r = approved_with(&mut s, 365, vec![Condition::FinalReport]);
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let (iwi, pac) = (s.c.iwi.clone(), s.c.pacific.clone());
+    let researcher = s.c.researcher.clone();
+    let f = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Final));
+    s.w.ok(&iwi[0], IWI, review(f, b, true));
+    s.w.ok(&pac[0], PACIFIC, review(f, p, true));
+    assert_eq!(s.w.status(&r), RequestStatus::Completed);
+
+    s.w.ok(&iwi[1], IWI, review(f, b, false));
+    let rec = s.w.view(&r).record.unwrap();
+    assert_eq!(rec.reports[0].status, ReportStatus::Returned);
+    assert_eq!(rec.phase, Phase::Approved);
+    assert!(rec.approval.as_ref().unwrap().completed.is_none());
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    let owed: Vec<_> = rec.unfiled_reports().iter().map(|d| d.kind).collect();
+    assert_eq!(
+        owed,
+        vec![ReportKind::Final],
+        "the final report is owed again"
+    );
+
+    // A final report both boards accept completes it again.
+    let again = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Final));
+    s.w.ok(&iwi[1], IWI, review(again, b, true));
+    s.w.ok(&pac[0], PACIFIC, review(again, p, true));
+    assert_eq!(s.w.status(&r), RequestStatus::Completed);
 }
 
 #[test]
@@ -241,6 +310,41 @@ fn a_renewal_before_expiry_extends_the_approval_when_every_board_agrees() {
     assert_eq!(a.renewals.len(), 1);
 }
 
+/// A board that limits how long access lasts limits a renewal the same
+/// way it limits a first approval: the extension is the least of what was
+/// asked and what each approving board allows.
+#[test]
+fn a_renewal_is_capped_by_each_board_s_expires_after_days() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let before = s.w.view(&r).record.unwrap().approval.unwrap().expires_at;
+    let researcher = s.c.researcher.clone();
+    let n = s.w.ok(&researcher, AGENCY, renew(r, 365));
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let (iwi, pac) = (s.c.iwi.clone(), s.c.pacific.clone());
+    let cap = |days| vec![Condition::ExpiresAfterDays { days }];
+    s.w.ok(&iwi[0], IWI, approve_with(n, b, cap(90)));
+    s.iwi_approve_from(n, 1, 3);
+    s.w.ok(&pac[0], PACIFIC, approve_with(n, p, cap(30)));
+    for x in &pac[1..4] {
+        s.w.ok(x, PACIFIC, approve(n, p));
+    }
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert_eq!(
+        a.expires_at,
+        before.plus_days(30),
+        "the Pacific board's 30 days"
+    );
+
+    // Asking for less than any board allows gets what was asked.
+    let n = s.w.ok(&researcher, AGENCY, renew(r, 20));
+    s.w.ok(&iwi[0], IWI, approve_with(n, b, cap(90)));
+    s.iwi_approve_from(n, 1, 3);
+    s.pacific_approve(n, 4);
+    let later = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert_eq!(later.expires_at, a.expires_at.plus_days(20));
+}
+
 #[test]
 fn a_renewal_after_expiry_is_refused() {
     let mut s = Setting::new();
@@ -296,6 +400,30 @@ fn a_board_suspends_for_breach_reinstates_and_then_revokes() {
         renew(r, 30),
         RejectionCode::ApprovalEnded,
     );
+}
+
+/// Conditions shape an approval of a request or renewal; a vote on a
+/// motion has nothing to attach them to, so they are refused rather than
+/// dropped without a word.
+#[test]
+fn conditions_on_a_vote_on_a_motion_are_refused() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let suspend = s.w.ok(&iwi[0], IWI, motion(r, b, ApprovalAction::Suspend));
+    let msg = s.w.refused(
+        &iwi[0],
+        IWI,
+        approve_with(suspend, b, vec![Condition::ReportEvery { months: 1 }]),
+        RejectionCode::ConditionsMismatch,
+    );
+    assert!(msg.contains("votes on requests"), "{msg}");
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert!(!a.conditions.contains(&Condition::ReportEvery { months: 1 }));
+    // A plain approval of the motion counts as before.
+    s.iwi_approve(suspend, 3);
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{query, RejectionCode, RequestStatus, Verdict};
-use kaitiaki_protocol::statement::{Choice, DecisionRule};
+use kaitiaki_protocol::statement::{Choice, Condition, DecisionRule};
 
 use crate::fixture::*;
 
@@ -156,6 +156,51 @@ fn consensus_fails_on_one_objection() {
         decline(r, fono, "Our families were not asked."),
     );
     assert_eq!(w.status(&r), RequestStatus::Declined);
+}
+
+/// Consensus is agreement without objection: a quorum of abstentions
+/// agrees to nothing, so at least one member must approve.
+#[test]
+fn consensus_needs_at_least_one_approval() {
+    let mut w = World::new();
+    let c = Cast::new();
+    let [a, h, m, _, _] = c.iwi.clone();
+    let body = w.ok(
+        &a,
+        IWI,
+        charter(
+            "Rōpū",
+            IWI,
+            &[&a, &h, &m],
+            DecisionRule::Consensus { quorum: 2 },
+            0,
+        ),
+    );
+    let d = w.ok(&c.steward, AGENCY, dataset("Health", &[body], &[]));
+    let study = |w: &mut World| w.ok(&c.researcher, AGENCY, request("Study", &[d], &[], 30));
+    let abstain = |r, why| vote(r, body, Choice::Abstain, why);
+
+    // Two abstentions make the quorum but not consent; the last member's
+    // objection still counts.
+    let r = study(&mut w);
+    w.ok(&a, IWI, abstain(r, "A conflict of interest."));
+    w.ok(&h, IWI, abstain(r, "Not enough information."));
+    assert_eq!(w.status(&r), RequestStatus::UnderReview);
+    w.ok(&m, IWI, decline(r, body, "Our families were not asked."));
+    assert_eq!(w.status(&r), RequestStatus::Declined);
+
+    // When every member abstains, consent can no longer be reached.
+    let r = study(&mut w);
+    for p in [&a, &h, &m] {
+        w.ok(p, IWI, abstain(r, "We leave this to others."));
+    }
+    assert_eq!(w.status(&r), RequestStatus::Declined);
+
+    // One approval and an abstention, with no objection, is consent.
+    let r = study(&mut w);
+    w.ok(&a, IWI, abstain(r, "A conflict of interest."));
+    w.ok(&h, IWI, approve(r, body));
+    assert_eq!(w.status(&r), RequestStatus::Approved);
 }
 
 #[test]
@@ -327,6 +372,76 @@ fn an_amendment_leaving_no_members_is_refused() {
         amend(b, &[], &[&c.iwi[0]], None),
         RejectionCode::InvalidAmendment,
     );
+}
+
+/// An amendment may not leave a rule the remaining members can never
+/// meet: the body could then never act again, not even to amend itself.
+#[test]
+fn an_amendment_that_leaves_the_rule_out_of_reach_is_refused() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let [a, h, m, t, wi] = s.c.iwi.clone();
+    // Three of five leave and the threshold stays at three: two could never act.
+    let msg = s.w.refused(
+        &a,
+        IWI,
+        amend(b, &[], &[&m, &t, &wi], None),
+        RejectionCode::InvalidAmendment,
+    );
+    assert!(msg.contains("2 members") && msg.contains("3"), "{msg}");
+    // Raising the threshold above the membership is refused the same way…
+    s.w.refused(
+        &a,
+        IWI,
+        amend(b, &[], &[], Some(DecisionRule::Threshold { k: 6 })),
+        RejectionCode::InvalidAmendment,
+    );
+    // …and so is a quorum no one could make.
+    let p = s.pacific_board;
+    let sione = s.c.pacific[0].clone();
+    s.w.refused(
+        &sione,
+        PACIFIC,
+        amend(p, &[], &[], Some(DecisionRule::Consensus { quorum: 6 })),
+        RejectionCode::InvalidAmendment,
+    );
+    // The same departures with a threshold the two can meet are fine, and
+    // the smaller board goes on deciding.
+    let fix = s.w.ok(
+        &a,
+        IWI,
+        amend(
+            b,
+            &[],
+            &[&m, &t, &wi],
+            Some(DecisionRule::Threshold { k: 2 }),
+        ),
+    );
+    for p in [&a, &h, &m] {
+        s.w.ok(p, IWI, approve(fix, b));
+    }
+    assert_eq!(query::members(&s.w.store, &b).unwrap().len(), 2);
+    let r = s.request(365);
+    s.iwi_approve(r, 2);
+    assert_eq!(
+        iwi_decision(&s, &r).decision.unwrap().outcome,
+        Outcome::Approved
+    );
+}
+
+#[test]
+fn conditions_on_a_vote_on_an_amendment_are_refused() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let [a, _, _, _, wi] = s.c.iwi.clone();
+    let amendment = s.w.ok(&a, IWI, amend(b, &[], &[&wi], None));
+    let msg = s.w.refused(
+        &a,
+        IWI,
+        approve_with(amendment, b, vec![Condition::FinalReport]),
+        RejectionCode::ConditionsMismatch,
+    );
+    assert!(msg.contains("votes on requests"), "{msg}");
 }
 
 #[test]

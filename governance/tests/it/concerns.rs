@@ -5,7 +5,7 @@ use kaitiaki_governance::{lists, query, RejectionCode};
 use crate::fixture::*;
 
 #[test]
-fn a_concern_stays_open_until_a_governing_body_resolves_it() {
+fn a_concern_stays_open_until_its_governing_bodies_resolve_it() {
     let mut s = Setting::new();
     let r = s.approved_request(365);
     let whanau = s.c.whanau.clone();
@@ -28,6 +28,8 @@ fn a_concern_stays_open_until_a_governing_body_resolves_it() {
         "a response that does not resolve"
     );
     s.w.ok(&sione, PACIFIC, respond(c, s.pacific_board, true));
+    let aroha = s.c.iwi[0].clone();
+    s.w.ok(&aroha, IWI, respond(c, s.iwi_board, true));
     let open = lists::open_concerns(&s.w.store, None, 10).unwrap();
     assert_eq!(open.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![d]);
     // Only a governing body responds, in its home log, through a member.
@@ -92,4 +94,43 @@ fn a_concern_story_has_its_words_and_every_response() {
         None,
         "a request is not a concern"
     );
+}
+
+/// A request or dataset governed by several bodies answers to each of
+/// them: a concern about it stays open until every governing body's latest
+/// response says it is resolved.
+#[test]
+fn one_body_cannot_close_a_concern_for_every_body() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let whanau = s.c.whanau.clone();
+    let c =
+        s.w.ok(&whanau, AGENCY, concern(r, "Our hapū was not asked."));
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let (aroha, sione) = (s.c.iwi[0].clone(), s.c.pacific[0].clone());
+    let record = |s: &Setting| query::concern(&s.w.store, &c).unwrap().unwrap();
+    let open_ids = |s: &Setting| -> Vec<_> {
+        let page = lists::open_concerns(&s.w.store, None, 10).unwrap();
+        page.items.iter().map(|x| x.id).collect()
+    };
+
+    s.w.ok(&sione, PACIFIC, respond(c, p, true));
+    assert!(record(&s).open, "the iwi board has not responded");
+    assert_eq!(record(&s).resolved_by, vec![p]);
+    s.w.ok(&aroha, IWI, respond(c, b, false));
+    assert!(record(&s).open);
+    s.w.ok(&aroha, IWI, respond(c, b, true));
+    let both = {
+        let mut v = vec![b, p];
+        v.sort();
+        v
+    };
+    assert_eq!(record(&s).resolved_by, both);
+    assert!(!record(&s).open);
+    assert!(open_ids(&s).is_empty());
+    // A body's later response that it is not resolved reopens it.
+    s.w.ok(&sione, PACIFIC, respond(c, p, false));
+    assert!(record(&s).open);
+    assert_eq!(record(&s).resolved_by, vec![b]);
+    assert_eq!(open_ids(&s), vec![c]);
 }

@@ -54,6 +54,47 @@ fn a_rotated_members_new_key_votes_with_the_old_keys_authority() {
     );
 }
 
+/// A seat stays under the key it was given, but a member who rotated is
+/// known by their new key: removing them by it removes their seat.
+#[test]
+fn removing_a_member_by_their_rotated_key_removes_their_seat() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let [a, h, m, t, _] = s.c.iwi.clone();
+    let hemi_new = Person::new("Hemi (new key)", 77);
+    s.w.ok(&h, AGENCY, rotate(&h, &hemi_new));
+    let amendment = s.w.ok(&a, IWI, amend(b, &[], &[&hemi_new], None));
+    for p in [&a, &m, &t] {
+        s.w.ok(p, IWI, approve(amendment, b));
+    }
+    let members = query::members(&s.w.store, &b).unwrap();
+    assert_eq!(members.len(), 4);
+    assert!(
+        !members.iter().any(|x| x.key == h.kb()),
+        "Hemi's seat is gone"
+    );
+    let r = s.request(365);
+    s.w.refused(&hemi_new, IWI, approve(r, b), RejectionCode::NotAMember);
+    // Removing a key that holds no seat is a mistake worth saying so.
+    let stranger = Person::new("Not a member", 78);
+    s.w.refused(
+        &a,
+        IWI,
+        amend(b, &[], &[&stranger], None),
+        RejectionCode::InvalidAmendment,
+    );
+    // Learnt last of all, the rotation still makes the amendment name
+    // Hemi's seat: the state is the same.
+    let rotation =
+        s.w.log
+            .iter()
+            .position(|e| matches!(e.statement.body, kaitiaki_protocol::Body::KeyRotate(_)));
+    let rotation = rotation.expect("the rotation");
+    let mut order: Vec<usize> = (0..s.w.log.len()).filter(|&i| i != rotation).collect();
+    order.push(rotation);
+    assert!(s.w.refold(&order) == s.w.store);
+}
+
 #[test]
 fn a_revoked_key_s_later_statements_are_refused_and_earlier_ones_stand() {
     let mut s = Setting::new();

@@ -51,6 +51,7 @@ pub enum Op {
         respond: Option<usize>,
     },
     RevokeKey(usize),
+    RotateKey(usize),
     Amend {
         member: usize,
         notice_days: u32,
@@ -74,6 +75,7 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..8).prop_map(Op::Question),
         1 => (0usize..8, proptest::option::of(0usize..10)).prop_map(|(request, respond)| Op::Concern { request, respond }),
         1 => (0usize..10).prop_map(Op::RevokeKey),
+        1 => (0usize..10).prop_map(Op::RotateKey),
         1 => (0usize..10, 0u32..20, proptest::option::of(0usize..5), 0usize..6)
             .prop_map(|(member, notice_days, remove, votes)| Op::Amend { member, notice_days, remove, votes }),
         2 => (1u32..60).prop_map(Op::Days),
@@ -88,12 +90,19 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
     let mut reports: Vec<StatementId> = Vec::new();
     let mut motions: Vec<(StatementId, StatementId)> = Vec::new();
     let pick = |v: &[StatementId], i: usize| (!v.is_empty()).then(|| v[i % v.len()]);
-    // Who is who: members 0–4 sit on the iwi board, 5–9 on the Pacific board.
-    let seat = |s: &Setting, m: usize| {
+    // Who is who: members 0–4 sit on the iwi board, 5–9 on the Pacific
+    // board, each signing with their latest key.
+    let mut keys: Vec<(Person, u8)> =
+        s.c.iwi
+            .iter()
+            .chain(s.c.pacific.iter())
+            .map(|p| (p.clone(), 0))
+            .collect();
+    let seat = |s: &Setting, keys: &[(Person, u8)], m: usize| {
         if m < 5 {
-            (s.c.iwi[m].clone(), s.iwi_board, IWI)
+            (keys[m].0.clone(), s.iwi_board, IWI)
         } else {
-            (s.c.pacific[m - 5].clone(), s.pacific_board, PACIFIC)
+            (keys[m].0.clone(), s.pacific_board, PACIFIC)
         }
     };
     for op in ops {
@@ -113,7 +122,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 let Some(r) = pick(&requests, request) else {
                     continue;
                 };
-                let (p, b, log) = seat(&s, member);
+                let (p, b, log) = seat(&s, &keys, member);
                 let choice = [
                     Choice::Approve,
                     Choice::Decline,
@@ -128,7 +137,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 s.w.entry(&p, log, vote(subject, b, choice, "A reason."))
             }
             Op::Rahui { member, until_days } => {
-                let (p, b, log) = seat(&s, member);
+                let (p, b, log) = seat(&s, &keys, member);
                 let until = until_days.map(|d| s.w.now.plus_days(d));
                 let d = s.data;
                 let e = s.w.entry(&p, log, rahui(b, d, until));
@@ -139,7 +148,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 let Some(x) = pick(&rahuis, rahui) else {
                     continue;
                 };
-                let (p, _, log) = seat(&s, member);
+                let (p, _, log) = seat(&s, &keys, member);
                 s.w.entry(&p, log, lift(x))
             }
             Op::Withdraw(request) => {
@@ -171,7 +180,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 let Some(x) = pick(&reports, report) else {
                     continue;
                 };
-                let (p, b, log) = seat(&s, member);
+                let (p, b, log) = seat(&s, &keys, member);
                 s.w.entry(&p, log, review(x, b, accept))
             }
             Op::Renew {
@@ -186,7 +195,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 let n = e.id;
                 let mut out = vec![e];
                 for m in 0..member_votes {
-                    let (p, b, log) = seat(&s, m);
+                    let (p, b, log) = seat(&s, &keys, m);
                     out.push(s.w.entry(&p, log, approve(n, b)));
                 }
                 let last = out.pop();
@@ -204,7 +213,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 let Some(r) = pick(&requests, request) else {
                     continue;
                 };
-                let (p, b, log) = seat(&s, member);
+                let (p, b, log) = seat(&s, &keys, member);
                 let action = [
                     ApprovalAction::Suspend,
                     ApprovalAction::Reinstate,
@@ -235,14 +244,26 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                     Some(m) => {
                         let c = e.id;
                         s.w.log.push(e);
-                        let (p, b, log) = seat(&s, m);
+                        let (p, b, log) = seat(&s, &keys, m);
                         s.w.entry(&p, log, respond(c, b, m % 2 == 0))
                     }
                 }
             }
             Op::RevokeKey(member) => {
-                let (p, _, _) = seat(&s, member);
+                let (p, _, _) = seat(&s, &keys, member);
                 s.w.entry(&p, AGENCY, revoke("Lost."))
+            }
+            Op::RotateKey(member) => {
+                // A new key each time (at most a few per member), so seats
+                // are held through chains of rotations.
+                let (old, generation) = keys[member].clone();
+                if generation >= 10 {
+                    continue;
+                }
+                let seed = 100 + 10 * generation + member as u8;
+                let new = Person::new("A rotated key", seed);
+                keys[member] = (new.clone(), generation + 1);
+                s.w.entry(&old, AGENCY, rotate(&old, &new))
             }
             Op::Amend {
                 member,
@@ -252,9 +273,10 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
             } => {
                 // A board changes its notice period (and perhaps its
                 // members), and its members vote on that, all on its node.
-                let (p, b, log) = seat(&s, member);
-                let board = if member < 5 { &s.c.iwi } else { &s.c.pacific };
-                let gone: Vec<&Person> = remove.map(|i| &board[i]).into_iter().collect();
+                let (p, b, log) = seat(&s, &keys, member);
+                // A member is removed by their latest key.
+                let offset = if member < 5 { 0 } else { 5 };
+                let gone: Vec<&Person> = remove.map(|i| &keys[offset + i].0).into_iter().collect();
                 let e = s.w.entry(
                     &p,
                     log,
@@ -272,7 +294,7 @@ pub fn entries(ops: &[Op]) -> Vec<Entry> {
                 let mut out = vec![e];
                 let first = if member < 5 { 0 } else { 5 };
                 for m in first..first + votes.min(5) {
-                    let (p, b, log) = seat(&s, m);
+                    let (p, b, log) = seat(&s, &keys, m);
                     out.push(s.w.entry(&p, log, approve(a, b)));
                 }
                 let last = out.pop();

@@ -149,12 +149,18 @@ fn days(field: &str, d: u32) -> Result<(), LimitError> {
     Ok(())
 }
 
-fn rule(r: &DecisionRule) -> Result<(), LimitError> {
-    let n = match r {
+/// How many members a decision rule needs before it can ever be met: its
+/// threshold `k`, or its quorum.
+pub fn members_needed(r: &DecisionRule) -> u32 {
+    match *r {
         DecisionRule::Threshold { k } => k,
         DecisionRule::Majority { quorum } | DecisionRule::Consensus { quorum } => quorum,
-    };
-    if *n == 0 || *n as usize > MAX_ITEMS {
+    }
+}
+
+fn rule(r: &DecisionRule) -> Result<(), LimitError> {
+    let n = members_needed(r);
+    if n == 0 || n as usize > MAX_ITEMS {
         return Err(err(
             "body.rule",
             format!("must be between 1 and {MAX_ITEMS}"),
@@ -185,6 +191,18 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
                 }
             }
             rule(&b.rule)?;
+            // A charter is self-contained: a rule needing more members than
+            // it lists could never be met, so the body could never act.
+            let needed = members_needed(&b.rule);
+            if needed as usize > b.members.len() {
+                return Err(err(
+                    "body.rule",
+                    format!(
+                        "needs {needed} members to decide, but the charter lists {}",
+                        b.members.len()
+                    ),
+                ));
+            }
             if b.notice_days > MAX_DAYS {
                 return Err(err("body.notice_days", format!("at most {MAX_DAYS}")));
             }
@@ -303,6 +321,44 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
         Body::AttachmentCommit(b) => {
             name("body.media_type", &b.media_type)?;
             text("body.description", &b.description)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::{BodyCharter, Member};
+    use crate::PublicKey;
+
+    fn charter(members: u8, rule: DecisionRule) -> Body {
+        Body::BodyCharter(BodyCharter {
+            name: "Board".into(),
+            description: "A board.".into(),
+            home_log: "iwi.example".into(),
+            members: (1..=members)
+                .map(|n| Member {
+                    key: PublicKey::of(&ed25519_dalek::SigningKey::from_bytes(&[n; 32])),
+                    role: "member".into(),
+                })
+                .collect(),
+            rule,
+            notice_days: 0,
+        })
+    }
+
+    #[test]
+    fn a_charter_rule_must_be_within_reach_of_its_members() {
+        assert!(check_typed(&charter(3, DecisionRule::Threshold { k: 3 })).is_ok());
+        assert!(check_typed(&charter(3, DecisionRule::Majority { quorum: 3 })).is_ok());
+        for rule in [
+            DecisionRule::Threshold { k: 4 },
+            DecisionRule::Majority { quorum: 4 },
+            DecisionRule::Consensus { quorum: 4 },
+        ] {
+            let e = check_typed(&charter(3, rule)).unwrap_err();
+            assert_eq!(e.field, "body.rule");
+            assert!(e.problem.contains("lists 3"), "{}", e.problem);
         }
     }
 }
