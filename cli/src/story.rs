@@ -344,7 +344,7 @@ pub fn concern(view: &Value, related: &Related, out: &mut String) {
     for r in responses {
         let id = text(r, "/id");
         let closed = if r.get("resolved").and_then(Value::as_bool) == Some(true) {
-            ", closing the concern"
+            ", who consider it resolved"
         } else {
             ""
         };
@@ -677,7 +677,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("  2026-12-06T01:00:00Z — Te Poari, closing the concern:\n    Counts under six are suppressed.\n"),
+            out.contains("  2026-12-06T01:00:00Z — Te Poari, who consider it resolved:\n    Counts under six are suppressed.\n"),
             "{out}"
         );
     }

@@ -57,14 +57,29 @@ pub struct ConcernThread {
     pub text: String,
     /// The responses, in order.
     pub responses: Vec<ResponseItem>,
+    /// The boards that may respond whose latest response does not yet say
+    /// it is resolved. It is resolved once this is empty.
+    pub awaiting: Vec<String>,
 }
 
 impl ConcernThread {
-    /// Whether a response that counts has closed it.
+    /// Whether every board that may respond has resolved it.
     pub fn resolved(&self) -> bool {
-        self.responses
+        self.awaiting.is_empty()
+    }
+
+    /// Its state in words: resolved, or open and, once some board has
+    /// resolved it, which boards it still waits for.
+    fn state(&self) -> Markup {
+        let some_resolved = self
+            .responses
             .iter()
-            .any(|r| r.resolved && r.excluded.is_none())
+            .any(|r| r.resolved && r.excluded.is_none());
+        html! {
+            @if self.resolved() { strong { "Resolved" } }
+            @else if some_resolved { strong { "Open" } ": waiting for " (self.awaiting.join(" and ")) " to resolve it too" }
+            @else { strong { "Open" } }
+        }
     }
 }
 
@@ -100,7 +115,7 @@ pub fn record_section(v: &ConcernRecordView) -> Markup {
             p.meta {
                 "Raised by " (person(&c.who)) " on " (date(c.at)) ", about the " (v.subject.kind) " "
                 a href=(v.subject.href) { (v.subject.name) } " · "
-                @if c.resolved() { strong { "Resolved" } } @else { strong { "Open" } }
+                (c.state())
                 @if v.this_response.is_some() { " · " (check_link(&c.id)) }
             }
             blockquote { (prose(&c.text)) }
@@ -111,7 +126,7 @@ pub fn record_section(v: &ConcernRecordView) -> Markup {
                     p.meta {
                         @if v.this_response.as_deref() == Some(r.id.as_str()) { strong { "This response: " } }
                         (r.body) " responded on " (date(r.at)) " (" (person(&r.who)) ")"
-                        @if r.resolved { ", and closed the concern" } @else { ", and left it open" }
+                        @if r.resolved { ", and considers it resolved" } @else { ", and left it open" }
                         " · " (check_link(&r.id))
                     }
                     blockquote { (prose(&r.text)) }
@@ -138,14 +153,14 @@ pub fn section(
                 article.card.concern {
                     p.meta {
                         (date(c.at)) " · " (person(&c.who)) " · "
-                        @if c.resolved() { strong { "Resolved" } } @else { strong { "Open" } }
+                        (c.state())
                         " · " (check_link(&c.id))
                     }
                     blockquote { (prose(&c.text)) }
                     @for r in &c.responses {
                         div.response {
                             p.meta { (r.body) " responded on " (date(r.at)) " (" (person(&r.who)) ")"
-                                @if r.resolved { ", and closed the concern" } " · " (check_link(&r.id)) }
+                                @if r.resolved { ", and considers it resolved" } " · " (check_link(&r.id)) }
                             blockquote { (prose(&r.text)) }
                             @if let Some(x) = &r.excluded { p.warn { "This does not count: " (x) } }
                         }

@@ -95,6 +95,24 @@ pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>)
     }
 }
 
+/// The boards a concern still waits for: those that may respond whose
+/// latest response does not say it is resolved (governance's record).
+fn awaiting(ctx: &Ctx<'_>, id: &kaitiaki_protocol::StatementId) -> Vec<String> {
+    match kaitiaki_governance::query::concern(ctx.shared.storage.state(), id) {
+        Ok(Some(r)) => r
+            .bodies
+            .iter()
+            .filter(|b| !r.resolved_by.contains(b))
+            .map(|b| ctx.body_name(b))
+            .collect(),
+        Ok(None) => vec!["the boards".to_owned()],
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a concern's record");
+            vec!["the boards".to_owned()]
+        }
+    }
+}
+
 /// Concerns and their responses out of a timeline.
 pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
     let mut out: Vec<ConcernThread> = Vec::new();
@@ -108,6 +126,7 @@ pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
                         at: when(item),
                         text: c.text,
                         responses: Vec::new(),
+                        awaiting: awaiting(ctx, &item.id),
                     });
                 }
             }

@@ -207,6 +207,7 @@ fn request_view() -> RequestView {
                 resolved: true,
                 excluded: None,
             }],
+            awaiting: Vec::new(),
         }],
         check: None,
         form: ConcernForm {
@@ -647,11 +648,25 @@ fn a_concern_record_shows_the_concern_its_subject_and_each_response() {
         "on 6 October 2026, about the request Rangatahi wellbeing · Resolved",
         "Will we be recognisable?",
         "Te Poari responded on 7 October 2026 (Huia Tamati",
-        "and closed the concern",
+        "and considers it resolved",
         "No: small counts are hidden.",
     ] {
         assert!(text.contains(want), "missing {want:?} in {text}");
     }
+    // One board's resolution leaves it open while another governs the
+    // request and has not resolved it, and the page says whom it waits for.
+    let mut waiting = v.clone();
+    waiting.thread.awaiting = vec!["Pacific Data Board".into()];
+    let html = page(
+        "Record",
+        maud::html! { h1 { "Record #3" } (concern::record_section(&waiting)) },
+    );
+    let text = parse(&html).expect("parses").text();
+    assert!(
+        text.contains("Open: waiting for Pacific Data Board to resolve it too"),
+        "{text}"
+    );
+    assert!(!text.contains("· Resolved"), "{text}");
     assert!(d
         .hrefs()
         .contains(&format!("/requests/{}", "44".repeat(32)).as_str()));
@@ -662,6 +677,9 @@ fn a_concern_record_shows_the_concern_its_subject_and_each_response() {
     // On the response's own page, the concern it answers, and which one it is.
     v.this_response = Some("99".repeat(32));
     v.thread.responses[0].excluded = Some("not_a_member: not a member".into());
+    // As governance's record has it then: a response that does not count
+    // resolves nothing, so the board is still awaited.
+    v.thread.awaiting = vec!["Te Poari".into()];
     let html = page(
         "Record",
         maud::html! { h1 { "Record #4" } (concern::record_section(&v)) },
@@ -671,7 +689,7 @@ fn a_concern_record_shows_the_concern_its_subject_and_each_response() {
     assert!(text.contains("This response: Te Poari responded"), "{text}");
     assert!(text.contains("This does not count: not_a_member"), "{text}");
     assert!(
-        text.contains("· Open"),
+        text.contains("· Open") && !text.contains("waiting for"),
         "a response that does not count closes nothing: {text}"
     );
 }
