@@ -6,7 +6,8 @@
 //! a pipeline — reader thread → all cores checking → one thread folding —
 //! with bounded channels between them, one such line per log, so the audit
 //! streams logs of any length and keeps only a few batches per log in
-//! memory.
+//! memory. [`forks`] gathers every verified checkpoint the audit meets, so
+//! that two roots one log key signed for one size are named as a fork.
 //!
 //! A federated node holds its own log and a mirror of each peer's log, and
 //! its governance state is the fold of all of them (a vote in one log refers
@@ -35,9 +36,10 @@
 
 mod bench;
 mod fold;
+mod forks;
 mod source;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -53,6 +55,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bench::Reference;
 use fold::{Checked, Counts, Fold, LogFold};
+use forks::Seen;
 use source::{DataDir, Item, AHEAD};
 
 use crate::client::Client;
@@ -342,6 +345,12 @@ struct MirrorAnchor {
 /// The mirrors an audit reads, and what it learnt while choosing them.
 #[derive(Default)]
 struct MirrorPlan {
+    /// The audited log's origin, which no mirror may have.
+    own: String,
+    /// Every origin the node listed, to refuse one listed twice.
+    listed: BTreeSet<String>,
+    /// Every verified checkpoint met so far, the own log's included.
+    seen: Seen,
     mirrors: Vec<MirrorAnchor>,
     /// A mirror that cannot be checked at all (no key, a bad checkpoint).
     fault: Option<Fault>,
@@ -364,6 +373,8 @@ struct MirrorsList {
 struct MirrorEntry {
     origin: String,
     size: u64,
+    #[serde(default)]
+    checkpoint: Option<String>,
     #[serde(default)]
     complete: Option<String>,
 }
@@ -426,18 +437,64 @@ fn mirror_key(
 }
 
 impl MirrorPlan {
-    /// Adds the mirror of `origin`, which holds `held` leaves and has the
+    /// A plan for the mirrors of the log anchored in `a`, starting from the
+    /// own log's verified checkpoints: its latest and the one remembered.
+    fn new(a: &Anchored) -> MirrorPlan {
+        let mut plan = MirrorPlan {
+            own: a.origin.clone(),
+            comparable: true,
+            ..MirrorPlan::default()
+        };
+        let latest = plan
+            .seen
+            .record(&a.origin, a.size, a.root, "the log's latest checkpoint");
+        let remembered = a.known.as_ref().map_or(Ok(()), |k| {
+            plan.seen.record(
+                &a.origin,
+                k.size,
+                k.root,
+                "the checkpoint this computer remembered from an earlier check",
+            )
+        });
+        plan.fault = latest.and(remembered).err();
+        plan
+    }
+
+    /// Adds the mirror of `origin`, which holds `held` leaves, was last
+    /// verified against the peer's checkpoint `verified` and has the
     /// complete checkpoint `complete`; `fold_to` is how many leaves to read
     /// given the complete checkpoint's size.
     fn add(
         &mut self,
         origin: &str,
         held: u64,
+        verified: Option<&str>,
         complete: Option<&str>,
         key: Result<(String, KeySource), Fault>,
         fold_to: impl FnOnce(u64) -> u64,
     ) {
         if self.fault.is_some() {
+            return;
+        }
+        let here = || Some(format!("mirror of {origin}"));
+        if origin == self.own {
+            // Its checkpoints would be signed by the audited log's own key,
+            // so a node could show a second history of its log as a mirror.
+            self.fault = Some(Fault {
+                leaf: None,
+                place: here(),
+                why: "the node lists the audited log itself among its mirrors: a node never mirrors \
+                      its own log, and a second copy under the log's own key can hold another history"
+                    .into(),
+            });
+            return;
+        }
+        if !self.listed.insert(origin.to_owned()) {
+            self.fault = Some(Fault {
+                leaf: None,
+                place: here(),
+                why: "the node lists this mirror twice: a node keeps one mirror per log".into(),
+            });
             return;
         }
         let Some(note) = complete else {
@@ -474,6 +531,12 @@ impl MirrorPlan {
                 return;
             }
         };
+        if source != KeySource::Unknown {
+            if let Err(f) = self.seen_signed(origin, &key, complete_size, complete_root, verified) {
+                self.fault = Some(f);
+                return;
+            }
+        }
         if complete_size > held {
             self.fault = Some(Fault {
                 leaf: None,
@@ -524,6 +587,44 @@ impl MirrorPlan {
     }
 }
 
+impl MirrorPlan {
+    /// Records a mirror's verified checkpoints: its complete one, and the
+    /// peer's checkpoint it was last verified against (`verified`), which
+    /// the node holds as the peer signed it and must verify too.
+    fn seen_signed(
+        &mut self,
+        origin: &str,
+        key: &str,
+        complete_size: u64,
+        complete_root: Hash,
+        verified: Option<&str>,
+    ) -> Result<(), Fault> {
+        self.seen.record(
+            origin,
+            complete_size,
+            complete_root,
+            "the mirror's complete checkpoint",
+        )?;
+        let Some(note) = verified else {
+            return Ok(());
+        };
+        let v = trust::open_checkpoint(note, origin, key).map_err(|e| Fault {
+            leaf: None,
+            place: Some(format!("mirror of {origin}")),
+            why: format!(
+                "the peer's checkpoint it was last verified against: {}",
+                crate::output::error_text(&e)
+            ),
+        })?;
+        self.seen.record(
+            origin,
+            v.checkpoint().size(),
+            *v.checkpoint().root(),
+            "the peer's checkpoint the mirror was last verified against",
+        )
+    }
+}
+
 /// The size and root a checkpoint note of `origin` states, its signature
 /// unchecked (no key to check it with).
 fn unsigned_checkpoint(note: &str, origin: &str) -> Result<(u64, Hash)> {
@@ -543,6 +644,7 @@ async fn plan_url(
     client: &Client,
     store: &TrustStore,
     given: &BTreeMap<String, String>,
+    own: &Anchored,
 ) -> Result<MirrorPlan> {
     let list: MirrorsList = client.get("/v1/mirrors", "the node's mirrors").await?;
     // The peer list is only a fallback for keys; a node may hide it.
@@ -551,10 +653,7 @@ async fn plan_url(
         .await
         .map(|p| p.peers.into_iter().map(|p| (p.origin, p.key)).collect())
         .unwrap_or_default();
-    let mut plan = MirrorPlan {
-        comparable: true,
-        ..MirrorPlan::default()
-    };
+    let mut plan = MirrorPlan::new(own);
     for m in list.mirrors {
         plan.served_sizes.insert(m.origin.clone(), m.size);
         let key = mirror_key(
@@ -563,7 +662,14 @@ async fn plan_url(
             peers.get(&m.origin).map(String::as_str),
             store,
         );
-        plan.add(&m.origin, m.size, m.complete.as_deref(), key, |c| c);
+        plan.add(
+            &m.origin,
+            m.size,
+            m.checkpoint.as_deref(),
+            m.complete.as_deref(),
+            key,
+            |c| c,
+        );
     }
     Ok(plan)
 }
@@ -574,12 +680,10 @@ fn plan_dir(
     dir: &DataDir,
     store: &TrustStore,
     given: &BTreeMap<String, String>,
+    own: &Anchored,
 ) -> Result<MirrorPlan> {
     let stored_keys = dir.stored_peer_keys();
-    let mut plan = MirrorPlan {
-        comparable: true,
-        ..MirrorPlan::default()
-    };
+    let mut plan = MirrorPlan::new(own);
     for origin in dir.mirror_origins()? {
         let meta = dir.mirror_meta(&origin)?;
         if meta.size == 0 && meta.complete.is_none() {
@@ -592,7 +696,14 @@ fn plan_dir(
             store,
         );
         let held = meta.size;
-        plan.add(&origin, held, meta.complete.as_deref(), key, |_| held);
+        plan.add(
+            &origin,
+            held,
+            meta.checkpoint.as_deref(),
+            meta.complete.as_deref(),
+            key,
+            |_| held,
+        );
     }
     Ok(plan)
 }
@@ -619,12 +730,12 @@ pub async fn run(
     let anchored = match (&client, &dir) {
         (Some(c), _) => {
             let mut anchored = anchor_url(c, store, log_key).await?;
-            anchored.plan = plan_url(c, store, &given).await?;
+            anchored.plan = plan_url(c, store, &given, &anchored).await?;
             anchored
         }
         (_, Some(d)) => {
             let mut anchored = anchor_dir(d, store, log_key)?;
-            anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given))?;
+            anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given, &anchored))?;
             anchored
         }
         _ => unreachable!("a target is a URL or a directory"),

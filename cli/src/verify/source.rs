@@ -170,6 +170,8 @@ pub fn read_http(
 pub struct StoredMirror {
     /// Leaves stored and folded into the node's governance state.
     pub size: u64,
+    /// The peer's largest checkpoint note the mirror was verified against.
+    pub checkpoint: Option<String>,
     /// The peer's latest checkpoint note whose whole tree the mirror holds.
     pub complete: Option<String>,
 }
@@ -254,13 +256,17 @@ impl DataDir {
                 anyhow::anyhow!("the database's size of the mirror of {origin} is malformed")
             })?),
         };
-        let complete = field("complete")?
-            .map(String::from_utf8)
-            .transpose()
-            .with_context(|| {
-                format!("the complete checkpoint of the mirror of {origin} is not UTF-8")
-            })?;
-        Ok(StoredMirror { size, complete })
+        let note = |name: &str, what: &str| -> Result<Option<String>> {
+            field(name)?
+                .map(String::from_utf8)
+                .transpose()
+                .with_context(|| format!("the {what} of the mirror of {origin} is not UTF-8"))
+        };
+        Ok(StoredMirror {
+            size,
+            checkpoint: note("checkpoint", "latest verified checkpoint")?,
+            complete: note("complete", "complete checkpoint")?,
+        })
     }
 
     /// The log keys of the peers the node was told to follow at run time,
