@@ -11,8 +11,12 @@ use kaitiaki_protocol::statement::KeyAnnounce;
 use kaitiaki_protocol::{Body, Leaf, Timestamp};
 use serde_json::{json, Value};
 
+use kaitiaki_cli::home::Home;
+use kaitiaki_cli::trust::{Known, TrustStore};
+
 use crate::liar::{self, bytes, raw_page, sign_checkpoint, Liar};
 use crate::support::{dsse, get_json, post, sign, Cli, NodeProc};
+use crate::verify_federation::{args, mirrors, peer_keys, seed};
 
 /// A statement no other test uses: person `n` announcing a name.
 fn announcement(n: u8) -> kaitiaki_protocol::Envelope {
@@ -97,4 +101,75 @@ fn a_mirror_of_the_audited_log_itself_is_a_fault() {
     );
     let why = summary["fault"]["why"].as_str().unwrap();
     assert!(why.contains("the audited log itself"), "{why}");
+}
+
+#[test]
+fn a_mirror_must_extend_the_checkpoint_remembered_for_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    seed(&data);
+    let agency = data.join("agency");
+    let target = agency.to_str().unwrap();
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    let keys = peer_keys(&data, &agency);
+    let origin = "iwi.demo.kaitiaki.localhost";
+    let mirror_of = |audit: &Value| {
+        mirrors(audit)
+            .iter()
+            .find(|m| m["origin"] == origin)
+            .cloned()
+            .unwrap()
+    };
+
+    // An honest audit remembers each mirror's checkpoint with the own log's.
+    let audit = cli.json(&args(&["log", "verify"], &keys, target));
+    assert_eq!(mirror_of(&audit)["history"]["status"], "first_seen");
+    let store = TrustStore::new(&Home::at(&cli.home));
+    let known = store
+        .load(origin)
+        .unwrap()
+        .expect("the mirror's checkpoint");
+    assert_eq!(known.size, mirror_of(&audit)["checkpoint_size"]);
+    let audit = cli.json(&args(&["log", "verify", "--no-remember"], &keys, target));
+    assert_eq!(mirror_of(&audit)["history"]["status"], "unchanged");
+
+    // What this computer saw of the log before, and the node's copy of it,
+    // cannot both be true.
+    let other = kaitiaki_protocol::merkle::leaf_hash(b"another history");
+    let cases = [
+        (known.size, other, format!("log {origin}"), "forked"),
+        (
+            known.size + 5,
+            known.root,
+            format!("mirror of {origin}"),
+            "cannot be shown to belong",
+        ),
+        (
+            known.size - 1,
+            other,
+            format!("mirror of {origin}, "),
+            "differ from those this computer verified before",
+        ),
+    ];
+    for (size, root, place, told) in cases {
+        store
+            .save(&Known {
+                size,
+                root,
+                ..known.clone()
+            })
+            .unwrap();
+        let out = cli.run(&args(
+            &["--json", "log", "verify", "--no-remember"],
+            &keys,
+            target,
+        ));
+        let summary = faulted(&out);
+        let fault = &summary["fault"];
+        assert!(
+            fault["place"].as_str().unwrap().starts_with(&place),
+            "{summary}"
+        );
+        assert!(fault["why"].as_str().unwrap().contains(told), "{summary}");
+    }
 }

@@ -198,8 +198,13 @@ impl<'a> LogFold<'a> {
     }
 
     /// The mirror of `origin`, whose leaves must make the root of the
-    /// peer's complete checkpoint (`size`, `root`).
-    pub fn mirror(origin: &str, complete: (u64, Hash)) -> LogFold<'a> {
+    /// peer's complete checkpoint (`size`, `root`) and, on the way, the
+    /// root this computer remembered for that log.
+    pub fn mirror(
+        origin: &str,
+        complete: (u64, Hash),
+        remembered: Option<(u64, Hash)>,
+    ) -> LogFold<'a> {
         LogFold {
             origin: origin.to_owned(),
             complete: Some(complete),
@@ -208,7 +213,7 @@ impl<'a> LogFold<'a> {
             stored: None,
             stored_checkpoints: None,
             verifier: None,
-            remembered: None,
+            remembered,
             stored_hashes: 0,
             checkpoints: 0,
         }
@@ -252,7 +257,7 @@ impl<'a> LogFold<'a> {
                     index,
                     leaf.place.clone(),
                     format!(
-                        "the log's first {size} leaves differ from those this computer audited before: \
+                        "the log's first {size} leaves differ from those this computer verified before: \
                          the log has been rewritten"
                     ),
                 ));

@@ -74,7 +74,7 @@ pub struct VerifyArgs {
     /// Threads checking signatures (default: every core).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Do not remember this audit's checkpoint (e.g. when auditing a backup copy).
+    /// Do not remember this audit's checkpoints (e.g. when auditing a backup copy).
     #[arg(long)]
     pub no_remember: bool,
     /// A peer's log key for checking the node's mirror of that log (repeatable);
@@ -213,6 +213,9 @@ pub struct MirrorSummary {
     pub excluded: BTreeMap<&'static str, u64>,
     /// Its statements still waiting for a statement no log held has.
     pub pending: u64,
+    /// How its complete checkpoint relates to the one this computer
+    /// remembered for the log.
+    pub history: History,
 }
 
 impl Render for Summary {
@@ -284,6 +287,13 @@ impl Render for Summary {
             if m.pending > 0 {
                 line.push_str(&format!("; {} waiting", m.pending));
             }
+            match m.history {
+                History::FirstSeen => {}
+                History::Unchanged => line.push_str("; as this computer saw it last time"),
+                History::Extended { from } => line.push_str(&format!(
+                    "; consistent with the checkpoint of size {from} this computer saw before"
+                )),
+            }
             out.push_str(&line);
             out.push('\n');
         }
@@ -340,6 +350,11 @@ struct MirrorAnchor {
     /// The peer's complete checkpoint, verified under `key`.
     complete_size: u64,
     complete_root: Hash,
+    /// Its signed note, remembered after a successful audit.
+    complete_note: String,
+    /// The (size, root) this computer remembered for the log, which the
+    /// mirror's leaves must make on their way.
+    remembered: Option<(u64, Hash)>,
 }
 
 /// The mirrors an audit reads, and what it learnt while choosing them.
@@ -406,20 +421,44 @@ fn given_peer_keys(flags: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// What this computer trusts about a mirrored log: the key to check its
+/// checkpoints with, where that key came from, and the checkpoint of the
+/// log remembered from an earlier check, which the mirror must extend.
+struct MirrorTrust {
+    key: String,
+    source: KeySource,
+    remembered: Option<Known>,
+}
+
 /// Chooses the key for the mirror of `origin`: the one given, else the one
-/// remembered (which the node's must match), else the node's.
-fn mirror_key(
+/// remembered (which the node's must match), else the node's; and recalls
+/// the checkpoint remembered for that log.
+fn mirror_trust(
     origin: &str,
     given: &BTreeMap<String, String>,
     node: Option<&str>,
     store: &TrustStore,
+) -> Result<MirrorTrust, Fault> {
+    let remembered = store
+        .load(origin)
+        .map_err(|e| Fault::general(crate::output::error_text(&e)))?;
+    let (key, source) = mirror_key(origin, given, node, remembered.as_ref())?;
+    Ok(MirrorTrust {
+        key,
+        source,
+        remembered,
+    })
+}
+
+fn mirror_key(
+    origin: &str,
+    given: &BTreeMap<String, String>,
+    node: Option<&str>,
+    known: Option<&Known>,
 ) -> Result<(String, KeySource), Fault> {
     if let Some(k) = given.get(origin) {
         return Ok((k.clone(), KeySource::Given));
     }
-    let known = store
-        .load(origin)
-        .map_err(|e| Fault::general(crate::output::error_text(&e)))?;
     match (known, node) {
         (Some(k), Some(n)) if k.verifier_key.trim() != n.trim() => Err(Fault {
             leaf: None,
@@ -430,7 +469,7 @@ fn mirror_key(
                 k.verifier_key
             ),
         }),
-        (Some(k), _) => Ok((k.verifier_key, KeySource::Remembered)),
+        (Some(k), _) => Ok((k.verifier_key.clone(), KeySource::Remembered)),
         (None, Some(n)) => Ok((n.trim().to_owned(), KeySource::Node)),
         (None, None) => Ok((String::new(), KeySource::Unknown)),
     }
@@ -470,7 +509,7 @@ impl MirrorPlan {
         held: u64,
         verified: Option<&str>,
         complete: Option<&str>,
-        key: Result<(String, KeySource), Fault>,
+        trust: Result<MirrorTrust, Fault>,
         fold_to: impl FnOnce(u64) -> u64,
     ) {
         if self.fault.is_some() {
@@ -507,8 +546,12 @@ impl MirrorPlan {
             }
             return;
         };
-        let (key, source) = match key {
-            Ok(k) => k,
+        let MirrorTrust {
+            key,
+            source,
+            remembered,
+        } = match trust {
+            Ok(t) => t,
             Err(f) => {
                 self.fault = Some(f);
                 return;
@@ -533,6 +576,12 @@ impl MirrorPlan {
         };
         if source != KeySource::Unknown {
             if let Err(f) = self.seen_signed(origin, &key, complete_size, complete_root, verified) {
+                self.fault = Some(f);
+                return;
+            }
+        }
+        if let Some(k) = &remembered {
+            if let Err(f) = self.extends(origin, k, complete_size) {
                 self.fault = Some(f);
                 return;
             }
@@ -583,11 +632,41 @@ impl MirrorPlan {
             size,
             complete_size,
             complete_root,
+            complete_note: note.to_owned(),
+            remembered: remembered.map(|k| (k.size, k.root)),
         });
     }
 }
 
 impl MirrorPlan {
+    /// Checks that a mirror's complete checkpoint, of `complete_size`, can
+    /// extend the checkpoint `known` this computer verified for that log
+    /// before: it may not be smaller, and one of the same size must have the
+    /// same root. (That its leaves make the remembered root at the
+    /// remembered size is checked as they are folded.)
+    fn extends(&mut self, origin: &str, known: &Known, complete_size: u64) -> Result<(), Fault> {
+        self.seen.record(
+            origin,
+            known.size,
+            known.root,
+            "the checkpoint this computer remembered from an earlier check",
+        )?;
+        if complete_size < known.size {
+            return Err(Fault {
+                leaf: None,
+                place: Some(format!("mirror of {origin}")),
+                why: format!(
+                    "the node's copy of {origin} is complete at {complete_size} leaves, but this \
+                     computer verified that log at {} leaves before, so the copy cannot be shown to \
+                     belong to the history seen; a log only grows (if the node merely lags behind its \
+                     peer, audit again once it has caught up)",
+                    known.size
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Records a mirror's verified checkpoints: its complete one, and the
     /// peer's checkpoint it was last verified against (`verified`), which
     /// the node holds as the peer signed it and must verify too.
@@ -656,7 +735,7 @@ async fn plan_url(
     let mut plan = MirrorPlan::new(own);
     for m in list.mirrors {
         plan.served_sizes.insert(m.origin.clone(), m.size);
-        let key = mirror_key(
+        let key = mirror_trust(
             &m.origin,
             given,
             peers.get(&m.origin).map(String::as_str),
@@ -689,7 +768,7 @@ fn plan_dir(
         if meta.size == 0 && meta.complete.is_none() {
             continue;
         }
-        let key = mirror_key(
+        let key = mirror_trust(
             &origin,
             given,
             stored_keys.get(&origin).map(String::as_str),
@@ -780,6 +859,22 @@ pub async fn run(
             root: anchored.root,
             note: anchored.note.clone(),
         })?;
+        // A mirror's checkpoint is remembered like the own log's, so that
+        // the next audit, here or of another node holding the same log,
+        // checks it extends this one. Without a key it was not verified,
+        // and there is nothing to remember it under.
+        for m in &anchored.plan.mirrors {
+            if m.source == KeySource::Unknown {
+                continue;
+            }
+            store.save(&Known {
+                origin: m.origin.clone(),
+                verifier_key: m.key.clone(),
+                size: m.complete_size,
+                root: m.complete_root,
+                note: m.complete_note.clone(),
+            })?;
+        }
     }
     Ok(())
 }
@@ -1040,7 +1135,7 @@ fn audit(
     };
     let mut logs = vec![(own, own_reader)];
     for m in &a.plan.mirrors {
-        let log = LogFold::mirror(&m.origin, (m.complete_size, m.complete_root));
+        let log = LogFold::mirror(&m.origin, (m.complete_size, m.complete_root), m.remembered);
         let size = m.size;
         let reader: Reader<'_> = match (&client, dir) {
             (Some(c), _) => {
@@ -1080,6 +1175,11 @@ fn audit(
             key: (m.source != KeySource::Unknown).then(|| m.key.clone()),
             excluded: BTreeMap::new(),
             pending: 0,
+            history: match m.remembered {
+                None => History::FirstSeen,
+                Some((size, _)) if size == m.complete_size => History::Unchanged,
+                Some((from, _)) => History::Extended { from },
+            },
         });
     }
     let seconds = start.elapsed().as_secs_f64();
