@@ -128,6 +128,27 @@ pub struct ConsistencyView {
     pub hashes: Vec<Hash>,
 }
 
+/// One mirror a node holds (`GET /v1/mirrors`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MirrorView {
+    /// The mirrored log's origin.
+    pub origin: String,
+    /// Leaves the mirror holds.
+    pub size: u64,
+    /// The peer's largest checkpoint note the mirror was verified against.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// The peer's latest checkpoint note whose whole tree the mirror holds.
+    #[serde(default)]
+    pub complete: Option<String>,
+}
+
+/// `GET /v1/mirrors`.
+#[derive(Deserialize)]
+struct MirrorsView {
+    mirrors: Vec<MirrorView>,
+}
+
 /// The error body every node refusal carries.
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -407,6 +428,27 @@ impl Client {
         self.get_json(
             &format!("/v1/proofs/consistency?old={old}&new={new}"),
             "a consistency proof",
+        )
+        .await
+    }
+
+    /// `GET /v1/mirrors`: every mirror the node holds.
+    pub async fn mirrors(&self) -> Result<Vec<MirrorView>> {
+        let list: MirrorsView = self.get_json("/v1/mirrors", "the node's mirrors").await?;
+        Ok(list.mirrors)
+    }
+
+    /// `GET /v1/mirrors/{origin}/proofs/consistency?old&new`: a consistency
+    /// proof computed from the node's mirror of the log `origin`.
+    pub async fn mirror_consistency(
+        &self,
+        origin: &str,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyView> {
+        self.get_json(
+            &format!("/v1/mirrors/{origin}/proofs/consistency?old={old}&new={new}"),
+            "a consistency proof of a mirror",
         )
         .await
     }

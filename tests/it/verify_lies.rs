@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::Output;
 
 use ed25519_dalek::SigningKey;
+use kaitiaki_protocol::merkle::root_from_inclusion;
 use kaitiaki_protocol::statement::KeyAnnounce;
-use kaitiaki_protocol::{Body, Leaf, Timestamp};
+use kaitiaki_protocol::{Body, Hash, Leaf, Timestamp};
 use serde_json::{json, Value};
 
 use kaitiaki_cli::home::Home;
@@ -171,5 +172,45 @@ fn a_mirror_must_extend_the_checkpoint_remembered_for_its_log() {
             "{summary}"
         );
         assert!(fault["why"].as_str().unwrap().contains(told), "{summary}");
+    }
+}
+
+#[test]
+fn a_proof_into_another_signed_tree_of_the_same_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, origin) = small_log(&data, 4);
+    let cli = Cli::new(dir.path(), &node.url);
+    let leaf = &get_json(&format!("{}/v1/leaves?start=1&limit=1", node.url)).unwrap()["leaves"][0];
+    let id = leaf["id"].as_str().unwrap().to_owned();
+    cli.ok(&["log", "proof", "inclusion", &id]);
+    cli.ok(&["show", &id]);
+
+    // The same statement, proved into another tree of the log's size: one
+    // sibling hash changed, and the root it then leads to signed with the
+    // log's key.
+    let mut view = get_json(&format!("{}/v1/statements/{id}", node.url)).unwrap();
+    let mut hashes: Vec<Hash> = serde_json::from_value(view["proof"]["hashes"].clone()).unwrap();
+    hashes[0] = kaitiaki_protocol::merkle::leaf_hash(b"another leaf");
+    let leaf_hash: Hash = serde_json::from_value(view["leaf_hash"].clone()).unwrap();
+    let size = view["proof"]["size"].as_u64().unwrap();
+    let index = view["index"].as_u64().unwrap();
+    let root = root_from_inclusion(&leaf_hash, index, size, &hashes).unwrap();
+    view["proof"]["hashes"] = serde_json::to_value(&hashes).unwrap();
+    view["proof"]["root"] = serde_json::to_value(root).unwrap();
+    view["checkpoint"] = sign_checkpoint(&data, &origin, size, root).into();
+    let path = format!("/v1/statements/{id}");
+    let liar = Liar::start(&node.url, move |p, _| {
+        (p == path).then(|| liar::json(&view))
+    });
+    let lied_to = Cli {
+        home: cli.home.clone(),
+        node: liar.url.clone(),
+    };
+    for command in [&["log", "proof", "inclusion", &id][..], &["show", &id][..]] {
+        let out = lied_to.run(command);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command:?} passed: {err}");
+        assert!(err.contains("forked"), "{command:?}: {err}");
     }
 }

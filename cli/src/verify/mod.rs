@@ -378,22 +378,6 @@ struct MirrorPlan {
     served_sizes: BTreeMap<String, u64>,
 }
 
-/// `GET /v1/mirrors`, as far as the audit needs it.
-#[derive(Deserialize)]
-struct MirrorsList {
-    mirrors: Vec<MirrorEntry>,
-}
-
-#[derive(Deserialize)]
-struct MirrorEntry {
-    origin: String,
-    size: u64,
-    #[serde(default)]
-    checkpoint: Option<String>,
-    #[serde(default)]
-    complete: Option<String>,
-}
-
 /// `GET /v1/peers`, as far as the audit needs it.
 #[derive(Deserialize)]
 struct PeersList {
@@ -725,7 +709,7 @@ async fn plan_url(
     given: &BTreeMap<String, String>,
     own: &Anchored,
 ) -> Result<MirrorPlan> {
-    let list: MirrorsList = client.get("/v1/mirrors", "the node's mirrors").await?;
+    let mirrors = client.mirrors().await?;
     // The peer list is only a fallback for keys; a node may hide it.
     let peers: BTreeMap<String, String> = client
         .get::<PeersList>("/v1/peers", "the node's peers")
@@ -733,7 +717,7 @@ async fn plan_url(
         .map(|p| p.peers.into_iter().map(|p| (p.origin, p.key)).collect())
         .unwrap_or_default();
     let mut plan = MirrorPlan::new(own);
-    for m in list.mirrors {
+    for m in mirrors {
         plan.served_sizes.insert(m.origin.clone(), m.size);
         let key = mirror_trust(
             &m.origin,
