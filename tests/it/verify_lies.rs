@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 
 use kaitiaki_cli::home::Home;
 use kaitiaki_cli::trust::{Known, TrustStore};
+use kaitiaki_node::storage::segment::encode_record;
 
 use crate::liar::{self, bytes, raw_page, sign_checkpoint, Liar};
-use crate::support::{dsse, get_json, post, sign, Cli, NodeProc};
+use crate::support::{copy_dir, dsse, get_json, post, sign, Cli, NodeProc};
 use crate::verify_federation::{args, mirrors, peer_keys, seed};
 
 /// A statement no other test uses: person `n` announcing a name.
@@ -213,4 +214,54 @@ fn a_proof_into_another_signed_tree_of_the_same_size_is_refused() {
         assert!(!out.status.success(), "{command:?} passed: {err}");
         assert!(err.contains("forked"), "{command:?}: {err}");
     }
+}
+
+#[test]
+fn records_beyond_the_checkpoint_in_a_data_directory_are_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 3);
+    node.stop();
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    // One more well-formed record, as the node writes them, that no
+    // checkpoint covers: the node would index and sign it at its next start.
+    let leaf = Leaf::new(now(), announcement(9)).to_bytes();
+    let mut record = Vec::new();
+    encode_record(&leaf, &mut record);
+    let appended = |name: &str, bytes: &[u8]| {
+        let copy = dir.path().join(name);
+        copy_dir(&data, &copy);
+        let segment = copy.join("log").join("00000000000000000000.seg");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(segment)
+            .unwrap();
+        std::io::Write::write_all(&mut file, bytes).unwrap();
+        copy
+    };
+
+    // Half of it, as a node that stopped while writing leaves it: a note.
+    let torn = appended("torn", &record[..record.len() / 2]);
+    let audit = cli.json(&["log", "verify", "--no-remember", torn.to_str().unwrap()]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    let notes = audit["notes"].to_string();
+    assert!(notes.contains("ends in a torn record"), "{audit}");
+
+    // All of it: a fault, at the leaf it would be.
+    let whole = appended("whole", &record);
+    let summary = faulted(&cli.run(&[
+        "--json",
+        "log",
+        "verify",
+        "--no-remember",
+        whole.to_str().unwrap(),
+    ]));
+    assert_eq!(summary["fault"]["leaf"], 3, "{summary}");
+    let place = summary["fault"]["place"].as_str().unwrap();
+    assert!(
+        place.starts_with("00000000000000000000.seg, byte "),
+        "{place}"
+    );
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(why.contains("beyond the 3 leaves"), "{why}");
 }

@@ -921,8 +921,9 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
     })
 }
 
-/// A reader of one log, run on its own thread.
-type Reader<'s> = Box<dyn FnOnce(SyncSender<Item>) + Send + 's>;
+/// A reader of one log, run on its own thread; it returns what it noted
+/// beyond the leaves it sent.
+type Reader<'s> = Box<dyn FnOnce(SyncSender<Item>) -> Vec<String> + Send + 's>;
 
 /// One log on its way through the pipeline: its tree, the checked leaves
 /// waiting to be folded, and where more come from.
@@ -954,19 +955,20 @@ impl Stream<'_> {
 /// thread, the checks on every core, the fold here — merging the logs by
 /// position (sequenced time, log, index) so that governance takes the
 /// statements in the order the node took them. Returns each log's tree
-/// state and the first fault.
+/// state, the first fault and the readers' notes.
 fn pipe<'a>(
     fold: &mut Fold,
     logs: Vec<(LogFold<'a>, Reader<'_>)>,
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
-) -> (Vec<LogFold<'a>>, Option<Fault>) {
+) -> (Vec<LogFold<'a>>, Option<Fault>, Vec<String>) {
     std::thread::scope(|scope| {
         let mut streams = Vec::with_capacity(logs.len());
+        let mut readers = Vec::with_capacity(logs.len());
         for (log, read) in logs {
             let (raw_tx, raw_rx) = sync_channel(AHEAD);
             let (checked_tx, checked_rx) = sync_channel(AHEAD);
-            scope.spawn(move || read(raw_tx));
+            readers.push(scope.spawn(move || read(raw_tx)));
             let origin = log.origin().to_owned();
             let mirror = !streams.is_empty();
             scope.spawn(move || {
@@ -990,7 +992,11 @@ fn pipe<'a>(
         // Dropping the receivers stops the other threads before the scope
         // waits for them.
         let logs = streams.into_iter().map(|s| s.log).collect();
-        (logs, fault)
+        let notes = readers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap_or_default())
+            .collect();
+        (logs, fault, notes)
     })
 }
 
@@ -1110,10 +1116,19 @@ fn audit(
     let own_reader: Reader<'_> = match (&client, dir) {
         (Some(c), _) => {
             let (base, h) = (c.base().to_owned(), handle.clone());
-            Box::new(move |tx| source::read_http(base, None, h, size, tx))
+            Box::new(move |tx| {
+                source::read_http(base, None, h, size, tx);
+                Vec::new()
+            })
         }
         (None, Some(d)) => Box::new(move |tx| {
-            source::read_segments(d.storage.log_dir(), size, Some(&d.storage), tx)
+            source::read_segments(
+                d.storage.log_dir(),
+                size,
+                "the latest signed checkpoint",
+                Some(&d.storage),
+                tx,
+            )
         }),
         (None, None) => return fail(summary, Fault::general("nothing to read".into())),
     };
@@ -1124,17 +1139,22 @@ fn audit(
         let reader: Reader<'_> = match (&client, dir) {
             (Some(c), _) => {
                 let (base, origin, h) = (c.base().to_owned(), m.origin.clone(), handle.clone());
-                Box::new(move |tx| source::read_http(base, Some(origin), h, size, tx))
+                Box::new(move |tx| {
+                    source::read_http(base, Some(origin), h, size, tx);
+                    Vec::new()
+                })
             }
             (None, Some(d)) => {
                 let log_dir = d.mirror_log_dir(&m.origin);
-                Box::new(move |tx| source::read_segments(&log_dir, size, None, tx))
+                let bound = format!("the mirror of {} the database records", m.origin);
+                Box::new(move |tx| source::read_segments(&log_dir, size, &bound, None, tx))
             }
             (None, None) => return fail(summary, Fault::general("nothing to read".into())),
         };
         logs.push((log, reader));
     }
-    let (logs, mut fault) = pipe(&mut fold, logs, pool, &progress);
+    let (logs, mut fault, notes) = pipe(&mut fold, logs, pool, &progress);
+    summary.notes.extend(notes);
     progress.finish_and_clear();
     let own_size = logs[0].size();
     if let Some(d) = dir {
