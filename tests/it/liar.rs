@@ -102,6 +102,11 @@ pub fn bytes(b: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response()
 }
 
+/// A status with no body.
+pub fn status(code: u16) -> Response {
+    StatusCode::from_u16(code).expect("status").into_response()
+}
+
 /// A query parameter as a number.
 pub fn query_u64(query: Option<&str>, name: &str) -> Option<u64> {
     query?
@@ -122,6 +127,27 @@ pub fn raw_page(leaves: &[Vec<u8>], query: Option<&str>) -> Vec<u8> {
         out.extend_from_slice(leaf);
     }
     out
+}
+
+/// The first `size` raw leaves of the node at `url`.
+pub fn fetch_leaves(url: &str, size: u64) -> Vec<Vec<u8>> {
+    let body = rt().block_on(async {
+        reqwest::get(format!("{url}/v1/leaves/raw?start=0&limit={size}"))
+            .await
+            .expect("raw leaves")
+            .bytes()
+            .await
+            .expect("raw leaves body")
+    });
+    let mut rest = &body[..];
+    let mut leaves = Vec::new();
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let (leaf, tail) = tail.split_at(u32::from_be_bytes(*len) as usize);
+        leaves.push(leaf.to_vec());
+        rest = tail;
+    }
+    assert_eq!(leaves.len() as u64, size);
+    leaves
 }
 
 /// A checkpoint of `origin` at `size` with `root`, signed with the key of

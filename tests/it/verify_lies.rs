@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use ed25519_dalek::SigningKey;
-use kaitiaki_protocol::merkle::root_from_inclusion;
+use kaitiaki_protocol::merkle::{leaf_hash, root_from_inclusion, MemoryTree};
 use kaitiaki_protocol::statement::KeyAnnounce;
 use kaitiaki_protocol::{Body, Hash, Leaf, Timestamp};
 use serde_json::{json, Value};
@@ -79,12 +79,7 @@ fn a_mirror_of_the_audited_log_itself_is_a_fault() {
     // A second history of the log, listed as a mirror of itself: one other
     // statement, signed with the log's own key as its tree of size 1.
     let other = Leaf::new(now(), announcement(9)).to_bytes();
-    let note = sign_checkpoint(
-        &data,
-        &origin,
-        1,
-        kaitiaki_protocol::merkle::leaf_hash(&other),
-    );
+    let note = sign_checkpoint(&data, &origin, 1, leaf_hash(&other));
     let mirrors = json!({"mirrors": [
         {"origin": origin, "size": 1, "checkpoint": note, "complete": note}
     ]});
@@ -137,7 +132,7 @@ fn a_mirror_must_extend_the_checkpoint_remembered_for_its_log() {
 
     // What this computer saw of the log before, and the node's copy of it,
     // cannot both be true.
-    let other = kaitiaki_protocol::merkle::leaf_hash(b"another history");
+    let other = leaf_hash(b"another history");
     let cases = [
         (known.size, other, format!("log {origin}"), "forked"),
         (
@@ -192,7 +187,7 @@ fn a_proof_into_another_signed_tree_of_the_same_size_is_refused() {
     // log's key.
     let mut view = get_json(&format!("{}/v1/statements/{id}", node.url)).unwrap();
     let mut hashes: Vec<Hash> = serde_json::from_value(view["proof"]["hashes"].clone()).unwrap();
-    hashes[0] = kaitiaki_protocol::merkle::leaf_hash(b"another leaf");
+    hashes[0] = leaf_hash(b"another leaf");
     let leaf_hash: Hash = serde_json::from_value(view["leaf_hash"].clone()).unwrap();
     let size = view["proof"]["size"].as_u64().unwrap();
     let index = view["index"].as_u64().unwrap();
@@ -264,4 +259,37 @@ fn records_beyond_the_checkpoint_in_a_data_directory_are_a_fault() {
     );
     let why = summary["fault"]["why"].as_str().unwrap();
     assert!(why.contains("beyond the 3 leaves"), "{why}");
+}
+
+#[test]
+fn a_leaf_sequenced_before_the_one_before_it_is_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, origin) = small_log(&data, 4);
+    let real = get_json(&format!("{}/v1/checkpoint", node.url)).unwrap();
+    let size = real["size"].as_u64().unwrap();
+
+    // The log as the node could have written it: leaf 2 an hour before
+    // leaf 1, every signature still good, the tree signed with its key.
+    let mut leaves = liar::fetch_leaves(&node.url, size);
+    let time = |leaf: &[u8]| u64::from_be_bytes(leaf[1..9].try_into().unwrap());
+    let earlier = time(&leaves[1]) - 3_600_000;
+    leaves[2][1..9].copy_from_slice(&earlier.to_be_bytes());
+    let tree = MemoryTree::from_leaf_hashes(leaves.iter().map(|l| leaf_hash(l)));
+    let mut checkpoint = real.clone();
+    checkpoint["root"] = serde_json::to_value(tree.root()).unwrap();
+    checkpoint["note"] = sign_checkpoint(&data, &origin, size, tree.root()).into();
+    let liar = Liar::start(&node.url, move |path, query| match path {
+        "/v1/checkpoint" => Some(liar::json(&checkpoint)),
+        "/v1/leaves/raw" => Some(bytes(raw_page(&leaves, query))),
+        // Governance reads the times; without the node's state hash to
+        // compare with, only the order of the times tells.
+        "/v1/state/hash" => Some(liar::status(404)),
+        _ => None,
+    });
+    let cli = Cli::new(dir.path(), &liar.url);
+    let summary = faulted(&cli.run(&["--json", "log", "verify", "--no-remember", &liar.url]));
+    assert_eq!(summary["fault"]["leaf"], 2, "{summary}");
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(why.contains("earlier than the leaf before it"), "{why}");
 }

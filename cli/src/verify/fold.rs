@@ -7,7 +7,8 @@
 //!    (the node's own log and each mirror) merged by position — sequenced
 //!    time, then log, then index — so that each log is read in index order
 //!    and governance sees the statements in the order the node met them:
-//!    append the leaf hash to its log's tree ([`LogFold`]), compare every
+//!    check that its sequenced time does not go back from the leaf before
+//!    it, append the leaf hash to its log's tree ([`LogFold`]), compare every
 //!    subtree that closes with the hash the node stored, compare the root
 //!    with every stored checkpoint, with the checkpoint remembered from
 //!    earlier audits and, for a mirror, with the peer's complete
@@ -168,6 +169,8 @@ pub struct LogFold<'a> {
     verifier: Option<NoteVerifier>,
     // A (size, root) seen in an earlier audit, to be met on the way.
     remembered: Option<(u64, Hash)>,
+    // The previous leaf's sequenced time: a log's times never go back.
+    last_time: Option<kaitiaki_protocol::Timestamp>,
     stored_hashes: u64,
     checkpoints: u64,
 }
@@ -192,6 +195,7 @@ impl<'a> LogFold<'a> {
             }),
             verifier: Some(verifier),
             remembered,
+            last_time: None,
             stored_hashes: 0,
             checkpoints: 0,
         }
@@ -214,6 +218,7 @@ impl<'a> LogFold<'a> {
             stored_checkpoints: None,
             verifier: None,
             remembered,
+            last_time: None,
             stored_hashes: 0,
             checkpoints: 0,
         }
@@ -249,6 +254,22 @@ impl<'a> LogFold<'a> {
                 format!("expected leaf {} here", self.compact.size()),
             ));
         }
+        let at = leaf.entry.sequenced_at;
+        if let Some(before) = self.last_time.filter(|before| at < *before) {
+            // Governance takes a body's statements in their log's order as
+            // their time order (PROTOCOL.md §9.2); a leaf that goes back in
+            // time breaks that, and every node refuses such a peer.
+            return Err(Fault::at(
+                index,
+                leaf.place.clone(),
+                format!(
+                    "it was sequenced at {at}, earlier than the leaf before it ({before}): a node \
+                     sequences with times that never go backwards, so the log was backdated or \
+                     reordered"
+                ),
+            ));
+        }
+        self.last_time = Some(at);
         self.tree(index, leaf.hash, leaf)?;
         let size = self.compact.size();
         if let Some((at, root)) = self.remembered {
