@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -105,6 +106,21 @@ pub fn bytes(b: Vec<u8>) -> Response {
 /// A status with no body.
 pub fn status(code: u16) -> Response {
     StatusCode::from_u16(code).expect("status").into_response()
+}
+
+/// `body` followed by `pad` spaces, sent in chunks with no declared
+/// length, as a node streams an answer of any size.
+pub fn streamed(body: Vec<u8>, pad: usize) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let mut chunks = vec![body];
+    let mut left = pad;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        chunks.push(vec![b' '; n]);
+        left -= n;
+    }
+    let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+    Body::from_stream(stream).into_response()
 }
 
 /// A query parameter as a number.

@@ -293,3 +293,37 @@ fn a_leaf_sequenced_before_the_one_before_it_is_a_fault() {
     let why = summary["fault"]["why"].as_str().unwrap();
     assert!(why.contains("earlier than the leaf before it"), "{why}");
 }
+
+#[test]
+fn an_answer_longer_than_any_honest_one_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 3);
+    let checkpoint =
+        serde_json::to_vec(&get_json(&format!("{}/v1/checkpoint", node.url)).unwrap()).unwrap();
+    let leaves = liar::fetch_leaves(&node.url, 3);
+    let cli = Cli::new(dir.path(), &node.url);
+    let lying = |what: &'static str| {
+        let (checkpoint, leaves) = (checkpoint.clone(), leaves.clone());
+        // Valid answers, then white space the CLI would have to keep
+        // reading: JSON allows it, and bytes after the leaves asked for
+        // were ignored.
+        Liar::start(&node.url, move |path, query| match (what, path) {
+            ("checkpoint", "/v1/checkpoint") => Some(liar::streamed(checkpoint.clone(), 10 << 20)),
+            ("leaves", "/v1/leaves/raw") => Some(liar::streamed(raw_page(&leaves, query), 1 << 20)),
+            _ => None,
+        })
+    };
+
+    let liar = lying("checkpoint");
+    let out = cli.run(&["log", "verify", "--no-remember", &liar.url]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is too long"), "{err}");
+
+    let liar = lying("leaves");
+    let summary = faulted(&cli.run(&["--json", "log", "verify", "--no-remember", &liar.url]));
+    assert_eq!(summary["fault"]["leaf"], 0, "{summary}");
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(why.contains("is too long"), "{why}");
+}

@@ -30,6 +30,7 @@ use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned,
 use kaitiaki_node::storage::Storage;
 
 use super::Fault;
+use crate::client::{raw_leaves_cap, read_capped};
 
 /// Leaves per batch read from segments (HTTP pages are the node's size).
 pub const BATCH: usize = 1024;
@@ -111,7 +112,7 @@ pub fn read_http(
         let url = format!("{base}{path}?start={next}&limit={limit}");
         let body = handle.block_on(async {
             let resp = http.get(&url).send().await?.error_for_status()?;
-            resp.bytes().await
+            read_capped(resp, raw_leaves_cap(limit), "a page of raw leaves").await
         });
         let body = match body {
             Ok(b) => b,
@@ -119,7 +120,7 @@ pub fn read_http(
                 let _ = tx.send(Err(Fault::at(
                     next,
                     place.clone(),
-                    format!("the node did not serve it: {e}"),
+                    format!("the node did not serve it: {e:#}"),
                 )));
                 return;
             }
