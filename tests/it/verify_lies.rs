@@ -327,3 +327,58 @@ fn an_answer_longer_than_any_honest_one_is_refused_unread() {
     let why = summary["fault"]["why"].as_str().unwrap();
     assert!(why.contains("is too long"), "{why}");
 }
+
+#[test]
+fn a_bad_signature_a_changed_key_or_a_malformed_checkpoint_is_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 2);
+    node.stop();
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    let altered = |name: &str, alter: &dyn Fn(&Path)| {
+        let copy = dir.path().join(name);
+        copy_dir(&data, &copy);
+        alter(&copy);
+        copy.to_str().unwrap().to_owned()
+    };
+    let audit = |target: &str| {
+        let summary = faulted(&cli.run(&["--json", "log", "verify", "--no-remember", target]));
+        let fault = summary["fault"].clone();
+        (
+            fault["place"].as_str().unwrap_or_default().to_owned(),
+            fault["why"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+
+    // Another key in the node's key file: its checkpoints do not verify.
+    let rekeyed = altered("rekeyed", &|copy| {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = copy.join(kaitiaki_node::identity::KEY_FILE);
+        std::fs::write(&file, format!("{}\n", "42".repeat(32))).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    });
+    let (place, why) = audit(&rekeyed);
+    assert_eq!(place, "the stored latest checkpoint", "{why}");
+    assert!(why.contains("does not verify"), "{why}");
+
+    // Once this computer knows the log's key, the other one is a change of key.
+    cli.json(&["log", "verify", data.to_str().unwrap()]);
+    let (place, why) = audit(&rekeyed);
+    assert_eq!(place, "the log's key", "{why}");
+    assert!(why.contains("must not change"), "{why}");
+
+    // A latest checkpoint that is not a checkpoint at all.
+    let garbled = altered("garbled", &|copy| {
+        let storage = kaitiaki_node::storage::Storage::open(copy, 1 << 20).unwrap();
+        storage
+            .put_in(
+                kaitiaki_node::storage::space::META,
+                b"checkpoint",
+                Some(b"not a checkpoint"),
+            )
+            .unwrap();
+    });
+    let (place, why) = audit(&garbled);
+    assert_eq!(place, "the stored latest checkpoint", "{why}");
+    assert!(why.contains("malformed"), "{why}");
+}

@@ -748,7 +748,9 @@ fn plan_dir(
     let stored_keys = dir.stored_peer_keys();
     let mut plan = MirrorPlan::new(own);
     for origin in dir.mirror_origins()? {
-        let meta = dir.mirror_meta(&origin)?;
+        let meta = dir
+            .mirror_meta(&origin)
+            .map_err(fault_in(&format!("mirror of {origin}")))?;
         if meta.size == 0 && meta.complete.is_none() {
             continue;
         }
@@ -791,18 +793,20 @@ pub async fn run(
         )
     };
     let anchored = match (&client, &dir) {
-        (Some(c), _) => {
-            let mut anchored = anchor_url(c, store, log_key).await?;
-            anchored.plan = plan_url(c, store, &given, &anchored).await?;
-            anchored
-        }
-        (_, Some(d)) => {
-            let mut anchored = anchor_dir(d, store, log_key)?;
+        (Some(c), _) => match anchor_url(c, store, log_key).await {
+            Ok(mut anchored) => plan_url(c, store, &given, &anchored).await.map(|plan| {
+                anchored.plan = plan;
+                anchored
+            }),
+            Err(e) => Err(e),
+        },
+        (_, Some(d)) => anchor_dir(d, store, log_key).and_then(|mut anchored| {
             anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given, &anchored))?;
-            anchored
-        }
+            Ok(anchored)
+        }),
         _ => unreachable!("a target is a URL or a directory"),
-    };
+    }
+    .map_err(|e| unanchored(e, &a.target, printer))?;
     let client_for_state = client.clone();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.jobs.unwrap_or(0))
@@ -870,8 +874,10 @@ async fn anchor_url(
 ) -> Result<Anchored> {
     let cp = client.checkpoint().await?;
     let known = store.load(&cp.origin)?;
-    let key = trust::choose_key(log_key, known.as_ref(), &cp.verifier_key)?;
-    let v = trust::open_checkpoint(&cp.note, &cp.origin, &key)?;
+    let key =
+        trust::choose_key(log_key, known.as_ref(), &cp.verifier_key).map_err(fault_in(KEY))?;
+    let v = trust::open_checkpoint(&cp.note, &cp.origin, &key)
+        .map_err(fault_in("the node's latest checkpoint"))?;
     Ok(Anchored {
         size: v.checkpoint().size(),
         root: *v.checkpoint().root(),
@@ -890,10 +896,11 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         .ok_or_else(|| anyhow!("{} holds no signed checkpoint yet", dir.path.display()))?;
     // The origin is read from the note before its signature is checked,
     // only to know which key to check it with.
-    let unverified =
-        Note::parse(&note).map_err(|e| anyhow!("the stored checkpoint is malformed: {e}"))?;
+    let stored = fault_in("the stored latest checkpoint");
+    let unverified = Note::parse(&note)
+        .map_err(|e| stored(anyhow!("the stored checkpoint is malformed: {e}")))?;
     let origin = Checkpoint::from_note(&unverified)
-        .map_err(|e| anyhow!("the stored checkpoint is malformed: {e}"))?
+        .map_err(|e| stored(anyhow!("the stored checkpoint is malformed: {e}")))?
         .origin()
         .to_owned();
     let known = store.load(&origin)?;
@@ -907,9 +914,10 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
             dir.path.display()
         ),
     };
-    let key = trust::choose_key(log_key, known.as_ref(), &offered)?;
-    let text = String::from_utf8(note).context("the stored checkpoint is not UTF-8")?;
-    let v = trust::open_checkpoint(&text, &origin, &key)?;
+    let key = trust::choose_key(log_key, known.as_ref(), &offered).map_err(fault_in(KEY))?;
+    let text = String::from_utf8(note)
+        .map_err(|_| stored(anyhow!("the stored checkpoint is not UTF-8")))?;
+    let v = trust::open_checkpoint(&text, &origin, &key).map_err(&stored)?;
     Ok(Anchored {
         size: v.checkpoint().size(),
         root: *v.checkpoint().root(),
@@ -919,6 +927,57 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         known,
         plan: MirrorPlan::default(),
     })
+}
+
+/// Where a fault in the log's key is named.
+const KEY: &str = "the log's key";
+
+/// Turns an error in what the log signed or the node stored into a
+/// [`Fault`] at `place`: the log does not check, as surely as a bad leaf.
+fn fault_in(place: &str) -> impl Fn(anyhow::Error) -> anyhow::Error + '_ {
+    move |e| {
+        Fault {
+            leaf: None,
+            place: Some(place.to_owned()),
+            why: crate::output::error_text(&e),
+        }
+        .into()
+    }
+}
+
+/// The summary of an audit that faulted before it could read a leaf: the
+/// log's own checkpoint or key, or what the node keeps about a mirror,
+/// does not check.
+#[derive(Debug, Serialize)]
+struct Unanchored<'a> {
+    result: &'static str,
+    source: &'a str,
+    fault: &'a Fault,
+}
+
+impl Render for Unanchored<'_> {
+    fn human(&self, out: &mut String) {
+        out.push_str(&format!(
+            "Audit of {}: FAULT — the log does not check\n  first fault  {}\n",
+            self.source, self.fault
+        ));
+    }
+}
+
+/// Prints the summary of an audit stopped by `e` before it read a leaf,
+/// if `e` is a fault, and hands `e` back.
+fn unanchored(e: anyhow::Error, source: &str, printer: Printer) -> anyhow::Error {
+    if let Some(fault) = e.downcast_ref::<Fault>() {
+        let summary = Unanchored {
+            result: "fault",
+            source,
+            fault,
+        };
+        if let Err(printing) = printer.emit(&summary) {
+            return printing;
+        }
+    }
+    e
 }
 
 /// A reader of one log, run on its own thread; it returns what it noted
