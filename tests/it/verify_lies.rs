@@ -258,7 +258,10 @@ fn records_beyond_the_checkpoint_in_a_data_directory_are_a_fault() {
         "{place}"
     );
     let why = summary["fault"]["why"].as_str().unwrap();
-    assert!(why.contains("beyond the 3 leaves"), "{why}");
+    assert!(
+        why.contains("beyond the latest signed checkpoint (size 3)"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -381,4 +384,42 @@ fn a_bad_signature_a_changed_key_or_a_malformed_checkpoint_is_a_fault() {
     let (place, why) = audit(&garbled);
     assert_eq!(place, "the stored latest checkpoint", "{why}");
     assert!(why.contains("malformed"), "{why}");
+}
+
+#[test]
+fn a_latest_checkpoint_swapped_for_an_older_one_is_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 3);
+    node.stop();
+    let copy = dir.path().join("older");
+    copy_dir(&data, &copy);
+    {
+        let storage = kaitiaki_node::storage::Storage::open(&copy, 1 << 20).unwrap();
+        let older = storage
+            .checkpoint_at(1)
+            .unwrap()
+            .expect("a checkpoint at size 1");
+        storage
+            .put_in(
+                kaitiaki_node::storage::space::META,
+                b"checkpoint",
+                Some(&older),
+            )
+            .unwrap();
+    }
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    let summary = faulted(&cli.run(&[
+        "--json",
+        "log",
+        "verify",
+        "--no-remember",
+        copy.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        summary["fault"]["place"], "the stored latest checkpoint",
+        "{summary}"
+    );
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(why.contains("replaced by an older one"), "{why}");
 }

@@ -918,6 +918,7 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
     let text = String::from_utf8(note)
         .map_err(|_| stored(anyhow!("the stored checkpoint is not UTF-8")))?;
     let v = trust::open_checkpoint(&text, &origin, &key).map_err(&stored)?;
+    newest_stored(dir, &origin, &key, v.checkpoint().size())?;
     Ok(Anchored {
         size: v.checkpoint().size(),
         root: *v.checkpoint().root(),
@@ -926,6 +927,50 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         note: text,
         known,
         plan: MirrorPlan::default(),
+    })
+}
+
+/// Checks that no stored checkpoint is larger than the latest one, of
+/// `size`: the audit reads the leaves the latest covers, so a latest
+/// checkpoint swapped for an older one would leave the leaves after it
+/// unaudited, and the node serving them again at its next start.
+fn newest_stored(dir: &DataDir, origin: &str, key: &str, size: u64) -> Result<(), Fault> {
+    let mut newest = None;
+    for stored in dir.storage.checkpoints() {
+        let (at, note) =
+            stored.map_err(|e| Fault::general(format!("cannot read stored checkpoints: {e}")))?;
+        if at > size {
+            newest = Some((at, note));
+        }
+    }
+    let Some((at, note)) = newest else {
+        return Ok(());
+    };
+    let place = Some("the stored latest checkpoint".to_owned());
+    let why = match String::from_utf8(note)
+        .map_err(|_| anyhow!("it is not UTF-8"))
+        .and_then(|text| trust::open_checkpoint(&text, origin, key))
+    {
+        Ok(v) if v.checkpoint().size() == at => format!(
+            "it is of size {size}, but the database also holds the log's signed checkpoint of size \
+             {at}: the latest was replaced by an older one, which would leave the leaves after it \
+             unaudited"
+        ),
+        Ok(v) => format!(
+            "it is of size {size}, but the database holds a checkpoint of size {} stored as the \
+             one of size {at}",
+            v.checkpoint().size()
+        ),
+        Err(e) => format!(
+            "it is of size {size}, but the database also holds a checkpoint stored at size {at}, \
+             which does not check: {}",
+            crate::output::error_text(&e)
+        ),
+    };
+    Err(Fault {
+        leaf: None,
+        place,
+        why,
     })
 }
 
@@ -1205,7 +1250,10 @@ fn audit(
             }
             (None, Some(d)) => {
                 let log_dir = d.mirror_log_dir(&m.origin);
-                let bound = format!("the mirror of {} the database records", m.origin);
+                let bound = format!(
+                    "the size the database records for the mirror of {}",
+                    m.origin
+                );
                 Box::new(move |tx| source::read_segments(&log_dir, size, &bound, None, tx))
             }
             (None, None) => return fail(summary, Fault::general("nothing to read".into())),
@@ -1305,8 +1353,10 @@ fn audit(
     summary.state_hash = Some(hex::encode(state_hash));
     if let Some(d) = dir {
         if a.plan.comparable {
-            if let Err(f) = compare_stored_state(d, a.size, &state_hash) {
-                return fail(summary, f);
+            match compare_stored_state(d, a.size, &state_hash) {
+                Ok(None) => {}
+                Ok(Some(skipped)) => summary.notes.push(skipped),
+                Err(f) => return fail(summary, f),
             }
         }
     }
@@ -1373,14 +1423,22 @@ async fn compare_served_state(
 /// Compares the governance state the node keeps with the state folded from
 /// its log: they must be identical, or the node serves a state its own log
 /// does not support. Only when the node had indexed exactly the audited
-/// leaves (after a crash, sled may lag until the node's next start).
-fn compare_stored_state(d: &DataDir, size: u64, folded: &[u8; 32]) -> Result<(), Fault> {
+/// leaves (after a crash, sled may lag until the node's next start);
+/// otherwise says why it was not compared.
+fn compare_stored_state(
+    d: &DataDir,
+    size: u64,
+    folded: &[u8; 32],
+) -> Result<Option<String>, Fault> {
     let indexed = d
         .storage
         .indexed_size()
         .map_err(|e| Fault::general(format!("cannot read the database: {e}")))?;
     if indexed != size {
-        return Ok(());
+        return Ok(Some(format!(
+            "the database indexes {indexed} leaves of the log, not the {size} its latest checkpoint \
+             covers (the node stopped mid-commit?), so the stored governance state was not compared"
+        )));
     }
     let stored = kaitiaki_governance::state_hash(d.storage.state())
         .map_err(|e| Fault::general(format!("cannot read the stored governance state: {e}")))?;
@@ -1396,7 +1454,7 @@ fn compare_stored_state(d: &DataDir, size: u64, folded: &[u8; 32]) -> Result<(),
             ),
         });
     }
-    Ok(())
+    Ok(None)
 }
 
 fn fail(mut summary: Summary, f: Fault) -> (Summary, Option<Fault>) {

@@ -356,7 +356,7 @@ pub fn read_segments(
                 // The node was creating it when it stopped; it holds
                 // nothing, and the node writes it again.
                 notes.push(format!(
-                    "{name}, after the {size} leaves of {bound}, has no valid header yet; the node \
+                    "{name}, after {bound} (size {size}), has no valid header yet; the node \
                      writes it again at its next start"
                 ));
                 break;
@@ -400,7 +400,7 @@ pub fn read_segments(
                         index,
                         place,
                         format!(
-                            "a complete record lies beyond the {size} leaves of {bound}: the node \
+                            "a complete record lies beyond {bound} (size {size}): the node \
                              takes it into its log at its next start, unaudited (if the node stopped \
                              while committing, start it once and audit again)"
                         ),
@@ -449,8 +449,8 @@ pub fn read_segments(
                 Ok(Scanned::End) => break,
                 Ok(Scanned::Bad(offset)) if last && index >= size => {
                     notes.push(format!(
-                        "{name} ends in a torn record at byte {offset}, after the {size} leaves of \
-                         {bound}; the node cuts it off at its next start"
+                        "{name} ends in a torn record at byte {offset}, after {bound} (size \
+                         {size}); the node cuts it off at its next start"
                     ));
                     break;
                 }
