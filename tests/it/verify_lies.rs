@@ -423,3 +423,30 @@ fn a_latest_checkpoint_swapped_for_an_older_one_is_a_fault() {
     let why = summary["fault"]["why"].as_str().unwrap();
     assert!(why.contains("replaced by an older one"), "{why}");
 }
+
+#[test]
+fn a_state_hash_not_compared_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 2);
+    let cli = Cli::new(dir.path(), &node.url);
+    let mut other_size = get_json(&format!("{}/v1/state/hash", node.url)).unwrap();
+    other_size["size"] = json!(1);
+    for (answer, told) in [
+        (liar::status(404), "does not serve its state hash"),
+        (
+            liar::json(&other_size),
+            "covers 1 leaves of its log, not the 2",
+        ),
+    ] {
+        let answer = std::sync::Mutex::new(Some(answer));
+        let liar = Liar::start(&node.url, move |path, _| {
+            (path == "/v1/state/hash")
+                .then(|| answer.lock().unwrap().take())
+                .flatten()
+        });
+        let audit = cli.json(&["log", "verify", "--no-remember", &liar.url]);
+        assert_eq!(audit["result"], "ok", "{audit}");
+        assert!(audit["notes"].to_string().contains(told), "{audit}");
+    }
+}

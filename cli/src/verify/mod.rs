@@ -1377,8 +1377,16 @@ async fn compare_served_state(
     };
     let served = match client.query("/v1/state/hash", &[]).await {
         Ok(v) => v,
-        // An older node without the endpoint: nothing to compare.
-        Err(_) => return (summary, None),
+        // An older node without the endpoint, or one that will not say:
+        // nothing to compare, and the summary says so.
+        Err(e) => {
+            summary.notes.push(format!(
+                "the node does not serve its state hash ({}), so the state it shows was not \
+                 compared with its logs",
+                crate::output::error_text(&e)
+            ));
+            return (summary, None);
+        }
     };
     // The node reads its hash together with the log sizes it covers. The
     // mirrors keep growing while peers are followed; the states only match
@@ -1416,7 +1424,23 @@ async fn compare_served_state(
             };
             fail(summary, f)
         }
-        _ => (summary, None),
+        (Some(size), Some(_)) if size == summary.size => (summary, None),
+        (Some(size), Some(_)) => {
+            summary.notes.push(format!(
+                "the node's state hash covers {size} leaves of its log, not the {} audited (the log \
+                 grew during the audit?), so it was not compared",
+                summary.size
+            ));
+            (summary, None)
+        }
+        _ => {
+            summary.notes.push(
+                "the node's answer about its state hash lacks its size or the hash, so it was not \
+                 compared"
+                    .into(),
+            );
+            (summary, None)
+        }
     }
 }
 
