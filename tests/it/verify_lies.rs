@@ -17,6 +17,7 @@ use kaitiaki_cli::trust::{Known, TrustStore};
 use kaitiaki_node::storage::segment::encode_record;
 
 use crate::liar::{self, bytes, raw_page, sign_checkpoint, Liar};
+use crate::story::flip;
 use crate::support::{copy_dir, dsse, get_json, post, sign, Cli, NodeProc};
 use crate::verify_federation::{args, mirrors, peer_keys, seed};
 
@@ -449,4 +450,34 @@ fn a_state_hash_not_compared_is_said() {
         assert_eq!(audit["result"], "ok", "{audit}");
         assert!(audit["notes"].to_string().contains(told), "{audit}");
     }
+}
+
+#[test]
+fn an_altered_tree_hash_of_a_mirror_is_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    seed(&data);
+    let agency = data.join("agency");
+    let keys = peer_keys(&data, &agency);
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    let copy = dir.path().join("mirror-tree-tampered");
+    copy_dir(&agency, &copy);
+    // The stored hash of the mirror's first two leaves, (level 1, index 0).
+    let origin = "iwi.demo.kaitiaki.localhost";
+    let level = kaitiaki_node::storage::files::level_file_name(1);
+    flip(
+        &copy.join("mirrors").join(origin).join("tree").join(level),
+        0,
+    );
+    let summary = faulted(&cli.run(&args(
+        &["--json", "log", "verify", "--no-remember"],
+        &keys,
+        copy.to_str().unwrap(),
+    )));
+    let place = summary["fault"]["place"].as_str().unwrap();
+    assert_eq!(
+        place,
+        format!("mirror of {origin}, stored tree hash (level 1, index 0), covering leaves 0..1"),
+        "{summary}"
+    );
 }

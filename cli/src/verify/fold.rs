@@ -35,7 +35,10 @@ use std::collections::BTreeMap;
 use kaitiaki_governance::{
     apply, lists, Entry, MemStore, RejectionCode, Store as _, Table, Verdict,
 };
-use kaitiaki_node::storage::Storage;
+use kaitiaki_node::storage::mirror::MirrorLog;
+use kaitiaki_node::storage::recovery::Recoverable as _;
+use kaitiaki_node::storage::segment::Location;
+use kaitiaki_node::storage::{Storage, StorageError};
 use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 use kaitiaki_protocol::merkle::{leaf_hash, CompactRange, Subtree};
 use kaitiaki_protocol::note::NoteVerifier;
@@ -152,6 +155,40 @@ pub struct Counts {
     pub governance_seconds: f64,
 }
 
+/// Where a data directory keeps one log's derived data: the hashes of its
+/// complete subtrees and its leaf locations, compared with what the leaves
+/// say. The own log's are in [`Storage`], a mirror's in its own files.
+#[derive(Clone, Copy)]
+pub enum Stored<'a> {
+    /// The node's own log.
+    Own(&'a Storage),
+    /// The mirror of a peer's log.
+    Mirror(&'a MirrorLog),
+}
+
+impl Stored<'_> {
+    /// The stored hash of the complete subtree `at`, if stored.
+    pub fn subtree_hash(&self, at: &Subtree) -> Result<Option<[u8; 32]>, StorageError> {
+        match self {
+            Stored::Own(s) => s.subtree_hash(at),
+            // A mirror's tree file that ends before `at` is a hash missing.
+            Stored::Mirror(m) => match m.subtree_hashes(at.level(), at.index(), 1) {
+                Ok(v) => Ok(v.as_slice().try_into().ok()),
+                Err(StorageError::Corrupt(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Where the stored leaf `index` is, per the location index.
+    pub fn location(&self, index: u64) -> Result<Option<Location>, StorageError> {
+        match self {
+            Stored::Own(s) => s.location(index),
+            Stored::Mirror(m) => m.location(index),
+        }
+    }
+}
+
 /// One log's part of the sequential stage: its tree, rebuilt leaf by leaf
 /// in index order, and what it must match.
 pub struct LogFold<'a> {
@@ -161,9 +198,9 @@ pub struct LogFold<'a> {
     complete: Option<(u64, Hash)>,
     complete_met: bool,
     compact: CompactRange,
-    // A data directory's storage, whose stored hashes, checkpoints and
-    // indexes are compared with what the own log's leaves say.
-    stored: Option<&'a Storage>,
+    // A data directory's derived data of this log, whose stored hashes
+    // are compared with what its leaves say.
+    stored: Option<Stored<'a>>,
     // Its stored checkpoints, read in size order alongside the leaves.
     stored_checkpoints: Option<StoredCheckpoints<'a>>,
     verifier: Option<NoteVerifier>,
@@ -188,7 +225,7 @@ impl<'a> LogFold<'a> {
             complete: None,
             complete_met: false,
             compact: CompactRange::new(),
-            stored,
+            stored: stored.map(Stored::Own),
             stored_checkpoints: stored.map(|s| {
                 let all: Box<dyn Iterator<Item = _> + 'a> = Box::new(s.checkpoints());
                 all.peekable()
@@ -203,18 +240,20 @@ impl<'a> LogFold<'a> {
 
     /// The mirror of `origin`, whose leaves must make the root of the
     /// peer's complete checkpoint (`size`, `root`) and, on the way, the
-    /// root this computer remembered for that log.
+    /// root this computer remembered for that log; checking its stored
+    /// tree hashes if `stored` is given.
     pub fn mirror(
         origin: &str,
         complete: (u64, Hash),
         remembered: Option<(u64, Hash)>,
+        stored: Option<&'a MirrorLog>,
     ) -> LogFold<'a> {
         LogFold {
             origin: origin.to_owned(),
             complete: Some(complete),
             complete_met: complete.0 == 0,
             compact: CompactRange::new(),
-            stored: None,
+            stored: stored.map(Stored::Mirror),
             stored_checkpoints: None,
             verifier: None,
             remembered,
@@ -329,7 +368,20 @@ impl<'a> LogFold<'a> {
         if pushed.is_err() {
             return Err(Fault::at(index, None, "the tree is full".into()));
         }
-        mismatch.map_or(Ok(()), Err)
+        match (mismatch, self.complete) {
+            (None, _) => Ok(()),
+            (Some(f), None) => Err(f),
+            // A mirror's stored tree hash is named as the mirror's.
+            (Some(mut f), Some(_)) => {
+                let label = format!("mirror of {}", self.origin);
+                f.place = Some(match f.place.take() {
+                    Some(p) if p.starts_with(&label) => p,
+                    Some(p) => format!("{label}, {p}"),
+                    None => label,
+                });
+                Err(f)
+            }
+        }
     }
 
     /// Checks the stored checkpoint at `size`, if the node signed one there

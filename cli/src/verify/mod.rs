@@ -1213,6 +1213,24 @@ fn audit(
         bar
     };
 
+    // A data directory's mirrors, opened to compare their stored trees and
+    // leaf locations with their leaves.
+    let mut opened = Vec::new();
+    if let Some(d) = dir {
+        for m in &a.plan.mirrors {
+            match d.storage.existing_mirror(&m.origin) {
+                Ok(log) => opened.push(log),
+                Err(e) => {
+                    let f = Fault {
+                        leaf: None,
+                        place: Some(format!("mirror of {}", m.origin)),
+                        why: format!("cannot open its stored tree: {e}"),
+                    };
+                    return fail(summary, f);
+                }
+            }
+        }
+    }
     let start = Instant::now();
     let mut fold = Fold::new(&a.origin);
     let own = LogFold::own(&a.origin, verifier, dir.map(|d| &d.storage), remembered);
@@ -1230,15 +1248,21 @@ fn audit(
                 d.storage.log_dir(),
                 size,
                 "the latest signed checkpoint",
-                Some(&d.storage),
+                Some(fold::Stored::Own(&d.storage)),
                 tx,
             )
         }),
         (None, None) => return fail(summary, Fault::general("nothing to read".into())),
     };
     let mut logs = vec![(own, own_reader)];
-    for m in &a.plan.mirrors {
-        let log = LogFold::mirror(&m.origin, (m.complete_size, m.complete_root), m.remembered);
+    for (i, m) in a.plan.mirrors.iter().enumerate() {
+        let stored = opened.get(i).and_then(Option::as_deref);
+        let log = LogFold::mirror(
+            &m.origin,
+            (m.complete_size, m.complete_root),
+            m.remembered,
+            stored,
+        );
         let size = m.size;
         let reader: Reader<'_> = match (&client, dir) {
             (Some(c), _) => {
@@ -1254,7 +1278,8 @@ fn audit(
                     "the size the database records for the mirror of {}",
                     m.origin
                 );
-                Box::new(move |tx| source::read_segments(&log_dir, size, &bound, None, tx))
+                let index_of = stored.map(fold::Stored::Mirror);
+                Box::new(move |tx| source::read_segments(&log_dir, size, &bound, index_of, tx))
             }
             (None, None) => return fail(summary, Fault::general("nothing to read".into())),
         };

@@ -29,6 +29,7 @@ use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned, SegmentScanner};
 use kaitiaki_node::storage::Storage;
 
+use super::fold::Stored;
 use super::Fault;
 use crate::client::{raw_leaves_cap, read_capped};
 
@@ -294,7 +295,8 @@ const MIRROR_SPACE: &[u8] = b"mirror\0";
 
 /// Scans the segment files in `log_dir` in order, to their end: leaves
 /// `[0, size)` are sent on, each record's CRC checked and, given the own
-/// log's `index_of`, that sled's index puts the leaf where it was found.
+/// log's (or a mirror's) `index_of`, that its location index puts the leaf
+/// where it was found.
 ///
 /// What lies beyond `size` (`bound` says what that size is) is not sent, but
 /// it is not ignored: the node indexes every complete record it finds at its
@@ -306,7 +308,7 @@ pub fn read_segments(
     log_dir: &Path,
     size: u64,
     bound: &str,
-    index_of: Option<&Storage>,
+    index_of: Option<Stored<'_>>,
     tx: SyncSender<Item>,
 ) -> Vec<String> {
     let log_dir = log_dir.to_owned();
