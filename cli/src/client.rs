@@ -8,6 +8,11 @@
 //!
 //! Every non-2xx answer with the node's `{"code","message"}` body becomes a
 //! [`Rejected`] error, which the binary prints with the explanation table.
+//!
+//! A node decides how long its answers are, and one that means harm could
+//! answer without end; so every answer is read with a cap on its length
+//! ([`read_capped`]): a JSON answer at most [`JSON_CAP`], a signed note at
+//! most [`NOTE_CAP`], an error body at most [`ERROR_CAP`].
 
 use std::time::Duration;
 
@@ -18,6 +23,38 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::rejections::Rejected;
+
+pub use kaitiaki_node::replication::bounded::{raw_leaves_cap, NOTE_CAP};
+
+/// The longest JSON answer read: a page of the longest listing the CLI
+/// asks for, a statement near the payload limit with its proof, or a
+/// node's evidence, with room to spare.
+pub const JSON_CAP: usize = 8 << 20;
+
+/// The longest error body read; only its code and first words are shown.
+pub const ERROR_CAP: usize = 64 << 10;
+
+/// Reads the body of a node's answer to `what`, at most `cap` bytes: an
+/// answer that declares or runs to more is refused, not read on.
+pub async fn read_capped(resp: reqwest::Response, cap: usize, what: &str) -> Result<Vec<u8>> {
+    use kaitiaki_node::replication::bounded::{read, ReadError};
+    read(resp, cap).await.map_err(|e| match e {
+        ReadError::Read(e) => {
+            anyhow::Error::new(e).context(format!("the node's answer to {what} broke off"))
+        }
+        over => anyhow!(
+            "the node's answer to {what} is too long ({over}); a node that answers at such \
+             length is not answering as the API does"
+        ),
+    })
+}
+
+/// Reads a node's JSON answer to `what` (at most [`JSON_CAP`]) as `T`.
+async fn read_json<T: DeserializeOwned>(resp: reqwest::Response, what: &str) -> Result<T> {
+    let body = read_capped(resp, JSON_CAP, what).await?;
+    serde_json::from_slice(&body)
+        .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+}
 
 /// The default node URL, where `kaitiaki node serve` and the demo listen.
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:7878";
@@ -126,6 +163,27 @@ pub struct ConsistencyView {
     pub new_root: Hash,
     /// The proof.
     pub hashes: Vec<Hash>,
+}
+
+/// One mirror a node holds (`GET /v1/mirrors`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MirrorView {
+    /// The mirrored log's origin.
+    pub origin: String,
+    /// Leaves the mirror holds.
+    pub size: u64,
+    /// The peer's largest checkpoint note the mirror was verified against.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// The peer's latest checkpoint note whose whole tree the mirror holds.
+    #[serde(default)]
+    pub complete: Option<String>,
+}
+
+/// `GET /v1/mirrors`.
+#[derive(Deserialize)]
+struct MirrorsView {
+    mirrors: Vec<MirrorView>,
 }
 
 /// The error body every node refusal carries.
@@ -243,9 +301,7 @@ impl Client {
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
         let resp = self.send(self.http.get(self.url(path)), what).await?;
-        resp.json()
-            .await
-            .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+        read_json(resp, what).await
     }
 
     /// `GET path`, as JSON.
@@ -278,11 +334,10 @@ impl Client {
         header: &str,
         what: &str,
     ) -> Result<T> {
-        self.signed_send(method, path_and_query, header, what)
-            .await?
-            .json()
-            .await
-            .with_context(|| format!("the node's answer to {what} is not what this CLI expects"))
+        let resp = self
+            .signed_send(method, path_and_query, header, what)
+            .await?;
+        read_json(resp, what).await
     }
 
     /// A signed request with no body, answered with bytes (or nothing).
@@ -322,9 +377,7 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         let resp = self.send(req, "the statement").await?;
-        resp.json()
-            .await
-            .context("the node's answer to the statement is not what this CLI expects")
+        read_json(resp, "the statement").await
     }
 
     /// `GET /v1/checkpoint`.
@@ -350,7 +403,10 @@ impl Client {
             .send_checked(resp, "a checkpoint")
             .await
             .map_err(of_read)?;
-        Ok(Some(resp.text().await?))
+        let note = read_capped(resp, NOTE_CAP, "a checkpoint").await?;
+        Ok(Some(
+            String::from_utf8(note).context("the node's checkpoint is not UTF-8")?,
+        ))
     }
 
     async fn send_checked(&self, resp: reqwest::Response, what: &str) -> Result<reqwest::Response> {
@@ -358,7 +414,10 @@ impl Client {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = read_capped(resp, ERROR_CAP, what)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         match serde_json::from_str::<ErrorBody>(&text) {
             Ok(e) => Err(Rejected::new(status, e.code, e.message, e.home_log)
                 .with_home_url(e.home_url)
@@ -388,9 +447,7 @@ impl Client {
             .send_checked(resp, "a statement")
             .await
             .map_err(of_read)?;
-        Ok(Some(resp.json().await.context(
-            "the node's statement view is not what this CLI expects",
-        )?))
+        Ok(Some(read_json(resp, "a statement").await?))
     }
 
     /// `GET /v1/proofs/inclusion?index&size`.
@@ -411,15 +468,34 @@ impl Client {
         .await
     }
 
+    /// `GET /v1/mirrors`: every mirror the node holds.
+    pub async fn mirrors(&self) -> Result<Vec<MirrorView>> {
+        let list: MirrorsView = self.get_json("/v1/mirrors", "the node's mirrors").await?;
+        Ok(list.mirrors)
+    }
+
+    /// `GET /v1/mirrors/{origin}/proofs/consistency?old&new`: a consistency
+    /// proof computed from the node's mirror of the log `origin`.
+    pub async fn mirror_consistency(
+        &self,
+        origin: &str,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyView> {
+        self.get_json(
+            &format!("/v1/mirrors/{origin}/proofs/consistency?old={old}&new={new}"),
+            "a consistency proof of a mirror",
+        )
+        .await
+    }
+
     /// Any JSON read under the API (governance queries), with a query string
     /// built from `params` (empty values are left out).
     pub async fn query(&self, path: &str, params: &[(&str, String)]) -> Result<serde_json::Value> {
         let params: Vec<_> = params.iter().filter(|(_, v)| !v.is_empty()).collect();
         let req = self.http.get(self.url(path)).query(&params);
         let resp = self.send(req, path).await?;
-        resp.json()
-            .await
-            .with_context(|| format!("the node's answer to {path} is not JSON"))
+        read_json(resp, path).await
     }
 
     /// `PUT /v1/attachments/{hash}`: uploads the bytes of a committed attachment.

@@ -3,14 +3,19 @@
 //!
 //! Each check also compares the node's latest checkpoint with the one this
 //! computer saw before (see [`crate::trust`]), so running proofs now and
-//! then is itself a small audit of the log's history.
+//! then is itself a small audit of the log's history. A proof counts only
+//! when the checkpoint it leads to is that trusted latest checkpoint or,
+//! by a consistency proof, a prefix of it ([`tie`]): a log key can sign a
+//! second tree of the same size, and a proof into it proves nothing.
+
+use std::future::Future;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use kaitiaki_protocol::merkle::verify_consistency;
 use kaitiaki_protocol::{Hash, StatementId};
 use serde::Serialize;
 
-use crate::client::{CheckpointView, Client};
+use crate::client::{CheckpointView, Client, ConsistencyView};
 use crate::output::Render;
 use crate::show::check_view;
 use crate::submit::Session;
@@ -150,6 +155,33 @@ pub async fn latest_trusted(
     Ok((cp, key, history))
 }
 
+/// Ties the checkpoint (size, root) a served proof is against to the
+/// trusted checkpoint of the log `origin` (see [`trust::tie`]), fetching
+/// the consistency proof between them with `fetch(old, new)` when the
+/// proof's checkpoint is the smaller.
+pub async fn tie<F, Fut>(
+    origin: &str,
+    at: (u64, Hash),
+    trusted: (u64, Hash),
+    fetch: F,
+) -> Result<()>
+where
+    F: FnOnce(u64, u64) -> Fut,
+    Fut: Future<Output = Result<ConsistencyView>>,
+{
+    let mut proof = None;
+    if 0 < at.0 && at.0 < trusted.0 {
+        let p = fetch(at.0, trusted.0).await?;
+        if p.old != at.0 || p.new != trusted.0 {
+            bail!("the node answered a consistency proof for other sizes");
+        }
+        proof = Some(p.hashes);
+    }
+    trust::tie(origin, at, trusted, |_, _| {
+        proof.take().ok_or_else(|| anyhow!("no consistency proof"))
+    })
+}
+
 /// `log proof inclusion ID`.
 pub async fn inclusion(
     s: &Session,
@@ -157,12 +189,10 @@ pub async fn inclusion(
     log_key: Option<&str>,
     id: &StatementId,
 ) -> Result<()> {
+    // The statement first: the latest checkpoint, read after it, covers it.
+    let view = s.client.statement(id).await?;
     let (cp, key, history) = latest_trusted(&s.client, store, log_key).await?;
-    let view = s
-        .client
-        .statement(id)
-        .await?
-        .with_context(|| format!("the log {} has no statement {id}", cp.origin))?;
+    let view = view.with_context(|| format!("the log {} has no statement {id}", cp.origin))?;
     if !view.log.is_empty() && view.log != cp.origin {
         anyhow::bail!(
             "statement {id} is in the log {}, which this node only mirrors; ask the node that runs \
@@ -171,6 +201,13 @@ pub async fn inclusion(
         );
     }
     check_view(&view, &cp.origin, &key)?;
+    tie(
+        &cp.origin,
+        (view.proof.size, view.proof.root),
+        (cp.size, cp.root),
+        |old, new| s.client.consistency(old, new),
+    )
+    .await?;
     s.printer.emit(&InclusionChecked {
         id: *id,
         origin: cp.origin,

@@ -4,7 +4,9 @@
 //! `show` does not take the node's word for anything it can check: it opens
 //! the envelope (signature, payload), recomputes the statement id and leaf
 //! hash, checks the inclusion proof against the root of the signed
-//! checkpoint, and checks that checkpoint under the log's key. Then it adds
+//! checkpoint, checks that checkpoint under the log's key, and ties it to
+//! the log's trusted checkpoint (the latest, consistent with the one this
+//! computer remembered; see [`crate::proof::tie`]). Then it adds
 //! the node's governance view (a request's story, a body's charter in
 //! force, a concern's responses), which [`crate::story`] puts into words,
 //! with the names of the boards and people it mentions looked up beside it.
@@ -202,6 +204,46 @@ pub fn check_view(view: &StatementView, origin: &str, key_text: &str) -> Result<
     Ok(leaf)
 }
 
+/// The trusted checkpoint (size, root) of the peer's log `origin` that the
+/// node mirrors: the latest one whose whole tree the mirror holds, verified
+/// under `key`, and an extension of the checkpoint `known` this computer
+/// verified for that log before.
+async fn trusted_mirror(
+    client: &Client,
+    origin: &str,
+    key: &str,
+    known: Option<&trust::Known>,
+) -> Result<(u64, kaitiaki_protocol::Hash)> {
+    let mirror = client
+        .mirrors()
+        .await?
+        .into_iter()
+        .find(|m| m.origin == origin)
+        .with_context(|| format!("the node does not list its mirror of {origin}"))?;
+    let note = mirror.complete.with_context(|| {
+        format!("the node's mirror of {origin} has no complete checkpoint to prove against yet")
+    })?;
+    let v = trust::open_checkpoint(&note, origin, key)?;
+    let trusted = (v.checkpoint().size(), *v.checkpoint().root());
+    if let Some(k) = known {
+        if k.size > trusted.0 {
+            bail!(
+                "the node's copy of {origin} is complete at {} leaves, but this computer verified \
+                 that log at {} leaves before, so the copy cannot be tied to the history seen; ask \
+                 {origin}'s own node",
+                trusted.0,
+                k.size
+            );
+        }
+        crate::proof::tie(origin, (k.size, k.root), trusted, |old, new| {
+            client.mirror_consistency(origin, old, new)
+        })
+        .await
+        .context("the node's copy does not extend the checkpoint this computer verified before")?;
+    }
+    Ok(trusted)
+}
+
 /// Where the node serves its governance view of a statement of `kind`.
 fn state_path(kind: &str, id: &StatementId) -> Option<String> {
     let collection = match kind {
@@ -227,10 +269,10 @@ pub async fn show(
         .await?
         .with_context(|| format!("the node at {} has no statement {id}", s.client.base()))?;
     let checkpoint = s.client.checkpoint().await?;
-    let (origin, key) = if view.log.is_empty() || view.log == checkpoint.origin {
-        let known = trust_store.load(&checkpoint.origin)?;
-        let key = trust::choose_key(log_key, known.as_ref(), &checkpoint.verifier_key)?;
-        (checkpoint.origin, key)
+    let (origin, key, trusted) = if view.log.is_empty() || view.log == checkpoint.origin {
+        let (latest, key, _) =
+            crate::proof::latest_trusted(&s.client, trust_store, log_key).await?;
+        (latest.origin, key, (latest.size, latest.root))
     } else {
         // A statement of a peer's log that this node mirrors: its proof is
         // against the peer's checkpoint, checked under the peer's key — the
@@ -250,9 +292,24 @@ pub async fn show(
             })?;
         let known = trust_store.load(&view.log)?;
         let key = trust::choose_key(None, known.as_ref(), &offered)?;
-        (view.log.clone(), key)
+        let trusted = trusted_mirror(&s.client, &view.log, &key, known.as_ref()).await?;
+        (view.log.clone(), key, trusted)
     };
     let leaf = check_view(&view, &origin, &key)?;
+    let (own_log, client, log) = (origin == checkpoint.origin, &s.client, origin.as_str());
+    crate::proof::tie(
+        log,
+        (view.proof.size, view.proof.root),
+        trusted,
+        move |old, new| async move {
+            if own_log {
+                client.consistency(old, new).await
+            } else {
+                client.mirror_consistency(log, old, new).await
+            }
+        },
+    )
+    .await?;
     let payload: Value = serde_json::from_slice(leaf.envelope().payload())?;
     let kind = payload
         .get("kind")

@@ -194,6 +194,49 @@ pub fn check_history(
     Ok(History::Extended { from: known.size })
 }
 
+/// Ties the signed checkpoint a served proof was made against, `at`
+/// (size, root), to the trusted checkpoint `trusted` of the same log: the
+/// latest one fetched and verified, consistent with the one remembered. A
+/// proof is only as good as the checkpoint it leads to, and a log key can
+/// sign a second tree; so `at` must be `trusted` itself or, proven by the
+/// consistency proof `prove(at size, trusted size)` returns, a prefix of
+/// it.
+pub fn tie(
+    origin: &str,
+    at: (u64, Hash),
+    trusted: (u64, Hash),
+    prove: impl FnOnce(u64, u64) -> Result<Vec<Hash>>,
+) -> Result<()> {
+    let ((m, old), (n, new)) = (at, trusted);
+    if m > n {
+        bail!(
+            "the proof is against a checkpoint of {origin} of size {m}, beyond the log's latest \
+             verified checkpoint of size {n}"
+        );
+    }
+    if m == n {
+        if old != new {
+            bail!(
+                "the log {origin} has two different roots at size {n}, both signed: {old} in the \
+                 checkpoint the proof is against and {new} in its latest checkpoint; it has forked \
+                 (equivocation)"
+            );
+        }
+        return Ok(());
+    }
+    if m == 0 {
+        // Every tree extends the empty one; there is nothing to prove.
+        return Ok(());
+    }
+    let proof = prove(m, n)?;
+    verify_consistency(m, n, &old, &new, &proof).map_err(|e| {
+        anyhow!(
+            "the checkpoint of {origin} of size {m} that the proof is against is not a prefix of the \
+             log's latest verified checkpoint of size {n} ({e}): the log has forked"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +275,31 @@ mod tests {
         assert!(check_history(Some(&old), 9, &other.root(), prove).is_err());
         assert!(check_history(Some(&old), 4, &tree.root(), |_, _| Ok(vec![])).is_err());
         assert!(check_history(Some(&old), 5, &other.root(), |_, _| Ok(vec![])).is_err());
+    }
+
+    #[test]
+    fn a_proof_checkpoint_must_be_the_trusted_one_or_its_prefix() {
+        let mut tree = MemoryTree::new();
+        for i in 0..5u8 {
+            tree.append(&[i]);
+        }
+        let five = (5, tree.root());
+        for i in 5..9u8 {
+            tree.append(&[i]);
+        }
+        let nine = (9, tree.root());
+        let prove = |o, n| Ok(consistency_proof(&tree, o, n)?);
+        tie("test.log", nine, nine, prove).unwrap();
+        tie("test.log", five, nine, prove).unwrap();
+        // Another tree of the same size, signed too: a fork.
+        let forked = (9, Hash::default());
+        let e = tie("test.log", forked, nine, prove).unwrap_err();
+        assert!(e.to_string().contains("forked"), "{e}");
+        // A smaller tree that the trusted one does not extend.
+        let e = tie("test.log", (5, Hash::default()), nine, prove).unwrap_err();
+        assert!(e.to_string().contains("not a prefix"), "{e}");
+        // Beyond the trusted checkpoint: nothing ties it.
+        assert!(tie("test.log", nine, five, prove).is_err());
     }
 
     #[test]

@@ -19,6 +19,9 @@
 //! - [`verify_federation`] — `log verify` of a federated node folds its own
 //!   log and every mirror, checks each against its peer's checkpoint, and
 //!   finds a tampered mirror.
+//! - [`verify_lies`] — `log verify`, `log proof` and `show` against a node
+//!   that lies (a [`liar`] proxy signing with the node's key) and data
+//!   directories altered while the node was stopped: faults, never OK.
 //! - [`verify_speed`] — the audit's rate against the signature rate
 //!   (ignored by default; a release-build measurement).
 
@@ -26,10 +29,12 @@ mod attachments;
 mod cli_output;
 mod demo;
 mod federation;
+mod liar;
 mod memory;
 mod rejections;
 mod restart;
 mod story;
 mod support;
 mod verify_federation;
+mod verify_lies;
 mod verify_speed;

@@ -16,7 +16,7 @@ use crate::support::{copy_dir, get_json, Cli, NodeProc, BIN};
 const AGENCY_ORIGIN: &str = "agency.demo.kaitiaki.localhost";
 
 /// Seeds the three demo logs into `data` and leaves the nodes stopped.
-fn seed(data: &Path) {
+pub fn seed(data: &Path) {
     let out = Command::new(BIN)
         .args(["demo", "--seed-only", "--port", "0", "--data"])
         .arg(data)
@@ -28,7 +28,7 @@ fn seed(data: &Path) {
 
 /// `--peer-key` flags for every mirror the node in `node_dir` holds, with
 /// each peer's log key read from that peer's own key file.
-fn peer_keys(data: &Path, node_dir: &Path) -> Vec<String> {
+pub fn peer_keys(data: &Path, node_dir: &Path) -> Vec<String> {
     let mut flags = Vec::new();
     for entry in std::fs::read_dir(node_dir.join("mirrors")).unwrap() {
         let origin = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -40,14 +40,14 @@ fn peer_keys(data: &Path, node_dir: &Path) -> Vec<String> {
     flags
 }
 
-fn args<'a>(head: &[&'a str], flags: &'a [String], target: &'a str) -> Vec<&'a str> {
+pub fn args<'a>(head: &[&'a str], flags: &'a [String], target: &'a str) -> Vec<&'a str> {
     let mut v = head.to_vec();
     v.extend(flags.iter().map(String::as_str));
     v.push(target);
     v
 }
 
-fn mirrors(audit: &Value) -> &Vec<Value> {
+pub fn mirrors(audit: &Value) -> &Vec<Value> {
     audit["mirrors"].as_array().unwrap()
 }
 

@@ -7,7 +7,8 @@
 //!    (the node's own log and each mirror) merged by position — sequenced
 //!    time, then log, then index — so that each log is read in index order
 //!    and governance sees the statements in the order the node met them:
-//!    append the leaf hash to its log's tree ([`LogFold`]), compare every
+//!    check that its sequenced time does not go back from the leaf before
+//!    it, append the leaf hash to its log's tree ([`LogFold`]), compare every
 //!    subtree that closes with the hash the node stored, compare the root
 //!    with every stored checkpoint, with the checkpoint remembered from
 //!    earlier audits and, for a mirror, with the peer's complete
@@ -34,7 +35,10 @@ use std::collections::BTreeMap;
 use kaitiaki_governance::{
     apply, lists, Entry, MemStore, RejectionCode, Store as _, Table, Verdict,
 };
-use kaitiaki_node::storage::Storage;
+use kaitiaki_node::storage::mirror::MirrorLog;
+use kaitiaki_node::storage::recovery::Recoverable as _;
+use kaitiaki_node::storage::segment::Location;
+use kaitiaki_node::storage::{Storage, StorageError};
 use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 use kaitiaki_protocol::merkle::{leaf_hash, CompactRange, Subtree};
 use kaitiaki_protocol::note::NoteVerifier;
@@ -151,6 +155,40 @@ pub struct Counts {
     pub governance_seconds: f64,
 }
 
+/// Where a data directory keeps one log's derived data: the hashes of its
+/// complete subtrees and its leaf locations, compared with what the leaves
+/// say. The own log's are in [`Storage`], a mirror's in its own files.
+#[derive(Clone, Copy)]
+pub enum Stored<'a> {
+    /// The node's own log.
+    Own(&'a Storage),
+    /// The mirror of a peer's log.
+    Mirror(&'a MirrorLog),
+}
+
+impl Stored<'_> {
+    /// The stored hash of the complete subtree `at`, if stored.
+    pub fn subtree_hash(&self, at: &Subtree) -> Result<Option<[u8; 32]>, StorageError> {
+        match self {
+            Stored::Own(s) => s.subtree_hash(at),
+            // A mirror's tree file that ends before `at` is a hash missing.
+            Stored::Mirror(m) => match m.subtree_hashes(at.level(), at.index(), 1) {
+                Ok(v) => Ok(v.as_slice().try_into().ok()),
+                Err(StorageError::Corrupt(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Where the stored leaf `index` is, per the location index.
+    pub fn location(&self, index: u64) -> Result<Option<Location>, StorageError> {
+        match self {
+            Stored::Own(s) => s.location(index),
+            Stored::Mirror(m) => m.location(index),
+        }
+    }
+}
+
 /// One log's part of the sequential stage: its tree, rebuilt leaf by leaf
 /// in index order, and what it must match.
 pub struct LogFold<'a> {
@@ -160,14 +198,16 @@ pub struct LogFold<'a> {
     complete: Option<(u64, Hash)>,
     complete_met: bool,
     compact: CompactRange,
-    // A data directory's storage, whose stored hashes, checkpoints and
-    // indexes are compared with what the own log's leaves say.
-    stored: Option<&'a Storage>,
+    // A data directory's derived data of this log, whose stored hashes
+    // are compared with what its leaves say.
+    stored: Option<Stored<'a>>,
     // Its stored checkpoints, read in size order alongside the leaves.
     stored_checkpoints: Option<StoredCheckpoints<'a>>,
     verifier: Option<NoteVerifier>,
     // A (size, root) seen in an earlier audit, to be met on the way.
     remembered: Option<(u64, Hash)>,
+    // The previous leaf's sequenced time: a log's times never go back.
+    last_time: Option<kaitiaki_protocol::Timestamp>,
     stored_hashes: u64,
     checkpoints: u64,
 }
@@ -185,30 +225,39 @@ impl<'a> LogFold<'a> {
             complete: None,
             complete_met: false,
             compact: CompactRange::new(),
-            stored,
+            stored: stored.map(Stored::Own),
             stored_checkpoints: stored.map(|s| {
                 let all: Box<dyn Iterator<Item = _> + 'a> = Box::new(s.checkpoints());
                 all.peekable()
             }),
             verifier: Some(verifier),
             remembered,
+            last_time: None,
             stored_hashes: 0,
             checkpoints: 0,
         }
     }
 
     /// The mirror of `origin`, whose leaves must make the root of the
-    /// peer's complete checkpoint (`size`, `root`).
-    pub fn mirror(origin: &str, complete: (u64, Hash)) -> LogFold<'a> {
+    /// peer's complete checkpoint (`size`, `root`) and, on the way, the
+    /// root this computer remembered for that log; checking its stored
+    /// tree hashes if `stored` is given.
+    pub fn mirror(
+        origin: &str,
+        complete: (u64, Hash),
+        remembered: Option<(u64, Hash)>,
+        stored: Option<&'a MirrorLog>,
+    ) -> LogFold<'a> {
         LogFold {
             origin: origin.to_owned(),
             complete: Some(complete),
             complete_met: complete.0 == 0,
             compact: CompactRange::new(),
-            stored: None,
+            stored: stored.map(Stored::Mirror),
             stored_checkpoints: None,
             verifier: None,
-            remembered: None,
+            remembered,
+            last_time: None,
             stored_hashes: 0,
             checkpoints: 0,
         }
@@ -244,6 +293,22 @@ impl<'a> LogFold<'a> {
                 format!("expected leaf {} here", self.compact.size()),
             ));
         }
+        let at = leaf.entry.sequenced_at;
+        if let Some(before) = self.last_time.filter(|before| at < *before) {
+            // Governance takes a body's statements in their log's order as
+            // their time order (PROTOCOL.md §9.2); a leaf that goes back in
+            // time breaks that, and every node refuses such a peer.
+            return Err(Fault::at(
+                index,
+                leaf.place.clone(),
+                format!(
+                    "it was sequenced at {at}, earlier than the leaf before it ({before}): a node \
+                     sequences with times that never go backwards, so the log was backdated or \
+                     reordered"
+                ),
+            ));
+        }
+        self.last_time = Some(at);
         self.tree(index, leaf.hash, leaf)?;
         let size = self.compact.size();
         if let Some((at, root)) = self.remembered {
@@ -252,7 +317,7 @@ impl<'a> LogFold<'a> {
                     index,
                     leaf.place.clone(),
                     format!(
-                        "the log's first {size} leaves differ from those this computer audited before: \
+                        "the log's first {size} leaves differ from those this computer verified before: \
                          the log has been rewritten"
                     ),
                 ));
@@ -303,7 +368,20 @@ impl<'a> LogFold<'a> {
         if pushed.is_err() {
             return Err(Fault::at(index, None, "the tree is full".into()));
         }
-        mismatch.map_or(Ok(()), Err)
+        match (mismatch, self.complete) {
+            (None, _) => Ok(()),
+            (Some(f), None) => Err(f),
+            // A mirror's stored tree hash is named as the mirror's.
+            (Some(mut f), Some(_)) => {
+                let label = format!("mirror of {}", self.origin);
+                f.place = Some(match f.place.take() {
+                    Some(p) if p.starts_with(&label) => p,
+                    Some(p) => format!("{label}, {p}"),
+                    None => label,
+                });
+                Err(f)
+            }
+        }
     }
 
     /// Checks the stored checkpoint at `size`, if the node signed one there

@@ -1,12 +1,14 @@
 //! `kaitiaki log verify <url|data-dir>`: a full audit, from nothing, of a
 //! node's log and of every log the node folds into its governance state.
 //!
-//! Read [`source`] (where leaves come from), then [`fold`] (what is checked,
-//! in parallel and then in order), then [`run`] below, which wires them into
+//! Read [`source`] (where leaves come from), [`plan`] (which mirrors are
+//! read, and what each must match), then [`fold`] (what is checked, in
+//! parallel and then in order), then [`run`] below, which wires them into
 //! a pipeline — reader thread → all cores checking → one thread folding —
 //! with bounded channels between them, one such line per log, so the audit
 //! streams logs of any length and keeps only a few batches per log in
-//! memory.
+//! memory. [`forks`] gathers every verified checkpoint the audit meets, so
+//! that two roots one log key signed for one size are named as a fork.
 //!
 //! A federated node holds its own log and a mirror of each peer's log, and
 //! its governance state is the fold of all of them (a vote in one log refers
@@ -35,6 +37,8 @@
 
 mod bench;
 mod fold;
+mod forks;
+mod plan;
 mod source;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -49,10 +53,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kaitiaki_protocol::checkpoint::Checkpoint;
 use kaitiaki_protocol::note::Note;
 use kaitiaki_protocol::Hash;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use bench::Reference;
 use fold::{Checked, Counts, Fold, LogFold};
+use plan::{given_peer_keys, plan_dir, plan_url, MirrorPlan};
 use source::{DataDir, Item, AHEAD};
 
 use crate::client::Client;
@@ -71,7 +76,7 @@ pub struct VerifyArgs {
     /// Threads checking signatures (default: every core).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Do not remember this audit's checkpoint (e.g. when auditing a backup copy).
+    /// Do not remember this audit's checkpoints (e.g. when auditing a backup copy).
     #[arg(long)]
     pub no_remember: bool,
     /// A peer's log key for checking the node's mirror of that log (repeatable);
@@ -210,6 +215,9 @@ pub struct MirrorSummary {
     pub excluded: BTreeMap<&'static str, u64>,
     /// Its statements still waiting for a statement no log held has.
     pub pending: u64,
+    /// How its complete checkpoint relates to the one this computer
+    /// remembered for the log.
+    pub history: History,
 }
 
 impl Render for Summary {
@@ -281,6 +289,13 @@ impl Render for Summary {
             if m.pending > 0 {
                 line.push_str(&format!("; {} waiting", m.pending));
             }
+            match m.history {
+                History::FirstSeen => {}
+                History::Unchanged => line.push_str("; as this computer saw it last time"),
+                History::Extended { from } => line.push_str(&format!(
+                    "; consistent with the checkpoint of size {from} this computer saw before"
+                )),
+            }
             out.push_str(&line);
             out.push('\n');
         }
@@ -327,276 +342,6 @@ struct Anchored {
     plan: MirrorPlan,
 }
 
-/// One mirror to audit: how far to read it and what it must match.
-struct MirrorAnchor {
-    origin: String,
-    key: String,
-    source: KeySource,
-    /// Leaves to read and fold.
-    size: u64,
-    /// The peer's complete checkpoint, verified under `key`.
-    complete_size: u64,
-    complete_root: Hash,
-}
-
-/// The mirrors an audit reads, and what it learnt while choosing them.
-#[derive(Default)]
-struct MirrorPlan {
-    mirrors: Vec<MirrorAnchor>,
-    /// A mirror that cannot be checked at all (no key, a bad checkpoint).
-    fault: Option<Fault>,
-    notes: Vec<String>,
-    /// Whether the folded state can equal the node's: false when a mirror
-    /// holds leaves the audit does not fold.
-    comparable: bool,
-    /// Over HTTP: each mirror's size as the node served it, to see that
-    /// none moved before the state hashes are compared.
-    served_sizes: BTreeMap<String, u64>,
-}
-
-/// `GET /v1/mirrors`, as far as the audit needs it.
-#[derive(Deserialize)]
-struct MirrorsList {
-    mirrors: Vec<MirrorEntry>,
-}
-
-#[derive(Deserialize)]
-struct MirrorEntry {
-    origin: String,
-    size: u64,
-    #[serde(default)]
-    complete: Option<String>,
-}
-
-/// `GET /v1/peers`, as far as the audit needs it.
-#[derive(Deserialize)]
-struct PeersList {
-    peers: Vec<PeerEntry>,
-}
-
-#[derive(Deserialize)]
-struct PeerEntry {
-    origin: String,
-    key: String,
-}
-
-/// Parses the `--peer-key ORIGIN=KEY` flags.
-fn given_peer_keys(flags: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for f in flags {
-        let (origin, key) = f.split_once('=').ok_or_else(|| {
-            anyhow!(
-                "--peer-key {f:?} is not ORIGIN=KEY (e.g. iwi.example=iwi.example+1a2b3c4d+AU…)"
-            )
-        })?;
-        trust::verifier(origin.trim(), key).with_context(|| format!("--peer-key for {origin}"))?;
-        out.insert(origin.trim().to_owned(), key.trim().to_owned());
-    }
-    Ok(out)
-}
-
-/// Chooses the key for the mirror of `origin`: the one given, else the one
-/// remembered (which the node's must match), else the node's.
-fn mirror_key(
-    origin: &str,
-    given: &BTreeMap<String, String>,
-    node: Option<&str>,
-    store: &TrustStore,
-) -> Result<(String, KeySource), Fault> {
-    if let Some(k) = given.get(origin) {
-        return Ok((k.clone(), KeySource::Given));
-    }
-    let known = store
-        .load(origin)
-        .map_err(|e| Fault::general(crate::output::error_text(&e)))?;
-    match (known, node) {
-        (Some(k), Some(n)) if k.verifier_key.trim() != n.trim() => Err(Fault {
-            leaf: None,
-            place: Some(format!("mirror of {origin}")),
-            why: format!(
-                "the node follows {origin} under key {n:?}, but this computer knows that log under key \
-                 {:?}; give the right one with --peer-key {origin}=KEY after confirming it",
-                k.verifier_key
-            ),
-        }),
-        (Some(k), _) => Ok((k.verifier_key, KeySource::Remembered)),
-        (None, Some(n)) => Ok((n.trim().to_owned(), KeySource::Node)),
-        (None, None) => Ok((String::new(), KeySource::Unknown)),
-    }
-}
-
-impl MirrorPlan {
-    /// Adds the mirror of `origin`, which holds `held` leaves and has the
-    /// complete checkpoint `complete`; `fold_to` is how many leaves to read
-    /// given the complete checkpoint's size.
-    fn add(
-        &mut self,
-        origin: &str,
-        held: u64,
-        complete: Option<&str>,
-        key: Result<(String, KeySource), Fault>,
-        fold_to: impl FnOnce(u64) -> u64,
-    ) {
-        if self.fault.is_some() {
-            return;
-        }
-        let Some(note) = complete else {
-            if held > 0 {
-                self.comparable = false;
-                self.notes.push(format!(
-                    "the mirror of {origin} holds {held} leaves but no complete checkpoint yet; it \
-                     was not audited, and the state hashes cannot be compared"
-                ));
-            }
-            return;
-        };
-        let (key, source) = match key {
-            Ok(k) => k,
-            Err(f) => {
-                self.fault = Some(f);
-                return;
-            }
-        };
-        let opened = if source == KeySource::Unknown {
-            unsigned_checkpoint(note, origin)
-        } else {
-            trust::open_checkpoint(note, origin, &key)
-                .map(|v| (v.checkpoint().size(), *v.checkpoint().root()))
-        };
-        let (complete_size, complete_root) = match opened {
-            Ok(v) => v,
-            Err(e) => {
-                self.fault = Some(Fault {
-                    leaf: None,
-                    place: Some(format!("mirror of {origin}")),
-                    why: format!("its complete checkpoint: {}", crate::output::error_text(&e)),
-                });
-                return;
-            }
-        };
-        if complete_size > held {
-            self.fault = Some(Fault {
-                leaf: None,
-                place: Some(format!("mirror of {origin}")),
-                why: format!(
-                    "the node says the mirror is complete at {complete_size} leaves but holds only {held}"
-                ),
-            });
-            return;
-        }
-        if source == KeySource::Unknown {
-            self.notes.push(format!(
-                "no key for {origin} was given, remembered or reported by the node, so the signature \
-                 on its checkpoint was not checked: its leaves' own signatures and the root they make \
-                 were; pass --peer-key {origin}=KEY to check it"
-            ));
-        }
-        if source == KeySource::Node {
-            self.notes.push(format!(
-                "the key for {origin} came from the audited node itself: a node that lies about its \
-                 peers could lie about their keys too; pass --peer-key {origin}=KEY to check against \
-                 a key you trust"
-            ));
-        }
-        let size = fold_to(complete_size);
-        if size < held {
-            self.comparable = false;
-            self.notes.push(format!(
-                "the mirror of {origin} holds {held} leaves, {} beyond its complete checkpoint, which \
-                 were not audited; the state hashes cannot be compared",
-                held - complete_size
-            ));
-        } else if size > complete_size {
-            self.notes.push(format!(
-                "{} leaves of the mirror of {origin} beyond its complete checkpoint were checked for \
-                 signatures and rules, not against a signed root",
-                size - complete_size
-            ));
-        }
-        self.mirrors.push(MirrorAnchor {
-            origin: origin.to_owned(),
-            key,
-            source,
-            size,
-            complete_size,
-            complete_root,
-        });
-    }
-}
-
-/// The size and root a checkpoint note of `origin` states, its signature
-/// unchecked (no key to check it with).
-fn unsigned_checkpoint(note: &str, origin: &str) -> Result<(u64, Hash)> {
-    let parsed =
-        Note::parse(note.as_bytes()).map_err(|e| anyhow!("the checkpoint is malformed: {e}"))?;
-    let cp =
-        Checkpoint::from_note(&parsed).map_err(|e| anyhow!("the checkpoint is malformed: {e}"))?;
-    if cp.origin() != origin {
-        anyhow::bail!("the checkpoint is of {}, not {origin}", cp.origin());
-    }
-    Ok((cp.size(), *cp.root()))
-}
-
-/// The mirrors of a node over HTTP: each one with a complete checkpoint,
-/// read up to that checkpoint.
-async fn plan_url(
-    client: &Client,
-    store: &TrustStore,
-    given: &BTreeMap<String, String>,
-) -> Result<MirrorPlan> {
-    let list: MirrorsList = client.get("/v1/mirrors", "the node's mirrors").await?;
-    // The peer list is only a fallback for keys; a node may hide it.
-    let peers: BTreeMap<String, String> = client
-        .get::<PeersList>("/v1/peers", "the node's peers")
-        .await
-        .map(|p| p.peers.into_iter().map(|p| (p.origin, p.key)).collect())
-        .unwrap_or_default();
-    let mut plan = MirrorPlan {
-        comparable: true,
-        ..MirrorPlan::default()
-    };
-    for m in list.mirrors {
-        plan.served_sizes.insert(m.origin.clone(), m.size);
-        let key = mirror_key(
-            &m.origin,
-            given,
-            peers.get(&m.origin).map(String::as_str),
-            store,
-        );
-        plan.add(&m.origin, m.size, m.complete.as_deref(), key, |c| c);
-    }
-    Ok(plan)
-}
-
-/// The mirrors in a data directory: each one with a complete checkpoint,
-/// read up to the size sled records (which its stored state covers).
-fn plan_dir(
-    dir: &DataDir,
-    store: &TrustStore,
-    given: &BTreeMap<String, String>,
-) -> Result<MirrorPlan> {
-    let stored_keys = dir.stored_peer_keys();
-    let mut plan = MirrorPlan {
-        comparable: true,
-        ..MirrorPlan::default()
-    };
-    for origin in dir.mirror_origins()? {
-        let meta = dir.mirror_meta(&origin)?;
-        if meta.size == 0 && meta.complete.is_none() {
-            continue;
-        }
-        let key = mirror_key(
-            &origin,
-            given,
-            stored_keys.get(&origin).map(String::as_str),
-            store,
-        );
-        let held = meta.size;
-        plan.add(&origin, held, meta.complete.as_deref(), key, |_| held);
-    }
-    Ok(plan)
-}
-
 /// Runs the audit, prints the summary, and fails with [`Fault`] if the log
 /// does not check.
 pub async fn run(
@@ -617,18 +362,20 @@ pub async fn run(
         )
     };
     let anchored = match (&client, &dir) {
-        (Some(c), _) => {
-            let mut anchored = anchor_url(c, store, log_key).await?;
-            anchored.plan = plan_url(c, store, &given).await?;
-            anchored
-        }
-        (_, Some(d)) => {
-            let mut anchored = anchor_dir(d, store, log_key)?;
-            anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given))?;
-            anchored
-        }
+        (Some(c), _) => match anchor_url(c, store, log_key).await {
+            Ok(mut anchored) => plan_url(c, store, &given, &anchored).await.map(|plan| {
+                anchored.plan = plan;
+                anchored
+            }),
+            Err(e) => Err(e),
+        },
+        (_, Some(d)) => anchor_dir(d, store, log_key).and_then(|mut anchored| {
+            anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given, &anchored))?;
+            Ok(anchored)
+        }),
         _ => unreachable!("a target is a URL or a directory"),
-    };
+    }
+    .map_err(|e| unanchored(e, &a.target, printer))?;
     let client_for_state = client.clone();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.jobs.unwrap_or(0))
@@ -669,6 +416,22 @@ pub async fn run(
             root: anchored.root,
             note: anchored.note.clone(),
         })?;
+        // A mirror's checkpoint is remembered like the own log's, so that
+        // the next audit, here or of another node holding the same log,
+        // checks it extends this one. Without a key it was not verified,
+        // and there is nothing to remember it under.
+        for m in &anchored.plan.mirrors {
+            if m.source == KeySource::Unknown {
+                continue;
+            }
+            store.save(&Known {
+                origin: m.origin.clone(),
+                verifier_key: m.key.clone(),
+                size: m.complete_size,
+                root: m.complete_root,
+                note: m.complete_note.clone(),
+            })?;
+        }
     }
     Ok(())
 }
@@ -680,8 +443,10 @@ async fn anchor_url(
 ) -> Result<Anchored> {
     let cp = client.checkpoint().await?;
     let known = store.load(&cp.origin)?;
-    let key = trust::choose_key(log_key, known.as_ref(), &cp.verifier_key)?;
-    let v = trust::open_checkpoint(&cp.note, &cp.origin, &key)?;
+    let key =
+        trust::choose_key(log_key, known.as_ref(), &cp.verifier_key).map_err(fault_in(KEY))?;
+    let v = trust::open_checkpoint(&cp.note, &cp.origin, &key)
+        .map_err(fault_in("the node's latest checkpoint"))?;
     Ok(Anchored {
         size: v.checkpoint().size(),
         root: *v.checkpoint().root(),
@@ -700,10 +465,11 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         .ok_or_else(|| anyhow!("{} holds no signed checkpoint yet", dir.path.display()))?;
     // The origin is read from the note before its signature is checked,
     // only to know which key to check it with.
-    let unverified =
-        Note::parse(&note).map_err(|e| anyhow!("the stored checkpoint is malformed: {e}"))?;
+    let stored = fault_in("the stored latest checkpoint");
+    let unverified = Note::parse(&note)
+        .map_err(|e| stored(anyhow!("the stored checkpoint is malformed: {e}")))?;
     let origin = Checkpoint::from_note(&unverified)
-        .map_err(|e| anyhow!("the stored checkpoint is malformed: {e}"))?
+        .map_err(|e| stored(anyhow!("the stored checkpoint is malformed: {e}")))?
         .origin()
         .to_owned();
     let known = store.load(&origin)?;
@@ -717,9 +483,11 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
             dir.path.display()
         ),
     };
-    let key = trust::choose_key(log_key, known.as_ref(), &offered)?;
-    let text = String::from_utf8(note).context("the stored checkpoint is not UTF-8")?;
-    let v = trust::open_checkpoint(&text, &origin, &key)?;
+    let key = trust::choose_key(log_key, known.as_ref(), &offered).map_err(fault_in(KEY))?;
+    let text = String::from_utf8(note)
+        .map_err(|_| stored(anyhow!("the stored checkpoint is not UTF-8")))?;
+    let v = trust::open_checkpoint(&text, &origin, &key).map_err(&stored)?;
+    newest_stored(dir, &origin, &key, v.checkpoint().size())?;
     Ok(Anchored {
         size: v.checkpoint().size(),
         root: *v.checkpoint().root(),
@@ -731,8 +499,104 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
     })
 }
 
-/// A reader of one log, run on its own thread.
-type Reader<'s> = Box<dyn FnOnce(SyncSender<Item>) + Send + 's>;
+/// Checks that no stored checkpoint is larger than the latest one, of
+/// `size`: the audit reads the leaves the latest covers, so a latest
+/// checkpoint swapped for an older one would leave the leaves after it
+/// unaudited, and the node serving them again at its next start.
+fn newest_stored(dir: &DataDir, origin: &str, key: &str, size: u64) -> Result<(), Fault> {
+    let mut newest = None;
+    for stored in dir.storage.checkpoints() {
+        let (at, note) =
+            stored.map_err(|e| Fault::general(format!("cannot read stored checkpoints: {e}")))?;
+        if at > size {
+            newest = Some((at, note));
+        }
+    }
+    let Some((at, note)) = newest else {
+        return Ok(());
+    };
+    let place = Some("the stored latest checkpoint".to_owned());
+    let why = match String::from_utf8(note)
+        .map_err(|_| anyhow!("it is not UTF-8"))
+        .and_then(|text| trust::open_checkpoint(&text, origin, key))
+    {
+        Ok(v) if v.checkpoint().size() == at => format!(
+            "it is of size {size}, but the database also holds the log's signed checkpoint of size \
+             {at}: the latest was replaced by an older one, which would leave the leaves after it \
+             unaudited"
+        ),
+        Ok(v) => format!(
+            "it is of size {size}, but the database holds a checkpoint of size {} stored as the \
+             one of size {at}",
+            v.checkpoint().size()
+        ),
+        Err(e) => format!(
+            "it is of size {size}, but the database also holds a checkpoint stored at size {at}, \
+             which does not check: {}",
+            crate::output::error_text(&e)
+        ),
+    };
+    Err(Fault {
+        leaf: None,
+        place,
+        why,
+    })
+}
+
+/// Where a fault in the log's key is named.
+const KEY: &str = "the log's key";
+
+/// Turns an error in what the log signed or the node stored into a
+/// [`Fault`] at `place`: the log does not check, as surely as a bad leaf.
+fn fault_in(place: &str) -> impl Fn(anyhow::Error) -> anyhow::Error + '_ {
+    move |e| {
+        Fault {
+            leaf: None,
+            place: Some(place.to_owned()),
+            why: crate::output::error_text(&e),
+        }
+        .into()
+    }
+}
+
+/// The summary of an audit that faulted before it could read a leaf: the
+/// log's own checkpoint or key, or what the node keeps about a mirror,
+/// does not check.
+#[derive(Debug, Serialize)]
+struct Unanchored<'a> {
+    result: &'static str,
+    source: &'a str,
+    fault: &'a Fault,
+}
+
+impl Render for Unanchored<'_> {
+    fn human(&self, out: &mut String) {
+        out.push_str(&format!(
+            "Audit of {}: FAULT — the log does not check\n  first fault  {}\n",
+            self.source, self.fault
+        ));
+    }
+}
+
+/// Prints the summary of an audit stopped by `e` before it read a leaf,
+/// if `e` is a fault, and hands `e` back.
+fn unanchored(e: anyhow::Error, source: &str, printer: Printer) -> anyhow::Error {
+    if let Some(fault) = e.downcast_ref::<Fault>() {
+        let summary = Unanchored {
+            result: "fault",
+            source,
+            fault,
+        };
+        if let Err(printing) = printer.emit(&summary) {
+            return printing;
+        }
+    }
+    e
+}
+
+/// A reader of one log, run on its own thread; it returns what it noted
+/// beyond the leaves it sent.
+type Reader<'s> = Box<dyn FnOnce(SyncSender<Item>) -> Vec<String> + Send + 's>;
 
 /// One log on its way through the pipeline: its tree, the checked leaves
 /// waiting to be folded, and where more come from.
@@ -764,19 +628,20 @@ impl Stream<'_> {
 /// thread, the checks on every core, the fold here — merging the logs by
 /// position (sequenced time, log, index) so that governance takes the
 /// statements in the order the node took them. Returns each log's tree
-/// state and the first fault.
+/// state, the first fault and the readers' notes.
 fn pipe<'a>(
     fold: &mut Fold,
     logs: Vec<(LogFold<'a>, Reader<'_>)>,
     pool: &rayon::ThreadPool,
     progress: &ProgressBar,
-) -> (Vec<LogFold<'a>>, Option<Fault>) {
+) -> (Vec<LogFold<'a>>, Option<Fault>, Vec<String>) {
     std::thread::scope(|scope| {
         let mut streams = Vec::with_capacity(logs.len());
+        let mut readers = Vec::with_capacity(logs.len());
         for (log, read) in logs {
             let (raw_tx, raw_rx) = sync_channel(AHEAD);
             let (checked_tx, checked_rx) = sync_channel(AHEAD);
-            scope.spawn(move || read(raw_tx));
+            readers.push(scope.spawn(move || read(raw_tx)));
             let origin = log.origin().to_owned();
             let mirror = !streams.is_empty();
             scope.spawn(move || {
@@ -800,7 +665,11 @@ fn pipe<'a>(
         // Dropping the receivers stops the other threads before the scope
         // waits for them.
         let logs = streams.into_iter().map(|s| s.log).collect();
-        (logs, fault)
+        let notes = readers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap_or_default())
+            .collect();
+        (logs, fault, notes)
     })
 }
 
@@ -913,6 +782,24 @@ fn audit(
         bar
     };
 
+    // A data directory's mirrors, opened to compare their stored trees and
+    // leaf locations with their leaves.
+    let mut opened = Vec::new();
+    if let Some(d) = dir {
+        for m in &a.plan.mirrors {
+            match d.storage.existing_mirror(&m.origin) {
+                Ok(log) => opened.push(log),
+                Err(e) => {
+                    let f = Fault {
+                        leaf: None,
+                        place: Some(format!("mirror of {}", m.origin)),
+                        why: format!("cannot open its stored tree: {e}"),
+                    };
+                    return fail(summary, f);
+                }
+            }
+        }
+    }
     let start = Instant::now();
     let mut fold = Fold::new(&a.origin);
     let own = LogFold::own(&a.origin, verifier, dir.map(|d| &d.storage), remembered);
@@ -920,31 +807,55 @@ fn audit(
     let own_reader: Reader<'_> = match (&client, dir) {
         (Some(c), _) => {
             let (base, h) = (c.base().to_owned(), handle.clone());
-            Box::new(move |tx| source::read_http(base, None, h, size, tx))
+            Box::new(move |tx| {
+                source::read_http(base, None, h, size, tx);
+                Vec::new()
+            })
         }
         (None, Some(d)) => Box::new(move |tx| {
-            source::read_segments(d.storage.log_dir(), size, Some(&d.storage), tx)
+            source::read_segments(
+                d.storage.log_dir(),
+                size,
+                "the latest signed checkpoint",
+                Some(fold::Stored::Own(&d.storage)),
+                tx,
+            )
         }),
         (None, None) => return fail(summary, Fault::general("nothing to read".into())),
     };
     let mut logs = vec![(own, own_reader)];
-    for m in &a.plan.mirrors {
-        let log = LogFold::mirror(&m.origin, (m.complete_size, m.complete_root));
+    for (i, m) in a.plan.mirrors.iter().enumerate() {
+        let stored = opened.get(i).and_then(Option::as_deref);
+        let log = LogFold::mirror(
+            &m.origin,
+            (m.complete_size, m.complete_root),
+            m.remembered,
+            stored,
+        );
         let size = m.size;
         let reader: Reader<'_> = match (&client, dir) {
             (Some(c), _) => {
                 let (base, origin, h) = (c.base().to_owned(), m.origin.clone(), handle.clone());
-                Box::new(move |tx| source::read_http(base, Some(origin), h, size, tx))
+                Box::new(move |tx| {
+                    source::read_http(base, Some(origin), h, size, tx);
+                    Vec::new()
+                })
             }
             (None, Some(d)) => {
                 let log_dir = d.mirror_log_dir(&m.origin);
-                Box::new(move |tx| source::read_segments(&log_dir, size, None, tx))
+                let bound = format!(
+                    "the size the database records for the mirror of {}",
+                    m.origin
+                );
+                let index_of = stored.map(fold::Stored::Mirror);
+                Box::new(move |tx| source::read_segments(&log_dir, size, &bound, index_of, tx))
             }
             (None, None) => return fail(summary, Fault::general("nothing to read".into())),
         };
         logs.push((log, reader));
     }
-    let (logs, mut fault) = pipe(&mut fold, logs, pool, &progress);
+    let (logs, mut fault, notes) = pipe(&mut fold, logs, pool, &progress);
+    summary.notes.extend(notes);
     progress.finish_and_clear();
     let own_size = logs[0].size();
     if let Some(d) = dir {
@@ -969,6 +880,11 @@ fn audit(
             key: (m.source != KeySource::Unknown).then(|| m.key.clone()),
             excluded: BTreeMap::new(),
             pending: 0,
+            history: match m.remembered {
+                None => History::FirstSeen,
+                Some((size, _)) if size == m.complete_size => History::Unchanged,
+                Some((from, _)) => History::Extended { from },
+            },
         });
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -1031,8 +947,10 @@ fn audit(
     summary.state_hash = Some(hex::encode(state_hash));
     if let Some(d) = dir {
         if a.plan.comparable {
-            if let Err(f) = compare_stored_state(d, a.size, &state_hash) {
-                return fail(summary, f);
+            match compare_stored_state(d, a.size, &state_hash) {
+                Ok(None) => {}
+                Ok(Some(skipped)) => summary.notes.push(skipped),
+                Err(f) => return fail(summary, f),
             }
         }
     }
@@ -1053,8 +971,16 @@ async fn compare_served_state(
     };
     let served = match client.query("/v1/state/hash", &[]).await {
         Ok(v) => v,
-        // An older node without the endpoint: nothing to compare.
-        Err(_) => return (summary, None),
+        // An older node without the endpoint, or one that will not say:
+        // nothing to compare, and the summary says so.
+        Err(e) => {
+            summary.notes.push(format!(
+                "the node does not serve its state hash ({}), so the state it shows was not \
+                 compared with its logs",
+                crate::output::error_text(&e)
+            ));
+            return (summary, None);
+        }
     };
     // The node reads its hash together with the log sizes it covers. The
     // mirrors keep growing while peers are followed; the states only match
@@ -1092,21 +1018,45 @@ async fn compare_served_state(
             };
             fail(summary, f)
         }
-        _ => (summary, None),
+        (Some(size), Some(_)) if size == summary.size => (summary, None),
+        (Some(size), Some(_)) => {
+            summary.notes.push(format!(
+                "the node's state hash covers {size} leaves of its log, not the {} audited (the log \
+                 grew during the audit?), so it was not compared",
+                summary.size
+            ));
+            (summary, None)
+        }
+        _ => {
+            summary.notes.push(
+                "the node's answer about its state hash lacks its size or the hash, so it was not \
+                 compared"
+                    .into(),
+            );
+            (summary, None)
+        }
     }
 }
 
 /// Compares the governance state the node keeps with the state folded from
 /// its log: they must be identical, or the node serves a state its own log
 /// does not support. Only when the node had indexed exactly the audited
-/// leaves (after a crash, sled may lag until the node's next start).
-fn compare_stored_state(d: &DataDir, size: u64, folded: &[u8; 32]) -> Result<(), Fault> {
+/// leaves (after a crash, sled may lag until the node's next start);
+/// otherwise says why it was not compared.
+fn compare_stored_state(
+    d: &DataDir,
+    size: u64,
+    folded: &[u8; 32],
+) -> Result<Option<String>, Fault> {
     let indexed = d
         .storage
         .indexed_size()
         .map_err(|e| Fault::general(format!("cannot read the database: {e}")))?;
     if indexed != size {
-        return Ok(());
+        return Ok(Some(format!(
+            "the database indexes {indexed} leaves of the log, not the {size} its latest checkpoint \
+             covers (the node stopped mid-commit?), so the stored governance state was not compared"
+        )));
     }
     let stored = kaitiaki_governance::state_hash(d.storage.state())
         .map_err(|e| Fault::general(format!("cannot read the stored governance state: {e}")))?;
@@ -1122,7 +1072,7 @@ fn compare_stored_state(d: &DataDir, size: u64, folded: &[u8; 32]) -> Result<(),
             ),
         });
     }
-    Ok(())
+    Ok(None)
 }
 
 fn fail(mut summary: Summary, f: Fault) -> (Summary, Option<Fault>) {

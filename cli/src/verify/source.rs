@@ -29,7 +29,9 @@ use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned, SegmentScanner};
 use kaitiaki_node::storage::Storage;
 
+use super::fold::Stored;
 use super::Fault;
+use crate::client::{raw_leaves_cap, read_capped};
 
 /// Leaves per batch read from segments (HTTP pages are the node's size).
 pub const BATCH: usize = 1024;
@@ -111,7 +113,7 @@ pub fn read_http(
         let url = format!("{base}{path}?start={next}&limit={limit}");
         let body = handle.block_on(async {
             let resp = http.get(&url).send().await?.error_for_status()?;
-            resp.bytes().await
+            read_capped(resp, raw_leaves_cap(limit), "a page of raw leaves").await
         });
         let body = match body {
             Ok(b) => b,
@@ -119,7 +121,7 @@ pub fn read_http(
                 let _ = tx.send(Err(Fault::at(
                     next,
                     place.clone(),
-                    format!("the node did not serve it: {e}"),
+                    format!("the node did not serve it: {e:#}"),
                 )));
                 return;
             }
@@ -170,6 +172,8 @@ pub fn read_http(
 pub struct StoredMirror {
     /// Leaves stored and folded into the node's governance state.
     pub size: u64,
+    /// The peer's largest checkpoint note the mirror was verified against.
+    pub checkpoint: Option<String>,
     /// The peer's latest checkpoint note whose whole tree the mirror holds.
     pub complete: Option<String>,
 }
@@ -254,13 +258,17 @@ impl DataDir {
                 anyhow::anyhow!("the database's size of the mirror of {origin} is malformed")
             })?),
         };
-        let complete = field("complete")?
-            .map(String::from_utf8)
-            .transpose()
-            .with_context(|| {
-                format!("the complete checkpoint of the mirror of {origin} is not UTF-8")
-            })?;
-        Ok(StoredMirror { size, complete })
+        let note = |name: &str, what: &str| -> Result<Option<String>> {
+            field(name)?
+                .map(String::from_utf8)
+                .transpose()
+                .with_context(|| format!("the {what} of the mirror of {origin} is not UTF-8"))
+        };
+        Ok(StoredMirror {
+            size,
+            checkpoint: note("checkpoint", "latest verified checkpoint")?,
+            complete: note("complete", "complete checkpoint")?,
+        })
     }
 
     /// The log keys of the peers the node was told to follow at run time,
@@ -285,11 +293,26 @@ impl DataDir {
 /// sled key space of mirror metadata (`mirror\0 ‖ origin ‖ \0field`).
 const MIRROR_SPACE: &[u8] = b"mirror\0";
 
-/// Scans leaves `[0, size)` from the segment files in `log_dir` in order,
-/// checking each record's CRC and, given the own log's `index`, that sled's
-/// index puts the leaf where it was found.
-pub fn read_segments(log_dir: &Path, size: u64, index_of: Option<&Storage>, tx: SyncSender<Item>) {
+/// Scans the segment files in `log_dir` in order, to their end: leaves
+/// `[0, size)` are sent on, each record's CRC checked and, given the own
+/// log's (or a mirror's) `index_of`, that its location index puts the leaf
+/// where it was found.
+///
+/// What lies beyond `size` (`bound` says what that size is) is not sent, but
+/// it is not ignored: the node indexes every complete record it finds at its
+/// next start, and signs it into its log (or folds it into its state, for a
+/// mirror), so a complete record there is a fault. A torn final record,
+/// which the node cuts off, and records after a failed sync, which it
+/// drops, are returned as notes.
+pub fn read_segments(
+    log_dir: &Path,
+    size: u64,
+    bound: &str,
+    index_of: Option<Stored<'_>>,
+    tx: SyncSender<Item>,
+) -> Vec<String> {
     let log_dir = log_dir.to_owned();
+    let mut notes = Vec::new();
     // A fault first hands over the leaves read before it, so the audit
     // checks everything up to the bad leaf and reports how far it got.
     let fail = |batch: &mut Vec<Raw>, index: u64, place: Option<String>, why: String| {
@@ -302,50 +325,90 @@ pub fn read_segments(log_dir: &Path, size: u64, index_of: Option<&Storage>, tx: 
     let segments = match list_segments(&log_dir) {
         Ok(s) => s,
         Err(e) => {
-            return fail(
+            fail(
                 &mut batch,
                 0,
                 None,
                 format!("cannot list the segment files: {e}"),
-            )
+            );
+            return notes;
+        }
+    };
+    let unsynced = match unsynced_from(&log_dir) {
+        Ok(u) => u,
+        Err(why) => {
+            fail(&mut batch, 0, None, why);
+            return notes;
         }
     };
     let mut index = 0u64;
     for (n, &segment) in segments.iter().enumerate() {
-        if index >= size {
-            break;
-        }
         let name = segment_file_name(segment);
+        let last = n + 1 == segments.len();
         if segment != index {
-            return fail(&mut batch, index,
+            fail(&mut batch, index,
                 Some(name),
                 format!("the segment starts at leaf {segment}, but the previous one ended before leaf {index}"),
             );
+            return notes;
         }
         let mut scanner = match SegmentScanner::open(&log_dir, segment, 0) {
             Ok(Some(s)) => s,
+            Ok(None) if last && index >= size => {
+                // The node was creating it when it stopped; it holds
+                // nothing, and the node writes it again.
+                notes.push(format!(
+                    "{name}, after {bound} (size {size}), has no valid header yet; the node \
+                     writes it again at its next start"
+                ));
+                break;
+            }
             Ok(None) => {
-                return fail(
+                fail(
                     &mut batch,
                     index,
                     Some(name),
                     "the segment file has no valid header".into(),
-                )
+                );
+                return notes;
             }
             Err(e) => {
-                return fail(
+                fail(
                     &mut batch,
                     index,
                     Some(name),
                     format!("cannot read the segment: {e}"),
-                )
+                );
+                return notes;
             }
         };
         loop {
-            if index >= size {
-                break;
-            }
             match scanner.next_record() {
+                Ok(Scanned::Record(loc, _)) if index >= size => {
+                    let place = Some(format!("{name}, byte {}", loc.offset));
+                    if unsynced.is_some_and(|first| index >= first) {
+                        notes.push(format!(
+                            "the records from leaf {index} on ({name}, byte {}) were written after a \
+                             failed sync; the node drops them at its next start",
+                            loc.offset
+                        ));
+                        if !batch.is_empty() {
+                            let _ = tx.send(Ok(batch));
+                        }
+                        return notes;
+                    }
+                    fail(
+                        &mut batch,
+                        index,
+                        place,
+                        format!(
+                            "a complete record lies beyond {bound} (size {size}): the node \
+                             takes it into its log at its next start, unaudited (if the node stopped \
+                             while committing, start it once and audit again)"
+                        ),
+                    );
+                    return notes;
+                }
                 Ok(Scanned::Record(loc, bytes)) => {
                     let indexed = match index_of {
                         Some(storage) => storage.location(index),
@@ -354,12 +417,21 @@ pub fn read_segments(log_dir: &Path, size: u64, index_of: Option<&Storage>, tx: 
                     match indexed {
                         Ok(Some(indexed)) if indexed == loc => {}
                         Ok(other) => {
-                            return fail(&mut batch, index,
+                            fail(&mut batch, index,
                                 Some(format!("{name}, byte {}", loc.offset)),
                                 format!("the database indexes this leaf at {other:?}, not where it is stored"),
-                            )
+                            );
+                            return notes;
                         }
-                        Err(e) => return fail(&mut batch, index, None, format!("cannot read the leaf index: {e}")),
+                        Err(e) => {
+                            fail(
+                                &mut batch,
+                                index,
+                                None,
+                                format!("cannot read the leaf index: {e}"),
+                            );
+                            return notes;
+                        }
                     }
                     batch.push(Raw::Stored {
                         index,
@@ -369,26 +441,43 @@ pub fn read_segments(log_dir: &Path, size: u64, index_of: Option<&Storage>, tx: 
                     });
                     index += 1;
                     if batch.len() == BATCH
-                        && tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+                        && tx
+                            .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                            .is_err()
                     {
-                        return;
+                        return notes;
                     }
                 }
                 Ok(Scanned::End) => break,
+                Ok(Scanned::Bad(offset)) if last && index >= size => {
+                    notes.push(format!(
+                        "{name} ends in a torn record at byte {offset}, after {bound} (size \
+                         {size}); the node cuts it off at its next start"
+                    ));
+                    break;
+                }
                 Ok(Scanned::Bad(offset)) => {
-                    return fail(&mut batch, index,
+                    fail(&mut batch, index,
                         Some(format!("{name}, byte {offset}")),
                         "the stored record fails its checksum: the leaf's bytes were altered or damaged on disk"
                             .into(),
-                    )
+                    );
+                    return notes;
                 }
-                Err(e) => return fail(&mut batch, index, Some(name), format!("cannot read the segment: {e}")),
+                Err(e) => {
+                    fail(
+                        &mut batch,
+                        index,
+                        Some(name),
+                        format!("cannot read the segment: {e}"),
+                    );
+                    return notes;
+                }
             }
         }
-        // Only the last segment may end early; a gap elsewhere loses leaves.
-        let last = n + 1 == segments.len();
-        if !last && index < size && segments[n + 1] != index {
-            return fail(
+        // A segment ends where the next one starts; a gap loses leaves.
+        if !last && segments[n + 1] != index {
+            fail(
                 &mut batch,
                 index,
                 Some(name),
@@ -397,17 +486,38 @@ pub fn read_segments(log_dir: &Path, size: u64, index_of: Option<&Storage>, tx: 
                     segments[n + 1]
                 ),
             );
+            return notes;
         }
     }
     if index < size {
-        return fail(
+        fail(
             &mut batch,
             index,
             None,
             format!("the segments hold only {index} leaves, but {size} are recorded"),
         );
+        return notes;
     }
     if !batch.is_empty() {
         let _ = tx.send(Ok(batch));
+    }
+    notes
+}
+
+/// The first leaf written after a sync that failed, if the node recorded
+/// one in `log_dir` (its next start drops that leaf and every later one).
+fn unsynced_from(log_dir: &Path) -> Result<Option<u64>, String> {
+    let path = log_dir.join(kaitiaki_node::storage::recovery::UNSYNCED_MARK);
+    match std::fs::read(&path) {
+        // Segment, offset and first leaf, each a u64 big-endian.
+        Ok(bytes) if bytes.len() == 24 => Ok(Some(u64::from_be_bytes(
+            bytes[16..].try_into().unwrap_or_default(),
+        ))),
+        Ok(_) => Err(format!(
+            "{} is not a record of where a failed sync began",
+            path.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }
