@@ -424,6 +424,13 @@ pub async fn run(
             if m.source == KeySource::Unknown {
                 continue;
             }
+            // A copy lagging behind does not replace a larger checkpoint.
+            if store
+                .load(&m.origin)?
+                .is_some_and(|k| k.size > m.complete_size)
+            {
+                continue;
+            }
             store.save(&Known {
                 origin: m.origin.clone(),
                 verifier_key: m.key.clone(),

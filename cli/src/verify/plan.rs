@@ -247,10 +247,27 @@ impl MirrorPlan {
                 return;
             }
         }
+        let mut remembered = remembered;
         if let Some(k) = &remembered {
-            if let Err(f) = self.extends(origin, k, complete_size) {
-                self.fault = Some(f);
-                return;
+            match self.extends(origin, k, complete_size) {
+                Err(f) => {
+                    self.fault = Some(f);
+                    return;
+                }
+                Ok(true) => {}
+                Ok(false) => {
+                    // Mirrors lag behind their logs as a matter of course.
+                    // A shorter copy cannot be tied to the root remembered
+                    // at a larger size, but it is no evidence of a fork.
+                    self.notes.push(format!(
+                        "the node's copy of {origin} is complete at {complete_size} leaves, fewer than \
+                         the {} this computer verified before, so it was checked against its own \
+                         signed checkpoint but could not be tied to the one remembered; audit again \
+                         once the node has caught up",
+                        k.size
+                    ));
+                    remembered = None;
+                }
             }
         }
         if complete_size > held {
@@ -306,32 +323,19 @@ impl MirrorPlan {
 }
 
 impl MirrorPlan {
-    /// Checks that a mirror's complete checkpoint, of `complete_size`, can
-    /// extend the checkpoint `known` this computer verified for that log
-    /// before: it may not be smaller, and one of the same size must have the
-    /// same root. (That its leaves make the remembered root at the
-    /// remembered size is checked as they are folded.)
-    fn extends(&mut self, origin: &str, known: &Known, complete_size: u64) -> Result<(), Fault> {
+    /// Whether a mirror's complete checkpoint, of `complete_size`, reaches
+    /// the checkpoint `known` this computer verified for that log before
+    /// (one of the same size must have the same root; that its leaves make
+    /// the remembered root at the remembered size is checked as they are
+    /// folded). A smaller one is a copy lagging behind: not a fault.
+    fn extends(&mut self, origin: &str, known: &Known, complete_size: u64) -> Result<bool, Fault> {
         self.seen.record(
             origin,
             known.size,
             known.root,
             "the checkpoint this computer remembered from an earlier check",
         )?;
-        if complete_size < known.size {
-            return Err(Fault {
-                leaf: None,
-                place: Some(format!("mirror of {origin}")),
-                why: format!(
-                    "the node's copy of {origin} is complete at {complete_size} leaves, but this \
-                     computer verified that log at {} leaves before, so the copy cannot be shown to \
-                     belong to the history seen; a log only grows (if the node merely lags behind its \
-                     peer, audit again once it has caught up)",
-                    known.size
-                ),
-            });
-        }
-        Ok(())
+        Ok(complete_size >= known.size)
     }
 
     /// Records a mirror's verified checkpoints: its complete one, and the
