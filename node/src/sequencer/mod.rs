@@ -392,25 +392,26 @@ impl SequenceLoop {
                         None => shared.storage.index_of(&id),
                     },
                 };
-                let outcome = match existing {
+                // A new commitment to a content hash this log already
+                // commits to (in this batch, one in flight, or on disk).
+                let rebinds = |found: Option<u64>| -> Result<bool, StorageError> {
+                    match attachment_of(item.statement()) {
+                        Some(h) if found.is_none() => Ok(attachments.iter().any(|(a, _)| *a == h)
+                            || self.carry.commits_attachment(&h)
+                            || shared.storage.attachment_commit(&h)?.is_some()),
+                        _ => Ok(false),
+                    }
+                };
+                let outcome = match existing.and_then(|found| Ok((found, rebinds(found)?))) {
                     Err(e) => {
                         failure = Some(e);
                         break;
                     }
-                    Ok(Some(index)) => {
+                    Ok((Some(index), _)) => {
                         shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                         Outcome::Existing(index)
                     }
-                    Ok(None)
-                        if attachment_of(item.statement()).is_some_and(|h| {
-                            attachments.iter().any(|(a, _)| *a == h)
-                                || self.carry.commits_attachment(&h)
-                                || shared
-                                    .storage
-                                    .attachment_commit(&h)
-                                    .is_ok_and(|c| c.is_some())
-                        }) =>
-                    {
+                    Ok((None, true)) => {
                         shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
                         Outcome::Rejected(Rejection::new(
                             RejectionCode::AttachmentAlreadyCommitted,
@@ -420,7 +421,7 @@ impl SequenceLoop {
                                 .to_owned(),
                         ))
                     }
-                    Ok(None) => {
+                    Ok((None, false)) => {
                         let (envelope, statement, id) = item.into_parts();
                         let entry = Entry {
                             id,

@@ -299,7 +299,9 @@ fn drop_unsynced(
 ) -> Result<u64, StorageError> {
     if first < indexed {
         return Err(StorageError::Corrupt(format!(
-            "a failed sync began at leaf {first}, but sled indexes {indexed} leaves as durable"
+            "a failed sync began at leaf {first}, but sled indexes {indexed} leaves as durable: \
+             the two disagree about what reached the disk, which may be failing; check it, and \
+             restore the data directory from a backup"
         )));
     }
     let mut removed = 0;

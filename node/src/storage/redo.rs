@@ -61,9 +61,38 @@ fn piece_key(n: u32) -> Vec<u8> {
     k
 }
 
+/// One write: a key set to a value, or removed (`None`).
+type Write = (Vec<u8>, Option<Vec<u8>>);
+
+/// `u32 count`, then per write `u32 key length ‖ key ‖ u8 (0 remove,
+/// 1 set) ‖ [u32 value length ‖ value]`, all big-endian.
+fn encode(writes: &[Write]) -> Vec<u8> {
+    let size: usize = writes.iter().map(encoded_len).sum();
+    let mut out = Vec::with_capacity(4 + size);
+    out.extend_from_slice(&(writes.len() as u32).to_be_bytes());
+    for (k, v) in writes {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                out.extend_from_slice(v);
+            }
+        }
+    }
+    out
+}
+
+/// The bytes one write takes in [`encode`].
+fn encoded_len((k, v): &Write) -> usize {
+    9 + k.len() + v.as_ref().map_or(0, Vec::len)
+}
+
 /// A list of writes: each key set to a value, or removed.
 #[derive(Debug, Default)]
-pub struct Writes(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+pub struct Writes(Vec<Write>);
 
 impl Writes {
     /// Sets `key` to `value`.
@@ -76,29 +105,10 @@ impl Writes {
         self.0.push((key, None));
     }
 
-    /// `u32 count`, then per write `u32 key length ‖ key ‖ u8 (0 remove,
-    /// 1 set) ‖ [u32 value length ‖ value]`, all big-endian.
+    /// The whole list encoded (see [`encode`]).
+    #[cfg(test)]
     fn encode(&self) -> Vec<u8> {
-        let size: usize = self
-            .0
-            .iter()
-            .map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, Vec::len))
-            .sum();
-        let mut out = Vec::with_capacity(4 + size);
-        out.extend_from_slice(&(self.0.len() as u32).to_be_bytes());
-        for (k, v) in &self.0 {
-            out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-            out.extend_from_slice(k);
-            match v {
-                None => out.push(0),
-                Some(v) => {
-                    out.push(1);
-                    out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                    out.extend_from_slice(v);
-                }
-            }
-        }
-        out
+        encode(&self.0)
     }
 
     fn decode(mut bytes: &[u8]) -> Result<Writes, StorageError> {
@@ -132,21 +142,34 @@ impl Writes {
     /// The list cut into consecutive pieces of at most about
     /// [`PIECE_BYTES`] encoded (a single write larger than that is a piece
     /// of its own); never empty.
-    fn pieces(&self) -> Vec<Writes> {
-        let mut out = vec![Writes::default()];
-        let mut size = 0;
-        for (k, v) in &self.0 {
-            let len = 9 + k.len() + v.as_ref().map_or(0, Vec::len);
+    fn pieces(&self) -> Vec<&[Write]> {
+        let mut out = Vec::new();
+        let (mut from, mut size) = (0, 0);
+        for (i, w) in self.0.iter().enumerate() {
+            let len = encoded_len(w);
             if size + len > PIECE_BYTES && size > 0 {
-                out.push(Writes::default());
-                size = 0;
+                out.push(&self.0[from..i]);
+                (from, size) = (i, 0);
             }
             size += len;
-            if let Some(last) = out.last_mut() {
-                last.0.push((k.clone(), v.clone()));
-            }
         }
+        out.push(&self.0[from..]);
         out
+    }
+
+    /// Step 1 of a commit: the list in pieces, every piece but the first,
+    /// then the first with the count, the commit point. Returns the count.
+    fn record(&self, tree: &Tree) -> Result<u32, StorageError> {
+        let pieces = self.pieces();
+        let count = u32::try_from(pieces.len())
+            .map_err(|_| StorageError::Corrupt("a commit too large to record".into()))?;
+        for (n, piece) in (1..count).zip(&pieces[1..]) {
+            tree.insert(piece_key(n), encode(piece))?;
+        }
+        let mut first = count.to_be_bytes().to_vec();
+        first.extend_from_slice(&encode(pieces[0]));
+        tree.insert(pending_key(), first)?;
+        Ok(count)
     }
 
     fn apply_chunks(&self, tree: &Tree) -> Result<(), StorageError> {
@@ -173,15 +196,7 @@ pub fn commit(tree: &Tree, writes: &Writes, gate: &CommitGate) -> Result<(), Sto
             // Small enough to be one sled batch, which is atomic by itself.
             return writes.apply_chunks(tree);
         }
-        let pieces = writes.pieces();
-        let count = u32::try_from(pieces.len())
-            .map_err(|_| StorageError::Corrupt("a commit too large to record".into()))?;
-        for (n, piece) in (1..count).zip(&pieces[1..]) {
-            tree.insert(piece_key(n), piece.encode())?;
-        }
-        let mut first = count.to_be_bytes().to_vec();
-        first.extend_from_slice(&pieces[0].encode());
-        tree.insert(pending_key(), first)?;
+        let count = writes.record(tree)?;
         writes.apply_chunks(tree)?;
         tree.remove(pending_key())?;
         for n in 1..count {
@@ -288,17 +303,6 @@ mod tests {
         (dir, t)
     }
 
-    /// Step 1 of a commit alone, as a crash right after it leaves it.
-    fn record(t: &Tree, w: &Writes) {
-        let pieces = w.pieces();
-        for (n, p) in (1u32..).zip(&pieces[1..]) {
-            t.insert(piece_key(n), p.encode()).unwrap();
-        }
-        let mut first = (pieces.len() as u32).to_be_bytes().to_vec();
-        first.extend_from_slice(&pieces[0].encode());
-        t.insert(pending_key(), first).unwrap();
-    }
-
     /// Every value a commit writes to sled stays far below sled's blob
     /// threshold, and the pieces put back together are the list.
     #[test]
@@ -309,8 +313,8 @@ mod tests {
         }
         let pieces = w.pieces();
         assert!(pieces.len() > 20, "{} pieces", pieces.len());
-        assert!(pieces.iter().all(|p| p.encode().len() <= PIECE_BYTES + 4));
-        let joined: Vec<_> = pieces.into_iter().flat_map(|p| p.0).collect();
+        assert!(pieces.iter().all(|p| encode(p).len() <= PIECE_BYTES + 4));
+        let joined: Vec<_> = pieces.concat();
         assert_eq!(joined, w.0);
         let (_d, t) = tree();
         commit(&t, &w, &CommitGate::default()).unwrap();
@@ -328,7 +332,7 @@ mod tests {
             w.insert(format!("k{i:05}").into_bytes(), vec![1u8; 1000]);
         }
         for (n, p) in (1u32..).zip(&w.pieces()[1..]) {
-            t.insert(piece_key(n), p.encode()).unwrap();
+            t.insert(piece_key(n), encode(p)).unwrap();
         }
         assert!(!finish_pending(&t).unwrap());
         assert_eq!(t.scan_prefix(key_in(space::META, b"pending")).count(), 0);
@@ -372,7 +376,7 @@ mod tests {
         t.insert(b"gone", b"x").unwrap();
         let w = writes(1000);
         // The crash: the list is recorded and only the first pieces landed.
-        record(&t, &w);
+        w.record(&t).unwrap();
         Writes(w.0[..130].to_vec()).apply_chunks(&t).unwrap();
         assert!(t.get(b"k00500").unwrap().is_none());
         assert!(finish_pending(&t).unwrap());
