@@ -4,17 +4,19 @@
 //! governance records, indexes, the new size). Applied as one sled `Batch`,
 //! that much costs sled memory it never gives back: measured, one batch of
 //! 7 000 keys per 1 000 statements keeps about 4 GiB resident after 700 000
-//! keys, against about 100 MiB for the same keys in batches of 70. So a
+//! keys, against about 100 MiB for the same keys written a few at a time. So a
 //! commit is a small redo log instead:
 //!
 //! 1. the whole list of writes (absolute values or removals) goes into sled
 //!    in pieces of at most [`PIECE_BYTES`]: every piece but the first under
 //!    `meta\0pending\0<n>`, then the first, which also says how many there
 //!    are, under `meta\0pending` — that last insert is the commit point;
-//! 2. the writes are applied in batches of at most [`CHUNK`] keys, in order;
+//! 2. the writes are applied one by one, in order — not as sled batches,
+//!    whose application takes a lock that stops every sled reader in the
+//!    process (the sequencer preparing the next batch among them);
 //! 3. the pieces are removed.
 //!
-//! sled recovers a prefix of its operations after a crash, so if any piece
+//! sled recovers a prefix of its operations after a crash, so if any write
 //! of step 2 survived, the whole list of step 1 did too; if the first piece
 //! did not, nothing of step 2 was done and the other pieces are dropped. At
 //! start-up [`finish_pending`] applies a pending list again from the start:
@@ -42,8 +44,9 @@ use sled::{Batch, Tree};
 
 use super::{key_in, space, take, StorageError};
 
-/// At most this many keys per sled batch.
-pub const CHUNK: usize = 64;
+/// A commit of at most this many writes goes to sled as one batch, which
+/// is atomic by itself, with no list recorded.
+pub const SMALL: usize = 64;
 
 /// At most this many bytes of the pending list per sled value: well under
 /// sled's blob threshold (a quarter of its 8 MiB segment).
@@ -172,17 +175,34 @@ impl Writes {
         Ok(count)
     }
 
-    fn apply_chunks(&self, tree: &Tree) -> Result<(), StorageError> {
-        for chunk in self.0.chunks(CHUNK) {
-            let mut b = Batch::default();
-            for (k, v) in chunk {
-                match v {
-                    Some(v) => b.insert(k.as_slice(), v.as_slice()),
-                    None => b.remove(k.as_slice()),
+    /// Step 2 of a recorded commit: the writes one by one. The recorded
+    /// list makes them atomic, so no sled `Batch` is needed, and none is
+    /// wanted: applying a batch takes a lock that stops every sled reader
+    /// in the process, the sequencer's among them, until it is done.
+    fn apply_each(&self, tree: &Tree) -> Result<(), StorageError> {
+        for (k, v) in &self.0 {
+            match v {
+                Some(v) => {
+                    tree.insert(k.as_slice(), v.as_slice())?;
+                }
+                None => {
+                    tree.remove(k.as_slice())?;
                 }
             }
-            tree.apply_batch(b)?;
         }
+        Ok(())
+    }
+
+    /// A small commit: one sled batch, atomic by itself.
+    fn apply_batch(&self, tree: &Tree) -> Result<(), StorageError> {
+        let mut b = Batch::default();
+        for (k, v) in &self.0 {
+            match v {
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
+            }
+        }
+        tree.apply_batch(b)?;
         Ok(())
     }
 }
@@ -192,12 +212,11 @@ impl Writes {
 /// through `gate` sees some of them without the rest.
 pub fn commit(tree: &Tree, writes: &Writes, gate: &CommitGate) -> Result<(), StorageError> {
     gate.write(|| {
-        if writes.0.len() <= CHUNK {
-            // Small enough to be one sled batch, which is atomic by itself.
-            return writes.apply_chunks(tree);
+        if writes.0.len() <= SMALL {
+            return writes.apply_batch(tree);
         }
         let count = writes.record(tree)?;
-        writes.apply_chunks(tree)?;
+        writes.apply_each(tree)?;
         tree.remove(pending_key())?;
         for n in 1..count {
             tree.remove(piece_key(n))?;
@@ -280,7 +299,7 @@ pub fn finish_pending(tree: &Tree) -> Result<bool, StorageError> {
         })?;
         writes.0.extend(Writes::decode(&piece)?.0);
     }
-    writes.apply_chunks(tree)?;
+    writes.apply_each(tree)?;
     tree.remove(pending_key())?;
     for n in 1..count {
         tree.remove(piece_key(n))?;
@@ -377,7 +396,7 @@ mod tests {
         let w = writes(1000);
         // The crash: the list is recorded and only the first pieces landed.
         w.record(&t).unwrap();
-        Writes(w.0[..130].to_vec()).apply_chunks(&t).unwrap();
+        Writes(w.0[..130].to_vec()).apply_each(&t).unwrap();
         assert!(t.get(b"k00500").unwrap().is_none());
         assert!(finish_pending(&t).unwrap());
         for i in [0, 129, 130, 500, 999] {
