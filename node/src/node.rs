@@ -121,11 +121,14 @@ impl Shared {
 impl Node {
     /// Opens (or creates) the node in `config.data_dir`: loads or creates
     /// the node key, reconciles sled with the segment files, and starts the
-    /// sequencer. It also limits the C allocator's arenas for the whole
-    /// process ([`crate::memory`]), so that memory stays flat under load.
+    /// sequencer.
     pub fn open(config: Config) -> Result<Node, NodeError> {
         config.validate()?;
-        crate::memory::tune_allocator();
+        if !crate::memory::tuned() {
+            tracing::warn!(
+                "the allocator does not run with the node's options; memory may not stay flat"
+            );
+        }
         let identity = Identity::load_or_create(&config.data_dir, &config.origin)?;
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
