@@ -214,9 +214,6 @@ impl Node {
 
         let shared = Arc::new(shared);
         let sequencer = Sequencer::start(Arc::clone(&shared), writer, compact, mirrors)?;
-        // sled reads its snapshot into memory to build its page table, then
-        // frees it; give that back rather than keep it for the node's life.
-        crate::memory::release_free_memory();
         Ok(Node { shared, sequencer })
     }
 

@@ -7,9 +7,9 @@
 //! client never hears "created" for one either.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kaitiaki_protocol::checkpoint::Checkpoint;
 use kaitiaki_protocol::Hash;
@@ -21,23 +21,7 @@ use crate::node::{Published, Shared};
 use crate::storage::StorageError;
 
 pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Prepared>) {
-    // Batches allocate and free on several threads; what they free is
-    // handed back to the system now and then while writes keep coming, and
-    // once more when they stop — always after the waiters are answered.
-    let mut trimmed = Instant::now();
-    let mut since_trim = false;
-    loop {
-        let batch = match rx.recv_timeout(TRIM_EVERY) {
-            Ok(batch) => batch,
-            Err(RecvTimeoutError::Timeout) => {
-                if std::mem::take(&mut since_trim) {
-                    crate::memory::release_free_memory();
-                    trimmed = Instant::now();
-                }
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
+    for batch in rx {
         if shared.failed.load(Ordering::Acquire) {
             fail(batch);
             continue;
@@ -46,18 +30,8 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Prepared>) {
             tracing::error!(error = %e, "committing a batch failed; refusing further writes");
             shared.failed.store(true, Ordering::Release);
         }
-        since_trim = true;
-        if trimmed.elapsed() >= TRIM_EVERY {
-            crate::memory::release_free_memory();
-            trimmed = Instant::now();
-            since_trim = false;
-        }
     }
 }
-
-/// How often, while writes keep coming, free memory is returned to the
-/// system; also how long the writes must pause before it is returned once more.
-const TRIM_EVERY: Duration = Duration::from_secs(2);
 
 /// Answers every waiter of a batch that will not be committed.
 fn fail(batch: Prepared) {
