@@ -22,6 +22,21 @@
 
 use std::time::{Duration, Instant};
 
+// The allocator, and its options, that the node and `kaitiaki log verify`
+// run the fold on (the node's `memory` module): the fold allocates and
+// frees on every statement, so it is measured as deployed. jemalloc's
+// default options measured worse in a large state (a ratio of 2.09 against
+// 1.41 in one pair of runs).
+#[cfg(unix)]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[cfg(unix)]
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+static malloc_conf: Option<&'static u8> =
+    Some(&b"dirty_decay_ms:0,muzzy_decay_ms:0,narenas:2\0"[0]);
+
 use ed25519_dalek::SigningKey;
 use kaitiaki_governance::{admit, apply, check, Entry, MemStore, Verdict};
 use kaitiaki_protocol::statement::*;
