@@ -4,7 +4,7 @@
 //! governance records, indexes, the new size). Applied as one sled `Batch`,
 //! that much costs sled memory it never gives back: measured, one batch of
 //! 7 000 keys per 1 000 statements keeps about 4 GiB resident after 700 000
-//! keys, against about 100 MiB for the same keys written a few at a time. So a
+//! keys, against about 100 MiB for the same keys in batches of 70. So a
 //! commit is a small redo log instead:
 //!
 //! 1. the whole list of writes (absolute values or removals) goes into sled
