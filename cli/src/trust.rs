@@ -298,8 +298,17 @@ mod tests {
         // A smaller tree that the trusted one does not extend.
         let e = tie("test.log", (5, Hash::default()), nine, prove).unwrap_err();
         assert!(e.to_string().contains("not a prefix"), "{e}");
-        // Beyond the trusted checkpoint: nothing ties it.
-        assert!(tie("test.log", nine, five, prove).is_err());
+        // Beyond the trusted checkpoint: nothing ties it, and no proof is
+        // asked for, since none could tie it.
+        let unasked = |_: u64, _: u64| -> Result<Vec<Hash>> {
+            unreachable!("no consistency proof is asked for a checkpoint beyond the trusted one")
+        };
+        let e = tie("test.log", nine, five, unasked).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("size 9, beyond the log's latest verified checkpoint of size 5"),
+            "{e}"
+        );
     }
 
     #[test]
