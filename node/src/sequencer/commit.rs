@@ -103,13 +103,6 @@ fn commit(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
     if let Some(written) = &batch.written {
         let start = Instant::now();
         if let Err(e) = written.sync() {
-            // The pages stay readable though never written: make sure the
-            // next start does not take them for durable leaves.
-            if let Some(at) = written.locations.first() {
-                if let Err(mark) = shared.storage.mark_unsynced(*at, batch.commit.first_index) {
-                    tracing::error!(error = %mark, "could not record where the failed sync began");
-                }
-            }
             fail(batch);
             return Err(e);
         }

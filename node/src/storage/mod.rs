@@ -761,13 +761,6 @@ impl Storage {
         self.blobs.put(hash, bytes)
     }
 
-    /// Records that the own log's batch starting at `at` (leaf `first`)
-    /// failed to sync, so the next start cuts the log there
-    /// ([`recovery::UNSYNCED_MARK`]).
-    pub fn mark_unsynced(&self, at: Location, first: u64) -> Result<(), StorageError> {
-        recovery::mark_unsynced(&self.log_dir, at, first)
-    }
-
     /// Makes an attachment's stored bytes durable, file and name (for an
     /// upload that finds them already there).
     pub fn attachment_durable(&self, hash: &[u8; 32]) -> Result<(), StorageError> {

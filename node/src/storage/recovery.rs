@@ -243,8 +243,9 @@ pub fn recover(
 /// pages clean: they stay readable in the page cache, as if durable, until
 /// the machine restarts without them. A node that recovered by reading
 /// them would sign a checkpoint over leaves a reboot then loses, and sign
-/// another of the same size afterwards. So the commit thread, before it
-/// fails closed, records where the unsynced batch began, and recovery cuts
+/// another of the same size afterwards. So a failed sync, of the own log or
+/// of a mirror ([`super::segment::Written::sync`]), records where the
+/// unsynced batch began before the node fails closed, and recovery cuts
 /// the log there instead of trusting what it reads past it.
 pub const UNSYNCED_MARK: &str = "UNSYNCED";
 
@@ -342,7 +343,9 @@ fn truncate(dir: &Path, segment: u64, at: u64) -> Result<u64, StorageError> {
         .metadata()
         .map_err(|e| StorageError::io(&path, e))?
         .len();
-    file.set_len(at)
+    // A mark may point past the end of a file a power cut shortened:
+    // cutting never lengthens it.
+    file.set_len(at.min(len))
         .and_then(|()| file.sync_all())
         .map_err(|e| StorageError::io(&path, e))?;
     Ok(len.saturating_sub(at))

@@ -137,14 +137,30 @@ pub struct Written {
     pub path: PathBuf,
     /// One location per leaf, in order.
     pub locations: Vec<Location>,
+    // The log's directory and the index of the batch's first leaf: where a
+    // failed sync is recorded.
+    dir: PathBuf,
+    first: u64,
 }
 
 impl Written {
     /// `fdatasync`: returns once the batch is on stable storage.
+    ///
+    /// If it fails, the batch's pages may stay readable though never
+    /// written, so first the log records, durably, where the batch began
+    /// ([`super::recovery::UNSYNCED_MARK`]): the next start cuts the log
+    /// there rather than take those pages for durable leaves. Every log
+    /// does this, the node's own and each mirror.
     pub fn sync(&self) -> Result<(), StorageError> {
-        self.file
-            .sync_data()
-            .map_err(|e| StorageError::io(&self.path, e))
+        let Err(e) = self.file.sync_data() else {
+            return Ok(());
+        };
+        if let Some(at) = self.locations.first() {
+            if let Err(mark) = super::recovery::mark_unsynced(&self.dir, *at, self.first) {
+                tracing::error!(error = %mark, "could not record where the failed sync began");
+            }
+        }
+        Err(StorageError::io(&self.path, e))
     }
 }
 
@@ -247,6 +263,7 @@ impl SegmentWriter {
             .write_all(&self.buf)
             .map_err(|e| StorageError::io(&self.path, e))?;
         self.offset = offset;
+        let first = self.next_leaf;
         self.next_leaf += leaves.len() as u64;
         // Large batches would otherwise pin their peak size in memory.
         if self.buf.capacity() > 4 << 20 {
@@ -256,6 +273,8 @@ impl SegmentWriter {
             file: Arc::clone(&self.file),
             path: self.path.clone(),
             locations,
+            dir: self.dir.clone(),
+            first,
         })
     }
 

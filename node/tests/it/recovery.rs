@@ -198,7 +198,7 @@ async fn leaves_sled_lost_are_reindexed_from_the_segments() {
 }
 
 /// A batch whose `fdatasync` failed is still readable from the page cache,
-/// as if durable. The commit thread records where it began, and the next
+/// as if durable. The failed sync records where it began, and the next
 /// start cuts the log there instead of signing a checkpoint over leaves a
 /// reboot would lose.
 #[tokio::test]
@@ -248,6 +248,33 @@ async fn leaves_whose_sync_failed_are_cut_off_not_trusted() {
     // Sequencing goes on from there.
     fill(&node, 100, 1).await;
     assert_eq!(node.head().await.0, 6);
+    node.stop().await;
+}
+
+/// A mark that points past the end of its segment (the file shorter than
+/// the mark says) cuts nothing and never lengthens the file: cutting a
+/// segment only ever shortens it.
+#[tokio::test]
+async fn a_mark_past_the_end_of_its_segment_lengthens_nothing() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 5).await;
+    let head = node.head().await;
+    node.stop().await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let len = std::fs::metadata(&segment).unwrap().len();
+    let at = kaitiaki_node::storage::segment::Location {
+        segment: 0,
+        offset: len + 4096,
+        len: 100,
+    };
+    kaitiaki_node::storage::recovery::mark_unsynced(&dir.path().join("log"), at, 5).unwrap();
+
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), len);
+    assert_eq!(node.recovery.truncated_bytes, 0);
+    assert_eq!(node.head().await, head);
+    assert!(!dir.path().join("log").join("UNSYNCED").exists());
     node.stop().await;
 }
 
