@@ -299,18 +299,39 @@ pub async fn gather(
     path: &str,
     params: &[(&'static str, String)],
 ) -> Result<Value> {
+    gather_pages(|after| {
+        let mut p = params.to_vec();
+        p.push(("after", after));
+        async move { client.query(path, &p).await }
+    })
+    .await
+}
+
+/// Follows page cursors: `fetch(after)` serves the page after the cursor
+/// `after` (empty for the first). It stops at the last page (no `next`), at
+/// [`LIST_MAX`] items, and at a page that cannot lead anywhere: one with no
+/// items, or whose `next` is the cursor just sent. A node answering so
+/// would otherwise keep the CLI asking for ever.
+async fn gather_pages<F, Fut>(mut fetch: F) -> Result<Value>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
     let mut items = Vec::new();
     let mut after = String::new();
     loop {
-        let mut p = params.to_vec();
-        p.push(("after", after.clone()));
-        let page = client.query(path, &p).await?;
+        let page = fetch(after.clone()).await?;
         let Some(next_items) = page.get("items").and_then(Value::as_array) else {
             return Ok(page);
         };
+        if next_items.is_empty() {
+            break;
+        }
         items.extend(next_items.iter().cloned());
         match page.get("next").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() && items.len() < LIST_MAX => after = next.to_owned(),
+            Some(next) if !next.is_empty() && next != after && items.len() < LIST_MAX => {
+                after = next.to_owned()
+            }
             _ => break,
         }
     }
@@ -321,6 +342,72 @@ pub async fn gather(
 mod tests {
     use super::*;
     use clap::Parser;
+
+    /// Serves `pages` in turn to [`gather_pages`], then the last one for
+    /// ever; returns what it gathered and the cursors it was sent.
+    fn gather_from(pages: Vec<Value>) -> (Value, Vec<String>) {
+        let sent = std::cell::RefCell::new(Vec::new());
+        let fetch = |after: String| {
+            let page = pages[sent.borrow().len().min(pages.len() - 1)].clone();
+            sent.borrow_mut().push(after);
+            async move { Ok(page) }
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let value = rt.block_on(gather_pages(fetch)).unwrap();
+        (value, sent.into_inner())
+    }
+
+    #[test]
+    fn paging_follows_cursors_to_the_last_page() {
+        let (value, sent) = gather_from(vec![
+            serde_json::json!({"items": [1, 2], "next": "a"}),
+            serde_json::json!({"items": [3], "next": ""}),
+        ]);
+        assert_eq!(value, serde_json::json!([1, 2, 3]));
+        assert_eq!(sent, ["", "a"]);
+    }
+
+    #[test]
+    fn paging_stops_at_an_empty_page_or_a_cursor_that_does_not_move() {
+        let (value, sent) = gather_from(vec![
+            serde_json::json!({"items": [1], "next": "a"}),
+            serde_json::json!({"items": [], "next": "x"}),
+        ]);
+        assert_eq!(value, serde_json::json!([1]));
+        assert_eq!(sent, ["", "a"]);
+
+        let (value, sent) = gather_from(vec![
+            serde_json::json!({"items": [1], "next": "a"}),
+            serde_json::json!({"items": [2], "next": "a"}),
+        ]);
+        assert_eq!(value, serde_json::json!([1, 2]));
+        assert_eq!(sent, ["", "a"]);
+    }
+
+    #[test]
+    fn paging_stops_at_the_cap_when_cursors_keep_moving() {
+        let n = std::cell::Cell::new(0u64);
+        let fetch = |_after: String| {
+            n.set(n.get() + 1);
+            let page = serde_json::json!({"items": vec![0; 1000], "next": n.get().to_string()});
+            async move { Ok(page) }
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let value = rt.block_on(gather_pages(fetch)).unwrap();
+        assert_eq!(value.as_array().unwrap().len(), LIST_MAX);
+        assert_eq!(n.get(), (LIST_MAX / 1000) as u64);
+    }
+
+    #[test]
+    fn a_listing_that_is_not_paged_comes_back_as_it_is() {
+        let (value, sent) = gather_from(vec![serde_json::json!({"rules": [1]})]);
+        assert_eq!(value, serde_json::json!({"rules": [1]}));
+        assert_eq!(sent, [""]);
+    }
 
     #[test]
     fn listings_become_tables_of_the_useful_columns() {
