@@ -33,16 +33,21 @@ fn members_fetch_and_erase_an_attachment_and_others_are_refused() {
 
     // A member of the readers body gets the exact bytes, to a new file
     // only its owner can read, or on standard output.
+    let get_to = |out: &std::path::Path| {
+        cli.run(&[
+            "--key",
+            "iwi-2",
+            "attachment",
+            "get",
+            &hash,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
     let saved = dir.path().join("fetched.bin");
-    let text = cli.ok(&[
-        "--key",
-        "iwi-2",
-        "attachment",
-        "get",
-        &hash,
-        "--out",
-        saved.to_str().unwrap(),
-    ]);
+    let fetched = get_to(&saved);
+    let text = String::from_utf8_lossy(&fetched.stdout);
+    assert!(fetched.status.success(), "{fetched:?}");
     assert!(text.contains("Saved"), "{text}");
     assert_eq!(std::fs::read(&saved).unwrap(), bytes);
     use std::os::unix::fs::PermissionsExt as _;
@@ -51,18 +56,14 @@ fn members_fetch_and_erase_an_attachment_and_others_are_refused() {
     let piped = cli.run(&["--key", "iwi-3", "attachment", "get", &hash]);
     assert!(piped.status.success(), "{piped:?}");
     assert_eq!(piped.stdout, bytes);
-    // A file already there is never overwritten.
-    let again = cli.run(&[
-        "--key",
-        "iwi-2",
-        "attachment",
-        "get",
-        &hash,
-        "--out",
-        saved.to_str().unwrap(),
-    ]);
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    // A file already there is never overwritten, whatever it holds.
+    let mine = dir.path().join("mine.txt");
+    std::fs::write(&mine, b"Someone else's notes.\n").unwrap();
+    let again = get_to(&mine);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&mine).unwrap(), b"Someone else's notes.\n");
 
     // Not a member of the readers body (the requester, and the other
     // board's chair): refused with the node's code. A refused read exits

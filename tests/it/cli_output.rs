@@ -99,12 +99,40 @@ fn a_broken_limit_is_said_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.matches("must not be empty").count(), 1, "{err}");
-    // Key files: one sentence each, no operating-system error text.
+}
+
+#[test]
+fn key_file_errors_are_one_plain_sentence() {
+    let home = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("KAITIAKI_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    assert!(cli(&["keys", "new", "kahu"]).status.success());
+    // Each says what is wrong and what to do, on one line, with no
+    // operating-system error text behind it.
     let dup = cli(&["keys", "new", "kahu"]);
     let missing = cli(&["--key", "nobody", "keys", "show"]);
-    for out in [dup, missing] {
+    for (out, said) in [
+        (
+            dup,
+            "error: a key named \"kahu\" already exists; choose another name, or see it with \
+             `kaitiaki keys show kahu`\n",
+        ),
+        (
+            missing,
+            "error: no key named \"nobody\"; see `kaitiaki keys list` or make one with \
+             `kaitiaki keys new nobody`\n",
+        ),
+    ] {
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{err}");
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err, said);
+        assert_eq!(err.lines().count(), 1, "{err}");
         assert!(!err.contains("os error"), "{err}");
     }
 }
