@@ -600,7 +600,7 @@ fn index_keys(r: &StatementId, rec: &RequestRecord) -> Vec<(Table, Vec<u8>)> {
         Table::RequestsByPhase,
         key(&[&[rec.phase.code()], &t, r.as_bytes()]),
     ));
-    if let Some(due) = rec.unfiled_reports().first() {
+    if let Some(due) = rec.first_unfiled() {
         out.push((
             Table::ReportsDue,
             key(&[&codec::time_key(due.due), r.as_bytes()]),

@@ -116,22 +116,26 @@ impl Approval {
 
     /// Every periodic due date, earliest first (before the end of access).
     pub fn periodic_due(&self) -> Vec<Timestamp> {
-        let Some(m) = self.schedule.every_months else {
-            return Vec::new();
-        };
-        let end = self.end();
-        let mut out = Vec::new();
-        for i in 1u32.. {
-            let Some(months) = i.checked_mul(m) else {
-                break;
-            };
-            let due = add_months(self.approved.at, months);
-            if due >= end || out.last() == Some(&due) {
-                break;
+        self.periodic_dates().collect()
+    }
+
+    /// [`Approval::periodic_due`], one at a time, strictly increasing.
+    fn periodic_dates(&self) -> impl Iterator<Item = Timestamp> {
+        let every = self.schedule.every_months;
+        let (start, end) = (self.approved.at, self.end());
+        let mut i = 0u32;
+        let mut last = None;
+        std::iter::from_fn(move || {
+            let m = every?;
+            i = i.checked_add(1)?;
+            let due = add_months(start, i.checked_mul(m)?);
+            if due >= end || last == Some(due) {
+                return None;
             }
-            out.push(due);
-        }
-        out
+            last = Some(due);
+            Some(due)
+        })
+        .fuse()
     }
 
     /// The suspensions by motion in force at `now`, in the order they began.
@@ -147,6 +151,32 @@ impl Approval {
             .final_required
             .then(|| self.end().plus_days(FINAL_REPORT_GRACE_DAYS))
     }
+}
+
+/// How many of the due dates `due` (earliest first) reports sequenced at
+/// `filed` (earliest first) meet, and the earliest due date they do not.
+///
+/// The met dates are always the earliest ones. Say the first `n` are met:
+/// a later due date's period begins no sooner than an earlier one's, so if
+/// due date `n`'s period had not begun when a report was sequenced, no
+/// later one's had either. A report therefore meets due date `n` when that
+/// period had begun, and nothing otherwise.
+fn meet(
+    filed: impl Iterator<Item = Timestamp>,
+    mut due: impl Iterator<Item = Timestamp>,
+) -> (usize, Option<Timestamp>) {
+    let mut met = 0;
+    let mut last_met: Option<Timestamp> = None;
+    let mut next = due.next();
+    for at in filed {
+        let Some(d) = next else { break };
+        if last_met.is_none_or(|p| p < at) {
+            met += 1;
+            last_met = Some(d);
+            next = due.next();
+        }
+    }
+    (met, next)
 }
 
 impl RequestRecord {
@@ -166,21 +196,39 @@ impl RequestRecord {
             return Vec::new();
         };
         let due = a.periodic_due();
-        let mut met = vec![false; due.len()];
-        let mut filed: Vec<_> = self
+        let (met, _) = self.periodic_met_count(due.iter().copied());
+        due.into_iter()
+            .enumerate()
+            .map(|(i, d)| (d, i < met))
+            .collect()
+    }
+
+    /// How many of the periodic due dates `due` (earliest first) the
+    /// reports that count meet, and the earliest one they do not.
+    fn periodic_met_count(
+        &self,
+        due: impl Iterator<Item = Timestamp>,
+    ) -> (usize, Option<Timestamp>) {
+        let filed = self
             .reports
             .iter()
             .filter(|r| r.kind == ReportKind::Periodic && r.status != ReportStatus::Returned)
-            .map(|r| (&r.filed, r.id))
-            .collect();
-        filed.sort();
-        for (at, _) in filed {
-            let begun = |i: usize| i == 0 || due[i - 1] < at.at;
-            if let Some(i) = (0..due.len()).find(|&i| !met[i] && begun(i)) {
-                met[i] = true;
-            }
+            .map(|r| r.filed.at);
+        // Only the times matter, taken earliest first; the fold usually
+        // files reports in that order already.
+        if filed.clone().is_sorted() {
+            return meet(filed, due);
         }
-        due.into_iter().zip(met).collect()
+        let mut sorted: Vec<Timestamp> = filed.collect();
+        sorted.sort_unstable();
+        meet(sorted.into_iter(), due)
+    }
+
+    /// Whether a final report that counts stands filed.
+    fn final_filed(&self) -> bool {
+        self.reports
+            .iter()
+            .any(|r| r.kind == ReportKind::Final && r.status != ReportStatus::Returned)
     }
 
     /// Reports the schedule asks for that are not filed (returned reports do
@@ -194,26 +242,45 @@ impl RequestRecord {
         if a.completed.is_some() {
             return Vec::new();
         }
-        let mut out: Vec<DueReport> = self
-            .periodic_met()
-            .into_iter()
-            .filter(|(_, met)| !met)
-            .map(|(due, _)| DueReport {
+        let due = a.periodic_due();
+        let (met, _) = self.periodic_met_count(due.iter().copied());
+        let mut out: Vec<DueReport> = due[met..]
+            .iter()
+            .map(|&due| DueReport {
                 kind: ReportKind::Periodic,
                 due,
             })
             .collect();
-        let final_filed = self
-            .reports
-            .iter()
-            .any(|r| r.kind == ReportKind::Final && r.status != ReportStatus::Returned);
-        if let (Some(due), false) = (a.final_due(), final_filed) {
+        if let (Some(due), false) = (a.final_due(), self.final_filed()) {
             out.push(DueReport {
                 kind: ReportKind::Final,
                 due,
             });
         }
         out
+    }
+
+    /// The earliest of [`RequestRecord::unfiled_reports`], without listing
+    /// the rest.
+    pub fn first_unfiled(&self) -> Option<DueReport> {
+        let a = self.approval.as_ref()?;
+        if a.completed.is_some() {
+            return None;
+        }
+        // Periodic due dates all fall before the end of access, so before
+        // the final report's.
+        if let (_, Some(due)) = self.periodic_met_count(a.periodic_dates()) {
+            return Some(DueReport {
+                kind: ReportKind::Periodic,
+                due,
+            });
+        }
+        a.final_due()
+            .filter(|_| !self.final_filed())
+            .map(|due| DueReport {
+                kind: ReportKind::Final,
+                due,
+            })
     }
 
     /// The next report the schedule asks for that falls due after `now`,
