@@ -12,7 +12,8 @@
 //! A node decides how long its answers are, and one that means harm could
 //! answer without end; so every answer is read with a cap on its length
 //! ([`read_capped`]): a JSON answer at most [`JSON_CAP`], a signed note at
-//! most [`NOTE_CAP`], an error body at most [`ERROR_CAP`].
+//! most [`NOTE_CAP`], an attachment at most [`ATTACHMENT_CAP`], an error
+//! body (or any other answer the CLI throws away) at most [`ERROR_CAP`].
 
 use std::time::Duration;
 
@@ -32,7 +33,15 @@ pub use kaitiaki_node::replication::bounded::{raw_leaves_cap, NOTE_CAP};
 pub const JSON_CAP: usize = 8 << 20;
 
 /// The longest error body read; only its code and first words are shown.
+/// Also the cap on an answer whose body is thrown away (an erasure's).
 pub const ERROR_CAP: usize = 64 << 10;
+
+/// The longest confidential attachment read (1 GiB). A node refuses an
+/// upload above its `max_attachment_bytes`, 16 MiB unless its operator
+/// raised it; this cap leaves room for any node configured with sense,
+/// while a node answering without end is stopped before it fills the
+/// memory. An answer beyond it is refused, not read on.
+pub const ATTACHMENT_CAP: usize = 1 << 30;
 
 /// Reads the body of a node's answer to `what`, at most `cap` bytes: an
 /// answer that declares or runs to more is refused, not read on.
@@ -340,22 +349,20 @@ impl Client {
         read_json(resp, what).await
     }
 
-    /// A signed request with no body, answered with bytes (or nothing).
+    /// A signed request with no body, answered with bytes (or nothing): at
+    /// most `cap` of them, as every answer (see [`read_capped`]).
     pub async fn signed_bytes(
         &self,
         method: &str,
         path_and_query: &str,
         header: &str,
+        cap: usize,
         what: &str,
     ) -> Result<Vec<u8>> {
         let resp = self
             .signed_send(method, path_and_query, header, what)
             .await?;
-        let bytes = resp
-            .bytes()
-            .await
-            .with_context(|| format!("the node's answer to {what} broke off"))?;
-        Ok(bytes.to_vec())
+        read_capped(resp, cap, what).await
     }
 
     /// `GET /healthz`.

@@ -20,6 +20,7 @@ use kaitiaki_protocol::{Body, ContentHash, StatementId};
 use serde::Serialize;
 
 use crate::actions::read_file;
+use crate::client::{ATTACHMENT_CAP, ERROR_CAP};
 use crate::output::Render;
 use crate::parse;
 use crate::submit::{Session, Submitted};
@@ -326,7 +327,7 @@ async fn get(s: &Session, hash: &ContentHash, out: Option<&PathBuf>) -> Result<(
     let (path, header) = signed_request(s, "GET", hash).await?;
     let bytes = s
         .client
-        .signed_bytes("GET", &path, &header, "the attachment")
+        .signed_bytes("GET", &path, &header, ATTACHMENT_CAP, "the attachment")
         .await?;
     // The log commits to the hash, so the bytes are checked, not trusted.
     if ContentHash::of(&bytes) != *hash {
@@ -372,7 +373,7 @@ async fn erase(s: &Session, hash: &ContentHash) -> Result<()> {
     let (path, header) = signed_request(s, "DELETE", hash).await?;
     if !s.dry_run {
         s.client
-            .signed_bytes("DELETE", &path, &header, "the erasure")
+            .signed_bytes("DELETE", &path, &header, ERROR_CAP, "the erasure")
             .await?;
     }
     s.printer.emit(&AttachmentErased {
