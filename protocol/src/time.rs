@@ -35,6 +35,15 @@ impl Timestamp {
     /// The Unix epoch.
     pub const EPOCH: Timestamp = Timestamp(0);
 
+    /// The latest instant PROTOCOL.md §2 allows, 9999-12-31T23:59:59.999Z.
+    pub const MAX: Timestamp = Timestamp(MAX_MILLIS);
+
+    /// From milliseconds since the epoch, clamped into the range the
+    /// protocol allows (the epoch to [`Timestamp::MAX`]).
+    pub fn saturating_from_unix_millis(ms: i64) -> Self {
+        Timestamp(ms.clamp(0, MAX_MILLIS))
+    }
+
     /// From milliseconds since the epoch.
     pub fn from_unix_millis(ms: i64) -> Result<Self, TimeError> {
         if (0..=MAX_MILLIS).contains(&ms) {
@@ -151,6 +160,20 @@ mod tests {
         let t = Timestamp::parse("2026-11-22T09:30:00.5Z").unwrap();
         assert_eq!(t.unix_millis() % 1000, 500);
         assert_eq!(t.to_rfc3339(), "2026-11-22T09:30:00.500Z");
+    }
+
+    #[test]
+    fn saturating_millis_stay_in_the_protocols_range() {
+        assert_eq!(Timestamp::MAX.to_rfc3339(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            Timestamp::saturating_from_unix_millis(i64::MAX),
+            Timestamp::MAX
+        );
+        assert_eq!(Timestamp::saturating_from_unix_millis(-5), Timestamp::EPOCH);
+        assert_eq!(
+            Timestamp::saturating_from_unix_millis(1_000).unix_millis(),
+            1_000
+        );
     }
 
     #[test]

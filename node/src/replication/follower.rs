@@ -45,6 +45,7 @@ use super::bounded;
 use super::evidence::{self, leaf_claim, Item};
 use super::rules::{self, Refusal};
 use super::{Followed, PeerState};
+use crate::api::federation::MAX_RAW_LEAVES;
 use crate::node::Shared;
 use crate::sequencer::mirror::{open_leaf, MirrorLeaf, MirrorOutcome};
 use crate::sequencer::{now_millis, SequencerHandle};
@@ -58,9 +59,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// The most leaves `/v1/leaves/raw` serves at once (PROTOCOL.md §8.11):
-/// asking for more would only raise the cap on the answer.
-const MAX_RAW_LEAVES: u64 = 4096;
 
 /// Why a round stopped. A fault ends a round once and carries its
 /// evidence with it, so its size does not matter.
@@ -463,6 +461,8 @@ impl Follower {
         at: u64,
         new: &Signed,
     ) -> Result<(Vec<MirrorLeaf>, u64), Fault> {
+        // A peer serves at most this many at once (PROTOCOL.md §8.11): asking
+        // for more would only raise the cap on the answer.
         let limit = self.batch.min(new.size() - at).min(MAX_RAW_LEAVES);
         let body = self
             .get_bytes(

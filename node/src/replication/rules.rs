@@ -24,6 +24,7 @@
 
 use kaitiaki_protocol::Timestamp;
 
+use crate::error::code::WRONG_NETWORK;
 use crate::sequencer::mirror::MirrorLeaf;
 
 /// Why a run of a peer's leaves was refused.
@@ -47,18 +48,13 @@ pub(crate) enum Refusal {
     },
 }
 
-/// The code of a statement signed for another network.
-pub(crate) const WRONG_NETWORK: &str = "wrong_network";
 /// The code of a leaf sequenced before the one before it.
 pub(crate) const SEQUENCED_BACKWARDS: &str = "sequenced_backwards";
 
 /// The latest time a peer's leaf may be sequenced at, by this node's clock
 /// `now_ms` (Unix milliseconds) and the skew allowed.
 pub(crate) fn latest(now_ms: i64, skew_ms: i64) -> Timestamp {
-    // The latest time PROTOCOL.md §2 allows, 9999-12-31T23:59:59.999Z.
-    const LAST_MS: i64 = 253_402_300_799_999;
-    let ms = now_ms.saturating_add(skew_ms).clamp(0, LAST_MS);
-    Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::EPOCH)
+    Timestamp::saturating_from_unix_millis(now_ms.saturating_add(skew_ms))
 }
 
 /// Checks `leaves`, leaves `first_index..` of a peer's log, in order.
@@ -101,7 +97,9 @@ pub(crate) fn check(
                 index,
                 detail: format!(
                     "its leaf {index} was sequenced at {at}, after {latest}, \
-                     the latest time this node's clock allows for now"
+                     the latest time this node's clock allows for now; check both \
+                     nodes' clocks (replication.max_future_skew_secs sets the \
+                     allowance)"
                 ),
             });
         }
