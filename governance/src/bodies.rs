@@ -34,7 +34,7 @@ use kaitiaki_protocol::{Body, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, key, KeyBytes, Pos};
-use crate::engine::{Engine, Loaded};
+use crate::engine::{authored_side, Engine, Loaded};
 use crate::entry::{Agg, Side, Verdict};
 use crate::error::StateError;
 use crate::rejection::{Rejection, RejectionCode};
@@ -399,15 +399,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                 // Which seat a removed key names depends on its rotations:
                 // a change to them recomputes the body, as for an author.
                 for k in &a.remove_members {
-                    sides.push(Side {
-                        table: Table::Authored,
-                        key: key(&[
-                            KeyBytes::of(k).as_bytes(),
-                            &codec::time_key(pos.at),
-                            l.id.as_bytes(),
-                        ]),
-                        value: codec::encode(Table::Authored, &Some(agg))?,
-                    });
+                    sides.push(authored_side(&KeyBytes::of(k), &pos, &l.id, Some(agg))?);
                 }
             }
             self.set_verdict(&l.id, &l.author, Some(agg), Some(pos), verdict, sides)?;

@@ -419,11 +419,7 @@ impl<'w, S: Store + ?Sized> Engine<'w, S> {
         if let Some(p) = &pos {
             // Every positioned statement is findable by its author and time,
             // so a late rotation or revocation finds what it invalidates.
-            sides.push(Side {
-                table: Table::Authored,
-                key: key(&[author.as_bytes(), &codec::time_key(p.at), id.as_bytes()]),
-                value: codec::encode(Table::Authored, &owner)?,
-            });
+            sides.push(authored_side(author, p, id, owner)?);
         }
         sides.sort();
         sides.dedup();
@@ -514,6 +510,21 @@ impl<'w, S: Store + ?Sized> Engine<'w, S> {
         }
         Ok(())
     }
+}
+
+/// The side entry finding a statement by a key and its time, so a late
+/// rotation or revocation of the key marks `owner`.
+pub(crate) fn authored_side(
+    author: &KeyBytes,
+    pos: &Pos,
+    id: &StatementId,
+    owner: Option<Agg>,
+) -> Result<Side, StateError> {
+    Ok(Side {
+        table: Table::Authored,
+        key: key(&[author.as_bytes(), &codec::time_key(pos.at), id.as_bytes()]),
+        value: codec::encode(Table::Authored, &owner)?,
+    })
 }
 
 /// A side entry registering that the owner of a statement depends on `target`.
