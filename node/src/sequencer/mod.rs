@@ -172,6 +172,23 @@ impl LeafMeta {
     }
 }
 
+/// Whether `statement` commits to a content hash this log already commits
+/// to: earlier in this batch (`batch`), in a batch in flight, or on disk.
+/// The first commitment binds the readers, so a second is refused.
+fn rebinds(
+    statement: &Statement,
+    batch: &[([u8; 32], StatementId)],
+    carry: &Carry,
+    storage: &crate::storage::Storage,
+) -> Result<bool, StorageError> {
+    let Some(hash) = attachment_of(statement) else {
+        return Ok(false);
+    };
+    Ok(batch.iter().any(|(a, _)| *a == hash)
+        || carry.commits_attachment(&hash)
+        || storage.attachment_commit(&hash)?.is_some())
+}
+
 /// The content hash an `attachment.commit` commits to, if it is one.
 fn attachment_of(statement: &Statement) -> Option<[u8; 32]> {
     match &statement.body {
@@ -392,17 +409,15 @@ impl SequenceLoop {
                         None => shared.storage.index_of(&id),
                     },
                 };
-                // A new commitment to a content hash this log already
-                // commits to (in this batch, one in flight, or on disk).
-                let rebinds = |found: Option<u64>| -> Result<bool, StorageError> {
-                    match attachment_of(item.statement()) {
-                        Some(h) if found.is_none() => Ok(attachments.iter().any(|(a, _)| *a == h)
-                            || self.carry.commits_attachment(&h)
-                            || shared.storage.attachment_commit(&h)?.is_some()),
-                        _ => Ok(false),
+                // Only a statement new to the log can bind a content hash anew.
+                let seen = match existing {
+                    Ok(None) => {
+                        rebinds(item.statement(), &attachments, &self.carry, &shared.storage)
+                            .map(|again| (None, again))
                     }
+                    other => other.map(|found| (found, false)),
                 };
-                let outcome = match existing.and_then(|found| Ok((found, rebinds(found)?))) {
+                let outcome = match seen {
                     Err(e) => {
                         failure = Some(e);
                         break;
