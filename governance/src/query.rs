@@ -215,6 +215,26 @@ fn timeline_item<S: Store + ?Sized>(
     }))
 }
 
+/// Adds the timeline items of the statements `agg` is folded from, but for
+/// `own`, the statement that founds it.
+fn member_items<S: Store + ?Sized>(
+    s: &S,
+    agg: &Agg,
+    own: &StatementId,
+    out: &mut Vec<TimelineItem>,
+) -> Result<(), StateError> {
+    let prefix = agg.key();
+    for (k, _) in scan_all(s, Table::Members, &prefix, None)? {
+        let id = codec::id_at(Table::Members, &k, prefix.len())?;
+        if id != *own {
+            if let Some(item) = timeline_item(s, &id)? {
+                out.push(item);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Questions (with their answers), concerns and attachments about a subject.
 fn thread_items<S: Store + ?Sized>(
     s: &S,
@@ -230,14 +250,7 @@ fn thread_items<S: Store + ?Sized>(
             thread_items(s, &id, out)?;
         }
         if v == b"concern" {
-            for (mk, _) in scan_all(s, Table::Members, &Agg::Concern(id).key(), None)? {
-                let rid = codec::id_at(Table::Members, &mk, 33)?;
-                if rid != id {
-                    if let Some(item) = timeline_item(s, &rid)? {
-                        out.push(item);
-                    }
-                }
-            }
+            member_items(s, &Agg::Concern(id), &id, out)?;
         }
     }
     Ok(())
@@ -380,14 +393,7 @@ pub fn request<S: Store + ?Sized>(
         .unwrap_or_default();
     let next_report = record.as_ref().and_then(|r| r.next_report(now));
     let mut timeline = Vec::new();
-    for (k, _) in scan_all(s, Table::Members, &Agg::Request(*id).key(), None)? {
-        let mid = codec::id_at(Table::Members, &k, 33)?;
-        if mid != *id {
-            if let Some(item) = timeline_item(s, &mid)? {
-                timeline.push(item);
-            }
-        }
-    }
+    member_items(s, &Agg::Request(*id), id, &mut timeline)?;
     thread_items(s, id, &mut timeline)?;
     timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
     let suspended_by = match &record {
@@ -460,14 +466,7 @@ pub fn concern_story<S: Store + ?Sized>(
         return Ok(None);
     };
     let mut responses = Vec::new();
-    for (k, _) in scan_all(s, Table::Members, &Agg::Concern(*id).key(), None)? {
-        let rid = codec::id_at(Table::Members, &k, 33)?;
-        if rid != *id {
-            if let Some(item) = timeline_item(s, &rid)? {
-                responses.push(item);
-            }
-        }
-    }
+    member_items(s, &Agg::Concern(*id), id, &mut responses)?;
     responses.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
     Ok(Some(ConcernStory {
         id: *id,
