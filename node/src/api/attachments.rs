@@ -351,10 +351,19 @@ fn authorise(
 ) -> ApiResult<()> {
     let key = signed_by(app, headers, &method, &format!("/v1/attachments/{hash}"))?;
     if !is_member(app, &commit.readers, &key)? {
+        let act = match method {
+            Method::PUT => "upload it again after its erasure",
+            Method::DELETE => "erase it",
+            _ => "read it",
+        };
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             code::FORBIDDEN,
-            "only members of the body named as this attachment's readers may read it",
+            format!(
+                "only members of body {}, this attachment's readers, may {act}; sign with the \
+                 key of a seat of that body",
+                commit.readers
+            ),
         ));
     }
     Ok(())

@@ -76,6 +76,13 @@ async fn only_members_of_the_readers_body_read_an_attachment() {
     .await
     .unwrap();
     assert_eq!(r.status(), 403, "the researcher is not on the board");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "forbidden");
+    let said = body["message"].as_str().unwrap();
+    assert!(
+        said.contains("this attachment's readers, may read it"),
+        "{said}"
+    );
     let stale = Timestamp::from_unix_millis(now().unix_millis() - 3_600_000).unwrap();
     let r = get(Some(sign_request(&c.mere, ORIGIN, "GET", &path, stale)))
         .await
@@ -204,12 +211,15 @@ async fn nobody_takes_over_keeps_reading_or_revives_an_attachment() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(put(secret.clone(), None).await.unwrap().status(), 401);
-    assert_eq!(
-        put(secret.clone(), Some(&c.researcher))
-            .await
-            .unwrap()
-            .status(),
-        403
+    let r = put(secret.clone(), Some(&c.researcher)).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let said = r.json::<serde_json::Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        said.contains("may upload it again after its erasure"),
+        "{said}"
     );
     assert_eq!(read(&c.aroha).await.unwrap().status(), 404);
     assert_eq!(
