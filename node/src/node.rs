@@ -126,7 +126,8 @@ impl Node {
         config.validate()?;
         if !crate::memory::tuned() {
             tracing::warn!(
-                "the allocator does not run with the node's options; memory may not stay flat"
+                "jemalloc does not run with the node's options (is _RJEM_MALLOC_CONF set? unset \
+                 it); memory may not stay flat and writes may be slower"
             );
         }
         let identity = Identity::load_or_create(&config.data_dir, &config.origin)?;
