@@ -10,9 +10,11 @@
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use kaitiaki_protocol::envelope::{pae, STATEMENT_PAYLOAD_TYPE};
+use kaitiaki_protocol::envelope::{pae, EnvelopeError, STATEMENT_PAYLOAD_TYPE};
+use kaitiaki_protocol::json::JsonError;
 use kaitiaki_protocol::merkle::{self, MemoryTree};
-use kaitiaki_protocol::{Envelope, Hash, Leaf};
+use kaitiaki_protocol::statement::StatementError;
+use kaitiaki_protocol::{Envelope, Hash, Kind, Leaf};
 use serde_json::{json, Value};
 
 use crate::fixtures::{self, at, key, public, NETWORK};
@@ -89,25 +91,71 @@ fn statement_vectors_match() {
     check_file(&dir.join("keys.json"), &keys_json());
 }
 
-/// Envelopes every verifier must refuse, with the reason.
-fn failures() -> Vec<(&'static str, &'static str, Value)> {
+/// How a failure vector must be refused: this implementation's error for it.
+type Refusal = fn(&EnvelopeError) -> bool;
+
+/// The error a payload that is not a valid statement is refused with.
+fn statement_error(e: &EnvelopeError) -> Option<&StatementError> {
+    match e {
+        EnvelopeError::Statement(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Refused as a malformed envelope, for `why`.
+fn malformed(e: &EnvelopeError, why: &str) -> bool {
+    matches!(e, EnvelopeError::Malformed(m) if m == why)
+}
+
+/// Refused for the shape of the `key.announce` body, for `why`.
+fn body_shape(e: &EnvelopeError, why: &str) -> bool {
+    matches!(
+        statement_error(e),
+        Some(StatementError::BodyShape { kind: Kind::KeyAnnounce, source }) if source.to_string() == why
+    )
+}
+
+/// Refused for the timestamp `time`, which is not RFC 3339 UTC.
+fn timestamp(e: &EnvelopeError, time: &str) -> bool {
+    let said = format!("timestamp \"{time}\" is not RFC 3339 UTC");
+    matches!(
+        statement_error(e),
+        Some(StatementError::Shape(s)) if s.to_string().starts_with(&said)
+    )
+}
+
+/// Envelopes every verifier must refuse, with the reason, and the error
+/// this implementation refuses each with (so that each is refused for its
+/// own reason, not for another fault the change happened to make).
+fn failures() -> Vec<(&'static str, &'static str, Refusal, Value)> {
     let good = fixtures::envelopes().remove(0);
     let payload = String::from_utf8(good.payload().to_vec()).expect("UTF-8");
     let signed = |p: String| Envelope::sign_payload(&key(1), p.into_bytes()).to_dsse();
     let mut out = vec![];
-    let mut dsse = |name, why, d: kaitiaki_protocol::envelope::Dsse| {
-        out.push((name, why, serde_json::to_value(d).expect("serialisable")))
+    let mut dsse = |name, why, refusal: Refusal, d: kaitiaki_protocol::envelope::Dsse| {
+        out.push((
+            name,
+            why,
+            refusal,
+            serde_json::to_value(d).expect("serialisable"),
+        ))
     };
     let mut flipped = good.to_dsse();
     let mut sig = STANDARD.decode(&flipped.signatures[0].sig).expect("b64");
     sig[0] ^= 1;
     flipped.signatures[0].sig = STANDARD.encode(&sig);
-    dsse("fail_bad_signature", "signature does not verify", flipped);
+    dsse(
+        "fail_bad_signature",
+        "signature does not verify",
+        |e| matches!(e, EnvelopeError::BadSignature(k) if **k == public(1)),
+        flipped,
+    );
     let mut wrong_type = good.to_dsse();
     wrong_type.payload_type = "application/vnd.in-toto+json".into();
     dsse(
         "fail_wrong_payload_type",
         "payloadType is not the Kaitiaki statement type",
+        |e| malformed(e, "payloadType is not the Kaitiaki statement type"),
         wrong_type,
     );
     let mut other_key = good.to_dsse();
@@ -115,37 +163,73 @@ fn failures() -> Vec<(&'static str, &'static str, Value)> {
     dsse(
         "fail_wrong_keyid",
         "signature does not verify for the named key",
+        |e| matches!(e, EnvelopeError::BadSignature(k) if **k == public(2)),
         other_key,
     );
     let mut weak = good.to_dsse();
     weak.signatures[0].keyid = format!("01{}", "00".repeat(31));
-    dsse("fail_weak_key", "small-order public key", weak);
+    dsse(
+        "fail_weak_key",
+        "small-order public key",
+        |e| {
+            malformed(
+                e,
+                "keyid: the public key is weak (small order) and is not accepted",
+            )
+        },
+        weak,
+    );
     let mut two = good.to_dsse();
     two.signatures.push(two.signatures[0].clone());
-    dsse("fail_two_signatures", "exactly one signature", two);
+    dsse(
+        "fail_two_signatures",
+        "exactly one signature",
+        |e| malformed(e, "a statement carries exactly one signature"),
+        two,
+    );
     dsse(
         "fail_duplicate_key",
         "duplicate member in the payload",
+        |e| {
+            matches!(
+                statement_error(e),
+                Some(StatementError::Json(JsonError::Syntax(s))) if s.to_string().starts_with("duplicate key \"network\"")
+            )
+        },
         signed(payload.replacen("{\"network\"", "{\"network\":\"other\",\"network\"", 1)),
     );
     dsse(
         "fail_unknown_field",
         "unknown member",
+        |e| {
+            body_shape(
+                e,
+                "unknown field `nickname`, expected `display_name` or `affiliation`",
+            )
+        },
         signed(payload.replacen("\"display_name\"", "\"nickname\":\"x\",\"display_name\"", 1)),
     );
     dsse(
         "fail_trailing_bytes",
         "bytes after the object",
+        |e| {
+            matches!(
+                statement_error(e),
+                Some(StatementError::Json(JsonError::Padding))
+            )
+        },
         signed(format!("{payload}\n")),
     );
     dsse(
         "fail_wrong_type",
         "affiliation must be a string",
+        |e| body_shape(e, "invalid type: integer `1`, expected a string"),
         signed(payload.replacen("\"affiliation\":\"Ngāti Example\"", "\"affiliation\":1", 1)),
     );
     dsse(
         "fail_body_as_array",
         "the body is an object, never an array of its members' values",
+        |e| body_shape(e, "the value: must be a JSON object"),
         signed(payload.replacen(
             "{\"affiliation\":\"Ngāti Example\",\"display_name\":\"Aroha Example\"}",
             "[\"Ngāti Example\",\"Aroha Example\"]",
@@ -155,16 +239,24 @@ fn failures() -> Vec<(&'static str, &'static str, Value)> {
     dsse(
         "fail_leap_second",
         "no time has a 60th second",
+        |e| timestamp(e, "2026-11-01T00:00:60Z"),
         signed(payload.replacen(":00Z\"", ":60Z\"", 1)),
     );
     dsse(
         "fail_unknown_kind",
         "no such kind",
+        |e| {
+            matches!(
+                statement_error(e),
+                Some(StatementError::UnknownKind(k)) if k == "key.denounce"
+            )
+        },
         signed(payload.replacen("key.announce", "key.denounce", 1)),
     );
     dsse(
         "fail_time_offset",
         "created_at must be UTC with Z",
+        |e| timestamp(e, "2026-11-01T00:00:00+13:00"),
         signed(payload.replacen("Z\"", "+13:00\"", 1)),
     );
     let other_author = {
@@ -175,6 +267,13 @@ fn failures() -> Vec<(&'static str, &'static str, Value)> {
     dsse(
         "fail_author_mismatch",
         "payload author is not the signer",
+        |e| {
+            matches!(
+                e,
+                EnvelopeError::AuthorMismatch { payload, signer }
+                    if **payload == public(2) && **signer == public(1)
+            )
+        },
         signed(other_author),
     );
     out
@@ -184,7 +283,7 @@ fn failures() -> Vec<(&'static str, &'static str, Value)> {
 fn failure_vectors_match_and_are_refused() {
     let dir = vectors_dir().join("statement");
     let good = fixtures::envelopes().remove(0).to_dsse();
-    for (name, why, dsse) in failures() {
+    for (name, why, refused_as_expected, dsse) in failures() {
         let bytes = serde_json::to_vec(&dsse).expect("serialisable");
         assert_ne!(
             serde_json::to_value(&good).expect("serialisable"),
@@ -192,7 +291,13 @@ fn failure_vectors_match_and_are_refused() {
             "{name}: the change did not apply"
         );
         let opened = Envelope::from_dsse_json(&bytes).and_then(|e| e.open());
-        assert!(opened.is_err(), "{name} was accepted");
+        let err = opened
+            .err()
+            .unwrap_or_else(|| panic!("{name} was accepted"));
+        assert!(
+            refused_as_expected(&err),
+            "{name} ({why}) was refused for another reason: {err:?}"
+        );
         check_file(
             &dir.join(format!("{name}.json")),
             &json!({ "reason": why, "dsse": dsse }),
