@@ -74,8 +74,10 @@ pub fn routes() -> Router<AppState> {
 pub struct StateDoc;
 
 /// A request with its status and whole story at the node's `now`, as
-/// `GET /v1/requests/{id}` serves it (governance's `query::RequestView`).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+/// `GET /v1/requests/{id}` serves it. Only the OpenAPI document uses this
+/// type: the handler serves governance's `query::RequestView`, and the
+/// schema test checks that the two agree.
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct RequestJson {
     /// The request's submission id.
     pub id: String,
@@ -110,8 +112,9 @@ pub struct RequestJson {
 
 /// One reason an approved request is suspended now: a rāhui in force on
 /// one of its datasets (`kind` `rahui`), or a governing body's suspend
-/// motion that passed and was not reinstated (`kind` `motion`).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+/// motion that passed and was not reinstated (`kind` `motion`). For the
+/// OpenAPI document only, as [`RequestJson`].
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SuspendedBy {
     /// `rahui` or `motion`.
     pub kind: String,
