@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
+use kaitiaki_governance::RequestStatus;
 use kaitiaki_protocol::StatementId;
 use serde::Serialize;
 use serde_json::Value;
@@ -87,19 +88,18 @@ pub enum StatusArg {
     Completed,
 }
 
-impl StatusArg {
-    /// The API's name for it.
-    pub fn api_name(self) -> &'static str {
-        match self {
-            StatusArg::Submitted => "submitted",
-            StatusArg::UnderReview => "under_review",
-            StatusArg::Approved => "approved",
-            StatusArg::Declined => "declined",
-            StatusArg::Withdrawn => "withdrawn",
-            StatusArg::Suspended => "suspended",
-            StatusArg::Revoked => "revoked",
-            StatusArg::Expired => "expired",
-            StatusArg::Completed => "completed",
+impl From<StatusArg> for RequestStatus {
+    fn from(s: StatusArg) -> RequestStatus {
+        match s {
+            StatusArg::Submitted => RequestStatus::Submitted,
+            StatusArg::UnderReview => RequestStatus::UnderReview,
+            StatusArg::Approved => RequestStatus::Approved,
+            StatusArg::Declined => RequestStatus::Declined,
+            StatusArg::Withdrawn => RequestStatus::Withdrawn,
+            StatusArg::Suspended => RequestStatus::Suspended,
+            StatusArg::Revoked => RequestStatus::Revoked,
+            StatusArg::Expired => RequestStatus::Expired,
+            StatusArg::Completed => RequestStatus::Completed,
         }
     }
 }
@@ -267,7 +267,9 @@ impl ListCmd {
                         ("body", opt(body)),
                         (
                             "status",
-                            status.map(|s| s.api_name().to_owned()).unwrap_or_default(),
+                            status
+                                .map(|s| RequestStatus::from(s).as_str().to_owned())
+                                .unwrap_or_default(),
                         ),
                         ("requester", requester),
                     ],
@@ -410,6 +412,18 @@ mod tests {
     }
 
     #[test]
+    fn every_status_the_node_knows_can_be_asked_for() {
+        use std::collections::BTreeSet;
+        let offered: BTreeSet<RequestStatus> = StatusArg::value_variants()
+            .iter()
+            .map(|&s| RequestStatus::from(s))
+            .collect();
+        let known: BTreeSet<RequestStatus> = RequestStatus::ALL.into_iter().collect();
+        assert_eq!(offered, known);
+        assert_eq!(StatusArg::value_variants().len(), RequestStatus::ALL.len());
+    }
+
+    #[test]
     fn listings_become_tables_of_the_useful_columns() {
         let value = serde_json::json!([
             {"id": "ab", "record": {"name": "Te Poari", "open": true}, "extra": 1},
@@ -466,7 +480,7 @@ mod tests {
             else {
                 panic!("{typed} did not parse as a status");
             };
-            assert_eq!(status.api_name(), api);
+            assert_eq!(RequestStatus::from(status).as_str(), api);
         }
         let err = parse("under-reveiw").unwrap_err().to_string();
         assert!(err.contains("under-review"), "{err}");

@@ -360,6 +360,21 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
+    /// Every status, in the order a request may come to them: the order
+    /// the pages' filter and the command line offer them. A new status
+    /// goes here too.
+    pub const ALL: [RequestStatus; 9] = [
+        RequestStatus::Submitted,
+        RequestStatus::UnderReview,
+        RequestStatus::Approved,
+        RequestStatus::Declined,
+        RequestStatus::Withdrawn,
+        RequestStatus::Suspended,
+        RequestStatus::Revoked,
+        RequestStatus::Expired,
+        RequestStatus::Completed,
+    ];
+
     /// The status's stable name, e.g. `under_review`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -406,6 +421,16 @@ mod tests {
             add_months(t("1970-01-01T00:00:00Z"), 0),
             t("1970-01-01T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn every_status_is_listed_once_under_its_serde_name() {
+        let names: std::collections::BTreeSet<_> =
+            RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names.len(), RequestStatus::ALL.len());
+        for s in RequestStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
     }
 
     #[test]

@@ -9,17 +9,7 @@ use super::labels::{Labels, Section};
 use super::layout::{date, pager, person, status, Person};
 
 /// Every status, in the order the filter offers them.
-pub const STATUSES: [RequestStatus; 9] = [
-    RequestStatus::Submitted,
-    RequestStatus::UnderReview,
-    RequestStatus::Approved,
-    RequestStatus::Declined,
-    RequestStatus::Withdrawn,
-    RequestStatus::Suspended,
-    RequestStatus::Revoked,
-    RequestStatus::Expired,
-    RequestStatus::Completed,
-];
+pub const STATUSES: [RequestStatus; RequestStatus::ALL.len()] = RequestStatus::ALL;
 
 /// How many digits of a key, at least, the requester filter takes: as many
 /// as the pages show beside a person's name ([`super::layout::short`]).
