@@ -380,7 +380,7 @@ fn an_amendment_leaving_no_members_is_refused() {
 fn an_amendment_that_leaves_the_rule_out_of_reach_is_refused() {
     let mut s = Setting::new();
     let b = s.iwi_board;
-    let [a, h, m, t, wi] = s.c.iwi.clone();
+    let [a, _, m, t, wi] = s.c.iwi.clone();
     // Three of five leave and the threshold stays at three: two could never act.
     let msg = s.w.refused(
         &a,
@@ -417,9 +417,7 @@ fn an_amendment_that_leaves_the_rule_out_of_reach_is_refused() {
             Some(DecisionRule::Threshold { k: 2 }),
         ),
     );
-    for p in [&a, &h, &m] {
-        s.w.ok(p, IWI, approve(fix, b));
-    }
+    s.iwi_approve(fix, 3);
     assert_eq!(query::members(&s.w.store, &b).unwrap().len(), 2);
     let r = s.request(365);
     s.iwi_approve(r, 2);

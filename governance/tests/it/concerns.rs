@@ -28,6 +28,13 @@ fn a_concern_stays_open_until_its_governing_bodies_resolve_it() {
         "a response that does not resolve"
     );
     s.w.ok(&sione, PACIFIC, respond(c, s.pacific_board, true));
+    // One of its two governing bodies resolving it is not enough.
+    assert!(
+        query::concern(&s.w.store, &c).unwrap().unwrap().open,
+        "resolved by one of its two governing bodies"
+    );
+    let open = lists::open_concerns(&s.w.store, None, 10).unwrap();
+    assert!(open.items.iter().any(|o| o.id == c), "{:?}", open.items);
     let aroha = s.c.iwi[0].clone();
     s.w.ok(&aroha, IWI, respond(c, s.iwi_board, true));
     let open = lists::open_concerns(&s.w.store, None, 10).unwrap();

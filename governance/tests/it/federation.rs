@@ -4,8 +4,7 @@
 //! same store, byte for byte.
 
 use kaitiaki_governance::{apply, query, recompute_state_hash, state_hash, Entry, MemStore};
-use kaitiaki_protocol::statement::{BodyAmend, Condition, ReportKind};
-use kaitiaki_protocol::Body;
+use kaitiaki_protocol::statement::{Condition, ReportKind};
 use proptest::prelude::*;
 
 use crate::fixture::*;
@@ -17,19 +16,6 @@ fn fold<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> MemStore {
         apply(e, &mut s).expect("the store works");
     }
     s
-}
-
-/// An amendment of a body's notice period.
-pub fn notice(body: kaitiaki_protocol::StatementId, days: u32) -> Body {
-    Body::BodyAmend(BodyAmend {
-        body,
-        add_members: Vec::new(),
-        remove_members: Vec::new(),
-        rule: None,
-        notice_days: Some(days),
-        description: None,
-        reason: "Give whānau time to comment on every request.".into(),
-    })
 }
 
 /// The entries of `logs`, one log after another, each in its own order.

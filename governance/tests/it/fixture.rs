@@ -267,6 +267,19 @@ pub fn amend(
     })
 }
 
+/// An amendment of a body's notice period.
+pub fn notice(body: StatementId, days: u32) -> Body {
+    Body::BodyAmend(BodyAmend {
+        body,
+        add_members: Vec::new(),
+        remove_members: Vec::new(),
+        rule: None,
+        notice_days: Some(days),
+        description: None,
+        reason: "Give whānau time to comment on every request.".into(),
+    })
+}
+
 pub fn dataset(name: &str, bodies: &[StatementId], excluded: &[&str]) -> Body {
     Body::DatasetRegister(DatasetRegister {
         name: name.into(),

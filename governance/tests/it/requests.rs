@@ -309,24 +309,9 @@ fn requests_list_by_status_dataset_body_and_requester_with_pagination() {
 
 /// The iwi board lengthens its notice period by an amendment it votes on.
 fn lengthen_iwi_notice(s: &mut Setting, days: u32) {
-    let b = s.iwi_board;
-    let iwi = s.c.iwi.clone();
-    let amendment = s.w.ok(
-        &iwi[0],
-        IWI,
-        kaitiaki_protocol::Body::BodyAmend(kaitiaki_protocol::statement::BodyAmend {
-            body: b,
-            add_members: vec![],
-            remove_members: vec![],
-            rule: None,
-            notice_days: Some(days),
-            description: None,
-            reason: "Give whānau time to comment.".into(),
-        }),
-    );
-    for p in &iwi[..3] {
-        s.w.ok(p, IWI, approve(amendment, b));
-    }
+    let chair = s.c.iwi[0].clone();
+    let amendment = s.w.ok(&chair, IWI, notice(s.iwi_board, days));
+    s.iwi_approve(amendment, 3);
 }
 
 #[test]
@@ -444,9 +429,7 @@ fn before_anyone_votes_every_member_is_yet_to_vote() {
     let b = s.iwi_board;
     let iwi = s.c.iwi.clone();
     let amendment = s.w.ok(&iwi[0], IWI, amend(b, &[&newcomer], &[], None));
-    for p in &iwi[..3] {
-        s.w.ok(p, IWI, approve(amendment, b));
-    }
+    s.iwi_approve(amendment, 3);
     let later = s.request(365);
     assert_eq!(tallies(&s, later), order((0, 0, 0, 6), (0, 0, 0, 5)));
     assert_eq!(tallies(&s, w), order((0, 0, 0, 5), (0, 0, 0, 5)));
