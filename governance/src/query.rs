@@ -279,7 +279,9 @@ pub struct RequestView {
     /// reviews, outputs, concerns and responses.
     pub timeline: Vec<TimelineItem>,
     /// Why access is paused at `now`: empty unless the status is
-    /// `suspended`, and then every cause in force (see [`suspended_by`]).
+    /// `suspended`, and then every cause in force: each rāhui on its
+    /// datasets (in the order of the request's datasets, then as placed),
+    /// then each suspension by motion (as they began).
     pub suspended_by: Vec<SuspendedBy>,
 }
 
@@ -316,29 +318,22 @@ pub enum SuspendedBy {
     },
 }
 
-/// Why the request `r` is suspended at `now`: each rāhui in force on its
-/// datasets (in the order of the request's datasets, then as placed), then
-/// each suspension by motion in force (as they began). Empty unless its
+/// Why the request `r` is suspended at `now`, given the datasets it names
+/// that are stored (`ids` and `datasets` side by side): each rāhui in force
+/// on them (in the order of the request's datasets, then as placed), then
+/// each suspension by motion in force (as they began). Called only when its
 /// status at `now` is [`RequestStatus::Suspended`], so that a rāhui on a
 /// dataset of a request not yet approved, or no longer in force, is not
-/// called a suspension. A pure function of the state and `now`.
-pub fn suspended_by<S: Store + ?Sized>(
+/// called a suspension.
+fn suspension_causes<S: Store + ?Sized>(
     s: &S,
     r: &RequestRecord,
+    ids: &[StatementId],
+    datasets: &[DatasetRecord],
     now: Timestamp,
 ) -> Result<Vec<SuspendedBy>, StateError> {
-    let mut datasets = Vec::new();
-    for d in &r.datasets {
-        if let Some(rec) = get_record::<_, DatasetRecord>(s, Table::Datasets, d.as_bytes())? {
-            datasets.push((*d, rec));
-        }
-    }
-    let records: Vec<DatasetRecord> = datasets.iter().map(|(_, rec)| rec.clone()).collect();
-    if r.status_at(now, &records) != RequestStatus::Suspended {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
-    for (d, rec) in &datasets {
+    for (d, rec) in ids.iter().zip(datasets) {
         for rahui in rec.rahui.iter().filter(|x| x.in_force_now(now)) {
             out.push(SuspendedBy::Rahui {
                 rahui: rahui.id,
@@ -352,14 +347,16 @@ pub fn suspended_by<S: Store + ?Sized>(
     }
     if let Some(a) = &r.approval {
         for m in a.suspensions_at(now) {
-            let reason = match load(s, &m.motion)?.map(|l| l.body) {
-                Some(Body::ApprovalMotion(x)) => x.reason,
-                _ => String::new(),
+            let Some(Body::ApprovalMotion(x)) = load(s, &m.motion)?.map(|l| l.body) else {
+                return Err(StateError::corrupt(
+                    Table::Requests,
+                    "a suspension's motion is not a stored approval motion",
+                ));
             };
             out.push(SuspendedBy::Motion {
                 motion: m.motion,
                 body: m.body,
-                reason,
+                reason: x.reason,
                 since: m.from.clone(),
             });
         }
@@ -383,9 +380,18 @@ pub fn request<S: Store + ?Sized>(
         return Ok(None);
     };
     let record: Option<RequestRecord> = get_record(s, Table::Requests, id.as_bytes())?;
-    let status = match &record {
-        Some(r) => Some(r.status_at(now, &datasets_of(s, r)?)),
-        None => None,
+    let (status, suspended_by) = match &record {
+        Some(r) => {
+            let (ids, datasets): (Vec<_>, Vec<_>) =
+                stored_datasets(s, r).collect::<Result<_, _>>()?;
+            let status = r.status_at(now, &datasets);
+            let causes = match status {
+                RequestStatus::Suspended => suspension_causes(s, r, &ids, &datasets, now)?,
+                _ => Vec::new(),
+            };
+            (Some(status), causes)
+        }
+        None => (None, Vec::new()),
     };
     let overdue = record
         .as_ref()
@@ -396,10 +402,6 @@ pub fn request<S: Store + ?Sized>(
     member_items(s, &Agg::Request(*id), id, &mut timeline)?;
     thread_items(s, id, &mut timeline)?;
     timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
-    let suspended_by = match &record {
-        Some(r) => suspended_by(s, r, now)?,
-        None => Vec::new(),
-    };
     Ok(Some(RequestView {
         id: *id,
         submit,
@@ -413,18 +415,27 @@ pub fn request<S: Store + ?Sized>(
     }))
 }
 
+/// The datasets a request names that are stored, with their records, in
+/// the order it names them.
+fn stored_datasets<'a, S: Store + ?Sized>(
+    s: &'a S,
+    r: &'a RequestRecord,
+) -> impl Iterator<Item = Result<(StatementId, DatasetRecord), StateError>> + 'a {
+    r.datasets.iter().filter_map(move |d| {
+        get_record(s, Table::Datasets, d.as_bytes())
+            .map(|rec| rec.map(|rec| (*d, rec)))
+            .transpose()
+    })
+}
+
 /// The dataset records a request names (for its status under rāhui).
 pub(crate) fn datasets_of<S: Store + ?Sized>(
     s: &S,
     r: &RequestRecord,
 ) -> Result<Vec<DatasetRecord>, StateError> {
-    let mut out = Vec::new();
-    for d in &r.datasets {
-        if let Some(rec) = get_record(s, Table::Datasets, d.as_bytes())? {
-            out.push(rec);
-        }
-    }
-    Ok(out)
+    stored_datasets(s, r)
+        .map(|x| x.map(|(_, rec)| rec))
+        .collect()
 }
 
 /// A request's status at `now`, or `None` if it does not count.
