@@ -341,7 +341,7 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                     .collect()
             })
             .unwrap_or_default(),
-        concerns: concerns(ctx, &v.timeline),
+        concerns: concerns(ctx, &v.timeline)?,
         events,
         check: ctx.check(id),
         form: ctx.concern_form(),
@@ -728,7 +728,7 @@ pub fn concern_record(
     };
     let mut items = vec![story.raised];
     items.extend(story.responses);
-    let Some(thread) = concerns(ctx, &items).into_iter().next() else {
+    let Some(thread) = concerns(ctx, &items)?.into_iter().next() else {
         return Ok(None);
     };
     let subject = story.record.subject;

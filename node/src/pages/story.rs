@@ -9,7 +9,7 @@ use kaitiaki_protocol::StatementId;
 use serde::de::DeserializeOwned;
 
 use super::concern::{ConcernThread, ResponseItem};
-use super::gather::{excluded, when, Ctx};
+use super::gather::{excluded, when, Ctx, GatherError, Gathered};
 use super::request::{condition_words, Event, What};
 
 /// A timeline item's body as its protocol type.
@@ -96,25 +96,25 @@ pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>)
 }
 
 /// The boards a concern still waits for: those that may respond whose
-/// latest response does not say it is resolved (governance's record).
-fn awaiting(ctx: &Ctx<'_>, id: &kaitiaki_protocol::StatementId) -> Vec<String> {
-    match kaitiaki_governance::query::concern(ctx.shared.storage.state(), id) {
-        Ok(Some(r)) => r
-            .bodies
-            .iter()
-            .filter(|b| !r.resolved_by.contains(b))
-            .map(|b| ctx.body_name(b))
-            .collect(),
-        Ok(None) => vec!["the boards".to_owned()],
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read a concern's record");
-            vec!["the boards".to_owned()]
-        }
-    }
+/// latest response does not say it is resolved (governance's record). A
+/// concern governance keeps no record of (one it excluded) waits, in words,
+/// for "the boards".
+fn awaiting(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Vec<String>> {
+    Ok(
+        match kaitiaki_governance::query::concern(ctx.store(), id).map_err(GatherError::of)? {
+            Some(r) => r
+                .bodies
+                .iter()
+                .filter(|b| !r.resolved_by.contains(b))
+                .map(|b| ctx.body_name(b))
+                .collect(),
+            None => vec!["the boards".to_owned()],
+        },
+    )
 }
 
 /// Concerns and their responses out of a timeline.
-pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
+pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Gathered<Vec<ConcernThread>> {
     let mut out: Vec<ConcernThread> = Vec::new();
     for item in items {
         match item.kind.name() {
@@ -126,7 +126,7 @@ pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
                         at: when(item),
                         text: c.text,
                         responses: Vec::new(),
-                        awaiting: awaiting(ctx, &item.id),
+                        awaiting: awaiting(ctx, &item.id)?,
                     });
                 }
             }
@@ -149,5 +149,5 @@ pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Vec<ConcernThread> {
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
