@@ -347,9 +347,9 @@ pub async fn show(
 const NAMES_MAX: usize = 64;
 
 /// Looks up what a governance view refers to, for people: board names,
-/// people's announced names, a concern's subject and responses, and the
-/// rāhui that suspend a request. Each lookup is a courtesy: when one fails,
-/// the text falls back to the id.
+/// the names of datasets under a rāhui that suspends a request, people's
+/// announced names, and a concern's subject and responses. Each lookup is a
+/// courtesy: when one fails, the text falls back to the id.
 async fn related(client: &Client, kind: &str, state: &Value) -> Related {
     let mut r = Related::default();
     let ids = |pointer: &str| -> Vec<String> {
@@ -372,6 +372,7 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             .collect()
     };
     let mut boards = BTreeSet::new();
+    let mut datasets = BTreeSet::new();
     let mut people = BTreeSet::new();
     let mut statements = Vec::new();
     match kind {
@@ -379,24 +380,9 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             boards.extend(ids("/record/bodies"));
             boards.extend(each("/record/decisions", "body"));
             people.extend(each("/timeline", "author"));
-            if state.get("status").and_then(Value::as_str) == Some("suspended") {
-                let datasets = ids("/record/datasets");
-                if let Ok(Value::Array(all)) = crate::list::gather(client, "/v1/rahui", &[]).await {
-                    r.rahui = all
-                        .into_iter()
-                        .filter(|x| {
-                            x.get("dataset")
-                                .and_then(Value::as_str)
-                                .is_some_and(|d| datasets.iter().any(|own| own == d))
-                        })
-                        .collect();
-                }
-                for x in &r.rahui {
-                    if let Some(b) = x.pointer("/rahui/body").and_then(Value::as_str) {
-                        boards.insert(b.to_owned());
-                    }
-                }
-            }
+            // Why it is suspended, if it is: the node says in `suspended_by`.
+            boards.extend(each("/suspended_by", "body"));
+            datasets.extend(each("/suspended_by", "dataset"));
         }
         "concern.raise" => {
             boards.extend(ids("/bodies"));
@@ -437,6 +423,14 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
         if let Ok(v) = client.query(&path, &[]).await {
             if let Some(name) = v.pointer("/record/name").and_then(Value::as_str) {
                 r.boards.insert(b, name.to_owned());
+            }
+        }
+    }
+    for d in datasets {
+        let path = format!("/v1/datasets/{d}");
+        if let Ok(v) = client.query(&path, &[]).await {
+            if let Some(name) = v.pointer("/record/name").and_then(Value::as_str) {
+                r.datasets.insert(d, name.to_owned());
             }
         }
     }

@@ -3,8 +3,8 @@
 //!
 //! Everything here is pure: it reads the node's JSON view of the record
 //! (exactly what `--json` prints under `state`) and the [`Related`] records
-//! [`crate::show`] looked up beside it (board names, people's announced
-//! names, a concern's responses, rāhui in force), and writes text. The words
+//! [`crate::show`] looked up beside it (board names, dataset names,
+//! people's announced names, a concern's responses), and writes text. The words
 //! for statuses, choices and conditions are the community pages' own
 //! ([`crate::words`]). Ids a person may want for the next command are
 //! printed whole.
@@ -23,13 +23,13 @@ use crate::words;
 pub struct Related {
     /// Board names, by charter id.
     pub boards: BTreeMap<String, String>,
+    /// Dataset names, by registration id.
+    pub datasets: BTreeMap<String, String>,
     /// Announced names of people, by public key (hex).
     pub people: BTreeMap<String, String>,
     /// Statements referred to (a concern's subject and responses), by id:
     /// their payloads, as the node serves them.
     pub statements: BTreeMap<String, Value>,
-    /// Rāhui in force on a request's datasets, as the node lists them.
-    pub rahui: Vec<Value>,
 }
 
 impl Related {
@@ -119,7 +119,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
         }
     }
     if status == "suspended" {
-        suspended_because(view, approval, related, out);
+        suspended_because(view, related, out);
     }
     let overdue = array(view, "/overdue");
     if !overdue.is_empty() {
@@ -175,41 +175,37 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     timeline(id, array(view, "/timeline"), related, out);
 }
 
-/// Why an approval is paused: rāhui in force on its datasets, and boards'
-/// suspensions not yet reinstated.
-fn suspended_because(view: &Value, approval: Option<&Value>, related: &Related, out: &mut String) {
+/// Why an approval is paused, as the node says in `suspended_by`: each
+/// rāhui in force on its datasets, then each board's suspension not yet
+/// reinstated.
+fn suspended_because(view: &Value, related: &Related, out: &mut String) {
     let mut reasons = Vec::new();
-    for r in &related.rahui {
-        let rahui = r.get("rahui").unwrap_or(r);
-        let mut line = format!(
-            "a rāhui on {} placed by {} on {}",
-            r.get("dataset_name")
-                .map(scalar)
-                .unwrap_or_else(|| text(r, "/dataset")),
-            related.board(&text(rahui, "/body")),
-            time(rahui.get("placed")).unwrap_or_default()
-        );
-        if let Some(until) = time(rahui.get("until")) {
-            line.push_str(&format!(", until {until}"));
-        }
-        line.push_str(&format!(": {}", text(rahui, "/reason")));
-        reasons.push(line);
-    }
-    let motions = approval
-        .map(|a| array(a, "/suspensions"))
-        .unwrap_or_default();
-    for s in motions.iter().filter(|s| time(s.get("until")).is_none()) {
-        let motion = text(s, "/motion");
-        let reason = array(view, "/timeline")
-            .iter()
-            .find(|t| t.get("id").and_then(Value::as_str) == Some(motion.as_str()))
-            .map(|t| text(t, "/body/reason"));
-        let mut line = format!(
-            "{} suspended the approval on {} (motion {motion})",
-            related.board(&text(s, "/body")),
-            time(s.get("from")).unwrap_or_default()
-        );
-        if let Some(reason) = reason {
+    for cause in array(view, "/suspended_by") {
+        let board = related.board(&text(cause, "/body"));
+        let since = time(cause.get("since")).unwrap_or_default();
+        let mut line = match cause.get("kind").and_then(Value::as_str) {
+            Some("rahui") => {
+                let dataset = text(cause, "/dataset");
+                let mut line = format!(
+                    "a rāhui on {} placed by {board} on {since}",
+                    related.datasets.get(&dataset).unwrap_or(&dataset)
+                );
+                if let Some(until) = time(cause.get("until")) {
+                    line.push_str(&format!(", until {until}"));
+                }
+                line
+            }
+            Some("motion") => format!(
+                "{board} suspended the approval on {since} (motion {})",
+                text(cause, "/motion")
+            ),
+            // A cause this CLI does not know yet: what it can say of it.
+            other => format!(
+                "suspended by {board} on {since} ({})",
+                other.unwrap_or("no kind given")
+            ),
+        };
+        if let Some(reason) = cause.get("reason").and_then(Value::as_str) {
             line.push_str(&format!(": {reason}"));
         }
         reasons.push(line);
@@ -597,6 +593,7 @@ mod tests {
     #[test]
     fn a_suspended_request_says_why() {
         let motion = "m1".repeat(32);
+        let dataset = "d1".repeat(32);
         let view = json!({
             "status": "suspended",
             "record": {
@@ -605,13 +602,16 @@ mod tests {
                 "decisions": []
             },
             "timeline": [{"id": motion, "kind": "approval.motion", "author": "aa".repeat(32),
-                "pos": pos("2026-12-07T00:00:00Z"), "body": {"action": "suspend", "reason": "A breach was reported."}}]
+                "pos": pos("2026-12-07T00:00:00Z"), "body": {"action": "suspend", "reason": "A breach was reported."}}],
+            "suspended_by": [
+                {"kind": "rahui", "rahui": "r1".repeat(32), "dataset": dataset, "body": "b1".repeat(32),
+                 "reason": "A hui asked for a pause.", "since": pos("2026-12-06T00:00:00Z"), "until": null},
+                {"kind": "motion", "motion": motion, "body": "b2".repeat(32),
+                 "reason": "A breach was reported.", "since": pos("2026-12-07T00:00:00Z")}
+            ]
         });
         let mut related = board_names();
-        related.rahui.push(json!({
-            "dataset": "d1".repeat(32), "dataset_name": "Housing records",
-            "rahui": {"body": "b1".repeat(32), "placed": pos("2026-12-06T00:00:00Z"), "reason": "A hui asked for a pause.", "until": null}
-        }));
+        related.datasets.insert(dataset, "Housing records".into());
         let mut out = String::new();
         request("r", &view, &related, &mut out);
         assert!(out.contains("status: Suspended\n"), "{out}");

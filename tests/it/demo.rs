@@ -125,6 +125,26 @@ fn demo_seeds_once_reuses_and_resets() {
     let table = cli.ok(&["list", "requests", "--status", "under-review"]);
     assert!(table.contains("Being decided"), "{table}");
     assert_eq!(cli.json(&["list", "rahui"]).as_array().unwrap().len(), 1);
+    // `show` says why the suspended request is paused, naming the rāhui's
+    // dataset and board, as the node's view of the request gives it.
+    let suspended = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "suspended")
+        .unwrap();
+    let shown = cli.ok(&["show", suspended["id"].as_str().unwrap()]);
+    assert!(
+        shown.contains(
+            "suspended because:\n  - a rāhui on Housing and income records (synthetic example) \
+             placed by Te Poari Raraunga o Ngāti Tauira on "
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(": A hui-ā-iwi asked for a pause while whānau talk through consent"),
+        "{shown}"
+    );
     // Both concerns are open: the one the iwi board answered is about a
     // request the Pacific board governs too, and a concern stays open until
     // every governing body resolves it.
