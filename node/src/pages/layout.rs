@@ -48,11 +48,27 @@ pub struct Person {
     pub key: String,
 }
 
-/// The first 8 hex digits of an id or key: enough to tell records apart by
-/// eye; links always carry the whole id.
+/// How many hex digits of an id or key are shown: enough to tell records
+/// apart by eye. Links always carry the whole id.
+pub const SHORT_DIGITS: usize = 8;
+
+/// The first [`SHORT_DIGITS`] hex digits of an id or key.
 pub fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+    id.get(..SHORT_DIGITS).unwrap_or(id)
 }
+
+/// A person in plain text: name and affiliation when announced, else the
+/// words [`person`] shows for a key that has said nothing.
+pub fn person_name(p: &Person) -> String {
+    match (&p.name, &p.affiliation) {
+        (Some(n), Some(a)) => format!("{n}, {a}"),
+        (Some(n), None) => n.clone(),
+        (None, _) => UNANNOUNCED.into(),
+    }
+}
+
+/// What a key that has not announced itself is called.
+const UNANNOUNCED: &str = "Someone who has not said who they are";
 
 /// A whole page.
 pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) -> Markup {
@@ -151,7 +167,7 @@ pub fn person(p: &Person) -> Markup {
                     strong { (name) }
                     @if let Some(a) = &p.affiliation { ", " (a) }
                 }
-                None => { "Someone who has not said who they are " }
+                None => { (UNANNOUNCED) " " }
             }
             " " abbr.key title={ "Public key " (p.key) } { "key " (short(&p.key)) }
         }

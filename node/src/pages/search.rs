@@ -6,14 +6,14 @@ use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::{Labels, Section};
-use super::layout::{date, pager, person, status, Person};
+use super::layout::{date, pager, person, person_name, status, Person};
 
 /// Every status, in the order the filter offers them.
 pub const STATUSES: [RequestStatus; RequestStatus::ALL.len()] = RequestStatus::ALL;
 
 /// How many digits of a key, at least, the requester filter takes: as many
 /// as the pages show beside a person's name ([`super::layout::short`]).
-pub const REQUESTER_PREFIX: usize = 8;
+pub const REQUESTER_PREFIX: usize = super::layout::SHORT_DIGITS;
 
 /// How many keys an ambiguous requester filter offers to choose from.
 pub const MAX_CHOICES: usize = 10;
@@ -202,15 +202,6 @@ fn with_requester(f: &Filters, key: &str) -> String {
         ..f.clone()
     }
     .query()
-}
-
-/// A person's announced name, or what the pages call someone unannounced.
-fn person_name(p: &Person) -> String {
-    match (&p.name, &p.affiliation) {
-        (Some(n), Some(a)) => format!("{n}, {a}"),
-        (Some(n), None) => n.clone(),
-        (None, _) => "Someone who has not said who they are".into(),
-    }
 }
 
 /// The glossary page: every code the translation file explains.
