@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use crate::federation::log_key;
 use crate::harness::{
-    assert_quarantine_metrics, envelope_of, follower_config, harness_evidence, harness_status,
-    has_statement, history, leaf, listener, metrics, mirror_size, verify_record, wait_for_evidence,
-    wait_mirrored, Harness, View, HARNESS,
+    assert_quarantine_metrics, envelope_of, follower_config, harness_evidence, harness_mirror,
+    harness_status, has_statement, history, leaf, listener, metrics, mirror_size, verify_record,
+    wait_for_evidence, wait_mirrored, Harness, View, HARNESS,
 };
 use crate::support::{self, announce, now, tempdir, TestNode};
 
@@ -190,15 +190,9 @@ async fn a_smaller_checkpoint_does_not_make_the_follower_forget_a_larger_one() {
     harness.set(older.clone());
     let node = TestNode::start_with(config.clone()).await;
     wait_mirrored(&node, 8).await;
-    let (status, body) = node.get("/v1/mirrors").await;
-    assert_eq!(status, 200, "{body}");
-    let mirror = body["mirrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["origin"] == HARNESS)
-        .cloned()
-        .unwrap();
+    let mirror = harness_mirror(&node)
+        .await
+        .expect("a mirror of the harness");
     assert_eq!(mirror["checkpoint"], held, "{mirror}");
     assert_eq!(mirror["complete"], older.note, "{mirror}");
     node.stop().await;

@@ -11,11 +11,10 @@ use axum::Router;
 use kaitiaki_node::config::WitnessPeer;
 use kaitiaki_protocol::cosignature::Cosigner;
 use kaitiaki_protocol::note::KeyName;
-use serde_json::Value;
 
 use crate::harness::{
-    follower_config, harness_evidence, harness_status, history, wait_mirrored, Flood, Flooding,
-    Harness, View, FLOOD_BYTES, FLOOD_DECLARED,
+    follower_config, harness_evidence, harness_status, history, listener, wait_for_error,
+    wait_mirrored, Flood, Flooding, Harness, View, FLOOD_BYTES, FLOOD_DECLARED,
 };
 use crate::support::{self, tempdir, TestNode};
 
@@ -23,20 +22,6 @@ use crate::support::{self, tempdir, TestNode};
 /// cap of at most a few hundred KiB here) and what the sockets between
 /// the two buffer. Reading the whole flood would take [`FLOOD_BYTES`].
 const READ_AT_MOST: u64 = FLOOD_BYTES / 4;
-
-/// Waits until the harness peer of `node` shows an error containing
-/// `words`; returns its status.
-async fn wait_for_error(node: &TestNode, words: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let s = harness_status(node).await;
-        if s["last_error"].as_str().is_some_and(|e| e.contains(words)) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "no error with {words:?}: {s}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// A follower of a harness that shows `before` of `leaves` leaves, then
 /// all of them, and from then on answers `path` with a flood (the follower
@@ -80,19 +65,18 @@ async fn flood_fails_the_round(
         node.metric("kaitiaki_replication_failures_total").await >= 1,
         "not counted"
     );
-    // Let whatever the sockets still hold drain before counting.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let flooded = harness.flooded();
+    assert!(harness_evidence(&node).await.is_empty());
+    let status = harness_status(&node).await;
+    assert_ne!(status["state"], "quarantined", "{status}");
+    assert_eq!(status["mirrored"], before, "{status}");
+    // With the node gone, every flooding answer ends and the count is final.
+    node.stop().await;
+    let flooded = harness.flooded().await;
     eprintln!("{path}: {flooded} bytes of flood produced");
     assert!(
         flooded < READ_AT_MOST,
         "{flooded} bytes of the flood were produced"
     );
-    assert!(harness_evidence(&node).await.is_empty());
-    let status = harness_status(&node).await;
-    assert_ne!(status["state"], "quarantined", "{status}");
-    assert_eq!(status["mirrored"], before, "{status}");
-    node.stop().await;
 }
 
 #[tokio::test]
@@ -139,8 +123,7 @@ async fn an_endless_answer_from_a_witness_fails_the_request() {
             async move { answer.answer(Flooding::Endless) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let dir = tempdir();
@@ -162,13 +145,13 @@ async fn an_endless_answer_from_a_witness_fails_the_request() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let flooded = flood.sent();
+    // With the node gone, every flooding answer ends and the count is final.
+    node.stop().await;
+    let flooded = flood.sent_in_all().await;
     eprintln!("witness: {flooded} bytes of flood produced");
     assert!(
         flooded < READ_AT_MOST,
         "{flooded} bytes of the flood were produced"
     );
-    node.stop().await;
     server.abort();
 }

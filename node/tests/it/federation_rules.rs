@@ -5,16 +5,14 @@
 //! the peer quarantined with a `breaks_rule` claim. A leaf dated too far
 //! ahead is only refused for now.
 
-use std::time::{Duration, Instant};
-
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use kaitiaki_protocol::statement::KeyAnnounce;
 use kaitiaki_protocol::{Body, Leaf, Timestamp};
 use serde_json::Value;
 
 use crate::harness::{
-    follower_config, harness_evidence, harness_status, history, leaf, wait_for_evidence,
-    wait_mirrored, Harness, View, HARNESS,
+    follower_config, harness_evidence, harness_status, history, leaf, wait_for_error,
+    wait_for_evidence, wait_mirrored, Harness, View, HARNESS,
 };
 use crate::support::{key, now, sign_for, tempdir, TestNode};
 
@@ -145,18 +143,7 @@ async fn a_leaf_sequenced_too_far_ahead_waits() {
     );
     let node = TestNode::start_with(config.clone()).await;
     wait_mirrored(&node, 4).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        let s = harness_status(&node).await;
-        if s["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("its leaf 4 was sequenced at"))
-        {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "leaf 4 was not refused: {s}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = wait_for_error(&node, "its leaf 4 was sequenced at").await;
     assert_ne!(status["state"], "quarantined", "{status}");
     assert_eq!(status["mirrored"], 4, "{status}");
     assert!(harness_evidence(&node).await.is_empty());

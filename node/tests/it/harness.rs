@@ -137,14 +137,30 @@ pub(crate) enum Flooding {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Flood {
     sent: Arc<AtomicU64>,
+    /// Flooding answers begun.
+    begun: Arc<AtomicU64>,
+    /// Flooding answers whose body is gone: read to its end, or dropped
+    /// by the server when the reader went away.
+    ended: Arc<AtomicU64>,
+}
+
+/// Counts a flooding answer as ended when its body is dropped.
+struct Ends(Arc<AtomicU64>);
+
+impl Drop for Ends {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Flood {
     pub(crate) fn answer(&self, how: Flooding) -> Response {
+        self.begun.fetch_add(1, Ordering::Relaxed);
+        let ends = Ends(Arc::clone(&self.ended));
         let first = FLOOD_CHUNK.len() as u64;
         self.sent.fetch_add(first, Ordering::Relaxed);
         let first = futures::stream::once(async { chunk() });
-        match how {
+        let body = match how {
             Flooding::Endless => {
                 let sent = Arc::clone(&self.sent);
                 let rest = futures::stream::iter(1..FLOOD_BYTES / FLOOD_CHUNK.len() as u64).map(
@@ -153,18 +169,49 @@ impl Flood {
                         chunk()
                     },
                 );
-                Response::new(Body::from_stream(first.chain(rest)))
+                first.chain(rest).boxed()
             }
-            Flooding::Declared => Response::builder()
-                .header(header::CONTENT_LENGTH, FLOOD_DECLARED)
-                .body(Body::from_stream(first.chain(futures::stream::pending())))
-                .unwrap(),
+            Flooding::Declared => first.chain(futures::stream::pending()).boxed(),
+        };
+        // The body holds `ends` for as long as the server holds the body.
+        let body = Body::from_stream(body.map(move |c| {
+            let _held = &ends;
+            c
+        }));
+        let mut response = Response::new(body);
+        if let Flooding::Declared = how {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, FLOOD_DECLARED.into());
         }
+        response
     }
 
     /// Bytes produced so far.
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The bytes produced in all, once every flooding answer begun has
+    /// ended: call it when no reader is left (the node stopped), so that
+    /// nothing more can be produced.
+    pub(crate) async fn sent_in_all(&self) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (begun, ended) = (
+                self.begun.load(Ordering::Relaxed),
+                self.ended.load(Ordering::Relaxed),
+            );
+            if begun == ended {
+                return self.sent();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {begun} flooding answers still being sent",
+                begun - ended
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -342,9 +389,10 @@ impl Harness {
         *self.state.flooding.lock().unwrap() = Some((path, how));
     }
 
-    /// Bytes of flood produced so far.
-    pub(crate) fn flooded(&self) -> u64 {
-        self.state.flood.sent()
+    /// Bytes of flood produced in all, once every flooding answer has
+    /// ended (see [`Flood::sent_in_all`]).
+    pub(crate) async fn flooded(&self) -> u64 {
+        self.state.flood.sent_in_all().await
     }
 
     pub(crate) fn requests(&self) -> u64 {
@@ -399,6 +447,20 @@ pub(crate) async fn harness_status(node: &TestNode) -> Value {
         .find(|p| p["origin"] == HARNESS)
         .cloned()
         .unwrap_or_else(|| panic!("the harness is not a peer: {peers}"))
+}
+
+/// Waits until the harness peer of `node` shows an error containing
+/// `words`; returns its status.
+pub(crate) async fn wait_for_error(node: &TestNode, words: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = harness_status(node).await;
+        if s["last_error"].as_str().is_some_and(|e| e.contains(words)) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "no error with {words:?}: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `node`'s evidence records about the harness log.
@@ -486,7 +548,8 @@ pub(crate) async fn has_statement(node: &TestNode, leaf: &[u8]) -> bool {
     }
 }
 
-pub(crate) async fn mirror_size(node: &TestNode) -> Option<u64> {
+/// `node`'s mirror of the harness log in its `/v1/mirrors`, if it has one.
+pub(crate) async fn harness_mirror(node: &TestNode) -> Option<Value> {
     let (status, body) = node.get("/v1/mirrors").await;
     assert_eq!(status, 200, "{body}");
     body["mirrors"]
@@ -494,5 +557,11 @@ pub(crate) async fn mirror_size(node: &TestNode) -> Option<u64> {
         .unwrap()
         .iter()
         .find(|m| m["origin"] == HARNESS)
+        .cloned()
+}
+
+pub(crate) async fn mirror_size(node: &TestNode) -> Option<u64> {
+    harness_mirror(node)
+        .await
         .map(|m| m["size"].as_u64().unwrap())
 }
