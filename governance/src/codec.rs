@@ -243,16 +243,20 @@ impl Cursor {
         if text.len() % 2 != 0 || text.len() > 512 {
             return None;
         }
-        let digit = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
         text.as_bytes()
             .chunks(2)
-            .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+            .map(|p| Some(hex_digit(p[0])? << 4 | hex_digit(p[1])?))
             .collect::<Option<Vec<u8>>>()
             .map(Cursor)
+    }
+}
+
+/// The value of a lowercase hex digit; `None` for any other byte.
+pub(crate) fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
     }
 }
 

@@ -159,6 +159,12 @@ pub fn requests<S: Store + ?Sized>(
     )
 }
 
+/// A [`Table::RequestsByRequester`] key is `key ‖ time ‖ request id`; the
+/// lengths of its parts.
+const BY_REQUESTER_KEY: usize = 32;
+const BY_REQUESTER_TIME: usize = 8;
+const BY_REQUESTER_ID: usize = 32;
+
 /// The keys that made requests which count and whose hex spelling begins
 /// with `prefix` (lowercase hex digits, any length up to 64), at most `max`
 /// of them, in key order: what a reader who copied the first digits of a
@@ -171,15 +177,14 @@ pub fn requesters_with_prefix<S: Store + ?Sized>(
     prefix: &str,
     max: usize,
 ) -> Result<Vec<KeyBytes>, StateError> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let Some(digits) = prefix.bytes().map(digit).collect::<Option<Vec<u8>>>() else {
+    let Some(digits) = prefix
+        .bytes()
+        .map(codec::hex_digit)
+        .collect::<Option<Vec<u8>>>()
+    else {
         return Ok(Vec::new());
     };
-    if digits.len() > 64 {
+    if digits.len() > 2 * BY_REQUESTER_KEY {
         return Ok(Vec::new());
     }
     // Whole bytes narrow the walk; an odd last digit `d` is the high half
@@ -190,7 +195,7 @@ pub fn requesters_with_prefix<S: Store + ?Sized>(
     let mut after: Option<Vec<u8>> = odd.filter(|d| *d > 0).map(|d| {
         let mut start = bytes.clone();
         start.push((d << 4) - 1);
-        start.resize(32 + 8 + 32, 0xff);
+        start.resize(BY_REQUESTER_KEY + BY_REQUESTER_TIME + BY_REQUESTER_ID, 0xff);
         start
     });
     while out.len() < max {
@@ -200,7 +205,7 @@ pub fn requesters_with_prefix<S: Store + ?Sized>(
         let Some((k, _)) = next.into_iter().next() else {
             break;
         };
-        let Some(key) = k.get(..32).and_then(KeyBytes::from_slice) else {
+        let Some(key) = k.get(..BY_REQUESTER_KEY).and_then(KeyBytes::from_slice) else {
             return Err(StateError::corrupt(
                 Table::RequestsByRequester,
                 "a by-requester key is shorter than a key",
@@ -212,7 +217,7 @@ pub fn requesters_with_prefix<S: Store + ?Sized>(
         out.push(key);
         // Past every `key ‖ time ‖ id` of this key.
         let mut skip = key.as_bytes().to_vec();
-        skip.extend_from_slice(&[0xff; 8 + 32]);
+        skip.extend_from_slice(&[0xff; BY_REQUESTER_TIME + BY_REQUESTER_ID]);
         after = Some(skip);
     }
     Ok(out)
