@@ -269,18 +269,37 @@ impl Client {
         // A refused read (GET) is not a refused statement: it is explained
         // and exits differently (see `Rejected::of_read`).
         let read = req.method() == reqwest::Method::GET;
-        let resp = match self.http.execute(req).await {
-            Ok(r) => r,
-            Err(e) => return Err(self.unreachable(e, what).await),
-        };
-        let rejected = match self.send_checked(resp, what).await {
-            Ok(resp) => return Ok(resp),
-            Err(e) => e,
-        };
-        match rejected.downcast::<Rejected>() {
-            Ok(r) if read => Err(r.of_read().into()),
-            Ok(r) => Err(r.into()),
-            Err(e) => Err(e),
+        let resp = self.execute(req, what).await?;
+        let checked = self.send_checked(resp, what).await;
+        if read {
+            checked.map_err(of_read)
+        } else {
+            checked
+        }
+    }
+
+    /// `GET path`, once a success; `None` when the node has nothing there
+    /// (404, with or without its error body: a node too old to serve the
+    /// path has nothing there either).
+    async fn get_optional(&self, path: &str, what: &str) -> Result<Option<reqwest::Response>> {
+        let req = self
+            .http
+            .get(self.url(path))
+            .build()
+            .context("cannot build the HTTP request")?;
+        let resp = self.execute(req, what).await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = self.send_checked(resp, what).await.map_err(of_read)?;
+        Ok(Some(resp))
+    }
+
+    /// Sends a request; the answer as it came, whatever its status.
+    async fn execute(&self, req: reqwest::Request, what: &str) -> Result<reqwest::Response> {
+        match self.http.execute(req).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.unreachable(e, what).await),
         }
     }
 
@@ -394,23 +413,12 @@ impl Client {
 
     /// `GET /v1/checkpoints/{size}`: the note signed at exactly `size`, if any.
     pub async fn checkpoint_at(&self, size: u64) -> Result<Option<String>> {
-        let resp = match self
-            .http
-            .get(self.url(&format!("/v1/checkpoints/{size}")))
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return Err(self.unreachable(e, "a checkpoint").await),
-        };
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        let what = "a checkpoint";
+        let path = format!("/v1/checkpoints/{size}");
+        let Some(resp) = self.get_optional(&path, what).await? else {
             return Ok(None);
-        }
-        let resp = self
-            .send_checked(resp, "a checkpoint")
-            .await
-            .map_err(of_read)?;
-        let note = read_capped(resp, NOTE_CAP, "a checkpoint").await?;
+        };
+        let note = read_capped(resp, NOTE_CAP, what).await?;
         Ok(Some(
             String::from_utf8(note).context("the node's checkpoint is not UTF-8")?,
         ))
@@ -438,23 +446,12 @@ impl Client {
 
     /// `GET /v1/statements/{id}`; `None` if the log does not hold it.
     pub async fn statement(&self, id: &StatementId) -> Result<Option<StatementView>> {
-        let resp = match self
-            .http
-            .get(self.url(&format!("/v1/statements/{id}")))
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return Err(self.unreachable(e, "a statement").await),
-        };
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        let what = "a statement";
+        let path = format!("/v1/statements/{id}");
+        let Some(resp) = self.get_optional(&path, what).await? else {
             return Ok(None);
-        }
-        let resp = self
-            .send_checked(resp, "a statement")
-            .await
-            .map_err(of_read)?;
-        Ok(Some(read_json(resp, "a statement").await?))
+        };
+        Ok(Some(read_json(resp, what).await?))
     }
 
     /// `GET /v1/proofs/inclusion?index&size`.
