@@ -1,9 +1,11 @@
 //! Limits every statement must keep, so that no payload can make a node or
 //! a page do unbounded work, and no text can hide control characters.
 
+use std::fmt::Display;
+
 use serde_json::Value;
 
-use super::{Body, DecisionRule, Statement};
+use super::{Body, DecisionRule, Member, Statement};
 
 /// The largest payload, in bytes.
 pub const MAX_PAYLOAD: usize = 64 * 1024;
@@ -88,22 +90,26 @@ pub(super) fn check_value(path: &str, v: &Value) -> Result<(), LimitError> {
     }
 }
 
-fn name(field: &str, text: &str) -> Result<(), LimitError> {
+// The checks of one field take its path as anything that spells it, so a
+// path with an index in it (`format_args!`) is only written out when the
+// check fails.
+
+fn name(field: impl Display, text: &str) -> Result<(), LimitError> {
     if text.trim().is_empty() {
-        return Err(err(field, "must not be empty"));
+        return Err(err(field.to_string(), "must not be empty"));
     }
     if text.chars().count() > MAX_NAME || text.contains(['\n', '\t']) {
         return Err(err(
-            field,
+            field.to_string(),
             format!("must be one line of at most {MAX_NAME} characters"),
         ));
     }
     Ok(())
 }
 
-fn text(field: &str, text: &str) -> Result<(), LimitError> {
+fn text(field: impl Display, text: &str) -> Result<(), LimitError> {
     if text.trim().is_empty() {
-        return Err(err(field, "must not be empty"));
+        return Err(err(field.to_string(), "must not be empty"));
     }
     Ok(())
 }
@@ -114,10 +120,15 @@ fn text(field: &str, text: &str) -> Result<(), LimitError> {
 /// bare word) is a place to find an output.
 fn link(field: &str, l: &str) -> Result<(), LimitError> {
     text(field, l)?;
-    let lower = l.get(..8).unwrap_or(l).to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
+    let scheme = |s: &str| {
+        l.as_bytes()
+            .get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s.as_bytes()))
+    };
+    // The scheme matched is ASCII, so its length is a character boundary.
+    let rest = if scheme("https://") {
         &l[8..]
-    } else if lower.starts_with("http://") {
+    } else if scheme("http://") {
         &l[7..]
     } else {
         return Err(err(field, "must be an https:// or http:// URL"));
@@ -139,12 +150,27 @@ fn names(field: &str, items: &[String]) -> Result<(), LimitError> {
     items
         .iter()
         .enumerate()
-        .try_for_each(|(i, n)| name(&format!("{field}[{i}]"), n))
+        .try_for_each(|(i, n)| name(format_args!("{field}[{i}]"), n))
 }
 
-fn days(field: &str, d: u32) -> Result<(), LimitError> {
+/// Members a charter lists or an amendment adds: each with a role, no key
+/// twice.
+fn members(field: &str, items: &[Member]) -> Result<(), LimitError> {
+    for (i, m) in items.iter().enumerate() {
+        name(format_args!("{field}[{i}].role"), &m.role)?;
+        if items[..i].iter().any(|o| o.key == m.key) {
+            return Err(err(format!("{field}[{i}]"), "a key is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+fn days(field: impl Display, d: u32) -> Result<(), LimitError> {
     if d == 0 || d > MAX_DAYS {
-        return Err(err(field, format!("must be between 1 and {MAX_DAYS} days")));
+        return Err(err(
+            field.to_string(),
+            format!("must be between 1 and {MAX_DAYS} days"),
+        ));
     }
     Ok(())
 }
@@ -184,12 +210,7 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
             if b.members.is_empty() {
                 return Err(err("body.members", "a body needs at least one member"));
             }
-            for (i, m) in b.members.iter().enumerate() {
-                name(&format!("body.members[{i}].role"), &m.role)?;
-                if b.members[..i].iter().any(|o| o.key == m.key) {
-                    return Err(err(format!("body.members[{i}]"), "a key is listed twice"));
-                }
-            }
+            members("body.members", &b.members)?;
             rule(&b.rule)?;
             // A charter is self-contained: a rule needing more members than
             // it lists could never be met, so the body could never act.
@@ -210,15 +231,7 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
         }
         Body::BodyAmend(b) => {
             text("body.reason", &b.reason)?;
-            for (i, m) in b.add_members.iter().enumerate() {
-                name(&format!("body.add_members[{i}].role"), &m.role)?;
-                if b.add_members[..i].iter().any(|o| o.key == m.key) {
-                    return Err(err(
-                        format!("body.add_members[{i}]"),
-                        "a key is listed twice",
-                    ));
-                }
-            }
+            members("body.add_members", &b.add_members)?;
             if let Some(d) = &b.description {
                 text("body.description", d)?;
             }
@@ -249,9 +262,9 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
                 ));
             }
             for (i, l) in b.labels.iter().enumerate() {
-                name(&format!("body.labels[{i}].code"), &l.code)?;
+                name(format_args!("body.labels[{i}].code"), &l.code)?;
                 if let Some(t) = &l.text {
-                    text(&format!("body.labels[{i}].text"), t)?;
+                    text(format_args!("body.labels[{i}].text"), t)?;
                 }
             }
             names("body.permitted_uses", &b.permitted_uses)?;
@@ -278,15 +291,25 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
         Body::Vote(b) => {
             text("body.reason", &b.reason)?;
             for (i, c) in b.conditions.iter().enumerate() {
-                let at = |field: &str| format!("body.conditions[{i}].{field}");
                 match c {
                     super::Condition::ReportEvery { months } if *months == 0 || *months > 120 => {
-                        return Err(err(at("months"), "must be 1 to 120"))
+                        return Err(err(
+                            format!("body.conditions[{i}].months"),
+                            "must be 1 to 120",
+                        ))
                     }
-                    super::Condition::ExpiresAfterDays { days: d } => days(&at("days"), *d)?,
-                    super::Condition::NoLinkage { with: t } => text(&at("with"), t)?,
-                    super::Condition::Acknowledge { who: t } => text(&at("who"), t)?,
-                    super::Condition::Other { text: t } => text(&at("text"), t)?,
+                    super::Condition::ExpiresAfterDays { days: d } => {
+                        days(format_args!("body.conditions[{i}].days"), *d)?
+                    }
+                    super::Condition::NoLinkage { with: t } => {
+                        text(format_args!("body.conditions[{i}].with"), t)?
+                    }
+                    super::Condition::Acknowledge { who: t } => {
+                        text(format_args!("body.conditions[{i}].who"), t)?
+                    }
+                    super::Condition::Other { text: t } => {
+                        text(format_args!("body.conditions[{i}].text"), t)?
+                    }
                     _ => {}
                 }
             }
@@ -303,7 +326,7 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
             text("body.summary", &b.summary)?;
             text("body.benefit_returned", &b.benefit_returned)?;
             for (i, t) in b.incidents.iter().enumerate() {
-                text(&format!("body.incidents[{i}]"), t)?;
+                text(format_args!("body.incidents[{i}]"), t)?;
             }
             Ok(())
         }
@@ -359,6 +382,39 @@ mod tests {
             let e = check_typed(&charter(3, rule)).unwrap_err();
             assert_eq!(e.field, "body.rule");
             assert!(e.problem.contains("lists 3"), "{}", e.problem);
+        }
+    }
+
+    #[test]
+    fn a_link_names_its_scheme_in_any_case_and_a_host() {
+        for ok in [
+            "https://a.example/x",
+            "HTTPS://a.example",
+            "Http://a",
+            "hTtP://a/b?c",
+        ] {
+            assert_eq!(link("body.link", ok), Ok(()), "{ok}");
+        }
+        let scheme = "must be an https:// or http:// URL";
+        let host = "must be an https:// or http:// URL with a host and no spaces";
+        for (bad, problem) in [
+            ("ftp://a.example", scheme),
+            ("http:/a", scheme),
+            ("http", scheme),
+            ("ħttps://a.example", scheme),
+            ("httpsː//a", scheme),
+            ("javascript:alert(1)", scheme),
+            ("https://", host),
+            ("HTTP://", host),
+            ("http:///a", host),
+            ("https://a b", host),
+        ] {
+            let e = link("body.link", bad).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.problem.as_str()),
+                ("body.link", problem),
+                "{bad}"
+            );
         }
     }
 }
