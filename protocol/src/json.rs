@@ -6,7 +6,7 @@
 //! which refuses duplicates at every depth, and only then into typed bodies
 //! by [`from_value_exact`], which holds serde's readers to the documented shape.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -195,7 +195,9 @@ fn same_shape(read: &Value, written: &Value, at: &mut String) -> Result<(), Shap
         (Value::Array(r), Value::Array(w)) if r.len() == w.len() => {
             for (i, (rv, wv)) in r.iter().zip(w).enumerate() {
                 let len = at.len();
-                at.push_str(&format!("[{i}]"));
+                // Writing into the path reuses its buffer; a String never
+                // fails to take what is written.
+                let _ = write!(at, "[{i}]");
                 same_shape(rv, wv, at)?;
                 at.truncate(len);
             }
