@@ -251,7 +251,9 @@ pub(crate) fn days_allowed(asked: u32, conditions: &[Condition]) -> u32 {
         .fold(asked, u32::min)
 }
 
-/// Every body's deliberation on a request, by body id.
+/// Every body's deliberation on a request, by body id. A body has one only
+/// once a vote of its counted: an entry is made just before the vote is
+/// cast, or from the stored ballots.
 pub(crate) type Delibs = BTreeMap<StatementId, Deliberation>;
 
 /// How one body stands on a request before any of its members voted.
@@ -276,7 +278,7 @@ pub(crate) fn record_from(
     let mut decisions = Vec::new();
     for (i, b) in req.bodies.iter().enumerate() {
         let opening = openings.get(i).copied().unwrap_or_default();
-        let (tally, decision) = match delibs.get(b).filter(|d| d.started()) {
+        let (tally, decision) = match delibs.get(b) {
             Some(d) => (d.tally, d.decided.clone()),
             None => (opening.tally, None),
         };
