@@ -131,6 +131,24 @@ pub fn members<S: Store + ?Sized>(s: &S, body: &StatementId) -> Result<Vec<Seat>
     }
 }
 
+/// Whether `key` holds a seat of `body` under the charter version now in
+/// force: the seat's own key, or a key it was rotated to (as a member's
+/// vote is counted). A key that has been revoked, or rotated away from,
+/// holds none: a stolen key loses what it could do once its holder revokes it.
+pub fn holds_seat<S: Store + ?Sized>(
+    s: &S,
+    body: &StatementId,
+    key: &KeyBytes,
+) -> Result<bool, StateError> {
+    let record = self::key(s, key)?.unwrap_or_default();
+    if record.end.is_some() {
+        return Ok(false);
+    }
+    Ok(members(s, body)?
+        .iter()
+        .any(|seat| seat.key == *key || record.lineage.iter().any(|l| l.key == seat.key)))
+}
+
 /// A dataset and its rāhui at `now`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DatasetView {

@@ -95,6 +95,30 @@ fn removing_a_member_by_their_rotated_key_removes_their_seat() {
     assert!(s.w.refold(&order) == s.w.store);
 }
 
+/// Who holds a seat now (what a node asks before serving a confidential
+/// attachment): a member's own key, and their new key once they rotate to
+/// it; not the key they rotated away from, not a revoked key, not a stranger.
+#[test]
+fn a_seat_is_held_by_the_members_current_key_only() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let [a, h, m, _, _] = s.c.iwi.clone();
+    let holds = |s: &Setting, p: &Person| query::holds_seat(&s.w.store, &b, &p.kb()).unwrap();
+    assert!(holds(&s, &a) && holds(&s, &h) && holds(&s, &m));
+    let stranger = Person::new("Not a member", 79);
+    assert!(!holds(&s, &stranger));
+    let hemi_new = Person::new("Hemi (new key)", 80);
+    s.w.ok(&h, AGENCY, rotate(&h, &hemi_new));
+    assert!(
+        holds(&s, &hemi_new),
+        "the rotated member's new key holds the seat"
+    );
+    assert!(!holds(&s, &h), "the key rotated away from holds none");
+    s.w.ok(&m, AGENCY, revoke("Phone stolen."));
+    assert!(!holds(&s, &m), "a revoked key holds none");
+    assert!(holds(&s, &a));
+}
+
 #[test]
 fn a_revoked_key_s_later_statements_are_refused_and_earlier_ones_stand() {
     let mut s = Setting::new();

@@ -369,22 +369,9 @@ fn authorise(
     Ok(())
 }
 
-/// Whether `key` holds a seat of `body` under its charter in force now:
-/// the seat's own key, or a key it was rotated to, as governance counts a
-/// member's vote. A key that has been revoked or rotated away holds none,
-/// so a stolen key loses its access when its holder revokes it.
+/// Whether `key` holds a seat of `body` now (governance's rule: a rotated
+/// member's new key does, a revoked or rotated-away key does not).
 fn is_member(app: &AppState, body: &StatementId, key: &PublicKey) -> ApiResult<bool> {
-    let state = app.shared.storage.state();
-    let internal = |e: kaitiaki_governance::StateError| ApiError::internal(&e);
-    let signer = KeyBytes::of(key);
-    let record = kaitiaki_governance::query::key(state, &signer)
-        .map_err(internal)?
-        .unwrap_or_default();
-    if record.end.is_some() {
-        return Ok(false);
-    }
-    let seats = kaitiaki_governance::query::members(state, body).map_err(internal)?;
-    Ok(seats
-        .iter()
-        .any(|s| s.key == signer || record.lineage.iter().any(|l| l.key == s.key)))
+    kaitiaki_governance::query::holds_seat(app.shared.storage.state(), body, &KeyBytes::of(key))
+        .map_err(|e| ApiError::internal(&e))
 }
