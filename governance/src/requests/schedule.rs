@@ -62,8 +62,8 @@ pub fn add_months(t: Timestamp, months: u32) -> Timestamp {
     let nm = (total.rem_euclid(12) + 1) as u32;
     let nd = d.min(days_in_month(ny, nm));
     let out = days_from_civil(ny, nm, nd) * MS_PER_DAY + rest;
-    Timestamp::from_unix_millis(out)
-        .unwrap_or(Timestamp::from_unix_millis(253_402_300_799_999).unwrap_or(t))
+    // Months only move forward from `t`, so only the upper bound can bite.
+    Timestamp::saturating_from_unix_millis(out)
 }
 
 /// What reports the conditions ask for.
