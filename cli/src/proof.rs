@@ -112,6 +112,11 @@ pub fn describe(h: &History) -> String {
         History::Extended { from } => {
             format!("Consistent with the checkpoint of size {from} this computer saw before.")
         }
+        History::Behind { seen } => {
+            format!(
+                "Behind the checkpoint of size {seen} this computer saw before; not tied to it."
+            )
+        }
     }
 }
 

@@ -57,6 +57,13 @@ pub enum History {
         /// The size seen before.
         from: u64,
     },
+    /// A copy shorter than the checkpoint seen before (a mirror lagging
+    /// behind its log): checked against its own signed checkpoint, not tied
+    /// to the one remembered, which stays remembered.
+    Behind {
+        /// The size seen before.
+        seen: u64,
+    },
 }
 
 impl TrustStore {

@@ -179,6 +179,15 @@ fn a_mirror_must_extend_the_checkpoint_remembered_for_its_log() {
         notes.contains("could not be tied to the one remembered"),
         "{notes}"
     );
+    // And the summary says so: behind what was seen, not seen for the first time.
+    let mirror = audit["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["origin"] == origin)
+        .unwrap_or_else(|| panic!("no summary of the mirror of {origin}: {audit}"));
+    assert_eq!(mirror["history"]["status"], "behind", "{mirror}");
+    assert_eq!(mirror["history"]["seen"], ahead.size, "{mirror}");
     assert_eq!(
         store.load(origin).unwrap().map(|k| k.size),
         Some(ahead.size)

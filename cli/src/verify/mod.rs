@@ -295,6 +295,9 @@ impl Render for Summary {
                 History::Extended { from } => line.push_str(&format!(
                     "; consistent with the checkpoint of size {from} this computer saw before"
                 )),
+                History::Behind { seen } => line.push_str(&format!(
+                    "; behind the checkpoint of size {seen} this computer saw before, so not tied to it"
+                )),
             }
             out.push_str(&line);
             out.push('\n');
@@ -425,10 +428,7 @@ pub async fn run(
                 continue;
             }
             // A copy lagging behind does not replace a larger checkpoint.
-            if store
-                .load(&m.origin)?
-                .is_some_and(|k| k.size > m.complete_size)
-            {
+            if matches!(m.history, History::Behind { .. }) {
                 continue;
             }
             store.save(&Known {
@@ -887,11 +887,7 @@ fn audit(
             key: (m.source != KeySource::Unknown).then(|| m.key.clone()),
             excluded: BTreeMap::new(),
             pending: 0,
-            history: match m.remembered {
-                None => History::FirstSeen,
-                Some((size, _)) if size == m.complete_size => History::Unchanged,
-                Some((from, _)) => History::Extended { from },
-            },
+            history: m.history.clone(),
         });
     }
     let seconds = start.elapsed().as_secs_f64();

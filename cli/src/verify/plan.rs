@@ -21,7 +21,7 @@ use super::forks::Seen;
 use super::source::DataDir;
 use super::{fault_in, Anchored, Fault, KeySource};
 use crate::client::Client;
-use crate::trust::{self, Known, TrustStore};
+use crate::trust::{self, History, Known, TrustStore};
 
 /// One mirror to audit: how far to read it and what it must match.
 pub(super) struct MirrorAnchor {
@@ -38,6 +38,8 @@ pub(super) struct MirrorAnchor {
     /// The (size, root) this computer remembered for the log, which the
     /// mirror's leaves must make on their way.
     pub(super) remembered: Option<(u64, Hash)>,
+    /// How the mirror's complete checkpoint relates to the one remembered.
+    pub(super) history: History,
 }
 
 /// The mirrors an audit reads, and what it learnt while choosing them.
@@ -248,6 +250,11 @@ impl MirrorPlan {
             }
         }
         let mut remembered = remembered;
+        let mut history = match &remembered {
+            None => History::FirstSeen,
+            Some(k) if k.size == complete_size => History::Unchanged,
+            Some(k) => History::Extended { from: k.size },
+        };
         if let Some(k) = &remembered {
             match self.extends(origin, k, complete_size) {
                 Err(f) => {
@@ -256,6 +263,7 @@ impl MirrorPlan {
                 }
                 Ok(true) => {}
                 Ok(false) => {
+                    history = History::Behind { seen: k.size };
                     // Mirrors lag behind their logs as a matter of course.
                     // A shorter copy cannot be tied to the root remembered
                     // at a larger size, but it is no evidence of a fork.
@@ -318,6 +326,7 @@ impl MirrorPlan {
             complete_root,
             complete_note: note.to_owned(),
             remembered: remembered.map(|k| (k.size, k.root)),
+            history,
         });
     }
 }
