@@ -129,7 +129,12 @@ pub async fn latest_trusted(
 ) -> Result<(CheckpointView, String, History)> {
     let cp = client.checkpoint().await?;
     let known = store.load(&cp.origin)?;
-    let key = trust::choose_key(log_key, known.as_ref(), &cp.verifier_key)?;
+    let key = trust::choose_key(
+        log_key,
+        known.as_ref(),
+        &cp.verifier_key,
+        trust::LOG_KEY_REMEDY,
+    )?;
     let verified = trust::open_checkpoint(&cp.note, &cp.origin, &key)?;
     let (size, root) = (verified.checkpoint().size(), *verified.checkpoint().root());
     if size != cp.size || root != cp.root {

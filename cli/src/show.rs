@@ -291,7 +291,12 @@ pub async fn show(
                 )
             })?;
         let known = trust_store.load(&view.log)?;
-        let key = trust::choose_key(None, known.as_ref(), &offered)?;
+        let remedy = format!(
+            "This node may be wrong about {log}'s key: ask {log}'s operator which is right, and \
+             show the statement from {log}'s own node (kaitiaki --node <its URL> show {id})",
+            log = view.log,
+        );
+        let key = trust::choose_key(None, known.as_ref(), &offered, &remedy)?;
         let trusted = trusted_mirror(&s.client, &view.log, &key, known.as_ref()).await?;
         (view.log.clone(), key, trusted)
     };

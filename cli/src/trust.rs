@@ -138,7 +138,15 @@ pub fn open_checkpoint(note: &str, origin: &str, key_text: &str) -> Result<Verif
 /// Decides which key to trust for `origin`: the one given, else the one
 /// remembered, else the one the node offers (first use). A node offering a
 /// different key than the remembered one is refused.
-pub fn choose_key(given: Option<&str>, known: Option<&Known>, offered: &str) -> Result<String> {
+///
+/// `remedy` ends the refusal of a changed key: what the user can do, with
+/// the command at hand ([`LOG_KEY_REMEDY`] where `--log-key` applies).
+pub fn choose_key(
+    given: Option<&str>,
+    known: Option<&Known>,
+    offered: &str,
+    remedy: &str,
+) -> Result<String> {
     if let Some(k) = given {
         return Ok(k.trim().to_owned());
     }
@@ -146,8 +154,7 @@ pub fn choose_key(given: Option<&str>, known: Option<&Known>, offered: &str) -> 
         if known.verifier_key.trim() != offered.trim() {
             bail!(
                 "the log {} now presents key {offered:?}, but this computer checked it before under \
-                 key {:?}; a log's key must not change. If the operator really rotated it, pass the \
-                 new key with --log-key after confirming it with them",
+                 key {:?}; a log's key must not change. {remedy}",
                 known.origin,
                 known.verifier_key
             );
@@ -155,6 +162,10 @@ pub fn choose_key(given: Option<&str>, known: Option<&Known>, offered: &str) -> 
     }
     Ok(offered.trim().to_owned())
 }
+
+/// What to do about a changed log key where `--log-key` applies.
+pub const LOG_KEY_REMEDY: &str =
+    "If the operator really rotated it, pass the new key with --log-key after confirming it with them";
 
 /// Checks a newly verified checkpoint against the one remembered, using a
 /// consistency proof fetched by `prove(old, new)` when the log grew.
@@ -321,9 +332,16 @@ mod tests {
     #[test]
     fn a_changed_key_is_refused() {
         let k = known(1, Hash::default());
-        assert!(choose_key(None, Some(&k), "other").is_err());
-        assert_eq!(choose_key(None, Some(&k), "k").unwrap(), "k");
-        assert_eq!(choose_key(Some("given"), Some(&k), "k").unwrap(), "given");
+        let e = choose_key(None, Some(&k), "other", LOG_KEY_REMEDY).unwrap_err();
+        assert!(e.to_string().ends_with(LOG_KEY_REMEDY), "{e}");
+        assert_eq!(
+            choose_key(None, Some(&k), "k", LOG_KEY_REMEDY).unwrap(),
+            "k"
+        );
+        assert_eq!(
+            choose_key(Some("given"), Some(&k), "k", LOG_KEY_REMEDY).unwrap(),
+            "given"
+        );
     }
 
     #[test]

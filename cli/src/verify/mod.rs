@@ -450,8 +450,13 @@ async fn anchor_url(
 ) -> Result<Anchored> {
     let cp = client.checkpoint().await?;
     let known = store.load(&cp.origin)?;
-    let key =
-        trust::choose_key(log_key, known.as_ref(), &cp.verifier_key).map_err(fault_in(KEY))?;
+    let key = trust::choose_key(
+        log_key,
+        known.as_ref(),
+        &cp.verifier_key,
+        trust::LOG_KEY_REMEDY,
+    )
+    .map_err(fault_in(KEY))?;
     let v = trust::open_checkpoint(&cp.note, &cp.origin, &key)
         .map_err(fault_in("the node's latest checkpoint"))?;
     Ok(Anchored {
@@ -490,7 +495,8 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
             dir.path.display()
         ),
     };
-    let key = trust::choose_key(log_key, known.as_ref(), &offered).map_err(fault_in(KEY))?;
+    let key = trust::choose_key(log_key, known.as_ref(), &offered, trust::LOG_KEY_REMEDY)
+        .map_err(fault_in(KEY))?;
     let text = String::from_utf8(note)
         .map_err(|_| stored(anyhow!("the stored checkpoint is not UTF-8")))?;
     let v = trust::open_checkpoint(&text, &origin, &key).map_err(&stored)?;
