@@ -114,26 +114,27 @@ pub async fn serve(config: Config) -> Result<()> {
         Err(e @ NodeError::Storage(StorageError::Corrupt(_))) => {
             bail!("{e}\n\n{}", damaged_data_advice(&data_dir))
         }
-        Err(e) => {
-            let e = anyhow::Error::new(e);
-            if held_by_running_node(&e) {
-                bail!(
-                    "the data directory {data_dir} is in use by another running node; stop it \
-                     first (a data directory serves one node at a time)"
-                );
-            }
-            Err(e)
-        }
+        Err(NodeError::Storage(StorageError::InUse { .. })) => bail!(
+            "the data directory {data_dir} is in use by another running node; stop it first (a \
+             data directory serves one node at a time)"
+        ),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Whether opening a data directory failed because a running node holds
-/// it. sled allows one process per database and reports its file lock as
-/// an I/O error of kind `Other` whose only mark is its text, so the text is
-/// what is checked.
+/// it: the node's storage says so as [`StorageError::InUse`], which `e`
+/// carries as it is or inside a [`NodeError`].
 pub fn held_by_running_node(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|cause| cause.to_string().contains("could not acquire lock"))
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<NodeError>(),
+            Some(NodeError::Storage(StorageError::InUse { .. }))
+        ) || matches!(
+            cause.downcast_ref::<StorageError>(),
+            Some(StorageError::InUse { .. })
+        )
+    })
 }
 
 /// The sentence for a data directory a running node holds: what to do, and
@@ -189,13 +190,10 @@ mod tests {
 
     #[test]
     fn a_held_database_is_told_in_one_plain_sentence() {
-        // What sled says when another process holds the database.
-        let sled = anyhow::anyhow!(
-            "IO error: could not acquire lock on \"d/db/db\": Os {{ code: 11, kind: WouldBlock, \
-             message: \"Resource temporarily unavailable\" }}"
-        )
-        .context("the iwi node failed to start");
-        assert!(held_by_running_node(&sled));
+        // What the node says when another process holds the database.
+        let held = anyhow::Error::new(NodeError::Storage(StorageError::InUse { path: "d".into() }))
+            .context("the iwi node failed to start");
+        assert!(held_by_running_node(&held));
         assert!(!held_by_running_node(&anyhow::anyhow!("disk full")));
         let text = in_use_message(Path::new("data/iwi"), Some("http://127.0.0.1:7878"));
         assert_eq!(

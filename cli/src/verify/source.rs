@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::storage::segment::{list_segments, segment_file_name, Scanned, SegmentScanner};
-use kaitiaki_node::storage::Storage;
+use kaitiaki_node::storage::{Storage, StorageError};
 
 use super::fold::Stored;
 use super::Fault;
@@ -199,13 +199,12 @@ impl DataDir {
         // The page cache is small: the audit reads each stored hash once.
         let storage = match Storage::open(path, 8 << 20) {
             Ok(s) => s,
+            Err(StorageError::InUse { .. }) => {
+                let url = crate::demo::url_of_node_dir(path);
+                bail!(crate::node_cmd::in_use_message(path, url.as_deref()));
+            }
             Err(e) => {
-                let e = anyhow::Error::new(e);
-                if crate::node_cmd::held_by_running_node(&e) {
-                    let url = crate::demo::url_of_node_dir(path);
-                    bail!(crate::node_cmd::in_use_message(path, url.as_deref()));
-                }
-                return Err(e.context(format!(
+                return Err(anyhow::Error::new(e).context(format!(
                     "cannot open the node's database in {}",
                     path.display()
                 )));

@@ -95,6 +95,16 @@ pub enum StorageError {
     /// The data directory belongs to another log or key.
     #[error("wrong data directory: {0}")]
     Mismatch(String),
+    /// Another process holds the database's lock: a node seems to be
+    /// running on this data directory.
+    #[error(
+        "a node seems to be running on the data directory {}; stop it first",
+        path.display()
+    )]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
+    },
 }
 
 impl StorageError {
@@ -254,6 +264,28 @@ fn db_config(data_dir: &Path, cache_bytes: u64) -> sled::Config {
         .segment_size(8 << 20)
 }
 
+/// Opens the database under `data_dir`, telling a lock another process
+/// holds ([`StorageError::InUse`]) from any other failure.
+///
+/// sled allows one process per database and reports its file lock as an
+/// I/O error of kind `Other` whose only mark is its text ("could not
+/// acquire lock on …"), so this is the one place that text is read.
+fn open_db(data_dir: &Path, cache_bytes: u64) -> Result<sled::Db, StorageError> {
+    db_config(data_dir, cache_bytes)
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::Other
+                    && io.to_string().contains("could not acquire lock") =>
+            {
+                StorageError::InUse {
+                    path: data_dir.to_owned(),
+                }
+            }
+            e => StorageError::Sled(e),
+        })
+}
+
 /// Opens the database under `data_dir` once more after the node has closed
 /// it, and closes it again: a checkpoint at shutdown.
 ///
@@ -318,7 +350,7 @@ impl Storage {
         let log_dir = data_dir.join("log");
         create_dir_durably(&log_dir)?;
         create_dir_durably(&data_dir.join("db"))?;
-        let db = db_config(data_dir, cache_bytes).open()?;
+        let db = open_db(data_dir, cache_bytes)?;
         let log = db.open_tree("log")?;
         // A commit a crash interrupted is finished before anything reads.
         redo::finish_pending(&log)?;

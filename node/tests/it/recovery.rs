@@ -584,3 +584,30 @@ async fn a_data_directory_of_another_origin_or_key_is_refused() {
     assert_eq!(node.head().await.0, 2);
     node.stop().await;
 }
+
+#[test]
+fn a_data_directory_another_holder_has_open_is_in_use() {
+    use kaitiaki_node::storage::{Storage, StorageError};
+    let dir = tempdir();
+    let _held = Storage::open(dir.path(), 1 << 20).unwrap();
+    let err = Storage::open(dir.path(), 1 << 20).unwrap_err();
+    assert!(
+        matches!(&err, StorageError::InUse { path } if path == dir.path()),
+        "{err:?}"
+    );
+    let err = Node::open(config(dir.path())).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            kaitiaki_node::NodeError::Storage(StorageError::InUse { .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "a node seems to be running on the data directory {}; stop it first",
+            dir.path().display()
+        )
+    );
+}
