@@ -174,6 +174,21 @@ pub struct ConsistencyView {
     pub hashes: Vec<Hash>,
 }
 
+impl ConsistencyView {
+    /// The proof, if it is for the sizes asked for: a node that answers
+    /// for others is not answering the question.
+    fn for_sizes(self, old: u64, new: u64) -> Result<ConsistencyView> {
+        if self.old != old || self.new != new {
+            return Err(anyhow!(
+                "the node answered a consistency proof for sizes {} to {}, not {old} to {new}",
+                self.old,
+                self.new
+            ));
+        }
+        Ok(self)
+    }
+}
+
 /// One mirror a node holds (`GET /v1/mirrors`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MirrorView {
@@ -465,11 +480,13 @@ impl Client {
 
     /// `GET /v1/proofs/consistency?old&new`.
     pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyView> {
-        self.get_json(
-            &format!("/v1/proofs/consistency?old={old}&new={new}"),
-            "a consistency proof",
-        )
-        .await
+        let p: ConsistencyView = self
+            .get_json(
+                &format!("/v1/proofs/consistency?old={old}&new={new}"),
+                "a consistency proof",
+            )
+            .await?;
+        p.for_sizes(old, new)
     }
 
     /// `GET /v1/mirrors`: every mirror the node holds.
@@ -486,11 +503,13 @@ impl Client {
         old: u64,
         new: u64,
     ) -> Result<ConsistencyView> {
-        self.get_json(
-            &format!("/v1/mirrors/{origin}/proofs/consistency?old={old}&new={new}"),
-            "a consistency proof of a mirror",
-        )
-        .await
+        let p: ConsistencyView = self
+            .get_json(
+                &format!("/v1/mirrors/{origin}/proofs/consistency?old={old}&new={new}"),
+                "a consistency proof of a mirror",
+            )
+            .await?;
+        p.for_sizes(old, new)
     }
 
     /// Any JSON read under the API (governance queries), with a query string
@@ -511,5 +530,28 @@ impl Client {
             .body(bytes);
         self.send(req, "the attachment upload").await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A proof for sizes other than those asked for is refused, whatever
+    /// it proves.
+    #[test]
+    fn a_consistency_proof_for_other_sizes_is_refused() {
+        let root = Hash::from_bytes([7; 32]);
+        let proof = |old, new| ConsistencyView {
+            old,
+            new,
+            old_root: root,
+            new_root: root,
+            hashes: vec![root],
+        };
+        assert!(proof(3, 9).for_sizes(3, 9).is_ok());
+        let e = proof(3, 8).for_sizes(3, 9).unwrap_err().to_string();
+        assert!(e.contains("for sizes 3 to 8, not 3 to 9"), "{e}");
+        assert!(proof(2, 9).for_sizes(3, 9).is_err());
     }
 }
