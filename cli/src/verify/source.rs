@@ -506,17 +506,41 @@ pub fn read_segments(
 /// The first leaf written after a sync that failed, if the node recorded
 /// one in `log_dir` (its next start drops that leaf and every later one).
 fn unsynced_from(log_dir: &Path) -> Result<Option<u64>, String> {
-    let path = log_dir.join(kaitiaki_node::storage::recovery::UNSYNCED_MARK);
-    match std::fs::read(&path) {
-        // Segment, offset and first leaf, each a u64 big-endian.
-        Ok(bytes) if bytes.len() == 24 => Ok(Some(u64::from_be_bytes(
-            bytes[16..].try_into().unwrap_or_default(),
-        ))),
-        Ok(_) => Err(format!(
-            "{} is not a record of where a failed sync began",
-            path.display()
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    match kaitiaki_node::storage::recovery::read_unsynced_mark(log_dir) {
+        Ok(mark) => Ok(mark.map(|(_segment, _offset, first)| first)),
+        Err(StorageError::Corrupt(why)) => Err(why),
+        Err(StorageError::Io { path, source }) => {
+            Err(format!("cannot read {}: {source}", path.display()))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaitiaki_node::storage::recovery::{mark_unsynced, UNSYNCED_MARK};
+    use kaitiaki_node::storage::Location;
+
+    #[test]
+    fn the_first_unsynced_leaf_is_read_from_the_nodes_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(unsynced_from(dir.path()), Ok(None));
+        let at = Location {
+            segment: 4,
+            offset: 96,
+            len: 10,
+        };
+        mark_unsynced(dir.path(), at, 5).unwrap();
+        assert_eq!(unsynced_from(dir.path()), Ok(Some(5)));
+        let mark = dir.path().join(UNSYNCED_MARK);
+        std::fs::write(&mark, b"short").unwrap();
+        assert_eq!(
+            unsynced_from(dir.path()),
+            Err(format!(
+                "{} is not a record of where a failed sync began",
+                mark.display()
+            ))
+        );
     }
 }

@@ -269,7 +269,12 @@ pub fn mark_unsynced(dir: &Path, at: Loc, first: u64) -> Result<(), StorageError
     super::segment::sync_dir(dir)
 }
 
-fn read_unsynced_mark(dir: &Path) -> Result<Option<(u64, u64, u64)>, StorageError> {
+/// The mark a failed sync left in the log directory `dir`, if any
+/// ([`UNSYNCED_MARK`]): the segment and offset where the unsynced batch
+/// began, and its first leaf. The next start cuts the log there. A mark
+/// that cannot be read is [`StorageError::Corrupt`]; one that cannot be
+/// opened, [`StorageError::Io`].
+pub fn read_unsynced_mark(dir: &Path) -> Result<Option<(u64, u64, u64)>, StorageError> {
     let path = dir.join(UNSYNCED_MARK);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
