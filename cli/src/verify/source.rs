@@ -310,50 +310,58 @@ pub fn read_segments(
     index_of: Option<Stored<'_>>,
     tx: SyncSender<Item>,
 ) -> Vec<String> {
-    let log_dir = log_dir.to_owned();
+    let mut batch = Vec::with_capacity(BATCH);
     let mut notes = Vec::new();
+    let scanned = scan_segments(log_dir, size, bound, index_of, &tx, &mut batch, &mut notes);
     // A fault first hands over the leaves read before it, so the audit
     // checks everything up to the bad leaf and reports how far it got.
-    let fail = |batch: &mut Vec<Raw>, index: u64, place: Option<String>, why: String| {
-        if !batch.is_empty() {
-            let _ = tx.send(Ok(std::mem::take(batch)));
-        }
-        let _ = tx.send(Err(Fault::at(index, place, why)));
-    };
-    let mut batch = Vec::with_capacity(BATCH);
-    let segments = match list_segments(&log_dir) {
-        Ok(s) => s,
-        Err(e) => {
-            fail(
-                &mut batch,
-                0,
-                None,
-                format!("cannot list the segment files: {e}"),
-            );
-            return notes;
-        }
-    };
-    let unsynced = match unsynced_from(&log_dir) {
-        Ok(u) => u,
-        Err(why) => {
-            fail(&mut batch, 0, None, why);
-            return notes;
-        }
-    };
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
+    if let Err(fault) = scanned {
+        let _ = tx.send(Err(fault));
+    }
+    notes
+}
+
+/// [`read_segments`]'s scan: sends full batches on `tx`, leaves the last
+/// partial one in `batch` and notes in `notes`, and stops at the first
+/// fault. Stops early, without a fault, where the rest of the log is known
+/// to be dropped at the node's next start, or when the receiver is gone.
+fn scan_segments(
+    log_dir: &Path,
+    size: u64,
+    bound: &str,
+    index_of: Option<Stored<'_>>,
+    tx: &SyncSender<Item>,
+    batch: &mut Vec<Raw>,
+    notes: &mut Vec<String>,
+) -> Result<(), Fault> {
+    let segments = list_segments(log_dir)
+        .map_err(|e| Fault::at(0, None, format!("cannot list the segment files: {e}")))?;
+    let unsynced = unsynced_from(log_dir).map_err(|why| Fault::at(0, None, why))?;
+    // Each later segment is checked to start where the one before it
+    // ended, at that one's end; the first must start at leaf 0.
+    if let Some(&first) = segments.first().filter(|first| **first != 0) {
+        return Err(Fault::at(
+            0,
+            Some(segment_file_name(first)),
+            format!("the segment starts at leaf {first}, but the previous one ended before leaf 0"),
+        ));
+    }
     let mut index = 0u64;
     for (n, &segment) in segments.iter().enumerate() {
         let name = segment_file_name(segment);
         let last = n + 1 == segments.len();
-        if segment != index {
-            fail(&mut batch, index,
-                Some(name),
-                format!("the segment starts at leaf {segment}, but the previous one ended before leaf {index}"),
-            );
-            return notes;
-        }
-        let mut scanner = match SegmentScanner::open(&log_dir, segment, 0) {
-            Ok(Some(s)) => s,
-            Ok(None) if last && index >= size => {
+        let scanner = SegmentScanner::open(log_dir, segment, 0).map_err(|e| {
+            Fault::at(
+                index,
+                Some(name.clone()),
+                format!("cannot read the segment: {e}"),
+            )
+        })?;
+        let Some(mut scanner) = scanner else {
+            if last && index >= size {
                 // The node was creating it when it stopped; it holds
                 // nothing, and the node writes it again.
                 notes.push(format!(
@@ -362,53 +370,41 @@ pub fn read_segments(
                 ));
                 break;
             }
-            Ok(None) => {
-                fail(
-                    &mut batch,
-                    index,
-                    Some(name),
-                    "the segment file has no valid header".into(),
-                );
-                return notes;
-            }
-            Err(e) => {
-                fail(
-                    &mut batch,
-                    index,
-                    Some(name),
-                    format!("cannot read the segment: {e}"),
-                );
-                return notes;
-            }
+            return Err(Fault::at(
+                index,
+                Some(name),
+                "the segment file has no valid header".into(),
+            ));
         };
         loop {
-            match scanner.next_record() {
-                Ok(Scanned::Record(loc, _)) if index >= size => {
-                    let place = Some(format!("{name}, byte {}", loc.offset));
+            let scanned = scanner.next_record().map_err(|e| {
+                Fault::at(
+                    index,
+                    Some(name.clone()),
+                    format!("cannot read the segment: {e}"),
+                )
+            })?;
+            match scanned {
+                Scanned::Record(loc, _) if index >= size => {
                     if unsynced.is_some_and(|first| index >= first) {
                         notes.push(format!(
                             "the records from leaf {index} on ({name}, byte {}) were written after a \
                              failed sync; the node drops them at its next start",
                             loc.offset
                         ));
-                        if !batch.is_empty() {
-                            let _ = tx.send(Ok(batch));
-                        }
-                        return notes;
+                        return Ok(());
                     }
-                    fail(
-                        &mut batch,
+                    return Err(Fault::at(
                         index,
-                        place,
+                        Some(format!("{name}, byte {}", loc.offset)),
                         format!(
                             "a complete record lies beyond {bound} (size {size}): the node \
                              takes it into its log at its next start, unaudited (if the node stopped \
                              while committing, start it once and audit again)"
                         ),
-                    );
-                    return notes;
+                    ));
                 }
-                Ok(Scanned::Record(loc, bytes)) => {
+                Scanned::Record(loc, bytes) => {
                     let indexed = match index_of {
                         Some(storage) => storage.location(index),
                         None => Ok(Some(loc)),
@@ -416,20 +412,18 @@ pub fn read_segments(
                     match indexed {
                         Ok(Some(indexed)) if indexed == loc => {}
                         Ok(other) => {
-                            fail(&mut batch, index,
+                            return Err(Fault::at(
+                                index,
                                 Some(format!("{name}, byte {}", loc.offset)),
                                 format!("the database indexes this leaf at {other:?}, not where it is stored"),
-                            );
-                            return notes;
+                            ));
                         }
                         Err(e) => {
-                            fail(
-                                &mut batch,
+                            return Err(Fault::at(
                                 index,
                                 None,
                                 format!("cannot read the leaf index: {e}"),
-                            );
-                            return notes;
+                            ));
                         }
                     }
                     batch.push(Raw::Stored {
@@ -441,66 +435,50 @@ pub fn read_segments(
                     index += 1;
                     if batch.len() == BATCH
                         && tx
-                            .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                            .send(Ok(std::mem::replace(batch, Vec::with_capacity(BATCH))))
                             .is_err()
                     {
-                        return notes;
+                        return Ok(());
                     }
                 }
-                Ok(Scanned::End) => break,
-                Ok(Scanned::Bad(offset)) if last && index >= size => {
+                Scanned::End => break,
+                Scanned::Bad(offset) if last && index >= size => {
                     notes.push(format!(
                         "{name} ends in a torn record at byte {offset}, after {bound} (size \
                          {size}); the node cuts it off at its next start"
                     ));
                     break;
                 }
-                Ok(Scanned::Bad(offset)) => {
-                    fail(&mut batch, index,
+                Scanned::Bad(offset) => {
+                    return Err(Fault::at(
+                        index,
                         Some(format!("{name}, byte {offset}")),
                         "the stored record fails its checksum: the leaf's bytes were altered or damaged on disk"
                             .into(),
-                    );
-                    return notes;
-                }
-                Err(e) => {
-                    fail(
-                        &mut batch,
-                        index,
-                        Some(name),
-                        format!("cannot read the segment: {e}"),
-                    );
-                    return notes;
+                    ));
                 }
             }
         }
         // A segment ends where the next one starts; a gap loses leaves.
         if !last && segments[n + 1] != index {
-            fail(
-                &mut batch,
+            return Err(Fault::at(
                 index,
                 Some(name),
                 format!(
                     "the segment ends before leaf {index}, but the next one starts at leaf {}",
                     segments[n + 1]
                 ),
-            );
-            return notes;
+            ));
         }
     }
     if index < size {
-        fail(
-            &mut batch,
+        return Err(Fault::at(
             index,
             None,
             format!("the segments hold only {index} leaves, but {size} are recorded"),
-        );
-        return notes;
+        ));
     }
-    if !batch.is_empty() {
-        let _ = tx.send(Ok(batch));
-    }
-    notes
+    Ok(())
 }
 
 /// The first leaf written after a sync that failed, if the node recorded
@@ -520,7 +498,79 @@ fn unsynced_from(log_dir: &Path) -> Result<Option<u64>, String> {
 mod tests {
     use super::*;
     use kaitiaki_node::storage::recovery::{mark_unsynced, UNSYNCED_MARK};
-    use kaitiaki_node::storage::Location;
+    use kaitiaki_node::storage::segment::encode_record;
+    use kaitiaki_node::storage::{Location, SegmentWriter};
+
+    /// A segment starting at leaf `first` holding `leaves` records.
+    fn segment(dir: &Path, first: u64, leaves: u8) {
+        let path = SegmentWriter::create_segment(dir, first).unwrap();
+        let mut records = Vec::new();
+        for i in 0..leaves {
+            encode_record(&[i; 10], &mut records);
+        }
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        std::io::Write::write_all(&mut file, &records).unwrap();
+    }
+
+    /// What `read_segments` sends: the leaf indices, then the fault if any.
+    fn read(dir: &Path, size: u64) -> (Vec<u64>, Option<Fault>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
+        let (notes, leaves, fault) = std::thread::scope(|s| {
+            let reader = s.spawn(|| read_segments(dir, size, "the checkpoint", None, tx));
+            let mut leaves = Vec::new();
+            let mut fault = None;
+            for item in rx {
+                match item {
+                    Ok(batch) => leaves.extend(batch.iter().map(Raw::index)),
+                    Err(f) => fault = Some(f),
+                }
+            }
+            (reader.join().unwrap(), leaves, fault)
+        });
+        assert_eq!(notes, Vec::<String>::new());
+        (leaves, fault)
+    }
+
+    #[test]
+    fn a_first_segment_not_at_leaf_0_is_a_fault_in_leaf_0() {
+        let dir = tempfile::tempdir().unwrap();
+        segment(dir.path(), 1, 2);
+        let (leaves, fault) = read(dir.path(), 3);
+        assert!(leaves.is_empty());
+        let fault = fault.unwrap();
+        assert_eq!(fault.leaf, Some(0));
+        assert_eq!(fault.place, Some(segment_file_name(1)));
+        assert_eq!(
+            fault.why,
+            "the segment starts at leaf 1, but the previous one ended before leaf 0"
+        );
+    }
+
+    #[test]
+    fn a_gap_between_segments_is_a_fault_where_the_earlier_one_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        segment(dir.path(), 0, 2);
+        segment(dir.path(), 3, 1);
+        let (leaves, fault) = read(dir.path(), 4);
+        assert_eq!(leaves, [0, 1], "the leaves before the gap are handed over");
+        let fault = fault.unwrap();
+        assert_eq!(fault.leaf, Some(2));
+        assert_eq!(fault.place, Some(segment_file_name(0)));
+        assert_eq!(
+            fault.why,
+            "the segment ends before leaf 2, but the next one starts at leaf 3"
+        );
+    }
+
+    #[test]
+    fn segments_that_follow_each_other_are_read_to_their_end() {
+        let dir = tempfile::tempdir().unwrap();
+        segment(dir.path(), 0, 2);
+        segment(dir.path(), 2, 2);
+        let (leaves, fault) = read(dir.path(), 4);
+        assert_eq!(leaves, [0, 1, 2, 3]);
+        assert!(fault.is_none());
+    }
 
     #[test]
     fn the_first_unsynced_leaf_is_read_from_the_nodes_mark() {
