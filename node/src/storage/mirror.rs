@@ -158,6 +158,12 @@ impl MirrorLog {
         }
     }
 
+    /// The stored hash of the complete subtree `at` of the mirror, or
+    /// `None` if its tree file does not hold it (see [`DerivedFiles::hash`]).
+    pub fn subtree_hash(&self, at: &Subtree) -> Result<Option<[u8; 32]>, StorageError> {
+        self.files.hash(at)
+    }
+
     /// The stored hashes of subtrees `(level, start .. start + count)` of
     /// the mirror, concatenated (see [`DerivedFiles::hashes`]).
     pub fn subtree_hashes(
@@ -343,4 +349,32 @@ pub(crate) fn decode_mid(v: &[u8]) -> Result<Placement, StorageError> {
         log: Some(origin.to_owned()),
         index,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subtree_hash_the_tree_file_lacks_is_none_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = super::super::Storage::open(dir.path(), 1 << 20).unwrap();
+        let mirror = storage.mirror("peer.example").unwrap();
+        let at = Subtree::new(1, 1);
+        // No tree file of level 1 yet.
+        assert_eq!(mirror.subtree_hash(&at).unwrap(), None);
+        let file = dir
+            .path()
+            .join(MIRRORS_DIR)
+            .join("peer.example")
+            .join("tree")
+            .join(super::super::files::level_file_name(1));
+        // One hash: (1, 0) is stored, (1, 1) is not.
+        std::fs::write(&file, [7u8; 32]).unwrap();
+        assert_eq!(mirror.subtree_hash(&at).unwrap(), None);
+        assert_eq!(
+            mirror.subtree_hash(&Subtree::new(1, 0)).unwrap(),
+            Some([7u8; 32])
+        );
+    }
 }
