@@ -346,7 +346,10 @@ fn scan_segments(
         return Err(Fault::at(
             0,
             Some(segment_file_name(first)),
-            format!("the segment starts at leaf {first}, but the previous one ended before leaf 0"),
+            format!(
+                "the first segment starts at leaf {first}, not at leaf 0: the leaves before it \
+                 are missing"
+            ),
         ));
     }
     let mut index = 0u64;
@@ -542,7 +545,7 @@ mod tests {
         assert_eq!(fault.place, Some(segment_file_name(1)));
         assert_eq!(
             fault.why,
-            "the segment starts at leaf 1, but the previous one ended before leaf 0"
+            "the first segment starts at leaf 1, not at leaf 0: the leaves before it are missing"
         );
     }
 
