@@ -74,17 +74,22 @@ fn no_node_running_is_explained() {
     );
 }
 
-#[test]
-fn a_broken_limit_is_said_once() {
-    let home = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str]| {
+/// The CLI run with nothing of this machine's environment but `home`.
+fn in_home(home: &std::path::Path) -> impl Fn(&[&str]) -> std::process::Output + '_ {
+    move |args| {
         Command::new(BIN)
             .args(args)
             .env_clear()
-            .env("KAITIAKI_HOME", home.path())
+            .env("KAITIAKI_HOME", home)
             .output()
             .unwrap()
-    };
+    }
+}
+
+#[test]
+fn a_broken_limit_is_said_once() {
+    let home = tempfile::tempdir().unwrap();
+    let cli = in_home(home.path());
     assert!(cli(&["keys", "new", "kahu"]).status.success());
     let out = cli(&[
         "--network",
@@ -104,14 +109,7 @@ fn a_broken_limit_is_said_once() {
 #[test]
 fn key_file_errors_are_one_plain_sentence() {
     let home = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .env("KAITIAKI_HOME", home.path())
-            .output()
-            .unwrap()
-    };
+    let cli = in_home(home.path());
     assert!(cli(&["keys", "new", "kahu"]).status.success());
     // Each says what is wrong and what to do, on one line, with no
     // operating-system error text behind it.
