@@ -12,3 +12,4 @@ mod properties;
 mod rahui;
 mod requests;
 mod snapshots;
+mod version;
