@@ -133,6 +133,14 @@ impl Node {
         let identity = Identity::load_or_create(&config.data_dir, &config.origin)?;
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
+        if let Some(found) = storage.settle_state_version()? {
+            tracing::warn!(
+                found,
+                current = kaitiaki_governance::STATE_VERSION,
+                "the governance state was built under another state version; it is being \
+                 rebuilt from the logs, which takes a while on a large log"
+            );
+        }
         let last_time = storage.last_time()?.unix_millis();
         let witness = crate::witness::Witness::open(
             &config.data_dir,

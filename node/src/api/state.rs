@@ -183,6 +183,9 @@ pub struct StateHash {
     /// How many leaves of each mirror the state covers (mirrors holding
     /// none are left out).
     pub mirrors: BTreeMap<String, u64>,
+    /// The version of the governance rules and tables the state was built
+    /// under: hashes of states of different versions are not comparable.
+    pub state_version: u32,
 }
 
 fn now() -> Timestamp {
@@ -282,6 +285,7 @@ pub async fn state_hash(State(app): State<AppState>) -> ApiResult<Json<StateHash
                 state_hash: hex::encode(hash),
                 size,
                 mirrors,
+                state_version: kaitiaki_governance::STATE_VERSION,
             })
         })
     })

@@ -51,7 +51,7 @@ use super::{read_u64, state, StorageError};
 pub const MIRRORS_DIR: &str = "mirrors";
 
 /// sled key space of mirror metadata.
-const MIRROR: &[u8] = b"mirror\0";
+pub(crate) const MIRROR: &[u8] = b"mirror\0";
 
 /// Everything one mirrored batch teaches sled, applied at once.
 #[derive(Debug, Default)]
@@ -86,6 +86,19 @@ fn meta_key(origin: &str, field: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(field.as_bytes());
     k
+}
+
+/// The keys recording how many leaves of each mirror were folded into
+/// governance (see [`MirrorLog::size`]).
+pub(crate) fn folded_size_keys(log: &Tree) -> Result<Vec<sled::IVec>, StorageError> {
+    let mut keys = Vec::new();
+    for item in log.scan_prefix(MIRROR) {
+        let (k, _) = item?;
+        if k.ends_with(b"\0size") {
+            keys.push(k);
+        }
+    }
+    Ok(keys)
 }
 
 impl MirrorLog {

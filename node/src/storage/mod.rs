@@ -153,6 +153,9 @@ mod meta {
     /// How sled's keys are laid out ([`super::LAYOUT`], u32 BE), recorded
     /// at first start.
     pub const LAYOUT: &[u8] = b"layout";
+    /// The governance state version the stored state was built under
+    /// ([`kaitiaki_governance::STATE_VERSION`], u32 BE).
+    pub const STATE_VERSION: &[u8] = b"state_version";
 }
 
 /// The version of the layout of sled's keys. 2: each statement's
@@ -760,6 +763,69 @@ impl Storage {
             self.log.apply_batch(b)?;
         }
         Ok(())
+    }
+
+    /// The governance state version the stored state was built under, if
+    /// one is recorded (directories written before versions were recorded
+    /// have none).
+    pub fn state_version(&self) -> Result<Option<u32>, StorageError> {
+        self.get(space::META, meta::STATE_VERSION)?
+            .map(|v| {
+                <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StorageError::Corrupt("the state version is not 4 bytes".into()))
+            })
+            .transpose()
+    }
+
+    /// Makes the stored governance state one this version of the rules
+    /// built ([`kaitiaki_governance::STATE_VERSION`]), before recovery runs.
+    ///
+    /// State built under another version (or under none recorded) is not
+    /// what these rules fold the logs into: a node serving it would show
+    /// what its logs do not say. So it is forgotten — every governance
+    /// entry, and how far the own log and each mirror were folded — and the
+    /// recovery that follows folds every log again from its segments, as
+    /// after losing `db/`, keeping what sled holds that the logs cannot
+    /// give back (checkpoints, peers, evidence). The version is recorded
+    /// only once the old state is gone, so a crash part way starts over.
+    /// Returns the version found when the state was forgotten.
+    pub fn settle_state_version(&self) -> Result<Option<u32>, StorageError> {
+        let current = kaitiaki_governance::STATE_VERSION;
+        let found = self.state_version()?;
+        if found == Some(current) {
+            return Ok(None);
+        }
+        let holds_state = self.log.scan_prefix(state::GOV_PREFIX).next().is_some();
+        // A new directory (or one that never folded a statement) has no
+        // state to forget, only a version to record.
+        let rebuilt = if found.is_some() || holds_state {
+            let mut b = Batch::default();
+            b.remove(key_in(space::META, meta::SIZE));
+            for key in mirror::folded_size_keys(&self.log)? {
+                b.remove(key);
+            }
+            self.log.apply_batch(b)?;
+            let mut b = Batch::default();
+            let mut n = 0;
+            for item in self.log.scan_prefix(state::GOV_PREFIX) {
+                b.remove(item?.0);
+                n += 1;
+                if n % 10_000 == 0 {
+                    self.log.apply_batch(std::mem::take(&mut b))?;
+                }
+            }
+            self.log.apply_batch(b)?;
+            Some(found.unwrap_or(0))
+        } else {
+            None
+        };
+        self.log.insert(
+            key_in(space::META, meta::STATE_VERSION),
+            &current.to_be_bytes(),
+        )?;
+        self.flush_durably()?;
+        Ok(rebuilt)
     }
 
     /// The stored hash of a complete subtree, if stored.

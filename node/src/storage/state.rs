@@ -73,6 +73,10 @@ const ID: usize = 32;
 /// The space of the groups.
 const GROUP_SPACE: &[u8] = b"gov.by-statement\0";
 
+/// What every sled key of the governance state starts with: the groups'
+/// space and every table's name ([`Table::name`]).
+pub(crate) const GOV_PREFIX: &[u8] = b"gov.";
+
 /// The group tag of `key` in `table`, if the entry lives in a group.
 fn tag_of(table: Table, key: &[u8]) -> Option<u8> {
     if key.len() < ID {
@@ -407,6 +411,26 @@ impl Store for StateTrees {
 mod tests {
     use super::*;
     use kaitiaki_governance::Change;
+
+    #[test]
+    fn every_governance_key_starts_with_the_governance_prefix() {
+        assert!(GROUP_SPACE.starts_with(GOV_PREFIX));
+        for t in Table::ALL.iter() {
+            assert!(key_of(*t, b"k").starts_with(GOV_PREFIX), "{}", t.name());
+        }
+        // And nothing else the node keeps in the same tree does.
+        for space in [
+            super::super::space::CHECKPOINTS,
+            super::super::space::ATTACHMENTS,
+            super::super::space::META,
+            super::super::space::PEERS,
+            super::super::space::QUARANTINE,
+            super::super::space::EVIDENCE,
+            super::super::mirror::MIRROR,
+        ] {
+            assert!(!space.starts_with(GOV_PREFIX));
+        }
+    }
 
     fn trees() -> (tempfile::TempDir, StateTrees) {
         let dir = tempfile::tempdir().unwrap();

@@ -576,7 +576,7 @@ async fn add_peer_at(
 
 /// Waits until `follower` mirrors `n` leaves of `origin` and agrees with
 /// `source` on the state.
-async fn wait_mirrored(follower: &TestNode, source: &TestNode, origin: &str, n: u64) {
+pub async fn wait_mirrored(follower: &TestNode, source: &TestNode, origin: &str, n: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, peers) = follower.get("/v1/peers").await;

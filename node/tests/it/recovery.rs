@@ -611,3 +611,122 @@ fn a_data_directory_another_holder_has_open_is_in_use() {
         )
     );
 }
+
+/// Opens the data directory's sled (the node is stopped) and runs `f` on
+/// its `log` tree.
+fn with_sled(dir: &Path, f: impl FnOnce(&sled::Tree)) {
+    let db = sled::Config::new()
+        .path(dir.join("db"))
+        .segment_size(8 << 20)
+        .open()
+        .unwrap();
+    f(&db.open_tree("log").unwrap());
+    db.flush().unwrap();
+}
+
+/// Makes the stored governance state look built under `version` (none:
+/// by a node from before versions were recorded), and unlike what this
+/// version folds: a stray entry, and a running hash that is not the sum.
+fn state_of_another_version(dir: &Path, version: Option<u32>) {
+    with_sled(dir, |log| {
+        match version {
+            Some(v) => log
+                .insert(b"meta\0state_version", &v.to_be_bytes())
+                .unwrap(),
+            None => log.remove(b"meta\0state_version").unwrap(),
+        };
+        log.insert(b"gov.keys\0stray", b"from older rules").unwrap();
+        log.insert(b"gov.meta\0state_hash", &[7u8; 32]).unwrap();
+    });
+}
+
+fn stored_state_version(dir: &Path) -> Option<u32> {
+    let mut found = None;
+    with_sled(dir, |log| {
+        found = log
+            .get(b"meta\0state_version")
+            .unwrap()
+            .map(|v| u32::from_be_bytes(v.as_ref().try_into().unwrap()));
+    });
+    found
+}
+
+#[tokio::test]
+async fn state_built_under_another_version_is_rebuilt_from_the_logs() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let ids = fill(&node, 0, 12).await;
+    let head = node.head().await;
+    let (_, hash) = node.get("/v1/state/hash").await;
+    assert_eq!(
+        hash["state_version"],
+        kaitiaki_governance::STATE_VERSION,
+        "{hash}"
+    );
+    node.stop().await;
+    assert_eq!(
+        stored_state_version(dir.path()),
+        Some(kaitiaki_governance::STATE_VERSION)
+    );
+
+    for version in [Some(kaitiaki_governance::STATE_VERSION + 1), None] {
+        state_of_another_version(dir.path(), version);
+        let node = TestNode::start(dir.path()).await;
+        assert_eq!(node.recovery.reindexed, 12, "every leaf folded again");
+        assert_eq!(node.head().await, head);
+        let (_, rebuilt) = node.get("/v1/state/hash").await;
+        assert_eq!(rebuilt, hash, "the state this version folds the log into");
+        for (i, id) in ids.iter().enumerate() {
+            let (status, s) = node.get(&format!("/v1/statements/{id}")).await;
+            assert_eq!(status, 200);
+            assert_eq!(s["index"].as_u64(), Some(i as u64));
+        }
+        node.stop().await;
+        assert_eq!(
+            stored_state_version(dir.path()),
+            Some(kaitiaki_governance::STATE_VERSION)
+        );
+        with_sled(dir.path(), |log| {
+            assert_eq!(log.get(b"gov.keys\0stray").unwrap(), None, "forgotten");
+        });
+    }
+
+    // State of this version is kept as it is.
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.recovery.reindexed, 0);
+    fill(&node, 12, 1).await;
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn mirrors_are_folded_again_when_the_state_version_changes() {
+    use crate::federation::{start_mesh, wait_mirrored};
+    let origins = ["iwi.example", "agency.example"];
+    let seeds = [[31u8; 32], [32u8; 32]];
+    let dirs = [tempdir(), tempdir()];
+    let nodes = start_mesh(&origins, &seeds, &dirs).await;
+    fill(&nodes[0], 0, 6).await;
+    fill(&nodes[1], 100, 3).await;
+    wait_mirrored(&nodes[1], &nodes[0], origins[0], 6).await;
+    let (_, before) = nodes[1].get("/v1/state/hash").await;
+    assert_eq!(before["mirrors"], serde_json::json!({ "iwi.example": 6 }));
+    for n in nodes {
+        n.stop().await;
+    }
+
+    state_of_another_version(dirs[1].path(), Some(0));
+    // Alone, without peers: what it shows comes from its own disk.
+    let alone = crate::federation::mesh(
+        &origins[1..],
+        &seeds[1..],
+        &[dirs[1].path()],
+        &[String::new()],
+    )
+    .remove(0);
+    assert!(alone.peers.is_empty());
+    let node = TestNode::start_with(alone).await;
+    assert_eq!(node.recovery.reindexed, 3, "its own log folded again");
+    let (_, after) = node.get("/v1/state/hash").await;
+    assert_eq!(after, before, "and the mirror too");
+    node.stop().await;
+}
