@@ -1013,6 +1013,10 @@ async fn compare_served_state(
             .push(format!("{why}, so its state hash was not compared"));
         return (summary, None);
     }
+    if let Some(note) = other_state_version(&served) {
+        summary.notes.push(note);
+        return (summary, None);
+    }
     let size = served.get("size").and_then(serde_json::Value::as_u64);
     let hash = served.get("state_hash").and_then(serde_json::Value::as_str);
     match (size, hash) {
@@ -1047,6 +1051,23 @@ async fn compare_served_state(
     }
 }
 
+/// Why a served state hash cannot be compared with this audit's, if the
+/// node says it builds its state under another state version: other rules
+/// fold the same logs into another state. (A node that does not say is
+/// compared.)
+fn other_state_version(served: &serde_json::Value) -> Option<String> {
+    let v = served
+        .get("state_version")
+        .and_then(serde_json::Value::as_u64)?;
+    (v != u64::from(kaitiaki_governance::STATE_VERSION)).then(|| {
+        format!(
+            "the node builds its governance state under state version {v}, this kaitiaki under \
+             {}, so its state hash was not compared (audit it with a kaitiaki of its version)",
+            kaitiaki_governance::STATE_VERSION
+        )
+    })
+}
+
 /// Compares the governance state the node keeps with the state folded from
 /// its log: they must be identical, or the node serves a state its own log
 /// does not support. Only when the node had indexed exactly the audited
@@ -1065,6 +1086,21 @@ fn compare_stored_state(
         return Ok(Some(format!(
             "the database indexes {indexed} leaves of the log, not the {size} its latest checkpoint \
              covers (the node stopped mid-commit?), so the stored governance state was not compared"
+        )));
+    }
+    let version = d
+        .storage
+        .state_version()
+        .map_err(|e| Fault::general(format!("cannot read the database: {e}")))?;
+    if version != Some(kaitiaki_governance::STATE_VERSION) {
+        let built = version.map_or_else(
+            || "no recorded state version".to_owned(),
+            |v| format!("state version {v}"),
+        );
+        return Ok(Some(format!(
+            "the stored governance state was built under {built}, and this kaitiaki folds under \
+             state version {}; a node of this version rebuilds it at start, so it was not compared",
+            kaitiaki_governance::STATE_VERSION
         )));
     }
     let stored = kaitiaki_governance::state_hash(d.storage.state())
@@ -1088,4 +1124,26 @@ fn fail(mut summary: Summary, f: Fault) -> (Summary, Option<Fault>) {
     summary.result = "fault";
     summary.fault = Some(f.clone());
     (summary, Some(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaitiaki_governance::STATE_VERSION;
+    use serde_json::json;
+
+    #[test]
+    fn a_served_state_of_another_version_is_not_compared() {
+        let other = other_state_version(&json!({ "state_version": STATE_VERSION + 1 }))
+            .expect("another version is named");
+        assert!(
+            other.contains(&format!("state version {}", STATE_VERSION + 1)),
+            "{other}"
+        );
+        assert_eq!(
+            other_state_version(&json!({ "state_version": STATE_VERSION })),
+            None
+        );
+        assert_eq!(other_state_version(&json!({ "state_hash": "00" })), None);
+    }
 }
