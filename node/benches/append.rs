@@ -24,8 +24,10 @@
 //! `KAITIAKI_BENCH_ONLY=sequencer` measures the sequencer
 //! alone, in process, without HTTP or signature checks;
 //! `KAITIAKI_BENCH_ONLY=start-up KAITIAKI_BENCH_DIR=<kept log>` measures
-//! start-up alone, three times, and `KAITIAKI_BENCH_ONLY=proofs` with the
-//! same variable the proofs alone.
+//! start-up alone, three times, `KAITIAKI_BENCH_ONLY=proofs` with the
+//! same variable the proofs alone, and `KAITIAKI_BENCH_ONLY=rebuild` with
+//! it the first start after an upgrade that raised the governance state
+//! version (the node folds its whole log again).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -371,6 +373,28 @@ fn main() {
                 took.as_secs_f64() * 1e3
             );
         }
+        return;
+    }
+    if std::env::var("KAITIAKI_BENCH_ONLY").as_deref() == Ok("rebuild") {
+        // The first start after an upgrade that raised the state version,
+        // on a log kept by KAITIAKI_BENCH_KEEP: the node folds every log
+        // again before it answers.
+        let dir = PathBuf::from(std::env::var("KAITIAKI_BENCH_DIR").expect("KAITIAKI_BENCH_DIR"));
+        let leaves = {
+            let storage = kaitiaki_node::storage::Storage::open(&dir, 16 << 20).expect("opens");
+            let other = kaitiaki_governance::STATE_VERSION + 1;
+            storage
+                .put_in(b"meta\0", b"state_version", Some(&other.to_be_bytes()))
+                .expect("marks the state as another version's");
+            storage.indexed_size().expect("reads")
+        };
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let (took, rss, _) = rt.block_on(start_up(&dir));
+        println!(
+            "rebuild of the state of {leaves} leaves at start-up: {:.1} s ({:.0} leaves/s), then RSS {rss:.1} MiB",
+            took.as_secs_f64(),
+            leaves as f64 / took.as_secs_f64()
+        );
         return;
     }
     if std::env::var("KAITIAKI_BENCH_ONLY").as_deref() == Ok("proofs") {
