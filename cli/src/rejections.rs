@@ -97,8 +97,8 @@ table! {
         "Make a new request, or ask for a renewal before an approval expires next time.";
     "renewal_pending" => "Another renewal of this request is still being decided.",
         "Wait for that decision.";
-    "conditions_mismatch" => "Conditions go with `approve-with-conditions`, and that choice needs at least one.",
-        "Give conditions with --condition and approve, or drop them for a plain vote.";
+    "conditions_mismatch" => "Conditions go with `approve-with-conditions` on a request or renewal, and that choice needs at least one; votes on amendments and approval motions take none.",
+        "On a request or renewal, give conditions with --condition and approve-with-conditions; otherwise drop them for a plain vote.";
     "not_placing_body" => "The rāhui was already lifted, or another body placed it.",
         "Only the body that placed a rāhui may lift it.";
     "rahui_already_lifted" => "This rāhui was already lifted.",

@@ -211,17 +211,20 @@ pub(crate) fn check_ballot(v: &Vote) -> Rule<()> {
 /// Checks a vote on an amendment or an approval motion: conditions shape
 /// an approval of a request or renewal and have nothing to attach to here,
 /// so they are refused rather than dropped.
+///
+/// Whatever the choice, the refusal says the conditions have no place
+/// here: the general rule (conditions only with `approve_with_conditions`)
+/// would send a voter who followed it into this refusal next.
 pub(crate) fn check_plain_ballot(v: &Vote, what: &str) -> Rule<()> {
-    if v.choice == Choice::ApproveWithConditions {
-        return reject(
-            RejectionCode::ConditionsMismatch,
-            format!(
-                "Conditions belong to votes on requests and renewals, not on an {what}; \
-                 vote `approve` instead."
-            ),
-        );
-    }
-    check_ballot(v)
+    let fix = match (v.choice, v.conditions.is_empty()) {
+        (Choice::ApproveWithConditions, _) => "vote `approve` without conditions instead",
+        (_, false) => "remove them",
+        (_, true) => return Ok(()),
+    };
+    reject(
+        RejectionCode::ConditionsMismatch,
+        format!("Conditions belong to votes on requests and renewals, not on an {what}; {fix}."),
+    )
 }
 
 /// One counted vote.

@@ -3,7 +3,8 @@
 use kaitiaki_governance::lists;
 use kaitiaki_governance::requests::{OutputStatus, Phase, ReportStatus};
 use kaitiaki_governance::{RejectionCode, RequestStatus};
-use kaitiaki_protocol::statement::{ApprovalAction, Condition, ReportKind};
+use kaitiaki_protocol::statement::{ApprovalAction, Choice, Condition, ReportKind, Vote};
+use kaitiaki_protocol::Body;
 
 use crate::fixture::*;
 
@@ -419,6 +420,25 @@ fn conditions_on_a_vote_on_a_motion_are_refused() {
         RejectionCode::ConditionsMismatch,
     );
     assert!(msg.contains("votes on requests"), "{msg}");
+    // With `approve`, the refusal does not send the voter to
+    // `approve_with_conditions`, which is refused here too.
+    let msg = s.w.refused(
+        &iwi[1],
+        IWI,
+        Body::Vote(Vote {
+            subject: suspend,
+            body: b,
+            choice: Choice::Approve,
+            conditions: vec![Condition::ReportEvery { months: 1 }],
+            reason: "Until they report monthly.".into(),
+        }),
+        RejectionCode::ConditionsMismatch,
+    );
+    assert!(
+        msg.contains("votes on requests") && msg.contains("remove them"),
+        "{msg}"
+    );
+    assert!(!msg.contains("approve_with_conditions"), "{msg}");
     let a = s.w.view(&r).record.unwrap().approval.unwrap();
     assert!(!a.conditions.contains(&Condition::ReportEvery { months: 1 }));
     // A plain approval of the motion counts as before.

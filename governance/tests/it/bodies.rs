@@ -2,7 +2,8 @@
 
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{query, RejectionCode, RequestStatus, Verdict};
-use kaitiaki_protocol::statement::{Choice, Condition, DecisionRule};
+use kaitiaki_protocol::statement::{Choice, Condition, DecisionRule, Vote};
+use kaitiaki_protocol::Body;
 
 use crate::fixture::*;
 
@@ -440,6 +441,22 @@ fn conditions_on_a_vote_on_an_amendment_are_refused() {
         RejectionCode::ConditionsMismatch,
     );
     assert!(msg.contains("votes on requests"), "{msg}");
+    let msg = s.w.refused(
+        &a,
+        IWI,
+        Body::Vote(Vote {
+            subject: amendment,
+            body: b,
+            choice: Choice::Approve,
+            conditions: vec![Condition::FinalReport],
+            reason: "Yes, once reported.".into(),
+        }),
+        RejectionCode::ConditionsMismatch,
+    );
+    assert!(
+        msg.contains("not on an amendment") && msg.contains("remove them"),
+        "{msg}"
+    );
 }
 
 #[test]
