@@ -384,7 +384,7 @@ fn main() {
             let storage = kaitiaki_node::storage::Storage::open(&dir, 16 << 20).expect("opens");
             let other = kaitiaki_governance::STATE_VERSION + 1;
             storage
-                .put_in(b"meta\0", b"state_version", Some(&other.to_be_bytes()))
+                .mark_state_version(other)
                 .expect("marks the state as another version's");
             storage.indexed_size().expect("reads")
         };

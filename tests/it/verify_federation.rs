@@ -165,9 +165,7 @@ fn the_audit_folds_every_log_a_node_holds() {
     let other = kaitiaki_governance::STATE_VERSION + 1;
     {
         let storage = Storage::open(&altered, 1 << 20).unwrap();
-        storage
-            .put_in(b"meta\0", b"state_version", Some(&other.to_be_bytes()))
-            .unwrap();
+        storage.mark_state_version(other).unwrap();
     }
     let out = cli.run(&args(
         &["--json", "log", "verify", "--no-remember"],

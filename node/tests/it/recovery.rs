@@ -612,15 +612,14 @@ fn a_data_directory_another_holder_has_open_is_in_use() {
     );
 }
 
-/// Opens the data directory's sled (the node is stopped) and runs `f` on
-/// its `log` tree.
-fn with_sled(dir: &Path, f: impl FnOnce(&sled::Tree)) {
+/// Opens the data directory's sled (the node is stopped) and runs `f` on it.
+fn with_db(dir: &Path, f: impl FnOnce(&sled::Db)) {
     let db = sled::Config::new()
         .path(dir.join("db"))
         .segment_size(8 << 20)
         .open()
         .unwrap();
-    f(&db.open_tree("log").unwrap());
+    f(&db);
     db.flush().unwrap();
 }
 
@@ -628,27 +627,20 @@ fn with_sled(dir: &Path, f: impl FnOnce(&sled::Tree)) {
 /// by a node from before versions were recorded), and unlike what this
 /// version folds: a stray entry, and a running hash that is not the sum.
 fn state_of_another_version(dir: &Path, version: Option<u32>) {
-    with_sled(dir, |log| {
+    with_db(dir, |db| {
         match version {
-            Some(v) => log
-                .insert(b"meta\0state_version", &v.to_be_bytes())
-                .unwrap(),
-            None => log.remove(b"meta\0state_version").unwrap(),
+            Some(v) => db.insert(b"state_version", &v.to_be_bytes()).unwrap(),
+            None => db.remove(b"state_version").unwrap(),
         };
+        let log = db.open_tree("log").unwrap();
         log.insert(b"gov.keys\0stray", b"from older rules").unwrap();
         log.insert(b"gov.meta\0state_hash", &[7u8; 32]).unwrap();
     });
 }
 
 fn stored_state_version(dir: &Path) -> Option<u32> {
-    let mut found = None;
-    with_sled(dir, |log| {
-        found = log
-            .get(b"meta\0state_version")
-            .unwrap()
-            .map(|v| u32::from_be_bytes(v.as_ref().try_into().unwrap()));
-    });
-    found
+    let storage = kaitiaki_node::storage::Storage::open(dir, 1 << 20).unwrap();
+    storage.state_version().unwrap()
 }
 
 #[tokio::test]
@@ -686,7 +678,8 @@ async fn state_built_under_another_version_is_rebuilt_from_the_logs() {
             stored_state_version(dir.path()),
             Some(kaitiaki_governance::STATE_VERSION)
         );
-        with_sled(dir.path(), |log| {
+        with_db(dir.path(), |db| {
+            let log = db.open_tree("log").unwrap();
             assert_eq!(log.get(b"gov.keys\0stray").unwrap(), None, "forgotten");
         });
     }
