@@ -1,6 +1,7 @@
 //! The `kaitiaki` command: parse the arguments, set up logging, and hand
 //! over to the library (`kaitiaki_cli`), which does everything else.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -15,6 +16,9 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: a log piped to a file or
+        // a service manager stays plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     kaitiaki_cli::main(cli)
 }

@@ -28,7 +28,7 @@ use crate::events::{Event, EVENT_BUFFER};
 use crate::identity::{Identity, IdentityError};
 use crate::metrics::Metrics;
 use crate::sequencer::{self, Sequencer, SequencerHandle};
-use crate::storage::recovery::{recover, RecoveryReport};
+use crate::storage::recovery::{recover, Progress, RecoveryReport};
 use crate::storage::{Storage, StorageError};
 
 /// Why a node could not start or serve.
@@ -97,6 +97,9 @@ impl Shared {
     }
 }
 
+/// How often a long start-up re-derivation says how far it has come.
+pub(crate) const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A running node: storage recovered, sequencer started, ready to serve.
 ///
 /// Opening is blocking (it may re-index a tail after a crash); from async
@@ -138,7 +141,8 @@ impl Node {
                 found,
                 current = kaitiaki_governance::STATE_VERSION,
                 "the governance state was built under another state version; it is being \
-                 rebuilt from the logs, which takes a while on a large log"
+                 rebuilt from the logs, which takes a while on a large log (RUST_LOG=info \
+                 shows its progress)"
             );
         }
         let last_time = storage.last_time()?.unix_millis();
@@ -174,11 +178,15 @@ impl Node {
         // is derived again from the segments, as is whatever sled lacks.
         let start = shared.storage.trim_derived(indexed)?;
         let mut compact = shared.storage.compact_range(start)?;
+        let mut progress = Progress::new(&shared.config.origin, PROGRESS_EVERY);
         let (writer, report) = recover(
             &shared.storage,
             shared.config.storage.segment_bytes,
             start,
-            |first, records| sequencer::reindex(&shared, &mut compact, first, records, indexed),
+            |first, records| {
+                progress.add(records.len() as u64);
+                sequencer::reindex(&shared, &mut compact, first, records, indexed)
+            },
         )?;
         shared.storage.sync_derived()?;
         if report.size != compact.size() {

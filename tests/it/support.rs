@@ -8,8 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::OnceLock;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
@@ -27,6 +26,8 @@ pub struct NodeProc {
     child: Child,
     /// Its base URL.
     pub url: String,
+    /// What it has written to its standard error (its log), line by line.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl NodeProc {
@@ -53,8 +54,10 @@ impl NodeProc {
         let mut child = cmd.spawn().expect("start the node");
         let stderr = child.stderr.take().expect("node stderr");
         let (tx, rx) = mpsc::channel();
-        // Read the address from the start-up line, then keep draining so
-        // the node never blocks on a full pipe.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&log);
+        // Read the address from the start-up line, then keep draining (and
+        // keeping) so the node never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -65,6 +68,7 @@ impl NodeProc {
                         sent = true;
                     }
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let addr = rx
@@ -73,6 +77,7 @@ impl NodeProc {
         let node = NodeProc {
             child,
             url: format!("http://{addr}"),
+            log,
         };
         node.wait_healthy();
         node
@@ -86,6 +91,12 @@ impl NodeProc {
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("the node at {} never became healthy", self.url);
+    }
+
+    /// The lines of its log so far that contain `text`.
+    pub fn logged(&self, text: &str) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|l| l.contains(text)).cloned().collect()
     }
 
     /// The process id.

@@ -187,6 +187,11 @@ fn the_audit_folds_every_log_a_node_holds() {
             ("KAITIAKI_NETWORK", "kaitiaki-demo"),
         ],
     );
+    let said = node.logged("another state version");
+    assert!(
+        said.iter().any(|l| l.contains(&format!("found={other}"))),
+        "the node says it rebuilds, and from which version: {said:?}"
+    );
     let served = get_json(&format!("{}/v1/state/hash", node.url)).unwrap();
     assert_eq!(
         served["state_hash"].as_str(),

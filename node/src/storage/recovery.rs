@@ -75,6 +75,49 @@ pub struct RecoveryReport {
     pub truncated_bytes: u64,
 }
 
+/// Says now and then how far a long re-derivation has come: after a state
+/// version change a start folds the whole log again, which takes minutes
+/// on a large one, and an operator watching it should see it is working.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    log: String,
+    every: std::time::Duration,
+    done: u64,
+    started: std::time::Instant,
+    said: std::time::Instant,
+}
+
+impl Progress {
+    /// Progress through `log`, said at most once per `every`.
+    pub(crate) fn new(log: &str, every: std::time::Duration) -> Progress {
+        let now = std::time::Instant::now();
+        Progress {
+            log: log.to_owned(),
+            every,
+            done: 0,
+            started: now,
+            said: now,
+        }
+    }
+
+    /// Counts `n` more leaves re-derived; returns whether it said so.
+    pub(crate) fn add(&mut self, n: u64) -> bool {
+        self.done += n;
+        if self.said.elapsed() < self.every {
+            return false;
+        }
+        self.said = std::time::Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        tracing::info!(
+            log = %self.log,
+            leaves = self.done,
+            per_second = (self.done as f64 / secs) as u64,
+            "re-deriving from the segments"
+        );
+        true
+    }
+}
+
 /// Reconciles sled and the derived files with the segments in
 /// `storage.log_dir()`.
 ///
@@ -354,4 +397,22 @@ fn truncate(dir: &Path, segment: u64, at: u64) -> Result<u64, StorageError> {
         .and_then(|()| file.sync_all())
         .map_err(|e| StorageError::io(&path, e))?;
     Ok(len.saturating_sub(at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+    use std::time::Duration;
+
+    #[test]
+    fn progress_is_said_at_most_once_per_interval() {
+        let mut quiet = Progress::new("example.org", Duration::from_secs(3600));
+        assert!(!quiet.add(4096));
+        assert!(!quiet.add(4096));
+        assert_eq!(quiet.done, 8192);
+        let mut chatty = Progress::new("example.org", Duration::ZERO);
+        assert!(chatty.add(1));
+        assert!(chatty.add(1));
+        assert_eq!(chatty.done, 2);
+    }
 }
