@@ -3,8 +3,7 @@
 use kaitiaki_governance::lists;
 use kaitiaki_governance::requests::{OutputStatus, Phase, ReportStatus};
 use kaitiaki_governance::{RejectionCode, RequestStatus};
-use kaitiaki_protocol::statement::{ApprovalAction, Choice, Condition, ReportKind, Vote};
-use kaitiaki_protocol::Body;
+use kaitiaki_protocol::statement::{ApprovalAction, Condition, ReportKind};
 
 use crate::fixture::*;
 
@@ -425,13 +424,7 @@ fn conditions_on_a_vote_on_a_motion_are_refused() {
     let msg = s.w.refused(
         &iwi[1],
         IWI,
-        Body::Vote(Vote {
-            subject: suspend,
-            body: b,
-            choice: Choice::Approve,
-            conditions: vec![Condition::ReportEvery { months: 1 }],
-            reason: "Until they report monthly.".into(),
-        }),
+        approve_listing(suspend, b, vec![Condition::ReportEvery { months: 1 }]),
         RejectionCode::ConditionsMismatch,
     );
     assert!(

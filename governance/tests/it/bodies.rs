@@ -2,8 +2,7 @@
 
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{query, RejectionCode, RequestStatus, Verdict};
-use kaitiaki_protocol::statement::{Choice, Condition, DecisionRule, Vote};
-use kaitiaki_protocol::Body;
+use kaitiaki_protocol::statement::{Choice, Condition, DecisionRule};
 
 use crate::fixture::*;
 
@@ -444,13 +443,7 @@ fn conditions_on_a_vote_on_an_amendment_are_refused() {
     let msg = s.w.refused(
         &a,
         IWI,
-        Body::Vote(Vote {
-            subject: amendment,
-            body: b,
-            choice: Choice::Approve,
-            conditions: vec![Condition::FinalReport],
-            reason: "Yes, once reported.".into(),
-        }),
+        approve_listing(amendment, b, vec![Condition::FinalReport]),
         RejectionCode::ConditionsMismatch,
     );
     assert!(

@@ -340,6 +340,22 @@ pub fn approve_with(subject: StatementId, body: StatementId, conditions: Vec<Con
     })
 }
 
+/// A plain approval that lists conditions anyway (refused: conditions go
+/// only with `approve_with_conditions`).
+pub fn approve_listing(
+    subject: StatementId,
+    body: StatementId,
+    conditions: Vec<Condition>,
+) -> Body {
+    Body::Vote(Vote {
+        subject,
+        body,
+        choice: Choice::Approve,
+        conditions,
+        reason: "Approved, once these are met.".into(),
+    })
+}
+
 pub fn question(request: StatementId, text: &str) -> Body {
     Body::RequestQuestion(RequestQuestion {
         request,

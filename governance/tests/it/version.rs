@@ -8,11 +8,7 @@
 //! the new hash beside the new number.
 
 use kaitiaki_governance::{RejectionCode, Table, Verdict, STATE_VERSION};
-use kaitiaki_protocol::statement::{
-    ApprovalAction, Choice, Condition, DecisionRule, ReportKind, Vote,
-};
-
-use kaitiaki_protocol::Body;
+use kaitiaki_protocol::statement::{ApprovalAction, Choice, Condition, DecisionRule, ReportKind};
 
 use crate::fixture::*;
 
@@ -55,13 +51,7 @@ fn every_table() -> Setting {
     s.w.refused(
         &iwi[1],
         IWI,
-        Body::Vote(Vote {
-            subject: suspend,
-            body: b,
-            choice: Choice::Approve,
-            conditions: vec![Condition::FinalReport],
-            reason: "Suspend until the final report.".into(),
-        }),
+        approve_listing(suspend, b, vec![Condition::FinalReport]),
         RejectionCode::ConditionsMismatch,
     );
     s.w.refused(
@@ -147,7 +137,7 @@ fn the_scenario_leaves_entries_in_every_table() {
 /// when only the scenario changes, only the hash.
 const PINNED: (u32, &str) = (
     2,
-    "84b886c77eca090bfa38b17990e5b57abc20397a9b336670e0a5e0007ea2d638",
+    "8a7de87b1cb88f764e02ddc5f6aba858a6569411ae0c243d07393ae32c7c7d62",
 );
 
 #[test]
