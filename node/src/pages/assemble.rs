@@ -19,7 +19,8 @@ use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
-    condition_words, BodyState, Event, OutputItem, Pause, ReportItem, RequestView, What,
+    condition_words, BodyState, Event, OutputItem, Pause, ReportItem, RequestView, UnlistedUses,
+    What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse};
@@ -251,6 +252,7 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
             .iter()
             .map(|d| (d.to_hex(), ctx.dataset_name(d)))
             .collect(),
+        unlisted_uses: unlisted_uses(ctx, &v.submit)?,
         bodies: rec
             .map(|r| {
                 r.decisions
@@ -762,4 +764,33 @@ pub fn datasets(
         page.items.iter().map(|(i, d)| card(ctx, i, d)).collect(),
         page.next.map(|c| c.to_hex()),
     ))
+}
+
+/// Per dataset asked for that lists permitted uses, the uses asked for
+/// that it does not list (codes compared as written).
+fn unlisted_uses(ctx: &Ctx<'_>, submit: &st::RequestSubmit) -> Gathered<Vec<UnlistedUses>> {
+    let mut out = Vec::new();
+    for d in &submit.datasets {
+        let Some(record) = ctx.dataset_record(d)? else {
+            continue;
+        };
+        if record.permitted_uses.is_empty() {
+            continue;
+        }
+        let asked: Vec<String> = submit
+            .uses
+            .iter()
+            .filter(|u| !record.permitted_uses.contains(u))
+            .cloned()
+            .collect();
+        if !asked.is_empty() {
+            out.push(UnlistedUses {
+                dataset: d.to_hex(),
+                name: record.name.clone(),
+                permitted: record.permitted_uses.clone(),
+                asked,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -225,6 +225,19 @@ pub struct OutputItem {
     pub status: OutputStatus,
 }
 
+/// A dataset's permitted uses, and the uses a request asks for beyond them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnlistedUses {
+    /// The dataset's id.
+    pub dataset: String,
+    /// Its name.
+    pub name: String,
+    /// The uses it lists as permitted.
+    pub permitted: Vec<String>,
+    /// The uses asked for that it does not list.
+    pub asked: Vec<String>,
+}
+
 /// Everything a request's page shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestView {
@@ -242,6 +255,11 @@ pub struct RequestView {
     pub submitted: Timestamp,
     /// The datasets asked for: id and name.
     pub datasets: Vec<(String, String)>,
+    /// Uses asked for that a dataset does not list among its permitted
+    /// uses, per dataset that lists any: for the boards to weigh (codes are
+    /// compared as written; a broader permitted use may cover a narrower
+    /// one, which is the boards' call).
+    pub unlisted_uses: Vec<UnlistedUses>,
     /// Each board's deliberation.
     pub bodies: Vec<BodyState>,
     /// Why access is paused now: empty unless the status is suspended.
@@ -398,7 +416,16 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             dt { (l.ui("datasets")) } dd { ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } } }
             dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }
             dt { "Time asked for" } dd { (s.duration_days) " days" }
-            @if !s.uses.is_empty() { dt { "Uses asked for" } dd { (s.uses.join(", ")) " " a href="/glossary" { "(what these mean)" } } }
+            @if !s.uses.is_empty() { dt { "Uses asked for" } dd {
+                (s.uses.join(", ")) " " a href="/glossary" { "(what these mean)" }
+                @for u in &v.unlisted_uses {
+                    p.small.unlisted {
+                        a href={ "/datasets/" (u.dataset) } { (u.name) } " lists its permitted uses as "
+                        (u.permitted.join(", ")) "; this request also asks for " strong { (u.asked.join(", ")) }
+                        ". The boards decide whether to allow that."
+                    }
+                }
+            } }
         }
         section aria-labelledby="purpose" {
             h2 #purpose { (l.ui("purpose")) }

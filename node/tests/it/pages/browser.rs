@@ -394,6 +394,17 @@ async fn pages_name_causes_count_every_member_and_refuse_bad_filters() {
         .hrefs()
         .contains(&format!("/datasets/{}", story.housing).as_str()));
 
+    // The declined request asks for a use its dataset does not list as
+    // permitted, and its page says so; the approved one asks for none.
+    let (_, page) = served(&node, &format!("/requests/{}", story.declined)).await;
+    let t = text(&page);
+    assert!(
+        t.contains("lists its permitted uses as DUO:0000042, DUO:0000006; this request also asks for DUO:0000007"),
+        "{t}"
+    );
+    let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
+    assert!(!text(&page).contains("lists its permitted uses"));
+
     // Nobody on the iwi board has voted on the request under review: all three are yet to.
     let (_, page) = served(&node, &format!("/requests/{}", story.under_review)).await;
     let t = text(&page);

@@ -161,6 +161,7 @@ fn request_view() -> RequestView {
         requester: person("Dr Aroha Whaanga"),
         submitted: at("2026-10-01T00:00:00Z"),
         datasets: vec![("33".repeat(32), "Whānau wellbeing".into())],
+        unlisted_uses: vec![],
         bodies: vec![BodyState {
             id: "55".repeat(32),
             name: "Te Poari".into(),
@@ -220,6 +221,40 @@ fn request_view() -> RequestView {
             base_url: "https://iwi.example".into(),
         },
     }
+}
+
+#[test]
+fn uses_a_dataset_does_not_list_as_permitted_are_named_for_the_boards() {
+    let l = Labels::built_in();
+    let plain = page("Request", request::render(&l, &request_view()));
+    assert!(!plain.contains("lists its permitted uses"), "{plain}");
+    let mut v = request_view();
+    v.submit.uses.push("DUO:0000007".into());
+    v.unlisted_uses = vec![request::UnlistedUses {
+        dataset: "33".repeat(32),
+        name: "Whānau wellbeing".into(),
+        permitted: vec!["DUO:0000042".into()],
+        asked: vec!["DUO:0000007".into()],
+    }];
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("request with unlisted uses", &html);
+    let d = parse(&html).expect("parses");
+    let said: Vec<String> = d
+        .find("p")
+        .into_iter()
+        .filter(|p| p.attr("class").is_some_and(|c| c.contains("unlisted")))
+        .map(|p| p.text())
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("Whānau wellbeing lists its permitted uses as DUO:0000042")
+            && said[0].contains("also asks for DUO:0000007")
+            && said[0].contains("The boards decide"),
+        "{said:?}"
+    );
+    assert!(d
+        .hrefs()
+        .contains(&format!("/datasets/{}", "33".repeat(32)).as_str()));
 }
 
 #[test]

@@ -227,17 +227,16 @@ pub async fn seed(node: &TestNode) -> Story {
     )
     .await;
 
-    let declined = say(
-        node,
-        &k(8),
-        Body::RequestSubmit(request(
-            "Household risk profiles",
-            wellbeing,
-            "To build profiles of households for a private client.",
-            UseCategory::Evaluation,
-        )),
-    )
-    .await;
+    // It asks for a use the dataset does not list as permitted
+    // (disease-specific research), which its page points out.
+    let mut profiles = request(
+        "Household risk profiles",
+        wellbeing,
+        "To build profiles of households for a private client.",
+        UseCategory::Evaluation,
+    );
+    profiles.uses.push("DUO:0000007".into());
+    let declined = say(node, &k(8), Body::RequestSubmit(profiles)).await;
     vote(
         node,
         &k(0),
