@@ -120,6 +120,16 @@ pub enum ShapeError {
     /// serde refused it: a missing member, an unknown one, a wrong type.
     #[error(transparent)]
     Serde(#[from] serde_json::Error),
+    /// serde refused the member at `at`: a wrong type (`null` for a
+    /// required member among them), or an unknown variant.
+    #[error("{at}: {source}")]
+    At {
+        /// Where, as a path such as `reason` or `members[0].key`.
+        at: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
     /// It was read, but not in the shape the protocol writes it.
     #[error("{at}: {problem}")]
     Shape {
@@ -144,10 +154,30 @@ pub enum ShapeError {
 /// written back and the two shapes compared (the scalars were checked by
 /// reading them).
 pub fn from_value_exact<T: DeserializeOwned + Serialize>(value: &Value) -> Result<T, ShapeError> {
-    let read = T::deserialize(value)?;
+    let read = T::deserialize(value).map_err(|_| refusal_with_path::<T>(value))?;
     let written = serde_json::to_value(&read)?;
     same_shape(value, &written, &mut String::new())?;
     Ok(read)
+}
+
+/// serde's refusal of `value` as a `T`, with the path to where it stopped,
+/// which serde's own message does not say. Tracking the path costs time on
+/// every read, so it is done only again, for a value already refused.
+fn refusal_with_path<T: DeserializeOwned>(value: &Value) -> ShapeError {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(_) => ShapeError::Serde(de::Error::custom(
+            "refused once and read the second time: this is a bug",
+        )),
+        Err(e) => {
+            let at = e.path().to_string();
+            let source = e.into_inner();
+            if at.is_empty() || at == "." {
+                ShapeError::Serde(source)
+            } else {
+                ShapeError::At { at, source }
+            }
+        }
+    }
 }
 
 /// Reads an optional list: absent, `null` and `[]` are all the empty list.

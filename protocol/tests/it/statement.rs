@@ -335,22 +335,30 @@ fn null_optional_members_mean_absent() {
     // A required member may not be null.
     let mut p = payload_of("vote");
     p["body"]["reason"] = serde_json::Value::Null;
-    // serde refuses it as a string that is null; its message does not say
-    // which member, so the test can only pin the kind and the reason.
+    // serde refuses it as a string that is null; the error names the member.
     let err = decode_value(&p).unwrap_err();
     assert!(
         matches!(
-            err,
+            &err,
             StatementError::BodyShape {
                 kind: Kind::Vote,
-                source: kaitiaki_protocol::json::ShapeError::Serde(_),
-            }
+                source: kaitiaki_protocol::json::ShapeError::At { at, .. },
+            } if at == "reason"
         ),
         "{err:?}"
     );
     assert!(
         err.to_string()
-            .ends_with("invalid type: null, expected a string"),
+            .ends_with("reason: invalid type: null, expected a string"),
+        "{err}"
+    );
+    // Inside a list too, with the place in it.
+    let mut p = payload_of("body.charter");
+    p["body"]["members"][0]["role"] = serde_json::Value::Null;
+    let err = decode_value(&p).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("members[0].role: invalid type: null, expected a string"),
         "{err}"
     );
 }

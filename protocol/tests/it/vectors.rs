@@ -204,7 +204,7 @@ fn failures() -> Vec<(&'static str, &'static str, Refusal, Value)> {
         |e| {
             body_shape(
                 e,
-                "unknown field `nickname`, expected `display_name` or `affiliation`",
+                "nickname: unknown field `nickname`, expected `display_name` or `affiliation`",
             )
         },
         signed(payload.replacen("\"display_name\"", "\"nickname\":\"x\",\"display_name\"", 1)),
@@ -223,7 +223,12 @@ fn failures() -> Vec<(&'static str, &'static str, Refusal, Value)> {
     dsse(
         "fail_wrong_type",
         "affiliation must be a string",
-        |e| body_shape(e, "invalid type: integer `1`, expected a string"),
+        |e| {
+            body_shape(
+                e,
+                "affiliation: invalid type: integer `1`, expected a string",
+            )
+        },
         signed(payload.replacen("\"affiliation\":\"Ngāti Example\"", "\"affiliation\":1", 1)),
     );
     dsse(
