@@ -221,6 +221,17 @@ fn failures() -> Vec<(&'static str, &'static str, Refusal, Value)> {
         signed(format!("{payload}\n")),
     );
     dsse(
+        "fail_trailing_garbage",
+        "a byte after the object that is not white space",
+        |e| {
+            matches!(
+                statement_error(e),
+                Some(StatementError::Json(JsonError::Syntax(s))) if s.to_string().starts_with("trailing characters")
+            )
+        },
+        signed(format!("{payload}x")),
+    );
+    dsse(
         "fail_wrong_type",
         "affiliation must be a string",
         |e| {
