@@ -128,6 +128,16 @@ pub async fn latest_trusted(
     log_key: Option<&str>,
 ) -> Result<(CheckpointView, String, History)> {
     let cp = client.checkpoint().await?;
+    trusted(client, store, log_key, cp).await
+}
+
+/// [`latest_trusted`] for a checkpoint `cp` the node already served.
+pub async fn trusted(
+    client: &Client,
+    store: &TrustStore,
+    log_key: Option<&str>,
+    cp: CheckpointView,
+) -> Result<(CheckpointView, String, History)> {
     let known = store.load(&cp.origin)?;
     let key = trust::choose_key(
         log_key,

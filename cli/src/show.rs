@@ -269,9 +269,10 @@ pub async fn show(
         .await?
         .with_context(|| format!("the node at {} has no statement {id}", s.client.base()))?;
     let checkpoint = s.client.checkpoint().await?;
-    let (origin, key, trusted) = if view.log.is_empty() || view.log == checkpoint.origin {
+    let node_origin = checkpoint.origin.clone();
+    let (origin, key, trusted) = if view.log.is_empty() || view.log == node_origin {
         let (latest, key, _) =
-            crate::proof::latest_trusted(&s.client, trust_store, log_key).await?;
+            crate::proof::trusted(&s.client, trust_store, log_key, checkpoint).await?;
         (latest.origin, key, (latest.size, latest.root))
     } else {
         // A statement of a peer's log that this node mirrors: its proof is
@@ -301,7 +302,7 @@ pub async fn show(
         (view.log.clone(), key, trusted)
     };
     let leaf = check_view(&view, &origin, &key)?;
-    let (own_log, client, log) = (origin == checkpoint.origin, &s.client, origin.as_str());
+    let (own_log, client, log) = (origin == node_origin, &s.client, origin.as_str());
     crate::proof::tie(
         log,
         (view.proof.size, view.proof.root),
