@@ -389,6 +389,8 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             // Why it is suspended, if it is: the node says in `suspended_by`.
             boards.extend(each("/suspended_by", "body"));
             datasets.extend(each("/suspended_by", "dataset"));
+            // Datasets whose permitted uses it asks beyond.
+            datasets.extend(each("/unlisted_uses", "dataset"));
         }
         "concern.raise" => {
             boards.extend(ids("/bodies"));

@@ -121,6 +121,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     if status == "suspended" {
         suspended_because(view, related, out);
     }
+    unlisted_uses(view, related, out);
     let overdue = array(view, "/overdue");
     if !overdue.is_empty() {
         out.push_str(&format!("reports overdue: {}\n", overdue.len()));
@@ -219,6 +220,35 @@ fn suspended_because(view: &Value, related: &Related, out: &mut String) {
     out.push_str("suspended because:\n");
     for r in reasons {
         out.push_str(&format!("  - {r}\n"));
+    }
+}
+
+/// Uses asked for beyond those a dataset lists as permitted, as the node
+/// says in `unlisted_uses`: for the boards to weigh, not a refusal.
+fn unlisted_uses(view: &Value, related: &Related, out: &mut String) {
+    let items = array(view, "/unlisted_uses");
+    if items.is_empty() {
+        return;
+    }
+    out.push_str(
+        "uses beyond those a dataset lists as permitted (the boards decide):
+",
+    );
+    let codes = |item: &Value, field: &str| -> String {
+        array(item, &format!("/{field}"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for item in items {
+        let dataset = text(item, "/dataset");
+        out.push_str(&format!(
+            "  - {}: asks for {}; it lists {}\n",
+            related.datasets.get(&dataset).unwrap_or(&dataset),
+            codes(item, "asked"),
+            codes(item, "permitted"),
+        ));
     }
 }
 
@@ -561,6 +591,38 @@ mod tests {
             out.contains(&format!("    board {}\n", "b1".repeat(32))),
             "{out}"
         );
+    }
+
+    #[test]
+    fn uses_beyond_a_datasets_permitted_ones_are_named_with_the_dataset() {
+        let view = json!({
+            "status": "under_review",
+            "record": {"approval": null, "decisions": []},
+            "overdue": [], "next_report": null, "timeline": [],
+            "unlisted_uses": [{
+                "dataset": "d1".repeat(32),
+                "permitted": ["DUO:0000042", "DUO:0000006"],
+                "asked": ["DUO:0000007"],
+            }],
+        });
+        let mut related = board_names();
+        related
+            .datasets
+            .insert("d1".repeat(32), "Whānau wellbeing".into());
+        let mut out = String::new();
+        request("r", &view, &related, &mut out);
+        assert!(
+            out.contains(
+                "uses beyond those a dataset lists as permitted (the boards decide):\n  - Whānau \
+                 wellbeing: asks for DUO:0000007; it lists DUO:0000042, DUO:0000006\n"
+            ),
+            "{out}"
+        );
+        let mut quiet = view.clone();
+        quiet["unlisted_uses"] = json!([]);
+        let mut out = String::new();
+        request("r", &quiet, &related, &mut out);
+        assert!(!out.contains("permitted"), "{out}");
     }
 
     #[test]

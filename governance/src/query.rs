@@ -301,6 +301,52 @@ pub struct RequestView {
     /// datasets (in the order of the request's datasets, then as placed),
     /// then each suspension by motion (as they began).
     pub suspended_by: Vec<SuspendedBy>,
+    /// For each dataset asked for that lists permitted uses, the uses the
+    /// request asks for beyond them, for the boards to weigh. Codes are
+    /// compared as written: whether a broader permitted use covers a
+    /// narrower one is the boards' call, so nothing is refused for this
+    /// (excluded uses are).
+    pub unlisted_uses: Vec<UnlistedUses>,
+}
+
+/// Uses a request asks for that one of its datasets does not list among
+/// its permitted uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnlistedUses {
+    /// The dataset.
+    pub dataset: StatementId,
+    /// The uses it lists as permitted.
+    pub permitted: Vec<String>,
+    /// The uses asked for that it does not list.
+    pub asked: Vec<String>,
+}
+
+/// Per dataset `submit` names that is stored and lists permitted uses, the
+/// uses it asks for that the dataset does not list.
+fn unlisted_uses<S: Store + ?Sized>(
+    s: &S,
+    submit: &RequestSubmit,
+) -> Result<Vec<UnlistedUses>, StateError> {
+    let mut out = Vec::new();
+    for d in &submit.datasets {
+        let Some(record) = dataset_record(s, d)? else {
+            continue;
+        };
+        let asked: Vec<String> = submit
+            .uses
+            .iter()
+            .filter(|u| !record.permitted_uses.contains(u))
+            .cloned()
+            .collect();
+        if !record.permitted_uses.is_empty() && !asked.is_empty() {
+            out.push(UnlistedUses {
+                dataset: *d,
+                permitted: record.permitted_uses,
+                asked,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// One reason an approved request is suspended at a given time.
@@ -420,8 +466,10 @@ pub fn request<S: Store + ?Sized>(
     member_items(s, &Agg::Request(*id), id, &mut timeline)?;
     thread_items(s, id, &mut timeline)?;
     timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    let unlisted_uses = unlisted_uses(s, &submit)?;
     Ok(Some(RequestView {
         id: *id,
+        unlisted_uses,
         submit,
         verdict: rec.verdict,
         status,

@@ -69,7 +69,7 @@ pub fn routes() -> Router<AppState> {
         key,
         statement_state
     ),
-    components(schemas(Listing, StateHash, RequestJson, SuspendedBy))
+    components(schemas(Listing, StateHash, RequestJson, SuspendedBy, UnlistedUses))
 )]
 pub struct StateDoc;
 
@@ -108,6 +108,22 @@ pub struct RequestJson {
     /// Why access is paused now: empty unless `status` is `suspended`, and
     /// then every rāhui and every suspension by motion in force.
     pub suspended_by: Vec<SuspendedBy>,
+    /// For each dataset asked for that lists permitted uses, the uses the
+    /// request asks for beyond them (codes compared as written), for the
+    /// boards to weigh: nothing is refused for this.
+    pub unlisted_uses: Vec<UnlistedUses>,
+}
+
+/// Uses a request asks for that one of its datasets does not list among
+/// its permitted uses. For the OpenAPI document only, as [`RequestJson`].
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UnlistedUses {
+    /// The dataset's id.
+    pub dataset: String,
+    /// The uses it lists as permitted.
+    pub permitted: Vec<String>,
+    /// The uses asked for that it does not list.
+    pub asked: Vec<String>,
 }
 
 /// One reason an approved request is suspended now: a rāhui in force on

@@ -252,7 +252,16 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
             .iter()
             .map(|d| (d.to_hex(), ctx.dataset_name(d)))
             .collect(),
-        unlisted_uses: unlisted_uses(ctx, &v.submit)?,
+        unlisted_uses: v
+            .unlisted_uses
+            .iter()
+            .map(|u| UnlistedUses {
+                dataset: u.dataset.to_hex(),
+                name: ctx.dataset_name(&u.dataset),
+                permitted: u.permitted.clone(),
+                asked: u.asked.clone(),
+            })
+            .collect(),
         bodies: rec
             .map(|r| {
                 r.decisions
@@ -764,33 +773,4 @@ pub fn datasets(
         page.items.iter().map(|(i, d)| card(ctx, i, d)).collect(),
         page.next.map(|c| c.to_hex()),
     ))
-}
-
-/// Per dataset asked for that lists permitted uses, the uses asked for
-/// that it does not list (codes compared as written).
-fn unlisted_uses(ctx: &Ctx<'_>, submit: &st::RequestSubmit) -> Gathered<Vec<UnlistedUses>> {
-    let mut out = Vec::new();
-    for d in &submit.datasets {
-        let Some(record) = ctx.dataset_record(d)? else {
-            continue;
-        };
-        if record.permitted_uses.is_empty() {
-            continue;
-        }
-        let asked: Vec<String> = submit
-            .uses
-            .iter()
-            .filter(|u| !record.permitted_uses.contains(u))
-            .cloned()
-            .collect();
-        if !asked.is_empty() {
-            out.push(UnlistedUses {
-                dataset: d.to_hex(),
-                name: record.name.clone(),
-                permitted: record.permitted_uses.clone(),
-                asked,
-            });
-        }
-    }
-    Ok(out)
 }

@@ -357,5 +357,36 @@ async fn a_request_says_who_has_not_voted_and_what_suspends_it() {
     }
     let op = &doc["paths"]["/v1/requests/{id}"]["get"]["responses"]["200"];
     assert!(op.to_string().contains("RequestJson"), "{op}");
+
+    // Asked only for a permitted use, it has none beyond them; another
+    // request asks for one the dataset does not list, and is told so (it
+    // still counts: only excluded uses are refused).
+    assert_eq!(view["unlisted_uses"], serde_json::json!([]), "{view}");
+    let wider = ok(
+        &node,
+        env(
+            &c.researcher,
+            request(data, &["DUO:0000042", "DUO:0000007"]),
+        ),
+    )
+    .await;
+    let (_, view) = node.get(&format!("/v1/requests/{wider}")).await;
+    assert_eq!(
+        view["unlisted_uses"],
+        serde_json::json!([{
+            "dataset": data.to_hex(),
+            "permitted": ["DUO:0000042"],
+            "asked": ["DUO:0000007"],
+        }]),
+        "{view}"
+    );
+    assert_eq!(view["verdict"]["state"], "valid", "{view}");
+    let unlisted_doc = &doc["components"]["schemas"]["UnlistedUses"]["properties"];
+    for field in view["unlisted_uses"][0].as_object().unwrap().keys() {
+        assert!(
+            unlisted_doc.get(field).is_some(),
+            "UnlistedUses lacks {field}"
+        );
+    }
     node.stop().await;
 }
