@@ -128,6 +128,78 @@ pub fn request(cli: &Cli, dataset: &str, title: &str) -> String {
     ])
 }
 
+/// `show` tells a board member which uses a request asks for beyond those
+/// its dataset lists as permitted, naming the dataset; a request within
+/// them says nothing of it.
+#[test]
+fn show_names_uses_beyond_a_datasets_permitted_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProc::start(&dir.path().join("node"));
+    let cli = Cli::new(dir.path(), &node.url);
+    let b = two_boards(&cli);
+    let dataset = cli.say(&[
+        "--key",
+        "steward",
+        "dataset",
+        "register",
+        "--name",
+        "Clinic visits (synthetic)",
+        "--description",
+        "Visits to community clinics.",
+        "--steward",
+        "Ministry of Example",
+        "--body",
+        &b.iwi,
+        "--sensitivity",
+        "restricted",
+        "--permit",
+        "DUO:0000042",
+    ]);
+    let submit = |uses: &[&str]| {
+        let mut args = vec![
+            "--key",
+            "researcher",
+            "request",
+            "submit",
+            "--title",
+            "Clinic reach",
+            "--dataset",
+            &dataset,
+            "--purpose",
+            "Learn which whānau the clinics reach.",
+            "--use-category",
+            "research",
+            "--duration-days",
+            "90",
+            "--setting",
+            "Secure data lab",
+            "--people",
+            "One accredited researcher",
+            "--benefit",
+            "Clinics placed where they are needed",
+            "--outputs-plan",
+            "Aggregate tables, reviewed",
+        ];
+        for u in uses {
+            args.extend(["--use", u]);
+        }
+        cli.say(&args)
+    };
+    let wider = submit(&["DUO:0000042", "DUO:0000007"]);
+    let shown = cli.ok(&["show", &wider]);
+    assert!(
+        shown.contains(
+            "uses beyond those a dataset lists as permitted (the boards decide):\n  - Clinic visits \
+             (synthetic): asks for DUO:0000007; it lists DUO:0000042\n"
+        ),
+        "{shown}"
+    );
+    let within = submit(&["DUO:0000042"]);
+    let shown = cli.ok(&["show", &within]);
+    assert!(!shown.contains("uses beyond"), "{shown}");
+    node.stop();
+}
+
 fn statement(url: &str, id: &str) -> serde_json::Value {
     get_json(&format!("{url}/v1/statements/{id}")).unwrap_or_else(|e| panic!("statement {id}: {e}"))
 }
