@@ -28,7 +28,7 @@ use crate::events::{Event, EVENT_BUFFER};
 use crate::identity::{Identity, IdentityError};
 use crate::metrics::Metrics;
 use crate::sequencer::{self, Sequencer, SequencerHandle};
-use crate::storage::recovery::{recover, Progress, RecoveryReport};
+use crate::storage::recovery::{recover, RecoveryReport};
 use crate::storage::{Storage, StorageError};
 
 /// Why a node could not start or serve.
@@ -96,9 +96,6 @@ impl Shared {
         *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(p);
     }
 }
-
-/// How often a long start-up re-derivation says how far it has come.
-pub(crate) const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A running node: storage recovered, sequencer started, ready to serve.
 ///
@@ -178,15 +175,11 @@ impl Node {
         // is derived again from the segments, as is whatever sled lacks.
         let start = shared.storage.trim_derived(indexed)?;
         let mut compact = shared.storage.compact_range(start)?;
-        let mut progress = Progress::new(&shared.config.origin, PROGRESS_EVERY);
         let (writer, report) = recover(
             &shared.storage,
             shared.config.storage.segment_bytes,
             start,
-            |first, records| {
-                progress.add(records.len() as u64);
-                sequencer::reindex(&shared, &mut compact, first, records, indexed)
-            },
+            |first, records| sequencer::reindex(&shared, &mut compact, first, records, indexed),
         )?;
         shared.storage.sync_derived()?;
         if report.size != compact.size() {

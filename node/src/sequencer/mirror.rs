@@ -23,7 +23,6 @@ use super::gate::{Gate, StateView};
 use super::{extend_tree, LeafMeta, Prepared, SequenceLoop};
 use crate::node::Shared;
 use crate::storage::mirror::{MirrorCommit, MirrorLog};
-use crate::storage::recovery::Progress;
 use crate::storage::segment::Written;
 use crate::storage::{CommitBatch, SegmentWriter, StorageError};
 
@@ -304,15 +303,11 @@ pub(crate) fn recover_mirrors(
         let indexed = log.size()?;
         let start = log.trim_derived(indexed)?;
         let mut compact = log.tree().compact_range(start)?;
-        let mut progress = Progress::new(&origin, crate::node::PROGRESS_EVERY);
         let (writer, report) = crate::storage::recovery::recover(
             &*log,
             shared.config.storage.segment_bytes,
             start,
-            |first, records| {
-                progress.add(records.len() as u64);
-                reindex_mirror(shared, &log, &mut compact, first, records, indexed)
-            },
+            |first, records| reindex_mirror(shared, &log, &mut compact, first, records, indexed),
         )?;
         log.sync_derived()?;
         if report.size != compact.size() {

@@ -79,6 +79,9 @@ pub struct MirrorLog {
     gate: Arc<CommitGate>,
 }
 
+/// The `meta_key` field of how many leaves a mirror has folded.
+const SIZE: &str = "size";
+
 fn meta_key(origin: &str, field: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(MIRROR.len() + origin.len() + 1 + field.len());
     k.extend_from_slice(MIRROR);
@@ -94,7 +97,9 @@ pub(crate) fn folded_size_keys(log: &Tree) -> Result<Vec<sled::IVec>, StorageErr
     let mut keys = Vec::new();
     for item in log.scan_prefix(MIRROR) {
         let (k, _) = item?;
-        if k.ends_with(b"\0size") {
+        if k.strip_suffix(SIZE.as_bytes())
+            .is_some_and(|rest| rest.ends_with(b"\0"))
+        {
             keys.push(k);
         }
     }
@@ -137,7 +142,7 @@ impl MirrorLog {
     /// Leaves stored, verified and folded into governance.
     pub fn size(&self) -> Result<u64, StorageError> {
         self.log
-            .get(meta_key(&self.origin, "size"))?
+            .get(meta_key(&self.origin, SIZE))?
             .map(|v| read_u64(&v))
             .transpose()
             .map(|s| s.unwrap_or(0))
@@ -214,7 +219,7 @@ impl MirrorLog {
             })
             .collect();
         state::push_changes(&self.log, &mut b, changes, &placed)?;
-        b.insert(meta_key(&self.origin, "size"), size.to_be_bytes());
+        b.insert(meta_key(&self.origin, SIZE), size.to_be_bytes());
         if let Some(note) = &c.checkpoint {
             // A batch may be verified against a smaller checkpoint than
             // the one held: a peer may serve an older checkpoint, proven a
@@ -299,7 +304,7 @@ impl Recoverable for MirrorLog {
 
 /// The size of the checkpoint in a note, read without checking its
 /// signatures (replication checked them before the note was stored).
-fn checkpoint_size(note: &[u8]) -> Option<u64> {
+pub(crate) fn checkpoint_size(note: &[u8]) -> Option<u64> {
     let note = Note::parse(note).ok()?;
     Checkpoint::from_note(&note).ok().map(|c| c.size())
 }

@@ -791,7 +791,7 @@ impl Storage {
     /// start; tools and tests use this to take that path on purpose.
     pub fn mark_state_version(&self, version: u32) -> Result<(), StorageError> {
         self.db.insert(STATE_VERSION_KEY, &version.to_be_bytes())?;
-        Ok(())
+        self.flush_durably()
     }
 
     /// Makes the stored governance state one this version of the rules
@@ -800,7 +800,8 @@ impl Storage {
     /// State built under another version (or under none recorded) is not
     /// what these rules fold the logs into: a node serving it would show
     /// what its logs do not say. So it is forgotten — every governance
-    /// entry, and how far the own log and each mirror were folded — and the
+    /// entry (with each statement's recorded place in a log, which shares
+    /// its key), and how far the own log and each mirror were folded — and the
     /// recovery that follows folds every log again from its segments, as
     /// after losing `db/`, keeping what sled holds that the logs cannot
     /// give back (checkpoints, peers, evidence). The version is recorded
@@ -822,22 +823,17 @@ impl Storage {
                 b.remove(key);
             }
             self.log.apply_batch(b)?;
-            let mut b = Batch::default();
-            let mut n = 0;
+            // Key by key: the version, written last, is what makes this
+            // step final, and sled batches of many keys cost memory and
+            // stop its readers (see `redo`).
             for item in self.log.scan_prefix(state::GOV_PREFIX) {
-                b.remove(item?.0);
-                n += 1;
-                if n % 10_000 == 0 {
-                    self.log.apply_batch(std::mem::take(&mut b))?;
-                }
+                self.log.remove(item?.0)?;
             }
-            self.log.apply_batch(b)?;
             Some(found.unwrap_or(0))
         } else {
             None
         };
         self.mark_state_version(current)?;
-        self.flush_durably()?;
         Ok(rebuilt)
     }
 

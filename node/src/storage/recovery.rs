@@ -40,6 +40,13 @@ pub trait Recoverable {
     fn log_dir(&self) -> &Path;
     /// The number of leaves sled has indexed.
     fn indexed_size(&self) -> Result<u64, StorageError>;
+    /// How many leaves are known to have been durable: no fewer than sled
+    /// indexes, and no fewer than a signed checkpoint covers. Recovery
+    /// never cuts the log below this, even when sled's index was reset on
+    /// purpose (to fold the log again) and covers fewer.
+    fn durable_size(&self) -> Result<u64, StorageError> {
+        self.indexed_size()
+    }
     /// The number of leaves the derived files cover.
     fn derived_size(&self) -> u64;
     /// Where leaf `index` is stored, per the derived files.
@@ -52,6 +59,13 @@ impl Recoverable for Storage {
     }
     fn indexed_size(&self) -> Result<u64, StorageError> {
         Storage::indexed_size(self)
+    }
+    fn durable_size(&self) -> Result<u64, StorageError> {
+        let signed = Storage::latest_checkpoint(self)?
+            .as_deref()
+            .and_then(super::mirror::checkpoint_size)
+            .unwrap_or(0);
+        Ok(Storage::indexed_size(self)?.max(signed))
     }
     fn derived_size(&self) -> u64 {
         Storage::derived_size(self)
@@ -75,11 +89,14 @@ pub struct RecoveryReport {
     pub truncated_bytes: u64,
 }
 
+/// How often a long re-derivation says how far it has come.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Says now and then how far a long re-derivation has come: after a state
 /// version change a start folds the whole log again, which takes minutes
 /// on a large one, and an operator watching it should see it is working.
 #[derive(Debug)]
-pub(crate) struct Progress {
+struct Progress {
     log: String,
     every: std::time::Duration,
     done: u64,
@@ -89,7 +106,7 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// Progress through `log`, said at most once per `every`.
-    pub(crate) fn new(log: &str, every: std::time::Duration) -> Progress {
+    fn new(log: &str, every: std::time::Duration) -> Progress {
         let now = std::time::Instant::now();
         Progress {
             log: log.to_owned(),
@@ -101,7 +118,7 @@ impl Progress {
     }
 
     /// Counts `n` more leaves re-derived; returns whether it said so.
-    pub(crate) fn add(&mut self, n: u64) -> bool {
+    fn add(&mut self, n: u64) -> bool {
         self.done += n;
         if self.said.elapsed() < self.every {
             return false;
@@ -136,6 +153,7 @@ pub fn recover(
     let dir = storage.log_dir().to_owned();
     let mut report = RecoveryReport::default();
     let indexed = storage.indexed_size()?;
+    let durable = storage.durable_size()?.max(indexed);
     if start > indexed || storage.derived_size() != start {
         return Err(StorageError::Corrupt(format!(
             "recovery asked to start at leaf {start}, but sled indexes {indexed} leaves and the \
@@ -144,13 +162,13 @@ pub fn recover(
         )));
     }
     if let Some(at) = read_unsynced_mark(&dir)? {
-        report.truncated_bytes += drop_unsynced(&dir, at, indexed)?;
+        report.truncated_bytes += drop_unsynced(&dir, at, durable)?;
     }
     let mut segments = list_segments(&dir)?;
     if segments.is_empty() {
-        if indexed > 0 {
+        if durable > 0 {
             return Err(StorageError::Corrupt(format!(
-                "sled indexes {indexed} leaves but there are no segment files"
+                "{durable} leaves were durable but there are no segment files"
             )));
         }
         SegmentWriter::create_segment(&dir, 0)?;
@@ -195,6 +213,7 @@ pub fn recover(
     super::segment::sync_dir(&dir)?;
 
     let mut next = start;
+    let mut progress = Progress::new(&dir.display().to_string(), PROGRESS_EVERY);
     let mut chunk: Vec<(Location, Vec<u8>)> = Vec::new();
     let mut chunk_start = next;
 
@@ -224,15 +243,16 @@ pub fn recover(
                         chunk.push((loc, bytes));
                         next += 1;
                         if chunk.len() >= CHUNK {
+                            progress.add(chunk.len() as u64);
                             reindex(chunk_start, std::mem::take(&mut chunk))?;
                             chunk_start = next;
                         }
                     }
                     Scanned::End => break scan.offset(),
-                    Scanned::Bad(at) if last && next < indexed => {
+                    Scanned::Bad(at) if last && next < durable => {
                         return Err(StorageError::Corrupt(format!(
-                            "segment {segment} is damaged at offset {at}, but sled indexes \
-                             {indexed} leaves: an acknowledged leaf {next} is lost"
+                            "segment {segment} is damaged at offset {at}, but {durable} leaves \
+                             were durable: an acknowledged leaf {next} is lost"
                         )));
                     }
                     Scanned::Bad(at) if last => {
@@ -255,20 +275,31 @@ pub fn recover(
         };
         if last {
             if !chunk.is_empty() {
+                progress.add(chunk.len() as u64);
                 reindex(chunk_start, std::mem::take(&mut chunk))?;
             }
             report.size = next;
-            if next < indexed {
+            if next < durable {
                 return Err(StorageError::Corrupt(format!(
-                    "sled indexes {indexed} leaves but the segments hold {next}"
+                    "{durable} leaves were durable (sled indexes {indexed}) but the segments \
+                     hold {next}"
                 )));
             }
-            // Leaves only re-derived into the files were not lost by sled.
+            // Leaves only re-derived into the files were not lost by sled;
+            // those below `durable` it forgot on purpose (a state version
+            // change), and were folded again.
             report.reindexed = next - indexed;
-            if report.reindexed > 0 {
+            let lost = next - durable;
+            if lost > 0 {
                 tracing::warn!(
-                    leaves = report.reindexed,
+                    leaves = lost,
                     "re-indexed durable leaves that sled had lost"
+                );
+            }
+            if durable > indexed {
+                tracing::warn!(
+                    leaves = durable - indexed,
+                    "folded the log again into the governance state"
                 );
             }
             let writer = SegmentWriter::open(&dir, segment, end, next, roll_bytes)?;
@@ -344,11 +375,11 @@ pub fn read_unsynced_mark(dir: &Path) -> Result<Option<(u64, u64, u64)>, Storage
 fn drop_unsynced(
     dir: &Path,
     (segment, offset, first): (u64, u64, u64),
-    indexed: u64,
+    durable: u64,
 ) -> Result<u64, StorageError> {
-    if first < indexed {
+    if first < durable {
         return Err(StorageError::Corrupt(format!(
-            "a failed sync began at leaf {first}, but sled indexes {indexed} leaves as durable: \
+            "a failed sync began at leaf {first}, but {durable} leaves were durable: \
              the two disagree about what reached the disk, which may be failing; check it, and \
              restore the data directory from a backup"
         )));

@@ -286,9 +286,23 @@ impl SegmentWriter {
     /// keep a segment that starts after leaves the old one lost, a gap no
     /// recovery may paper over, and the node would refuse to start.
     fn roll(&mut self) -> Result<(), StorageError> {
-        self.file
-            .sync_data()
-            .map_err(|e| StorageError::io(&self.path, e))?;
+        if let Err(e) = self.file.sync_data() {
+            // The kernel reports a failed write-back once, to whichever
+            // sync asks first: a batch still in flight on this file could
+            // then sync "successfully" without being on disk. So nothing in
+            // this segment is trusted past what sled already knows: the
+            // mark goes at its first record, and the next start refuses to
+            // guess if acknowledged leaves lie beyond it.
+            let start = Location {
+                segment: self.segment,
+                offset: SEGMENT_MAGIC.len() as u64,
+                len: 0,
+            };
+            if let Err(mark) = super::recovery::mark_unsynced(&self.dir, start, self.segment) {
+                tracing::error!(error = %mark, "could not record where the failed sync began");
+            }
+            return Err(StorageError::io(&self.path, e));
+        }
         let path = Self::create_segment(&self.dir, self.next_leaf)?;
         let mut file = OpenOptions::new()
             .read(true)
