@@ -480,10 +480,23 @@ impl Client {
 
     /// `GET /v1/proofs/consistency?old&new`.
     pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyView> {
+        self.consistency_at("/v1", old, new, "a consistency proof")
+            .await
+    }
+
+    /// `GET {prefix}/proofs/consistency?old&new`, checked to be between
+    /// those sizes: every consistency proof goes through here.
+    async fn consistency_at(
+        &self,
+        prefix: &str,
+        old: u64,
+        new: u64,
+        what: &str,
+    ) -> Result<ConsistencyView> {
         let p: ConsistencyView = self
             .get_json(
-                &format!("/v1/proofs/consistency?old={old}&new={new}"),
-                "a consistency proof",
+                &format!("{prefix}/proofs/consistency?old={old}&new={new}"),
+                what,
             )
             .await?;
         p.for_sizes(old, new)
@@ -503,13 +516,13 @@ impl Client {
         old: u64,
         new: u64,
     ) -> Result<ConsistencyView> {
-        let p: ConsistencyView = self
-            .get_json(
-                &format!("/v1/mirrors/{origin}/proofs/consistency?old={old}&new={new}"),
-                "a consistency proof of a mirror",
-            )
-            .await?;
-        p.for_sizes(old, new)
+        self.consistency_at(
+            &format!("/v1/mirrors/{origin}"),
+            old,
+            new,
+            "a consistency proof of a mirror",
+        )
+        .await
     }
 
     /// Any JSON read under the API (governance queries), with a query string
@@ -519,6 +532,15 @@ impl Client {
         let req = self.http.get(self.url(path)).query(&params);
         let resp = self.send(req, path).await?;
         read_json(resp, path).await
+    }
+
+    /// [`Client::query`] of a read that may have nothing there: `None` for
+    /// a 404 (see `get_optional`).
+    pub async fn query_optional(&self, path: &str) -> Result<Option<serde_json::Value>> {
+        match self.get_optional(path, path).await? {
+            Some(resp) => read_json(resp, path).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// `PUT /v1/attachments/{hash}`: uploads the bytes of a committed attachment.

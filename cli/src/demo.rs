@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::config::PeerConfig;
 use kaitiaki_node::identity::Identity;
-use kaitiaki_node::{Config, Node};
+use kaitiaki_node::storage::StorageError;
+use kaitiaki_node::{Config, Node, NodeError};
 use serde::{Deserialize, Serialize};
 
 use crate::args::DemoArgs;
@@ -268,19 +269,20 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
             .collect();
         let opened = tokio::task::spawn_blocking(move || Node::open(config))
             .await
-            .context("a demo node failed to start")?
-            .with_context(|| format!("the {dir} node failed to start"));
+            .context("a demo node failed to start")?;
         let node = match opened {
             Ok(node) => node,
             Err(e) => {
                 stop_all(stops, servers).await?;
-                if crate::node_cmd::held_by_running_node(&e) {
+                if matches!(e, NodeError::Storage(StorageError::InUse { .. })) {
                     bail!(already_running(
                         &data,
                         &read_running(&data).unwrap_or_default()
                     ));
                 }
-                return Err(e);
+                return Err(
+                    anyhow::Error::new(e).context(format!("the {dir} node failed to start"))
+                );
             }
         };
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

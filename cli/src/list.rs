@@ -312,7 +312,7 @@ pub async fn gather(
 /// Follows page cursors: `fetch(after)` serves the page after the cursor
 /// `after` (empty for the first). It stops at the last page (no `next`), at
 /// [`LIST_MAX`] items, and at a page that cannot lead anywhere: one with no
-/// items, or whose `next` is the cursor just sent. A node answering so
+/// items, or whose `next` is a cursor already sent. A node answering so
 /// would otherwise keep the CLI asking for ever.
 async fn gather_pages<F, Fut>(mut fetch: F) -> Result<Value>
 where
@@ -320,8 +320,10 @@ where
     Fut: std::future::Future<Output = Result<Value>>,
 {
     let mut items = Vec::new();
+    let mut sent = std::collections::HashSet::new();
     let mut after = String::new();
     loop {
+        sent.insert(after.clone());
         let page = fetch(after.clone()).await?;
         let Some(next_items) = page.get("items").and_then(Value::as_array) else {
             return Ok(page);
@@ -331,12 +333,11 @@ where
         }
         items.extend(next_items.iter().cloned());
         match page.get("next").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() && next != after && items.len() < LIST_MAX => {
-                after = next.to_owned()
-            }
+            Some(next) if !sent.contains(next) && items.len() < LIST_MAX => after = next.to_owned(),
             _ => break,
         }
     }
+    items.truncate(LIST_MAX);
     Ok(Value::Array(items))
 }
 
@@ -393,7 +394,8 @@ mod tests {
         let n = std::cell::Cell::new(0u64);
         let fetch = |_after: String| {
             n.set(n.get() + 1);
-            let page = serde_json::json!({"items": vec![0; 1000], "next": n.get().to_string()});
+            // Pages that do not divide the cap: the last one overshoots it.
+            let page = serde_json::json!({"items": vec![0; 3000], "next": n.get().to_string()});
             async move { Ok(page) }
         };
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -401,7 +403,18 @@ mod tests {
             .unwrap();
         let value = rt.block_on(gather_pages(fetch)).unwrap();
         assert_eq!(value.as_array().unwrap().len(), LIST_MAX);
-        assert_eq!(n.get(), (LIST_MAX / 1000) as u64);
+        assert_eq!(n.get(), LIST_MAX.div_ceil(3000) as u64);
+    }
+
+    #[test]
+    fn paging_stops_when_cursors_come_round_again() {
+        let (value, sent) = gather_from(vec![
+            serde_json::json!({"items": [1], "next": "a"}),
+            serde_json::json!({"items": [2], "next": "b"}),
+            serde_json::json!({"items": [3], "next": "a"}),
+        ]);
+        assert_eq!(value, serde_json::json!([1, 2, 3]));
+        assert_eq!(sent, ["", "a", "b"]);
     }
 
     #[test]

@@ -122,21 +122,6 @@ pub async fn serve(config: Config) -> Result<()> {
     }
 }
 
-/// Whether opening a data directory failed because a running node holds
-/// it: the node's storage says so as [`StorageError::InUse`], which `e`
-/// carries as it is or inside a [`NodeError`].
-pub fn held_by_running_node(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<NodeError>(),
-            Some(NodeError::Storage(StorageError::InUse { .. }))
-        ) || matches!(
-            cause.downcast_ref::<StorageError>(),
-            Some(StorageError::InUse { .. })
-        )
-    })
-}
-
 /// The sentence for a data directory a running node holds: what to do, and
 /// the URL to audit instead when it is known (the demo records its own).
 pub fn in_use_message(dir: &Path, url: Option<&str>) -> String {
@@ -191,10 +176,6 @@ mod tests {
     #[test]
     fn a_held_database_is_told_in_one_plain_sentence() {
         // What the node says when another process holds the database.
-        let held = anyhow::Error::new(NodeError::Storage(StorageError::InUse { path: "d".into() }))
-            .context("the iwi node failed to start");
-        assert!(held_by_running_node(&held));
-        assert!(!held_by_running_node(&anyhow::anyhow!("disk full")));
         let text = in_use_message(Path::new("data/iwi"), Some("http://127.0.0.1:7878"));
         assert_eq!(
             text,

@@ -11,7 +11,7 @@
 //! force, a concern's responses), which [`crate::story`] puts into words,
 //! with the names of the boards and people it mentions looked up beside it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Context as _, Result};
 use kaitiaki_protocol::envelope::Envelope;
@@ -349,13 +349,34 @@ pub async fn show(
     })
 }
 
-/// The most people whose names one `show` looks up.
+/// The most names (or statements) of each sort one `show` looks up: the
+/// ids come from the node's view, which a node could make long.
 const NAMES_MAX: usize = 64;
 
+/// The name at `pointer` in `prefix/<id>`, for each of the first
+/// [`NAMES_MAX`] ids; an id whose lookup fails is left out.
+async fn names(
+    client: &Client,
+    prefix: &str,
+    ids: BTreeSet<String>,
+    pointer: &str,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for id in ids.into_iter().take(NAMES_MAX) {
+        if let Ok(v) = client.query(&format!("{prefix}/{id}"), &[]).await {
+            if let Some(name) = v.pointer(pointer).and_then(Value::as_str) {
+                out.insert(id, name.to_owned());
+            }
+        }
+    }
+    out
+}
+
 /// Looks up what a governance view refers to, for people: board names,
-/// the names of datasets under a rāhui that suspends a request, people's
-/// announced names, and a concern's subject and responses. Each lookup is a
-/// courtesy: when one fails, the text falls back to the id.
+/// the names of datasets (under a rāhui that suspends a request, or whose
+/// permitted uses it asks beyond), people's announced names, and a
+/// concern's subject and responses. Each lookup is a courtesy: when one
+/// fails, the text falls back to the id.
 async fn related(client: &Client, kind: &str, state: &Value) -> Related {
     let mut r = Related::default();
     let ids = |pointer: &str| -> Vec<String> {
@@ -426,31 +447,10 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
         }
         _ => {}
     }
-    for b in boards {
-        let path = format!("/v1/bodies/{b}");
-        if let Ok(v) = client.query(&path, &[]).await {
-            if let Some(name) = v.pointer("/record/name").and_then(Value::as_str) {
-                r.boards.insert(b, name.to_owned());
-            }
-        }
-    }
-    for d in datasets {
-        let path = format!("/v1/datasets/{d}");
-        if let Ok(v) = client.query(&path, &[]).await {
-            if let Some(name) = v.pointer("/record/name").and_then(Value::as_str) {
-                r.datasets.insert(d, name.to_owned());
-            }
-        }
-    }
-    for p in people.into_iter().take(NAMES_MAX) {
-        let path = format!("/v1/keys/{p}");
-        if let Ok(v) = client.query(&path, &[]).await {
-            if let Some(name) = v.get("display_name").and_then(Value::as_str) {
-                r.people.insert(p, name.to_owned());
-            }
-        }
-    }
-    for id in statements {
+    r.boards = names(client, "/v1/bodies", boards, "/record/name").await;
+    r.datasets = names(client, "/v1/datasets", datasets, "/record/name").await;
+    r.people = names(client, "/v1/keys", people, "/display_name").await;
+    for id in statements.into_iter().take(NAMES_MAX) {
         let Some(id_parsed) = StatementId::from_hex(&id) else {
             continue;
         };
@@ -465,21 +465,13 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
 /// or failing: the statement itself is already checked and worth showing,
 /// so a failure here is a warning, not the end of the command.
 async fn optional(client: &Client, path: &str) -> Result<Option<Value>> {
-    match client.query(path, &[]).await {
-        Ok(v) => Ok(Some(v)),
-        Err(e) => {
-            let missing = e
-                .downcast_ref::<crate::rejections::Rejected>()
-                .is_some_and(|r| r.status == 404);
-            if !missing {
-                eprintln!(
-                    "warning: the node's governance view ({path}) is unavailable: {}",
-                    crate::output::error_text(&e)
-                );
-            }
-            Ok(None)
-        }
-    }
+    client.query_optional(path).await.or_else(|e| {
+        eprintln!(
+            "warning: the node's governance view ({path}) is unavailable: {}",
+            crate::output::error_text(&e)
+        );
+        Ok(None)
+    })
 }
 
 #[cfg(test)]

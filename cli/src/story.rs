@@ -41,6 +41,11 @@ impl Related {
         }
     }
 
+    /// A dataset's name, or its id when the node did not say.
+    fn dataset<'a>(&'a self, id: &'a str) -> &'a str {
+        self.datasets.get(id).map_or(id, String::as_str)
+    }
+
     /// Who holds a key: their announced name, else the start of the key.
     fn person(&self, key: &str) -> String {
         match self.people.get(key) {
@@ -189,7 +194,7 @@ fn suspended_because(view: &Value, related: &Related, out: &mut String) {
                 let dataset = text(cause, "/dataset");
                 let mut line = format!(
                     "a rāhui on {} placed by {board} on {since}",
-                    related.datasets.get(&dataset).unwrap_or(&dataset)
+                    related.dataset(&dataset)
                 );
                 if let Some(until) = time(cause.get("until")) {
                     line.push_str(&format!(", until {until}"));
@@ -230,10 +235,7 @@ fn unlisted_uses(view: &Value, related: &Related, out: &mut String) {
     if items.is_empty() {
         return;
     }
-    out.push_str(
-        "uses beyond those a dataset lists as permitted (the boards decide):
-",
-    );
+    out.push_str("uses beyond those a dataset lists as permitted (the boards decide):\n");
     let codes = |item: &Value, field: &str| -> String {
         array(item, &format!("/{field}"))
             .iter()
@@ -245,7 +247,7 @@ fn unlisted_uses(view: &Value, related: &Related, out: &mut String) {
         let dataset = text(item, "/dataset");
         out.push_str(&format!(
             "  - {}: asks for {}; it lists {}\n",
-            related.datasets.get(&dataset).unwrap_or(&dataset),
+            related.dataset(&dataset),
             codes(item, "asked"),
             codes(item, "permitted"),
         ));

@@ -102,7 +102,12 @@ pub fn two_boards(cli: &Cli) -> Boards {
 
 /// Submits a research request for the dataset as `researcher`.
 pub fn request(cli: &Cli, dataset: &str, title: &str) -> String {
-    cli.say(&[
+    request_with_uses(cli, dataset, title, &[])
+}
+
+/// [`request`], asking for the given uses.
+pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -> String {
+    let mut args = vec![
         "--key",
         "researcher",
         "request",
@@ -125,7 +130,11 @@ pub fn request(cli: &Cli, dataset: &str, title: &str) -> String {
         "Better services",
         "--outputs-plan",
         "Aggregate tables, reviewed",
-    ])
+    ];
+    for u in uses {
+        args.extend(["--use", u]);
+    }
+    cli.say(&args)
 }
 
 /// `show` tells a board member which uses a request asks for beyond those
@@ -155,37 +164,12 @@ fn show_names_uses_beyond_a_datasets_permitted_ones() {
         "--permit",
         "DUO:0000042",
     ]);
-    let submit = |uses: &[&str]| {
-        let mut args = vec![
-            "--key",
-            "researcher",
-            "request",
-            "submit",
-            "--title",
-            "Clinic reach",
-            "--dataset",
-            &dataset,
-            "--purpose",
-            "Learn which whānau the clinics reach.",
-            "--use-category",
-            "research",
-            "--duration-days",
-            "90",
-            "--setting",
-            "Secure data lab",
-            "--people",
-            "One accredited researcher",
-            "--benefit",
-            "Clinics placed where they are needed",
-            "--outputs-plan",
-            "Aggregate tables, reviewed",
-        ];
-        for u in uses {
-            args.extend(["--use", u]);
-        }
-        cli.say(&args)
-    };
-    let wider = submit(&["DUO:0000042", "DUO:0000007"]);
+    let wider = request_with_uses(
+        &cli,
+        &dataset,
+        "Clinic reach",
+        &["DUO:0000042", "DUO:0000007"],
+    );
     let shown = cli.ok(&["show", &wider]);
     assert!(
         shown.contains(
@@ -194,7 +178,7 @@ fn show_names_uses_beyond_a_datasets_permitted_ones() {
         ),
         "{shown}"
     );
-    let within = submit(&["DUO:0000042"]);
+    let within = request_with_uses(&cli, &dataset, "Clinic reach", &["DUO:0000042"]);
     let shown = cli.ok(&["show", &within]);
     assert!(!shown.contains("uses beyond"), "{shown}");
     node.stop();

@@ -249,21 +249,16 @@ impl MirrorPlan {
                 return;
             }
         }
-        let mut remembered = remembered;
-        let mut history = match &remembered {
+        let history = match &remembered {
             None => History::FirstSeen,
-            Some(k) if k.size == complete_size => History::Unchanged,
-            Some(k) => History::Extended { from: k.size },
-        };
-        if let Some(k) = &remembered {
-            match self.extends(origin, k, complete_size) {
+            Some(k) => match self.extends(origin, k, complete_size) {
                 Err(f) => {
                     self.fault = Some(f);
                     return;
                 }
-                Ok(true) => {}
+                Ok(true) if k.size == complete_size => History::Unchanged,
+                Ok(true) => History::Extended { from: k.size },
                 Ok(false) => {
-                    history = History::Behind { seen: k.size };
                     // Mirrors lag behind their logs as a matter of course.
                     // A shorter copy cannot be tied to the root remembered
                     // at a larger size, but it is no evidence of a fork.
@@ -274,10 +269,15 @@ impl MirrorPlan {
                          once the node has caught up",
                         k.size
                     ));
-                    remembered = None;
+                    History::Behind { seen: k.size }
                 }
-            }
-        }
+            },
+        };
+        // A copy behind what was remembered is not tied to it.
+        let remembered = match history {
+            History::Behind { .. } => None,
+            _ => remembered,
+        };
         if complete_size > held {
             self.fault = Some(Fault {
                 leaf: None,
