@@ -327,16 +327,19 @@ fn unlisted_uses<S: Store + ?Sized>(
     s: &S,
     submit: &RequestSubmit,
 ) -> Result<Vec<UnlistedUses>, StateError> {
+    // Each dataset once, each use once, in a fixed order, as the engine
+    // reads them (a request may name one twice).
+    let datasets: std::collections::BTreeSet<&StatementId> = submit.datasets.iter().collect();
+    let uses: std::collections::BTreeSet<&String> = submit.uses.iter().collect();
     let mut out = Vec::new();
-    for d in &submit.datasets {
+    for d in datasets {
         let Some(record) = dataset_record(s, d)? else {
             continue;
         };
-        let asked: Vec<String> = submit
-            .uses
+        let asked: Vec<String> = uses
             .iter()
             .filter(|u| !record.permitted_uses.contains(u))
-            .cloned()
+            .map(|u| (*u).clone())
             .collect();
         if !record.permitted_uses.is_empty() && !asked.is_empty() {
             out.push(UnlistedUses {

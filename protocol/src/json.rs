@@ -121,7 +121,8 @@ pub enum ShapeError {
     #[error(transparent)]
     Serde(#[from] serde_json::Error),
     /// serde refused the member at `at`: a wrong type (`null` for a
-    /// required member among them), or an unknown variant.
+    /// required member among them), an unknown member, or an unknown
+    /// variant.
     #[error("{at}: {source}")]
     At {
         /// Where, as a path such as `reason` or `members[0].key`.
@@ -154,7 +155,7 @@ pub enum ShapeError {
 /// written back and the two shapes compared (the scalars were checked by
 /// reading them).
 pub fn from_value_exact<T: DeserializeOwned + Serialize>(value: &Value) -> Result<T, ShapeError> {
-    let read = T::deserialize(value).map_err(|_| refusal_with_path::<T>(value))?;
+    let read = T::deserialize(value).map_err(|e| refusal_with_path::<T>(value, e))?;
     let written = serde_json::to_value(&read)?;
     same_shape(value, &written, &mut String::new())?;
     Ok(read)
@@ -163,20 +164,15 @@ pub fn from_value_exact<T: DeserializeOwned + Serialize>(value: &Value) -> Resul
 /// serde's refusal of `value` as a `T`, with the path to where it stopped,
 /// which serde's own message does not say. Tracking the path costs time on
 /// every read, so it is done only again, for a value already refused.
-fn refusal_with_path<T: DeserializeOwned>(value: &Value) -> ShapeError {
+/// (`refused` is serde's first refusal, kept should the second read have
+/// no place to name.)
+fn refusal_with_path<T: DeserializeOwned>(value: &Value, refused: serde_json::Error) -> ShapeError {
     match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(_) => ShapeError::Serde(de::Error::custom(
-            "refused once and read the second time: this is a bug",
-        )),
-        Err(e) => {
-            let at = e.path().to_string();
-            let source = e.into_inner();
-            if at.is_empty() || at == "." {
-                ShapeError::Serde(source)
-            } else {
-                ShapeError::At { at, source }
-            }
-        }
+        Err(e) if e.path().to_string() != "." => ShapeError::At {
+            at: e.path().to_string(),
+            source: e.into_inner(),
+        },
+        _ => ShapeError::Serde(refused),
     }
 }
 

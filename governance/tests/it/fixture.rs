@@ -586,6 +586,23 @@ impl Setting {
         }
     }
 
+    /// Both boards approve `r`, the iwi board's first vote asking for a
+    /// report every six months and a final one.
+    pub fn approve_with_reports(&mut self, r: StatementId) {
+        let (b, first) = (self.iwi_board, self.c.iwi[0].clone());
+        self.w.ok(
+            &first,
+            IWI,
+            approve_with(
+                r,
+                b,
+                vec![Condition::ReportEvery { months: 6 }, Condition::FinalReport],
+            ),
+        );
+        self.iwi_approve_from(r, 1, 3);
+        self.pacific_approve(r, 4);
+    }
+
     /// A request approved by both boards.
     pub fn approved_request(&mut self, days: u32) -> StatementId {
         let r = self.request(days);

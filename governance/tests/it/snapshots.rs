@@ -1,6 +1,6 @@
 //! Snapshots of what a community page would show.
 
-use kaitiaki_protocol::statement::{Condition, ReportKind};
+use kaitiaki_protocol::statement::ReportKind;
 
 use crate::fixture::*;
 
@@ -21,18 +21,7 @@ fn a_decided_request_as_the_node_serves_it() {
         answer(q, "Yes, at a hui at the marae."),
     );
     s.w.days(7);
-    let (b, iwi) = (s.iwi_board, s.c.iwi.clone());
-    s.w.ok(
-        &iwi[0],
-        IWI,
-        approve_with(
-            r,
-            b,
-            vec![Condition::ReportEvery { months: 6 }, Condition::FinalReport],
-        ),
-    );
-    s.iwi_approve_from(r, 1, 3);
-    s.pacific_approve(r, 4);
+    s.approve_with_reports(r);
     s.w.days(200);
     s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
     let view = s.w.view(&r);

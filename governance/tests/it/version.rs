@@ -28,17 +28,7 @@ fn every_table() -> Setting {
         s.w.ok(&whanau, AGENCY, question(r, "Who sees the linked records?"));
     s.w.ok(&researcher, AGENCY, answer(q, "Two analysts, in the lab."));
     s.w.days(2);
-    s.w.ok(
-        &iwi[0],
-        IWI,
-        approve_with(
-            r,
-            b,
-            vec![Condition::ReportEvery { months: 6 }, Condition::FinalReport],
-        ),
-    );
-    s.iwi_approve_from(r, 1, 3);
-    s.pacific_approve(r, 4);
+    s.approve_with_reports(r);
     s.w.days(190);
     let rep = s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
     s.w.ok(&iwi[1], IWI, review(rep, b, true));
