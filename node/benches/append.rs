@@ -100,7 +100,7 @@ impl Server {
     /// Starts the node, allowing it `limit` to open its storage.
     fn start_within(dir: &Path, limit: Duration) -> Server {
         let _ = std::fs::remove_file(dir.join("port"));
-        let child = Command::new(std::env::current_exe().expect("exe"))
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
             .env(CHILD_ENV, dir)
             .stdin(Stdio::piped())
             .spawn()
@@ -111,6 +111,9 @@ impl Server {
                 break p;
             }
             assert!(start.elapsed() < limit, "the node did not start");
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the node exited before it started serving: {status}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         };
         Server {
