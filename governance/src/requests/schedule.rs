@@ -423,6 +423,27 @@ mod tests {
         );
     }
 
+    /// A new status does not compile here until it is given a place in
+    /// this chain, and the chain must then match `ALL`.
+    #[test]
+    fn all_lists_every_status_in_order() {
+        use RequestStatus::*;
+        let after = |s: RequestStatus| match s {
+            Submitted => Some(UnderReview),
+            UnderReview => Some(Approved),
+            Approved => Some(Declined),
+            Declined => Some(Withdrawn),
+            Withdrawn => Some(Suspended),
+            Suspended => Some(Revoked),
+            Revoked => Some(Expired),
+            Expired => Some(Completed),
+            Completed => None,
+        };
+        let chain: Vec<RequestStatus> =
+            std::iter::successors(Some(Submitted), |s| after(*s)).collect();
+        assert_eq!(chain, RequestStatus::ALL);
+    }
+
     #[test]
     fn every_status_is_listed_once_under_its_serde_name() {
         let names: std::collections::BTreeSet<_> =

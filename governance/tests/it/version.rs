@@ -131,7 +131,7 @@ const PINNED: (u32, &str) = (
 );
 
 #[test]
-fn the_state_version_is_raised_when_the_state_changes() {
+fn the_scenarios_state_hash_is_pinned_to_the_state_version() {
     let hash: String = every_table()
         .w
         .hash()

@@ -93,6 +93,12 @@ fn free_memory_child() {
     if std::env::var_os(MEMORY_CHILD).is_none() {
         return;
     }
+    // Else a failure below would blame the allocator's options rather than
+    // their not having been taken.
+    assert!(
+        kaitiaki_node::memory::tuned(),
+        "jemalloc does not run with the node's options in this process"
+    );
     const BLOCK: usize = 16 << 10;
     const TOTAL: usize = 256 << 20;
     let mut blocks: Vec<Vec<u8>> = (0..TOTAL / BLOCK).map(|i| vec![i as u8; BLOCK]).collect();
