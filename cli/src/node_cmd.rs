@@ -85,19 +85,25 @@ pub fn serve_config(args: &NodeServeArgs) -> Result<Config> {
     Ok(config)
 }
 
-/// `node serve`: runs until Ctrl-C, then finishes in-flight writes.
+/// `node serve`: opens the node (reconciling its storage, which on a large
+/// log after a crash or an upgrade takes a while, with progress in the
+/// log), says where it serves only once it does, and runs until Ctrl-C,
+/// then finishes in-flight writes.
 pub async fn serve(config: Config) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    eprintln!(
-        "Serving log {} (network {}) from {} on http://{addr}/ — Ctrl-C stops it.",
-        config.origin,
-        config.network,
-        display(&config.data_dir)
-    );
     let data_dir = display(&config.data_dir);
+    let said = format!(
+        "Serving log {} (network {}) from {data_dir} on http://{addr}/ — Ctrl-C stops it.",
+        config.origin, config.network,
+    );
+    let node = tokio::task::spawn_blocking(move || Node::open(config))
+        .await
+        .context("the node's opening stopped unexpectedly")?
+        .map_err(|e| explain(e, &data_dir))?;
+    eprintln!("{said}");
     let stopping = async {
         ctrl_c().await;
         // A large node takes a few seconds here; say what it is doing.
@@ -106,19 +112,25 @@ pub async fn serve(config: Config) -> Result<()> {
              next start is quick…"
         );
     };
-    match kaitiaki_node::run(config, listener, stopping).await {
-        Ok(()) => {
-            eprintln!("Stopped cleanly.");
-            Ok(())
+    kaitiaki_node::serve(node, listener, stopping)
+        .await
+        .map_err(|e| explain(e, &data_dir))?;
+    eprintln!("Stopped cleanly.");
+    Ok(())
+}
+
+/// A node's failure as its operator should read it: what to do about
+/// damaged or busy storage, the error itself otherwise.
+fn explain(e: NodeError, data_dir: &str) -> anyhow::Error {
+    match e {
+        e @ NodeError::Storage(StorageError::Corrupt(_)) => {
+            anyhow::anyhow!("{e}\n\n{}", damaged_data_advice(data_dir))
         }
-        Err(e @ NodeError::Storage(StorageError::Corrupt(_))) => {
-            bail!("{e}\n\n{}", damaged_data_advice(&data_dir))
-        }
-        Err(NodeError::Storage(StorageError::InUse { .. })) => bail!(
+        NodeError::Storage(StorageError::InUse { .. }) => anyhow::anyhow!(
             "the data directory {data_dir} is in use by another running node; stop it first (a \
              data directory serves one node at a time)"
         ),
-        Err(e) => Err(e.into()),
+        e => e.into(),
     }
 }
 

@@ -36,5 +36,5 @@ pub mod witness;
 pub use api::{app, AppState};
 pub use config::{Config, Limits, StorageConfig};
 pub use error::{ApiError, ErrorBody};
-pub use node::{run, serve, Node, NodeError, Published};
+pub use node::{serve, Node, NodeError, Published};
 pub use storage::recovery::RecoveryReport;

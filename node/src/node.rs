@@ -138,8 +138,8 @@ impl Node {
                 found,
                 current = kaitiaki_governance::STATE_VERSION,
                 "the governance state was built under another state version; it is being \
-                 rebuilt from the logs, which takes a while on a large log (RUST_LOG=info \
-                 shows its progress)"
+                 rebuilt from the logs, which takes a while on a large log; its progress is \
+                 logged at info level"
             );
         }
         let last_time = storage.last_time()?.unix_millis();
@@ -361,6 +361,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     let app = crate::api::app(&node);
+    tracing::info!(addr = %listener.local_addr()?, "listening");
     crate::witness::client::spawn(&node.shared);
     crate::replication::spawn_all(&node.shared, &node.sequencer.handle());
     let closing = node.shared.closing.clone();
@@ -380,18 +381,4 @@ pub async fn serve(
     let _ = node.shared.closing.send(true);
     node.shared.replication.stopped().await;
     node.shutdown().await
-}
-
-/// Opens the node described by `config` and serves it on `listener` until
-/// `shutdown` completes. This is `kaitiaki node serve` in one call.
-pub async fn run(
-    config: Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), NodeError> {
-    let node = tokio::task::spawn_blocking(move || Node::open(config))
-        .await
-        .map_err(|e| NodeError::Io(std::io::Error::other(e)))??;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
-    serve(node, listener, shutdown).await
 }

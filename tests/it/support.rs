@@ -45,6 +45,8 @@ impl NodeProc {
             // by the node's own tests.
             .env("KAITIAKI_RATE_PER_SECOND", "0")
             .env_remove("KAITIAKI_CONFIG")
+            // The node's own default log level, as a steward starting it sees.
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -97,6 +99,12 @@ impl NodeProc {
     pub fn logged(&self, text: &str) -> Vec<String> {
         let log = self.log.lock().unwrap();
         log.iter().filter(|l| l.contains(text)).cloned().collect()
+    }
+
+    /// Where in its log so far the first line containing `text` is.
+    pub fn logged_at(&self, text: &str) -> Option<usize> {
+        let log = self.log.lock().unwrap();
+        log.iter().position(|l| l.contains(text))
     }
 
     /// The process id.

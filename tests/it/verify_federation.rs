@@ -192,6 +192,18 @@ fn the_audit_folds_every_log_a_node_holds() {
         said.iter().any(|l| l.contains(&format!("found={other}"))),
         "the node says it rebuilds, and from which version: {said:?}"
     );
+    // It says it is serving only once the rebuild is done, and by default
+    // logs its life at info level (here, that it listens) as well.
+    let (rebuilt, serving, listening) = (
+        node.logged_at("folded the log again"),
+        node.logged_at("Serving log"),
+        node.logged_at("listening"),
+    );
+    assert!(
+        rebuilt.is_some() && rebuilt < serving && listening.is_some(),
+        "rebuilt at {rebuilt:?}, serving at {serving:?}, listening at {listening:?}: {:?}",
+        node.logged("")
+    );
     let served = get_json(&format!("{}/v1/state/hash", node.url)).unwrap();
     assert_eq!(
         served["state_hash"].as_str(),

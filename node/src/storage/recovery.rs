@@ -100,18 +100,22 @@ struct Progress {
     log: String,
     every: std::time::Duration,
     done: u64,
+    /// Leaves known to be there: those already durable when the start began.
+    of: u64,
     started: std::time::Instant,
     said: std::time::Instant,
 }
 
 impl Progress {
-    /// Progress through `log`, said at most once per `every`.
-    fn new(log: &str, every: std::time::Duration) -> Progress {
+    /// Progress through `log` towards at least `of` leaves, said at most
+    /// once per `every`.
+    fn new(log: &str, of: u64, every: std::time::Duration) -> Progress {
         let now = std::time::Instant::now();
         Progress {
             log: log.to_owned(),
             every,
             done: 0,
+            of,
             started: now,
             said: now,
         }
@@ -125,13 +129,45 @@ impl Progress {
         }
         self.said = std::time::Instant::now();
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-        tracing::info!(
-            log = %self.log,
-            leaves = self.done,
-            per_second = (self.done as f64 / secs) as u64,
-            "re-deriving from the segments"
-        );
+        let per_second = self.done as f64 / secs;
+        match self.left(per_second) {
+            Some((percent, left)) => tracing::info!(
+                log = %self.log,
+                leaves = self.done,
+                of = self.of,
+                per_second = per_second as u64,
+                "re-deriving from the segments: {percent}% done, about {} left",
+                duration_words(left)
+            ),
+            None => tracing::info!(
+                log = %self.log,
+                leaves = self.done,
+                per_second = per_second as u64,
+                "re-deriving from the segments"
+            ),
+        }
         true
+    }
+
+    /// How far along the known leaves this is (a whole percentage), and
+    /// the seconds left at `per_second`; `None` once past them (a crash's
+    /// unacknowledged tail), where there is no total to measure against.
+    fn left(&self, per_second: f64) -> Option<(u64, u64)> {
+        if self.done >= self.of || per_second <= 0.0 {
+            return None;
+        }
+        let percent = self.done * 100 / self.of;
+        let left = ((self.of - self.done) as f64 / per_second).ceil() as u64;
+        Some((percent, left))
+    }
+}
+
+/// Seconds as a person reads them: "45 s", "3 min", "2 h 5 min".
+fn duration_words(s: u64) -> String {
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s.div_ceil(60)),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -213,7 +249,12 @@ pub fn recover(
     super::segment::sync_dir(&dir)?;
 
     let mut next = start;
-    let mut progress = Progress::new(&dir.display().to_string(), PROGRESS_EVERY);
+    // Only the leaves past `start` are re-derived.
+    let mut progress = Progress::new(
+        &dir.display().to_string(),
+        durable.saturating_sub(start),
+        PROGRESS_EVERY,
+    );
     let mut chunk: Vec<(Location, Vec<u8>)> = Vec::new();
     let mut chunk_start = next;
 
@@ -437,13 +478,39 @@ mod tests {
 
     #[test]
     fn progress_is_said_at_most_once_per_interval() {
-        let mut quiet = Progress::new("example.org", Duration::from_secs(3600));
+        let mut quiet = Progress::new("example.org", 10_000, Duration::from_secs(3600));
         assert!(!quiet.add(4096));
         assert!(!quiet.add(4096));
         assert_eq!(quiet.done, 8192);
-        let mut chatty = Progress::new("example.org", Duration::ZERO);
+        let mut chatty = Progress::new("example.org", 10_000, Duration::ZERO);
         assert!(chatty.add(1));
         assert!(chatty.add(1));
         assert_eq!(chatty.done, 2);
+    }
+
+    #[test]
+    fn progress_says_how_far_and_how_long_until_the_known_leaves_are_done() {
+        let mut p = Progress::new("example.org", 1_000_000, Duration::from_secs(3600));
+        p.add(250_000);
+        // A quarter done at 5 000 leaves a second: 750 000 left take 150 s.
+        assert_eq!(p.left(5_000.0), Some((25, 150)));
+        p.add(750_000);
+        assert_eq!(p.left(5_000.0), None, "nothing known is left");
+        p.add(10);
+        assert_eq!(
+            p.left(5_000.0),
+            None,
+            "a tail past the known leaves has no total"
+        );
+        let empty = Progress::new("example.org", 0, Duration::ZERO);
+        assert_eq!(empty.left(1.0), None);
+    }
+
+    #[test]
+    fn time_left_reads_as_a_person_would_say_it() {
+        assert_eq!(super::duration_words(45), "45 s");
+        assert_eq!(super::duration_words(61), "2 min");
+        assert_eq!(super::duration_words(3600), "1 h 0 min");
+        assert_eq!(super::duration_words(7_500), "2 h 5 min");
     }
 }
