@@ -8,7 +8,7 @@ use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::Labels;
-use super::layout::{date, pager, person, prose, status, Person};
+use super::layout::{counted, date, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
 use super::request::undecided;
 use super::verify::{summary, RecordCheck};
@@ -93,7 +93,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
             dl.facts {
                 @if let Some(f) = v.founded { dt { "Founded" } dd { (date(f)) } }
                 dt { "Its decisions are recorded on" } dd { code { (v.home_log) } }
-                dt { "Charter changes" } dd { @if v.amendments == 0 { "None" } @else { (v.amendments) " amendment(s), each decided by the board's own rule" } }
+                dt { "Charter changes" } dd { @if v.amendments == 0 { "None" } @else { (counted(v.amendments, "amendment", "amendments")) ", each decided by the board's own rule" } }
             }
         }
         div.grid {

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 
 use super::chart::{self, ChartData};
 use super::labels::{Labels, Section};
-use super::layout::{date, pager, person, status, Person};
+use super::layout::{counted, date, pager, person, status, Person};
 use super::overview::{
     excerpt, outcome_key, outcome_words, sensitivity_key, DatasetCard, RahuiItem,
 };
@@ -175,7 +175,7 @@ fn history_item(l: &Labels, h: &HistoryItem) -> Markup {
             }
             @if h.reports > 0 || !h.outputs.is_empty() {
                 p.meta {
-                    (h.reports) " use report(s) filed"
+                    (counted(h.reports, "use report", "use reports")) " filed"
                     @if !h.outputs.is_empty() { "; outputs: " (h.outputs.join("; ")) }
                 }
             }

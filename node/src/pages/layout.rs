@@ -135,6 +135,11 @@ pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) ->
     }
 }
 
+/// `n` things in words: "1 response", "3 responses".
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A date, readable and machine-readable: `<time datetime="…">3 March 2026</time>`.
 pub fn date(t: Timestamp) -> Markup {
     html! { time datetime=(t.to_rfc3339()) { (date_text(t)) } }
@@ -275,6 +280,13 @@ mod tests {
             s,
             "<time datetime=\"2026-03-03T10:00:00Z\">3 March 2026</time>"
         );
+    }
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(counted(0, "response", "responses"), "0 responses");
+        assert_eq!(counted(1, "response", "responses"), "1 response");
+        assert_eq!(counted(2, "use report", "use reports"), "2 use reports");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::{Labels, Section};
-use super::layout::{date, person, Person};
+use super::layout::{counted, date, person, Person};
 use super::verify::{log_status, LogStatus};
 
 /// A dataset in a list.
@@ -247,7 +247,7 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                             li {
                                 "About " a href=(c.subject_href) { (c.subject_name) } ", raised " (date(c.raised))
                                 @if let Some(t) = &c.text { blockquote { (excerpt(t, 220)) } }
-                                span.meta { @if c.responses == 0 { "No response yet." } @else { (c.responses) " response(s) so far; not yet resolved." } }
+                                span.meta { @if c.responses == 0 { "No response yet." } @else { (counted(c.responses, "response", "responses")) " so far; not yet resolved." } }
                             }
                         }
                     }

@@ -122,12 +122,29 @@ fn rahui_and_decisions_show_with_maori_marked() {
             due: at("2026-12-01T00:00:00Z"),
             count: 1,
         }],
-        concerns: vec![],
+        concerns: [0, 1, 2]
+            .map(|responses| overview::ConcernItem {
+                id: format!("{responses}5").repeat(32),
+                subject_href: format!("/requests/{}", "22".repeat(32)),
+                subject_name: "Rangatahi & services".into(),
+                text: Some("Will our whānau be recognisable?".into()),
+                raised: at("2026-11-03T00:00:00Z"),
+                responses,
+            })
+            .to_vec(),
         more_concerns: false,
         log: log(),
     };
     let html = page("Overview", overview::render(&l, &v));
     assert_accessible("overview", &html);
+    // Counts read as words, one as one.
+    for said in [
+        "No response yet.",
+        "1 response so far; not yet resolved.",
+        "2 responses so far; not yet resolved.",
+    ] {
+        assert!(html.contains(said), "{said:?} is not in the page");
+    }
     assert!(html.contains("Rangatahi &amp; services"), "text is escaped");
     assert!(html.contains("<span lang=\"mi\">Kua whakaaetia</span>"));
     assert!(html.contains("until the board lifts it"));
