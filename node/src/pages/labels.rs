@@ -1,6 +1,8 @@
-//! The words the pages use: one translation file a board can review and
-//! replace, English always, te reo Māori only where an established term
-//! exists (`node/assets/labels.toml`, compiled in).
+//! The labels the pages use — headings, navigation, statuses, choices,
+//! categories, condition names and what label and use codes mean — in one
+//! translation file a board can review and replace, English always, te reo
+//! Māori only where an established term exists (`node/assets/labels.toml`,
+//! compiled in). The sentences that explain a page are in the page code.
 //!
 //! A node uses `labels.toml` in its data directory instead, entry by entry,
 //! when one is there: a board edits its own copy and the next page view
@@ -88,7 +90,7 @@ pub enum Section {
     Sensitivity,
 }
 
-/// Every word the pages show that is not a record.
+/// The labels the pages show (see the module documentation for what is not among them).
 #[derive(Clone, Debug, Default)]
 pub struct Labels {
     file: File,
