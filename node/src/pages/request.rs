@@ -437,7 +437,12 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             h2 #safes { (l.ui("five_safes")) }
             dl.safes {
                 dt { "Safe people: who will see the data" } dd { (prose(&s.people)) }
-                dt { "Safe project: why" } dd { (prose(&s.purpose)) }
+                // The purpose is the section just above: point to it rather
+                // than repeat it.
+                dt { "Safe project: why" } dd {
+                    p { a href="#purpose" { "The purpose above" } ": "
+                        (l.bi(Section::UseCategory, use_key(s.use_category))) ", for " (s.duration_days) " days." }
+                }
                 dt { "Safe setting: where it is used" } dd { (prose(&s.setting)) }
                 dt { "Safe data: linked with other data?" } dd { (prose(&s.linkage)) }
                 dt { "Safe outputs: what is released, and how it is checked" } dd { (prose(&s.outputs_plan)) }

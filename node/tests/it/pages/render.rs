@@ -312,6 +312,20 @@ fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
         .any(|c| matches!(c, super::html::Node::Text(t) if t.contains("kaitiaki-test"))));
     // Paragraph breaks in the purpose are kept.
     assert!(d.find("p").iter().any(|p| p.text() == "And to help."));
+    // The Five Safes point to the purpose rather than repeat it.
+    let told = d
+        .find("p")
+        .iter()
+        .filter(|p| p.text() == "And to help.")
+        .count();
+    assert_eq!(told, 1, "the purpose is shown once");
+    assert!(
+        d.find("a")
+            .iter()
+            .any(|a| a.attr("href") == Some("#purpose")),
+        "safe project links to the purpose"
+    );
+    assert!(text.contains("The purpose above: Research"), "{text}");
 }
 
 #[test]
