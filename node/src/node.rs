@@ -217,9 +217,16 @@ impl Node {
         );
 
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
-        // Peers added at run time in an earlier life witness both ways too.
         for followed in shared.replication.peers() {
+            // Peers added at run time in an earlier life witness both ways too.
             crate::replication::witness_both_ways(&shared, &followed.peer);
+            // Each mirror's size was read before its recovery, which may
+            // have folded it again (a state version change) or re-indexed a
+            // tail: show what it holds now, not 0 until the next fetch.
+            if let Some(m) = mirrors.get(&followed.peer.origin) {
+                let size = m.writer.next_leaf();
+                followed.update(|s| s.mirrored = size);
+            }
         }
 
         let shared = Arc::new(shared);

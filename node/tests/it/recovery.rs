@@ -734,4 +734,21 @@ async fn mirrors_are_folded_again_when_the_state_version_changes() {
     let (_, after) = node.get("/v1/state/hash").await;
     assert_eq!(after, before, "and the mirror too");
     node.stop().await;
+
+    // Again, following the peer at an address where nothing answers: the
+    // peer list shows what the mirror holds from the start, not 0 until a
+    // fetch that cannot happen.
+    state_of_another_version(dirs[1].path(), Some(0));
+    let unreachable = crate::federation::mesh(
+        &origins,
+        &seeds,
+        &[dirs[0].path(), dirs[1].path()],
+        &["http://127.0.0.1:9".to_owned(), String::new()],
+    )
+    .remove(1);
+    let node = TestNode::start_with(unreachable).await;
+    let (_, peers) = node.get("/v1/peers").await;
+    assert_eq!(peers["peers"][0]["origin"], origins[0], "{peers}");
+    assert_eq!(peers["peers"][0]["mirrored"], 6, "{peers}");
+    node.stop().await;
 }
