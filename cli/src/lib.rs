@@ -174,9 +174,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Dataset(actions::DatasetCmd::Register(a)) => {
             session()?.say_and_print(a.body()).await?
         }
-        Command::Request(cmd) => session()?.say_and_print(cmd.body()).await?,
+        Command::Request(cmd) => {
+            cmd.check()?;
+            session()?.say_and_print(cmd.body()).await?
+        }
         Command::Vote(a) => session()?.say_and_print(a.body()).await?,
-        Command::Rahui(cmd) => session()?.say_and_print(cmd.body()).await?,
+        Command::Rahui(cmd) => {
+            cmd.check(parse::now())?;
+            session()?.say_and_print(cmd.body()).await?
+        }
         Command::Approval(cmd) => session()?.say_and_print(cmd.body()).await?,
         Command::Report(cmd) => session()?.say_and_print(cmd.body()).await?,
         Command::Output(cmd) => cmd.run(&session()?).await?,

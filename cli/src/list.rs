@@ -116,6 +116,7 @@ pub struct Listing {
 /// items are flattened first (see [`flatten`]), so nested records count.
 const COLUMNS: &[&str] = &[
     "id",
+    "kind",
     "request",
     "name",
     "title",
@@ -133,8 +134,10 @@ const COLUMNS: &[&str] = &[
     "late",
     "requester",
     "raised_by",
+    "author",
     "dataset",
     "subject",
+    "rejection",
 ];
 
 /// One item's fields for a table: its own, plus those of a nested record
@@ -219,6 +222,13 @@ fn cell(column: &str, v: &Value) -> String {
         ("status", Value::String(s)) => return words::status(s),
         ("report", Value::String(s)) => return words::report_kind(s),
         ("open", Value::Bool(open)) => return if *open { "open" } else { "resolved" }.into(),
+        // The rule a statement broke: its code, then what it says.
+        ("rejection", Value::Object(m)) => {
+            return match (m.get("code"), m.get("message")) {
+                (Some(code), Some(message)) => format!("{}: {}", scalar(code), scalar(message)),
+                _ => v.to_string(),
+            }
+        }
         (_, Value::Object(m)) => m
             .get("type")
             .or_else(|| m.get("name"))
@@ -360,6 +370,28 @@ mod tests {
             .unwrap();
         let value = rt.block_on(gather_pages(fetch)).unwrap();
         (value, sent.into_inner())
+    }
+
+    #[test]
+    fn excluded_statements_list_their_kind_author_and_the_rule_broken() {
+        let listing = Listing {
+            value: serde_json::json!([{
+                "id": "806e71c3",
+                "kind": "request.withdraw",
+                "author": "76a55e17",
+                "pos": {"at": "2026-12-07T05:34:50.980Z", "index": 30, "log": "agency.example"},
+                "rejection": {"code": "request_withdrawn", "message": "The request was already withdrawn."}
+            }]),
+        };
+        let mut out = String::new();
+        listing.human(&mut out);
+        for want in [
+            "request.withdraw",
+            "76a55e17",
+            "request_withdrawn: The request was already withdrawn.",
+        ] {
+            assert!(out.contains(want), "{want:?} is not in {out}");
+        }
     }
 
     #[test]

@@ -128,6 +128,23 @@ pub fn verifier(origin: &str, key_text: &str) -> Result<NoteVerifier> {
     Ok(v)
 }
 
+/// Checks that a log key the user gave (`--log-key`) is a key, and one for
+/// `origin`, the log `target` serves: a key for another log is the user's
+/// mistake to correct, not a fault of the log.
+pub fn given_key_fits(key_text: &str, origin: &str, target: &str) -> Result<()> {
+    let v = NoteVerifier::parse(key_text.trim())
+        .map_err(|e| anyhow!("the --log-key {key_text:?} is not a log key: {e}"))?;
+    use kaitiaki_protocol::note::Verifier as _;
+    let named = v.name().as_str();
+    if named != origin {
+        bail!(
+            "the --log-key given is the key of the log {named:?}, but {target} holds the log \
+             {origin:?}; give {origin:?}'s key, or the address of {named:?}'s node"
+        );
+    }
+    Ok(())
+}
+
 /// Verifies a signed checkpoint note of `origin` under `key_text`.
 pub fn open_checkpoint(note: &str, origin: &str, key_text: &str) -> Result<VerifiedCheckpoint> {
     let v = verifier(origin, key_text)?;

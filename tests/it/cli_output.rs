@@ -143,4 +143,25 @@ fn a_node_url_ending_in_v1_is_explained() {
         out.contains("without /v1: --node http://127.0.0.1:9"),
         "{out}"
     );
+    // `log verify` takes its URL as an argument, and says so.
+    let out = run(&["log", "verify", "http://127.0.0.1:9/v1/"]);
+    assert!(out.starts_with("exit: 1\n"), "{out}");
+    assert!(
+        out.contains("without /v1: kaitiaki log verify http://127.0.0.1:9\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_address_without_http_is_explained() {
+    let out = run(&["log", "verify", "127.0.0.1:9"]);
+    assert!(out.starts_with("exit: 1\n"), "{out}");
+    assert!(
+        out.contains("start it with http:// (http://127.0.0.1:9)"),
+        "{out}"
+    );
+    // A directory name is only told it is not a data directory.
+    let out = run(&["log", "verify", "no-such-dir"]);
+    assert!(out.contains("is not a node's data directory"), "{out}");
+    assert!(!out.contains("http://"), "{out}");
 }

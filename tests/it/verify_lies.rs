@@ -8,6 +8,7 @@ use std::process::Output;
 
 use ed25519_dalek::SigningKey;
 use kaitiaki_protocol::merkle::{leaf_hash, root_from_inclusion, MemoryTree};
+use kaitiaki_protocol::note::{KeyName, NoteSigner};
 use kaitiaki_protocol::statement::KeyAnnounce;
 use kaitiaki_protocol::{Body, Hash, Leaf, Timestamp};
 use serde_json::{json, Value};
@@ -66,6 +67,47 @@ fn now() -> Timestamp {
         .unwrap()
         .as_millis();
     Timestamp::from_unix_millis(ms as i64).unwrap()
+}
+
+#[test]
+fn a_log_key_for_another_log_is_the_users_mistake_not_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, origin) = small_log(&data, 1);
+    let cli = Cli::new(dir.path(), &node.url);
+    let other = NoteSigner::from_seed(KeyName::new("another.example").unwrap(), &[9; 32])
+        .verifier()
+        .to_string();
+    let url_audit = cli.run(&[
+        "--log-key",
+        &other,
+        "log",
+        "verify",
+        "--no-remember",
+        &node.url,
+    ]);
+    node.stop();
+    let dir_audit = cli.run(&[
+        "--log-key",
+        &other,
+        "log",
+        "verify",
+        "--no-remember",
+        data.to_str().unwrap(),
+    ]);
+    for out in [url_audit, dir_audit] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a usage error, not a fault: {err}"
+        );
+        assert!(
+            err.contains("is the key of the log \"another.example\"")
+                && err.contains(&format!("holds the log \"{origin}\"")),
+            "{err}"
+        );
+    }
 }
 
 #[test]

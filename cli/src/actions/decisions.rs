@@ -122,6 +122,25 @@ impl VoteArgs {
 }
 
 impl RahuiCmd {
+    /// Refuses a rāhui that would have ended by `now`: it would be recorded
+    /// and never be in force, which is almost always a mistyped date.
+    pub fn check(&self, now: Timestamp) -> anyhow::Result<()> {
+        if let RahuiCmd::Place {
+            until: Some(until), ..
+        } = self
+        {
+            if *until <= now {
+                anyhow::bail!(
+                    "--until {} is not in the future: a rāhui that has already ended is never in \
+                     force. Check the date, or leave --until out for a rāhui that lasts until \
+                     the board lifts it",
+                    until.to_rfc3339()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The statement body.
     pub fn body(&self) -> Body {
         match self {

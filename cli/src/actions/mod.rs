@@ -236,7 +236,82 @@ impl AnnounceArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
+    use kaitiaki_protocol::Timestamp;
+
+    use crate::args::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("kaitiaki").chain(args.iter().copied()))
+            .expect("parses")
+            .command
+    }
+
+    #[test]
+    fn a_rahui_that_has_already_ended_is_refused_before_signing() {
+        let id = "ab".repeat(32);
+        let place = |until: &str| {
+            let args = [
+                "rahui",
+                "place",
+                "--body",
+                &id,
+                "--dataset",
+                &id,
+                "--reason",
+                "r",
+                "--until",
+                until,
+            ];
+            match parse(&args) {
+                Command::Rahui(cmd) => cmd,
+                _ => unreachable!("a rāhui command"),
+            }
+        };
+        let now = Timestamp::parse("2026-12-07T00:00:00Z").expect("time");
+        let past = place("2020-01-01").check(now).expect_err("in the past");
+        assert!(past.to_string().contains("not in the future"), "{past}");
+        place("2027-01-01").check(now).expect("in the future");
+    }
+
+    #[test]
+    fn a_request_naming_a_dataset_twice_is_refused_before_signing() {
+        let (a, b) = ("ab".repeat(32), "cd".repeat(32));
+        let submit = |datasets: &[&str]| {
+            let mut args = vec![
+                "request",
+                "submit",
+                "--title",
+                "t",
+                "--purpose",
+                "p",
+                "--use-category",
+                "research",
+            ];
+            for d in datasets {
+                args.extend(["--dataset", d]);
+            }
+            args.extend([
+                "--duration-days",
+                "30",
+                "--setting",
+                "lab",
+                "--people",
+                "two",
+                "--benefit",
+                "b",
+                "--outputs-plan",
+                "o",
+            ]);
+            match parse(&args) {
+                Command::Request(cmd) => cmd,
+                _ => unreachable!("a request command"),
+            }
+        };
+        let twice = submit(&[&a, &b, &a]).check().expect_err("twice");
+        assert!(twice.to_string().contains("given twice"), "{twice}");
+        submit(&[&a, &b]).check().expect("each once");
+    }
 
     #[test]
     fn the_excluded_use_example_is_a_use() {

@@ -199,6 +199,19 @@ pub enum ConcernCmd {
 }
 
 impl RequestCmd {
+    /// Refuses a request naming one dataset twice: the boards would see it
+    /// listed twice, and it is almost always a pasted id.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let RequestCmd::Submit(a) = self {
+            for (i, d) in a.datasets.iter().enumerate() {
+                if a.datasets[..i].contains(d) {
+                    anyhow::bail!("--dataset {d} is given twice; name each dataset once");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The statement body.
     pub fn body(&self) -> Body {
         match self {

@@ -356,6 +356,13 @@ pub async fn run(
     let given = given_peer_keys(&a.peer_key)?;
     let is_url = a.target.starts_with("http://") || a.target.starts_with("https://");
     let (client, dir) = if is_url {
+        if let Some(root) = a.target.trim_end_matches('/').strip_suffix("/v1") {
+            anyhow::bail!(
+                "the node URL {} ends in /v1; give the node's own address, without /v1: \
+                 kaitiaki log verify {root}",
+                a.target
+            );
+        }
         (Some(Client::new(&a.target)?), None)
     } else {
         let path = PathBuf::from(&a.target);
@@ -449,6 +456,9 @@ async fn anchor_url(
     log_key: Option<&str>,
 ) -> Result<Anchored> {
     let cp = client.checkpoint().await?;
+    if let Some(k) = log_key {
+        trust::given_key_fits(k, &cp.origin, client.base())?;
+    }
     let known = store.load(&cp.origin)?;
     let key = trust::choose_key(
         log_key,
@@ -484,6 +494,9 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         .map_err(|e| stored(anyhow!("the stored checkpoint is malformed: {e}")))?
         .origin()
         .to_owned();
+    if let Some(k) = log_key {
+        trust::given_key_fits(k, &origin, &dir.path.display().to_string())?;
+    }
     let known = store.load(&origin)?;
     let own = dir.node_verifier_key(&origin)?;
     let offered = match (&own, &known) {

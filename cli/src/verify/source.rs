@@ -190,9 +190,22 @@ impl DataDir {
     /// Opens `path`, which must be a node's data directory.
     pub fn open(path: &Path) -> Result<DataDir> {
         if !path.join("log").is_dir() || !path.join("db").is_dir() {
+            // "127.0.0.1:7878" or "node.example.org" meant as an address.
+            let looks_like_address = !path.exists()
+                && path
+                    .to_str()
+                    .is_some_and(|t| !t.contains('/') && (t.contains(':') || t.contains('.')));
+            let hint = if looks_like_address {
+                format!(
+                    "; if it is a node's address, start it with http:// (http://{})",
+                    path.display()
+                )
+            } else {
+                String::new()
+            };
             bail!(
                 "{} is not a node's data directory (it has no log/ and db/); give a URL or the \
-                 directory a node was started with",
+                 directory a node was started with{hint}",
                 path.display()
             );
         }
