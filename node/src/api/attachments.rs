@@ -287,15 +287,19 @@ pub(crate) fn signed_by(
     let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, m);
     let value = headers
         .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             unauthorized("this request must be signed; send a Kaitiaki-Signature header")
+        })?
+        .to_str()
+        .map_err(|_| {
+            unauthorized("Kaitiaki-Signature must be plain ASCII: key=…, time=…, sig=…")
         })?;
     let mut key = None;
     let mut time = None;
     let mut sig = None;
     for part in value.split(',') {
-        match part.trim().split_once('=') {
+        // White space around each name and value is ignored (PROTOCOL.md §8.7).
+        match part.split_once('=').map(|(n, v)| (n.trim(), v)) {
             Some(("key", v)) => key = Some(v.trim()),
             Some(("time", v)) => time = Some(v.trim()),
             Some(("sig", v)) => sig = Some(v.trim()),

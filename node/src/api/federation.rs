@@ -6,7 +6,7 @@
 //! [`super::attachments`]) over the exact path and query.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::log::ConsistencyView;
-use super::AppState;
+use super::{AppState, Path, Query};
 use crate::config::PeerConfig;
 use crate::error::{code, ApiError, ApiResult, ErrorBody};
 use crate::replication::evidence::{self, EvidenceRecord, Item};
@@ -47,7 +47,7 @@ pub async fn leaves_raw(
     Query(q): Query<RawQuery>,
 ) -> ApiResult<Response> {
     let size = app.shared.published().size;
-    let limit = q.limit.unwrap_or(MAX_RAW_LEAVES).clamp(1, MAX_RAW_LEAVES);
+    let limit = q.limit.unwrap_or(MAX_RAW_LEAVES).min(MAX_RAW_LEAVES);
     let end = q.start.saturating_add(limit).min(size);
     let shared = app.shared.clone();
     let start = q.start;
@@ -258,7 +258,7 @@ pub async fn mirror_leaves_raw(
             .existing_mirror(&origin)?
             .ok_or_else(|| ApiError::not_found(format!("no mirror of {origin}")))?;
         let size = m.size()?;
-        let limit = q.limit.unwrap_or(MAX_RAW_LEAVES).clamp(1, MAX_RAW_LEAVES);
+        let limit = q.limit.unwrap_or(MAX_RAW_LEAVES).min(MAX_RAW_LEAVES);
         let end = q.start.saturating_add(limit).min(size);
         if q.start >= end {
             return Ok(Vec::new());

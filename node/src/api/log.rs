@@ -152,7 +152,8 @@ pub async fn leaves(
     let size = app.shared.published().size;
     let max = app.shared.config.limits.max_page;
     let start = q.start.unwrap_or(0);
-    let limit = q.limit.unwrap_or(max).clamp(1, max);
+    // `[start, start + limit)`: a limit of 0 asks for no leaves.
+    let limit = q.limit.unwrap_or(max).min(max);
     let end = start.saturating_add(limit).min(size);
     let shared = app.shared.clone();
     let leaves = super::blocking(move || {

@@ -171,7 +171,8 @@ pub struct Listing {
 pub struct PageQuery {
     /// The cursor a previous page returned as `next`.
     pub after: Option<String>,
-    /// The most items to return (at most the node's page limit).
+    /// The most items to return: at least 1, at most the node's page limit.
+    #[param(minimum = 1)]
     pub limit: Option<usize>,
 }
 
@@ -182,7 +183,8 @@ pub struct DueQuery {
     pub within_days: Option<u32>,
     /// The cursor a previous page returned as `next`.
     pub after: Option<String>,
-    /// The most items to return (at most the node's page limit).
+    /// The most items to return: at least 1, at most the node's page limit.
+    #[param(minimum = 1)]
     pub limit: Option<usize>,
 }
 
@@ -258,8 +260,13 @@ fn paging(
                 .ok_or_else(|| ApiError::malformed("after is a cursor from a previous page"))
         })
         .transpose()?;
+    // A page of nothing, with no next cursor, would read as the end of
+    // the list.
+    if limit == Some(0) {
+        return Err(ApiError::malformed("limit must be at least 1"));
+    }
     let max = (app.shared.config.limits.max_page as usize).min(lists::MAX_PAGE);
-    Ok((after, limit.unwrap_or(max).clamp(1, max)))
+    Ok((after, limit.unwrap_or(max).min(max)))
 }
 
 /// A pair `(id, record)` as one object: the record's fields plus `id`.
@@ -337,21 +344,26 @@ pub async fn body(State(app): State<AppState>, Path(text): Path<String>) -> ApiR
 #[utoipa::path(
     get, path = "/v1/bodies/{id}/members",
     params(("id" = String, Path, description = "The body's charter id")),
-    responses((status = 200, body = Object))
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
 )]
 pub async fn members(
     State(app): State<AppState>,
     Path(text): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = id(&text)?;
-    Ok(Json(run(&app, move |s| query::members(s, &id)).await?))
+    // No body has no members: say so, rather than list none.
+    run_one(&app, "body", move |s| match query::body(s, &id)? {
+        Some(_) => query::members(s, &id).map(Some),
+        None => Ok(None),
+    })
+    .await
 }
 
 /// List the datasets a body governs.
 #[utoipa::path(
     get, path = "/v1/bodies/{id}/datasets",
     params(("id" = String, Path, description = "The body's charter id"), PageQuery),
-    responses((status = 200, body = Listing))
+    responses((status = 200, body = Listing), (status = 404, body = ErrorBody))
 )]
 pub async fn body_datasets(
     State(app): State<AppState>,
@@ -360,6 +372,13 @@ pub async fn body_datasets(
 ) -> ApiResult<Json<Listing>> {
     let id = id(&text)?;
     let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
+    // Bodies are never removed, so one that exists now still does below.
+    let _exists = run_one(
+        &app,
+        "body",
+        move |s| Ok(query::body(s, &id)?.map(|_| true)),
+    )
+    .await?;
     listing_of(&app, move |s| {
         lists::datasets_of_body(s, &id, after.as_ref(), limit).map(with_ids)
     })
@@ -407,7 +426,8 @@ pub struct RequestsQuery {
     pub requester: Option<String>,
     /// The cursor a previous page returned.
     pub after: Option<String>,
-    /// The most items to return.
+    /// The most items to return: at least 1, at most the node's page limit.
+    #[param(minimum = 1)]
     pub limit: Option<usize>,
 }
 

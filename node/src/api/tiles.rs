@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,7 +23,7 @@ use kaitiaki_protocol::merkle::tiles::{encode_bundle, BundleError, TileKind, Til
 use tower_http::compression::CompressionLayer;
 use utoipa::OpenApi;
 
-use super::AppState;
+use super::{AppState, Path};
 use crate::error::{code, ApiError, ApiResult, ErrorBody};
 use crate::node::Shared;
 use crate::storage::mirror::MirrorLog;

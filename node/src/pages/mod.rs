@@ -37,7 +37,7 @@ pub mod verify;
 
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -245,16 +245,20 @@ async fn respond<V: Send + 'static>(
     }
 }
 
-fn cursor(q: &Result<Query<After>, QueryRejection>) -> Result<Option<Cursor>, ()> {
-    match q
-        .as_ref()
+/// The id a record page's path names; a path that cannot be read (not
+/// UTF-8) names no record, and gets the page's "not found" like any other.
+fn path_id(p: Result<Path<String>, PathRejection>) -> String {
+    p.map(|Path(id)| id).unwrap_or_default()
+}
+
+/// Where a list page starts: after the cursor given, or at the beginning
+/// when none is given or it cannot be read.
+fn cursor(q: &Result<Query<After>, QueryRejection>) -> Option<Cursor> {
+    q.as_ref()
         .ok()
         .and_then(|q| q.after.as_deref())
         .filter(|a| !a.is_empty())
-    {
-        None => Ok(None),
-        Some(a) => Cursor::from_hex(a).map(Some).ok_or(()),
-    }
+        .and_then(Cursor::from_hex)
 }
 
 async fn overview(State(app): State<AppState>, headers: HeaderMap) -> Response {
@@ -276,7 +280,7 @@ async fn datasets(
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
     let node = node_info(&app, &headers);
-    let after = cursor(&q).unwrap_or_default();
+    let after = cursor(&q);
     let shown = after.as_ref().map(Cursor::to_hex);
     respond(
         app,
@@ -314,16 +318,17 @@ fn by_id(
 async fn dataset(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
+    let id = path_id(id);
     let (node, path, did) = match by_id(&app, &headers, "dataset", "/datasets", &id) {
         Ok(found) => found,
         Err(missing) => return *missing,
     };
-    let Ok(after) = cursor(&q) else {
-        return not_found_page(&labels(&app), &node, "dataset", &path);
-    };
+    // A cursor that cannot be read starts the list from the beginning,
+    // as on `/datasets`: the dataset is there either way.
+    let after = cursor(&q);
     respond(
         app,
         node,
@@ -338,8 +343,9 @@ async fn dataset(
 async fn request(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let id = path_id(id);
     let (node, path, rid) = match by_id(&app, &headers, "request", "/requests", &id) {
         Ok(found) => found,
         Err(missing) => return *missing,
@@ -358,16 +364,16 @@ async fn request(
 async fn body(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
+    let id = path_id(id);
     let (node, path, bid) = match by_id(&app, &headers, "governance board", "/bodies", &id) {
         Ok(found) => found,
         Err(missing) => return *missing,
     };
-    let Ok(after) = cursor(&q) else {
-        return not_found_page(&labels(&app), &node, "governance board", &path);
-    };
+    // As on a dataset's page.
+    let after = cursor(&q);
     respond(
         app,
         node,
@@ -382,8 +388,9 @@ async fn body(
 async fn record(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let id = path_id(id);
     let (node, path, sid) = match by_id(&app, &headers, "record", "/records", &id) {
         Ok(found) => found,
         Err(missing) => return *missing,
@@ -509,15 +516,17 @@ async fn feed_response(app: AppState, headers: HeaderMap, id: String, of_body: b
 async fn dataset_feed(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let id = path_id(id);
     feed_response(app, headers, id, false).await
 }
 
 async fn body_feed(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let id = path_id(id);
     feed_response(app, headers, id, true).await
 }

@@ -109,6 +109,28 @@ async fn only_members_of_the_readers_body_read_an_attachment() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().as_ref(), secret.as_slice());
+    // White space around names and values is ignored, as PROTOCOL.md says.
+    let spaced = sign_request(&c.mere, ORIGIN, "GET", &path, now())
+        .replace("key=", " key = ")
+        .replace("time=", "time =\t")
+        .replace("sig=", "sig= ");
+    let r = get(Some(spaced)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A header that is there but not text is not called missing.
+    let r = node
+        .http
+        .get(node.at(&path))
+        .header(
+            "kaitiaki-signature",
+            reqwest::header::HeaderValue::from_bytes(b"key=\xc3\xa9").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let said = body["message"].as_str().unwrap();
+    assert!(said.contains("must be plain ASCII"), "{said}");
 
     // A read signature does not erase; an erase signature does.
     let del = |h: String| {

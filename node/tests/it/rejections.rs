@@ -1,7 +1,7 @@
 //! Bad input gets a clear 4xx with a stable code, and changes nothing.
 
 use base64::Engine as _;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::{announce, key, sign_for, tempdir, TestNode};
 use kaitiaki_protocol::statement::KeyAnnounce;
@@ -113,6 +113,75 @@ async fn unknown_paths_and_methods_are_json_errors() {
     assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
     let (status, body) = node.get("/v1/leaves?start=x").await;
     assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
+
+    // Every path and query a handler cannot read is a JSON `malformed`,
+    // whichever part of the API it is.
+    let unreadable = [
+        ("GET", "/v1/leaves/raw"),
+        ("GET", "/v1/leaves/raw?start=-1"),
+        ("GET", "/v1/mirrors/x.example/leaves/raw"),
+        (
+            "GET",
+            "/v1/mirrors/x.example/proofs/consistency?old=x&new=2",
+        ),
+        ("POST", "/v1/peers?url=x"),
+        ("POST", "/v1/peers?url=http://x&key=y&witness=maybe"),
+        ("DELETE", "/v1/peers/%FF/quarantine"),
+        ("GET", "/tlog/tile/%FF"),
+        ("GET", "/tlog/tile/entries/%FF"),
+        ("GET", "/tlog/mirrors/%FF/checkpoint"),
+        ("GET", "/tlog/mirrors/x/tile/%FF"),
+        ("GET", "/v1/requests?limit=0"),
+        ("GET", "/v1/datasets?limit=0"),
+    ];
+    for (method, path) in unreadable {
+        let r = node
+            .http
+            .request(method.parse().unwrap(), node.at(path))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("malformed")),
+            "{method} {path}: {body}"
+        );
+    }
+
+    // A body that does not exist has no members and governs no datasets.
+    let nobody = "00".repeat(32);
+    for path in [
+        format!("/v1/bodies/{nobody}/members"),
+        format!("/v1/bodies/{nobody}/datasets"),
+    ] {
+        let (status, body) = node.get(&path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+
+    // Leaves are `[start, start + limit)`: a limit of 0 asks for none.
+    for n in 0..2 {
+        let (status, reply) = node.post(&announce(n, "limit")).await;
+        assert_eq!(status, 201, "{reply}");
+    }
+    let (status, body) = node.get("/v1/leaves?start=0&limit=0").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["leaves"], serde_json::json!([]), "{body}");
+    let r = node
+        .http
+        .get(node.at("/v1/leaves/raw?start=0&limit=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.bytes().await.unwrap().is_empty());
     node.stop().await;
 }
 

@@ -72,3 +72,23 @@ async fn an_unknown_api_address_keeps_the_json_error() {
     }
     node.stop().await;
 }
+
+#[tokio::test]
+async fn a_record_address_that_is_not_text_gets_the_html_404() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    for path in [
+        "/records/%FF",
+        "/datasets/%FF",
+        "/requests/%FF",
+        "/bodies/%FF",
+        "/bodies/%FF/feed.atom",
+        "/datasets/%FF/feed.atom",
+    ] {
+        let (status, ctype, body) = fetch(&node, path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(ctype.starts_with("text/html"), "{path}: {ctype}");
+        assert!(body.contains("We could not find"), "{path}: {body}");
+    }
+    node.stop().await;
+}
