@@ -72,8 +72,9 @@ pub fn check_name(name: &str) -> Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if !ok {
         bail!(
-            "key name {name:?} is not usable: use 1 to 64 letters, digits, '-', '_' or '.', \
-             not starting with '.'"
+            "key name {name:?} is not usable: use 1 to 64 ASCII letters (a to z, without \
+             macrons: the name is a file name on this computer), digits, '-', '_' or '.', not \
+             starting with '.'"
         );
     }
     Ok(())

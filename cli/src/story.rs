@@ -257,6 +257,10 @@ fn unlisted_uses(view: &Value, related: &Related, out: &mut String) {
 /// One line per statement of a request's story; long texts are cut at a
 /// word, and a last line says where to read them whole.
 fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
+    if items.is_empty() {
+        out.push_str("timeline: nothing has happened since it was asked\n");
+        return;
+    }
     out.push_str("timeline:\n");
     let rows: Vec<(String, String, String, String, String)> = items
         .iter()
@@ -591,6 +595,12 @@ mod tests {
         );
         assert!(
             out.contains(&format!("    board {}\n", "b1".repeat(32))),
+            "{out}"
+        );
+        // No statement after the request itself: said in words, not as an
+        // empty heading.
+        assert!(
+            out.ends_with("timeline: nothing has happened since it was asked\n"),
             "{out}"
         );
     }
