@@ -50,6 +50,21 @@ pub struct Submitted {
     /// The signed envelope, for `--dry-run`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub envelope: Option<serde_json::Value>,
+    /// For a vote: the same member's earlier vote for the same body, which
+    /// this one replaces (only a member's latest vote counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replaced>,
+}
+
+/// An earlier vote a new one replaces.
+#[derive(Debug, Serialize)]
+pub struct Replaced {
+    /// The earlier vote's id.
+    pub id: String,
+    /// Its choice.
+    pub choice: String,
+    /// When it was sequenced.
+    pub at: String,
 }
 
 impl Render for Submitted {
@@ -68,10 +83,20 @@ impl Render for Submitted {
                 "Already in the log at leaf {i} ({}); nothing changed.\nid: {}\n",
                 self.kind, self.id
             )),
-            (_, Some(i)) => out.push_str(&format!(
-                "Recorded {} at leaf {i}, signed by {}.\nid: {}\n",
-                self.kind, self.key, self.id
-            )),
+            (_, Some(i)) => {
+                out.push_str(&format!(
+                    "Recorded {} at leaf {i}, signed by {}.\nid: {}\n",
+                    self.kind, self.key, self.id
+                ));
+                if let Some(r) = &self.replaces {
+                    out.push_str(&format!(
+                        "It replaces your earlier vote ({}, {}): a member's latest vote is the one \
+                         counted.\n",
+                        crate::words::choice(&r.choice),
+                        r.at
+                    ));
+                }
+            }
             _ => out.push_str(&format!("{} {}\n", self.kind, self.id)),
         }
     }
@@ -136,6 +161,7 @@ impl Session {
                 key: name.to_owned(),
                 author,
                 envelope: Some(serde_json::to_value(envelope.to_dsse())?),
+                replaces: None,
             });
         }
         let accepted = self.client.submit(&envelope).await?;
@@ -147,7 +173,29 @@ impl Session {
             key: name.to_owned(),
             author,
             envelope: None,
+            replaces: None,
         })
+    }
+
+    /// Signs and sends a vote, and prints it with the vote it replaces, if
+    /// the same member voted for the same body on the same request before.
+    pub async fn vote(&self, body: Body) -> Result<()> {
+        let Body::Vote(v) = &body else {
+            return self.say_and_print(body).await;
+        };
+        let (subject, board) = (v.subject, v.body);
+        let mut done = self.say(body).await?;
+        if done.status == "created" {
+            // Best effort: the vote is recorded whatever this finds.
+            if let Ok(Some(request)) = self
+                .client
+                .query_optional(&format!("/v1/requests/{subject}"))
+                .await
+            {
+                done.replaces = earlier_vote(&request, &done, &board.to_hex());
+            }
+        }
+        self.printer.emit(&done)
     }
 
     /// Signs, sends and prints.
@@ -155,6 +203,30 @@ impl Session {
         let done = self.say(body).await?;
         self.printer.emit(&done)
     }
+}
+
+/// The latest vote in a request's timeline by the author of `done` for
+/// `board`, other than `done` itself.
+fn earlier_vote(request: &serde_json::Value, done: &Submitted, board: &str) -> Option<Replaced> {
+    let (me, new) = (done.author.to_hex(), done.id.to_hex());
+    request
+        .get("timeline")?
+        .as_array()?
+        .iter()
+        .rfind(|item| {
+            item["kind"] == "vote"
+                && item["author"] == me.as_str()
+                && item["body"]["body"] == board
+                && item["id"] != new.as_str()
+        })
+        .map(|item| Replaced {
+            id: item["id"].as_str().unwrap_or_default().to_owned(),
+            choice: item["body"]["choice"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            at: item["pos"]["at"].as_str().unwrap_or_default().to_owned(),
+        })
 }
 
 /// Builds and signs a statement by `key` for `network`, made now.

@@ -137,6 +137,49 @@ pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -
     cli.say(&args)
 }
 
+/// A member who votes again is told which earlier vote the new one
+/// replaces; only a member's latest vote counts.
+#[test]
+fn a_second_vote_says_which_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProc::start(&dir.path().join("node"));
+    let cli = Cli::new(dir.path(), &node.url);
+    let b = two_boards(&cli);
+    let req = request(&cli, &b.dataset, "Rangatahi and services");
+    let vote = |choice: &'static str| {
+        [
+            "--key".to_owned(),
+            "pac-1".into(),
+            "vote".into(),
+            req.clone(),
+            choice.into(),
+            "--body".into(),
+            b.pacific.clone(),
+            "--reason".into(),
+            "Thought again.".into(),
+        ]
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let first = cli.json(&args(&vote("approve")));
+    assert!(first.get("replaces").is_none(), "{first}");
+    let second = cli.json(&args(&vote("abstain")));
+    assert_eq!(second["replaces"]["id"], first["id"], "{second}");
+    assert_eq!(second["replaces"]["choice"], "approve", "{second}");
+    let said = cli.ok(&args(&vote("decline")));
+    assert!(
+        said.contains("It replaces your earlier vote (Abstain, "),
+        "{said}"
+    );
+    // Another member's vote replaces nothing.
+    let other = cli.json(&[
+        "--key", "pac-2", "vote", &req, "approve", "--body", &b.pacific, "--reason", "Sound.",
+    ]);
+    assert!(other.get("replaces").is_none(), "{other}");
+    node.stop();
+}
+
 /// `show` tells a board member which uses a request asks for beyond those
 /// its dataset lists as permitted, naming the dataset; a request within
 /// them says nothing of it.
