@@ -46,6 +46,8 @@ table! {
         "Wait a moment and try again.";
     "timeout" => "The node took too long to answer.",
         "Try again; submitting the same statement twice is safe and returns the first result.";
+    "body_timeout" => "The request's body did not reach the node in time, so nothing was written.",
+        "Check the network connection and send it again.";
     "unavailable" => "The node cannot make writes durable right now.",
         "Try again later; if it persists, tell the node's operator.";
     "internal" => "The node failed while answering.",

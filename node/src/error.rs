@@ -54,6 +54,8 @@ pub mod code {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The request took too long.
     pub const TIMEOUT: &str = "timeout";
+    /// The request's body did not arrive in time.
+    pub const BODY_TIMEOUT: &str = "body_timeout";
     /// The node cannot accept writes now (storage failed, or shutting down).
     pub const UNAVAILABLE: &str = "unavailable";
     /// Something failed inside the node; details are in its log.

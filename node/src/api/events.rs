@@ -47,7 +47,9 @@ pub async fn stream(
     let parse = |s: Option<String>, what: &str| -> ApiResult<Option<StatementId>> {
         s.map(|s| {
             StatementId::from_hex(&s).ok_or_else(|| {
-                ApiError::malformed(format!("{what} must be a statement id (64 hex digits)"))
+                ApiError::malformed(format!(
+                    "{what} must be a statement id (64 lowercase hex digits)"
+                ))
             })
         })
         .transpose()

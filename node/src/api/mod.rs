@@ -213,18 +213,30 @@ async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -> Re
     next.run(req).await
 }
 
-/// Answers with 503 `timeout` when a request runs too long. The event
-/// stream is exempt: it is meant to stay open.
+/// Answers when a request runs too long: with 408 `body_timeout` when its
+/// body had not all arrived (the client was slow, and nothing was written),
+/// else with 503 `timeout`. The event stream is exempt: it is meant to
+/// stay open.
 ///
-/// A write that times out here may still be sequenced; re-submitting it is
-/// safe and returns its leaf.
+/// A write that times out with its body received may still be sequenced;
+/// re-submitting it is safe and returns its leaf.
 async fn timeout(State(app): State<AppState>, req: Request, next: Next) -> Response {
     if req.uri().path() == "/v1/events" {
         return next.run(req).await;
     }
     let limit = Duration::from_millis(app.shared.config.limits.request_timeout_ms);
+    let (req, received) = watch_body(req);
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
+        Err(_) if !received.load(std::sync::atomic::Ordering::Acquire) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            code::BODY_TIMEOUT,
+            format!(
+                "the request's body did not all arrive within {} ms; nothing was written",
+                limit.as_millis()
+            ),
+        )
+        .into_response(),
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             code::TIMEOUT,
@@ -232,6 +244,33 @@ async fn timeout(State(app): State<AppState>, req: Request, next: Next) -> Respo
         )
         .into_response(),
     }
+}
+
+/// `req` with its body marked as received once it has all been read; a
+/// request that declares no body is received already.
+fn watch_body(req: Request) -> (Request, Arc<std::sync::atomic::AtomicBool>) {
+    use futures::StreamExt as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let headers = req.headers();
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+    let received = Arc::new(AtomicBool::new(!declared));
+    if !declared {
+        return (req, received);
+    }
+    let (parts, body) = req.into_parts();
+    let mark = Arc::clone(&received);
+    let end = futures::stream::once(async move {
+        mark.store(true, Ordering::Release);
+        None
+    })
+    .filter_map(std::future::ready);
+    let body = axum::body::Body::from_stream(body.into_data_stream().chain(end));
+    (Request::from_parts(parts, body), received)
 }
 
 /// A request body read under the route's size limit, with the limit and

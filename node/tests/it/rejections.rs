@@ -185,6 +185,35 @@ async fn unknown_paths_and_methods_are_json_errors() {
     node.stop().await;
 }
 
+/// A client that sends headers and then only part of its body is told its
+/// body did not arrive (408), not that the node timed out on a write
+/// (503); a body that did arrive is not affected.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_the_clients_timeout() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempdir();
+    let mut c = crate::support::config(dir.path());
+    c.limits.request_timeout_ms = 300;
+    let node = TestNode::start_with(c).await;
+    let addr = node.url.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(
+        b"POST /v1/statements HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\nConnection: close\r\n\r\n{\"a\"",
+    )
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"body_timeout\""), "{answer}");
+    assert!(answer.contains("nothing was written"), "{answer}");
+    // A whole body is read and answered as usual, however short the limit.
+    let (status, reply) = node.post(&announce(1, "whole")).await;
+    assert_eq!(status, 201, "{reply}");
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_over_its_rate_is_told_to_slow_down() {
     let dir = tempdir();
