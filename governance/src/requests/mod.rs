@@ -485,10 +485,24 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             };
             if let Some(b) = body {
                 if !req.bodies.contains(&b) {
-                    step.verdict = Some(reject(
-                        RejectionCode::NotGoverningBody,
-                        format!("Body {b} does not govern any dataset of this request, so it cannot act on it."),
-                    ));
+                    // An id of another kind of statement (a request's, say)
+                    // is a wrong reference, not a body that governs nothing.
+                    let named = match self.load(&b)? {
+                        Some(other) if !matches!(other.body, Body::BodyCharter(_)) => {
+                            Some(other.kind())
+                        }
+                        _ => None,
+                    };
+                    step.verdict = Some(match named {
+                        Some(kind) => reject(
+                            RejectionCode::WrongReference,
+                            format!("{b} is a {kind}, not a body charter."),
+                        ),
+                        None => reject(
+                            RejectionCode::NotGoverningBody,
+                            format!("Body {b} does not govern any dataset of this request, so it cannot act on it."),
+                        ),
+                    });
                 } else {
                     match self.body_ref(&b).and_then(|br| self.home_pos(l, &br)) {
                         Ok(p) => {

@@ -3,7 +3,7 @@
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{query, RejectionCode, RequestStatus, Verdict};
-use kaitiaki_protocol::statement::{Condition, ReportKind};
+use kaitiaki_protocol::statement::{Condition, DecisionRule, ReportKind};
 
 use crate::fixture::*;
 
@@ -185,6 +185,39 @@ fn only_the_requester_answers_questions() {
         AGENCY,
         answer(q, "Everyone"),
         RejectionCode::NotRequester,
+    );
+}
+
+#[test]
+fn a_vote_naming_another_kind_of_statement_as_its_body_is_a_wrong_reference() {
+    let mut s = Setting::new();
+    let r = s.request(365);
+    let other = s.request(30);
+    let tama = s.c.iwi[3].clone();
+    let msg =
+        s.w.refused(&tama, IWI, approve(r, other), RejectionCode::WrongReference);
+    assert!(
+        msg.contains("is a request.submit, not a body charter"),
+        "{msg}"
+    );
+    // A board that exists but governs none of the request's datasets is
+    // still told so.
+    let outsiders = s.w.ok(
+        &tama,
+        IWI,
+        charter(
+            "Outsiders",
+            IWI,
+            &[&tama],
+            DecisionRule::Threshold { k: 1 },
+            0,
+        ),
+    );
+    s.w.refused(
+        &tama,
+        IWI,
+        approve(r, outsiders),
+        RejectionCode::NotGoverningBody,
     );
 }
 
