@@ -246,11 +246,16 @@ async fn timeout(State(app): State<AppState>, req: Request, next: Next) -> Respo
     }
 }
 
-/// `req` with its body marked as received once it has all been read; a
-/// request that declares no body is received already.
-fn watch_body(req: Request) -> (Request, Arc<std::sync::atomic::AtomicBool>) {
-    use futures::StreamExt as _;
-    use std::sync::atomic::{AtomicBool, Ordering};
+/// Whether a request's body has all been read: set by [`Body`] once it
+/// has read it, for [`timeout`] to tell a slow client from a slow node.
+/// Every handler that takes a body reads it through [`Body`]. A mark on the
+/// request rather than a wrapper around its body: the body keeps its size
+/// hint, so reading it still allocates once.
+#[derive(Clone, Debug)]
+struct BodyReceived(Arc<std::sync::atomic::AtomicBool>);
+
+/// `req` with a [`BodyReceived`] mark, unset only when it declares a body.
+fn watch_body(mut req: Request) -> (Request, Arc<std::sync::atomic::AtomicBool>) {
     let headers = req.headers();
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -258,19 +263,12 @@ fn watch_body(req: Request) -> (Request, Arc<std::sync::atomic::AtomicBool>) {
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > 0)
         || headers.contains_key(axum::http::header::TRANSFER_ENCODING);
-    let received = Arc::new(AtomicBool::new(!declared));
-    if !declared {
-        return (req, received);
+    let received = Arc::new(std::sync::atomic::AtomicBool::new(!declared));
+    if declared {
+        req.extensions_mut()
+            .insert(BodyReceived(Arc::clone(&received)));
     }
-    let (parts, body) = req.into_parts();
-    let mark = Arc::clone(&received);
-    let end = futures::stream::once(async move {
-        mark.store(true, Ordering::Release);
-        None
-    })
-    .filter_map(std::future::ready);
-    let body = axum::body::Body::from_stream(body.into_data_stream().chain(end));
-    (Request::from_parts(parts, body), received)
+    (req, received)
 }
 
 /// A request body read under the route's size limit, with the limit and
@@ -282,8 +280,14 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let mark = req.extensions().get::<BodyReceived>().cloned();
         match Bytes::from_request(req, state).await {
-            Ok(bytes) => Ok(Body(bytes)),
+            Ok(bytes) => {
+                if let Some(BodyReceived(m)) = mark {
+                    m.store(true, std::sync::atomic::Ordering::Release);
+                }
+                Ok(Body(bytes))
+            }
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 code::PAYLOAD_TOO_LARGE,
