@@ -75,8 +75,13 @@ impl Render for Submitted {
                     "Signed {} with key {} (not sent: --dry-run).\nid: {}\n",
                     self.kind, self.key, self.id
                 ));
+                // The statement in words, then the envelope to send.
                 if let Some(e) = &self.envelope {
-                    out.push_str(&format!("{e}\n"));
+                    if let Some(statement) = signed_statement(e) {
+                        out.push_str("says:\n");
+                        crate::show::yamlish(&statement, 1, out);
+                    }
+                    out.push_str(&format!("envelope:\n{e}\n"));
                 }
             }
             ("existing", Some(i)) => out.push_str(&format!(
@@ -227,6 +232,15 @@ fn earlier_vote(request: &serde_json::Value, done: &Submitted, board: &str) -> O
                 .to_owned(),
             at: item["pos"]["at"].as_str().unwrap_or_default().to_owned(),
         })
+}
+
+/// The statement a DSSE envelope (as JSON) carries, as JSON.
+fn signed_statement(envelope: &serde_json::Value) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope.get("payload")?.as_str()?)
+        .ok()?;
+    serde_json::from_slice(&payload).ok()
 }
 
 /// Builds and signs a statement by `key` for `network`, made now.

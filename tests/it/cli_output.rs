@@ -107,6 +107,36 @@ fn a_broken_limit_is_said_once() {
 }
 
 #[test]
+fn a_dry_run_shows_the_statement_in_words_and_the_envelope() {
+    let home = tempfile::tempdir().unwrap();
+    let cli = in_home(home.path());
+    assert!(cli(&["keys", "new", "kahu"]).status.success());
+    let out = cli(&[
+        "--network",
+        "kaitiaki-local",
+        "--dry-run",
+        "keys",
+        "announce",
+        "--display-name",
+        "Kahu",
+        "--affiliation",
+        "Ngāti Tauira",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for want in [
+        "not sent: --dry-run",
+        "says:\n",
+        "    display_name: Kahu\n",
+        "    affiliation: Ngāti Tauira\n",
+        "  kind: key.announce\n",
+        "envelope:\n{\"payload\":",
+    ] {
+        assert!(text.contains(want), "{want:?} is not in {text}");
+    }
+}
+
+#[test]
 fn key_file_errors_are_one_plain_sentence() {
     let home = tempfile::tempdir().unwrap();
     let cli = in_home(home.path());

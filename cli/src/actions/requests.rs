@@ -192,7 +192,8 @@ pub enum ConcernCmd {
         /// The response.
         #[arg(long)]
         text: String,
-        /// This response closes the concern.
+        /// This response closes the concern. The board's latest response
+        /// decides: one without --resolved reopens a resolved concern.
         #[arg(long)]
         resolved: bool,
     },
