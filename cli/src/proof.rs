@@ -207,10 +207,22 @@ pub async fn inclusion(
     let (cp, key, history) = latest_trusted(&s.client, store, log_key).await?;
     let view = view.with_context(|| format!("the log {} has no statement {id}", cp.origin))?;
     if !view.log.is_empty() && view.log != cp.origin {
+        // The node follows that log's node, so it knows where it is.
+        let home = match s.client.query_optional("/v1/peers").await {
+            Ok(Some(peers)) => peers["peers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["origin"] == view.log.as_str())
+                .and_then(|p| p["url"].as_str())
+                .map(|url| format!(": kaitiaki --node {url} log proof inclusion {id}")),
+            _ => None,
+        };
         anyhow::bail!(
             "statement {id} is in the log {}, which this node only mirrors; ask the node that runs \
-             that log for the proof (`kaitiaki show {id}` checks the mirrored copy)",
-            view.log
+             that log for the proof{} (`kaitiaki show {id}` checks the mirrored copy)",
+            view.log,
+            home.unwrap_or_default()
         );
     }
     check_view(&view, &cp.origin, &key)?;

@@ -125,6 +125,23 @@ fn a_node_follows_another_added_at_run_time() {
     assert_eq!(shown["kind"], "body.charter");
     let human = on_agency.ok(&["show", &board]);
     assert!(human.contains("iwi.example"), "{human}");
+    // A proof of a mirrored statement comes from its own log's node, and
+    // the agency node says which, as the command to run.
+    let proof = on_agency.run(&["log", "proof", "inclusion", &board]);
+    assert_eq!(proof.status.code(), Some(1), "{proof:?}");
+    let err = String::from_utf8_lossy(&proof.stderr);
+    assert!(
+        err.contains(&format!(
+            "kaitiaki --node {} log proof inclusion {board}",
+            iwi.url
+        )),
+        "{err}"
+    );
+    let proof = on_iwi.ok(&["log", "proof", "inclusion", &board]);
+    assert!(
+        proof.starts_with(&format!("OK: statement {board} is leaf ")),
+        "{proof}"
+    );
 
     // The board's own statements belong on its home node: the agency node
     // refuses an amendment and names where to send it.
