@@ -110,6 +110,39 @@ impl From<StatusArg> for RequestStatus {
 pub struct Listing {
     /// The node's JSON.
     pub value: Value,
+    /// Announced names of the people in it, by public key (hex), for the
+    /// table (never part of `--json`, which keeps the node's listing).
+    #[serde(skip)]
+    pub people: BTreeMap<String, String>,
+}
+
+/// The columns that hold a person's public key.
+const PEOPLE: &[&str] = &["requester", "raised_by", "author"];
+
+impl Listing {
+    /// A listing with no names looked up yet.
+    pub fn new(value: Value) -> Listing {
+        Listing {
+            value,
+            people: BTreeMap::new(),
+        }
+    }
+
+    /// The public keys in the people columns, each once.
+    fn keys(&self) -> std::collections::BTreeSet<String> {
+        self.value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(flatten)
+            .flat_map(|item| {
+                PEOPLE
+                    .iter()
+                    .filter_map(|c| item.get(*c).and_then(Value::as_str).map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
 }
 
 /// The columns worth a table, in the order they read best. A listing's
@@ -209,7 +242,17 @@ impl Render for Listing {
             rows.push(
                 columns
                     .iter()
-                    .map(|c| cell(c, item.get(*c).unwrap_or(&Value::Null)))
+                    .map(|c| {
+                        let v = item.get(*c).unwrap_or(&Value::Null);
+                        // A person by their announced name, with the start
+                        // of their key to tell namesakes apart.
+                        match v.as_str().and_then(|k| self.people.get(k).map(|n| (n, k))) {
+                            Some((name, key)) if PEOPLE.contains(c) => {
+                                format!("{name} ({})", crate::output::short(&key))
+                            }
+                            _ => cell(c, v),
+                        }
+                    })
                     .collect(),
             );
         }
@@ -300,7 +343,12 @@ impl ListCmd {
     pub async fn run(&self, s: &Session) -> Result<()> {
         let (path, params) = self.query(s)?;
         let value = gather(&s.client, &path, &params).await?;
-        s.printer.emit(&Listing { value })
+        let mut listing = Listing::new(value);
+        if !s.printer.json() {
+            listing.people =
+                crate::show::names(&s.client, "/v1/keys", listing.keys(), "/display_name").await;
+        }
+        s.printer.emit(&listing)
     }
 }
 
@@ -374,24 +422,31 @@ mod tests {
 
     #[test]
     fn excluded_statements_list_their_kind_author_and_the_rule_broken() {
-        let listing = Listing {
-            value: serde_json::json!([{
-                "id": "806e71c3",
-                "kind": "request.withdraw",
-                "author": "76a55e17",
-                "pos": {"at": "2026-12-07T05:34:50.980Z", "index": 30, "log": "agency.example"},
-                "rejection": {"code": "request_withdrawn", "message": "The request was already withdrawn."}
-            }]),
-        };
+        let author = "76".repeat(32);
+        let mut listing = Listing::new(serde_json::json!([{
+            "id": "806e71c3",
+            "kind": "request.withdraw",
+            "author": author,
+            "pos": {"at": "2026-12-07T05:34:50.980Z", "index": 30, "log": "agency.example"},
+            "rejection": {"code": "request_withdrawn", "message": "The request was already withdrawn."}
+        }]));
         let mut out = String::new();
         listing.human(&mut out);
         for want in [
             "request.withdraw",
-            "76a55e17",
+            author.as_str(),
             "request_withdrawn: The request was already withdrawn.",
         ] {
             assert!(out.contains(want), "{want:?} is not in {out}");
         }
+        // With the author's announced name looked up, the table shows it,
+        // with the start of the key; --json keeps the node's listing.
+        assert!(listing.keys().into_iter().eq([author.clone()]));
+        listing.people.insert(author.clone(), "Rangi Tauira".into());
+        let mut out = String::new();
+        listing.human(&mut out);
+        assert!(out.contains("Rangi Tauira (767676767676…)"), "{out}");
+        assert!(!serde_json::to_string(&listing).unwrap().contains("Rangi"));
     }
 
     #[test]
@@ -475,7 +530,7 @@ mod tests {
             {"id": "cd", "name": "Pacific Board", "raised": {"at": "2026-11-22T10:00:00Z", "index": 3}},
         ]);
         let mut out = String::new();
-        Listing { value }.human(&mut out);
+        Listing::new(value).human(&mut out);
         assert_eq!(
             out,
             "id  name           open  raised\nab  Te Poari       open  —\ncd  Pacific Board  —     2026-11-22T10:00:00Z\n"
@@ -490,7 +545,7 @@ mod tests {
             {"request": "c3".repeat(32), "status": "under_review", "next": {"kind": "periodic", "due": "2027-01-01T00:00:00Z"}},
         ]);
         let mut out = String::new();
-        Listing { value }.human(&mut out);
+        Listing::new(value).human(&mut out);
         assert!(out.contains(&dataset), "{out}");
         assert!(!out.contains('…'), "{out}");
         assert!(out.contains("resolved"), "{out}");

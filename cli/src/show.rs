@@ -355,7 +355,7 @@ const NAMES_MAX: usize = 64;
 
 /// The name at `pointer` in `prefix/<id>`, for each of the first
 /// [`NAMES_MAX`] ids; an id whose lookup fails is left out.
-async fn names(
+pub(crate) async fn names(
     client: &Client,
     prefix: &str,
     ids: BTreeSet<String>,

@@ -137,6 +137,34 @@ pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -
     cli.say(&args)
 }
 
+/// A table of requests names the people in it by what they announced,
+/// with the start of their key; `--json` keeps the node's listing.
+#[test]
+fn lists_name_people_by_what_they_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProc::start(&dir.path().join("node"));
+    let cli = Cli::new(dir.path(), &node.url);
+    let b = two_boards(&cli);
+    request(&cli, &b.dataset, "Rangatahi and services");
+    let listed = cli.ok(&["list", "requests"]);
+    assert!(!listed.contains("Dr Kahu Ngata"), "{listed}");
+    cli.say(&[
+        "--key",
+        "researcher",
+        "keys",
+        "announce",
+        "--display-name",
+        "Dr Kahu Ngata",
+        "--affiliation",
+        "University of Example",
+    ]);
+    let listed = cli.ok(&["list", "requests"]);
+    assert!(listed.contains("Dr Kahu Ngata ("), "{listed}");
+    let json = cli.json(&["list", "requests"]);
+    assert!(!json.to_string().contains("Dr Kahu Ngata"), "{json}");
+    node.stop();
+}
+
 /// A member who votes again is told which earlier vote the new one
 /// replaces; only a member's latest vote counts.
 #[test]
