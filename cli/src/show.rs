@@ -410,6 +410,9 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             // Why it is suspended, if it is: the node says in `suspended_by`.
             boards.extend(each("/suspended_by", "body"));
             datasets.extend(each("/suspended_by", "dataset"));
+            // Why no board can vote yet, if so: `votes_paused_by`.
+            boards.extend(each("/votes_paused_by", "body"));
+            datasets.extend(each("/votes_paused_by", "dataset"));
             // Datasets whose permitted uses it asks beyond.
             datasets.extend(each("/unlisted_uses", "dataset"));
         }

@@ -126,6 +126,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     if status == "suspended" {
         suspended_because(view, related, out);
     }
+    votes_paused(view, related, out);
     unlisted_uses(view, related, out);
     let overdue = array(view, "/overdue");
     if !overdue.is_empty() {
@@ -185,8 +186,36 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
 /// rāhui in force on its datasets, then each board's suspension not yet
 /// reinstated.
 fn suspended_because(view: &Value, related: &Related, out: &mut String) {
+    let reasons = causes(array(view, "/suspended_by"), related);
+    if reasons.is_empty() {
+        out.push_str(
+            "suspended because: the node does not say (a rāhui on a dataset, or a board's motion)\n",
+        );
+        return;
+    }
+    out.push_str("suspended because:\n");
+    for r in reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+}
+
+/// Why no board can vote on a request awaiting its decision, as the node
+/// says in `votes_paused_by`: each rāhui in force on its datasets.
+fn votes_paused(view: &Value, related: &Related, out: &mut String) {
+    let reasons = causes(array(view, "/votes_paused_by"), related);
+    if reasons.is_empty() {
+        return;
+    }
+    out.push_str("votes paused (no board can vote until each ends or is lifted):\n");
+    for r in reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+}
+
+/// Each cause of a pause (a rāhui, a board's suspension), in words.
+fn causes(items: &[Value], related: &Related) -> Vec<String> {
     let mut reasons = Vec::new();
-    for cause in array(view, "/suspended_by") {
+    for cause in items {
         let board = related.board(&text(cause, "/body"));
         let since = time(cause.get("since")).unwrap_or_default();
         let mut line = match cause.get("kind").and_then(Value::as_str) {
@@ -216,16 +245,7 @@ fn suspended_because(view: &Value, related: &Related, out: &mut String) {
         }
         reasons.push(line);
     }
-    if reasons.is_empty() {
-        out.push_str(
-            "suspended because: the node does not say (a rāhui on a dataset, or a board's motion)\n",
-        );
-        return;
-    }
-    out.push_str("suspended because:\n");
-    for r in reasons {
-        out.push_str(&format!("  - {r}\n"));
-    }
+    reasons
 }
 
 /// Uses asked for beyond those a dataset lists as permitted, as the node
@@ -697,6 +717,36 @@ mod tests {
             out.contains(&format!("  - Pacific Board suspended the approval on 2026-12-07T00:00:00Z (motion {motion}): A breach was reported.\n")),
             "{out}"
         );
+        assert!(!out.contains("votes paused"), "{out}");
+    }
+
+    #[test]
+    fn a_request_awaiting_votes_under_a_rahui_says_no_board_can_vote() {
+        let dataset = "d1".repeat(32);
+        let view = json!({
+            "status": "submitted",
+            "record": {"approval": null, "decisions": []},
+            "timeline": [],
+            "suspended_by": [],
+            "votes_paused_by": [
+                {"kind": "rahui", "rahui": "r1".repeat(32), "dataset": dataset, "body": "b1".repeat(32),
+                 "reason": "A hui asked for a pause.", "since": pos("2026-12-06T00:00:00Z"),
+                 "until": "2027-01-06T00:00:00Z"}
+            ]
+        });
+        let mut related = board_names();
+        related.datasets.insert(dataset, "Housing records".into());
+        let mut out = String::new();
+        request("r", &view, &related, &mut out);
+        assert!(
+            out.contains(
+                "votes paused (no board can vote until each ends or is lifted):\n  - a rāhui on \
+                 Housing records placed by Te Poari on 2026-12-06T00:00:00Z, until \
+                 2027-01-06T00:00:00Z: A hui asked for a pause.\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("suspended because"), "{out}");
     }
 
     #[test]

@@ -301,6 +301,11 @@ pub struct RequestView {
     /// datasets (in the order of the request's datasets, then as placed),
     /// then each suspension by motion (as they began).
     pub suspended_by: Vec<SuspendedBy>,
+    /// Why no board can vote on it at `now`: empty unless it awaits its
+    /// decision (`submitted` or `under-review`), and then each rāhui in
+    /// force on its datasets (in the order of the request's datasets, then
+    /// as placed). Votes are refused until each has ended or been lifted.
+    pub votes_paused_by: Vec<SuspendedBy>,
     /// For each dataset asked for that lists permitted uses, the uses the
     /// request asks for beyond them, for the boards to weigh. Codes are
     /// compared as written: whether a broader permitted use covers a
@@ -399,19 +404,7 @@ fn suspension_causes<S: Store + ?Sized>(
     datasets: &[DatasetRecord],
     now: Timestamp,
 ) -> Result<Vec<SuspendedBy>, StateError> {
-    let mut out = Vec::new();
-    for (d, rec) in ids.iter().zip(datasets) {
-        for rahui in rec.rahui.iter().filter(|x| x.in_force_now(now)) {
-            out.push(SuspendedBy::Rahui {
-                rahui: rahui.id,
-                dataset: *d,
-                body: rahui.body,
-                reason: rahui.reason.clone(),
-                since: rahui.placed.clone(),
-                until: rahui.until,
-            });
-        }
-    }
+    let mut out = rahui_in_force(ids, datasets, now);
     if let Some(a) = &r.approval {
         for m in a.suspensions_at(now) {
             let Some(Body::ApprovalMotion(x)) = load(s, &m.motion)?.map(|l| l.body) else {
@@ -431,6 +424,29 @@ fn suspension_causes<S: Store + ?Sized>(
     Ok(out)
 }
 
+/// Each rāhui in force at `now` on the datasets `ids` (whose records are
+/// `datasets`), in the order of the datasets, then as placed.
+fn rahui_in_force(
+    ids: &[StatementId],
+    datasets: &[DatasetRecord],
+    now: Timestamp,
+) -> Vec<SuspendedBy> {
+    let mut out = Vec::new();
+    for (d, rec) in ids.iter().zip(datasets) {
+        for rahui in rec.rahui.iter().filter(|x| x.in_force_now(now)) {
+            out.push(SuspendedBy::Rahui {
+                rahui: rahui.id,
+                dataset: *d,
+                body: rahui.body,
+                reason: rahui.reason.clone(),
+                since: rahui.placed.clone(),
+                until: rahui.until,
+            });
+        }
+    }
+    out
+}
+
 /// A request at `now`.
 pub fn request<S: Store + ?Sized>(
     s: &S,
@@ -447,18 +463,23 @@ pub fn request<S: Store + ?Sized>(
         return Ok(None);
     };
     let record: Option<RequestRecord> = get_record(s, Table::Requests, id.as_bytes())?;
-    let (status, suspended_by) = match &record {
+    let (status, suspended_by, votes_paused_by) = match &record {
         Some(r) => {
             let (ids, datasets): (Vec<_>, Vec<_>) =
                 stored_datasets(s, r).collect::<Result<_, _>>()?;
             let status = r.status_at(now, &datasets);
-            let causes = match status {
-                RequestStatus::Suspended => suspension_causes(s, r, &ids, &datasets, now)?,
-                _ => Vec::new(),
+            let (causes, paused) = match status {
+                RequestStatus::Suspended => {
+                    (suspension_causes(s, r, &ids, &datasets, now)?, Vec::new())
+                }
+                RequestStatus::Submitted | RequestStatus::UnderReview => {
+                    (Vec::new(), rahui_in_force(&ids, &datasets, now))
+                }
+                _ => (Vec::new(), Vec::new()),
             };
-            (Some(status), causes)
+            (Some(status), causes, paused)
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), Vec::new()),
     };
     let overdue = record
         .as_ref()
@@ -481,6 +502,7 @@ pub fn request<S: Store + ?Sized>(
         next_report,
         timeline,
         suspended_by,
+        votes_paused_by,
     }))
 }
 

@@ -38,7 +38,8 @@ fn a_rahui_blocks_new_approvals_from_every_governing_body() {
     let r = s.request(365);
     let aroha = s.c.iwi[0].clone();
     let (b, d) = (s.iwi_board, s.data);
-    s.w.ok(&aroha, IWI, rahui(b, d, None));
+    assert!(s.w.view(&r).votes_paused_by.is_empty(), "no rāhui yet");
+    let placed = s.w.ok(&aroha, IWI, rahui(b, d, None));
     // The rāhui is the iwi board's, but it holds for the Pacific board too.
     let sione = s.c.pacific[0].clone();
     let msg = s.w.refused(
@@ -48,6 +49,25 @@ fn a_rahui_blocks_new_approvals_from_every_governing_body() {
         RejectionCode::RahuiInForce,
     );
     assert!(msg.contains("Whānau Services"), "{msg}");
+    // The request's view says why no board can vote, before anyone tries;
+    // it is not a suspension, which only an approval can have.
+    let view = s.w.view(&r);
+    assert!(view.suspended_by.is_empty(), "{:?}", view.suspended_by);
+    assert!(
+        matches!(
+            view.votes_paused_by.as_slice(),
+            [kaitiaki_governance::query::SuspendedBy::Rahui { rahui, dataset, .. }]
+                if *rahui == placed && *dataset == d
+        ),
+        "{:?}",
+        view.votes_paused_by
+    );
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["votes_paused_by"][0]["kind"], "rahui", "{json}");
+    // Lifted, the votes may go on.
+    s.w.days(1);
+    s.w.ok(&aroha, IWI, lift(placed));
+    assert!(s.w.view(&r).votes_paused_by.is_empty());
 }
 
 #[test]
@@ -135,6 +155,7 @@ fn a_suspended_request_names_the_rahui_and_the_motion_that_pause_it() {
     let placed = s.w.ok(&iwi[0], IWI, rahui(b, d, None));
     let view = s.w.view(&r);
     assert_eq!(view.status, Some(RequestStatus::Suspended));
+    assert!(view.votes_paused_by.is_empty(), "decided: no vote to pause");
     match view.suspended_by.as_slice() {
         [SuspendedBy::Rahui {
             rahui,

@@ -108,6 +108,10 @@ pub struct RequestJson {
     /// Why access is paused now: empty unless `status` is `suspended`, and
     /// then every rāhui and every suspension by motion in force.
     pub suspended_by: Vec<SuspendedBy>,
+    /// Why no board can vote on it now: empty unless it awaits its decision
+    /// (`submitted` or `under-review`), and then every rāhui in force on
+    /// its datasets; votes are refused until each has ended or been lifted.
+    pub votes_paused_by: Vec<SuspendedBy>,
     /// For each dataset asked for that lists permitted uses, the uses the
     /// request asks for beyond them (codes compared as written), for the
     /// boards to weigh: nothing is refused for this.

@@ -276,9 +276,12 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                     .collect()
             })
             .unwrap_or_default(),
+        // At most one of the two holds anything: an approval's suspensions,
+        // or the rāhui that hold up the votes on a request awaiting them.
         paused_by: v
             .suspended_by
             .iter()
+            .chain(&v.votes_paused_by)
             .map(|p| match p {
                 SuspendedBy::Rahui {
                     rahui,

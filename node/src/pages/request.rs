@@ -262,7 +262,8 @@ pub struct RequestView {
     pub unlisted_uses: Vec<UnlistedUses>,
     /// Each board's deliberation.
     pub bodies: Vec<BodyState>,
-    /// Why access is paused now: empty unless the status is suspended.
+    /// Why access is paused now (the status is suspended), or why no
+    /// board can vote now (the request awaits its decision); else empty.
     pub paused_by: Vec<Pause>,
     /// Conditions of the approval, in words.
     pub conditions: Vec<String>,
@@ -356,12 +357,23 @@ pub fn undecided(status: Option<RequestStatus>) -> &'static str {
     }
 }
 
-/// Why access is paused: each rāhui and each suspension, with who, why and since when.
+/// Why access is paused, or why no board can vote yet: each rāhui and each
+/// suspension, with who, why and since when.
 fn pauses(v: &RequestView) -> Markup {
+    let heading = match v.status {
+        Some(RequestStatus::Suspended) => "Why access is paused",
+        Some(RequestStatus::Submitted | RequestStatus::UnderReview) => {
+            "Why no board can vote on it now"
+        }
+        _ => return html! {},
+    };
     html! {
-        @if v.status == Some(RequestStatus::Suspended) && !v.paused_by.is_empty() {
+        @if !v.paused_by.is_empty() {
             div.alert role="note" {
-                p { strong { "Why access is paused" } }
+                p { strong { (heading) } }
+                @if v.status != Some(RequestStatus::Suspended) {
+                    p { "Votes on requests for a dataset under a " span lang="mi" { "rāhui" } " are refused until it ends or is lifted." }
+                }
                 ul.plain {
                     @for p in &v.paused_by {
                         @match p {

@@ -334,6 +334,7 @@ async fn a_request_says_who_has_not_voted_and_what_suspends_it() {
     assert_eq!(cause["body"], board.to_hex());
     assert_eq!(cause["reason"], "A hui asked for a pause.");
     assert!(cause["since"]["at"].is_string(), "{cause}");
+    assert_eq!(view["votes_paused_by"], serde_json::json!([]), "{view}");
 
     // The OpenAPI document describes the request as served, field by field.
     let (_, doc) = node.get("/openapi.json").await;
@@ -381,6 +382,15 @@ async fn a_request_says_who_has_not_voted_and_what_suspends_it() {
         "{view}"
     );
     assert_eq!(view["verdict"]["state"], "valid", "{view}");
+    // Asked for while the rāhui is in force: no board can vote on it yet,
+    // and the view says why before anyone tries.
+    assert_eq!(view["status"], "submitted", "{view}");
+    assert_eq!(
+        view["votes_paused_by"][0]["rahui"],
+        rahui.to_hex(),
+        "{view}"
+    );
+    assert_eq!(view["suspended_by"], serde_json::json!([]), "{view}");
     let unlisted_doc = &doc["components"]["schemas"]["UnlistedUses"]["properties"];
     for field in view["unlisted_uses"][0].as_object().unwrap().keys() {
         assert!(

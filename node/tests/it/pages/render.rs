@@ -506,6 +506,39 @@ fn a_suspended_request_names_the_rahui_and_the_motion_that_pause_it() {
 }
 
 #[test]
+fn a_request_awaiting_votes_under_a_rahui_says_why_no_board_can_vote() {
+    use kaitiaki_node::pages::request::Pause;
+    let l = Labels::built_in();
+    let mut v = request_view();
+    v.status = Some(RequestStatus::UnderReview);
+    v.paused_by = vec![Pause::Rahui {
+        id: "aa".repeat(32),
+        dataset: ("33".repeat(32), "Whānau wellbeing".into()),
+        board: ("55".repeat(32), "Te Poari".into()),
+        reason: "A hui-ā-iwi asked for a pause.".into(),
+        since: at("2026-11-01T00:00:00Z"),
+        until: Some(at("2026-12-01T00:00:00Z")),
+    }];
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("request under a rāhui", &html);
+    let text = parse(&html).expect("parses").text();
+    for want in [
+        "Why no board can vote on it now",
+        "are refused until it ends or is lifted.",
+        "A rāhui on the dataset Whānau wellbeing, placed by Te Poari on 1 November 2026, until 1 December 2026.",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
+    assert!(!text.contains("Why access is paused"), "{text}");
+    // Once decided, a past hold on the votes is not shown as one.
+    v.status = Some(RequestStatus::Declined);
+    let text = parse(&page("Request", request::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(!text.contains("Why no board can vote"), "{text}");
+}
+
+#[test]
 fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page() {
     use kaitiaki_node::pages::body::{self, BodyDecision, BodyView};
     let l = Labels::built_in();
