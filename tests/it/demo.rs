@@ -108,6 +108,7 @@ fn demo_seeds_once_reuses_and_resets() {
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     for state in [
+        "submitted",
         "approved",
         "declined",
         "under_review",
@@ -143,6 +144,22 @@ fn demo_seeds_once_reuses_and_resets() {
     );
     assert!(
         shown.contains(": A hui-ā-iwi asked for a pause while whānau talk through consent"),
+        "{shown}"
+    );
+    // The request asked for under that rāhui waits, and says why no board
+    // can vote on it.
+    let held = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "submitted")
+        .unwrap();
+    let shown = cli.ok(&["show", held["id"].as_str().unwrap()]);
+    assert!(
+        shown.contains(
+            "votes paused (no board can vote until each ends or is lifted):\n  - a rāhui on \
+             Housing and income records (synthetic example)"
+        ),
         "{shown}"
     );
     // Both concerns are open: the one the iwi board answered is about a

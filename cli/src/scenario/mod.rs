@@ -440,6 +440,10 @@ pub const HIGHLIGHTS: &[(&str, &str)] = &[
         "approved, then suspended by the iwi board's rāhui",
     ),
     (
+        "request.held",
+        "waiting: no board can vote while that rāhui is in force",
+    ),
+    (
         "request.completed",
         "completed: output reviewed, final report accepted",
     ),

@@ -370,6 +370,20 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         Some("concern.open"),
     )
     .await?;
+    // Asked for while the rāhui is in force: no board can vote on it until
+    // the rāhui is lifted, and its page says so.
+    s.request(
+        "analyst-jo",
+        "request.held",
+        request(
+            "Rent arrears and school moves",
+            housing,
+            "Learn whether rent arrears lead whānau to move their tamariki between schools, to target support earlier.",
+            UseCategory::Evaluation,
+            180,
+        ),
+    )
+    .await?;
 
     // 7. The iwi board lengthens its notice period (an amendment it votes
     // on), so the next request waits for community comment.
