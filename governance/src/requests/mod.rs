@@ -486,19 +486,14 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             if let Some(b) = body {
                 if !req.bodies.contains(&b) {
                     // An id of another kind of statement (a request's, say)
-                    // is a wrong reference, not a body that governs nothing.
-                    let named = match self.load(&b)? {
-                        Some(other) if !matches!(other.body, Body::BodyCharter(_)) => {
-                            Some(other.kind())
+                    // is refused as `body_ref` refuses it; any other names
+                    // no body of this request, known yet or not.
+                    step.verdict = Some(match self.body_ref(&b) {
+                        Err(Stop::Fail(e)) => return Err(e),
+                        Err(Stop::Reject(r)) if r.code == RejectionCode::WrongReference => {
+                            Err(Stop::Reject(r))
                         }
-                        _ => None,
-                    };
-                    step.verdict = Some(match named {
-                        Some(kind) => reject(
-                            RejectionCode::WrongReference,
-                            format!("{b} is a {kind}, not a body charter."),
-                        ),
-                        None => reject(
+                        _ => reject(
                             RejectionCode::NotGoverningBody,
                             format!("Body {b} does not govern any dataset of this request, so it cannot act on it."),
                         ),
