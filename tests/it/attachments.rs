@@ -2,15 +2,11 @@
 //! fetches the exact bytes, anyone else is refused with the node's code,
 //! and a member can erase them while the commitment stays in the log.
 
-use crate::story::{request, two_boards};
-use crate::support::{Cli, NodeProc};
+use crate::story::{request, scene, Scene};
 
 #[test]
 fn members_fetch_and_erase_an_attachment_and_others_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeProc::start(&dir.path().join("node"));
-    let cli = Cli::new(dir.path(), &node.url);
-    let b = two_boards(&cli);
+    let Scene { dir, node, cli, b } = scene();
     let req = request(&cli, &b.dataset, "A study with a plan");
     let bytes = b"Data management plan.\nAdvisers: named here, for the board only.\n\x00\xff";
     let file = dir.path().join("plan.bin");

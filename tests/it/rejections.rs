@@ -7,7 +7,7 @@ use kaitiaki_protocol::statement::{
 };
 use kaitiaki_protocol::{Body, Envelope, PublicKey, StatementId};
 
-use crate::story::{request, two_boards};
+use crate::story::{request, scene, Scene};
 use crate::support::{checkpoint, dsse, post, sign, Cli, NodeProc};
 
 /// A key the CLI made, read from its key file.
@@ -40,10 +40,12 @@ fn refused(node: &NodeProc, body: Vec<u8>, status: u16, code: &str) {
 
 #[test]
 fn bad_input_is_refused_with_its_code_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeProc::start(&dir.path().join("node"));
-    let cli = Cli::new(dir.path(), &node.url);
-    let b = two_boards(&cli);
+    let Scene {
+        dir: _dir,
+        node,
+        cli,
+        b,
+    } = scene();
     let req = request(&cli, &b.dataset, "A study");
     let researcher = load_key(&cli, "researcher");
     let iwi_chair = load_key(&cli, "iwi-1");

@@ -20,6 +20,29 @@ pub struct Boards {
     pub dataset: String,
 }
 
+/// Where most stories start: a node of its own, a CLI home beside it, and
+/// [`two_boards`] on it. Bind every field (`dir: _dir` when unused), so
+/// the node stops before its directory goes.
+pub struct Scene {
+    /// The directory holding the node's data and the CLI's home.
+    pub dir: tempfile::TempDir,
+    /// The node.
+    pub node: NodeProc,
+    /// The CLI, pointed at it.
+    pub cli: Cli,
+    /// The boards and their dataset.
+    pub b: Boards,
+}
+
+/// A new [`Scene`].
+pub fn scene() -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProc::start(&dir.path().join("node"));
+    let cli = Cli::new(dir.path(), &node.url);
+    let b = two_boards(&cli);
+    Scene { dir, node, cli, b }
+}
+
 /// Founds an iwi board (2 of 3) and a Pacific board (majority, quorum 2)
 /// and registers a dataset both govern, which excludes commercial use.
 pub fn two_boards(cli: &Cli) -> Boards {
@@ -141,10 +164,12 @@ pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -
 /// with the start of their key; `--json` keeps the node's listing.
 #[test]
 fn lists_name_people_by_what_they_announced() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeProc::start(&dir.path().join("node"));
-    let cli = Cli::new(dir.path(), &node.url);
-    let b = two_boards(&cli);
+    let Scene {
+        dir: _dir,
+        node,
+        cli,
+        b,
+    } = scene();
     request(&cli, &b.dataset, "Rangatahi and services");
     let listed = cli.ok(&["list", "requests"]);
     assert!(!listed.contains("Dr Kahu Ngata"), "{listed}");
@@ -169,33 +194,33 @@ fn lists_name_people_by_what_they_announced() {
 /// replaces; only a member's latest vote counts.
 #[test]
 fn a_second_vote_says_which_it_replaces() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeProc::start(&dir.path().join("node"));
-    let cli = Cli::new(dir.path(), &node.url);
-    let b = two_boards(&cli);
+    let Scene {
+        dir: _dir,
+        node,
+        cli,
+        b,
+    } = scene();
     let req = request(&cli, &b.dataset, "Rangatahi and services");
-    let vote = |choice: &'static str| {
+    let (req_id, pacific) = (req.as_str(), b.pacific.as_str());
+    let vote = move |choice: &'static str| {
         [
-            "--key".to_owned(),
-            "pac-1".into(),
-            "vote".into(),
-            req.clone(),
-            choice.into(),
-            "--body".into(),
-            b.pacific.clone(),
-            "--reason".into(),
-            "Thought again.".into(),
+            "--key",
+            "pac-1",
+            "vote",
+            req_id,
+            choice,
+            "--body",
+            pacific,
+            "--reason",
+            "Thought again.",
         ]
     };
-    fn args(v: &[String]) -> Vec<&str> {
-        v.iter().map(String::as_str).collect()
-    }
-    let first = cli.json(&args(&vote("approve")));
+    let first = cli.json(&vote("approve"));
     assert!(first.get("replaces").is_none(), "{first}");
-    let second = cli.json(&args(&vote("abstain")));
+    let second = cli.json(&vote("abstain"));
     assert_eq!(second["replaces"]["id"], first["id"], "{second}");
     assert_eq!(second["replaces"]["choice"], "approve", "{second}");
-    let said = cli.ok(&args(&vote("decline")));
+    let said = cli.ok(&vote("decline"));
     assert!(
         said.contains("It replaces your earlier vote (Abstain, "),
         "{said}"
@@ -213,10 +238,12 @@ fn a_second_vote_says_which_it_replaces() {
 /// them says nothing of it.
 #[test]
 fn show_names_uses_beyond_a_datasets_permitted_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeProc::start(&dir.path().join("node"));
-    let cli = Cli::new(dir.path(), &node.url);
-    let b = two_boards(&cli);
+    let Scene {
+        dir: _dir,
+        node,
+        cli,
+        b,
+    } = scene();
     let dataset = cli.say(&[
         "--key",
         "steward",
@@ -261,10 +288,7 @@ fn statement(url: &str, id: &str) -> serde_json::Value {
 
 #[test]
 fn request_is_voted_approved_reported_and_the_log_audits() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeProc::start(&dir.path().join("node"));
-    let cli = Cli::new(dir.path(), &node.url);
-    let b = two_boards(&cli);
+    let Scene { dir, node, cli, b } = scene();
     let req = request(&cli, &b.dataset, "Rangatahi and services");
 
     let mut steps = vec![
