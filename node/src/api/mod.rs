@@ -228,15 +228,21 @@ async fn timeout(State(app): State<AppState>, req: Request, next: Next) -> Respo
     let (req, received) = watch_body(req);
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
-        Err(_) if !received.load(std::sync::atomic::Ordering::Acquire) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            code::BODY_TIMEOUT,
-            format!(
-                "the request's body did not all arrive within {} ms; nothing was written",
-                limit.as_millis()
-            ),
-        )
-        .into_response(),
+        Err(_)
+            if received
+                .as_ref()
+                .is_some_and(|r| !r.load(std::sync::atomic::Ordering::Acquire)) =>
+        {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                code::BODY_TIMEOUT,
+                format!(
+                    "the request's body did not all arrive within {} ms; nothing was written",
+                    limit.as_millis()
+                ),
+            )
+            .into_response()
+        }
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             code::TIMEOUT,
@@ -254,8 +260,9 @@ async fn timeout(State(app): State<AppState>, req: Request, next: Next) -> Respo
 #[derive(Clone, Debug)]
 struct BodyReceived(Arc<std::sync::atomic::AtomicBool>);
 
-/// `req` with a [`BodyReceived`] mark, unset only when it declares a body.
-fn watch_body(mut req: Request) -> (Request, Arc<std::sync::atomic::AtomicBool>) {
+/// `req` with an unset [`BodyReceived`] mark when it declares a body, and
+/// that mark; a request without one (most reads, every tile) costs nothing.
+fn watch_body(mut req: Request) -> (Request, Option<Arc<std::sync::atomic::AtomicBool>>) {
     let headers = req.headers();
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -263,12 +270,13 @@ fn watch_body(mut req: Request) -> (Request, Arc<std::sync::atomic::AtomicBool>)
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > 0)
         || headers.contains_key(axum::http::header::TRANSFER_ENCODING);
-    let received = Arc::new(std::sync::atomic::AtomicBool::new(!declared));
-    if declared {
-        req.extensions_mut()
-            .insert(BodyReceived(Arc::clone(&received)));
+    if !declared {
+        return (req, None);
     }
-    (req, received)
+    let received = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    req.extensions_mut()
+        .insert(BodyReceived(Arc::clone(&received)));
+    (req, Some(received))
 }
 
 /// A request body read under the route's size limit, with the limit and
