@@ -67,9 +67,9 @@ pub enum ListCmd {
 /// (`under-review`; `under_review`, the API's name, works too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StatusArg {
-    /// No board has voted yet.
+    /// Listed as "Waiting for the boards": no board has voted yet.
     Submitted,
-    /// Being decided: a board has votes counted, not every board has decided.
+    /// Listed as "Being decided": a board has votes counted, not every board has decided.
     #[value(alias = "under_review")]
     UnderReview,
     /// Every board approved; access is in force.
@@ -114,10 +114,16 @@ pub struct Listing {
     /// table (never part of `--json`, which keeps the node's listing).
     #[serde(skip)]
     pub people: BTreeMap<String, String>,
+    /// Names of the boards in it, by id, for the table (never in `--json`).
+    #[serde(skip)]
+    pub boards: BTreeMap<String, String>,
 }
 
 /// The columns that hold a person's public key.
 const PEOPLE: &[&str] = &["requester", "raised_by", "author"];
+
+/// The columns that hold a board's id (the body that placed a rāhui).
+const BOARDS: &[&str] = &["body"];
 
 impl Listing {
     /// A listing with no names looked up yet.
@@ -125,23 +131,40 @@ impl Listing {
         Listing {
             value,
             people: BTreeMap::new(),
+            boards: BTreeMap::new(),
         }
     }
 
-    /// The public keys in the people columns, each once.
-    fn keys(&self) -> std::collections::BTreeSet<String> {
+    /// The values of the given columns, each once: public keys for
+    /// [`PEOPLE`], board ids for [`BOARDS`].
+    fn ids(&self, columns: &[&str]) -> std::collections::BTreeSet<String> {
         self.value
             .as_array()
             .into_iter()
             .flatten()
             .map(flatten)
             .flat_map(|item| {
-                PEOPLE
+                columns
                     .iter()
                     .filter_map(|c| item.get(*c).and_then(Value::as_str).map(str::to_owned))
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// The name for a cell of a people or board column, with the start of
+    /// the key or id to tell namesakes apart.
+    fn named(&self, column: &str, v: &Value) -> Option<String> {
+        let id = v.as_str()?;
+        let names = if PEOPLE.contains(&column) {
+            &self.people
+        } else if BOARDS.contains(&column) {
+            &self.boards
+        } else {
+            return None;
+        };
+        let name = names.get(id)?;
+        Some(format!("{name} ({})", crate::output::short(&id)))
     }
 }
 
@@ -168,6 +191,7 @@ const COLUMNS: &[&str] = &[
     "requester",
     "raised_by",
     "author",
+    "body",
     "dataset",
     "subject",
     "rejection",
@@ -244,14 +268,7 @@ impl Render for Listing {
                     .iter()
                     .map(|c| {
                         let v = item.get(*c).unwrap_or(&Value::Null);
-                        // A person by their announced name, with the start
-                        // of their key to tell namesakes apart.
-                        match v.as_str().and_then(|k| self.people.get(k).map(|n| (n, k))) {
-                            Some((name, key)) if PEOPLE.contains(c) => {
-                                format!("{name} ({})", crate::output::short(&key))
-                            }
-                            _ => cell(c, v),
-                        }
+                        self.named(c, v).unwrap_or_else(|| cell(c, v))
                     })
                     .collect(),
             );
@@ -345,8 +362,10 @@ impl ListCmd {
         let value = gather(&s.client, &path, &params).await?;
         let mut listing = Listing::new(value);
         if !s.printer.json() {
-            listing.people =
-                crate::show::names(&s.client, "/v1/keys", listing.keys(), "/display_name").await;
+            let (keys, boards) = (listing.ids(PEOPLE), listing.ids(BOARDS));
+            listing.people = crate::show::names(&s.client, "/v1/keys", keys, "/display_name").await;
+            listing.boards =
+                crate::show::names(&s.client, "/v1/bodies", boards, "/record/name").await;
         }
         s.printer.emit(&listing)
     }
@@ -441,12 +460,41 @@ mod tests {
         }
         // With the author's announced name looked up, the table shows it,
         // with the start of the key; --json keeps the node's listing.
-        assert!(listing.keys().into_iter().eq([author.clone()]));
+        assert!(listing.ids(PEOPLE).into_iter().eq([author.clone()]));
         listing.people.insert(author.clone(), "Rangi Tauira".into());
         let mut out = String::new();
         listing.human(&mut out);
         assert!(out.contains("Rangi Tauira (767676767676…)"), "{out}");
         assert!(!serde_json::to_string(&listing).unwrap().contains("Rangi"));
+    }
+
+    #[test]
+    fn rahui_list_names_the_board_that_placed_each() {
+        let board = "ab".repeat(32);
+        let mut listing = Listing::new(serde_json::json!([{
+            "dataset": "cd".repeat(32),
+            "dataset_name": "Housing records",
+            "rahui": {
+                "body": board,
+                "id": "ef".repeat(32),
+                "placed": {"at": "2026-12-07T07:26:41.096Z", "index": 24, "log": "iwi.example"},
+                "reason": "A pause while whānau talk.",
+                "until": null
+            }
+        }]));
+        assert!(listing.ids(BOARDS).into_iter().eq([board.clone()]));
+        // Without the name (a lookup failed), the id is shown whole.
+        let mut out = String::new();
+        listing.human(&mut out);
+        assert!(out.lines().next().unwrap().contains("body"), "{out}");
+        assert!(out.contains(&board), "{out}");
+        listing.boards.insert(board.clone(), "Te Poari".into());
+        let mut out = String::new();
+        listing.human(&mut out);
+        assert!(out.contains("Te Poari (abababababab…)"), "{out}");
+        assert!(!serde_json::to_string(&listing)
+            .unwrap()
+            .contains("Te Poari"));
     }
 
     #[test]
