@@ -28,7 +28,7 @@ use anyhow::{bail, Context as _, Result};
 use kaitiaki_node::config::PeerConfig;
 use kaitiaki_node::identity::Identity;
 use kaitiaki_node::storage::StorageError;
-use kaitiaki_node::{Config, Node, NodeError};
+use kaitiaki_node::{Clock, Config, Node, NodeError};
 use serde::{Deserialize, Serialize};
 
 use crate::args::DemoArgs;
@@ -256,6 +256,9 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
     }
     let mut servers = Vec::new();
     let mut stops = Vec::new();
+    // One clock for the three nodes: the first run moves it through the
+    // example's months of history, then back to the present.
+    let clock = Clock::system();
     for (i, listener) in listeners.into_iter().enumerate() {
         let (dir, _, origin) = DEMO_NODES[i];
         let mut config = Config::in_dir(data.join(dir));
@@ -267,7 +270,8 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
             .filter(|j| *j != i)
             .map(|j| PeerConfig::new(urls[j].clone(), keys[j].clone()))
             .collect();
-        let opened = tokio::task::spawn_blocking(move || Node::open(config))
+        let node_clock = clock.clone();
+        let opened = tokio::task::spawn_blocking(move || Node::open_with_clock(config, node_clock))
             .await
             .context("a demo node failed to start")?;
         let node = match opened {
@@ -307,7 +311,10 @@ pub async fn run(args: &DemoArgs, _home: &Home, printer: Printer) -> Result<()> 
         .with_context(|| format!("cannot write {}", running_path.display()))?;
 
     let result = async {
-        let (seeded, seeded_now) = seed_or_reuse(&urls, &data, previous).await?;
+        let seeding = seed_or_reuse(&urls, &data, previous, &clock).await;
+        // However seeding ended, the nodes keep the present time from now on.
+        clock.reset();
+        let (seeded, seeded_now) = seeding?;
         let state_hash = agree(&urls).await?;
         printer.emit(&Running {
             nodes: demo_nodes(&urls),
@@ -375,6 +382,7 @@ async fn seed_or_reuse(
     urls: &[String],
     data: &Path,
     previous: Option<Seeded>,
+    clock: &Clock,
 ) -> Result<(Seeded, bool)> {
     if let Some(p) = previous {
         return Ok((p, false));
@@ -389,7 +397,7 @@ async fn seed_or_reuse(
     };
     let keys = KeyStore::new(&Home::at(&data.join("home")));
     eprintln!("First run: seeding the example through the nodes' API…");
-    let seeded = scenario::seed(&nodes, &keys, DEMO_NETWORK).await?;
+    let seeded = scenario::seed(&nodes, &keys, DEMO_NETWORK, clock).await?;
     let marker = data.join("seeded.json");
     std::fs::write(&marker, serde_json::to_vec_pretty(&seeded)?)
         .with_context(|| format!("cannot write {}", marker.display()))?;

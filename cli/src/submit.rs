@@ -245,10 +245,20 @@ fn signed_statement(envelope: &serde_json::Value) -> Option<serde_json::Value> {
 
 /// Builds and signs a statement by `key` for `network`, made now.
 pub fn sign(key: &SigningKey, network: &str, body: Body) -> Result<Envelope> {
+    sign_at(key, network, body, parse::now())
+}
+
+/// [`sign`], made at `created_at` rather than now.
+pub fn sign_at(
+    key: &SigningKey,
+    network: &str,
+    body: Body,
+    created_at: kaitiaki_protocol::Timestamp,
+) -> Result<Envelope> {
     let statement = Statement {
         network: network.to_owned(),
         author: PublicKey::of(key),
-        created_at: parse::now(),
+        created_at,
         body,
     };
     Envelope::sign(key, &statement).context("the statement breaks a protocol limit")

@@ -9,7 +9,8 @@
 //!    checkpoints, governance state), start-up recovery.
 //! 3. [`sequencer`] — the single writer: governance checks, group commit,
 //!    checkpoints.
-//! 4. [`node`] — [`Node::open`], [`serve`] and [`run`]: the entry points.
+//! 4. [`node`] — [`Node::open`] and [`serve`]: the entry points; [`clock`],
+//!    the time the node sequences and answers at.
 //! 5. [`api`] — the HTTP routes; [`error`] — how failures become responses;
 //!    [`events`] — the event stream's messages; [`metrics`].
 //!
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -34,6 +36,7 @@ pub mod storage;
 pub mod witness;
 
 pub use api::{app, AppState};
+pub use clock::Clock;
 pub use config::{Config, Limits, StorageConfig};
 pub use error::{ApiError, ErrorBody};
 pub use node::{serve, Node, NodeError, Published};

@@ -23,6 +23,7 @@ use kaitiaki_protocol::note::{NoteVerifier, Verifier as _};
 use kaitiaki_protocol::{Hash, PublicKey};
 use tokio::sync::{broadcast, watch};
 
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::events::{Event, EVENT_BUFFER};
 use crate::identity::{Identity, IdentityError};
@@ -64,6 +65,8 @@ pub struct Published {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: Config,
+    // The time leaves are sequenced at and queries answered at.
+    pub clock: crate::clock::Clock,
     pub storage: Storage,
     pub identity: Identity,
     pub metrics: Metrics,
@@ -123,6 +126,12 @@ impl Node {
     /// the node key, reconciles sled with the segment files, and starts the
     /// sequencer.
     pub fn open(config: Config) -> Result<Node, NodeError> {
+        Node::open_with_clock(config, Clock::system())
+    }
+
+    /// Opens a node whose clock is `clock` rather than the system's: see
+    /// [`crate::clock`]. Nodes given clones of one clock keep one time.
+    pub fn open_with_clock(config: Config, clock: Clock) -> Result<Node, NodeError> {
         config.validate()?;
         if !crate::memory::tuned() {
             tracing::warn!(
@@ -152,6 +161,7 @@ impl Node {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut shared = Shared {
             config,
+            clock,
             storage,
             identity,
             metrics: Metrics::default(),

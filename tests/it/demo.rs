@@ -166,6 +166,45 @@ fn demo_seeds_once_reuses_and_resets() {
     // request the Pacific board governs too, and a concern stays open until
     // every governing body resolves it.
     assert_eq!(cli.json(&["list", "concerns"]).as_array().unwrap().len(), 2);
+    // The story spans months, told in a minute on the nodes' shared clock:
+    // the rangatahi study's second six-monthly report is overdue, and the
+    // monitoring's next monthly report falls due within the coming weeks.
+    let seeded: Value =
+        serde_json::from_slice(&std::fs::read(data.join("seeded.json")).unwrap()).unwrap();
+    let listed = |what: &str| -> Vec<String> {
+        let items = cli.json(&["list", what]);
+        let items = items.as_array().unwrap();
+        items
+            .iter()
+            .map(|i| i["request"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed("overdue"),
+        [seeded["ids"]["request.approved"].as_str().unwrap()]
+    );
+    assert_eq!(
+        listed("due"),
+        [seeded["ids"]["request.reports_due"].as_str().unwrap()]
+    );
+    let submitted = |label: &str| -> i64 {
+        let id = seeded["ids"][label].as_str().unwrap();
+        let r = requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        let at = r["submitted"]["at"].as_str().unwrap();
+        kaitiaki_protocol::Timestamp::parse(at)
+            .unwrap()
+            .unix_millis()
+    };
+    let days = (submitted("request.under_review") - submitted("request.approved")) / 86_400_000;
+    assert!(
+        (365..420).contains(&days),
+        "{days} days between the first and last request"
+    );
     let audit = cli.json(&["log", "verify", &node.url]);
     assert_eq!(audit["result"], "ok", "{audit}");
     node.stop();

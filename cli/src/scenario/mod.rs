@@ -16,13 +16,15 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use kaitiaki_node::Clock;
 use kaitiaki_protocol::statement::{Choice, Condition, RequestSubmit, UseCategory, Vote};
-use kaitiaki_protocol::{Body, PublicKey, StatementId};
+use kaitiaki_protocol::statement::{ReportKind, ReportReview, UseReport};
+use kaitiaki_protocol::{Body, PublicKey, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::keys::KeyStore;
-use crate::submit::sign;
+use crate::submit::sign_at;
 
 mod seed;
 
@@ -158,12 +160,20 @@ pub struct Seeded {
     pub statements: u64,
 }
 
+/// How many days the example's story spans, ending now: long enough for a
+/// six-monthly report to be met and the next one to be overdue.
+pub const SPAN_DAYS: u32 = 420;
+
 /// How long a statement waits for what it refers to to reach its node.
 const MIRRORED_WITHIN: Duration = Duration::from_secs(30);
 
 struct Seeder<'a> {
     nodes: &'a Nodes,
     keys: &'a KeyStore,
+    /// The nodes' clock, which the story moves from day to day.
+    clock: &'a Clock,
+    /// The story's first day.
+    start: Timestamp,
     network: String,
     seeded: Seeded,
     /// The latest statement sent to each node.
@@ -258,6 +268,17 @@ impl Seeder<'_> {
         Ok(())
     }
 
+    /// Moves the nodes' clock to the story's day `day`; the statements
+    /// that follow are sequenced then, a moment apart.
+    fn day(&self, day: u32) {
+        self.clock.set(self.start.plus_days(day));
+    }
+
+    /// Returns the nodes' clock to the present: the story is told.
+    fn now(&self) {
+        self.clock.reset();
+    }
+
     fn key(&self, who: &str) -> Result<PublicKey> {
         Ok(self.keys.info(who)?.public_key)
     }
@@ -272,7 +293,8 @@ impl Seeder<'_> {
     ) -> Result<StatementId> {
         let kind = body.kind();
         let key = self.keys.load(who)?;
-        let envelope = sign(&key, &self.network, body)?;
+        // Signed when the story says it happened, as it is sequenced then.
+        let envelope = sign_at(&key, &self.network, body, self.clock.now())?;
         let refs = self.pending(home);
         self.await_mirrored(home, &refs)
             .await
@@ -390,6 +412,42 @@ impl Seeder<'_> {
         Ok(())
     }
 
+    /// Both boards' chairs accept `report`.
+    async fn review_by_both(
+        &mut self,
+        report: StatementId,
+        iwi: StatementId,
+        pacific: StatementId,
+        reason: &str,
+    ) -> Result<()> {
+        for (who, body) in [("iwi-chair", iwi), ("pacific-chair", pacific)] {
+            let review = Body::ReportReview(ReportReview {
+                report,
+                body,
+                accepted: true,
+                reason: reason.to_owned(),
+            });
+            self.say(who, home_of(who), review, None).await?;
+        }
+        Ok(())
+    }
+
+    /// The monitoring request's monthly report, by its analyst.
+    async fn monthly_report(&mut self, request: StatementId, summary: &str) -> Result<()> {
+        let report = Body::UseReport(UseReport {
+            request,
+            kind: ReportKind::Periodic,
+            summary: summary.to_owned(),
+            benefit_returned:
+                "The month's figures went to both boards and the regional whānau services."
+                    .to_owned(),
+            incidents: vec![],
+            outputs: vec![],
+        });
+        self.say("analyst-jo", Home::Agency, report, None).await?;
+        Ok(())
+    }
+
     async fn request(&mut self, who: &str, label: &str, r: RequestSubmit) -> Result<StatementId> {
         self.say(who, Home::Agency, Body::RequestSubmit(r), Some(label))
             .await
@@ -424,7 +482,7 @@ fn request(
 pub const HIGHLIGHTS: &[(&str, &str)] = &[
     (
         "request.approved",
-        "approved by both boards, with the iwi's conditions",
+        "approved by both boards, with the iwi's conditions; its second six-monthly report is overdue",
     ),
     ("request.declined", "declined, with each board's reasons"),
     (
@@ -449,7 +507,7 @@ pub const HIGHLIGHTS: &[(&str, &str)] = &[
     ),
     (
         "request.reports_due",
-        "monthly reports due (overdue once a month passes without one)",
+        "monthly reports: two filed on time, the next due within weeks",
     ),
     (
         "concern.answered",

@@ -1,23 +1,30 @@
 //! The example's story, step by step: who says what, to which node.
 
 use anyhow::Result;
+use kaitiaki_node::Clock;
 use kaitiaki_protocol::statement::{
     AttachmentCommit, BodyAmend, BodyCharter, Choice, ConcernRaise, ConcernRespond, Condition,
     DatasetRegister, DecisionRule, KeyAnnounce, Label, Member, OutputReview, OutputSubmit,
-    RahuiPlace, ReportKind, ReportReview, RequestAnswer, RequestQuestion, RequestWithdraw,
-    Sensitivity, UseCategory, UseReport,
+    RahuiPlace, ReportKind, RequestAnswer, RequestQuestion, RequestWithdraw, Sensitivity,
+    UseCategory, UseReport,
 };
-use kaitiaki_protocol::{Body, ContentHash};
+use kaitiaki_protocol::{Body, ContentHash, Timestamp};
 
-use super::{ensure_people, home_of, request, Home, Nodes, Seeded, Seeder, PEOPLE};
+use super::{ensure_people, home_of, request, Home, Nodes, Seeded, Seeder, PEOPLE, SPAN_DAYS};
 use crate::keys::KeyStore;
 
-/// Seeds the whole example. Returns what it made.
-pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seeded> {
+/// Seeds the whole example, as a story of [`SPAN_DAYS`] days ending now.
+/// `clock` must be the clock every node in `nodes` runs on: it is moved
+/// from the story's first day to each step's, and back to the present at
+/// the end. Returns what it made.
+pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str, clock: &Clock) -> Result<Seeded> {
     ensure_people(keys)?;
+    let start = clock.now().unix_millis() - i64::from(SPAN_DAYS) * 86_400_000;
     let mut s = Seeder {
         nodes,
         keys,
+        clock,
+        start: Timestamp::from_unix_millis(start).unwrap_or(Timestamp::EPOCH),
         network: network.to_owned(),
         seeded: Seeded {
             seeded_at: crate::parse::now().to_string(),
@@ -26,7 +33,9 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         latest: Vec::new(),
         seen: Default::default(),
     };
-    // Everyone says who they are.
+    // Day 0: everyone says who they are; the boards are founded and the
+    // agency registers two datasets for them to govern.
+    s.day(0);
     for (name, display, affiliation, _) in PEOPLE {
         let home = home_of(name);
         let body = Body::KeyAnnounce(KeyAnnounce {
@@ -102,14 +111,17 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         )
         .await?;
 
-    // 1. Approved with conditions.
+    // Day 12: a study of rangatahi wellbeing; both boards approve it with
+    // the iwi's conditions, a report every six months among them.
+    s.day(12);
     let approved = s.request("researcher-kahu", "request.approved", request(
         "Rangatahi wellbeing and access to services",
         wellbeing,
         "Understand which services rangatahi Māori and Pacific youth reach, and where they fall through the gaps, so the boards can press for better ones.",
         UseCategory::Research,
-        365,
+        730,
     )).await?;
+    s.day(26);
     s.approve_by_both(
         approved,
         iwi,
@@ -128,6 +140,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
     .await?;
     // The data management plan names the iwi's kaumātua advisers: kept off
     // the log, readable by the iwi board's members only.
+    s.day(29);
     let plan = "Data management plan (example). Advisers: the iwi's kaumātua panel.\n".as_bytes();
     s.say(
         "researcher-kahu",
@@ -146,6 +159,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
     s.client(Home::Agency)
         .put_attachment(&ContentHash::of(plan), plan.to_vec())
         .await?;
+    s.day(61);
     let concern = s
         .say(
             "whanau-member",
@@ -158,6 +172,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
             Some("concern.answered"),
         )
         .await?;
+    s.day(70);
     s.say("iwi-chair", Home::Iwi, Body::ConcernRespond(ConcernRespond {
         concern,
         body: iwi,
@@ -165,7 +180,27 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         resolved: true,
     }), None).await?;
 
-    // 2. Declined, with reasons from both boards.
+    // Day 95: a four-month study, approved; later an output is reviewed
+    // and released and the final report accepted, which completes it.
+    s.day(95);
+    let completed = s.request("researcher-salote", "request.completed", request(
+        "Pacific families' experience of the cost of living",
+        wellbeing,
+        "Describe how the cost of living changed for Pacific families, to inform community programmes.",
+        UseCategory::Research,
+        120,
+    )).await?;
+    s.day(108);
+    s.approve_by_both(
+        completed,
+        iwi,
+        pacific,
+        vec![Condition::FinalReport, Condition::OutputsReviewed],
+    )
+    .await?;
+
+    // Day 130: declined, with reasons from both boards.
+    s.day(130);
     let declined = s.request("insurer-analyst", "request.declined", request(
         "Household risk profiles",
         wellbeing,
@@ -173,6 +208,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         UseCategory::Evaluation,
         730,
     )).await?;
+    s.day(141);
     for who in ["iwi-chair", "iwi-member-3", "iwi-member-4"] {
         s.vote(
             who,
@@ -185,6 +221,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         .await?;
     }
     // With six members, three declines already put a majority out of reach.
+    s.day(146);
     for who in ["pacific-chair", "pacific-member-2", "pacific-member-5"] {
         s.vote(
             who,
@@ -197,7 +234,8 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         .await?;
     }
 
-    // 3. Withdrawn, after a question.
+    // Day 168: withdrawn, after a question.
+    s.day(168);
     let withdrawn = s
         .request(
             "analyst-jo",
@@ -211,14 +249,17 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
             ),
         )
         .await?;
+    s.day(175);
     let question = s.say("pacific-chair", Home::Pacific, Body::RequestQuestion(RequestQuestion {
         request: withdrawn,
         text: "Will the findings be shared with the churches and community groups who support these families?".into(),
     }), None).await?;
+    s.day(183);
     s.say("analyst-jo", Home::Agency, Body::RequestAnswer(RequestAnswer {
         question,
         text: "We had not planned that. We will withdraw and come back with a plan made with the community groups.".into(),
     }), None).await?;
+    s.day(184);
     s.say(
         "analyst-jo",
         Home::Agency,
@@ -230,21 +271,30 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
     )
     .await?;
 
-    // 4. Completed, with an output reviewed and a final report accepted.
-    let completed = s.request("researcher-salote", "request.completed", request(
-        "Pacific families' experience of the cost of living",
-        wellbeing,
-        "Describe how the cost of living changed for Pacific families, to inform community programmes.",
-        UseCategory::Research,
-        120,
-    )).await?;
-    s.approve_by_both(
-        completed,
+    // Day 203: the rangatahi study's first six-monthly report, on time,
+    // accepted by both boards. Its second, due a year after the approval,
+    // never comes: it is overdue.
+    s.day(203);
+    let first_report = s.say("researcher-kahu", Home::Agency, Body::UseReport(UseReport {
+        request: approved,
+        kind: ReportKind::Periodic,
+        summary: "Linked the survey to service records inside the data lab; first tables drafted, none released yet.".into(),
+        benefit_returned: "Early findings talked through with the iwi board's rangatahi representative.".into(),
+        incidents: vec![],
+        outputs: vec![],
+    }), Some("report.periodic")).await?;
+    s.day(210);
+    s.review_by_both(
+        first_report,
         iwi,
         pacific,
-        vec![Condition::FinalReport, Condition::OutputsReviewed],
+        "On time, and the rangatahi heard first.",
     )
     .await?;
+
+    // Day 214: the cost-of-living study's output, reviewed by both boards;
+    // then its final report, accepted.
+    s.day(214);
     let output = s
         .say(
             "researcher-salote",
@@ -258,6 +308,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
             Some("output.released"),
         )
         .await?;
+    s.day(219);
     s.say(
         "iwi-chair",
         Home::Iwi,
@@ -270,6 +321,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         None,
     )
     .await?;
+    s.day(221);
     s.say(
         "pacific-chair",
         Home::Pacific,
@@ -282,6 +334,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         None,
     )
     .await?;
+    s.day(225);
     let report = s.say("researcher-salote", Home::Agency, Body::UseReport(UseReport {
         request: completed,
         kind: ReportKind::Final,
@@ -290,47 +343,17 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         incidents: vec![],
         outputs: vec![output],
     }), Some("report.final")).await?;
-    for (who, home, body) in [
-        ("iwi-chair", Home::Iwi, iwi),
-        ("pacific-chair", Home::Pacific, pacific),
-    ] {
-        s.say(
-            who,
-            home,
-            Body::ReportReview(ReportReview {
-                report,
-                body,
-                accepted: true,
-                reason: "The findings came back to the people first.".into(),
-            }),
-            None,
-        )
-        .await?;
-    }
-
-    // 5. Approved with monthly reports: overdue once a month has passed without one.
-    let reporting = s
-        .request(
-            "analyst-jo",
-            "request.reports_due",
-            request(
-                "Monthly monitoring of service waiting times",
-                wellbeing,
-                "Monitor waiting times for whānau services month by month.",
-                UseCategory::ServiceDelivery,
-                365,
-            ),
-        )
-        .await?;
-    s.approve_by_both(
-        reporting,
+    s.day(233);
+    s.review_by_both(
+        report,
         iwi,
         pacific,
-        vec![Condition::ReportEvery { months: 1 }],
+        "The findings came back to the people first.",
     )
     .await?;
 
-    // 6. Suspended by a rāhui on the housing data.
+    // Day 262: a housing study, approved; suspended later by a rāhui.
+    s.day(262);
     let suspended = s
         .request(
             "researcher-kahu",
@@ -344,8 +367,37 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
             ),
         )
         .await?;
+    s.day(277);
     s.approve_by_both(suspended, iwi, pacific, vec![Condition::FindingsReturned])
         .await?;
+
+    // Day 344: monitoring approved with a report every month. Two come in
+    // on time; the next falls due within the coming weeks.
+    s.day(344);
+    let reporting = s
+        .request(
+            "analyst-jo",
+            "request.reports_due",
+            request(
+                "Monthly monitoring of service waiting times",
+                wellbeing,
+                "Monitor waiting times for whānau services month by month.",
+                UseCategory::ServiceDelivery,
+                365,
+            ),
+        )
+        .await?;
+    s.day(352);
+    s.approve_by_both(
+        reporting,
+        iwi,
+        pacific,
+        vec![Condition::ReportEvery { months: 1 }],
+    )
+    .await?;
+
+    // Day 371: a hui-ā-iwi asks for a rāhui on the housing data.
+    s.day(371);
     s.say(
         "iwi-kaumatua",
         Home::Iwi,
@@ -360,6 +412,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         Some("rahui.housing"),
     )
     .await?;
+    s.day(376);
     s.say(
         "whanau-member",
         Home::Agency,
@@ -370,8 +423,12 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         Some("concern.open"),
     )
     .await?;
+    s.day(380);
+    s.monthly_report(reporting, "Waiting times fell in two of the five regions.")
+        .await?;
     // Asked for while the rāhui is in force: no board can vote on it until
     // the rāhui is lifted, and its page says so.
+    s.day(389);
     s.request(
         "analyst-jo",
         "request.held",
@@ -385,8 +442,9 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
     )
     .await?;
 
-    // 7. The iwi board lengthens its notice period (an amendment it votes
-    // on), so the next request waits for community comment.
+    // Day 402: the iwi board lengthens its notice period (an amendment it
+    // votes on), so the next request waits for community comment.
+    s.day(402);
     let amendment = s
         .say(
             "iwi-chair",
@@ -405,6 +463,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
             Some("amendment.notice"),
         )
         .await?;
+    s.day(403);
     for who in ["iwi-chair", "iwi-kaumatua", "iwi-member-3"] {
         s.vote(
             who,
@@ -416,6 +475,15 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         )
         .await?;
     }
+    s.day(410);
+    s.monthly_report(
+        reporting,
+        "Waiting times held steady; one region's data came in late.",
+    )
+    .await?;
+
+    // Day 413: a request still in the iwi board's notice period.
+    s.day(413);
     let review = s.request("researcher-salote", "request.under_review", request(
         "Pacific elders and home-based care",
         wellbeing,
@@ -423,6 +491,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         UseCategory::Research,
         270,
     )).await?;
+    s.day(414);
     s.vote(
         "pacific-chair",
         review,
@@ -432,6 +501,7 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         "Long asked for by our elders' groups.",
     )
     .await?;
+    s.day(415);
     s.vote(
         "pacific-member-6",
         review,
@@ -445,9 +515,11 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str) -> Result<Seede
         request: review,
         text: "Will kaumātua Māori in Pacific households be counted, and will the iwi see those results?".into(),
     }), None).await?;
+    s.day(416);
     s.say("researcher-salote", Home::Agency, Body::RequestAnswer(RequestAnswer {
         question: q,
         text: "Yes. Results about Māori members of these households will go to the iwi board before anyone else.".into(),
     }), None).await?;
+    s.now();
     Ok(s.seeded)
 }

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::{query, Cursor, KeyBytes, Page, RequestStatus, StateError};
-use kaitiaki_protocol::{PublicKey, StatementId, Timestamp};
+use kaitiaki_protocol::{PublicKey, StatementId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -208,10 +208,6 @@ pub struct StateHash {
     /// The version of the governance rules and tables the state was built
     /// under: hashes of states of different versions are not comparable.
     pub state_version: u32,
-}
-
-fn now() -> Timestamp {
-    Timestamp::from_unix_millis(crate::sequencer::now_millis()).unwrap_or(Timestamp::EPOCH)
 }
 
 fn id(text: &str) -> ApiResult<StatementId> {
@@ -412,8 +408,8 @@ pub async fn dataset(
     State(app): State<AppState>,
     Path(text): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = id(&text)?;
-    run_one(&app, "dataset", move |s| query::dataset(s, &id, now())).await
+    let (id, now) = (id(&text)?, app.shared.clock.now());
+    run_one(&app, "dataset", move |s| query::dataset(s, &id, now)).await
 }
 
 /// Request filters.
@@ -465,8 +461,9 @@ pub async fn requests(
         requester,
     };
     let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
+    let now = app.shared.clock.now();
     listing_of(&app, move |s| {
-        lists::requests(s, &filter, now(), after.as_ref(), limit)
+        lists::requests(s, &filter, now, after.as_ref(), limit)
     })
     .await
 }
@@ -481,8 +478,8 @@ pub async fn request(
     State(app): State<AppState>,
     Path(text): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = id(&text)?;
-    run_one(&app, "request", move |s| query::request(s, &id, now())).await
+    let (id, now) = (id(&text)?, app.shared.clock.now());
+    run_one(&app, "request", move |s| query::request(s, &id, now)).await
 }
 
 /// List rāhui in force now.
@@ -492,8 +489,9 @@ pub async fn rahui(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
     let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
+    let now = app.shared.clock.now();
     listing_of(&app, move |s| {
-        lists::rahui_in_force(s, now(), after.as_ref(), limit)
+        lists::rahui_in_force(s, now, after.as_ref(), limit)
     })
     .await
 }
@@ -505,8 +503,9 @@ pub async fn overdue(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Listing>> {
     let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
+    let now = app.shared.clock.now();
     listing_of(&app, move |s| {
-        lists::overdue_reports(s, now(), after.as_ref(), limit)
+        lists::overdue_reports(s, now, after.as_ref(), limit)
     })
     .await
 }
@@ -525,7 +524,7 @@ pub async fn due_soon(
         ));
     }
     let (after, limit) = paging(&app, q.after.as_deref(), q.limit)?;
-    let now = now();
+    let now = app.shared.clock.now();
     let until = now.plus_days(days);
     listing_of(&app, move |s| {
         lists::reports_due_soon(s, now, until, after.as_ref(), limit)

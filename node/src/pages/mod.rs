@@ -45,7 +45,7 @@ use axum::routing::get;
 use axum::Router;
 use kaitiaki_governance::lists::RequestFilter;
 use kaitiaki_governance::Cursor;
-use kaitiaki_protocol::{StatementId, Timestamp};
+use kaitiaki_protocol::StatementId;
 use maud::Markup;
 use serde::Deserialize;
 
@@ -103,10 +103,6 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 pub struct After {
     /// The cursor of the previous page's end.
     pub after: Option<String>,
-}
-
-fn now() -> Timestamp {
-    Timestamp::from_unix_millis(crate::sequencer::now_millis()).unwrap_or(Timestamp::EPOCH)
 }
 
 /// The node as the frame describes it, with the address the browser used
@@ -228,7 +224,7 @@ async fn respond<V: Send + 'static>(
     let info = node.clone();
     // Gathered between two commits, so that what one page shows agrees.
     let got = tokio::task::spawn_blocking(move || {
-        let at = now();
+        let at = shared.clock.now();
         shared
             .storage
             .consistent(|| gather(&Ctx::new(&shared, at, info.clone())))
@@ -462,7 +458,7 @@ async fn feed_response(app: AppState, headers: HeaderMap, id: String, of_body: b
     let info = node.clone();
     let page_path = path.clone();
     let got = tokio::task::spawn_blocking(move || {
-        let at = now();
+        let at = shared.clock.now();
         let gather = || -> Gathered<Option<feed::Feed>> {
             let ctx = Ctx::new(&shared, at, info.clone());
             let (filter, name) = if of_body {

@@ -48,7 +48,7 @@ use super::{Followed, PeerState};
 use crate::api::federation::MAX_RAW_LEAVES;
 use crate::node::Shared;
 use crate::sequencer::mirror::{open_leaf, MirrorLeaf, MirrorOutcome};
-use crate::sequencer::{now_millis, SequencerHandle};
+use crate::sequencer::SequencerHandle;
 use crate::storage::mirror::MirrorLog;
 use crate::storage::StorageError;
 use crate::witness::unix_now;
@@ -108,6 +108,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
         max_skew_ms: i64::try_from(shared.config.replication.max_future_skew_secs)
             .unwrap_or(i64::MAX)
             .saturating_mul(1000),
+        clock: shared.clock.clone(),
     };
     let closing = shared.closing.subscribe();
     let task = tokio::spawn(f.run(closing));
@@ -125,6 +126,8 @@ pub(crate) struct Follower {
     network: String,
     /// How far ahead of this node's clock a peer's leaf may be sequenced.
     max_skew_ms: i64,
+    /// This node's clock.
+    clock: crate::Clock,
 }
 
 /// A checkpoint note, verified under a peer's key, with its parsed body.
@@ -501,7 +504,7 @@ impl Follower {
         // A leaf that breaks a rule is blamed on the peer only once it is
         // proven part of the tree the peer signed: the tree is checked up
         // to it. A leaf dated too far ahead is left for later.
-        let latest = rules::latest(now_millis(), self.max_skew_ms);
+        let latest = rules::latest(self.clock.now_millis(), self.max_skew_ms);
         let refusal = rules::check(&leaves, at, *previous, &self.network, latest).err();
         let keep = match &refusal {
             None => leaves.len(),

@@ -369,7 +369,7 @@ impl SequenceLoop {
     fn prepare(&mut self, subs: Vec<Submission>) -> Result<Prepared, StorageError> {
         let shared = Arc::clone(&self.shared);
         let first_index = self.writer.next_leaf();
-        let now = Timestamp::from_unix_millis(now_millis()).unwrap_or(Timestamp::EPOCH);
+        let now = shared.clock.now();
         let last = shared.last_time.load(Ordering::Relaxed);
         // Time never runs backwards in the log, even if the clock does.
         let sequenced_at = if now.unix_millis() < last {
@@ -535,14 +535,6 @@ fn fail_all(subs: Vec<Submission>) {
         let n = s.items.len();
         let _ = s.reply.send(vec![Outcome::Unavailable; n]);
     }
-}
-
-/// The wall clock in Unix milliseconds.
-pub(crate) fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Re-derives durable leaves from the segments at start-up: every leaf
