@@ -3,8 +3,9 @@
 //! `<title>`, a `<desc>` and the same numbers as a table).
 //!
 //! Each bar is one calendar month (UTC) of requests received, split by what
-//! has become of them: approved, declined, still being decided, or ended
-//! another way (withdrawn, expired, revoked…).
+//! has become of them: approved, approved but paused now (suspended),
+//! declined, still being decided, or ended another way (withdrawn, expired,
+//! revoked).
 
 use chrono::{Datelike, TimeZone, Utc};
 use kaitiaki_governance::RequestStatus;
@@ -21,17 +22,19 @@ pub struct Month {
     pub label: String,
     /// Requests received that month, now approved (or completed).
     pub approved: u32,
+    /// … approved, and paused now by a rāhui or a board's motion.
+    pub paused: u32,
     /// … now declined.
     pub declined: u32,
     /// … still waiting for a decision.
     pub waiting: u32,
-    /// … ended another way: withdrawn, suspended, revoked, expired.
+    /// … ended another way: withdrawn, revoked, expired.
     pub other: u32,
 }
 
 impl Month {
     fn total(&self) -> u32 {
-        self.approved + self.declined + self.waiting + self.other
+        self.approved + self.paused + self.declined + self.waiting + self.other
     }
 }
 
@@ -80,6 +83,7 @@ pub fn bin(now: Timestamp, requests: &[(Timestamp, RequestStatus)], capped: bool
         let m = &mut months[i];
         match status {
             RequestStatus::Approved | RequestStatus::Completed => m.approved += 1,
+            RequestStatus::Suspended => m.paused += 1,
             RequestStatus::Declined => m.declined += 1,
             RequestStatus::Submitted | RequestStatus::UnderReview => m.waiting += 1,
             _ => m.other += 1,
@@ -103,8 +107,9 @@ fn nice_max(n: u32) -> u32 {
     }
 }
 
-const SERIES: [(&str, &str); 4] = [
+const SERIES: [(&str, &str); 5] = [
     ("approved", "Approved"),
+    ("paused", "Approved, paused now"),
     ("declined", "Declined"),
     ("waiting", "Still being decided"),
     ("other", "Ended another way"),
@@ -113,6 +118,7 @@ const SERIES: [(&str, &str); 4] = [
 fn value(m: &Month, series: &str) -> u32 {
     match series {
         "approved" => m.approved,
+        "paused" => m.paused,
         "declined" => m.declined,
         "waiting" => m.waiting,
         _ => m.other,
@@ -153,8 +159,9 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
         .map(|m| m.label.clone())
         .unwrap_or_default();
     let desc = format!(
-        "{total} requests received between {first} and {last}: {} approved, {} declined, {} still being decided, {} ended another way.",
+        "{total} requests received between {first} and {last}: {} approved, {} approved and paused now, {} declined, {} still being decided, {} ended another way.",
         data.months.iter().map(|m| m.approved).sum::<u32>(),
+        data.months.iter().map(|m| m.paused).sum::<u32>(),
         data.months.iter().map(|m| m.declined).sum::<u32>(),
         data.months.iter().map(|m| m.waiting).sum::<u32>(),
         data.months.iter().map(|m| m.other).sum::<u32>(),
@@ -236,6 +243,8 @@ mod tests {
                 (t("2026-10-31T23:59:59Z"), RequestStatus::Declined),
                 (t("2025-12-01T00:00:00Z"), RequestStatus::UnderReview),
                 (t("2025-11-30T00:00:00Z"), RequestStatus::Approved),
+                (t("2026-11-02T00:00:00Z"), RequestStatus::Suspended),
+                (t("2026-11-03T00:00:00Z"), RequestStatus::Withdrawn),
             ],
             false,
         );
@@ -244,8 +253,10 @@ mod tests {
         assert_eq!(data.months[0].waiting, 1);
         assert_eq!(data.months[10].declined, 1);
         assert_eq!(data.months[11].approved, 1);
+        // An approval paused now is not counted as ended.
+        assert_eq!((data.months[11].paused, data.months[11].other), (1, 1));
         let total: u32 = data.months.iter().map(Month::total).sum();
-        assert_eq!(total, 3);
+        assert_eq!(total, 5);
     }
 
     #[test]

@@ -429,7 +429,14 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }
             dt { "Time asked for" } dd { (s.duration_days) " days" }
             @if !s.uses.is_empty() { dt { "Uses asked for" } dd {
-                (s.uses.join(", ")) " " a href="/glossary" { "(what these mean)" }
+                ul.plain { @for u in &s.uses { li {
+                    // A use by its name, linked to what it means; a code
+                    // this node has no words for is shown as it is.
+                    @match l.code(u) {
+                        Some(k) => { a href={ "/glossary#" (u) } { (k.name) } " " code.small { (u) } }
+                        None => { code { (u) } }
+                    }
+                } } }
                 @for u in &v.unlisted_uses {
                     p.small.unlisted {
                         a href={ "/datasets/" (u.dataset) } { (u.name) } " lists its permitted uses as "
@@ -482,7 +489,15 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                 ul { @for c in &v.conditions { li { (c) } } }
             }
             @if let Some(a) = v.approved_at {
-                p { "Approved on " (date(a)) "." @if let Some(e) = v.expires_at { " Access ends on " (date(e)) " unless renewed." } }
+                // Only access still in force can be renewed (a completed,
+                // revoked or expired request cannot be brought back so).
+                p { "Approved on " (date(a)) "."
+                    @match (v.status, v.expires_at) {
+                        (Some(RequestStatus::Approved | RequestStatus::Suspended), Some(e)) => { " Access ends on " (date(e)) " unless renewed." }
+                        (Some(RequestStatus::Expired), Some(e)) => { " Access ended on " (date(e)) "." }
+                        _ => {}
+                    }
+                }
             }
         }
         section aria-labelledby="reports" {
@@ -591,7 +606,9 @@ fn what(l: &Labels, w: &What) -> Markup {
             }
             What::Concern { text } => { p { strong { "Raised a concern:" } } blockquote { (prose(text)) } }
             What::ConcernResponse { body, text, resolved } => {
-                p { strong { (body) " responded" @if *resolved { " and closed the concern" } ":" } }
+                // Resolved for this board: the concern stays open until
+                // every board it concerns has resolved it.
+                p { strong { (body) " responded" @if *resolved { " and considers the concern resolved" } ":" } }
                 blockquote { (prose(text)) }
             }
             What::Attachment { description } => p { strong { "Added a confidential document, kept off the public record: " } (description) },

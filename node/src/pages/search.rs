@@ -213,7 +213,7 @@ pub fn glossary(l: &Labels) -> Markup {
         rest.into_iter().partition(|(c, _)| c.starts_with("DUO:"));
     let table = |rows: Vec<(&String, &super::labels::Code)>| {
         html! {
-            dl.codes { @for (c, k) in rows { dt { (k.name) " " code.small { (c) } } dd { (k.meaning) } } }
+            dl.codes { @for (c, k) in rows { dt id=(c) { (k.name) " " code.small { (c) } } dd { (k.meaning) } } }
         }
     };
     html! {

@@ -329,6 +329,62 @@ fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
 }
 
 #[test]
+fn a_request_page_names_uses_and_says_only_what_each_state_allows() {
+    let l = Labels::built_in();
+    let mut v = request_view();
+    v.submit.uses = vec!["DUO:0000042".into(), "custom:unheard-of".into()];
+    // One board resolved the concern for its part; another must still.
+    v.events.push(Event {
+        id: "aa".repeat(32),
+        at: at("2026-10-07T00:00:00Z"),
+        who: person("Huia Tamati"),
+        what: What::ConcernResponse {
+            body: "Te Poari".into(),
+            text: "No: small counts are hidden.".into(),
+            resolved: true,
+        },
+        excluded: None,
+    });
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("request with named uses", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    // A use by its name, linked to its meaning; an unknown code as it is.
+    let general = d
+        .find("a")
+        .into_iter()
+        .find(|a| a.attr("href") == Some("/glossary#DUO:0000042"))
+        .expect("a link to the use's meaning");
+    assert_eq!(general.text(), "General research use");
+    assert!(text.contains("custom:unheard-of"), "{text}");
+    assert!(
+        text.contains("Te Poari responded and considers the concern resolved"),
+        "{text}"
+    );
+    assert!(!text.contains("closed the concern"), "{text}");
+    assert!(text.contains("Access ends on 5 October 2027 unless renewed."));
+
+    // Finished work cannot be renewed, and ended access is said to have ended.
+    for (status, want) in [
+        (RequestStatus::Completed, None),
+        (RequestStatus::Revoked, None),
+        (
+            RequestStatus::Expired,
+            Some("Access ended on 5 October 2027."),
+        ),
+    ] {
+        v.status = Some(status);
+        let text = parse(&page("Request", request::render(&l, &v)))
+            .expect("parses")
+            .text();
+        assert!(!text.contains("unless renewed"), "{status:?}: {text}");
+        if let Some(want) = want {
+            assert!(text.contains(want), "{status:?}: {text}");
+        }
+    }
+}
+
+#[test]
 fn the_chart_is_titled_described_and_tabulated() {
     let now = at("2026-11-22T09:00:00Z");
     let data = chart::bin(
@@ -336,6 +392,7 @@ fn the_chart_is_titled_described_and_tabulated() {
         &[
             (at("2026-11-02T00:00:00Z"), RequestStatus::Approved),
             (at("2026-11-03T00:00:00Z"), RequestStatus::Declined),
+            (at("2026-11-04T00:00:00Z"), RequestStatus::Suspended),
         ],
         false,
     );
@@ -346,10 +403,12 @@ fn the_chart_is_titled_described_and_tabulated() {
     );
     assert_accessible("chart", &html);
     let d = parse(&svg).expect("parses");
-    assert_eq!(d.find("rect").len(), 2);
-    assert!(d.find("desc")[0]
-        .text()
-        .starts_with("2 requests received between Dec 2025 and Nov 2026: 1 approved, 1 declined"));
+    assert_eq!(d.find("rect").len(), 3);
+    assert_eq!(
+        d.find("desc")[0].text(),
+        "3 requests received between Dec 2025 and Nov 2026: 1 approved, 1 approved and paused \
+         now, 1 declined, 0 still being decided, 0 ended another way."
+    );
     assert_eq!(d.find("tr").len(), 13);
 }
 
