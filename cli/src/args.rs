@@ -206,7 +206,9 @@ pub struct NodeInitArgs {
 /// Arguments of `node serve`.
 #[derive(Debug, Args)]
 pub struct NodeServeArgs {
-    /// The configuration file (KAITIAKI_* variables override it).
+    /// The configuration file (KAITIAKI_* variables override it); without
+    /// it, `./kaitiaki.toml` if there is one (what `node init` writes), else
+    /// the defaults.
     #[arg(long, env = "KAITIAKI_CONFIG", hide_env_values = true)]
     pub config: Option<PathBuf>,
     /// The data directory (overrides the file).

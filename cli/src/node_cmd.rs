@@ -38,6 +38,19 @@ impl Render for Initialised {
     }
 }
 
+/// The file `node init` writes, and `node serve` reads, by default.
+pub const DEFAULT_CONFIG: &str = "kaitiaki.toml";
+
+/// What `node init` adds at the end of the file it writes: how to add what
+/// an operator adds next (README, "Federation").
+const CONFIG_HINT: &str = "
+# To follow a partner's node, add a table like this for each (README, \"Federation\");
+# its key is what `kaitiaki node init` printed there (or `verifier_key` in its /v1/checkpoint):
+# [[peers]]
+# url = \"http://partner.example:7878\"
+# key = \"partner.example+0123abcd+AQ…\"
+";
+
 /// `node init`: writes the configuration and opens the node once, which
 /// creates its data directory and key.
 pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Result<()> {
@@ -56,7 +69,9 @@ pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Res
     config
         .validate()
         .context("the configuration is not valid")?;
-    let text = toml::to_string_pretty(&config).context("cannot write the configuration as TOML")?;
+    let mut text =
+        toml::to_string_pretty(&config).context("cannot write the configuration as TOML")?;
+    text.push_str(CONFIG_HINT);
     let node = Node::open(config.clone()).context("cannot create the node's data directory")?;
     let verifier_key = node.verifier().to_string();
     node.close().context("cannot close the node cleanly")?;
@@ -74,8 +89,15 @@ pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Res
 /// Loads the configuration for `node serve`: the file, then `KAITIAKI_*`
 /// variables, then the flags.
 pub fn serve_config(args: &NodeServeArgs) -> Result<Config> {
-    let mut config =
-        Config::load(args.config.as_deref()).context("cannot load the node configuration")?;
+    // What `node init` wrote here, unless told otherwise.
+    let path = args.config.clone().or_else(|| {
+        let here = std::path::PathBuf::from(DEFAULT_CONFIG);
+        here.is_file().then(|| {
+            eprintln!("Using the configuration in ./{DEFAULT_CONFIG} (--config names another).");
+            here
+        })
+    });
+    let mut config = Config::load(path.as_deref()).context("cannot load the node configuration")?;
     if let Some(d) = &args.data {
         config.data_dir = d.clone();
     }

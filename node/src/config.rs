@@ -85,7 +85,9 @@ pub struct Config {
     pub network: String,
     /// Peer nodes to follow: each one's log is mirrored here, folded into
     /// the governance state, witnessed, and asked to witness this log
-    /// (see [`crate::replication`]).
+    /// (see [`crate::replication`]). Left out of a written file while
+    /// empty, so that `[[peers]]` tables can be added to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerConfig>,
     /// Replication tuning.
     pub replication: ReplicationConfig,
@@ -175,8 +177,11 @@ impl Default for ReplicationConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct WitnessConfig {
     /// Logs this node witnesses: it answers `POST /add-checkpoint` for them.
+    /// Left out of a written file while empty, as are `witnesses`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<WitnessedLog>,
     /// Witnesses this node asks to cosign each of its checkpoints.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub witnesses: Vec<WitnessPeer>,
     /// k of the k-of-n publish policy: when above 0, `/v1/checkpoint` and
     /// `/v1/checkpoint/note` serve the newest checkpoint that at least this

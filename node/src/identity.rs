@@ -36,6 +36,13 @@ pub enum IdentityError {
     /// Others may read the key file, so the key may be known to them.
     #[error("node key file {0} is readable by others; run `chmod 600` on it")]
     Exposed(PathBuf),
+    /// The key file is gone from a data directory that already holds a log
+    /// it signed: a new key could not sign that log, so none is made.
+    #[error(
+        "node key file {0} is missing, but this data directory already holds a log signed with \
+         it; restore node.key from a backup (a new key cannot sign this log)"
+    )]
+    Missing(PathBuf),
     /// The origin is not a valid note key name.
     #[error("the origin {0:?} is not a valid key name")]
     BadOrigin(String),
@@ -49,7 +56,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Loads `<data_dir>/node.key`, creating it (mode 0600) on first start.
+    /// Loads `<data_dir>/node.key`, creating it (mode 0600) on first start,
+    /// and only then: never in a data directory that already holds a log.
     pub fn load_or_create(data_dir: &Path, origin: &str) -> Result<Identity, IdentityError> {
         let path = data_dir.join(KEY_FILE);
         let io = |source| IdentityError::Io {
@@ -69,6 +77,9 @@ impl Identity {
                 seed
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if ["log", "db"].iter().any(|d| data_dir.join(d).exists()) {
+                    return Err(IdentityError::Missing(path));
+                }
                 let mut seed = [0u8; 32];
                 OsRng.fill_bytes(&mut seed);
                 // create_new: never overwrite a key another process just made.

@@ -31,6 +31,7 @@ mod demo;
 mod federation;
 mod liar;
 mod memory;
+mod node_setup;
 mod rejections;
 mod restart;
 mod story;

@@ -40,19 +40,34 @@ impl NodeProc {
     pub fn start_with(data: &Path, env: &[(&str, &str)]) -> NodeProc {
         let mut cmd = Command::new(BIN);
         cmd.args(["node", "serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            // Tests append fast from one address; the rate limit is tested
-            // by the node's own tests.
-            .env("KAITIAKI_RATE_PER_SECOND", "0")
-            .env_remove("KAITIAKI_CONFIG")
+            .arg(data);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self::spawn(cmd)
+    }
+
+    /// Starts `kaitiaki node serve` in `dir` with nothing but a free port
+    /// given, as an operator would after `kaitiaki node init` there.
+    pub fn start_in(dir: &Path) -> NodeProc {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["node", "serve", "--listen", "127.0.0.1:0"])
+            .current_dir(dir);
+        Self::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> NodeProc {
+        // Tests append fast from one address; the rate limit is tested
+        // by the node's own tests.
+        if !cmd.get_envs().any(|(k, _)| k == "KAITIAKI_RATE_PER_SECOND") {
+            cmd.env("KAITIAKI_RATE_PER_SECOND", "0");
+        }
+        cmd.env_remove("KAITIAKI_CONFIG")
             // The node's own default log level, as a steward starting it sees.
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().expect("start the node");
         let stderr = child.stderr.take().expect("node stderr");
         let (tx, rx) = mpsc::channel();

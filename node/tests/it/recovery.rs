@@ -752,3 +752,33 @@ async fn mirrors_are_folded_again_when_the_state_version_changes() {
     assert_eq!(peers["peers"][0]["mirrored"], 6, "{peers}");
     node.stop().await;
 }
+
+/// A node key lost from a data directory that holds a log is not replaced
+/// by a new one: the node refuses to start, and the directory is left as
+/// it was, so the operator can restore the key.
+#[tokio::test]
+async fn a_lost_node_key_is_not_replaced() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 3).await;
+    node.stop().await;
+    let key = dir.path().join("node.key");
+    let saved = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+
+    let cfg = config(dir.path());
+    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("restore node.key"), "{err}");
+    assert!(!key.exists(), "no new key was written");
+
+    std::fs::write(&key, saved).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let node = TestNode::start(dir.path()).await;
+    let (_, cp) = node.get("/v1/checkpoint").await;
+    assert_eq!(cp["size"], 3, "{cp}");
+    node.stop().await;
+}
