@@ -55,7 +55,7 @@ table! {
     "unauthorized" => "The signed read request is missing or invalid.",
         "Sign the read with a key that may read it (`--key NAME`).";
     "forbidden" => "The node does not allow your key to do this.",
-        "Only members of the body named as readers may fetch or erase a confidential attachment.";
+        "A confidential attachment may be fetched or erased only by members of the body named as its readers; a node's peers may be changed only with the node's own key (run the command with `--data` set to that node's data directory).";
     "stale_request" => "The signed read request's time is too far from the node's clock.",
         "Check this computer's clock and try again.";
     "hash_mismatch" => "The uploaded file does not match its content hash.",

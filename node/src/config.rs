@@ -403,8 +403,14 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             return Err(invalid("limits.max_body_bytes", "must be at least 1024"));
         }
-        if self.limits.max_statements_per_request == 0 || self.limits.max_page == 0 {
-            return Err(invalid("limits", "counts must be at least 1"));
+        if self.limits.max_statements_per_request == 0 {
+            return Err(invalid(
+                "limits.max_statements_per_request",
+                "must be at least 1",
+            ));
+        }
+        if self.limits.max_page == 0 {
+            return Err(invalid("limits.max_page", "must be at least 1"));
         }
         if self.limits.max_batch_leaves == 0 {
             return Err(invalid("limits.max_batch_leaves", "must be at least 1"));
@@ -420,8 +426,11 @@ impl Config {
             crate::replication::check_peer(peer, &self.origin)
                 .map_err(|problem| invalid("peers", &problem))?;
         }
-        if self.replication.poll_ms == 0 || self.replication.batch_leaves == 0 {
-            return Err(invalid("replication", "values must be at least 1"));
+        if self.replication.poll_ms == 0 {
+            return Err(invalid("replication.poll_ms", "must be at least 1"));
+        }
+        if self.replication.batch_leaves == 0 {
+            return Err(invalid("replication.batch_leaves", "must be at least 1"));
         }
         Ok(())
     }
@@ -469,5 +478,27 @@ mod tests {
         let mut c = Config::default();
         let bad = c.apply_env([("KAITIAKI_RATE_BURST".to_owned(), "many".to_owned())]);
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn a_value_out_of_range_is_refused_by_its_full_name() {
+        for (toml, field) in [
+            ("[replication]\npoll_ms = 0", "replication.poll_ms"),
+            (
+                "[replication]\nbatch_leaves = 0",
+                "replication.batch_leaves",
+            ),
+            ("[limits]\nmax_page = 0", "limits.max_page"),
+            (
+                "[limits]\nmax_statements_per_request = 0",
+                "limits.max_statements_per_request",
+            ),
+        ] {
+            let err = Config::from_toml(toml).unwrap().validate().unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { field: f, .. } if *f == field),
+                "{toml}: {err}"
+            );
+        }
     }
 }

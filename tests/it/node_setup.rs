@@ -59,5 +59,35 @@ fn a_node_set_up_as_the_readme_says_serves_and_follows_its_peer() {
         .filter_map(|p| p["origin"].as_str())
         .collect();
     assert_eq!(origins, ["pacific.example"], "{peers}");
+
+    // The partner's node is not up: the operator is told once, not at
+    // every retry.
+    let failures = || -> u64 {
+        let text = crate::support::rt().block_on(async {
+            reqwest::get(format!("{}/metrics", node.url))
+                .await?
+                .text()
+                .await
+        });
+        text.unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("kaitiaki_replication_failures_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while failures() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower never retried"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let said = node.logged("cannot copy the peer's log");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("WARN") && said[0].contains("pacific.example"),
+        "{said:?}"
+    );
     node.stop();
 }

@@ -283,11 +283,21 @@ impl Follower {
                             .failures
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
-                    tracing::debug!(peer = %self.followed.peer.url, %problem, "replication round failed");
+                    // Said once when a peer stops answering, or answers
+                    // something else wrong; every retry after is debug.
+                    let mut news = false;
                     self.followed.update(|s| {
+                        news = s.state != PeerState::Unreachable
+                            || s.last_error.as_deref() != Some(problem.as_str());
                         s.set_state(PeerState::Unreachable);
-                        s.last_error = Some(problem);
+                        s.last_error = Some(problem.clone());
                     });
+                    if news {
+                        tracing::warn!(peer = %self.followed.peer.url, origin = %self.origin(), %problem,
+                            "cannot copy the peer's log; retrying with backoff");
+                    } else {
+                        tracing::debug!(peer = %self.followed.peer.url, %problem, "replication round failed");
+                    }
                     let pause = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     pause
@@ -307,6 +317,10 @@ impl Follower {
         let new = open_checkpoint(&bytes, &self.followed, self.origin())
             .map_err(|e| Fault::Unreachable(format!("its checkpoint is {e}")))?;
         self.followed.update(|s| {
+            if s.state == PeerState::Unreachable {
+                tracing::info!(peer = %self.followed.peer.url, origin = %self.origin(),
+                    "the peer answers again; copying its log");
+            }
             s.remote_size = new.size();
             s.last_contact = Some(unix_now());
             s.last_error = None;
