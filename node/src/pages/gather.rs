@@ -129,6 +129,42 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The page a statement belongs on: the request, dataset or board the
+    /// state files it under, or for a question or an attachment, what it
+    /// is about. `None` for a key's announcements and for what the state
+    /// does not hold.
+    fn about(&self, id: &StatementId, statement: Option<&Statement>) -> Option<(String, String)> {
+        use kaitiaki_governance::Agg;
+        use kaitiaki_protocol::Body;
+        let owner = query::statement_state(self.store(), id).ok()??.owner;
+        let on = |kind: &str, of: &StatementId| -> Option<(String, String)> {
+            let name = match kind {
+                "requests" => self.request_title(of),
+                "datasets" => self.dataset_name(of),
+                _ => self.body_name(of),
+            };
+            Some((format!("/{kind}/{}", of.to_hex()), name))
+        };
+        let request_or_dataset = |of: &StatementId| {
+            if self.request_record(of).ok()?.is_some() {
+                on("requests", of)
+            } else {
+                on("datasets", of)
+            }
+        };
+        match owner? {
+            Agg::Request(r) => on("requests", &r),
+            Agg::Dataset(d) => on("datasets", &d),
+            Agg::Body(b) => on("bodies", &b),
+            Agg::Item(_) => match &statement?.body {
+                Body::RequestQuestion(q) => on("requests", &q.request),
+                Body::AttachmentCommit(a) => request_or_dataset(&a.subject),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// A statement of this node's own log or of a mirror, parsed.
     pub(crate) fn own_statement(&self, id: &StatementId) -> Option<Statement> {
         let storage = &self.shared.storage;
@@ -342,6 +378,7 @@ impl<'a> Ctx<'a> {
                 .map_err(|e| format!("the signature did not check out: {e}")),
             log,
             payload: pretty,
+            about: self.about(id, statement.as_ref()),
             mirrored_from,
         }
     }

@@ -135,6 +135,9 @@ pub struct RecordCheck {
     pub payload: String,
     /// For a record of a peer's log mirrored here: that node's address.
     pub mirrored_from: Option<String>,
+    /// The page of what the record is part of (a request, a dataset, a
+    /// board), when there is one: its address and its title or name.
+    pub about: Option<(String, String)>,
 }
 
 /// A checkpoint whose signature checked out.
@@ -458,6 +461,9 @@ pub fn record_page(
             } @else {
                 "; entered this node's log on " (date(c.sequenced_at)) "."
             }
+        }
+        @if let Some((href, name)) = &c.about {
+            @if concern.is_none() { p { "Part of the record of " a href=(href) { (name) } "." } }
         }
         @if let Some(v) = concern { (super::concern::record_section(v)) }
         section.card aria-labelledby="what-checked" {

@@ -473,3 +473,32 @@ async fn pages_name_causes_count_every_member_and_refuse_bad_filters() {
     );
     node.stop().await;
 }
+
+/// A record's "check this record" page links to the page it is part of:
+/// a request's, a board's, a dataset's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_page_leads_to_what_the_record_is_part_of() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    for (record, page) in [
+        (story.approved, format!("/requests/{}", story.approved)),
+        (story.iwi_board, format!("/bodies/{}", story.iwi_board)),
+        (story.housing, format!("/datasets/{}", story.housing)),
+    ] {
+        let (status, text) = served(&node, &format!("/records/{record}")).await;
+        assert_eq!(status, 200);
+        let d = html::parse(&text).expect("parses");
+        let part_of = d
+            .find("p")
+            .into_iter()
+            .find(|p| p.text().starts_with("Part of the record of "))
+            .unwrap_or_else(|| panic!("no link onward on the page of {record}"));
+        assert!(
+            part_of.hrefs().contains(&page.as_str()),
+            "{page}: {}",
+            part_of.text()
+        );
+    }
+    node.stop().await;
+}
