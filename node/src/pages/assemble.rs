@@ -445,7 +445,14 @@ pub fn dataset(
         history,
         after: after.map(|c| c.to_hex()),
         next,
-        thread: v.thread.iter().map(|t| event(ctx, t, None)).collect(),
+        thread: v
+            .thread
+            .iter()
+            .filter(|t| !t.kind.name().starts_with("concern."))
+            .map(|t| event(ctx, t, None))
+            .collect(),
+        concerns: concerns(ctx, &v.thread)?,
+        form: ctx.concern_form(),
         check: ctx.check(id),
     }))
 }

@@ -141,14 +141,14 @@ pub fn record_section(v: &ConcernRecordView) -> Markup {
 /// The concerns section: the list, then how to raise one.
 pub fn section(
     l: &Labels,
-    subject: &str,
+    (what, subject): (&str, &str),
     concerns: &[ConcernThread],
     form: &ConcernForm,
 ) -> Markup {
     html! {
         section aria-labelledby="concerns" {
             h2 #concerns { (l.ui("concerns")) }
-            @if concerns.is_empty() { p { "Nobody has raised a concern about this request." } }
+            @if concerns.is_empty() { p { "Nobody has raised a concern about this " (what) "." } }
             @for c in concerns {
                 article.card.concern {
                     p.meta {
@@ -168,22 +168,28 @@ pub fn section(
                     @if c.responses.is_empty() { p.small { "No board has responded yet." } }
                 }
             }
-            (raise(l, subject, form))
+            (raise(l, (what, subject), form))
         }
     }
 }
 
-fn raise(l: &Labels, subject: &str, form: &ConcernForm) -> Markup {
+/// How to raise a concern about `subject`, a `what` (`request`, `dataset`).
+fn raise(l: &Labels, (what, subject): (&str, &str), form: &ConcernForm) -> Markup {
+    let boards = if what == "request" {
+        "decide it"
+    } else {
+        "govern it"
+    };
     let config = json!({ "subject": subject, "network": form.network });
     html! {
         section.card.raise aria-labelledby="raise" {
             h3 #raise { (l.ui("raise_concern")) }
             p {
-                "Anyone may raise a concern about this request. The boards that decide it will see it and respond here, in public."
+                "Anyone may raise a concern about this " (what) ". The boards that " (boards) " will see it and respond here, in public."
             }
             h4 { "What happens to your concern" }
             ol {
-                li { "Your words become a " strong { "signed statement" } " of the kind " code { "concern.raise" } " about this request." }
+                li { "Your words become a " strong { "signed statement" } " of the kind " code { "concern.raise" } " about this " (what) "." }
                 li { "It is signed with a " strong { "key" } ": a pair of numbers only its holder can sign with. The public half of the key is shown with your concern; it says nothing about who you are unless you announce a name with it." }
                 li { "This node checks the signature and adds the concern to its " strong { "public, append-only log" } ". Nobody, including the node's operator, can change or delete it afterwards, and anyone can check that it is there." }
                 li { "Your concern is public. Do not write anything you would not want everyone to read, such as names or health details." }

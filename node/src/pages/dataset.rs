@@ -9,6 +9,7 @@ use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::chart::{self, ChartData};
+use super::concern::{self, ConcernForm, ConcernThread};
 use super::labels::{Labels, Section};
 use super::layout::{counted, date, pager, person, status, Person};
 use super::overview::{
@@ -84,8 +85,14 @@ pub struct DatasetView {
     pub after: Option<String>,
     /// The cursor of the next page.
     pub next: Option<String>,
-    /// Concerns and questions about the dataset itself.
+    /// Questions about the dataset itself, and what else is filed under
+    /// it that is not a concern.
     pub thread: Vec<Event>,
+    /// Concerns about the dataset itself, each with the boards' responses
+    /// and whether it is resolved.
+    pub concerns: Vec<ConcernThread>,
+    /// How to raise one.
+    pub form: ConcernForm,
     /// The registration checked against the log.
     pub check: Option<RecordCheck>,
 }
@@ -150,10 +157,11 @@ pub fn render(l: &Labels, v: &DatasetView) -> Markup {
         }
         @if !v.thread.is_empty() {
             section aria-labelledby="thread" {
-                h2 #thread { "Questions and concerns about this dataset" }
+                h2 #thread { "Questions about this dataset" }
                 (event_list(l, &v.thread))
             }
         }
+        (concern::section(l, ("dataset", &v.id), &v.concerns, &v.form))
     }
 }
 

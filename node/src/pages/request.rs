@@ -532,7 +532,7 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             h2 #timeline { (l.ui("timeline")) }
             (event_list(l, &v.events))
         }
-        (concern::section(l, &v.id, &v.concerns, &v.form))
+        (concern::section(l, ("request", &v.id), &v.concerns, &v.form))
     }
 }
 

@@ -502,3 +502,51 @@ async fn a_record_page_leads_to_what_the_record_is_part_of() {
     }
     node.stop().await;
 }
+
+/// A dataset's page shows each concern about it with where it stands, and
+/// how to raise one, as a request's page does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
+    use kaitiaki_protocol::statement::ConcernRaise;
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    let path = format!("/datasets/{}", story.housing);
+    let (_, before) = served(&node, &path).await;
+    let d = html::parse(&before).expect("parses");
+    assert!(
+        d.by_id("concern-form").is_some(),
+        "no way to raise a concern"
+    );
+    assert!(d
+        .text()
+        .contains("Nobody has raised a concern about this dataset."));
+
+    let concern = seed::say(
+        &node,
+        &story.researcher,
+        kaitiaki_protocol::Body::ConcernRaise(ConcernRaise {
+            subject: story.housing,
+            text: "Who can see these records?".into(),
+        }),
+    )
+    .await;
+    let (_, after) = served(&node, &path).await;
+    let d = html::parse(&after).expect("parses");
+    let card = d
+        .find("article")
+        .into_iter()
+        .find(|a| a.text().contains("Who can see these records?"))
+        .expect("the concern is shown");
+    let text = card.text();
+    assert!(
+        text.contains("Open") && text.contains("No board has responded yet."),
+        "{text}"
+    );
+    assert!(
+        card.hrefs()
+            .contains(&format!("/records/{concern}").as_str()),
+        "{text}"
+    );
+    node.stop().await;
+}
