@@ -9,12 +9,13 @@ use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::{Body, StatementId};
 
-use super::body::{BodyDecision, BodyView};
+use super::body::{AmendmentItem, BodyDecision, BodyView};
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
 use super::dataset::{CodeItem, DatasetView, HistoryItem};
 use super::feed::{self, Entry, Feed};
 use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
+use super::layout::person_name;
 use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
@@ -504,7 +505,12 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             .unwrap_or_default(),
         rule: current.map(|v| v.rule.clone()),
         notice_days: current.map(|v| v.notice_days).unwrap_or(0),
-        amendments: b.record.amendments.len(),
+        amendments: b
+            .record
+            .amendments
+            .iter()
+            .map(|a| amendment(ctx, a, current.map_or(0, |v| v.members.len())))
+            .collect(),
         datasets: datasets
             .items
             .iter()
@@ -515,6 +521,53 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
         next,
         check: ctx.check(id),
     }))
+}
+
+/// An amendment as the board's page lists it, with what it changes in
+/// words when this node holds its statement.
+fn amendment(
+    ctx: &Ctx<'_>,
+    a: &kaitiaki_governance::bodies::AmendmentRecord,
+    members: usize,
+) -> AmendmentItem {
+    let mut changes = Vec::new();
+    let mut reason = String::new();
+    if let Some(Body::BodyAmend(m)) = ctx.own_statement(&a.id).map(|s| s.body) {
+        for added in &m.add_members {
+            let who = ctx.person(&KeyBytes::of(&added.key));
+            changes.push(format!("Adds {} as {}.", person_name(&who), added.role));
+        }
+        for removed in &m.remove_members {
+            changes.push(format!(
+                "Removes {}.",
+                person_name(&ctx.person(&KeyBytes::of(removed)))
+            ));
+        }
+        if let Some(rule) = &m.rule {
+            changes.push(format!(
+                "A new rule: {}",
+                super::body::rule_words(rule, members)
+            ));
+        }
+        if let Some(days) = m.notice_days {
+            changes.push(match days {
+                0 => "Requests no longer wait for community comment before votes can decide them.".to_owned(),
+                d => format!("Every request stays open for community comment for {d} days before votes can decide it."),
+            });
+        }
+        if m.description.is_some() {
+            changes.push("A new description of the board.".to_owned());
+        }
+        reason = m.reason;
+    }
+    AmendmentItem {
+        id: a.id.to_hex(),
+        proposer: ctx.person(&a.proposer),
+        proposed: a.proposed.at,
+        changes,
+        reason,
+        decision: a.decision.as_ref().map(|d| (d.outcome, d.at.at)),
+    }
 }
 
 /// A feed of decisions on requests of one dataset or board.

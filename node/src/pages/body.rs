@@ -8,7 +8,7 @@ use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::Labels;
-use super::layout::{counted, date, pager, person, prose, status, Person};
+use super::layout::{check_link, counted, date, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
 use super::request::undecided;
 use super::verify::{summary, RecordCheck};
@@ -27,6 +27,24 @@ pub struct BodyDecision {
     /// Where it stands overall.
     pub status: RequestStatus,
     /// This board's decision and when, once made.
+    pub decision: Option<(Outcome, Timestamp)>,
+}
+
+/// An amendment of the board's charter, as its page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmendmentItem {
+    /// The `body.amend` statement's id.
+    pub id: String,
+    /// Who proposed it.
+    pub proposer: Person,
+    /// When it was proposed.
+    pub proposed: Timestamp,
+    /// What it changes, each in a sentence (empty when this node does not
+    /// hold the statement's text).
+    pub changes: Vec<String>,
+    /// Why, in the proposer's words.
+    pub reason: String,
+    /// The board's decision and when, once made.
     pub decision: Option<(Outcome, Timestamp)>,
 }
 
@@ -51,8 +69,8 @@ pub struct BodyView {
     pub rule: Option<DecisionRule>,
     /// Days a request stays open for comment before votes can decide it.
     pub notice_days: u32,
-    /// How many times its charter was amended.
-    pub amendments: usize,
+    /// Amendments of its charter proposed so far, oldest first.
+    pub amendments: Vec<AmendmentItem>,
     /// Datasets it governs: id and name.
     pub datasets: Vec<(String, String)>,
     /// This page of requests it decides, oldest first.
@@ -93,7 +111,23 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
             dl.facts {
                 @if let Some(f) = v.founded { dt { "Founded" } dd { (date(f)) } }
                 dt { "Its decisions are recorded on" } dd { code { (v.home_log) } }
-                dt { "Charter changes" } dd { @if v.amendments == 0 { "None" } @else { (counted(v.amendments, "amendment", "amendments")) ", each decided by the board's own rule" } }
+                dt { "Charter changes" } dd { @if v.amendments.is_empty() { "None" } @else { a href="#amendments" { (counted(v.amendments.len(), "amendment", "amendments")) } ", each decided by the board's own rule" } }
+            }
+            @if !v.amendments.is_empty() {
+                h3 #amendments { "Changes to the charter" }
+                ol.timeline {
+                    @for a in &v.amendments {
+                        li {
+                            p.meta { (date(a.proposed)) " · proposed by " (person(&a.proposer)) " · " (check_link(&a.id)) }
+                            @if !a.changes.is_empty() { ul { @for c in &a.changes { li { (c) } } } }
+                            blockquote { (prose(&a.reason)) }
+                            @match a.decision {
+                                Some((o, at)) => p { "The board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) "." },
+                                None => p { "Not decided yet: the board votes on it by its rule." },
+                            }
+                        }
+                    }
+                }
             }
         }
         div.grid {

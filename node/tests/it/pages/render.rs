@@ -646,7 +646,7 @@ fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page(
             members: vec![],
             rule: None,
             notice_days: 0,
-            amendments: 0,
+            amendments: vec![],
             datasets: vec![],
             decisions: vec![BodyDecision {
                 request: "44".repeat(32),
@@ -665,6 +665,60 @@ fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page(
         let text = parse(&html).expect("parses").text();
         assert!(text.contains(words), "{status:?}: {text}");
     }
+}
+
+#[test]
+fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
+    use kaitiaki_governance::rules::Outcome;
+    use kaitiaki_node::pages::body::{self, AmendmentItem, BodyView};
+    let l = Labels::built_in();
+    let mut b = BodyView {
+        id: "55".repeat(32),
+        name: "Te Poari".into(),
+        description: "The board.".into(),
+        home_log: "iwi.example".into(),
+        founded: Some(at("2025-10-01T00:00:00Z")),
+        valid: true,
+        members: vec![(person("Hine"), "chair".into())],
+        rule: None,
+        notice_days: 14,
+        amendments: vec![AmendmentItem {
+            id: "aa".repeat(32),
+            proposer: person("Hine"),
+            proposed: at("2026-10-30T00:00:00Z"),
+            changes: vec![
+                "Every request stays open for community comment for 14 days before votes can decide it.".into(),
+            ],
+            reason: "Whānau asked for time.".into(),
+            decision: Some((Outcome::Approved, at("2026-10-31T00:00:00Z"))),
+        }],
+        datasets: vec![],
+        decisions: vec![],
+        after: None,
+        next: None,
+        check: None,
+    };
+    let html = page("Board", body::render(&l, &b));
+    assert_accessible("board with an amendment", &html);
+    let d = parse(&html).expect("parses");
+    let text = d.text();
+    for want in [
+        "1 amendment",
+        "30 October 2026",
+        "open for community comment for 14 days",
+        "Whānau asked for time.",
+        "on 31 October 2026",
+    ] {
+        assert!(text.contains(want), "missing {want:?}: {text}");
+    }
+    assert!(d
+        .hrefs()
+        .contains(&format!("/records/{}", "aa".repeat(32)).as_str()));
+    b.amendments[0].decision = None;
+    let text = parse(&page("Board", body::render(&l, &b)))
+        .expect("parses")
+        .text();
+    assert!(text.contains("Not decided yet"), "{text}");
 }
 
 fn search_view() -> kaitiaki_node::pages::search::SearchView {
