@@ -5,7 +5,8 @@
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::query::{self, SuspendedBy};
 use kaitiaki_governance::requests::DueReport;
-use kaitiaki_governance::{Cursor, KeyBytes};
+use kaitiaki_governance::rules::Outcome;
+use kaitiaki_governance::{Cursor, KeyBytes, RequestStatus};
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::{Body, StatementId};
 
@@ -200,12 +201,19 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
         let id = envelope.id();
         for d in &rec.decisions {
             if let Some(dec) = d.decision.as_ref().filter(|dec| dec.vote == id) {
+                let now = query::request_status(ctx.store(), &v.subject, ctx.now)
+                    .map_err(GatherError::of)?
+                    .filter(|s| match dec.outcome {
+                        Outcome::Approved => *s != RequestStatus::Approved,
+                        Outcome::Declined => *s != RequestStatus::Declined,
+                    });
                 out.push(DecisionItem {
                     request: v.subject.to_hex(),
                     title: rec.title.clone(),
                     body_name: ctx.body_name(&d.body),
                     outcome: dec.outcome,
                     at: dec.at.at,
+                    now,
                 });
             }
         }
@@ -570,7 +578,16 @@ fn amendment(
     }
 }
 
-/// A feed of decisions on requests of one dataset or board.
+/// "Approved" or "Declined".
+fn outcome_text(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Approved => "Approved",
+        Outcome::Declined => "Declined",
+    }
+}
+
+/// A feed of decisions on requests of one dataset or board, and of the
+/// rāhui on the dataset or placed by the board.
 pub fn decisions_feed(
     ctx: &Ctx<'_>,
     filter: &RequestFilter,
@@ -602,19 +619,71 @@ pub fn decisions_feed(
                         _ => None,
                     })
                     .unwrap_or_default();
+                let (body, word) = (ctx.body_name(&d.body), outcome_text(dec.outcome));
                 entries.push(Entry {
-                    vote: dec.vote.to_hex(),
-                    request: r.id.to_hex(),
-                    title: r.title.clone(),
-                    body_name: ctx.body_name(&d.body),
-                    outcome: dec.outcome,
+                    record: dec.vote.to_hex(),
+                    page: format!("/requests/{}", r.id.to_hex()),
+                    title: format!("{body}: {word} — {}", r.title),
+                    summary: format!(
+                        "{body} {} the request “{}”. Purpose: {purpose}",
+                        word.to_lowercase(),
+                        r.title
+                    ),
                     at: dec.at.at,
-                    purpose,
                 });
             }
         }
     }
-    entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.vote.cmp(&b.vote)));
+    // Rāhui on the dataset, or placed by the board, in the same window.
+    let datasets = match (filter.dataset, filter.body) {
+        (Some(d), _) => vec![d],
+        (None, Some(b)) => lists::datasets_of_body(ctx.store(), &b, None, 50)
+            .map_err(GatherError::of)?
+            .items
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    for d in datasets {
+        let Some(rec) = ctx.dataset_record(&d)? else {
+            continue;
+        };
+        for r in rec
+            .rahui
+            .iter()
+            .filter(|r| filter.body.is_none_or(|b| b == r.body))
+        {
+            let body = ctx.body_name(&r.body);
+            let page = format!("/datasets/{}", d.to_hex());
+            if r.placed.at >= since {
+                entries.push(Entry {
+                    record: r.id.to_hex(),
+                    page: page.clone(),
+                    title: format!("{body}: rāhui placed — {}", rec.name),
+                    summary: format!(
+                        "{body} placed a rāhui on “{}”: no new approvals, and approved uses are \
+                         paused until it ends. Reason: {}",
+                        rec.name, r.reason
+                    ),
+                    at: r.placed.at,
+                });
+            }
+            if let Some(l) = r.lifted.as_ref().filter(|l| l.at.at >= since) {
+                entries.push(Entry {
+                    record: l.id.to_hex(),
+                    page,
+                    title: format!("{body}: rāhui lifted — {}", rec.name),
+                    summary: format!(
+                        "{body} lifted the rāhui on “{}”. Reason: {}",
+                        rec.name, l.reason
+                    ),
+                    at: l.at.at,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.record.cmp(&b.record)));
     entries.truncate(feed::MAX_ENTRIES);
     let base = ctx.node.base_url.clone();
     Ok(Feed {

@@ -2,10 +2,10 @@
 //! can follow them in a feed reader.
 //!
 //! A feed lists the boards' decisions on requests received in the last
-//! [`WINDOW_DAYS`] days, newest first, at most [`MAX_ENTRIES`]: a feed is
-//! for news, and the pages hold the full history.
+//! [`WINDOW_DAYS`] days, and the rāhui placed or lifted in that time (on
+//! the dataset, or by the board), newest first, at most [`MAX_ENTRIES`]: a
+//! feed is for news, and the pages hold the full history.
 
-use kaitiaki_governance::rules::Outcome;
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
@@ -15,23 +15,21 @@ pub const WINDOW_DAYS: u32 = 400;
 /// The most entries a feed holds.
 pub const MAX_ENTRIES: usize = 50;
 
-/// One decision in a feed.
+/// One decision in a feed: a board's answer to a request, or a rāhui
+/// placed or lifted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// The deciding vote's id (the entry's id).
-    pub vote: String,
-    /// The request's id.
-    pub request: String,
-    /// The request's title.
+    /// The id of the statement that made the decision (the deciding vote,
+    /// the `rahui.place` or the `rahui.lift`): the entry's id.
+    pub record: String,
+    /// The path of the page it is about (`/requests/…`, `/datasets/…`).
+    pub page: String,
+    /// The entry's title ("Te Poari: Approved — Rangatahi wellbeing").
     pub title: String,
-    /// The board that decided.
-    pub body_name: String,
-    /// What it decided.
-    pub outcome: Outcome,
+    /// What happened, in a sentence or two.
+    pub summary: String,
     /// When.
     pub at: Timestamp,
-    /// The request's purpose, shortened.
-    pub purpose: String,
 }
 
 /// A feed.
@@ -63,11 +61,11 @@ pub fn render(f: &Feed) -> String {
             author { name { "Kaitiaki" } }
             @for e in &f.entries {
                 entry {
-                    title { (e.body_name) ": " (word(e.outcome)) " — " (e.title) }
-                    id { (f.base_url) "/records/" (e.vote) }
-                    link rel="alternate" type="text/html" href={ (f.base_url) "/requests/" (e.request) } {}
+                    title { (e.title) }
+                    id { (f.base_url) "/records/" (e.record) }
+                    link rel="alternate" type="text/html" href={ (f.base_url) (e.page) } {}
                     updated { (e.at.to_rfc3339()) }
-                    summary { (e.body_name) " " (word(e.outcome).to_lowercase()) " the request “" (e.title) "”. Purpose: " (e.purpose) }
+                    summary { (e.summary) }
                 }
             }
         }
@@ -77,13 +75,6 @@ pub fn render(f: &Feed) -> String {
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}",
         doc.into_string()
     )
-}
-
-fn word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Approved => "Approved",
-        Outcome::Declined => "Declined",
-    }
 }
 
 #[cfg(test)]
@@ -99,13 +90,11 @@ mod tests {
             self_url: "http://n.example/datasets/ab/feed.atom".into(),
             base_url: "http://n.example".into(),
             entries: vec![Entry {
-                vote: "v1".into(),
-                request: "r1".into(),
-                title: "Rangatahi & services".into(),
-                body_name: "Te Poari".into(),
-                outcome: Outcome::Approved,
+                record: "v1".into(),
+                page: "/requests/r1".into(),
+                title: "Te Poari: Approved — Rangatahi & services".into(),
+                summary: "Te Poari approved the request.".into(),
                 at,
-                purpose: "Why".into(),
             }],
             updated: at,
         };
@@ -115,5 +104,7 @@ mod tests {
         assert!(xml.contains("Decisions &lt;on&gt; data"));
         assert!(xml.contains("Rangatahi &amp; services"));
         assert!(xml.contains("<updated>2026-11-22T09:00:00Z</updated>"));
+        assert!(xml.contains("<id>http://n.example/records/v1</id>"));
+        assert!(xml.contains("href=\"http://n.example/requests/r1\""));
     }
 }

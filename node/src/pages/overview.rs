@@ -3,12 +3,13 @@
 //! reports, open concerns, and whether the log checks out.
 
 use kaitiaki_governance::rules::Outcome;
+use kaitiaki_governance::RequestStatus;
 use kaitiaki_protocol::statement::{ReportKind, Sensitivity};
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::{Labels, Section};
-use super::layout::{counted, date, person, Person};
+use super::layout::{counted, date, person, status, Person};
 use super::verify::{log_status, LogStatus};
 
 /// A dataset in a list.
@@ -71,6 +72,9 @@ pub struct DecisionItem {
     pub outcome: Outcome,
     /// When the deciding vote was recorded.
     pub at: Timestamp,
+    /// Where the request stands now, when that is not what this decision
+    /// alone would say (an approval since paused by a rāhui, say).
+    pub now: Option<RequestStatus>,
 }
 
 /// A request that owes a report: overdue, or coming due.
@@ -198,6 +202,7 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                         li {
                             span class={ "outcome o-" (outcome_key(d.outcome)) } { (outcome_words(l, d.outcome)) }
                             " " a href={ "/requests/" (d.request) } { (d.title) }
+                            @if let Some(s) = d.now { " · now " (status(l, s)) }
                             br;
                             span.meta { "by " (d.body_name) ", " (date(d.at)) }
                         }

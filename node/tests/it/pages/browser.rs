@@ -550,3 +550,45 @@ async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
     );
     node.stop().await;
 }
+
+/// A dataset's feed, and the feed of the board that placed it, tell of a
+/// rāhui: someone following the data learns that its use is paused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_tell_of_a_rahui() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    for path in [
+        format!("/datasets/{}/feed.atom", story.housing),
+        format!("/bodies/{}/feed.atom", story.iwi_board),
+    ] {
+        let r = node.http.get(node.at(&path)).send().await.expect("feed");
+        assert_eq!(r.status(), 200, "{path}");
+        let feed = r.text().await.expect("feed body");
+        let entry = feed
+            .split("<entry>")
+            .find(|e| e.contains("rāhui placed"))
+            .unwrap_or_else(|| panic!("{path} tells of no rāhui: {feed}"));
+        assert!(
+            entry.contains("Te Poari Raraunga o Ngāti Tauira: rāhui placed — "),
+            "{entry}"
+        );
+        assert!(
+            entry.contains(&format!("/datasets/{}", story.housing)),
+            "{entry}"
+        );
+        assert!(entry.contains("approved uses are paused"), "{entry}");
+    }
+    // The wellbeing data has no rāhui, and its feed says none.
+    let feed = node
+        .http
+        .get(node.at(&format!("/datasets/{}/feed.atom", story.wellbeing)))
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("feed body");
+    assert!(!feed.contains("rāhui"), "{feed}");
+    node.stop().await;
+}

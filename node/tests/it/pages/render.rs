@@ -106,13 +106,24 @@ fn rahui_and_decisions_show_with_maori_marked() {
             placed: at("2026-11-01T00:00:00Z"),
             until: None,
         }],
-        decisions: vec![overview::DecisionItem {
-            request: "22".repeat(32),
-            title: "Rangatahi & services".into(),
-            body_name: "Te Poari".into(),
-            outcome: Outcome::Approved,
-            at: at("2026-11-02T00:00:00Z"),
-        }],
+        decisions: vec![
+            overview::DecisionItem {
+                request: "22".repeat(32),
+                title: "Rangatahi & services".into(),
+                body_name: "Te Poari".into(),
+                outcome: Outcome::Approved,
+                at: at("2026-11-02T00:00:00Z"),
+                now: None,
+            },
+            overview::DecisionItem {
+                request: "24".repeat(32),
+                title: "Housing and schools".into(),
+                body_name: "Te Poari".into(),
+                outcome: Outcome::Approved,
+                at: at("2026-10-02T00:00:00Z"),
+                now: Some(RequestStatus::Suspended),
+            },
+        ],
         overdue: vec![],
         due_soon: vec![overview::DueItem {
             request: "23".repeat(32),
@@ -150,6 +161,12 @@ fn rahui_and_decisions_show_with_maori_marked() {
     assert!(html.contains("until the board lifts it"));
     let text = parse(&html).expect("parses").text();
     assert!(text.contains("Coming due in the next six weeks"), "{text}");
+    // An approval paused since says so beside the decision.
+    assert!(
+        text.contains("Housing and schools · now Suspended"),
+        "{text}"
+    );
+    assert!(!text.contains("Rangatahi & services · now"), "{text}");
     assert!(
         text.contains("regular report due 1 December 2026"),
         "{text}"
