@@ -421,7 +421,9 @@ impl Config {
         if self.storage.cache_bytes < 1 << 20 {
             return Err(invalid("storage.cache_bytes", "must be at least 1 MiB"));
         }
-        crate::witness::check_config(&self.witness)?;
+        // Peers witness each other unless told not to, so they count
+        // towards `witness.require` as the node will run.
+        crate::witness::check_config(&crate::node::with_peers_as_witnesses(self))?;
         for peer in &self.peers {
             crate::replication::check_peer(peer, &self.origin)
                 .map_err(|problem| invalid("peers", &problem))?;
@@ -478,6 +480,31 @@ mod tests {
         let mut c = Config::default();
         let bad = c.apply_env([("KAITIAKI_RATE_BURST".to_owned(), "many".to_owned())]);
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn peers_count_as_witnesses_for_the_publish_policy() {
+        use kaitiaki_protocol::note::{KeyName, NoteSigner};
+        let peer = NoteSigner::from_seed(KeyName::new("pacific.example").unwrap(), &[7; 32]);
+        let mut c = Config::default();
+        c.witness.require = 1;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "witness.require",
+                ..
+            })
+        ));
+        c.peers = vec![PeerConfig::new(
+            "http://127.0.0.1:9",
+            peer.verifier().to_string(),
+        )];
+        c.validate().expect("the peer witnesses this node");
+        c.peers[0].witness = false;
+        assert!(
+            c.validate().is_err(),
+            "a peer that does not witness does not count"
+        );
     }
 
     #[test]

@@ -342,7 +342,7 @@ impl Node {
 /// `witness = false`) added both ways: this node witnesses the peer's log,
 /// and asks the peer to witness its own. A peer's witness key is its log
 /// key under the cosignature type (see [`crate::witness`]).
-fn with_peers_as_witnesses(config: &Config) -> crate::config::WitnessConfig {
+pub(crate) fn with_peers_as_witnesses(config: &Config) -> crate::config::WitnessConfig {
     let mut w = config.witness.clone();
     for peer in config.peers.iter().filter(|p| p.witness) {
         let Ok(p) = crate::replication::Peer::from_config(peer, &config.origin) else {
