@@ -177,6 +177,37 @@ fn a_node_follows_another_added_at_run_time() {
     let p = on_agency.json(&["peer", "list"]);
     assert_eq!(p["peers"][0]["origin"], "iwi.example", "{p}");
     assert_eq!(p["peers"][0]["mirrored"], size, "{p}");
+
+    // The same log at another address is refused at run time, with the
+    // way to do it: an entry in the configuration, which takes the place
+    // of the one added at run time.
+    let moved = on_agency.run(&[
+        "peer",
+        "add",
+        "http://127.0.0.1:9",
+        "--peer-key",
+        &key_text,
+        "--data",
+        agency_data.to_str().unwrap(),
+    ]);
+    assert!(!moved.status.success());
+    let err = String::from_utf8_lossy(&moved.stderr);
+    assert!(
+        err.contains("peer_conflict") && err.contains("[[peers]] entry"),
+        "{err}"
+    );
+    agency.stop();
+    let agency = NodeProc::start_with(
+        &agency_data,
+        &[
+            ("KAITIAKI_ORIGIN", "agency.example"),
+            ("KAITIAKI_PEERS", &format!("{key_text}@http://127.0.0.1:9")),
+        ],
+    );
+    let p = crate::support::get_json(&format!("{}/v1/peers", agency.url)).unwrap();
+    let peers = p["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 1, "{p}");
+    assert_eq!(peers[0]["url"], "http://127.0.0.1:9", "{p}");
     agency.stop();
     iwi.stop();
 }

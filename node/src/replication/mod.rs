@@ -389,7 +389,9 @@ pub(crate) fn add_peer(
     if let Some(existing) = shared.replication.peer(&peer.origin) {
         if existing.peer.url != peer.url || existing.peer.config.key != peer.config.key {
             return Err(AddPeerError::Conflict(format!(
-                "this node already follows the log {} at {} with key {}",
+                "this node already follows the log {} at {} with key {}; to follow it at another \
+                 address, give it a [[peers]] entry with that URL in the node's configuration and \
+                 restart the node (an entry there takes the place of one added at run time)",
                 peer.origin, existing.peer.url, existing.peer.config.key
             )));
         }
