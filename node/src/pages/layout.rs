@@ -125,7 +125,8 @@ pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) ->
                                 Some(by) => { "The words on these pages were reviewed by " (by) ". " }
                                 None => { "The words on these pages are the built-in ones; this node's governance boards may replace them. " }
                             }
-                            a href="/v1/checkpoint" { "The log's latest signed checkpoint" } " · "
+                            a href="/#log-status" { (l.ui("verification_status")) } " · "
+                            a href="/v1/checkpoint" { "The latest signed checkpoint (JSON)" } " · "
                             a href="/openapi.json" { "API for developers" }
                         }
                     }
