@@ -159,8 +159,7 @@ pub fn time(text: &str) -> Result<Timestamp, String> {
 /// The current time, by this computer's clock (statements' `created_at` is
 /// the author's word and is informative only).
 pub fn now() -> Timestamp {
-    let ms = chrono::Utc::now().timestamp_millis();
-    Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::EPOCH)
+    kaitiaki_node::Clock::system().now()
 }
 
 #[cfg(test)]

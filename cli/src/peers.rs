@@ -15,7 +15,6 @@ use kaitiaki_node::api::attachments::sign_request;
 use kaitiaki_node::identity::Identity;
 use kaitiaki_protocol::evidence::Evidence;
 use kaitiaki_protocol::note::NoteVerifier;
-use kaitiaki_protocol::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
@@ -217,13 +216,7 @@ async fn operator_signature(
             data.display()
         )
     })?;
-    let now = Timestamp::from_unix_millis(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    )
-    .context("the clock is before 1970")?;
+    let now = crate::parse::now();
     Ok(sign_request(
         identity.signing_key(),
         &origin,

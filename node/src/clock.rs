@@ -10,6 +10,8 @@
 //! sequences a leaf earlier than the one before it. Configuration cannot
 //! shift the clock; only code that opens a node can
 //! ([`crate::Node::open_with_clock`]).
+//!
+//! This module is the one place the node reads the system's time.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -30,28 +32,39 @@ impl Clock {
 
     /// The time now, in Unix milliseconds.
     pub fn now_millis(&self) -> i64 {
-        system_millis().saturating_add(self.shift_ms.load(Ordering::Relaxed))
+        self.reading(system_millis())
     }
 
     /// The time now.
     pub fn now(&self) -> Timestamp {
-        Timestamp::from_unix_millis(self.now_millis()).unwrap_or(Timestamp::EPOCH)
+        Timestamp::saturating_from_unix_millis(self.now_millis())
     }
 
     /// Makes the clock read `at` now: every node sharing this clock moves
-    /// with it. Setting a time at or after the system's returns to it.
+    /// with it. Setting a time at or after the system's returns to it: the
+    /// clock is never ahead of the system's.
     pub fn set(&self, at: Timestamp) {
-        let shift = at.unix_millis().saturating_sub(system_millis()).min(0);
-        self.shift_ms.store(shift, Ordering::Relaxed);
+        self.set_when(at, system_millis());
     }
 
     /// Returns the clock to the system time.
     pub fn reset(&self) {
-        self.shift_ms.store(0, Ordering::Relaxed);
+        self.shift_ms.store(0, Ordering::Release);
+    }
+
+    /// What the clock reads when the system clock reads `system_ms`.
+    fn reading(&self, system_ms: i64) -> i64 {
+        system_ms.saturating_add(self.shift_ms.load(Ordering::Acquire))
+    }
+
+    /// [`Clock::set`], with the system clock reading `system_ms`.
+    fn set_when(&self, at: Timestamp, system_ms: i64) {
+        let shift = at.unix_millis().saturating_sub(system_ms).min(0);
+        self.shift_ms.store(shift, Ordering::Release);
     }
 }
 
-/// The system's wall clock in Unix milliseconds.
+/// The system's wall clock in Unix milliseconds (0 if it reads before 1970).
 pub fn system_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -59,38 +72,36 @@ pub fn system_millis() -> i64 {
         .unwrap_or(0)
 }
 
+/// The system's wall clock in whole Unix seconds.
+pub fn system_secs() -> u64 {
+    u64::try_from(system_millis() / 1000).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const DAY: i64 = 86_400_000;
+
     #[test]
-    fn a_set_clock_reads_the_time_set_and_moves_on_from_it() {
+    fn a_set_clock_reads_the_time_set_and_moves_on_with_the_system() {
         let clock = Clock::system();
         let shared = clock.clone();
-        let before = system_millis();
-        let past = Timestamp::from_unix_millis(before - 400 * 86_400_000).unwrap();
-        clock.set(past);
-        // Read through another handle: the time set, plus what has passed
-        // since, which is no more than the system clock saw pass.
-        let read = shared.now_millis();
-        let after = system_millis();
-        assert!(
-            read >= past.unix_millis(),
-            "{read} < {}",
-            past.unix_millis()
-        );
-        assert!(read - past.unix_millis() <= after - before, "{read}");
+        let system = 1_780_000_000_000;
+        let past = Timestamp::from_unix_millis(system - 400 * DAY).unwrap();
+        clock.set_when(past, system);
+        // Every handle reads the time set, and moves on as the system does.
+        assert_eq!(shared.reading(system), past.unix_millis());
+        assert_eq!(shared.reading(system + 1_500), past.unix_millis() + 1_500);
         clock.reset();
-        let before = system_millis();
-        let read = shared.now_millis();
-        assert!((before..=system_millis()).contains(&read), "{read}");
+        assert_eq!(shared.reading(system + 1_500), system + 1_500);
     }
 
     #[test]
     fn a_clock_is_never_set_ahead_of_the_system() {
         let clock = Clock::system();
-        let future = Timestamp::from_unix_millis(system_millis() + 86_400_000).unwrap();
-        clock.set(future);
-        assert!(clock.now_millis() <= system_millis());
+        let system = 1_780_000_000_000;
+        clock.set_when(Timestamp::from_unix_millis(system + DAY).unwrap(), system);
+        assert_eq!(clock.reading(system), system);
     }
 }

@@ -75,6 +75,11 @@ impl Timestamp {
         Timestamp((self.0 + i64::from(days) * 86_400_000).min(MAX_MILLIS))
     }
 
+    /// This time less `days` whole days, no earlier than the epoch.
+    pub fn minus_days(self, days: u32) -> Timestamp {
+        Timestamp((self.0 - i64::from(days) * 86_400_000).max(0))
+    }
+
     /// Parses the strict form `YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z`.
     pub fn parse(text: &str) -> Result<Self, TimeError> {
         let bad = || TimeError::Format(text.chars().take(64).collect());
@@ -170,6 +175,9 @@ mod tests {
             Timestamp::MAX
         );
         assert_eq!(Timestamp::saturating_from_unix_millis(-5), Timestamp::EPOCH);
+        let t = Timestamp::from_unix_millis(10 * 86_400_000).unwrap();
+        assert_eq!(t.minus_days(3).plus_days(3), t);
+        assert_eq!(t.minus_days(11), Timestamp::EPOCH);
         assert_eq!(
             Timestamp::saturating_from_unix_millis(1_000).unix_millis(),
             1_000

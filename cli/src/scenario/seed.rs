@@ -8,7 +8,7 @@ use kaitiaki_protocol::statement::{
     RahuiPlace, ReportKind, RequestAnswer, RequestQuestion, RequestWithdraw, Sensitivity,
     UseCategory, UseReport,
 };
-use kaitiaki_protocol::{Body, ContentHash, Timestamp};
+use kaitiaki_protocol::{Body, ContentHash};
 
 use super::{ensure_people, home_of, request, Home, Nodes, Seeded, Seeder, PEOPLE, SPAN_DAYS};
 use crate::keys::KeyStore;
@@ -19,12 +19,11 @@ use crate::keys::KeyStore;
 /// the end. Returns what it made.
 pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str, clock: &Clock) -> Result<Seeded> {
     ensure_people(keys)?;
-    let start = clock.now().unix_millis() - i64::from(SPAN_DAYS) * 86_400_000;
     let mut s = Seeder {
         nodes,
         keys,
         clock,
-        start: Timestamp::from_unix_millis(start).unwrap_or(Timestamp::EPOCH),
+        start: clock.now().minus_days(SPAN_DAYS),
         network: network.to_owned(),
         seeded: Seeded {
             seeded_at: crate::parse::now().to_string(),
@@ -520,6 +519,6 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str, clock: &Clock) 
         question: q,
         text: "Yes. Results about Māori members of these households will go to the iwi board before anyone else.".into(),
     }), None).await?;
-    s.now();
-    Ok(s.seeded)
+    s.back_to_the_present();
+    Ok(std::mem::take(&mut s.seeded))
 }

@@ -450,10 +450,7 @@ impl Witness {
     }
 }
 
-/// Now, in Unix seconds.
+/// Now, in Unix seconds, by the system clock.
 pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    crate::clock::system_secs()
 }
