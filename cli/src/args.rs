@@ -186,7 +186,7 @@ pub enum NodeCmd {
 #[derive(Debug, Args)]
 pub struct NodeInitArgs {
     /// Where to write the configuration.
-    #[arg(long, default_value = "kaitiaki.toml")]
+    #[arg(long, default_value = crate::node_cmd::DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// The data directory.
     #[arg(long, default_value = "./kaitiaki-data")]

@@ -77,7 +77,8 @@ impl Identity {
                 seed
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if ["log", "db"].iter().any(|d| data_dir.join(d).exists()) {
+                use crate::storage::{DB_DIR, LOG_DIR};
+                if [LOG_DIR, DB_DIR].iter().any(|d| data_dir.join(d).exists()) {
                     return Err(IdentityError::Missing(path));
                 }
                 let mut seed = [0u8; 32];

@@ -30,6 +30,33 @@ pub struct NodeProc {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// `kaitiaki node serve`, with nothing from the test's environment that
+/// would change what the node is (its configuration, network, origin,
+/// peers, log level), and no rate limit: tests append fast from one
+/// address, and the node's own tests cover the limit. Callers add their
+/// settings after this.
+fn serve_command() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["node", "serve"]);
+    for var in [
+        "KAITIAKI_CONFIG",
+        "KAITIAKI_NETWORK",
+        "KAITIAKI_ORIGIN",
+        "KAITIAKI_PEERS",
+        "KAITIAKI_DATA_DIR",
+        "KAITIAKI_LISTEN",
+        // The node's own default log level, as a steward starting it sees.
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("KAITIAKI_RATE_PER_SECOND", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
 impl NodeProc {
     /// Starts `kaitiaki node serve` on a free loopback port over `data`.
     pub fn start(data: &Path) -> NodeProc {
@@ -38,9 +65,8 @@ impl NodeProc {
 
     /// As [`NodeProc::start`], with extra `KAITIAKI_*` settings.
     pub fn start_with(data: &Path, env: &[(&str, &str)]) -> NodeProc {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["node", "serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data);
+        let mut cmd = serve_command();
+        cmd.args(["--listen", "127.0.0.1:0", "--data"]).arg(data);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -50,24 +76,12 @@ impl NodeProc {
     /// Starts `kaitiaki node serve` in `dir` with nothing but a free port
     /// given, as an operator would after `kaitiaki node init` there.
     pub fn start_in(dir: &Path) -> NodeProc {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["node", "serve", "--listen", "127.0.0.1:0"])
-            .current_dir(dir);
+        let mut cmd = serve_command();
+        cmd.args(["--listen", "127.0.0.1:0"]).current_dir(dir);
         Self::spawn(cmd)
     }
 
     fn spawn(mut cmd: Command) -> NodeProc {
-        // Tests append fast from one address; the rate limit is tested
-        // by the node's own tests.
-        if !cmd.get_envs().any(|(k, _)| k == "KAITIAKI_RATE_PER_SECOND") {
-            cmd.env("KAITIAKI_RATE_PER_SECOND", "0");
-        }
-        cmd.env_remove("KAITIAKI_CONFIG")
-            // The node's own default log level, as a steward starting it sees.
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start the node");
         let stderr = child.stderr.take().expect("node stderr");
         let (tx, rx) = mpsc::channel();

@@ -10,7 +10,7 @@ use kaitiaki_governance::{Cursor, KeyBytes, RequestStatus};
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::{Body, StatementId};
 
-use super::body::{AmendmentItem, BodyDecision, BodyView};
+use super::body::{notice_words, rule_words, AmendmentItem, BodyDecision, BodyView};
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
 use super::dataset::{CodeItem, DatasetView, HistoryItem};
@@ -457,7 +457,7 @@ pub fn dataset(
         thread: v
             .thread
             .iter()
-            .filter(|t| !t.kind.name().starts_with("concern."))
+            .filter(|t| !matches!(t.kind, st::Kind::ConcernRaise | st::Kind::ConcernRespond))
             .map(|t| event(ctx, t, None))
             .collect(),
         concerns: concerns(ctx, &v.thread)?,
@@ -517,7 +517,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             .record
             .amendments
             .iter()
-            .map(|a| amendment(ctx, a, current.map_or(0, |v| v.members.len())))
+            .map(|a| amendment(ctx, a))
             .collect(),
         datasets: datasets
             .items
@@ -533,11 +533,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
 
 /// An amendment as the board's page lists it, with what it changes in
 /// words when this node holds its statement.
-fn amendment(
-    ctx: &Ctx<'_>,
-    a: &kaitiaki_governance::bodies::AmendmentRecord,
-    members: usize,
-) -> AmendmentItem {
+fn amendment(ctx: &Ctx<'_>, a: &kaitiaki_governance::bodies::AmendmentRecord) -> AmendmentItem {
     let mut changes = Vec::new();
     let mut reason = String::new();
     if let Some(Body::BodyAmend(m)) = ctx.own_statement(&a.id).map(|s| s.body) {
@@ -552,16 +548,10 @@ fn amendment(
             ));
         }
         if let Some(rule) = &m.rule {
-            changes.push(format!(
-                "A new rule: {}",
-                super::body::rule_words(rule, members)
-            ));
+            changes.push(format!("A new rule: {}", rule_words(rule, None)));
         }
         if let Some(days) = m.notice_days {
-            changes.push(match days {
-                0 => "Requests no longer wait for community comment before votes can decide them.".to_owned(),
-                d => format!("Every request stays open for community comment for {d} days before votes can decide it."),
-            });
+            changes.push(notice_words(days));
         }
         if m.description.is_some() {
             changes.push("A new description of the board.".to_owned());
@@ -595,9 +585,7 @@ pub fn decisions_feed(
     title: String,
     page_path: &str,
 ) -> Gathered<Feed> {
-    let since = ctx.now.unix_millis() - i64::from(feed::WINDOW_DAYS) * 86_400_000;
-    let since = kaitiaki_protocol::Timestamp::from_unix_millis(since.max(0))
-        .unwrap_or(kaitiaki_protocol::Timestamp::EPOCH);
+    let since = ctx.now.minus_days(feed::WINDOW_DAYS);
     let (window, _) = ctx.requests_since(filter, prefix, since, 1000)?;
     let mut entries = Vec::new();
     for r in window
@@ -635,20 +623,25 @@ pub fn decisions_feed(
         }
     }
     // Rāhui on the dataset, or placed by the board, in the same window.
-    let datasets = match (filter.dataset, filter.body) {
-        (Some(d), _) => vec![d],
-        (None, Some(b)) => lists::datasets_of_body(ctx.store(), &b, None, 50)
-            .map_err(GatherError::of)?
-            .items
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect(),
-        (None, None) => Vec::new(),
-    };
-    for d in datasets {
-        let Some(rec) = ctx.dataset_record(&d)? else {
-            continue;
-        };
+    let mut datasets = Vec::new();
+    match (filter.dataset, filter.body) {
+        (Some(d), _) => datasets.extend(ctx.dataset_record(&d)?.map(|rec| (d, rec))),
+        (None, Some(b)) => {
+            // Every dataset the board governs, a page at a time.
+            let mut after = None;
+            loop {
+                let page = lists::datasets_of_body(ctx.store(), &b, after.as_ref(), PAGE)
+                    .map_err(GatherError::of)?;
+                datasets.extend(page.items);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        (None, None) => {}
+    }
+    for (d, rec) in datasets {
         for r in rec
             .rahui
             .iter()

@@ -83,11 +83,14 @@ pub struct BodyView {
     pub check: Option<RecordCheck>,
 }
 
-/// A decision rule in plain words.
-pub fn rule_words(rule: &DecisionRule, members: usize) -> String {
+/// A decision rule in plain words, for a board of `members` members (when
+/// the count is not known, as for a rule an amendment proposes, the words
+/// leave it out).
+pub fn rule_words(rule: &DecisionRule, members: Option<usize>) -> String {
     match rule {
         DecisionRule::Threshold { k } => format!(
-            "A request is approved once {k} of the {members} members approve it. It is declined as soon as {k} approvals can no longer be reached."
+            "A request is approved once {k}{} members approve it. It is declined as soon as {k} approvals can no longer be reached.",
+            members.map(|n| format!(" of the {n}")).unwrap_or_default()
         ),
         DecisionRule::Majority { quorum } => format!(
             "At least {quorum} members must vote (standing aside counts towards this). The request is approved if more members approve than decline, and declined otherwise."
@@ -95,6 +98,14 @@ pub fn rule_words(rule: &DecisionRule, members: usize) -> String {
         DecisionRule::Consensus { quorum } => format!(
             "At least {quorum} members must vote, and the request is approved only if nobody declines: one decline is enough to say no."
         ),
+    }
+}
+
+/// A notice period in plain words.
+pub fn notice_words(days: u32) -> String {
+    match days {
+        0 => "Requests do not wait for community comment before votes can decide them.".into(),
+        d => format!("Every request stays open for community comment for {d} days before votes can decide it."),
     }
 }
 
@@ -111,16 +122,16 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
             dl.facts {
                 @if let Some(f) = v.founded { dt { "Founded" } dd { (date(f)) } }
                 dt { "Its decisions are recorded on" } dd { code { (v.home_log) } }
-                dt { "Charter changes" } dd { @if v.amendments.is_empty() { "None" } @else { a href="#amendments" { (counted(v.amendments.len(), "amendment", "amendments")) } ", each decided by the board's own rule" } }
+                dt { "Charter changes" } dd { @if v.amendments.is_empty() { "None proposed" } @else { a href="#amendments" { (counted(v.amendments.len(), "proposed change", "proposed changes")) } ", each decided by the board's own rule" } }
             }
             @if !v.amendments.is_empty() {
-                h3 #amendments { "Changes to the charter" }
-                ol.timeline {
+                h3 #amendments { "Proposed changes to the charter" }
+                ol.timeline.amendments {
                     @for a in &v.amendments {
                         li {
                             p.meta { (date(a.proposed)) " · proposed by " (person(&a.proposer)) " · " (check_link(&a.id)) }
                             @if !a.changes.is_empty() { ul { @for c in &a.changes { li { (c) } } } }
-                            blockquote { (prose(&a.reason)) }
+                            @if !a.reason.is_empty() { blockquote { (prose(&a.reason)) } }
                             @match a.decision {
                                 Some((o, at)) => p { "The board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) "." },
                                 None => p { "Not decided yet: the board votes on it by its rule." },
@@ -133,10 +144,8 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
         div.grid {
             section.card aria-labelledby="rule" {
                 h2 #rule { (l.ui("decision_rule")) }
-                @if let Some(r) = &v.rule { p { (rule_words(r, v.members.len())) } }
-                @if v.notice_days > 0 {
-                    p { "Every request stays open for community comment for " (v.notice_days) " days before votes can decide it." }
-                }
+                @if let Some(r) = &v.rule { p { (rule_words(r, Some(v.members.len()))) } }
+                @if v.notice_days > 0 { p { (notice_words(v.notice_days)) } }
                 p.small { "The board changes this rule, and its members, only by its own rule." }
             }
             section.card aria-labelledby="members" {

@@ -263,7 +263,7 @@ pub struct Storage {
 /// How the node opens its sled database under `data_dir`.
 fn db_config(data_dir: &Path, cache_bytes: u64) -> sled::Config {
     sled::Config::new()
-        .path(data_dir.join("db"))
+        .path(data_dir.join(DB_DIR))
         .cache_capacity(cache_bytes)
         .mode(sled::Mode::HighThroughput)
         // The segments are the durable copy; sled's own periodic flush
@@ -350,6 +350,11 @@ pub(crate) fn create_dir_durably(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// The directory of a data directory that holds the log's segments.
+pub const LOG_DIR: &str = "log";
+/// The directory of a data directory that holds sled's database.
+pub const DB_DIR: &str = "db";
+
 impl Storage {
     /// Opens (creating if needed) `log/` and `db/` under `data_dir`, with
     /// sled's page cache bounded to `cache_bytes`.
@@ -357,9 +362,9 @@ impl Storage {
     /// This does not reconcile sled with the segments; [`recovery::recover`]
     /// does, and must run before anything is sequenced.
     pub fn open(data_dir: &Path, cache_bytes: u64) -> Result<Storage, StorageError> {
-        let log_dir = data_dir.join("log");
+        let log_dir = data_dir.join(LOG_DIR);
         create_dir_durably(&log_dir)?;
-        create_dir_durably(&data_dir.join("db"))?;
+        create_dir_durably(&data_dir.join(DB_DIR))?;
         let db = open_db(data_dir, cache_bytes)?;
         let log = db.open_tree("log")?;
         // A commit a crash interrupted is finished before anything reads.
@@ -497,7 +502,7 @@ impl Storage {
     /// Flushes sled so that what it holds survives a power cut (see
     /// [`sync_sled`]).
     pub fn flush_durably(&self) -> Result<(), StorageError> {
-        sync_sled(&self.db, &self.data_dir.join("db"))
+        sync_sled(&self.db, &self.data_dir.join(DB_DIR))
     }
 
     /// Every (key, value) of a small key space, in key order.

@@ -592,3 +592,56 @@ async fn feeds_tell_of_a_rahui() {
     assert!(!feed.contains("rāhui"), "{feed}");
     node.stop().await;
 }
+
+/// A proposed change to a board's charter is listed on its page with what
+/// it would change, in words made from the signed amendment itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_page_says_what_a_proposed_amendment_changes() {
+    use kaitiaki_protocol::statement::{BodyAmend, DecisionRule, Member};
+    use kaitiaki_protocol::PublicKey;
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    let chair = crate::support::key(1);
+    let newcomer = crate::support::key(10);
+    seed::say(
+        &node,
+        &chair,
+        Body::BodyAmend(BodyAmend {
+            body: story.iwi_board,
+            add_members: vec![Member {
+                key: PublicKey::of(&newcomer),
+                role: "rangatahi representative".into(),
+            }],
+            remove_members: vec![],
+            rule: Some(DecisionRule::Threshold { k: 3 }),
+            notice_days: Some(7),
+            description: None,
+            reason: "Room for a young voice.".into(),
+        }),
+    )
+    .await;
+    let (_, page) = served(&node, &format!("/bodies/{}", story.iwi_board)).await;
+    let d = html::parse(&page).expect("parses");
+    let list = d
+        .find("ol")
+        .into_iter()
+        .find(|o| o.attr("class").is_some_and(|c| c.contains("amendments")))
+        .expect("the proposed changes are listed");
+    let text = list.text();
+    for want in [
+        "Adds Kiri Tamati, Ngāti Tauira whānau as rangatahi representative.",
+        "A new rule: A request is approved once 3 members approve it.",
+        "Every request stays open for community comment for 7 days",
+        "Room for a young voice.",
+        "Not decided yet",
+    ] {
+        assert!(text.contains(want), "missing {want:?}: {text}");
+    }
+    assert!(
+        d.text().contains("1 proposed change, each decided"),
+        "{}",
+        d.text()
+    );
+    node.stop().await;
+}
