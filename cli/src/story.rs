@@ -179,7 +179,66 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
             }
         }
     }
+    if let Some(a) = approval {
+        renewals_and_motions(a, related, out);
+    }
     timeline(id, array(view, "/timeline"), related, out);
+}
+
+/// Each renewal the requester asked for and each motion on the approval,
+/// with what came of it.
+fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
+    let renewals = array(approval, "/renewals");
+    if !renewals.is_empty() {
+        out.push_str(
+            "renewals:
+",
+        );
+    }
+    for r in renewals {
+        let outcome = match r.get("outcome").and_then(Value::as_str) {
+            Some("approved") => "approved by every board".to_owned(),
+            Some("declined") => "declined".to_owned(),
+            _ => "not decided yet".to_owned(),
+        };
+        out.push_str(&format!(
+            "  {} more days asked on {}: {outcome}
+    renewal {}
+",
+            text(r, "/extra_days"),
+            time(r.get("filed")).unwrap_or_default(),
+            text(r, "/id")
+        ));
+    }
+    let motions = array(approval, "/motions");
+    if !motions.is_empty() {
+        out.push_str(
+            "motions on the approval:
+",
+        );
+    }
+    for m in motions {
+        let decided = m.get("decision").filter(|x| x.is_object());
+        let outcome = match decided {
+            Some(x) => format!(
+                "{} on {}",
+                match text(x, "/outcome").as_str() {
+                    "approved" => "carried",
+                    _ => "rejected",
+                },
+                time(x.get("at")).unwrap_or_default()
+            ),
+            None => format!("not decided yet{}", tally(m.get("tally"))),
+        };
+        out.push_str(&format!(
+            "  {} to {} the approval: {outcome}
+    motion {}
+",
+            related.board(&text(m, "/body")),
+            text(m, "/action"),
+            text(m, "/id")
+        ));
+    }
 }
 
 /// Why an approval is paused, as the node says in `suspended_by`: each
@@ -282,11 +341,23 @@ fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
         return;
     }
     out.push_str("timeline:\n");
+    // What each vote is on: the request, or a renewal or motion on it.
+    let kinds: BTreeMap<String, String> = items
+        .iter()
+        .map(|i| (text(i, "/id"), text(i, "/kind")))
+        .collect();
     let rows: Vec<(String, String, String, String, String)> = items
         .iter()
         .map(|item| {
             let at = time(item.get("pos")).unwrap_or_else(|| text(item, "/created_at"));
-            let kind = text(item, "/kind");
+            let mut kind = text(item, "/kind");
+            if kind == "vote" {
+                match kinds.get(&text(item, "/body/subject")).map(String::as_str) {
+                    Some("request.renew") => kind = "vote on renewal".into(),
+                    Some("approval.motion") => kind = "vote on motion".into(),
+                    _ => {}
+                }
+            }
             let who = related.person(&text(item, "/author"));
             let body = item.get("body");
             let field = |k: &str| body.and_then(|b| b.get(k)).filter(|v| !v.is_null());
@@ -347,12 +418,27 @@ fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
 /// board's response in its own words.
 pub fn concern(view: &Value, related: &Related, out: &mut String) {
     let open = view.get("open").and_then(Value::as_bool);
+    // Once a board has resolved it, name those it still waits for, as the
+    // pages do: a concern stays open until every board resolves it.
+    let resolved_by: Vec<String> = array(view, "/resolved_by").iter().map(scalar).collect();
+    let waiting: Vec<String> = array(view, "/bodies")
+        .iter()
+        .map(scalar)
+        .filter(|b| !resolved_by.contains(b))
+        .map(|b| related.board(&b))
+        .collect();
     out.push_str(&format!(
         "concern: {}\n",
         match open {
-            Some(true) => "open",
-            Some(false) => "resolved",
-            None => "—",
+            Some(true) if !resolved_by.is_empty() && !waiting.is_empty() => {
+                format!(
+                    "open, waiting for {} to resolve it too",
+                    waiting.join(" and ")
+                )
+            }
+            Some(true) => "open".into(),
+            Some(false) => "resolved".into(),
+            None => "—".into(),
         }
     ));
     let subject = text(view, "/subject");
@@ -569,6 +655,50 @@ mod tests {
         r.boards.insert("b1".repeat(32), "Te Poari".into());
         r.boards.insert("b2".repeat(32), "Pacific Board".into());
         r
+    }
+
+    #[test]
+    fn renewals_and_motions_say_what_came_of_them_and_votes_say_what_they_are_on() {
+        let (renewal, motion) = ("e1".repeat(32), "f1".repeat(32));
+        let view = json!({
+            "status": "approved",
+            "record": {
+                "approval": {
+                    "conditions": [], "expires_at": "2028-05-26T00:00:00Z",
+                    "suspensions": [], "revoked": null,
+                    "renewals": [{"id": renewal, "filed": pos("2026-12-01T00:00:00Z"), "extra_days": 365,
+                        "decisions": [], "outcome": "approved"}],
+                    "motions": [{"id": motion, "body": "b2".repeat(32), "action": "suspend",
+                        "proposed": pos("2026-12-02T00:00:00Z"),
+                        "tally": {"approve": 1, "decline": 0, "abstain": 0, "not_voted": 5},
+                        "decision": null}]
+                },
+                "decisions": []
+            },
+            "overdue": [],
+            "timeline": [
+                {"id": renewal, "kind": "request.renew", "author": "aa".repeat(32), "pos": pos("2026-12-01T00:00:00Z"),
+                 "body": {"request": "44".repeat(32), "extra_days": 365, "reason": "More time."}},
+                {"id": "v1".repeat(32), "kind": "vote", "author": "bb".repeat(32), "pos": pos("2026-12-01T01:00:00Z"),
+                 "body": {"subject": renewal, "body": "b1".repeat(32), "choice": "approve", "reason": "Yes."}},
+                {"id": motion, "kind": "approval.motion", "author": "bb".repeat(32), "pos": pos("2026-12-02T00:00:00Z"),
+                 "body": {"request": "44".repeat(32), "body": "b2".repeat(32), "action": "suspend", "reason": "A breach."}},
+                {"id": "v2".repeat(32), "kind": "vote", "author": "bb".repeat(32), "pos": pos("2026-12-02T01:00:00Z"),
+                 "body": {"subject": motion, "body": "b2".repeat(32), "choice": "approve", "reason": "Agreed."}}
+            ]
+        });
+        let mut out = String::new();
+        request(&"44".repeat(32), &view, &board_names(), &mut out);
+        for want in [
+            "renewals:\n  365 more days asked on 2026-12-01T00:00:00Z: approved by every board\n",
+            &format!("    renewal {renewal}\n"),
+            "motions on the approval:\n  Pacific Board to suspend the approval: not decided yet",
+            &format!("    motion {motion}\n"),
+            "vote on renewal",
+            "vote on motion",
+        ] {
+            assert!(out.contains(want), "{want:?} is not in:\n{out}");
+        }
     }
 
     #[test]
@@ -804,6 +934,28 @@ mod tests {
             out.contains("  2026-12-06T01:00:00Z — Te Poari, who consider it resolved:\n    Counts under six are suppressed.\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_concern_one_board_resolved_names_the_boards_it_waits_for() {
+        let view = json!({
+            "subject": "5a".repeat(32), "open": true, "raised_by": "cc".repeat(32), "raised": pos("2026-12-06T00:00:00Z"),
+            "bodies": ["b1".repeat(32), "b2".repeat(32)],
+            "resolved_by": ["b1".repeat(32)],
+            "responses": []
+        });
+        let mut out = String::new();
+        concern(&view, &board_names(), &mut out);
+        assert!(
+            out.contains("concern: open, waiting for Pacific Board to resolve it too\n"),
+            "{out}"
+        );
+        // Before any board resolves it, it is just open.
+        let mut view = view;
+        view["resolved_by"] = json!([]);
+        let mut out = String::new();
+        concern(&view, &board_names(), &mut out);
+        assert!(out.contains("concern: open\n"), "{out}");
     }
 
     #[test]

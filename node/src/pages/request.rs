@@ -27,6 +27,9 @@ pub enum What {
     Vote {
         /// The board.
         body: String,
+        /// What the vote is on: the request, a renewal of it, or a motion
+        /// on its approval.
+        on: VoteOn,
         /// Their choice.
         choice: Choice,
         /// Their reasons.
@@ -57,6 +60,8 @@ pub enum What {
         days: u32,
         /// Why.
         reason: String,
+        /// How the boards answered, once they have.
+        outcome: Option<Outcome>,
     },
     /// A motion to suspend, reinstate or revoke.
     Motion {
@@ -66,6 +71,8 @@ pub enum What {
         action: ApprovalAction,
         /// Why.
         reason: String,
+        /// The board's decision and when, once made.
+        decision: Option<(Outcome, Timestamp)>,
     },
     /// A use report.
     Report {
@@ -289,6 +296,32 @@ pub struct RequestView {
     pub form: ConcernForm,
 }
 
+/// What a vote is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VoteOn {
+    /// The request itself.
+    Request,
+    /// The requester's renewal asking for this many more days.
+    Renewal {
+        /// The days asked for.
+        days: u32,
+    },
+    /// A motion on the approval.
+    Motion {
+        /// What the motion proposes.
+        action: ApprovalAction,
+    },
+}
+
+/// A motion's action as a verb: "suspend".
+fn action_verb(action: ApprovalAction) -> &'static str {
+    match action {
+        ApprovalAction::Suspend => "suspend",
+        ApprovalAction::Reinstate => "reinstate",
+        ApprovalAction::Revoke => "revoke",
+    }
+}
+
 /// A condition in plain words.
 pub fn condition_words(c: &Condition) -> String {
     match c {
@@ -305,7 +338,10 @@ pub fn condition_words(c: &Condition) -> String {
         Condition::FindingsReturned => "Return the findings to the community.".into(),
         Condition::NoLinkage { with } => format!("Do not link this data with: {with}."),
         Condition::Acknowledge { who } => format!("Acknowledge {who} in every output."),
-        Condition::ExpiresAfterDays { days } => format!("Access ends {days} days after approval."),
+        // It caps the grant it was given with: the approval, or a renewal.
+        Condition::ExpiresAfterDays { days } => {
+            format!("Access for at most {days} days from the decision that set this.")
+        }
         Condition::Other { text } => text.clone(),
     }
 }
@@ -580,19 +616,47 @@ fn what(l: &Labels, w: &What) -> Markup {
     html! {
         @match w {
             What::Submitted => p { strong { "Asked for access." } },
-            What::Vote { body, choice, reason, conditions, decided } => {
-                p { "Voted " strong class={ "choice c-" (choice_key(*choice)) } { (l.bi(Section::Choice, choice_key(*choice))) } " for " (body) "." }
+            What::Vote { body, on, choice, reason, conditions, decided } => {
+                p { "Voted " strong class={ "choice c-" (choice_key(*choice)) } { (l.bi(Section::Choice, choice_key(*choice))) } " for " (body)
+                    @match on {
+                        VoteOn::Request => {},
+                        VoteOn::Renewal { days } => { " on the requester's renewal, asking for " (days) " more days" },
+                        VoteOn::Motion { action } => { " on the motion to " (action_verb(*action)) " the approval" },
+                    }
+                    "." }
                 blockquote { (prose(reason)) }
                 @if !conditions.is_empty() { p { "Conditions:" } ul { @for c in conditions { li { (c) } } } }
-                @if let Some(o) = decided { p.decided { "This vote decided " (body) "'s answer: " span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) } } }
+                @if let Some(o) = decided {
+                    p.decided {
+                        @match on {
+                            VoteOn::Request => { "This vote decided " (body) "'s answer: " }
+                            VoteOn::Renewal { .. } => { "This vote decided " (body) "'s answer to the renewal: " }
+                            VoteOn::Motion { .. } => { "This vote decided the motion: " }
+                        }
+                        span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) }
+                    }
+                }
             }
             What::Question { text } => { p { strong { "Asked a question:" } } blockquote { (prose(text)) } }
             What::Answer { text } => { p { strong { "Answered:" } } blockquote { (prose(text)) } }
             What::Withdrawn { reason } => { p { strong { "Withdrew the request." } } blockquote { (prose(reason)) } }
-            What::Renewal { days, reason } => { p { strong { "Asked for " (days) " more days." } } blockquote { (prose(reason)) } }
-            What::Motion { body, action, reason } => {
-                p { strong { "Proposed that " (body) " " (match action { ApprovalAction::Suspend => "suspend", ApprovalAction::Reinstate => "reinstate", ApprovalAction::Revoke => "revoke" }) " the approval." } }
+            What::Renewal { days, reason, outcome } => {
+                p { strong { "Asked for " (days) " more days." } }
                 blockquote { (prose(reason)) }
+                p.decided { @match outcome {
+                    Some(Outcome::Approved) => { "Every board approved the renewal." }
+                    Some(Outcome::Declined) => { "A board declined the renewal." }
+                    None => { "The boards have not decided the renewal yet." }
+                } }
+            }
+            What::Motion { body, action, reason, decision } => {
+                p { strong { "Proposed that " (body) " " (action_verb(*action)) " the approval." } }
+                blockquote { (prose(reason)) }
+                p.decided { @match decision {
+                    Some((Outcome::Approved, at)) => { "The board carried the motion on " (date(*at)) ": it decided to " (action_verb(*action)) " the approval." }
+                    Some((Outcome::Declined, at)) => { "The board rejected the motion on " (date(*at)) "." }
+                    None => { "The board has not decided the motion yet." }
+                } }
             }
             What::Report { kind, summary, .. } => { p { strong { "Filed a " (report_kind(*kind).to_lowercase()) " use report." } } blockquote { (prose(summary)) } }
             What::ReportReview { body, accepted, reason } => {

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::concern::{ConcernThread, ResponseItem};
 use super::gather::{excluded, when, Ctx, GatherError, Gathered};
-use super::request::{condition_words, Event, What};
+use super::request::{condition_words, Event, VoteOn, What};
 
 /// A timeline item's body as its protocol type.
 pub fn parse<T: DeserializeOwned>(item: &TimelineItem) -> Option<T> {
@@ -19,19 +19,33 @@ pub fn parse<T: DeserializeOwned>(item: &TimelineItem) -> Option<T> {
 
 /// One timeline item in words. `decided` says which votes decided what.
 pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>) -> Event {
+    let approval = record.and_then(|r| r.approval.as_ref());
+    let renewal = |id: &StatementId| approval?.renewals.iter().find(|x| x.id == *id);
+    let motion = |id: &StatementId| approval?.motions.iter().find(|x| x.id == *id);
+    // The decision a vote made, on the request, a renewal or a motion.
     let decided = |id: &StatementId| {
-        record.and_then(|r| {
-            r.decisions.iter().find_map(|d| {
-                d.decision
-                    .as_ref()
-                    .filter(|x| x.vote == *id)
-                    .map(|x| x.outcome)
-            })
-        })
+        let by = |d: &Option<kaitiaki_governance::rules::Decision>| {
+            d.as_ref().filter(|x| x.vote == *id).map(|x| x.outcome)
+        };
+        let r = record?;
+        r.decisions
+            .iter()
+            .chain(
+                approval
+                    .into_iter()
+                    .flat_map(|a| a.renewals.iter().flat_map(|n| &n.decisions)),
+            )
+            .find_map(|d| by(&d.decision))
+            .or_else(|| approval?.motions.iter().find_map(|m| by(&m.decision)))
     };
     let what = match item.kind.name() {
         "vote" => parse::<st::Vote>(item).map(|v| What::Vote {
             body: ctx.body_name(&v.body),
+            on: match (renewal(&v.subject), motion(&v.subject)) {
+                (Some(n), _) => VoteOn::Renewal { days: n.extra_days },
+                (None, Some(m)) => VoteOn::Motion { action: m.action },
+                (None, None) => VoteOn::Request,
+            },
             choice: v.choice,
             reason: v.reason,
             conditions: v.conditions.iter().map(condition_words).collect(),
@@ -47,11 +61,15 @@ pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>)
         "request.renew" => parse::<st::RenewalRequest>(item).map(|r| What::Renewal {
             days: r.extra_days,
             reason: r.reason,
+            outcome: renewal(&item.id).and_then(|n| n.outcome),
         }),
         "approval.motion" => parse::<st::ApprovalMotion>(item).map(|m| What::Motion {
             body: ctx.body_name(&m.body),
             action: m.action,
             reason: m.reason,
+            decision: motion(&item.id)
+                .and_then(|x| x.decision.as_ref())
+                .map(|d| (d.outcome, d.at.at)),
         }),
         "report.file" => parse::<st::UseReport>(item).map(|r| What::Report {
             kind: r.kind,

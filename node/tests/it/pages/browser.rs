@@ -645,3 +645,73 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
     );
     node.stop().await;
 }
+
+/// A renewal and a motion on an approval, voted through on a real node:
+/// the request's page says what each vote was on and what came of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
+    use crate::support::key;
+    use kaitiaki_protocol::statement::{
+        ApprovalAction, ApprovalMotion, Choice, RenewalRequest, Vote,
+    };
+    use kaitiaki_protocol::StatementId;
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    let vote = |subject: StatementId, body: StatementId| {
+        Body::Vote(Vote {
+            subject,
+            body,
+            choice: Choice::Approve,
+            conditions: vec![],
+            reason: "Agreed.".into(),
+        })
+    };
+    let renewal = seed::say(
+        &node,
+        &story.researcher,
+        Body::RenewalRequest(RenewalRequest {
+            request: story.approved,
+            extra_days: 30,
+            reason: "The linkage took longer.".into(),
+        }),
+    )
+    .await;
+    for (who, board) in [
+        (1, story.iwi_board),
+        (2, story.iwi_board),
+        (4, story.pacific_board),
+        (5, story.pacific_board),
+    ] {
+        seed::say(&node, &key(who), vote(renewal, board)).await;
+    }
+    let motion = seed::say(
+        &node,
+        &key(1),
+        Body::ApprovalMotion(ApprovalMotion {
+            request: story.approved,
+            body: story.iwi_board,
+            action: ApprovalAction::Suspend,
+            reason: "Tables were shared before review.".into(),
+        }),
+    )
+    .await;
+    for who in [1, 2] {
+        seed::say(&node, &key(who), vote(motion, story.iwi_board)).await;
+    }
+    let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
+    let text = html::parse(&page).expect("parses").text();
+    for want in [
+        "Asked for 30 more days.",
+        "Every board approved the renewal.",
+        "on the requester's renewal, asking for 30 more days.",
+        "answer to the renewal:",
+        "Proposed that Te Poari Raraunga o Ngāti Tauira suspend the approval.",
+        "The board carried the motion on ",
+        "on the motion to suspend the approval.",
+        "This vote decided the motion:",
+    ] {
+        assert!(text.contains(want), "missing {want:?}: {text}");
+    }
+    node.stop().await;
+}

@@ -8,7 +8,7 @@ use kaitiaki_node::pages::concern::{ConcernForm, ConcernThread, ResponseItem};
 use kaitiaki_node::pages::labels::Labels;
 use kaitiaki_node::pages::layout::{self, Nav, NodeInfo, Person};
 use kaitiaki_node::pages::overview::{self, OverviewView, RahuiItem};
-use kaitiaki_node::pages::request::{self, BodyState, Event, RequestView, What};
+use kaitiaki_node::pages::request::{self, BodyState, Event, RequestView, VoteOn, What};
 use kaitiaki_node::pages::verify::{Evidence, LogStatus};
 use kaitiaki_protocol::statement::{Choice, ReportKind, RequestSubmit, UseCategory};
 use kaitiaki_protocol::Timestamp;
@@ -222,6 +222,7 @@ fn request_view() -> RequestView {
             who: person("Huia Tamati"),
             what: What::Vote {
                 body: "Te Poari".into(),
+                on: VoteOn::Request,
                 choice: Choice::Approve,
                 reason: "Sound <safeguards>.".into(),
                 conditions: vec![],
@@ -398,6 +399,87 @@ fn a_request_page_names_uses_and_says_only_what_each_state_allows() {
         if let Some(want) = want {
             assert!(text.contains(want), "{status:?}: {text}");
         }
+    }
+}
+
+#[test]
+fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
+    use kaitiaki_protocol::statement::ApprovalAction;
+    let l = Labels::built_in();
+    let mut v = request_view();
+    let vote = |on: VoteOn, decided: Option<Outcome>| Event {
+        id: "ab".repeat(32),
+        at: at("2026-11-01T00:00:00Z"),
+        who: person("Huia Tamati"),
+        what: What::Vote {
+            body: "Te Poari".into(),
+            on,
+            choice: Choice::Approve,
+            reason: "Fine.".into(),
+            conditions: vec![],
+            decided,
+        },
+        excluded: None,
+    };
+    v.events = vec![
+        Event {
+            id: "ac".repeat(32),
+            at: at("2026-10-30T00:00:00Z"),
+            who: person("Dr Aroha Whaanga"),
+            what: What::Renewal {
+                days: 365,
+                reason: "More time.".into(),
+                outcome: Some(Outcome::Approved),
+            },
+            excluded: None,
+        },
+        vote(VoteOn::Renewal { days: 365 }, Some(Outcome::Approved)),
+        Event {
+            id: "ad".repeat(32),
+            at: at("2026-11-02T00:00:00Z"),
+            who: person("Huia Tamati"),
+            what: What::Motion {
+                body: "Te Poari".into(),
+                action: ApprovalAction::Suspend,
+                reason: "A breach.".into(),
+                decision: Some((Outcome::Approved, at("2026-11-03T00:00:00Z"))),
+            },
+            excluded: None,
+        },
+        vote(
+            VoteOn::Motion {
+                action: ApprovalAction::Suspend,
+            },
+            Some(Outcome::Approved),
+        ),
+        Event {
+            id: "ae".repeat(32),
+            at: at("2026-11-04T00:00:00Z"),
+            who: person("Huia Tamati"),
+            what: What::Motion {
+                body: "Te Poari".into(),
+                action: ApprovalAction::Reinstate,
+                reason: "Mended.".into(),
+                decision: None,
+            },
+            excluded: None,
+        },
+    ];
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("request with a renewal and motions", &html);
+    let text = parse(&html).expect("parses").text();
+    for want in [
+        "Asked for 365 more days.",
+        "Every board approved the renewal.",
+        "for Te Poari on the requester's renewal, asking for 365 more days.",
+        "This vote decided Te Poari's answer to the renewal:",
+        "Proposed that Te Poari suspend the approval.",
+        "The board carried the motion on 3 November 2026: it decided to suspend the approval.",
+        "for Te Poari on the motion to suspend the approval.",
+        "This vote decided the motion:",
+        "The board has not decided the motion yet.",
+    ] {
+        assert!(text.contains(want), "missing {want:?}: {text}");
     }
 }
 
