@@ -178,7 +178,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             cmd.check()?;
             session()?.say_and_print(cmd.body()).await?
         }
-        Command::Vote(a) => session()?.vote(a.body()).await?,
+        Command::Vote(a) => {
+            a.check()?;
+            session()?.vote(a.body()).await?
+        }
         Command::Rahui(cmd) => {
             cmd.check(parse::now())?;
             session()?.say_and_print(cmd.body()).await?

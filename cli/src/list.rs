@@ -187,7 +187,7 @@ const COLUMNS: &[&str] = &[
     "until",
     "report",
     "due",
-    "late",
+    "missed",
     "requester",
     "raised_by",
     "author",
@@ -200,7 +200,7 @@ const COLUMNS: &[&str] = &[
 /// One item's fields for a table: its own, plus those of a nested record
 /// (`record`, `rahui`), with positions in the log reduced to their time.
 /// A report due (`next`) or the earliest of those overdue (`overdue`, with
-/// how many are `late`) becomes its `report` kind and `due` date.
+/// how many reports are `missed`) becomes its `report` kind and `due` date.
 fn flatten(item: &Value) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let Value::Object(map) = item else {
@@ -216,7 +216,7 @@ fn flatten(item: &Value) -> BTreeMap<String, Value> {
             ("next" | "overdue", due) => {
                 let first = match due {
                     Value::Array(a) => {
-                        out.insert("late".into(), Value::from(a.len()));
+                        out.insert("missed".into(), Value::from(a.len()));
                         a.first()
                     }
                     other => Some(other),

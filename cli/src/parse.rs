@@ -144,8 +144,9 @@ pub fn content_hash(text: &str) -> Result<ContentHash, String> {
     })
 }
 
-/// An RFC 3339 UTC time (`2027-03-01T00:00:00Z`) or a date (`2027-03-01`,
-/// meaning midnight UTC).
+/// An RFC 3339 time with any offset (`2027-03-01T09:00:00+13:00`, kept as
+/// the same instant in UTC, as the log keeps every time) or a date
+/// (`2027-03-01`, meaning midnight UTC).
 pub fn time(text: &str) -> Result<Timestamp, String> {
     let text = text.trim();
     let full = if text.len() == 10 {
@@ -153,7 +154,11 @@ pub fn time(text: &str) -> Result<Timestamp, String> {
     } else {
         text.to_owned()
     };
-    Timestamp::parse(&full).map_err(|e| format!("{e}; a date such as 2027-03-01 also works"))
+    let hint = "a date such as 2027-03-01 (midnight UTC) or a time such as \
+                2027-03-01T09:00:00+13:00 also works";
+    let at = chrono::DateTime::parse_from_rfc3339(&full)
+        .map_err(|_| format!("{text:?} is not a date or an RFC 3339 time; {hint}"))?;
+    Timestamp::from_unix_millis(at.timestamp_millis()).map_err(|e| format!("{e}; {hint}"))
 }
 
 /// The current time, by this computer's clock (statements' `created_at` is
@@ -203,6 +208,18 @@ mod tests {
             time("2027-03-01").unwrap().to_rfc3339(),
             "2027-03-01T00:00:00Z"
         );
+        // A time with an offset is the same instant, kept in UTC.
+        assert_eq!(
+            time("2027-03-01T09:00:00+13:00").unwrap().to_rfc3339(),
+            "2027-02-28T20:00:00Z"
+        );
+        assert_eq!(
+            time("2027-03-01T09:00:00.5Z").unwrap().to_rfc3339(),
+            "2027-03-01T09:00:00.500Z"
+        );
+        let err = time("next tuesday").unwrap_err();
+        assert!(err.contains("2027-03-01T09:00:00+13:00"), "{err}");
+        assert!(time("1969-12-31").is_err());
         assert!(id("ABC").is_err());
     }
 }

@@ -94,7 +94,7 @@ table! {
     "request_withdrawn" => "The request was withdrawn.",
         "Make a new request if access is still wanted.";
     "not_approved" => "The request has no approval in force for this.",
-        "Wait for the decision, or check its state with `kaitiaki show REQUEST`.";
+        "Check its state with `kaitiaki show REQUEST`: while the boards are deciding, wait for their decision; a declined or withdrawn request is closed, and nothing more can be filed or decided on it.";
     "approval_ended" => "The approval has ended (revoked, expired or completed).",
         "Make a new request, or ask for a renewal before an approval expires next time.";
     "renewal_pending" => "Another renewal of this request is still being decided.",

@@ -11,7 +11,7 @@ use kaitiaki_protocol::{Body, StatementId, Timestamp};
 use crate::parse;
 
 /// A member's choice.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ChoiceArg {
     /// Approve (with --condition: approve with conditions).
     Approve,
@@ -59,7 +59,9 @@ pub enum RahuiCmd {
         /// Why, as the body chooses to say.
         #[arg(long)]
         reason: String,
-        /// When it ends by itself (a date or RFC 3339 time), if it does.
+        /// When it ends by itself, if it does: a date (midnight UTC, so
+        /// 2027-03-01 is 1 pm that day in Aotearoa in summer) or an RFC 3339
+        /// time with its offset (2027-03-01T00:00:00+13:00).
         #[arg(long, value_parser = parse::time)]
         until: Option<Timestamp>,
     },
@@ -100,6 +102,18 @@ pub enum ApprovalCmd {
 }
 
 impl VoteArgs {
+    /// Refuses `approve-with-conditions` with no `--condition`, before
+    /// anything is signed: the node would refuse it (`conditions_mismatch`).
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.choice == ChoiceArg::ApproveWithConditions && self.conditions.is_empty() {
+            anyhow::bail!(
+                "approve-with-conditions needs at least one --condition (for example \
+                 --condition report-every:6); vote approve if there are none"
+            );
+        }
+        Ok(())
+    }
+
     /// The statement body. A plain `approve` with conditions becomes
     /// `approve_with_conditions`, since that is plainly what was meant.
     pub fn body(&self) -> Body {

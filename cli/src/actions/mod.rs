@@ -275,6 +275,25 @@ mod tests {
     }
 
     #[test]
+    fn approving_with_conditions_but_none_is_refused_before_signing() {
+        let id = "ab".repeat(32);
+        let vote = |extra: &[&str]| {
+            let mut args = vec!["vote", &id, "approve-with-conditions", "--body", &id];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(&["--reason", "r"]);
+            match parse(&args) {
+                Command::Vote(a) => a,
+                _ => unreachable!("a vote"),
+            }
+        };
+        let none = vote(&[]).check().expect_err("no condition");
+        assert!(none.to_string().contains("--condition"), "{none}");
+        vote(&["--condition", "report-every:6"])
+            .check()
+            .expect("one condition");
+    }
+
+    #[test]
     fn a_request_naming_a_dataset_twice_is_refused_before_signing() {
         let (a, b) = ("ab".repeat(32), "cd".repeat(32));
         let submit = |datasets: &[&str]| {
