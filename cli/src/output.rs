@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn a_cause_already_said_is_not_said_again() {
         #[derive(Debug, thiserror::Error)]
-        #[error("field body.text: must not be empty")]
+        #[error("field body.text: must not be empty or only white space")]
         struct Limit;
         #[derive(Debug, thiserror::Error)]
         #[error("{0}")]
@@ -151,7 +151,7 @@ mod tests {
         let e = anyhow::Error::new(Wrapper(Limit)).context("the statement breaks a protocol limit");
         assert_eq!(
             error_text(&e),
-            "the statement breaks a protocol limit: field body.text: must not be empty"
+            "the statement breaks a protocol limit: field body.text: must not be empty or only white space"
         );
         let plain = anyhow::anyhow!("inner").context("outer");
         assert_eq!(error_text(&plain), "outer: inner");

@@ -96,7 +96,10 @@ pub(super) fn check_value(path: &str, v: &Value) -> Result<(), LimitError> {
 
 fn name(field: impl Display, text: &str) -> Result<(), LimitError> {
     if text.trim().is_empty() {
-        return Err(err(field.to_string(), "must not be empty"));
+        return Err(err(
+            field.to_string(),
+            "must not be empty or only white space",
+        ));
     }
     if text.chars().count() > MAX_NAME || text.contains(['\n', '\t']) {
         return Err(err(
@@ -109,7 +112,10 @@ fn name(field: impl Display, text: &str) -> Result<(), LimitError> {
 
 fn text(field: impl Display, text: &str) -> Result<(), LimitError> {
     if text.trim().is_empty() {
-        return Err(err(field.to_string(), "must not be empty"));
+        return Err(err(
+            field.to_string(),
+            "must not be empty or only white space",
+        ));
     }
     Ok(())
 }
