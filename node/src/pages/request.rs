@@ -267,6 +267,11 @@ pub struct RequestView {
     /// compared as written; a broader permitted use may cover a narrower
     /// one, which is the boards' call).
     pub unlisted_uses: Vec<UnlistedUses>,
+    /// For a request that names no uses: each of its datasets that lists
+    /// uses it never allows (id, name, those uses). Naming an excluded use
+    /// is refused; naming none is not, so the boards are shown what to
+    /// weigh the purpose against.
+    pub unnamed_against: Vec<(String, String, Vec<String>)>,
     /// Each board's deliberation.
     pub bodies: Vec<BodyState>,
     /// Why access is paused now (the status is suspended), or why no
@@ -464,6 +469,19 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             dt { (l.ui("datasets")) } dd { ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } } }
             dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }
             dt { "Time asked for" } dd { (s.duration_days) " days" }
+            @if s.uses.is_empty() && !v.unnamed_against.is_empty() { dt { "Uses asked for" } dd {
+                p { "None named." }
+                @for (id, name, excluded) in &v.unnamed_against {
+                    p.small.unlisted {
+                        a href={ "/datasets/" (id) } { (name) } " never allows "
+                        @for (i, u) in excluded.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            @match l.code(u) { Some(k) => { strong { (k.name) } } None => { code { (u) } } }
+                        }
+                        ". This request names no uses, so nothing was checked against that: the boards weigh its purpose against it."
+                    }
+                }
+            } }
             @if !s.uses.is_empty() { dt { "Uses asked for" } dd {
                 ul.plain { @for u in &s.uses { li {
                     // A use by its name, linked to what it means; a code

@@ -715,3 +715,30 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     }
     node.stop().await;
 }
+
+/// A request that names no uses, for a dataset that excludes some, is
+/// accepted (there is nothing to refuse), and its page shows the boards
+/// the uses the dataset never allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_naming_no_uses_is_shown_against_the_excluded_ones() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let story = seed::seed(&node).await;
+    let mut submit = request(
+        "Premiums by neighbourhood",
+        story.wellbeing,
+        "Price home insurance by neighbourhood.",
+        UseCategory::Commercial,
+    );
+    submit.uses = vec![];
+    let id = seed::say(&node, &story.researcher, Body::RequestSubmit(submit)).await;
+    let (_, page) = served(&node, &format!("/requests/{id}")).await;
+    let text = html::parse(&page).expect("parses").text();
+    assert!(text.contains("None named."), "{text}");
+    assert!(
+        text.contains("never allows Insurance risk scoring")
+            && text.contains("This request names no uses"),
+        "{text}"
+    );
+    node.stop().await;
+}

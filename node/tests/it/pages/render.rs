@@ -196,6 +196,7 @@ fn request_view() -> RequestView {
         submitted: at("2026-10-01T00:00:00Z"),
         datasets: vec![("33".repeat(32), "Whānau wellbeing".into())],
         unlisted_uses: vec![],
+        unnamed_against: vec![],
         bodies: vec![BodyState {
             id: "55".repeat(32),
             name: "Te Poari".into(),
@@ -290,6 +291,34 @@ fn uses_a_dataset_does_not_list_as_permitted_are_named_for_the_boards() {
     assert!(d
         .hrefs()
         .contains(&format!("/datasets/{}", "33".repeat(32)).as_str()));
+}
+
+#[test]
+fn a_request_naming_no_uses_shows_the_boards_what_its_datasets_never_allow() {
+    let l = Labels::built_in();
+    let mut v = request_view();
+    v.submit.uses = vec![];
+    v.unnamed_against = vec![(
+        "33".repeat(32),
+        "Whānau wellbeing".into(),
+        vec!["custom:commercial-use".into(), "custom:unheard-of".into()],
+    )];
+    let html = page("Request", request::render(&l, &v));
+    assert_accessible("request naming no uses", &html);
+    let text = parse(&html).expect("parses").text();
+    assert!(
+        text.contains(
+            "Whānau wellbeing never allows Commercial use, custom:unheard-of. This request names \
+             no uses, so nothing was checked against that"
+        ),
+        "{text}"
+    );
+    // With no dataset excluding anything, nothing is said.
+    v.unnamed_against.clear();
+    let text = parse(&page("Request", request::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(!text.contains("names no uses"), "{text}");
 }
 
 #[test]
