@@ -415,6 +415,8 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             datasets.extend(each("/votes_paused_by", "dataset"));
             // Datasets whose permitted uses it asks beyond.
             datasets.extend(each("/unlisted_uses", "dataset"));
+            // Datasets whose excluded uses a request naming none was not checked against.
+            datasets.extend(each("/unchecked_exclusions", "dataset"));
         }
         "concern.raise" => {
             boards.extend(ids("/bodies"));

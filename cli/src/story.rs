@@ -128,6 +128,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     }
     votes_paused(view, related, out);
     unlisted_uses(view, related, out);
+    unchecked_exclusions(view, related, out);
     let overdue = array(view, "/overdue");
     if !overdue.is_empty() {
         out.push_str(&format!("reports overdue: {}\n", overdue.len()));
@@ -190,10 +191,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
 fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
     let renewals = array(approval, "/renewals");
     if !renewals.is_empty() {
-        out.push_str(
-            "renewals:
-",
-        );
+        out.push_str("renewals:\n");
     }
     for r in renewals {
         let outcome = match r.get("outcome").and_then(Value::as_str) {
@@ -202,38 +200,36 @@ fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
             _ => "not decided yet".to_owned(),
         };
         out.push_str(&format!(
-            "  {} more days asked on {}: {outcome}
-    renewal {}
-",
+            "  {} more days asked on {}: {outcome}\n    renewal {}\n",
             text(r, "/extra_days"),
             time(r.get("filed")).unwrap_or_default(),
             text(r, "/id")
         ));
+        // Each board's standing on a renewal not yet decided.
+        if r.get("outcome").is_none_or(Value::is_null) {
+            for d in array(r, "/decisions") {
+                out.push_str(&format!(
+                    "    {}{}\n",
+                    related.board(&text(d, "/body")),
+                    tally(d.get("tally"))
+                ));
+            }
+        }
     }
     let motions = array(approval, "/motions");
     if !motions.is_empty() {
-        out.push_str(
-            "motions on the approval:
-",
-        );
+        out.push_str("motions on the approval:\n");
     }
     for m in motions {
         let decided = m.get("decision").filter(|x| x.is_object());
-        let outcome = match decided {
-            Some(x) => format!(
-                "{} on {}",
-                match text(x, "/outcome").as_str() {
-                    "approved" => "carried",
-                    _ => "rejected",
-                },
-                time(x.get("at")).unwrap_or_default()
-            ),
+        let outcome = match decided.map(|x| (text(x, "/outcome"), time(x.get("at")))) {
+            Some((o, at)) if o == "approved" => format!("carried on {}", at.unwrap_or_default()),
+            Some((o, at)) if o == "declined" => format!("rejected on {}", at.unwrap_or_default()),
+            Some((o, _)) => o,
             None => format!("not decided yet{}", tally(m.get("tally"))),
         };
         out.push_str(&format!(
-            "  {} to {} the approval: {outcome}
-    motion {}
-",
+            "  {} to {} the approval: {outcome}\n    motion {}\n",
             related.board(&text(m, "/body")),
             text(m, "/action"),
             text(m, "/id")
@@ -329,6 +325,31 @@ fn unlisted_uses(view: &Value, related: &Related, out: &mut String) {
             related.dataset(&dataset),
             codes(item, "asked"),
             codes(item, "permitted"),
+        ));
+    }
+}
+
+/// For a request that names no uses, the uses its datasets never allow,
+/// as the node says in `unchecked_exclusions`: nothing was checked against
+/// them, so the boards weigh the purpose against them.
+fn unchecked_exclusions(view: &Value, related: &Related, out: &mut String) {
+    let items = array(view, "/unchecked_exclusions");
+    if items.is_empty() {
+        return;
+    }
+    out.push_str(
+        "uses asked for: none named, so none was checked against what its datasets never allow \
+         (the boards weigh the purpose against it):\n",
+    );
+    for item in items {
+        let excluded: Vec<&str> = array(item, "/excluded")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        out.push_str(&format!(
+            "  - {} never allows {}\n",
+            related.dataset(&text(item, "/dataset")),
+            excluded.join(", ")
         ));
     }
 }
@@ -666,12 +687,27 @@ mod tests {
                 "approval": {
                     "conditions": [], "expires_at": "2028-05-26T00:00:00Z",
                     "suspensions": [], "revoked": null,
-                    "renewals": [{"id": renewal, "filed": pos("2026-12-01T00:00:00Z"), "extra_days": 365,
-                        "decisions": [], "outcome": "approved"}],
-                    "motions": [{"id": motion, "body": "b2".repeat(32), "action": "suspend",
-                        "proposed": pos("2026-12-02T00:00:00Z"),
-                        "tally": {"approve": 1, "decline": 0, "abstain": 0, "not_voted": 5},
-                        "decision": null}]
+                    "renewals": [
+                        {"id": renewal, "filed": pos("2026-12-01T00:00:00Z"), "extra_days": 365,
+                         "decisions": [], "outcome": "approved"},
+                        {"id": "e2".repeat(32), "filed": pos("2026-12-03T00:00:00Z"), "extra_days": 30,
+                         "decisions": [], "outcome": "declined"},
+                        {"id": "e3".repeat(32), "filed": pos("2026-12-04T00:00:00Z"), "extra_days": 20,
+                         "decisions": [{"body": "b1".repeat(32), "tally": {"approve": 1, "decline": 0, "abstain": 0, "not_voted": 2}}],
+                         "outcome": null}
+                    ],
+                    "motions": [
+                        {"id": motion, "body": "b2".repeat(32), "action": "suspend",
+                         "proposed": pos("2026-12-02T00:00:00Z"),
+                         "tally": {"approve": 1, "decline": 0, "abstain": 0, "not_voted": 5},
+                         "decision": null},
+                        {"id": "f2".repeat(32), "body": "b1".repeat(32), "action": "revoke",
+                         "proposed": pos("2026-12-02T00:00:00Z"), "tally": {},
+                         "decision": {"outcome": "declined", "at": pos("2026-12-05T00:00:00Z")}},
+                        {"id": "f3".repeat(32), "body": "b1".repeat(32), "action": "reinstate",
+                         "proposed": pos("2026-12-02T00:00:00Z"), "tally": {},
+                         "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z")}}
+                    ]
                 },
                 "decisions": []
             },
@@ -692,8 +728,13 @@ mod tests {
         for want in [
             "renewals:\n  365 more days asked on 2026-12-01T00:00:00Z: approved by every board\n",
             &format!("    renewal {renewal}\n"),
+            "  30 more days asked on 2026-12-03T00:00:00Z: declined\n",
+            "  20 more days asked on 2026-12-04T00:00:00Z: not decided yet\n",
+            "    Te Poari (1 approve, 0 decline, 0 abstain, 2 not voted)\n",
             "motions on the approval:\n  Pacific Board to suspend the approval: not decided yet",
             &format!("    motion {motion}\n"),
+            "  Te Poari to revoke the approval: rejected on 2026-12-05T00:00:00Z\n",
+            "  Te Poari to reinstate the approval: carried on 2026-12-06T00:00:00Z\n",
             "vote on renewal",
             "vote on motion",
         ] {
@@ -785,6 +826,30 @@ mod tests {
         let mut out = String::new();
         request("r", &quiet, &related, &mut out);
         assert!(!out.contains("permitted"), "{out}");
+    }
+
+    #[test]
+    fn a_request_naming_no_uses_lists_what_its_datasets_never_allow() {
+        let view = json!({
+            "status": "submitted",
+            "record": {"approval": null, "decisions": []},
+            "overdue": [], "next_report": null, "timeline": [],
+            "unchecked_exclusions": [{"dataset": "d1".repeat(32), "excluded": ["custom:commercial-use", "custom:insurance-risk-scoring"]}],
+        });
+        let mut related = board_names();
+        related
+            .datasets
+            .insert("d1".repeat(32), "Housing records".into());
+        let mut out = String::new();
+        request("r", &view, &related, &mut out);
+        assert!(
+            out.contains(
+                "uses asked for: none named, so none was checked against what its datasets never \
+                 allow (the boards weigh the purpose against it):\n  - Housing records never allows \
+                 custom:commercial-use, custom:insurance-risk-scoring\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]

@@ -312,6 +312,21 @@ pub struct RequestView {
     /// narrower one is the boards' call, so nothing is refused for this
     /// (excluded uses are).
     pub unlisted_uses: Vec<UnlistedUses>,
+    /// For a request that names no uses: each dataset asked for that lists
+    /// uses it never allows, with those uses. Naming an excluded use is
+    /// refused; naming none is not, so nothing was checked against them,
+    /// and the boards weigh the request's purpose against them instead.
+    pub unchecked_exclusions: Vec<UncheckedExclusions>,
+}
+
+/// The uses a dataset never allows, which a request naming no uses was
+/// not checked against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UncheckedExclusions {
+    /// The dataset.
+    pub dataset: StatementId,
+    /// The uses it never allows.
+    pub excluded: Vec<String>,
 }
 
 /// Uses a request asks for that one of its datasets does not list among
@@ -326,17 +341,18 @@ pub struct UnlistedUses {
     pub asked: Vec<String>,
 }
 
-/// Per dataset `submit` names that is stored and lists permitted uses, the
-/// uses it asks for that the dataset does not list.
-fn unlisted_uses<S: Store + ?Sized>(
+/// Per dataset `submit` names that is stored: the uses it asks for that
+/// the dataset does not list as permitted (when it lists any), and, when
+/// it names no uses at all, the uses the dataset never allows.
+fn uses_to_weigh<S: Store + ?Sized>(
     s: &S,
     submit: &RequestSubmit,
-) -> Result<Vec<UnlistedUses>, StateError> {
+) -> Result<(Vec<UnlistedUses>, Vec<UncheckedExclusions>), StateError> {
     // Each dataset once, each use once, in a fixed order, as the engine
     // reads them (a request may name one twice).
     let datasets: std::collections::BTreeSet<&StatementId> = submit.datasets.iter().collect();
     let uses: std::collections::BTreeSet<&String> = submit.uses.iter().collect();
-    let mut out = Vec::new();
+    let (mut unlisted, mut unchecked) = (Vec::new(), Vec::new());
     for d in datasets {
         let Some(record) = dataset_record(s, d)? else {
             continue;
@@ -346,15 +362,21 @@ fn unlisted_uses<S: Store + ?Sized>(
             .filter(|u| !record.permitted_uses.contains(u))
             .map(|u| (*u).clone())
             .collect();
+        if uses.is_empty() && !record.excluded_uses.is_empty() {
+            unchecked.push(UncheckedExclusions {
+                dataset: *d,
+                excluded: record.excluded_uses,
+            });
+        }
         if !record.permitted_uses.is_empty() && !asked.is_empty() {
-            out.push(UnlistedUses {
+            unlisted.push(UnlistedUses {
                 dataset: *d,
                 permitted: record.permitted_uses,
                 asked,
             });
         }
     }
-    Ok(out)
+    Ok((unlisted, unchecked))
 }
 
 /// One reason an approved request is suspended at a given time.
@@ -490,10 +512,11 @@ pub fn request<S: Store + ?Sized>(
     member_items(s, &Agg::Request(*id), id, &mut timeline)?;
     thread_items(s, id, &mut timeline)?;
     timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
-    let unlisted_uses = unlisted_uses(s, &submit)?;
+    let (unlisted_uses, unchecked_exclusions) = uses_to_weigh(s, &submit)?;
     Ok(Some(RequestView {
         id: *id,
         unlisted_uses,
+        unchecked_exclusions,
         submit,
         verdict: rec.verdict,
         status,

@@ -69,7 +69,14 @@ pub fn routes() -> Router<AppState> {
         key,
         statement_state
     ),
-    components(schemas(Listing, StateHash, RequestJson, SuspendedBy, UnlistedUses))
+    components(schemas(
+        Listing,
+        StateHash,
+        RequestJson,
+        SuspendedBy,
+        UnlistedUses,
+        UncheckedExclusions
+    ))
 )]
 pub struct StateDoc;
 
@@ -116,6 +123,20 @@ pub struct RequestJson {
     /// request asks for beyond them (codes compared as written), for the
     /// boards to weigh: nothing is refused for this.
     pub unlisted_uses: Vec<UnlistedUses>,
+    /// For a request that names no uses: each dataset asked for that lists
+    /// uses it never allows, with those uses, which nothing was checked
+    /// against; the boards weigh the purpose against them.
+    pub unchecked_exclusions: Vec<UncheckedExclusions>,
+}
+
+/// The uses a dataset never allows, for a request that names none. For
+/// the OpenAPI document only, as [`RequestJson`].
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UncheckedExclusions {
+    /// The dataset's id.
+    pub dataset: String,
+    /// The uses it never allows.
+    pub excluded: Vec<String>,
 }
 
 /// Uses a request asks for that one of its datasets does not list among

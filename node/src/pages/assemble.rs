@@ -271,20 +271,17 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                 asked: u.asked.clone(),
             })
             .collect(),
-        unnamed_against: if v.submit.uses.is_empty() {
-            let mut out = Vec::new();
-            for d in &v.submit.datasets {
-                if let Some(rec) = ctx
-                    .dataset_record(d)?
-                    .filter(|r| !r.excluded_uses.is_empty())
-                {
-                    out.push((d.to_hex(), rec.name, rec.excluded_uses));
-                }
-            }
-            out
-        } else {
-            Vec::new()
-        },
+        unnamed_against: v
+            .unchecked_exclusions
+            .iter()
+            .map(|u| {
+                (
+                    u.dataset.to_hex(),
+                    ctx.dataset_name(&u.dataset),
+                    u.excluded.clone(),
+                )
+            })
+            .collect(),
         bodies: rec
             .map(|r| {
                 r.decisions

@@ -318,6 +318,17 @@ pub enum VoteOn {
     },
 }
 
+/// A use by its name, linked to what it means, with its code; a code this
+/// node has no words for is shown as it is.
+fn use_name(l: &Labels, code: &str) -> Markup {
+    html! {
+        @match l.code(code) {
+            Some(k) => { a href={ "/glossary#" (code) } { (k.name) } " " code.small { (code) } }
+            None => { code { (code) } }
+        }
+    }
+}
+
 /// A motion's action as a verb: "suspend".
 fn action_verb(action: ApprovalAction) -> &'static str {
     match action {
@@ -343,9 +354,10 @@ pub fn condition_words(c: &Condition) -> String {
         Condition::FindingsReturned => "Return the findings to the community.".into(),
         Condition::NoLinkage { with } => format!("Do not link this data with: {with}."),
         Condition::Acknowledge { who } => format!("Acknowledge {who} in every output."),
-        // It caps the grant it was given with: the approval, or a renewal.
+        // It caps the grant it was given with: the approval's days, or the
+        // days a renewal adds.
         Condition::ExpiresAfterDays { days } => {
-            format!("Access for at most {days} days from the decision that set this.")
+            format!("At most {days} days of access (for a renewal, at most {days} more days).")
         }
         Condition::Other { text } => text.clone(),
     }
@@ -470,27 +482,18 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             dt { "Kind of use" } dd { (l.bi(Section::UseCategory, use_key(s.use_category))) }
             dt { "Time asked for" } dd { (s.duration_days) " days" }
             @if s.uses.is_empty() && !v.unnamed_against.is_empty() { dt { "Uses asked for" } dd {
-                p { "None named." }
-                @for (id, name, excluded) in &v.unnamed_against {
-                    p.small.unlisted {
-                        a href={ "/datasets/" (id) } { (name) } " never allows "
-                        @for (i, u) in excluded.iter().enumerate() {
-                            @if i > 0 { ", " }
-                            @match l.code(u) { Some(k) => { strong { (k.name) } } None => { code { (u) } } }
-                        }
-                        ". This request names no uses, so nothing was checked against that: the boards weigh its purpose against it."
+                p.unlisted { "None named, so nothing was checked against the uses its datasets never allow. The boards weigh its purpose against them:" }
+                ul.plain.small { @for (id, name, excluded) in &v.unnamed_against { li {
+                    a href={ "/datasets/" (id) } { (name) } " never allows "
+                    @for (i, u) in excluded.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (use_name(l, u))
                     }
-                }
+                    "."
+                } } }
             } }
             @if !s.uses.is_empty() { dt { "Uses asked for" } dd {
-                ul.plain { @for u in &s.uses { li {
-                    // A use by its name, linked to what it means; a code
-                    // this node has no words for is shown as it is.
-                    @match l.code(u) {
-                        Some(k) => { a href={ "/glossary#" (u) } { (k.name) } " " code.small { (u) } }
-                        None => { code { (u) } }
-                    }
-                } } }
+                ul.plain { @for u in &s.uses { li { (use_name(l, u)) } } }
                 @for u in &v.unlisted_uses {
                     p.small.unlisted {
                         a href={ "/datasets/" (u.dataset) } { (u.name) } " lists its permitted uses as "
@@ -622,7 +625,7 @@ pub fn event_list(l: &Labels, events: &[Event]) -> Markup {
             @for e in events {
                 li class=@if e.excluded.is_some() { "excluded" } {
                     p.meta { (date(e.at)) " · " (person(&e.who)) " · " (check_link(&e.id)) }
-                    (what(l, &e.what))
+                    (what(l, &e.what, e.excluded.is_none()))
                     @if let Some(x) = &e.excluded { p.warn { "This does not count: " (x) } }
                 }
             }
@@ -630,7 +633,9 @@ pub fn event_list(l: &Labels, events: &[Event]) -> Markup {
     }
 }
 
-fn what(l: &Labels, w: &What) -> Markup {
+/// An event's content. `counts` is false for a statement the rules left
+/// out: then nothing is said of a decision it never had.
+fn what(l: &Labels, w: &What, counts: bool) -> Markup {
     html! {
         @match w {
             What::Submitted => p { strong { "Asked for access." } },
@@ -647,11 +652,13 @@ fn what(l: &Labels, w: &What) -> Markup {
                 @if let Some(o) = decided {
                     p.decided {
                         @match on {
-                            VoteOn::Request => { "This vote decided " (body) "'s answer: " }
-                            VoteOn::Renewal { .. } => { "This vote decided " (body) "'s answer to the renewal: " }
-                            VoteOn::Motion { .. } => { "This vote decided the motion: " }
+                            VoteOn::Request => { "This vote decided " (body) "'s answer: " span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) } }
+                            VoteOn::Renewal { .. } => { "This vote decided " (body) "'s answer to the renewal: " span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) } }
+                            VoteOn::Motion { .. } => {
+                                "This vote decided the motion: "
+                                span class={ "outcome o-" (outcome_key(*o)) } { @if *o == Outcome::Approved { "carried" } @else { "rejected" } }
+                            }
                         }
-                        span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) }
                     }
                 }
             }
@@ -661,19 +668,19 @@ fn what(l: &Labels, w: &What) -> Markup {
             What::Renewal { days, reason, outcome } => {
                 p { strong { "Asked for " (days) " more days." } }
                 blockquote { (prose(reason)) }
-                p.decided { @match outcome {
-                    Some(Outcome::Approved) => { "Every board approved the renewal." }
-                    Some(Outcome::Declined) => { "A board declined the renewal." }
-                    None => { "The boards have not decided the renewal yet." }
+                @if counts { @match outcome {
+                    Some(Outcome::Approved) => { p.decided { "Every board approved the renewal." } }
+                    Some(Outcome::Declined) => { p.decided { "A board declined the renewal." } }
+                    None => { p { "The boards have not decided the renewal yet." } }
                 } }
             }
             What::Motion { body, action, reason, decision } => {
                 p { strong { "Proposed that " (body) " " (action_verb(*action)) " the approval." } }
                 blockquote { (prose(reason)) }
-                p.decided { @match decision {
-                    Some((Outcome::Approved, at)) => { "The board carried the motion on " (date(*at)) ": it decided to " (action_verb(*action)) " the approval." }
-                    Some((Outcome::Declined, at)) => { "The board rejected the motion on " (date(*at)) "." }
-                    None => { "The board has not decided the motion yet." }
+                @if counts { @match decision {
+                    Some((Outcome::Approved, at)) => { p.decided { "The board carried the motion on " (date(*at)) ": it decided to " (action_verb(*action)) " the approval." } }
+                    Some((Outcome::Declined, at)) => { p.decided { "The board rejected the motion on " (date(*at)) "." } }
+                    None => { p { "The board has not decided the motion yet." } }
                 } }
             }
             What::Report { kind, summary, .. } => { p { strong { "Filed a " (report_kind(*kind).to_lowercase()) " use report." } } blockquote { (prose(summary)) } }

@@ -5,7 +5,7 @@
 use kaitiaki_governance::query::TimelineItem;
 use kaitiaki_governance::requests::RequestRecord;
 use kaitiaki_protocol::statement as st;
-use kaitiaki_protocol::StatementId;
+use kaitiaki_protocol::{Body, StatementId};
 use serde::de::DeserializeOwned;
 
 use super::concern::{ConcernThread, ResponseItem};
@@ -41,10 +41,12 @@ pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>)
     let what = match item.kind.name() {
         "vote" => parse::<st::Vote>(item).map(|v| What::Vote {
             body: ctx.body_name(&v.body),
-            on: match (renewal(&v.subject), motion(&v.subject)) {
-                (Some(n), _) => VoteOn::Renewal { days: n.extra_days },
-                (None, Some(m)) => VoteOn::Motion { action: m.action },
-                (None, None) => VoteOn::Request,
+            // By what the subject is, whether or not it counts (a renewal
+            // the rules left out is still not the request).
+            on: match ctx.own_statement(&v.subject).map(|s| s.body) {
+                Some(Body::RenewalRequest(n)) => VoteOn::Renewal { days: n.extra_days },
+                Some(Body::ApprovalMotion(m)) => VoteOn::Motion { action: m.action },
+                _ => VoteOn::Request,
             },
             choice: v.choice,
             reason: v.reason,

@@ -709,10 +709,24 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         "Proposed that Te Poari Raraunga o Ngāti Tauira suspend the approval.",
         "The board carried the motion on ",
         "on the motion to suspend the approval.",
-        "This vote decided the motion:",
+        "This vote decided the motion: carried",
     ] {
         assert!(text.contains(want), "missing {want:?}: {text}");
     }
+    // Each of the four renewal votes says so, the two motion votes too, and
+    // the votes on the request itself do not.
+    assert_eq!(
+        text.matches("on the requester's renewal").count(),
+        4,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("on the motion to suspend").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("This vote decided Te Poari Raraunga o Ngāti Tauira's answer: "));
+
     node.stop().await;
 }
 
@@ -734,11 +748,22 @@ async fn a_request_naming_no_uses_is_shown_against_the_excluded_ones() {
     let id = seed::say(&node, &story.researcher, Body::RequestSubmit(submit)).await;
     let (_, page) = served(&node, &format!("/requests/{id}")).await;
     let text = html::parse(&page).expect("parses").text();
-    assert!(text.contains("None named."), "{text}");
     assert!(
-        text.contains("never allows Insurance risk scoring")
-            && text.contains("This request names no uses"),
+        text.contains(
+            "None named, so nothing was checked against the uses its datasets never allow."
+        ),
         "{text}"
+    );
+    assert!(
+        text.contains("never allows Insurance risk scoring"),
+        "{text}"
+    );
+    // The node serves the same for the CLI and other tools.
+    let (_, view) = node.get(&format!("/v1/requests/{id}")).await;
+    assert_eq!(
+        view["unchecked_exclusions"],
+        serde_json::json!([{"dataset": story.wellbeing.to_hex(), "excluded": ["custom:insurance-risk-scoring"]}]),
+        "{view}"
     );
     node.stop().await;
 }

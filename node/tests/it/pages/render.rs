@@ -305,20 +305,27 @@ fn a_request_naming_no_uses_shows_the_boards_what_its_datasets_never_allow() {
     )];
     let html = page("Request", request::render(&l, &v));
     assert_accessible("request naming no uses", &html);
-    let text = parse(&html).expect("parses").text();
+    let d = parse(&html).expect("parses");
+    let text = d.text();
     assert!(
         text.contains(
-            "Whānau wellbeing never allows Commercial use, custom:unheard-of. This request names \
-             no uses, so nothing was checked against that"
+            "None named, so nothing was checked against the uses its datasets never allow."
         ),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "Whānau wellbeing never allows Commercial use custom:commercial-use, custom:unheard-of."
+        ),
+        "{text}"
+    );
+    assert!(d.hrefs().contains(&"/glossary#custom:commercial-use"));
     // With no dataset excluding anything, nothing is said.
     v.unnamed_against.clear();
     let text = parse(&page("Request", request::render(&l, &v)))
         .expect("parses")
         .text();
-    assert!(!text.contains("names no uses"), "{text}");
+    assert!(!text.contains("None named"), "{text}");
 }
 
 #[test]
@@ -505,10 +512,25 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         "Proposed that Te Poari suspend the approval.",
         "The board carried the motion on 3 November 2026: it decided to suspend the approval.",
         "for Te Poari on the motion to suspend the approval.",
-        "This vote decided the motion:",
+        "This vote decided the motion: carried",
         "The board has not decided the motion yet.",
     ] {
         assert!(text.contains(want), "missing {want:?}: {text}");
+    }
+    // A renewal or motion the rules left out says nothing of a decision.
+    for e in &mut v.events {
+        e.excluded = Some("The request has no approval in force.".into());
+    }
+    let text = parse(&page("Request", request::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(text.contains("This does not count"), "{text}");
+    for never in [
+        "approved the renewal",
+        "carried the motion",
+        "not decided the motion",
+    ] {
+        assert!(!text.contains(never), "{never:?}: {text}");
     }
 }
 
