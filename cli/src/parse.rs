@@ -157,7 +157,16 @@ pub fn time(text: &str) -> Result<Timestamp, String> {
     let hint = "a date such as 2027-03-01 (midnight UTC) or a time such as \
                 2027-03-01T09:00:00+13:00 also works";
     let at = chrono::DateTime::parse_from_rfc3339(&full)
-        .map_err(|_| format!("{text:?} is not a date or an RFC 3339 time; {hint}"))?;
+        .map_err(|e| format!("{text:?} is not a date or an RFC 3339 time ({e}); {hint}"))?;
+    // The log keeps times to the millisecond and has no leap seconds
+    // (chrono reads :60 as the next minute's start): refuse rather than
+    // change the time asked for.
+    use chrono::Timelike as _;
+    if at.nanosecond() >= 1_000_000_000 || at.nanosecond() % 1_000_000 != 0 {
+        return Err(format!(
+            "{text:?} is finer than the millisecond, or a leap second, which the log cannot hold; {hint}"
+        ));
+    }
     Timestamp::from_unix_millis(at.timestamp_millis()).map_err(|e| format!("{e}; {hint}"))
 }
 
@@ -219,6 +228,11 @@ mod tests {
         );
         let err = time("next tuesday").unwrap_err();
         assert!(err.contains("2027-03-01T09:00:00+13:00"), "{err}");
+        // chrono's reason is kept; what the log cannot hold is refused.
+        let err = time("2027-02-30").unwrap_err();
+        assert!(err.contains("out of range"), "{err}");
+        assert!(time("2027-03-01T09:15:60Z").is_err());
+        assert!(time("2027-03-01T09:15:00.123456Z").is_err());
         assert!(time("1969-12-31").is_err());
         assert!(id("ABC").is_err());
     }

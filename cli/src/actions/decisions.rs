@@ -102,16 +102,21 @@ pub enum ApprovalCmd {
 }
 
 impl VoteArgs {
-    /// Refuses `approve-with-conditions` with no `--condition`, before
-    /// anything is signed: the node would refuse it (`conditions_mismatch`).
+    /// Refuses, before anything is signed, what the node would refuse as
+    /// `conditions_mismatch`: approve-with-conditions with no `--condition`,
+    /// and conditions with decline or abstain.
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.choice == ChoiceArg::ApproveWithConditions && self.conditions.is_empty() {
-            anyhow::bail!(
+        match (self.choice, self.conditions.is_empty()) {
+            (ChoiceArg::ApproveWithConditions, true) => anyhow::bail!(
                 "approve-with-conditions needs at least one --condition (for example \
                  --condition report-every:6); vote approve if there are none"
-            );
+            ),
+            (ChoiceArg::Decline | ChoiceArg::Abstain, false) => anyhow::bail!(
+                "conditions go with an approval; remove the --condition values, or vote \
+                 approve-with-conditions"
+            ),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The statement body. A plain `approve` with conditions becomes

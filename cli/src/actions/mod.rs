@@ -275,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn approving_with_conditions_but_none_is_refused_before_signing() {
+    fn conditions_that_do_not_fit_the_choice_are_refused_before_signing() {
         let id = "ab".repeat(32);
         let vote = |extra: &[&str]| {
             let mut args = vec!["vote", &id, "approve-with-conditions", "--body", &id];
@@ -291,6 +291,27 @@ mod tests {
         vote(&["--condition", "report-every:6"])
             .check()
             .expect("one condition");
+        for choice in ["decline", "abstain"] {
+            let args = [
+                "vote",
+                &id,
+                choice,
+                "--body",
+                &id,
+                "--condition",
+                "final-report",
+                "--reason",
+                "r",
+            ];
+            let Command::Vote(a) = parse(&args) else {
+                unreachable!("a vote")
+            };
+            let err = a.check().expect_err("conditions with no approval");
+            assert!(
+                err.to_string().contains("conditions go with an approval"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
