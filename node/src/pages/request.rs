@@ -652,11 +652,15 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                 @if let Some(o) = decided {
                     p.decided {
                         @match on {
-                            VoteOn::Request => { "This vote decided " (body) "'s answer: " span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) } }
-                            VoteOn::Renewal { .. } => { "This vote decided " (body) "'s answer to the renewal: " span class={ "outcome o-" (outcome_key(*o)) } { (outcome_words(l, *o)) } }
-                            VoteOn::Motion { .. } => {
-                                "This vote decided the motion: "
-                                span class={ "outcome o-" (outcome_key(*o)) } { @if *o == Outcome::Approved { "carried" } @else { "rejected" } }
+                            VoteOn::Request => { "This vote decided " (body) "'s answer: " }
+                            VoteOn::Renewal { .. } => { "This vote decided " (body) "'s answer to the renewal: " }
+                            VoteOn::Motion { .. } => { "This vote decided the motion: " }
+                        }
+                        span class={ "outcome o-" (outcome_key(*o)) } {
+                            @match (on, o) {
+                                (VoteOn::Motion { .. }, Outcome::Approved) => { "carried" }
+                                (VoteOn::Motion { .. }, Outcome::Declined) => { "rejected" }
+                                _ => { (outcome_words(l, *o)) }
                             }
                         }
                     }
