@@ -89,18 +89,23 @@ fn a_node_follows_another_added_at_run_time() {
     assert_eq!(added["origin"], "iwi.example");
     assert_eq!(added["key"], key_text.as_str());
 
+    // `peer add` of the iwi log at `url`, to the node at `node`, signed
+    // with the key of the node whose data directory is `data`.
+    let add_iwi = |cli: &Cli, node: &str, url: &str, data: &std::path::Path| {
+        cli.run(&[
+            "--node",
+            node,
+            "peer",
+            "add",
+            url,
+            "--peer-key",
+            &key_text,
+            "--data",
+            data.to_str().unwrap(),
+        ])
+    };
     // Signed with any other key it is refused.
-    let other = on_iwi.run(&[
-        "--node",
-        &agency.url,
-        "peer",
-        "add",
-        "http://127.0.0.1:9",
-        "--peer-key",
-        &key_text,
-        "--data",
-        iwi_data.to_str().unwrap(),
-    ]);
+    let other = add_iwi(&on_iwi, &agency.url, "http://127.0.0.1:9", &iwi_data);
     assert!(!other.status.success());
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("forbidden"),
@@ -181,15 +186,7 @@ fn a_node_follows_another_added_at_run_time() {
     // The same log at another address is refused at run time, with the
     // way to do it: an entry in the configuration, which takes the place
     // of the one added at run time.
-    let moved = on_agency.run(&[
-        "peer",
-        "add",
-        "http://127.0.0.1:9",
-        "--peer-key",
-        &key_text,
-        "--data",
-        agency_data.to_str().unwrap(),
-    ]);
+    let moved = add_iwi(&on_agency, &agency.url, "http://127.0.0.1:9", &agency_data);
     assert!(!moved.status.success());
     let err = String::from_utf8_lossy(&moved.stderr);
     assert!(

@@ -99,11 +99,18 @@ async fn served(node: &TestNode, path: &str) -> (u16, String) {
     (status, text)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn pages_show_the_story_in_a_browser() {
+/// A node on a fresh data directory, with the story written to it. Keep
+/// the directory for as long as the node runs.
+async fn seeded() -> (tempfile::TempDir, TestNode, seed::Story) {
     let dir = tempdir();
     let node = TestNode::start(dir.path()).await;
     let story = seed::seed(&node).await;
+    (dir, node, story)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_show_the_story_in_a_browser() {
+    let (_dir, node, story) = seeded().await;
 
     let pages = [
         ("/".to_owned(), "overview"),
@@ -262,9 +269,7 @@ async fn pages_show_the_story_in_a_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pages_keep_working_with_thousands_of_requests() {
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     const N: usize = 3000;
     let mut batch = Vec::new();
     for i in 0..N {
@@ -378,9 +383,7 @@ async fn pages_keep_working_with_thousands_of_requests() {
 /// filters that cannot be used.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pages_name_causes_count_every_member_and_refuse_bad_filters() {
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     let text = |html: &str| html::parse(html).expect("parses").text();
 
     // The suspended request names the rāhui: its dataset, board, reason, date.
@@ -478,9 +481,7 @@ async fn pages_name_causes_count_every_member_and_refuse_bad_filters() {
 /// a request's, a board's, a dataset's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_page_leads_to_what_the_record_is_part_of() {
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     for (record, page) in [
         (story.approved, format!("/requests/{}", story.approved)),
         (story.iwi_board, format!("/bodies/{}", story.iwi_board)),
@@ -508,9 +509,7 @@ async fn a_record_page_leads_to_what_the_record_is_part_of() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
     use kaitiaki_protocol::statement::ConcernRaise;
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     let path = format!("/datasets/{}", story.housing);
     let (_, before) = served(&node, &path).await;
     let d = html::parse(&before).expect("parses");
@@ -555,9 +554,7 @@ async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
 /// rāhui: someone following the data learns that its use is paused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_tell_of_a_rahui() {
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     for path in [
         format!("/datasets/{}/feed.atom", story.housing),
         format!("/bodies/{}/feed.atom", story.iwi_board),
@@ -599,9 +596,7 @@ async fn feeds_tell_of_a_rahui() {
 async fn a_board_page_says_what_a_proposed_amendment_changes() {
     use kaitiaki_protocol::statement::{BodyAmend, DecisionRule, Member};
     use kaitiaki_protocol::PublicKey;
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     let chair = crate::support::key(1);
     let newcomer = crate::support::key(10);
     seed::say(
@@ -655,9 +650,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         ApprovalAction, ApprovalMotion, Choice, RenewalRequest, Vote,
     };
     use kaitiaki_protocol::StatementId;
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     let vote = |subject: StatementId, body: StatementId| {
         Body::Vote(Vote {
             subject,
@@ -735,9 +728,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
 /// the uses the dataset never allows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_naming_no_uses_is_shown_against_the_excluded_ones() {
-    let dir = tempdir();
-    let node = TestNode::start(dir.path()).await;
-    let story = seed::seed(&node).await;
+    let (_dir, node, story) = seeded().await;
     let mut submit = request(
         "Premiums by neighbourhood",
         story.wellbeing,
