@@ -57,8 +57,22 @@ pub struct Identity {
 
 impl Identity {
     /// Loads `<data_dir>/node.key`, creating it (mode 0600) on first start,
-    /// and only then: never in a data directory that already holds a log.
+    /// and only then: never in a data directory that already holds a log
+    /// (one with a `log/` or `db/` directory).
     pub fn load_or_create(data_dir: &Path, origin: &str) -> Result<Identity, IdentityError> {
+        use crate::storage::{DB_DIR, LOG_DIR};
+        let holds_log = [LOG_DIR, DB_DIR].iter().any(|d| data_dir.join(d).exists());
+        Identity::load_or_create_for(data_dir, origin, holds_log)
+    }
+
+    /// [`Identity::load_or_create`], told whether the directory already
+    /// holds a log signed with a key (then a missing key is refused, not
+    /// made anew). A node, which opens its storage first, knows exactly.
+    pub fn load_or_create_for(
+        data_dir: &Path,
+        origin: &str,
+        holds_log: bool,
+    ) -> Result<Identity, IdentityError> {
         let path = data_dir.join(KEY_FILE);
         let io = |source| IdentityError::Io {
             path: path.clone(),
@@ -77,8 +91,7 @@ impl Identity {
                 seed
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                use crate::storage::{DB_DIR, LOG_DIR};
-                if [LOG_DIR, DB_DIR].iter().any(|d| data_dir.join(d).exists()) {
+                if holds_log {
                     return Err(IdentityError::Missing(path));
                 }
                 let mut seed = [0u8; 32];

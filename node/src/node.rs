@@ -139,8 +139,14 @@ impl Node {
                  it); memory may not stay flat and writes may be slower"
             );
         }
-        let identity = Identity::load_or_create(&config.data_dir, &config.origin)?;
+        // The data directory's lock first: a directory another node holds
+        // is said to be in use, whatever else is wrong with it.
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
+        let identity = Identity::load_or_create_for(
+            &config.data_dir,
+            &config.origin,
+            storage.signed_by()?.is_some(),
+        )?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
         if let Some(found) = storage.settle_state_version()? {
             tracing::warn!(

@@ -724,6 +724,14 @@ impl Storage {
         Ok(())
     }
 
+    /// The public key the log in this directory was signed with, once a
+    /// node has opened it.
+    pub fn signed_by(&self) -> Result<Option<[u8; 32]>, StorageError> {
+        Ok(self
+            .get(space::META, meta::KEY)?
+            .and_then(|k| <[u8; 32]>::try_from(k.as_ref()).ok()))
+    }
+
     /// Records the log's origin and the node's key at first start, and
     /// afterwards refuses a different origin or key: a data directory holds
     /// one log, signed by one key.

@@ -601,9 +601,8 @@ async fn a_data_directory_of_another_origin_or_key_is_refused() {
 fn a_data_directory_another_holder_has_open_is_in_use() {
     use kaitiaki_node::storage::{Storage, StorageError};
     let dir = tempdir();
-    // As a running node holds it: its key made, its storage open.
-    kaitiaki_node::identity::Identity::load_or_create(dir.path(), &config(dir.path()).origin)
-        .unwrap();
+    // Held by another opener, and with no node key yet: the node says the
+    // directory is in use before anything else (it takes the lock first).
     let _held = Storage::open(dir.path(), 1 << 20).unwrap();
     let err = Storage::open(dir.path(), 1 << 20).unwrap_err();
     assert!(
