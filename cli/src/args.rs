@@ -132,9 +132,10 @@ pub enum Command {
     Attachment(AttachmentCmd),
     /// Show one statement, and for a request its whole story.
     Show {
-        /// The statement id.
-        #[arg(value_parser = parse::id)]
-        id: StatementId,
+        /// The statement id, or its first 8 or more hex digits as the
+        /// pages show it.
+        #[arg(value_parser = parse::id_or_start)]
+        id: parse::IdArg,
     },
     /// List bodies, datasets, requests and more.
     #[command(subcommand)]

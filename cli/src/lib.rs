@@ -191,7 +191,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Output(cmd) => cmd.run(&session()?).await?,
         Command::Concern(cmd) => session()?.say_and_print(cmd.body()).await?,
         Command::Attachment(cmd) => cmd.run(&session()?).await?,
-        Command::Show { id } => show::show(&session()?, &trust_store, log_key, &id).await?,
+        Command::Show { id } => {
+            let s = session()?;
+            let id = show::resolve(&s.client, &id).await?;
+            show::show(&s, &trust_store, log_key, &id).await?
+        }
         Command::List(cmd) => cmd.run(&session()?).await?,
         Command::Log(LogCmd::Verify(a)) => verify::run(&a, &trust_store, log_key, printer).await?,
         Command::Log(LogCmd::Proof(ProofCmd::Inclusion { id })) => {

@@ -134,6 +134,33 @@ pub fn id(text: &str) -> Result<StatementId, String> {
     })
 }
 
+/// A statement id, whole or its start as the pages show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdArg {
+    /// The whole id.
+    Whole(StatementId),
+    /// Its first 8 to 63 lowercase hex digits, for the node to complete.
+    Start(String),
+}
+
+/// A statement id, or its first 8 to 63 lowercase hex digits.
+pub fn id_or_start(text: &str) -> Result<IdArg, String> {
+    let text = text.trim();
+    if let Some(id) = StatementId::from_hex(text) {
+        return Ok(IdArg::Whole(id));
+    }
+    let digits = kaitiaki_governance::query::SHORT_ID_DIGITS;
+    if (digits..64).contains(&text.len())
+        && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Ok(IdArg::Start(text.to_owned()));
+    }
+    Err(format!(
+        "{text:?} is not a statement id: 64 lowercase hex digits, as `kaitiaki list` shows, or at \
+         least the first {digits} of them, as the pages show"
+    ))
+}
+
 /// A file's content hash: 64 lowercase hex digits.
 pub fn content_hash(text: &str) -> Result<ContentHash, String> {
     ContentHash::from_hex(text.trim()).ok_or_else(|| {
@@ -235,5 +262,15 @@ mod tests {
         assert!(time("2027-03-01T09:15:00.123456Z").is_err());
         assert!(time("1969-12-31").is_err());
         assert!(id("ABC").is_err());
+        let whole = "ab".repeat(32);
+        assert_eq!(
+            id_or_start(&whole),
+            Ok(IdArg::Whole(StatementId::from_hex(&whole).unwrap()))
+        );
+        assert_eq!(id_or_start("abcdef12"), Ok(IdArg::Start("abcdef12".into())));
+        for bad in ["abcdef1", "ABCDEF12", "abcdefgh", &"ab".repeat(33)] {
+            let err = id_or_start(bad).unwrap_err();
+            assert!(err.contains("at least the first 8"), "{bad}: {err}");
+        }
     }
 }

@@ -256,6 +256,46 @@ fn state_path(kind: &str, id: &StatementId) -> Option<String> {
     Some(format!("/v1/{collection}/{id}"))
 }
 
+/// The whole id of `arg`: as given, or the one statement the node holds
+/// whose id starts with the digits given. None, or several, is an error
+/// that says which.
+pub async fn resolve(client: &Client, arg: &crate::parse::IdArg) -> Result<StatementId> {
+    let prefix = match arg {
+        crate::parse::IdArg::Whole(id) => return Ok(*id),
+        crate::parse::IdArg::Start(p) => p,
+    };
+    let found = client
+        .query("/v1/statements", &[("prefix", prefix.clone())])
+        .await?;
+    let items = found
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let id_of = |v: &Value| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .and_then(StatementId::from_hex)
+    };
+    match items.as_slice() {
+        [one] => id_of(one).context("the node named a statement by an id that is not one"),
+        [] => anyhow::bail!(
+            "the node at {} holds no statement whose id starts with {prefix}",
+            client.base()
+        ),
+        several => {
+            let lines: Vec<String> = several
+                .iter()
+                .map(|v| format!("  {}  {}", scalar(&v["id"]), scalar(&v["kind"])))
+                .collect();
+            anyhow::bail!(
+                "more than one statement's id starts with {prefix}; give more digits:\n{}",
+                lines.join("\n")
+            )
+        }
+    }
+}
+
 /// `kaitiaki show ID`.
 pub async fn show(
     s: &Session,

@@ -87,6 +87,56 @@ pub fn statement_state<S: Store + ?Sized>(
     }))
 }
 
+/// The fewest hex digits [`ids_starting`] takes: a short id as the pages
+/// show one.
+pub const SHORT_ID_DIGITS: usize = 8;
+
+/// Statements the state holds whose id starts with `prefix` (at least
+/// [`SHORT_ID_DIGITS`] lowercase hex digits), with their kinds, in id
+/// order, at most `limit`: so a short id a person copied from a page can be
+/// found. Anything that is not such a prefix finds nothing.
+pub fn ids_starting<S: Store + ?Sized>(
+    s: &S,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<(StatementId, Kind)>, StateError> {
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let digits: Option<Vec<u8>> = prefix.bytes().map(hex).collect();
+    let Some(digits) = digits.filter(|d| (SHORT_ID_DIGITS..=64).contains(&d.len())) else {
+        return Ok(Vec::new());
+    };
+    // Whole bytes are scanned for; an odd last digit is matched after.
+    let bytes: Vec<u8> = digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect();
+    let last = (digits.len() % 2 == 1).then(|| digits[digits.len() - 1]);
+    let mut out = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    while out.len() < limit {
+        let chunk = s
+            .scan_prefix(Table::Statements, &bytes, after.as_deref(), 64)
+            .map_err(StateError::store)?;
+        let done = chunk.len() < 64;
+        after = chunk.last().map(|(k, _)| k.clone());
+        for (k, v) in chunk {
+            if last.is_some_and(|n| k.get(bytes.len()).map(|b| b >> 4) != Some(n)) {
+                continue;
+            }
+            let id = codec::id_at(Table::Statements, &k, 0)?;
+            out.push((id, codec::Stored::kind(&v)?));
+            if out.len() == limit {
+                break;
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// A key's name, affiliation, end and lineage.
 pub fn key<S: Store + ?Sized>(s: &S, k: &KeyBytes) -> Result<Option<KeyRecord>, StateError> {
     get_record(s, Table::Keys, k.as_bytes())

@@ -134,7 +134,12 @@ fn demo_seeds_once_reuses_and_resets() {
         .iter()
         .find(|r| r["status"] == "suspended")
         .unwrap();
-    let shown = cli.ok(&["show", suspended["id"].as_str().unwrap()]);
+    let suspended_id = suspended["id"].as_str().unwrap();
+    let shown = cli.ok(&["show", suspended_id]);
+    // The short id the pages show finds the same statement.
+    let short = cli.ok(&["show", &suspended_id[..8]]);
+    assert!(short.contains(suspended_id), "{short}");
+    assert!(short.contains("suspended because:"), "{short}");
     assert!(
         shown.contains(
             "suspended because:\n  - a rāhui on Housing and income records (synthetic example) \

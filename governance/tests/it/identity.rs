@@ -21,6 +21,32 @@ fn an_announced_key_has_a_name_and_affiliation() {
 }
 
 #[test]
+fn a_short_id_finds_its_statement_and_its_kind() {
+    let mut w = World::new();
+    let aroha = Person::new("Aroha", 1);
+    let first = w.ok(&aroha, IWI, announce("Aroha Ngata", "Ngāti Porou"));
+    let second = w.ok(&aroha, IWI, announce("Aroha Ngata-Smith", "Ngāti Porou"));
+    let hex = first.to_hex();
+    let found = |prefix: &str| query::ids_starting(&w.store, prefix, 5).unwrap();
+    for digits in [8, 9, 11, 64] {
+        assert_eq!(
+            found(&hex[..digits]),
+            [(first, kaitiaki_protocol::Kind::KeyAnnounce)],
+            "{digits} digits"
+        );
+    }
+    // The other statement is found by its own prefix, not by this one.
+    assert_eq!(found(&second.to_hex()[..8])[0].0, second);
+    // Too short, not lowercase hex, or matching nothing: nothing.
+    assert!(found(&hex[..7]).is_empty());
+    assert!(found(&hex[..8].to_uppercase()).is_empty());
+    assert!(found("zzzzzzzz").is_empty());
+    let mut other = hex[..8].to_owned();
+    other.push(if hex.as_bytes()[8] == b'0' { '1' } else { '0' });
+    assert!(found(&other).is_empty(), "an odd last digit is matched too");
+}
+
+#[test]
 fn a_rotated_members_new_key_votes_with_the_old_keys_authority() {
     let mut s = Setting::new();
     let hemi_new = Person::new("Hemi (new key)", 99);

@@ -29,7 +29,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, MatchedPath, Req
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, put};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -88,7 +88,10 @@ pub fn app(node: &Node) -> Router {
 pub fn router(state: AppState) -> Router {
     let limits = state.shared.config.limits.clone();
     let api = Router::new()
-        .route("/v1/statements", post(write::submit))
+        .route(
+            "/v1/statements",
+            get(state::statements_starting).post(write::submit),
+        )
         .route("/v1/statements/{id}", get(log::statement))
         .route("/v1/checkpoint", get(log::checkpoint))
         .route("/v1/checkpoint/note", get(log::checkpoint_note))

@@ -67,7 +67,8 @@ pub fn routes() -> Router<AppState> {
         concern,
         excluded,
         key,
-        statement_state
+        statement_state,
+        statements_starting
     ),
     components(schemas(
         Listing,
@@ -75,7 +76,8 @@ pub fn routes() -> Router<AppState> {
         RequestJson,
         SuspendedBy,
         UnlistedUses,
-        UncheckedExclusions
+        UncheckedExclusions,
+        Found
     ))
 )]
 pub struct StateDoc;
@@ -551,6 +553,69 @@ pub async fn due_soon(
         lists::reports_due_soon(s, now, until, after.as_ref(), limit)
     })
     .await
+}
+
+/// A short id to look up.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PrefixQuery {
+    /// The first hex digits of an id (8 to 64, lowercase), as the pages
+    /// show a short id.
+    pub prefix: String,
+}
+
+/// A statement found by the start of its id.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Found {
+    /// Its whole id.
+    pub id: String,
+    /// Its kind, e.g. `request.submit`.
+    pub kind: String,
+}
+
+/// The statements found by the start of an id.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FoundList {
+    /// At most ten, in id order.
+    pub items: Vec<Found>,
+}
+
+/// The most statements a short id lists.
+const FOUND_MAX: usize = 10;
+
+/// Statements the state holds whose id starts with `prefix`: the whole id
+/// for a short one copied from a page.
+#[utoipa::path(
+    get, path = "/v1/statements", params(PrefixQuery),
+    responses((status = 200, body = FoundList), (status = 400, body = ErrorBody))
+)]
+pub async fn statements_starting(
+    State(app): State<AppState>,
+    Query(q): Query<PrefixQuery>,
+) -> ApiResult<Json<FoundList>> {
+    let prefix = q.prefix;
+    let digits = query::SHORT_ID_DIGITS;
+    if !(digits..=64).contains(&prefix.len())
+        || !prefix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ApiError::malformed(format!(
+            "prefix is {digits} to 64 lowercase hex digits"
+        )));
+    }
+    let found = run(&app, move |s| {
+        Ok(query::ids_starting(s, &prefix, FOUND_MAX)?
+            .into_iter()
+            .map(|(id, kind)| Found {
+                id: id.to_hex(),
+                kind: kind.name().to_owned(),
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(FoundList {
+        items: serde_json::from_value(found).map_err(|e| ApiError::internal(&e))?,
+    }))
 }
 
 /// List open concerns.

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use kaitiaki_governance::lists::RequestFilter;
@@ -307,8 +307,31 @@ fn by_id(
     let path = format!("{base}/{id}");
     match parse_id(id) {
         Some(sid) => Ok((node, path, sid)),
-        None => Err(Box::new(not_found_page(&labels(app), &node, what, &path))),
+        None => match short_id(app, id) {
+            Some(page) => Err(Box::new(Redirect::to(&page).into_response())),
+            None => Err(Box::new(not_found_page(&labels(app), &node, what, &path))),
+        },
     }
+}
+
+/// The page of the one statement whose id starts with `prefix`, for a
+/// short id copied from a page (`/requests/85ebf668`); `None` when no
+/// statement, or more than one, starts so. A single prefix scan.
+fn short_id(app: &AppState, prefix: &str) -> Option<String> {
+    let storage = &app.shared.storage;
+    let found = storage
+        .consistent(|| kaitiaki_governance::query::ids_starting(storage.state(), prefix, 2))
+        .ok()?;
+    let [(id, kind)] = found.as_slice() else {
+        return None;
+    };
+    let base = match kind {
+        kaitiaki_protocol::Kind::RequestSubmit => "/requests",
+        kaitiaki_protocol::Kind::DatasetRegister => "/datasets",
+        kaitiaki_protocol::Kind::BodyCharter => "/bodies",
+        _ => "/records",
+    };
+    Some(format!("{base}/{}", id.to_hex()))
 }
 
 async fn dataset(

@@ -758,3 +758,50 @@ async fn a_request_naming_no_uses_is_shown_against_the_excluded_ones() {
     );
     node.stop().await;
 }
+
+/// A short id, as the pages show one, finds its record: the API lists the
+/// statements it starts, and a page address with it leads to the page of
+/// the one it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_id_leads_to_its_page() {
+    let (_dir, node, story) = seeded().await;
+    let full = story.approved.to_hex();
+    let short = &full[..8];
+    let (status, found) = node.get(&format!("/v1/statements?prefix={short}")).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(
+        found,
+        serde_json::json!({"items": [{"id": full, "kind": "request.submit"}]})
+    );
+    for bad in ["abc", "ABCDEF12", "zzzzzzzz"] {
+        let (status, body) = node.get(&format!("/v1/statements?prefix={bad}")).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("malformed")),
+            "{bad}: {body}"
+        );
+    }
+    // Any record page's address takes it, and leads to the request's page.
+    for base in ["/requests", "/records"] {
+        let r = node
+            .http
+            .get(node.at(&format!("{base}/{short}")))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 200, "{base}");
+        assert_eq!(r.url().path(), format!("/requests/{full}"), "{base}");
+    }
+    let board = story.iwi_board.to_hex();
+    let r = node
+        .http
+        .get(node.at(&format!("/requests/{}", &board[..10])))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.url().path(), format!("/bodies/{board}"));
+    // A start no statement has is the page that helps.
+    let (status, _) = served(&node, "/requests/00000000").await;
+    assert_eq!(status, 404);
+    node.stop().await;
+}
