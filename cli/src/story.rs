@@ -141,8 +141,14 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
         }
     }
     if let Some(next) = view.get("next_report").filter(|n| !n.is_null()) {
+        // With reports overdue, the next due date is the one after them.
+        let label = if overdue.is_empty() {
+            "next report due"
+        } else {
+            "then the next report due"
+        };
         out.push_str(&format!(
-            "next report due: {} ({} report)\n",
+            "{label}: {} ({} report)\n",
             text(next, "/due"),
             words::report_kind(&text(next, "/kind"))
         ));
@@ -786,6 +792,15 @@ mod tests {
         );
         assert!(
             out.contains(&format!("    board {}\n", "b1".repeat(32))),
+            "{out}"
+        );
+        // With a report overdue, the next due date is said to come after it.
+        let mut late = view.clone();
+        late["overdue"] = json!([{"kind": "periodic", "due": "2026-11-08T00:00:00Z"}]);
+        let mut out = String::new();
+        request("r", &late, &board_names(), &mut out);
+        assert!(
+            out.contains("reports overdue: 1\n  - regular report, due 2026-11-08T00:00:00Z\nthen the next report due: 2027-06-06T00:00:00Z"),
             "{out}"
         );
         // No statement after the request itself: said in words, not as an

@@ -189,8 +189,10 @@ pub fn status(l: &Labels, s: RequestStatus) -> Markup {
 /// A link to the page that shows how to check a record.
 pub fn check_link(id: &str) -> Markup {
     html! {
+        // The short id is shown: it finds the record again anywhere
+        // (`/records/<it>`, `kaitiaki show <it>`).
         a.check href={ "/records/" (id) } {
-            "Check this record" span.visually-hidden { " " (short(id)) }
+            "Check this record " code.small { (short(id)) }
         }
     }
 }

@@ -560,8 +560,15 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
         section aria-labelledby="reports" {
             h2 #reports { (l.ui("reports")) }
             @if v.reports.is_empty() { p { "No use reports have been filed yet." } }
+            // With a report overdue, the next due date is the one after it.
+            @for (k, due) in &v.overdue {
+                p.next-report { (report_kind(*k)) " report " strong { "overdue" } " since " (date(*due)) "." }
+            }
             @if let Some((k, due)) = v.next_report {
-                p.next-report { (report_kind(k)) " report next due on " strong { (date(due)) } "." }
+                p.next-report {
+                    (report_kind(k)) " report " @if !v.overdue.is_empty() { "due after that on " } @else { "next due on " }
+                    strong { (date(due)) } "."
+                }
             }
             @for r in &v.reports {
                 article.card {

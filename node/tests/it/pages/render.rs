@@ -329,6 +329,30 @@ fn a_request_naming_no_uses_shows_the_boards_what_its_datasets_never_allow() {
 }
 
 #[test]
+fn an_overdue_report_comes_before_the_next_due_date() {
+    let l = Labels::built_in();
+    let mut v = request_view();
+    v.overdue = vec![(ReportKind::Periodic, at("2026-11-08T00:00:00Z"))];
+    let text = parse(&page("Request", request::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(
+        text.contains("Regular report overdue since 8 November 2026."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Regular report due after that on 5 April 2027."),
+        "{text}"
+    );
+    assert!(!text.contains("next due on"), "{text}");
+    // The short id of every record checked is shown, to find it again.
+    assert!(
+        text.contains(&format!("Check this record {}", &"66".repeat(32)[..8])),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
     let l = Labels::built_in();
     let html = page("Request", request::render(&l, &request_view()));
