@@ -211,6 +211,37 @@ fn demo_seeds_once_reuses_and_resets() {
         (gap - 401 * 86_400_000).abs() < 60_000,
         "{gap} ms between the first and last request, not 401 days"
     );
+    // The housing data excludes the commercial kind of use by its name:
+    // a commercial request for it is refused, naming no use at all.
+    assert!(cli.run(&["keys", "new", "insurer"]).status.success());
+    let housing = seeded["ids"]["dataset.housing"].as_str().unwrap();
+    let refused = cli.run(&[
+        "--key",
+        "insurer",
+        "request",
+        "submit",
+        "--title",
+        "Premiums",
+        "--dataset",
+        housing,
+        "--purpose",
+        "Price home insurance.",
+        "--use-category",
+        "commercial",
+        "--duration-days",
+        "30",
+        "--setting",
+        "Office",
+        "--people",
+        "One analyst",
+        "--benefit",
+        "None",
+        "--outputs-plan",
+        "Prices",
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{err}");
+    assert!(err.contains("excluded_use"), "{err}");
     let audit = cli.json(&["log", "verify", &node.url]);
     assert_eq!(audit["result"], "ok", "{audit}");
     node.stop();

@@ -138,8 +138,9 @@ pub struct DatasetArgs {
     /// A permitted use (GA4GH DUO code, e.g. DUO:0000042). Repeatable.
     #[arg(long = "permit", value_name = "CODE")]
     pub permitted: Vec<String>,
-    /// A use that is never allowed, by the code requests name it with
-    /// (e.g. custom:commercial-use: using the data to make money). Repeatable.
+    /// A use that is never allowed: a kind of use, by its name, which refuses
+    /// every request of that kind (e.g. commercial), or a code requests name
+    /// their uses with (e.g. custom:insurance-risk-scoring). Repeatable.
     #[arg(long = "exclude", value_name = "CODE")]
     pub excluded: Vec<String>,
     /// How sensitive it is.
@@ -365,6 +366,8 @@ mod tests {
             .render_long_help()
             .to_string();
         assert!(!help.contains("DUO:0000046"), "{help}");
-        assert!(help.contains("custom:commercial-use"), "{help}");
+        // It names a kind of use, which excludes a whole kind, and a code.
+        assert!(help.contains("(e.g. commercial)"), "{help}");
+        assert!(help.contains("custom:insurance-risk-scoring"), "{help}");
     }
 }

@@ -90,7 +90,8 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str, clock: &Clock) 
             Label { code: "BC_R".into(), text: Some("Research use only with the boards' consent.".into()) },
         ],
         permitted_uses: vec!["DUO:0000042".into(), "DUO:0000006".into()],
-        excluded_uses: vec!["custom:commercial-use".into(), "custom:insurance-risk-scoring".into()],
+        // A use category's name excludes every request of that category.
+        excluded_uses: vec!["commercial".into(), "custom:insurance-risk-scoring".into()],
         sensitivity: Sensitivity::Sensitive,
     }
     };
