@@ -89,7 +89,7 @@ table! {
         "Vote again after the notice period ends (`kaitiaki show REQUEST` shows when).";
     "rahui_in_force" => "A rāhui is in force on a dataset of this request.",
         "Wait until the body lifts the rāhui or it ends.";
-    "decision_already_reached" => "It was already decided: votes can no longer change it, and a decided request can no longer be withdrawn.",
+    "decision_already_reached" => "It was already decided: votes can no longer change it (and a decided request can no longer be withdrawn).",
         "See the decision with `kaitiaki show ID`; an approval still in force can be ended by a board's motion (`kaitiaki approval revoke`).";
     "request_withdrawn" => "The request was withdrawn.",
         "Make a new request if access is still wanted.";

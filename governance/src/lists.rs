@@ -104,7 +104,10 @@ fn walk<S: Store + ?Sized, T>(
     }
 }
 
-/// Requests matching `filter`, oldest first.
+/// Requests matching `filter`, oldest first within the index walked: by
+/// dataset, body or requester when one is given, else by stage (`phase`),
+/// so an unfiltered list gives each stage's requests oldest first, stage
+/// by stage.
 pub fn requests<S: Store + ?Sized>(
     s: &S,
     filter: &RequestFilter,
