@@ -25,7 +25,7 @@ use super::request::{
     What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
-use super::story::{concerns, event, parse};
+use super::story::{concerns, event, parse, vote_subjects};
 
 /// How many of the newest leaves the overview reads for recent decisions.
 const RECENT_LEAVES: u64 = 400;
@@ -248,7 +248,8 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
             .and_then(parse::<st::UseReport>)
     };
     let mut events = vec![submitted_event.clone()];
-    events.extend(v.timeline.iter().map(|t| event(ctx, t, rec)));
+    let subjects = vote_subjects(&v.timeline);
+    events.extend(v.timeline.iter().map(|t| event(ctx, t, rec, &subjects)));
     Ok(Some(RequestView {
         id: id.to_hex(),
         status: v.status,
@@ -469,7 +470,7 @@ pub fn dataset(
             .thread
             .iter()
             .filter(|t| !matches!(t.kind, st::Kind::ConcernRaise | st::Kind::ConcernRespond))
-            .map(|t| event(ctx, t, None))
+            .map(|t| event(ctx, t, None, &Default::default()))
             .collect(),
         concerns: concerns(ctx, &v.thread)?,
         form: ctx.concern_form(),

@@ -5,7 +5,9 @@
 use kaitiaki_governance::query::TimelineItem;
 use kaitiaki_governance::requests::RequestRecord;
 use kaitiaki_protocol::statement as st;
-use kaitiaki_protocol::{Body, StatementId};
+use std::collections::HashMap;
+
+use kaitiaki_protocol::{Kind, StatementId};
 use serde::de::DeserializeOwned;
 
 use super::concern::{ConcernThread, ResponseItem};
@@ -17,8 +19,29 @@ pub fn parse<T: DeserializeOwned>(item: &TimelineItem) -> Option<T> {
     serde_json::from_value(item.body.clone()).ok()
 }
 
-/// One timeline item in words. `decided` says which votes decided what.
-pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>) -> Event {
+/// What each renewal and motion in `items` is, by id: what a vote whose
+/// subject it is votes on (counted or not; anything else is the request).
+pub fn vote_subjects(items: &[TimelineItem]) -> HashMap<StatementId, VoteOn> {
+    items
+        .iter()
+        .filter_map(|item| match item.kind {
+            Kind::RenewalRequest => parse::<st::RenewalRequest>(item)
+                .map(|n| (item.id, VoteOn::Renewal { days: n.extra_days })),
+            Kind::ApprovalMotion => parse::<st::ApprovalMotion>(item)
+                .map(|m| (item.id, VoteOn::Motion { action: m.action })),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One timeline item in words. `record` says which votes decided what;
+/// `subjects` ([`vote_subjects`] of the whole timeline) what each vote is on.
+pub fn event(
+    ctx: &Ctx<'_>,
+    item: &TimelineItem,
+    record: Option<&RequestRecord>,
+    subjects: &HashMap<StatementId, VoteOn>,
+) -> Event {
     let approval = record.and_then(|r| r.approval.as_ref());
     let renewal = |id: &StatementId| approval?.renewals.iter().find(|x| x.id == *id);
     let motion = |id: &StatementId| approval?.motions.iter().find(|x| x.id == *id);
@@ -41,13 +64,7 @@ pub fn event(ctx: &Ctx<'_>, item: &TimelineItem, record: Option<&RequestRecord>)
     let what = match item.kind.name() {
         "vote" => parse::<st::Vote>(item).map(|v| What::Vote {
             body: ctx.body_name(&v.body),
-            // By what the subject is, whether or not it counts (a renewal
-            // the rules left out is still not the request).
-            on: match ctx.own_statement(&v.subject).map(|s| s.body) {
-                Some(Body::RenewalRequest(n)) => VoteOn::Renewal { days: n.extra_days },
-                Some(Body::ApprovalMotion(m)) => VoteOn::Motion { action: m.action },
-                _ => VoteOn::Request,
-            },
+            on: subjects.get(&v.subject).cloned().unwrap_or(VoteOn::Request),
             choice: v.choice,
             reason: v.reason,
             conditions: v.conditions.iter().map(condition_words).collect(),
