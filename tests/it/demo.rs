@@ -215,30 +215,12 @@ fn demo_seeds_once_reuses_and_resets() {
     // a commercial request for it is refused, naming no use at all.
     assert!(cli.run(&["keys", "new", "insurer"]).status.success());
     let housing = seeded["ids"]["dataset.housing"].as_str().unwrap();
-    let refused = cli.run(&[
-        "--key",
+    let refused = cli.run(&crate::story::request_args(
         "insurer",
-        "request",
-        "submit",
-        "--title",
-        "Premiums",
-        "--dataset",
         housing,
-        "--purpose",
-        "Price home insurance.",
-        "--use-category",
+        "Premiums",
         "commercial",
-        "--duration-days",
-        "30",
-        "--setting",
-        "Office",
-        "--people",
-        "One analyst",
-        "--benefit",
-        "None",
-        "--outputs-plan",
-        "Prices",
-    ]);
+    ));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(3), "{err}");
     assert!(err.contains("excluded_use"), "{err}");

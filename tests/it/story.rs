@@ -128,11 +128,17 @@ pub fn request(cli: &Cli, dataset: &str, title: &str) -> String {
     request_with_uses(cli, dataset, title, &[])
 }
 
-/// [`request`], asking for the given uses.
-pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -> String {
-    let mut args = vec![
+/// The arguments of `request submit` by the local key `key`, of the use
+/// category `category`, naming no uses.
+pub fn request_args<'a>(
+    key: &'a str,
+    dataset: &'a str,
+    title: &'a str,
+    category: &'a str,
+) -> Vec<&'a str> {
+    vec![
         "--key",
-        "researcher",
+        key,
         "request",
         "submit",
         "--title",
@@ -142,7 +148,7 @@ pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -
         "--purpose",
         "Understand service access for rangatahi.",
         "--use-category",
-        "research",
+        category,
         "--duration-days",
         "365",
         "--setting",
@@ -153,7 +159,12 @@ pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -
         "Better services",
         "--outputs-plan",
         "Aggregate tables, reviewed",
-    ];
+    ]
+}
+
+/// [`request`], asking for the given uses.
+pub fn request_with_uses(cli: &Cli, dataset: &str, title: &str, uses: &[&str]) -> String {
+    let mut args = request_args("researcher", dataset, title, "research");
     for u in uses {
         args.extend(["--use", u]);
     }
