@@ -4,13 +4,13 @@
 
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::query::{self, SuspendedBy};
-use kaitiaki_governance::requests::DueReport;
+use kaitiaki_governance::requests::{DueReport, RequestRecord};
 use kaitiaki_governance::rules::Outcome;
-use kaitiaki_governance::{Cursor, KeyBytes, RequestStatus};
+use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::{Body, StatementId};
 
-use super::body::{notice_words, rule_words, AmendmentItem, BodyDecision, BodyView};
+use super::body::{notice_words, rule_words, AmendmentItem, BodyDecision, BodyView, FollowUp};
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
 use super::dataset::{CodeItem, DatasetView, HistoryItem};
@@ -21,8 +21,8 @@ use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
-    condition_words, BodyState, Event, OutputItem, Pause, ReportItem, RequestView, UnlistedUses,
-    What,
+    action_verb, condition_words, decided_on, BodyState, Event, OutputItem, Pause, ReportItem,
+    RequestView, UnlistedUses, VoteOn, What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse, vote_subjects};
@@ -195,33 +195,83 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
             continue;
         };
         let Body::Vote(v) = s.body else { continue };
-        let Some(rec) = ctx.request_record(&v.subject)? else {
+        // A vote is on a request, or on a renewal or motion filed under one.
+        let request = match query::statement_state(ctx.store(), &v.subject)
+            .map_err(GatherError::of)?
+            .and_then(|st| st.owner)
+        {
+            Some(kaitiaki_governance::Agg::Request(r)) => r,
+            _ => continue,
+        };
+        let Some(rec) = ctx.request_record(&request)? else {
             continue;
         };
         let id = envelope.id();
-        for d in &rec.decisions {
-            if let Some(dec) = d.decision.as_ref().filter(|dec| dec.vote == id) {
-                let now = query::request_status(ctx.store(), &v.subject, ctx.now)
-                    .map_err(GatherError::of)?
-                    .filter(|s| match dec.outcome {
-                        Outcome::Approved => *s != RequestStatus::Approved,
-                        Outcome::Declined => *s != RequestStatus::Declined,
-                    });
-                out.push(DecisionItem {
-                    request: v.subject.to_hex(),
-                    title: rec.title.clone(),
-                    body_name: ctx.body_name(&d.body),
-                    outcome: dec.outcome,
-                    at: dec.at.at,
-                    now,
-                });
+        for d in decided(&rec) {
+            if d.decision.vote != id {
+                continue;
             }
+            let now = query::request_status(ctx.store(), &request, ctx.now)
+                .map_err(GatherError::of)?
+                .filter(|s| d.on.leaves(d.decision.outcome).is_some_and(|l| l != *s));
+            out.push(DecisionItem {
+                request: request.to_hex(),
+                title: rec.title.clone(),
+                body_name: ctx.body_name(&d.body),
+                on: d.on,
+                outcome: d.decision.outcome,
+                at: d.decision.at.at,
+                now,
+            });
         }
     }
     // Newest first, whichever log each came from.
     out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.request.cmp(&b.request)));
     out.truncate(max);
     Ok(out)
+}
+
+/// One decision about a request: on the request itself, on a renewal of
+/// it, or on a motion about its approval, and the board that made it.
+struct Decided<'r> {
+    body: StatementId,
+    on: VoteOn,
+    decision: &'r kaitiaki_governance::rules::Decision,
+}
+
+/// Every decision reached about a request: each board's answer, then each
+/// renewal's, then each motion's.
+fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
+    let mut out: Vec<Decided<'_>> = rec
+        .decisions
+        .iter()
+        .filter_map(|d| {
+            d.decision.as_ref().map(|decision| Decided {
+                body: d.body,
+                on: VoteOn::Request,
+                decision,
+            })
+        })
+        .collect();
+    if let Some(a) = &rec.approval {
+        for r in &a.renewals {
+            out.extend(r.decisions.iter().filter_map(|d| {
+                d.decision.as_ref().map(|decision| Decided {
+                    body: d.body,
+                    on: VoteOn::Renewal { days: r.extra_days },
+                    decision,
+                })
+            }));
+        }
+        out.extend(a.motions.iter().filter_map(|m| {
+            m.decision.as_ref().map(|decision| Decided {
+                body: m.body,
+                on: VoteOn::Motion { action: m.action },
+                decision,
+            })
+        }));
+    }
+    out
 }
 
 /// A request's page; `None` if there is no such request.
@@ -494,18 +544,42 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
     let mut decisions = Vec::new();
     for r in &page {
         let rec = ctx.request_record(&r.id)?;
+        let when = |d: &Option<kaitiaki_governance::rules::Decision>| {
+            d.as_ref().map(|dec| (dec.outcome, dec.at.at))
+        };
+        let mut later = Vec::new();
+        if let Some(a) = rec.as_ref().and_then(|x| x.approval.as_ref()) {
+            for n in &a.renewals {
+                if let Some(d) = n.decisions.iter().find(|d| d.body == *id) {
+                    later.push(FollowUp {
+                        on: VoteOn::Renewal { days: n.extra_days },
+                        filed: n.filed.at,
+                        decision: when(&d.decision),
+                    });
+                }
+            }
+            for m in a.motions.iter().filter(|m| m.body == *id) {
+                later.push(FollowUp {
+                    on: VoteOn::Motion { action: m.action },
+                    filed: m.proposed.at,
+                    decision: when(&m.decision),
+                });
+            }
+            later.sort_by_key(|f| f.filed);
+        }
         decisions.push(BodyDecision {
             request: r.id.to_hex(),
             title: r.title.clone(),
             requester: ctx.person(&r.requester),
             submitted: r.submitted.at,
             status: r.status,
-            decision: rec.and_then(|x| {
+            decision: rec.as_ref().and_then(|x| {
                 x.decisions
                     .iter()
                     .find(|d| d.body == *id)
-                    .and_then(|d| d.decision.as_ref().map(|dec| (dec.outcome, dec.at.at)))
+                    .and_then(|d| when(&d.decision))
             }),
+            later,
         });
     }
     Ok(Some(BodyView {
@@ -607,31 +681,57 @@ pub fn decisions_feed(
         let Some(rec) = ctx.request_record(&r.id)? else {
             continue;
         };
-        for d in &rec.decisions {
-            if filter.body.is_some_and(|b| b != d.body) {
+        for d in decided(&rec) {
+            if filter.body.is_some_and(|b| b != d.body) || d.decision.at.at < since {
                 continue;
             }
-            if let Some(dec) = &d.decision {
-                let purpose = ctx
-                    .own_statement(&r.id)
-                    .and_then(|s| match s.body {
-                        Body::RequestSubmit(x) => Some(super::overview::excerpt(&x.purpose, 300)),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                let (body, word) = (ctx.body_name(&d.body), outcome_text(dec.outcome));
-                entries.push(Entry {
-                    record: dec.vote.to_hex(),
-                    page: format!("/requests/{}", r.id.to_hex()),
-                    title: format!("{body}: {word} — {}", r.title),
-                    summary: format!(
-                        "{body} {} the request “{}”. Purpose: {purpose}",
-                        word.to_lowercase(),
-                        r.title
-                    ),
-                    at: dec.at.at,
-                });
-            }
+            let body = ctx.body_name(&d.body);
+            let (title, summary) = match (&d.on, d.decision.outcome) {
+                (VoteOn::Request, o) => {
+                    let purpose = ctx
+                        .own_statement(&r.id)
+                        .and_then(|s| match s.body {
+                            Body::RequestSubmit(x) => {
+                                Some(super::overview::excerpt(&x.purpose, 300))
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    let word = outcome_text(o);
+                    (
+                        format!("{body}: {word} — {}", r.title),
+                        format!(
+                            "{body} {} the request “{}”. Purpose: {purpose}",
+                            word.to_lowercase(),
+                            r.title
+                        ),
+                    )
+                }
+                (on, o) => {
+                    let word = match (on, o) {
+                        (VoteOn::Motion { .. }, Outcome::Approved) => "carried",
+                        (VoteOn::Motion { .. }, Outcome::Declined) => "rejected",
+                        (_, Outcome::Approved) => "approved",
+                        (_, Outcome::Declined) => "declined",
+                    };
+                    let what = decided_on(on);
+                    let short = match on {
+                        VoteOn::Motion { action } => format!("motion to {}", action_verb(*action)),
+                        _ => "renewal".to_owned(),
+                    };
+                    (
+                        format!("{body}: {short} {word} — {}", r.title),
+                        format!("{body} {word} {what} of the request “{}”.", r.title),
+                    )
+                }
+            };
+            entries.push(Entry {
+                record: d.decision.vote.to_hex(),
+                page: format!("/requests/{}", r.id.to_hex()),
+                title,
+                summary,
+                at: d.decision.at.at,
+            });
         }
     }
     // Rāhui on the dataset, or placed by the board, in the same window.

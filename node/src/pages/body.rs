@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use super::labels::Labels;
 use super::layout::{check_link, counted, date, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
-use super::request::undecided;
+use super::request::{decided_on, decision_chip, undecided, VoteOn};
 use super::verify::{summary, RecordCheck};
 
 /// A request this board decides, with its answer.
@@ -26,6 +26,20 @@ pub struct BodyDecision {
     pub submitted: Timestamp,
     /// Where it stands overall.
     pub status: RequestStatus,
+    /// This board's decision and when, once made.
+    pub decision: Option<(Outcome, Timestamp)>,
+    /// Renewals of the approval and motions about it that this board
+    /// decides, in the order they were filed.
+    pub later: Vec<FollowUp>,
+}
+
+/// A renewal or a motion that a board decides after approving a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUp {
+    /// A renewal or a motion.
+    pub on: VoteOn,
+    /// When it was filed or proposed.
+    pub filed: Timestamp,
     /// This board's decision and when, once made.
     pub decision: Option<(Outcome, Timestamp)>,
 }
@@ -172,6 +186,14 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                             @match d.decision {
                                 Some((o, at)) => p { "This board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) },
                                 None => p { (undecided(Some(d.status))) },
+                            }
+                            @for f in &d.later {
+                                p { "On " (decided_on(&f.on)) " (" (date(f.filed)) "): "
+                                    @match f.decision {
+                                        Some((o, at)) => { (decision_chip(l, &f.on, o)) " on " (date(at)) "." }
+                                        None => { "not decided yet." }
+                                    }
+                                }
                             }
                         }
                     }

@@ -1,10 +1,12 @@
 //! Atom feeds (RFC 4287) of decisions, per dataset and per board, so people
 //! can follow them in a feed reader.
 //!
-//! A feed lists the boards' decisions on requests received in the last
-//! [`WINDOW_DAYS`] days, and the rāhui placed or lifted in that time (on
-//! the dataset, or by the board), newest first, at most [`MAX_ENTRIES`]: a
-//! feed is for news, and the pages hold the full history.
+//! A feed lists the boards' decisions about requests received in the last
+//! [`WINDOW_DAYS`] days (on each request, on its renewals, and on motions
+//! to suspend, reinstate or revoke its approval), and the rāhui placed or
+//! lifted in that time (on the dataset, or by the board), newest first, at
+//! most [`MAX_ENTRIES`]: a feed is for news, and the pages hold the full
+//! history.
 
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};

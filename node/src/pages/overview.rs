@@ -10,6 +10,7 @@ use maud::{html, Markup};
 
 use super::labels::{Labels, Section};
 use super::layout::{counted, date, person, status, Person};
+use super::request::{decided_on, decision_chip, VoteOn};
 use super::verify::{log_status, LogStatus};
 
 /// A dataset in a list.
@@ -59,7 +60,8 @@ pub struct RahuiItem {
     pub until: Option<Timestamp>,
 }
 
-/// A board's decision on a request.
+/// A board's decision on a request, on a renewal of it, or on a motion
+/// about its approval.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecisionItem {
     /// The request's id.
@@ -68,6 +70,8 @@ pub struct DecisionItem {
     pub title: String,
     /// The board that decided.
     pub body_name: String,
+    /// What was decided: the request, a renewal or a motion.
+    pub on: VoteOn,
     /// What it decided.
     pub outcome: Outcome,
     /// When the deciding vote was recorded.
@@ -200,7 +204,8 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                 ul.plain.decisions {
                     @for d in &v.decisions {
                         li {
-                            span class={ "outcome o-" (outcome_key(d.outcome)) } { (outcome_words(l, d.outcome)) }
+                            (decision_chip(l, &d.on, d.outcome))
+                            @if d.on != VoteOn::Request { " " (decided_on(&d.on)) " of" }
                             " " a href={ "/requests/" (d.request) } { (d.title) }
                             @if let Some(s) = d.now { " · now " (status(l, s)) }
                             br;

@@ -318,6 +318,51 @@ pub enum VoteOn {
     },
 }
 
+impl VoteOn {
+    /// Where a decision of this kind leaves the request, if it says: an
+    /// approved renewal leaves it approved, a carried motion to suspend
+    /// leaves it suspended. A declined renewal or a rejected motion changes
+    /// nothing, so says nothing.
+    pub fn leaves(&self, o: Outcome) -> Option<RequestStatus> {
+        match (self, o) {
+            (VoteOn::Request | VoteOn::Renewal { .. }, Outcome::Approved) => {
+                Some(RequestStatus::Approved)
+            }
+            (VoteOn::Request, Outcome::Declined) => Some(RequestStatus::Declined),
+            (VoteOn::Motion { action }, Outcome::Approved) => Some(match action {
+                ApprovalAction::Suspend => RequestStatus::Suspended,
+                ApprovalAction::Reinstate => RequestStatus::Approved,
+                ApprovalAction::Revoke => RequestStatus::Revoked,
+            }),
+            (VoteOn::Renewal { .. } | VoteOn::Motion { .. }, Outcome::Declined) => None,
+        }
+    }
+}
+
+/// A decision as a coloured label: "Approved" or "Declined" for a request
+/// or a renewal, "Carried" or "Rejected" for a motion.
+pub fn decision_chip(l: &Labels, on: &VoteOn, o: Outcome) -> Markup {
+    html! {
+        span class={ "outcome o-" (outcome_key(o)) } {
+            @match (on, o) {
+                (VoteOn::Motion { .. }, Outcome::Approved) => { "Carried" }
+                (VoteOn::Motion { .. }, Outcome::Declined) => { "Rejected" }
+                _ => { (outcome_words(l, o)) }
+            }
+        }
+    }
+}
+
+/// What a decision was on, in words that follow the request's title:
+/// nothing for the request itself.
+pub fn decided_on(on: &VoteOn) -> String {
+    match on {
+        VoteOn::Request => String::new(),
+        VoteOn::Renewal { days } => format!("the renewal for {days} more days"),
+        VoteOn::Motion { action } => format!("the motion to {} the approval", action_verb(*action)),
+    }
+}
+
 /// A use by its name, linked to what it means, with its code; a code this
 /// node has no words for is shown as it is.
 fn use_name(l: &Labels, code: &str) -> Markup {
@@ -330,7 +375,7 @@ fn use_name(l: &Labels, code: &str) -> Markup {
 }
 
 /// A motion's action as a verb: "suspend".
-fn action_verb(action: ApprovalAction) -> &'static str {
+pub fn action_verb(action: ApprovalAction) -> &'static str {
     match action {
         ApprovalAction::Suspend => "suspend",
         ApprovalAction::Reinstate => "reinstate",

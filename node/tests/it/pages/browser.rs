@@ -720,6 +720,75 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     );
     assert!(text.contains("This vote decided Te Poari Raraunga o Ngāti Tauira's answer: "));
 
+    // The overview's recent decisions name the motion and the renewals,
+    // each board's answer to the renewal apart; the renewal's approval is
+    // since paused by the motion, and says so.
+    let title = "Rangatahi wellbeing and access to services";
+    let (_, page) = served(&node, "/").await;
+    let d = html::parse(&page).expect("parses");
+    let recent = d
+        .find("ul")
+        .into_iter()
+        .find(|u| u.attr("class").is_some_and(|c| c.contains("decisions")))
+        .expect("recent decisions are listed")
+        .text();
+    for want in [
+        format!("Carried the motion to suspend the approval of {title}"),
+        format!("Approved the renewal for 30 more days of {title} · now Suspended"),
+    ] {
+        assert!(recent.contains(&want), "missing {want:?}: {recent}");
+    }
+    assert_eq!(
+        recent.matches("the renewal for 30 more days").count(),
+        2,
+        "{recent}"
+    );
+    assert!(
+        recent.find("Carried the motion") < recent.find("Approved the renewal"),
+        "newest first: {recent}"
+    );
+
+    // Each board's page gives its own answers under the request: both
+    // boards decided the renewal, only one the motion.
+    for (board, motion) in [(story.iwi_board, true), (story.pacific_board, false)] {
+        let (_, page) = served(&node, &format!("/bodies/{board}")).await;
+        let text = html::parse(&page).expect("parses").text();
+        // The sentence that starts with `start`, up to its full stop.
+        let sentence = |start: &str| {
+            text.find(start).map(|i| {
+                let rest = &text[i..];
+                rest[..rest.find('.').map_or(rest.len(), |e| e + 1)].to_owned()
+            })
+        };
+        let renewal = sentence("On the renewal for 30 more days (").expect("the renewal");
+        assert!(
+            renewal.contains("): Kua whakaaetia | Approved on "),
+            "{renewal}"
+        );
+        match sentence("On the motion to suspend the approval (") {
+            Some(m) => assert!(motion && m.contains("): Carried on "), "{m}"),
+            None => assert!(!motion, "{text}"),
+        }
+    }
+
+    // The board's feed carries both too.
+    let feed = node
+        .http
+        .get(node.at(&format!("/bodies/{}/feed.atom", story.iwi_board)))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    for want in [
+        format!("Te Poari Raraunga o Ngāti Tauira: motion to suspend carried — {title}"),
+        format!("Te Poari Raraunga o Ngāti Tauira: renewal approved — {title}"),
+        format!("Te Poari Raraunga o Ngāti Tauira carried the motion to suspend the approval of the request “{title}”."),
+    ] {
+        assert!(feed.contains(&want), "missing {want:?}: {feed}");
+    }
+
     node.stop().await;
 }
 

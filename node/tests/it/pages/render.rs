@@ -111,6 +111,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 request: "22".repeat(32),
                 title: "Rangatahi & services".into(),
                 body_name: "Te Poari".into(),
+                on: VoteOn::Request,
                 outcome: Outcome::Approved,
                 at: at("2026-11-02T00:00:00Z"),
                 now: None,
@@ -118,7 +119,19 @@ fn rahui_and_decisions_show_with_maori_marked() {
             overview::DecisionItem {
                 request: "24".repeat(32),
                 title: "Housing and schools".into(),
+                body_name: "Pacific Board".into(),
+                on: VoteOn::Motion {
+                    action: kaitiaki_protocol::statement::ApprovalAction::Suspend,
+                },
+                outcome: Outcome::Approved,
+                at: at("2026-10-12T00:00:00Z"),
+                now: None,
+            },
+            overview::DecisionItem {
+                request: "24".repeat(32),
+                title: "Housing and schools".into(),
                 body_name: "Te Poari".into(),
+                on: VoteOn::Request,
                 outcome: Outcome::Approved,
                 at: at("2026-10-02T00:00:00Z"),
                 now: Some(RequestStatus::Suspended),
@@ -167,6 +180,11 @@ fn rahui_and_decisions_show_with_maori_marked() {
         "{text}"
     );
     assert!(!text.contains("Rangatahi & services · now"), "{text}");
+    // A motion is carried, not approved, and says what it was on.
+    assert!(
+        text.contains("Carried the motion to suspend the approval of Housing and schoolsby Pacific Board, 12 October 2026"),
+        "{text}"
+    );
     assert!(
         text.contains("regular report due 1 December 2026"),
         "{text}"
@@ -829,6 +847,7 @@ fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page(
                 submitted: at("2026-10-01T00:00:00Z"),
                 status,
                 decision: None,
+                later: vec![],
             }],
             after: None,
             next: None,
