@@ -170,6 +170,20 @@ pub fn body<S: Store + ?Sized>(s: &S, id: &StatementId) -> Result<Option<BodyVie
     }))
 }
 
+/// The statements a body is folded from but its charter (its amendments
+/// and the votes on them), in log order: what a board's page lists
+/// under its charter changes. The list grows with the body's own
+/// decisions about itself, never with the requests it decides.
+pub fn body_timeline<S: Store + ?Sized>(
+    s: &S,
+    id: &StatementId,
+) -> Result<Vec<TimelineItem>, StateError> {
+    let mut out = Vec::new();
+    member_items(s, &Agg::Body(*id), id, &mut out)?;
+    out.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
+    Ok(out)
+}
+
 /// The members of a body under the charter version now in force.
 pub fn members<S: Store + ?Sized>(s: &S, body: &StatementId) -> Result<Vec<Seat>, StateError> {
     let newest = s

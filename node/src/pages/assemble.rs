@@ -10,12 +10,14 @@ use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::{Body, StatementId};
 
-use super::body::{notice_words, rule_words, AmendmentItem, BodyDecision, BodyView, FollowUp};
+use super::body::{
+    notice_words, rule_words, AmendmentItem, AmendmentVote, BodyDecision, BodyView, FollowUp,
+};
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
 use super::dataset::{CodeItem, DatasetView, HistoryItem};
 use super::feed::{self, Entry, Feed};
-use super::gather::{excluded, parse_id, Ctx, GatherError, Gathered, PAGE};
+use super::gather::{excluded, parse_id, when, Ctx, GatherError, Gathered, PAGE};
 use super::layout::person_name;
 use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
@@ -599,12 +601,18 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             .unwrap_or_default(),
         rule: current.map(|v| v.rule.clone()),
         notice_days: current.map(|v| v.notice_days).unwrap_or(0),
-        amendments: b
-            .record
-            .amendments
-            .iter()
-            .map(|a| amendment(ctx, a))
-            .collect(),
+        amendments: {
+            let items = if b.record.amendments.is_empty() {
+                Vec::new()
+            } else {
+                query::body_timeline(s, id).map_err(GatherError::of)?
+            };
+            b.record
+                .amendments
+                .iter()
+                .map(|a| amendment(ctx, a, &items))
+                .collect()
+        },
         datasets: datasets
             .items
             .iter()
@@ -618,8 +626,31 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
 }
 
 /// An amendment as the board's page lists it, with what it changes in
-/// words when this node holds its statement.
-fn amendment(ctx: &Ctx<'_>, a: &kaitiaki_governance::bodies::AmendmentRecord) -> AmendmentItem {
+/// words when this node holds its statement, and the votes on it among
+/// `items` (the board's [`query::body_timeline`]).
+fn amendment(
+    ctx: &Ctx<'_>,
+    a: &kaitiaki_governance::bodies::AmendmentRecord,
+    items: &[query::TimelineItem],
+) -> AmendmentItem {
+    let deciding = a.decision.as_ref().map(|d| d.vote);
+    let votes = items
+        .iter()
+        .filter_map(|item| {
+            if item.kind != kaitiaki_protocol::Kind::Vote {
+                return None;
+            }
+            let v = parse::<st::Vote>(item).filter(|v| v.subject == a.id)?;
+            Some(AmendmentVote {
+                who: ctx.person(&item.author),
+                choice: v.choice,
+                reason: v.reason,
+                at: when(item),
+                excluded: excluded(&item.verdict),
+                decided: deciding == Some(item.id),
+            })
+        })
+        .collect();
     let mut changes = Vec::new();
     let mut reason = String::new();
     if let Some(Body::BodyAmend(m)) = ctx.own_statement(&a.id).map(|s| s.body) {
@@ -651,6 +682,8 @@ fn amendment(ctx: &Ctx<'_>, a: &kaitiaki_governance::bodies::AmendmentRecord) ->
         changes,
         reason,
         decision: a.decision.as_ref().map(|d| (d.outcome, d.at.at)),
+        tally: a.tally,
+        votes,
     }
 }
 

@@ -1,16 +1,16 @@
 //! A governance board's page: its charter, members, decision rule in plain
 //! words, the datasets it governs, and the decisions it has made.
 
-use kaitiaki_governance::rules::Outcome;
+use kaitiaki_governance::rules::{Outcome, Tally};
 use kaitiaki_governance::RequestStatus;
-use kaitiaki_protocol::statement::DecisionRule;
+use kaitiaki_protocol::statement::{Choice, DecisionRule};
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::Labels;
 use super::layout::{check_link, counted, date, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
-use super::request::{decided_on, decision_chip, undecided, VoteOn};
+use super::request::{choice_label, decided_on, decision_chip, tally_words, undecided, VoteOn};
 use super::verify::{summary, RecordCheck};
 
 /// A request this board decides, with its answer.
@@ -60,6 +60,27 @@ pub struct AmendmentItem {
     pub reason: String,
     /// The board's decision and when, once made.
     pub decision: Option<(Outcome, Timestamp)>,
+    /// The tally after the latest counted vote.
+    pub tally: Tally,
+    /// The votes on it, in log order.
+    pub votes: Vec<AmendmentVote>,
+}
+
+/// A member's vote on a charter amendment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmendmentVote {
+    /// Who voted.
+    pub who: Person,
+    /// How.
+    pub choice: Choice,
+    /// Why, in their words.
+    pub reason: String,
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// Why the rules left it out, if they did.
+    pub excluded: Option<String>,
+    /// Whether this vote decided the amendment.
+    pub decided: bool,
 }
 
 /// Everything a board's page shows.
@@ -149,6 +170,20 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                             @match a.decision {
                                 Some((o, at)) => p { "The board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) "." },
                                 None => p { "Not decided yet: the board votes on it by its rule." },
+                            }
+                            @if !a.votes.is_empty() {
+                                p.meta { (tally_words(&a.tally)) }
+                                ul.votes {
+                                    @for vote in &a.votes {
+                                        li {
+                                            (person(&vote.who)) " voted " (choice_label(l, vote.choice)) ", " (date(vote.at))
+                                            @if vote.decided { " (the deciding vote)" }
+                                            @if let Some(why) = &vote.excluded { " — not counted: " (why) }
+                                            "."
+                                            @if !vote.reason.is_empty() { blockquote { (prose(&vote.reason)) } }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

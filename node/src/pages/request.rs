@@ -412,6 +412,19 @@ fn use_key(c: UseCategory) -> &'static str {
     kaitiaki_governance::requests::category_name(c)
 }
 
+/// A vote's choice, as the pages show it.
+pub fn choice_label(l: &Labels, c: Choice) -> Markup {
+    html! { strong class={ "choice c-" (choice_key(c)) } { (l.bi(Section::Choice, choice_key(c))) } }
+}
+
+/// A tally in words: "2 approve · 0 decline · 0 abstain · 1 not voted".
+pub fn tally_words(t: &Tally) -> String {
+    format!(
+        "{} approve · {} decline · {} abstain · {} not voted",
+        t.approve, t.decline, t.abstain, t.not_voted
+    )
+}
+
 fn choice_key(c: Choice) -> &'static str {
     match c {
         Choice::Approve => "approve",
@@ -582,7 +595,7 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                                     " Open for community comment until " (date(n)) "."
                                 } },
                         }
-                        p.meta { (b.tally.approve) " approve · " (b.tally.decline) " decline · " (b.tally.abstain) " abstain · " (b.tally.not_voted) " not voted" }
+                        p.meta { (tally_words(&b.tally)) }
                     }
                 }
             }
@@ -692,7 +705,7 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
         @match w {
             What::Submitted => p { strong { "Asked for access." } },
             What::Vote { body, on, choice, reason, conditions, decided } => {
-                p { "Voted " strong class={ "choice c-" (choice_key(*choice)) } { (l.bi(Section::Choice, choice_key(*choice))) } " for " (body)
+                p { "Voted " (choice_label(l, *choice)) " for " (body)
                     @match on {
                         VoteOn::Request => {},
                         VoteOn::Renewal { days } => { " on the requester's renewal, asking for " (days) " more days" },

@@ -594,12 +594,12 @@ async fn feeds_tell_of_a_rahui() {
 /// it would change, in words made from the signed amendment itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_board_page_says_what_a_proposed_amendment_changes() {
-    use kaitiaki_protocol::statement::{BodyAmend, DecisionRule, Member};
+    use kaitiaki_protocol::statement::{BodyAmend, Choice, DecisionRule, Member, Vote};
     use kaitiaki_protocol::PublicKey;
     let (_dir, node, story) = seeded().await;
     let chair = crate::support::key(1);
     let newcomer = crate::support::key(10);
-    seed::say(
+    let amendment = seed::say(
         &node,
         &chair,
         Body::BodyAmend(BodyAmend {
@@ -638,6 +638,53 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
         "{}",
         d.text()
     );
+    assert!(!text.contains(" voted "), "no votes yet: {text}");
+
+    // The members vote on it: each vote is listed under the change, with
+    // its reason, the tally, and which vote decided it.
+    for (who, choice, reason) in [
+        (3, Choice::Decline, "Ask the rangatahi first."),
+        (1, Choice::Approve, "They asked us for this."),
+        (2, Choice::Approve, "A young voice is overdue."),
+    ] {
+        seed::say(
+            &node,
+            &crate::support::key(who),
+            Body::Vote(Vote {
+                subject: amendment,
+                body: story.iwi_board,
+                choice,
+                conditions: vec![],
+                reason: reason.into(),
+            }),
+        )
+        .await;
+    }
+    let (_, page) = served(&node, &format!("/bodies/{}", story.iwi_board)).await;
+    let d = html::parse(&page).expect("parses");
+    let list = d
+        .find("ol")
+        .into_iter()
+        .find(|o| o.attr("class").is_some_and(|c| c.contains("amendments")))
+        .expect("the proposed changes are listed");
+    let text = list.text();
+    for want in [
+        "2 approve · 1 decline · 0 abstain · 0 not voted",
+        "Ngaio Pene, Ngāti Tauira",
+        "voted Whakakāhore | Decline",
+        "Ask the rangatahi first.",
+        "A young voice is overdue.",
+    ] {
+        assert!(text.contains(want), "missing {want:?}: {text}");
+    }
+    assert_eq!(text.matches(" voted ").count(), 3, "{text}");
+    assert_eq!(text.matches("(the deciding vote)").count(), 1, "{text}");
+    let decided_by = text.find("(the deciding vote)").expect("a deciding vote");
+    assert!(
+        text[..decided_by].rfind("Matiu Rangi") > text[..decided_by].rfind("Huia Tamati"),
+        "the last approval decided it: {text}"
+    );
+    assert!(text.contains("The board: "), "decided: {text}");
     node.stop().await;
 }
 

@@ -884,6 +884,30 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
             ],
             reason: "Whānau asked for time.".into(),
             decision: Some((Outcome::Approved, at("2026-10-31T00:00:00Z"))),
+            tally: Tally {
+                approve: 1,
+                decline: 0,
+                abstain: 0,
+                not_voted: 0,
+            },
+            votes: vec![
+                body::AmendmentVote {
+                    who: person("Hine"),
+                    choice: Choice::Approve,
+                    reason: "Time to kōrero.".into(),
+                    at: at("2026-10-31T00:00:00Z"),
+                    excluded: None,
+                    decided: true,
+                },
+                body::AmendmentVote {
+                    who: person("Rawiri"),
+                    choice: Choice::Decline,
+                    reason: "Too slow.".into(),
+                    at: at("2026-11-01T00:00:00Z"),
+                    excluded: Some("the decision was already reached".into()),
+                    decided: false,
+                },
+            ],
         }],
         datasets: vec![],
         decisions: vec![],
@@ -906,6 +930,10 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
         "open for community comment for 14 days",
         "Whānau asked for time.",
         "on 31 October 2026",
+        "1 approve · 0 decline · 0 abstain · 0 not voted",
+        "voted Whakaae | Approve, 31 October 2026 (the deciding vote).",
+        "Time to kōrero.",
+        "voted Whakakāhore | Decline, 1 November 2026 — not counted: the decision was already reached.",
     ] {
         assert!(text.contains(want), "missing {want:?}: {text}");
     }
