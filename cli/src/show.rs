@@ -116,7 +116,11 @@ impl Render for Shown {
                 out.push_str("as the node sees it now:\n");
                 yamlish(state, 1, out);
             }
-            (_, None) => says("says:\n", out),
+            (kind, None) => {
+                says("says:\n", out);
+                let author = self.author.to_string();
+                story::part_of(&id, kind, &author, &self.body, &self.related, out);
+            }
         }
     }
 }
@@ -369,8 +373,13 @@ pub async fn show(
     };
     let standing = optional(&s.client, &format!("/v1/statements/{id}/state")).await?;
     // Only text for people uses the names; scripts get the node's view.
+    let body = payload.get("body").cloned().unwrap_or(Value::Null);
     let related = match (&state, s.printer.json()) {
         (Some(state), false) => related(&s.client, &kind, state).await,
+        (None, false) => {
+            let author = statement.author.to_string();
+            owner(&s.client, &body, &author, standing.as_ref()).await
+        }
         _ => Related::default(),
     };
     s.printer.emit(&Shown {
@@ -382,7 +391,7 @@ pub async fn show(
         log: origin,
         index: view.leaf.index,
         proved_at_size: view.proof.size,
-        body: payload.get("body").cloned().unwrap_or(Value::Null),
+        body,
         standing,
         state,
         related,
@@ -503,6 +512,57 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             r.statements.insert(id, view.statement);
         }
     }
+    r
+}
+
+/// For a statement the node keeps no view of its own for: what the state
+/// files it under (its `owner` in `standing`) and that record's view, the
+/// statement a vote is on when that is not the owner itself, and the names
+/// of its author and of the board it names. Each lookup is a courtesy, as
+/// in [`related`].
+async fn owner(client: &Client, body: &Value, author: &str, standing: Option<&Value>) -> Related {
+    let mut r = Related::default();
+    let owner = standing.and_then(|s| s.get("owner"));
+    let field = |k: &str| owner.and_then(|o| o.get(k)).and_then(Value::as_str);
+    let (Some(kind), Some(id)) = (field("type"), field("id")) else {
+        return r;
+    };
+    let collection = match kind {
+        "request" => "requests",
+        "body" => "bodies",
+        "dataset" => "datasets",
+        "concern" => "concerns",
+        _ => return r,
+    };
+    let Ok(view) = client.query(&format!("/v1/{collection}/{id}"), &[]).await else {
+        return r;
+    };
+    r.owner = Some((kind.to_owned(), id.to_owned(), view));
+    if let Some(subject) = body
+        .get("subject")
+        .and_then(Value::as_str)
+        .filter(|s| *s != id)
+    {
+        if let Some(parsed) = StatementId::from_hex(subject) {
+            if let Ok(Some(v)) = client.statement(&parsed).await {
+                r.statements.insert(subject.to_owned(), v.statement);
+            }
+        }
+    }
+    let one = |v: Option<&str>| v.map(str::to_owned).into_iter().collect::<BTreeSet<_>>();
+    // An amendment names the people it adds and removes.
+    let mut people = one(Some(author));
+    let list = |k: &str| body.get(k).and_then(Value::as_array).into_iter().flatten();
+    people.extend(list("add_members").filter_map(|m| m.get("key")?.as_str().map(str::to_owned)));
+    people.extend(list("remove_members").filter_map(|k| k.as_str().map(str::to_owned)));
+    r.boards = names(
+        client,
+        "/v1/bodies",
+        one(body.get("body").and_then(Value::as_str)),
+        "/record/name",
+    )
+    .await;
+    r.people = names(client, "/v1/keys", people, "/display_name").await;
     r
 }
 

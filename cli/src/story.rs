@@ -27,9 +27,13 @@ pub struct Related {
     pub datasets: BTreeMap<String, String>,
     /// Announced names of people, by public key (hex).
     pub people: BTreeMap<String, String>,
-    /// Statements referred to (a concern's subject and responses), by id:
-    /// their payloads, as the node serves them.
+    /// Statements referred to (a concern's subject and responses, a
+    /// vote's subject), by id: their payloads, as the node serves them.
     pub statements: BTreeMap<String, Value>,
+    /// For a statement the node keeps no view of its own for (a vote, a
+    /// renewal, an amendment…): what the state files it under, as
+    /// `(type, id, the node's view of it)`.
+    pub owner: Option<(String, String, Value)>,
 }
 
 impl Related {
@@ -668,6 +672,189 @@ fn changes(before: &Value, after: &Value) -> String {
     }
 }
 
+/// What a statement with no view of its own (a vote, a renewal, a motion,
+/// an amendment, a report…) is part of, and, for those that decide or ask
+/// something, what it says in words and what came of it. `id` is the
+/// statement's, `kind` its kind, `author` its signer and `says` its body.
+pub fn part_of(
+    id: &str,
+    kind: &str,
+    author: &str,
+    says: &Value,
+    related: &Related,
+    out: &mut String,
+) {
+    let Some((owner_type, owner_id, view)) = &related.owner else {
+        return;
+    };
+    let name = match owner_type.as_str() {
+        "request" => format!("the request “{}”", text(view, "/record/title")),
+        "body" => format!("the board {}", text(view, "/record/name")),
+        "dataset" => format!("the dataset {}", text(view, "/record/name")),
+        "concern" => "a concern".to_owned(),
+        other => format!("a {other}"),
+    };
+    out.push_str(&format!("part of {name}\n  kaitiaki show {owner_id}\n"));
+    let who = related.person(author);
+    let board = |pointer: &str| related.board(&text(says, pointer));
+    let mut lines = Vec::new();
+    match kind {
+        "vote" => {
+            let subject = text(says, "/subject");
+            let on = match related.statements.get(&subject) {
+                Some(s) => match s.get("kind").and_then(Value::as_str) {
+                    Some("request.renew") => format!(
+                        "on the renewal asking for {} more days",
+                        text(s, "/body/extra_days")
+                    ),
+                    Some("approval.motion") => {
+                        format!("on the motion to {} the approval", text(s, "/body/action"))
+                    }
+                    Some("body.amend") => "on a change to its charter".to_owned(),
+                    _ => format!("on {subject}"),
+                },
+                None if subject == *owner_id => match owner_type.as_str() {
+                    "request" => "on the request".to_owned(),
+                    _ => format!("on {name}"),
+                },
+                None => format!("on {subject}"),
+            };
+            let choice = text(says, "/choice");
+            lines.push(format!(
+                "{who} voted {} for {}, {on}.",
+                words::choice(&choice),
+                board("/body")
+            ));
+            for c in array(says, "/conditions") {
+                lines.push(format!("  condition: {}", words::condition(c)));
+            }
+            match decision_by(view, id) {
+                Some(outcome) => {
+                    let subject_kind = related
+                        .statements
+                        .get(&subject)
+                        .and_then(|s| s.get("kind"))
+                        .and_then(Value::as_str);
+                    let what = match subject_kind {
+                        Some("request.renew") => {
+                            format!("{}'s answer to the renewal", board("/body"))
+                        }
+                        Some("approval.motion") => "the motion".to_owned(),
+                        Some("body.amend") => "the change to the charter".to_owned(),
+                        _ => format!("{}'s answer", board("/body")),
+                    };
+                    let word = match (subject_kind, outcome.as_str()) {
+                        (Some("approval.motion"), "approved") => "carried".to_owned(),
+                        (Some("approval.motion"), "declined") => "rejected".to_owned(),
+                        (_, o) => words::status(o),
+                    };
+                    lines.push(format!("This vote decided {what}: {word}."));
+                }
+                None => lines.push("It was not the vote that decided.".to_owned()),
+            }
+        }
+        "request.renew" => {
+            lines.push(format!(
+                "{who} asked for {} more days of access.",
+                text(says, "/extra_days")
+            ));
+            let renewal = array(view, "/record/approval/renewals")
+                .iter()
+                .find(|r| r.get("id").and_then(Value::as_str) == Some(id));
+            lines.push(
+                match renewal
+                    .and_then(|r| r.get("outcome"))
+                    .and_then(Value::as_str)
+                {
+                    Some("approved") => "Every board approved the renewal.".to_owned(),
+                    Some("declined") => "A board declined the renewal.".to_owned(),
+                    _ => "The boards have not decided the renewal yet.".to_owned(),
+                },
+            );
+        }
+        "approval.motion" => {
+            let action = text(says, "/action");
+            lines.push(format!(
+                "{who} proposed that {} {action} the approval.",
+                board("/body")
+            ));
+            lines.push(match decided_here(view, "/record/approval/motions", id) {
+                Some(("approved", at)) => format!("The board carried the motion on {at}."),
+                Some((_, at)) => format!("The board rejected the motion on {at}."),
+                None => "The board has not decided the motion yet.".to_owned(),
+            });
+        }
+        "body.amend" => {
+            lines.push(format!("{who} proposed a change to the board's charter:"));
+            for m in array(says, "/add_members") {
+                lines.push(format!(
+                    "  adds {} as {}",
+                    related.person(&text(m, "/key")),
+                    text(m, "/role")
+                ));
+            }
+            for k in array(says, "/remove_members") {
+                lines.push(format!("  removes {}", related.person(&scalar(k))));
+            }
+            if let Some(rule) = says.get("rule").filter(|r| !r.is_null()) {
+                lines.push(format!("  a new rule: {}", words::rule(rule)));
+            }
+            if let Some(days) = says.get("notice_days").and_then(Value::as_u64) {
+                lines.push(format!(
+                    "  {}",
+                    kaitiaki_node::pages::body::notice_words(days.try_into().unwrap_or(u32::MAX))
+                ));
+            }
+            if says.get("description").is_some_and(|d| !d.is_null()) {
+                lines.push("  a new description of the board".to_owned());
+            }
+            lines.push(match decided_here(view, "/record/amendments", id) {
+                Some((outcome, at)) => {
+                    format!("The board decided it on {at}: {}.", words::status(outcome))
+                }
+                None => "The board has not decided it yet.".to_owned(),
+            });
+        }
+        _ => {}
+    }
+    if !lines.is_empty() {
+        out.push_str("in words:\n");
+        for l in lines {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+}
+
+/// The outcome of the decision anywhere in `view` whose deciding vote is
+/// `vote`: a board's answer, a renewal's, a motion's or an amendment's.
+fn decision_by(view: &Value, vote: &str) -> Option<String> {
+    match view {
+        Value::Object(m) => {
+            if m.get("vote").and_then(Value::as_str) == Some(vote) {
+                if let Some(o) = m.get("outcome").and_then(Value::as_str) {
+                    return Some(o.to_owned());
+                }
+            }
+            m.values().find_map(|v| decision_by(v, vote))
+        }
+        Value::Array(items) => items.iter().find_map(|v| decision_by(v, vote)),
+        _ => None,
+    }
+}
+
+/// The decision of the item with id `id` in the list at `pointer` of
+/// `view`: its outcome and when.
+fn decided_here<'v>(view: &'v Value, pointer: &str, id: &str) -> Option<(&'v str, String)> {
+    let item = array(view, pointer)
+        .iter()
+        .find(|x| x.get("id").and_then(Value::as_str) == Some(id))?;
+    let d = item.get("decision").filter(|d| d.is_object())?;
+    Some((
+        d.get("outcome").and_then(Value::as_str)?,
+        time(d.get("at")).unwrap_or_default(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1061,5 +1248,92 @@ mod tests {
             out.contains("decides by:     2 approvals (2 members)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_vote_an_amendment_and_a_motion_say_what_they_are_part_of() {
+        let (request, motion, amendment) = ("a1".repeat(32), "f1".repeat(32), "d1".repeat(32));
+        let (vote, other) = ("c1".repeat(32), "c2".repeat(32));
+        let view = json!({
+            "record": {
+                "title": "Rangatahi wellbeing",
+                "approval": {
+                    "renewals": [],
+                    "motions": [{"id": motion, "body": "b1".repeat(32), "action": "suspend",
+                        "decision": {"outcome": "approved", "at": pos("2026-12-05T00:00:00Z"), "vote": vote}}],
+                },
+            },
+        });
+        let mut related = board_names();
+        related.people.insert("0a".repeat(32), "Hine".into());
+        related.statements.insert(
+            motion.clone(),
+            json!({"kind": "approval.motion", "body": {"action": "suspend"}}),
+        );
+        related.owner = Some(("request".into(), request.clone(), view));
+        let says = json!({"subject": motion, "body": "b1".repeat(32), "choice": "approve", "conditions": []});
+        let mut out = String::new();
+        part_of(&vote, "vote", &"0a".repeat(32), &says, &related, &mut out);
+        assert_eq!(
+            out,
+            format!(
+                "part of the request “Rangatahi wellbeing”\n  kaitiaki show {request}\nin words:\n  \
+                 Hine voted Approve for Te Poari, on the motion to suspend the approval.\n  \
+                 This vote decided the motion: carried.\n"
+            )
+        );
+        // Another vote on it did not decide it.
+        let mut out = String::new();
+        part_of(&other, "vote", &"0a".repeat(32), &says, &related, &mut out);
+        assert!(
+            out.ends_with("  It was not the vote that decided.\n"),
+            "{out}"
+        );
+        // The motion itself says what came of it.
+        let mut out = String::new();
+        let says = json!({"body": "b1".repeat(32), "action": "suspend"});
+        part_of(
+            &motion,
+            "approval.motion",
+            &"0a".repeat(32),
+            &says,
+            &related,
+            &mut out,
+        );
+        assert!(
+            out.contains(
+                "  Hine proposed that Te Poari suspend the approval.\n  \
+                          The board carried the motion on 2026-12-05T00:00:00Z.\n"
+            ),
+            "{out}"
+        );
+
+        // An amendment, part of its board, in words.
+        let board = json!({"record": {"name": "Te Poari", "amendments": [
+            {"id": amendment, "decision": null}]}});
+        related.owner = Some(("body".into(), "b1".repeat(32), board));
+        related.people.insert("0b".repeat(32), "Kiri".into());
+        let says = json!({"body": "b1".repeat(32), "add_members": [{"key": "0b".repeat(32), "role": "rangatahi"}],
+            "remove_members": [], "rule": {"type": "threshold", "k": 3}, "notice_days": 7, "description": null});
+        let mut out = String::new();
+        part_of(
+            &amendment,
+            "body.amend",
+            &"0a".repeat(32),
+            &says,
+            &related,
+            &mut out,
+        );
+        for want in [
+            "part of the board Te Poari\n",
+            "  Hine proposed a change to the board's charter:\n",
+            "    adds Kiri as rangatahi\n",
+            "    a new rule: ",
+            "    Every request stays open for community comment for 7 days",
+            "  The board has not decided it yet.\n",
+        ] {
+            assert!(out.contains(want), "missing {want:?}: {out}");
+        }
+        assert!(!out.contains("description"), "{out}");
     }
 }

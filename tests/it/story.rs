@@ -447,6 +447,45 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     let vote = cli.json(&["show", &steps[4]]);
     assert_eq!(vote["kind"], "vote");
     assert_eq!(vote["body"]["choice"], "approve_with_conditions");
+    // A vote, shown to a person, says what it is part of, in words, and
+    // whether it decided its board's answer.
+    let deciding: Vec<(String, String)> = view["record"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let name = get_json(&format!(
+                "{}/v1/bodies/{}",
+                node.url,
+                d["body"].as_str().unwrap()
+            ))
+            .unwrap()["record"]["name"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (d["decision"]["vote"].as_str().unwrap().to_owned(), name)
+        })
+        .collect();
+    assert_eq!(deciding.len(), 2, "{view}");
+    for id in &steps[4..steps.len() - 1] {
+        let shown = cli.ok(&["show", id]);
+        assert!(
+            shown.contains("part of the request “Rangatahi and services”")
+                && shown.contains(&format!("kaitiaki show {req}")),
+            "{shown}"
+        );
+        assert!(shown.contains(", on the request."), "{shown}");
+        match deciding.iter().find(|(v, _)| v == id) {
+            Some((_, board)) => assert!(
+                shown.contains(&format!("This vote decided {board}'s answer: Approved.")),
+                "{shown}"
+            ),
+            None => assert!(
+                shown.contains("It was not the vote that decided."),
+                "{shown}"
+            ),
+        }
+    }
     let shown = cli.json(&["show", &report]);
     assert_eq!(shown["kind"], "report.file");
     assert_eq!(shown["index"].as_u64(), Some(steps.len() as u64 - 1));
