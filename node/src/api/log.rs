@@ -76,8 +76,9 @@ pub async fn checkpoint_note(State(app): State<AppState>) -> ApiResult<Response>
 )]
 pub async fn checkpoint_at(
     State(app): State<AppState>,
-    Path(size): Path<u64>,
+    Path(text): Path<String>,
 ) -> ApiResult<Response> {
+    let size = decimal(&text)?;
     if size > app.shared.published().size {
         return Err(ApiError::not_found(format!(
             "no checkpoint at size {size} yet"
@@ -87,6 +88,22 @@ pub async fn checkpoint_at(
         ApiError::not_found(format!("the node signed no checkpoint at size {size}"))
     })?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+/// A size in a path, written one way only: decimal digits, without a sign
+/// or leading zeros, so one checkpoint has one address.
+fn decimal(text: &str) -> ApiResult<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::malformed(format!(
+                "{text:?} is not a tree size: write it in decimal digits, without a sign or leading zeros"
+            ))
+        })
 }
 
 /// A page of leaves.

@@ -101,5 +101,16 @@ async fn leaves_statements_and_proofs_verify() {
     assert_eq!(status, 400);
     let (status, _) = node.get("/v1/checkpoints/99").await;
     assert_eq!(status, 404);
+    // A size has one spelling: no sign, no leading zeros, no overflow.
+    for odd in ["+1", "01", "-1", "1.0", "18446744073709551616"] {
+        let (status, e) = node.get(&format!("/v1/checkpoints/{odd}")).await;
+        assert_eq!(
+            (status, e["code"].as_str()),
+            (400, Some("malformed")),
+            "{odd}: {e}"
+        );
+    }
+    let (status, _) = node.get("/v1/checkpoints/0").await;
+    assert_ne!(status, 400, "0 is a size");
     node.stop().await;
 }
