@@ -27,9 +27,38 @@ pub enum PeerCmd {
     List,
     /// Follow another node from now on (and after restarts).
     Add(PeerAddArgs),
+    /// Stop following a peer added with `peer add`: its log is no longer
+    /// copied, and the two nodes no longer witness each other. What was
+    /// copied stays, and still counts.
+    Remove(PeerRemoveArgs),
     /// Lift a peer's quarantine after its operators have put things right
     /// (the evidence stays).
     Forgive(PeerForgiveArgs),
+}
+
+/// Arguments of `peer remove`.
+#[derive(Debug, Args)]
+pub struct PeerRemoveArgs {
+    /// The peer log's origin, as `peer list` shows it.
+    pub origin: String,
+    /// The node's data directory, whose key signs the request.
+    #[arg(long, default_value = "./kaitiaki-data")]
+    pub data: PathBuf,
+}
+
+/// The answer to `peer remove`: the peer's last status.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Removed(pub PeerRow);
+
+impl Render for Removed {
+    fn human(&self, out: &mut String) {
+        let p = &self.0;
+        out.push_str(&format!(
+            "No longer following {} at {}. The {} leaves copied from it stay, and what they say \
+             still counts.\n",
+            p.origin, p.url, p.mirrored
+        ));
+    }
 }
 
 /// Arguments of `peer add`.
@@ -189,6 +218,14 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                 .signed("POST", &path, &header, "adding a peer")
                 .await?;
             printer.emit(&row)
+        }
+        PeerCmd::Remove(a) => {
+            let path = format!("/v1/peers/{}", a.origin);
+            let header = operator_signature(client, &a.data, "DELETE", &path).await?;
+            let row: PeerRow = client
+                .signed("DELETE", &path, &header, "removing a peer")
+                .await?;
+            printer.emit(&Removed(row))
         }
         PeerCmd::Forgive(a) => {
             let path = format!("/v1/peers/{}/quarantine", a.origin);

@@ -190,9 +190,33 @@ fn a_node_follows_another_added_at_run_time() {
     assert!(!moved.status.success());
     let err = String::from_utf8_lossy(&moved.stderr);
     assert!(
-        err.contains("peer_conflict") && err.contains("[[peers]] entry"),
+        err.contains("peer_conflict")
+            && err.contains("kaitiaki peer remove iwi.example")
+            && err.contains("[[peers]] entry"),
         "{err}"
     );
+    // Or removed, and added again at its new address.
+    let data = agency_data.to_str().unwrap();
+    let removed = on_agency.ok(&["peer", "remove", "iwi.example", "--data", data]);
+    assert!(
+        removed.contains(&format!(
+            "No longer following iwi.example at {}. The {size} leaves copied from it stay",
+            iwi.url
+        )),
+        "{removed}"
+    );
+    let p = on_agency.json(&["peer", "list"]);
+    assert_eq!(p["peers"], Value::Array(vec![]), "{p}");
+    let again = on_agency.run(&["peer", "remove", "iwi.example", "--data", data]);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not_found"),
+        "{again:?}"
+    );
+    let moved = add_iwi(&on_agency, &agency.url, "http://127.0.0.1:9", &agency_data);
+    assert!(moved.status.success(), "{moved:?}");
+    let p = on_agency.json(&["peer", "list"]);
+    assert_eq!(p["peers"][0]["url"], "http://127.0.0.1:9", "{p}");
+    assert_eq!(p["peers"][0]["mirrored"], size, "{p}");
     agency.stop();
     let agency = NodeProc::start_with(
         &agency_data,

@@ -19,7 +19,7 @@ use crate::config::PeerConfig;
 use crate::error::{code, ApiError, ApiResult, ErrorBody};
 use crate::replication::evidence::{self, EvidenceRecord, Item};
 use crate::replication::gossip::{MirrorView, MirrorsView};
-use crate::replication::{AddPeerError, PeerStatus};
+use crate::replication::{AddPeerError, PeerStatus, RemovePeerError};
 
 /// The most leaves one `/v1/leaves/raw` answer carries.
 pub const MAX_RAW_LEAVES: u64 = 4096;
@@ -170,6 +170,42 @@ pub async fn add_peer(
             Err(ApiError::new(StatusCode::CONFLICT, code::PEER_CONFLICT, m))
         }
         Err(AddPeerError::Storage(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// Stops following a peer that was added at run time, for good: the node
+/// no longer copies its log, witnesses it or asks it to witness. What was
+/// copied stays. Signed by the node's own key over `DELETE` and the exact
+/// path.
+#[utoipa::path(
+    delete,
+    path = "/v1/peers/{origin}",
+    params(("origin" = String, Path, description = "the peer log's origin")),
+    responses(
+        (status = 200, body = PeerStatus, description = "no longer followed; its last status"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the configuration names it")
+    )
+)]
+pub async fn remove_peer(
+    State(app): State<AppState>,
+    Path(origin): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<PeerStatus>> {
+    own_key_only(
+        &app,
+        &headers,
+        &Method::DELETE,
+        &format!("/v1/peers/{origin}"),
+    )?;
+    match crate::replication::remove_peer(&app.shared, &origin).await {
+        Ok(status) => Ok(Json(status)),
+        Err(RemovePeerError::NotFollowed(m)) => Err(ApiError::not_found(m)),
+        Err(RemovePeerError::Refused(m)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, code::PEER_CONFLICT, m))
+        }
+        Err(RemovePeerError::Storage(e)) => Err(ApiError::internal(&e)),
     }
 }
 
@@ -381,6 +417,7 @@ pub(crate) fn all_evidence(
         leaves_raw,
         peers,
         add_peer,
+        remove_peer,
         forgive,
         mirrors,
         mirror_leaves_raw,

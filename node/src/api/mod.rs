@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
             get(federation::peers).post(federation::add_peer),
         )
         .route(
+            "/v1/peers/{origin}",
+            axum::routing::delete(federation::remove_peer),
+        )
+        .route(
             "/v1/peers/{origin}/quarantine",
             axum::routing::delete(federation::forgive),
         )

@@ -110,8 +110,27 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
             .saturating_mul(1000),
         clock: shared.clock.clone(),
     };
-    let closing = shared.closing.subscribe();
-    let task = tokio::spawn(f.run(closing));
+    // The follower stops when the node begins closing, or when its peer
+    // is removed: one signal for both.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut closing = shared.closing.subscribe();
+    let mut retired = f.followed.retired();
+    let followed = Arc::clone(&f.followed);
+    followed.set_running(true);
+    let task = tokio::spawn(async move {
+        let watch = async move {
+            tokio::select! {
+                _ = closing.wait_for(|c| *c) => {}
+                _ = retired.wait_for(|r| *r) => {}
+            }
+            stop.send_replace(true);
+        };
+        tokio::select! {
+            () = f.run(stopped) => {}
+            () = async { watch.await; std::future::pending::<()>().await } => {}
+        }
+        followed.set_running(false);
+    });
     shared.replication.track(task);
 }
 

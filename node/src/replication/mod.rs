@@ -162,6 +162,11 @@ pub struct Followed {
     /// The peer.
     pub peer: Peer,
     status: Mutex<PeerStatus>,
+    /// Set when an operator removes the peer: its follower stops.
+    retired: tokio::sync::watch::Sender<bool>,
+    /// Whether its follower task is running, so a removal can wait for it
+    /// to stop before saying it has.
+    running: tokio::sync::watch::Sender<bool>,
 }
 
 impl Followed {
@@ -180,7 +185,19 @@ impl Followed {
         Followed {
             peer,
             status: Mutex::new(status),
+            retired: tokio::sync::watch::channel(false).0,
+            running: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// A receiver that turns true when the peer is removed.
+    pub(crate) fn retired(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.retired.subscribe()
+    }
+
+    /// Says whether the follower task runs; it sets this itself.
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.send_replace(running);
     }
 
     /// A copy of the status.
@@ -300,6 +317,14 @@ impl Replication {
             .collect()
     }
 
+    /// Forgets the followed peer of `origin` (its follower is stopped apart).
+    fn remove(&self, origin: &str) -> Option<Arc<Followed>> {
+        self.peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(origin)
+    }
+
     /// The followed peer of `origin`.
     pub fn peer(&self, origin: &str) -> Option<Arc<Followed>> {
         self.peers
@@ -390,9 +415,10 @@ pub(crate) fn add_peer(
         if existing.peer.url != peer.url || existing.peer.config.key != peer.config.key {
             return Err(AddPeerError::Conflict(format!(
                 "this node already follows the log {} at {} with key {}; to follow it at another \
-                 address, give it a [[peers]] entry with that URL in the node's configuration and \
-                 restart the node (an entry there takes the place of one added at run time)",
-                peer.origin, existing.peer.url, existing.peer.config.key
+                 address, remove it first (kaitiaki peer remove {}) and add it again, or give it \
+                 a [[peers]] entry with that URL in the node's configuration and restart the node \
+                 (an entry there takes the place of one added at run time)",
+                peer.origin, existing.peer.url, existing.peer.config.key, peer.origin
             )));
         }
         return Ok((existing.status(), false));
@@ -411,6 +437,84 @@ pub(crate) fn add_peer(
     Ok((followed.status(), new))
 }
 
+/// Stops following the peer whose log is `origin`, for good: its stored
+/// entry is deleted, its follower stops (this waits for that, up to a few
+/// seconds), and it no longer witnesses this node nor is witnessed by it.
+/// What was copied of its log stays, and what it said still counts: the
+/// state is a fold of every leaf held. A peer the configuration names is
+/// refused.
+pub(crate) async fn remove_peer(
+    shared: &Arc<Shared>,
+    origin: &str,
+) -> Result<PeerStatus, RemovePeerError> {
+    let Some(followed) = shared.replication.peer(origin) else {
+        return Err(RemovePeerError::NotFollowed(format!(
+            "this node does not follow a log named {origin:?}; `kaitiaki peer list` shows those it does"
+        )));
+    };
+    if shared
+        .config
+        .peers
+        .iter()
+        .any(|p| Peer::from_config(p, &shared.config.origin).is_ok_and(|c| c.origin == origin))
+    {
+        return Err(RemovePeerError::Refused(format!(
+            "the node's configuration names {origin} in a [[peers]] entry: remove that entry and \
+             restart the node"
+        )));
+    }
+    // Only peers added at run time are removed, so the witnesses the
+    // configuration names, enough for `witness.require`, all stay.
+    let witness = shared
+        .witness
+        .added_at_run_time(&witness_key(&followed.peer));
+    let storage_shared = Arc::clone(shared);
+    let key = origin.to_owned();
+    // Deleted durably (an fsync) before the answer: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        storage_shared
+            .storage
+            .put_in(space::PEERS, key.as_bytes(), None)
+    })
+    .await
+    .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))??;
+    shared.replication.remove(origin);
+    if witness {
+        shared.witness.retire(origin, &witness_key(&followed.peer));
+    }
+    followed.retired.send_replace(true);
+    let mut running = followed.running.subscribe();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        running.wait_for(|r| !*r),
+    )
+    .await;
+    tracing::info!(%origin, url = %followed.peer.url, "stopped following the peer, as its operator asked");
+    Ok(followed.status())
+}
+
+/// Why a peer could not be removed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemovePeerError {
+    /// No followed peer has that origin.
+    #[error("{0}")]
+    NotFollowed(String),
+    /// The configuration names it.
+    #[error("{0}")]
+    Refused(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A peer's witness key: its log key under the cosignature type.
+fn witness_key(peer: &Peer) -> kaitiaki_protocol::cosignature::CosignatureVerifier {
+    kaitiaki_protocol::cosignature::CosignatureVerifier::new(
+        peer.verifier.name().clone(),
+        *peer.verifier.public_key(),
+    )
+}
+
 /// Makes a peer (unless configured with `witness = false`) a witnessed log
 /// and a witness of this node; returns the new witness's index if it was
 /// not one already. A peer's witness key is its log key under the
@@ -419,10 +523,7 @@ pub(crate) fn witness_both_ways(shared: &Shared, peer: &Peer) -> Option<usize> {
     if !peer.config.witness {
         return None;
     }
-    let verifier = kaitiaki_protocol::cosignature::CosignatureVerifier::new(
-        peer.verifier.name().clone(),
-        *peer.verifier.public_key(),
-    );
+    let verifier = witness_key(peer);
     shared.witness.add_peer(
         peer.verifier.clone(),
         crate::witness::WitnessPeer {

@@ -48,7 +48,7 @@ const ANSWER_CAP: usize = 16 * 1024;
 /// Starts one cosigning task per configured witness. Call from within a
 /// tokio runtime; [`crate::serve`] does.
 pub(crate) fn spawn(shared: &Arc<Shared>) {
-    for index in 0..shared.witness.peers().len() {
+    for index in 0..shared.witness.slots() {
         spawn_one(shared, index);
     }
 }
@@ -127,7 +127,7 @@ impl Asker {
         let mut backoff = MIN_BACKOFF;
         let mut conflicts = 0;
         loop {
-            if *closing.borrow() {
+            if *closing.borrow() || !self.asked() {
                 return;
             }
             let wait = match self.round(known, done).await {
@@ -171,6 +171,13 @@ impl Asker {
                 }
             }
         }
+    }
+
+    /// Whether this witness is still one to ask (it goes with its peer).
+    fn asked(&self) -> bool {
+        self.shared
+            .upgrade()
+            .is_some_and(|s| s.witness.peer(self.index).is_some())
     }
 
     fn failed(&self, why: &str) {

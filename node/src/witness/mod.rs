@@ -126,10 +126,15 @@ pub struct Evidence {
 #[derive(Debug)]
 pub struct Witness {
     cosigner: Cosigner,
-    // Both grow when a peer is added at run time; witnesses are only ever
-    // appended, so an index into `peers` stays valid.
+    // Both grow when a peer is added at run time, and shrink when one is
+    // removed. Witnesses are only ever appended, and a removed one leaves
+    // an empty slot, so an index into `peers` stays valid.
     logs: RwLock<BTreeMap<String, NoteVerifier>>,
-    peers: RwLock<Vec<WitnessPeer>>,
+    peers: RwLock<Vec<Option<WitnessPeer>>>,
+    // How many of the first `peers`, and which `logs`, the configuration
+    // names: those are never removed at run time.
+    configured_peers: usize,
+    configured_logs: std::collections::BTreeSet<String>,
     require: usize,
     db: sled::Db,
     // The database's directory (its file is synced by [`Witness::flush`]).
@@ -262,8 +267,10 @@ impl Witness {
             db: db.clone(),
             dir: dir.clone(),
             cosigner,
+            configured_peers: peers.len(),
+            configured_logs: logs.keys().cloned().collect(),
             logs: RwLock::new(logs),
-            peers: RwLock::new(peers),
+            peers: RwLock::new(peers.into_iter().map(Some).collect()),
             require: config.require,
             best: std::sync::Mutex::new(None),
             metrics: WitnessMetrics::default(),
@@ -299,26 +306,63 @@ impl Witness {
 
     /// The witnesses this node asks to cosign.
     pub fn peers(&self) -> Vec<WitnessPeer> {
-        self.peers.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
     }
 
-    /// Witness `index` of [`Witness::peers`].
+    /// How many witness slots there are, removed ones included: the
+    /// indexes [`Witness::peer`] takes.
+    pub fn slots(&self) -> usize {
+        self.peers.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Witness `index`, unless it was removed.
     pub fn peer(&self, index: usize) -> Option<WitnessPeer> {
         self.peers
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(index)
             .cloned()
+            .flatten()
     }
 
     /// The cosignature verifiers of this node's witnesses.
     pub fn peer_verifiers(&self) -> Vec<CosignatureVerifier> {
+        self.peers().into_iter().map(|p| p.verifier).collect()
+    }
+
+    /// Whether the witness with key `verifier` was added with a peer at run
+    /// time (not named by the configuration) and is still asked.
+    pub(crate) fn added_at_run_time(&self, verifier: &CosignatureVerifier) -> bool {
         self.peers
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|p| p.verifier.clone())
-            .collect()
+            .skip(self.configured_peers)
+            .flatten()
+            .any(|p| p.verifier == *verifier)
+    }
+
+    /// A removed peer: stop asking its witness (its task ends) and stop
+    /// witnessing its log `origin`, unless the configuration names either.
+    pub(crate) fn retire(&self, origin: &str, verifier: &CosignatureVerifier) {
+        let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        for slot in peers.iter_mut().skip(self.configured_peers) {
+            if slot.as_ref().is_some_and(|p| p.verifier == *verifier) {
+                *slot = None;
+            }
+        }
+        if !self.configured_logs.contains(origin) {
+            self.logs
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(origin);
+        }
     }
 
     /// The log key of a witnessed log.
@@ -351,10 +395,14 @@ impl Witness {
             .entry(origin)
             .or_insert(log);
         let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
-        if peers.iter().any(|p| p.verifier == witness.verifier) {
+        if peers
+            .iter()
+            .flatten()
+            .any(|p| p.verifier == witness.verifier)
+        {
             return None;
         }
-        peers.push(witness);
+        peers.push(Some(witness));
         Some(peers.len() - 1)
     }
 

@@ -597,7 +597,7 @@ pub async fn wait_mirrored(follower: &TestNode, source: &TestNode, origin: &str,
 }
 
 #[tokio::test]
-async fn a_peer_added_at_run_time_is_followed_and_remembered() {
+async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
     let (a_origin, b_origin) = ("alpha.example", "beta.example");
     let (a_seed, b_seed) = ([61u8; 32], [62u8; 32]);
     let (a_dir, b_dir) = (tempdir(), tempdir());
@@ -656,8 +656,134 @@ async fn a_peer_added_at_run_time_is_followed_and_remembered() {
     let (_, peers) = b.get("/v1/peers").await;
     assert_eq!(peers["peers"].as_array().unwrap().len(), 1, "{peers}");
     assert_eq!(peers["peers"][0]["url"], a.url, "{peers}");
+    let witnessed = |w: &Value| {
+        w["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["origin"] == a_origin)
+    };
+    assert!(witnessed(&b.get("/v1/witness").await.1), "B witnesses A");
+
+    // Removing it takes the node's own key, and an origin it follows.
+    let (status, body) = remove_peer(&b, b_origin, None, a_origin).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, body) = remove_peer(&b, b_origin, Some(&key(899)), a_origin).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let (status, body) = remove_peer(&b, b_origin, Some(&b_key), "gamma.example").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    assert_eq!(
+        b.get("/v1/peers").await.1["peers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Removed: no longer followed or witnessed, and what was copied stays
+    // and still counts.
+    let hash = b.get("/v1/state/hash").await.1["state_hash"].clone();
+    let (status, body) = remove_peer(&b, b_origin, Some(&b_key), a_origin).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["origin"].as_str(), body["mirrored"].as_u64()),
+        (Some(a_origin), Some(5))
+    );
+    let (_, peers) = b.get("/v1/peers").await;
+    assert_eq!(peers["peers"], serde_json::json!([]), "{peers}");
+    assert!(
+        !witnessed(&b.get("/v1/witness").await.1),
+        "B no longer witnesses A"
+    );
+    for n in 5..7 {
+        let (status, body) = a.post(&announce(800 + n, "run time")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Forty polling intervals: a follower still running would have copied them.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let (_, mirrors) = b.get("/v1/mirrors").await;
+    assert_eq!(
+        mirror_of(&mirrors, a_origin).map(|m| m["size"].clone()),
+        Some(5.into()),
+        "{mirrors}"
+    );
+    assert_eq!(b.get("/v1/state/hash").await.1["state_hash"], hash);
+    let (status, body) = remove_peer(&b, b_origin, Some(&b_key), a_origin).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    b.stop().await;
+
+    // Not after a restart either.
+    let b = TestNode::start_with(start(b_dir.path(), b_origin, b_seed)).await;
+    assert_eq!(b.get("/v1/peers").await.1["peers"], serde_json::json!([]));
+    // Added again, it carries on from what was copied.
+    let (status, body) = add_peer(&b, b_origin, Some(&b_key), &a.url, &a_key).await;
+    assert_eq!(status, 201, "{body}");
+    wait_mirrored(&b, &a, a_origin, 7).await;
+    assert!(
+        witnessed(&b.get("/v1/witness").await.1),
+        "B witnesses A again"
+    );
+    b.stop().await;
+
+    // A peer the configuration names is removed from the configuration.
+    let mut c = start(b_dir.path(), b_origin, b_seed);
+    c.peers = vec![PeerConfig::new(&a.url, &a_key)];
+    let b = TestNode::start_with(c).await;
+    let (status, body) = remove_peer(&b, b_origin, Some(&b_key), a_origin).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("peer_conflict")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("[[peers]]"),
+        "{body}"
+    );
+    assert_eq!(
+        b.get("/v1/peers").await.1["peers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     b.stop().await;
     a.stop().await;
+}
+
+/// `DELETE /v1/peers/{origin}` to `node`, signed with `signer` if any.
+async fn remove_peer(
+    node: &TestNode,
+    origin: &str,
+    signer: Option<&SigningKey>,
+    peer: &str,
+) -> (u16, Value) {
+    let path = format!("/v1/peers/{peer}");
+    let mut req = node.http.delete(node.at(&path));
+    if let Some(k) = signer {
+        req = req.header(
+            "Kaitiaki-Signature",
+            sign_request(k, origin, "DELETE", &path, now()),
+        );
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// A peer added at run time is remembered even when the node is killed
