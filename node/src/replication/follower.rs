@@ -115,23 +115,37 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut closing = shared.closing.subscribe();
     let mut retired = f.followed.retired();
-    let followed = Arc::clone(&f.followed);
-    followed.set_running(true);
-    let task = tokio::spawn(async move {
-        let watch = async move {
-            tokio::select! {
-                _ = closing.wait_for(|c| *c) => {}
-                _ = retired.wait_for(|r| *r) => {}
-            }
-            stop.send_replace(true);
-        };
+    tokio::spawn(async move {
+        // Either ends this (a dropped sender too).
         tokio::select! {
-            () = f.run(stopped) => {}
-            () = async { watch.await; std::future::pending::<()>().await } => {}
+            _ = closing.wait_for(|c| *c) => {}
+            _ = retired.wait_for(|r| *r) => {}
         }
-        followed.set_running(false);
+        stop.send_replace(true);
+    });
+    let running = Running::new(Arc::clone(&f.followed));
+    let task = tokio::spawn(async move {
+        let _running = running;
+        f.run(stopped).await;
     });
     shared.replication.track(task);
+}
+
+/// Says a follower task runs for as long as it lives, however the task
+/// ends, so a removal waiting for it to stop is not kept waiting.
+struct Running(Arc<Followed>);
+
+impl Running {
+    fn new(followed: Arc<Followed>) -> Running {
+        followed.set_running(true);
+        Running(followed)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.set_running(false);
+    }
 }
 
 pub(crate) struct Follower {
