@@ -168,11 +168,13 @@ fn due_item(
     }
 }
 
-/// Decisions whose deciding vote is among the newest leaves, newest first.
-fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
-    // Votes are sequenced on each board's home node, so the decisions about
-    // this node's requests may be in the logs it mirrors: read a fixed tail
-    // of its own log and of each mirror.
+/// The votes among the newest leaves of this node's log and of each
+/// mirror, each with the request it is about (directly, or through a
+/// renewal or a motion), newest log position first within each log.
+/// Votes are sequenced on each board's home node, so the decisions about
+/// this node's requests may be in the logs it mirrors: a fixed tail of
+/// each is read, so the cost does not grow with the logs.
+fn recent_votes(ctx: &Ctx<'_>) -> Gathered<Vec<(StatementId, StatementId)>> {
     let storage = &ctx.shared.storage;
     let size = ctx.shared.published().size;
     let mut leaves: Vec<kaitiaki_protocol::Leaf> = storage
@@ -197,18 +199,24 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
             continue;
         };
         let Body::Vote(v) = s.body else { continue };
-        // A vote is on a request, or on a renewal or motion filed under one.
-        let request = match query::statement_state(ctx.store(), &v.subject)
-            .map_err(GatherError::of)?
-            .and_then(|st| st.owner)
+        if let Some(kaitiaki_governance::Agg::Request(r)) =
+            query::statement_state(ctx.store(), &v.subject)
+                .map_err(GatherError::of)?
+                .and_then(|st| st.owner)
         {
-            Some(kaitiaki_governance::Agg::Request(r)) => r,
-            _ => continue,
-        };
+            out.push((envelope.id(), r));
+        }
+    }
+    Ok(out)
+}
+
+/// Decisions whose deciding vote is among the newest leaves, newest first.
+fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
+    let mut out = Vec::new();
+    for (id, request) in recent_votes(ctx)? {
         let Some(rec) = ctx.request_record(&request)? else {
             continue;
         };
-        let id = envelope.id();
         for d in decided(&rec) {
             if d.decision.vote != id {
                 continue;
@@ -706,15 +714,36 @@ pub fn decisions_feed(
 ) -> Gathered<Feed> {
     let since = ctx.now.minus_days(feed::WINDOW_DAYS);
     let (window, _) = ctx.requests_since(filter, prefix, since, 1000)?;
-    let mut entries = Vec::new();
+    // The requests received in the window, and those, received earlier,
+    // whose renewal or motion was decided among the newest leaves (a
+    // revocation of an old approval is news too).
+    let mut requests: Vec<(StatementId, RequestRecord)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for r in window
         .iter()
         .filter(|r| !matches!(r.status, kaitiaki_governance::RequestStatus::Submitted))
     {
-        let Some(rec) = ctx.request_record(&r.id)? else {
+        if let Some(rec) = ctx.request_record(&r.id)? {
+            seen.insert(r.id);
+            requests.push((r.id, rec));
+        }
+    }
+    for (_, id) in recent_votes(ctx)? {
+        if !seen.insert(id) {
+            continue;
+        }
+        let Some(rec) = ctx.request_record(&id)? else {
             continue;
         };
-        for d in decided(&rec) {
+        let about = filter.body.is_none_or(|b| rec.bodies.contains(&b))
+            && filter.dataset.is_none_or(|d| rec.datasets.contains(&d));
+        if about {
+            requests.push((id, rec));
+        }
+    }
+    let mut entries = Vec::new();
+    for (id, rec) in &requests {
+        for d in decided(rec) {
             if filter.body.is_some_and(|b| b != d.body) || d.decision.at.at < since {
                 continue;
             }
@@ -722,7 +751,7 @@ pub fn decisions_feed(
             let (title, summary) = match (&d.on, d.decision.outcome) {
                 (VoteOn::Request, o) => {
                     let purpose = ctx
-                        .own_statement(&r.id)
+                        .own_statement(id)
                         .and_then(|s| match s.body {
                             Body::RequestSubmit(x) => {
                                 Some(super::overview::excerpt(&x.purpose, 300))
@@ -732,11 +761,11 @@ pub fn decisions_feed(
                         .unwrap_or_default();
                     let word = outcome_text(o);
                     (
-                        format!("{body}: {word} — {}", r.title),
+                        format!("{body}: {word} — {}", rec.title),
                         format!(
                             "{body} {} the request “{}”. Purpose: {purpose}",
                             word.to_lowercase(),
-                            r.title
+                            rec.title
                         ),
                     )
                 }
@@ -753,14 +782,14 @@ pub fn decisions_feed(
                         _ => "renewal".to_owned(),
                     };
                     (
-                        format!("{body}: {short} {word} — {}", r.title),
-                        format!("{body} {word} {what} of the request “{}”.", r.title),
+                        format!("{body}: {short} {word} — {}", rec.title),
+                        format!("{body} {word} {what} of the request “{}”.", rec.title),
                     )
                 }
             };
             entries.push(Entry {
                 record: d.decision.vote.to_hex(),
-                page: format!("/requests/{}", r.id.to_hex()),
+                page: format!("/requests/{}", id.to_hex()),
                 title,
                 summary,
                 at: d.decision.at.at,

@@ -1,12 +1,14 @@
 //! Atom feeds (RFC 4287) of decisions, per dataset and per board, so people
 //! can follow them in a feed reader.
 //!
-//! A feed lists the boards' decisions about requests received in the last
-//! [`WINDOW_DAYS`] days (on each request, on its renewals, and on motions
-//! to suspend, reinstate or revoke its approval), and the rāhui placed or
-//! lifted in that time (on the dataset, or by the board), newest first, at
-//! most [`MAX_ENTRIES`]: a feed is for news, and the pages hold the full
-//! history.
+//! A feed lists the boards' decisions of the last [`WINDOW_DAYS`] days (on
+//! requests, on their renewals, and on motions to suspend, reinstate or
+//! revoke an approval), and the rāhui placed or lifted in that time (on the
+//! dataset, or by the board), newest first, at most [`MAX_ENTRIES`]: a feed
+//! is for news, and the pages hold the full history. Decisions are found on
+//! the requests received in the window, and, for older requests, among the
+//! newest leaves of each log the node holds (as the overview's recent
+//! decisions are): a renewal or a revocation of an old approval is news.
 
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};

@@ -49,7 +49,22 @@ impl TestNode {
 
     /// Starts a node with `config`, serving on `listener`.
     pub async fn start_on(config: Config, listener: tokio::net::TcpListener) -> TestNode {
-        let node = tokio::task::spawn_blocking(move || Node::open(config))
+        Self::start_on_clock(config, listener, kaitiaki_node::Clock::system()).await
+    }
+
+    /// Starts a node with `config` whose clock is `clock` (which the test
+    /// may set in the past, as the demo does).
+    pub async fn start_with_clock(config: Config, clock: kaitiaki_node::Clock) -> TestNode {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on_clock(config, listener, clock).await
+    }
+
+    async fn start_on_clock(
+        config: Config,
+        listener: tokio::net::TcpListener,
+        clock: kaitiaki_node::Clock,
+    ) -> TestNode {
+        let node = tokio::task::spawn_blocking(move || Node::open_with_clock(config, clock))
             .await
             .unwrap()
             .expect("node opens");

@@ -590,6 +590,96 @@ async fn feeds_tell_of_a_rahui() {
     node.stop().await;
 }
 
+/// A board's feed tells of a motion decided today on a request received
+/// before the feed's window: revoking an old approval is news too. The
+/// approval itself, outside the window, is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_tell_of_a_motion_on_a_request_older_than_their_window() {
+    use crate::support::key;
+    use kaitiaki_protocol::statement::{ApprovalAction, ApprovalMotion, Choice, Vote};
+    use kaitiaki_protocol::StatementId;
+    let dir = tempdir();
+    let clock = kaitiaki_node::Clock::system();
+    let now = clock.now();
+    clock.set(now.minus_days(420));
+    let node = TestNode::start_with_clock(crate::support::config(dir.path()), clock.clone()).await;
+    let story = seed::seed(&node).await;
+    let vote = |subject: StatementId, body: StatementId| {
+        Body::Vote(Vote {
+            subject,
+            body,
+            choice: Choice::Approve,
+            conditions: vec![],
+            reason: "Agreed.".into(),
+        })
+    };
+    let mut submit = request(
+        "Two years of service use",
+        story.wellbeing,
+        "To follow service use over two years.",
+        UseCategory::Research,
+    );
+    submit.duration_days = 730;
+    let old = seed::say(&node, &story.researcher, Body::RequestSubmit(submit)).await;
+    for (who, board) in [
+        (1, story.iwi_board),
+        (2, story.iwi_board),
+        (4, story.pacific_board),
+        (5, story.pacific_board),
+    ] {
+        seed::say(&node, &key(who), vote(old, board)).await;
+    }
+    clock.reset();
+    let motion = seed::say(
+        &node,
+        &key(1),
+        Body::ApprovalMotion(ApprovalMotion {
+            request: old,
+            body: story.iwi_board,
+            action: ApprovalAction::Revoke,
+            reason: "The data was shared outside the lab.".into(),
+        }),
+    )
+    .await;
+    for who in [1, 2] {
+        seed::say(&node, &key(who), vote(motion, story.iwi_board)).await;
+    }
+    for path in [
+        format!("/bodies/{}/feed.atom", story.iwi_board),
+        format!("/datasets/{}/feed.atom", story.wellbeing),
+    ] {
+        let feed = node
+            .http
+            .get(node.at(&path))
+            .send()
+            .await
+            .expect("feed")
+            .text()
+            .await
+            .expect("feed body");
+        assert!(
+            feed.contains("Te Poari Raraunga o Ngāti Tauira: motion to revoke carried — Two years of service use"),
+            "{path}: {feed}"
+        );
+        assert!(
+            !feed.contains(": Approved — Two years of service use"),
+            "{path}: an approval outside the window: {feed}"
+        );
+    }
+    // The Pacific board decided nothing about it in the window.
+    let feed = node
+        .http
+        .get(node.at(&format!("/bodies/{}/feed.atom", story.pacific_board)))
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("feed body");
+    assert!(!feed.contains("Two years of service use"), "{feed}");
+    node.stop().await;
+}
+
 /// A proposed change to a board's charter is listed on its page with what
 /// it would change, in words made from the signed amendment itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
