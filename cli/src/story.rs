@@ -88,6 +88,14 @@ fn tally(t: Option<&Value>) -> String {
         return String::new();
     };
     let n = |k: &str| t.get(k).map(scalar).unwrap_or_else(|| "0".into());
+    // A motion, an amendment or another board's part of a renewal holds
+    // an empty tally until a member votes: not "0 not voted".
+    if ["approve", "decline", "abstain", "not_voted"]
+        .iter()
+        .all(|k| n(k) == "0")
+    {
+        return " (no votes yet)".into();
+    }
     format!(
         " ({} approve, {} decline, {} abstain, {} not voted)",
         n("approve"),
@@ -899,7 +907,11 @@ mod tests {
                          "decision": {"outcome": "declined", "at": pos("2026-12-05T00:00:00Z")}},
                         {"id": "f3".repeat(32), "body": "b1".repeat(32), "action": "reinstate",
                          "proposed": pos("2026-12-02T00:00:00Z"), "tally": {},
-                         "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z")}}
+                         "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z")}},
+                        {"id": "f4".repeat(32), "body": "b1".repeat(32), "action": "revoke",
+                         "proposed": pos("2026-12-07T00:00:00Z"),
+                         "tally": {"approve": 0, "decline": 0, "abstain": 0, "not_voted": 0},
+                         "decision": null}
                     ]
                 },
                 "decisions": []
@@ -928,6 +940,7 @@ mod tests {
             &format!("    motion {motion}\n"),
             "  Te Poari to revoke the approval: rejected on 2026-12-05T00:00:00Z\n",
             "  Te Poari to reinstate the approval: carried on 2026-12-06T00:00:00Z\n",
+            "  Te Poari to revoke the approval: not decided yet (no votes yet)\n",
             "vote on renewal",
             "vote on motion",
         ] {
