@@ -736,30 +736,74 @@ pub fn part_of(
             for c in array(says, "/conditions") {
                 lines.push(format!("  condition: {}", words::condition(c)));
             }
-            match decision_by(view, id) {
-                Some(outcome) => {
-                    let subject_kind = related
-                        .statements
-                        .get(&subject)
-                        .and_then(|s| s.get("kind"))
-                        .and_then(Value::as_str);
-                    let what = match subject_kind {
-                        Some("request.renew") => {
-                            format!("{}'s answer to the renewal", board("/body"))
-                        }
-                        Some("approval.motion") => "the motion".to_owned(),
-                        Some("body.amend") => "the change to the charter".to_owned(),
-                        _ => format!("{}'s answer", board("/body")),
-                    };
+            let subject_kind = related
+                .statements
+                .get(&subject)
+                .and_then(|s| s.get("kind"))
+                .and_then(Value::as_str);
+            let voted_for = text(says, "/body");
+            // Where the decision of `what` sits in the owner's view.
+            let decision = match subject_kind {
+                Some("request.renew") => array(view, "/record/approval/renewals")
+                    .iter()
+                    .find(|r| text(r, "/id") == subject)
+                    .map(|r| array(r, "/decisions"))
+                    .and_then(|ds| ds.iter().find(|d| text(d, "/body") == voted_for))
+                    .and_then(|d| d.get("decision")),
+                Some("approval.motion") => array(view, "/record/approval/motions")
+                    .iter()
+                    .find(|m| text(m, "/id") == subject)
+                    .and_then(|m| m.get("decision")),
+                Some("body.amend") => array(view, "/record/amendments")
+                    .iter()
+                    .find(|a| text(a, "/id") == subject)
+                    .and_then(|a| a.get("decision")),
+                _ => array(view, "/record/decisions")
+                    .iter()
+                    .find(|d| text(d, "/body") == voted_for)
+                    .and_then(|d| d.get("decision")),
+            }
+            .filter(|d| d.is_object());
+            let by = board("/body");
+            lines.push(match decision {
+                Some(d) => {
+                    let outcome = text(d, "/outcome");
                     let word = match (subject_kind, outcome.as_str()) {
                         (Some("approval.motion"), "approved") => "carried".to_owned(),
                         (Some("approval.motion"), "declined") => "rejected".to_owned(),
                         (_, o) => words::status(o),
                     };
-                    lines.push(format!("This vote decided {what}: {word}."));
+                    let this = text(d, "/vote") == id;
+                    match (subject_kind, this) {
+                        (Some("approval.motion"), true) => {
+                            format!("With this vote, the motion was {word}.")
+                        }
+                        (Some("approval.motion"), false) => {
+                            format!("Another vote decided the motion: {word}.")
+                        }
+                        (Some("body.amend"), true) => {
+                            format!("With this vote, the board decided the change: {word}.")
+                        }
+                        (Some("body.amend"), false) => {
+                            format!("Another vote decided the change: {word}.")
+                        }
+                        (Some("request.renew"), true) => format!(
+                            "With this vote, {by} reached its answer to the renewal: {word}."
+                        ),
+                        (Some("request.renew"), false) => {
+                            format!("Another vote reached {by}'s answer to the renewal: {word}.")
+                        }
+                        (_, true) => format!("With this vote, {by} reached its answer: {word}."),
+                        (_, false) => format!("Another vote reached {by}'s answer: {word}."),
+                    }
                 }
-                None => lines.push("It was not the vote that decided.".to_owned()),
-            }
+                None => match subject_kind {
+                    Some("approval.motion") => "The motion is not decided yet.".to_owned(),
+                    Some("body.amend") => "The change is not decided yet.".to_owned(),
+                    Some("request.renew") => format!("{by} has not answered the renewal yet."),
+                    _ => format!("{by} has not answered yet."),
+                },
+            });
         }
         "request.renew" => {
             lines.push(format!(
@@ -830,23 +874,6 @@ pub fn part_of(
         for l in lines {
             out.push_str(&format!("  {l}\n"));
         }
-    }
-}
-
-/// The outcome of the decision anywhere in `view` whose deciding vote is
-/// `vote`: a board's answer, a renewal's, a motion's or an amendment's.
-fn decision_by(view: &Value, vote: &str) -> Option<String> {
-    match view {
-        Value::Object(m) => {
-            if m.get("vote").and_then(Value::as_str) == Some(vote) {
-                if let Some(o) = m.get("outcome").and_then(Value::as_str) {
-                    return Some(o.to_owned());
-                }
-            }
-            m.values().find_map(|v| decision_by(v, vote))
-        }
-        Value::Array(items) => items.iter().find_map(|v| decision_by(v, vote)),
-        _ => None,
     }
 }
 
@@ -1292,16 +1319,27 @@ mod tests {
             format!(
                 "part of the request “Rangatahi wellbeing”\n  kaitiaki show {request}\nin words:\n  \
                  Hine voted Approve for Te Poari, on the motion to suspend the approval.\n  \
-                 This vote decided the motion: carried.\n"
+                 With this vote, the motion was carried.\n"
             )
         );
         // Another vote on it did not decide it.
         let mut out = String::new();
         part_of(&other, "vote", &"0a".repeat(32), &says, &related, &mut out);
         assert!(
-            out.ends_with("  It was not the vote that decided.\n"),
+            out.ends_with("  Another vote decided the motion: carried.\n"),
             "{out}"
         );
+        // Before any decision, it says none was reached.
+        let mut undecided = related.owner.clone().expect("an owner");
+        undecided.2["record"]["approval"]["motions"][0]["decision"] = Value::Null;
+        let before = Related {
+            owner: Some(undecided),
+            statements: related.statements.clone(),
+            ..board_names()
+        };
+        let mut out = String::new();
+        part_of(&vote, "vote", &"0a".repeat(32), &says, &before, &mut out);
+        assert!(out.ends_with("  The motion is not decided yet.\n"), "{out}");
         // The motion itself says what came of it.
         let mut out = String::new();
         let says = json!({"body": "b1".repeat(32), "action": "suspend"});

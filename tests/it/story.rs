@@ -477,11 +477,13 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
         assert!(shown.contains(", on the request."), "{shown}");
         match deciding.iter().find(|(v, _)| v == id) {
             Some((_, board)) => assert!(
-                shown.contains(&format!("This vote decided {board}'s answer: Approved.")),
+                shown.contains(&format!(
+                    "With this vote, {board} reached its answer: Approved."
+                )),
                 "{shown}"
             ),
             None => assert!(
-                shown.contains("It was not the vote that decided."),
+                shown.contains("Another vote reached ") && shown.contains("'s answer: Approved."),
                 "{shown}"
             ),
         }
