@@ -90,7 +90,7 @@ table! {
     "rahui_in_force" => "A rāhui is in force on a dataset of this request.",
         "Wait until the body lifts the rāhui or it ends.";
     "decision_already_reached" => "It was already decided: votes can no longer change it (and a decided request can no longer be withdrawn).",
-        "See the decision with `kaitiaki show ID`; an approval still in force can be ended by a board's motion (`kaitiaki approval revoke`).";
+        "See the decision with `kaitiaki show ID`. A board that wants to change course does so by a new statement: a motion to suspend or revoke an approval (`kaitiaki approval suspend|revoke`), or a new amendment of its charter (`kaitiaki body amend`).";
     "request_withdrawn" => "The request was withdrawn.",
         "Make a new request if access is still wanted.";
     "not_approved" => "The request has no approval in force for this.",
