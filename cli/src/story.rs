@@ -204,6 +204,23 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     timeline(id, array(view, "/timeline"), related, out);
 }
 
+/// ", for N more days" when an approved renewal (as served) added fewer
+/// days than were asked, because a board's `expires_after_days` allows
+/// fewer; nothing otherwise.
+fn fewer_days(renewal: &Value) -> String {
+    let asked = renewal.get("extra_days").and_then(Value::as_u64);
+    let allowed = array(renewal, "/decisions")
+        .iter()
+        .flat_map(|d| array(d, "/decision/conditions"))
+        .filter(|c| c.get("type").and_then(Value::as_str) == Some("expires_after_days"))
+        .filter_map(|c| c.get("days").and_then(Value::as_u64))
+        .min();
+    match (asked, allowed) {
+        (Some(a), Some(g)) if g < a => format!(", for {g} more days"),
+        _ => String::new(),
+    }
+}
+
 /// Each renewal the requester asked for and each motion on the approval,
 /// with what came of it.
 fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
@@ -213,7 +230,7 @@ fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
     }
     for r in renewals {
         let outcome = match r.get("outcome").and_then(Value::as_str) {
-            Some("approved") => "approved by every board".to_owned(),
+            Some("approved") => format!("approved by every board{}", fewer_days(r)),
             Some("declined") => "declined".to_owned(),
             _ => "not decided yet".to_owned(),
         };
@@ -818,7 +835,10 @@ pub fn part_of(
                     .and_then(|r| r.get("outcome"))
                     .and_then(Value::as_str)
                 {
-                    Some("approved") => "Every board approved the renewal.".to_owned(),
+                    Some("approved") => format!(
+                        "Every board approved the renewal{}.",
+                        renewal.map(fewer_days).unwrap_or_default()
+                    ),
                     Some("declined") => "A board declined the renewal.".to_owned(),
                     _ => "The boards have not decided the renewal yet.".to_owned(),
                 },
@@ -917,7 +937,9 @@ mod tests {
                     "suspensions": [], "revoked": null,
                     "renewals": [
                         {"id": renewal, "filed": pos("2026-12-01T00:00:00Z"), "extra_days": 365,
-                         "decisions": [], "outcome": "approved"},
+                         "decisions": [{"body": "b2".repeat(32), "decision": {"outcome": "approved",
+                             "conditions": [{"type": "expires_after_days", "days": 90}]}}],
+                         "outcome": "approved"},
                         {"id": "e2".repeat(32), "filed": pos("2026-12-03T00:00:00Z"), "extra_days": 30,
                          "decisions": [], "outcome": "declined"},
                         {"id": "e3".repeat(32), "filed": pos("2026-12-04T00:00:00Z"), "extra_days": 20,
@@ -958,7 +980,7 @@ mod tests {
         let mut out = String::new();
         request(&"44".repeat(32), &view, &board_names(), &mut out);
         for want in [
-            "renewals:\n  365 more days asked on 2026-12-01T00:00:00Z: approved by every board\n",
+            "renewals:\n  365 more days asked on 2026-12-01T00:00:00Z: approved by every board, for 90 more days\n",
             &format!("    renewal {renewal}\n"),
             "  30 more days asked on 2026-12-03T00:00:00Z: declined\n",
             "  20 more days asked on 2026-12-04T00:00:00Z: not decided yet\n",

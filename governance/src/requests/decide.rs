@@ -241,7 +241,7 @@ impl<S: Store + ?Sized> Engine<'_, S> {
 /// The days of access an approval grants: what was asked, or less if an
 /// approving body's `expires_after_days` allows less. The same for a first
 /// approval and for a renewal.
-pub(crate) fn days_allowed(asked: u32, conditions: &[Condition]) -> u32 {
+pub fn days_allowed(asked: u32, conditions: &[Condition]) -> u32 {
     conditions
         .iter()
         .filter_map(|c| match c {

@@ -178,6 +178,24 @@ pub struct RenewalRecord {
     pub outcome: Option<Outcome>,
 }
 
+impl RenewalRecord {
+    /// The days of access the renewal added, once every body approved it:
+    /// the days asked for, or fewer where an approving body's
+    /// `expires_after_days` allows fewer.
+    pub fn days_granted(&self) -> Option<u32> {
+        if self.outcome != Some(Outcome::Approved) {
+            return None;
+        }
+        let conditions: Vec<Condition> = self
+            .decisions
+            .iter()
+            .filter_map(|d| d.decision.as_ref())
+            .flat_map(|d| d.conditions.iter().cloned())
+            .collect();
+        Some(decide::days_allowed(self.extra_days, &conditions))
+    }
+}
+
 /// An approval motion and how it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MotionRecord {

@@ -335,14 +335,22 @@ fn a_renewal_is_capped_by_each_board_s_expires_after_days() {
         before.plus_days(30),
         "the Pacific board's 30 days"
     );
+    // The renewal's record says what it granted, beside what was asked.
+    assert_eq!(
+        (a.renewals[0].extra_days, a.renewals[0].days_granted()),
+        (365, Some(30))
+    );
 
     // Asking for less than any board allows gets what was asked.
     let n = s.w.ok(&researcher, AGENCY, renew(r, 20));
     s.w.ok(&iwi[0], IWI, approve_with(n, b, cap(90)));
     s.iwi_approve_from(n, 1, 3);
+    let open = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert_eq!(open.renewals[1].days_granted(), None, "not decided yet");
     s.pacific_approve(n, 4);
     let later = s.w.view(&r).record.unwrap().approval.unwrap();
     assert_eq!(later.expires_at, a.expires_at.plus_days(20));
+    assert_eq!(later.renewals[1].days_granted(), Some(20));
 }
 
 #[test]

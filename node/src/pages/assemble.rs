@@ -268,7 +268,19 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
             out.extend(r.decisions.iter().filter_map(|d| {
                 d.decision.as_ref().map(|decision| Decided {
                     body: d.body,
-                    on: VoteOn::Renewal { days: r.extra_days },
+                    // What the board agreed to: fewer days than asked if
+                    // its conditions allow fewer.
+                    on: VoteOn::Renewal {
+                        days: match decision.outcome {
+                            Outcome::Approved => {
+                                kaitiaki_governance::requests::decide::days_allowed(
+                                    r.extra_days,
+                                    &decision.conditions,
+                                )
+                            }
+                            Outcome::Declined => r.extra_days,
+                        },
+                    },
                     decision,
                 })
             }));

@@ -62,6 +62,9 @@ pub enum What {
         reason: String,
         /// How the boards answered, once they have.
         outcome: Option<Outcome>,
+        /// The days it added, once approved (fewer than asked when a
+        /// board's conditions allow fewer).
+        granted: Option<u32>,
     },
     /// A motion to suspend, reinstate or revoke.
     Motion {
@@ -734,11 +737,16 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
             What::Question { text } => { p { strong { "Asked a question:" } } blockquote { (prose(text)) } }
             What::Answer { text } => { p { strong { "Answered:" } } blockquote { (prose(text)) } }
             What::Withdrawn { reason } => { p { strong { "Withdrew the request." } } blockquote { (prose(reason)) } }
-            What::Renewal { days, reason, outcome } => {
+            What::Renewal { days, reason, outcome, granted } => {
                 p { strong { "Asked for " (days) " more days." } }
                 blockquote { (prose(reason)) }
                 @if counts { @match outcome {
-                    Some(Outcome::Approved) => { p.decided { "Every board approved the renewal." } }
+                    Some(Outcome::Approved) => { p.decided { "Every board approved the renewal"
+                        @match granted {
+                            Some(g) if g < days => { ", for " (g) " more days of access: a board's conditions allow no more." }
+                            _ => { "." }
+                        }
+                    } }
                     Some(Outcome::Declined) => { p.decided { "A board declined the renewal." } }
                     None => { p { "The boards have not decided the renewal yet." } }
                 } }

@@ -81,6 +81,7 @@ pub fn event(
             days: r.extra_days,
             reason: r.reason,
             outcome: renewal(&item.id).and_then(|n| n.outcome),
+            granted: renewal(&item.id).and_then(|n| n.days_granted()),
         }),
         "approval.motion" => parse::<st::ApprovalMotion>(item).map(|m| What::Motion {
             body: ctx.body_name(&m.body),

@@ -508,10 +508,23 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
                 days: 365,
                 reason: "More time.".into(),
                 outcome: Some(Outcome::Approved),
+                granted: Some(365),
             },
             excluded: None,
         },
         vote(VoteOn::Renewal { days: 365 }, Some(Outcome::Approved)),
+        Event {
+            id: "af".repeat(32),
+            at: at("2026-10-31T00:00:00Z"),
+            who: person("Dr Aroha Whaanga"),
+            what: What::Renewal {
+                days: 180,
+                reason: "Still more time.".into(),
+                outcome: Some(Outcome::Approved),
+                granted: Some(90),
+            },
+            excluded: None,
+        },
         Event {
             id: "ad".repeat(32),
             at: at("2026-11-02T00:00:00Z"),
@@ -549,6 +562,8 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
     for want in [
         "Asked for 365 more days.",
         "Every board approved the renewal.",
+        "Asked for 180 more days.",
+        "Every board approved the renewal, for 90 more days of access: a board's conditions allow no more.",
         "for Te Poari on the requester's renewal, asking for 365 more days.",
         "This vote decided Te Poari's answer to the renewal:",
         "Proposed that Te Poari suspend the approval.",
