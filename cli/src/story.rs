@@ -204,6 +204,30 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     timeline(id, array(view, "/timeline"), related, out);
 }
 
+/// ", but it changed nothing (…)" for a carried motion (as served) that
+/// suspended what its board had suspended or reinstated what it had not
+/// (PROTOCOL.md §9.3); nothing otherwise.
+fn no_change(approval: &Value, motion: &Value) -> String {
+    let id = text(motion, "/id");
+    let at = motion.pointer("/decision/at");
+    let suspensions = array(approval, "/suspensions");
+    match text(motion, "/action").as_str() {
+        "suspend" if !suspensions.iter().any(|s| text(s, "/motion") == id) => {
+            ", but it changed nothing (the board had already suspended the approval)".into()
+        }
+        "reinstate"
+            if !suspensions
+                .iter()
+                .any(|s| text(s, "/body") == text(motion, "/body") && s.get("until") == at) =>
+        {
+            ", but it changed nothing (the board had not suspended the approval, and a board \
+             lifts only its own suspension)"
+                .into()
+        }
+        _ => String::new(),
+    }
+}
+
 /// ", for N more days" when an approved renewal (as served) added fewer
 /// days than were asked, because a board's `expires_after_days` allows
 /// fewer; nothing otherwise.
@@ -258,7 +282,11 @@ fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
     for m in motions {
         let decided = m.get("decision").filter(|x| x.is_object());
         let outcome = match decided.map(|x| (text(x, "/outcome"), time(x.get("at")))) {
-            Some((o, at)) if o == "approved" => format!("carried on {}", at.unwrap_or_default()),
+            Some((o, at)) if o == "approved" => format!(
+                "carried on {}{}",
+                at.unwrap_or_default(),
+                no_change(approval, m)
+            ),
             Some((o, at)) if o == "declined" => format!("rejected on {}", at.unwrap_or_default()),
             Some((o, _)) => o,
             None => format!("not decided yet{}", tally(m.get("tally"))),
@@ -850,8 +878,15 @@ pub fn part_of(
                 "{who} proposed that {} {action} the approval.",
                 board("/body")
             ));
+            let approval = view.pointer("/record/approval").unwrap_or(&Value::Null);
+            let motion = array(approval, "/motions")
+                .iter()
+                .find(|m| text(m, "/id") == id);
             lines.push(match decided_here(view, "/record/approval/motions", id) {
-                Some(("approved", at)) => format!("The board carried the motion on {at}."),
+                Some(("approved", at)) => format!(
+                    "The board carried the motion on {at}{}.",
+                    motion.map(|m| no_change(approval, m)).unwrap_or_default()
+                ),
                 Some((_, at)) => format!("The board rejected the motion on {at}."),
                 None => "The board has not decided the motion yet.".to_owned(),
             });
@@ -988,7 +1023,9 @@ mod tests {
             "motions on the approval:\n  Pacific Board to suspend the approval: not decided yet",
             &format!("    motion {motion}\n"),
             "  Te Poari to revoke the approval: rejected on 2026-12-05T00:00:00Z\n",
-            "  Te Poari to reinstate the approval: carried on 2026-12-06T00:00:00Z\n",
+            "  Te Poari to reinstate the approval: carried on 2026-12-06T00:00:00Z, but it changed \
+             nothing (the board had not suspended the approval, and a board lifts only its own \
+             suspension)\n",
             "  Te Poari to revoke the approval: not decided yet (no votes yet)\n",
             "vote on renewal",
             "vote on motion",
@@ -1321,6 +1358,8 @@ mod tests {
                 "title": "Rangatahi wellbeing",
                 "approval": {
                     "renewals": [],
+                    "suspensions": [{"body": "b1".repeat(32), "motion": motion,
+                        "from": pos("2026-12-05T00:00:00Z"), "until": null}],
                     "motions": [{"id": motion, "body": "b1".repeat(32), "action": "suspend",
                         "decision": {"outcome": "approved", "at": pos("2026-12-05T00:00:00Z"), "vote": vote}}],
                 },

@@ -178,6 +178,30 @@ pub struct RenewalRecord {
     pub outcome: Option<Outcome>,
 }
 
+impl Approval {
+    /// Whether a motion on this approval changed it: a carried motion to
+    /// suspend what its board had already suspended, or to reinstate what
+    /// its board had not suspended, changes nothing (PROTOCOL.md §9.3), and
+    /// neither does a rejected or undecided one.
+    pub fn changed_by(&self, motion: &MotionRecord) -> bool {
+        let Some(d) = motion
+            .decision
+            .as_ref()
+            .filter(|d| d.outcome == Outcome::Approved)
+        else {
+            return false;
+        };
+        match motion.action {
+            ApprovalAction::Suspend => self.suspensions.iter().any(|s| s.motion == motion.id),
+            ApprovalAction::Reinstate => self
+                .suspensions
+                .iter()
+                .any(|s| s.body == motion.body && s.until.as_ref() == Some(&d.at)),
+            ApprovalAction::Revoke => self.revoked.as_ref().is_some_and(|r| r.by == motion.id),
+        }
+    }
+}
+
 impl RenewalRecord {
     /// The days of access the renewal added, once every body approved it:
     /// the days asked for, or fewer where an approving body's

@@ -410,6 +410,51 @@ fn a_board_suspends_for_breach_reinstates_and_then_revokes() {
     );
 }
 
+/// A board reinstates only its own suspension: the Pacific board's
+/// reinstate motion, carried while only the iwi board has suspended, leaves
+/// the request suspended, and the record says the motion changed nothing;
+/// so does a second suspend motion of the iwi board.
+#[test]
+fn a_motion_that_changes_nothing_is_known_as_such() {
+    let mut s = Setting::new();
+    let r = s.approved_request(365);
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let (iwi, pac) = (s.c.iwi.clone(), s.c.pacific.clone());
+    let suspend = s.w.ok(&iwi[0], IWI, motion(r, b, ApprovalAction::Suspend));
+    s.iwi_approve(suspend, 3);
+    let again = s.w.ok(&iwi[1], IWI, motion(r, b, ApprovalAction::Suspend));
+    s.iwi_approve(again, 3);
+    let other =
+        s.w.ok(&pac[0], PACIFIC, motion(r, p, ApprovalAction::Reinstate));
+    s.pacific_approve(other, 4);
+    assert_eq!(s.w.status(&r), RequestStatus::Suspended);
+    let own =
+        s.w.ok(&iwi[2], IWI, motion(r, b, ApprovalAction::Reinstate));
+    let pending = s.w.view(&r).record.unwrap().approval.unwrap();
+    let of = |a: &kaitiaki_governance::requests::Approval, id| {
+        let m = a.motions.iter().find(|m| m.id == id).expect("the motion");
+        a.changed_by(m)
+    };
+    assert!(!of(&pending, own), "not decided yet");
+    s.iwi_approve(own, 3);
+    assert_eq!(s.w.status(&r), RequestStatus::Approved);
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert!(of(&a, suspend));
+    assert!(!of(&a, again), "already suspended by the same board");
+    assert!(!of(&a, other), "the Pacific board had suspended nothing");
+    assert!(of(&a, own));
+    let revoke = s.w.ok(&iwi[3], IWI, motion(r, b, ApprovalAction::Revoke));
+    let rejected =
+        s.w.ok(&pac[1], PACIFIC, motion(r, p, ApprovalAction::Revoke));
+    for x in &pac[..3] {
+        s.w.ok(x, PACIFIC, decline(rejected, p, "No breach."));
+    }
+    s.iwi_approve(revoke, 3);
+    let a = s.w.view(&r).record.unwrap().approval.unwrap();
+    assert!(of(&a, revoke));
+    assert!(!of(&a, rejected), "rejected");
+}
+
 /// Conditions shape an approval of a request or renewal; a vote on a
 /// motion has nothing to attach them to, so they are refused rather than
 /// dropped without a word.

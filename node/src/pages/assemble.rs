@@ -23,8 +23,8 @@ use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
-    action_verb, condition_words, decided_on, BodyState, Event, OutputItem, Pause, ReportItem,
-    RequestView, UnlistedUses, VoteOn, What,
+    action_verb, condition_words, decided_on, no_change_why, BodyState, Event, OutputItem, Pause,
+    ReportItem, RequestView, UnlistedUses, VoteOn, What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse, vote_subjects};
@@ -232,6 +232,7 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
                 outcome: d.decision.outcome,
                 at: d.decision.at.at,
                 now,
+                changed: d.changed,
             });
         }
     }
@@ -247,6 +248,9 @@ struct Decided<'r> {
     body: StatementId,
     on: VoteOn,
     decision: &'r kaitiaki_governance::rules::Decision,
+    /// False for a carried motion that changed nothing (suspending what its
+    /// board had suspended, reinstating what it had not).
+    changed: bool,
 }
 
 /// Every decision reached about a request: each board's answer, then each
@@ -260,6 +264,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 body: d.body,
                 on: VoteOn::Request,
                 decision,
+                changed: true,
             })
         })
         .collect();
@@ -282,6 +287,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                         },
                     },
                     decision,
+                    changed: true,
                 })
             }));
         }
@@ -290,6 +296,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 body: m.body,
                 on: VoteOn::Motion { action: m.action },
                 decision,
+                changed: decision.outcome == Outcome::Declined || a.changed_by(m),
             })
         }));
     }
@@ -789,13 +796,21 @@ pub fn decisions_feed(
                         (_, Outcome::Declined) => "declined",
                     };
                     let what = decided_on(on);
+                    let nothing = if d.changed {
+                        String::new()
+                    } else {
+                        format!(", which changed nothing: {}", no_change_why(on))
+                    };
                     let short = match on {
                         VoteOn::Motion { action } => format!("motion to {}", action_verb(*action)),
                         _ => "renewal".to_owned(),
                     };
                     (
                         format!("{body}: {short} {word} — {}", rec.title),
-                        format!("{body} {word} {what} of the request “{}”.", rec.title),
+                        format!(
+                            "{body} {word} {what} of the request “{}”{nothing}.",
+                            rec.title
+                        ),
                     )
                 }
             };

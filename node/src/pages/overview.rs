@@ -79,6 +79,8 @@ pub struct DecisionItem {
     /// Where the request stands now, when that is not what this decision
     /// alone would say (an approval since paused by a rāhui, say).
     pub now: Option<RequestStatus>,
+    /// False for a carried motion that changed nothing.
+    pub changed: bool,
 }
 
 /// A request that owes a report: overdue, or coming due.
@@ -207,7 +209,8 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                             (decision_chip(l, &d.on, d.outcome))
                             @if d.on != VoteOn::Request { " " (decided_on(&d.on)) " of" }
                             " " a href={ "/requests/" (d.request) } { (d.title) }
-                            @if let Some(s) = d.now { " · now " (status(l, s)) }
+                            @if !d.changed { " · which changed nothing" }
+                            @else if let Some(s) = d.now { " · now " (status(l, s)) }
                             br;
                             span.meta { "by " (d.body_name) ", " (date(d.at)) }
                         }

@@ -76,6 +76,8 @@ pub enum What {
         reason: String,
         /// The board's decision and when, once made.
         decision: Option<(Outcome, Timestamp)>,
+        /// False when it was carried but changed nothing.
+        changed: bool,
     },
     /// A use report.
     Report {
@@ -353,6 +355,19 @@ pub fn decision_chip(l: &Labels, on: &VoteOn, o: Outcome) -> Markup {
                 _ => { (outcome_words(l, o)) }
             }
         }
+    }
+}
+
+/// Why a carried motion changed nothing, in words that follow a colon.
+pub fn no_change_why(on: &VoteOn) -> &'static str {
+    match on {
+        VoteOn::Motion {
+            action: ApprovalAction::Suspend,
+        } => "the board had already suspended the approval",
+        VoteOn::Motion {
+            action: ApprovalAction::Reinstate,
+        } => "the board had not suspended the approval, and a board lifts only its own suspension",
+        _ => "it was already so",
     }
 }
 
@@ -751,10 +766,11 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                     None => { p { "The boards have not decided the renewal yet." } }
                 } }
             }
-            What::Motion { body, action, reason, decision } => {
+            What::Motion { body, action, reason, decision, changed } => {
                 p { strong { "Proposed that " (body) " " (action_verb(*action)) " the approval." } }
                 blockquote { (prose(reason)) }
                 @if counts { @match decision {
+                    Some((Outcome::Approved, at)) if !changed => { p.decided { "The board carried the motion on " (date(*at)) ", but it changed nothing: " (no_change_why(&VoteOn::Motion { action: *action })) "." } }
                     Some((Outcome::Approved, at)) => { p.decided { "The board carried the motion on " (date(*at)) ": it decided to " (action_verb(*action)) " the approval." } }
                     Some((Outcome::Declined, at)) => { p.decided { "The board rejected the motion on " (date(*at)) "." } }
                     None => { p { "The board has not decided the motion yet." } }

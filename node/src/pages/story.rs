@@ -90,6 +90,15 @@ pub fn event(
             decision: motion(&item.id)
                 .and_then(|x| x.decision.as_ref())
                 .map(|d| (d.outcome, d.at.at)),
+            changed: match (approval, motion(&item.id)) {
+                (Some(a), Some(m)) => {
+                    m.decision
+                        .as_ref()
+                        .is_none_or(|d| d.outcome == kaitiaki_governance::rules::Outcome::Declined)
+                        || a.changed_by(m)
+                }
+                _ => true,
+            },
         }),
         "report.file" => parse::<st::UseReport>(item).map(|r| What::Report {
             kind: r.kind,

@@ -929,6 +929,54 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         assert!(feed.contains(&want), "missing {want:?}: {feed}");
     }
 
+    // The Pacific board carries a motion to reinstate what only the iwi
+    // board suspended: it changes nothing, and every place says so.
+    let reinstate = seed::say(
+        &node,
+        &key(4),
+        Body::ApprovalMotion(ApprovalMotion {
+            request: story.approved,
+            body: story.pacific_board,
+            action: ApprovalAction::Reinstate,
+            reason: "Our families want the work to go on.".into(),
+        }),
+    )
+    .await;
+    for who in [4, 5] {
+        seed::say(&node, &key(who), vote(reinstate, story.pacific_board)).await;
+    }
+    let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
+    let text = html::parse(&page).expect("parses").text();
+    assert!(
+        text.contains(", but it changed nothing: the board had not suspended the approval"),
+        "{text}"
+    );
+    assert!(text.contains("Suspended"), "{text}");
+    let (_, page) = served(&node, "/").await;
+    let text = html::parse(&page).expect("parses").text();
+    assert!(
+        text.contains(&format!(
+            "Carried the motion to reinstate the approval of {title} · which changed nothing"
+        )),
+        "{text}"
+    );
+    let feed = node
+        .http
+        .get(node.at(&format!("/bodies/{}/feed.atom", story.pacific_board)))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        feed.contains(&format!(
+            "carried the motion to reinstate the approval of the request “{title}”, which changed \
+             nothing: the board had not suspended the approval"
+        )),
+        "{feed}"
+    );
+
     node.stop().await;
 }
 

@@ -115,6 +115,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 outcome: Outcome::Approved,
                 at: at("2026-11-02T00:00:00Z"),
                 now: None,
+                changed: true,
             },
             overview::DecisionItem {
                 request: "24".repeat(32),
@@ -126,6 +127,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 outcome: Outcome::Approved,
                 at: at("2026-10-12T00:00:00Z"),
                 now: None,
+                changed: true,
             },
             overview::DecisionItem {
                 request: "24".repeat(32),
@@ -135,6 +137,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 outcome: Outcome::Approved,
                 at: at("2026-10-02T00:00:00Z"),
                 now: Some(RequestStatus::Suspended),
+                changed: true,
             },
         ],
         overdue: vec![],
@@ -180,6 +183,23 @@ fn rahui_and_decisions_show_with_maori_marked() {
         "{text}"
     );
     assert!(!text.contains("Rangatahi & services · now"), "{text}");
+    // A motion that changed nothing says so, rather than where the
+    // request stands now.
+    let mut noop = v.clone();
+    noop.decisions[1].on = VoteOn::Motion {
+        action: kaitiaki_protocol::statement::ApprovalAction::Reinstate,
+    };
+    noop.decisions[1].changed = false;
+    noop.decisions[1].now = Some(RequestStatus::Suspended);
+    let noop_text = parse(&page("Overview", overview::render(&l, &noop)))
+        .expect("parses")
+        .text();
+    assert!(
+        noop_text.contains(
+            "Carried the motion to reinstate the approval of Housing and schools · which changed nothing"
+        ),
+        "{noop_text}"
+    );
     // A motion is carried, not approved, and says what it was on.
     assert!(
         text.contains("Carried the motion to suspend the approval of Housing and schoolsby Pacific Board, 12 October 2026"),
@@ -534,6 +554,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
                 action: ApprovalAction::Suspend,
                 reason: "A breach.".into(),
                 decision: Some((Outcome::Approved, at("2026-11-03T00:00:00Z"))),
+                changed: true,
             },
             excluded: None,
         },
@@ -552,6 +573,20 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
                 action: ApprovalAction::Reinstate,
                 reason: "Mended.".into(),
                 decision: None,
+                changed: true,
+            },
+            excluded: None,
+        },
+        Event {
+            id: "ba".repeat(32),
+            at: at("2026-11-05T00:00:00Z"),
+            who: person("Losa Faleolo"),
+            what: What::Motion {
+                body: "Pacific Board".into(),
+                action: ApprovalAction::Reinstate,
+                reason: "Our families want it back.".into(),
+                decision: Some((Outcome::Approved, at("2026-11-06T00:00:00Z"))),
+                changed: false,
             },
             excluded: None,
         },
@@ -568,6 +603,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         "This vote decided Te Poari's answer to the renewal:",
         "Proposed that Te Poari suspend the approval.",
         "The board carried the motion on 3 November 2026: it decided to suspend the approval.",
+        "The board carried the motion on 6 November 2026, but it changed nothing: the board had not suspended the approval, and a board lifts only its own suspension.",
         "for Te Poari on the motion to suspend the approval.",
         "This vote decided the motion: carried",
         "The board has not decided the motion yet.",
