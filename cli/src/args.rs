@@ -118,6 +118,10 @@ pub enum Command {
     /// Move to suspend, reinstate or revoke an approval.
     #[command(subcommand)]
     Approval(ApprovalCmd),
+    /// Ask to extend an approval before it expires (the same as `request renew`).
+    Renew(crate::actions::RenewArgs),
+    /// Move to end an approval for good (the same as `approval revoke`).
+    Revoke(crate::actions::MotionArgs),
     /// File or review a use report.
     #[command(subcommand)]
     Report(ReportCmd),
@@ -143,7 +147,7 @@ pub enum Command {
     /// Audit a log and check proofs.
     #[command(subcommand)]
     Log(LogCmd),
-    /// The nodes this node follows: list, add one, lift a quarantine.
+    /// The nodes this node follows: list, add or remove one, lift a quarantine.
     #[command(subcommand)]
     Peer(crate::peers::PeerCmd),
     /// Evidence of misbehaviour the node keeps, each piece checked here.

@@ -187,6 +187,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             session()?.say_and_print(cmd.body()).await?
         }
         Command::Approval(cmd) => session()?.say_and_print(cmd.body()).await?,
+        Command::Renew(a) => session()?.say_and_print(a.body()).await?,
+        Command::Revoke(a) => {
+            let body = a.body(kaitiaki_protocol::statement::ApprovalAction::Revoke);
+            session()?.say_and_print(body).await?
+        }
         Command::Report(cmd) => session()?.say_and_print(cmd.body()).await?,
         Command::Output(cmd) => cmd.run(&session()?).await?,
         Command::Concern(cmd) => session()?.say_and_print(cmd.body()).await?,

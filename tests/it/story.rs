@@ -244,6 +244,104 @@ fn a_second_vote_says_which_it_replaces() {
     node.stop();
 }
 
+/// After approval, through the CLI: the researcher asks to renew
+/// (`kaitiaki renew`), the boards grant fewer days than asked, a board
+/// carries a motion to revoke (`kaitiaki revoke`), and `show` tells it all,
+/// each vote saying what it decided.
+#[test]
+fn a_renewal_and_a_revocation_through_the_cli() {
+    let Scene {
+        dir: _dir,
+        node,
+        cli,
+        b,
+    } = scene();
+    let req = request(&cli, &b.dataset, "Rangatahi and services");
+    let vote = |key: &str, subject: &str, body: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--key", key, "vote", subject, "approve", "--body", body, "--reason", "Agreed.",
+        ];
+        args.extend(extra);
+        cli.say(&args)
+    };
+    for (key, body) in [
+        ("iwi-1", &b.iwi),
+        ("iwi-2", &b.iwi),
+        ("pac-1", &b.pacific),
+        ("pac-2", &b.pacific),
+    ] {
+        vote(key, &req, body, &[]);
+    }
+    let renewal = cli.say(&[
+        "--key",
+        "researcher",
+        "renew",
+        &req,
+        "--extra-days",
+        "60",
+        "--reason",
+        "The linkage took longer.",
+    ]);
+    vote("iwi-1", &renewal, &b.iwi, &[]);
+    vote("iwi-2", &renewal, &b.iwi, &[]);
+    vote("pac-1", &renewal, &b.pacific, &[]);
+    let mut capped = vec![
+        "--key",
+        "pac-2",
+        "vote",
+        &renewal,
+        "approve-with-conditions",
+    ];
+    capped.extend(["--body", &b.pacific, "--reason", "Thirty days is enough."]);
+    capped.extend(["--condition", "expires-after-days:30"]);
+    let deciding = cli.say(&capped);
+    let motion = cli.say(&[
+        "--key",
+        "iwi-1",
+        "revoke",
+        &req,
+        "--body",
+        &b.iwi,
+        "--reason",
+        "Tables were shared before review.",
+    ]);
+    vote("iwi-1", &motion, &b.iwi, &[]);
+    vote("iwi-2", &motion, &b.iwi, &[]);
+
+    let shown = cli.ok(&["show", &req]);
+    for want in [
+        "status: Revoked",
+        "renewals:\n  60 more days asked on ",
+        ": approved by every board, for 30 more days\n",
+        &format!("    renewal {renewal}\n"),
+        "motions on the approval:\n  ",
+        " to revoke the approval: carried on ",
+        &format!("    motion {motion}\n"),
+    ] {
+        assert!(shown.contains(want), "{want:?} is not in:\n{shown}");
+    }
+    let shown = cli.ok(&["show", &renewal]);
+    assert!(
+        shown.contains("asked for 60 more days of access.")
+            && shown.contains("Every board approved the renewal, for 30 more days."),
+        "{shown}"
+    );
+    let shown = cli.ok(&["show", &deciding]);
+    assert!(
+        shown.contains("on the renewal asking for 60 more days.")
+            && shown.contains("reached its answer to the renewal: Approved."),
+        "{shown}"
+    );
+    let shown = cli.ok(&["show", &motion]);
+    assert!(
+        shown.contains("proposed that ")
+            && shown.contains(" revoke the approval.")
+            && shown.contains("The board carried the motion on "),
+        "{shown}"
+    );
+    node.stop();
+}
+
 /// `show` tells a board member which uses a request asks for beyond those
 /// its dataset lists as permitted, naming the dataset; a request within
 /// them says nothing of it.

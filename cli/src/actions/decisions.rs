@@ -85,7 +85,8 @@ pub struct MotionArgs {
     /// The body acting (its members then vote on the motion).
     #[arg(long, value_parser = parse::id)]
     pub body: StatementId,
-    /// Why (e.g. the breach).
+    /// Why: for a suspension or revocation, what went wrong; for a
+    /// reinstatement, what has been put right.
     #[arg(long)]
     pub reason: String,
 }
@@ -97,7 +98,7 @@ pub enum ApprovalCmd {
     Suspend(MotionArgs),
     /// Move to resume a suspended approval.
     Reinstate(MotionArgs),
-    /// Move to end an approval for good.
+    /// Move to end an approval for good (also `kaitiaki revoke`).
     Revoke(MotionArgs),
 }
 
@@ -185,16 +186,22 @@ impl RahuiCmd {
 impl ApprovalCmd {
     /// The statement body.
     pub fn body(&self) -> Body {
-        let (action, a) = match self {
-            ApprovalCmd::Suspend(a) => (ApprovalAction::Suspend, a),
-            ApprovalCmd::Reinstate(a) => (ApprovalAction::Reinstate, a),
-            ApprovalCmd::Revoke(a) => (ApprovalAction::Revoke, a),
-        };
+        match self {
+            ApprovalCmd::Suspend(a) => a.body(ApprovalAction::Suspend),
+            ApprovalCmd::Reinstate(a) => a.body(ApprovalAction::Reinstate),
+            ApprovalCmd::Revoke(a) => a.body(ApprovalAction::Revoke),
+        }
+    }
+}
+
+impl MotionArgs {
+    /// The body of a motion to take `action`.
+    pub fn body(&self, action: ApprovalAction) -> Body {
         Body::ApprovalMotion(ApprovalMotion {
-            request: a.request,
-            body: a.body,
+            request: self.request,
+            body: self.body,
             action,
-            reason: a.reason.clone(),
+            reason: self.reason.clone(),
         })
     }
 }

@@ -43,18 +43,33 @@ pub enum RequestCmd {
         #[arg(long)]
         text: String,
     },
-    /// Ask to extend an approval before it expires.
-    Renew {
-        /// The request.
-        #[arg(value_parser = parse::id)]
-        request: StatementId,
-        /// How many more days.
-        #[arg(long, value_name = "DAYS")]
-        extra_days: u32,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-    },
+    /// Ask to extend an approval before it expires (also `kaitiaki renew`).
+    Renew(RenewArgs),
+}
+
+/// Arguments of `request renew`, also given as `kaitiaki renew`.
+#[derive(Debug, clap::Args)]
+pub struct RenewArgs {
+    /// The request.
+    #[arg(value_parser = parse::id)]
+    pub request: StatementId,
+    /// How many more days.
+    #[arg(long, value_name = "DAYS")]
+    pub extra_days: u32,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+impl RenewArgs {
+    /// The statement body.
+    pub fn body(&self) -> Body {
+        Body::RenewalRequest(RenewalRequest {
+            request: self.request,
+            extra_days: self.extra_days,
+            reason: self.reason.clone(),
+        })
+    }
 }
 
 /// The category of use.
@@ -247,15 +262,7 @@ impl RequestCmd {
                 question: *question,
                 text: text.clone(),
             }),
-            RequestCmd::Renew {
-                request,
-                extra_days,
-                reason,
-            } => Body::RenewalRequest(RenewalRequest {
-                request: *request,
-                extra_days: *extra_days,
-                reason: reason.clone(),
-            }),
+            RequestCmd::Renew(a) => a.body(),
         }
     }
 }
