@@ -127,10 +127,17 @@ pub fn label(text: &str) -> Result<Label, String> {
 
 /// A statement id: 64 lowercase hex digits.
 pub fn id(text: &str) -> Result<StatementId, String> {
-    StatementId::from_hex(text.trim()).ok_or_else(|| {
-        format!(
-            "{text:?} is not a statement id (64 lowercase hex digits, as `kaitiaki list` shows)"
-        )
+    let digits = text.trim().to_ascii_lowercase();
+    StatementId::from_hex(&digits).ok_or_else(|| {
+        let short = kaitiaki_governance::query::SHORT_ID_DIGITS;
+        if (short..64).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            format!(
+                "{text:?} is the start of an id, as the pages show it; this command signs what it \
+                 names, so it takes the whole id: `kaitiaki show {digits}` prints it"
+            )
+        } else {
+            format!("{text:?} is not a statement id (64 hex digits, as `kaitiaki list` shows)")
+        }
     })
 }
 
@@ -145,7 +152,8 @@ pub enum IdArg {
 
 /// A statement id, or its first 8 to 63 lowercase hex digits.
 pub fn id_or_start(text: &str) -> Result<IdArg, String> {
-    let text = text.trim();
+    let lower = text.trim().to_ascii_lowercase();
+    let text = lower.as_str();
     if let Some(id) = StatementId::from_hex(text) {
         return Ok(IdArg::Whole(id));
     }
@@ -156,8 +164,8 @@ pub fn id_or_start(text: &str) -> Result<IdArg, String> {
         return Ok(IdArg::Start(text.to_owned()));
     }
     Err(format!(
-        "{text:?} is not a statement id: 64 lowercase hex digits, as `kaitiaki list` shows, or at \
-         least the first {digits} of them, as the pages show"
+        "{text:?} is not a statement id: 64 hex digits, as `kaitiaki list` shows, or at least the \
+         first {digits} of them, as the pages show"
     ))
 }
 
@@ -268,9 +276,18 @@ mod tests {
             Ok(IdArg::Whole(StatementId::from_hex(&whole).unwrap()))
         );
         assert_eq!(id_or_start("abcdef12"), Ok(IdArg::Start("abcdef12".into())));
-        for bad in ["abcdef1", "ABCDEF12", "abcdefgh", &"ab".repeat(33)] {
+        // Hex digits in either case, as people copy them.
+        assert_eq!(id_or_start("ABCDEF12"), Ok(IdArg::Start("abcdef12".into())));
+        assert_eq!(id(&"AB".repeat(32)).ok(), StatementId::from_hex(&whole));
+        for bad in ["abcdef1", "abcdefgh", &"ab".repeat(33)] {
             let err = id_or_start(bad).unwrap_err();
             assert!(err.contains("at least the first 8"), "{bad}: {err}");
         }
+        // A command that signs takes the whole id, and says how to find it.
+        let err = id("ABCDEF12").unwrap_err();
+        assert!(
+            err.contains("takes the whole id: `kaitiaki show abcdef12` prints it"),
+            "{err}"
+        );
     }
 }
