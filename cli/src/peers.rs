@@ -128,7 +128,7 @@ impl Render for Peers {
         let mut rows = vec![vec![
             "origin".to_owned(),
             "state".to_owned(),
-            "mirrored".to_owned(),
+            "records copied".to_owned(),
             "url".to_owned(),
         ]];
         for p in &self.peers {

@@ -83,10 +83,11 @@ pub struct BodyAmendArgs {
     /// A member to remove (public key or local key name). Repeatable.
     #[arg(long = "remove-member", value_name = "KEY")]
     pub remove: Vec<String>,
-    /// A new decision rule.
+    /// A new decision rule: threshold:K, majority:QUORUM or consensus:QUORUM.
     #[arg(long, value_name = "RULE", value_parser = parse::rule)]
     pub rule: Option<DecisionRule>,
-    /// A new notice period.
+    /// A new notice period: days a request stays open for community
+    /// comment before votes decide it (0 for none).
     #[arg(long, value_name = "DAYS")]
     pub notice_days: Option<u32>,
     /// A new description.
