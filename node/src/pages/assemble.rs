@@ -372,6 +372,7 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                         notice_until: d.notice_until,
                         tally: d.tally,
                         decision: d.decision.as_ref().map(|x| (x.outcome, x.at.at)),
+                        later: follow_ups(r, &d.body),
                     })
                     .collect()
             })
@@ -573,29 +574,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
     let mut decisions = Vec::new();
     for r in &page {
         let rec = ctx.request_record(&r.id)?;
-        let when = |d: &Option<kaitiaki_governance::rules::Decision>| {
-            d.as_ref().map(|dec| (dec.outcome, dec.at.at))
-        };
-        let mut later = Vec::new();
-        if let Some(a) = rec.as_ref().and_then(|x| x.approval.as_ref()) {
-            for n in &a.renewals {
-                if let Some(d) = n.decisions.iter().find(|d| d.body == *id) {
-                    later.push(FollowUp {
-                        on: VoteOn::Renewal { days: n.extra_days },
-                        filed: n.filed.at,
-                        decision: when(&d.decision),
-                    });
-                }
-            }
-            for m in a.motions.iter().filter(|m| m.body == *id) {
-                later.push(FollowUp {
-                    on: VoteOn::Motion { action: m.action },
-                    filed: m.proposed.at,
-                    decision: when(&m.decision),
-                });
-            }
-            later.sort_by_key(|f| f.filed);
-        }
+        let later = rec.as_ref().map(|x| follow_ups(x, id)).unwrap_or_default();
         decisions.push(BodyDecision {
             request: r.id.to_hex(),
             title: r.title.clone(),
@@ -606,7 +585,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
                 x.decisions
                     .iter()
                     .find(|d| d.body == *id)
-                    .and_then(|d| when(&d.decision))
+                    .and_then(|d| d.decision.as_ref().map(|dec| (dec.outcome, dec.at.at)))
             }),
             later,
         });
@@ -650,6 +629,35 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
         next,
         check: ctx.check(id),
     }))
+}
+
+/// The renewals of a request's approval and the motions about it that the
+/// board `body` decides (or has decided), in the order they were filed.
+fn follow_ups(rec: &RequestRecord, body: &StatementId) -> Vec<FollowUp> {
+    let when = |d: &Option<kaitiaki_governance::rules::Decision>| {
+        d.as_ref().map(|dec| (dec.outcome, dec.at.at))
+    };
+    let mut later = Vec::new();
+    if let Some(a) = &rec.approval {
+        for n in &a.renewals {
+            if let Some(d) = n.decisions.iter().find(|d| d.body == *body) {
+                later.push(FollowUp {
+                    on: VoteOn::Renewal { days: n.extra_days },
+                    filed: n.filed.at,
+                    decision: when(&d.decision),
+                });
+            }
+        }
+        for m in a.motions.iter().filter(|m| m.body == *body) {
+            later.push(FollowUp {
+                on: VoteOn::Motion { action: m.action },
+                filed: m.proposed.at,
+                decision: when(&m.decision),
+            });
+        }
+        later.sort_by_key(|f| f.filed);
+    }
+    later
 }
 
 /// An amendment as the board's page lists it, with what it changes in

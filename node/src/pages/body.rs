@@ -44,6 +44,21 @@ pub struct FollowUp {
     pub decision: Option<(Outcome, Timestamp)>,
 }
 
+/// One line for each renewal or motion a board decides after approving:
+/// what it is, when it was filed, and the board's decision.
+pub fn follow_up_lines(l: &Labels, later: &[FollowUp]) -> Markup {
+    html! {
+        @for f in later {
+            p { "On " (decided_on(&f.on)) " (" (date(f.filed)) "): "
+                @match f.decision {
+                    Some((o, at)) => { (decision_chip(l, &f.on, o)) " on " (date(at)) "." }
+                    None => { "not decided yet." }
+                }
+            }
+        }
+    }
+}
+
 /// An amendment of the board's charter, as its page lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AmendmentItem {
@@ -222,14 +237,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                                 Some((o, at)) => p { "This board: " span class={ "outcome o-" (outcome_key(o)) } { (outcome_words(l, o)) } " on " (date(at)) },
                                 None => p { (undecided(Some(d.status))) },
                             }
-                            @for f in &d.later {
-                                p { "On " (decided_on(&f.on)) " (" (date(f.filed)) "): "
-                                    @match f.decision {
-                                        Some((o, at)) => { (decision_chip(l, &f.on, o)) " on " (date(at)) "." }
-                                        None => { "not decided yet." }
-                                    }
-                                }
-                            }
+                            (follow_up_lines(l, &d.later))
                         }
                     }
                 }

@@ -169,6 +169,8 @@ pub struct BodyState {
     pub tally: Tally,
     /// Its decision and when, once made.
     pub decision: Option<(Outcome, Timestamp)>,
+    /// The renewals and motions it decides after the approval.
+    pub later: Vec<super::body::FollowUp>,
 }
 
 /// One reason access to an approved request is paused, in names a reader
@@ -614,6 +616,7 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                                 } },
                         }
                         p.meta { (tally_words(&b.tally)) }
+                        (super::body::follow_up_lines(l, &b.later))
                     }
                 }
             }

@@ -838,6 +838,30 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     }
     let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
     let text = html::parse(&page).expect("parses").text();
+    // The Decisions section gives each board's answers after the approval
+    // too, not only the timeline: both answered the renewal, one the motion.
+    let decisions = html::parse(&page)
+        .expect("parses")
+        .find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some("decisions"))
+        .expect("a decisions section")
+        .text();
+    assert_eq!(
+        decisions
+            .matches("On the renewal for 30 more days (")
+            .count(),
+        2,
+        "{decisions}"
+    );
+    assert_eq!(
+        decisions
+            .matches("On the motion to suspend the approval (")
+            .count(),
+        1,
+        "{decisions}"
+    );
+    assert!(decisions.contains("): Carried on "), "{decisions}");
     for want in [
         "Asked for 30 more days.",
         "Every board approved the renewal, for 20 more days of access",

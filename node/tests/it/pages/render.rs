@@ -246,6 +246,7 @@ fn request_view() -> RequestView {
                 not_voted: 1,
             },
             decision: Some((Outcome::Approved, at("2026-10-05T00:00:00Z"))),
+            later: vec![],
         }],
         paused_by: vec![],
         conditions: vec!["Return the findings to the community.".into()],
