@@ -234,8 +234,11 @@ impl Node {
 
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
         for followed in shared.replication.peers() {
-            // Peers added at run time in an earlier life witness both ways too.
-            crate::replication::witness_both_ways(&shared, &followed.peer);
+            // Peers added at run time in an earlier life witness both ways
+            // too, unless their operator removed them.
+            if followed.status().state != crate::replication::PeerState::Removed {
+                crate::replication::witness_both_ways(&shared, &followed.peer);
+            }
             // Each mirror's size was read before its recovery, which may
             // have folded it again (a state version change) or re-indexed a
             // tail: show what it holds now, not 0 until the next fetch.

@@ -169,12 +169,13 @@ fn due_item(
 }
 
 /// The votes among the newest leaves of this node's log and of each
-/// mirror, each with the request it is about (directly, or through a
-/// renewal or a motion), newest log position first within each log.
+/// mirror, each with what it is filed under: a request (voted on directly,
+/// or through a renewal or a motion) or a board (a vote on a change to its
+/// charter).
 /// Votes are sequenced on each board's home node, so the decisions about
 /// this node's requests may be in the logs it mirrors: a fixed tail of
 /// each is read, so the cost does not grow with the logs.
-fn recent_votes(ctx: &Ctx<'_>) -> Gathered<Vec<(StatementId, StatementId)>> {
+fn recent_votes(ctx: &Ctx<'_>) -> Gathered<Vec<(StatementId, kaitiaki_governance::Agg)>> {
     let storage = &ctx.shared.storage;
     let size = ctx.shared.published().size;
     let mut leaves: Vec<kaitiaki_protocol::Leaf> = storage
@@ -199,12 +200,14 @@ fn recent_votes(ctx: &Ctx<'_>) -> Gathered<Vec<(StatementId, StatementId)>> {
             continue;
         };
         let Body::Vote(v) = s.body else { continue };
-        if let Some(kaitiaki_governance::Agg::Request(r)) =
-            query::statement_state(ctx.store(), &v.subject)
-                .map_err(GatherError::of)?
-                .and_then(|st| st.owner)
+        let owner = query::statement_state(ctx.store(), &v.subject)
+            .map_err(GatherError::of)?
+            .and_then(|st| st.owner);
+        if let Some(
+            owner @ (kaitiaki_governance::Agg::Request(_) | kaitiaki_governance::Agg::Body(_)),
+        ) = owner
         {
-            out.push((envelope.id(), r));
+            out.push((envelope.id(), owner));
         }
     }
     Ok(out)
@@ -213,7 +216,32 @@ fn recent_votes(ctx: &Ctx<'_>) -> Gathered<Vec<(StatementId, StatementId)>> {
 /// Decisions whose deciding vote is among the newest leaves, newest first.
 fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
     let mut out = Vec::new();
-    for (id, request) in recent_votes(ctx)? {
+    for (id, owner) in recent_votes(ctx)? {
+        let request = match owner {
+            kaitiaki_governance::Agg::Request(r) => r,
+            kaitiaki_governance::Agg::Body(b) => {
+                // A change to the board's charter, decided by this vote.
+                let Some(body) = ctx.body_record(&b)? else {
+                    continue;
+                };
+                for a in &body.amendments {
+                    if let Some(d) = a.decision.as_ref().filter(|d| d.vote == id) {
+                        out.push(DecisionItem {
+                            href: format!("/bodies/{}#amendments", b.to_hex()),
+                            title: body.name.clone(),
+                            body_name: body.name.clone(),
+                            on: VoteOn::Amendment,
+                            outcome: d.outcome,
+                            at: d.at.at,
+                            now: None,
+                            changed: true,
+                        });
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
         let Some(rec) = ctx.request_record(&request)? else {
             continue;
         };
@@ -225,7 +253,7 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
                 .map_err(GatherError::of)?
                 .filter(|s| d.on.leaves(d.decision.outcome).is_some_and(|l| l != *s));
             out.push(DecisionItem {
-                request: request.to_hex(),
+                href: format!("/requests/{}", request.to_hex()),
                 title: rec.title.clone(),
                 body_name: ctx.body_name(&d.body),
                 on: d.on,
@@ -237,7 +265,7 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
         }
     }
     // Newest first, whichever log each came from.
-    out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.request.cmp(&b.request)));
+    out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.href.cmp(&b.href)));
     out.truncate(max);
     Ok(out)
 }
@@ -251,6 +279,8 @@ struct Decided<'r> {
     /// False for a carried motion that changed nothing (suspending what its
     /// board had suspended, reinstating what it had not).
     changed: bool,
+    /// The renewal or motion decided, if not the request itself.
+    statement: Option<StatementId>,
 }
 
 /// Every decision reached about a request: each board's answer, then each
@@ -265,6 +295,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 on: VoteOn::Request,
                 decision,
                 changed: true,
+                statement: None,
             })
         })
         .collect();
@@ -288,6 +319,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                     },
                     decision,
                     changed: true,
+                    statement: Some(r.id),
                 })
             }));
         }
@@ -297,6 +329,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 on: VoteOn::Motion { action: m.action },
                 decision,
                 changed: decision.outcome == Outcome::Declined || a.changed_by(m),
+                statement: Some(m.id),
             })
         }));
     }
@@ -755,7 +788,10 @@ pub fn decisions_feed(
             requests.push((r.id, rec));
         }
     }
-    for (_, id) in recent_votes(ctx)? {
+    for (_, owner) in recent_votes(ctx)? {
+        let kaitiaki_governance::Agg::Request(id) = owner else {
+            continue;
+        };
         if !seen.insert(id) {
             continue;
         }
@@ -813,10 +849,20 @@ pub fn decisions_feed(
                         VoteOn::Motion { action } => format!("motion to {}", action_verb(*action)),
                         _ => "renewal".to_owned(),
                     };
+                    let reason = d
+                        .statement
+                        .and_then(|id| ctx.own_statement(&id))
+                        .and_then(|s| match s.body {
+                            Body::ApprovalMotion(m) => Some(m.reason),
+                            Body::RenewalRequest(n) => Some(n.reason),
+                            _ => None,
+                        })
+                        .map(|r| format!(" The reason given: {r}"))
+                        .unwrap_or_default();
                     (
                         format!("{body}: {short} {word} — {}", rec.title),
                         format!(
-                            "{body} {word} {what} of the request “{}”{nothing}.",
+                            "{body} {word} {what} of the request “{}”{nothing}.{reason}",
                             rec.title
                         ),
                     )
@@ -829,6 +875,40 @@ pub fn decisions_feed(
                 summary,
                 at: d.decision.at.at,
             });
+        }
+    }
+    // Changes to the board's own charter decided in the window.
+    if let Some(b) = filter.body {
+        if let Some(body) = ctx.body_record(&b)? {
+            for a in &body.amendments {
+                let Some(d) = a.decision.as_ref().filter(|d| d.at.at >= since) else {
+                    continue;
+                };
+                let word = outcome_text(d.outcome);
+                let reason = ctx
+                    .own_statement(&a.id)
+                    .and_then(|s| match s.body {
+                        Body::BodyAmend(m) => Some(m.reason),
+                        _ => None,
+                    })
+                    .map(|r| format!(" Why it was proposed: {r}"))
+                    .unwrap_or_default();
+                entries.push(Entry {
+                    record: d.vote.to_hex(),
+                    page: format!("/bodies/{}#amendments", b.to_hex()),
+                    title: format!(
+                        "{}: change to the charter {}",
+                        body.name,
+                        word.to_lowercase()
+                    ),
+                    summary: format!(
+                        "{} {} a proposed change to its charter.{reason}",
+                        body.name,
+                        word.to_lowercase()
+                    ),
+                    at: d.at.at,
+                });
+            }
         }
     }
     // Rāhui on the dataset, or placed by the board, in the same window.

@@ -60,13 +60,14 @@ pub struct RahuiItem {
     pub until: Option<Timestamp>,
 }
 
-/// A board's decision on a request, on a renewal of it, or on a motion
-/// about its approval.
+/// A board's decision on a request, on a renewal of it, on a motion about
+/// its approval, or on a change to the board's own charter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecisionItem {
-    /// The request's id.
-    pub request: String,
-    /// Its title.
+    /// The page of what was decided: the request's, or for a change to a
+    /// charter the board's.
+    pub href: String,
+    /// The request's title, or the board's name.
     pub title: String,
     /// The board that decided.
     pub body_name: String,
@@ -208,7 +209,7 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                         li {
                             (decision_chip(l, &d.on, d.outcome))
                             @if d.on != VoteOn::Request { " " (decided_on(&d.on)) " of" }
-                            " " a href={ "/requests/" (d.request) } { (d.title) }
+                            " " a href=(d.href) { (d.title) }
                             @if !d.changed { " · which changed nothing" }
                             @else if let Some(s) = d.now { " · now " (status(l, s)) }
                             br;

@@ -323,6 +323,8 @@ pub enum VoteOn {
         /// What the motion proposes.
         action: ApprovalAction,
     },
+    /// A proposed change to a board's charter.
+    Amendment,
 }
 
 impl VoteOn {
@@ -342,6 +344,7 @@ impl VoteOn {
                 ApprovalAction::Revoke => RequestStatus::Revoked,
             }),
             (VoteOn::Renewal { .. } | VoteOn::Motion { .. }, Outcome::Declined) => None,
+            (VoteOn::Amendment, _) => None,
         }
     }
 }
@@ -380,6 +383,7 @@ pub fn decided_on(on: &VoteOn) -> String {
         VoteOn::Request => String::new(),
         VoteOn::Renewal { days } => format!("the renewal for {days} more days"),
         VoteOn::Motion { action } => format!("the motion to {} the approval", action_verb(*action)),
+        VoteOn::Amendment => "a change to the charter".to_owned(),
     }
 }
 
@@ -731,6 +735,7 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                         VoteOn::Request => {},
                         VoteOn::Renewal { days } => { " on the requester's renewal, asking for " (days) " more days" },
                         VoteOn::Motion { action } => { " on the motion to " (action_verb(*action)) " the approval" },
+                        VoteOn::Amendment => { " on a change to its charter" },
                     }
                     "." }
                 blockquote { (prose(reason)) }
@@ -741,6 +746,7 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                             VoteOn::Request => { "This vote decided " (body) "'s answer: " }
                             VoteOn::Renewal { .. } => { "This vote decided " (body) "'s answer to the renewal: " }
                             VoteOn::Motion { .. } => { "This vote decided the motion: " }
+                            VoteOn::Amendment => { "This vote decided the change: " }
                         }
                         span class={ "outcome o-" (outcome_key(*o)) } {
                             @match (on, o) {

@@ -378,8 +378,11 @@ fn witness_list(l: &Labels, w: &[Witness], trusted: usize) -> Markup {
                                 span.ok { "✓ " (l.ui("witness_verified")) }
                                 ", cosigned on " (date_time(*at))
                             }
+                            // A key this node does not trust, or no longer
+                            // does (a witness removed with its peer): not a
+                            // fault, only not counted.
                             WitnessCheck::UnknownKey => {
-                                span.bad { "✗ " (l.ui("witness_unknown_key")) }
+                                span { (l.ui("witness_unknown_key")) }
                             }
                             WitnessCheck::Invalid => {
                                 span.bad { "✗ " (l.ui("witness_invalid")) }
@@ -412,9 +415,14 @@ fn peer_list(peers: &[PeerLine]) -> Markup {
                             "following" => { span.ok aria-hidden="true" { "✓ " } "in step: " }
                             "quarantined" => { strong { "set aside: " } }
                             "unreachable" => { "not answering just now: " }
+                            "removed" => { "no longer followed, as this node's operator decided: " }
                             _ => { "starting: " }
                         }
-                        (p.mirrored) " of " (p.remote_size) " records copied and checked"
+                        @if p.state == "removed" {
+                            (p.mirrored) " records copied and checked before then, which are kept and still count"
+                        } @else {
+                            (p.mirrored) " of " (p.remote_size) " records copied and checked"
+                        }
                         @if let Some(q) = &p.quarantine {
                             ". " strong { "It is no longer followed because " (q) "." }
                         }

@@ -150,7 +150,7 @@ pub(crate) fn quarantine(
     // the quarantine are stored together, so whoever sees one sees both.
     if let Some(f) = shared.replication.peer(&record.origin) {
         f.update(|s| {
-            s.state = super::PeerState::Quarantined;
+            s.set_state(super::PeerState::Quarantined);
             s.quarantine = Some(q.clone());
         });
     }
@@ -195,7 +195,9 @@ pub(crate) fn forgive(shared: &Shared, origin: &str) -> Result<bool, StorageErro
         .put_in(space::QUARANTINE, origin.as_bytes(), None)?;
     if let Some(f) = shared.replication.peer(origin) {
         f.update(|s| {
-            s.state = super::PeerState::Starting;
+            if s.state != super::PeerState::Removed {
+                s.state = super::PeerState::Starting;
+            }
             s.quarantine = None;
         });
     }

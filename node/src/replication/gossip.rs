@@ -64,7 +64,10 @@ pub(crate) async fn round(f: &Follower) -> Result<(), Fault> {
         let Some(third) = shared.replication.peer(&view.origin) else {
             continue;
         };
-        if third.status().state == PeerState::Quarantined {
+        if matches!(
+            third.status().state,
+            PeerState::Quarantined | PeerState::Removed
+        ) {
             continue;
         }
         let Some(mirror) = shared.storage.existing_mirror(&view.origin)? else {

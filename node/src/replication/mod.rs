@@ -118,6 +118,9 @@ pub enum PeerState {
     Unreachable,
     /// Misbehaved; evidence kept, no longer followed.
     Quarantined,
+    /// Removed by this node's operator: no longer followed or witnessed;
+    /// what was copied is kept, and still counts.
+    Removed,
 }
 
 /// A peer's status, as `GET /v1/peers` shows it.
@@ -150,6 +153,11 @@ impl PeerStatus {
     /// Moves to `state`, except out of a quarantine: only an operator lifts
     /// one (gossip about this peer may set it while its own round runs).
     pub(crate) fn set_state(&mut self, state: PeerState) {
+        // Only adding the peer again brings back a removed one (as a new
+        // entry).
+        if self.state == PeerState::Removed {
+            return;
+        }
         if self.state != PeerState::Quarantined || state == PeerState::Quarantined {
             self.state = state;
         }
@@ -258,6 +266,22 @@ impl Replication {
                 Err(e) => tracing::warn!(problem = %e, "skipping a stored peer"),
             }
         }
+        // Peers removed by the operator stay listed, unfollowed, unless
+        // followed again (then they were inserted above).
+        for (_, v) in storage.scan_in(space::REMOVED_PEERS)? {
+            let peer = serde_json::from_slice::<PeerConfig>(&v)
+                .map_err(|e| e.to_string())
+                .and_then(|c| Peer::from_config(&c, &config.origin));
+            match peer {
+                Ok(peer) => {
+                    let (followed, new) = r.insert(peer, storage)?;
+                    if new {
+                        followed.update(|s| s.state = PeerState::Removed);
+                    }
+                }
+                Err(e) => tracing::warn!(problem = %e, "skipping a removed peer's record"),
+            }
+        }
         r.metrics.evidence.store(
             storage.scan_in(space::EVIDENCE)?.len() as u64,
             Ordering::Relaxed,
@@ -317,7 +341,7 @@ impl Replication {
             .collect()
     }
 
-    /// Forgets the followed peer of `origin` (its follower is stopped apart).
+    /// Forgets the peer of `origin`.
     fn remove(&self, origin: &str) -> Option<Arc<Followed>> {
         self.peers
             .write()
@@ -399,7 +423,9 @@ impl Replication {
 /// runtime; [`crate::serve`] does.
 pub(crate) fn spawn_all(shared: &Arc<Shared>, sequencer: &crate::sequencer::SequencerHandle) {
     for followed in shared.replication.peers() {
-        follower::spawn(shared, sequencer.clone(), followed);
+        if followed.status().state != PeerState::Removed {
+            follower::spawn(shared, sequencer.clone(), followed);
+        }
     }
 }
 
@@ -411,6 +437,17 @@ pub(crate) fn add_peer(
     config: PeerConfig,
 ) -> Result<(PeerStatus, bool), AddPeerError> {
     let peer = Peer::from_config(&config, &shared.config.origin).map_err(AddPeerError::Invalid)?;
+    if let Some(removed) = shared
+        .replication
+        .peer(&peer.origin)
+        .filter(|f| f.status().state == PeerState::Removed)
+    {
+        // Followed again: the removed entry makes way for the new one.
+        shared
+            .storage
+            .put_in(space::REMOVED_PEERS, peer.origin.as_bytes(), None)?;
+        shared.replication.remove(&removed.peer.origin);
+    }
     if let Some(existing) = shared.replication.peer(&peer.origin) {
         if existing.peer.url != peer.url || existing.peer.config.key != peer.config.key {
             return Err(AddPeerError::Conflict(format!(
@@ -437,17 +474,22 @@ pub(crate) fn add_peer(
     Ok((followed.status(), new))
 }
 
-/// Stops following the peer whose log is `origin`, for good: its stored
-/// entry is deleted, its follower stops (this waits for that, up to a few
-/// seconds), and it no longer witnesses this node nor is witnessed by it.
-/// What was copied of its log stays, and what it said still counts: the
-/// state is a fold of every leaf held. A peer the configuration names is
-/// refused.
+/// Stops following the peer whose log is `origin`, for good: it is
+/// recorded as removed, its follower stops (this waits for that, up to a
+/// few seconds), and it no longer witnesses this node nor is witnessed by
+/// it. It stays listed, as removed, with the key its mirror was verified
+/// under: what was copied of its log stays, and what it said still counts
+/// (the state is a fold of every leaf held). A peer the configuration
+/// names is refused.
 pub(crate) async fn remove_peer(
     shared: &Arc<Shared>,
     origin: &str,
 ) -> Result<PeerStatus, RemovePeerError> {
-    let Some(followed) = shared.replication.peer(origin) else {
+    let Some(followed) = shared
+        .replication
+        .peer(origin)
+        .filter(|f| f.status().state != PeerState::Removed)
+    else {
         return Err(RemovePeerError::NotFollowed(format!(
             "this node does not follow a log named {origin:?}; `kaitiaki peer list` shows those it does"
         )));
@@ -470,15 +512,19 @@ pub(crate) async fn remove_peer(
         .added_at_run_time(&witness_key(&followed.peer));
     let storage_shared = Arc::clone(shared);
     let key = origin.to_owned();
-    // Deleted durably (an fsync) before the answer: off the async workers.
+    let json = serde_json::to_vec(&followed.peer.config)
+        .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))?;
+    // Recorded durably (an fsync each) before the answer: off the async
+    // workers. The removed record first: a crash between the two leaves the
+    // peer followed, as if the removal had not been asked for.
     tokio::task::spawn_blocking(move || {
-        storage_shared
-            .storage
-            .put_in(space::PEERS, key.as_bytes(), None)
+        let storage = &storage_shared.storage;
+        storage.put_in(space::REMOVED_PEERS, key.as_bytes(), Some(&json))?;
+        storage.put_in(space::PEERS, key.as_bytes(), None)
     })
     .await
     .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))??;
-    shared.replication.remove(origin);
+    followed.update(|s| s.state = PeerState::Removed);
     if witness {
         shared.witness.retire(origin, &witness_key(&followed.peer));
     }

@@ -131,6 +131,10 @@ pub mod space {
     /// peer origin → the peer's configuration (JSON), for peers added at
     /// run time.
     pub const PEERS: &[u8] = b"peers\0";
+    /// peer origin → the configuration (JSON) of a peer its operator
+    /// removed: no longer followed, but still listed, with the key its
+    /// mirror was verified under.
+    pub const REMOVED_PEERS: &[u8] = b"removed-peers\0";
     /// peer origin → its quarantine record (JSON), if quarantined.
     pub const QUARANTINE: &[u8] = b"quarantine\0";
     /// evidence id (32) → an evidence record (JSON).

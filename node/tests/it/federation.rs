@@ -701,8 +701,16 @@ async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
         (body["origin"].as_str(), body["mirrored"].as_u64()),
         (Some(a_origin), Some(5))
     );
+    // Still listed, as removed, with the key its copy was checked under.
+    let removed = |peers: &Value| {
+        let p = &peers["peers"];
+        p.as_array().map(Vec::len) == Some(1)
+            && p[0]["state"] == "removed"
+            && p[0]["key"] == a_key.as_str()
+            && p[0]["mirrored"] == 5
+    };
     let (_, peers) = b.get("/v1/peers").await;
-    assert_eq!(peers["peers"], serde_json::json!([]), "{peers}");
+    assert!(removed(&peers), "{peers}");
     assert!(
         !witnessed(&b.get("/v1/witness").await.1),
         "B no longer witnesses A"
@@ -730,11 +738,42 @@ async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
 
     // Not after a restart either.
     let b = TestNode::start_with(start(b_dir.path(), b_origin, b_seed)).await;
-    assert_eq!(b.get("/v1/peers").await.1["peers"], serde_json::json!([]));
+    let (_, peers) = b.get("/v1/peers").await;
+    assert!(removed(&peers), "{peers}");
+    assert!(!witnessed(&b.get("/v1/witness").await.1), "{peers}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, mirrors) = b.get("/v1/mirrors").await;
+    assert_eq!(
+        mirror_of(&mirrors, a_origin).map(|m| m["size"].clone()),
+        Some(5.into()),
+        "not followed after a restart: {mirrors}"
+    );
+    // The community page still names the log whose records count here.
+    let page = b
+        .http
+        .get(b.at("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("no longer followed, as this node&#39;s operator decided: ")
+            || page.contains("no longer followed, as this node's operator decided: "),
+        "{page}"
+    );
+    assert!(
+        page.contains("5 records copied and checked before then, which are kept and still count"),
+        "{page}"
+    );
     // Added again, it carries on from what was copied.
     let (status, body) = add_peer(&b, b_origin, Some(&b_key), &a.url, &a_key).await;
     assert_eq!(status, 201, "{body}");
     wait_mirrored(&b, &a, a_origin, 7).await;
+    let (_, peers) = b.get("/v1/peers").await;
+    assert_eq!(peers["peers"].as_array().map(Vec::len), Some(1), "{peers}");
+    assert_eq!(peers["peers"][0]["state"], "following", "{peers}");
     assert!(
         witnessed(&b.get("/v1/witness").await.1),
         "B witnesses A again"

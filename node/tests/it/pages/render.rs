@@ -108,7 +108,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
         }],
         decisions: vec![
             overview::DecisionItem {
-                request: "22".repeat(32),
+                href: format!("/requests/{}", "22".repeat(32)),
                 title: "Rangatahi & services".into(),
                 body_name: "Te Poari".into(),
                 on: VoteOn::Request,
@@ -118,7 +118,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 changed: true,
             },
             overview::DecisionItem {
-                request: "24".repeat(32),
+                href: format!("/requests/{}", "24".repeat(32)),
                 title: "Housing and schools".into(),
                 body_name: "Pacific Board".into(),
                 on: VoteOn::Motion {
@@ -130,7 +130,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 changed: true,
             },
             overview::DecisionItem {
-                request: "24".repeat(32),
+                href: format!("/requests/{}", "24".repeat(32)),
                 title: "Housing and schools".into(),
                 body_name: "Te Poari".into(),
                 on: VoteOn::Request,
