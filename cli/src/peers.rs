@@ -155,12 +155,41 @@ impl Render for Peers {
     }
 }
 
-impl Render for PeerRow {
+/// The answer to `peer add`: the peer's status, and whether it was
+/// followed already (then nothing changed).
+#[derive(Debug, Serialize)]
+pub struct Added {
+    /// The peer's status.
+    #[serde(flatten)]
+    pub row: PeerRow,
+    /// Whether the node followed it already, at this address with this key.
+    pub already: bool,
+}
+
+impl Render for Added {
     fn human(&self, out: &mut String) {
+        let p = &self.row;
+        if self.already {
+            out.push_str(&format!(
+                "Already following {} at {}; nothing changed. To follow it another way (say \
+                 without witnessing), remove it and add it again; a peer named in the node's \
+                 configuration is changed there.\n",
+                p.origin, p.url
+            ));
+            return;
+        }
         out.push_str(&format!(
-            "Following {} at {}\n  log key: {}\n  state: {}, {} of {} leaves mirrored\n",
-            self.origin, self.url, self.key, self.state, self.mirrored, self.remote_size
+            "Following {} at {}\n  log key: {}\n  state: {}, ",
+            p.origin, p.url, p.key, p.state
         ));
+        if p.remote_size == 0 {
+            out.push_str(&format!("{} records copied so far\n", p.mirrored));
+        } else {
+            out.push_str(&format!(
+                "{} of {} records copied\n",
+                p.mirrored, p.remote_size
+            ));
+        }
     }
 }
 
@@ -181,27 +210,69 @@ impl Render for Forgiven {
     }
 }
 
+/// A refusal of a peer change explained as one, not as a refused statement.
+fn peer_refusal(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<crate::rejections::Rejected>() {
+        Ok(r) => r.of_peer_change().into(),
+        Err(e) => e,
+    }
+}
+
 /// Runs a `peer` command against the node at `client`.
 pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()> {
     match cmd {
         PeerCmd::List => printer.emit(&client.get::<Peers>("/v1/peers", "the peer list").await?),
         PeerCmd::Add(a) => {
-            let key = match &a.peer_key {
-                Some(k) => k.clone(),
-                None => {
-                    let peer = Client::new(&a.url)?;
-                    let key = peer.checkpoint().await?.verifier_key;
+            let url = a.url.trim().trim_end_matches('/');
+            if let Some(root) = url.strip_suffix("/v1") {
+                bail!(
+                    "the peer's URL {url} ends in /v1; give the peer node's own address, without \
+                     /v1: kaitiaki peer add {root}"
+                );
+            }
+            // What the peer serves now, if it answers.
+            let shown = match Client::new(url) {
+                Ok(peer) => peer.checkpoint().await.map(|c| c.verifier_key),
+                Err(e) => Err(e),
+            };
+            let key = match (&a.peer_key, shown) {
+                (Some(k), Ok(shown)) if shown.trim() != k.trim() => bail!(
+                    "the node at {url} signs its log with the key {shown}, not the key given \
+                     ({k}); check the URL and the key with the peer's operator"
+                ),
+                (Some(k), Ok(_)) => k.clone(),
+                (Some(k), Err(e)) => {
                     if !printer.json() {
                         eprintln!(
-                            "Trusting the log key {} shows now: {key}\n\
-                             Check it with its operator; pass --peer-key to pin it instead.",
-                            a.url
+                            "{url} does not answer now ({}); adding it anyway: the node will keep \
+                             trying, and `kaitiaki peer list` shows how it goes.",
+                            crate::output::error_text(&e)
+                        );
+                    }
+                    k.clone()
+                }
+                (None, Ok(key)) => {
+                    if !printer.json() {
+                        eprintln!(
+                            "Trusting the log key {url} shows now: {key}\n\
+                             Check it with its operator; pass --peer-key to pin it instead."
                         );
                     }
                     key
                 }
+                (None, Err(e)) => {
+                    return Err(e.context(format!(
+                        "cannot learn the log key of {url}; check the address, or pass --peer-key \
+                         with the key its operator gave you"
+                    )))
+                }
             };
             NoteVerifier::parse(&key).context("the peer key is not a log key")?;
+            let origin = key.split('+').next().unwrap_or_default().to_owned();
+            let before: Peers = client.get("/v1/peers", "the peer list").await?;
+            let already = before.peers.iter().any(|p| {
+                p.origin == origin && p.state != "removed" && p.url == url && p.key == key
+            });
             let mut url = reqwest::Url::parse("http://node.invalid/v1/peers")?;
             url.query_pairs_mut()
                 .append_pair("url", &a.url)
@@ -216,15 +287,17 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
             let header = operator_signature(client, &a.data, "POST", &path).await?;
             let row: PeerRow = client
                 .signed("POST", &path, &header, "adding a peer")
-                .await?;
-            printer.emit(&row)
+                .await
+                .map_err(peer_refusal)?;
+            printer.emit(&Added { row, already })
         }
         PeerCmd::Remove(a) => {
             let path = format!("/v1/peers/{}", a.origin);
             let header = operator_signature(client, &a.data, "DELETE", &path).await?;
             let row: PeerRow = client
                 .signed("DELETE", &path, &header, "removing a peer")
-                .await?;
+                .await
+                .map_err(peer_refusal)?;
             printer.emit(&Removed(row))
         }
         PeerCmd::Forgive(a) => {
@@ -232,7 +305,8 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
             let header = operator_signature(client, &a.data, "DELETE", &path).await?;
             let f: Forgiven = client
                 .signed("DELETE", &path, &header, "lifting a quarantine")
-                .await?;
+                .await
+                .map_err(peer_refusal)?;
             printer.emit(&f)
         }
     }

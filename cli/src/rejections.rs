@@ -127,6 +127,33 @@ pub const READ_EXPLANATIONS: &[Explanation] = &[Explanation {
            they look right, this CLI and the node may be of different versions.",
 }];
 
+/// Codes that mean something else when the node refuses a change to its
+/// peers (`peer add`, `peer remove`, `peer forgive`).
+pub const PEER_EXPLANATIONS: &[Explanation] = &[
+    Explanation {
+        code: "not_found",
+        meaning: "This node does not follow a log by that name.",
+        hint: "`kaitiaki peer list` shows the logs it follows: give the log's origin (e.g. \
+               iwi.example), not the peer's URL.",
+    },
+    Explanation {
+        code: "malformed",
+        meaning: "The node could not take the peer's address or key.",
+        hint: "Give the peer node's own address (http://host:port, without /v1) and its log key \
+               as its operator gave it (<origin>+<id>+<base64>, the key its checkpoints show).",
+    },
+    Explanation {
+        code: "peer_conflict",
+        meaning: "That conflicts with how this node follows the log now.",
+        hint: "The node's message above says what to do instead.",
+    },
+    Explanation {
+        code: "forbidden",
+        meaning: "Only the node's own key may change its peers.",
+        hint: "Run this on the node's machine, with --data <its data directory>.",
+    },
+];
+
 /// A refusal from a node: its status, code and message.
 #[derive(Clone, Debug, Serialize)]
 pub struct Rejected {
@@ -175,6 +202,15 @@ impl Rejected {
     pub fn of_read(mut self) -> Rejected {
         self.read = true;
         if let Some(e) = READ_EXPLANATIONS.iter().find(|e| e.code == self.code) {
+            self.meaning = Some(e.meaning);
+            self.hint = Some(e.hint);
+        }
+        self
+    }
+
+    /// The same refusal, as the answer to a change of the node's peers.
+    pub fn of_peer_change(mut self) -> Rejected {
+        if let Some(e) = PEER_EXPLANATIONS.iter().find(|e| e.code == self.code) {
             self.meaning = Some(e.meaning);
             self.hint = Some(e.hint);
         }

@@ -104,6 +104,77 @@ fn a_node_follows_another_added_at_run_time() {
             data.to_str().unwrap(),
         ])
     };
+    // Added again the same way, nothing changes, and it says so.
+    let again = on_agency.ok(&[
+        "peer",
+        "add",
+        &iwi.url,
+        "--peer-key",
+        &key_text,
+        "--data",
+        agency_data.to_str().unwrap(),
+    ]);
+    assert!(
+        again.contains(&format!(
+            "Already following iwi.example at {}; nothing changed.",
+            iwi.url
+        )),
+        "{again}"
+    );
+    // A key that is not the one the node at that address signs with, or an
+    // address ending in /v1, is refused before anything is sent.
+    let agency_key = crate::support::get_json(&format!("{}/v1/checkpoint", agency.url)).unwrap()
+        ["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = on_agency.run(&[
+        "peer",
+        "add",
+        &iwi.url,
+        "--peer-key",
+        &agency_key,
+        "--data",
+        agency_data.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success()
+            && err.contains(&format!(
+                "the node at {} signs its log with the key {key_text}",
+                iwi.url
+            )),
+        "{err}"
+    );
+    let v1 = add_iwi(
+        &on_agency,
+        &agency.url,
+        &format!("{}/v1", iwi.url),
+        &agency_data,
+    );
+    let err = String::from_utf8_lossy(&v1.stderr);
+    assert!(
+        !v1.status.success()
+            && err.contains(&format!(
+                "give the peer node's own address, without /v1: kaitiaki peer add {}",
+                iwi.url
+            )),
+        "{err}"
+    );
+    // Removing a log the node does not follow says how to name one.
+    let nothing = on_agency.run(&[
+        "peer",
+        "remove",
+        "nosuch.example",
+        "--data",
+        agency_data.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&nothing.stderr);
+    assert!(
+        err.contains("not_found")
+            && err.contains("give the log's origin (e.g. iwi.example), not the peer's URL"),
+        "{err}"
+    );
     // Signed with any other key it is refused.
     let other = add_iwi(&on_iwi, &agency.url, "http://127.0.0.1:9", &iwi_data);
     assert!(!other.status.success());

@@ -84,8 +84,21 @@ impl From<StorageError> for Fault {
     }
 }
 
-fn unreachable(what: &str, e: impl std::fmt::Display) -> Fault {
-    Fault::Unreachable(format!("{what}: {e}"))
+/// A request that failed, with every cause the error carries ("error
+/// sending request" alone hides the refused connection behind it), each
+/// said once.
+fn unreachable(what: &str, e: impl std::error::Error) -> Fault {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    Fault::Unreachable(format!("{what}: {text}"))
 }
 
 /// Starts the follower of one peer.
@@ -520,7 +533,7 @@ impl Follower {
                 bounded::raw_leaves_cap(limit),
             )
             .await?;
-        let raw = split_raw(&body).map_err(|e| unreachable("its leaves", e))?;
+        let raw = split_raw(&body).map_err(|e| Fault::Unreachable(format!("its leaves: {e}")))?;
         if raw.is_empty() || raw.len() as u64 > limit {
             return Err(Fault::Unreachable(format!(
                 "it served {} leaves where {limit} were asked for",

@@ -449,7 +449,19 @@ pub(crate) fn add_peer(
         shared.replication.remove(&removed.peer.origin);
     }
     if let Some(existing) = shared.replication.peer(&peer.origin) {
-        if existing.peer.url != peer.url || existing.peer.config.key != peer.config.key {
+        let configured = shared.config.peers.iter().any(|p| {
+            Peer::from_config(p, &shared.config.origin).is_ok_and(|c| c.origin == peer.origin)
+        });
+        let differs = existing.peer.url != peer.url || existing.peer.config.key != peer.config.key;
+        if differs && configured {
+            return Err(AddPeerError::Conflict(format!(
+                "the node's configuration names the log {} at {} with key {}; to follow it at \
+                 another address or under another key, change its [[peers]] entry and restart \
+                 the node",
+                peer.origin, existing.peer.url, existing.peer.config.key
+            )));
+        }
+        if differs {
             return Err(AddPeerError::Conflict(format!(
                 "this node already follows the log {} at {} with key {}; to follow it at another \
                  address, remove it first (kaitiaki peer remove {}) and add it again, or give it \

@@ -126,6 +126,9 @@ impl Asker {
         let mut done: Option<u64> = None;
         let mut backoff = MIN_BACKOFF;
         let mut conflicts = 0;
+        // The problem last warned about: a witness that keeps failing the
+        // same way is warned about once, then at debug level.
+        let mut said: Option<String> = None;
         loop {
             if *closing.borrow() || !self.asked() {
                 return;
@@ -138,6 +141,9 @@ impl Asker {
                     backoff = MIN_BACKOFF;
                     conflicts = 0;
                     self.remember(size);
+                    if said.take().is_some() {
+                        self.recovered();
+                    }
                     continue;
                 }
                 Round::Conflict(size) if conflicts < MAX_CONFLICT_RETRIES => {
@@ -147,11 +153,14 @@ impl Asker {
                 }
                 Round::Conflict(size) => {
                     known = Some(size);
-                    self.failed(&format!("the witness keeps answering 409 (holds {size})"));
+                    self.failed(
+                        &format!("the witness keeps answering 409 (holds {size})"),
+                        &mut said,
+                    );
                     Some(backoff)
                 }
                 Round::Failed(why) => {
-                    self.failed(&why);
+                    self.failed(&why, &mut said);
                     // Learn the held size afresh on the next try.
                     known = None;
                     Some(backoff)
@@ -180,7 +189,9 @@ impl Asker {
             .is_some_and(|s| s.witness.peer(self.index).is_some())
     }
 
-    fn failed(&self, why: &str) {
+    /// Counts a failed request; warns when the problem is new (`said` is
+    /// the one warned about last), else logs it at debug level.
+    fn failed(&self, why: &str, said: &mut Option<String>) {
         if let Some(shared) = self.shared.upgrade() {
             let Some(peer) = shared.witness.peer(self.index) else {
                 return;
@@ -190,7 +201,24 @@ impl Asker {
                 .metrics
                 .ask_failures
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(witness = %peer.url, problem = why, "witness did not cosign");
+            if said.as_deref() == Some(why) {
+                tracing::debug!(witness = %peer.url, problem = why, "witness did not cosign");
+            } else {
+                tracing::warn!(witness = %peer.url, problem = why,
+                    "witness did not cosign; retrying with backoff, and saying so again only if the problem changes");
+                *said = Some(why.to_owned());
+            }
+        }
+    }
+
+    /// Says a witness that failed cosigns again.
+    fn recovered(&self) {
+        if let Some(peer) = self
+            .shared
+            .upgrade()
+            .and_then(|s| s.witness.peer(self.index))
+        {
+            tracing::info!(witness = %peer.url, "the witness cosigns again");
         }
     }
 
