@@ -31,7 +31,9 @@ impl Render for Initialised {
         out.push_str(&format!(
             "Wrote {} and created the node's data and key in {}.\n\
              origin:   {}\nnetwork:  {}\nlog key:  {}\n\
-             Give the log key to anyone who will check this log (`kaitiaki log verify --log-key`).\n\
+             Give the log key to anyone who will check this log (`kaitiaki log verify --log-key`) \
+             and to the operators of nodes that will follow it (`kaitiaki peer add --peer-key`, \
+             or `key` in a [[peers]] entry).\n\
              Start it with: kaitiaki node serve --config {}\n",
             self.config, self.data_dir, self.origin, self.network, self.verifier_key, self.config
         ));
