@@ -485,13 +485,17 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
             statements.extend(each("/responses", "id"));
         }
         "body.charter" => {
-            if let Some(now) = state
+            // Everyone who held a seat, in any version: the history names
+            // those added and removed.
+            for version in state
                 .get("versions")
                 .and_then(Value::as_array)
-                .and_then(|v| v.last())
+                .into_iter()
+                .flatten()
             {
                 people.extend(
-                    now.get("members")
+                    version
+                        .get("members")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()

@@ -644,7 +644,7 @@ pub fn body(view: &Value, related: &Related, out: &mut String) {
         match (before, v.get("amendment").and_then(Value::as_str)) {
             (Some(b), Some(amendment)) => out.push_str(&format!(
                 "  {at}  amended by {amendment}: {}\n",
-                changes(b, v)
+                changes(b, v, related)
             )),
             _ => out.push_str(&format!(
                 "  {at}  founded: {} members, decides by {}, notice period: {}\n",
@@ -686,7 +686,7 @@ fn notice(version: &Value) -> String {
 }
 
 /// What an amendment changed, from one charter version to the next.
-fn changes(before: &Value, after: &Value) -> String {
+fn changes(before: &Value, after: &Value, related: &Related) -> String {
     let keys = |v: &Value| -> Vec<(String, String)> {
         array(v, "/members")
             .iter()
@@ -696,10 +696,10 @@ fn changes(before: &Value, after: &Value) -> String {
     let (old, new) = (keys(before), keys(after));
     let mut said = Vec::new();
     for (k, role) in new.iter().filter(|m| !old.contains(m)) {
-        said.push(format!("added {role} {}", output::short(k)));
+        said.push(format!("added {role} {}", related.person(k)));
     }
     for (k, role) in old.iter().filter(|m| !new.contains(m)) {
-        said.push(format!("removed {role} {}", output::short(k)));
+        said.push(format!("removed {role} {}", related.person(k)));
     }
     if before.get("rule") != after.get("rule") {
         said.push(format!(
@@ -1447,5 +1447,32 @@ mod tests {
             assert!(out.contains(want), "missing {want:?}: {out}");
         }
         assert!(!out.contains("description"), "{out}");
+    }
+
+    #[test]
+    fn a_board_s_history_names_who_was_added_and_removed() {
+        let member = |key: &str, role: &str| json!({"key": key.repeat(32), "role": role});
+        let view = json!({
+            "record": {"name": "Te Poari", "home_log": "iwi.example"},
+            "versions": [
+                {"since": pos("2026-01-01T00:00:00Z"), "amendment": null,
+                 "members": [member("0a", "chair"), member("0b", "member")],
+                 "rule": {"type": "threshold", "k": 1}, "notice_days": 0, "description": "The board."},
+                {"since": pos("2026-02-01T00:00:00Z"), "amendment": "d1".repeat(32),
+                 "members": [member("0a", "chair"), member("0c", "rangatahi")],
+                 "rule": {"type": "threshold", "k": 1}, "notice_days": 0, "description": "The board."}
+            ]
+        });
+        let mut related = board_names();
+        for (k, name) in [("0a", "Hine"), ("0b", "Rawiri"), ("0c", "Kiri")] {
+            related.people.insert(k.repeat(32), name.into());
+        }
+        let mut out = String::new();
+        body(&view, &related, &mut out);
+        assert!(
+            out.contains("amended by d1d1")
+                && out.contains(": added rangatahi Kiri; removed member Rawiri\n"),
+            "{out}"
+        );
     }
 }
