@@ -775,6 +775,36 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
         "the last approval decided it: {text}"
     );
     assert!(text.contains("The board: "), "decided: {text}");
+
+    // The decision is news: on the overview and in the board's feed.
+    let (_, page) = served(&node, "/").await;
+    let recent = html::parse(&page)
+        .expect("parses")
+        .find("ul")
+        .into_iter()
+        .find(|u| u.attr("class").is_some_and(|c| c.contains("decisions")))
+        .expect("recent decisions are listed")
+        .text();
+    assert!(
+        recent.contains("Approved a change to the charter of Te Poari Raraunga o Ngāti Tauira"),
+        "{recent}"
+    );
+    let feed = node
+        .http
+        .get(node.at(&format!("/bodies/{}/feed.atom", story.iwi_board)))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    for want in [
+        "Te Poari Raraunga o Ngāti Tauira: change to the charter approved",
+        "Why it was proposed: Room for a young voice.",
+        &format!("/bodies/{}#amendments", story.iwi_board),
+    ] {
+        assert!(feed.contains(want), "missing {want:?}: {feed}");
+    }
     node.stop().await;
 }
 
@@ -948,7 +978,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     for want in [
         format!("Te Poari Raraunga o Ngāti Tauira: motion to suspend carried — {title}"),
         format!("Te Poari Raraunga o Ngāti Tauira: renewal approved — {title}"),
-        format!("Te Poari Raraunga o Ngāti Tauira carried the motion to suspend the approval of the request “{title}”."),
+        format!("Te Poari Raraunga o Ngāti Tauira carried the motion to suspend the approval of the request “{title}”. The reason given: Tables were shared before review."),
     ] {
         assert!(feed.contains(&want), "missing {want:?}: {feed}");
     }
