@@ -192,6 +192,22 @@ fn demo_seeds_once_reuses_and_resets() {
         listed("due"),
         [seeded["ids"]["request.reports_due"].as_str().unwrap()]
     );
+    // The monitoring was renewed for fewer days than asked, and a motion
+    // to pause it was rejected: `show` tells both.
+    let shown = cli.ok(&[
+        "show",
+        seeded["ids"]["request.reports_due"].as_str().unwrap(),
+    ]);
+    for want in [
+        "renewals:\n  180 more days asked on ",
+        ": approved by every board, for 90 more days\n",
+        &format!("    renewal {}\n", seeded["ids"]["renewal.reports_due"].as_str().unwrap()),
+        "motions on the approval:\n  Te Poari Raraunga o Ngāti Tauira to suspend the approval: rejected on ",
+        &format!("    motion {}\n", seeded["ids"]["motion.rejected"].as_str().unwrap()),
+        "status: Approved",
+    ] {
+        assert!(shown.contains(want), "{want:?} is not in:\n{shown}");
+    }
     let submitted = |label: &str| -> i64 {
         let id = seeded["ids"][label].as_str().unwrap();
         let r = requests

@@ -515,7 +515,7 @@ pub const HIGHLIGHTS: &[(&str, &str)] = &[
     ),
     (
         "request.reports_due",
-        "monthly reports: two filed on time, the next due within weeks",
+        "monthly reports, the next due within weeks; renewed for 90 of 180 days; a motion to pause it rejected",
     ),
     (
         "concern.answered",

@@ -3,10 +3,10 @@
 use anyhow::Result;
 use kaitiaki_node::Clock;
 use kaitiaki_protocol::statement::{
-    AttachmentCommit, BodyAmend, BodyCharter, Choice, ConcernRaise, ConcernRespond, Condition,
-    DatasetRegister, DecisionRule, KeyAnnounce, Label, Member, OutputReview, OutputSubmit,
-    RahuiPlace, ReportKind, RequestAnswer, RequestQuestion, RequestWithdraw, Sensitivity,
-    UseCategory, UseReport,
+    ApprovalAction, ApprovalMotion, AttachmentCommit, BodyAmend, BodyCharter, Choice, ConcernRaise,
+    ConcernRespond, Condition, DatasetRegister, DecisionRule, KeyAnnounce, Label, Member,
+    OutputReview, OutputSubmit, RahuiPlace, RenewalRequest, ReportKind, RequestAnswer,
+    RequestQuestion, RequestWithdraw, Sensitivity, UseCategory, UseReport,
 };
 use kaitiaki_protocol::{Body, ContentHash};
 
@@ -475,12 +475,65 @@ pub async fn seed(nodes: &Nodes, keys: &KeyStore, network: &str, clock: &Clock) 
         )
         .await?;
     }
+    // Day 405: the monitoring team asks to go on through winter; the iwi
+    // board grants half the time asked.
+    s.day(405);
+    let renewal = s
+        .say(
+            "analyst-jo",
+            Home::Agency,
+            Body::RenewalRequest(RenewalRequest {
+                request: reporting,
+                extra_days: 180,
+                reason:
+                    "Waiting times matter most in winter; we ask to keep monitoring through it."
+                        .into(),
+            }),
+            Some("renewal.reports_due"),
+        )
+        .await?;
+    s.day(406);
+    s.approve_by_both(
+        renewal,
+        iwi,
+        pacific,
+        vec![Condition::ExpiresAfterDays { days: 90 }],
+    )
+    .await?;
     s.day(410);
     s.monthly_report(
         reporting,
         "Waiting times held steady; one region's data came in late.",
     )
     .await?;
+    // Day 411: a member moves to pause the monitoring over the late data;
+    // the board rejects the motion.
+    s.day(411);
+    let motion = s
+        .say(
+            "iwi-member-4",
+            Home::Iwi,
+            Body::ApprovalMotion(ApprovalMotion {
+                request: reporting,
+                body: iwi,
+                action: ApprovalAction::Suspend,
+                reason: "A region's data came in late; pause until the team explains why.".into(),
+            }),
+            Some("motion.rejected"),
+        )
+        .await?;
+    s.day(412);
+    for who in ["iwi-chair", "iwi-kaumatua", "iwi-member-5"] {
+        s.vote(
+            who,
+            motion,
+            iwi,
+            Choice::Decline,
+            vec![],
+            "The report explains the delay; no need to pause.",
+        )
+        .await?;
+    }
 
     // Day 413: a request still in the iwi board's notice period.
     s.day(413);

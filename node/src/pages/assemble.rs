@@ -8,7 +8,7 @@ use kaitiaki_governance::requests::{DueReport, RequestRecord};
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
-use kaitiaki_protocol::{Body, StatementId};
+use kaitiaki_protocol::{Body, StatementId, Timestamp};
 
 use super::body::{
     notice_words, rule_words, AmendmentItem, AmendmentVote, BodyDecision, BodyView, FollowUp,
@@ -807,109 +807,14 @@ pub fn decisions_feed(
     let mut entries = Vec::new();
     for (id, rec) in &requests {
         for d in decided(rec) {
-            if filter.body.is_some_and(|b| b != d.body) || d.decision.at.at < since {
-                continue;
+            if filter.body.is_none_or(|b| b == d.body) && d.decision.at.at >= since {
+                entries.push(decision_entry(ctx, id, rec, &d));
             }
-            let body = ctx.body_name(&d.body);
-            let (title, summary) = match (&d.on, d.decision.outcome) {
-                (VoteOn::Request, o) => {
-                    let purpose = ctx
-                        .own_statement(id)
-                        .and_then(|s| match s.body {
-                            Body::RequestSubmit(x) => {
-                                Some(super::overview::excerpt(&x.purpose, 300))
-                            }
-                            _ => None,
-                        })
-                        .unwrap_or_default();
-                    let word = outcome_text(o);
-                    (
-                        format!("{body}: {word} — {}", rec.title),
-                        format!(
-                            "{body} {} the request “{}”. Purpose: {purpose}",
-                            word.to_lowercase(),
-                            rec.title
-                        ),
-                    )
-                }
-                (on, o) => {
-                    let word = match (on, o) {
-                        (VoteOn::Motion { .. }, Outcome::Approved) => "carried",
-                        (VoteOn::Motion { .. }, Outcome::Declined) => "rejected",
-                        (_, Outcome::Approved) => "approved",
-                        (_, Outcome::Declined) => "declined",
-                    };
-                    let what = decided_on(on);
-                    let nothing = if d.changed {
-                        String::new()
-                    } else {
-                        format!(", which changed nothing: {}", no_change_why(on))
-                    };
-                    let short = match on {
-                        VoteOn::Motion { action } => format!("motion to {}", action_verb(*action)),
-                        _ => "renewal".to_owned(),
-                    };
-                    let reason = d
-                        .statement
-                        .and_then(|id| ctx.own_statement(&id))
-                        .and_then(|s| match s.body {
-                            Body::ApprovalMotion(m) => Some(m.reason),
-                            Body::RenewalRequest(n) => Some(n.reason),
-                            _ => None,
-                        })
-                        .map(|r| format!(" The reason given: {r}"))
-                        .unwrap_or_default();
-                    (
-                        format!("{body}: {short} {word} — {}", rec.title),
-                        format!(
-                            "{body} {word} {what} of the request “{}”{nothing}.{reason}",
-                            rec.title
-                        ),
-                    )
-                }
-            };
-            entries.push(Entry {
-                record: d.decision.vote.to_hex(),
-                page: format!("/requests/{}", id.to_hex()),
-                title,
-                summary,
-                at: d.decision.at.at,
-            });
         }
     }
     // Changes to the board's own charter decided in the window.
     if let Some(b) = filter.body {
-        if let Some(body) = ctx.body_record(&b)? {
-            for a in &body.amendments {
-                let Some(d) = a.decision.as_ref().filter(|d| d.at.at >= since) else {
-                    continue;
-                };
-                let word = outcome_text(d.outcome);
-                let reason = ctx
-                    .own_statement(&a.id)
-                    .and_then(|s| match s.body {
-                        Body::BodyAmend(m) => Some(m.reason),
-                        _ => None,
-                    })
-                    .map(|r| format!(" Why it was proposed: {r}"))
-                    .unwrap_or_default();
-                entries.push(Entry {
-                    record: d.vote.to_hex(),
-                    page: format!("/bodies/{}#amendments", b.to_hex()),
-                    title: format!(
-                        "{}: change to the charter {}",
-                        body.name,
-                        word.to_lowercase()
-                    ),
-                    summary: format!(
-                        "{} {} a proposed change to its charter.{reason}",
-                        body.name,
-                        word.to_lowercase()
-                    ),
-                    at: d.at.at,
-                });
-            }
-        }
+        entries.extend(amendment_entries(ctx, &b, since)?);
     }
     // Rāhui on the dataset, or placed by the board, in the same window.
     let mut datasets = Vec::new();
@@ -976,6 +881,110 @@ pub fn decisions_feed(
         base_url: base,
         entries,
     })
+}
+
+/// A feed entry for a decision `d` about the request `id` (record `rec`):
+/// on the request itself (with its purpose), on a renewal or on a motion
+/// (with the reason given, and whether it changed anything).
+fn decision_entry(ctx: &Ctx<'_>, id: &StatementId, rec: &RequestRecord, d: &Decided<'_>) -> Entry {
+    let body = ctx.body_name(&d.body);
+    let o = d.decision.outcome;
+    let (title, summary) = match &d.on {
+        VoteOn::Request => {
+            let purpose = ctx
+                .own_statement(id)
+                .and_then(|s| match s.body {
+                    Body::RequestSubmit(x) => Some(super::overview::excerpt(&x.purpose, 300)),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let word = outcome_text(o);
+            (
+                format!("{body}: {word} — {}", rec.title),
+                format!(
+                    "{body} {} the request “{}”. Purpose: {purpose}",
+                    word.to_lowercase(),
+                    rec.title
+                ),
+            )
+        }
+        on => {
+            let word = match (on, o) {
+                (VoteOn::Motion { .. }, Outcome::Approved) => "carried",
+                (VoteOn::Motion { .. }, Outcome::Declined) => "rejected",
+                (_, Outcome::Approved) => "approved",
+                (_, Outcome::Declined) => "declined",
+            };
+            let what = decided_on(on);
+            let nothing = if d.changed {
+                String::new()
+            } else {
+                format!(", which changed nothing: {}", no_change_why(on))
+            };
+            let short = match on {
+                VoteOn::Motion { action } => format!("motion to {}", action_verb(*action)),
+                _ => "renewal".to_owned(),
+            };
+            let reason = d
+                .statement
+                .and_then(|id| ctx.own_statement(&id))
+                .and_then(|s| match s.body {
+                    Body::ApprovalMotion(m) => Some(m.reason),
+                    Body::RenewalRequest(n) => Some(n.reason),
+                    _ => None,
+                })
+                .map(|r| format!(" The reason given: {r}"))
+                .unwrap_or_default();
+            (
+                format!("{body}: {short} {word} — {}", rec.title),
+                format!(
+                    "{body} {word} {what} of the request “{}”{nothing}.{reason}",
+                    rec.title
+                ),
+            )
+        }
+    };
+    Entry {
+        record: d.decision.vote.to_hex(),
+        page: format!("/requests/{}", id.to_hex()),
+        title,
+        summary,
+        at: d.decision.at.at,
+    }
+}
+
+/// Feed entries for the changes to the board `b`'s charter decided since
+/// `since`, with why each was proposed.
+fn amendment_entries(ctx: &Ctx<'_>, b: &StatementId, since: Timestamp) -> Gathered<Vec<Entry>> {
+    let Some(body) = ctx.body_record(b)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for a in &body.amendments {
+        let Some(d) = a.decision.as_ref().filter(|d| d.at.at >= since) else {
+            continue;
+        };
+        let word = outcome_text(d.outcome).to_lowercase();
+        let reason = ctx
+            .own_statement(&a.id)
+            .and_then(|s| match s.body {
+                Body::BodyAmend(m) => Some(m.reason),
+                _ => None,
+            })
+            .map(|r| format!(" Why it was proposed: {r}"))
+            .unwrap_or_default();
+        out.push(Entry {
+            record: d.vote.to_hex(),
+            page: format!("/bodies/{}#amendments", b.to_hex()),
+            title: format!("{}: change to the charter {word}", body.name),
+            summary: format!(
+                "{} {word} a proposed change to its charter.{reason}",
+                body.name
+            ),
+            at: d.at.at,
+        });
+    }
+    Ok(out)
 }
 
 /// The search page: one page of requests matching the filters, and the
