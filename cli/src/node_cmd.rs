@@ -133,8 +133,19 @@ pub async fn serve(config: Config) -> Result<()> {
         // A large node takes a few seconds here; say what it is doing.
         eprintln!(
             "Stopping: finishing in-flight writes, then saving the database's snapshot so the \
-             next start is quick…"
+             next start is quick… (Ctrl-C again stops at once.)"
         );
+        // A second signal stops the process where it stands: that is a
+        // crash, which loses no acknowledged write (they are on disk before
+        // they are acknowledged); the next start recovers, only slower.
+        tokio::spawn(async {
+            ctrl_c().await;
+            eprintln!(
+                "Stopped at once. Every acknowledged write is on disk; the next start recovers \
+                 the rest, and takes longer."
+            );
+            std::process::exit(130);
+        });
     };
     kaitiaki_node::serve(node, listener, stopping)
         .await
