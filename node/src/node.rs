@@ -210,7 +210,15 @@ impl Node {
         let root = compact.root();
         let note = match shared.storage.checkpoint_at(size)? {
             Some(n) => n,
-            None => sequencer::sign_checkpoint(&shared, size, root)?,
+            None => {
+                let note = sequencer::sign_checkpoint(&shared, size, root)?;
+                if size == 0 {
+                    // Kept, so that the data directory of a node that only
+                    // follows others has a checkpoint to audit from.
+                    shared.storage.keep_empty_checkpoint(&note)?;
+                }
+                note
+            }
         };
         shared.publish(Published {
             size,

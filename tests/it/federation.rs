@@ -305,3 +305,55 @@ fn a_node_follows_another_added_at_run_time() {
     agency.stop();
     iwi.stop();
 }
+
+/// A node that only follows others holds no statement of its own, yet its
+/// data directory audits, with the mirror checked against its peer: the
+/// empty log's checkpoint is kept like any other.
+#[test]
+fn a_node_that_only_follows_audits_from_its_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = NodeProc::start(&dir.path().join("source"));
+    let cli = Cli::new(dir.path(), &source.url);
+    crate::story::two_boards(&cli);
+    let key = crate::support::get_json(&format!("{}/v1/checkpoint", source.url)).unwrap()
+        ["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let size = crate::support::checkpoint(&source.url).0;
+    let follower_dir = dir.path().join("follower");
+    let follower = NodeProc::start_with(
+        &follower_dir,
+        &[
+            ("KAITIAKI_ORIGIN", "follower.example"),
+            ("KAITIAKI_PEERS", &format!("{key}@{}", source.url)),
+        ],
+    );
+    eventually("the follower copies the source's log", || {
+        let p = crate::support::get_json(&format!("{}/v1/peers", follower.url))
+            .map_err(|e| e.to_string())?;
+        if p["peers"][0]["mirrored"] == size {
+            Ok(())
+        } else {
+            Err(p.to_string())
+        }
+    });
+    follower.stop();
+    source.stop();
+    let audit = cli.json(&[
+        "log",
+        "verify",
+        "--peer-key",
+        &format!("{}={key}", key.split('+').next().unwrap()),
+        follower_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    assert_eq!(audit["leaves_checked"], 0, "{audit}");
+    let mirrors = audit["mirrors"].as_array().unwrap();
+    assert_eq!(mirrors.len(), 1, "{audit}");
+    assert_eq!(
+        (&mirrors[0]["leaves"], &mirrors[0]["root_ok"]),
+        (&Value::from(size), &Value::Bool(true)),
+        "{audit}"
+    );
+}

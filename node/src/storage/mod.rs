@@ -489,6 +489,15 @@ impl Storage {
         self.put_all_in(&[(space, key, value)])
     }
 
+    /// Keeps the signed checkpoint of the empty log, as the latest and as
+    /// the one of size 0, durably: what a commit does for every later size.
+    pub fn keep_empty_checkpoint(&self, note: &[u8]) -> Result<(), StorageError> {
+        self.put_all_in(&[
+            (space::CHECKPOINTS, &0u64.to_be_bytes(), Some(note)),
+            (space::META, meta::CHECKPOINT, Some(note)),
+        ])
+    }
+
     /// [`Storage::put_in`] for several values at once: readers see all of
     /// them or none, and one `fsync` makes them durable.
     pub fn put_all_in(&self, writes: &[SmallWrite<'_>]) -> Result<(), StorageError> {
