@@ -54,7 +54,7 @@ impl Render for Removed {
     fn human(&self, out: &mut String) {
         let p = &self.0;
         out.push_str(&format!(
-            "No longer following {} at {}. The {} leaves copied from it stay, and what they say \
+            "No longer following {} at {}. The {} records copied from it stay, and what they say \
              still counts.\n",
             p.origin, p.url, p.mirrored
         ));
@@ -98,7 +98,7 @@ pub struct PeerRow {
     pub origin: String,
     /// Log key.
     pub key: String,
-    /// following, unreachable, quarantined, starting.
+    /// starting, following, unreachable, quarantined or removed.
     pub state: String,
     /// Leaves mirrored.
     pub mirrored: u64,
@@ -135,7 +135,11 @@ impl Render for Peers {
             rows.push(vec![
                 p.origin.clone(),
                 p.state.clone(),
-                format!("{} of {}", p.mirrored, p.remote_size),
+                match (p.state.as_str(), p.remote_size) {
+                    ("removed", _) => format!("{} (kept)", p.mirrored),
+                    (_, 0) => format!("{} so far", p.mirrored),
+                    (_, remote) => format!("{} of {remote}", p.mirrored),
+                },
                 p.url.clone(),
             ]);
         }

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use kaitiaki_protocol::note::{NoteVerifier, Verifier as _};
+use kaitiaki_protocol::note::NoteVerifier;
 use kaitiaki_protocol::{Hash, PublicKey};
 use tokio::sync::{broadcast, watch};
 
@@ -371,11 +371,7 @@ pub(crate) fn with_peers_as_witnesses(config: &Config) -> crate::config::Witness
                 key: peer.key.clone(),
             });
         }
-        let cosigner = kaitiaki_protocol::cosignature::CosignatureVerifier::new(
-            p.verifier.name().clone(),
-            *p.verifier.public_key(),
-        );
-        let key = cosigner.to_string();
+        let key = crate::replication::witness_key(&p).to_string();
         if !w.witnesses.iter().any(|x| x.key.trim() == key) {
             w.witnesses.push(crate::config::WitnessPeer {
                 url: p.url.clone(),

@@ -271,7 +271,7 @@ fn a_node_follows_another_added_at_run_time() {
     let removed = on_agency.ok(&["peer", "remove", "iwi.example", "--data", data]);
     assert!(
         removed.contains(&format!(
-            "No longer following iwi.example at {}. The {size} leaves copied from it stay",
+            "No longer following iwi.example at {}. The {size} records copied from it stay",
             iwi.url
         )),
         "{removed}"
@@ -279,7 +279,10 @@ fn a_node_follows_another_added_at_run_time() {
     let p = on_agency.json(&["peer", "list"]);
     assert_eq!(p["peers"][0]["state"], "removed", "{p}");
     let listed = on_agency.ok(&["peer", "list"]);
-    assert!(listed.contains("removed"), "{listed}");
+    assert!(
+        listed.contains("removed") && listed.contains(&format!("{size} (kept)")),
+        "{listed}"
+    );
     let again = on_agency.run(&["peer", "remove", "iwi.example", "--data", data]);
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("not_found"),

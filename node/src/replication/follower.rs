@@ -22,8 +22,8 @@
 //!
 //! Failures to reach the peer back off exponentially from 0.5 s to 60 s.
 //! The task holds the node only weakly; a round in progress is dropped the
-//! moment the node begins closing, and `serve` waits for every follower to
-//! end before it closes storage.
+//! moment the node begins closing or the operator removes the peer, and
+//! `serve` waits for every follower to end before it closes storage.
 
 // A round fails at most once, and a misbehaviour fault carries the
 // evidence itself; boxing it would buy nothing.

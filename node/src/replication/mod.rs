@@ -237,6 +237,10 @@ pub struct ReplicationMetrics {
 #[derive(Debug, Default)]
 pub struct Replication {
     peers: RwLock<BTreeMap<String, Arc<Followed>>>,
+    // Held while an operator adds or removes a peer, so that one change
+    // (its records, its follower, its witness slot) is whole before the
+    // next begins.
+    changing: tokio::sync::Mutex<()>,
     // The follower tasks, awaited at shutdown.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Counters for `/metrics`.
@@ -436,24 +440,16 @@ pub(crate) fn add_peer(
     sequencer: &crate::sequencer::SequencerHandle,
     config: PeerConfig,
 ) -> Result<(PeerStatus, bool), AddPeerError> {
+    // Called off the async workers (it syncs storage), so it may block here.
+    let _changing = shared.replication.changing.blocking_lock();
     let peer = Peer::from_config(&config, &shared.config.origin).map_err(AddPeerError::Invalid)?;
-    if let Some(removed) = shared
-        .replication
-        .peer(&peer.origin)
-        .filter(|f| f.status().state == PeerState::Removed)
-    {
-        // Followed again: the removed entry makes way for the new one.
-        shared
-            .storage
-            .put_in(space::REMOVED_PEERS, peer.origin.as_bytes(), None)?;
-        shared.replication.remove(&removed.peer.origin);
-    }
-    if let Some(existing) = shared.replication.peer(&peer.origin) {
-        let configured = shared.config.peers.iter().any(|p| {
-            Peer::from_config(p, &shared.config.origin).is_ok_and(|c| c.origin == peer.origin)
-        });
+    let existing = shared.replication.peer(&peer.origin);
+    let again = existing
+        .as_ref()
+        .is_some_and(|f| f.status().state == PeerState::Removed);
+    if let Some(existing) = existing.filter(|_| !again) {
         let differs = existing.peer.url != peer.url || existing.peer.config.key != peer.config.key;
-        if differs && configured {
+        if differs && configured(shared, &peer.origin) {
             return Err(AddPeerError::Conflict(format!(
                 "the node's configuration names the log {} at {} with key {}; to follow it at \
                  another address or under another key, change its [[peers]] entry and restart \
@@ -473,9 +469,18 @@ pub(crate) fn add_peer(
         return Ok((existing.status(), false));
     }
     let json = serde_json::to_vec(&config).map_err(|e| AddPeerError::Invalid(e.to_string()))?;
+    // The peer's entry first: a crash before a removed record of it goes
+    // leaves the peer followed, as asked, and the record ignored.
     shared
         .storage
         .put_in(space::PEERS, peer.origin.as_bytes(), Some(&json))?;
+    if again {
+        // Followed again: the removed entry makes way for the new one.
+        shared
+            .storage
+            .put_in(space::REMOVED_PEERS, peer.origin.as_bytes(), None)?;
+        shared.replication.remove(&peer.origin);
+    }
     let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
     if new {
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
@@ -484,6 +489,15 @@ pub(crate) fn add_peer(
         }
     }
     Ok((followed.status(), new))
+}
+
+/// Whether the node's configuration names the log `origin` among its peers.
+fn configured(shared: &Shared, origin: &str) -> bool {
+    shared
+        .config
+        .peers
+        .iter()
+        .any(|p| Peer::from_config(p, &shared.config.origin).is_ok_and(|c| c.origin == origin))
 }
 
 /// Stops following the peer whose log is `origin`, for good: it is
@@ -497,6 +511,7 @@ pub(crate) async fn remove_peer(
     shared: &Arc<Shared>,
     origin: &str,
 ) -> Result<PeerStatus, RemovePeerError> {
+    let _changing = shared.replication.changing.lock().await;
     let Some(followed) = shared
         .replication
         .peer(origin)
@@ -506,22 +521,12 @@ pub(crate) async fn remove_peer(
             "this node does not follow a log named {origin:?}; `kaitiaki peer list` shows those it does"
         )));
     };
-    if shared
-        .config
-        .peers
-        .iter()
-        .any(|p| Peer::from_config(p, &shared.config.origin).is_ok_and(|c| c.origin == origin))
-    {
+    if configured(shared, origin) {
         return Err(RemovePeerError::Refused(format!(
             "the node's configuration names {origin} in a [[peers]] entry: remove that entry and \
              restart the node"
         )));
     }
-    // Only peers added at run time are removed, so the witnesses the
-    // configuration names, enough for `witness.require`, all stay.
-    let witness = shared
-        .witness
-        .added_at_run_time(&witness_key(&followed.peer));
     let storage_shared = Arc::clone(shared);
     let key = origin.to_owned();
     let json = serde_json::to_vec(&followed.peer.config)
@@ -536,17 +541,24 @@ pub(crate) async fn remove_peer(
     })
     .await
     .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))??;
-    followed.update(|s| s.state = PeerState::Removed);
-    if witness {
-        shared.witness.retire(origin, &witness_key(&followed.peer));
+    // Only peers added at run time are removed, so the witnesses the
+    // configuration names, enough for `witness.require`, all stay.
+    let witness = witness_key(&followed.peer);
+    if shared.witness.added_at_run_time(&witness) {
+        shared.witness.retire(origin, &witness);
     }
     followed.retired.send_replace(true);
+    followed.update(|s| s.state = PeerState::Removed);
     let mut running = followed.running.subscribe();
-    let _ = tokio::time::timeout(
+    let stopped = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         running.wait_for(|r| !*r),
     )
-    .await;
+    .await
+    .is_ok();
+    if !stopped {
+        tracing::warn!(%origin, "the peer's follower is still storing a batch; it stops after it");
+    }
     tracing::info!(%origin, url = %followed.peer.url, "stopped following the peer, as its operator asked");
     Ok(followed.status())
 }
@@ -566,7 +578,7 @@ pub enum RemovePeerError {
 }
 
 /// A peer's witness key: its log key under the cosignature type.
-fn witness_key(peer: &Peer) -> kaitiaki_protocol::cosignature::CosignatureVerifier {
+pub(crate) fn witness_key(peer: &Peer) -> kaitiaki_protocol::cosignature::CosignatureVerifier {
     kaitiaki_protocol::cosignature::CosignatureVerifier::new(
         peer.verifier.name().clone(),
         *peer.verifier.public_key(),

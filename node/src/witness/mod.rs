@@ -126,9 +126,9 @@ pub struct Evidence {
 #[derive(Debug)]
 pub struct Witness {
     cosigner: Cosigner,
-    // Both grow when a peer is added at run time, and shrink when one is
-    // removed. Witnesses are only ever appended, and a removed one leaves
-    // an empty slot, so an index into `peers` stays valid.
+    // Both grow when a peer is added at run time. A removed peer's log
+    // leaves `logs`; its witness leaves an empty slot in `peers`, which is
+    // only ever appended to, so an index into it stays valid.
     logs: RwLock<BTreeMap<String, NoteVerifier>>,
     peers: RwLock<Vec<Option<WitnessPeer>>>,
     // How many of the first `peers`, and which `logs`, the configuration
