@@ -810,7 +810,10 @@ pub fn part_of(
             }
             .filter(|d| d.is_object());
             let by = board("/body");
-            lines.push(match decision {
+            // A subject that is neither the owner nor a statement this
+            // command could fetch: what it decided is not known here.
+            let known = subject == *owner_id || subject_kind.is_some();
+            lines.extend(known.then(|| match decision {
                 Some(d) => {
                     let outcome = text(d, "/outcome");
                     let word = match (subject_kind, outcome.as_str()) {
@@ -848,7 +851,7 @@ pub fn part_of(
                     Some("request.renew") => format!("{by} has not answered the renewal yet."),
                     _ => format!("{by} has not answered yet."),
                 },
-            });
+            }));
         }
         "request.renew" => {
             lines.push(format!(

@@ -179,11 +179,11 @@ pub struct RenewalRecord {
 }
 
 impl Approval {
-    /// Whether a motion on this approval changed it: a carried motion to
+    /// Whether `motion` was carried yet changed nothing: a motion to
     /// suspend what its board had already suspended, or to reinstate what
-    /// its board had not suspended, changes nothing (PROTOCOL.md §9.3), and
-    /// neither does a rejected or undecided one.
-    pub fn changed_by(&self, motion: &MotionRecord) -> bool {
+    /// its board had not suspended (PROTOCOL.md §9.3). A rejected or
+    /// undecided motion is not one: it was never meant to change anything.
+    pub fn carried_without_effect(&self, motion: &MotionRecord) -> bool {
         let Some(d) = motion
             .decision
             .as_ref()
@@ -191,7 +191,7 @@ impl Approval {
         else {
             return false;
         };
-        match motion.action {
+        !match motion.action {
             ApprovalAction::Suspend => self.suspensions.iter().any(|s| s.motion == motion.id),
             ApprovalAction::Reinstate => self
                 .suspensions

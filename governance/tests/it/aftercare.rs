@@ -431,18 +431,18 @@ fn a_motion_that_changes_nothing_is_known_as_such() {
     let own =
         s.w.ok(&iwi[2], IWI, motion(r, b, ApprovalAction::Reinstate));
     let pending = s.w.view(&r).record.unwrap().approval.unwrap();
-    let of = |a: &kaitiaki_governance::requests::Approval, id| {
+    let idle = |a: &kaitiaki_governance::requests::Approval, id| {
         let m = a.motions.iter().find(|m| m.id == id).expect("the motion");
-        a.changed_by(m)
+        a.carried_without_effect(m)
     };
-    assert!(!of(&pending, own), "not decided yet");
+    assert!(!idle(&pending, own), "not decided yet");
     s.iwi_approve(own, 3);
     assert_eq!(s.w.status(&r), RequestStatus::Approved);
     let a = s.w.view(&r).record.unwrap().approval.unwrap();
-    assert!(of(&a, suspend));
-    assert!(!of(&a, again), "already suspended by the same board");
-    assert!(!of(&a, other), "the Pacific board had suspended nothing");
-    assert!(of(&a, own));
+    assert!(!idle(&a, suspend));
+    assert!(idle(&a, again), "already suspended by the same board");
+    assert!(idle(&a, other), "the Pacific board had suspended nothing");
+    assert!(!idle(&a, own));
     let revoke = s.w.ok(&iwi[3], IWI, motion(r, b, ApprovalAction::Revoke));
     let rejected =
         s.w.ok(&pac[1], PACIFIC, motion(r, p, ApprovalAction::Revoke));
@@ -451,8 +451,11 @@ fn a_motion_that_changes_nothing_is_known_as_such() {
     }
     s.iwi_approve(revoke, 3);
     let a = s.w.view(&r).record.unwrap().approval.unwrap();
-    assert!(of(&a, revoke));
-    assert!(!of(&a, rejected), "rejected");
+    assert!(!idle(&a, revoke));
+    assert!(
+        !idle(&a, rejected),
+        "rejected: it was never meant to change anything"
+    );
 }
 
 /// Conditions shape an approval of a request or renewal; a vote on a

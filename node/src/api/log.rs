@@ -68,9 +68,10 @@ pub async fn checkpoint_note(State(app): State<AppState>) -> ApiResult<Response>
 #[utoipa::path(
     get,
     path = "/v1/checkpoints/{size}",
-    params(("size" = u64, Path, description = "A tree size the node signed")),
+    params(("size" = u64, Path, description = "A tree size the node signed, in decimal digits without a sign or leading zeros")),
     responses(
         (status = 200, content_type = "text/plain", body = String),
+        (status = 400, body = ErrorBody, description = "the size is not written in plain decimal digits"),
         (status = 404, body = ErrorBody),
     )
 )]
@@ -93,17 +94,11 @@ pub async fn checkpoint_at(
 /// A size in a path, written one way only: decimal digits, without a sign
 /// or leading zeros, so one checkpoint has one address.
 fn decimal(text: &str) -> ApiResult<u64> {
-    let canonical = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    canonical
-        .then(|| text.parse().ok())
-        .flatten()
-        .ok_or_else(|| {
-            ApiError::malformed(format!(
-                "{text:?} is not a tree size: write it in decimal digits, without a sign or leading zeros"
-            ))
-        })
+    kaitiaki_protocol::merkle::tiles::plain_number(text).ok_or_else(|| {
+        ApiError::malformed(format!(
+            "{text:?} is not a tree size: write it in decimal digits, without a sign or leading zeros"
+        ))
+    })
 }
 
 /// A page of leaves.

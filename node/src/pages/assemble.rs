@@ -328,7 +328,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 body: m.body,
                 on: VoteOn::Motion { action: m.action },
                 decision,
-                changed: decision.outcome == Outcome::Declined || a.changed_by(m),
+                changed: !a.carried_without_effect(m),
                 statement: Some(m.id),
             })
         }));
@@ -674,10 +674,24 @@ fn follow_ups(rec: &RequestRecord, body: &StatementId) -> Vec<FollowUp> {
     if let Some(a) = &rec.approval {
         for n in &a.renewals {
             if let Some(d) = n.decisions.iter().find(|d| d.body == *body) {
+                // Fewer days than asked, when this board's conditions allow fewer.
+                let granted = d
+                    .decision
+                    .as_ref()
+                    .filter(|dec| dec.outcome == Outcome::Approved)
+                    .map(|dec| {
+                        kaitiaki_governance::requests::decide::days_allowed(
+                            n.extra_days,
+                            &dec.conditions,
+                        )
+                    })
+                    .filter(|g| *g < n.extra_days);
                 later.push(FollowUp {
                     on: VoteOn::Renewal { days: n.extra_days },
                     filed: n.filed.at,
                     decision: when(&d.decision),
+                    granted,
+                    changed: true,
                 });
             }
         }
@@ -686,6 +700,8 @@ fn follow_ups(rec: &RequestRecord, body: &StatementId) -> Vec<FollowUp> {
                 on: VoteOn::Motion { action: m.action },
                 filed: m.proposed.at,
                 decision: when(&m.decision),
+                granted: None,
+                changed: !a.carried_without_effect(m),
             });
         }
         later.sort_by_key(|f| f.filed);

@@ -10,7 +10,9 @@ use maud::{html, Markup};
 use super::labels::Labels;
 use super::layout::{check_link, counted, date, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
-use super::request::{choice_label, decided_on, decision_chip, tally_words, undecided, VoteOn};
+use super::request::{
+    choice_label, decided_on, decision_chip, no_change_why, tally_words, undecided, VoteOn,
+};
 use super::verify::{summary, RecordCheck};
 
 /// A request this board decides, with its answer.
@@ -42,6 +44,11 @@ pub struct FollowUp {
     pub filed: Timestamp,
     /// This board's decision and when, once made.
     pub decision: Option<(Outcome, Timestamp)>,
+    /// For a renewal this board approved for fewer days than asked: the
+    /// days it allows.
+    pub granted: Option<u32>,
+    /// False for a carried motion that changed nothing.
+    pub changed: bool,
 }
 
 /// One line for each renewal or motion a board decides after approving:
@@ -51,7 +58,13 @@ pub fn follow_up_lines(l: &Labels, later: &[FollowUp]) -> Markup {
         @for f in later {
             p { "On " (decided_on(&f.on)) " (" (date(f.filed)) "): "
                 @match f.decision {
-                    Some((o, at)) => { (decision_chip(l, &f.on, o)) " on " (date(at)) "." }
+                    Some((o, at)) => {
+                        (decision_chip(l, &f.on, o))
+                        @if let Some(g) = f.granted { ", for " (g) " of them," }
+                        " on " (date(at))
+                        @if !f.changed { ", which changed nothing: " (no_change_why(&f.on)) }
+                        "."
+                    }
                     None => { "not decided yet." }
                 }
             }

@@ -3,8 +3,9 @@
 //!
 //! A feed lists the boards' decisions of the last [`WINDOW_DAYS`] days (on
 //! requests, on their renewals, and on motions to suspend, reinstate or
-//! revoke an approval), and the rāhui placed or lifted in that time (on the
-//! dataset, or by the board), newest first, at most [`MAX_ENTRIES`]: a feed
+//! revoke an approval; a board's feed also its changes to its own charter),
+//! and the rāhui placed or lifted in that time (on the dataset, or by the
+//! board), newest first, at most [`MAX_ENTRIES`]: a feed
 //! is for news, and the pages hold the full history. Decisions are found on
 //! the requests received in the window, and, for older requests, among the
 //! newest leaves of each log the node holds (as the overview's recent

@@ -91,12 +91,7 @@ pub fn event(
                 .and_then(|x| x.decision.as_ref())
                 .map(|d| (d.outcome, d.at.at)),
             changed: match (approval, motion(&item.id)) {
-                (Some(a), Some(m)) => {
-                    m.decision
-                        .as_ref()
-                        .is_none_or(|d| d.outcome == kaitiaki_governance::rules::Outcome::Declined)
-                        || a.changed_by(m)
-                }
+                (Some(a), Some(m)) => !a.carried_without_effect(m),
                 _ => true,
             },
         }),

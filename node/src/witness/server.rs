@@ -88,14 +88,6 @@ pub struct AddCheckpoint {
     pub note: Vec<u8>,
 }
 
-fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
-    {
-        return None;
-    }
-    s.parse().ok()
-}
-
 /// Parses a request body; the error says what is wrong.
 pub fn parse_request(body: &[u8]) -> Result<AddCheckpoint, String> {
     let mut rest = body;
@@ -111,7 +103,7 @@ pub fn parse_request(body: &[u8]) -> Result<AddCheckpoint, String> {
     let first = std::str::from_utf8(next_line()?).map_err(|_| "the old size line is not UTF-8")?;
     let old = first
         .strip_prefix("old ")
-        .and_then(parse_decimal)
+        .and_then(kaitiaki_protocol::merkle::tiles::plain_number)
         .ok_or("the first line must be `old <size>`, the size in decimal without leading zeros")?;
     let mut proof = Vec::new();
     loop {

@@ -56,8 +56,10 @@ fn refuse(why: impl Into<String>) -> TilePathError {
     TilePathError(why.into())
 }
 
-/// A decimal number with no sign and no leading zeros.
-fn plain_number(s: &str) -> Option<u64> {
+/// A decimal number written the one way the protocol's texts write one:
+/// ASCII digits, no sign, no leading zeros (a tile index, a tree size in a
+/// path or a witness request).
+pub fn plain_number(s: &str) -> Option<u64> {
     let canonical =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     canonical.then(|| s.parse().ok()).flatten()

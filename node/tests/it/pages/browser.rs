@@ -943,8 +943,16 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     );
 
     // Each board's page gives its own answers under the request: both
-    // boards decided the renewal, only one the motion.
-    for (board, motion) in [(story.iwi_board, true), (story.pacific_board, false)] {
+    // boards decided the renewal (the Pacific board for 20 of the 30 days),
+    // only one the motion.
+    for (board, motion, approved) in [
+        (story.iwi_board, true, "): Kua whakaaetia | Approved on "),
+        (
+            story.pacific_board,
+            false,
+            "): Kua whakaaetia | Approved, for 20 of them, on ",
+        ),
+    ] {
         let (_, page) = served(&node, &format!("/bodies/{board}")).await;
         let text = html::parse(&page).expect("parses").text();
         // The sentence that starts with `start`, up to its full stop.
@@ -955,10 +963,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
             })
         };
         let renewal = sentence("On the renewal for 30 more days (").expect("the renewal");
-        assert!(
-            renewal.contains("): Kua whakaaetia | Approved on "),
-            "{renewal}"
-        );
+        assert!(renewal.contains(approved), "{renewal}");
         match sentence("On the motion to suspend the approval (") {
             Some(m) => assert!(motion && m.contains("): Carried on "), "{m}"),
             None => assert!(!motion, "{text}"),
@@ -1012,6 +1017,15 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         text.contains(&format!(
             "Carried the motion to reinstate the approval of {title} · which changed nothing"
         )),
+        "{text}"
+    );
+    let (_, page) = served(&node, &format!("/bodies/{}", story.pacific_board)).await;
+    let text = html::parse(&page).expect("parses").text();
+    assert!(
+        text.contains(
+            ", which changed nothing: the board had not suspended the approval, and a board lifts \
+             only its own suspension."
+        ),
         "{text}"
     );
     let feed = node

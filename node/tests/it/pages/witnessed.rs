@@ -165,7 +165,7 @@ async fn pages_verify_real_witness_cosignatures_and_refuse_tampered_ones() {
         assert!(text.contains(" UTC"), "{path}: {text}");
         assert!(!text.contains("invalid signature"), "{path}: {text}");
         assert!(
-            !text.contains("not a witness this node trusts"),
+            !text.contains("does not trust this witness"),
             "{path}: {text}"
         );
     }
@@ -202,7 +202,7 @@ async fn pages_verify_real_witness_cosignatures_and_refuse_tampered_ones() {
     );
     assert!(
         text.contains("(key id ")
-            && text.contains("): not counted: not a witness this node trusts (now)"),
+            && text.contains("): not counted, as this node does not trust this witness"),
         "{text}"
     );
     // Not a fault: nothing is marked wrong.
