@@ -61,6 +61,13 @@ pub enum ListCmd {
     },
     /// Statements the rules left out of the state, with the rule each broke.
     Excluded,
+    /// What waits for a board's vote: requests, renewals, motions and
+    /// changes to its charter not decided yet.
+    Waiting {
+        /// The board (its charter id).
+        #[arg(long, value_parser = parse::id)]
+        body: StatementId,
+    },
 }
 
 /// A request's status, spelled as everywhere else on the command line
@@ -353,11 +360,15 @@ impl ListCmd {
                 vec![("within_days", days.to_string())],
             ),
             ListCmd::Excluded => ("/v1/excluded".into(), vec![]),
+            ListCmd::Waiting { body } => (format!("/v1/bodies/{body}/waiting"), vec![]),
         })
     }
 
     /// Queries the node, following page cursors, and prints.
     pub async fn run(&self, s: &Session) -> Result<()> {
+        if let ListCmd::Waiting { body } = self {
+            return waiting(s, body).await;
+        }
         let (path, params) = self.query(s)?;
         let value = gather(&s.client, &path, &params).await?;
         let mut listing = Listing::new(value);
@@ -633,5 +644,146 @@ mod tests {
         let err = parse("under-reveiw").unwrap_err().to_string();
         assert!(err.contains("under-review"), "{err}");
         assert!(err.contains("possible values"), "{err}");
+    }
+}
+
+/// What waits for a board's vote, as the node serves it, with names.
+#[derive(Debug, Serialize)]
+struct Waiting {
+    #[serde(flatten)]
+    view: Value,
+    #[serde(skip)]
+    body: String,
+    #[serde(skip)]
+    board: String,
+    #[serde(skip)]
+    people: BTreeMap<String, String>,
+}
+
+/// `kaitiaki list waiting --body ID`.
+async fn waiting(s: &Session, body: &StatementId) -> Result<()> {
+    let view = s
+        .client
+        .query(&format!("/v1/bodies/{body}/waiting"), &[])
+        .await?;
+    let (mut board, mut people) = (String::new(), BTreeMap::new());
+    if !s.printer.json() {
+        let id = body.to_string();
+        board = crate::show::names(
+            &s.client,
+            "/v1/bodies",
+            [id.clone()].into_iter().collect(),
+            "/record/name",
+        )
+        .await
+        .remove(&id)
+        .unwrap_or(id);
+        let keys = view
+            .pointer("/amendments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("proposer")?.as_str().map(str::to_owned))
+            .collect();
+        people = crate::show::names(&s.client, "/v1/keys", keys, "/display_name").await;
+    }
+    s.printer.emit(&Waiting {
+        view,
+        body: body.to_string(),
+        board,
+        people,
+    })
+}
+
+impl Render for Waiting {
+    fn human(&self, out: &mut String) {
+        let list = |name: &str| {
+            self.view
+                .get(name)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let text = |v: &Value, k: &str| v.get(k).map(scalar).unwrap_or_default();
+        let at = |v: &Value, k: &str| {
+            v.pointer(&format!("/{k}/at"))
+                .and_then(Value::as_str)
+                .map(|t| t.get(..10).unwrap_or(t).to_owned())
+                .unwrap_or_default()
+        };
+        let (requests, renewals, motions, amendments) = (
+            list("requests"),
+            list("renewals"),
+            list("motions"),
+            list("amendments"),
+        );
+        if requests.is_empty() && renewals.is_empty() && motions.is_empty() && amendments.is_empty()
+        {
+            out.push_str(&format!("Nothing waits for {}'s vote.\n", self.board));
+            return;
+        }
+        out.push_str(&format!("Waiting for {}'s vote:\n", self.board));
+        if !requests.is_empty() {
+            out.push_str(&format!("requests ({}):\n", requests.len()));
+            for r in &requests {
+                out.push_str(&format!(
+                    "  {}  {}, received {}: {}\n",
+                    text(r, "id"),
+                    words::status(&text(r, "status")),
+                    at(r, "submitted"),
+                    text(r, "title")
+                ));
+            }
+        }
+        if !renewals.is_empty() {
+            out.push_str(&format!("renewals ({}):\n", renewals.len()));
+            for n in &renewals {
+                out.push_str(&format!(
+                    "  {}  {} more days of “{}”, asked {}\n",
+                    text(n, "id"),
+                    text(n, "extra_days"),
+                    text(n, "title"),
+                    at(n, "filed")
+                ));
+            }
+        }
+        if !motions.is_empty() {
+            out.push_str(&format!("motions ({}):\n", motions.len()));
+            for m in &motions {
+                out.push_str(&format!(
+                    "  {}  to {} the approval of “{}”, proposed {}\n",
+                    text(m, "id"),
+                    text(m, "action"),
+                    text(m, "title"),
+                    at(m, "filed")
+                ));
+            }
+        }
+        if !amendments.is_empty() {
+            out.push_str(&format!("changes to the charter ({}):\n", amendments.len()));
+            for a in &amendments {
+                let key = text(a, "proposer");
+                let who = self
+                    .people
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| output::short(&key));
+                out.push_str(&format!(
+                    "  {}  proposed by {who}, {}\n",
+                    text(a, "id"),
+                    at(a, "proposed")
+                ));
+            }
+        }
+        if self.view.get("more").and_then(Value::as_bool) == Some(true) {
+            out.push_str(
+                "(Only the first 2000 approved requests were read for renewals and motions; some \
+                 may not be listed.)\n",
+            );
+        }
+        out.push_str(&format!(
+            "Vote with: kaitiaki vote <id> approve|decline|abstain --body {} --reason \"…\"\n",
+            self.body
+        ));
     }
 }

@@ -553,3 +553,178 @@ pub fn datasets<S: Store + ?Sized>(
         |_| false,
     )
 }
+
+/// The most approved requests [`waiting`] reads for open renewals and
+/// motions; [`Waiting::more`] says when it stopped there.
+pub const WAITING_MAX: usize = 2000;
+
+/// A renewal or motion that waits for a body's vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WaitingItem {
+    /// The request it is about.
+    pub request: StatementId,
+    /// The request's title.
+    pub title: String,
+    /// The renewal or motion.
+    pub id: StatementId,
+    /// Where it was filed.
+    pub filed: Pos,
+    /// For a renewal, the days asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_days: Option<u32>,
+    /// For a motion, what it proposes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<kaitiaki_protocol::statement::ApprovalAction>,
+}
+
+/// A proposed change to a body's charter not decided yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WaitingAmendment {
+    /// The `body.amend` statement.
+    pub id: StatementId,
+    /// Who proposed it.
+    pub proposer: KeyBytes,
+    /// Where it was proposed.
+    pub proposed: Pos,
+}
+
+/// Everything that waits for a body's vote at `now`, oldest first in each
+/// list: what a board member asks before a meeting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    /// Requests it must decide and has not (still submitted or under review).
+    pub requests: Vec<RequestSummary>,
+    /// Renewals not decided yet that it has not answered.
+    pub renewals: Vec<WaitingItem>,
+    /// Motions put to it and not decided yet.
+    pub motions: Vec<WaitingItem>,
+    /// Changes to its charter not decided yet.
+    pub amendments: Vec<WaitingAmendment>,
+    /// Whether more than [`WAITING_MAX`] approved requests were there to
+    /// read for renewals and motions, so some may be missing.
+    pub more: bool,
+}
+
+/// What waits for `body`'s vote at `now`; `None` if there is no such body.
+///
+/// Open requests are read from the stage index (only those still
+/// submitted or under review); open renewals and motions from the
+/// approved stage, at most [`WAITING_MAX`] requests of it.
+pub fn waiting<S: Store + ?Sized>(
+    s: &S,
+    body: &StatementId,
+    now: Timestamp,
+) -> Result<Option<Waiting>, StateError> {
+    let Some(record) =
+        get_record::<_, crate::bodies::BodyRecord>(s, Table::Bodies, body.as_bytes())?
+    else {
+        return Ok(None);
+    };
+    let mut out = Waiting {
+        requests: Vec::new(),
+        renewals: Vec::new(),
+        motions: Vec::new(),
+        amendments: record
+            .amendments
+            .iter()
+            .filter(|a| a.decision.is_none())
+            .map(|a| WaitingAmendment {
+                id: a.id,
+                proposer: a.proposer,
+                proposed: a.proposed.clone(),
+            })
+            .collect(),
+        more: false,
+    };
+    // Every request of one stage, oldest first: (id, record).
+    let stage = |phase: Phase,
+                 max: usize|
+     -> Result<(Vec<(StatementId, RequestRecord)>, bool), StateError> {
+        let mut found = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let chunk = s
+                .scan_prefix(
+                    Table::RequestsByPhase,
+                    &[phase.code()],
+                    after.as_deref(),
+                    MAX_PAGE,
+                )
+                .map_err(StateError::store)?;
+            let done = chunk.len() < MAX_PAGE;
+            for (k, _) in &chunk {
+                if found.len() == max {
+                    return Ok((found, true));
+                }
+                let id = codec::id_at(Table::RequestsByPhase, k, 1 + 8)?;
+                if let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())?
+                {
+                    if r.bodies.contains(body) {
+                        found.push((id, r));
+                    }
+                }
+            }
+            after = chunk.last().map(|(k, _)| k.clone());
+            if done {
+                return Ok((found, false));
+            }
+        }
+    };
+    for phase in [Phase::Submitted, Phase::UnderReview] {
+        for (id, r) in stage(phase, usize::MAX)?.0 {
+            let answered = r
+                .decisions
+                .iter()
+                .any(|d| d.body == *body && d.decision.is_some());
+            if !answered {
+                let status = r.status_at(now, &datasets_of(s, &r)?);
+                out.requests.push(RequestSummary {
+                    id,
+                    title: r.title.clone(),
+                    requester: r.requester,
+                    submitted: r.submitted.clone(),
+                    status,
+                    datasets: r.datasets.clone(),
+                });
+            }
+        }
+    }
+    let (approved, more) = stage(Phase::Approved, WAITING_MAX)?;
+    out.more = more;
+    for (id, r) in approved {
+        let Some(a) = &r.approval else { continue };
+        for n in a.renewals.iter().filter(|n| n.outcome.is_none()) {
+            let answered = n
+                .decisions
+                .iter()
+                .any(|d| d.body == *body && d.decision.is_some());
+            if !answered {
+                out.renewals.push(WaitingItem {
+                    request: id,
+                    title: r.title.clone(),
+                    id: n.id,
+                    filed: n.filed.clone(),
+                    extra_days: Some(n.extra_days),
+                    action: None,
+                });
+            }
+        }
+        for m in a
+            .motions
+            .iter()
+            .filter(|m| m.body == *body && m.decision.is_none())
+        {
+            out.motions.push(WaitingItem {
+                request: id,
+                title: r.title.clone(),
+                id: m.id,
+                filed: m.proposed.clone(),
+                extra_days: None,
+                action: Some(m.action),
+            });
+        }
+    }
+    out.renewals.sort_by(|a, b| a.filed.cmp(&b.filed));
+    out.motions.sort_by(|a, b| a.filed.cmp(&b.filed));
+    Ok(Some(out))
+}

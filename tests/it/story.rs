@@ -282,8 +282,24 @@ fn a_renewal_and_a_revocation_through_the_cli() {
         "--reason",
         "The linkage took longer.",
     ]);
+    // Each board sees the renewal waiting for its vote.
+    let waits = cli.json(&["list", "waiting", "--body", &b.iwi]);
+    assert_eq!(waits["renewals"][0]["id"], renewal.as_str(), "{waits}");
+    let listed = cli.ok(&["list", "waiting", "--body", &b.pacific]);
+    assert!(
+        listed.contains(&format!(
+            "  {renewal}  60 more days of “Rangatahi and services”, asked "
+        )),
+        "{listed}"
+    );
     vote("iwi-1", &renewal, &b.iwi, &[]);
     vote("iwi-2", &renewal, &b.iwi, &[]);
+    let waits = cli.json(&["list", "waiting", "--body", &b.iwi]);
+    assert_eq!(
+        waits["renewals"],
+        serde_json::json!([]),
+        "answered: {waits}"
+    );
     vote("pac-1", &renewal, &b.pacific, &[]);
     let mut capped = vec![
         "--key",
@@ -305,8 +321,17 @@ fn a_renewal_and_a_revocation_through_the_cli() {
         "--reason",
         "Tables were shared before review.",
     ]);
+    let listed = cli.ok(&["list", "waiting", "--body", &b.iwi]);
+    assert!(
+        listed.contains(&format!(
+            "  {motion}  to revoke the approval of “Rangatahi and services”, proposed "
+        )),
+        "{listed}"
+    );
     vote("iwi-1", &motion, &b.iwi, &[]);
     vote("iwi-2", &motion, &b.iwi, &[]);
+    let listed = cli.ok(&["list", "waiting", "--body", &b.iwi]);
+    assert!(listed.starts_with("Nothing waits for "), "{listed}");
 
     let shown = cli.ok(&["show", &req]);
     for want in [

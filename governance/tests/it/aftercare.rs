@@ -458,6 +458,84 @@ fn a_motion_that_changes_nothing_is_known_as_such() {
     );
 }
 
+/// What waits for a board's vote: the requests it has not decided, the
+/// renewals it has not answered, the motions put to it and the changes to
+/// its charter, each gone from the list once decided.
+#[test]
+fn a_board_sees_what_waits_for_its_vote() {
+    use kaitiaki_governance::lists::waiting;
+    let mut s = Setting::new();
+    let (b, p) = (s.iwi_board, s.pacific_board);
+    let approved = s.approved_request(365);
+    let open = s.request(365);
+    // The Pacific board has decided this one; the iwi board has not.
+    let half = s.request(365);
+    s.pacific_approve(half, 4);
+    let researcher = s.c.researcher.clone();
+    let renewal = s.w.ok(&researcher, AGENCY, renew(approved, 30));
+    let iwi = s.c.iwi.clone();
+    let motion =
+        s.w.ok(&iwi[0], IWI, motion(approved, b, ApprovalAction::Suspend));
+    let change = s.w.ok(&iwi[1], IWI, notice(b, 7));
+    let w = |s: &Setting, body| {
+        waiting(&s.w.store, &body, s.w.now)
+            .expect("reads")
+            .expect("a body")
+    };
+    let iwi_waits = w(&s, b);
+    let ids: Vec<_> = iwi_waits.requests.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![open, half]);
+    assert_eq!(
+        iwi_waits.renewals.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![renewal]
+    );
+    assert_eq!(iwi_waits.renewals[0].extra_days, Some(30));
+    assert_eq!(
+        iwi_waits.motions.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![motion]
+    );
+    assert_eq!(
+        iwi_waits
+            .amendments
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        vec![change]
+    );
+    assert!(!iwi_waits.more);
+    // The Pacific board: the open request and the renewal, nothing else.
+    let pacific_waits = w(&s, p);
+    assert_eq!(
+        pacific_waits
+            .requests
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![open]
+    );
+    assert_eq!(pacific_waits.renewals.len(), 1);
+    assert!(pacific_waits.motions.is_empty() && pacific_waits.amendments.is_empty());
+    // Decided, each leaves the iwi board's list.
+    s.iwi_approve(half, 3);
+    s.iwi_approve(renewal, 3);
+    s.iwi_approve(motion, 3);
+    for x in &iwi[..3] {
+        s.w.ok(x, IWI, approve(change, b));
+    }
+    let after = w(&s, b);
+    assert_eq!(
+        after.requests.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![open]
+    );
+    assert!(after.renewals.is_empty() && after.motions.is_empty() && after.amendments.is_empty());
+    // The Pacific board still owes the renewal its answer.
+    assert_eq!(w(&s, p).renewals.len(), 1);
+    // No such body, no list.
+    assert!(waiting(&s.w.store, &approved, s.w.now)
+        .expect("reads")
+        .is_none());
+}
+
 /// Conditions shape an approval of a request or renewal; a vote on a
 /// motion has nothing to attach them to, so they are refused rather than
 /// dropped without a word.

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/bodies/{id}", get(body))
         .route("/v1/bodies/{id}/members", get(members))
         .route("/v1/bodies/{id}/datasets", get(body_datasets))
+        .route("/v1/bodies/{id}/waiting", get(waiting))
         .route("/v1/datasets", get(datasets))
         .route("/v1/datasets/{id}", get(dataset))
         .route("/v1/requests", get(requests))
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         body,
         members,
         body_datasets,
+        waiting,
         datasets,
         dataset,
         requests,
@@ -380,6 +382,24 @@ pub async fn members(
         None => Ok(None),
     })
     .await
+}
+
+/// What waits for a body's vote at the node's `now`: the requests it has
+/// not decided, the renewals it has not answered, the motions put to it
+/// and the changes to its charter not decided yet, oldest first in each
+/// list; `more` is true when the renewals and motions were read from only
+/// the first 2000 approved requests.
+#[utoipa::path(
+    get, path = "/v1/bodies/{id}/waiting",
+    params(("id" = String, Path, description = "The body's charter id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody))
+)]
+pub async fn waiting(
+    State(app): State<AppState>,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (id, now) = (id(&text)?, app.shared.clock.now());
+    run_one(&app, "body", move |s| lists::waiting(s, &id, now)).await
 }
 
 /// List the datasets a body governs.
