@@ -12,6 +12,7 @@ use kaitiaki_protocol::{Body, StatementId, Timestamp};
 
 use super::body::{
     notice_words, rule_words, AmendmentItem, AmendmentVote, BodyDecision, BodyView, FollowUp,
+    WaitingLine,
 };
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
@@ -623,6 +624,10 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             later,
         });
     }
+    let (waiting, more_waiting) = match lists::waiting(s, id, ctx.now).map_err(GatherError::of)? {
+        Some(w) => (waiting_lines(ctx, &w), w.more),
+        None => (Vec::new(), false),
+    };
     Ok(Some(BodyView {
         id: id.to_hex(),
         name: b.record.name.clone(),
@@ -657,11 +662,56 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             .iter()
             .map(|(i, d)| (i.to_hex(), d.name.clone()))
             .collect(),
+        waiting,
+        more_waiting,
         decisions,
         after: after.map(|c| c.to_hex()),
         next,
         check: ctx.check(id),
     }))
+}
+
+/// What waits for a board's vote, in lines for its page.
+fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
+    let page = |r: &StatementId| format!("/requests/{}", r.to_hex());
+    let mut out: Vec<WaitingLine> = w
+        .requests
+        .iter()
+        .map(|r| WaitingLine {
+            href: page(&r.id),
+            what: "The request".into(),
+            title: r.title.clone(),
+            since: r.submitted.at,
+        })
+        .collect();
+    out.extend(w.renewals.iter().map(|n| WaitingLine {
+        href: page(&n.request),
+        what: format!(
+            "A renewal, for {} more days, of",
+            n.extra_days.unwrap_or_default()
+        ),
+        title: n.title.clone(),
+        since: n.filed.at,
+    }));
+    out.extend(w.motions.iter().map(|m| WaitingLine {
+        href: page(&m.request),
+        what: match m.action {
+            Some(a) => format!("A motion to {} the approval of", action_verb(a)),
+            None => "A motion about the approval of".into(),
+        },
+        title: m.title.clone(),
+        since: m.filed.at,
+    }));
+    out.extend(w.amendments.iter().map(|a| WaitingLine {
+        href: "#amendments".into(),
+        what: format!(
+            "A change to the charter, proposed by {},",
+            person_name(&ctx.person(&a.proposer))
+        ),
+        title: String::new(),
+        since: a.proposed.at,
+    }));
+    out
 }
 
 /// The renewals of a request's approval and the motions about it that the

@@ -111,6 +111,19 @@ pub struct AmendmentVote {
     pub decided: bool,
 }
 
+/// Something waiting for the board's vote, as its page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitingLine {
+    /// Where to read it: the request's page, or the charter changes.
+    pub href: String,
+    /// What it is, in words ("The request", "A renewal of 60 more days of").
+    pub what: String,
+    /// The request's title, or empty for a charter change.
+    pub title: String,
+    /// When it was received, asked for or proposed.
+    pub since: Timestamp,
+}
+
 /// Everything a board's page shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BodyView {
@@ -136,6 +149,11 @@ pub struct BodyView {
     pub amendments: Vec<AmendmentItem>,
     /// Datasets it governs: id and name.
     pub datasets: Vec<(String, String)>,
+    /// What waits for its vote now, oldest first within each kind.
+    pub waiting: Vec<WaitingLine>,
+    /// Whether more may wait than the list shows (see
+    /// `kaitiaki_governance::lists::WAITING_MAX`).
+    pub more_waiting: bool,
     /// This page of requests it decides, oldest first.
     pub decisions: Vec<BodyDecision>,
     /// The cursor this page started after.
@@ -234,6 +252,24 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
             h2 #datasets { (l.ui("datasets")) }
             @if v.datasets.is_empty() { p { "This board governs no datasets yet." } }
             ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } }
+        }
+        section aria-labelledby="waiting" {
+            h2 #waiting { "Waiting for the board's vote" }
+            @if v.waiting.is_empty() {
+                p { "Nothing waits for this board's vote." }
+            } @else {
+                ul.plain {
+                    @for w in &v.waiting {
+                        li {
+                            (w.what) " "
+                            a href=(w.href) { @if w.title.is_empty() { "(see the proposed changes)" } @else { (w.title) } }
+                            br;
+                            span.meta { "since " (date(w.since)) }
+                        }
+                    }
+                }
+                @if v.more_waiting { p.small { "More renewals or motions may wait than are listed here." } }
+            }
         }
         section aria-labelledby="decided" {
             h2 #decided { (l.ui("decisions")) }

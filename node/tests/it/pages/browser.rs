@@ -729,6 +729,17 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
         d.text()
     );
     assert!(!text.contains(" voted "), "no votes yet: {text}");
+    // It waits for the board's vote, and the board's page says so.
+    let waits = d
+        .find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some("waiting"))
+        .expect("a waiting section")
+        .text();
+    assert!(
+        waits.contains("A change to the charter, proposed by Huia Tamati"),
+        "{waits}"
+    );
 
     // The members vote on it: each vote is listed under the change, with
     // its reason, the tally, and which vote decided it.
@@ -775,6 +786,16 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
         "the last approval decided it: {text}"
     );
     assert!(text.contains("The board: "), "decided: {text}");
+    let waits = d
+        .find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some("waiting"))
+        .expect("a waiting section")
+        .text();
+    assert!(
+        !waits.contains("A change to the charter"),
+        "decided: {waits}"
+    );
 
     // The decision is news: on the overview and in the board's feed.
     let (_, page) = served(&node, "/").await;

@@ -892,6 +892,8 @@ fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page(
             notice_days: 0,
             amendments: vec![],
             datasets: vec![],
+            waiting: vec![],
+            more_waiting: false,
             decisions: vec![BodyDecision {
                 request: "44".repeat(32),
                 title: "Rangatahi wellbeing".into(),
@@ -962,6 +964,8 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
             ],
         }],
         datasets: vec![],
+        waiting: vec![],
+        more_waiting: false,
         decisions: vec![],
         after: None,
         next: None,
