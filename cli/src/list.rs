@@ -660,6 +660,20 @@ struct Waiting {
     people: BTreeMap<String, String>,
 }
 
+/// Why an item that waits cannot be voted on yet, in brackets, or nothing.
+fn blocked(item: &Value) -> String {
+    if item.get("paused").and_then(Value::as_bool) == Some(true) {
+        return " (votes paused by a rāhui)".into();
+    }
+    match item.get("notice_until").and_then(Value::as_str) {
+        Some(until) => format!(
+            " (open for community comment until {}; no vote counts before)",
+            until.get(..10).unwrap_or(until)
+        ),
+        None => String::new(),
+    }
+}
+
 /// `kaitiaki list waiting --body ID`.
 async fn waiting(s: &Session, body: &StatementId) -> Result<()> {
     let view = s
@@ -727,11 +741,12 @@ impl Render for Waiting {
             out.push_str(&format!("requests ({}):\n", requests.len()));
             for r in &requests {
                 out.push_str(&format!(
-                    "  {}  {}, received {}: {}\n",
+                    "  {}  {}, received {}: {}{}\n",
                     text(r, "id"),
                     words::status(&text(r, "status")),
                     at(r, "submitted"),
-                    text(r, "title")
+                    text(r, "title"),
+                    blocked(r)
                 ));
             }
         }
@@ -739,11 +754,12 @@ impl Render for Waiting {
             out.push_str(&format!("renewals ({}):\n", renewals.len()));
             for n in &renewals {
                 out.push_str(&format!(
-                    "  {}  {} more days of “{}”, asked {}\n",
+                    "  {}  {} more days of “{}”, asked {}{}\n",
                     text(n, "id"),
                     text(n, "extra_days"),
                     text(n, "title"),
-                    at(n, "filed")
+                    at(n, "filed"),
+                    blocked(n)
                 ));
             }
         }
@@ -777,8 +793,8 @@ impl Render for Waiting {
         }
         if self.view.get("more").and_then(Value::as_bool) == Some(true) {
             out.push_str(
-                "(Only the first 2000 approved requests were read for renewals and motions; some \
-                 may not be listed.)\n",
+                "(This board has more requests than the node reads for this list, the oldest \
+                 10,000: newer ones may wait too.)\n",
             );
         }
         out.push_str(&format!(

@@ -554,9 +554,23 @@ pub fn datasets<S: Store + ?Sized>(
     )
 }
 
-/// The most approved requests [`waiting`] reads for open renewals and
-/// motions; [`Waiting::more`] says when it stopped there.
-pub const WAITING_MAX: usize = 2000;
+/// The most of a body's requests [`waiting`] reads, oldest first;
+/// [`Waiting::more`] says when it stopped there.
+pub const WAITING_MAX: usize = 10_000;
+
+/// A request waiting for a body's vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WaitingRequest {
+    /// The request.
+    #[serde(flatten)]
+    pub request: RequestSummary,
+    /// While the body's notice period runs: until when the request is open
+    /// for community comment (no vote counts before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice_until: Option<Timestamp>,
+    /// Whether a rāhui on one of its datasets holds up every vote now.
+    pub paused: bool,
+}
 
 /// A renewal or motion that waits for a body's vote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -575,6 +589,9 @@ pub struct WaitingItem {
     /// For a motion, what it proposes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<kaitiaki_protocol::statement::ApprovalAction>,
+    /// For a renewal: whether a rāhui on one of the request's datasets
+    /// holds up its votes now.
+    pub paused: bool,
 }
 
 /// A proposed change to a body's charter not decided yet.
@@ -593,23 +610,23 @@ pub struct WaitingAmendment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Waiting {
     /// Requests it must decide and has not (still submitted or under review).
-    pub requests: Vec<RequestSummary>,
+    pub requests: Vec<WaitingRequest>,
     /// Renewals not decided yet that it has not answered.
     pub renewals: Vec<WaitingItem>,
     /// Motions put to it and not decided yet.
     pub motions: Vec<WaitingItem>,
     /// Changes to its charter not decided yet.
     pub amendments: Vec<WaitingAmendment>,
-    /// Whether more than [`WAITING_MAX`] approved requests were there to
-    /// read for renewals and motions, so some may be missing.
+    /// Whether the body has more than [`WAITING_MAX`] requests, of which
+    /// only the oldest were read: some newer ones may wait too.
     pub more: bool,
 }
 
 /// What waits for `body`'s vote at `now`; `None` if there is no such body.
 ///
-/// Open requests are read from the stage index (only those still
-/// submitted or under review); open renewals and motions from the
-/// approved stage, at most [`WAITING_MAX`] requests of it.
+/// Walks the body's own requests (its index, oldest first, at most
+/// [`WAITING_MAX`]), so the cost grows with the requests the body
+/// governs, never with the rest of the node.
 pub fn waiting<S: Store + ?Sized>(
     s: &S,
     body: &StatementId,
@@ -636,95 +653,111 @@ pub fn waiting<S: Store + ?Sized>(
             .collect(),
         more: false,
     };
-    // Every request of one stage, oldest first: (id, record).
-    let stage = |phase: Phase,
-                 max: usize|
-     -> Result<(Vec<(StatementId, RequestRecord)>, bool), StateError> {
-        let mut found = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let chunk = s
-                .scan_prefix(
-                    Table::RequestsByPhase,
-                    &[phase.code()],
-                    after.as_deref(),
-                    MAX_PAGE,
-                )
-                .map_err(StateError::store)?;
-            let done = chunk.len() < MAX_PAGE;
-            for (k, _) in &chunk {
-                if found.len() == max {
-                    return Ok((found, true));
-                }
-                let id = codec::id_at(Table::RequestsByPhase, k, 1 + 8)?;
-                if let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())?
-                {
-                    if r.bodies.contains(body) {
-                        found.push((id, r));
-                    }
-                }
+    let mut read = 0;
+    let mut after: Option<Vec<u8>> = None;
+    'walk: loop {
+        let chunk = s
+            .scan_prefix(
+                Table::RequestsByBody,
+                body.as_bytes(),
+                after.as_deref(),
+                MAX_PAGE,
+            )
+            .map_err(StateError::store)?;
+        let done = chunk.len() < MAX_PAGE;
+        for (k, _) in &chunk {
+            if read == WAITING_MAX {
+                out.more = true;
+                break 'walk;
             }
-            after = chunk.last().map(|(k, _)| k.clone());
-            if done {
-                return Ok((found, false));
+            read += 1;
+            let id = codec::id_at(Table::RequestsByBody, k, 32 + 8)?;
+            if let Some(r) = get_record::<_, RequestRecord>(s, Table::Requests, id.as_bytes())? {
+                waiting_on(s, body, now, id, &r, &mut out)?;
             }
         }
-    };
-    for phase in [Phase::Submitted, Phase::UnderReview] {
-        for (id, r) in stage(phase, usize::MAX)?.0 {
-            let answered = r
-                .decisions
-                .iter()
-                .any(|d| d.body == *body && d.decision.is_some());
-            if !answered {
-                let status = r.status_at(now, &datasets_of(s, &r)?);
-                out.requests.push(RequestSummary {
-                    id,
-                    title: r.title.clone(),
-                    requester: r.requester,
-                    submitted: r.submitted.clone(),
-                    status,
-                    datasets: r.datasets.clone(),
-                });
-            }
-        }
-    }
-    let (approved, more) = stage(Phase::Approved, WAITING_MAX)?;
-    out.more = more;
-    for (id, r) in approved {
-        let Some(a) = &r.approval else { continue };
-        for n in a.renewals.iter().filter(|n| n.outcome.is_none()) {
-            let answered = n
-                .decisions
-                .iter()
-                .any(|d| d.body == *body && d.decision.is_some());
-            if !answered {
-                out.renewals.push(WaitingItem {
-                    request: id,
-                    title: r.title.clone(),
-                    id: n.id,
-                    filed: n.filed.clone(),
-                    extra_days: Some(n.extra_days),
-                    action: None,
-                });
-            }
-        }
-        for m in a
-            .motions
-            .iter()
-            .filter(|m| m.body == *body && m.decision.is_none())
-        {
-            out.motions.push(WaitingItem {
-                request: id,
-                title: r.title.clone(),
-                id: m.id,
-                filed: m.proposed.clone(),
-                extra_days: None,
-                action: Some(m.action),
-            });
+        after = chunk.last().map(|(k, _)| k.clone());
+        if done {
+            break;
         }
     }
     out.renewals.sort_by(|a, b| a.filed.cmp(&b.filed));
     out.motions.sort_by(|a, b| a.filed.cmp(&b.filed));
     Ok(Some(out))
+}
+
+/// Adds what of request `id` (record `r`) waits for `body`'s vote.
+fn waiting_on<S: Store + ?Sized>(
+    s: &S,
+    body: &StatementId,
+    now: Timestamp,
+    id: StatementId,
+    r: &RequestRecord,
+    out: &mut Waiting,
+) -> Result<(), StateError> {
+    let paused = |datasets: &[DatasetRecord]| {
+        datasets
+            .iter()
+            .any(|d| d.rahui.iter().any(|x| x.in_force_now(now)))
+    };
+    match r.phase {
+        Phase::Submitted | Phase::UnderReview => {
+            let mine = r.decisions.iter().find(|d| d.body == *body);
+            if mine.is_some_and(|d| d.decision.is_some()) {
+                return Ok(());
+            }
+            let datasets = datasets_of(s, r)?;
+            out.requests.push(WaitingRequest {
+                request: RequestSummary {
+                    id,
+                    title: r.title.clone(),
+                    requester: r.requester,
+                    submitted: r.submitted.clone(),
+                    status: r.status_at(now, &datasets),
+                    datasets: r.datasets.clone(),
+                },
+                notice_until: mine.and_then(|d| d.notice_until).filter(|n| *n > now),
+                paused: paused(&datasets),
+            });
+        }
+        Phase::Approved => {
+            let Some(a) = &r.approval else {
+                return Ok(());
+            };
+            for n in a.renewals.iter().filter(|n| n.outcome.is_none()) {
+                let answered = n
+                    .decisions
+                    .iter()
+                    .any(|d| d.body == *body && d.decision.is_some());
+                if !answered {
+                    out.renewals.push(WaitingItem {
+                        request: id,
+                        title: r.title.clone(),
+                        id: n.id,
+                        filed: n.filed.clone(),
+                        extra_days: Some(n.extra_days),
+                        action: None,
+                        paused: paused(&datasets_of(s, r)?),
+                    });
+                }
+            }
+            for m in a
+                .motions
+                .iter()
+                .filter(|m| m.body == *body && m.decision.is_none())
+            {
+                out.motions.push(WaitingItem {
+                    request: id,
+                    title: r.title.clone(),
+                    id: m.id,
+                    filed: m.proposed.clone(),
+                    extra_days: None,
+                    action: Some(m.action),
+                    paused: false,
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -711,6 +711,28 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
         summary["fault"]["place"],
         format!("stored checkpoint at size {later}")
     );
+    // The empty log's checkpoint, kept since the first start, is checked
+    // too: one of a later size stored in its place is found.
+    let summary = audit_tampered(
+        &cli,
+        &data,
+        &dir.path().join("empty-checkpoint-tampered"),
+        |copy| {
+            let storage = Storage::open(copy, 1 << 20).unwrap();
+            let (_, first) = storage
+                .checkpoints()
+                .map(Result::unwrap)
+                .find(|(size, _)| *size > 0)
+                .expect("a checkpoint after the first batch");
+            storage
+                .put_in(b"checkpoints\0", &0u64.to_be_bytes(), Some(&first))
+                .unwrap();
+        },
+    );
+    assert_eq!(
+        summary["fault"]["place"], "stored checkpoint at size 0",
+        "{summary}"
+    );
 }
 
 /// Audits a copy of the stopped node's `data` at `copy`, altered by

@@ -387,12 +387,40 @@ impl<'a> LogFold<'a> {
         };
         let unreadable = |e| Fault::general(format!("cannot read stored checkpoints: {e}"));
         // Sizes come one by one from 1 up, so only a checkpoint of the empty
-        // log is ever passed over.
+        // log comes before: it is checked against the empty tree here.
         let note = loop {
             match stored.next_if(|c| c.as_ref().map_or(true, |(at, _)| *at <= size)) {
                 None => return Ok(()),
                 Some(Err(e)) => return Err(unreadable(e)),
                 Some(Ok((at, note))) if at == size => break note,
+                Some(Ok((0, note))) => {
+                    let place = Some("stored checkpoint at size 0".to_owned());
+                    let v = VerifiedCheckpoint::open(
+                        &note,
+                        &self.origin,
+                        std::slice::from_ref(verifier),
+                    )
+                    .map_err(|e| {
+                        Fault::at(
+                            index,
+                            place.clone(),
+                            format!("its signature does not verify: {e}"),
+                        )
+                    })?;
+                    let empty = kaitiaki_protocol::merkle::empty_root();
+                    if v.checkpoint().size() != 0 || *v.checkpoint().root() != empty {
+                        return Err(Fault::at(
+                            index,
+                            place,
+                            format!(
+                                "it signs root {} for size {}, but the empty log's root is {empty}",
+                                v.checkpoint().root(),
+                                v.checkpoint().size()
+                            ),
+                        ));
+                    }
+                    self.checkpoints += 1;
+                }
                 Some(Ok(_)) => {}
             }
         };

@@ -483,7 +483,7 @@ fn a_board_sees_what_waits_for_its_vote() {
             .expect("a body")
     };
     let iwi_waits = w(&s, b);
-    let ids: Vec<_> = iwi_waits.requests.iter().map(|r| r.id).collect();
+    let ids: Vec<_> = iwi_waits.requests.iter().map(|r| r.request.id).collect();
     assert_eq!(ids, vec![open, half]);
     assert_eq!(
         iwi_waits.renewals.iter().map(|x| x.id).collect::<Vec<_>>(),
@@ -509,7 +509,7 @@ fn a_board_sees_what_waits_for_its_vote() {
         pacific_waits
             .requests
             .iter()
-            .map(|r| r.id)
+            .map(|r| r.request.id)
             .collect::<Vec<_>>(),
         vec![open]
     );
@@ -524,7 +524,11 @@ fn a_board_sees_what_waits_for_its_vote() {
     }
     let after = w(&s, b);
     assert_eq!(
-        after.requests.iter().map(|r| r.id).collect::<Vec<_>>(),
+        after
+            .requests
+            .iter()
+            .map(|r| r.request.id)
+            .collect::<Vec<_>>(),
         vec![open]
     );
     assert!(after.renewals.is_empty() && after.motions.is_empty() && after.amendments.is_empty());
@@ -534,6 +538,42 @@ fn a_board_sees_what_waits_for_its_vote() {
     assert!(waiting(&s.w.store, &approved, s.w.now)
         .expect("reads")
         .is_none());
+}
+
+/// What waits but cannot be voted on yet says why: a request in the
+/// board's notice period says until when, and one under a rāhui that it is
+/// paused; oldest first, whatever their stage.
+#[test]
+fn what_waits_says_when_it_cannot_be_voted_on_yet() {
+    use kaitiaki_governance::lists::waiting;
+    let mut s = Setting::with_notice(14);
+    let b = s.iwi_board;
+    let first = s.request(365);
+    s.w.days(20);
+    let second = s.request(365);
+    // The first is past its notice period and has a vote; the second not.
+    let iwi = s.c.iwi.clone();
+    s.w.ok(&iwi[0], IWI, approve(first, b));
+    let w = waiting(&s.w.store, &b, s.w.now)
+        .expect("reads")
+        .expect("a body");
+    let seen: Vec<_> = w
+        .requests
+        .iter()
+        .map(|r| (r.request.id, r.notice_until.is_some(), r.paused))
+        .collect();
+    assert_eq!(seen, vec![(first, false, false), (second, true, false)]);
+    assert_eq!(
+        w.requests[1].notice_until,
+        Some(w.requests[1].request.submitted.at.plus_days(14))
+    );
+    // A rāhui on their dataset holds up the votes on both.
+    let data = s.data;
+    s.w.ok(&iwi[0], IWI, rahui(b, data, None));
+    let w = waiting(&s.w.store, &b, s.w.now)
+        .expect("reads")
+        .expect("a body");
+    assert!(w.requests.iter().all(|r| r.paused), "{:?}", w.requests);
 }
 
 /// Conditions shape an approval of a request or renewal; a vote on a

@@ -199,7 +199,15 @@ pub async fn remove_peer(
         &Method::DELETE,
         &format!("/v1/peers/{origin}"),
     )?;
-    match crate::replication::remove_peer(&app.shared, &origin).await {
+    // On a task of its own: a client that goes away mid-way must not leave
+    // the removal half done (recorded, but its follower still running).
+    let shared = app.shared.clone();
+    let removal =
+        tokio::spawn(async move { crate::replication::remove_peer(&shared, &origin).await });
+    let removed = removal
+        .await
+        .map_err(|e| ApiError::internal(&format!("the removal stopped: {e}")))?;
+    match removed {
         Ok(status) => Ok(Json(status)),
         Err(RemovePeerError::NotFollowed(m)) => Err(ApiError::not_found(m)),
         Err(RemovePeerError::Refused(m)) => {

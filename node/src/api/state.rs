@@ -385,10 +385,11 @@ pub async fn members(
 }
 
 /// What waits for a body's vote at the node's `now`: the requests it has
-/// not decided, the renewals it has not answered, the motions put to it
-/// and the changes to its charter not decided yet, oldest first in each
-/// list; `more` is true when the renewals and motions were read from only
-/// the first 2000 approved requests.
+/// not decided (with a notice period still running, or a rāhui holding up
+/// the votes), the renewals it has not answered, the motions put to it and
+/// the changes to its charter not decided yet, oldest first in each list;
+/// `more` is true when the body has more than 10,000 requests, of which
+/// only the oldest were read.
 #[utoipa::path(
     get, path = "/v1/bodies/{id}/waiting",
     params(("id" = String, Path, description = "The body's charter id")),

@@ -674,14 +674,23 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
 /// What waits for a board's vote, in lines for its page.
 fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
     let page = |r: &StatementId| format!("/requests/{}", r.to_hex());
+    let paused = |p: bool| p.then(|| "votes paused by a rāhui".to_owned());
     let mut out: Vec<WaitingLine> = w
         .requests
         .iter()
         .map(|r| WaitingLine {
-            href: page(&r.id),
+            href: page(&r.request.id),
             what: "The request".into(),
-            title: r.title.clone(),
-            since: r.submitted.at,
+            title: r.request.title.clone(),
+            since: r.request.submitted.at,
+            note: paused(r.paused).or_else(|| {
+                r.notice_until.map(|n| {
+                    format!(
+                        "open for community comment until {}",
+                        super::layout::date_text(n)
+                    )
+                })
+            }),
         })
         .collect();
     out.extend(w.renewals.iter().map(|n| WaitingLine {
@@ -692,6 +701,7 @@ fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
         ),
         title: n.title.clone(),
         since: n.filed.at,
+        note: paused(n.paused),
     }));
     out.extend(w.motions.iter().map(|m| WaitingLine {
         href: page(&m.request),
@@ -701,6 +711,7 @@ fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
         },
         title: m.title.clone(),
         since: m.filed.at,
+        note: None,
     }));
     out.extend(w.amendments.iter().map(|a| WaitingLine {
         href: "#amendments".into(),
@@ -710,6 +721,7 @@ fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
         ),
         title: String::new(),
         since: a.proposed.at,
+        note: None,
     }));
     out
 }

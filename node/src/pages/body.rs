@@ -116,12 +116,15 @@ pub struct AmendmentVote {
 pub struct WaitingLine {
     /// Where to read it: the request's page, or the charter changes.
     pub href: String,
-    /// What it is, in words ("The request", "A renewal of 60 more days of").
+    /// What it is, in words ("The request", "A renewal, for 60 more days,
+    /// of").
     pub what: String,
     /// The request's title, or empty for a charter change.
     pub title: String,
     /// When it was received, asked for or proposed.
     pub since: Timestamp,
+    /// Why no vote can count yet, if so (a notice period, a rāhui).
+    pub note: Option<String>,
 }
 
 /// Everything a board's page shows.
@@ -151,8 +154,8 @@ pub struct BodyView {
     pub datasets: Vec<(String, String)>,
     /// What waits for its vote now, oldest first within each kind.
     pub waiting: Vec<WaitingLine>,
-    /// Whether more may wait than the list shows (see
-    /// `kaitiaki_governance::lists::WAITING_MAX`).
+    /// Whether the board has more requests than the list reads (see
+    /// `kaitiaki_governance::lists::WAITING_MAX`), so newer ones may wait too.
     pub more_waiting: bool,
     /// This page of requests it decides, oldest first.
     pub decisions: Vec<BodyDecision>,
@@ -264,11 +267,11 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                             (w.what) " "
                             a href=(w.href) { @if w.title.is_empty() { "(see the proposed changes)" } @else { (w.title) } }
                             br;
-                            span.meta { "since " (date(w.since)) }
+                            span.meta { "since " (date(w.since)) @if let Some(n) = &w.note { " · " (n) } }
                         }
                     }
                 }
-                @if v.more_waiting { p.small { "More renewals or motions may wait than are listed here." } }
+                @if v.more_waiting { p.small { "This board has more requests than this list reads (the oldest 10,000): newer ones may wait too." } }
             }
         }
         section aria-labelledby="decided" {

@@ -447,6 +447,18 @@ pub(crate) fn add_peer(
     let again = existing
         .as_ref()
         .is_some_and(|f| f.status().state == PeerState::Removed);
+    if let Some(removed) = existing
+        .as_ref()
+        .filter(|f| again && f.peer.config.key != peer.config.key)
+    {
+        // The copy kept was checked under the old key; another key's
+        // checkpoints could never extend it.
+        return Err(AddPeerError::Conflict(format!(
+            "this node keeps a copy of the log {} checked under key {}; it can follow that log \
+             again only under the same key",
+            peer.origin, removed.peer.config.key
+        )));
+    }
     if let Some(existing) = existing.filter(|_| !again) {
         let differs = existing.peer.url != peer.url || existing.peer.config.key != peer.config.key;
         if differs && configured(shared, &peer.origin) {

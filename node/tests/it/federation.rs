@@ -767,6 +767,21 @@ async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
         page.contains("5 records copied and checked before then, which are kept and still count"),
         "{page}"
     );
+    // Not under another key: the copy kept was checked under this one.
+    let other_key = log_key(a_origin, [69u8; 32]);
+    let (status, body) = add_peer(&b, b_origin, Some(&b_key), &a.url, &other_key).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("peer_conflict")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("only under the same key"),
+        "{body}"
+    );
     // Added again, it carries on from what was copied.
     let (status, body) = add_peer(&b, b_origin, Some(&b_key), &a.url, &a_key).await;
     assert_eq!(status, 201, "{body}");

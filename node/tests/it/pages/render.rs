@@ -964,8 +964,23 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
             ],
         }],
         datasets: vec![],
-        waiting: vec![],
-        more_waiting: false,
+        waiting: vec![
+            body::WaitingLine {
+                href: format!("/requests/{}", "44".repeat(32)),
+                what: "The request".into(),
+                title: "Rangatahi wellbeing".into(),
+                since: at("2026-11-01T00:00:00Z"),
+                note: Some("open for community comment until 15 November 2026".into()),
+            },
+            body::WaitingLine {
+                href: "#amendments".into(),
+                what: "A change to the charter, proposed by Hine,".into(),
+                title: String::new(),
+                since: at("2026-11-02T00:00:00Z"),
+                note: None,
+            },
+        ],
+        more_waiting: true,
         decisions: vec![],
         after: None,
         next: None,
@@ -975,6 +990,21 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
     assert_accessible("board with an amendment", &html);
     let d = parse(&html).expect("parses");
     assert!(d.text().contains("1 proposed change"), "{}", d.text());
+    let waits = d
+        .find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some("waiting"))
+        .expect("a waiting section")
+        .text();
+    for want in [
+        "The request Rangatahi wellbeing",
+        "since 1 November 2026 · open for community comment until 15 November 2026",
+        "A change to the charter, proposed by Hine, (see the proposed changes)",
+        "This board has more requests than this list reads (the oldest 10,000): newer ones may wait too.",
+    ] {
+        assert!(waits.contains(want), "missing {want:?}: {waits}");
+    }
+    assert!(!waits.contains("Nothing waits"), "{waits}");
     let text = d
         .find("ol")
         .into_iter()
