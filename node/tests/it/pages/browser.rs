@@ -99,6 +99,36 @@ async fn served(node: &TestNode, path: &str) -> (u16, String) {
     (status, text)
 }
 
+/// The body of `GET path` (a feed, say), whatever its status.
+async fn fetched(node: &TestNode, path: &str) -> String {
+    node.http
+        .get(node.at(path))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("a body")
+}
+
+/// The text of the `<section>` a page labels with the heading `id`.
+fn section(d: &html::El, id: &str) -> String {
+    d.find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some(id))
+        .unwrap_or_else(|| panic!("no section {id}"))
+        .text()
+}
+
+/// The text of the first `<tag>` whose class names `class`.
+fn classed(d: &html::El, tag: &str, class: &str) -> String {
+    d.find(tag)
+        .into_iter()
+        .find(|e| e.attr("class").is_some_and(|c| c.contains(class)))
+        .unwrap_or_else(|| panic!("no {tag} of class {class}"))
+        .text()
+}
+
 /// A node on a fresh data directory, with the story written to it. Keep
 /// the directory for as long as the node runs.
 async fn seeded() -> (tempfile::TempDir, TestNode, seed::Story) {
@@ -577,15 +607,7 @@ async fn feeds_tell_of_a_rahui() {
         assert!(entry.contains("approved uses are paused"), "{entry}");
     }
     // The wellbeing data has no rāhui, and its feed says none.
-    let feed = node
-        .http
-        .get(node.at(&format!("/datasets/{}/feed.atom", story.wellbeing)))
-        .send()
-        .await
-        .expect("feed")
-        .text()
-        .await
-        .expect("feed body");
+    let feed = fetched(&node, &format!("/datasets/{}/feed.atom", story.wellbeing)).await;
     assert!(!feed.contains("rāhui"), "{feed}");
     node.stop().await;
 }
@@ -648,15 +670,7 @@ async fn feeds_tell_of_a_motion_on_a_request_older_than_their_window() {
         format!("/bodies/{}/feed.atom", story.iwi_board),
         format!("/datasets/{}/feed.atom", story.wellbeing),
     ] {
-        let feed = node
-            .http
-            .get(node.at(&path))
-            .send()
-            .await
-            .expect("feed")
-            .text()
-            .await
-            .expect("feed body");
+        let feed = fetched(&node, &path).await;
         assert!(
             feed.contains("Te Poari Raraunga o Ngāti Tauira: motion to revoke carried — Two years of service use"),
             "{path}: {feed}"
@@ -667,15 +681,7 @@ async fn feeds_tell_of_a_motion_on_a_request_older_than_their_window() {
         );
     }
     // The Pacific board decided nothing about it in the window.
-    let feed = node
-        .http
-        .get(node.at(&format!("/bodies/{}/feed.atom", story.pacific_board)))
-        .send()
-        .await
-        .expect("feed")
-        .text()
-        .await
-        .expect("feed body");
+    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.pacific_board)).await;
     assert!(!feed.contains("Two years of service use"), "{feed}");
     node.stop().await;
 }
@@ -708,12 +714,7 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
     .await;
     let (_, page) = served(&node, &format!("/bodies/{}", story.iwi_board)).await;
     let d = html::parse(&page).expect("parses");
-    let list = d
-        .find("ol")
-        .into_iter()
-        .find(|o| o.attr("class").is_some_and(|c| c.contains("amendments")))
-        .expect("the proposed changes are listed");
-    let text = list.text();
+    let text = classed(&d, "ol", "amendments");
     for want in [
         "Adds Kiri Tamati, Ngāti Tauira whānau as rangatahi representative.",
         "A new rule: A request is approved once 3 members approve it.",
@@ -730,12 +731,7 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
     );
     assert!(!text.contains(" voted "), "no votes yet: {text}");
     // It waits for the board's vote, and the board's page says so.
-    let waits = d
-        .find("section")
-        .into_iter()
-        .find(|s| s.attr("aria-labelledby") == Some("waiting"))
-        .expect("a waiting section")
-        .text();
+    let waits = section(&d, "waiting");
     assert!(
         waits.contains("A change to the charter, proposed by Huia Tamati"),
         "{waits}"
@@ -763,12 +759,7 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
     }
     let (_, page) = served(&node, &format!("/bodies/{}", story.iwi_board)).await;
     let d = html::parse(&page).expect("parses");
-    let list = d
-        .find("ol")
-        .into_iter()
-        .find(|o| o.attr("class").is_some_and(|c| c.contains("amendments")))
-        .expect("the proposed changes are listed");
-    let text = list.text();
+    let text = classed(&d, "ol", "amendments");
     for want in [
         "2 approve · 1 decline · 0 abstain · 0 not voted",
         "Ngaio Pene, Ngāti Tauira",
@@ -786,12 +777,7 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
         "the last approval decided it: {text}"
     );
     assert!(text.contains("The board: "), "decided: {text}");
-    let waits = d
-        .find("section")
-        .into_iter()
-        .find(|s| s.attr("aria-labelledby") == Some("waiting"))
-        .expect("a waiting section")
-        .text();
+    let waits = section(&d, "waiting");
     assert!(
         !waits.contains("A change to the charter"),
         "decided: {waits}"
@@ -799,26 +785,12 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
 
     // The decision is news: on the overview and in the board's feed.
     let (_, page) = served(&node, "/").await;
-    let recent = html::parse(&page)
-        .expect("parses")
-        .find("ul")
-        .into_iter()
-        .find(|u| u.attr("class").is_some_and(|c| c.contains("decisions")))
-        .expect("recent decisions are listed")
-        .text();
+    let recent = classed(&html::parse(&page).expect("parses"), "ul", "decisions");
     assert!(
         recent.contains("Approved a change to the charter of Te Poari Raraunga o Ngāti Tauira"),
         "{recent}"
     );
-    let feed = node
-        .http
-        .get(node.at(&format!("/bodies/{}/feed.atom", story.iwi_board)))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.iwi_board)).await;
     for want in [
         "Te Poari Raraunga o Ngāti Tauira: change to the charter approved",
         "Why it was proposed: Room for a young voice.",
@@ -891,13 +863,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     let text = html::parse(&page).expect("parses").text();
     // The Decisions section gives each board's answers after the approval
     // too, not only the timeline: both answered the renewal, one the motion.
-    let decisions = html::parse(&page)
-        .expect("parses")
-        .find("section")
-        .into_iter()
-        .find(|s| s.attr("aria-labelledby") == Some("decisions"))
-        .expect("a decisions section")
-        .text();
+    let decisions = section(&html::parse(&page).expect("parses"), "decisions");
     assert_eq!(
         decisions
             .matches("On the renewal for 30 more days (")
@@ -945,12 +911,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     let title = "Rangatahi wellbeing and access to services";
     let (_, page) = served(&node, "/").await;
     let d = html::parse(&page).expect("parses");
-    let recent = d
-        .find("ul")
-        .into_iter()
-        .find(|u| u.attr("class").is_some_and(|c| c.contains("decisions")))
-        .expect("recent decisions are listed")
-        .text();
+    let recent = classed(&d, "ul", "decisions");
     for want in [
         format!("Carried the motion to suspend the approval of {title}"),
         format!("Approved the renewal for 30 more days of {title} · now Suspended"),
@@ -992,15 +953,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     }
 
     // The board's feed carries both too.
-    let feed = node
-        .http
-        .get(node.at(&format!("/bodies/{}/feed.atom", story.iwi_board)))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.iwi_board)).await;
     for want in [
         format!("Te Poari Raraunga o Ngāti Tauira: motion to suspend carried — {title}"),
         format!("Te Poari Raraunga o Ngāti Tauira: renewal approved — {title}"),
@@ -1049,15 +1002,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         ),
         "{text}"
     );
-    let feed = node
-        .http
-        .get(node.at(&format!("/bodies/{}/feed.atom", story.pacific_board)))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.pacific_board)).await;
     assert!(
         feed.contains(&format!(
             "carried the motion to reinstate the approval of the request “{title}”, which changed \
