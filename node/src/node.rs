@@ -254,6 +254,9 @@ impl Node {
                 let size = m.writer.next_leaf();
                 followed.update(|s| s.mirrored = size);
             }
+            let status = followed.status();
+            tracing::info!(origin = %status.origin, url = %status.url, state = ?status.state,
+                copied = status.mirrored, "a peer this node follows");
         }
 
         let shared = Arc::new(shared);

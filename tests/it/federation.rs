@@ -88,6 +88,13 @@ fn a_node_follows_another_added_at_run_time() {
     ]);
     assert_eq!(added["origin"], "iwi.example");
     assert_eq!(added["key"], key_text.as_str());
+    // The node says so in its log, as it does at its next start.
+    eventually("the node logs the new peer", || {
+        let said = agency.logged("following a new peer, as its operator asked");
+        (said.len() == 1 && said[0].contains("iwi.example"))
+            .then_some(())
+            .ok_or(format!("{said:?}"))
+    });
 
     // `peer add` of the iwi log at `url`, to the node at `node`, signed
     // with the key of the node whose data directory is `data`.
@@ -253,6 +260,12 @@ fn a_node_follows_another_added_at_run_time() {
     let p = on_agency.json(&["peer", "list"]);
     assert_eq!(p["peers"][0]["origin"], "iwi.example", "{p}");
     assert_eq!(p["peers"][0]["mirrored"], size, "{p}");
+    eventually("the node logs the peer it follows at start", || {
+        let said = agency.logged("a peer this node follows");
+        (said.len() == 1 && said[0].contains("iwi.example"))
+            .then_some(())
+            .ok_or(format!("{said:?}"))
+    });
 
     // The same log at another address is refused at run time, with the
     // way to do it: an entry in the configuration, which takes the place
@@ -269,6 +282,10 @@ fn a_node_follows_another_added_at_run_time() {
     // Or removed, and added again at its new address.
     let data = agency_data.to_str().unwrap();
     let removed = on_agency.ok(&["peer", "remove", "iwi.example", "--data", data]);
+    eventually("the node logs the removal", || {
+        let said = agency.logged("stopped following the peer, as its operator asked");
+        (said.len() == 1).then_some(()).ok_or(format!("{said:?}"))
+    });
     assert!(
         removed.contains(&format!(
             "No longer following iwi.example at {}. The {size} records copied from it stay",

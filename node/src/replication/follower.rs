@@ -87,6 +87,9 @@ impl From<StorageError> for Fault {
 /// A request that failed, with every cause the error carries ("error
 /// sending request" alone hides the refused connection behind it), each
 /// said once.
+/// How many leaves a catch-up copies between two progress lines in the log.
+const PROGRESS_EVERY: u64 = 10_000;
+
 fn unreachable(what: &str, e: impl std::error::Error) -> Fault {
     let mut text = e.to_string();
     let mut cause = e.source();
@@ -672,6 +675,14 @@ impl Follower {
                         .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
                 }
                 self.followed.update(|s| s.mirrored = size);
+                // A long catch-up says how far it has got, every
+                // PROGRESS_EVERY leaves, so an operator sees it move.
+                if size < new.size()
+                    && size / PROGRESS_EVERY > size.saturating_sub(n) / PROGRESS_EVERY
+                {
+                    tracing::info!(peer = %self.followed.peer.url, origin = %self.origin(),
+                        copied = size, of = new.size(), "copying the peer's log");
+                }
                 Ok(())
             }
             MirrorOutcome::Gap { size } => Err(Fault::Local(format!(

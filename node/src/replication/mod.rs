@@ -496,9 +496,12 @@ pub(crate) fn add_peer(
     let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
     if new {
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
-        if let Some(index) = witness_both_ways(shared, &followed.peer) {
+        let witnessed = witness_both_ways(shared, &followed.peer);
+        if let Some(index) = witnessed {
             crate::witness::client::spawn_one(shared, index);
         }
+        tracing::info!(origin = %followed.peer.origin, url = %followed.peer.url,
+            witness = followed.peer.config.witness, "following a new peer, as its operator asked");
     }
     Ok((followed.status(), new))
 }
