@@ -100,6 +100,12 @@ pub struct PeerRow {
     pub key: String,
     /// starting, following, unreachable, quarantined or removed.
     pub state: String,
+    /// Whether the two witness each other's checkpoints.
+    #[serde(default)]
+    pub witness: bool,
+    /// Whether the node's configuration names it.
+    #[serde(default)]
+    pub configured: bool,
     /// Leaves mirrored.
     pub mirrored: u64,
     /// The peer's latest size seen.
@@ -129,6 +135,8 @@ impl Render for Peers {
             "origin".to_owned(),
             "state".to_owned(),
             "records copied".to_owned(),
+            "witness".to_owned(),
+            "from".to_owned(),
             "url".to_owned(),
         ]];
         for p in &self.peers {
@@ -140,6 +148,13 @@ impl Render for Peers {
                     (_, 0) => format!("{} so far", p.mirrored),
                     (_, remote) => format!("{} of {remote}", p.mirrored),
                 },
+                if p.witness { "both ways" } else { "no" }.to_owned(),
+                if p.configured {
+                    "configuration"
+                } else {
+                    "peer add"
+                }
+                .to_owned(),
                 p.url.clone(),
             ]);
         }

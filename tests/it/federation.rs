@@ -297,7 +297,10 @@ fn a_node_follows_another_added_at_run_time() {
     assert_eq!(p["peers"][0]["state"], "removed", "{p}");
     let listed = on_agency.ok(&["peer", "list"]);
     assert!(
-        listed.contains("removed") && listed.contains(&format!("{size} (kept)")),
+        listed.contains("removed")
+            && listed.contains(&format!("{size} (kept)"))
+            && listed.contains("both ways")
+            && listed.contains("peer add"),
         "{listed}"
     );
     let again = on_agency.run(&["peer", "remove", "iwi.example", "--data", data]);
@@ -322,6 +325,7 @@ fn a_node_follows_another_added_at_run_time() {
     let peers = p["peers"].as_array().unwrap();
     assert_eq!(peers.len(), 1, "{p}");
     assert_eq!(peers[0]["url"], "http://127.0.0.1:9", "{p}");
+    assert_eq!(peers[0]["configured"], true, "{p}");
     agency.stop();
     iwi.stop();
 }

@@ -134,6 +134,13 @@ pub struct PeerStatus {
     pub key: String,
     /// Where it stands.
     pub state: PeerState,
+    /// Whether the two witness each other's checkpoints.
+    #[serde(default)]
+    pub witness: bool,
+    /// Whether the node's configuration names it (then only a change there
+    /// changes or removes it).
+    #[serde(default)]
+    pub configured: bool,
     /// Leaves of its log this node has verified and stored.
     pub mirrored: u64,
     /// The size of its latest checkpoint seen.
@@ -184,6 +191,8 @@ impl Followed {
             origin: peer.origin.clone(),
             key: peer.config.key.clone(),
             state: PeerState::Starting,
+            witness: peer.config.witness,
+            configured: false,
             mirrored: 0,
             remote_size: 0,
             last_error: None,
@@ -255,6 +264,7 @@ impl Replication {
         storage: &crate::storage::Storage,
     ) -> Result<Replication, StorageError> {
         let mut configs: Vec<PeerConfig> = config.peers.clone();
+        let named = configs.len();
         for (_, v) in storage.scan_in(space::PEERS)? {
             match serde_json::from_slice::<PeerConfig>(&v) {
                 Ok(p) => configs.push(p),
@@ -262,10 +272,13 @@ impl Replication {
             }
         }
         let r = Replication::default();
-        for c in configs {
+        for (i, c) in configs.into_iter().enumerate() {
             match Peer::from_config(&c, &config.origin) {
                 Ok(peer) => {
-                    r.insert(peer, storage)?;
+                    let (followed, new) = r.insert(peer, storage)?;
+                    if new && i < named {
+                        followed.update(|s| s.configured = true);
+                    }
                 }
                 Err(e) => tracing::warn!(problem = %e, "skipping a stored peer"),
             }
@@ -461,7 +474,7 @@ pub(crate) fn add_peer(
     }
     if let Some(existing) = existing.filter(|_| !again) {
         let differs = existing.peer.url != peer.url || existing.peer.config.key != peer.config.key;
-        if differs && configured(shared, &peer.origin) {
+        if differs && existing.status().configured {
             return Err(AddPeerError::Conflict(format!(
                 "the node's configuration names the log {} at {} with key {}; to follow it at \
                  another address or under another key, change its [[peers]] entry and restart \
@@ -506,15 +519,6 @@ pub(crate) fn add_peer(
     Ok((followed.status(), new))
 }
 
-/// Whether the node's configuration names the log `origin` among its peers.
-fn configured(shared: &Shared, origin: &str) -> bool {
-    shared
-        .config
-        .peers
-        .iter()
-        .any(|p| Peer::from_config(p, &shared.config.origin).is_ok_and(|c| c.origin == origin))
-}
-
 /// Stops following the peer whose log is `origin`, for good: it is
 /// recorded as removed, its follower stops (this waits for that, up to a
 /// few seconds), and it no longer witnesses this node nor is witnessed by
@@ -536,7 +540,7 @@ pub(crate) async fn remove_peer(
             "this node does not follow a log named {origin:?}; `kaitiaki peer list` shows those it does"
         )));
     };
-    if configured(shared, origin) {
+    if followed.status().configured {
         return Err(RemovePeerError::Refused(format!(
             "the node's configuration names {origin} in a [[peers]] entry: remove that entry and \
              restart the node"

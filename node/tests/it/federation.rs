@@ -638,6 +638,11 @@ async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["origin"], a_origin, "{body}");
     assert_eq!(body["url"], a.url, "{body}");
+    assert_eq!(
+        (&body["witness"], &body["configured"]),
+        (&Value::Bool(true), &Value::Bool(false)),
+        "{body}"
+    );
     let (status, body) = add_peer(&b, b_origin, Some(&b_key), &a.url, &a_key).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["origin"], a_origin, "{body}");
@@ -809,6 +814,7 @@ async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
         body["message"].as_str().unwrap().contains("[[peers]]"),
         "{body}"
     );
+    assert_eq!(b.get("/v1/peers").await.1["peers"][0]["configured"], true);
     assert_eq!(
         b.get("/v1/peers").await.1["peers"]
             .as_array()
