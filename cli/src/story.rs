@@ -199,47 +199,41 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
         }
     }
     if let Some(a) = approval {
-        renewals_and_motions(a, related, out);
+        renewals_and_motions(view, a, related, out);
     }
     timeline(id, array(view, "/timeline"), related, out);
 }
 
-/// ", but it changed nothing (…)" for a carried motion (as served) that
-/// suspended what its board had suspended or reinstated what it had not
-/// (PROTOCOL.md §9.3); nothing otherwise.
-fn no_change(approval: &Value, motion: &Value) -> String {
+/// ", but it changed nothing (…)" for a carried motion the node's view of
+/// its request lists among `motions_without_effect`; nothing otherwise.
+fn no_change(view: &Value, motion: &Value) -> String {
     let id = text(motion, "/id");
-    let at = motion.pointer("/decision/at");
-    let suspensions = array(approval, "/suspensions");
+    if !array(view, "/motions_without_effect")
+        .iter()
+        .any(|m| m.as_str() == Some(id.as_str()))
+    {
+        return String::new();
+    }
     match text(motion, "/action").as_str() {
-        "suspend" if !suspensions.iter().any(|s| text(s, "/motion") == id) => {
+        "suspend" => {
             ", but it changed nothing (the board had already suspended the approval)".into()
         }
-        "reinstate"
-            if !suspensions
-                .iter()
-                .any(|s| text(s, "/body") == text(motion, "/body") && s.get("until") == at) =>
-        {
-            ", but it changed nothing (the board had not suspended the approval, and a board \
-             lifts only its own suspension)"
-                .into()
-        }
-        _ => String::new(),
+        _ => ", but it changed nothing (the board had not suspended the approval, and a board \
+              lifts only its own suspension)"
+            .into(),
     }
 }
 
-/// ", for N more days" when an approved renewal (as served) added fewer
-/// days than were asked, because a board's `expires_after_days` allows
-/// fewer; nothing otherwise.
-fn fewer_days(renewal: &Value) -> String {
+/// ", for N more days" when the node's view of the request says an
+/// approved renewal added fewer days than were asked; nothing otherwise.
+fn fewer_days(view: &Value, renewal: &Value) -> String {
+    let id = text(renewal, "/id");
     let asked = renewal.get("extra_days").and_then(Value::as_u64);
-    let allowed = array(renewal, "/decisions")
+    let granted = array(view, "/renewals_granted")
         .iter()
-        .flat_map(|d| array(d, "/decision/conditions"))
-        .filter(|c| c.get("type").and_then(Value::as_str) == Some("expires_after_days"))
-        .filter_map(|c| c.get("days").and_then(Value::as_u64))
-        .min();
-    match (asked, allowed) {
+        .find(|g| text(g, "/renewal") == id)
+        .and_then(|g| g.get("days").and_then(Value::as_u64));
+    match (asked, granted) {
         (Some(a), Some(g)) if g < a => format!(", for {g} more days"),
         _ => String::new(),
     }
@@ -247,14 +241,14 @@ fn fewer_days(renewal: &Value) -> String {
 
 /// Each renewal the requester asked for and each motion on the approval,
 /// with what came of it.
-fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
+fn renewals_and_motions(view: &Value, approval: &Value, related: &Related, out: &mut String) {
     let renewals = array(approval, "/renewals");
     if !renewals.is_empty() {
         out.push_str("renewals:\n");
     }
     for r in renewals {
         let outcome = match r.get("outcome").and_then(Value::as_str) {
-            Some("approved") => format!("approved by every board{}", fewer_days(r)),
+            Some("approved") => format!("approved by every board{}", fewer_days(view, r)),
             Some("declined") => "declined".to_owned(),
             _ => "not decided yet".to_owned(),
         };
@@ -285,7 +279,7 @@ fn renewals_and_motions(approval: &Value, related: &Related, out: &mut String) {
             Some((o, at)) if o == "approved" => format!(
                 "carried on {}{}",
                 at.unwrap_or_default(),
-                no_change(approval, m)
+                no_change(view, m)
             ),
             Some((o, at)) if o == "declined" => format!("rejected on {}", at.unwrap_or_default()),
             Some((o, _)) => o,
@@ -868,7 +862,7 @@ pub fn part_of(
                 {
                     Some("approved") => format!(
                         "Every board approved the renewal{}.",
-                        renewal.map(fewer_days).unwrap_or_default()
+                        renewal.map(|r| fewer_days(view, r)).unwrap_or_default()
                     ),
                     Some("declined") => "A board declined the renewal.".to_owned(),
                     _ => "The boards have not decided the renewal yet.".to_owned(),
@@ -888,7 +882,7 @@ pub fn part_of(
             lines.push(match decided_here(view, "/record/approval/motions", id) {
                 Some(("approved", at)) => format!(
                     "The board carried the motion on {at}{}.",
-                    motion.map(|m| no_change(approval, m)).unwrap_or_default()
+                    motion.map(|m| no_change(view, m)).unwrap_or_default()
                 ),
                 Some((_, at)) => format!("The board rejected the motion on {at}."),
                 None => "The board has not decided the motion yet.".to_owned(),
@@ -969,6 +963,10 @@ mod tests {
         let (renewal, motion) = ("e1".repeat(32), "f1".repeat(32));
         let view = json!({
             "status": "approved",
+            // What the node derives: the days the first renewal added, and
+            // the reinstatement that changed nothing.
+            "renewals_granted": [{"renewal": renewal, "days": 90}],
+            "motions_without_effect": ["f3".repeat(32)],
             "record": {
                 "approval": {
                     "conditions": [], "expires_at": "2028-05-26T00:00:00Z",

@@ -381,6 +381,22 @@ pub struct RequestView {
     /// refused; naming none is not, so nothing was checked against them,
     /// and the boards weigh the request's purpose against them instead.
     pub unchecked_exclusions: Vec<UncheckedExclusions>,
+    /// For each renewal every body approved, the days it added: those asked
+    /// for, or fewer when an approving body's conditions allow fewer.
+    pub renewals_granted: Vec<RenewalGranted>,
+    /// The motions carried that changed nothing: a suspension by a body
+    /// that had already suspended, a reinstatement by one that had not
+    /// (PROTOCOL.md §9.3).
+    pub motions_without_effect: Vec<StatementId>,
+}
+
+/// The days an approved renewal added.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RenewalGranted {
+    /// The `request.renew` statement.
+    pub renewal: StatementId,
+    /// The days of access it added.
+    pub days: u32,
 }
 
 /// The uses a dataset never allows, which a request naming no uses was
@@ -577,10 +593,35 @@ pub fn request<S: Store + ?Sized>(
     thread_items(s, id, &mut timeline)?;
     timeline.sort_by(|a, b| (&a.pos, a.id).cmp(&(&b.pos, b.id)));
     let (unlisted_uses, unchecked_exclusions) = uses_to_weigh(s, &submit)?;
+    let approval = record.as_ref().and_then(|r| r.approval.as_ref());
+    let renewals_granted = approval
+        .map(|a| {
+            a.renewals
+                .iter()
+                .filter_map(|n| {
+                    n.days_granted().map(|days| RenewalGranted {
+                        renewal: n.id,
+                        days,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let motions_without_effect = approval
+        .map(|a| {
+            a.motions
+                .iter()
+                .filter(|m| a.carried_without_effect(m))
+                .map(|m| m.id)
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Some(RequestView {
         id: *id,
         unlisted_uses,
         unchecked_exclusions,
+        renewals_granted,
+        motions_without_effect,
         submit,
         verdict: rec.verdict,
         status,

@@ -335,10 +335,19 @@ fn a_renewal_is_capped_by_each_board_s_expires_after_days() {
         before.plus_days(30),
         "the Pacific board's 30 days"
     );
-    // The renewal's record says what it granted, beside what was asked.
+    // The renewal's record says what it granted, beside what was asked,
+    // and so does the request's view.
     assert_eq!(
         (a.renewals[0].extra_days, a.renewals[0].days_granted()),
         (365, Some(30))
+    );
+    let granted = s.w.view(&r).renewals_granted;
+    assert_eq!(
+        granted
+            .iter()
+            .map(|g| (g.renewal, g.days))
+            .collect::<Vec<_>>(),
+        vec![(n, 30)]
     );
 
     // Asking for less than any board allows gets what was asked.
@@ -443,6 +452,12 @@ fn a_motion_that_changes_nothing_is_known_as_such() {
     assert!(idle(&a, again), "already suspended by the same board");
     assert!(idle(&a, other), "the Pacific board had suspended nothing");
     assert!(!idle(&a, own));
+    // The request's view lists them, for readers that do not fold.
+    let mut listed = s.w.view(&r).motions_without_effect;
+    listed.sort();
+    let mut expected = vec![again, other];
+    expected.sort();
+    assert_eq!(listed, expected);
     let revoke = s.w.ok(&iwi[3], IWI, motion(r, b, ApprovalAction::Revoke));
     let rejected =
         s.w.ok(&pac[1], PACIFIC, motion(r, p, ApprovalAction::Revoke));

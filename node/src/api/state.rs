@@ -131,6 +131,14 @@ pub struct RequestJson {
     /// uses it never allows, with those uses, which nothing was checked
     /// against; the boards weigh the purpose against them.
     pub unchecked_exclusions: Vec<UncheckedExclusions>,
+    /// For each renewal every body approved: `{"renewal", "days"}`, the
+    /// days it added (fewer than asked when a board's conditions allow
+    /// fewer).
+    pub renewals_granted: Vec<Value>,
+    /// The ids of carried motions that changed nothing (a suspension by a
+    /// body that had already suspended, a reinstatement by one that had
+    /// not).
+    pub motions_without_effect: Vec<String>,
 }
 
 /// The uses a dataset never allows, for a request that names none. For
