@@ -494,23 +494,20 @@ pub(crate) fn add_peer(
         return Ok((existing.status(), false));
     }
     let json = serde_json::to_vec(&config).map_err(|e| AddPeerError::Invalid(e.to_string()))?;
-    // The peer's entry first: a crash before a removed record of it goes
-    // leaves the peer followed, as asked, and the record ignored.
-    shared
-        .storage
-        .put_in(space::PEERS, peer.origin.as_bytes(), Some(&json))?;
+    // The peer's entry, and (followed again) the removed record gone, in
+    // one durable write.
+    let origin = peer.origin.as_bytes();
+    shared.storage.put_all_in(&[
+        (space::PEERS, origin, Some(&json)),
+        (space::REMOVED_PEERS, origin, None),
+    ])?;
     if again {
-        // Followed again: the removed entry makes way for the new one.
-        shared
-            .storage
-            .put_in(space::REMOVED_PEERS, peer.origin.as_bytes(), None)?;
         shared.replication.remove(&peer.origin);
     }
     let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
     if new {
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
-        let witnessed = witness_both_ways(shared, &followed.peer);
-        if let Some(index) = witnessed {
+        if let Some(index) = witness_both_ways(shared, &followed.peer) {
             crate::witness::client::spawn_one(shared, index);
         }
         tracing::info!(origin = %followed.peer.origin, url = %followed.peer.url,
@@ -550,22 +547,19 @@ pub(crate) async fn remove_peer(
     let key = origin.to_owned();
     let json = serde_json::to_vec(&followed.peer.config)
         .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))?;
-    // Recorded durably (an fsync each) before the answer: off the async
-    // workers. The removed record first: a crash between the two leaves the
-    // peer followed, as if the removal had not been asked for.
+    // Recorded durably, in one write, before the answer: off the async
+    // workers.
     tokio::task::spawn_blocking(move || {
-        let storage = &storage_shared.storage;
-        storage.put_in(space::REMOVED_PEERS, key.as_bytes(), Some(&json))?;
-        storage.put_in(space::PEERS, key.as_bytes(), None)
+        storage_shared.storage.put_all_in(&[
+            (space::REMOVED_PEERS, key.as_bytes(), Some(&json)),
+            (space::PEERS, key.as_bytes(), None),
+        ])
     })
     .await
     .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))??;
-    // Only peers added at run time are removed, so the witnesses the
-    // configuration names, enough for `witness.require`, all stay.
-    let witness = witness_key(&followed.peer);
-    if shared.witness.added_at_run_time(&witness) {
-        shared.witness.retire(origin, &witness);
-    }
+    // Only peers added at run time are removed, and `retire` leaves what
+    // the configuration names (enough for `witness.require`) in place.
+    shared.witness.retire(origin, &witness_key(&followed.peer));
     followed.retired.send_replace(true);
     followed.update(|s| s.state = PeerState::Removed);
     let mut running = followed.running.subscribe();

@@ -336,18 +336,6 @@ impl Witness {
         self.peers().into_iter().map(|p| p.verifier).collect()
     }
 
-    /// Whether the witness with key `verifier` was added with a peer at run
-    /// time (not named by the configuration) and is still asked.
-    pub(crate) fn added_at_run_time(&self, verifier: &CosignatureVerifier) -> bool {
-        self.peers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .skip(self.configured_peers)
-            .flatten()
-            .any(|p| p.verifier == *verifier)
-    }
-
     /// A removed peer: stop asking its witness (its task ends) and stop
     /// witnessing its log `origin`, unless the configuration names either.
     pub(crate) fn retire(&self, origin: &str, verifier: &CosignatureVerifier) {
