@@ -380,75 +380,70 @@ impl<'a> LogFold<'a> {
     }
 
     /// Checks the stored checkpoint at `size`, if the node signed one there
-    /// (one per batch it committed).
+    /// (one per batch it committed), and before the first, the one of the
+    /// empty log.
     fn stored_checkpoint(&mut self, size: u64, index: u64) -> Result<(), Fault> {
         let (Some(stored), Some(verifier)) = (&mut self.stored_checkpoints, &self.verifier) else {
             return Ok(());
         };
         let unreadable = |e| Fault::general(format!("cannot read stored checkpoints: {e}"));
         // Sizes come one by one from 1 up, so only a checkpoint of the empty
-        // log comes before: it is checked against the empty tree here.
-        let note = loop {
+        // log comes before: it is checked against the empty tree.
+        let mut due = Vec::new();
+        loop {
             match stored.next_if(|c| c.as_ref().map_or(true, |(at, _)| *at <= size)) {
-                None => return Ok(()),
+                None => break,
                 Some(Err(e)) => return Err(unreadable(e)),
-                Some(Ok((at, note))) if at == size => break note,
-                Some(Ok((0, note))) => {
-                    let place = Some("stored checkpoint at size 0".to_owned());
-                    let v = VerifiedCheckpoint::open(
-                        &note,
-                        &self.origin,
-                        std::slice::from_ref(verifier),
-                    )
-                    .map_err(|e| {
-                        Fault::at(
-                            index,
-                            place.clone(),
-                            format!("its signature does not verify: {e}"),
-                        )
-                    })?;
-                    let empty = kaitiaki_protocol::merkle::empty_root();
-                    if v.checkpoint().size() != 0 || *v.checkpoint().root() != empty {
-                        return Err(Fault::at(
-                            index,
-                            place,
-                            format!(
-                                "it signs root {} for size {}, but the empty log's root is {empty}",
-                                v.checkpoint().root(),
-                                v.checkpoint().size()
-                            ),
-                        ));
-                    }
-                    self.checkpoints += 1;
+                Some(Ok((0, note))) if size > 0 => {
+                    due.push((0, note, kaitiaki_protocol::merkle::empty_root()))
+                }
+                Some(Ok((at, note))) if at == size => {
+                    due.push((size, note, self.compact.root()));
+                    break;
                 }
                 Some(Ok(_)) => {}
             }
-        };
-        self.checkpoints += 1;
-        let place = Some(format!("stored checkpoint at size {size}"));
-        let v = VerifiedCheckpoint::open(&note, &self.origin, std::slice::from_ref(verifier))
-            .map_err(|e| {
-                Fault::at(
-                    index,
-                    place.clone(),
-                    format!("its signature does not verify: {e}"),
-                )
-            })?;
-        let cp = v.checkpoint();
-        if cp.size() != size || *cp.root() != self.compact.root() {
-            return Err(Fault::at(
-                index,
-                place,
-                format!(
-                    "it signs root {} for size {}, but the leaves give root {}",
-                    cp.root(),
-                    cp.size(),
-                    self.compact.root()
-                ),
-            ));
+        }
+        for (at, note, root) in due {
+            self.checkpoints += 1;
+            signs(&note, &self.origin, verifier, at, &root, index)?;
         }
         Ok(())
     }
+}
+
+/// Checks a stored checkpoint `note` of `origin`: signed under `verifier`,
+/// of size `size`, signing `root` (what the audited leaves give there).
+fn signs(
+    note: &[u8],
+    origin: &str,
+    verifier: &NoteVerifier,
+    size: u64,
+    root: &Hash,
+    index: u64,
+) -> Result<(), Fault> {
+    let place = Some(format!("stored checkpoint at size {size}"));
+    let v =
+        VerifiedCheckpoint::open(note, origin, std::slice::from_ref(verifier)).map_err(|e| {
+            Fault::at(
+                index,
+                place.clone(),
+                format!("its signature does not verify: {e}"),
+            )
+        })?;
+    let cp = v.checkpoint();
+    if cp.size() != size || cp.root() != root {
+        return Err(Fault::at(
+            index,
+            place,
+            format!(
+                "it signs root {} for size {}, but the leaves give root {root}",
+                cp.root(),
+                cp.size(),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A data directory's stored checkpoints, in size order.
