@@ -214,13 +214,15 @@ fn no_change(view: &Value, motion: &Value) -> String {
     {
         return String::new();
     }
-    match text(motion, "/action").as_str() {
-        "suspend" => {
-            ", but it changed nothing (the board had already suspended the approval)".into()
-        }
-        _ => ", but it changed nothing (the board had not suspended the approval, and a board \
-              lifts only its own suspension)"
-            .into(),
+    // The pages' words for why, so the two never disagree.
+    match serde_json::from_value(motion.get("action").cloned().unwrap_or_default()) {
+        Ok(action) => format!(
+            ", but it changed nothing ({})",
+            kaitiaki_node::pages::request::no_change_why(
+                &kaitiaki_node::pages::request::VoteOn::Motion { action }
+            )
+        ),
+        Err(_) => ", but it changed nothing".into(),
     }
 }
 

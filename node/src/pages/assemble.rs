@@ -24,8 +24,8 @@ use super::overview::{
     BodyCard, ConcernItem, DatasetCard, DecisionItem, DueItem, OverviewView, RahuiItem,
 };
 use super::request::{
-    action_verb, condition_words, decided_on, no_change_why, BodyState, Event, OutputItem, Pause,
-    ReportItem, RequestView, UnlistedUses, VoteOn, What,
+    action_verb, condition_words, decided_on, motion_word, no_change_why, BodyState, Event,
+    OutputItem, Pause, ReportItem, RequestView, UnlistedUses, VoteOn, What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse, vote_subjects};
@@ -987,11 +987,9 @@ fn decision_entry(ctx: &Ctx<'_>, id: &StatementId, rec: &RequestRecord, d: &Deci
             )
         }
         on => {
-            let word = match (on, o) {
-                (VoteOn::Motion { .. }, Outcome::Approved) => "carried",
-                (VoteOn::Motion { .. }, Outcome::Declined) => "rejected",
-                (_, Outcome::Approved) => "approved",
-                (_, Outcome::Declined) => "declined",
+            let word = match on {
+                VoteOn::Motion { .. } => motion_word(o).to_owned(),
+                _ => outcome_text(o).to_lowercase(),
             };
             let what = decided_on(on);
             let nothing = if d.changed {

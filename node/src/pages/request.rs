@@ -349,6 +349,14 @@ impl VoteOn {
     }
 }
 
+/// A motion's outcome in a word: "carried" or "rejected".
+pub fn motion_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Approved => "carried",
+        Outcome::Declined => "rejected",
+    }
+}
+
 /// A decision as a coloured label: "Approved" or "Declined" for a request
 /// or a renewal, "Carried" or "Rejected" for a motion.
 pub fn decision_chip(l: &Labels, on: &VoteOn, o: Outcome) -> Markup {
@@ -749,9 +757,8 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                             VoteOn::Amendment => { "This vote decided the change: " }
                         }
                         span class={ "outcome o-" (outcome_key(*o)) } {
-                            @match (on, o) {
-                                (VoteOn::Motion { .. }, Outcome::Approved) => { "carried" }
-                                (VoteOn::Motion { .. }, Outcome::Declined) => { "rejected" }
+                            @match on {
+                                VoteOn::Motion { .. } => { (motion_word(*o)) }
                                 _ => { (outcome_words(l, *o)) }
                             }
                         }
