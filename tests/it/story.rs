@@ -283,9 +283,10 @@ fn a_renewal_and_a_revocation_through_the_cli() {
         "The linkage took longer.",
     ]);
     // Each board sees the renewal waiting for its vote.
+    let waiting = |body: &str| cli.ok(&["list", "waiting", "--body", body]);
     let waits = cli.json(&["list", "waiting", "--body", &b.iwi]);
     assert_eq!(waits["renewals"][0]["id"], renewal.as_str(), "{waits}");
-    let listed = cli.ok(&["list", "waiting", "--body", &b.pacific]);
+    let listed = waiting(&b.pacific);
     assert!(
         listed.contains(&format!(
             "  {renewal}  60 more days of “Rangatahi and services”, asked "
@@ -321,7 +322,7 @@ fn a_renewal_and_a_revocation_through_the_cli() {
         "--reason",
         "Tables were shared before review.",
     ]);
-    let listed = cli.ok(&["list", "waiting", "--body", &b.iwi]);
+    let listed = waiting(&b.iwi);
     assert!(
         listed.contains(&format!(
             "  {motion}  to revoke the approval of “Rangatahi and services”, proposed "
@@ -330,7 +331,7 @@ fn a_renewal_and_a_revocation_through_the_cli() {
     );
     vote("iwi-1", &motion, &b.iwi, &[]);
     vote("iwi-2", &motion, &b.iwi, &[]);
-    let listed = cli.ok(&["list", "waiting", "--body", &b.iwi]);
+    let listed = waiting(&b.iwi);
     assert!(listed.starts_with("Nothing waits for "), "{listed}");
 
     let shown = cli.ok(&["show", &req]);

@@ -754,15 +754,7 @@ async fn a_peer_added_at_run_time_is_followed_remembered_and_removed() {
         "not followed after a restart: {mirrors}"
     );
     // The community page still names the log whose records count here.
-    let page = b
-        .http
-        .get(b.at("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = b.text("/").await;
     assert!(
         page.contains("no longer followed, as this node&#39;s operator decided: ")
             || page.contains("no longer followed, as this node's operator decided: "),

@@ -35,15 +35,7 @@ async fn leaves_statements_and_proofs_verify() {
     assert_eq!(c["origin"], ORIGIN);
     let note = Note::parse(c["note"].as_str().unwrap().as_bytes()).unwrap();
     assert!(note.text().starts_with(&format!("{ORIGIN}\n13\n")));
-    let text = node
-        .http
-        .get(node.at("/v1/checkpoint/note"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = node.text("/v1/checkpoint/note").await;
     assert_eq!(text, c["note"].as_str().unwrap());
     let root = hash(&c["root"]);
 

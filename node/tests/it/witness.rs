@@ -599,15 +599,7 @@ async fn a_node_learns_the_size_its_witness_holds_and_proves_from_it() {
     for n in 0..5 {
         assert_eq!(a.post(&announce(n, "learn")).await.0, 201);
     }
-    let note = a
-        .http
-        .get(a.at("/v1/checkpoints/5"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let note = a.text("/v1/checkpoints/5").await;
     let (status, _, _) = add(&w.http, &w.url, body(0, &[], &note)).await;
     assert_eq!(status, 200);
     a.stop().await;

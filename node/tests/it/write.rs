@@ -98,15 +98,7 @@ async fn concurrent_submissions_are_all_acknowledged_and_survive_restart() {
     assert_eq!(head.0, 400);
 
     // Group commit happened: fewer batches than statements.
-    let metrics = node
-        .http
-        .get(node.at("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = node.text("/metrics").await;
     let batches: u64 = metrics
         .lines()
         .find(|l| l.starts_with("kaitiaki_batch_leaves_count"))

@@ -99,16 +99,40 @@ async fn served(node: &TestNode, path: &str) -> (u16, String) {
     (status, text)
 }
 
-/// The body of `GET path` (a feed, say), whatever its status.
-async fn fetched(node: &TestNode, path: &str) -> String {
-    node.http
-        .get(node.at(path))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("a body")
+/// A motion on `request`'s approval put to `body` by member `proposer`
+/// (a `support::key` number), carried by the approving votes of `voters`.
+async fn carried_motion(
+    node: &TestNode,
+    request: kaitiaki_protocol::StatementId,
+    body: kaitiaki_protocol::StatementId,
+    action: kaitiaki_protocol::statement::ApprovalAction,
+    reason: &str,
+    voters: &[u64],
+) -> kaitiaki_protocol::StatementId {
+    use kaitiaki_protocol::statement::{ApprovalMotion, Choice, Vote};
+    let key = crate::support::key;
+    let motion = seed::say(
+        node,
+        &key(voters[0]),
+        Body::ApprovalMotion(ApprovalMotion {
+            request,
+            body,
+            action,
+            reason: reason.into(),
+        }),
+    )
+    .await;
+    for who in voters {
+        let vote = Vote {
+            subject: motion,
+            body,
+            choice: Choice::Approve,
+            conditions: vec![],
+            reason: "Agreed.".into(),
+        };
+        seed::say(node, &key(*who), Body::Vote(vote)).await;
+    }
+    motion
 }
 
 /// The text of the `<section>` a page labels with the heading `id`.
@@ -607,7 +631,9 @@ async fn feeds_tell_of_a_rahui() {
         assert!(entry.contains("approved uses are paused"), "{entry}");
     }
     // The wellbeing data has no rāhui, and its feed says none.
-    let feed = fetched(&node, &format!("/datasets/{}/feed.atom", story.wellbeing)).await;
+    let feed = node
+        .text(&format!("/datasets/{}/feed.atom", story.wellbeing))
+        .await;
     assert!(!feed.contains("rāhui"), "{feed}");
     node.stop().await;
 }
@@ -618,7 +644,7 @@ async fn feeds_tell_of_a_rahui() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_tell_of_a_motion_on_a_request_older_than_their_window() {
     use crate::support::key;
-    use kaitiaki_protocol::statement::{ApprovalAction, ApprovalMotion, Choice, Vote};
+    use kaitiaki_protocol::statement::{ApprovalAction, Choice, Vote};
     use kaitiaki_protocol::StatementId;
     let dir = tempdir();
     let clock = kaitiaki_node::Clock::system();
@@ -652,25 +678,20 @@ async fn feeds_tell_of_a_motion_on_a_request_older_than_their_window() {
         seed::say(&node, &key(who), vote(old, board)).await;
     }
     clock.reset();
-    let motion = seed::say(
+    carried_motion(
         &node,
-        &key(1),
-        Body::ApprovalMotion(ApprovalMotion {
-            request: old,
-            body: story.iwi_board,
-            action: ApprovalAction::Revoke,
-            reason: "The data was shared outside the lab.".into(),
-        }),
+        old,
+        story.iwi_board,
+        ApprovalAction::Revoke,
+        "The data was shared outside the lab.",
+        &[1, 2],
     )
     .await;
-    for who in [1, 2] {
-        seed::say(&node, &key(who), vote(motion, story.iwi_board)).await;
-    }
     for path in [
         format!("/bodies/{}/feed.atom", story.iwi_board),
         format!("/datasets/{}/feed.atom", story.wellbeing),
     ] {
-        let feed = fetched(&node, &path).await;
+        let feed = node.text(&path).await;
         assert!(
             feed.contains("Te Poari Raraunga o Ngāti Tauira: motion to revoke carried — Two years of service use"),
             "{path}: {feed}"
@@ -681,7 +702,9 @@ async fn feeds_tell_of_a_motion_on_a_request_older_than_their_window() {
         );
     }
     // The Pacific board decided nothing about it in the window.
-    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.pacific_board)).await;
+    let feed = node
+        .text(&format!("/bodies/{}/feed.atom", story.pacific_board))
+        .await;
     assert!(!feed.contains("Two years of service use"), "{feed}");
     node.stop().await;
 }
@@ -790,7 +813,9 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
         recent.contains("Approved a change to the charter of Te Poari Raraunga o Ngāti Tauira"),
         "{recent}"
     );
-    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.iwi_board)).await;
+    let feed = node
+        .text(&format!("/bodies/{}/feed.atom", story.iwi_board))
+        .await;
     for want in [
         "Te Poari Raraunga o Ngāti Tauira: change to the charter approved",
         "Why it was proposed: Room for a young voice.",
@@ -806,9 +831,7 @@ async fn a_board_page_says_what_a_proposed_amendment_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     use crate::support::key;
-    use kaitiaki_protocol::statement::{
-        ApprovalAction, ApprovalMotion, Choice, RenewalRequest, Vote,
-    };
+    use kaitiaki_protocol::statement::{ApprovalAction, Choice, RenewalRequest, Vote};
     use kaitiaki_protocol::StatementId;
     let (_dir, node, story) = seeded().await;
     let vote = |subject: StatementId, body: StatementId| {
@@ -845,20 +868,15 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         }
         seed::say(&node, &key(who), v).await;
     }
-    let motion = seed::say(
+    carried_motion(
         &node,
-        &key(1),
-        Body::ApprovalMotion(ApprovalMotion {
-            request: story.approved,
-            body: story.iwi_board,
-            action: ApprovalAction::Suspend,
-            reason: "Tables were shared before review.".into(),
-        }),
+        story.approved,
+        story.iwi_board,
+        ApprovalAction::Suspend,
+        "Tables were shared before review.",
+        &[1, 2],
     )
     .await;
-    for who in [1, 2] {
-        seed::say(&node, &key(who), vote(motion, story.iwi_board)).await;
-    }
     let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
     let text = html::parse(&page).expect("parses").text();
     // The Decisions section gives each board's answers after the approval
@@ -953,7 +971,9 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     }
 
     // The board's feed carries both too.
-    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.iwi_board)).await;
+    let feed = node
+        .text(&format!("/bodies/{}/feed.atom", story.iwi_board))
+        .await;
     for want in [
         format!("Te Poari Raraunga o Ngāti Tauira: motion to suspend carried — {title}"),
         format!("Te Poari Raraunga o Ngāti Tauira: renewal approved — {title}"),
@@ -964,20 +984,15 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
 
     // The Pacific board carries a motion to reinstate what only the iwi
     // board suspended: it changes nothing, and every place says so.
-    let reinstate = seed::say(
+    carried_motion(
         &node,
-        &key(4),
-        Body::ApprovalMotion(ApprovalMotion {
-            request: story.approved,
-            body: story.pacific_board,
-            action: ApprovalAction::Reinstate,
-            reason: "Our families want the work to go on.".into(),
-        }),
+        story.approved,
+        story.pacific_board,
+        ApprovalAction::Reinstate,
+        "Our families want the work to go on.",
+        &[4, 5],
     )
     .await;
-    for who in [4, 5] {
-        seed::say(&node, &key(who), vote(reinstate, story.pacific_board)).await;
-    }
     let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
     let text = html::parse(&page).expect("parses").text();
     assert!(
@@ -1002,7 +1017,9 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         ),
         "{text}"
     );
-    let feed = fetched(&node, &format!("/bodies/{}/feed.atom", story.pacific_board)).await;
+    let feed = node
+        .text(&format!("/bodies/{}/feed.atom", story.pacific_board))
+        .await;
     assert!(
         feed.contains(&format!(
             "carried the motion to reinstate the approval of the request “{title}”, which changed \
