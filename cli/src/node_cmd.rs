@@ -114,20 +114,28 @@ pub fn serve_config(args: &NodeServeArgs) -> Result<Config> {
 /// log), says where it serves only once it does, and runs until Ctrl-C,
 /// then finishes in-flight writes.
 pub async fn serve(config: Config) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
     let data_dir = display(&config.data_dir);
-    let said = format!(
-        "Serving log {} (network {}) from {data_dir} on http://{addr}/ — Ctrl-C stops it.",
-        config.origin, config.network,
-    );
+    let (listen, origin, network) = (config.listen, config.origin.clone(), config.network.clone());
+    // The node opens before the port is taken: a second `node serve` on the
+    // same data directory (often with the same port) is told the directory
+    // is in use, which is the cause, rather than that the port is.
     let node = tokio::task::spawn_blocking(move || Node::open(config))
         .await
         .context("the node's opening stopped unexpectedly")?
         .map_err(|e| explain(e, &data_dir))?;
-    eprintln!("{said}");
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            // Nothing was served; close what was opened, as a stop would.
+            node.shutdown().await.map_err(|e| explain(e, &data_dir))?;
+            return Err(e).with_context(|| format!("cannot listen on {listen}"));
+        }
+    };
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "Serving log {origin} (network {network}) from {data_dir} on http://{addr}/ — Ctrl-C \
+         stops it."
+    );
     let stopping = async {
         ctrl_c().await;
         // A large node takes a few seconds here; say what it is doing.

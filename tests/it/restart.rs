@@ -85,3 +85,29 @@ fn stop_and_crash_keep_every_acknowledged_statement() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn a_second_node_on_a_held_data_directory_is_told_the_directory_not_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let node = NodeProc::start(&data);
+    let listen = node.url.trim_start_matches("http://").to_owned();
+
+    // The same directory and the same port, as a second start by mistake.
+    let said = NodeProc::refused(&data, &listen);
+    assert!(said.contains("is in use by another running node"), "{said}");
+    assert!(!said.contains("cannot listen"), "{said}");
+
+    // Another directory on the taken port: the port is the cause, and the
+    // directory opened on the way is closed again, so it serves next time.
+    let other = dir.path().join("other");
+    let said = NodeProc::refused(&other, &listen);
+    assert!(
+        said.contains(&format!("cannot listen on {listen}")),
+        "{said}"
+    );
+    let second = NodeProc::start(&other);
+    assert_eq!(checkpoint(&second.url).0, 0);
+    second.stop();
+    node.stop();
+}

@@ -73,6 +73,18 @@ impl NodeProc {
         Self::spawn(cmd)
     }
 
+    /// Runs `kaitiaki node serve` over `data` on `listen` where it cannot
+    /// start, and returns what it wrote to its standard error once it exits
+    /// (failing the test if it did not fail).
+    pub fn refused(data: &Path, listen: &str) -> String {
+        let mut cmd = serve_command();
+        cmd.args(["--listen", listen, "--data"]).arg(data);
+        let out = cmd.output().expect("run node serve");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "node serve started: {stderr}");
+        stderr
+    }
+
     /// Starts `kaitiaki node serve` in `dir` with nothing but a free port
     /// given, as an operator would after `kaitiaki node init` there.
     pub fn start_in(dir: &Path) -> NodeProc {
