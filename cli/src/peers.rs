@@ -237,6 +237,12 @@ fn peer_refusal(e: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// The part of a node's `GET /v1/witness` that names its cosigning key.
+#[derive(serde::Deserialize)]
+struct WitnessKey {
+    verifier_key: String,
+}
+
 /// Runs a `peer` command against the node at `client`.
 pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()> {
     match cmd {
@@ -250,15 +256,34 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                 );
             }
             // What the peer serves now, if it answers.
-            let shown = match Client::new(url) {
+            let peer = Client::new(url);
+            let shown = match &peer {
                 Ok(peer) => peer.checkpoint().await.map(|c| c.verifier_key),
-                Err(e) => Err(e),
+                Err(e) => Err(anyhow::anyhow!("{e:#}")),
             };
             let key = match (&a.peer_key, shown) {
-                (Some(k), Ok(shown)) if shown.trim() != k.trim() => bail!(
-                    "the node at {url} signs its log with the key {shown}, not the key given \
-                     ({k}); check the URL and the key with the peer's operator"
-                ),
+                (Some(k), Ok(shown)) if shown.trim() != k.trim() => {
+                    // Both keys are on offer at a node; the other one is the
+                    // easy mistake.
+                    let witness = match &peer {
+                        Ok(peer) => peer
+                            .get::<WitnessKey>("/v1/witness", "the peer's witness key")
+                            .await
+                            .ok(),
+                        Err(_) => None,
+                    };
+                    if witness.is_some_and(|w| w.verifier_key.trim() == k.trim()) {
+                        bail!(
+                            "the key given is the witness key of the node at {url} (it cosigns \
+                             other logs' checkpoints, under /v1/witness); a peer is followed \
+                             under its log key, `verifier_key` in {url}/v1/checkpoint: {shown}"
+                        );
+                    }
+                    bail!(
+                        "the node at {url} signs its log with the key {shown}, not the key given \
+                         ({k}); check the URL and the key with the peer's operator"
+                    )
+                }
                 (Some(k), Ok(_)) => k.clone(),
                 (Some(k), Err(e)) => {
                     if !printer.json() {

@@ -153,6 +153,31 @@ fn a_node_follows_another_added_at_run_time() {
             )),
         "{err}"
     );
+    // The iwi node's witness key, the other key it shows, is named as such.
+    let witness_key = crate::support::get_json(&format!("{}/v1/witness", iwi.url)).unwrap()
+        ["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = on_agency.run(&[
+        "peer",
+        "add",
+        &iwi.url,
+        "--peer-key",
+        &witness_key,
+        "--data",
+        agency_data.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success()
+            && err.contains(&format!(
+                "the key given is the witness key of the node at {}",
+                iwi.url
+            ))
+            && err.contains(&key_text),
+        "{err}"
+    );
     let v1 = add_iwi(
         &on_agency,
         &agency.url,
