@@ -295,7 +295,29 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        use axum::body::HttpBody;
+        use axum::RequestExt;
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                "the request body is larger than this node accepts",
+            )
+        };
         let mark = req.extensions().get::<BodyReceived>().cloned();
+        // A body whose declared length is over the route's limit is refused
+        // before any of it is read, so a client cannot hold the connection
+        // open sending it: the limited body's hint is capped at the limit.
+        let declared = req.body().size_hint().lower();
+        let req = req.with_limited_body();
+        if req
+            .body()
+            .size_hint()
+            .upper()
+            .is_some_and(|cap| declared > cap)
+        {
+            return Err(too_large());
+        }
         match Bytes::from_request(req, state).await {
             Ok(bytes) => {
                 if let Some(BodyReceived(m)) = mark {
@@ -303,11 +325,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                 }
                 Ok(Body(bytes))
             }
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                code::PAYLOAD_TOO_LARGE,
-                "the request body is larger than this node accepts",
-            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
             Err(e) => Err(ApiError::malformed(format!(
                 "could not read the request body: {e}"
             ))),

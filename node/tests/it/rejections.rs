@@ -214,6 +214,41 @@ async fn a_body_that_never_arrives_is_the_clients_timeout() {
     node.stop().await;
 }
 
+/// A body declared larger than the route accepts is refused as too large
+/// at once, before any of it arrives: the client is not left to time out
+/// (with the node's default limit, as deployed), on each route that takes
+/// a body.
+#[tokio::test]
+async fn a_body_declared_too_large_is_refused_before_it_arrives() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let addr = node.url.trim_start_matches("http://").to_owned();
+    let before = node.get("/v1/checkpoint").await.1["size"].clone();
+    let attachment = format!("/v1/attachments/{}", "ab".repeat(32));
+    for (method, path) in [
+        ("POST", "/v1/statements"),
+        ("PUT", attachment.as_str()),
+        ("POST", "/add-checkpoint"),
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000000\r\n\
+             Connection: close\r\n\r\n{{}}"
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(
+            answer.contains("\"code\":\"payload_too_large\""),
+            "{path}: {answer}"
+        );
+    }
+    assert_eq!(node.get("/v1/checkpoint").await.1["size"], before);
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_over_its_rate_is_told_to_slow_down() {
     let dir = tempdir();
