@@ -78,8 +78,23 @@ pub fn render(f: &Feed) -> String {
     // maud writes `<link …></link>`, which is well-formed XML.
     format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}",
-        doc.into_string()
+        xml_chars(&doc.into_string())
     )
+}
+
+/// `text` with every character XML 1.0 cannot carry (U+FFFE and U+FFFF,
+/// which statements may hold, and controls, which they may not) replaced
+/// by U+FFFD, so that one statement's text never makes a feed unreadable.
+fn xml_chars(text: &str) -> String {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{fffe}' | '\u{ffff}'))
+    };
+    if text.chars().all(allowed) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| if allowed(c) { c } else { '\u{fffd}' })
+        .collect()
 }
 
 #[cfg(test)]
@@ -111,5 +126,29 @@ mod tests {
         assert!(xml.contains("<updated>2026-11-22T09:00:00Z</updated>"));
         assert!(xml.contains("<id>http://n.example/records/v1</id>"));
         assert!(xml.contains("href=\"http://n.example/requests/r1\""));
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_replaced() {
+        let at = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
+        let f = Feed {
+            title: "Te Poari \u{ffff} board".into(),
+            page_url: "http://n.example/bodies/ab".into(),
+            self_url: "http://n.example/bodies/ab/feed.atom".into(),
+            base_url: "http://n.example".into(),
+            entries: vec![Entry {
+                record: "v1".into(),
+                page: "/requests/r1".into(),
+                title: "A study \u{fffe}".into(),
+                summary: "Kept: ā, 🌿, \u{e000}.".into(),
+                at,
+            }],
+            updated: at,
+        };
+        let xml = render(&f);
+        assert!(!xml.contains(['\u{fffe}', '\u{ffff}']), "{xml}");
+        assert!(xml.contains("Te Poari \u{fffd} board"));
+        assert!(xml.contains("A study \u{fffd}"));
+        assert!(xml.contains("Kept: ā, 🌿, \u{e000}."));
     }
 }

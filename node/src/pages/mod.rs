@@ -170,6 +170,7 @@ const API_PREFIXES: &[&str] = &[
     "/healthz",
     "/openapi.json",
     "/add-checkpoint",
+    "/tlog",
 ];
 
 /// Whether `path` is the API's: one of [`API_PREFIXES`] or below it.

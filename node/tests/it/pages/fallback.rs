@@ -26,6 +26,7 @@ async fn an_unknown_page_gets_the_helpful_html_404() {
         "/no-such-page",
         "/datasets/x/y/z",
         "/v1beta",
+        "/tlogs",
         "/assets/missing.css",
     ] {
         let (status, ctype, body) = fetch(&node, path).await;
@@ -63,6 +64,10 @@ async fn an_unknown_api_address_keeps_the_json_error() {
         "/healthz/extra",
         "/openapi.json/extra",
         "/add-checkpoint/extra",
+        "/tlog",
+        "/tlog/tile/",
+        "/tlog/checkpoint/",
+        "/tlog/mirrors/iwi.example",
     ] {
         let (status, ctype, body) = fetch(&node, path).await;
         assert_eq!(status, 404, "{path}");
