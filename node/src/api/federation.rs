@@ -24,12 +24,18 @@ use crate::replication::{AddPeerError, PeerStatus, RemovePeerError};
 /// The most leaves one `/v1/leaves/raw` answer carries.
 pub const MAX_RAW_LEAVES: u64 = 4096;
 
+/// The size past which a `/v1/leaves/raw` answer carries no further leaf
+/// (it always carries one): 4096 leaves of the largest size would be
+/// 268 MB held for one request.
+pub const MAX_RAW_BYTES: usize = 8 << 20;
+
 /// Which leaves.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RawQuery {
     /// The first leaf index.
     pub start: u64,
-    /// How many (at most 4096; fewer at the end of the log).
+    /// How many (at most 4096; fewer at the end of the log, or once the
+    /// answer passes 8 MiB).
     pub limit: Option<u64>,
 }
 
@@ -52,14 +58,9 @@ pub async fn leaves_raw(
     let shared = app.shared.clone();
     let start = q.start;
     let body = super::blocking(move || -> ApiResult<Vec<u8>> {
-        let mut leaves = Vec::new();
-        for index in start..end {
-            leaves.push(
-                shared
-                    .storage
-                    .leaf_bytes(index)?
-                    .ok_or_else(|| ApiError::internal(&format!("leaf {index} is missing")))?,
-            );
+        let leaves = shared.storage.leaf_bytes_range(start, end, MAX_RAW_BYTES)?;
+        if leaves.is_empty() && start < end {
+            return Err(ApiError::internal(&format!("leaf {start} is missing")));
         }
         Ok(raw_body(leaves))
     })
@@ -307,7 +308,7 @@ pub async fn mirror_leaves_raw(
         if q.start >= end {
             return Ok(Vec::new());
         }
-        Ok(raw_body(m.leaves_raw(q.start, end)?))
+        Ok(raw_body(m.leaves_raw(q.start, end, MAX_RAW_BYTES)?))
     })
     .await?;
     Ok(octets(body))

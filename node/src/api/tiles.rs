@@ -94,8 +94,9 @@ impl Log {
 
     fn leaves(&self, shared: &Shared, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
         match self {
-            Log::Own => shared.storage.leaf_bytes_range(start, end),
-            Log::Mirror(m) => m.leaves_raw(start, end),
+            // A bundle is whole (at most 256 leaves), whatever its size.
+            Log::Own => shared.storage.leaf_bytes_range(start, end, usize::MAX),
+            Log::Mirror(m) => m.leaves_raw(start, end, usize::MAX),
         }
     }
 }

@@ -188,7 +188,7 @@ fn recent_votes(ctx: &Ctx<'_>) -> Gathered<Vec<(StatementId, kaitiaki_governance
     for m in storage.mirrors().map_err(GatherError::of)? {
         let held = m.size().map_err(GatherError::of)?;
         for bytes in m
-            .leaves_raw(held.saturating_sub(RECENT_LEAVES), held)
+            .leaves_raw(held.saturating_sub(RECENT_LEAVES), held, usize::MAX)
             .map_err(GatherError::of)?
         {
             leaves.push(kaitiaki_protocol::Leaf::from_bytes(&bytes).map_err(GatherError::of)?);

@@ -193,9 +193,15 @@ impl MirrorLog {
         self.files.hashes(level, start, count)
     }
 
-    /// Raw leaves `[start, end)`, in order; stops early at a gap.
-    pub fn leaves_raw(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
-        super::read_leaves(&self.files, &self.reader, start, end)
+    /// Raw leaves `[start, end)`, in order; stops early at a gap, or as
+    /// [`super::Storage::leaf_bytes_range`] does at `max_bytes`.
+    pub fn leaves_raw(
+        &self,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        super::read_leaves(&self.files, &self.reader, start, end, max_bytes)
     }
 
     /// Applies one verified, durable batch: derived files, then sled in one

@@ -181,12 +181,18 @@ pub(crate) fn read_leaves(
     reader: &segment::SegmentReader,
     start: u64,
     end: u64,
+    max_bytes: usize,
 ) -> Result<Vec<Vec<u8>>, StorageError> {
-    files
-        .locations(start, end)?
-        .into_iter()
-        .map(|loc| reader.read(loc))
-        .collect()
+    let mut total = 0usize;
+    let mut out = Vec::new();
+    for loc in files.locations(start, end)? {
+        total = total.saturating_add(loc.len as usize);
+        if total > max_bytes && !out.is_empty() {
+            break;
+        }
+        out.push(reader.read(loc)?);
+    }
+    Ok(out)
 }
 
 /// The next `n` bytes of `b`, moving `b` past them; `None` if fewer remain.
@@ -612,9 +618,15 @@ impl Storage {
     }
 
     /// The raw bytes of leaves `[start, end)`, in order, stopping at the
-    /// end of the index.
-    pub fn leaf_bytes_range(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StorageError> {
-        read_leaves(&self.files, &self.reader, start, end)
+    /// end of the index, or before the leaf that would take them past
+    /// `max_bytes` (the first leaf is always read).
+    pub fn leaf_bytes_range(
+        &self,
+        start: u64,
+        end: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        read_leaves(&self.files, &self.reader, start, end, max_bytes)
     }
 
     /// Leaf `index`, parsed.

@@ -116,3 +116,69 @@ async fn leaves_statements_and_proofs_verify() {
     );
     node.stop().await;
 }
+
+/// Large leaves: one `/v1/leaves/raw` answer stops once it passes its size
+/// cap, with the leaves in order and whole, and asking again from where
+/// it ended gives the rest.
+#[tokio::test]
+async fn raw_leaves_stop_at_the_answers_size_cap() {
+    use kaitiaki_node::api::federation::MAX_RAW_BYTES;
+    use kaitiaki_protocol::statement::KeyRevoke;
+    use kaitiaki_protocol::Body;
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    // Each statement is about 32 KiB (8 000 four-byte characters).
+    let n = (MAX_RAW_BYTES / (32 << 10)) as u64 + 20;
+    for i in 0..n {
+        let env = crate::support::sign_for(
+            crate::support::NETWORK,
+            &crate::support::key(1000 + i),
+            Body::KeyRevoke(KeyRevoke {
+                reason: "🌿".repeat(8_000),
+            }),
+        );
+        let (status, reply) = node.post(&env).await;
+        assert_eq!(status, 201, "{reply}");
+    }
+    let size = node.get("/v1/checkpoint").await.1["size"].as_u64().unwrap();
+    assert_eq!(size, n);
+
+    let mut leaves = Vec::new();
+    let mut answers = 0;
+    while (leaves.len() as u64) < size {
+        let at = leaves.len();
+        let body = node
+            .http
+            .get(node.at(&format!("/v1/leaves/raw?start={at}&limit=4096")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let mut rest = &body[..];
+        let mut got = 0;
+        while !rest.is_empty() {
+            let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+            leaves.push(rest[4..4 + len].to_vec());
+            rest = &rest[4 + len..];
+            got += 1;
+        }
+        assert!(got > 0, "an answer from {at} carried no leaf");
+        assert!(
+            body.len() <= MAX_RAW_BYTES + 4 * got,
+            "{} bytes in one answer",
+            body.len()
+        );
+        answers += 1;
+    }
+    assert!(answers >= 2, "one answer carried all {size} leaves");
+    // Every leaf came once, in order: each is the statement at its index.
+    for (i, bytes) in leaves.iter().enumerate() {
+        let leaf = kaitiaki_protocol::Leaf::from_bytes(bytes).unwrap();
+        let id = leaf.envelope().id().to_hex();
+        let v = node.get(&format!("/v1/statements/{id}")).await.1;
+        assert_eq!(v["index"].as_u64(), Some(i as u64), "{v}");
+    }
+    node.stop().await;
+}
