@@ -30,6 +30,10 @@ pub enum KeyError {
     /// The point has small order, so it would verify forged signatures.
     #[error("the public key is weak (small order) and is not accepted")]
     Weak,
+    /// The bytes spell a point's y coordinate as p or more: another
+    /// spelling of a key whose canonical bytes differ.
+    #[error("the public key is not in its canonical encoding (its y coordinate is not below p)")]
+    NotCanonical,
     /// The signature is not 64 bytes.
     #[error("a signature is 64 bytes")]
     SignatureLength,
@@ -81,10 +85,22 @@ impl KeyCache {
     }
 }
 
+/// Whether the y coordinate these bytes encode (little-endian, without the
+/// top bit, which is x's sign) is below p = 2^255 - 19, as RFC 8032 §5.1.3
+/// requires. ed25519-dalek reduces a larger y instead, which would give
+/// one key a second spelling. (The other non-canonical form, x = 0 with
+/// the sign bit set, only spells small-order points, refused as weak.)
+fn y_below_p(bytes: &[u8; 32]) -> bool {
+    !(bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed)
+}
+
 impl PublicKey {
     /// Reads and checks 32 raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Length)?;
+        if !y_below_p(&arr) {
+            return Err(KeyError::NotCanonical);
+        }
         let key = VerifyingKey::from_bytes(&arr).map_err(|_| KeyError::NotAPoint)?;
         if key.is_weak() {
             return Err(KeyError::Weak);
@@ -220,8 +236,14 @@ impl<'de> serde::Deserialize<'de> for Signature {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         let mut arr = [0u8; 64];
+        // Lower case only, as for keys and ids: one spelling per value.
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(serde::de::Error::custom(
+                "a signature is 128 lowercase hex digits",
+            ));
+        }
         hex::decode_to_slice(text.as_bytes(), &mut arr)
-            .map_err(|_| serde::de::Error::custom("a signature is 128 hex digits"))?;
+            .map_err(|_| serde::de::Error::custom("a signature is 128 lowercase hex digits"))?;
         Ok(Signature(arr))
     }
 }

@@ -184,7 +184,8 @@ pub fn consistency_plan(old: u64, new: u64) -> Result<ProofPlan, ProofError> {
     }
     // RFC 9162 SUBPROOF(m, D[start:start+len], whole), walked from the top
     // down. Each step emits one range; the proof lists them bottom-up, so
-    // they are collected here and reversed. At most 64 steps are taken.
+    // they are collected here and reversed. At most 64 steps are taken, and
+    // the old tree's own range may follow them: at most 65 ranges.
     let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(64);
     let (mut start, mut len, mut m) = (0u64, new, old);
     // Whether the old tree is a complete subtree of the new tree: its root is

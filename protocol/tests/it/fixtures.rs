@@ -19,6 +19,39 @@ pub fn public(n: u8) -> PublicKey {
     PublicKey::of(&key(n))
 }
 
+/// A signature by `key(n)` over `message` whose R is the identity point
+/// (small order), with `S = k·a`: the verification equation holds without
+/// the cofactor, so the lenient rules accept it; the strict rules must not.
+pub fn small_order_r_signature(n: u8, message: &[u8]) -> Signature {
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let expanded = Sha512::digest([n; 32]);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&expanded[..32]);
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let k: [u8; 64] = Sha512::new()
+        .chain_update(r)
+        .chain_update(public(n).as_bytes())
+        .chain_update(message)
+        .finalize()
+        .into();
+    let s = Scalar::from_bytes_mod_order_wide(&k) * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&r);
+    sig[32..].copy_from_slice(s.as_bytes());
+    Signature::from_array(sig)
+}
+
+/// Another spelling of the point with y = 3 (not of small order): y + p,
+/// which RFC 8032 refuses and a lenient decoder reduces.
+pub const NON_CANONICAL_KEY: &str =
+    "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f";
+
 /// `2026-11-01T00:00:00Z` plus `minutes`.
 pub fn at(minutes: i64) -> Timestamp {
     Timestamp::from_unix_millis(1_793_491_200_000 + minutes * 60_000).expect("in range")

@@ -408,6 +408,33 @@ fn signatures_are_verified_strictly() {
     let mut identity = [0u8; 32];
     identity[0] = 1;
     assert!(PublicKey::from_bytes(&identity).is_err());
+    // A signature whose R has small order satisfies the equation without
+    // the cofactor: only the lenient rules accept it.
+    let message = pae(STATEMENT_PAYLOAD_TYPE, env.payload());
+    let sig = fixtures::small_order_r_signature(1, &message);
+    assert!(public(1).verify_lenient(&message, &sig));
+    assert!(public(1).verify(&message, &sig).is_err());
+    let forged = Envelope::from_parts(*env.author(), sig, env.payload().to_vec());
+    assert!(matches!(forged.open(), Err(EnvelopeError::BadSignature(_))));
+}
+
+#[test]
+fn a_key_has_one_spelling() {
+    // y + p names the same point as y = 3, which is a valid key.
+    let mut three = [0u8; 32];
+    three[0] = 3;
+    assert!(PublicKey::from_bytes(&three).is_ok());
+    assert_eq!(
+        PublicKey::from_hex(fixtures::NON_CANONICAL_KEY).unwrap_err(),
+        kaitiaki_protocol::keys::KeyError::NotCanonical
+    );
+    // Below p, every y with the top bits set is read as written.
+    let mut below = hex::decode(fixtures::NON_CANONICAL_KEY).unwrap();
+    below[0] = 0xec;
+    assert_ne!(
+        PublicKey::from_bytes(&below).err(),
+        Some(kaitiaki_protocol::keys::KeyError::NotCanonical)
+    );
 }
 
 /// Adds the Ed25519 group order L to a little-endian scalar in place.

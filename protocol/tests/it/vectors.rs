@@ -179,6 +179,30 @@ fn failures() -> Vec<(&'static str, &'static str, Refusal, Value)> {
         },
         weak,
     );
+    let mut spelled = good.to_dsse();
+    spelled.signatures[0].keyid = fixtures::NON_CANONICAL_KEY.into();
+    dsse(
+        "fail_key_not_canonical",
+        "a public key whose y coordinate is written as p or more",
+        |e| {
+            malformed(
+                e,
+                "keyid: the public key is not in its canonical encoding (its y coordinate is not below p)",
+            )
+        },
+        spelled,
+    );
+    let small_r = Envelope::from_parts(
+        *good.author(),
+        fixtures::small_order_r_signature(1, &pae(STATEMENT_PAYLOAD_TYPE, good.payload())),
+        good.payload().to_vec(),
+    );
+    dsse(
+        "fail_small_order_r",
+        "a signature whose R has small order (valid only under the lenient rules)",
+        |e| matches!(e, EnvelopeError::BadSignature(k) if **k == public(1)),
+        small_r.to_dsse(),
+    );
     let mut two = good.to_dsse();
     two.signatures.push(two.signatures[0].clone());
     dsse(
