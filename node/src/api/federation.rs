@@ -194,6 +194,7 @@ pub async fn remove_peer(
     Path(origin): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<PeerStatus>> {
+    peer_origin(&origin)?;
     own_key_only(
         &app,
         &headers,
@@ -218,6 +219,18 @@ pub async fn remove_peer(
     }
 }
 
+/// Refuses a path's origin that no peer can have, before its signature is
+/// checked: the two signed `DELETE` paths are then never the same bytes
+/// (`a%2Fquarantine` decodes to a `/`, which no origin holds).
+fn peer_origin(origin: &str) -> ApiResult<()> {
+    kaitiaki_protocol::statement::limits::check_network(origin).map_err(|e| {
+        ApiError::not_found(format!(
+            "no peer can be named {origin:?}: a log's name {}",
+            e.problem
+        ))
+    })
+}
+
 /// The answer to lifting a quarantine.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Forgiven {
@@ -238,6 +251,7 @@ pub async fn forgive(
     Path(origin): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Forgiven>> {
+    peer_origin(&origin)?;
     own_key_only(
         &app,
         &headers,

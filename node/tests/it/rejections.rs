@@ -152,6 +152,31 @@ async fn unknown_paths_and_methods_are_json_errors() {
         );
     }
 
+    // A peer's origin that no log can have is refused before any
+    // signature is asked for: `a%2Fquarantine` would otherwise sign the
+    // same path as lifting the quarantine of `a`.
+    for path in [
+        "/v1/peers/a%2Fquarantine",
+        "/v1/peers/Upper.example",
+        "/v1/peers/a%2Fb/quarantine",
+    ] {
+        let r = node.http.delete(node.at(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}: {body}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("no peer can be named"),
+            "{path}: {body}"
+        );
+    }
+
     // A body that does not exist has no members and governs no datasets.
     let nobody = "00".repeat(32);
     for path in [
