@@ -236,4 +236,36 @@ mod tests {
         assert_eq!(s, before);
         assert_eq!(Sum::from_bytes(&before.to_bytes()), before);
     }
+
+    fn lower_hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The known answers of PROTOCOL.md §9.5: two terms, one with a key
+    /// whose length takes two LEB128 bytes, and the state hash of a store
+    /// holding just those two entries (their sum, little-endian).
+    #[test]
+    fn terms_and_their_sum_match_the_protocol() {
+        use crate::store::StoreWrite;
+        let a = term(Table::Statements, b"abc", b"xyz").to_bytes();
+        assert_eq!(
+            lower_hex(&a),
+            "08ef060d9b3ae9db0a289c06c471c40350b71e0ed56ef2e52ec7716b5d8ca382"
+        );
+        let long = [b'k'; 300];
+        let b = term(Table::Requests, &long, b"").to_bytes();
+        assert_eq!(
+            lower_hex(&b),
+            "3f648a30b7d64ba9b85ec1b20cfcb6fb5ea045ae1d94f47143b7b0af1ca60eb7"
+        );
+        let mut store = crate::MemStore::default();
+        store
+            .put(Table::Statements, b"abc", b"xyz")
+            .expect("in memory");
+        store.put(Table::Requests, &long, b"").expect("in memory");
+        assert_eq!(
+            lower_hex(&recompute_state_hash(&store)),
+            "4753913d52113585c3865db9d06d7bffae5764bcf202e757727e221b7a32b239"
+        );
+    }
 }

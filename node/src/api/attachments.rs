@@ -380,3 +380,71 @@ fn is_member(app: &AppState, body: &StatementId, key: &PublicKey) -> ApiResult<b
     kaitiaki_governance::query::holds_seat(app.shared.storage.state(), body, &KeyBytes::of(key))
         .map_err(|e| ApiError::internal(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The known answers in `protocol/vectors/request/`: the message each
+    /// request signs and the header that carries the signature, from a
+    /// fixed key. `KAITIAKI_REGENERATE_VECTORS=1` rewrites the file after a
+    /// deliberate change (of PROTOCOL.md §8.7 too).
+    #[test]
+    fn signed_requests_match_their_vectors() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let time = Timestamp::parse("2026-11-01T09:30:00Z").expect("time");
+        let cases = [
+            (
+                "iwi.example",
+                "GET",
+                format!("/v1/attachments/{}", "ab".repeat(32)),
+            ),
+            (
+                "agency.example",
+                "DELETE",
+                "/v1/peers/iwi.example/quarantine".to_owned(),
+            ),
+            (
+                "agency.example",
+                "POST",
+                "/v1/peers?url=http%3A%2F%2Fiwi.example%3A7878&key=iwi.example%2Bab12cd34%2BAQ"
+                    .to_owned(),
+            ),
+        ];
+        let vectors: Vec<serde_json::Value> = cases
+            .iter()
+            .map(|(origin, method, path)| {
+                let message = signed_request_message(origin, method, path, &time.to_rfc3339());
+                let header = sign_request(&key, origin, method, path, time);
+                // The header's signature verifies over the message, strictly.
+                let sig = header.rsplit("sig=").next().expect("sig");
+                let sig = base64::engine::general_purpose::STANDARD
+                    .decode(sig)
+                    .expect("base64");
+                let sig = Signature::from_slice(&sig).expect("64 bytes");
+                PublicKey::of(&key)
+                    .verify(&message, &sig)
+                    .expect("verifies");
+                serde_json::json!({
+                    "seed": hex::encode([7u8; 32]),
+                    "key": PublicKey::of(&key).to_hex(),
+                    "origin": origin,
+                    "method": method,
+                    "path": path,
+                    "time": time.to_rfc3339(),
+                    "message": String::from_utf8(message).expect("UTF-8"),
+                    "header": header,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&vectors).expect("JSON") + "\n";
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../protocol/vectors/request/signed_request.json");
+        if std::env::var_os("KAITIAKI_REGENERATE_VECTORS").is_some() {
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&file, &text).expect("write");
+        }
+        let stored = std::fs::read_to_string(&file).expect("the vector file");
+        assert_eq!(stored, text, "{} differs", file.display());
+    }
+}

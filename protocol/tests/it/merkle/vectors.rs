@@ -263,3 +263,28 @@ fn known_subtree_hashes_are_what_is_stored() {
     }
     assert_eq!(count, 8 + 4 + 2 + 1);
 }
+
+/// The worked examples of PROTOCOL.md §6.1, as the text gives them.
+#[test]
+fn the_hashing_examples_of_the_protocol() {
+    use kaitiaki_protocol::merkle::{empty_root, node_hash};
+    let hex = |h: Hash| h.to_hex();
+    assert_eq!(
+        hex(empty_root()),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    let empty = leaf_hash(b"");
+    let zero = leaf_hash(&[0]);
+    assert_eq!(
+        hex(empty),
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    );
+    assert_eq!(
+        hex(zero),
+        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"
+    );
+    assert_eq!(
+        hex(node_hash(&empty, &zero)),
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"
+    );
+}
