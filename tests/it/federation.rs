@@ -130,52 +130,40 @@ fn a_node_follows_another_added_at_run_time() {
     );
     // A key that is not the one the node at that address signs with, or an
     // address ending in /v1, is refused before anything is sent.
-    let agency_key = crate::support::get_json(&format!("{}/v1/checkpoint", agency.url)).unwrap()
-        ["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let wrong = on_agency.run(&[
-        "peer",
-        "add",
-        &iwi.url,
-        "--peer-key",
-        &agency_key,
-        "--data",
-        agency_data.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&wrong.stderr);
+    let shown_key = |url: &str, path: &str| {
+        crate::support::get_json(&format!("{url}{path}")).unwrap()["verifier_key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let refused_with_key = |key: &str| {
+        let out = on_agency.run(&[
+            "peer",
+            "add",
+            &iwi.url,
+            "--peer-key",
+            key,
+            "--data",
+            agency_data.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "added under {key}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused_with_key(&shown_key(&agency.url, "/v1/checkpoint"));
     assert!(
-        !wrong.status.success()
-            && err.contains(&format!(
-                "the node at {} signs its log with the key {key_text}",
-                iwi.url
-            )),
+        err.contains(&format!(
+            "the node at {} signs its log with the key {key_text}",
+            iwi.url
+        )),
         "{err}"
     );
     // The iwi node's witness key, the other key it shows, is named as such.
-    let witness_key = crate::support::get_json(&format!("{}/v1/witness", iwi.url)).unwrap()
-        ["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let wrong = on_agency.run(&[
-        "peer",
-        "add",
-        &iwi.url,
-        "--peer-key",
-        &witness_key,
-        "--data",
-        agency_data.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&wrong.stderr);
+    let err = refused_with_key(&shown_key(&iwi.url, "/v1/witness"));
     assert!(
-        !wrong.status.success()
-            && err.contains(&format!(
-                "the key given is the witness key of the node at {}",
-                iwi.url
-            ))
-            && err.contains(&key_text),
+        err.contains(&format!(
+            "the key given is the witness key of the node at {}",
+            iwi.url
+        )) && err.contains(&key_text),
         "{err}"
     );
     let v1 = add_iwi(
