@@ -7,11 +7,10 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{get_json, Cli, NodeProc, BIN};
+use crate::support::{eventually, get_json, Cli, NodeProc, BIN};
 
 const LABELS: [&str; 3] = ["iwi", "Pacific", "agency"];
 const AGENCY_ORIGIN: &str = "agency.demo.kaitiaki.localhost";
@@ -38,18 +37,6 @@ fn urls(text: &str) -> Vec<String> {
 fn status(url: &str) -> u16 {
     crate::support::rt()
         .block_on(async { reqwest::get(url).await.map_or(0, |r| r.status().as_u16()) })
-}
-
-/// Polls `check` until it holds, for up to 30 s.
-fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match check() {
-            Ok(()) => return,
-            Err(e) if Instant::now() >= deadline => panic!("{what}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 fn demo(data: &std::path::Path, extra: &[&str]) -> String {

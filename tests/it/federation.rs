@@ -4,23 +4,9 @@
 //! checked on the follower, routing hints for a statement sent to the wrong
 //! node, and the evidence list.
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
-use crate::support::{Cli, NodeProc};
-
-/// Waits until `f` returns `Some`, or fails naming `what` and the last value.
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(last) if Instant::now() > deadline => panic!("{what}: {last}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-}
+use crate::support::{eventually, Cli, NodeProc};
 
 #[test]
 fn a_node_follows_another_added_at_run_time() {

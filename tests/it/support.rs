@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, Timestamp};
@@ -65,8 +65,13 @@ impl NodeProc {
 
     /// As [`NodeProc::start`], with extra `KAITIAKI_*` settings.
     pub fn start_with(data: &Path, env: &[(&str, &str)]) -> NodeProc {
+        Self::start_on(data, "127.0.0.1:0", env)
+    }
+
+    /// As [`NodeProc::start_with`], listening on `listen` (`host:port`).
+    pub fn start_on(data: &Path, listen: &str, env: &[(&str, &str)]) -> NodeProc {
         let mut cmd = serve_command();
-        cmd.args(["--listen", "127.0.0.1:0", "--data"]).arg(data);
+        cmd.args(["--listen", listen, "--data"]).arg(data);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -341,6 +346,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Polls `f` until it returns `Ok`, for up to 60 s, or fails naming `what`
+/// and the last error.
+pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() > deadline => panic!("{what}: {last}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
 }
