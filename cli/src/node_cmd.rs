@@ -198,8 +198,10 @@ fn damaged_data_advice(data_dir: &str) -> String {
          of the data directory and start the node again: it rebuilds tree/ and db/ from the \
          segments and copies its peers' logs anew. Peers added with `kaitiaki peer add` must \
          then be added again (those in the configuration are followed as before).\n\
-         - If a segment is damaged, restore the data directory from a backup. The nodes that \
-         follow this log hold a verified copy of every leaf they mirrored, to compare with."
+         - If a segment is damaged, restore the data directory from a backup. Every node that \
+         follows this log holds a verified copy of it, in the same files (mirrors/<origin>/log \
+         in its data directory): restore from whichever copy holds more records, before the \
+         node takes a new one (README: \"Backing up and restoring a node\")."
     )
 }
 

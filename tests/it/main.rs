@@ -7,6 +7,8 @@
 //!
 //! - [`attachments`] — confidential attachments: members fetch and erase
 //!   them, others are refused.
+//! - [`backup`] — a node whose disk is lost starts again from its key and
+//!   a peer's copy of its log.
 //! - [`story`] — two boards, a request, votes, approval, a report; `show`,
 //!   proofs and `log verify`, and tampered copies that must fail.
 //! - [`demo`] — the demo seeds once, reuses, resets, and covers every state.
@@ -26,6 +28,7 @@
 //!   (ignored by default; a release-build measurement).
 
 mod attachments;
+mod backup;
 mod cli_output;
 mod demo;
 mod federation;

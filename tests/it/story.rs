@@ -674,6 +674,7 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
         "no segment files",
         "kaitiaki log verify",
         "restore the data directory from a backup",
+        "holds a verified copy of it, in the same files (mirrors/<origin>/log",
     ] {
         assert!(err.contains(told), "{err}");
     }
