@@ -64,6 +64,8 @@ table! {
         "Submit the `attachment.commit` statement first (`kaitiaki attachment add` does both).";
     "method_not_allowed" => "The node does not accept that method on this path.",
         "Check the node's API document at /openapi.json.";
+    "entry_too_large" => "A leaf is too long for a tlog-tiles entry bundle, which gives each entry a 2-byte length.",
+        "Read that leaf from /v1/leaves/raw instead, as the node's message says.";
     // Governance: who may say what, and when.
     "key_revoked" => "Your key was revoked before this statement reached the log.",
         "Make a new key, announce it, and ask the body to add it.";
@@ -267,6 +269,18 @@ mod tests {
                 e.meaning.ends_with('.') && e.hint.ends_with('.'),
                 "{}",
                 e.code
+            );
+        }
+    }
+
+    #[test]
+    fn every_node_code_is_explained() {
+        // The node's own codes: in the main table, or, for those only a
+        // peer change meets, in the peers' table.
+        for &code in kaitiaki_node::error::code::ALL {
+            assert!(
+                explain(code).is_some() || PEER_EXPLANATIONS.iter().any(|e| e.code == code),
+                "{code} is not explained"
             );
         }
     }

@@ -77,6 +77,28 @@ pub mod code {
     pub const PEER_CONFLICT: &str = "peer_conflict";
     /// 501: an entry bundle would hold a leaf longer than its `u16` length can say.
     pub const ENTRY_TOO_LARGE: &str = "entry_too_large";
+
+    /// Every code above, for clients that must explain each one.
+    pub const ALL: &[&str] = &[
+        BAD_SIGNATURE,
+        MALFORMED,
+        PAYLOAD_TOO_LARGE,
+        WRONG_NETWORK,
+        NOT_FOUND,
+        RATE_LIMITED,
+        TIMEOUT,
+        BODY_TIMEOUT,
+        UNAVAILABLE,
+        INTERNAL,
+        UNAUTHORIZED,
+        FORBIDDEN,
+        STALE_REQUEST,
+        HASH_MISMATCH,
+        METHOD_NOT_ALLOWED,
+        NOT_COMMITTED,
+        PEER_CONFLICT,
+        ENTRY_TOO_LARGE,
+    ];
 }
 
 impl ApiError {
