@@ -265,6 +265,13 @@ async fn a_body_declared_too_large_is_refused_before_it_arrives() {
         let mut answer = String::new();
         tcp.read_to_string(&mut answer).await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        // The body was not read, so the connection carries nothing more.
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\nconnection: close\r\n"),
+            "{path}: {answer}"
+        );
         assert!(
             answer.contains("\"code\":\"payload_too_large\""),
             "{path}: {answer}"
