@@ -963,10 +963,21 @@ pub fn decisions_feed(
 
 /// A feed entry for a decision `d` about the request `id` (record `rec`):
 /// on the request itself (with its purpose), on a renewal or on a motion
-/// (with the reason given, and whether it changed anything).
+/// (with the requester's or the motion's reason, and whether it changed
+/// anything); each with the reason of the vote that decided it, the one
+/// reason the board's state keeps at hand, named as what it is.
 fn decision_entry(ctx: &Ctx<'_>, id: &StatementId, rec: &RequestRecord, d: &Decided<'_>) -> Entry {
     let body = ctx.body_name(&d.body);
     let o = d.decision.outcome;
+    let board_reason = ctx
+        .own_statement(&d.decision.vote)
+        .and_then(|s| match s.body {
+            Body::Vote(v) => Some(v.reason.trim().to_owned()),
+            _ => None,
+        })
+        .filter(|r| !r.is_empty())
+        .map(|r| format!(" The reason given with the board's deciding vote: {r}"))
+        .unwrap_or_default();
     let (title, summary) = match &d.on {
         VoteOn::Request => {
             let purpose = ctx
@@ -980,7 +991,7 @@ fn decision_entry(ctx: &Ctx<'_>, id: &StatementId, rec: &RequestRecord, d: &Deci
             (
                 format!("{body}: {word} — {}", rec.title),
                 format!(
-                    "{body} {} the request “{}”. Purpose: {purpose}",
+                    "{body} {} the request “{}”. Purpose: {purpose}{board_reason}",
                     word.to_lowercase(),
                     rec.title
                 ),
@@ -1001,20 +1012,24 @@ fn decision_entry(ctx: &Ctx<'_>, id: &StatementId, rec: &RequestRecord, d: &Deci
                 VoteOn::Motion { action } => format!("motion to {}", action_verb(*action)),
                 _ => "renewal".to_owned(),
             };
+            // The reason of whoever asked (the member who proposed the
+            // motion, the requester who asked for more time), not the
+            // board's: named as theirs.
             let reason = d
                 .statement
                 .and_then(|id| ctx.own_statement(&id))
                 .and_then(|s| match s.body {
-                    Body::ApprovalMotion(m) => Some(m.reason),
-                    Body::RenewalRequest(n) => Some(n.reason),
+                    Body::ApprovalMotion(m) => Some(("The motion's reason", m.reason)),
+                    Body::RenewalRequest(n) => Some(("The requester's reason", n.reason)),
                     _ => None,
                 })
-                .map(|r| format!(" The reason given: {r}"))
+                .filter(|(_, r)| !r.trim().is_empty())
+                .map(|(whose, r)| format!(" {whose}: {}", r.trim()))
                 .unwrap_or_default();
             (
                 format!("{body}: {short} {word} — {}", rec.title),
                 format!(
-                    "{body} {word} {what} of the request “{}”{nothing}.{reason}",
+                    "{body} {word} {what} of the request “{}”{nothing}.{reason}{board_reason}",
                     rec.title
                 ),
             )

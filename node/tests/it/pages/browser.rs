@@ -977,10 +977,14 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     for want in [
         format!("Te Poari Raraunga o Ngāti Tauira: motion to suspend carried — {title}"),
         format!("Te Poari Raraunga o Ngāti Tauira: renewal approved — {title}"),
-        format!("Te Poari Raraunga o Ngāti Tauira carried the motion to suspend the approval of the request “{title}”. The reason given: Tables were shared before review."),
+        // Each reason is named as whose it is: the motion's, the
+        // requester's, and the board's deciding vote's.
+        format!("Te Poari Raraunga o Ngāti Tauira carried the motion to suspend the approval of the request “{title}”. The motion's reason: Tables were shared before review. The reason given with the board's deciding vote: Agreed."),
+        format!("Te Poari Raraunga o Ngāti Tauira approved the renewal for 30 more days of the request “{title}”. The requester's reason: The linkage took longer. The reason given with the board's deciding vote: Agreed."),
     ] {
         assert!(feed.contains(&want), "missing {want:?}: {feed}");
     }
+    assert!(!feed.contains("The reason given:"), "{feed}");
 
     // The Pacific board carries a motion to reinstate what only the iwi
     // board suspended: it changes nothing, and every place says so.
