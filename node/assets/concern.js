@@ -93,7 +93,8 @@
     }).then(function (r) {
       if (r.ok) {
         form.elements.text.value = "";
-        say(result, "Thank you. Your concern is recorded as record #" + r.body.index + " of this node's log. Reload the page to see it.", "/records/" + r.body.id);
+        // The node answers with the leaf index, which counts from 0: people count from 1.
+        say(result, "Thank you. Your concern is recorded as record " + (Number(r.body.index) + 1) + " in this node's log. Reload the page to see it.", "/records/" + r.body.id);
       } else {
         say(result, "The node did not accept it: " + (r.body && r.body.message ? r.body.message : "unknown reason") + ". Nothing was recorded.");
       }

@@ -430,7 +430,7 @@ async fn record(
         },
         move |l, (check, concern)| {
             (
-                format!("Record #{}", check.index),
+                format!("Record {}", check.ordinal()),
                 verify::record_page(l, &info, check, concern.as_ref()),
             )
         },

@@ -255,6 +255,16 @@ pub fn check_inclusion(
     .map_err(|e| format!("the inclusion proof did not lead to the signed root: {e}"))
 }
 
+impl RecordCheck {
+    /// Where the record sits, as people count: "39 of 39" for the last of
+    /// 39 records (leaf index 38). The leaf index itself, which counts
+    /// from 0, is shown only where it is labelled as such, for people
+    /// checking with their own tools.
+    pub fn ordinal(&self) -> String {
+        format!("{} of {}", self.index.saturating_add(1), self.log.size)
+    }
+}
+
 /// A short line for the top of a record's page: where it is and whether
 /// it checked out.
 pub fn summary(check: &Option<RecordCheck>, id: &str) -> Markup {
@@ -267,10 +277,10 @@ pub fn summary(check: &Option<RecordCheck>, id: &str) -> Markup {
                             p {
                                 span.ok aria-hidden="true" { "✓ " }
                                 @if c.mirrored_from.is_some() {
-                                    "Record " strong { "#" (c.index) } " of the log of " code { (c.log.origin) } ", copied here from the node that runs it. "
+                                    "Record " strong { (c.ordinal()) } " in the log of " code { (c.log.origin) } ", copied here from the node that runs it. "
                                     "This node checked, just now, that it is included in the history that node signed (" (c.log.size) " records). "
                                 } @else {
-                                    "Record " strong { "#" (c.index) } " of this node's log. This node checked, just now, that it is included "
+                                    "Record " strong { (c.ordinal()) } " in this node's log. This node checked, just now, that it is included "
                                     "in the log its latest signed checkpoint (" (c.log.size) " records) describes. "
                                 }
                                 a href={ "/records/" (id) } { "See how, and check it yourself" }
@@ -460,7 +470,7 @@ pub fn record_page(
 ) -> Markup {
     html! {
         p.kicker { (l.ui("verification")) }
-        h1 { "Record #" (c.index) ": " (l.english(kind_words(&c.kind))) }
+        h1 { "Record " (c.ordinal()) ": " (l.english(kind_words(&c.kind))) }
         p.meta { "Kind of statement: " code { (c.kind) } }
         p.lead {
             "Signed by " (person(&c.author)) ". Made on " (date(c.created_at))
@@ -484,7 +494,7 @@ pub fn record_page(
                 }
                 li {
                     (mark(&c.included))
-                    "This record is record #" (c.index) " of that checkpoint: hashing the record and the " (c.proof.len())
+                    "This record is record " (c.ordinal()) " in that checkpoint: hashing the record and the " (c.proof.len())
                     " hashes of its inclusion proof gives exactly the root the checkpoint signs."
                     @if let Err(e) = &c.included { " " strong { (e) } }
                 }
@@ -513,6 +523,7 @@ pub fn record_page(
             }
             dl.facts {
                 dt { "Statement id" } dd { code.hash { (c.id) } }
+                dt { "Leaf index" } dd { code { (c.index) } " (leaf indexes count from 0, so this is record " (c.index.saturating_add(1)) ")" }
                 dt { "Leaf hash" } dd { code.hash { (c.leaf_hash) } }
                 dt { "Root hash" } dd { code.hash { (c.log.root) } }
                 dt { "Node key" } dd { code.hash { (c.log.verifier_key) } }

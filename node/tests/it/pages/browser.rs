@@ -601,6 +601,66 @@ async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
             .contains(&format!("/records/{concern}").as_str()),
         "{text}"
     );
+
+    // The concern is the log's last record: people count it from 1, as
+    // "record n of n", like the overview's count of records; the leaf
+    // index, which counts from 0, is given only as the leaf index.
+    let (size, _) = node.head().await;
+    let overview = html::parse(&node.text("/").await).expect("parses").text();
+    assert!(
+        overview.contains(&format!("holds {size} records")),
+        "{overview}"
+    );
+    let (_, page) = served(&node, &format!("/records/{concern}")).await;
+    let d = html::parse(&page).expect("parses");
+    let ordinal = format!("Record {size} of {size}");
+    let h1 = d.find("h1").first().map(|h| h.text()).unwrap_or_default();
+    assert!(h1.starts_with(&format!("{ordinal}: ")), "{h1}");
+    let title = d
+        .find("title")
+        .first()
+        .map(|t| t.text())
+        .unwrap_or_default();
+    assert!(title.starts_with(&ordinal), "{title}");
+    let text = d.text();
+    assert!(
+        text.contains(&format!(
+            "This record is record {size} of {size} in that checkpoint"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Leaf index{} (leaf indexes count from 0, so this is record {size})",
+            size - 1
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.to_lowercase().contains("record #"),
+        "no ordinal that reads off by one: {text}"
+    );
+    // The line atop the dataset's page counts its record the same way.
+    let (_, page) = served(&node, &path).await;
+    let summary = classed(
+        &html::parse(&page).expect("parses"),
+        "aside",
+        "verify-summary",
+    );
+    assert!(
+        summary.starts_with("✓ Record ")
+            && summary.contains(&format!(" of {size} in this node's log."))
+            && !summary.contains('#'),
+        "{summary}"
+    );
+    // The form's script counts from 1 too.
+    let js = node.text("/assets/concern.js").await;
+    assert!(
+        js.contains(
+            "\"Thank you. Your concern is recorded as record \" + (Number(r.body.index) + 1)"
+        ),
+        "{js}"
+    );
     node.stop().await;
 }
 
