@@ -189,7 +189,7 @@ fn raise(l: &Labels, (what, subject): (&str, &str), form: &ConcernForm) -> Marku
             }
             h4 { "What happens to your concern" }
             ol {
-                li { "Your words become a " strong { "signed statement" } " of the kind " code { "concern.raise" } " about this " (what) "." }
+                li { "Your words become a " strong { "signed statement" } ": a concern about this " (what) "." }
                 li { "It is signed with a " strong { "key" } ": a pair of numbers only its holder can sign with. The public half of the key is shown with your concern; it says nothing about who you are unless you announce a name with it." }
                 li { "This node checks the signature and adds the concern to its " strong { "public, append-only log" } ". Nobody, including the node's operator, can change or delete it afterwards, and anyone can check that it is there." }
                 li { "Your concern is public. Do not write anything you would not want everyone to read, such as names or health details." }

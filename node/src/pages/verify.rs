@@ -471,7 +471,6 @@ pub fn record_page(
     html! {
         p.kicker { (l.ui("verification")) }
         h1 { "Record " (c.ordinal()) ": " (l.english(kind_words(&c.kind))) }
-        p.meta { "Kind of statement: " code { (c.kind) } }
         p.lead {
             "Signed by " (person(&c.author)) ". Made on " (date(c.created_at))
             @if c.mirrored_from.is_some() {
@@ -523,6 +522,9 @@ pub fn record_page(
             }
             dl.facts {
                 dt { "Statement id" } dd { code.hash { (c.id) } }
+                // The kind as the log and the `kaitiaki` command name it;
+                // the heading above says it in words.
+                dt { "Kind of statement" } dd { code { (c.kind) } }
                 dt { "Leaf index" } dd { code { (c.index) } " (leaf indexes count from 0, so this is record " (c.index.saturating_add(1)) ")" }
                 dt { "Leaf hash" } dd { code.hash { (c.leaf_hash) } }
                 dt { "Root hash" } dd { code.hash { (c.log.root) } }

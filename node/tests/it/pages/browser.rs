@@ -640,6 +640,16 @@ async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
         !text.to_lowercase().contains("record #"),
         "no ordinal that reads off by one: {text}"
     );
+    // The kind in words for people; its code name only where people check
+    // the record with their own tools.
+    assert!(h1.ends_with(": a concern"), "{h1}");
+    let yourself = section(&d, "yourself");
+    assert!(
+        yourself.contains("Kind of statementconcern.raise"),
+        "{yourself}"
+    );
+    let before = &text[..text.find("Check it yourself").expect("the section")];
+    assert!(!before.contains("concern.raise"), "{before}");
     // The line atop the dataset's page counts its record the same way.
     let (_, page) = served(&node, &path).await;
     let summary = classed(

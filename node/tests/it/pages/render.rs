@@ -410,9 +410,12 @@ fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
         "new key, only for this concern",
         "Safe outputs",
         "Regular report next due on 5 April 2027.",
+        "Your words become a signed statement: a concern about this request.",
     ] {
         assert!(text.contains(want), "missing {want:?}");
     }
+    // The kind's code name is for the command line, not for people.
+    assert!(!text.contains("concern.raise"), "{text}");
     assert_eq!(
         d.by_id("concern-form").and_then(|f| f.attr("hidden")),
         Some(""),
