@@ -107,6 +107,33 @@ fn nice_max(n: u32) -> u32 {
     }
 }
 
+/// `n` requests, in words: "1 request", "2 requests".
+fn requests(n: u32) -> String {
+    format!("{n} {}", if n == 1 { "request" } else { "requests" })
+}
+
+/// A month's label ("Jan 2026") in full: "January 2026".
+fn long_label(label: &str) -> String {
+    chrono::NaiveDate::parse_from_str(&format!("1 {label}"), "%d %b %Y")
+        .map(|d| d.format("%B %Y").to_string())
+        .unwrap_or_else(|_| label.to_owned())
+}
+
+/// Whether the axis names month `i` of `months`: every other month
+/// (counting back from the latest) when there are many, but always the
+/// first, every January (the year changes there), and every month that has
+/// a bar, so no bar stands over an unnamed month.
+fn labelled(months: &[Month], i: usize) -> bool {
+    let Some(m) = months.get(i) else {
+        return false;
+    };
+    months.len() <= 6
+        || (months.len() - 1 - i) % 2 == 0
+        || i == 0
+        || m.label.starts_with("Jan")
+        || m.total() > 0
+}
+
 const SERIES: [(&str, &str); 5] = [
     ("approved", "Approved"),
     ("paused", "Approved, paused now"),
@@ -114,6 +141,17 @@ const SERIES: [(&str, &str); 5] = [
     ("waiting", "Still being decided"),
     ("other", "Ended another way"),
 ];
+
+/// What became of the requests of a series, in words for a tooltip.
+fn series_words(series: &str) -> &'static str {
+    match series {
+        "approved" => "approved",
+        "paused" => "approved and paused now",
+        "declined" => "declined",
+        "waiting" => "still being decided",
+        _ => "ended another way",
+    }
+}
 
 fn value(m: &Month, series: &str) -> u32 {
     match series {
@@ -178,15 +216,20 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
                 }
                 @for (i, m) in data.months.iter().enumerate() {
                     @let x = left + slot * i as f64 + (slot - bar) / 2.0;
+                    @let month = long_label(&m.label);
                     g {
-                        title { (m.label) ": " (m.total()) " requests" }
+                        title { (month) ": " (requests(m.total())) " in all" }
                         @for (key, from, to) in stack(m) {
-                            rect class={ "bar " (key) } x=(x) width=(bar) y=(y(to)) height=(y(from) - y(to)) {}
+                            // Each part of the bar names its own count and
+                            // what became of those requests.
+                            rect class={ "bar " (key) } x=(x) width=(bar) y=(y(to)) height=(y(from) - y(to)) {
+                                title { (month) ": " (requests(value(m, key))) ", " (series_words(key)) }
+                            }
                         }
                         @if m.total() > 0 {
                             text.count x=(x + bar / 2.0) y=(y(f64::from(m.total())) - 4.0) text-anchor="middle" { (m.total()) }
                         }
-                        @if (data.months.len() - 1 - i) % 2 == 0 || data.months.len() <= 6 {
+                        @if labelled(&data.months, i) {
                             text.axis x=(x + bar / 2.0) y=(h - bottom + 16.0) text-anchor="middle" {
                                 (m.label.split(' ').next().unwrap_or_default())
                             }
@@ -200,6 +243,7 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
                 }
             }
             figcaption {
+                p.small { "Requests received each month, " (long_label(&first)) " to " (long_label(&last)) ", by what has become of them." }
                 ul.legend {
                     @for (key, name) in SERIES {
                         li { span class={ "swatch " (key) } aria-hidden="true" {} (name) }
@@ -211,6 +255,10 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
             }
             details {
                 summary { "The numbers as a table" }
+                // Wider than a phone: the table scrolls sideways in its
+                // own box, which the keyboard can reach, rather than
+                // widening the page.
+                div.table-scroll role="region" aria-label="Requests received each month, as a table" tabindex="0" {
                 table {
                     caption.visually-hidden { "Requests received each month" }
                     thead { tr { th scope="col" { "Month" } @for (_, name) in SERIES { th scope="col" { (name) } } } }
@@ -219,6 +267,7 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
                             tr { th scope="row" { (m.label) } @for (key, _) in SERIES { td { (value(m, key)) } } }
                         }
                     }
+                }
                 }
             }
         }
@@ -257,6 +306,50 @@ mod tests {
         assert_eq!((data.months[11].paused, data.months[11].other), (1, 1));
         let total: u32 = data.months.iter().map(Month::total).sum();
         assert_eq!(total, 5);
+    }
+
+    #[test]
+    fn every_bar_has_its_month_named_and_each_part_says_what_it_counts() {
+        let now = t("2026-11-22T09:00:00Z");
+        // One request in January (a month the every-other rule leaves
+        // out), two in February: a bar on each.
+        let data = bin(
+            now,
+            &[
+                (t("2026-01-10T00:00:00Z"), RequestStatus::Approved),
+                (t("2026-02-10T00:00:00Z"), RequestStatus::Declined),
+                (t("2026-02-11T00:00:00Z"), RequestStatus::Declined),
+            ],
+            false,
+        );
+        for (i, m) in data.months.iter().enumerate() {
+            if m.total() > 0 {
+                assert!(labelled(&data.months, i), "{} has a bar", m.label);
+            }
+        }
+        // The first month is named, with its year.
+        assert!(labelled(&data.months, 0));
+        let svg = render("c", &data).into_string();
+        assert!(
+            svg.contains("<title>January 2026: 1 request, approved</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>February 2026: 2 requests, declined</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>January 2026: 1 request in all</title>"),
+            "{svg}"
+        );
+        assert!(!svg.contains("1 requests"), "{svg}");
+        assert!(
+            svg.contains(">2025</text>") && svg.contains(">2026</text>"),
+            "{svg}"
+        );
+        assert!(svg.contains("December 2025 to November 2026"), "{svg}");
+        // The table scrolls in its own box.
+        assert!(svg.contains("<div class=\"table-scroll\""), "{svg}");
     }
 
     #[test]
