@@ -99,6 +99,9 @@ pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) ->
                     div.wrap {
                         p.brand {
                             a href="/" { span lang="mi" { "Kaitiaki" } }
+                            // A space, so a long node name can go to the
+                            // next line on a narrow screen.
+                            " "
                             span.origin { (node.origin) }
                         }
                         p.tagline { (l.english(&l.text("site_tagline"))) }

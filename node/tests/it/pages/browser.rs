@@ -89,6 +89,142 @@ async fn screenshots(url: &str, name: &str) {
     }
 }
 
+/// How a page lays out at a given width: the document's scroll width and
+/// client width, and each block whose content overflows its own box (a
+/// word too long for its card), as `tag.class scrollWidth>clientWidth`.
+#[derive(Debug)]
+pub(super) struct Layout {
+    pub scroll: u64,
+    pub client: u64,
+    pub overflowing: Vec<String>,
+}
+
+/// How each page of `urls` lays out in a viewport `width` CSS pixels wide,
+/// with every `<details>` open as a reader may open it: a page that reflows
+/// (WCAG 1.4.10) is no wider than its viewport, and no block's content
+/// spills out of it. Measured through chromedriver, whose scripts run
+/// outside the pages' Content Security Policy.
+pub(super) async fn layouts(urls: &[String], width: u32) -> Vec<Layout> {
+    use serde_json::{json, Value};
+    const MEASURE: &str = "
+        document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+        var over = [];
+        document.querySelectorAll('body *').forEach(function (e) {
+            var s = getComputedStyle(e);
+            if (s.display === 'inline' || s.display === 'none' || s.overflowX !== 'visible' || e.closest('svg')) { return; }
+            if (e.scrollWidth > e.clientWidth + 1) {
+                over.push(e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className ? '.' + e.className.split(' ').join('.') : '')
+                    + ' ' + e.scrollWidth + '>' + e.clientWidth);
+            }
+        });
+        return [document.documentElement.scrollWidth, document.documentElement.clientWidth, over];";
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut driver = tokio::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver runs (apt-get install -y chromium-driver)");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{base}/status")).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chromedriver never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempdir();
+    let call = |method: reqwest::Method, path: String, body: Value| {
+        let req = http.request(method, format!("{base}{path}")).json(&body);
+        async move {
+            let r: Value = req
+                .send()
+                .await
+                .expect("chromedriver answers")
+                .json()
+                .await
+                .expect("JSON");
+            r
+        }
+    };
+    let session = call(
+        reqwest::Method::POST,
+        "/session".into(),
+        json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": chromium(),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                     format!("--window-size={width},900"),
+                     format!("--user-data-dir={}", profile.path().display())],
+        }}}}),
+    )
+    .await;
+    let id = session["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {session}"))
+        .to_owned();
+    // The viewport exactly `width` wide, as on a phone.
+    call(
+        reqwest::Method::POST,
+        format!("/session/{id}/goog/cdp/execute"),
+        json!({"cmd": "Emulation.setDeviceMetricsOverride",
+               "params": {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": true}}),
+    )
+    .await;
+    let mut out = Vec::new();
+    for url in urls {
+        call(
+            reqwest::Method::POST,
+            format!("/session/{id}/url"),
+            json!({ "url": url }),
+        )
+        .await;
+        let r = call(
+            reqwest::Method::POST,
+            format!("/session/{id}/execute/sync"),
+            json!({ "script": MEASURE, "args": [] }),
+        )
+        .await;
+        let w = |i: usize| {
+            r["value"][i]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{url}: {r}"))
+        };
+        out.push(Layout {
+            scroll: w(0),
+            client: w(1),
+            overflowing: r["value"][2]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    call(reqwest::Method::DELETE, format!("/session/{id}"), json!({})).await;
+    let _ = driver.kill().await;
+    out
+}
+
+/// Asserts that each page of `urls` reflows at 320 CSS pixels, a phone's
+/// narrowest width (WCAG 1.4.10).
+pub(super) async fn assert_reflows_at_320(urls: &[String]) {
+    for (url, l) in urls.iter().zip(layouts(urls, 320).await) {
+        assert_eq!(l.client, 320, "{url}: the viewport is a phone's");
+        assert!(
+            l.scroll <= l.client && l.overflowing.is_empty(),
+            "{url} does not reflow at 320 px: {l:?}"
+        );
+    }
+}
+
 /// The page's HTML as the server sent it, checked for validity and
 /// accessibility.
 async fn served(node: &TestNode, path: &str) -> (u16, String) {
@@ -318,6 +454,11 @@ async fn pages_show_the_story_in_a_browser() {
         screenshots(&node.at(path), name).await;
     }
     screenshots(&node.at(&missing), "not-found").await;
+
+    // At 320 CSS pixels, a phone's width, every page reflows (WCAG 1.4.10):
+    // nothing, not even the chart's table, makes it wider than the screen.
+    let urls: Vec<String> = pages.iter().map(|(path, _)| node.at(path)).collect();
+    assert_reflows_at_320(&urls).await;
     node.stop().await;
 }
 

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kaitiaki_node::config::{WitnessPeer, WitnessedLog};
+use kaitiaki_node::config::{PeerConfig, WitnessPeer, WitnessedLog};
 use kaitiaki_node::pages::labels::Labels;
 use kaitiaki_node::pages::layout::{self, Nav, NodeInfo};
 use kaitiaki_node::pages::verify::{self, Evidence, LogStatus, WitnessCheck};
@@ -43,21 +43,46 @@ fn witness_verifier() -> CosignatureVerifier {
 
 /// A witness node for the test log, and the log's node asking it to cosign.
 async fn witnessed_pair(log_dir: &Path, witness_dir: &Path) -> (TestNode, TestNode) {
+    witnessed_pair_named(log_dir, witness_dir, (ORIGIN, WITNESS_ORIGIN), false).await
+}
+
+/// As [`witnessed_pair`], with the two nodes' origins given; with
+/// `follow`, the log's node also keeps a copy of the witness's own log.
+async fn witnessed_pair_named(
+    log_dir: &Path,
+    witness_dir: &Path,
+    (log_origin, witness_origin): (&str, &str),
+    follow: bool,
+) -> (TestNode, TestNode) {
     write_node_key(witness_dir, WITNESS_SEED);
     let mut wc = support::config(witness_dir);
-    wc.origin = WITNESS_ORIGIN.into();
+    wc.origin = witness_origin.into();
     wc.witness.logs = vec![WitnessedLog {
         origin: None,
-        key: log_verifier().to_string(),
+        key: NoteSigner::from_seed(name(log_origin), &LOG_SEED)
+            .verifier()
+            .to_string(),
     }];
     let witness = TestNode::start_with(wc).await;
 
     write_node_key(log_dir, LOG_SEED);
     let mut lc = support::config(log_dir);
+    lc.origin = log_origin.into();
     lc.witness.witnesses = vec![WitnessPeer {
         url: witness.url.clone(),
-        key: witness_verifier().to_string(),
+        key: Cosigner::from_seed(name(witness_origin), &WITNESS_SEED)
+            .verifier()
+            .to_string(),
     }];
+    if follow {
+        lc.peers = vec![PeerConfig {
+            url: witness.url.clone(),
+            key: NoteSigner::from_seed(name(witness_origin), &WITNESS_SEED)
+                .verifier()
+                .to_string(),
+            witness: false,
+        }];
+    }
     let log = TestNode::start_with(lc).await;
     (log, witness)
 }
@@ -209,6 +234,42 @@ async fn pages_verify_real_witness_cosignatures_and_refuse_tampered_ones() {
     assert!(!text.contains('✗'), "{text}");
     assert!(!text.contains("verified, cosigned"), "{text}");
 
+    log.stop().await;
+    witness.stop().await;
+}
+
+/// At 320 CSS pixels, a phone's width, the overview and a record page
+/// reflow (WCAG 1.4.10) even when every name is one long word: the node's
+/// own name in the header and footer, a witness's name and the name of a
+/// log this node copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_reflow_at_320_px_with_long_names() {
+    // No hyphen or space in either, where a line could break.
+    const LOG: &str = "whanauoracommunitydatagovernance.iwiexample.nz";
+    const WITNESS: &str = "pacificcommunitiesindependentwitness.example.org.nz";
+    let (log_dir, witness_dir) = (tempdir(), tempdir());
+    let (log, witness) =
+        witnessed_pair_named(log_dir.path(), witness_dir.path(), (LOG, WITNESS), true).await;
+    let first = announce(1, "reflow");
+    let (status, reply) = log.post(&first).await;
+    assert_eq!(status, 201, "{reply}");
+    cosigned_note(&log, 1).await;
+
+    let record = format!("/records/{}", first.id().to_hex());
+    // The long names are on the pages: in the header, as a witness, and
+    // as a log copied here.
+    for path in ["/", record.as_str()] {
+        let text = page_text(&log, path).await;
+        assert!(
+            text.contains(&format!("{WITNESS} (key id ")),
+            "{path}: {text}"
+        );
+        assert!(text.contains(LOG), "{path}: {text}");
+    }
+    let overview = page_text(&log, "/").await;
+    assert!(overview.contains(&format!("{WITNESS} — ")), "{overview}");
+
+    super::browser::assert_reflows_at_320(&[log.at("/"), log.at(&record)]).await;
     log.stop().await;
     witness.stop().await;
 }
