@@ -253,8 +253,11 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
         }
         section aria-labelledby="datasets" {
             h2 #datasets { (l.ui("datasets")) }
-            @if v.datasets.is_empty() { p { "This board governs no datasets yet." } }
-            ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } }
+            @if v.datasets.is_empty() {
+                p { "This board governs no datasets yet." }
+            } @else {
+                ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } }
+            }
         }
         section aria-labelledby="waiting" {
             h2 #waiting { "Waiting for the board's vote" }
@@ -278,8 +281,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
             h2 #decided { (l.ui("decisions")) }
             p { "Every request this board must decide, oldest first. "
                 a href={ "/bodies/" (v.id) "/feed.atom" } { (l.text("feed")) } }
-            @if v.decisions.is_empty() { p { "No requests have come to this board yet." } }
-            ol.timeline {
+            @if v.decisions.is_empty() { p { "No requests have come to this board yet." } } @else { ol.timeline {
                 @for d in &v.decisions {
                     li {
                         article.request {
@@ -293,7 +295,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                         }
                     }
                 }
-            }
+            } }
             (pager(l, &format!("/bodies/{}", v.id), "", v.after.as_deref(), v.next.as_deref()))
         }
     }

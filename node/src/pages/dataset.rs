@@ -226,13 +226,16 @@ fn code_list(l: &Labels, codes_: &[String], empty: &str) -> Markup {
 pub fn list(l: &Labels, items: &[DatasetCard], after: Option<&str>, next: Option<&str>) -> Markup {
     html! {
         h1 { (l.ui("datasets")) }
-        @if items.is_empty() { p { "No datasets are registered here yet." } }
-        ul.cards {
-            @for d in items {
-                li.card {
-                    h2.h3 { a href={ "/datasets/" (d.id) } { (d.name) } }
-                    p { (d.description) }
-                    p.meta { "Held by " (d.steward) @if d.under_rahui { " · " strong.flag { span lang="mi" { "Rāhui" } " in force" } } }
+        @if items.is_empty() {
+            p { "No datasets are registered here yet." }
+        } @else {
+            ul.cards {
+                @for d in items {
+                    li.card {
+                        h2.h3 { a href={ "/datasets/" (d.id) } { (d.name) } }
+                        p { (d.description) }
+                        p.meta { "Held by " (d.steward) @if d.under_rahui { " · " strong.flag { span lang="mi" { "Rāhui" } " in force" } } }
+                    }
                 }
             }
         }

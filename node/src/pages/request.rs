@@ -648,9 +648,19 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                 }
             }
         }
+        // Reports and outputs are owed only once access is given: a request
+        // never approved has none due, and the page says so rather than
+        // "none yet".
+        @let never_approved = v.approved_at.is_none() && v.reports.is_empty() && v.outputs.is_empty();
         section aria-labelledby="reports" {
             h2 #reports { (l.ui("reports")) }
-            @if v.reports.is_empty() { p { "No use reports have been filed yet." } }
+            @if never_approved {
+                @if matches!(v.status, Some(RequestStatus::Submitted | RequestStatus::UnderReview)) {
+                    p { "No access to the data has been given yet, so no use reports or outputs are due yet." }
+                } @else {
+                    p { "No access to the data was given, so no use reports or outputs are due." }
+                }
+            } @else if v.reports.is_empty() { p { "No use reports have been filed yet." } }
             // With a report overdue, the next due date is the one after it.
             @for (k, due) in &v.overdue {
                 p.next-report { (report_kind(*k)) " report " strong { "overdue" } " since " (date(*due)) "." }
@@ -671,14 +681,19 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                     @if !r.incidents.is_empty() { h4 { "Incidents reported" } ul { @for i in &r.incidents { li { (i) } } } }
                 }
             }
-            h3 { (l.ui("outputs")) }
-            @if v.outputs.is_empty() { p { "No outputs yet." } }
-            ul.plain {
-                @for o in &v.outputs {
-                    li {
-                        strong { (o.title) } " · " (output_status(o.status))
-                        @if let Some(link) = &o.link { " · " a href=(link) rel="nofollow" { "where to find it" } }
-                        br; span.meta { "Content hash " code.hash { (o.hash) } " · " (check_link(&o.id)) }
+            @if !never_approved {
+                h3 { (l.ui("outputs")) }
+                @if v.outputs.is_empty() {
+                    p { "No outputs yet." }
+                } @else {
+                    ul.plain {
+                        @for o in &v.outputs {
+                            li {
+                                strong { (o.title) } " · " (output_status(o.status))
+                                @if let Some(link) = &o.link { " · " a href=(link) rel="nofollow" { "where to find it" } }
+                                br; span.meta { "Content hash " code.hash { (o.hash) } " · " (check_link(&o.id)) }
+                            }
+                        }
                     }
                 }
             }

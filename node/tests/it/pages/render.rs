@@ -991,6 +991,10 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
     };
     let html = page("Board", body::render(&l, &b));
     assert_accessible("board with an amendment", &html);
+    // No datasets and no decisions yet: said in words, with no empty list.
+    for empty in ["<ul class=\"plain\"></ul>", "<ol class=\"timeline\"></ol>"] {
+        assert!(!html.contains(empty), "{html}");
+    }
     let d = parse(&html).expect("parses");
     assert!(d.text().contains("1 proposed change"), "{}", d.text());
     let waits = d
@@ -1216,4 +1220,54 @@ fn a_concern_record_shows_the_concern_its_subject_and_each_response() {
         text.contains("· Open") && !text.contains("waiting for"),
         "a response that does not count closes nothing: {text}"
     );
+}
+
+/// A request that never had access owes no reports or outputs: its page
+/// says so instead of "none yet", and lists no empty outputs.
+#[test]
+fn a_request_never_approved_says_no_reports_are_due() {
+    let l = Labels::built_in();
+    for (status, want) in [
+        (
+            RequestStatus::Declined,
+            "No access to the data was given, so no use reports or outputs are due.",
+        ),
+        (
+            RequestStatus::Withdrawn,
+            "No access to the data was given, so no use reports or outputs are due.",
+        ),
+        (
+            RequestStatus::UnderReview,
+            "No access to the data has been given yet, so no use reports or outputs are due yet.",
+        ),
+    ] {
+        let mut v = request_view();
+        v.status = Some(status);
+        v.approved_at = None;
+        v.expires_at = None;
+        v.next_report = None;
+        let html = page("Request", request::render(&l, &v));
+        assert_accessible("request never approved", &html);
+        let d = parse(&html).expect("parses");
+        let reports = d
+            .find("section")
+            .into_iter()
+            .find(|s| s.attr("aria-labelledby") == Some("reports"))
+            .expect("the reports section")
+            .text();
+        assert!(reports.contains(want), "{status:?}: {reports}");
+        for not in ["No use reports have been filed yet.", "No outputs yet."] {
+            assert!(!reports.contains(not), "{status:?}: {reports}");
+        }
+        assert!(!html.contains("<ul class=\"plain\"></ul>"), "{html}");
+    }
+    // An approved request with nothing filed yet says "yet", and still
+    // lists no empty outputs.
+    let html = page("Request", request::render(&l, &request_view()));
+    let text = parse(&html).expect("parses").text();
+    assert!(
+        text.contains("No use reports have been filed yet.") && text.contains("No outputs yet."),
+        "{text}"
+    );
+    assert!(!html.contains("<ul class=\"plain\"></ul>"), "{html}");
 }
