@@ -193,6 +193,52 @@ pub fn notice_words(days: u32) -> String {
     }
 }
 
+/// What became of a charter change, in a word: approved, declined, or
+/// still only proposed.
+fn amendment_state(a: &AmendmentItem) -> &'static str {
+    match a.decision {
+        Some((Outcome::Approved, _)) => "approved",
+        Some((Outcome::Declined, _)) => "declined",
+        None => "proposed",
+    }
+}
+
+/// The charter changes counted by what became of them: "1 approved
+/// change", "2 approved changes and 1 proposed change".
+fn amendment_counts(amendments: &[AmendmentItem]) -> String {
+    let parts: Vec<String> = ["approved", "declined", "proposed"]
+        .into_iter()
+        .filter_map(|state| {
+            let n = amendments
+                .iter()
+                .filter(|a| amendment_state(a) == state)
+                .count();
+            (n > 0).then(|| counted(n, &format!("{state} change"), &format!("{state} changes")))
+        })
+        .collect();
+    match parts.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The heading over the charter changes: what they all are, when they
+/// are all one thing; else neutral, as each says what became of it and
+/// the count above says how many of each.
+fn amendment_heading(amendments: &[AmendmentItem]) -> &'static str {
+    let first = amendments.first().map(amendment_state);
+    if amendments.iter().all(|a| Some(amendment_state(a)) == first) {
+        match first {
+            Some("approved") => "Approved changes to the charter",
+            Some("declined") => "Declined changes to the charter",
+            _ => "Proposed changes to the charter",
+        }
+    } else {
+        "Changes to the charter"
+    }
+}
+
 /// The board page's main content.
 pub fn render(l: &Labels, v: &BodyView) -> Markup {
     html! {
@@ -206,10 +252,10 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
             dl.facts {
                 @if let Some(f) = v.founded { dt { "Founded" } dd { (date(f)) } }
                 dt { "Its decisions are recorded on" } dd { code { (v.home_log) } }
-                dt { "Charter changes" } dd { @if v.amendments.is_empty() { "None proposed" } @else { a href="#amendments" { (counted(v.amendments.len(), "proposed change", "proposed changes")) } ", each decided by the board's own rule" } }
+                dt { "Charter changes" } dd { @if v.amendments.is_empty() { "None proposed" } @else { a href="#amendments" { (amendment_counts(&v.amendments)) } ", each decided by the board's own rule" } }
             }
             @if !v.amendments.is_empty() {
-                h3 #amendments { "Proposed changes to the charter" }
+                h3 #amendments { (amendment_heading(&v.amendments)) }
                 ol.timeline.amendments {
                     @for a in &v.amendments {
                         li {

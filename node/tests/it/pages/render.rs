@@ -996,7 +996,20 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
         assert!(!html.contains(empty), "{html}");
     }
     let d = parse(&html).expect("parses");
-    assert!(d.text().contains("1 proposed change"), "{}", d.text());
+    // The change was approved: it is counted and headed as approved, not
+    // as proposed.
+    assert!(
+        d.text().contains("1 approved change, each decided"),
+        "{}",
+        d.text()
+    );
+    assert!(!d.text().contains("1 proposed change"), "{}", d.text());
+    let heading = |d: &super::html::El| {
+        d.by_id("amendments")
+            .map(|h| h.text())
+            .expect("the changes' heading")
+    };
+    assert_eq!(heading(&d), "Approved changes to the charter");
     let waits = d
         .find("section")
         .into_iter()
@@ -1033,11 +1046,28 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
     assert!(d
         .hrefs()
         .contains(&format!("/records/{}", "aa".repeat(32)).as_str()));
+    // Approved, declined and undecided together: each counted as what it
+    // is, under a heading that claims none of them for all.
+    let mut declined = b.amendments[0].clone();
+    declined.decision = Some((Outcome::Declined, at("2026-11-03T00:00:00Z")));
+    let mut open = b.amendments[0].clone();
+    open.decision = None;
+    b.amendments.extend([declined, open.clone(), open]);
+    let d = parse(&page("Board", body::render(&l, &b))).expect("parses");
+    assert!(
+        d.text()
+            .contains("1 approved change, 1 declined change and 2 proposed changes, each decided"),
+        "{}",
+        d.text()
+    );
+    assert_eq!(heading(&d), "Changes to the charter");
+    b.amendments.truncate(1);
     b.amendments[0].decision = None;
-    let text = parse(&page("Board", body::render(&l, &b)))
-        .expect("parses")
-        .text();
+    let d = parse(&page("Board", body::render(&l, &b))).expect("parses");
+    let text = d.text();
     assert!(text.contains("Not decided yet"), "{text}");
+    assert!(text.contains("1 proposed change, each decided"), "{text}");
+    assert_eq!(heading(&d), "Proposed changes to the charter");
 }
 
 fn search_view() -> kaitiaki_node::pages::search::SearchView {
