@@ -12,7 +12,7 @@ use kaitiaki_protocol::{Body, StatementId, Timestamp};
 
 use super::body::{
     notice_words, rule_words, AmendmentItem, AmendmentVote, BodyDecision, BodyView, FollowUp,
-    WaitingLine,
+    WaitNote, WaitingLine,
 };
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
@@ -674,7 +674,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
 /// What waits for a board's vote, in lines for its page.
 fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
     let page = |r: &StatementId| format!("/requests/{}", r.to_hex());
-    let paused = |p: bool| p.then(|| "votes paused by a rāhui".to_owned());
+    let paused = |p: bool| p.then_some(WaitNote::Paused);
     let mut out: Vec<WaitingLine> = w
         .requests
         .iter()
@@ -683,14 +683,7 @@ fn waiting_lines(ctx: &Ctx<'_>, w: &lists::Waiting) -> Vec<WaitingLine> {
             what: "The request".into(),
             title: r.request.title.clone(),
             since: r.request.submitted.at,
-            note: paused(r.paused).or_else(|| {
-                r.notice_until.map(|n| {
-                    format!(
-                        "open for community comment until {}",
-                        super::layout::date_text(n)
-                    )
-                })
-            }),
+            note: paused(r.paused).or_else(|| r.notice_until.map(WaitNote::CommentUntil)),
         })
         .collect();
     out.extend(w.renewals.iter().map(|n| WaitingLine {

@@ -124,7 +124,27 @@ pub struct WaitingLine {
     /// When it was received, asked for or proposed.
     pub since: Timestamp,
     /// Why no vote can count yet, if so (a notice period, a rāhui).
-    pub note: Option<String>,
+    pub note: Option<WaitNote>,
+}
+
+/// Why no vote on something waiting can count yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitNote {
+    /// A rāhui on one of its datasets pauses the votes.
+    Paused,
+    /// It is open for community comment until then.
+    CommentUntil(Timestamp),
+}
+
+/// A [`WaitNote`] in words, its te reo Māori words marked and its date a
+/// `<time>`.
+fn wait_note(l: &Labels, n: &WaitNote) -> Markup {
+    html! {
+        @match n {
+            WaitNote::Paused => { (l.english("votes paused by a rāhui")) }
+            WaitNote::CommentUntil(t) => { "open for community comment until " (date(*t)) }
+        }
+    }
 }
 
 /// Everything a board's page shows.
@@ -316,7 +336,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                             (w.what) " "
                             a href=(w.href) { @if w.title.is_empty() { "(see the proposed changes)" } @else { (w.title) } }
                             br;
-                            span.meta { "since " (date(w.since)) @if let Some(n) = &w.note { " · " (n) } }
+                            span.meta { "since " (date(w.since)) @if let Some(n) = &w.note { " · " (wait_note(l, n)) } }
                         }
                     }
                 }

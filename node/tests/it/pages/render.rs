@@ -973,7 +973,14 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
                 what: "The request".into(),
                 title: "Rangatahi wellbeing".into(),
                 since: at("2026-11-01T00:00:00Z"),
-                note: Some("open for community comment until 15 November 2026".into()),
+                note: Some(body::WaitNote::CommentUntil(at("2026-11-15T00:00:00Z"))),
+            },
+            body::WaitingLine {
+                href: format!("/requests/{}", "45".repeat(32)),
+                what: "The request".into(),
+                title: "Housing and schools".into(),
+                since: at("2026-11-01T00:00:00Z"),
+                note: Some(body::WaitNote::Paused),
             },
             body::WaitingLine {
                 href: "#amendments".into(),
@@ -1025,6 +1032,31 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
         assert!(waits.contains(want), "missing {want:?}: {waits}");
     }
     assert!(!waits.contains("Nothing waits"), "{waits}");
+    // The rāhui is marked as te reo, and the closing date is a <time>.
+    let waiting = d
+        .find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some("waiting"))
+        .expect("a waiting section");
+    assert!(
+        waits.contains("since 1 November 2026 · votes paused by a rāhui"),
+        "{waits}"
+    );
+    assert!(
+        waiting
+            .find("span")
+            .iter()
+            .any(|s| s.attr("lang") == Some("mi") && s.text() == "rāhui"),
+        "{waits}"
+    );
+    assert!(
+        waiting.find("time").iter().any(|t| {
+            t.attr("datetime")
+                .is_some_and(|d| d.starts_with("2026-11-15"))
+                && t.text() == "15 November 2026"
+        }),
+        "{waits}"
+    );
     let text = d
         .find("ol")
         .into_iter()
