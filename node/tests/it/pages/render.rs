@@ -1333,3 +1333,21 @@ fn a_request_never_approved_says_no_reports_are_due() {
     );
     assert!(!html.contains("<ul class=\"plain\"></ul>"), "{html}");
 }
+
+/// No two entries of the glossary share a name: a reader telling two
+/// codes apart by their names must be able to.
+#[test]
+fn glossary_names_are_distinct() {
+    let l = Labels::built_in();
+    let html = page("Glossary", kaitiaki_node::pages::search::glossary(&l));
+    assert_accessible("glossary", &html);
+    let mut seen = std::collections::BTreeMap::new();
+    for (code, k) in l.codes() {
+        if let Some(other) = seen.insert(k.name.clone(), code.clone()) {
+            panic!("{other} and {code} are both called {:?}", k.name);
+        }
+    }
+    let text = parse(&html).expect("parses").text();
+    assert!(text.contains("Any commercial request"), "{text}");
+    assert!(text.contains("Unlike “Any commercial request”"), "{text}");
+}
