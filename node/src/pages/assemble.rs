@@ -64,11 +64,30 @@ fn card(
     }
 }
 
+/// How many boards the overview shows; `/bodies` lists them all.
+const OVERVIEW_BODIES: usize = 12;
+
+/// A board's card, for the overview and `/bodies`.
+fn body_card(
+    ctx: &Ctx<'_>,
+    id: &StatementId,
+    b: &kaitiaki_governance::bodies::BodyRecord,
+) -> BodyCard {
+    BodyCard {
+        id: id.to_hex(),
+        name: b.name.clone(),
+        members: query::members(ctx.store(), id)
+            .map(|m| m.len())
+            .unwrap_or(0),
+        valid: b.valid,
+    }
+}
+
 /// The overview.
 pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
     let s = ctx.store();
     let datasets = lists::datasets(s, None, 12).map_err(GatherError::of)?;
-    let bodies = lists::bodies(s, None, 12).map_err(GatherError::of)?;
+    let bodies = lists::bodies(s, None, OVERVIEW_BODIES).map_err(GatherError::of)?;
     let rahui = lists::rahui_in_force(s, ctx.now, None, 10).map_err(GatherError::of)?;
     let overdue = lists::overdue_reports(s, ctx.now, None, 10).map_err(GatherError::of)?;
     let until = ctx.now.plus_days(super::overview::DUE_SOON_DAYS);
@@ -81,15 +100,11 @@ pub fn overview(ctx: &Ctx<'_>) -> Gathered<OverviewView> {
             .iter()
             .map(|(id, d)| card(ctx, id, d))
             .collect(),
+        more_bodies: bodies.next.is_some(),
         bodies: bodies
             .items
             .iter()
-            .map(|(id, b)| BodyCard {
-                id: id.to_hex(),
-                name: b.name.clone(),
-                members: query::members(s, id).map(|m| m.len()).unwrap_or(0),
-                valid: b.valid,
-            })
+            .map(|(id, b)| body_card(ctx, id, b))
             .collect(),
         rahui: rahui
             .items
@@ -1278,6 +1293,18 @@ pub fn datasets(
     let page = lists::datasets(ctx.store(), after.as_ref(), PAGE).map_err(GatherError::of)?;
     Ok((
         page.items.iter().map(|(i, d)| card(ctx, i, d)).collect(),
+        page.next.map(|c| c.to_hex()),
+    ))
+}
+
+/// One page of `/bodies`: every board, by id, a page at a time.
+pub fn bodies(ctx: &Ctx<'_>, after: Option<Cursor>) -> Gathered<(Vec<BodyCard>, Option<String>)> {
+    let page = lists::bodies(ctx.store(), after.as_ref(), PAGE).map_err(GatherError::of)?;
+    Ok((
+        page.items
+            .iter()
+            .map(|(i, b)| body_card(ctx, i, b))
+            .collect(),
         page.next.map(|c| c.to_hex()),
     ))
 }

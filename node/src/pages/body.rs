@@ -9,7 +9,7 @@ use maud::{html, Markup};
 
 use super::labels::Labels;
 use super::layout::{check_link, counted, date, pager, person, prose, status, Person};
-use super::overview::{outcome_key, outcome_words};
+use super::overview::{outcome_key, outcome_words, BodyCard};
 use super::request::{
     choice_label, decided_on, decision_chip, no_change_why, tally_words, undecided, VoteOn,
 };
@@ -256,6 +256,26 @@ fn amendment_heading(amendments: &[AmendmentItem]) -> &'static str {
         }
     } else {
         "Changes to the charter"
+    }
+}
+
+/// `/bodies`: one page of every governance board this node knows.
+pub fn list(l: &Labels, items: &[BodyCard], after: Option<&str>, next: Option<&str>) -> Markup {
+    html! {
+        h1 { (l.ui("bodies")) }
+        @if items.is_empty() {
+            p { "No governance board has a charter here yet." }
+        } @else {
+            ul.cards {
+                @for b in items {
+                    li.card {
+                        h2.h3 { a href={ "/bodies/" (b.id) } { (b.name) } }
+                        p.meta { (b.members) " members" @if !b.valid { " · this charter does not count (see its page)" } }
+                    }
+                }
+            }
+        }
+        (pager(l, "/bodies", "", after, next))
     }
 }
 

@@ -15,6 +15,14 @@
 //! 5. This module — routes, thin handlers, and the router's fallback (an
 //!    HTML 404 for any unknown address outside the API).
 //!
+//! The routes: `/` (the overview); `/datasets` and `/bodies` (every
+//! dataset and every board, a page at a time); `/datasets/{id}`,
+//! `/bodies/{id}` and `/requests/{id}` (each taking a short id too, and
+//! redirecting), with `/datasets/{id}/feed.atom` and
+//! `/bodies/{id}/feed.atom` (Atom feeds);
+//! `/requests` (every request, filtered); `/records/{id}` (any record,
+//! checked against the signed log); `/glossary`; and `/assets/…`.
+//!
 //! **Invariant:** no page does work proportional to the whole log. Lists
 //! walk one page of a governance index by cursor; a record's page reads
 //! that record's own statements; the overview's recent decisions read a
@@ -73,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/datasets/{id}/feed.atom", get(dataset_feed))
         .route("/requests", get(search))
         .route("/requests/{id}", get(request))
+        .route("/bodies", get(bodies))
         .route("/bodies/{id}", get(body))
         .route("/bodies/{id}/feed.atom", get(body_feed))
         .route("/records/{id}", get(record))
@@ -289,6 +298,30 @@ async fn datasets(
             (
                 l.text("datasets"),
                 dataset::list(l, items, shown.as_deref(), next.as_deref()),
+            )
+        },
+    )
+    .await
+}
+
+async fn bodies(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<After>, QueryRejection>,
+) -> Response {
+    let node = node_info(&app, &headers);
+    let after = cursor(&q);
+    let shown = after.as_ref().map(Cursor::to_hex);
+    respond(
+        app,
+        node,
+        Nav::None,
+        ("page", "/bodies".into()),
+        move |c| assemble::bodies(c, after.clone()).map(Some),
+        move |l, (items, next)| {
+            (
+                l.text("bodies"),
+                body::list(l, items, shown.as_deref(), next.as_deref()),
             )
         },
     )

@@ -133,6 +133,8 @@ pub struct OverviewView {
     pub more_datasets: bool,
     /// Governance boards (first page).
     pub bodies: Vec<BodyCard>,
+    /// Whether there are more boards than shown.
+    pub more_bodies: bool,
     /// Rāhui in force now.
     pub rahui: Vec<RahuiItem>,
     /// The most recent decisions, newest first.
@@ -282,6 +284,7 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                         }
                     }
                 }
+                @if v.more_bodies { p { a href="/bodies" { "All boards" } } }
             }
         }
         (log_status(l, &v.log))

@@ -1328,3 +1328,80 @@ async fn a_short_id_leads_to_its_page() {
     assert_eq!(status, 404);
     node.stop().await;
 }
+
+/// Every board is listed at `/bodies`, a page at a time, and the overview,
+/// which shows only the first boards, links there when there are more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_board_is_listed_a_page_at_a_time() {
+    use kaitiaki_protocol::statement::{BodyCharter, DecisionRule, Member};
+    use kaitiaki_protocol::PublicKey;
+    let (_dir, node, story) = seeded().await;
+    // The story's two boards and 20 more: more than the overview shows
+    // (12) and than one page lists (20).
+    let chair = crate::support::key(1);
+    for i in 0..20 {
+        seed::say(
+            &node,
+            &chair,
+            Body::BodyCharter(BodyCharter {
+                name: format!("Example board {i:02}"),
+                description: "A board for the list.".into(),
+                home_log: crate::support::ORIGIN.into(),
+                members: vec![Member {
+                    key: PublicKey::of(&chair),
+                    role: "chair".into(),
+                }],
+                rule: DecisionRule::Threshold { k: 1 },
+                notice_days: 0,
+            }),
+        )
+        .await;
+    }
+    let (_, overview) = served(&node, "/").await;
+    let d = html::parse(&overview).expect("parses");
+    let boards = section(&d, "boards");
+    assert_eq!(boards.matches(" members").count(), 12, "{boards}");
+    assert!(
+        d.find("a")
+            .iter()
+            .any(|a| a.attr("href") == Some("/bodies") && a.text() == "All boards"),
+        "{boards}"
+    );
+
+    let (status, first) = served(&node, "/bodies").await;
+    assert_eq!(status, 200);
+    let d = html::parse(&first).expect("parses");
+    let mut listed: Vec<String> = d
+        .hrefs()
+        .into_iter()
+        .filter(|h| h.starts_with("/bodies/"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(listed.len(), 20, "{first}");
+    let next = d
+        .find("a")
+        .into_iter()
+        .find(|a| a.attr("rel") == Some("next"))
+        .and_then(|a| a.attr("href"))
+        .expect("a next page")
+        .to_owned();
+    assert!(next.starts_with("/bodies?after="), "{next}");
+    let (status, second) = served(&node, &next).await;
+    assert_eq!(status, 200);
+    let d = html::parse(&second).expect("parses");
+    listed.extend(
+        d.hrefs()
+            .into_iter()
+            .filter(|h| h.starts_with("/bodies/"))
+            .map(str::to_owned),
+    );
+    assert_eq!(listed.len(), 22, "{second}");
+    for board in [story.iwi_board, story.pacific_board] {
+        assert!(listed.contains(&format!("/bodies/{board}")), "{listed:?}");
+    }
+    assert!(
+        !d.find("a").iter().any(|a| a.attr("rel") == Some("next")),
+        "the last page"
+    );
+    node.stop().await;
+}

@@ -60,6 +60,7 @@ fn empty_overview() -> OverviewView {
     OverviewView {
         datasets: vec![],
         more_datasets: false,
+        more_bodies: false,
         bodies: vec![],
         rahui: vec![],
         decisions: vec![],
@@ -97,6 +98,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
     let v = OverviewView {
         datasets: vec![],
         more_datasets: false,
+        more_bodies: false,
         bodies: vec![],
         rahui: vec![RahuiItem {
             dataset: "11".repeat(32),
