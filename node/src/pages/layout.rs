@@ -72,6 +72,19 @@ const UNANNOUNCED: &str = "Someone who has not said who they are";
 
 /// A whole page.
 pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) -> Markup {
+    page_with_feed(l, node, title, nav, None, main)
+}
+
+/// A whole page that offers an Atom feed, `(address, title)`, advertised in
+/// its head so that feed readers and browsers find it from the page.
+pub fn page_with_feed(
+    l: &Labels,
+    node: &NodeInfo,
+    title: &str,
+    nav: Nav,
+    feed: Option<(&str, &str)>,
+    main: Markup,
+) -> Markup {
     let item = |target: Nav, href: &str, key: &str| {
         html! {
             li {
@@ -92,6 +105,9 @@ pub fn page(l: &Labels, node: &NodeInfo, title: &str, nav: Nav, main: Markup) ->
                 title { (title) " · Kaitiaki · " (node.origin) }
                 link rel="stylesheet" href="/assets/style.css";
                 link rel="icon" href="data:,";
+                @if let Some((href, feed_title)) = feed {
+                    link rel="alternate" type="application/atom+xml" title=(feed_title) href=(href);
+                }
             }
             body {
                 a.skip href="#main" { (l.ui("skip_to_content")) }

@@ -19,7 +19,7 @@
 //! dataset and every board, a page at a time); `/datasets/{id}`,
 //! `/bodies/{id}` and `/requests/{id}` (each taking a short id too, and
 //! redirecting), with `/datasets/{id}/feed.atom` and
-//! `/bodies/{id}/feed.atom` (Atom feeds);
+//! `/bodies/{id}/feed.atom` (Atom feeds, which those pages advertise);
 //! `/requests` (every request, filtered); `/records/{id}` (any record,
 //! checked against the signed log); `/glossary`; and `/assets/…`.
 //!
@@ -229,6 +229,20 @@ async fn respond<V: Send + 'static>(
     gather: impl Fn(&Ctx<'_>) -> Gathered<Option<V>> + Send + 'static,
     render: impl FnOnce(&Labels, &V) -> (String, Markup),
 ) -> Response {
+    respond_with_feed(app, node, nav, (what, path), None, gather, render).await
+}
+
+/// As [`respond`], for a page with an Atom feed at `feed`, which its head
+/// advertises under the feed's own title ("Decisions: " and the page's).
+async fn respond_with_feed<V: Send + 'static>(
+    app: AppState,
+    node: NodeInfo,
+    nav: Nav,
+    (what, path): (&str, String),
+    feed: Option<String>,
+    gather: impl Fn(&Ctx<'_>) -> Gathered<Option<V>> + Send + 'static,
+    render: impl FnOnce(&Labels, &V) -> (String, Markup),
+) -> Response {
     let l = labels(&app);
     let shared = Arc::clone(&app.shared);
     let info = node.clone();
@@ -243,7 +257,12 @@ async fn respond<V: Send + 'static>(
     match got {
         Ok(Ok(Some(v))) => {
             let (title, body) = render(&l, &v);
-            html(StatusCode::OK, layout::page(&l, &node, &title, nav, body))
+            let feed_title = feed_title(&title);
+            let feed = feed.as_deref().map(|href| (href, feed_title.as_str()));
+            html(
+                StatusCode::OK,
+                layout::page_with_feed(&l, &node, &title, nav, feed, body),
+            )
         }
         Ok(Ok(None)) => not_found_page(&l, &node, what, &path),
         Ok(Err(e)) => error_page(&l, &node, &e),
@@ -382,11 +401,13 @@ async fn dataset(
     // A cursor that cannot be read starts the list from the beginning,
     // as on `/datasets`: the dataset is there either way.
     let after = cursor(&q);
-    respond(
+    let feed = format!("{path}/feed.atom");
+    respond_with_feed(
         app,
         node,
         Nav::None,
         ("dataset", path),
+        Some(feed),
         move |c| assemble::dataset(c, &did, after.clone()),
         |l, v| (v.name.clone(), dataset::render(l, v)),
     )
@@ -427,11 +448,13 @@ async fn body(
     };
     // As on a dataset's page.
     let after = cursor(&q);
-    respond(
+    let feed = format!("{path}/feed.atom");
+    respond_with_feed(
         app,
         node,
         Nav::None,
         ("governance board", path),
+        Some(feed),
         move |c| assemble::body(c, &bid, after.clone()),
         |l, v| (v.name.clone(), body::render(l, v)),
     )
@@ -504,6 +527,11 @@ async fn glossary(State(app): State<AppState>, headers: HeaderMap) -> Response {
     )
 }
 
+/// The title of the feed of the dataset or board called `name`.
+fn feed_title(name: &str) -> String {
+    format!("Decisions: {name}")
+}
+
 async fn feed_response(app: AppState, headers: HeaderMap, id: String, of_body: bool) -> Response {
     let node = node_info(&app, &headers);
     let kind = if of_body { "bodies" } else { "datasets" };
@@ -538,14 +566,7 @@ async fn feed_response(app: AppState, headers: HeaderMap, id: String, of_body: b
                 )
             };
             let Some(name) = name else { return Ok(None) };
-            assemble::decisions_feed(
-                &ctx,
-                &filter,
-                &fid,
-                format!("Decisions: {name}"),
-                &page_path,
-            )
-            .map(Some)
+            assemble::decisions_feed(&ctx, &filter, &fid, feed_title(&name), &page_path).map(Some)
         };
         shared.storage.consistent(gather)
     })

@@ -840,6 +840,31 @@ async fn feeds_tell_of_a_rahui() {
             "{entry}"
         );
         assert!(entry.contains("approved uses are paused"), "{entry}");
+
+        // The page the feed is of advertises it in its head, under the
+        // feed's own title, so a feed reader finds it from the page.
+        let page = path.trim_end_matches("/feed.atom");
+        let (_, html) = served(&node, page).await;
+        let d = html::parse(&html).expect("parses");
+        let head = d.find("head");
+        let links = head.first().map(|h| h.find("link")).unwrap_or_default();
+        let feed_title = feed
+            .split("<title>")
+            .nth(1)
+            .and_then(|t| t.split("</title>").next())
+            .expect("the feed's title");
+        assert!(
+            links.iter().any(|l| l.attr("rel") == Some("alternate")
+                && l.attr("type") == Some("application/atom+xml")
+                && l.attr("href") == Some(path.as_str())
+                && l.attr("title") == Some(feed_title)),
+            "{page} does not advertise {path} as {feed_title:?}: {html}"
+        );
+    }
+    // Pages without a feed advertise none.
+    for page in ["/".to_owned(), format!("/requests/{}", story.approved)] {
+        let (_, html) = served(&node, &page).await;
+        assert!(!html.contains("application/atom+xml"), "{page}");
     }
     // The wellbeing data has no rāhui, and its feed says none.
     let feed = node
