@@ -177,8 +177,9 @@ pub fn render(l: &Labels, v: &SearchView) -> Markup {
             }
             section aria-labelledby="results" {
                 h2 #results { "Results" }
-                @if v.results.is_empty() { p { "No requests match." } }
-                ol.results {
+                @if v.results.is_empty() { p { "No requests match." } } @else {
+                    p.small.order { (order_words(l, f)) }
+                    ol.results {
                     @for r in &v.results {
                         li {
                             a href={ "/requests/" (r.id) } { strong { (r.title) } }
@@ -187,11 +188,35 @@ pub fn render(l: &Labels, v: &SearchView) -> Markup {
                             span.meta { (date(r.submitted)) " · " (person(&r.requester)) " · " (r.datasets.join("; ")) }
                         }
                     }
-                }
+                } }
                 (pager(l, "/requests", &f.query(), f.after.as_deref(), v.next.as_deref()))
             }
         }
     }
+}
+
+/// How the results are ordered, in words. With no dataset, board or
+/// requester chosen the list walks the requests stage by stage (see
+/// `kaitiaki_governance::lists::requests`), oldest first within each
+/// stage; otherwise it is oldest first.
+fn order_words(l: &Labels, f: &Filters) -> String {
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    if given(&f.dataset) || given(&f.body) || given(&f.requester) || given(&f.status) {
+        return "Oldest first.".into();
+    }
+    let name = |s: RequestStatus| l.term(Section::Status, s.as_str()).en.to_lowercase();
+    format!(
+        "Listed stage by stage, oldest first within each stage: {}, {}, {} (including any {} or {} since), {}, {}, {}, then {}.",
+        name(RequestStatus::Submitted),
+        name(RequestStatus::UnderReview),
+        name(RequestStatus::Approved),
+        name(RequestStatus::Suspended),
+        name(RequestStatus::Expired),
+        name(RequestStatus::Declined),
+        name(RequestStatus::Withdrawn),
+        name(RequestStatus::Revoked),
+        name(RequestStatus::Completed),
+    )
 }
 
 /// The filters' query with the requester replaced by `key`.

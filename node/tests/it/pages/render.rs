@@ -1353,3 +1353,33 @@ fn glossary_names_are_distinct() {
     assert!(text.contains("Any commercial request"), "{text}");
     assert!(text.contains("Unlike “Any commercial request”"), "{text}");
 }
+
+/// The list of requests says how it is ordered: stage by stage when no
+/// dataset, board or requester is chosen, else oldest first.
+#[test]
+fn the_request_list_says_how_it_is_ordered() {
+    use kaitiaki_node::pages::search;
+    let l = Labels::built_in();
+    let order = |v: &search::SearchView| {
+        let html = page("Requests", search::render(&l, v));
+        assert_accessible("requests", &html);
+        let d = parse(&html).expect("parses");
+        d.find("p")
+            .into_iter()
+            .find(|p| p.attr("class").is_some_and(|c| c.contains("order")))
+            .map(|p| p.text())
+    };
+    let mut v = search_view();
+    assert_eq!(
+        order(&v).as_deref(),
+        Some(
+            "Listed stage by stage, oldest first within each stage: waiting for the boards, \
+             being decided, approved (including any suspended or expired since), declined, \
+             withdrawn, revoked, then completed."
+        )
+    );
+    v.filters.dataset = Some("33".repeat(32));
+    assert_eq!(order(&v).as_deref(), Some("Oldest first."));
+    v.results.clear();
+    assert_eq!(order(&v), None, "nothing listed, no order to tell");
+}
