@@ -108,7 +108,15 @@ impl Labels {
             .reviewed_by
             .clone()
             .filter(|r| !r.trim().is_empty());
-        let mi_words = file.meta.mi_words.clone().unwrap_or_default();
+        // A blank word would match everywhere, and find nothing to mark.
+        let mi_words = file
+            .meta
+            .mi_words
+            .iter()
+            .flatten()
+            .map(|w| w.trim().to_owned())
+            .filter(|w| !w.is_empty())
+            .collect();
         Ok(Labels {
             file,
             reviewed_by,
@@ -225,19 +233,23 @@ impl Labels {
     pub fn english(&self, text: &str) -> Markup {
         let mut parts: Vec<(bool, &str)> = Vec::new();
         let mut rest = text;
-        'outer: while !rest.is_empty() {
-            for w in &self.mi_words {
-                if let Some(at) = find_word(rest, w) {
-                    if at > 0 {
-                        parts.push((false, &rest[..at]));
-                    }
-                    parts.push((true, &rest[at..at + w.len()]));
-                    rest = &rest[at + w.len()..];
-                    continue 'outer;
-                }
+        while !rest.is_empty() {
+            // The word that occurs first (the longest, where two start
+            // together), so that no word is passed over for a later one.
+            let found = self
+                .mi_words
+                .iter()
+                .filter_map(|w| find_word(rest, w).map(|at| (at, w.len())))
+                .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)));
+            let Some((at, len)) = found else {
+                parts.push((false, rest));
+                break;
+            };
+            if at > 0 {
+                parts.push((false, &rest[..at]));
             }
-            parts.push((false, rest));
-            break;
+            parts.push((true, &rest[at..at + len]));
+            rest = &rest[at + len..];
         }
         html! {
             @for (mi, p) in parts {
@@ -280,6 +292,9 @@ impl Labels {
 /// The first place `word` occurs in `text` as a whole word (not inside a
 /// longer word), as a byte offset.
 fn find_word(text: &str, word: &str) -> Option<usize> {
+    if word.is_empty() {
+        return None;
+    }
     let mut from = 0;
     while let Some(i) = text[from..].find(word) {
         let at = from + i;
@@ -328,6 +343,20 @@ mod tests {
         assert!(html.contains("<span lang=\"mi\">whānau</span>,"), "{html}");
         assert!(html.contains("whānaunga"), "{html}");
         assert_eq!(html.matches("lang=\"mi\"").count(), 2, "{html}");
+    }
+
+    #[test]
+    fn every_word_is_marked_whatever_the_order_of_the_list() {
+        // The list names "whānau" before "rāhui"; the text has them the
+        // other way round. A blank word in a board's file is ignored.
+        let l = Labels::parse("[meta]\nmi_words = [\"\", \"whānau\", \"  \", \"rāhui\"]\n")
+            .expect("parse");
+        let html = l.english("A rāhui, then whānau.").into_string();
+        assert_eq!(
+            html,
+            "A <span lang=\"mi\">rāhui</span>, then <span lang=\"mi\">whānau</span>."
+        );
+        assert_eq!(find_word("anything", ""), None);
     }
 
     #[test]
