@@ -210,6 +210,9 @@ pub struct WitnessPeer {
     pub key: String,
 }
 
+/// The largest `limits.max_batch_leaves` a node accepts.
+pub const MAX_BATCH_LEAVES: usize = 1 << 20;
+
 /// Request and resource limits. They protect the node from any one client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -233,7 +236,8 @@ pub struct Limits {
     pub tile_rate_burst: u32,
     /// How long a request may take before it is answered with `timeout`.
     pub request_timeout_ms: u64,
-    /// The most leaves the sequencer commits with one `fdatasync`.
+    /// The most leaves the sequencer commits with one `fdatasync` (1 to
+    /// [`MAX_BATCH_LEAVES`]).
     pub max_batch_leaves: usize,
     /// The largest confidential attachment, in bytes.
     pub max_attachment_bytes: usize,
@@ -412,8 +416,13 @@ impl Config {
         if self.limits.max_page == 0 {
             return Err(invalid("limits.max_page", "must be at least 1"));
         }
-        if self.limits.max_batch_leaves == 0 {
-            return Err(invalid("limits.max_batch_leaves", "must be at least 1"));
+        // The sequencer's queue holds four batches: a larger figure would
+        // ask for a queue no system can give, and stop the node at start.
+        if !(1..=MAX_BATCH_LEAVES).contains(&self.limits.max_batch_leaves) {
+            return Err(invalid(
+                "limits.max_batch_leaves",
+                &format!("must be from 1 to {MAX_BATCH_LEAVES}"),
+            ));
         }
         if self.limits.request_timeout_ms == 0 {
             return Err(invalid("limits.request_timeout_ms", "must be at least 1"));
@@ -516,6 +525,10 @@ mod tests {
                 "replication.batch_leaves",
             ),
             ("[limits]\nmax_page = 0", "limits.max_page"),
+            (
+                "[limits]\nmax_batch_leaves = 2305843009213693952",
+                "limits.max_batch_leaves",
+            ),
             (
                 "[limits]\nmax_statements_per_request = 0",
                 "limits.max_statements_per_request",
