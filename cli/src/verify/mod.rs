@@ -796,7 +796,14 @@ fn audit(
         Ok(v) => v,
         Err(e) => return fail(summary, Fault::general(crate::output::error_text(&e))),
     };
-    let total = a.size + a.plan.mirrors.iter().map(|m| m.size).sum::<u64>();
+    // Sizes a node or a data directory merely states (a mirror's, before
+    // its checkpoint is checked) size the progress bar and nothing else,
+    // so they are added without overflow and without trust.
+    let total = a
+        .plan
+        .mirrors
+        .iter()
+        .fold(a.size, |t, m| t.saturating_add(m.size));
     let progress = if printer.json() {
         ProgressBar::hidden()
     } else {
