@@ -71,8 +71,12 @@ pub const DEFAULT_NODE: &str = "http://127.0.0.1:7878";
 /// What `/healthz` says about a node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Health {
-    /// `ok`, or `failed` when the node refuses writes.
+    /// `ok`; `failed` when the node refuses writes after a storage fault;
+    /// `refusing_statements` when a peer holds more of its log than it does.
     pub status: String,
+    /// Why the node refuses new statements, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// The log's origin.
     pub origin: String,
     /// The network served.
@@ -399,9 +403,25 @@ impl Client {
         read_capped(resp, cap, what).await
     }
 
-    /// `GET /healthz`.
+    /// `GET /healthz`. A node that answers 503 with its health is up and
+    /// says what it will not do (take writes); that is its health too,
+    /// and the node's refusal of a statement then tells the rest.
     pub async fn health(&self) -> Result<Health> {
-        self.get_json("/healthz", "the health check").await
+        let what = "the health check";
+        let req = self
+            .http
+            .get(self.url("/healthz"))
+            .build()
+            .context("cannot build the HTTP request")?;
+        let resp = self.execute(req, what).await?;
+        if resp.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            let body = read_capped(resp, JSON_CAP, what).await?;
+            return serde_json::from_slice(&body).with_context(|| {
+                format!("the node answered HTTP 503 to {what}, and not with its health")
+            });
+        }
+        let resp = self.send_checked(resp, what).await.map_err(of_read)?;
+        read_json(resp, what).await
     }
 
     /// `POST /v1/statements` with one envelope.

@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub last_time: AtomicI64,
     // Flipped at shutdown so long-lived streams end and the server can drain.
     pub closing: watch::Sender<bool>,
+    // What peers' copies of this log say of it: see `replication::own_log`.
+    pub own_log: crate::replication::own_log::OwnLogCheck,
 }
 
 impl Shared {
@@ -184,6 +186,7 @@ impl Node {
             committed_seq: AtomicU64::new(0),
             last_time: AtomicI64::new(last_time),
             closing: watch::channel(false).0,
+            own_log: Default::default(),
         };
 
         let indexed = shared.storage.indexed_size()?;
@@ -240,6 +243,26 @@ impl Node {
             "node opened"
         );
 
+        // A log indexed anew from its segments may be a restored copy
+        // shorter than what peers hold: new statements wait until each
+        // peer followed has been asked (`replication::own_log`).
+        if indexed == 0 && report.size > 0 {
+            let followed: Vec<String> = shared
+                .replication
+                .peers()
+                .iter()
+                .filter(|f| {
+                    // Followers of quarantined peers ask nothing until forgiven.
+                    !matches!(
+                        f.status().state,
+                        crate::replication::PeerState::Removed
+                            | crate::replication::PeerState::Quarantined
+                    )
+                })
+                .map(|f| f.peer.origin.clone())
+                .collect();
+            shared.own_log.hold_for(followed);
+        }
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
         for followed in shared.replication.peers() {
             // Peers added at run time in an earlier life witness both ways

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::story::{request, two_boards};
-use crate::support::{checkpoint, eventually, get_json, Cli, NodeProc};
+use crate::story::{request, request_args, two_boards};
+use crate::support::{checkpoint, eventually, get, get_json, Cli, NodeProc};
 
 /// Copies the segment files (`*.seg`) of the log directory `from` into `to`.
 fn copy_segments(from: &Path, to: &Path) -> usize {
@@ -102,6 +102,141 @@ fn a_lost_node_is_restored_from_its_key_and_a_peers_copy_of_its_log() {
     });
     let audit = cli.json(&["log", "verify", &iwi.url]);
     assert_eq!(audit["result"], "ok", "{audit}");
+    agency.stop();
+    iwi.stop();
+}
+
+/// A node restored from a copy of its log shorter than the one a peer
+/// holds takes no new statement, says why, and splits nothing: the peer
+/// keeps following it. Restored from the peer's fuller copy, it takes
+/// statements again.
+#[test]
+fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let iwi_data = dir.path().join("iwi");
+    let iwi = NodeProc::start_with(&iwi_data, &[("KAITIAKI_ORIGIN", "iwi.example")]);
+    let cli = Cli::new(dir.path(), &iwi.url);
+    let boards = two_boards(&cli);
+    let key_of = |url: &str| {
+        get_json(&format!("{url}/v1/checkpoint")).unwrap()["verifier_key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let iwi_key = key_of(&iwi.url);
+    let agency_data = dir.path().join("agency");
+    let agency = NodeProc::start_with(
+        &agency_data,
+        &[
+            ("KAITIAKI_ORIGIN", "agency.example"),
+            ("KAITIAKI_PEERS", &format!("{iwi_key}@{}", iwi.url)),
+            ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+        ],
+    );
+    // Both follow each other once the iwi node is back.
+    let iwi_env = [
+        ("KAITIAKI_ORIGIN", "iwi.example"),
+        (
+            "KAITIAKI_PEERS",
+            &format!("{}@{}", key_of(&agency.url), agency.url),
+        ),
+        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+    ];
+
+    // A backup, then more work that the peer copies but the backup lacks.
+    let backup = dir.path().join("backup");
+    assert!(copy_segments(&iwi_data.join("log"), &backup.join("log")) > 0);
+    std::fs::copy(iwi_data.join("node.key"), backup.join("node.key")).unwrap();
+    let (short, _) = checkpoint(&iwi.url);
+    request(&cli, &boards.dataset, "Filed after the backup");
+    let (size, root) = checkpoint(&iwi.url);
+    eventually("the peer copies the whole log", || {
+        let p = peers(&agency.url)?;
+        (p["peers"][0]["mirrored"] == size)
+            .then_some(())
+            .ok_or(p.to_string())
+    });
+
+    // The disk is lost, and the node restored from its own, shorter, backup.
+    let listen = iwi.url.trim_start_matches("http://").to_owned();
+    iwi.kill();
+    let restore = |log_from: &Path| {
+        std::fs::remove_dir_all(&iwi_data).unwrap();
+        std::fs::create_dir_all(&iwi_data).unwrap();
+        std::fs::copy(backup.join("node.key"), iwi_data.join("node.key")).unwrap();
+        assert!(copy_segments(log_from, &iwi_data.join("log")) > 0);
+        NodeProc::start_on(&iwi_data, &listen, &iwi_env)
+    };
+    let iwi = restore(&backup.join("log"));
+    assert_eq!(checkpoint(&iwi.url).0, short);
+
+    // It refuses new statements, and says why once its peer has answered.
+    let said = eventually("the node says its peer holds more", || {
+        let (status, health) = get(&format!("{}/healthz", iwi.url));
+        (status == 503 && health["status"] == "refusing_statements")
+            .then(|| health["problem"].as_str().unwrap_or_default().to_owned())
+            .ok_or(health.to_string())
+    });
+    assert!(
+        said.contains(&format!("holds {size} records of this log"))
+            && said.contains(&format!("this node holds {short}")),
+        "{said}"
+    );
+    let out = cli.run(&request_args(
+        "researcher",
+        &boards.dataset,
+        "Filed after the restore",
+        "research",
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("unavailable") && err.contains("restored from a shorter copy"),
+        "{err}"
+    );
+    assert_eq!(checkpoint(&iwi.url).0, short);
+    // Nothing was split: the peer, in touch again, follows the log it
+    // holds, with no evidence against it.
+    eventually("the peer follows the restored node", || {
+        let p = peers(&agency.url)?;
+        let peer = &p["peers"][0];
+        (peer["state"] == "following" && peer["mirrored"] == size && peer["remote_size"] == short)
+            .then_some(())
+            .ok_or(p.to_string())
+    });
+    let evidence = get_json(&format!("{}/v1/evidence", agency.url)).unwrap();
+    assert_eq!(evidence["evidence"], Value::Array(vec![]), "{evidence}");
+
+    // Restored again from the peer's fuller copy, it takes statements.
+    iwi.stop();
+    let mirror = agency_data.join("mirrors").join("iwi.example").join("log");
+    let iwi = restore(&mirror);
+    assert_eq!(checkpoint(&iwi.url), (size, root));
+    eventually("the restored node takes statements", || {
+        let out = cli.run(&request_args(
+            "researcher",
+            &boards.dataset,
+            "Filed after the full restore",
+            "research",
+        ));
+        out.status
+            .success()
+            .then_some(())
+            .ok_or(String::from_utf8_lossy(&out.stderr).into_owned())
+    });
+    eventually("the peer follows the new record", || {
+        let p = peers(&agency.url)?;
+        let peer = &p["peers"][0];
+        (peer["mirrored"] == size + 1 && peer["state"] == "following")
+            .then_some(())
+            .ok_or(p.to_string())
+    });
+    let (status, health) = get(&format!("{}/healthz", iwi.url));
+    assert_eq!(
+        (status, &health["status"]),
+        (200, &Value::from("ok")),
+        "{health}"
+    );
     agency.stop();
     iwi.stop();
 }

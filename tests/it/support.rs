@@ -131,9 +131,13 @@ impl NodeProc {
         node
     }
 
+    /// Waits until the node answers `/healthz` as serving: healthy, or
+    /// refusing new statements for a reason it states (a node restored
+    /// from a short copy of its log serves, and says why it takes none).
     fn wait_healthy(&self) {
         for _ in 0..200 {
-            if get_json(&format!("{}/healthz", self.url)).is_ok() {
+            let (status, health) = get(&format!("{}/healthz", self.url));
+            if status == 200 || (status == 503 && health["status"] == "refusing_statements") {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -288,6 +292,20 @@ pub fn get_json(url: &str) -> anyhow::Result<Value> {
         let resp = http().get(url).send().await?;
         anyhow::ensure!(resp.status().is_success(), "HTTP {}", resp.status());
         Ok(resp.json().await?)
+    })
+}
+
+/// `GET url`; returns the status and the JSON answer (null if none, or
+/// 0 and null if nothing answered).
+pub fn get(url: &str) -> (u16, Value) {
+    rt().block_on(async {
+        match http().get(url).send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                (status, resp.json().await.unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
     })
 }
 

@@ -15,8 +15,14 @@ use crate::error::ErrorBody;
 /// The node's health.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
-    /// `ok`, or `failed` when the node refuses writes after a storage fault.
+    /// `ok`; `failed` when the node refuses writes after a storage fault;
+    /// `refusing_statements` when a peer's copy of its log holds more than
+    /// it does (see `problem`).
     pub status: String,
+    /// Why new statements are refused, when `status` is
+    /// `refusing_statements`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// The log's origin.
     pub origin: String,
     /// The network served.
@@ -32,14 +38,23 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let failed = app.shared.failed.load(Ordering::Acquire);
+    let refused = app.shared.own_log.refused();
     let health = Health {
-        status: if failed { "failed" } else { "ok" }.to_owned(),
+        status: if failed {
+            "failed"
+        } else if refused.is_some() {
+            "refusing_statements"
+        } else {
+            "ok"
+        }
+        .to_owned(),
+        problem: refused.clone(),
         origin: app.shared.config.origin.clone(),
         network: app.shared.config.network.clone(),
         size: app.shared.published().size,
         reindexed_at_startup: app.shared.recovery.reindexed,
     };
-    let status = if failed {
+    let status = if failed || refused.is_some() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK

@@ -102,6 +102,9 @@ pub struct BatchResult {
     )
 )]
 pub async fn submit(State(app): State<AppState>, Body(bytes): Body) -> Response {
+    if let Some(refused) = app.shared.own_log.refusal() {
+        return refused.into_response();
+    }
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => submit_many(app, &bytes).await.into_response(),
         _ => submit_one(app, &bytes).await.into_response(),

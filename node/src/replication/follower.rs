@@ -125,6 +125,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
             .unwrap_or(i64::MAX)
             .saturating_mul(1000),
         clock: shared.clock.clone(),
+        own_log_answered: std::sync::atomic::AtomicBool::new(false),
     };
     // The follower stops when the node begins closing, or when its peer
     // is removed: one signal for both.
@@ -177,6 +178,9 @@ pub(crate) struct Follower {
     max_skew_ms: i64,
     /// This node's clock.
     clock: crate::Clock,
+    /// Whether the peer has answered what it holds of this node's own log
+    /// (see [`super::own_log`]); asked each round until it has.
+    own_log_answered: std::sync::atomic::AtomicBool,
 }
 
 /// A checkpoint note, verified under a peer's key, with its parsed body.
@@ -360,6 +364,12 @@ impl Follower {
 
     /// One round; true when there is more to fetch at once.
     async fn round(&self) -> Result<bool, Fault> {
+        if !self
+            .own_log_answered
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            self.check_own_log().await?;
+        }
         let bytes = self
             .get_bytes("/v1/checkpoint/note", bounded::NOTE_CAP)
             .await?;
@@ -389,6 +399,36 @@ impl Follower {
             super::gossip::round(self).await?;
         }
         Ok(more)
+    }
+
+    /// Asks the peer what it holds of this node's own log, and compares
+    /// (see [`super::own_log`]). The peer counts as asked, for statements
+    /// held back after a restore, whether it answered or not.
+    async fn check_own_log(&self) -> Result<(), Fault> {
+        let own = self.shared()?.config.origin.clone();
+        let path = format!("/tlog/mirrors/{own}/checkpoint");
+        let answer = match self.http.get(self.url(&path)).send().await {
+            Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => Some(None),
+            Ok(r) if r.status().is_success() => {
+                bounded::read(r, bounded::NOTE_CAP).await.ok().map(Some)
+            }
+            _ => None,
+        };
+        let shared = self.shared()?;
+        if let Some(held) = answer {
+            self.own_log_answered
+                .store(true, std::sync::atomic::Ordering::Release);
+            if let Some(bytes) = held {
+                let url = &self.followed.peer.url;
+                if let super::own_log::Seen::Ahead(why) =
+                    super::own_log::compare(&shared, url, &bytes)
+                {
+                    shared.own_log.refuse(why);
+                }
+            }
+        }
+        shared.own_log.asked(self.origin());
+        Ok(())
     }
 
     /// Checks a newly fetched checkpoint against the one held.

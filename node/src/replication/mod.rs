@@ -34,6 +34,7 @@ pub mod bounded;
 pub mod evidence;
 pub mod follower;
 pub mod gossip;
+pub mod own_log;
 mod rules;
 
 use std::collections::BTreeMap;
@@ -561,6 +562,8 @@ pub(crate) async fn remove_peer(
     // the configuration names (enough for `witness.require`) in place.
     shared.witness.retire(origin, &witness_key(&followed.peer));
     followed.retired.send_replace(true);
+    // A peer no longer followed is no longer waited for.
+    shared.own_log.asked(origin);
     followed.update(|s| s.state = PeerState::Removed);
     let mut running = followed.running.subscribe();
     let stopped = tokio::time::timeout(

@@ -949,8 +949,9 @@ async fn peers_added_at_run_time_witness_each_other_at_once_and_after_a_restart(
     a.stop().await;
 }
 
-/// In front of a real node: serves its checkpoint note, but never answers
-/// a request for leaves (and tells when one arrives).
+/// In front of a real node: serves its checkpoint note, holds no copy of
+/// the follower's own log (404), but never answers a request for leaves
+/// (and tells when one arrives).
 async fn stalling_proxy(
     source: String,
 ) -> (
@@ -975,6 +976,10 @@ async fn stalling_proxy(
                     .await
                 }
             }),
+        )
+        .route(
+            "/tlog/mirrors/{origin}/checkpoint",
+            axum::routing::get(|| async { axum::http::StatusCode::NOT_FOUND }),
         )
         .fallback(move || {
             notify.notify_one();
