@@ -959,7 +959,10 @@ pub fn decisions_feed(
     entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.record.cmp(&b.record)));
     entries.truncate(feed::MAX_ENTRIES);
     let base = ctx.node.base_url.clone();
+    let origin = ctx.node.origin.clone();
     Ok(Feed {
+        id: feed::tag(&origin, &format!("{page_path}/feed.atom")),
+        origin,
         title,
         page_url: format!("{base}{page_path}"),
         self_url: format!("{base}{page_path}/feed.atom"),

@@ -10,9 +10,31 @@
 //! the requests received in the window, and, for older requests, among the
 //! newest leaves of each log the node holds (as the overview's recent
 //! decisions are): a renewal or a revocation of an old approval is news.
+//!
+//! A feed's `<id>` and each entry's are `tag:` URIs (RFC 4151) made from
+//! the node's log origin, never from the address a reader used: the same
+//! node reached by two names (a LAN address and a public one, say) gives
+//! one id per entry, so feed readers do not show an entry twice. The feed
+//! of the page at `/bodies/<id>` is `tag:<origin>,2026:bodies/<id>/feed.atom`,
+//! and an entry is `tag:<origin>,2026:records/<statement id>`, the id of the
+//! statement that made the decision. The `<link>`s are the address used.
 
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
+
+/// The date in every `tag:` id a feed mints (RFC 4151 asks for one on
+/// which the minter held the name): the year these ids were first minted.
+/// It never changes, or every id would.
+pub const TAG_DATE: &str = "2026";
+
+/// The `tag:` URI (RFC 4151) of `specific` (a path without its leading
+/// `/`) under the log origin `origin`.
+pub fn tag(origin: &str, specific: &str) -> String {
+    format!(
+        "tag:{origin},{TAG_DATE}:{}",
+        specific.trim_start_matches('/')
+    )
+}
 
 /// How far back a feed looks for requests.
 pub const WINDOW_DAYS: u32 = 400;
@@ -25,7 +47,8 @@ pub const MAX_ENTRIES: usize = 50;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The id of the statement that made the decision (the deciding vote,
-    /// the `rahui.place` or the `rahui.lift`): the entry's id.
+    /// the `rahui.place` or the `rahui.lift`), which the entry's id is
+    /// made from.
     pub record: String,
     /// The path of the page it is about (`/requests/…`, `/datasets/…`).
     pub page: String,
@@ -40,6 +63,11 @@ pub struct Entry {
 /// A feed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Feed {
+    /// The feed's id: a `tag:` URI from the node's origin and the page's
+    /// path ([`tag`]), the same whatever address the feed was read at.
+    pub id: String,
+    /// The node's log origin, which entries' ids are minted under.
+    pub origin: String,
     /// The feed's title.
     pub title: String,
     /// The page the feed is about, as an absolute URL.
@@ -59,7 +87,7 @@ pub fn render(f: &Feed) -> String {
     let doc: Markup = html! {
         feed xmlns="http://www.w3.org/2005/Atom" {
             title { (f.title) }
-            id { (f.self_url) }
+            id { (f.id) }
             link rel="self" href=(f.self_url) {}
             link rel="alternate" type="text/html" href=(f.page_url) {}
             updated { (f.updated.to_rfc3339()) }
@@ -67,7 +95,7 @@ pub fn render(f: &Feed) -> String {
             @for e in &f.entries {
                 entry {
                     title { (e.title) }
-                    id { (f.base_url) "/records/" (e.record) }
+                    id { (tag(&f.origin, &format!("records/{}", e.record))) }
                     link rel="alternate" type="text/html" href={ (f.base_url) (e.page) } {}
                     updated { (e.at.to_rfc3339()) }
                     summary { (e.summary) }
@@ -105,6 +133,8 @@ mod tests {
     fn a_feed_is_atom_with_escaped_text() {
         let at = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
         let f = Feed {
+            id: tag("n.example", "/datasets/ab/feed.atom"),
+            origin: "n.example".into(),
             title: "Decisions <on> data".into(),
             page_url: "http://n.example/datasets/ab".into(),
             self_url: "http://n.example/datasets/ab/feed.atom".into(),
@@ -124,7 +154,16 @@ mod tests {
         assert!(xml.contains("Decisions &lt;on&gt; data"));
         assert!(xml.contains("Rangatahi &amp; services"));
         assert!(xml.contains("<updated>2026-11-22T09:00:00Z</updated>"));
-        assert!(xml.contains("<id>http://n.example/records/v1</id>"));
+        // Ids are minted from the node's origin, never from its address.
+        assert!(
+            xml.contains("<id>tag:n.example,2026:records/v1</id>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<id>tag:n.example,2026:datasets/ab/feed.atom</id>"),
+            "{xml}"
+        );
+        assert!(!xml.contains("<id>http"), "{xml}");
         assert!(xml.contains("href=\"http://n.example/requests/r1\""));
     }
 
@@ -132,6 +171,8 @@ mod tests {
     fn characters_xml_cannot_carry_are_replaced() {
         let at = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
         let f = Feed {
+            id: tag("n.example", "/bodies/ab/feed.atom"),
+            origin: "n.example".into(),
             title: "Te Poari \u{ffff} board".into(),
             page_url: "http://n.example/bodies/ab".into(),
             self_url: "http://n.example/bodies/ab/feed.atom".into(),

@@ -874,6 +874,65 @@ async fn feeds_tell_of_a_rahui() {
     node.stop().await;
 }
 
+/// A feed read at two addresses of one node (say a LAN address and a
+/// public name) gives the same ids, made from the node's origin, so a feed
+/// reader does not show its entries twice; its links are the address used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_ids_are_the_same_at_any_address() {
+    let (_dir, node, story) = seeded().await;
+    let path = format!("/bodies/{}/feed.atom", story.iwi_board);
+    let read = |host: &'static str| {
+        let req = node.http.get(node.at(&path)).header("host", host);
+        async move { req.send().await.expect("feed").text().await.expect("body") }
+    };
+    let ids = |feed: &str| -> Vec<String> {
+        feed.split("<id>")
+            .skip(1)
+            .filter_map(|s| s.split("</id>").next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let near = read("127.0.0.1:7878").await;
+    let far = read("kaitiaki.iwi.example").await;
+    let (near_ids, far_ids) = (ids(&near), ids(&far));
+    assert!(near_ids.len() > 1, "{near}");
+    assert_eq!(near_ids, far_ids, "{near}\n{far}");
+    let origin = crate::support::ORIGIN;
+    assert_eq!(
+        near_ids[0],
+        format!("tag:{origin},2026:bodies/{}/feed.atom", story.iwi_board)
+    );
+    for id in &near_ids[1..] {
+        assert!(
+            id.starts_with(&format!("tag:{origin},2026:records/")),
+            "{id}"
+        );
+    }
+    // Each entry's id names the statement that made the decision.
+    let rahui = near
+        .split("<entry>")
+        .find(|e| e.contains("rāhui placed"))
+        .expect("the rāhui's entry");
+    let record = rahui
+        .split("<id>")
+        .nth(1)
+        .and_then(|s| s.split("</id>").next())
+        .and_then(|id| id.rsplit('/').next())
+        .expect("an id");
+    let (status, _) = served(&node, &format!("/records/{record}")).await;
+    assert_eq!(status, 200, "{record}");
+    // The links are absolute, at the address the reader used.
+    assert!(
+        far.contains("href=\"http://kaitiaki.iwi.example/requests/"),
+        "{far}"
+    );
+    assert!(
+        near.contains("href=\"http://127.0.0.1:7878/requests/"),
+        "{near}"
+    );
+    node.stop().await;
+}
+
 /// A board's feed tells of a motion decided today on a request received
 /// before the feed's window: revoking an old approval is news too. The
 /// approval itself, outside the window, is not.
