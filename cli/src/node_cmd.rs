@@ -51,6 +51,10 @@ const CONFIG_HINT: &str = "
 # [[peers]]
 # url = \"http://partner.example:7878\"
 # key = \"partner.example+0123abcd+AQ…\"
+#
+# [pages] contact: how community members can reach the people who run this node
+# for help, shown beside the concern form and in every page's footer (an email
+# address, a phone number or a web address). Empty shows none.
 ";
 
 /// `node init`: writes the configuration and opens the node once, which

@@ -21,6 +21,9 @@
 //! max_body_bytes = 1048576
 //! rate_per_second = 100             # per client address; 0 turns it off
 //! tile_rate_per_second = 1000       # the same for /tlog/ tiles, counted apart
+//!
+//! [pages]
+//! contact = "data@iwi-board.example" # how people reach the node's operators; "" for none
 //! ```
 
 use std::net::SocketAddr;
@@ -69,6 +72,9 @@ pub enum ConfigError {
     },
 }
 
+/// The longest `[pages] contact` a node accepts, in characters.
+pub const MAX_CONTACT: usize = 200;
+
 /// Everything a node needs to start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -98,6 +104,26 @@ pub struct Config {
     /// Witnessing: logs this node witnesses, witnesses it asks to cosign
     /// its own checkpoints, and the publish policy (see [`crate::witness`]).
     pub witness: WitnessConfig,
+    /// The community pages.
+    pub pages: PagesConfig,
+}
+
+/// The community pages, `[pages]` in the TOML file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagesConfig {
+    /// How a community member can reach the people who run this node for
+    /// help (an email address, a phone number, a web address or a few
+    /// words): shown where a concern can be raised and in every page's
+    /// footer. Empty (the default) shows none.
+    pub contact: String,
+}
+
+impl PagesConfig {
+    /// The contact to show, if one is set (blank counts as none).
+    pub fn contact(&self) -> Option<&str> {
+        Some(self.contact.trim()).filter(|c| !c.is_empty())
+    }
 }
 
 /// A peer node, `[[peers]]` in the TOML file.
@@ -268,6 +294,7 @@ impl Default for Config {
             limits: Limits::default(),
             storage: StorageConfig::default(),
             witness: WitnessConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -341,7 +368,8 @@ impl Config {
     /// `KAITIAKI_MAX_BODY_BYTES`, `KAITIAKI_RATE_PER_SECOND`,
     /// `KAITIAKI_RATE_BURST`, `KAITIAKI_REQUEST_TIMEOUT_MS`,
     /// `KAITIAKI_CACHE_BYTES`, `KAITIAKI_SEGMENT_BYTES`,
-    /// `KAITIAKI_REPLICATION_POLL_MS`. Other variables are ignored.
+    /// `KAITIAKI_REPLICATION_POLL_MS`, `KAITIAKI_CONTACT` (the pages'
+    /// contact; empty for none). Other variables are ignored.
     pub fn apply_env(
         &mut self,
         vars: impl IntoIterator<Item = (String, String)>,
@@ -388,6 +416,7 @@ impl Config {
                 "KAITIAKI_CACHE_BYTES" => self.storage.cache_bytes = num(&name, &value)?,
                 "KAITIAKI_SEGMENT_BYTES" => self.storage.segment_bytes = num(&name, &value)?,
                 "KAITIAKI_REPLICATION_POLL_MS" => self.replication.poll_ms = num(&name, &value)?,
+                "KAITIAKI_CONTACT" => self.pages.contact = value,
                 _ => {}
             }
         }
@@ -443,6 +472,14 @@ impl Config {
         if self.replication.batch_leaves == 0 {
             return Err(invalid("replication.batch_leaves", "must be at least 1"));
         }
+        // Shown on every page: a line of text, not a document.
+        let contact = &self.pages.contact;
+        if contact.chars().count() > MAX_CONTACT || contact.chars().any(char::is_control) {
+            return Err(invalid(
+                "pages.contact",
+                &format!("must be one line of at most {MAX_CONTACT} characters"),
+            ));
+        }
         Ok(())
     }
 }
@@ -463,6 +500,10 @@ mod tests {
             ),
             ("KAITIAKI_RATE_PER_SECOND".to_owned(), "0".to_owned()),
             ("KAITIAKI_TILE_RATE_BURST".to_owned(), "50".to_owned()),
+            (
+                "KAITIAKI_CONTACT".to_owned(),
+                "data@iwi.example or 0800 000 000".to_owned(),
+            ),
             ("HOME".to_owned(), "/ignored".to_owned()),
         ])
         .unwrap();
@@ -478,7 +519,34 @@ mod tests {
         assert_eq!(c.limits.rate_per_second, 0);
         assert_eq!(c.limits.tile_rate_burst, 50);
         assert_eq!(c.limits.tile_rate_per_second, 1000);
+        assert_eq!(c.pages.contact(), Some("data@iwi.example or 0800 000 000"));
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn the_pages_contact_is_optional_and_one_line() {
+        assert_eq!(Config::default().pages.contact(), None);
+        // `node init` writes every setting, this one among them, and the
+        // file reads back as it was.
+        let written = toml::to_string_pretty(&Config::default()).unwrap();
+        assert!(written.contains("[pages]\ncontact = \"\""), "{written}");
+        assert_eq!(Config::from_toml(&written).unwrap(), Config::default());
+        let c = Config::from_toml("[pages]\ncontact = \"  \"").unwrap();
+        assert_eq!(c.pages.contact(), None, "blank is none");
+        let c = Config::from_toml("[pages]\ncontact = \"help@iwi.example\"").unwrap();
+        assert_eq!(c.pages.contact(), Some("help@iwi.example"));
+        c.validate().unwrap();
+        for bad in ["two\nlines".to_owned(), "x".repeat(MAX_CONTACT + 1)] {
+            let mut c = Config::default();
+            c.pages.contact = bad;
+            assert!(matches!(
+                c.validate(),
+                Err(ConfigError::Invalid {
+                    field: "pages.contact",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

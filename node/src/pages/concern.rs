@@ -14,7 +14,7 @@ use maud::{html, Markup};
 use serde_json::json;
 
 use super::labels::Labels;
-use super::layout::{check_link, date, json_script, person, prose, Person};
+use super::layout::{check_link, contact, date, json_script, person, prose, Person};
 
 /// What the form needs to sign a concern for this node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub struct ConcernForm {
     pub network: String,
     /// This node's address, for the command.
     pub base_url: String,
+    /// How to reach the people who run this node for help, if its
+    /// operator said (`[pages] contact`).
+    pub contact: Option<String>,
 }
 
 /// A board's response to a concern.
@@ -204,7 +207,14 @@ fn raise(l: &Labels, (what, subject): (&str, &str), form: &ConcernForm) -> Marku
                 p.small {
                     "If you want your name shown with it, first run "
                     code { "kaitiaki --node " (form.base_url) " --key my-key keys announce --display-name \"Your name\" --affiliation \"Who you speak for\"" }
-                    ". You can also ask a board member or the data steward to help."
+                    "."
+                    @if form.contact.is_none() { " You can also ask a board member or the data steward to help." }
+                }
+                @if let Some(c) = &form.contact {
+                    p.contact {
+                        "If you cannot do this, or would like help, ask the people who run this node: " (contact(c))
+                        ". They can put you in touch with a board member or the data steward."
+                    }
                 }
             }
             (json_script("concern-config", &config))

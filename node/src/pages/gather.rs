@@ -445,6 +445,7 @@ impl<'a> Ctx<'a> {
         ConcernForm {
             network: self.shared.config.network.clone(),
             base_url: self.node.base_url.clone(),
+            contact: self.node.contact.clone(),
         }
     }
 

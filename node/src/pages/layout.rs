@@ -21,6 +21,9 @@ pub struct NodeInfo {
     /// The address people reach this node at, e.g. `https://iwi.example`,
     /// as their browser asked for it (for commands the pages suggest).
     pub base_url: String,
+    /// How to reach the people who run this node, when its operator gave
+    /// it (`[pages] contact`).
+    pub contact: Option<String>,
 }
 
 /// Which navigation item a page belongs to.
@@ -139,6 +142,9 @@ pub fn page_with_feed(
                             "Every record on it is signed by the person who made it and kept in an append-only log "
                             "that anyone can check. Nothing here is the data itself: only who asked, why, and what was decided."
                         }
+                        @if let Some(c) = &node.contact {
+                            p.contact { "To ask the people who run this node for help, or about anything on these pages: " (contact(c)) }
+                        }
                         p {
                             @match l.reviewed_by() {
                                 Some(by) => { "The words on these pages were reviewed by " (by) ". " }
@@ -152,6 +158,25 @@ pub fn page_with_feed(
                 }
             }
         }
+    }
+}
+
+/// How to reach the people who run this node, as its operator wrote it: a
+/// link when it is a web or email address (nothing else is made a link),
+/// else the words as written.
+pub fn contact(c: &str) -> Markup {
+    let one_word = !c.is_empty() && !c.contains(char::is_whitespace);
+    let web = one_word && (c.starts_with("https://") || c.starts_with("http://"));
+    let email = one_word
+        && c.split_once('@').is_some_and(|(name, domain)| {
+            !name.is_empty() && domain.contains('.') && !domain.contains('@')
+        })
+        && c.chars()
+            .all(|ch| ch.is_alphanumeric() || ".-_+@".contains(ch));
+    html! {
+        @if web { a href=(c) rel="nofollow" { (c) } }
+        @else if email { a href={ "mailto:" (c) } { (c) } }
+        @else { strong { (c) } }
     }
 }
 
@@ -309,6 +334,27 @@ mod tests {
         assert_eq!(counted(0, "response", "responses"), "0 responses");
         assert_eq!(counted(1, "response", "responses"), "1 response");
         assert_eq!(counted(2, "use report", "use reports"), "2 use reports");
+    }
+
+    #[test]
+    fn a_contact_is_a_link_only_when_it_is_an_address() {
+        let s = contact("help@iwi.example").into_string();
+        assert_eq!(
+            s,
+            "<a href=\"mailto:help@iwi.example\">help@iwi.example</a>"
+        );
+        let s = contact("https://iwi.example/help").into_string();
+        assert!(s.starts_with("<a href=\"https://iwi.example/help\""), "{s}");
+        for words in [
+            "0800 000 000",
+            "javascript:alert(1)",
+            "Ask at the marae office",
+            "a@b.example?body=x",
+        ] {
+            let s = contact(words).into_string();
+            assert!(!s.contains("href"), "{s}");
+        }
+        assert_eq!(contact("<b>").into_string(), "<strong>&lt;b&gt;</strong>");
     }
 
     #[test]

@@ -136,6 +136,7 @@ fn node_info(app: &AppState, headers: &HeaderMap) -> NodeInfo {
         origin: config.origin.clone(),
         network: config.network.clone(),
         base_url: format!("{}://{host}", if https { "https" } else { "http" }),
+        contact: config.pages.contact().map(str::to_owned),
     }
 }
 

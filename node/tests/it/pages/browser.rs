@@ -815,6 +815,32 @@ async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
     node.stop().await;
 }
 
+/// A node whose operator gives a contact (`[pages] contact`) shows it where
+/// a concern can be raised, for whoever cannot use the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_contact_is_shown_where_a_concern_can_be_raised() {
+    let dir = tempdir();
+    let mut config = crate::support::config(dir.path());
+    config.pages.contact = "Ask at the marae office, 0800 000 000".into();
+    let node = TestNode::start_with(config).await;
+    let story = seed::seed(&node).await;
+    for path in [
+        format!("/datasets/{}", story.housing),
+        format!("/requests/{}", story.approved),
+    ] {
+        let (_, page) = served(&node, &path).await;
+        let d = html::parse(&page).expect("parses");
+        let nojs = d.by_id("concern-nojs").expect("the written way").text();
+        assert!(
+            nojs.contains(
+                "ask the people who run this node: Ask at the marae office, 0800 000 000."
+            ),
+            "{path}: {nojs}"
+        );
+    }
+    node.stop().await;
+}
+
 /// A dataset's feed, and the feed of the board that placed it, tell of a
 /// rāhui: someone following the data learns that its use is paused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

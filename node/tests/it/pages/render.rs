@@ -25,6 +25,7 @@ fn node() -> NodeInfo {
         origin: "iwi.example".into(),
         network: "kaitiaki-test".into(),
         base_url: "https://iwi.example".into(),
+        contact: None,
     }
 }
 
@@ -296,6 +297,7 @@ fn request_view() -> RequestView {
         form: ConcernForm {
             network: "kaitiaki-test".into(),
             base_url: "https://iwi.example".into(),
+            contact: None,
         },
     }
 }
@@ -448,6 +450,47 @@ fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
         "safe project links to the purpose"
     );
     assert!(text.contains("The purpose above: Research"), "{text}");
+}
+
+/// Someone who cannot use the form (no JavaScript, or a browser that
+/// cannot sign) is told whom to ask for help: the operator's contact, when
+/// the node has one, beside the concern form and in the footer; else the
+/// words it always had.
+#[test]
+fn a_concern_section_gives_the_operators_contact_when_there_is_one() {
+    let l = Labels::built_in();
+    let without = parse(&page("Request", request::render(&l, &request_view())))
+        .expect("parses")
+        .text();
+    assert!(
+        without.contains("You can also ask a board member or the data steward to help."),
+        "{without}"
+    );
+    assert!(!without.contains("people who run this node"), "{without}");
+
+    let mut v = request_view();
+    v.form.contact = Some("help@iwi.example".into());
+    let mut n = node();
+    n.contact = Some("help@iwi.example".into());
+    let html = layout::page(&l, &n, "Request", Nav::None, request::render(&l, &v)).into_string();
+    assert_accessible("request with a contact", &html);
+    let d = parse(&html).expect("parses");
+    let nojs = d.by_id("concern-nojs").expect("the written way stays");
+    assert!(
+        nojs.text().contains(
+            "If you cannot do this, or would like help, ask the people who run this node: help@iwi.example."
+        ),
+        "{}",
+        nojs.text()
+    );
+    assert!(nojs.hrefs().contains(&"mailto:help@iwi.example"));
+    let footer = d.find("footer");
+    assert!(
+        footer
+            .iter()
+            .any(|f| f.hrefs().contains(&"mailto:help@iwi.example")),
+        "the footer gives it too"
+    );
 }
 
 #[test]

@@ -135,6 +135,7 @@ fn rendered_status(note: &str, trusted: &[CosignatureVerifier]) -> (Vec<WitnessC
         origin: ORIGIN.into(),
         network: support::NETWORK.into(),
         base_url: "https://test-node.example".into(),
+        contact: None,
     };
     let main = maud::html! { h1 { "Overview" } (verify::log_status(&l, &status)) };
     let html = layout::page(&l, &node, "Overview", Nav::None, main).into_string();
