@@ -12,7 +12,7 @@ use kaitiaki_protocol::{Body, StatementId, Timestamp};
 
 use super::body::{
     notice_words, rule_words, AmendmentItem, AmendmentVote, BodyDecision, BodyView, FollowUp,
-    WaitNote, WaitingLine,
+    PlacedRahui, RahuiState, WaitNote, WaitingLine,
 };
 use super::chart;
 use super::concern::{ConcernRecordView, Subject};
@@ -639,6 +639,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             later,
         });
     }
+    let (rahui, more_rahui) = rahui_placed_by(ctx, id)?;
     let (waiting, more_waiting) = match lists::waiting(s, id, ctx.now).map_err(GatherError::of)? {
         Some(w) => (waiting_lines(ctx, &w), w.more),
         None => (Vec::new(), false),
@@ -677,6 +678,8 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             .iter()
             .map(|(i, d)| (i.to_hex(), d.name.clone()))
             .collect(),
+        rahui,
+        more_rahui,
         waiting,
         more_waiting,
         decisions,
@@ -684,6 +687,74 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
         next,
         check: ctx.check(id),
     }))
+}
+
+/// How many of a board's datasets its page reads for the rāhui it placed.
+const RAHUI_DATASETS: usize = 1000;
+
+/// The most rāhui a board's page lists.
+const RAHUI_SHOWN: usize = 20;
+
+/// The rāhui the board `b` placed, in force first, each group newest
+/// first, at most [`RAHUI_SHOWN`], and whether there were more.
+///
+/// A rāhui counts only on a dataset its board governs, so the board's own
+/// index of datasets finds every one (at most [`RAHUI_DATASETS`] datasets
+/// are read, a page at a time): the cost grows with what the board
+/// governs, never with the rest of the log.
+fn rahui_placed_by(ctx: &Ctx<'_>, b: &StatementId) -> Gathered<(Vec<PlacedRahui>, bool)> {
+    let mut found = Vec::new();
+    let mut after = None;
+    let mut read = 0;
+    let mut more = false;
+    loop {
+        let page = lists::datasets_of_body(ctx.store(), b, after.as_ref(), PAGE)
+            .map_err(GatherError::of)?;
+        for (d, rec) in &page.items {
+            read += 1;
+            for r in rec.rahui.iter().filter(|r| r.body == *b) {
+                let state = match &r.lifted {
+                    Some(l) if l.at.at <= ctx.now => RahuiState::Lifted {
+                        id: l.id.to_hex(),
+                        at: l.at.at,
+                        reason: l.reason.clone(),
+                    },
+                    _ if r.until.is_some_and(|u| u <= ctx.now) => RahuiState::Ended,
+                    _ => RahuiState::InForce,
+                };
+                found.push((
+                    r.placed.clone(),
+                    PlacedRahui {
+                        id: r.id.to_hex(),
+                        dataset: (d.to_hex(), rec.name.clone()),
+                        placed: r.placed.at,
+                        until: r.until,
+                        reason: r.reason.clone(),
+                        state,
+                    },
+                ));
+            }
+        }
+        match page.next {
+            Some(_) if read >= RAHUI_DATASETS => {
+                more = true;
+                break;
+            }
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    // In force first; newest first by where each sits in the board's log.
+    found.sort_by(|(xp, x), (yp, y)| {
+        (y.state == RahuiState::InForce)
+            .cmp(&(x.state == RahuiState::InForce))
+            .then_with(|| yp.cmp(xp))
+    });
+    if found.len() > RAHUI_SHOWN {
+        found.truncate(RAHUI_SHOWN);
+        more = true;
+    }
+    Ok((found.into_iter().map(|(_, r)| r).collect(), more))
 }
 
 /// What waits for a board's vote, in lines for its page.

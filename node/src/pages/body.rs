@@ -1,5 +1,6 @@
 //! A governance board's page: its charter, members, decision rule in plain
-//! words, the datasets it governs, and the decisions it has made.
+//! words, the datasets it governs, the rāhui it placed, and the decisions
+//! it has made.
 
 use kaitiaki_governance::rules::{Outcome, Tally};
 use kaitiaki_governance::RequestStatus;
@@ -147,6 +148,41 @@ fn wait_note(l: &Labels, n: &WaitNote) -> Markup {
     }
 }
 
+/// A rāhui a board placed, as its page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacedRahui {
+    /// The `rahui.place` statement's id.
+    pub id: String,
+    /// The dataset: id and name.
+    pub dataset: (String, String),
+    /// When it was placed.
+    pub placed: Timestamp,
+    /// When it ends by itself, if it does.
+    pub until: Option<Timestamp>,
+    /// Why, in the board's words.
+    pub reason: String,
+    /// Whether it is still in force, and if not, how it ended.
+    pub state: RahuiState,
+}
+
+/// Whether a rāhui is in force, or how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RahuiState {
+    /// In force now.
+    InForce,
+    /// The board lifted it.
+    Lifted {
+        /// The `rahui.lift` statement's id.
+        id: String,
+        /// When.
+        at: Timestamp,
+        /// Why, in the board's words.
+        reason: String,
+    },
+    /// It reached the end the board set for it.
+    Ended,
+}
+
 /// Everything a board's page shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BodyView {
@@ -172,6 +208,12 @@ pub struct BodyView {
     pub amendments: Vec<AmendmentItem>,
     /// Datasets it governs: id and name.
     pub datasets: Vec<(String, String)>,
+    /// Rāhui it placed: those in force, newest first, then those lifted
+    /// or ended, newest first; at most a page of them.
+    pub rahui: Vec<PlacedRahui>,
+    /// Whether it placed more than [`BodyView::rahui`] holds, or governs
+    /// more datasets than were read for them.
+    pub more_rahui: bool,
     /// What waits for its vote now, oldest first within each kind.
     pub waiting: Vec<WaitingLine>,
     /// Whether the board has more requests than the list reads (see
@@ -279,6 +321,59 @@ pub fn list(l: &Labels, items: &[BodyCard], after: Option<&str>, next: Option<&s
     }
 }
 
+/// One rāhui a board placed: on which dataset, since and until when, why,
+/// and, once it is over, when and why it was lifted.
+fn placed_rahui(l: &Labels, r: &PlacedRahui) -> Markup {
+    html! {
+        li.rahui {
+            "On " a href={ "/datasets/" (r.dataset.0) } { (r.dataset.1) } ", placed on " (date(r.placed))
+            @match (&r.state, r.until) {
+                (RahuiState::InForce, Some(u)) => { ", until " (date(u)) "." }
+                (RahuiState::InForce, None) => { ", until the board lifts it." }
+                (RahuiState::Lifted { at, .. }, _) => { "; lifted on " (date(*at)) "." }
+                (RahuiState::Ended, Some(u)) => { "; ended on " (date(u)) ", as the board had set." }
+                (RahuiState::Ended, None) => { "." }
+            }
+            blockquote { (prose(&r.reason)) }
+            @if let RahuiState::Lifted { reason, .. } = &r.state {
+                @if !reason.trim().is_empty() {
+                    p { (l.english("Why the rāhui was lifted:")) }
+                    blockquote { (prose(reason)) }
+                }
+            }
+            p.meta {
+                (check_link(&r.id))
+                @if let RahuiState::Lifted { id, .. } = &r.state { " · the lifting: " (check_link(id)) }
+            }
+        }
+    }
+}
+
+/// The rāhui a board placed: those in force, then those lifted or ended.
+fn rahui_section(l: &Labels, rahui: &[PlacedRahui], more: bool) -> Markup {
+    let (now, past): (Vec<&PlacedRahui>, Vec<&PlacedRahui>) =
+        rahui.iter().partition(|r| r.state == RahuiState::InForce);
+    html! {
+        section aria-labelledby="rahui" {
+            h2 #rahui { (l.ui("rahui_placed")) }
+            @if rahui.is_empty() {
+                p { (l.english("This board has not placed a rāhui.")) }
+            } @else {
+                p { (l.english("While a rāhui is in force on a dataset, no board can approve a request for it, and approved uses of it are paused.")) }
+                @if !now.is_empty() {
+                    h3 { "In force now" }
+                    ul.plain { @for r in &now { (placed_rahui(l, r)) } }
+                }
+                @if !past.is_empty() {
+                    h3 { "Lifted or ended" }
+                    ul.plain { @for r in &past { (placed_rahui(l, r)) } }
+                }
+                @if more { p.small { (l.english("This board has placed more rāhui than this page lists: each dataset's page shows those on it.")) } }
+            }
+        }
+    }
+}
+
 /// The board page's main content.
 pub fn render(l: &Labels, v: &BodyView) -> Markup {
     html! {
@@ -345,6 +440,7 @@ pub fn render(l: &Labels, v: &BodyView) -> Markup {
                 ul.plain { @for (id, name) in &v.datasets { li { a href={ "/datasets/" (id) } { (name) } } } }
             }
         }
+        (rahui_section(l, &v.rahui, v.more_rahui))
         section aria-labelledby="waiting" {
             h2 #waiting { "Waiting for the board's vote" }
             @if v.waiting.is_empty() {

@@ -815,6 +815,97 @@ async fn a_dataset_page_shows_its_concerns_and_how_to_raise_one() {
     node.stop().await;
 }
 
+/// A board's page lists the rāhui it placed: those in force, then those
+/// lifted or ended, each newest first, with the dataset, when, until when
+/// and why; another board's rāhui are not among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_page_lists_the_rahui_it_placed() {
+    use kaitiaki_protocol::statement::{RahuiLift, RahuiPlace};
+    let (_dir, node, story) = seeded().await;
+    let key = crate::support::key;
+    let place = |body, dataset, reason: &str| {
+        Body::RahuiPlace(RahuiPlace {
+            body,
+            dataset,
+            reason: reason.into(),
+            until: None,
+        })
+    };
+    // The iwi board places two more on the wellbeing data and lifts both,
+    // the older first; the Pacific board places one of its own.
+    let mut lifted = Vec::new();
+    for (n, why) in [(1, "A hui about the survey."), (2, "A second hui.")] {
+        let r = seed::say(&node, &key(1), place(story.iwi_board, story.wellbeing, why)).await;
+        let lift = Body::RahuiLift(RahuiLift {
+            rahui: r,
+            reason: format!("The hui is over ({n})."),
+        });
+        seed::say(&node, &key(2), lift).await;
+        lifted.push(r);
+    }
+    seed::say(
+        &node,
+        &key(4),
+        place(
+            story.pacific_board,
+            story.wellbeing,
+            "Pacific families asked for a pause.",
+        ),
+    )
+    .await;
+
+    let (_, page) = served(&node, &format!("/bodies/{}", story.iwi_board)).await;
+    let d = html::parse(&page).expect("parses");
+    let text = section(&d, "rahui");
+    assert!(text.starts_with("Rāhui placed by this board"), "{text}");
+    let in_force = text.find("In force now").expect("those in force");
+    let past = text.find("Lifted or ended").expect("those lifted");
+    let housing = text
+        .find("A tangihanga in the community")
+        .expect("the housing rāhui");
+    assert!(in_force < housing && housing < past, "{text}");
+    assert!(
+        text.contains("On Housing support records (synthetic example), placed on ")
+            && text.contains(", until the board lifts it."),
+        "{text}"
+    );
+    // Newest first, each with when and why it was lifted.
+    let second = text.find("A second hui.").expect("the second");
+    let first = text.find("A hui about the survey.").expect("the first");
+    assert!(past < second && second < first, "{text}");
+    assert!(text.contains("; lifted on "), "{text}");
+    assert!(text.contains("The hui is over (2).") && text.contains("The hui is over (1)."));
+    assert!(
+        !text.contains("Pacific families"),
+        "another board's: {text}"
+    );
+    let rahui = d
+        .find("section")
+        .into_iter()
+        .find(|s| s.attr("aria-labelledby") == Some("rahui"))
+        .expect("the section");
+    let hrefs = rahui.hrefs();
+    assert!(hrefs.contains(&format!("/datasets/{}", story.wellbeing).as_str()));
+    assert!(hrefs.contains(&format!("/records/{}", lifted[0]).as_str()));
+    // The word is te reo, marked as such.
+    assert!(rahui
+        .find("span")
+        .iter()
+        .any(|s| s.attr("lang") == Some("mi") && s.text() == "Rāhui"));
+
+    let (_, page) = served(&node, &format!("/bodies/{}", story.pacific_board)).await;
+    let text = section(&html::parse(&page).expect("parses"), "rahui");
+    assert!(
+        text.contains("Pacific families asked for a pause."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Lifted or ended") && !text.contains("tangihanga"),
+        "{text}"
+    );
+    node.stop().await;
+}
+
 /// A node whose operator gives a contact (`[pages] contact`) shows it where
 /// a concern can be raised, for whoever cannot use the form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

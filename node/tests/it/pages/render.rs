@@ -940,6 +940,8 @@ fn a_board_that_never_decided_reads_the_same_on_the_request_and_on_its_own_page(
             notice_days: 0,
             amendments: vec![],
             datasets: vec![],
+            rahui: vec![],
+            more_rahui: false,
             waiting: vec![],
             more_waiting: false,
             decisions: vec![BodyDecision {
@@ -1012,6 +1014,8 @@ fn a_board_page_lists_its_charter_changes_with_what_each_changed() {
             ],
         }],
         datasets: vec![],
+        rahui: vec![],
+        more_rahui: false,
         waiting: vec![
             body::WaitingLine {
                 href: format!("/requests/{}", "44".repeat(32)),
