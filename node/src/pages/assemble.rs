@@ -28,7 +28,7 @@ use super::request::{
     OutputItem, Pause, ReportItem, RequestView, UnlistedUses, VoteOn, What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
-use super::story::{concerns, event, parse, vote_subjects};
+use super::story::{concerns, event, parse, rahui_events, vote_subjects};
 
 /// How many of the newest leaves the overview reads for recent decisions.
 const RECENT_LEAVES: u64 = 400;
@@ -378,6 +378,24 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
     let mut events = vec![submitted_event.clone()];
     let subjects = vote_subjects(&v.timeline);
     events.extend(v.timeline.iter().map(|t| event(ctx, t, rec, &subjects)));
+    // The rāhui that held it up, each after what happened before it.
+    if let Some(r) = rec {
+        let mut datasets = Vec::new();
+        for d in &r.datasets {
+            if datasets.iter().all(|(seen, _)| seen != d) {
+                if let Some(record) = ctx.dataset_record(d)? {
+                    datasets.push((*d, record));
+                }
+            }
+        }
+        for e in rahui_events(ctx, r, &datasets) {
+            let at = events
+                .iter()
+                .rposition(|x| x.at <= e.at)
+                .map_or(0, |i| i + 1);
+            events.insert(at, e);
+        }
+    }
     Ok(Some(RequestView {
         id: id.to_hex(),
         status: v.status,

@@ -129,6 +129,36 @@ pub enum What {
         /// Whether it closes the concern.
         resolved: bool,
     },
+    /// A rāhui on one of the request's datasets held it up: its votes, or
+    /// the access it was given.
+    RahuiPaused {
+        /// The board that placed it.
+        body: String,
+        /// The dataset's name.
+        dataset: String,
+        /// Why, in the board's words.
+        reason: String,
+        /// When it ends by itself, if it does.
+        until: Option<Timestamp>,
+        /// What it held up.
+        held: Held,
+        /// When it was placed, if that was before the request was made
+        /// (then it held the votes up from the start).
+        placed_before: Option<Timestamp>,
+    },
+    /// A rāhui that held the request up ended.
+    RahuiEnded {
+        /// The board that placed it.
+        body: String,
+        /// The dataset's name.
+        dataset: String,
+        /// Why the board lifted it; `None` when it ended on the date the
+        /// board set.
+        lifted: Option<String>,
+        /// What may go on again, when the request still waited for its
+        /// votes, or still had its access, when the rāhui ended.
+        resumes: Option<Held>,
+    },
     /// A confidential file was committed to, kept off the log.
     Attachment {
         /// What it is.
@@ -139,6 +169,15 @@ pub enum What {
         /// The statement kind.
         kind: String,
     },
+}
+
+/// What a rāhui held up: a request's votes, or its access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// The boards' votes on a request awaiting them.
+    Votes,
+    /// The use of the data an approval gave.
+    Access,
 }
 
 /// One statement in a story.
@@ -823,6 +862,36 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                 // every board it concerns has resolved it.
                 p { strong { (body) " responded" @if *resolved { " and considers the concern resolved" } ":" } }
                 blockquote { (prose(text)) }
+            }
+            What::RahuiPaused { body, dataset, reason, until, held, placed_before } => {
+                p { strong {
+                    @match placed_before {
+                        Some(t) => { (l.english(&format!("A rāhui that {body} placed on {dataset}"))) ", on " (date(*t)) ", was in force when this request was made." }
+                        None => { (l.english(&format!("{body} placed a rāhui on {dataset}."))) }
+                    }
+                } }
+                p {
+                    @match held {
+                        Held::Votes => { "No board's vote on this request counts while it is in force." }
+                        Held::Access => { "Access to the data was paused: it may not be used while the " (l.english("rāhui")) " is in force." }
+                    }
+                    @match until { Some(u) => { " It was placed until " (date(*u)) "." } None => { " It was placed until the board lifts it." } }
+                }
+                blockquote { (prose(reason)) }
+            }
+            What::RahuiEnded { body, dataset, lifted, resumes } => {
+                p { strong {
+                    @match lifted {
+                        Some(_) => { (l.english(&format!("{body} lifted the rāhui on {dataset}."))) }
+                        None => { (l.english(&format!("The rāhui on {dataset} ended, on the date {body} had set."))) }
+                    }
+                } }
+                @if let Some(why) = lifted { blockquote { (prose(why)) } }
+                @match resumes {
+                    Some(Held::Votes) => { p { "Votes on this request can count again." } }
+                    Some(Held::Access) => { p { "Access could resume, unless something else still pauses it." } }
+                    None => {}
+                }
             }
             What::Attachment { description } => p { strong { "Added a confidential document, kept off the public record: " } (description) },
             What::Other { kind } => p { "Recorded a " code { (kind) } " statement." },

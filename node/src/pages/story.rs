@@ -2,9 +2,13 @@
 //! return (a vote, a question, a report…) turned into an [`Event`] a reader
 //! can follow, and concerns grouped with their responses.
 
+use kaitiaki_governance::datasets::DatasetRecord;
 use kaitiaki_governance::query::TimelineItem;
 use kaitiaki_governance::requests::RequestRecord;
+use kaitiaki_governance::rules::Outcome;
+use kaitiaki_governance::KeyBytes;
 use kaitiaki_protocol::statement as st;
+use kaitiaki_protocol::Timestamp;
 use std::collections::HashMap;
 
 use kaitiaki_protocol::{Kind, StatementId};
@@ -12,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::concern::{ConcernThread, ResponseItem};
 use super::gather::{excluded, when, Ctx, GatherError, Gathered};
-use super::request::{condition_words, Event, VoteOn, What};
+use super::request::{condition_words, Event, Held, VoteOn, What};
 
 /// A timeline item's body as its protocol type.
 pub fn parse<T: DeserializeOwned>(item: &TimelineItem) -> Option<T> {
@@ -137,6 +141,111 @@ pub fn event(
     }
 }
 
+/// Whether `[from, to)` and `[start, end)` overlap (`None` is no end).
+fn overlaps(
+    (from, to): (Timestamp, Option<Timestamp>),
+    (start, end): (Timestamp, Option<Timestamp>),
+) -> bool {
+    end.is_none_or(|e| from < e) && to.is_none_or(|t| start < t)
+}
+
+/// Whether `at` falls in `[from, to)`.
+fn within(at: Timestamp, (from, to): (Timestamp, Option<Timestamp>)) -> bool {
+    from <= at && to.is_none_or(|t| at < t)
+}
+
+/// The rāhui on the request `rec`'s datasets (`datasets`, each with its
+/// record) that held it up, told as events: when one paused its votes
+/// (while it awaited them) or its access (while approved), and when it was
+/// lifted or reached its end. Read from the records alone (the datasets'
+/// rāhui and the request's own dates) and the one statement of each event,
+/// for who signed it, so the cost grows with the request's datasets.
+pub fn rahui_events(
+    ctx: &Ctx<'_>,
+    rec: &RequestRecord,
+    datasets: &[(StatementId, DatasetRecord)],
+) -> Vec<Event> {
+    let submitted = rec.submitted.at;
+    let approval = rec.approval.as_ref();
+    // While it awaited its votes: until it was approved, withdrawn or
+    // declined.
+    let declined = rec
+        .decisions
+        .iter()
+        .filter_map(|d| d.decision.as_ref())
+        .filter(|d| d.outcome == Outcome::Declined)
+        .map(|d| d.at.at)
+        .min();
+    let decided = approval
+        .map(|a| a.approved.at)
+        .or(rec.withdrawn.as_ref().map(|w| w.at.at))
+        .or(declined);
+    let awaiting = (submitted, decided);
+    let access = approval.map(|a| (a.approved.at, Some(a.end())));
+    let signer = |id: &StatementId| {
+        ctx.own_statement(id)
+            .map(|s| ctx.person(&KeyBytes::of(&s.author)))
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for (_, d) in datasets {
+        for r in &d.rahui {
+            let placed = r.placed.at;
+            if placed > ctx.now {
+                continue;
+            }
+            let lifted = r.lifted.as_ref().filter(|l| l.at.at <= ctx.now);
+            let end = match (lifted.map(|l| l.at.at), r.until) {
+                (Some(l), Some(u)) => Some(l.min(u)),
+                (l, u) => l.or(u),
+            };
+            let (held, window) = if overlaps(awaiting, (placed, end)) {
+                (Held::Votes, awaiting)
+            } else if let Some(w) = access.filter(|w| overlaps(*w, (placed, end))) {
+                (Held::Access, w)
+            } else {
+                continue;
+            };
+            let body = ctx.body_name(&r.body);
+            out.push(Event {
+                id: r.id.to_hex(),
+                at: placed.max(window.0),
+                who: signer(&r.id),
+                what: What::RahuiPaused {
+                    body: body.clone(),
+                    dataset: d.name.clone(),
+                    reason: r.reason.clone(),
+                    until: r.until,
+                    held,
+                    placed_before: (placed < window.0 && held == Held::Votes).then_some(placed),
+                },
+                excluded: None,
+            });
+            let Some(ended) = end.filter(|e| *e <= ctx.now) else {
+                continue;
+            };
+            let resumes = within(ended, window).then_some(held);
+            let (id, who, lifted) = match lifted.filter(|l| l.at.at == ended) {
+                Some(l) => (l.id, signer(&l.id), Some(l.reason.clone())),
+                None => (r.id, signer(&r.id), None),
+            };
+            out.push(Event {
+                id: id.to_hex(),
+                at: ended,
+                who,
+                what: What::RahuiEnded {
+                    body,
+                    dataset: d.name.clone(),
+                    lifted,
+                    resumes,
+                },
+                excluded: None,
+            });
+        }
+    }
+    out
+}
+
 /// The boards a concern still waits for: those that may respond whose
 /// latest response does not say it is resolved (governance's record). A
 /// concern governance keeps no record of (one it excluded) waits, in words,
@@ -192,4 +301,30 @@ pub fn concerns(ctx: &Ctx<'_>, items: &[TimelineItem]) -> Gathered<Vec<ConcernTh
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_overlap_only_when_they_share_a_moment() {
+        let t = |s: &str| Timestamp::parse(s).expect("time");
+        let (a, b, c, d) = (
+            t("2026-01-01T00:00:00Z"),
+            t("2026-02-01T00:00:00Z"),
+            t("2026-03-01T00:00:00Z"),
+            t("2026-04-01T00:00:00Z"),
+        );
+        assert!(overlaps((a, Some(c)), (b, Some(d))));
+        assert!(overlaps((b, Some(d)), (a, Some(c))));
+        assert!(overlaps((a, None), (c, Some(d))));
+        assert!(overlaps((c, Some(d)), (a, None)));
+        assert!(
+            !overlaps((a, Some(b)), (b, None)),
+            "one ends as the other begins"
+        );
+        assert!(!overlaps((c, None), (a, Some(b))));
+        assert!(within(b, (a, None)) && !within(b, (a, Some(b))));
+    }
 }

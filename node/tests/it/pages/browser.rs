@@ -906,6 +906,92 @@ async fn a_board_page_lists_the_rahui_it_placed() {
     node.stop().await;
 }
 
+/// A request's "What has happened" tells when a rāhui on one of its
+/// datasets held it up (its votes while it awaited them, its access once
+/// approved) and when the rāhui was lifted, in order with the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_timeline_tells_when_a_rahui_held_it_up_and_was_lifted() {
+    use kaitiaki_protocol::statement::RahuiLift;
+    let (_dir, node, story) = seeded().await;
+    let timeline = |id: kaitiaki_protocol::StatementId| {
+        let node = &node;
+        async move {
+            let (_, page) = served(node, &format!("/requests/{id}")).await;
+            section(&html::parse(&page).expect("parses"), "timeline")
+        }
+    };
+    let placed = "Te Poari Raraunga o Ngāti Tauira placed a rāhui on Housing support records (synthetic example).";
+    let text = timeline(story.under_review).await;
+    let at = text.find(placed).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        text.find("hold hui with kaumātua first")
+            .is_some_and(|a| a < at),
+        "in order: {text}"
+    );
+    assert!(
+        text.contains("No board's vote on this request counts while it is in force.")
+            && text.contains("It was placed until the board lifts it.")
+            && text.contains("A tangihanga in the community"),
+        "{text}"
+    );
+    let text = timeline(story.suspended).await;
+    assert!(
+        text.contains(placed) && text.contains("Access to the data was paused"),
+        "{text}"
+    );
+    // A request made while the rāhui is in force was held up from the start.
+    let later = seed::say(
+        &node,
+        &story.researcher,
+        Body::RequestSubmit(request(
+            "Housing and kaumātua health",
+            story.housing,
+            "To see whether housing support helps kaumātua stay well.",
+            UseCategory::Research,
+        )),
+    )
+    .await;
+    let text = timeline(later).await;
+    assert!(
+        text.contains("A rāhui that Te Poari Raraunga o Ngāti Tauira placed on Housing support records (synthetic example), on ")
+            && text.contains("was in force when this request was made."),
+        "{text}"
+    );
+    // A request on other data tells of none.
+    assert!(!timeline(story.approved).await.contains("rāhui"));
+
+    let lift = seed::say(
+        &node,
+        &crate::support::key(2),
+        Body::RahuiLift(RahuiLift {
+            rahui: story.rahui,
+            reason: "The tangihanga is over.".into(),
+        }),
+    )
+    .await;
+    let lifted = "Te Poari Raraunga o Ngāti Tauira lifted the rāhui on Housing support records (synthetic example).";
+    for (id, resumes) in [
+        (story.under_review, "Votes on this request can count again."),
+        (later, "Votes on this request can count again."),
+        (
+            story.suspended,
+            "Access could resume, unless something else still pauses it.",
+        ),
+    ] {
+        let text = timeline(id).await;
+        let (p, l) = (text.find("placed").expect("placed"), text.find(lifted));
+        assert!(l.is_some_and(|l| p < l), "{text}");
+        assert!(
+            text.contains("The tangihanga is over.") && text.contains(resumes),
+            "{text}"
+        );
+        let (_, page) = served(&node, &format!("/requests/{id}")).await;
+        let d = html::parse(&page).expect("parses");
+        assert!(d.hrefs().contains(&format!("/records/{lift}").as_str()));
+    }
+    node.stop().await;
+}
+
 /// A node whose operator gives a contact (`[pages] contact`) shows it where
 /// a concern can be raised, for whoever cannot use the form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

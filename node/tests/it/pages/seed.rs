@@ -21,6 +21,8 @@ pub struct Story {
     pub under_review: StatementId,
     pub suspended: StatementId,
     pub concern: StatementId,
+    /// The iwi board's rāhui on the housing data.
+    pub rahui: StatementId,
     pub researcher: SigningKey,
 }
 
@@ -367,7 +369,7 @@ pub async fn seed(node: &TestNode) -> Story {
         }),
     )
     .await;
-    say(
+    let rahui = say(
         node,
         &k(0),
         Body::RahuiPlace(RahuiPlace {
@@ -390,6 +392,7 @@ pub async fn seed(node: &TestNode) -> Story {
         under_review,
         suspended,
         concern,
+        rahui,
         researcher,
     }
 }
