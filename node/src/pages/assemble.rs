@@ -29,6 +29,7 @@ use super::request::{
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
 use super::story::{concerns, event, parse, rahui_events, vote_subjects};
+use super::verify::{Fact, RecordSummary};
 
 /// How many of the newest leaves the overview reads for recent decisions.
 const RECENT_LEAVES: u64 = 400;
@@ -1399,4 +1400,348 @@ pub fn bodies(ctx: &Ctx<'_>, after: Option<Cursor>) -> Gathered<(Vec<BodyCard>, 
             .collect(),
         page.next.map(|c| c.to_hex()),
     ))
+}
+
+/// A page's address and what to call it.
+type Page = (String, String);
+
+/// A record in plain words for its page; `None` for a kind with no words
+/// here (a concern has its own section) or a record this node cannot read.
+/// Reads the record, and at most the one or two records it refers to.
+pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RecordSummary>> {
+    use super::layout::date_text;
+    let Some(s) = ctx.own_statement(id) else {
+        return Ok(None);
+    };
+    let who = person_name(&ctx.person(&KeyBytes::of(&s.author)));
+    let request = |r: &StatementId| {
+        (
+            format!("/requests/{}", r.to_hex()),
+            format!("the request “{}”", ctx.request_title(r)),
+        )
+    };
+    let board = |b: &StatementId| (format!("/bodies/{}", b.to_hex()), ctx.body_name(b));
+    let dataset = |d: &StatementId| (format!("/datasets/{}", d.to_hex()), ctx.dataset_name(d));
+    let link = |(href, name): (String, String)| Fact::Link(href, name);
+    let quote = |label: &'static str, text: &str| {
+        (!text.trim().is_empty()).then(|| (label, Fact::Quote(text.to_owned())))
+    };
+    let decided = |d: Option<(Outcome, Timestamp)>, words: [&str; 2]| {
+        Fact::Text(match d {
+            Some((Outcome::Approved, at)) => format!("{} on {}", words[0], date_text(at)),
+            Some((Outcome::Declined, at)) => format!("{} on {}", words[1], date_text(at)),
+            None => "Not decided yet".to_owned(),
+        })
+    };
+    let (said, mut facts, story): (String, Vec<(&'static str, Fact)>, Option<Page>) =
+        match s.body {
+            Body::Vote(v) => {
+                let (board_href, board_name) = board(&v.body);
+                let owner = query::statement_state(ctx.store(), &v.subject)
+                    .map_err(GatherError::of)?
+                    .and_then(|st| st.owner);
+                let (on, story) = match owner {
+                    Some(kaitiaki_governance::Agg::Body(b)) => (
+                        "a change to its charter".to_owned(),
+                        (format!("/bodies/{}#amendments", b.to_hex()), ctx.body_name(&b)),
+                    ),
+                    Some(kaitiaki_governance::Agg::Request(r)) => {
+                        let (href, name) = request(&r);
+                        let on = match ctx.own_statement(&v.subject).map(|x| x.body) {
+                            Some(Body::RenewalRequest(n)) => {
+                                format!("the renewal for {} more days of {name}", n.extra_days)
+                            }
+                            Some(Body::ApprovalMotion(m)) => format!(
+                                "the motion to {} the approval of {name}",
+                                action_verb(m.action)
+                            ),
+                            _ => name.clone(),
+                        };
+                        (on, (href, ctx.request_title(&r)))
+                    }
+                    _ => ("a record this node does not hold".to_owned(), (board_href.clone(), board_name.clone())),
+                };
+                let mut facts = vec![
+                    ("Who voted", Fact::Text(who.clone())),
+                    ("For the board", Fact::Link(board_href, board_name.clone())),
+                    ("On", Fact::Text(on.clone())),
+                    ("Their choice", Fact::Choice(v.choice)),
+                ];
+                facts.extend(quote("Their reason", &v.reason));
+                if !v.conditions.is_empty() {
+                    let c: Vec<String> = v.conditions.iter().map(condition_words).collect();
+                    facts.push(("Conditions they set", Fact::Text(c.join(" "))));
+                }
+                (
+                    format!("{who} voted, as a member of {board_name}, on {on}."),
+                    facts,
+                    Some(story),
+                )
+            }
+            Body::RahuiPlace(r) => {
+                let (_, board_name) = board(&r.body);
+                let (_, data_name) = dataset(&r.dataset);
+                let now = ctx
+                    .dataset_record(&r.dataset)?
+                    .and_then(|d| d.rahui.into_iter().find(|x| x.id == *id))
+                    .map(|x| match (&x.lifted, x.until) {
+                        (Some(l), _) if l.at.at <= ctx.now => {
+                            format!("Lifted on {}", date_text(l.at.at))
+                        }
+                        (_, Some(u)) if u <= ctx.now => format!("Ended on {}", date_text(u)),
+                        _ => "In force".to_owned(),
+                    })
+                    .unwrap_or_else(|| "It does not count: see the check below".to_owned());
+                let mut facts = vec![
+                    ("Placed by", link(board(&r.body))),
+                    ("On the dataset", link(dataset(&r.dataset))),
+                    (
+                        "Until",
+                        Fact::Text(match r.until {
+                            Some(u) => date_text(u),
+                            None => "The board lifts it".to_owned(),
+                        }),
+                    ),
+                ];
+                facts.extend(quote("The board's reason", &r.reason));
+                facts.push(("Now", Fact::Text(now)));
+                (
+                    format!(
+                        "{board_name} placed a rāhui on {data_name}: while it is in force, no request for it can be approved and approved uses of it are paused."
+                    ),
+                    facts,
+                    Some(dataset(&r.dataset)),
+                )
+            }
+            Body::RahuiLift(lf) => {
+                let Some(Body::RahuiPlace(r)) = ctx.own_statement(&lf.rahui).map(|x| x.body) else {
+                    return Ok(None);
+                };
+                let (_, board_name) = board(&r.body);
+                let (_, data_name) = dataset(&r.dataset);
+                let mut facts = vec![
+                    ("Lifted by", link(board(&r.body))),
+                    ("On the dataset", link(dataset(&r.dataset))),
+                    (
+                        "The rāhui it lifts",
+                        Fact::Link(format!("/records/{}", lf.rahui.to_hex()), r.reason.clone()),
+                    ),
+                ];
+                facts.extend(quote("Why it was lifted", &lf.reason));
+                (
+                    format!("{board_name} lifted its rāhui on {data_name}."),
+                    facts,
+                    Some(dataset(&r.dataset)),
+                )
+            }
+            Body::UseReport(u) => {
+                let (href, name) = request(&u.request);
+                let kind = match u.kind {
+                    st::ReportKind::Periodic => "regular",
+                    st::ReportKind::Final => "final",
+                };
+                let mut facts = vec![("Request", Fact::Link(href.clone(), ctx.request_title(&u.request)))];
+                facts.extend(quote("What was done", &u.summary));
+                facts.extend(quote("What came back to the community", &u.benefit_returned));
+                if !u.incidents.is_empty() {
+                    facts.push(("Incidents reported", Fact::Text(u.incidents.join(" "))));
+                }
+                (
+                    format!("{who} filed a {kind} use report on {name}."),
+                    facts,
+                    Some((format!("{href}#reports"), ctx.request_title(&u.request))),
+                )
+            }
+            Body::ReportReview(r) => {
+                let Some(Body::UseReport(u)) = ctx.own_statement(&r.report).map(|x| x.body) else {
+                    return Ok(None);
+                };
+                let (href, name) = request(&u.request);
+                let (_, board_name) = board(&r.body);
+                let did = if r.accepted { "accepted" } else { "returned for more detail" };
+                let mut facts = vec![
+                    ("Board", link(board(&r.body))),
+                    ("The report", Fact::Link(format!("/records/{}", r.report.to_hex()), u.summary.clone())),
+                ];
+                facts.extend(quote("The board's reason", &r.reason));
+                (
+                    format!("{board_name} {did} a use report on {name}."),
+                    facts,
+                    Some((format!("{href}#reports"), ctx.request_title(&u.request))),
+                )
+            }
+            Body::RenewalRequest(n) => {
+                let (href, name) = request(&n.request);
+                let outcome = ctx.request_record(&n.request)?.and_then(|rec| {
+                    let renewal = rec.approval?.renewals.into_iter().find(|x| x.id == *id)?;
+                    Some(renewal.outcome)
+                });
+                let mut facts = vec![("Request", Fact::Link(href.clone(), ctx.request_title(&n.request)))];
+                facts.extend(quote("Their reason", &n.reason));
+                facts.push((
+                    "The boards",
+                    Fact::Text(match outcome.flatten() {
+                        Some(Outcome::Approved) => "Every board approved it".to_owned(),
+                        Some(Outcome::Declined) => "A board declined it".to_owned(),
+                        None => "Not decided yet".to_owned(),
+                    }),
+                ));
+                (
+                    format!("{who} asked for {} more days of access for {name}.", n.extra_days),
+                    facts,
+                    Some((href, ctx.request_title(&n.request))),
+                )
+            }
+            Body::ApprovalMotion(m) => {
+                let (href, name) = request(&m.request);
+                let (_, board_name) = board(&m.body);
+                let decision = ctx.request_record(&m.request)?.and_then(|rec| {
+                    let motion = rec.approval?.motions.into_iter().find(|x| x.id == *id)?;
+                    motion.decision.map(|d| (d.outcome, d.at.at))
+                });
+                let mut facts = vec![
+                    ("Board", link(board(&m.body))),
+                    ("Request", Fact::Link(href.clone(), ctx.request_title(&m.request))),
+                ];
+                facts.extend(quote("Their reason", &m.reason));
+                facts.push(("The board", decided(decision, ["Carried", "Rejected"])));
+                (
+                    format!(
+                        "{who} proposed that {board_name} {} the approval of {name}.",
+                        action_verb(m.action)
+                    ),
+                    facts,
+                    Some((href, ctx.request_title(&m.request))),
+                )
+            }
+            Body::RequestWithdraw(w) => {
+                let (href, name) = request(&w.request);
+                let facts = quote("Their reason", &w.reason).into_iter().collect();
+                (
+                    format!("{who} withdrew {name}: no board will decide it."),
+                    facts,
+                    Some((href, ctx.request_title(&w.request))),
+                )
+            }
+            Body::RequestQuestion(q) => {
+                let (href, name) = request(&q.request);
+                (
+                    format!("{who} asked a question about {name}."),
+                    quote("The question", &q.text).into_iter().collect(),
+                    Some((href, ctx.request_title(&q.request))),
+                )
+            }
+            Body::RequestAnswer(a) => {
+                let Some(Body::RequestQuestion(q)) = ctx.own_statement(&a.question).map(|x| x.body)
+                else {
+                    return Ok(None);
+                };
+                let (href, name) = request(&q.request);
+                let mut facts: Vec<_> = quote("The question", &q.text).into_iter().collect();
+                facts.extend(quote("The answer", &a.text));
+                (
+                    format!("{who} answered a question about {name}."),
+                    facts,
+                    Some((href, ctx.request_title(&q.request))),
+                )
+            }
+            Body::OutputSubmit(o) => {
+                let (href, name) = request(&o.request);
+                let mut facts = vec![("Output", Fact::Text(o.title.clone()))];
+                if let Some(at) = &o.link {
+                    facts.push(("Where to find it", Fact::Text(at.clone())));
+                }
+                (
+                    format!("{who} submitted an output of the work on {name}."),
+                    facts,
+                    Some((format!("{href}#reports"), ctx.request_title(&o.request))),
+                )
+            }
+            Body::OutputReview(r) => {
+                let Some(Body::OutputSubmit(o)) = ctx.own_statement(&r.output).map(|x| x.body) else {
+                    return Ok(None);
+                };
+                let (href, _) = request(&o.request);
+                let (_, board_name) = board(&r.body);
+                let did = if r.release { "released" } else { "withheld" };
+                let mut facts = vec![
+                    ("Board", link(board(&r.body))),
+                    ("The output", Fact::Link(format!("/records/{}", r.output.to_hex()), o.title.clone())),
+                ];
+                facts.extend(quote("The board's reason", &r.reason));
+                (
+                    format!("{board_name} {did} the output “{}”.", o.title),
+                    facts,
+                    Some((format!("{href}#reports"), ctx.request_title(&o.request))),
+                )
+            }
+            Body::RequestSubmit(r) => {
+                let names: Vec<String> = r.datasets.iter().map(|d| ctx.dataset_name(d)).collect();
+                (
+                    format!("{who} asked for access to {} for {} days: “{}”.", names.join(" and "), r.duration_days, r.title),
+                    quote("Purpose", &r.purpose).into_iter().collect(),
+                    Some((format!("/requests/{}", id.to_hex()), r.title.clone())),
+                )
+            }
+            Body::BodyCharter(c) => (
+                format!(
+                    "{who} set up the governance board {}, with {} members, deciding on the node {}.",
+                    c.name,
+                    c.members.len(),
+                    c.home_log
+                ),
+                quote("Who it speaks for", &c.description).into_iter().collect(),
+                Some(board(id)),
+            ),
+            Body::BodyAmend(m) => {
+                let (_, board_name) = board(&m.body);
+                let decision = ctx.body_record(&m.body)?.and_then(|b| {
+                    let a = b.amendments.into_iter().find(|x| x.id == *id)?;
+                    a.decision.map(|d| (d.outcome, d.at.at))
+                });
+                let mut facts = vec![("Board", link(board(&m.body)))];
+                facts.extend(quote("Their reason", &m.reason));
+                facts.push(("The board", decided(decision, ["Approved", "Declined"])));
+                (
+                    format!("{who} proposed a change to the charter of {board_name}."),
+                    facts,
+                    Some((format!("/bodies/{}#amendments", m.body.to_hex()), board_name)),
+                )
+            }
+            Body::DatasetRegister(d) => {
+                let boards: Vec<String> = d.governing_bodies.iter().map(|b| ctx.body_name(b)).collect();
+                (
+                    format!("{who} registered the dataset {}, held by {}.", d.name, d.steward),
+                    vec![("Who decides on its use", Fact::Text(boards.join(" and ")))],
+                    Some((format!("/datasets/{}", id.to_hex()), d.name.clone())),
+                )
+            }
+            Body::KeyAnnounce(k) => (
+                format!(
+                    "The holder of this key says they are {}, {}.",
+                    k.display_name, k.affiliation
+                ),
+                Vec::new(),
+                Some((
+                    format!("/requests?requester={}", KeyBytes::of(&s.author).to_hex()),
+                    "Every request made with this key".to_owned(),
+                )),
+            ),
+            Body::KeyRotate(k) => (
+                format!(
+                    "{who} moved to a new key, {}: what they sign with it counts as theirs, and this key signs nothing more.",
+                    super::layout::short(&KeyBytes::of(&k.new_key).to_hex())
+                ),
+                Vec::new(),
+                None,
+            ),
+            Body::KeyRevoke(k) => (
+                format!("{who} withdrew this key: nothing signed with it from now on counts."),
+                quote("Their reason", &k.reason).into_iter().collect(),
+                None,
+            ),
+            _ => return Ok(None),
+        };
+    facts.retain(|(_, f)| !matches!(f, Fact::Text(t) if t.is_empty()));
+    Ok(Some(RecordSummary { said, facts, story }))
 }

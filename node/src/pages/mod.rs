@@ -483,12 +483,16 @@ async fn record(
                 return Ok(None);
             };
             let concern = assemble::concern_record(c, &sid, &check.kind)?;
-            Ok(Some((check, concern)))
+            let words = match concern {
+                Some(_) => None,
+                None => assemble::record_summary(c, &sid)?,
+            };
+            Ok(Some((check, concern, words)))
         },
-        move |l, (check, concern)| {
+        move |l, (check, concern, words)| {
             (
                 format!("Record {}", check.ordinal()),
-                verify::record_page(l, &info, check, concern.as_ref()),
+                verify::record_page(l, &info, check, concern.as_ref(), words.as_ref()),
             )
         },
     )

@@ -18,7 +18,7 @@ use maud::{html, Markup};
 
 use super::concern::ConcernRecordView;
 use super::labels::Labels;
-use super::layout::{date, date_time, person, short, NodeInfo, Person};
+use super::layout::{date, date_time, person, prose, short, NodeInfo, Person};
 
 /// What checking one witness line against the trusted witness keys found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +138,59 @@ pub struct RecordCheck {
     /// The page of what the record is part of (a request, a dataset, a
     /// board), when there is one: its address and its title or name.
     pub about: Option<(String, String)>,
+}
+
+/// A record in plain words, for its page: what it did, the facts a reader
+/// asks about it, and the page that tells the story it is part of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSummary {
+    /// What it did, in a sentence.
+    pub said: String,
+    /// What a reader asks about it, each with a label.
+    pub facts: Vec<(&'static str, Fact)>,
+    /// The page that tells its story: address and what to call it.
+    pub story: Option<(String, String)>,
+}
+
+/// One fact about a record, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// A few words.
+    Text(String),
+    /// A page: address and name.
+    Link(String, String),
+    /// Someone's own words, quoted.
+    Quote(String),
+    /// A vote's choice.
+    Choice(kaitiaki_protocol::statement::Choice),
+}
+
+/// A [`RecordSummary`], as the top of a record's page shows it.
+fn in_words(l: &Labels, s: &RecordSummary) -> Markup {
+    html! {
+        section.card.in-words aria-labelledby="in-words" {
+            h2 #in-words { "What this record says" }
+            p { (l.english(&s.said)) }
+            @if !s.facts.is_empty() {
+                dl.facts {
+                    @for (label, fact) in &s.facts {
+                        dt { (l.english(label)) }
+                        dd {
+                            @match fact {
+                                Fact::Text(t) => { (l.english(t)) }
+                                Fact::Link(href, name) => { a href=(href) { (name) } }
+                                Fact::Quote(q) => { blockquote { (prose(q)) } }
+                                Fact::Choice(c) => { (super::request::choice_label(l, *c)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some((href, name)) = &s.story {
+                p { "The whole story: " a href=(href) { (name) } }
+            }
+        }
+    }
 }
 
 /// A checkpoint whose signature checked out.
@@ -461,12 +514,15 @@ fn evidence(e: &Evidence) -> Markup {
 }
 
 /// The whole "check this record" page body. For a concern, or a response
-/// to one, `concern` is what it says and what it is about, shown first.
+/// to one, `concern` is what it says and what it is about, shown first;
+/// for any other record, `words` says what it did, when there are words
+/// for its kind.
 pub fn record_page(
     l: &Labels,
     node: &NodeInfo,
     c: &RecordCheck,
     concern: Option<&ConcernRecordView>,
+    words: Option<&RecordSummary>,
 ) -> Markup {
     html! {
         p.kicker { (l.ui("verification")) }
@@ -483,6 +539,7 @@ pub fn record_page(
             @if concern.is_none() { p { "Part of the record of " a href=(href) { (name) } "." } }
         }
         @if let Some(v) = concern { (super::concern::record_section(v)) }
+        @else if let Some(w) = words { (in_words(l, w)) }
         section.card aria-labelledby="what-checked" {
             h2 #what-checked { "What this node checked, just now" }
             ol.checks {

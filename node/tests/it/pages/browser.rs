@@ -992,6 +992,181 @@ async fn a_request_timeline_tells_when_a_rahui_held_it_up_and_was_lifted() {
     node.stop().await;
 }
 
+/// A record's page says what the record did in plain words (who, which
+/// board, on what, why, and where it stands), links to the page that tells
+/// its story, and keeps the signed JSON for people checking it themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_page_says_what_the_record_did_in_words() {
+    use kaitiaki_protocol::statement::{
+        ApprovalAction, Choice, KeyAnnounce, RahuiLift, RequestQuestion, Vote,
+    };
+    let (_dir, node, story) = seeded().await;
+    let key = crate::support::key;
+    let words = |id: kaitiaki_protocol::StatementId| {
+        let node = &node;
+        async move {
+            let (status, page) = served(node, &format!("/records/{id}")).await;
+            assert_eq!(status, 200, "{id}");
+            let d = html::parse(&page).expect("parses");
+            assert!(
+                section(&d, "yourself").contains("What was signed"),
+                "the raw statement stays"
+            );
+            let said = d
+                .find("section")
+                .into_iter()
+                .find(|s| s.attr("aria-labelledby") == Some("in-words"));
+            said.map(|s| {
+                (
+                    s.text(),
+                    s.hrefs().iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+                )
+            })
+        }
+    };
+    let board = "Te Poari Raraunga o Ngāti Tauira";
+    let housing = "Housing support records (synthetic example)";
+
+    // A rāhui: which board, which dataset, until when, why, and whether in force.
+    let (text, links) = words(story.rahui).await.expect("words for a rāhui");
+    assert!(
+        text.contains(&format!("{board} placed a rāhui on {housing}"))
+            && text.contains("UntilThe board lifts it")
+            && text.contains("A tangihanga in the community")
+            && text.contains("NowIn force"),
+        "{text}"
+    );
+    assert!(
+        links.contains(&format!("/datasets/{}", story.housing)),
+        "{links:?}"
+    );
+    let lift = seed::say(
+        &node,
+        &key(2),
+        Body::RahuiLift(RahuiLift {
+            rahui: story.rahui,
+            reason: "The tangihanga is over.".into(),
+        }),
+    )
+    .await;
+    let (text, _) = words(story.rahui).await.expect("words");
+    assert!(text.contains("NowLifted on "), "{text}");
+    let (text, links) = words(lift).await.expect("words for a lifting");
+    assert!(
+        text.contains(&format!("{board} lifted its rāhui on {housing}."))
+            && text.contains("Why it was liftedThe tangihanga is over."),
+        "{text}"
+    );
+    assert!(
+        links.contains(&format!("/records/{}", story.rahui)),
+        "{links:?}"
+    );
+
+    // A vote: who, which board, on what, the choice and the reason.
+    let asked = seed::say(
+        &node,
+        &story.researcher,
+        Body::RequestSubmit(request(
+            "Whānau and school attendance",
+            story.wellbeing,
+            "To see how whānau wellbeing and school attendance go together.",
+            UseCategory::Research,
+        )),
+    )
+    .await;
+    let vote = seed::say(
+        &node,
+        &key(1),
+        Body::Vote(Vote {
+            subject: asked,
+            body: story.iwi_board,
+            choice: Choice::Decline,
+            conditions: vec![],
+            reason: "Attendance data is not ours to link.".into(),
+        }),
+    )
+    .await;
+    let (text, links) = words(vote).await.expect("words for a vote");
+    assert!(
+        text.contains(&format!(
+            "Huia Tamati, Te Poari Raraunga o Ngāti Tauira voted, as a member of {board}, on the request “Whānau and school attendance”."
+        )) && text.contains("Their choiceWhakakāhore | Decline")
+            && text.contains("Attendance data is not ours to link."),
+        "{text}"
+    );
+    assert!(
+        links.contains(&format!("/requests/{asked}"))
+            && links.contains(&format!("/bodies/{}", story.iwi_board)),
+        "{links:?}"
+    );
+    // A question, a motion, a charter, a dataset, a key's announcement.
+    let question = seed::say(
+        &node,
+        &key(3),
+        Body::RequestQuestion(RequestQuestion {
+            request: asked,
+            text: "Which schools?".into(),
+        }),
+    )
+    .await;
+    let (text, _) = words(question).await.expect("words for a question");
+    assert!(
+        text.contains("asked a question about the request “Whānau and school attendance”.")
+            && text.contains("Which schools?"),
+        "{text}"
+    );
+    let motion = carried_motion(
+        &node,
+        story.approved,
+        story.iwi_board,
+        ApprovalAction::Suspend,
+        "Tables were shared too early.",
+        &[1, 2],
+    )
+    .await;
+    let (text, links) = words(motion).await.expect("words for a motion");
+    assert!(
+        text.contains(&format!("proposed that {board} suspend the approval of the request “Rangatahi wellbeing and access to services”."))
+            && text.contains("The boardCarried on "),
+        "{text}"
+    );
+    assert!(
+        links.contains(&format!("/requests/{}", story.approved)),
+        "{links:?}"
+    );
+    let (text, _) = words(story.iwi_board).await.expect("words for a charter");
+    assert!(
+        text.contains(&format!(
+            "set up the governance board {board}, with 3 members"
+        )),
+        "{text}"
+    );
+    let (text, _) = words(story.housing).await.expect("words for a dataset");
+    assert!(
+        text.contains(&format!(
+            "registered the dataset {housing}, held by Ministry of Example Services."
+        )) && text.contains(&format!("Who decides on its use{board}")),
+        "{text}"
+    );
+    let announce = seed::say(
+        &node,
+        &key(11),
+        Body::KeyAnnounce(KeyAnnounce {
+            display_name: "Mere Paki".into(),
+            affiliation: "Ngāti Tauira whānau".into(),
+        }),
+    )
+    .await;
+    let (text, _) = words(announce).await.expect("words for a key");
+    assert!(
+        text.contains("The holder of this key says they are Mere Paki, Ngāti Tauira whānau."),
+        "{text}"
+    );
+    // A concern keeps its own section instead.
+    assert!(words(story.concern).await.is_none());
+    node.stop().await;
+}
+
 /// A node whose operator gives a contact (`[pages] contact`) shows it where
 /// a concern can be raised, for whoever cannot use the form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
