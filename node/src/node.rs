@@ -166,6 +166,7 @@ impl Node {
             &identity,
         )?;
         let replication = crate::replication::Replication::open(&config, &storage)?;
+        let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut shared = Shared {
             config,
@@ -186,7 +187,7 @@ impl Node {
             committed_seq: AtomicU64::new(0),
             last_time: AtomicI64::new(last_time),
             closing: watch::channel(false).0,
-            own_log: Default::default(),
+            own_log,
         };
 
         let indexed = shared.storage.indexed_size()?;

@@ -125,14 +125,13 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
     };
     let iwi_key = key_of(&iwi.url);
     let agency_data = dir.path().join("agency");
-    let agency = NodeProc::start_with(
-        &agency_data,
-        &[
-            ("KAITIAKI_ORIGIN", "agency.example"),
-            ("KAITIAKI_PEERS", &format!("{iwi_key}@{}", iwi.url)),
-            ("KAITIAKI_REPLICATION_POLL_MS", "100"),
-        ],
-    );
+    let agency_env = [
+        ("KAITIAKI_ORIGIN", "agency.example"),
+        ("KAITIAKI_PEERS", &format!("{iwi_key}@{}", iwi.url)),
+        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+    ];
+    let agency = NodeProc::start_with(&agency_data, &agency_env);
+    let agency_listen = agency.url.trim_start_matches("http://").to_owned();
     // Both follow each other once the iwi node is back.
     let iwi_env = [
         ("KAITIAKI_ORIGIN", "iwi.example"),
@@ -157,9 +156,11 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
             .ok_or(p.to_string())
     });
 
-    // The disk is lost, and the node restored from its own, shorter, backup.
+    // The disk is lost, and the node restored from its own, shorter,
+    // backup while the peer is down.
     let listen = iwi.url.trim_start_matches("http://").to_owned();
     iwi.kill();
+    agency.stop();
     let restore = |log_from: &Path| {
         std::fs::remove_dir_all(&iwi_data).unwrap();
         std::fs::create_dir_all(&iwi_data).unwrap();
@@ -169,8 +170,26 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
     };
     let iwi = restore(&backup.join("log"));
     assert_eq!(checkpoint(&iwi.url).0, short);
+    let submit = |title: &str| {
+        let out = cli.run(&request_args(
+            "researcher",
+            &boards.dataset,
+            title,
+            "research",
+        ));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
 
-    // It refuses new statements, and says why once its peer has answered.
+    // Until its peer answers, it takes nothing, and names the peer.
+    let (taken, err) = submit("Filed while the peer is down");
+    assert!(!taken, "{err}");
+    assert!(err.contains("still to answer: agency.example"), "{err}");
+
+    // The peer back, it refuses new statements, and says why.
+    let agency = NodeProc::start_on(&agency_data, &agency_listen, &agency_env);
     let said = eventually("the node says its peer holds more", || {
         let (status, health) = get(&format!("{}/healthz", iwi.url));
         (status == 503 && health["status"] == "refusing_statements")
@@ -182,19 +201,27 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
             && said.contains(&format!("this node holds {short}")),
         "{said}"
     );
-    let out = cli.run(&request_args(
-        "researcher",
-        &boards.dataset,
-        "Filed after the restore",
-        "research",
-    ));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let (taken, err) = submit("Filed after the restore");
+    assert!(!taken, "{err}");
     assert!(
         err.contains("unavailable") && err.contains("restored from a shorter copy"),
         "{err}"
     );
     assert_eq!(checkpoint(&iwi.url).0, short);
+    // A restart does not lift it: the node says so from its first answer.
+    iwi.stop();
+    let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
+    let (status, health) = get(&format!("{}/healthz", iwi.url));
+    assert_eq!(
+        (status, &health["status"]),
+        (503, &Value::from("refusing_statements")),
+        "{health}"
+    );
+    let (taken, err) = submit("Filed after a restart");
+    assert!(
+        !taken && err.contains("restored from a shorter copy"),
+        "{err}"
+    );
     // Nothing was split: the peer, in touch again, follows the log it
     // holds, with no evidence against it.
     eventually("the peer follows the restored node", || {

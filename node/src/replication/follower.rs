@@ -402,33 +402,31 @@ impl Follower {
     }
 
     /// Asks the peer what it holds of this node's own log, and compares
-    /// (see [`super::own_log`]). The peer counts as asked, for statements
-    /// held back after a restore, whether it answered or not.
+    /// (see [`super::own_log`]). Until the peer answers (a copy, or none),
+    /// it is asked again each round.
     async fn check_own_log(&self) -> Result<(), Fault> {
         let own = self.shared()?.config.origin.clone();
         let path = format!("/tlog/mirrors/{own}/checkpoint");
-        let answer = match self.http.get(self.url(&path)).send().await {
-            Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => Some(None),
-            Ok(r) if r.status().is_success() => {
-                bounded::read(r, bounded::NOTE_CAP).await.ok().map(Some)
-            }
-            _ => None,
+        let held = match self.http.get(self.url(&path)).send().await {
+            Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => None,
+            Ok(r) if r.status().is_success() => match bounded::read(r, bounded::NOTE_CAP).await {
+                Ok(bytes) => Some(bytes),
+                Err(_) => return Ok(()),
+            },
+            _ => return Ok(()),
         };
         let shared = self.shared()?;
-        if let Some(held) = answer {
-            self.own_log_answered
-                .store(true, std::sync::atomic::Ordering::Release);
-            if let Some(bytes) = held {
-                let url = &self.followed.peer.url;
-                if let super::own_log::Seen::Ahead(why) =
-                    super::own_log::compare(&shared, url, &bytes)
-                {
-                    shared.own_log.refuse(why);
-                }
-            }
-        }
-        shared.own_log.asked(self.origin());
-        Ok(())
+        let seen = match held {
+            Some(bytes) => super::own_log::compare(&shared, &self.followed.peer.url, &bytes),
+            None => super::own_log::Seen::Nothing,
+        };
+        self.own_log_answered
+            .store(true, std::sync::atomic::Ordering::Release);
+        let origin = self.origin().to_owned();
+        // A refusal is written durably (an fsync): off the async workers.
+        tokio::task::spawn_blocking(move || shared.own_log.answered(&origin, seen))
+            .await
+            .map_err(|e| Fault::Local(format!("recording the peer's answer stopped: {e}")))
     }
 
     /// Checks a newly fetched checkpoint against the one held.

@@ -12,11 +12,18 @@
 //!
 //! After a start whose log was indexed anew from its segment files (a
 //! restore, or an index lost), new statements also wait until every peer
-//! followed at start has been asked once, answered or not: a statement
+//! followed at start has answered once (a copy, or none): a statement
 //! taken before then could be the one that splits the log. A peer that
-//! cannot be asked then is asked again on each round until it answers.
+//! does not answer is asked again each round, and the refusal names it; an
+//! operator who must go on without it stops following it (`peer remove`,
+//! or out of the configuration), and it is no longer waited for.
+//!
+//! A refusal is kept in the data directory (the file [`REFUSAL_FILE`]), so
+//! that restarting the node does not lift it: only restoring the log into
+//! an empty data directory, as README says, or removing the file, does.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use kaitiaki_protocol::checkpoint::Checkpoint;
@@ -25,19 +32,31 @@ use kaitiaki_protocol::note::Note;
 use crate::error::{code, ApiError};
 use crate::node::Shared;
 
+/// The file, in the data directory, that keeps a refusal across restarts.
+pub const REFUSAL_FILE: &str = "refusing-statements.txt";
+
 /// What the peers' copies have told about this node's log.
 #[derive(Debug, Default)]
 pub struct OwnLogCheck {
-    /// Peers (by origin) still to be asked before new statements are taken.
-    waiting: Mutex<BTreeSet<String>>,
+    // One lock for both, so that a statement is judged on one moment:
+    // never after a refusal but before the peer that caused it is counted.
+    state: Mutex<State>,
+    // Where the refusal is kept; none for a check that keeps nothing.
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Peers (by origin) still to answer before new statements are taken.
+    waiting: BTreeSet<String>,
     /// Why new statements are refused, once a peer's copy showed more.
-    refused: Mutex<Option<String>>,
+    refused: Option<String>,
 }
 
 /// What one peer's copy of this node's log showed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seen {
-    /// Nothing to compare: the peer holds no copy, or did not answer.
+    /// Nothing to compare: the peer holds no copy, or nothing that proves.
     Nothing,
     /// A prefix of the log here, or all of it.
     Prefix,
@@ -46,62 +65,93 @@ pub enum Seen {
 }
 
 impl OwnLogCheck {
-    /// New statements wait until each of the peers `origins` has been asked.
+    /// The check of the node whose data directory is `dir`, with any
+    /// refusal kept there from before.
+    pub(crate) fn open(dir: &Path) -> OwnLogCheck {
+        let file = dir.join(REFUSAL_FILE);
+        let refused = std::fs::read_to_string(&file)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        if let Some(why) = &refused {
+            tracing::error!(problem = %why, file = %file.display(), "refusing new statements, as before the last stop");
+        }
+        OwnLogCheck {
+            state: Mutex::new(State {
+                waiting: BTreeSet::new(),
+                refused,
+            }),
+            file: Some(file),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// New statements wait until each of the peers `origins` has answered.
     pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>) {
-        self.waiting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(origins);
+        self.state().waiting.extend(origins);
     }
 
-    /// The peer `origin` has been asked (whatever it answered).
-    pub(crate) fn asked(&self, origin: &str) {
-        self.waiting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(origin);
-    }
-
-    /// Refuses new statements from now on, for `why`.
-    pub(crate) fn refuse(&self, why: String) {
-        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-        if refused.is_none() {
-            tracing::error!(problem = %why, "refusing new statements");
-            *refused = Some(why);
+    /// The peer `origin` answered, showing `seen`; or it is no longer
+    /// followed (`seen` is then [`Seen::Nothing`]). Blocking: a refusal is
+    /// written to the data directory and synced.
+    pub(crate) fn answered(&self, origin: &str, seen: Seen) {
+        let newly = {
+            let mut state = self.state();
+            let newly = match seen {
+                Seen::Ahead(why) if state.refused.is_none() => {
+                    state.refused = Some(why.clone());
+                    Some(why)
+                }
+                _ => None,
+            };
+            state.waiting.remove(origin);
+            newly
+        };
+        let Some(why) = newly else { return };
+        tracing::error!(problem = %why, "refusing new statements");
+        if let Some(file) = &self.file {
+            // Kept durably, so a restart does not lift it; a failure to keep
+            // it still refuses, for as long as this run lasts.
+            if let Err(e) = crate::storage::write_synced(file, why.as_bytes()) {
+                tracing::error!(error = %e, "could not keep the refusal in the data directory");
+            }
         }
     }
 
     /// Why new statements are refused for good, if they are.
     pub fn refused(&self) -> Option<String> {
-        self.refused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.state().refused.clone()
     }
 
     /// The answer to a new statement now, if it must be refused.
     pub fn refusal(&self) -> Option<ApiError> {
-        if let Some(why) = self.refused() {
-            return Some(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                code::UNAVAILABLE,
-                format!("this node takes no new statements: {why}"),
-            ));
-        }
-        let waiting = !self
-            .waiting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty();
-        waiting.then(|| {
+        let state = self.state();
+        let unavailable = |m: String| {
             ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 code::UNAVAILABLE,
-                "this node's log was indexed anew from its files at start, and the node is \
-                 comparing it with its peers' copies before it takes new statements; retry in a \
-                 moment",
+                m,
             )
-        })
+        };
+        if let Some(why) = &state.refused {
+            return Some(unavailable(format!(
+                "this node takes no new statements: {why}"
+            )));
+        }
+        if state.waiting.is_empty() {
+            return None;
+        }
+        let peers: Vec<&str> = state.waiting.iter().map(String::as_str).collect();
+        Some(unavailable(format!(
+            "this node's log was indexed anew from its files at start, and it takes no new \
+             statement until each peer it follows has said what it holds of this log; still to \
+             answer: {}. Retry in a moment; if a peer stays down, its operator can bring it back, \
+             or this node's operator can stop following it",
+            peers.join(", ")
+        )))
     }
 }
 
@@ -148,5 +198,45 @@ pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Seen {
         )),
         // The tree here cannot say; nothing is claimed.
         Err(_) => Seen::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(c: &OwnLogCheck) -> Option<String> {
+        c.refusal().map(|e| e.body().message.clone())
+    }
+
+    #[test]
+    fn statements_wait_for_every_peer_and_a_refusal_outlives_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = OwnLogCheck::open(dir.path());
+        assert_eq!(message(&c), None);
+        c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
+        let waiting = message(&c).expect("held");
+        assert!(
+            waiting.contains("still to answer: a.example, b.example"),
+            "{waiting}"
+        );
+        c.answered("a.example", Seen::Prefix);
+        let waiting = message(&c).expect("held");
+        assert!(waiting.contains("still to answer: b.example."), "{waiting}");
+        c.answered("b.example", Seen::Nothing);
+        assert_eq!(message(&c), None);
+        assert_eq!(c.refused(), None);
+
+        c.answered("b.example", Seen::Ahead("the peer holds more".into()));
+        assert_eq!(c.refused().as_deref(), Some("the peer holds more"));
+        assert!(message(&c)
+            .expect("refused")
+            .ends_with("the peer holds more"));
+        // A second reason does not replace the first.
+        c.answered("a.example", Seen::Ahead("another".into()));
+        assert_eq!(c.refused().as_deref(), Some("the peer holds more"));
+        // Opened again on the same directory, it still refuses.
+        let again = OwnLogCheck::open(dir.path());
+        assert_eq!(again.refused().as_deref(), Some("the peer holds more"));
     }
 }

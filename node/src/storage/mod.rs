@@ -1015,6 +1015,22 @@ fn move_attachments_out_of_sled(
     Ok(())
 }
 
+/// Writes `bytes` to the file `path` whole or not at all, and durably: a
+/// synced file of its own, renamed into place, and the directory synced.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let io = |e: std::io::Error| StorageError::io(path, e);
+    let mut file = tempfile::Builder::new()
+        .prefix(".writing-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.as_file().sync_data().map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
+    segment::sync_dir(dir)
+}
+
 /// Flushes a sled database in `dir` so that what it holds survives a power
 /// cut. sled's own flush writes its file with `sync_file_range`, which
 /// leaves the drive's cache and the file's size unsynced (DESIGN.md,
