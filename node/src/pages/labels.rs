@@ -229,27 +229,47 @@ impl Labels {
     }
 
     /// English interface text with the Māori words in it marked
-    /// `lang="mi"`, so screen readers say them in te reo.
+    /// `lang="mi"`, so screen readers say them in te reo. One pass over
+    /// the text: at the start of each word, the longest listed word that
+    /// is whole there is marked.
     pub fn english(&self, text: &str) -> Markup {
-        let mut parts: Vec<(bool, &str)> = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            // The word that occurs first (the longest, where two start
-            // together), so that no word is passed over for a later one.
-            let found = self
-                .mi_words
+        let whole_at = |at: usize| {
+            let rest = &text[at..];
+            self.mi_words
                 .iter()
-                .filter_map(|w| find_word(rest, w).map(|at| (at, w.len())))
-                .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)));
-            let Some((at, len)) = found else {
-                parts.push((false, rest));
-                break;
-            };
-            if at > 0 {
-                parts.push((false, &rest[..at]));
+                .filter(|w| {
+                    rest.starts_with(w.as_str())
+                        && rest[w.len()..]
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !c.is_alphanumeric())
+                })
+                .map(String::len)
+                .max()
+        };
+        let mut parts: Vec<(bool, &str)> = Vec::new();
+        let mut plain_from = 0;
+        let mut prev: Option<char> = None;
+        for (at, c) in text.char_indices() {
+            if at < plain_from {
+                prev = Some(c);
+                continue;
             }
-            parts.push((true, &rest[at..at + len]));
-            rest = &rest[at + len..];
+            let starts_word = c.is_alphanumeric() && prev.is_none_or(|p| !p.is_alphanumeric());
+            prev = Some(c);
+            if !starts_word {
+                continue;
+            }
+            if let Some(len) = whole_at(at) {
+                if at > plain_from {
+                    parts.push((false, &text[plain_from..at]));
+                }
+                parts.push((true, &text[at..at + len]));
+                plain_from = at + len;
+            }
+        }
+        if plain_from < text.len() {
+            parts.push((false, &text[plain_from..]));
         }
         html! {
             @for (mi, p) in parts {
@@ -287,26 +307,6 @@ impl Labels {
         }
         out
     }
-}
-
-/// The first place `word` occurs in `text` as a whole word (not inside a
-/// longer word), as a byte offset.
-fn find_word(text: &str, word: &str) -> Option<usize> {
-    if word.is_empty() {
-        return None;
-    }
-    let mut from = 0;
-    while let Some(i) = text[from..].find(word) {
-        let at = from + i;
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-        if boundary(before) && boundary(after) {
-            return Some(at);
-        }
-        from = at + word.len();
-    }
-    None
 }
 
 #[cfg(test)]
@@ -356,7 +356,6 @@ mod tests {
             html,
             "A <span lang=\"mi\">rāhui</span>, then <span lang=\"mi\">whānau</span>."
         );
-        assert_eq!(find_word("anything", ""), None);
     }
 
     #[test]
