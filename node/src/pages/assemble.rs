@@ -708,6 +708,28 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
     }))
 }
 
+/// Where the rāhui `r` stands at `now`, by governance's own rule of when
+/// one is in force; `None` before it was placed.
+fn rahui_state(
+    r: &kaitiaki_governance::datasets::RahuiRecord,
+    now: Timestamp,
+) -> Option<RahuiState> {
+    if r.placed.at > now {
+        return None;
+    }
+    if r.in_force_now(now) {
+        return Some(RahuiState::InForce);
+    }
+    Some(match &r.lifted {
+        Some(l) if l.at.at <= now => RahuiState::Lifted {
+            id: l.id.to_hex(),
+            at: l.at.at,
+            reason: l.reason.clone(),
+        },
+        _ => RahuiState::Ended,
+    })
+}
+
 /// How many of a board's datasets its page reads for the rāhui it placed.
 const RAHUI_DATASETS: usize = 1000;
 
@@ -732,14 +754,8 @@ fn rahui_placed_by(ctx: &Ctx<'_>, b: &StatementId) -> Gathered<(Vec<PlacedRahui>
         for (d, rec) in &page.items {
             read += 1;
             for r in rec.rahui.iter().filter(|r| r.body == *b) {
-                let state = match &r.lifted {
-                    Some(l) if l.at.at <= ctx.now => RahuiState::Lifted {
-                        id: l.id.to_hex(),
-                        at: l.at.at,
-                        reason: l.reason.clone(),
-                    },
-                    _ if r.until.is_some_and(|u| u <= ctx.now) => RahuiState::Ended,
-                    _ => RahuiState::InForce,
+                let Some(state) = rahui_state(r, ctx.now) else {
+                    continue;
                 };
                 found.push((
                     r.placed.clone(),
@@ -1413,6 +1429,18 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
     let Some(s) = ctx.own_statement(id) else {
         return Ok(None);
     };
+    // A record the rules left out did nothing: say that, not what it asked.
+    let verdict = query::statement_state(ctx.store(), id).map_err(GatherError::of)?;
+    if let Some(why) = verdict.and_then(|st| super::gather::excluded(&st.verdict)) {
+        return Ok(Some(RecordSummary {
+            said: format!(
+                "This record does not count under the governance rules, so it changed nothing: \
+                 {why}."
+            ),
+            facts: Vec::new(),
+            story: None,
+        }));
+    }
     let who = person_name(&ctx.person(&KeyBytes::of(&s.author)));
     let request = |r: &StatementId| {
         (
@@ -1484,14 +1512,17 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 let now = ctx
                     .dataset_record(&r.dataset)?
                     .and_then(|d| d.rahui.into_iter().find(|x| x.id == *id))
-                    .map(|x| match (&x.lifted, x.until) {
-                        (Some(l), _) if l.at.at <= ctx.now => {
-                            format!("Lifted on {}", date_text(l.at.at))
-                        }
-                        (_, Some(u)) if u <= ctx.now => format!("Ended on {}", date_text(u)),
-                        _ => "In force".to_owned(),
+                    .and_then(|x| {
+                        Some(match rahui_state(&x, ctx.now)? {
+                            RahuiState::InForce => "In force".to_owned(),
+                            RahuiState::Lifted { at, .. } => format!("Lifted on {}", date_text(at)),
+                            RahuiState::Ended => match x.until {
+                                Some(u) => format!("Ended on {}", date_text(u)),
+                                None => "Ended".to_owned(),
+                            },
+                        })
                     })
-                    .unwrap_or_else(|| "It does not count: see the check below".to_owned());
+                    .unwrap_or_else(|| "Not yet in force".to_owned());
                 let mut facts = vec![
                     ("Placed by", link(board(&r.body))),
                     ("On the dataset", link(dataset(&r.dataset))),
@@ -1558,14 +1589,18 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 };
                 let (href, name) = request(&u.request);
                 let (_, board_name) = board(&r.body);
-                let did = if r.accepted { "accepted" } else { "returned for more detail" };
+                let did = if r.accepted { "accepted" } else { "returned" };
                 let mut facts = vec![
                     ("Board", link(board(&r.body))),
                     ("The report", Fact::Link(format!("/records/{}", r.report.to_hex()), u.summary.clone())),
                 ];
                 facts.extend(quote("The board's reason", &r.reason));
                 (
-                    format!("{board_name} {did} a use report on {name}."),
+                    if r.accepted {
+                        format!("{board_name} {did} a use report on {name}.")
+                    } else {
+                        format!("{board_name} {did} a use report on {name} for more detail.")
+                    },
                     facts,
                     Some((format!("{href}#reports"), ctx.request_title(&u.request))),
                 )
@@ -1685,9 +1720,10 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
             }
             Body::BodyCharter(c) => (
                 format!(
-                    "{who} set up the governance board {}, with {} members, deciding on the node {}.",
+                    "{who} set up the governance board {}, with {}, its decisions recorded on the \
+                     node {}.",
                     c.name,
-                    c.members.len(),
+                    super::layout::counted(c.members.len(), "member", "members"),
                     c.home_log
                 ),
                 quote("Who it speaks for", &c.description).into_iter().collect(),

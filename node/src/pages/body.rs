@@ -312,7 +312,7 @@ pub fn list(l: &Labels, items: &[BodyCard], after: Option<&str>, next: Option<&s
                 @for b in items {
                     li.card {
                         h2.h3 { a href={ "/bodies/" (b.id) } { (b.name) } }
-                        p.meta { (b.members) " members" @if !b.valid { " · this charter does not count (see its page)" } }
+                        (super::overview::card_meta(b))
                     }
                 }
             }

@@ -197,7 +197,8 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
         .map(|m| m.label.clone())
         .unwrap_or_default();
     let desc = format!(
-        "{total} requests received between {first} and {last}: {} approved, {} approved and paused now, {} declined, {} still being decided, {} ended another way.",
+        "{} received between {first} and {last}: {} approved, {} approved and paused now, {} declined, {} still being decided, {} ended another way.",
+        requests(total),
         data.months.iter().map(|m| m.approved).sum::<u32>(),
         data.months.iter().map(|m| m.paused).sum::<u32>(),
         data.months.iter().map(|m| m.declined).sum::<u32>(),
@@ -347,6 +348,14 @@ mod tests {
             svg.contains(">2025</text>") && svg.contains(">2026</text>"),
             "{svg}"
         );
+        // The chart's description counts in words too, one as one.
+        let one = bin(
+            now,
+            &[(t("2026-01-10T00:00:00Z"), RequestStatus::Approved)],
+            false,
+        );
+        let svg = render("c", &one).into_string();
+        assert!(svg.contains(">1 request received between"), "{svg}");
         assert!(svg.contains("December 2025 to November 2026"), "{svg}");
         // The table scrolls in its own box.
         assert!(svg.contains("<div class=\"table-scroll\""), "{svg}");

@@ -43,6 +43,17 @@ pub struct BodyCard {
     pub valid: bool,
 }
 
+/// A board card's line under its name: its members, and whether its
+/// charter counts.
+pub fn card_meta(b: &BodyCard) -> Markup {
+    html! {
+        p.meta {
+            (counted(b.members, "member", "members"))
+            @if !b.valid { " · this charter does not count (see its page)" }
+        }
+    }
+}
+
 /// A rāhui in force.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RahuiItem {
@@ -280,7 +291,7 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                     @for b in &v.bodies {
                         li.card {
                             h3 { a href={ "/bodies/" (b.id) } { (b.name) } }
-                            p.meta { (b.members) " members" @if !b.valid { " · this charter does not count (see its page)" } }
+                            (card_meta(b))
                         }
                     }
                 }

@@ -886,7 +886,7 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                         None => { (l.english(&format!("The rāhui on {dataset} ended, on the date {body} had set."))) }
                     }
                 } }
-                @if let Some(why) = lifted { blockquote { (prose(why)) } }
+                @if let Some(why) = lifted.as_ref().filter(|w| !w.trim().is_empty()) { blockquote { (prose(why)) } }
                 @match resumes {
                     Some(Held::Votes) => { p { "Votes on this request can count again." } }
                     Some(Held::Access) => { p { "Access could resume, unless something else still pauses it." } }

@@ -1822,7 +1822,7 @@ async fn every_board_is_listed_a_page_at_a_time() {
     let (_, overview) = served(&node, "/").await;
     let d = html::parse(&overview).expect("parses");
     let boards = section(&d, "boards");
-    assert_eq!(boards.matches(" members").count(), 12, "{boards}");
+    assert_eq!(boards.matches(" member").count(), 12, "{boards}");
     assert!(
         d.find("a")
             .iter()
