@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::story::{request, request_args, two_boards};
-use crate::support::{checkpoint, eventually, get, get_json, Cli, NodeProc};
+use crate::support::{checkpoint, eventually, get, get_json, verifier_key, Cli, NodeProc};
 
 /// Copies the segment files (`*.seg`) of the log directory `from` into `to`.
 fn copy_segments(from: &Path, to: &Path) -> usize {
@@ -24,6 +24,18 @@ fn copy_segments(from: &Path, to: &Path) -> usize {
     n
 }
 
+/// Waits until the node at `url` has copied `size` records of the one
+/// log it follows, and follows it.
+fn wait_copied(url: &str, size: u64) {
+    eventually("the peer copies the whole log", || {
+        let p = peers(url)?;
+        let peer = &p["peers"][0];
+        (peer["mirrored"] == size && peer["state"] == "following")
+            .then_some(())
+            .ok_or(p.to_string())
+    });
+}
+
 /// The peer list of the node at `url`, as JSON.
 fn peers(url: &str) -> Result<Value, String> {
     get_json(&format!("{url}/v1/peers")).map_err(|e| e.to_string())
@@ -37,10 +49,7 @@ fn a_lost_node_is_restored_from_its_key_and_a_peers_copy_of_its_log() {
     let iwi = NodeProc::start_with(&iwi_data, &iwi_env);
     let cli = Cli::new(dir.path(), &iwi.url);
     let boards = two_boards(&cli);
-    let key = get_json(&format!("{}/v1/checkpoint", iwi.url)).unwrap()["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = verifier_key(&iwi.url, "/v1/checkpoint");
     let agency_data = dir.path().join("agency");
     let agency = NodeProc::start_with(
         &agency_data,
@@ -63,12 +72,7 @@ fn a_lost_node_is_restored_from_its_key_and_a_peers_copy_of_its_log() {
     let (size, root) = checkpoint(&iwi.url);
     assert!(size > backed_up);
     let state = get_json(&format!("{}/v1/state/hash", iwi.url)).unwrap()["state_hash"].clone();
-    eventually("the peer copies the whole log", || {
-        let p = peers(&agency.url)?;
-        (p["peers"][0]["mirrored"] == size)
-            .then_some(())
-            .ok_or(p.to_string())
-    });
+    wait_copied(&agency.url, size);
 
     // The disk is lost.
     let listen = iwi.url.trim_start_matches("http://").to_owned();
@@ -117,12 +121,7 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
     let iwi = NodeProc::start_with(&iwi_data, &[("KAITIAKI_ORIGIN", "iwi.example")]);
     let cli = Cli::new(dir.path(), &iwi.url);
     let boards = two_boards(&cli);
-    let key_of = |url: &str| {
-        get_json(&format!("{url}/v1/checkpoint")).unwrap()["verifier_key"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let key_of = |url: &str| verifier_key(url, "/v1/checkpoint");
     let iwi_key = key_of(&iwi.url);
     let agency_data = dir.path().join("agency");
     let agency_env = [
@@ -149,12 +148,7 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
     let (short, _) = checkpoint(&iwi.url);
     request(&cli, &boards.dataset, "Filed after the backup");
     let (size, root) = checkpoint(&iwi.url);
-    eventually("the peer copies the whole log", || {
-        let p = peers(&agency.url)?;
-        (p["peers"][0]["mirrored"] == size)
-            .then_some(())
-            .ok_or(p.to_string())
-    });
+    wait_copied(&agency.url, size);
 
     // The disk is lost, and the node restored from its own, shorter,
     // backup while the peer is down.

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::support::{eventually, Cli, NodeProc};
+use crate::support::{eventually, verifier_key, Cli, NodeProc};
 
 #[test]
 fn a_node_follows_another_added_at_run_time() {
@@ -58,11 +58,7 @@ fn a_node_follows_another_added_at_run_time() {
 
     // The agency's operator adds the iwi node, pinning the key the iwi
     // node's operator gave out; the request is signed with the agency node's key.
-    let key_text = crate::support::get_json(&format!("{}/v1/checkpoint", iwi.url)).unwrap()
-        ["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key_text = verifier_key(&iwi.url, "/v1/checkpoint");
     let added = on_agency.json(&[
         "peer",
         "add",
@@ -116,12 +112,6 @@ fn a_node_follows_another_added_at_run_time() {
     );
     // A key that is not the one the node at that address signs with, or an
     // address ending in /v1, is refused before anything is sent.
-    let shown_key = |url: &str, path: &str| {
-        crate::support::get_json(&format!("{url}{path}")).unwrap()["verifier_key"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     let refused_with_key = |key: &str| {
         let out = on_agency.run(&[
             "peer",
@@ -135,7 +125,7 @@ fn a_node_follows_another_added_at_run_time() {
         assert!(!out.status.success(), "added under {key}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let err = refused_with_key(&shown_key(&agency.url, "/v1/checkpoint"));
+    let err = refused_with_key(&verifier_key(&agency.url, "/v1/checkpoint"));
     assert!(
         err.contains(&format!(
             "the node at {} signs its log with the key {key_text}",
@@ -144,7 +134,7 @@ fn a_node_follows_another_added_at_run_time() {
         "{err}"
     );
     // The iwi node's witness key, the other key it shows, is named as such.
-    let err = refused_with_key(&shown_key(&iwi.url, "/v1/witness"));
+    let err = refused_with_key(&verifier_key(&iwi.url, "/v1/witness"));
     assert!(
         err.contains(&format!(
             "the key given is the witness key of the node at {}",
@@ -338,11 +328,7 @@ fn a_node_that_only_follows_audits_from_its_data_directory() {
     let source = NodeProc::start(&dir.path().join("source"));
     let cli = Cli::new(dir.path(), &source.url);
     crate::story::two_boards(&cli);
-    let key = crate::support::get_json(&format!("{}/v1/checkpoint", source.url)).unwrap()
-        ["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = verifier_key(&source.url, "/v1/checkpoint");
     let size = crate::support::checkpoint(&source.url).0;
     let follower_dir = dir.path().join("follower");
     let follower = NodeProc::start_with(

@@ -325,6 +325,15 @@ pub fn post(url: &str, body: Vec<u8>) -> (u16, Value) {
     })
 }
 
+/// The `verifier_key` the node at `url` shows at `path`: its log key at
+/// `/v1/checkpoint`, its witness key at `/v1/witness`.
+pub fn verifier_key(url: &str, path: &str) -> String {
+    get_json(&format!("{url}{path}")).expect("the node answers")["verifier_key"]
+        .as_str()
+        .expect("a verifier key")
+        .to_owned()
+}
+
 /// The node's latest checkpoint (size and root).
 pub fn checkpoint(url: &str) -> (u64, String) {
     let cp = get_json(&format!("{url}/v1/checkpoint")).expect("checkpoint");
