@@ -405,3 +405,79 @@ async fn quarantine_survives_a_restart_until_the_operator_lifts_it() {
     assert!(text.lines().any(|l| l.trim() == line), "{text}");
     node.stop().await;
 }
+
+/// A peer showing a copy of this node's own log, signed with this node's
+/// key, that holds another history at the node's own size: the node was
+/// restored from a log that is not its own, so it takes no new statement,
+/// says why, and still refuses after a restart.
+#[tokio::test]
+async fn a_peer_holding_another_history_of_this_log_stops_new_statements() {
+    use kaitiaki_protocol::checkpoint::Checkpoint;
+    use kaitiaki_protocol::note::{KeyName, NoteSigner};
+    let (origin, seed) = ("own-log.example", [81u8; 32]);
+    let dir = tempdir();
+    let harness = Harness::start(View::honest(history(1, 2, "peer"))).await;
+
+    // The node's own log, three records, written before it follows anyone.
+    let node = TestNode::start_with(follower_config(dir.path(), origin, seed, vec![])).await;
+    for n in 0..3 {
+        let (status, body) = node.post(&announce(700 + n, "own")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    node.stop().await;
+
+    // The peer shows a tree of the same size with another root, signed
+    // with this node's key.
+    let signer = NoteSigner::from_seed(KeyName::new(origin).unwrap(), &seed);
+    let other = Checkpoint::new(origin, 3, kaitiaki_protocol::Hash::from_bytes([7; 32]))
+        .unwrap()
+        .sign(&signer)
+        .unwrap()
+        .to_string();
+    harness.show_copy_of(origin, other);
+    let config = || follower_config(dir.path(), origin, seed, vec![harness.peer()]);
+    let node = TestNode::start_with(config()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let problem = loop {
+        let (status, health) = node.get("/healthz").await;
+        if status == 503 && health["status"] == "refusing_statements" {
+            break health["problem"].as_str().unwrap_or_default().to_owned();
+        }
+        assert!(Instant::now() < deadline, "never refused: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        problem.contains("holds another history of this log at size 3"),
+        "{problem}"
+    );
+    let (status, body) = node.post(&announce(710, "own")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("another history"),
+        "{body}"
+    );
+    assert_eq!(node.get("/v1/checkpoint").await.1["size"], 3);
+    node.stop().await;
+
+    // Kept in the data directory: a restart does not lift it, even with
+    // the peer showing nothing now.
+    assert!(dir.path().join("refusing-statements.txt").exists());
+    harness.show_copy_of("nobody.example", String::new());
+    let node = TestNode::start_with(config()).await;
+    let (status, health) = node.get("/healthz").await;
+    assert_eq!(
+        (status, &health["status"]),
+        (503, &Value::from("refusing_statements")),
+        "{health}"
+    );
+    let (status, body) = node.post(&announce(711, "own")).await;
+    assert_eq!(status, 503, "{body}");
+    node.stop().await;
+}

@@ -225,6 +225,9 @@ struct HarnessState {
     /// The endpoint that floods instead of answering, if any.
     flooding: Mutex<Option<(&'static str, Flooding)>>,
     flood: Flood,
+    /// What it shows as its copy of a follower's own log: the follower's
+    /// origin and a checkpoint note (none: it holds no copy, 404).
+    copy: Mutex<Option<(String, String)>>,
 }
 
 impl HarnessState {
@@ -340,6 +343,17 @@ async fn inclusion(State(s): Shared, Query(q): Query<InclusionQ>) -> Response {
     }
 }
 
+/// The checkpoint of its copy of another log, if it shows one.
+async fn copy_checkpoint(
+    State(s): Shared,
+    axum::extract::Path(origin): axum::extract::Path<String>,
+) -> Response {
+    match s.copy.lock().unwrap().clone() {
+        Some((of, note)) if of == origin => note.into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn mirrors(State(s): Shared) -> Response {
     s.requests.fetch_add(1, Ordering::Relaxed);
     if let Some(flood) = s.flood("/v1/mirrors") {
@@ -355,6 +369,7 @@ impl Harness {
             requests: AtomicU64::new(0),
             flooding: Mutex::new(None),
             flood: Flood::default(),
+            copy: Mutex::new(None),
         });
         let app = Router::new()
             .route("/v1/checkpoint/note", get(checkpoint_note))
@@ -362,6 +377,7 @@ impl Harness {
             .route("/v1/proofs/consistency", get(consistency))
             .route("/v1/proofs/inclusion", get(inclusion))
             .route("/v1/mirrors", get(mirrors))
+            .route("/tlog/mirrors/{origin}/checkpoint", get(copy_checkpoint))
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -378,6 +394,11 @@ impl Harness {
             state,
             stop: Some(stop),
         }
+    }
+
+    /// From now on shows `note` as its copy of the log `origin`.
+    pub(crate) fn show_copy_of(&self, origin: &str, note: String) {
+        *self.state.copy.lock().unwrap() = Some((origin.to_owned(), note));
     }
 
     pub(crate) fn set(&self, view: View) {
