@@ -300,10 +300,18 @@ async fn overview(State(app): State<AppState>, headers: HeaderMap) -> Response {
     .await
 }
 
-async fn datasets(
-    State(app): State<AppState>,
+/// A card of a list page, gathered a page at a time.
+type Cards<T> = (Vec<T>, Option<String>);
+
+/// A list page, `/datasets` or `/bodies`: one page of cards from `gather`,
+/// after the query's cursor, drawn by `draw` under the label `title`.
+async fn list_page<T: Send + 'static>(
+    app: AppState,
     headers: HeaderMap,
     q: Result<Query<After>, QueryRejection>,
+    (path, title): (&'static str, &'static str),
+    gather: fn(&Ctx<'_>, Option<Cursor>) -> Gathered<Cards<T>>,
+    draw: fn(&Labels, &[T], Option<&str>, Option<&str>) -> Markup,
 ) -> Response {
     let node = node_info(&app, &headers);
     let after = cursor(&q);
@@ -312,16 +320,25 @@ async fn datasets(
         app,
         node,
         Nav::None,
-        ("page", "/datasets".into()),
-        move |c| assemble::datasets(c, after.clone()).map(Some),
+        ("page", path.into()),
+        move |c| gather(c, after.clone()).map(Some),
         move |l, (items, next)| {
             (
-                l.text("datasets"),
-                dataset::list(l, items, shown.as_deref(), next.as_deref()),
+                l.text(title),
+                draw(l, items, shown.as_deref(), next.as_deref()),
             )
         },
     )
     .await
+}
+
+async fn datasets(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<After>, QueryRejection>,
+) -> Response {
+    let place = ("/datasets", "datasets");
+    list_page(app, headers, q, place, assemble::datasets, dataset::list).await
 }
 
 async fn bodies(
@@ -329,23 +346,8 @@ async fn bodies(
     headers: HeaderMap,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
-    let node = node_info(&app, &headers);
-    let after = cursor(&q);
-    let shown = after.as_ref().map(Cursor::to_hex);
-    respond(
-        app,
-        node,
-        Nav::None,
-        ("page", "/bodies".into()),
-        move |c| assemble::bodies(c, after.clone()).map(Some),
-        move |l, (items, next)| {
-            (
-                l.text("bodies"),
-                body::list(l, items, shown.as_deref(), next.as_deref()),
-            )
-        },
-    )
-    .await
+    let place = ("/bodies", "bodies");
+    list_page(app, headers, q, place, assemble::bodies, body::list).await
 }
 
 /// A record page's node, path (`base/id`) and the id it names; or, when
