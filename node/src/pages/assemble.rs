@@ -1589,7 +1589,6 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 };
                 let (href, name) = request(&u.request);
                 let (_, board_name) = board(&r.body);
-                let did = if r.accepted { "accepted" } else { "returned" };
                 let mut facts = vec![
                     ("Board", link(board(&r.body))),
                     ("The report", Fact::Link(format!("/records/{}", r.report.to_hex()), u.summary.clone())),
@@ -1597,9 +1596,9 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 facts.extend(quote("The board's reason", &r.reason));
                 (
                     if r.accepted {
-                        format!("{board_name} {did} a use report on {name}.")
+                        format!("{board_name} accepted a use report on {name}.")
                     } else {
-                        format!("{board_name} {did} a use report on {name} for more detail.")
+                        format!("{board_name} returned a use report on {name} for more detail.")
                     },
                     facts,
                     Some((format!("{href}#reports"), ctx.request_title(&u.request))),
