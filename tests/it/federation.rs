@@ -8,6 +8,11 @@ use serde_json::Value;
 
 use crate::support::{eventually, verifier_key, Cli, NodeProc};
 
+/// The arguments of `kaitiaki peer add <url> --peer-key <key> --data <data>`.
+fn peer_add<'a>(url: &'a str, key: &'a str, data: &'a str) -> [&'a str; 7] {
+    ["peer", "add", url, "--peer-key", key, "--data", data]
+}
+
 #[test]
 fn a_node_follows_another_added_at_run_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,15 +64,8 @@ fn a_node_follows_another_added_at_run_time() {
     // The agency's operator adds the iwi node, pinning the key the iwi
     // node's operator gave out; the request is signed with the agency node's key.
     let key_text = verifier_key(&iwi.url, "/v1/checkpoint");
-    let added = on_agency.json(&[
-        "peer",
-        "add",
-        &iwi.url,
-        "--peer-key",
-        &key_text,
-        "--data",
-        agency_data.to_str().unwrap(),
-    ]);
+    let agency_dir = agency_data.to_str().unwrap();
+    let added = on_agency.json(&peer_add(&iwi.url, &key_text, agency_dir));
     assert_eq!(added["origin"], "iwi.example");
     assert_eq!(added["key"], key_text.as_str());
     // The node says so in its log, as it does at its next start.
@@ -81,28 +79,11 @@ fn a_node_follows_another_added_at_run_time() {
     // `peer add` of the iwi log at `url`, to the node at `node`, signed
     // with the key of the node whose data directory is `data`.
     let add_iwi = |cli: &Cli, node: &str, url: &str, data: &std::path::Path| {
-        cli.run(&[
-            "--node",
-            node,
-            "peer",
-            "add",
-            url,
-            "--peer-key",
-            &key_text,
-            "--data",
-            data.to_str().unwrap(),
-        ])
+        let add = peer_add(url, &key_text, data.to_str().unwrap());
+        cli.run(&[&["--node", node][..], &add].concat())
     };
     // Added again the same way, nothing changes, and it says so.
-    let again = on_agency.ok(&[
-        "peer",
-        "add",
-        &iwi.url,
-        "--peer-key",
-        &key_text,
-        "--data",
-        agency_data.to_str().unwrap(),
-    ]);
+    let again = on_agency.ok(&peer_add(&iwi.url, &key_text, agency_dir));
     assert!(
         again.contains(&format!(
             "Already following iwi.example at {}; nothing changed.",
@@ -113,15 +94,7 @@ fn a_node_follows_another_added_at_run_time() {
     // A key that is not the one the node at that address signs with, or an
     // address ending in /v1, is refused before anything is sent.
     let refused_with_key = |key: &str| {
-        let out = on_agency.run(&[
-            "peer",
-            "add",
-            &iwi.url,
-            "--peer-key",
-            key,
-            "--data",
-            agency_data.to_str().unwrap(),
-        ]);
+        let out = on_agency.run(&peer_add(&iwi.url, key, agency_dir));
         assert!(!out.status.success(), "added under {key}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };

@@ -129,25 +129,36 @@ fn xml_chars(text: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_feed_is_atom_with_escaped_text() {
+    /// A feed of `n.example`'s dataset or board `ab` (`page`), titled
+    /// `title`, with one entry.
+    fn feed(page: &str, title: &str, entry_title: &str, summary: &str) -> Feed {
         let at = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
-        let f = Feed {
-            id: tag("n.example", "/datasets/ab/feed.atom"),
+        Feed {
+            id: tag("n.example", &format!("/{page}/ab/feed.atom")),
             origin: "n.example".into(),
-            title: "Decisions <on> data".into(),
-            page_url: "http://n.example/datasets/ab".into(),
-            self_url: "http://n.example/datasets/ab/feed.atom".into(),
+            title: title.into(),
+            page_url: format!("http://n.example/{page}/ab"),
+            self_url: format!("http://n.example/{page}/ab/feed.atom"),
             base_url: "http://n.example".into(),
             entries: vec![Entry {
                 record: "v1".into(),
                 page: "/requests/r1".into(),
-                title: "Te Poari: Approved — Rangatahi & services".into(),
-                summary: "Te Poari approved the request.".into(),
+                title: entry_title.into(),
+                summary: summary.into(),
                 at,
             }],
             updated: at,
-        };
+        }
+    }
+
+    #[test]
+    fn a_feed_is_atom_with_escaped_text() {
+        let f = feed(
+            "datasets",
+            "Decisions <on> data",
+            "Te Poari: Approved — Rangatahi & services",
+            "Te Poari approved the request.",
+        );
         let xml = render(&f);
         assert!(xml.starts_with("<?xml"));
         assert!(xml.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
@@ -169,23 +180,12 @@ mod tests {
 
     #[test]
     fn characters_xml_cannot_carry_are_replaced() {
-        let at = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
-        let f = Feed {
-            id: tag("n.example", "/bodies/ab/feed.atom"),
-            origin: "n.example".into(),
-            title: "Te Poari \u{ffff} board".into(),
-            page_url: "http://n.example/bodies/ab".into(),
-            self_url: "http://n.example/bodies/ab/feed.atom".into(),
-            base_url: "http://n.example".into(),
-            entries: vec![Entry {
-                record: "v1".into(),
-                page: "/requests/r1".into(),
-                title: "A study \u{fffe}".into(),
-                summary: "Kept: ā, 🌿, \u{e000}.".into(),
-                at,
-            }],
-            updated: at,
-        };
+        let f = feed(
+            "bodies",
+            "Te Poari \u{ffff} board",
+            "A study \u{fffe}",
+            "Kept: ā, 🌿, \u{e000}.",
+        );
         let xml = render(&f);
         assert!(!xml.contains(['\u{fffe}', '\u{ffff}']), "{xml}");
         assert!(xml.contains("Te Poari \u{fffd} board"));
