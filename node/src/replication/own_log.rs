@@ -24,6 +24,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use kaitiaki_protocol::checkpoint::Checkpoint;
@@ -36,16 +37,19 @@ use crate::node::Shared;
 pub const REFUSAL_FILE: &str = "refusing-statements.txt";
 
 /// What the peers' copies have told about this node's log.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OwnLogCheck {
     // One lock for both, so that a statement is judged on one moment:
     // never after a refusal but before the peer that caused it is counted.
     state: Mutex<State>,
+    // Set, under that lock, while no peer is waited for and nothing is
+    // refused: every append reads this, and takes the lock only when unset.
+    clear: AtomicBool,
     // Where the refusal is kept; none for a check that keeps nothing.
     file: Option<PathBuf>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     /// Peers (by origin) still to answer before new statements are taken.
     waiting: BTreeSet<String>,
@@ -77,6 +81,7 @@ impl OwnLogCheck {
             tracing::error!(problem = %why, file = %file.display(), "refusing new statements, as before the last stop");
         }
         OwnLogCheck {
+            clear: AtomicBool::new(refused.is_none()),
             state: Mutex::new(State {
                 waiting: BTreeSet::new(),
                 refused,
@@ -89,9 +94,17 @@ impl OwnLogCheck {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Says, while `state` is still locked, whether it holds anything back.
+    fn settle(&self, state: &State) {
+        let clear = state.waiting.is_empty() && state.refused.is_none();
+        self.clear.store(clear, Ordering::Release);
+    }
+
     /// New statements wait until each of the peers `origins` has answered.
     pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>) {
-        self.state().waiting.extend(origins);
+        let mut state = self.state();
+        state.waiting.extend(origins);
+        self.settle(&state);
     }
 
     /// The peer `origin` answered, showing `seen`; or it is no longer
@@ -108,6 +121,7 @@ impl OwnLogCheck {
                 _ => None,
             };
             state.waiting.remove(origin);
+            self.settle(&state);
             newly
         };
         let Some(why) = newly else { return };
@@ -128,6 +142,9 @@ impl OwnLogCheck {
 
     /// The answer to a new statement now, if it must be refused.
     pub fn refusal(&self) -> Option<ApiError> {
+        if self.clear.load(Ordering::Acquire) {
+            return None;
+        }
         let state = self.state();
         let unavailable = |m: String| {
             ApiError::new(
