@@ -341,7 +341,11 @@ impl StateTrees {
         let mut out = self.scan_keys(table, prefix, after, limit)?;
         let start = group_key(&[prefix, &[0u8; ID][prefix.len()..]].concat());
         let mut found = 0;
-        for item in self.tree.range(start..) {
+        let upper = match prefix_end(&[GROUP_SPACE, prefix].concat()) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        };
+        for item in self.tree.range((Bound::Included(start), upper)) {
             let (k, v) = item?;
             let Some(id) = k.strip_prefix(GROUP_SPACE) else {
                 break;
@@ -377,7 +381,16 @@ impl StateTrees {
         };
         let skip = table.name().len() + 1;
         let mut out = Vec::new();
-        for item in self.tree.range((lower, Bound::<Vec<u8>>::Unbounded)) {
+        // Bounded above: an open range with no key under the prefix (as
+        // for most lookups of waiting statements) reads on into the next
+        // page, which nothing else reads, so sled has mostly evicted it
+        // and reads it back from disk. That read was most of the
+        // sequencer's time.
+        let upper = match prefix_end(&start) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        };
+        for item in self.tree.range((lower, upper)) {
             let (k, v) = item?;
             if !k.starts_with(&start) || out.len() == limit {
                 break;
@@ -386,6 +399,18 @@ impl StateTrees {
         }
         Ok(out)
     }
+}
+
+/// The least key greater than every key that starts with `prefix`, if any.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// The committed governance state, for queries.
@@ -603,5 +628,29 @@ mod tests {
         assert!(Group::decode(&g.encode()).is_err(), "out of order");
         let g = Group(vec![(0, vec![1], vec![]), (2, vec![], vec![9; 300])]);
         assert_eq!(Group::decode(&g.encode()).unwrap(), g);
+    }
+
+    #[test]
+    fn a_scan_ends_where_its_prefix_ends() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(&[]), None);
+        let (_d, s) = trees();
+        let members = [vec![4, 0xff, 1], vec![4, 0xff, 0xff], vec![5, 0]];
+        for k in &members {
+            commit(&s, &[(Table::Members, k.clone(), Some(b""))]);
+        }
+        commit(&s, &[(Table::Pending, vec![0], Some(b""))]);
+        let got: Vec<Vec<u8>> = s
+            .scan(Table::Members, &[4, 0xff], None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(got, members[..2].to_vec());
+        let after = s.scan(Table::Members, &[4], Some(&members[0]), 10).unwrap();
+        assert_eq!(after, vec![(members[1].clone(), Vec::new())]);
+        assert!(s.scan(Table::Members, &[6], None, 10).unwrap().is_empty());
     }
 }
