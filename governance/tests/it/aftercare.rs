@@ -555,6 +555,32 @@ fn a_board_sees_what_waits_for_its_vote() {
         .is_none());
 }
 
+/// The list of what waits reads at most `WAITING_MAX` of a board's
+/// requests, the oldest, and says when there were more.
+#[test]
+fn what_waits_stops_at_its_cap_and_says_so() {
+    use kaitiaki_governance::lists::{waiting, WAITING_MAX};
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let first = s.request(365);
+    for _ in 1..WAITING_MAX {
+        s.request(365);
+    }
+    let w = waiting(&s.w.store, &b, s.w.now)
+        .expect("reads")
+        .expect("a body");
+    assert_eq!(w.requests.len(), WAITING_MAX);
+    assert!(!w.more, "every request was read");
+    let newest = s.request(365);
+    let w = waiting(&s.w.store, &b, s.w.now)
+        .expect("reads")
+        .expect("a body");
+    assert_eq!(w.requests.len(), WAITING_MAX);
+    assert!(w.more, "one request was not read");
+    assert_eq!(w.requests[0].request.id, first);
+    assert!(w.requests.iter().all(|r| r.request.id != newest));
+}
+
 /// What waits but cannot be voted on yet says why: a request in the
 /// board's notice period says until when, and one under a rāhui that it is
 /// paused; oldest first, whatever their stage.
