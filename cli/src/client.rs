@@ -72,7 +72,9 @@ pub const DEFAULT_NODE: &str = "http://127.0.0.1:7878";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Health {
     /// `ok`; `failed` when the node refuses writes after a storage fault;
-    /// `refusing_statements` when a peer holds more of its log than it does.
+    /// `refusing_statements` when a peer holds more of its log than it does;
+    /// `waiting_for_peers` while, after a restore, it waits to hear what
+    /// its peers hold of its log.
     pub status: String,
     /// Why the node refuses new statements, when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]

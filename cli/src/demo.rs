@@ -396,6 +396,26 @@ async fn seed_or_reuse(
         agency: node(2)?,
     };
     let keys = KeyStore::new(&Home::at(&data.join("home")));
+    // The demo makes its nodes' keys before their logs (each must know the
+    // others'), so on a first start each node first asks its peers what
+    // they hold of its log, as a restored node would, and takes statements
+    // once they have answered.
+    for (client, _) in [&nodes.iwi, &nodes.pacific, &nodes.agency] {
+        let deadline = Instant::now() + AGREE_WITHIN;
+        loop {
+            let health = client.health().await?;
+            if health.status != "waiting_for_peers" {
+                break;
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "a demo node still waits for its peers to answer: {}",
+                    health.problem.unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     eprintln!("First run: seeding the example through the nodes' API…");
     let seeded = scenario::seed(&nodes, &keys, DEMO_NETWORK, clock).await?;
     let marker = data.join("seeded.json");

@@ -144,11 +144,11 @@ impl Node {
         // The data directory's lock first: a directory another node holds
         // is said to be in use, whatever else is wrong with it.
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
-        let identity = Identity::load_or_create_for(
-            &config.data_dir,
-            &config.origin,
-            storage.signed_by()?.is_some(),
-        )?;
+        let recorded = storage.signed_by()?.is_some();
+        // A key found in a directory whose database never recorded it came
+        // from elsewhere: a data directory restored from the key alone.
+        let key_came_first = !recorded && config.data_dir.join(crate::identity::KEY_FILE).exists();
+        let identity = Identity::load_or_create_for(&config.data_dir, &config.origin, recorded)?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
         if let Some(found) = storage.settle_state_version()? {
             tracing::warn!(
@@ -245,9 +245,17 @@ impl Node {
         );
 
         // A log indexed anew from its segments may be a restored copy
-        // shorter than what peers hold: new statements wait until each
-        // peer followed has been asked (`replication::own_log`).
-        if indexed == 0 && report.size > 0 {
+        // shorter than what peers hold, and a key restored without its log
+        // the shortest copy of all: new statements wait until each peer
+        // followed has been asked (`replication::own_log`).
+        let found = if indexed == 0 && report.size > 0 {
+            Some("this node's log was indexed anew from its files at start")
+        } else if indexed == 0 && key_came_first {
+            Some("this node's key was found at start in a data directory that held no log of it")
+        } else {
+            None
+        };
+        if let Some(found) = found {
             let followed: Vec<String> = shared
                 .replication
                 .peers()
@@ -262,7 +270,7 @@ impl Node {
                 })
                 .map(|f| f.peer.origin.clone())
                 .collect();
-            shared.own_log.hold_for(followed);
+            shared.own_log.hold_for(followed, found);
         }
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
         for followed in shared.replication.peers() {

@@ -261,3 +261,103 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
     agency.stop();
     iwi.stop();
 }
+
+/// A node whose disk is lost and whose operator starts it again from its
+/// key alone holds an empty log where its peers hold its records: it takes
+/// no statement until the peer it follows answers, then refuses them, and
+/// the peer keeps what it holds.
+#[test]
+fn a_node_restored_from_its_key_alone_takes_no_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let iwi_data = dir.path().join("iwi");
+    let iwi = NodeProc::start_with(&iwi_data, &[("KAITIAKI_ORIGIN", "iwi.example")]);
+    let cli = Cli::new(dir.path(), &iwi.url);
+    let boards = two_boards(&cli);
+    let agency_data = dir.path().join("agency");
+    let agency_env = [
+        ("KAITIAKI_ORIGIN", "agency.example"),
+        (
+            "KAITIAKI_PEERS",
+            &format!("{}@{}", verifier_key(&iwi.url, "/v1/checkpoint"), iwi.url),
+        ),
+        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+    ];
+    let agency = NodeProc::start_with(&agency_data, &agency_env);
+    let agency_listen = agency.url.trim_start_matches("http://").to_owned();
+    let iwi_env = [
+        ("KAITIAKI_ORIGIN", "iwi.example"),
+        (
+            "KAITIAKI_PEERS",
+            &format!(
+                "{}@{}",
+                verifier_key(&agency.url, "/v1/checkpoint"),
+                agency.url
+            ),
+        ),
+        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+    ];
+    let (size, _) = checkpoint(&iwi.url);
+    wait_copied(&agency.url, size);
+
+    // The disk is lost; the key was kept apart, and the node is started
+    // again from it alone while its peer is down.
+    let key = std::fs::read(iwi_data.join("node.key")).unwrap();
+    let listen = iwi.url.trim_start_matches("http://").to_owned();
+    iwi.kill();
+    agency.stop();
+    std::fs::remove_dir_all(&iwi_data).unwrap();
+    std::fs::create_dir_all(&iwi_data).unwrap();
+    std::fs::write(iwi_data.join("node.key"), key).unwrap();
+    std::fs::set_permissions(
+        iwi_data.join("node.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
+    assert_eq!(checkpoint(&iwi.url).0, 0);
+    let submit = |title: &str| {
+        let out = cli.run(&request_args(
+            "researcher",
+            &boards.dataset,
+            title,
+            "research",
+        ));
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = submit("Filed while the peer is down");
+    assert!(
+        err.contains("key was found at start") && err.contains("still to answer: agency.example"),
+        "{err}"
+    );
+    let (status, health) = get(&format!("{}/healthz", iwi.url));
+    assert_eq!(
+        (status, &health["status"]),
+        (503, &Value::from("waiting_for_peers")),
+        "{health}"
+    );
+
+    // The peer back, the node learns that the peer holds its log.
+    let agency = NodeProc::start_on(&agency_data, &agency_listen, &agency_env);
+    let said = eventually("the node says its peer holds more", || {
+        let (status, health) = get(&format!("{}/healthz", iwi.url));
+        (status == 503 && health["status"] == "refusing_statements")
+            .then(|| health["problem"].as_str().unwrap_or_default().to_owned())
+            .ok_or(health.to_string())
+    });
+    assert!(
+        said.contains(&format!("holds {size} records of this log"))
+            && said.contains("this node holds 0"),
+        "{said}"
+    );
+    let err = submit("Filed after the peer answered");
+    assert!(err.contains("restored from a shorter copy"), "{err}");
+    assert_eq!(checkpoint(&iwi.url).0, 0);
+    // The peer keeps the log it holds, and holds nothing against the node.
+    let p = peers(&agency.url).unwrap();
+    assert_eq!(p["peers"][0]["mirrored"], size, "{p}");
+    let evidence = get_json(&format!("{}/v1/evidence", agency.url)).unwrap();
+    assert_eq!(evidence["evidence"], Value::Array(vec![]), "{evidence}");
+    agency.stop();
+    iwi.stop();
+}

@@ -132,12 +132,14 @@ impl NodeProc {
     }
 
     /// Waits until the node answers `/healthz` as serving: healthy, or
-    /// refusing new statements for a reason it states (a node restored
-    /// from a short copy of its log serves, and says why it takes none).
+    /// taking no new statements for a reason it states (a node restored
+    /// serves, and says why it takes none, or not yet).
     fn wait_healthy(&self) {
         for _ in 0..200 {
             let (status, health) = get(&format!("{}/healthz", self.url));
-            if status == 200 || (status == 503 && health["status"] == "refusing_statements") {
+            let says_why = health["status"] == "refusing_statements"
+                || health["status"] == "waiting_for_peers";
+            if status == 200 || (status == 503 && says_why) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));

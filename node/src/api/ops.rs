@@ -17,10 +17,13 @@ use crate::error::ErrorBody;
 pub struct Health {
     /// `ok`; `failed` when the node refuses writes after a storage fault;
     /// `refusing_statements` when a peer's copy of its log holds more than
-    /// it does (see `problem`).
+    /// it does; `waiting_for_peers` when, after a start that found its log
+    /// with no index or its key with no log, it takes no statement until
+    /// the peers it follows have said what they hold of its log (see
+    /// `problem`).
     pub status: String,
     /// Why new statements are refused, when `status` is
-    /// `refusing_statements`.
+    /// `refusing_statements` or `waiting_for_peers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// The log's origin.
@@ -39,22 +42,25 @@ pub struct Health {
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let failed = app.shared.failed.load(Ordering::Acquire);
     let refused = app.shared.own_log.refused();
+    let waiting = app.shared.own_log.waiting();
     let health = Health {
         status: if failed {
             "failed"
         } else if refused.is_some() {
             "refusing_statements"
+        } else if waiting.is_some() {
+            "waiting_for_peers"
         } else {
             "ok"
         }
         .to_owned(),
-        problem: refused.clone(),
+        problem: refused.clone().or_else(|| waiting.clone()),
         origin: app.shared.config.origin.clone(),
         network: app.shared.config.network.clone(),
         size: app.shared.published().size,
         reindexed_at_startup: app.shared.recovery.reindexed,
     };
-    let status = if failed || refused.is_some() {
+    let status = if failed || refused.is_some() || waiting.is_some() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK

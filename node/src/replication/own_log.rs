@@ -11,9 +11,11 @@
 //! `/healthz` says so, until its operator restores the fuller copy.
 //!
 //! After a start whose log was indexed anew from its segment files (a
-//! restore, or an index lost), new statements also wait until every peer
-//! followed at start has answered once (a copy, or none): a statement
-//! taken before then could be the one that splits the log. A peer that
+//! restore, or an index lost), or that found the node key in a data
+//! directory whose database had never recorded it (a restore from the key
+//! alone), new statements also wait until every peer followed at start has
+//! answered once (a copy, or none): a statement taken before then could be
+//! the one that splits the log. A peer that
 //! does not answer is asked again each round, and the refusal names it; an
 //! operator who must go on without it stops following it (`peer remove`,
 //! or out of the configuration), and it is no longer waited for.
@@ -53,6 +55,8 @@ pub struct OwnLogCheck {
 struct State {
     /// Peers (by origin) still to answer before new statements are taken.
     waiting: BTreeSet<String>,
+    /// What the node found at start that made it wait for them.
+    found: &'static str,
     /// Why new statements are refused, once a peer's copy showed more.
     refused: Option<String>,
 }
@@ -84,6 +88,7 @@ impl OwnLogCheck {
             clear: AtomicBool::new(refused.is_none()),
             state: Mutex::new(State {
                 waiting: BTreeSet::new(),
+                found: "",
                 refused,
             }),
             file: Some(file),
@@ -100,11 +105,25 @@ impl OwnLogCheck {
         self.clear.store(clear, Ordering::Release);
     }
 
-    /// New statements wait until each of the peers `origins` has answered.
-    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>) {
+    /// New statements wait until each of the peers `origins` has answered,
+    /// because of what the node `found` at start (in words, for people).
+    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>, found: &'static str) {
         let mut state = self.state();
         state.waiting.extend(origins);
+        state.found = found;
         self.settle(&state);
+    }
+
+    /// Why new statements wait for peers to answer, if they do (and are not
+    /// refused for good).
+    pub fn waiting(&self) -> Option<String> {
+        if self.clear.load(Ordering::Acquire) {
+            return None;
+        }
+        let state = self.state();
+        (state.refused.is_none())
+            .then(|| waiting_message(&state))
+            .flatten()
     }
 
     /// The peer `origin` answered, showing `seen`; or it is no longer
@@ -158,18 +177,23 @@ impl OwnLogCheck {
                 "this node takes no new statements: {why}"
             )));
         }
-        if state.waiting.is_empty() {
-            return None;
-        }
-        let peers: Vec<&str> = state.waiting.iter().map(String::as_str).collect();
-        Some(unavailable(format!(
-            "this node's log was indexed anew from its files at start, and it takes no new \
-             statement until each peer it follows has said what it holds of this log; still to \
-             answer: {}. Retry in a moment; if a peer stays down, its operator can bring it back, \
-             or this node's operator can stop following it",
-            peers.join(", ")
-        )))
+        waiting_message(&state).map(unavailable)
     }
+}
+
+/// What a node waiting for its peers says, if it waits.
+fn waiting_message(state: &State) -> Option<String> {
+    if state.waiting.is_empty() {
+        return None;
+    }
+    let peers: Vec<&str> = state.waiting.iter().map(String::as_str).collect();
+    Some(format!(
+        "{}, and it takes no new statement until each peer it follows has said what it holds \
+         of this log; still to answer: {}. Retry in a moment; if a peer stays down, its \
+         operator can bring it back, or this node's operator can stop following it",
+        state.found,
+        peers.join(", ")
+    ))
 }
 
 /// Compares the checkpoint `bytes` that the peer at `url` holds of this
@@ -231,24 +255,31 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = OwnLogCheck::open(dir.path());
         assert_eq!(message(&c), None);
-        c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
+        c.hold_for(
+            ["a.example".to_owned(), "b.example".to_owned()],
+            "this node found a thing at start",
+        );
         let waiting = message(&c).expect("held");
         assert!(
-            waiting.contains("still to answer: a.example, b.example"),
+            waiting.starts_with("this node found a thing at start, and it takes no new")
+                && waiting.contains("still to answer: a.example, b.example"),
             "{waiting}"
         );
+        assert_eq!(c.waiting(), Some(waiting));
         c.answered("a.example", Seen::Prefix);
         let waiting = message(&c).expect("held");
         assert!(waiting.contains("still to answer: b.example."), "{waiting}");
         c.answered("b.example", Seen::Nothing);
         assert_eq!(message(&c), None);
         assert_eq!(c.refused(), None);
+        assert_eq!(c.waiting(), None);
 
         c.answered("b.example", Seen::Ahead("the peer holds more".into()));
         assert_eq!(c.refused().as_deref(), Some("the peer holds more"));
         assert!(message(&c)
             .expect("refused")
             .ends_with("the peer holds more"));
+        assert_eq!(c.waiting(), None, "refused, not waiting");
         // A second reason does not replace the first.
         c.answered("a.example", Seen::Ahead("another".into()));
         assert_eq!(c.refused().as_deref(), Some("the peer holds more"));

@@ -71,6 +71,9 @@ pub async fn start_mesh(
     for (c, l) in mesh(origins, seeds, &paths, &urls).into_iter().zip(ls) {
         nodes.push(TestNode::start_on(c, l).await);
     }
+    for n in &nodes {
+        n.wait_for_peers_answer().await;
+    }
     nodes
 }
 

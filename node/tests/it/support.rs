@@ -101,6 +101,24 @@ impl TestNode {
         }
     }
 
+    /// Waits while the node waits for its peers before taking statements,
+    /// as a node does on its first start with a key it did not make (see
+    /// `replication::own_log`): tests write keys of known seeds first.
+    pub async fn wait_for_peers_answer(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, health) = self.get("/healthz").await;
+            if health["status"] != "waiting_for_peers" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "its peers never answered: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// `url + path`
     pub fn at(&self, path: &str) -> String {
         format!("{}{}", self.url, path)

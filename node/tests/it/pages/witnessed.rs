@@ -84,6 +84,7 @@ async fn witnessed_pair_named(
         }];
     }
     let log = TestNode::start_with(lc).await;
+    log.wait_for_peers_answer().await;
     (log, witness)
 }
 
