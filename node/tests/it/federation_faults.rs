@@ -481,3 +481,48 @@ async fn a_peer_holding_another_history_of_this_log_stops_new_statements() {
     assert_eq!(status, 503, "{body}");
     node.stop().await;
 }
+
+/// A record of this node's own log can stop counting when a peer's log
+/// shows an earlier statement that rules it out (here, its author's key
+/// revoked the week before). Its page then says it changed nothing, and
+/// why, rather than what it asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_own_record_another_log_rules_out_says_so_on_its_page() {
+    use kaitiaki_protocol::statement::KeyRevoke;
+    use kaitiaki_protocol::Body;
+
+    let dir = tempdir();
+    let alone = follower_config(dir.path(), "left-out.example", [72; 32], vec![]);
+    let node = TestNode::start_with(alone.clone()).await;
+    let said = announce(900, "left out");
+    let (status, body) = node.post(&said).await;
+    assert_eq!(status, 201, "{body}");
+    let page = format!("/records/{}", said.id().to_hex());
+    assert!(
+        !node.text(&page).await.contains("does not count"),
+        "it counts while nothing rules it out"
+    );
+    node.stop().await;
+
+    // The key's own revocation, sequenced in the harness's log in November.
+    let revoke = support::sign_for(
+        support::NETWORK,
+        &support::key(900),
+        Body::KeyRevoke(KeyRevoke {
+            reason: "The laptop holding it was stolen.".into(),
+        }),
+    );
+    let harness = Harness::start(View::honest(vec![leaf(0, revoke)])).await;
+    let mut following = alone;
+    following.peers = vec![harness.peer()];
+    let node = TestNode::start_with(following).await;
+    wait_mirrored(&node, 1).await;
+    let text = node.text(&page).await;
+    assert!(
+        text.contains(
+            "This record does not count under the governance rules, so it changed nothing"
+        ) && text.contains("revoked"),
+        "{text}"
+    );
+    node.stop().await;
+}
