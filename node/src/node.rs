@@ -249,11 +249,15 @@ impl Node {
         // the shortest copy of all: new statements wait until each peer
         // followed has been asked (`replication::own_log`).
         let found = if indexed == 0 && report.size > 0 {
-            Some("this node's log was indexed anew from its files at start")
+            Some("this node's log was indexed anew from its files at start".to_owned())
         } else if indexed == 0 && key_came_first {
-            Some("this node's key was found at start in a data directory that held no log of it")
+            Some(
+                "this node's key was found at start in a data directory that held no log of it"
+                    .to_owned(),
+            )
         } else {
-            None
+            // A wait an earlier start began, which its peers did not end.
+            shared.own_log.unchecked()
         };
         if let Some(found) = found {
             let followed: Vec<String> = shared

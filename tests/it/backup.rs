@@ -313,6 +313,20 @@ fn a_node_restored_from_its_key_alone_takes_no_statement() {
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
+    // Its operator writes its configuration again first, which opens the
+    // data directory once, with no peer to ask: the wait outlasts that.
+    let init = cli.run(&[
+        "node",
+        "init",
+        "--data",
+        iwi_data.to_str().unwrap(),
+        "--origin",
+        "iwi.example",
+        "--config",
+        dir.path().join("iwi.toml").to_str().unwrap(),
+    ]);
+    assert!(init.status.success(), "{init:?}");
+    assert!(iwi_data.join("waiting-for-peers.txt").exists());
     let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
     assert_eq!(checkpoint(&iwi.url).0, 0);
     let submit = |title: &str| {

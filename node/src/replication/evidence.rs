@@ -155,9 +155,7 @@ pub(crate) fn quarantine(
         });
     }
     // A peer no longer followed is no longer waited for.
-    shared
-        .own_log
-        .answered(&record.origin, super::own_log::Seen::Nothing);
+    shared.own_log.not_followed(&record.origin);
     let corrupt = |what: &str, e: serde_json::Error| StorageError::Corrupt(format!("{what}: {e}"));
     let quarantine = serde_json::to_vec(&q).map_err(|e| corrupt("quarantine", e))?;
     let key = hex::decode(&record.id).unwrap_or_else(|_| record.id.as_bytes().to_vec());

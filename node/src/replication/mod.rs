@@ -563,7 +563,7 @@ pub(crate) async fn remove_peer(
     shared.witness.retire(origin, &witness_key(&followed.peer));
     followed.retired.send_replace(true);
     // A peer no longer followed is no longer waited for.
-    shared.own_log.answered(origin, own_log::Seen::Nothing);
+    shared.own_log.not_followed(origin);
     followed.update(|s| s.state = PeerState::Removed);
     let mut running = followed.running.subscribe();
     let stopped = tokio::time::timeout(

@@ -23,6 +23,11 @@
 //! A refusal is kept in the data directory (the file [`REFUSAL_FILE`]), so
 //! that restarting the node does not lift it: only restoring the log into
 //! an empty data directory, as README says, or removing the file, does.
+//! So is a wait not yet over (the file [`UNCHECKED_FILE`], removed once
+//! no peer is left to answer and one at least did): a node
+//! opened again before then — by `kaitiaki node init`, say, or with no
+//! peers to ask — would otherwise find its log indexed and its key
+//! recorded, and take statements unchecked.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -38,6 +43,10 @@ use crate::node::Shared;
 /// The file, in the data directory, that keeps a refusal across restarts.
 pub const REFUSAL_FILE: &str = "refusing-statements.txt";
 
+/// The file, in the data directory, that keeps what a start found that
+/// made the node wait for its peers, until they have answered.
+pub const UNCHECKED_FILE: &str = "waiting-for-peers.txt";
+
 /// What the peers' copies have told about this node's log.
 #[derive(Debug)]
 pub struct OwnLogCheck {
@@ -49,6 +58,8 @@ pub struct OwnLogCheck {
     clear: AtomicBool,
     // Where the refusal is kept; none for a check that keeps nothing.
     file: Option<PathBuf>,
+    // Where a wait not yet over is kept.
+    unchecked_file: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -56,7 +67,12 @@ struct State {
     /// Peers (by origin) still to answer before new statements are taken.
     waiting: BTreeSet<String>,
     /// What the node found at start that made it wait for them.
-    found: &'static str,
+    found: String,
+    /// Whether that is kept in the data directory, until a peer
+    /// has answered and none is left to.
+    unchecked: bool,
+    /// Whether a peer has answered since the node opened.
+    heard: bool,
     /// Why new statements are refused, once a peer's copy showed more.
     refused: Option<String>,
 }
@@ -84,15 +100,30 @@ impl OwnLogCheck {
         if let Some(why) = &refused {
             tracing::error!(problem = %why, file = %file.display(), "refusing new statements, as before the last stop");
         }
+        let unchecked_file = dir.join(UNCHECKED_FILE);
+        let found = std::fs::read_to_string(&unchecked_file)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
         OwnLogCheck {
             clear: AtomicBool::new(refused.is_none()),
             state: Mutex::new(State {
                 waiting: BTreeSet::new(),
-                found: "",
+                unchecked: found.is_some(),
+                found: found.unwrap_or_default(),
+                heard: false,
                 refused,
             }),
             file: Some(file),
+            unchecked_file: Some(unchecked_file),
         }
+    }
+
+    /// What an earlier start found that made the node wait for its peers,
+    /// if they have not all answered since.
+    pub(crate) fn unchecked(&self) -> Option<String> {
+        let state = self.state();
+        state.unchecked.then(|| state.found.clone())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -107,11 +138,43 @@ impl OwnLogCheck {
 
     /// New statements wait until each of the peers `origins` has answered,
     /// because of what the node `found` at start (in words, for people).
-    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>, found: &'static str) {
+    /// Blocking: what it found is written to the data directory and synced
+    /// first, so that the wait outlasts a restart.
+    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>, found: String) {
         let mut state = self.state();
+        if !state.unchecked {
+            if let Some(f) = &self.unchecked_file {
+                if let Err(e) = crate::storage::write_synced(f, found.as_bytes()) {
+                    tracing::error!(error = %e, "could not keep the wait for peers in the data directory");
+                }
+            }
+            state.unchecked = true;
+        }
         state.waiting.extend(origins);
         state.found = found;
         self.settle(&state);
+    }
+
+    /// The peer `origin` is no longer followed (removed, or quarantined):
+    /// it is no longer waited for.
+    pub(crate) fn not_followed(&self, origin: &str) {
+        let mut state = self.state();
+        state.waiting.remove(origin);
+        self.over_if_heard(&mut state);
+        self.settle(&state);
+    }
+
+    /// Ends a wait kept in the data directory once no peer is left to
+    /// answer and one did.
+    fn over_if_heard(&self, state: &mut State) {
+        if state.unchecked && state.heard && state.waiting.is_empty() && state.refused.is_none() {
+            if let Some(f) = &self.unchecked_file {
+                if let Err(e) = std::fs::remove_file(f) {
+                    tracing::warn!(error = %e, "could not remove the finished wait for peers");
+                }
+            }
+            state.unchecked = false;
+        }
     }
 
     /// Why new statements wait for peers to answer, if they do (and are not
@@ -126,8 +189,7 @@ impl OwnLogCheck {
             .flatten()
     }
 
-    /// The peer `origin` answered, showing `seen`; or it is no longer
-    /// followed (`seen` is then [`Seen::Nothing`]). Blocking: a refusal is
+    /// The peer `origin` answered, showing `seen`. Blocking: a refusal is
     /// written to the data directory and synced.
     pub(crate) fn answered(&self, origin: &str, seen: Seen) {
         let newly = {
@@ -140,6 +202,9 @@ impl OwnLogCheck {
                 _ => None,
             };
             state.waiting.remove(origin);
+            // Any peer's answer counts, waited for or added since.
+            state.heard = true;
+            self.over_if_heard(&mut state);
             self.settle(&state);
             newly
         };
@@ -257,7 +322,7 @@ mod tests {
         assert_eq!(message(&c), None);
         c.hold_for(
             ["a.example".to_owned(), "b.example".to_owned()],
-            "this node found a thing at start",
+            "this node found a thing at start".to_owned(),
         );
         let waiting = message(&c).expect("held");
         assert!(
@@ -286,5 +351,34 @@ mod tests {
         // Opened again on the same directory, it still refuses.
         let again = OwnLogCheck::open(dir.path());
         assert_eq!(again.refused().as_deref(), Some("the peer holds more"));
+    }
+
+    #[test]
+    fn a_wait_outlives_a_restart_until_a_peer_has_answered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let found = || "this node found its key alone".to_owned();
+        // Opened with no peer to ask (as by `node init`): nothing is held
+        // now, but the wait is kept for the next start.
+        let c = OwnLogCheck::open(dir.path());
+        c.hold_for(Vec::<String>::new(), found());
+        assert_eq!(c.waiting(), None);
+        let c = OwnLogCheck::open(dir.path());
+        assert_eq!(c.unchecked(), Some(found()));
+        // A peer waited for and then no longer followed answered nothing.
+        c.hold_for(["a.example".to_owned()], found());
+        c.not_followed("a.example");
+        assert_eq!(c.waiting(), None);
+        let c = OwnLogCheck::open(dir.path());
+        assert_eq!(c.unchecked(), Some(found()));
+        // Once a peer has answered and none is left to, the wait is over.
+        c.hold_for(["a.example".to_owned(), "b.example".to_owned()], found());
+        c.answered("a.example", Seen::Nothing);
+        assert!(c
+            .waiting()
+            .is_some_and(|w| w.starts_with("this node found its key alone")));
+        c.not_followed("b.example");
+        assert_eq!(c.waiting(), None);
+        assert_eq!(c.unchecked(), None);
+        assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);
     }
 }

@@ -15,6 +15,9 @@
 //!                     default tree)
 //!   attachments/      confidential attachment bytes, one file per content
 //!                     hash, synced before an upload is acknowledged
+//!   refusing-statements.txt, waiting-for-peers.txt
+//!                     why new statements are refused, or wait for peers,
+//!                     after a restore (`replication::own_log`)
 //! ```
 //!
 //! What grows with every leaf and never changes lives in flat files, not in

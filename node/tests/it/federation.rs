@@ -938,6 +938,9 @@ async fn peers_added_at_run_time_witness_each_other_at_once_and_after_a_restart(
     // The stored peer is a witness again after a restart.
     b.stop().await;
     let b = TestNode::start_with(config(b_dir.path(), b_origin, b_seed)).await;
+    // Its key came before its log; if its peer had not answered what it
+    // holds of that log before the stop, the node asks again first.
+    b.wait_for_peers_answer().await;
     let (status, body) = b.post(&announce(852, "witnessed")).await;
     assert_eq!(status, 201, "{body}");
     wait_cosigned(&b, b_origin, b_seed, a_origin, a_seed).await;
