@@ -652,5 +652,17 @@ mod tests {
         let after = s.scan(Table::Members, &[4], Some(&members[0]), 10).unwrap();
         assert_eq!(after, vec![(members[1].clone(), Vec::new())]);
         assert!(s.scan(Table::Members, &[6], None, 10).unwrap().is_empty());
+        // The same for a table kept in statements' groups.
+        let (mut low, high) = (vec![4u8; ID], vec![5u8; ID]);
+        low[1] = 0xff;
+        for k in [&low, &high] {
+            commit(&s, &[(Table::Verdicts, k.clone(), Some(b"v"))]);
+        }
+        let got = s.scan(Table::Verdicts, &[4, 0xff], None, 10).unwrap();
+        assert_eq!(got, vec![(low.clone(), b"v".to_vec())]);
+        assert!(s
+            .scan(Table::Verdicts, &[4, 0xff], Some(&low), 10)
+            .unwrap()
+            .is_empty());
     }
 }
