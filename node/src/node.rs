@@ -145,9 +145,27 @@ impl Node {
         // is said to be in use, whatever else is wrong with it.
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
         let recorded = storage.signed_by()?.is_some();
-        // A key found in a directory whose database never recorded it came
-        // from elsewhere: a data directory restored from the key alone.
-        let key_came_first = !recorded && config.data_dir.join(crate::identity::KEY_FILE).exists();
+        // A log with no index of it may be a restored copy shorter than
+        // what peers hold, and a key found in a directory whose database
+        // never recorded it came with no log at all (a restore from the key
+        // alone, or a key made before the node's first start): new
+        // statements wait until each peer followed has been asked
+        // (`replication::own_log`). That is kept on disk before anything of
+        // this start is, so a crash or an error here cannot lose it.
+        let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir);
+        let unindexed = storage.indexed_size()? == 0 && holds_records(&config.data_dir)?;
+        if unindexed {
+            own_log.begin(
+                "this node's log was found with no index of it (restored, or its database lost)"
+                    .to_owned(),
+            );
+        } else if !recorded && config.data_dir.join(crate::identity::KEY_FILE).exists() {
+            own_log.begin(
+                "this node's key was found in a data directory that held no log of it (restored \
+                 from the key alone, or made before the node's first start)"
+                    .to_owned(),
+            );
+        }
         let identity = Identity::load_or_create_for(&config.data_dir, &config.origin, recorded)?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
         if let Some(found) = storage.settle_state_version()? {
@@ -166,7 +184,6 @@ impl Node {
             &identity,
         )?;
         let replication = crate::replication::Replication::open(&config, &storage)?;
-        let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut shared = Shared {
             config,
@@ -244,22 +261,9 @@ impl Node {
             "node opened"
         );
 
-        // A log indexed anew from its segments may be a restored copy
-        // shorter than what peers hold, and a key restored without its log
-        // the shortest copy of all: new statements wait until each peer
-        // followed has been asked (`replication::own_log`).
-        let found = if indexed == 0 && report.size > 0 {
-            Some("this node's log was indexed anew from its files at start".to_owned())
-        } else if indexed == 0 && key_came_first {
-            Some(
-                "this node's key was found at start in a data directory that held no log of it"
-                    .to_owned(),
-            )
-        } else {
-            // A wait an earlier start began, which its peers did not end.
-            shared.own_log.unchecked()
-        };
-        if let Some(found) = found {
+        // The wait begun above, or kept from an earlier start, is for the
+        // peers followed now.
+        {
             let followed: Vec<String> = shared
                 .replication
                 .peers()
@@ -274,7 +278,7 @@ impl Node {
                 })
                 .map(|f| f.peer.origin.clone())
                 .collect();
-            shared.own_log.hold_for(followed, found);
+            shared.own_log.hold_for(followed);
         }
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
         for followed in shared.replication.peers() {
@@ -450,4 +454,18 @@ pub async fn serve(
     let _ = node.shared.closing.send(true);
     node.shared.replication.stopped().await;
     node.shutdown().await
+}
+
+/// Whether the log's segment files in `data_dir` hold anything past their
+/// opening magic: records, or the start of one.
+fn holds_records(data_dir: &std::path::Path) -> Result<bool, StorageError> {
+    use crate::storage::segment::{list_segments, segment_file_name, SEGMENT_MAGIC};
+    let dir = data_dir.join(crate::storage::LOG_DIR);
+    if !dir.exists() {
+        return Ok(false);
+    }
+    Ok(list_segments(&dir)?.iter().any(|first| {
+        std::fs::metadata(dir.join(segment_file_name(*first)))
+            .is_ok_and(|m| m.len() > SEGMENT_MAGIC.len() as u64)
+    }))
 }

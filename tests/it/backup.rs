@@ -313,8 +313,37 @@ fn a_node_restored_from_its_key_alone_takes_no_statement() {
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
-    // Its operator writes its configuration again first, which opens the
-    // data directory once, with no peer to ask: the wait outlasts that.
+    let submit = |title: &str| {
+        let out = cli.run(&request_args(
+            "researcher",
+            &boards.dataset,
+            title,
+            "research",
+        ));
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let held = |iwi: &NodeProc| {
+        assert_eq!(checkpoint(&iwi.url).0, 0);
+        let err = submit("Filed while the peer is down");
+        assert!(
+            err.contains("key was found in a data directory that held no log of it")
+                && err.contains("still to answer: agency.example"),
+            "{err}"
+        );
+        let (status, health) = get(&format!("{}/healthz", iwi.url));
+        assert_eq!(
+            (status, &health["status"]),
+            (503, &Value::from("waiting_for_peers")),
+            "{health}"
+        );
+    };
+    let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
+    held(&iwi);
+    iwi.stop();
+
+    // Its operator writes its configuration again, which opens the data
+    // directory once more, with no peer to ask: the wait outlasts that.
     let init = cli.run(&[
         "node",
         "init",
@@ -326,30 +355,8 @@ fn a_node_restored_from_its_key_alone_takes_no_statement() {
         dir.path().join("iwi.toml").to_str().unwrap(),
     ]);
     assert!(init.status.success(), "{init:?}");
-    assert!(iwi_data.join("waiting-for-peers.txt").exists());
     let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
-    assert_eq!(checkpoint(&iwi.url).0, 0);
-    let submit = |title: &str| {
-        let out = cli.run(&request_args(
-            "researcher",
-            &boards.dataset,
-            title,
-            "research",
-        ));
-        assert!(!out.status.success());
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
-    let err = submit("Filed while the peer is down");
-    assert!(
-        err.contains("key was found at start") && err.contains("still to answer: agency.example"),
-        "{err}"
-    );
-    let (status, health) = get(&format!("{}/healthz", iwi.url));
-    assert_eq!(
-        (status, &health["status"]),
-        (503, &Value::from("waiting_for_peers")),
-        "{health}"
-    );
+    held(&iwi);
 
     // The peer back, the node learns that the peer holds its log.
     let agency = NodeProc::start_on(&agency_data, &agency_listen, &agency_env);

@@ -17,10 +17,10 @@ use crate::error::ErrorBody;
 pub struct Health {
     /// `ok`; `failed` when the node refuses writes after a storage fault;
     /// `refusing_statements` when a peer's copy of its log holds more than
-    /// it does; `waiting_for_peers` when, after a start that found its log
-    /// with no index or its key with no log, it takes no statement until
-    /// the peers it follows have said what they hold of its log (see
-    /// `problem`).
+    /// it does; `waiting_for_peers` when, having found its log with no
+    /// index or its key with no log (at this start or an earlier one), it
+    /// takes no statement until the peers it follows have said what they
+    /// hold of its log (see `problem`).
     pub status: String,
     /// Why new statements are refused, when `status` is
     /// `refusing_statements` or `waiting_for_peers`.

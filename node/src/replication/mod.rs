@@ -507,6 +507,10 @@ pub(crate) fn add_peer(
     }
     let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
     if new {
+        // A node still waiting to hear what its peers hold of its log
+        // (a restore whose run-time peers are added again) waits for this
+        // one too.
+        shared.own_log.hold_for([followed.peer.origin.clone()]);
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
         if let Some(index) = witness_both_ways(shared, &followed.peer) {
             crate::witness::client::spawn_one(shared, index);
@@ -554,7 +558,10 @@ pub(crate) async fn remove_peer(
         storage_shared.storage.put_all_in(&[
             (space::REMOVED_PEERS, key.as_bytes(), Some(&json)),
             (space::PEERS, key.as_bytes(), None),
-        ])
+        ])?;
+        // A peer no longer followed is no longer waited for.
+        storage_shared.own_log.not_followed(&key);
+        Ok::<_, StorageError>(())
     })
     .await
     .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))??;
@@ -562,8 +569,6 @@ pub(crate) async fn remove_peer(
     // the configuration names (enough for `witness.require`) in place.
     shared.witness.retire(origin, &witness_key(&followed.peer));
     followed.retired.send_replace(true);
-    // A peer no longer followed is no longer waited for.
-    shared.own_log.not_followed(origin);
     followed.update(|s| s.state = PeerState::Removed);
     let mut running = followed.running.subscribe();
     let stopped = tokio::time::timeout(

@@ -10,24 +10,26 @@
 //! refuses new statements (`unavailable`, 503, with the reason) and
 //! `/healthz` says so, until its operator restores the fuller copy.
 //!
-//! After a start whose log was indexed anew from its segment files (a
-//! restore, or an index lost), or that found the node key in a data
-//! directory whose database had never recorded it (a restore from the key
-//! alone), new statements also wait until every peer followed at start has
-//! answered once (a copy, or none): a statement taken before then could be
-//! the one that splits the log. A peer that
+//! A node that opens on records with no index of them (a restore, or a
+//! lost database), or on its key in a data directory whose database never
+//! recorded it (a restore from the key alone, or a key made before the
+//! node's first start), begins a wait: new statements wait until every
+//! peer followed has answered once (a copy, or none), since a statement
+//! taken before then could be the one that splits the log. A peer that
 //! does not answer is asked again each round, and the refusal names it; an
 //! operator who must go on without it stops following it (`peer remove`,
-//! or out of the configuration), and it is no longer waited for.
+//! or out of the configuration), and it is no longer waited for. A peer
+//! added at run time while the wait lasts is waited for too.
 //!
 //! A refusal is kept in the data directory (the file [`REFUSAL_FILE`]), so
 //! that restarting the node does not lift it: only restoring the log into
 //! an empty data directory, as README says, or removing the file, does.
-//! So is a wait not yet over (the file [`UNCHECKED_FILE`], removed once
-//! no peer is left to answer and one at least did): a node
-//! opened again before then — by `kaitiaki node init`, say, or with no
-//! peers to ask — would otherwise find its log indexed and its key
-//! recorded, and take statements unchecked.
+//! So is the wait (the file [`UNCHECKED_FILE`], written before anything
+//! else of the start): it ends once a peer has answered and none is left
+//! to, or once the node, with no peer to wait for, takes a statement (the
+//! wait then protects nothing). Otherwise a node opened again before then,
+//! by `kaitiaki node init` or with no peer to ask, would find its log
+//! indexed and its key recorded, and take statements unchecked.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -60,13 +62,15 @@ pub struct OwnLogCheck {
     file: Option<PathBuf>,
     // Where a wait not yet over is kept.
     unchecked_file: Option<PathBuf>,
+    // Set while that file is kept: every batch reads this.
+    unchecked_now: AtomicBool,
 }
 
 #[derive(Debug)]
 struct State {
     /// Peers (by origin) still to answer before new statements are taken.
     waiting: BTreeSet<String>,
-    /// What the node found at start that made it wait for them.
+    /// What the node found that made it wait for them.
     found: String,
     /// Whether that is kept in the data directory, until a peer
     /// has answered and none is left to.
@@ -107,6 +111,7 @@ impl OwnLogCheck {
             .filter(|t| !t.is_empty());
         OwnLogCheck {
             clear: AtomicBool::new(refused.is_none()),
+            unchecked_now: AtomicBool::new(found.is_some()),
             state: Mutex::new(State {
                 waiting: BTreeSet::new(),
                 unchecked: found.is_some(),
@@ -119,9 +124,29 @@ impl OwnLogCheck {
         }
     }
 
-    /// What an earlier start found that made the node wait for its peers,
-    /// if they have not all answered since.
-    pub(crate) fn unchecked(&self) -> Option<String> {
+    /// The node found at start what makes it wait for its peers before it
+    /// takes a statement (`found`, in words for people): kept in the data
+    /// directory at once, before anything else of the start is, unless an
+    /// earlier start's wait is kept there already. Blocking.
+    pub(crate) fn begin(&self, found: String) {
+        let mut state = self.state();
+        if state.unchecked {
+            return;
+        }
+        if let Some(f) = &self.unchecked_file {
+            if let Err(e) = crate::storage::write_synced(f, found.as_bytes()) {
+                tracing::error!(error = %e, "could not keep the wait for peers in the data directory");
+            }
+        }
+        state.unchecked = true;
+        state.found = found;
+        self.unchecked_now.store(true, Ordering::Release);
+    }
+
+    /// What a start found that made the node wait for its peers, if they
+    /// have not all answered since.
+    #[cfg(test)]
+    fn unchecked(&self) -> Option<String> {
         let state = self.state();
         state.unchecked.then(|| state.found.clone())
     }
@@ -136,23 +161,28 @@ impl OwnLogCheck {
         self.clear.store(clear, Ordering::Release);
     }
 
-    /// New statements wait until each of the peers `origins` has answered,
-    /// because of what the node `found` at start (in words, for people).
-    /// Blocking: what it found is written to the data directory and synced
-    /// first, so that the wait outlasts a restart.
-    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>, found: String) {
+    /// If a wait is kept ([`OwnLogCheck::begin`]), new statements wait
+    /// until each of the peers `origins` has answered. A peer followed
+    /// from run time on is added the same way.
+    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>) {
         let mut state = self.state();
-        if !state.unchecked {
-            if let Some(f) = &self.unchecked_file {
-                if let Err(e) = crate::storage::write_synced(f, found.as_bytes()) {
-                    tracing::error!(error = %e, "could not keep the wait for peers in the data directory");
-                }
-            }
-            state.unchecked = true;
+        if state.unchecked {
+            state.waiting.extend(origins);
         }
-        state.waiting.extend(origins);
-        state.found = found;
         self.settle(&state);
+    }
+
+    /// The node took statements while nothing was waited for (it had no
+    /// peer to ask): a wait kept from before protects nothing more, and
+    /// ends. Blocking, the first time only; a load otherwise.
+    pub(crate) fn took_statements(&self) {
+        if !self.unchecked_now.load(Ordering::Acquire) {
+            return;
+        }
+        let mut state = self.state();
+        if state.waiting.is_empty() && state.refused.is_none() {
+            self.end_wait(&mut state);
+        }
     }
 
     /// The peer `origin` is no longer followed (removed, or quarantined):
@@ -167,14 +197,22 @@ impl OwnLogCheck {
     /// Ends a wait kept in the data directory once no peer is left to
     /// answer and one did.
     fn over_if_heard(&self, state: &mut State) {
-        if state.unchecked && state.heard && state.waiting.is_empty() && state.refused.is_none() {
-            if let Some(f) = &self.unchecked_file {
-                if let Err(e) = std::fs::remove_file(f) {
-                    tracing::warn!(error = %e, "could not remove the finished wait for peers");
-                }
-            }
-            state.unchecked = false;
+        if state.heard && state.waiting.is_empty() && state.refused.is_none() {
+            self.end_wait(state);
         }
+    }
+
+    fn end_wait(&self, state: &mut State) {
+        if !state.unchecked {
+            return;
+        }
+        if let Some(f) = &self.unchecked_file {
+            if let Err(e) = std::fs::remove_file(f) {
+                tracing::warn!(error = %e, "could not remove the finished wait for peers");
+            }
+        }
+        state.unchecked = false;
+        self.unchecked_now.store(false, Ordering::Release);
     }
 
     /// Why new statements wait for peers to answer, if they do (and are not
@@ -320,10 +358,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = OwnLogCheck::open(dir.path());
         assert_eq!(message(&c), None);
-        c.hold_for(
-            ["a.example".to_owned(), "b.example".to_owned()],
-            "this node found a thing at start".to_owned(),
-        );
+        // Without a wait begun, a peer is not waited for.
+        c.hold_for(["a.example".to_owned()]);
+        assert_eq!(message(&c), None);
+        c.begin("this node found a thing at start".to_owned());
+        c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
         let waiting = message(&c).expect("held");
         assert!(
             waiting.starts_with("this node found a thing at start, and it takes no new")
@@ -354,31 +393,44 @@ mod tests {
     }
 
     #[test]
-    fn a_wait_outlives_a_restart_until_a_peer_has_answered() {
+    fn a_wait_outlives_a_restart_until_a_peer_has_answered_or_statements_were_taken() {
         let dir = tempfile::tempdir().expect("tempdir");
         let found = || "this node found its key alone".to_owned();
-        // Opened with no peer to ask (as by `node init`): nothing is held
+        // Begun with no peer to ask (as by `node init`): nothing is held
         // now, but the wait is kept for the next start.
         let c = OwnLogCheck::open(dir.path());
-        c.hold_for(Vec::<String>::new(), found());
+        c.begin(found());
+        c.hold_for(Vec::<String>::new());
         assert_eq!(c.waiting(), None);
         let c = OwnLogCheck::open(dir.path());
         assert_eq!(c.unchecked(), Some(found()));
+        // Begun again, it keeps what the first start found.
+        c.begin("something else".to_owned());
+        assert_eq!(c.unchecked(), Some(found()));
         // A peer waited for and then no longer followed answered nothing.
-        c.hold_for(["a.example".to_owned()], found());
+        c.hold_for(["a.example".to_owned()]);
         c.not_followed("a.example");
         assert_eq!(c.waiting(), None);
         let c = OwnLogCheck::open(dir.path());
         assert_eq!(c.unchecked(), Some(found()));
         // Once a peer has answered and none is left to, the wait is over.
-        c.hold_for(["a.example".to_owned(), "b.example".to_owned()], found());
+        c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
         c.answered("a.example", Seen::Nothing);
         assert!(c
             .waiting()
             .is_some_and(|w| w.starts_with("this node found its key alone")));
+        c.took_statements();
+        assert_eq!(c.unchecked(), Some(found()), "none could be taken yet");
         c.not_followed("b.example");
         assert_eq!(c.waiting(), None);
         assert_eq!(c.unchecked(), None);
+        assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);
+        // A node with no peer to ask that takes statements ends its wait:
+        // it protects nothing any more.
+        let c = OwnLogCheck::open(dir.path());
+        c.begin(found());
+        c.hold_for(Vec::<String>::new());
+        c.took_statements();
         assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);
     }
 }

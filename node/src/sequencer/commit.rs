@@ -141,6 +141,9 @@ fn commit(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
             .state_writes
             .fetch_add(batch.commit.state.len() as u64, Ordering::Relaxed);
         shared.metrics.leaves.store(size, Ordering::Relaxed);
+        if !batch.commit.leaves.is_empty() {
+            shared.own_log.took_statements();
+        }
     }
     // Only now may the sequencer stop carrying this batch's writes.
     shared.committed_seq.store(batch.seq, Ordering::Release);

@@ -929,6 +929,9 @@ async fn peers_added_at_run_time_witness_each_other_at_once_and_after_a_restart(
     .await;
     assert_eq!(status, 201, "{body}");
     for (i, n) in [&a, &b].into_iter().enumerate() {
+        // Keys made before their logs: a peer added before the first
+        // statement is asked what it holds of the log first.
+        n.wait_for_peers_answer().await;
         let (status, body) = n.post(&announce(850 + i as u64, "witnessed")).await;
         assert_eq!(status, 201, "{body}");
     }
