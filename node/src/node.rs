@@ -154,17 +154,18 @@ impl Node {
         // this start is, so a crash or an error here cannot lose it.
         let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir);
         let unindexed = storage.indexed_size()? == 0 && holds_records(&config.data_dir)?;
+        let mut begun_for_records = false;
         if unindexed {
-            own_log.begin(
+            begun_for_records = own_log.begin(
                 "this node's log was found with no index of it (restored, or its database lost)"
                     .to_owned(),
-            );
+            )?;
         } else if !recorded && config.data_dir.join(crate::identity::KEY_FILE).exists() {
             own_log.begin(
                 "this node's key was found in a data directory that held no log of it (restored \
                  from the key alone, or made before the node's first start)"
                     .to_owned(),
-            );
+            )?;
         }
         let identity = Identity::load_or_create_for(&config.data_dir, &config.origin, recorded)?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
@@ -261,8 +262,12 @@ impl Node {
             "node opened"
         );
 
-        // The wait begun above, or kept from an earlier start, is for the
-        // peers followed now.
+        // A wait begun above for records that recovery found none of (a
+        // torn first record, cut off) was needless; the rest, and one kept
+        // from an earlier start, are for the peers followed now.
+        if begun_for_records && report.size == 0 && recorded {
+            shared.own_log.abandon();
+        }
         {
             let followed: Vec<String> = shared
                 .replication
@@ -464,8 +469,14 @@ fn holds_records(data_dir: &std::path::Path) -> Result<bool, StorageError> {
     if !dir.exists() {
         return Ok(false);
     }
-    Ok(list_segments(&dir)?.iter().any(|first| {
-        std::fs::metadata(dir.join(segment_file_name(*first)))
-            .is_ok_and(|m| m.len() > SEGMENT_MAGIC.len() as u64)
-    }))
+    for first in list_segments(&dir)? {
+        let path = dir.join(segment_file_name(first));
+        let len = std::fs::metadata(&path)
+            .map_err(|e| StorageError::io(&path, e))?
+            .len();
+        if len > SEGMENT_MAGIC.len() as u64 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -510,7 +510,11 @@ pub(crate) fn add_peer(
         // A node still waiting to hear what its peers hold of its log
         // (a restore whose run-time peers are added again) waits for this
         // one too.
-        shared.own_log.hold_for([followed.peer.origin.clone()]);
+        // (A peer quarantined before its removal comes back quarantined,
+        // and asks nothing until forgiven.)
+        if followed.status().state != PeerState::Quarantined {
+            shared.own_log.hold_for([followed.peer.origin.clone()]);
+        }
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
         if let Some(index) = witness_both_ways(shared, &followed.peer) {
             crate::witness::client::spawn_one(shared, index);

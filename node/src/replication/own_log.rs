@@ -41,6 +41,7 @@ use kaitiaki_protocol::note::Note;
 
 use crate::error::{code, ApiError};
 use crate::node::Shared;
+use crate::storage::StorageError;
 
 /// The file, in the data directory, that keeps a refusal across restarts.
 pub const REFUSAL_FILE: &str = "refusing-statements.txt";
@@ -128,19 +129,28 @@ impl OwnLogCheck {
     /// takes a statement (`found`, in words for people): kept in the data
     /// directory at once, before anything else of the start is, unless an
     /// earlier start's wait is kept there already. Blocking.
-    pub(crate) fn begin(&self, found: String) {
+    /// Returns whether the wait began now; an error if it could not be
+    /// kept (the node must not open then).
+    pub(crate) fn begin(&self, found: String) -> Result<bool, StorageError> {
         let mut state = self.state();
         if state.unchecked {
-            return;
+            return Ok(false);
         }
         if let Some(f) = &self.unchecked_file {
-            if let Err(e) = crate::storage::write_synced(f, found.as_bytes()) {
-                tracing::error!(error = %e, "could not keep the wait for peers in the data directory");
-            }
+            crate::storage::write_synced(f, found.as_bytes())?;
         }
         state.unchecked = true;
         state.found = found;
         self.unchecked_now.store(true, Ordering::Release);
+        Ok(true)
+    }
+
+    /// Ends a wait begun at this start that proved needless: the records
+    /// it was begun for were none once recovery had cut a torn tail.
+    pub(crate) fn abandon(&self) {
+        let mut state = self.state();
+        self.end_wait(&mut state);
+        self.settle(&state);
     }
 
     /// What a start found that made the node wait for its peers, if they
@@ -361,7 +371,8 @@ mod tests {
         // Without a wait begun, a peer is not waited for.
         c.hold_for(["a.example".to_owned()]);
         assert_eq!(message(&c), None);
-        c.begin("this node found a thing at start".to_owned());
+        c.begin("this node found a thing at start".to_owned())
+            .expect("kept");
         c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
         let waiting = message(&c).expect("held");
         assert!(
@@ -399,13 +410,13 @@ mod tests {
         // Begun with no peer to ask (as by `node init`): nothing is held
         // now, but the wait is kept for the next start.
         let c = OwnLogCheck::open(dir.path());
-        c.begin(found());
+        assert!(c.begin(found()).expect("kept"));
         c.hold_for(Vec::<String>::new());
         assert_eq!(c.waiting(), None);
         let c = OwnLogCheck::open(dir.path());
         assert_eq!(c.unchecked(), Some(found()));
         // Begun again, it keeps what the first start found.
-        c.begin("something else".to_owned());
+        assert!(!c.begin("something else".to_owned()).expect("kept"));
         assert_eq!(c.unchecked(), Some(found()));
         // A peer waited for and then no longer followed answered nothing.
         c.hold_for(["a.example".to_owned()]);
@@ -428,7 +439,7 @@ mod tests {
         // A node with no peer to ask that takes statements ends its wait:
         // it protects nothing any more.
         let c = OwnLogCheck::open(dir.path());
-        c.begin(found());
+        assert!(c.begin(found()).expect("kept"));
         c.hold_for(Vec::<String>::new());
         c.took_statements();
         assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);

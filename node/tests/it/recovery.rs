@@ -784,3 +784,23 @@ async fn a_lost_node_key_is_not_replaced() {
     assert_eq!(cp["size"], 3, "{cp}");
     node.stop().await;
 }
+
+/// A new node killed during its first write leaves a torn record and no
+/// index: recovery cuts the record off, and the node, which holds no log
+/// after all, does not wait for peers as a restored one would.
+#[tokio::test]
+async fn a_torn_first_record_is_no_restored_log() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    node.stop().await;
+    append_to_last_segment(dir.path(), b"\x00\x00\x01");
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.recovery.truncated_bytes, 3);
+    assert!(!dir
+        .path()
+        .join(kaitiaki_node::replication::own_log::UNCHECKED_FILE)
+        .exists());
+    let (status, body) = node.post(&announce(1, "first")).await;
+    assert_eq!(status, 201, "{body}");
+    node.stop().await;
+}
