@@ -130,8 +130,17 @@ async fn submit_one(app: AppState, bytes: &[u8]) -> Result<(StatusCode, Json<Acc
             Ok((StatusCode::OK, Json(accepted(id, index, "existing"))))
         }
         Some(Outcome::Rejected(r)) => Err(rejected(&app, &r)),
-        Some(Outcome::Unavailable) | None => Err(ApiError::unavailable()),
+        Some(Outcome::Unavailable) | None => Err(unavailable(&app)),
     }
+}
+
+/// Why a statement could not be sequenced: the node's reason if it waits
+/// for its peers or refuses statements, else the storage's.
+fn unavailable(app: &AppState) -> ApiError {
+    app.shared
+        .own_log
+        .refusal()
+        .unwrap_or_else(ApiError::unavailable)
 }
 
 /// A governance rejection, with the URL of the right node when this node
@@ -204,7 +213,7 @@ async fn submit_many(app: AppState, bytes: &[u8]) -> Result<Json<BatchResult>, A
             Outcome::Created(index) => item(id, index, "created"),
             Outcome::Existing(index) => item(id, index, "existing"),
             Outcome::Rejected(r) => rejected_item(Some(id), rejected(&app, &r)),
-            Outcome::Unavailable => rejected_item(Some(id), ApiError::unavailable()),
+            Outcome::Unavailable => rejected_item(Some(id), unavailable(&app)),
         });
     }
     Ok(Json(BatchResult {

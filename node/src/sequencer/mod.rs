@@ -325,6 +325,18 @@ impl SequenceLoop {
                 fail_all(subs);
                 continue;
             }
+            // The handlers refuse statements while the node waits for its
+            // peers or refuses them (`replication::own_log`); asked again
+            // here, where they are sequenced, a statement that passed the
+            // handler just before a wait began (a peer added at run time
+            // to a restored node) waits too.
+            if self.shared.own_log.refusal().is_some() {
+                fail_all(subs);
+                if stop {
+                    break;
+                }
+                continue;
+            }
             let start = std::time::Instant::now();
             let prepared = self.prepare(subs);
             self.shared

@@ -526,3 +526,35 @@ async fn an_own_record_another_log_rules_out_says_so_on_its_page() {
     );
     node.stop().await;
 }
+
+/// The wait for peers holds where statements are sequenced, not only in
+/// the HTTP handler, so none slips between the handler's check and a wait
+/// that begins meanwhile.
+#[tokio::test]
+async fn the_sequencer_takes_no_statement_while_the_node_waits_for_its_peers() {
+    let dir = tempdir();
+    // A key made before the log, and a peer that never answers.
+    let config = follower_config(
+        dir.path(),
+        "held.example",
+        [73; 32],
+        vec![PeerConfig::new(
+            "http://127.0.0.1:9",
+            log_key("far.example", [74; 32]),
+        )],
+    );
+    let node = tokio::task::spawn_blocking(move || kaitiaki_node::Node::open(config))
+        .await
+        .unwrap()
+        .expect("opens");
+    let statement = announce(1, "held").open().expect("valid");
+    let outcomes = node.sequencer().submit(vec![statement]).await;
+    assert_eq!(
+        outcomes,
+        vec![kaitiaki_node::sequencer::Outcome::Unavailable]
+    );
+    tokio::task::spawn_blocking(move || node.close())
+        .await
+        .unwrap()
+        .expect("closes");
+}
