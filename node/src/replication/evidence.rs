@@ -202,6 +202,13 @@ pub(crate) fn forgive(shared: &Shared, origin: &str) -> Result<bool, StorageErro
             }
             s.quarantine = None;
         });
+        // Followed again: waited for, if the node still waits for its
+        // peers and this one never answered.
+        if f.status().state != super::PeerState::Removed {
+            shared
+                .own_log
+                .hold_unless_answered(origin, &f.own_log_answered);
+        }
     }
     Ok(had)
 }

@@ -125,7 +125,6 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
             .unwrap_or(i64::MAX)
             .saturating_mul(1000),
         clock: shared.clock.clone(),
-        own_log_answered: std::sync::atomic::AtomicBool::new(false),
     };
     // The follower stops when the node begins closing, or when its peer
     // is removed: one signal for both.
@@ -178,9 +177,6 @@ pub(crate) struct Follower {
     max_skew_ms: i64,
     /// This node's clock.
     clock: crate::Clock,
-    /// Whether the peer has answered what it holds of this node's own log
-    /// (see [`super::own_log`]); asked each round until it has.
-    own_log_answered: std::sync::atomic::AtomicBool,
 }
 
 /// A checkpoint note, verified under a peer's key, with its parsed body.
@@ -365,6 +361,7 @@ impl Follower {
     /// One round; true when there is more to fetch at once.
     async fn round(&self) -> Result<bool, Fault> {
         if !self
+            .followed
             .own_log_answered
             .load(std::sync::atomic::Ordering::Acquire)
         {
@@ -420,7 +417,10 @@ impl Follower {
             Some(bytes) => super::own_log::compare(&shared, &self.followed.peer.url, &bytes),
             None => super::own_log::Seen::Nothing,
         };
-        self.own_log_answered
+        // Set before the answer is recorded, which takes the check's lock:
+        // see `OwnLogCheck::hold_unless_answered`.
+        self.followed
+            .own_log_answered
             .store(true, std::sync::atomic::Ordering::Release);
         let origin = self.origin().to_owned();
         // A refusal is written durably (an fsync): off the async workers.

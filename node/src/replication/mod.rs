@@ -183,6 +183,9 @@ pub struct Followed {
     /// Whether its follower task is running, so a removal can wait for it
     /// to stop before saying it has.
     running: tokio::sync::watch::Sender<bool>,
+    /// Whether the peer has answered what it holds of this node's own log
+    /// (see [`own_log`]); its follower asks each round until it has.
+    pub(crate) own_log_answered: std::sync::atomic::AtomicBool,
 }
 
 impl Followed {
@@ -205,6 +208,7 @@ impl Followed {
             status: Mutex::new(status),
             retired: tokio::sync::watch::channel(false).0,
             running: tokio::sync::watch::channel(false).0,
+            own_log_answered: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

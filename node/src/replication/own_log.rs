@@ -19,7 +19,8 @@
 //! does not answer is asked again each round, and the refusal names it; an
 //! operator who must go on without it stops following it (`peer remove`,
 //! or out of the configuration), and it is no longer waited for. A peer
-//! added at run time while the wait lasts is waited for too.
+//! added at run time, or forgiven, while the wait lasts is waited for too
+//! (unless it has answered).
 //!
 //! A refusal is kept in the data directory (the file [`REFUSAL_FILE`]), so
 //! that restarting the node does not lift it: only restoring the log into
@@ -178,6 +179,19 @@ impl OwnLogCheck {
         let mut state = self.state();
         if state.unchecked {
             state.waiting.extend(origins);
+        }
+        self.settle(&state);
+    }
+
+    /// If a wait is kept, new statements wait for the peer `origin` too,
+    /// unless it has `answered` already (a peer forgiven during the wait,
+    /// say, which asked nothing while quarantined). Its follower sets
+    /// `answered` before it records the answer under this check's lock,
+    /// so the peer is never left waited for after it has answered.
+    pub(crate) fn hold_unless_answered(&self, origin: &str, answered: &AtomicBool) {
+        let mut state = self.state();
+        if state.unchecked && !answered.load(Ordering::Acquire) {
+            state.waiting.insert(origin.to_owned());
         }
         self.settle(&state);
     }
@@ -443,5 +457,24 @@ mod tests {
         c.hold_for(Vec::<String>::new());
         c.took_statements();
         assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);
+    }
+
+    #[test]
+    fn a_peer_forgiven_during_the_wait_is_waited_for_unless_it_answered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = OwnLogCheck::open(dir.path());
+        let (asked, never) = (AtomicBool::new(true), AtomicBool::new(false));
+        // No wait: nobody is waited for.
+        c.hold_unless_answered("a.example", &never);
+        assert_eq!(c.waiting(), None);
+        c.begin("restored".to_owned()).expect("kept");
+        c.hold_unless_answered("a.example", &asked);
+        assert_eq!(c.waiting(), None, "it had answered");
+        c.hold_unless_answered("b.example", &never);
+        assert!(c
+            .waiting()
+            .is_some_and(|w| w.contains("still to answer: b.example.")));
+        c.answered("b.example", Seen::Nothing);
+        assert_eq!(c.waiting(), None);
     }
 }
