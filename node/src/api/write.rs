@@ -134,9 +134,12 @@ async fn submit_one(app: AppState, bytes: &[u8]) -> Result<(StatusCode, Json<Acc
     }
 }
 
-/// Why a statement could not be sequenced: the node's reason if it waits
-/// for its peers or refuses statements, else the storage's.
+/// Why a statement could not be sequenced: the storage's if it failed,
+/// else the node's reason if it waits for its peers or refuses statements.
 fn unavailable(app: &AppState) -> ApiError {
+    if app.shared.failed.load(std::sync::atomic::Ordering::Acquire) {
+        return ApiError::unavailable();
+    }
     app.shared
         .own_log
         .refusal()

@@ -203,12 +203,17 @@ pub(crate) fn forgive(shared: &Shared, origin: &str) -> Result<bool, StorageErro
             s.quarantine = None;
         });
         // Followed again: waited for, if the node still waits for its
-        // peers and this one never answered.
-        if f.status().state != super::PeerState::Removed {
-            shared
-                .own_log
-                .hold_unless_answered(origin, &f.own_log_answered);
-        }
+        // peers and this one never answered, and it is still followed when
+        // the check's lock is held (a removal or a quarantine marks the
+        // peer before it takes that lock).
+        shared
+            .own_log
+            .hold_unless_answered(origin, &f.own_log_answered, || {
+                !matches!(
+                    f.status().state,
+                    super::PeerState::Removed | super::PeerState::Quarantined
+                )
+            });
     }
     Ok(had)
 }

@@ -562,12 +562,15 @@ pub(crate) async fn remove_peer(
         .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))?;
     // Recorded durably, in one write, before the answer: off the async
     // workers.
+    let removed = Arc::clone(&followed);
     tokio::task::spawn_blocking(move || {
         storage_shared.storage.put_all_in(&[
             (space::REMOVED_PEERS, key.as_bytes(), Some(&json)),
             (space::PEERS, key.as_bytes(), None),
         ])?;
-        // A peer no longer followed is no longer waited for.
+        // Removed first, then no longer waited for: a forgiveness in
+        // between sees it removed and does not wait for it again.
+        removed.update(|s| s.state = PeerState::Removed);
         storage_shared.own_log.not_followed(&key);
         Ok::<_, StorageError>(())
     })
@@ -577,7 +580,6 @@ pub(crate) async fn remove_peer(
     // the configuration names (enough for `witness.require`) in place.
     shared.witness.retire(origin, &witness_key(&followed.peer));
     followed.retired.send_replace(true);
-    followed.update(|s| s.state = PeerState::Removed);
     let mut running = followed.running.subscribe();
     let stopped = tokio::time::timeout(
         std::time::Duration::from_secs(10),

@@ -188,9 +188,15 @@ impl OwnLogCheck {
     /// say, which asked nothing while quarantined). Its follower sets
     /// `answered` before it records the answer under this check's lock,
     /// so the peer is never left waited for after it has answered.
-    pub(crate) fn hold_unless_answered(&self, origin: &str, answered: &AtomicBool) {
+    /// `followed` is asked under that lock too.
+    pub(crate) fn hold_unless_answered(
+        &self,
+        origin: &str,
+        answered: &AtomicBool,
+        followed: impl FnOnce() -> bool,
+    ) {
         let mut state = self.state();
-        if state.unchecked && !answered.load(Ordering::Acquire) {
+        if state.unchecked && !answered.load(Ordering::Acquire) && followed() {
             state.waiting.insert(origin.to_owned());
         }
         self.settle(&state);
@@ -465,12 +471,15 @@ mod tests {
         let c = OwnLogCheck::open(dir.path());
         let (asked, never) = (AtomicBool::new(true), AtomicBool::new(false));
         // No wait: nobody is waited for.
-        c.hold_unless_answered("a.example", &never);
+        let yes = || true;
+        c.hold_unless_answered("a.example", &never, yes);
         assert_eq!(c.waiting(), None);
         c.begin("restored".to_owned()).expect("kept");
-        c.hold_unless_answered("a.example", &asked);
+        c.hold_unless_answered("a.example", &asked, yes);
         assert_eq!(c.waiting(), None, "it had answered");
-        c.hold_unless_answered("b.example", &never);
+        c.hold_unless_answered("c.example", &never, || false);
+        assert_eq!(c.waiting(), None, "no longer followed");
+        c.hold_unless_answered("b.example", &never, yes);
         assert!(c
             .waiting()
             .is_some_and(|w| w.contains("still to answer: b.example.")));

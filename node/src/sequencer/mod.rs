@@ -323,6 +323,9 @@ impl SequenceLoop {
             }
             if self.shared.failed.load(Ordering::Acquire) {
                 fail_all(subs);
+                if stop {
+                    break;
+                }
                 continue;
             }
             // The handlers refuse statements while the node waits for its
