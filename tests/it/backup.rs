@@ -3,11 +3,11 @@
 //! copy laid out the same way; with its key and the fullest copy of its
 //! log, the node starts where it was and everything else is rebuilt.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::story::{request, request_args, two_boards};
+use crate::story::{request, request_args, two_boards, Boards};
 use crate::support::{checkpoint, eventually, get, get_json, verifier_key, Cli, NodeProc};
 
 /// Copies the segment files (`*.seg`) of the log directory `from` into `to`.
@@ -39,6 +39,113 @@ fn wait_copied(url: &str, size: u64) {
 /// The peer list of the node at `url`, as JSON.
 fn peers(url: &str) -> Result<Value, String> {
     get_json(&format!("{url}/v1/peers")).map_err(|e| e.to_string())
+}
+
+/// The iwi node with its boards and records, and the agency node that
+/// copies its log; the iwi node follows the agency once restarted.
+struct Restorable {
+    dir: tempfile::TempDir,
+    iwi_data: PathBuf,
+    cli: Cli,
+    boards: Boards,
+    agency_data: PathBuf,
+    /// `KAITIAKI_PEERS` for each node: the other, by key and URL.
+    agency_peers: String,
+    iwi_peers: String,
+}
+
+impl Restorable {
+    /// The two nodes running, the iwi node's log copied by the agency:
+    /// the setting, the iwi node, the agency node.
+    fn start() -> (Restorable, NodeProc, NodeProc) {
+        let dir = tempfile::tempdir().unwrap();
+        let iwi_data = dir.path().join("iwi");
+        let iwi = NodeProc::start_with(&iwi_data, &env("iwi.example", None));
+        let cli = Cli::new(dir.path(), &iwi.url);
+        let boards = two_boards(&cli);
+        let follow = |url: &str| format!("{}@{url}", verifier_key(url, "/v1/checkpoint"));
+        let agency_peers = follow(&iwi.url);
+        let agency_data = dir.path().join("agency");
+        let agency =
+            NodeProc::start_with(&agency_data, &env("agency.example", Some(&agency_peers)));
+        let iwi_peers = follow(&agency.url);
+        let (size, _) = checkpoint(&iwi.url);
+        wait_copied(&agency.url, size);
+        let r = Restorable {
+            dir,
+            iwi_data,
+            cli,
+            boards,
+            agency_data,
+            agency_peers,
+            iwi_peers,
+        };
+        (r, iwi, agency)
+    }
+
+    /// Starts the iwi node again, on its old address, following the agency.
+    fn start_iwi(&self, listen: &str) -> NodeProc {
+        NodeProc::start_on(
+            &self.iwi_data,
+            listen,
+            &env("iwi.example", Some(&self.iwi_peers)),
+        )
+    }
+
+    /// Starts the agency node again, on its old address.
+    fn start_agency(&self, listen: &str) -> NodeProc {
+        NodeProc::start_on(
+            &self.agency_data,
+            listen,
+            &env("agency.example", Some(&self.agency_peers)),
+        )
+    }
+
+    /// Files a request that the iwi node must refuse; returns what the
+    /// command said.
+    fn refused(&self, title: &str) -> String {
+        let out = self.cli.run(&request_args(
+            "researcher",
+            &self.boards.dataset,
+            title,
+            "research",
+        ));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "taken: {err}");
+        err
+    }
+}
+
+/// A node's environment: its origin and, if given, its peers.
+fn env<'a>(origin: &'a str, peers: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("KAITIAKI_ORIGIN", origin),
+        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
+    ];
+    env.extend(peers.map(|p| ("KAITIAKI_PEERS", p)));
+    env
+}
+
+/// The address a node listens on, to start it there again.
+fn listen_of(node: &NodeProc) -> String {
+    node.url.trim_start_matches("http://").to_owned()
+}
+
+/// Waits until the node at `url` refuses statements because a peer holds
+/// more of its log; returns its reason.
+fn refusing(url: &str) -> String {
+    eventually("the node says its peer holds more", || {
+        let (status, health) = get(&format!("{url}/healthz"));
+        (status == 503 && health["status"] == "refusing_statements")
+            .then(|| health["problem"].as_str().unwrap_or_default().to_owned())
+            .ok_or(health.to_string())
+    })
+}
+
+/// Asserts that the node at `url` holds no evidence against any log.
+fn no_evidence(url: &str) {
+    let evidence = get_json(&format!("{url}/v1/evidence")).unwrap();
+    assert_eq!(evidence["evidence"], Value::Array(vec![]), "{evidence}");
 }
 
 #[test]
@@ -75,7 +182,7 @@ fn a_lost_node_is_restored_from_its_key_and_a_peers_copy_of_its_log() {
     wait_copied(&agency.url, size);
 
     // The disk is lost.
-    let listen = iwi.url.trim_start_matches("http://").to_owned();
+    let listen = listen_of(&iwi);
     iwi.kill();
     std::fs::remove_dir_all(&iwi_data).unwrap();
 
@@ -116,87 +223,45 @@ fn a_lost_node_is_restored_from_its_key_and_a_peers_copy_of_its_log() {
 /// statements again.
 #[test]
 fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full() {
-    let dir = tempfile::tempdir().unwrap();
-    let iwi_data = dir.path().join("iwi");
-    let iwi = NodeProc::start_with(&iwi_data, &[("KAITIAKI_ORIGIN", "iwi.example")]);
-    let cli = Cli::new(dir.path(), &iwi.url);
-    let boards = two_boards(&cli);
-    let key_of = |url: &str| verifier_key(url, "/v1/checkpoint");
-    let iwi_key = key_of(&iwi.url);
-    let agency_data = dir.path().join("agency");
-    let agency_env = [
-        ("KAITIAKI_ORIGIN", "agency.example"),
-        ("KAITIAKI_PEERS", &format!("{iwi_key}@{}", iwi.url)),
-        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
-    ];
-    let agency = NodeProc::start_with(&agency_data, &agency_env);
-    let agency_listen = agency.url.trim_start_matches("http://").to_owned();
-    // Both follow each other once the iwi node is back.
-    let iwi_env = [
-        ("KAITIAKI_ORIGIN", "iwi.example"),
-        (
-            "KAITIAKI_PEERS",
-            &format!("{}@{}", key_of(&agency.url), agency.url),
-        ),
-        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
-    ];
+    let (r, iwi, agency) = Restorable::start();
 
     // A backup, then more work that the peer copies but the backup lacks.
-    let backup = dir.path().join("backup");
-    assert!(copy_segments(&iwi_data.join("log"), &backup.join("log")) > 0);
-    std::fs::copy(iwi_data.join("node.key"), backup.join("node.key")).unwrap();
+    let backup = r.dir.path().join("backup");
+    assert!(copy_segments(&r.iwi_data.join("log"), &backup.join("log")) > 0);
+    std::fs::copy(r.iwi_data.join("node.key"), backup.join("node.key")).unwrap();
     let (short, _) = checkpoint(&iwi.url);
-    request(&cli, &boards.dataset, "Filed after the backup");
+    request(&r.cli, &r.boards.dataset, "Filed after the backup");
     let (size, root) = checkpoint(&iwi.url);
     wait_copied(&agency.url, size);
 
     // The disk is lost, and the node restored from its own, shorter,
     // backup while the peer is down.
-    let listen = iwi.url.trim_start_matches("http://").to_owned();
+    let (listen, agency_listen) = (listen_of(&iwi), listen_of(&agency));
     iwi.kill();
     agency.stop();
     let restore = |log_from: &Path| {
-        std::fs::remove_dir_all(&iwi_data).unwrap();
-        std::fs::create_dir_all(&iwi_data).unwrap();
-        std::fs::copy(backup.join("node.key"), iwi_data.join("node.key")).unwrap();
-        assert!(copy_segments(log_from, &iwi_data.join("log")) > 0);
-        NodeProc::start_on(&iwi_data, &listen, &iwi_env)
+        std::fs::remove_dir_all(&r.iwi_data).unwrap();
+        std::fs::create_dir_all(&r.iwi_data).unwrap();
+        std::fs::copy(backup.join("node.key"), r.iwi_data.join("node.key")).unwrap();
+        assert!(copy_segments(log_from, &r.iwi_data.join("log")) > 0);
+        r.start_iwi(&listen)
     };
     let iwi = restore(&backup.join("log"));
     assert_eq!(checkpoint(&iwi.url).0, short);
-    let submit = |title: &str| {
-        let out = cli.run(&request_args(
-            "researcher",
-            &boards.dataset,
-            title,
-            "research",
-        ));
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
 
     // Until its peer answers, it takes nothing, and names the peer.
-    let (taken, err) = submit("Filed while the peer is down");
-    assert!(!taken, "{err}");
+    let err = r.refused("Filed while the peer is down");
     assert!(err.contains("still to answer: agency.example"), "{err}");
 
     // The peer back, it refuses new statements, and says why.
-    let agency = NodeProc::start_on(&agency_data, &agency_listen, &agency_env);
-    let said = eventually("the node says its peer holds more", || {
-        let (status, health) = get(&format!("{}/healthz", iwi.url));
-        (status == 503 && health["status"] == "refusing_statements")
-            .then(|| health["problem"].as_str().unwrap_or_default().to_owned())
-            .ok_or(health.to_string())
-    });
+    let agency = r.start_agency(&agency_listen);
+    let said = refusing(&iwi.url);
     assert!(
         said.contains(&format!("holds {size} records of this log"))
             && said.contains(&format!("this node holds {short}")),
         "{said}"
     );
-    let (taken, err) = submit("Filed after the restore");
-    assert!(!taken, "{err}");
+    let err = r.refused("Filed after the restore");
     assert!(
         err.contains("unavailable") && err.contains("restored from a shorter copy"),
         "{err}"
@@ -204,18 +269,15 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
     assert_eq!(checkpoint(&iwi.url).0, short);
     // A restart does not lift it: the node says so from its first answer.
     iwi.stop();
-    let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
+    let iwi = r.start_iwi(&listen);
     let (status, health) = get(&format!("{}/healthz", iwi.url));
     assert_eq!(
         (status, &health["status"]),
         (503, &Value::from("refusing_statements")),
         "{health}"
     );
-    let (taken, err) = submit("Filed after a restart");
-    assert!(
-        !taken && err.contains("restored from a shorter copy"),
-        "{err}"
-    );
+    let err = r.refused("Filed after a restart");
+    assert!(err.contains("restored from a shorter copy"), "{err}");
     // Nothing was split: the peer, in touch again, follows the log it
     // holds, with no evidence against it.
     eventually("the peer follows the restored node", || {
@@ -225,18 +287,21 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
             .then_some(())
             .ok_or(p.to_string())
     });
-    let evidence = get_json(&format!("{}/v1/evidence", agency.url)).unwrap();
-    assert_eq!(evidence["evidence"], Value::Array(vec![]), "{evidence}");
+    no_evidence(&agency.url);
 
     // Restored again from the peer's fuller copy, it takes statements.
     iwi.stop();
-    let mirror = agency_data.join("mirrors").join("iwi.example").join("log");
+    let mirror = r
+        .agency_data
+        .join("mirrors")
+        .join("iwi.example")
+        .join("log");
     let iwi = restore(&mirror);
     assert_eq!(checkpoint(&iwi.url), (size, root));
     eventually("the restored node takes statements", || {
-        let out = cli.run(&request_args(
+        let out = r.cli.run(&request_args(
             "researcher",
-            &boards.dataset,
+            &r.boards.dataset,
             "Filed after the full restore",
             "research",
         ));
@@ -268,64 +333,22 @@ fn a_node_restored_from_a_short_copy_takes_no_statement_until_restored_in_full()
 /// the peer keeps what it holds.
 #[test]
 fn a_node_restored_from_its_key_alone_takes_no_statement() {
-    let dir = tempfile::tempdir().unwrap();
-    let iwi_data = dir.path().join("iwi");
-    let iwi = NodeProc::start_with(&iwi_data, &[("KAITIAKI_ORIGIN", "iwi.example")]);
-    let cli = Cli::new(dir.path(), &iwi.url);
-    let boards = two_boards(&cli);
-    let agency_data = dir.path().join("agency");
-    let agency_env = [
-        ("KAITIAKI_ORIGIN", "agency.example"),
-        (
-            "KAITIAKI_PEERS",
-            &format!("{}@{}", verifier_key(&iwi.url, "/v1/checkpoint"), iwi.url),
-        ),
-        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
-    ];
-    let agency = NodeProc::start_with(&agency_data, &agency_env);
-    let agency_listen = agency.url.trim_start_matches("http://").to_owned();
-    let iwi_env = [
-        ("KAITIAKI_ORIGIN", "iwi.example"),
-        (
-            "KAITIAKI_PEERS",
-            &format!(
-                "{}@{}",
-                verifier_key(&agency.url, "/v1/checkpoint"),
-                agency.url
-            ),
-        ),
-        ("KAITIAKI_REPLICATION_POLL_MS", "100"),
-    ];
+    let (r, iwi, agency) = Restorable::start();
     let (size, _) = checkpoint(&iwi.url);
-    wait_copied(&agency.url, size);
 
     // The disk is lost; the key was kept apart, and the node is started
     // again from it alone while its peer is down.
-    let key = std::fs::read(iwi_data.join("node.key")).unwrap();
-    let listen = iwi.url.trim_start_matches("http://").to_owned();
+    let backup = r.dir.path().join("node.key");
+    std::fs::copy(r.iwi_data.join("node.key"), &backup).unwrap();
+    let (listen, agency_listen) = (listen_of(&iwi), listen_of(&agency));
     iwi.kill();
     agency.stop();
-    std::fs::remove_dir_all(&iwi_data).unwrap();
-    std::fs::create_dir_all(&iwi_data).unwrap();
-    std::fs::write(iwi_data.join("node.key"), key).unwrap();
-    std::fs::set_permissions(
-        iwi_data.join("node.key"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    let submit = |title: &str| {
-        let out = cli.run(&request_args(
-            "researcher",
-            &boards.dataset,
-            title,
-            "research",
-        ));
-        assert!(!out.status.success());
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
+    std::fs::remove_dir_all(&r.iwi_data).unwrap();
+    std::fs::create_dir_all(&r.iwi_data).unwrap();
+    std::fs::copy(&backup, r.iwi_data.join("node.key")).unwrap();
     let held = |iwi: &NodeProc| {
         assert_eq!(checkpoint(&iwi.url).0, 0);
-        let err = submit("Filed while the peer is down");
+        let err = r.refused("Filed while the peer is down");
         assert!(
             err.contains("key was found in a data directory that held no log of it")
                 && err.contains("still to answer: agency.example"),
@@ -338,47 +361,41 @@ fn a_node_restored_from_its_key_alone_takes_no_statement() {
             "{health}"
         );
     };
-    let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
+    let iwi = r.start_iwi(&listen);
     held(&iwi);
     iwi.stop();
 
     // Its operator writes its configuration again, which opens the data
     // directory once more, with no peer to ask: the wait outlasts that.
-    let init = cli.run(&[
+    let init = r.cli.run(&[
         "node",
         "init",
         "--data",
-        iwi_data.to_str().unwrap(),
+        r.iwi_data.to_str().unwrap(),
         "--origin",
         "iwi.example",
         "--config",
-        dir.path().join("iwi.toml").to_str().unwrap(),
+        r.dir.path().join("iwi.toml").to_str().unwrap(),
     ]);
     assert!(init.status.success(), "{init:?}");
-    let iwi = NodeProc::start_on(&iwi_data, &listen, &iwi_env);
+    let iwi = r.start_iwi(&listen);
     held(&iwi);
 
     // The peer back, the node learns that the peer holds its log.
-    let agency = NodeProc::start_on(&agency_data, &agency_listen, &agency_env);
-    let said = eventually("the node says its peer holds more", || {
-        let (status, health) = get(&format!("{}/healthz", iwi.url));
-        (status == 503 && health["status"] == "refusing_statements")
-            .then(|| health["problem"].as_str().unwrap_or_default().to_owned())
-            .ok_or(health.to_string())
-    });
+    let agency = r.start_agency(&agency_listen);
+    let said = refusing(&iwi.url);
     assert!(
         said.contains(&format!("holds {size} records of this log"))
             && said.contains("this node holds 0"),
         "{said}"
     );
-    let err = submit("Filed after the peer answered");
+    let err = r.refused("Filed after the peer answered");
     assert!(err.contains("restored from a shorter copy"), "{err}");
     assert_eq!(checkpoint(&iwi.url).0, 0);
     // The peer keeps the log it holds, and holds nothing against the node.
     let p = peers(&agency.url).unwrap();
     assert_eq!(p["peers"][0]["mirrored"], size, "{p}");
-    let evidence = get_json(&format!("{}/v1/evidence", agency.url)).unwrap();
-    assert_eq!(evidence["evidence"], Value::Array(vec![]), "{evidence}");
+    no_evidence(&agency.url);
     agency.stop();
     iwi.stop();
 }
