@@ -414,7 +414,13 @@ impl Follower {
         };
         let shared = self.shared()?;
         let seen = match held {
-            Some(bytes) => super::own_log::compare(&shared, &self.followed.peer.url, &bytes),
+            Some(bytes) => {
+                match super::own_log::compare(&shared, &self.followed.peer.url, &bytes) {
+                    Some(seen) => seen,
+                    // This node could not tell: asked again next round.
+                    None => return Ok(()),
+                }
+            }
             None => super::own_log::Seen::Nothing,
         };
         // Set before the answer is recorded, which takes the check's lock:

@@ -37,8 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use kaitiaki_protocol::checkpoint::Checkpoint;
-use kaitiaki_protocol::note::Note;
+use kaitiaki_protocol::checkpoint::VerifiedCheckpoint;
 
 use crate::error::{code, ApiError};
 use crate::node::Shared;
@@ -60,10 +59,10 @@ pub struct OwnLogCheck {
     // Set, under that lock, while no peer is waited for and nothing is
     // refused: every append reads this, and takes the lock only when unset.
     clear: AtomicBool,
-    // Where the refusal is kept; none for a check that keeps nothing.
-    file: Option<PathBuf>,
+    // Where the refusal is kept.
+    file: PathBuf,
     // Where a wait not yet over is kept.
-    unchecked_file: Option<PathBuf>,
+    unchecked_file: PathBuf,
     // Set while that file is kept: every batch reads this.
     unchecked_now: AtomicBool,
 }
@@ -97,21 +96,15 @@ pub enum Seen {
 impl OwnLogCheck {
     /// The check of the node whose data directory is `dir`, with any
     /// refusal kept there from before.
-    pub(crate) fn open(dir: &Path) -> OwnLogCheck {
+    pub(crate) fn open(dir: &Path) -> Result<OwnLogCheck, StorageError> {
         let file = dir.join(REFUSAL_FILE);
-        let refused = std::fs::read_to_string(&file)
-            .ok()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let refused = read_kept(&file)?;
         if let Some(why) = &refused {
             tracing::error!(problem = %why, file = %file.display(), "refusing new statements, as before the last stop");
         }
         let unchecked_file = dir.join(UNCHECKED_FILE);
-        let found = std::fs::read_to_string(&unchecked_file)
-            .ok()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        OwnLogCheck {
+        let found = read_kept(&unchecked_file)?;
+        Ok(OwnLogCheck {
             clear: AtomicBool::new(refused.is_none()),
             unchecked_now: AtomicBool::new(found.is_some()),
             state: Mutex::new(State {
@@ -121,9 +114,9 @@ impl OwnLogCheck {
                 heard: false,
                 refused,
             }),
-            file: Some(file),
-            unchecked_file: Some(unchecked_file),
-        }
+            file,
+            unchecked_file,
+        })
     }
 
     /// The node found at start what makes it wait for its peers before it
@@ -137,9 +130,7 @@ impl OwnLogCheck {
         if state.unchecked {
             return Ok(false);
         }
-        if let Some(f) = &self.unchecked_file {
-            crate::storage::write_synced(f, found.as_bytes())?;
-        }
+        crate::storage::write_synced(&self.unchecked_file, found.as_bytes())?;
         state.unchecked = true;
         state.found = found;
         self.unchecked_now.store(true, Ordering::Release);
@@ -236,10 +227,8 @@ impl OwnLogCheck {
         if !state.unchecked {
             return;
         }
-        if let Some(f) = &self.unchecked_file {
-            if let Err(e) = std::fs::remove_file(f) {
-                tracing::warn!(error = %e, "could not remove the finished wait for peers");
-            }
+        if let Err(e) = std::fs::remove_file(&self.unchecked_file) {
+            tracing::warn!(error = %e, "could not remove the finished wait for peers");
         }
         state.unchecked = false;
         self.unchecked_now.store(false, Ordering::Release);
@@ -278,18 +267,26 @@ impl OwnLogCheck {
         };
         let Some(why) = newly else { return };
         tracing::error!(problem = %why, "refusing new statements");
-        if let Some(file) = &self.file {
-            // Kept durably, so a restart does not lift it; a failure to keep
-            // it still refuses, for as long as this run lasts.
-            if let Err(e) = crate::storage::write_synced(file, why.as_bytes()) {
-                tracing::error!(error = %e, "could not keep the refusal in the data directory");
-            }
+        // Kept durably, so a restart does not lift it; a failure to keep
+        // it still refuses, for as long as this run lasts.
+        if let Err(e) = crate::storage::write_synced(&self.file, why.as_bytes()) {
+            tracing::error!(error = %e, "could not keep the refusal in the data directory");
         }
     }
 
     /// Why new statements are refused for good, if they are.
     pub fn refused(&self) -> Option<String> {
         self.state().refused.clone()
+    }
+
+    /// Whether new statements are held back now (waited for, or refused):
+    /// one load when they are not.
+    pub(crate) fn holds_back(&self) -> bool {
+        if self.clear.load(Ordering::Acquire) {
+            return false;
+        }
+        let state = self.state();
+        !(state.waiting.is_empty() && state.refused.is_none())
     }
 
     /// The answer to a new statement now, if it must be refused.
@@ -314,6 +311,17 @@ impl OwnLogCheck {
     }
 }
 
+/// The text kept in `path`, if the file is there and says something. A
+/// file that is there but cannot be read is an error: taking it for absent
+/// would lift a refusal or a wait.
+fn read_kept(path: &Path) -> Result<Option<String>, StorageError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StorageError::io(path, e)),
+    }
+}
+
 /// What a node waiting for its peers says, if it waits.
 fn waiting_message(state: &State) -> Option<String> {
     if state.waiting.is_empty() {
@@ -331,32 +339,28 @@ fn waiting_message(state: &State) -> Option<String> {
 
 /// Compares the checkpoint `bytes` that the peer at `url` holds of this
 /// node's log with the log here.
-pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Seen {
-    let origin = &shared.config.origin;
-    let Ok(note) = Note::parse(bytes) else {
-        return Seen::Nothing;
+/// Returns `None` when this node cannot tell (its own tree could not be
+/// read): nothing is claimed, and the peer is asked again.
+pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Option<Seen> {
+    // Only this node's own signature, for its own origin, makes the peer's
+    // claim worth anything.
+    let Ok(verified) =
+        VerifiedCheckpoint::open(bytes, &shared.config.origin, &[shared.identity.verifier()])
+    else {
+        return Some(Seen::Nothing);
     };
-    // Only this node's own signature makes the peer's claim worth anything.
-    if note.verify(&[shared.identity.verifier()]).is_err() {
-        return Seen::Nothing;
-    }
-    let Ok(theirs) = Checkpoint::from_note(&note) else {
-        return Seen::Nothing;
-    };
-    if theirs.origin() != origin {
-        return Seen::Nothing;
-    }
+    let theirs = verified.checkpoint();
     let ours = shared.published();
     let restore = "stop the node and restore its log from the fuller copy (README: \"Backing up \
                    and restoring a node\")";
     if theirs.size() > ours.size {
-        return Seen::Ahead(format!(
+        return Some(Seen::Ahead(format!(
             "the peer at {url} holds {} records of this log, signed with this node's key, and \
              this node holds {}: it was restored from a shorter copy, and a new record here \
              would split the log in two; {restore}",
             theirs.size(),
             ours.size
-        ));
+        )));
     }
     let here = if theirs.size() == ours.size {
         Ok(ours.root)
@@ -364,14 +368,16 @@ pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Seen {
         shared.storage.root(theirs.size())
     };
     match here {
-        Ok(root) if root == *theirs.root() => Seen::Prefix,
-        Ok(_) => Seen::Ahead(format!(
+        Ok(root) if root == *theirs.root() => Some(Seen::Prefix),
+        Ok(_) => Some(Seen::Ahead(format!(
             "the peer at {url} holds another history of this log at size {}, signed with this \
              node's key: this node was restored from a copy that is not its log; {restore}",
             theirs.size()
-        )),
-        // The tree here cannot say; nothing is claimed.
-        Err(_) => Seen::Nothing,
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read this log's tree to compare a peer's copy; asking again");
+            None
+        }
     }
 }
 
@@ -386,7 +392,7 @@ mod tests {
     #[test]
     fn statements_wait_for_every_peer_and_a_refusal_outlives_a_restart() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let c = OwnLogCheck::open(dir.path());
+        let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(message(&c), None);
         // Without a wait begun, a peer is not waited for.
         c.hold_for(["a.example".to_owned()]);
@@ -419,7 +425,7 @@ mod tests {
         c.answered("a.example", Seen::Ahead("another".into()));
         assert_eq!(c.refused().as_deref(), Some("the peer holds more"));
         // Opened again on the same directory, it still refuses.
-        let again = OwnLogCheck::open(dir.path());
+        let again = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(again.refused().as_deref(), Some("the peer holds more"));
     }
 
@@ -429,11 +435,11 @@ mod tests {
         let found = || "this node found its key alone".to_owned();
         // Begun with no peer to ask (as by `node init`): nothing is held
         // now, but the wait is kept for the next start.
-        let c = OwnLogCheck::open(dir.path());
+        let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert!(c.begin(found()).expect("kept"));
         c.hold_for(Vec::<String>::new());
         assert_eq!(c.waiting(), None);
-        let c = OwnLogCheck::open(dir.path());
+        let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(c.unchecked(), Some(found()));
         // Begun again, it keeps what the first start found.
         assert!(!c.begin("something else".to_owned()).expect("kept"));
@@ -442,7 +448,7 @@ mod tests {
         c.hold_for(["a.example".to_owned()]);
         c.not_followed("a.example");
         assert_eq!(c.waiting(), None);
-        let c = OwnLogCheck::open(dir.path());
+        let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(c.unchecked(), Some(found()));
         // Once a peer has answered and none is left to, the wait is over.
         c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
@@ -455,20 +461,26 @@ mod tests {
         c.not_followed("b.example");
         assert_eq!(c.waiting(), None);
         assert_eq!(c.unchecked(), None);
-        assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);
+        assert_eq!(
+            OwnLogCheck::open(dir.path()).expect("opens").unchecked(),
+            None
+        );
         // A node with no peer to ask that takes statements ends its wait:
         // it protects nothing any more.
-        let c = OwnLogCheck::open(dir.path());
+        let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert!(c.begin(found()).expect("kept"));
         c.hold_for(Vec::<String>::new());
         c.took_statements();
-        assert_eq!(OwnLogCheck::open(dir.path()).unchecked(), None);
+        assert_eq!(
+            OwnLogCheck::open(dir.path()).expect("opens").unchecked(),
+            None
+        );
     }
 
     #[test]
     fn a_peer_forgiven_during_the_wait_is_waited_for_unless_it_answered() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let c = OwnLogCheck::open(dir.path());
+        let c = OwnLogCheck::open(dir.path()).expect("opens");
         let (asked, never) = (AtomicBool::new(true), AtomicBool::new(false));
         // No wait: nobody is waited for.
         let yes = || true;
