@@ -152,8 +152,8 @@ impl Node {
         // statements wait until each peer followed has been asked
         // (`replication::own_log`). That is kept on disk before anything of
         // this start is, so a crash or an error here cannot lose it.
-        let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir);
-        let unindexed = storage.indexed_size()? == 0 && holds_records(&config.data_dir)?;
+        let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir)?;
+        let unindexed = storage.indexed_size()? == 0 && storage.holds_records()?;
         let mut begun_for_records = false;
         if unindexed {
             begun_for_records = own_log.begin(
@@ -273,14 +273,8 @@ impl Node {
                 .replication
                 .peers()
                 .iter()
-                .filter(|f| {
-                    // Followers of quarantined peers ask nothing until forgiven.
-                    !matches!(
-                        f.status().state,
-                        crate::replication::PeerState::Removed
-                            | crate::replication::PeerState::Quarantined
-                    )
-                })
+                // Followers of quarantined peers ask nothing until forgiven.
+                .filter(|f| f.status().state.is_followed())
                 .map(|f| f.peer.origin.clone())
                 .collect();
             shared.own_log.hold_for(followed);
@@ -459,24 +453,4 @@ pub async fn serve(
     let _ = node.shared.closing.send(true);
     node.shared.replication.stopped().await;
     node.shutdown().await
-}
-
-/// Whether the log's segment files in `data_dir` hold anything past their
-/// opening magic: records, or the start of one.
-fn holds_records(data_dir: &std::path::Path) -> Result<bool, StorageError> {
-    use crate::storage::segment::{list_segments, segment_file_name, SEGMENT_MAGIC};
-    let dir = data_dir.join(crate::storage::LOG_DIR);
-    if !dir.exists() {
-        return Ok(false);
-    }
-    for first in list_segments(&dir)? {
-        let path = dir.join(segment_file_name(first));
-        let len = std::fs::metadata(&path)
-            .map_err(|e| StorageError::io(&path, e))?
-            .len();
-        if len > SEGMENT_MAGIC.len() as u64 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }

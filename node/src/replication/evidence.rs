@@ -209,10 +209,7 @@ pub(crate) fn forgive(shared: &Shared, origin: &str) -> Result<bool, StorageErro
         shared
             .own_log
             .hold_unless_answered(origin, &f.own_log_answered, || {
-                !matches!(
-                    f.status().state,
-                    super::PeerState::Removed | super::PeerState::Quarantined
-                )
+                f.status().state.is_followed()
             });
     }
     Ok(had)

@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 
 use super::evidence::{self, Item};
 use super::follower::{held, open_checkpoint, ConsistencyAnswer, Fault, Follower, Signed};
-use super::PeerState;
 
 /// One entry of `GET /v1/mirrors`.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -64,10 +63,7 @@ pub(crate) async fn round(f: &Follower) -> Result<(), Fault> {
         let Some(third) = shared.replication.peer(&view.origin) else {
             continue;
         };
-        if matches!(
-            third.status().state,
-            PeerState::Quarantined | PeerState::Removed
-        ) {
+        if !third.status().state.is_followed() {
             continue;
         }
         let Some(mirror) = shared.storage.existing_mirror(&view.origin)? else {

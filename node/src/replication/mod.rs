@@ -124,6 +124,14 @@ pub enum PeerState {
     Removed,
 }
 
+impl PeerState {
+    /// Whether the peer is followed (and asked) in this state: not once
+    /// quarantined or removed.
+    pub fn is_followed(self) -> bool {
+        !matches!(self, PeerState::Quarantined | PeerState::Removed)
+    }
+}
+
 /// A peer's status, as `GET /v1/peers` shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PeerStatus {
@@ -516,7 +524,7 @@ pub(crate) fn add_peer(
         // one too.
         // (A peer quarantined before its removal comes back quarantined,
         // and asks nothing until forgiven.)
-        if followed.status().state != PeerState::Quarantined {
+        if followed.status().state.is_followed() {
             shared.own_log.hold_for([followed.peer.origin.clone()]);
         }
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));

@@ -321,19 +321,13 @@ impl SequenceLoop {
                     Err(_) => break,
                 }
             }
-            if self.shared.failed.load(Ordering::Acquire) {
-                fail_all(subs);
-                if stop {
-                    break;
-                }
-                continue;
-            }
-            // The handlers refuse statements while the node waits for its
-            // peers or refuses them (`replication::own_log`); asked again
-            // here, where they are sequenced, a statement that passed the
-            // handler just before a wait began (a peer added at run time
-            // to a restored node) waits too.
-            if self.shared.own_log.refusal().is_some() {
+            // After a storage fault nothing is sequenced. Nor while the node
+            // waits for its peers or refuses statements
+            // (`replication::own_log`): the handlers refuse those first, and
+            // asked again here, where statements are sequenced, one that
+            // passed a handler just before a wait began (a peer added at
+            // run time to a restored node) waits too.
+            if self.shared.failed.load(Ordering::Acquire) || self.shared.own_log.holds_back() {
                 fail_all(subs);
                 if stop {
                     break;

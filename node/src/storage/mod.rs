@@ -551,6 +551,21 @@ impl Storage {
         &self.state
     }
 
+    /// Whether the segment files hold anything past their opening magic:
+    /// records, or the start of one.
+    pub fn holds_records(&self) -> Result<bool, StorageError> {
+        for first in segment::list_segments(&self.log_dir)? {
+            let path = self.log_dir.join(segment::segment_file_name(first));
+            let len = std::fs::metadata(&path)
+                .map_err(|e| StorageError::io(&path, e))?
+                .len();
+            if len > segment::SEGMENT_MAGIC.len() as u64 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The number of leaves sled has indexed.
     pub fn indexed_size(&self) -> Result<u64, StorageError> {
         Ok(self

@@ -341,10 +341,7 @@ impl StateTrees {
         let mut out = self.scan_keys(table, prefix, after, limit)?;
         let start = group_key(&[prefix, &[0u8; ID][prefix.len()..]].concat());
         let mut found = 0;
-        let upper = match prefix_end(&[GROUP_SPACE, prefix].concat()) {
-            Some(end) => Bound::Excluded(end),
-            None => Bound::Unbounded,
-        };
+        let upper = prefix_end(&[GROUP_SPACE, prefix].concat());
         for item in self.tree.range((Bound::Included(start), upper)) {
             let (k, v) = item?;
             let Some(id) = k.strip_prefix(GROUP_SPACE) else {
@@ -386,10 +383,7 @@ impl StateTrees {
         // page, which nothing else reads, so sled has mostly evicted it
         // and reads it back from disk. That read was most of the
         // sequencer's time.
-        let upper = match prefix_end(&start) {
-            Some(end) => Bound::Excluded(end),
-            None => Bound::Unbounded,
-        };
+        let upper = prefix_end(&start);
         for item in self.tree.range((lower, upper)) {
             let (k, v) = item?;
             if !k.starts_with(&start) || out.len() == limit {
@@ -401,16 +395,17 @@ impl StateTrees {
     }
 }
 
-/// The least key greater than every key that starts with `prefix`, if any.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+/// The upper bound of the keys that start with `prefix`: below the least
+/// key greater than all of them, or none if there is no such key.
+fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < u8::MAX {
             end.push(last + 1);
-            return Some(end);
+            return Bound::Excluded(end);
         }
     }
-    None
+    Bound::Unbounded
 }
 
 /// The committed governance state, for queries.
@@ -632,10 +627,10 @@ mod tests {
 
     #[test]
     fn a_scan_ends_where_its_prefix_ends() {
-        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_end(&[1, 0xff, 0xff]), Some(vec![2]));
-        assert_eq!(prefix_end(&[0xff, 0xff]), None);
-        assert_eq!(prefix_end(&[]), None);
+        assert_eq!(prefix_end(b"ab"), Bound::Excluded(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff, 0xff]), Bound::Excluded(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), Bound::Unbounded);
+        assert_eq!(prefix_end(&[]), Bound::Unbounded);
         let (_d, s) = trees();
         let members = [vec![4, 0xff, 1], vec![4, 0xff, 0xff], vec![5, 0]];
         for k in &members {
