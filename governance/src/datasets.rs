@@ -96,6 +96,18 @@ impl RahuiRecord {
             && self.lifted.as_ref().is_none_or(|l| now < l.at.at)
             && self.until.is_none_or(|u| now < u)
     }
+
+    /// When it ended, if it had by `now`: at its lifting or at the end the
+    /// body set, whichever came first, with the lifting if that is what
+    /// ended it (a lifting after its end changed nothing).
+    pub fn ended_by(&self, now: Timestamp) -> Option<(Timestamp, Option<&Lifted>)> {
+        let lifted = self.lifted.as_ref().filter(|l| l.at.at <= now);
+        match (lifted, self.until.filter(|u| *u <= now)) {
+            (Some(l), Some(u)) if u < l.at.at => Some((u, None)),
+            (Some(l), _) => Some((l.at.at, Some(l))),
+            (None, until) => until.map(|u| (u, None)),
+        }
+    }
 }
 
 /// The uses a request asks for that a dataset excludes. A use category's own
@@ -337,5 +349,51 @@ impl<S: Store + ?Sized> Engine<'_, S> {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: i64) -> Timestamp {
+        Timestamp::from_unix_millis(day * 86_400_000).expect("in range")
+    }
+
+    fn pos(day: i64) -> Pos {
+        Pos {
+            at: at(day),
+            log: "a.example".into(),
+            index: 0,
+        }
+    }
+
+    #[test]
+    fn a_rahui_ends_at_its_lifting_or_its_end_whichever_came_first() {
+        let id = StatementId::from_bytes([1; 32]);
+        let lifting = Lifted {
+            id: StatementId::from_bytes([2; 32]),
+            at: pos(20),
+            reason: String::new(),
+        };
+        let r = |until: Option<i64>, lifted: Option<Lifted>| RahuiRecord {
+            id,
+            body: id,
+            placed: pos(1),
+            until: until.map(at),
+            reason: String::new(),
+            lifted,
+        };
+        let open = r(None, None);
+        assert_eq!(open.ended_by(at(100)), None);
+        assert_eq!(r(Some(10), None).ended_by(at(5)), None);
+        assert_eq!(r(Some(10), None).ended_by(at(10)), Some((at(10), None)));
+        let lifted = r(Some(30), Some(lifting.clone()));
+        assert_eq!(lifted.ended_by(at(19)), None);
+        assert_eq!(lifted.ended_by(at(25)), Some((at(20), Some(&lifting))));
+        // Lifted after the end it had set: it ended then, not at the lifting.
+        let late = r(Some(10), Some(lifting.clone()));
+        assert_eq!(late.ended_by(at(15)), Some((at(10), None)));
+        assert_eq!(late.ended_by(at(25)), Some((at(10), None)));
     }
 }

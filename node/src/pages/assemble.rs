@@ -708,8 +708,8 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
     }))
 }
 
-/// Where the rāhui `r` stands at `now`, by governance's own rule of when
-/// one is in force; `None` before it was placed.
+/// Where the rāhui `r` stands at `now`, by governance's own rules of when
+/// one is in force and how it ended; `None` before it was placed.
 fn rahui_state(
     r: &kaitiaki_governance::datasets::RahuiRecord,
     now: Timestamp,
@@ -720,13 +720,14 @@ fn rahui_state(
     if r.in_force_now(now) {
         return Some(RahuiState::InForce);
     }
-    Some(match &r.lifted {
-        Some(l) if l.at.at <= now => RahuiState::Lifted {
+    // Placed and not in force: it has ended.
+    Some(match r.ended_by(now)? {
+        (_, Some(l)) => RahuiState::Lifted {
             id: l.id.to_hex(),
             at: l.at.at,
             reason: l.reason.clone(),
         },
-        _ => RahuiState::Ended,
+        (at, None) => RahuiState::Ended { at },
     })
 }
 
@@ -1516,10 +1517,7 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                         Some(match rahui_state(&x, ctx.now)? {
                             RahuiState::InForce => "In force".to_owned(),
                             RahuiState::Lifted { at, .. } => format!("Lifted on {}", date_text(at)),
-                            RahuiState::Ended => match x.until {
-                                Some(u) => format!("Ended on {}", date_text(u)),
-                                None => "Ended".to_owned(),
-                            },
+                            RahuiState::Ended { at } => format!("Ended on {}", date_text(at)),
                         })
                     })
                     .unwrap_or_else(|| "Not yet in force".to_owned());

@@ -180,7 +180,10 @@ pub enum RahuiState {
         reason: String,
     },
     /// It reached the end the board set for it.
-    Ended,
+    Ended {
+        /// That end.
+        at: Timestamp,
+    },
 }
 
 /// Everything a board's page shows.
@@ -331,8 +334,7 @@ fn placed_rahui(l: &Labels, r: &PlacedRahui) -> Markup {
                 (RahuiState::InForce, Some(u)) => { ", until " (date(u)) "." }
                 (RahuiState::InForce, None) => { ", until the board lifts it." }
                 (RahuiState::Lifted { at, .. }, _) => { "; lifted on " (date(*at)) "." }
-                (RahuiState::Ended, Some(u)) => { "; ended on " (date(u)) ", as the board had set." }
-                (RahuiState::Ended, None) => { "." }
+                (RahuiState::Ended { at }, _) => { "; ended on " (date(*at)) ", as the board had set." }
             }
             blockquote { (prose(&r.reason)) }
             @if let RahuiState::Lifted { reason, .. } = &r.state {

@@ -221,11 +221,11 @@ pub fn rahui_events(
                 },
                 excluded: None,
             });
-            let Some(ended) = end.filter(|e| *e <= ctx.now) else {
+            let Some((ended, lifting)) = r.ended_by(ctx.now) else {
                 continue;
             };
             let resumes = within(ended, window).then_some(held);
-            let (id, who, lifted) = match lifted.filter(|l| l.at.at == ended) {
+            let (id, who, lifted) = match lifting {
                 Some(l) => (l.id, signer(&l.id), Some(l.reason.clone())),
                 None => (r.id, signer(&r.id), None),
             };
