@@ -381,13 +381,10 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
     events.extend(v.timeline.iter().map(|t| event(ctx, t, rec, &subjects)));
     // The rāhui that held it up, each after what happened before it.
     if let Some(r) = rec {
+        // A request names each dataset once (governance refuses repeats).
         let mut datasets = Vec::new();
         for d in &r.datasets {
-            if datasets.iter().all(|(seen, _)| seen != d) {
-                if let Some(record) = ctx.dataset_record(d)? {
-                    datasets.push((*d, record));
-                }
-            }
+            datasets.extend(ctx.dataset_record(d)?);
         }
         for e in rahui_events(ctx, r, &datasets) {
             let at = events

@@ -160,11 +160,7 @@ fn within(at: Timestamp, (from, to): (Timestamp, Option<Timestamp>)) -> bool {
 /// lifted or reached its end. Read from the records alone (the datasets'
 /// rāhui and the request's own dates) and the one statement of each event,
 /// for who signed it, so the cost grows with the request's datasets.
-pub fn rahui_events(
-    ctx: &Ctx<'_>,
-    rec: &RequestRecord,
-    datasets: &[(StatementId, DatasetRecord)],
-) -> Vec<Event> {
+pub fn rahui_events(ctx: &Ctx<'_>, rec: &RequestRecord, datasets: &[DatasetRecord]) -> Vec<Event> {
     let submitted = rec.submitted.at;
     let approval = rec.approval.as_ref();
     // While it awaited its votes: until it was approved, withdrawn or
@@ -188,7 +184,7 @@ pub fn rahui_events(
             .unwrap_or_default()
     };
     let mut out = Vec::new();
-    for (_, d) in datasets {
+    for d in datasets {
         for r in &d.rahui {
             let placed = r.placed.at;
             if placed > ctx.now {
@@ -207,10 +203,11 @@ pub fn rahui_events(
                 continue;
             };
             let body = ctx.body_name(&r.body);
+            let placer = signer(&r.id);
             out.push(Event {
                 id: r.id.to_hex(),
                 at: placed.max(window.0),
-                who: signer(&r.id),
+                who: placer.clone(),
                 what: What::RahuiPaused {
                     body: body.clone(),
                     dataset: d.name.clone(),
@@ -227,7 +224,7 @@ pub fn rahui_events(
             let resumes = within(ended, window).then_some(held);
             let (id, who, lifted) = match lifting {
                 Some(l) => (l.id, signer(&l.id), Some(l.reason.clone())),
-                None => (r.id, signer(&r.id), None),
+                None => (r.id, placer, None),
             };
             out.push(Event {
                 id: id.to_hex(),
