@@ -264,20 +264,10 @@ impl Node {
 
         // A wait begun above for records that recovery found none of (a
         // torn first record, cut off) was needless; the rest, and one kept
-        // from an earlier start, are for the peers followed now.
+        // from an earlier start, wait for whichever peers are followed
+        // when a statement comes (see `replication::own_log::Peers`).
         if begun_for_records && report.size == 0 && recorded {
             shared.own_log.abandon();
-        }
-        {
-            let followed: Vec<String> = shared
-                .replication
-                .peers()
-                .iter()
-                // Followers of quarantined peers ask nothing until forgiven.
-                .filter(|f| f.status().state.is_followed())
-                .map(|f| f.peer.origin.clone())
-                .collect();
-            shared.own_log.hold_for(followed);
         }
         let mirrors = sequencer::mirror::recover_mirrors(&shared)?;
         for followed in shared.replication.peers() {

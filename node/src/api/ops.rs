@@ -11,6 +11,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::AppState;
 use crate::error::ErrorBody;
+use crate::replication::own_log::Held;
 
 /// The node's health.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -41,26 +42,21 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let failed = app.shared.failed.load(Ordering::Acquire);
-    let refused = app.shared.own_log.refused();
-    let waiting = app.shared.own_log.waiting();
+    let held = app.shared.own_log.holding(&app.shared.replication);
+    let (status, problem) = match held {
+        Some(Held::Refused(why)) => ("refusing_statements", Some(why)),
+        Some(Held::Waiting(why)) => ("waiting_for_peers", Some(why)),
+        None => ("ok", None),
+    };
     let health = Health {
-        status: if failed {
-            "failed"
-        } else if refused.is_some() {
-            "refusing_statements"
-        } else if waiting.is_some() {
-            "waiting_for_peers"
-        } else {
-            "ok"
-        }
-        .to_owned(),
-        problem: refused.clone().or_else(|| waiting.clone()),
+        status: if failed { "failed" } else { status }.to_owned(),
+        problem,
         origin: app.shared.config.origin.clone(),
         network: app.shared.config.network.clone(),
         size: app.shared.published().size,
         reindexed_at_startup: app.shared.recovery.reindexed,
     };
-    let status = if failed || refused.is_some() || waiting.is_some() {
+    let status = if health.status != "ok" {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK

@@ -102,7 +102,7 @@ pub struct BatchResult {
     )
 )]
 pub async fn submit(State(app): State<AppState>, Body(bytes): Body) -> Response {
-    if let Some(refused) = app.shared.own_log.refusal() {
+    if let Some(refused) = app.shared.own_log.refusal(&app.shared.replication) {
         return refused.into_response();
     }
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -142,7 +142,7 @@ fn unavailable(app: &AppState) -> ApiError {
     }
     app.shared
         .own_log
-        .refusal()
+        .refusal(&app.shared.replication)
         .unwrap_or_else(ApiError::unavailable)
 }
 

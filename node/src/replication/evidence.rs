@@ -155,7 +155,7 @@ pub(crate) fn quarantine(
         });
     }
     // A peer no longer followed is no longer waited for.
-    shared.own_log.not_followed(&record.origin);
+    shared.own_log.peers_changed(&shared.replication);
     let corrupt = |what: &str, e: serde_json::Error| StorageError::Corrupt(format!("{what}: {e}"));
     let quarantine = serde_json::to_vec(&q).map_err(|e| corrupt("quarantine", e))?;
     let key = hex::decode(&record.id).unwrap_or_else(|_| record.id.as_bytes().to_vec());
@@ -202,15 +202,8 @@ pub(crate) fn forgive(shared: &Shared, origin: &str) -> Result<bool, StorageErro
             }
             s.quarantine = None;
         });
-        // Followed again: waited for, if the node still waits for its
-        // peers and this one never answered, and it is still followed when
-        // the check's lock is held (a removal or a quarantine marks the
-        // peer before it takes that lock).
-        shared
-            .own_log
-            .hold_unless_answered(origin, &f.own_log_answered, || {
-                f.status().state.is_followed()
-            });
+        // Followed again, it is waited for if the node still waits for
+        // its peers and this one never answered (`own_log::Peers`).
     }
     Ok(had)
 }

@@ -125,6 +125,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>, sequencer: SequencerHandle, followed: 
             .unwrap_or(i64::MAX)
             .saturating_mul(1000),
         clock: shared.clock.clone(),
+        own_log_problem: std::sync::Mutex::new(None),
     };
     // The follower stops when the node begins closing, or when its peer
     // is removed: one signal for both.
@@ -177,6 +178,9 @@ pub(crate) struct Follower {
     max_skew_ms: i64,
     /// This node's clock.
     clock: crate::Clock,
+    /// Why the peer last failed to say what it holds of this node's log,
+    /// so that the same problem is logged once, not every round.
+    own_log_problem: std::sync::Mutex<Option<String>>,
 }
 
 /// A checkpoint note, verified under a peer's key, with its parsed body.
@@ -404,13 +408,35 @@ impl Follower {
     async fn check_own_log(&self) -> Result<(), Fault> {
         let own = self.shared()?.config.origin.clone();
         let path = format!("/tlog/mirrors/{own}/checkpoint");
-        let held = match self.http.get(self.url(&path)).send().await {
-            Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => None,
-            Ok(r) if r.status().is_success() => match bounded::read(r, bounded::NOTE_CAP).await {
+        // Unreachable, the round fails here as its next request would.
+        let response = self
+            .http
+            .get(self.url(&path))
+            .send()
+            .await
+            .map_err(|e| unreachable(&path, e))?;
+        let held = if response.status() == reqwest::StatusCode::NOT_FOUND {
+            None
+        } else {
+            match self.read_answer(&path, response, bounded::NOTE_CAP).await {
                 Ok(bytes) => Some(bytes),
-                Err(_) => return Ok(()),
-            },
-            _ => return Ok(()),
+                Err(other @ (Fault::Misbehaved { .. } | Fault::Local(_) | Fault::Closed)) => {
+                    return Err(other)
+                }
+                Err(Fault::Unreachable(problem) | Fault::Oversized(problem)) => {
+                    // Its own log can still be copied; this is asked again.
+                    let mut last = self
+                        .own_log_problem
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    if last.as_deref() != Some(problem.as_str()) {
+                        tracing::warn!(peer = %self.followed.peer.url, %problem,
+                            "the peer did not say what it holds of this node's log; asking again each round");
+                        *last = Some(problem);
+                    }
+                    return Ok(());
+                }
+            }
         };
         let shared = self.shared()?;
         let seen = match held {
@@ -423,16 +449,15 @@ impl Follower {
             }
             None => super::own_log::Seen::Nothing,
         };
-        // Set before the answer is recorded, which takes the check's lock:
-        // see `OwnLogCheck::hold_unless_answered`.
-        self.followed
-            .own_log_answered
-            .store(true, std::sync::atomic::Ordering::Release);
-        let origin = self.origin().to_owned();
+        let followed = Arc::clone(&self.followed);
         // A refusal is written durably (an fsync): off the async workers.
-        tokio::task::spawn_blocking(move || shared.own_log.answered(&origin, seen))
-            .await
-            .map_err(|e| Fault::Local(format!("recording the peer's answer stopped: {e}")))
+        tokio::task::spawn_blocking(move || {
+            shared
+                .own_log
+                .answered(&followed.own_log_answered, seen, &shared.replication)
+        })
+        .await
+        .map_err(|e| Fault::Local(format!("recording the peer's answer stopped: {e}")))
     }
 
     /// Checks a newly fetched checkpoint against the one held.
@@ -830,6 +855,17 @@ impl Follower {
             .send()
             .await
             .map_err(|e| unreachable(path, e))?;
+        self.read_answer(path, response, cap).await
+    }
+
+    /// The body of the peer's `response` to `path`, up to `cap` bytes; a
+    /// fault if it is not a success.
+    async fn read_answer(
+        &self,
+        path: &str,
+        response: reqwest::Response,
+        cap: usize,
+    ) -> Result<Vec<u8>, Fault> {
         if !response.status().is_success() {
             return Err(Fault::Unreachable(format!(
                 "{path} answered {}",

@@ -519,14 +519,9 @@ pub(crate) fn add_peer(
     }
     let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
     if new {
-        // A node still waiting to hear what its peers hold of its log
-        // (a restore whose run-time peers are added again) waits for this
-        // one too.
-        // (A peer quarantined before its removal comes back quarantined,
-        // and asks nothing until forgiven.)
-        if followed.status().state.is_followed() {
-            shared.own_log.hold_for([followed.peer.origin.clone()]);
-        }
+        // A node still waiting to hear what its peers hold of its log (a
+        // restore whose run-time peers are added again) waits for this one
+        // too, as for every peer followed (`own_log::Peers`).
         follower::spawn(shared, sequencer.clone(), Arc::clone(&followed));
         if let Some(index) = witness_both_ways(shared, &followed.peer) {
             crate::witness::client::spawn_one(shared, index);
@@ -576,10 +571,12 @@ pub(crate) async fn remove_peer(
             (space::REMOVED_PEERS, key.as_bytes(), Some(&json)),
             (space::PEERS, key.as_bytes(), None),
         ])?;
-        // Removed first, then no longer waited for: a forgiveness in
-        // between sees it removed and does not wait for it again.
+        // No longer followed, so no longer waited for: a wait that only
+        // it held up is over if another peer answered.
         removed.update(|s| s.state = PeerState::Removed);
-        storage_shared.own_log.not_followed(&key);
+        storage_shared
+            .own_log
+            .peers_changed(&storage_shared.replication);
         Ok::<_, StorageError>(())
     })
     .await

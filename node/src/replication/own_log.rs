@@ -32,7 +32,6 @@
 //! by `kaitiaki node init` or with no peer to ask, would find its log
 //! indexed and its key recorded, and take statements unchecked.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -50,14 +49,39 @@ pub const REFUSAL_FILE: &str = "refusing-statements.txt";
 /// made the node wait for its peers, until they have answered.
 pub const UNCHECKED_FILE: &str = "waiting-for-peers.txt";
 
+/// The peers a wait is for, as they are at the moment it is asked: who is
+/// waited for is never kept apart from who is followed, so the two cannot
+/// disagree.
+pub trait Peers {
+    /// The origins of the peers followed now that have not yet answered
+    /// what they hold of this node's log, in order. Asked under the
+    /// check's lock, which a peer's answer also takes (see
+    /// [`OwnLogCheck::answered`]).
+    fn still_to_answer(&self) -> Vec<String>;
+}
+
+impl Peers for super::Replication {
+    fn still_to_answer(&self) -> Vec<String> {
+        self.peers()
+            .iter()
+            // Followers of quarantined or removed peers ask nothing.
+            .filter(|f| {
+                f.status().state.is_followed() && !f.own_log_answered.load(Ordering::Acquire)
+            })
+            .map(|f| f.peer.origin.clone())
+            .collect()
+    }
+}
+
 /// What the peers' copies have told about this node's log.
 #[derive(Debug)]
 pub struct OwnLogCheck {
-    // One lock for both, so that a statement is judged on one moment:
-    // never after a refusal but before the peer that caused it is counted.
+    // One lock for the refusal and the wait, so that a statement is judged
+    // on one moment: never after a peer's answer is counted but before
+    // the refusal it brought is.
     state: Mutex<State>,
-    // Set, under that lock, while no peer is waited for and nothing is
-    // refused: every append reads this, and takes the lock only when unset.
+    // Set, under that lock, while no wait is kept and nothing is refused:
+    // every append reads this, and takes the lock only when unset.
     clear: AtomicBool,
     // Where the refusal is kept.
     file: PathBuf,
@@ -69,9 +93,7 @@ pub struct OwnLogCheck {
 
 #[derive(Debug)]
 struct State {
-    /// Peers (by origin) still to answer before new statements are taken.
-    waiting: BTreeSet<String>,
-    /// What the node found that made it wait for them.
+    /// What the node found that made it wait for its peers.
     found: String,
     /// Whether that is kept in the data directory, until a peer
     /// has answered and none is left to.
@@ -80,6 +102,15 @@ struct State {
     heard: bool,
     /// Why new statements are refused, once a peer's copy showed more.
     refused: Option<String>,
+}
+
+/// Why new statements are held back, if they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// For good: a peer's copy showed more than the log here. The reason.
+    Refused(String),
+    /// Until the peers named in it have answered. What to tell people.
+    Waiting(String),
 }
 
 /// What one peer's copy of this node's log showed.
@@ -95,7 +126,7 @@ pub enum Seen {
 
 impl OwnLogCheck {
     /// The check of the node whose data directory is `dir`, with any
-    /// refusal kept there from before.
+    /// refusal or wait kept there from before.
     pub(crate) fn open(dir: &Path) -> Result<OwnLogCheck, StorageError> {
         let file = dir.join(REFUSAL_FILE);
         let refused = read_kept(&file)?;
@@ -105,10 +136,9 @@ impl OwnLogCheck {
         let unchecked_file = dir.join(UNCHECKED_FILE);
         let found = read_kept(&unchecked_file)?;
         Ok(OwnLogCheck {
-            clear: AtomicBool::new(refused.is_none()),
+            clear: AtomicBool::new(refused.is_none() && found.is_none()),
             unchecked_now: AtomicBool::new(found.is_some()),
             state: Mutex::new(State {
-                waiting: BTreeSet::new(),
                 unchecked: found.is_some(),
                 found: found.unwrap_or_default(),
                 heard: false,
@@ -134,6 +164,7 @@ impl OwnLogCheck {
         state.unchecked = true;
         state.found = found;
         self.unchecked_now.store(true, Ordering::Release);
+        self.settle(&state);
         Ok(true)
     }
 
@@ -157,68 +188,85 @@ impl OwnLogCheck {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Says, while `state` is still locked, whether it holds anything back.
+    /// Says, while `state` is still locked, whether it may hold anything
+    /// back.
     fn settle(&self, state: &State) {
-        let clear = state.waiting.is_empty() && state.refused.is_none();
+        let clear = !state.unchecked && state.refused.is_none();
         self.clear.store(clear, Ordering::Release);
     }
 
-    /// If a wait is kept ([`OwnLogCheck::begin`]), new statements wait
-    /// until each of the peers `origins` has answered. A peer followed
-    /// from run time on is added the same way.
-    pub(crate) fn hold_for(&self, origins: impl IntoIterator<Item = String>) {
-        let mut state = self.state();
-        if state.unchecked {
-            state.waiting.extend(origins);
+    /// Why new statements are held back now, if they are: refused, or
+    /// waiting for the peers of `peers` that have not answered. No lock
+    /// is taken when nothing is kept.
+    pub fn holding(&self, peers: &impl Peers) -> Option<Held> {
+        if self.clear.load(Ordering::Acquire) {
+            return None;
         }
-        self.settle(&state);
+        let state = self.state();
+        if let Some(why) = &state.refused {
+            return Some(Held::Refused(why.clone()));
+        }
+        if !state.unchecked {
+            return None;
+        }
+        waiting_message(&state.found, &peers.still_to_answer()).map(Held::Waiting)
     }
 
-    /// If a wait is kept, new statements wait for the peer `origin` too,
-    /// unless it has `answered` already (a peer forgiven during the wait,
-    /// say, which asked nothing while quarantined). Its follower sets
-    /// `answered` before it records the answer under this check's lock,
-    /// so the peer is never left waited for after it has answered.
-    /// `followed` is asked under that lock too.
-    pub(crate) fn hold_unless_answered(
-        &self,
-        origin: &str,
-        answered: &AtomicBool,
-        followed: impl FnOnce() -> bool,
-    ) {
-        let mut state = self.state();
-        if state.unchecked && !answered.load(Ordering::Acquire) && followed() {
-            state.waiting.insert(origin.to_owned());
-        }
-        self.settle(&state);
+    /// Whether new statements are held back now (waited for, or refused):
+    /// one load when no wait is kept and nothing is refused.
+    pub(crate) fn holds_back(&self, peers: &impl Peers) -> bool {
+        self.holding(peers).is_some()
     }
 
-    /// The node took statements while nothing was waited for (it had no
-    /// peer to ask): a wait kept from before protects nothing more, and
+    /// The answer to a new statement now, if it must be refused.
+    pub fn refusal(&self, peers: &impl Peers) -> Option<ApiError> {
+        let message = match self.holding(peers)? {
+            Held::Refused(why) => format!("this node takes no new statements: {why}"),
+            Held::Waiting(message) => message,
+        };
+        Some(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+            message,
+        ))
+    }
+
+    /// Why new statements are refused for good, if they are.
+    #[cfg(test)]
+    fn refused(&self) -> Option<String> {
+        self.state().refused.clone()
+    }
+
+    /// The node took statements while nothing was waited for (no peer was
+    /// left to ask): a wait kept from before protects nothing more, and
     /// ends. Blocking, the first time only; a load otherwise.
-    pub(crate) fn took_statements(&self) {
+    pub(crate) fn took_statements(&self, peers: &impl Peers) {
         if !self.unchecked_now.load(Ordering::Acquire) {
             return;
         }
         let mut state = self.state();
-        if state.waiting.is_empty() && state.refused.is_none() {
+        if state.refused.is_none() && peers.still_to_answer().is_empty() {
             self.end_wait(&mut state);
         }
+        self.settle(&state);
     }
 
-    /// The peer `origin` is no longer followed (removed, or quarantined):
-    /// it is no longer waited for.
-    pub(crate) fn not_followed(&self, origin: &str) {
+    /// The peers followed changed (one removed, or quarantined): if one
+    /// has answered and none is left to, the wait is over. Blocking.
+    pub(crate) fn peers_changed(&self, peers: &impl Peers) {
         let mut state = self.state();
-        state.waiting.remove(origin);
-        self.over_if_heard(&mut state);
+        self.over_if_heard(&mut state, peers);
         self.settle(&state);
     }
 
     /// Ends a wait kept in the data directory once no peer is left to
     /// answer and one did.
-    fn over_if_heard(&self, state: &mut State) {
-        if state.heard && state.waiting.is_empty() && state.refused.is_none() {
+    fn over_if_heard(&self, state: &mut State, peers: &impl Peers) {
+        if state.unchecked
+            && state.heard
+            && state.refused.is_none()
+            && peers.still_to_answer().is_empty()
+        {
             self.end_wait(state);
         }
     }
@@ -234,21 +282,12 @@ impl OwnLogCheck {
         self.unchecked_now.store(false, Ordering::Release);
     }
 
-    /// Why new statements wait for peers to answer, if they do (and are not
-    /// refused for good).
-    pub fn waiting(&self) -> Option<String> {
-        if self.clear.load(Ordering::Acquire) {
-            return None;
-        }
-        let state = self.state();
-        (state.refused.is_none())
-            .then(|| waiting_message(&state))
-            .flatten()
-    }
-
-    /// The peer `origin` answered, showing `seen`. Blocking: a refusal is
-    /// written to the data directory and synced.
-    pub(crate) fn answered(&self, origin: &str, seen: Seen) {
+    /// A peer answered, showing `seen`: its flag `answered` (which
+    /// [`Peers::still_to_answer`] reads) is set under the check's lock,
+    /// with any refusal the answer brings, so no statement is judged
+    /// between the two. Blocking: a refusal is written to the data
+    /// directory and synced.
+    pub(crate) fn answered(&self, answered: &AtomicBool, seen: Seen, peers: &impl Peers) {
         let newly = {
             let mut state = self.state();
             let newly = match seen {
@@ -258,10 +297,10 @@ impl OwnLogCheck {
                 }
                 _ => None,
             };
-            state.waiting.remove(origin);
+            answered.store(true, Ordering::Release);
             // Any peer's answer counts, waited for or added since.
             state.heard = true;
-            self.over_if_heard(&mut state);
+            self.over_if_heard(&mut state, peers);
             self.settle(&state);
             newly
         };
@@ -272,42 +311,6 @@ impl OwnLogCheck {
         if let Err(e) = crate::storage::write_synced(&self.file, why.as_bytes()) {
             tracing::error!(error = %e, "could not keep the refusal in the data directory");
         }
-    }
-
-    /// Why new statements are refused for good, if they are.
-    pub fn refused(&self) -> Option<String> {
-        self.state().refused.clone()
-    }
-
-    /// Whether new statements are held back now (waited for, or refused):
-    /// one load when they are not.
-    pub(crate) fn holds_back(&self) -> bool {
-        if self.clear.load(Ordering::Acquire) {
-            return false;
-        }
-        let state = self.state();
-        !(state.waiting.is_empty() && state.refused.is_none())
-    }
-
-    /// The answer to a new statement now, if it must be refused.
-    pub fn refusal(&self) -> Option<ApiError> {
-        if self.clear.load(Ordering::Acquire) {
-            return None;
-        }
-        let state = self.state();
-        let unavailable = |m: String| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                code::UNAVAILABLE,
-                m,
-            )
-        };
-        if let Some(why) = &state.refused {
-            return Some(unavailable(format!(
-                "this node takes no new statements: {why}"
-            )));
-        }
-        waiting_message(&state).map(unavailable)
     }
 }
 
@@ -322,18 +325,16 @@ fn read_kept(path: &Path) -> Result<Option<String>, StorageError> {
     }
 }
 
-/// What a node waiting for its peers says, if it waits.
-fn waiting_message(state: &State) -> Option<String> {
-    if state.waiting.is_empty() {
+/// What a node waiting for its peers says, if any is `still` to answer.
+fn waiting_message(found: &str, still: &[String]) -> Option<String> {
+    if still.is_empty() {
         return None;
     }
-    let peers: Vec<&str> = state.waiting.iter().map(String::as_str).collect();
     Some(format!(
-        "{}, and it takes no new statement until each peer it follows has said what it holds \
+        "{found}, and it takes no new statement until each peer it follows has said what it holds \
          of this log; still to answer: {}. Retry in a moment; if a peer stays down, its \
          operator can bring it back, or this node's operator can stop following it",
-        state.found,
-        peers.join(", ")
+        still.join(", ")
     ))
 }
 
@@ -383,83 +384,148 @@ pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Option<Seen> 
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
     use super::*;
 
-    fn message(c: &OwnLogCheck) -> Option<String> {
-        c.refusal().map(|e| e.body().message.clone())
+    /// Peers as a test sets them: origin → (followed, answered).
+    #[derive(Default)]
+    struct TestPeers(Mutex<BTreeMap<String, (bool, Arc<AtomicBool>)>>);
+
+    impl TestPeers {
+        fn with(origins: &[&str]) -> TestPeers {
+            let peers = TestPeers::default();
+            for o in origins {
+                peers.follow(o);
+            }
+            peers
+        }
+
+        fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (bool, Arc<AtomicBool>)>> {
+            self.0.lock().expect("not poisoned")
+        }
+
+        /// Follows `origin` (again, keeping whether it answered).
+        fn follow(&self, origin: &str) {
+            self.map()
+                .entry(origin.to_owned())
+                .or_insert_with(|| (true, Arc::default()))
+                .0 = true;
+        }
+
+        /// Stops following `origin` (removed, or quarantined).
+        fn unfollow(&self, origin: &str) {
+            if let Some(p) = self.map().get_mut(origin) {
+                p.0 = false;
+            }
+        }
+
+        fn flag(&self, origin: &str) -> Arc<AtomicBool> {
+            Arc::clone(&self.map()[origin].1)
+        }
+    }
+
+    impl Peers for TestPeers {
+        fn still_to_answer(&self) -> Vec<String> {
+            self.map()
+                .iter()
+                .filter(|(_, (followed, answered))| *followed && !answered.load(Ordering::Acquire))
+                .map(|(o, _)| o.clone())
+                .collect()
+        }
+    }
+
+    fn message(c: &OwnLogCheck, peers: &TestPeers) -> Option<String> {
+        c.refusal(peers).map(|e| e.body().message.clone())
+    }
+
+    fn waiting(c: &OwnLogCheck, peers: &TestPeers) -> Option<String> {
+        match c.holding(peers)? {
+            Held::Waiting(w) => Some(w),
+            Held::Refused(_) => None,
+        }
     }
 
     #[test]
     fn statements_wait_for_every_peer_and_a_refusal_outlives_a_restart() {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = OwnLogCheck::open(dir.path()).expect("opens");
-        assert_eq!(message(&c), None);
-        // Without a wait begun, a peer is not waited for.
-        c.hold_for(["a.example".to_owned()]);
-        assert_eq!(message(&c), None);
+        let peers = TestPeers::with(&["a.example", "b.example"]);
+        // Without a wait begun, no peer is waited for.
+        assert_eq!(message(&c, &peers), None);
         c.begin("this node found a thing at start".to_owned())
             .expect("kept");
-        c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
-        let waiting = message(&c).expect("held");
+        let held = message(&c, &peers).expect("held");
         assert!(
-            waiting.starts_with("this node found a thing at start, and it takes no new")
-                && waiting.contains("still to answer: a.example, b.example"),
-            "{waiting}"
+            held.starts_with("this node found a thing at start, and it takes no new")
+                && held.contains("still to answer: a.example, b.example"),
+            "{held}"
         );
-        assert_eq!(c.waiting(), Some(waiting));
-        c.answered("a.example", Seen::Prefix);
-        let waiting = message(&c).expect("held");
-        assert!(waiting.contains("still to answer: b.example."), "{waiting}");
-        c.answered("b.example", Seen::Nothing);
-        assert_eq!(message(&c), None);
+        assert_eq!(waiting(&c, &peers), Some(held));
+        assert!(c.holds_back(&peers));
+        c.answered(&peers.flag("a.example"), Seen::Prefix, &peers);
+        let held = message(&c, &peers).expect("held");
+        assert!(held.contains("still to answer: b.example."), "{held}");
+        c.answered(&peers.flag("b.example"), Seen::Nothing, &peers);
+        assert_eq!(message(&c, &peers), None);
+        assert!(!c.holds_back(&peers));
         assert_eq!(c.refused(), None);
-        assert_eq!(c.waiting(), None);
+        assert_eq!(c.unchecked(), None, "every peer answered: the wait is over");
 
-        c.answered("b.example", Seen::Ahead("the peer holds more".into()));
+        let b = peers.flag("b.example");
+        c.answered(&b, Seen::Ahead("the peer holds more".into()), &peers);
         assert_eq!(c.refused().as_deref(), Some("the peer holds more"));
-        assert!(message(&c)
+        assert!(message(&c, &peers)
             .expect("refused")
             .ends_with("the peer holds more"));
-        assert_eq!(c.waiting(), None, "refused, not waiting");
+        assert_eq!(
+            c.holding(&peers),
+            Some(Held::Refused("the peer holds more".into())),
+            "refused, not waiting"
+        );
         // A second reason does not replace the first.
-        c.answered("a.example", Seen::Ahead("another".into()));
+        let a = peers.flag("a.example");
+        c.answered(&a, Seen::Ahead("another".into()), &peers);
         assert_eq!(c.refused().as_deref(), Some("the peer holds more"));
         // Opened again on the same directory, it still refuses.
         let again = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(again.refused().as_deref(), Some("the peer holds more"));
+        assert!(again.holds_back(&TestPeers::default()));
     }
 
     #[test]
     fn a_wait_outlives_a_restart_until_a_peer_has_answered_or_statements_were_taken() {
         let dir = tempfile::tempdir().expect("tempdir");
         let found = || "this node found its key alone".to_owned();
+        let none = TestPeers::default();
         // Begun with no peer to ask (as by `node init`): nothing is held
         // now, but the wait is kept for the next start.
         let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert!(c.begin(found()).expect("kept"));
-        c.hold_for(Vec::<String>::new());
-        assert_eq!(c.waiting(), None);
+        assert_eq!(c.holding(&none), None);
         let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(c.unchecked(), Some(found()));
         // Begun again, it keeps what the first start found.
         assert!(!c.begin("something else".to_owned()).expect("kept"));
         assert_eq!(c.unchecked(), Some(found()));
         // A peer waited for and then no longer followed answered nothing.
-        c.hold_for(["a.example".to_owned()]);
-        c.not_followed("a.example");
-        assert_eq!(c.waiting(), None);
+        let peers = TestPeers::with(&["a.example"]);
+        assert!(c.holds_back(&peers));
+        peers.unfollow("a.example");
+        c.peers_changed(&peers);
+        assert_eq!(c.holding(&peers), None);
         let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert_eq!(c.unchecked(), Some(found()));
         // Once a peer has answered and none is left to, the wait is over.
-        c.hold_for(["a.example".to_owned(), "b.example".to_owned()]);
-        c.answered("a.example", Seen::Nothing);
-        assert!(c
-            .waiting()
-            .is_some_and(|w| w.starts_with("this node found its key alone")));
-        c.took_statements();
+        let peers = TestPeers::with(&["a.example", "b.example"]);
+        c.answered(&peers.flag("a.example"), Seen::Nothing, &peers);
+        assert!(waiting(&c, &peers).is_some_and(|w| w.starts_with("this node found its key alone")));
+        c.took_statements(&peers);
         assert_eq!(c.unchecked(), Some(found()), "none could be taken yet");
-        c.not_followed("b.example");
-        assert_eq!(c.waiting(), None);
+        peers.unfollow("b.example");
+        c.peers_changed(&peers);
+        assert_eq!(c.holding(&peers), None);
         assert_eq!(c.unchecked(), None);
         assert_eq!(
             OwnLogCheck::open(dir.path()).expect("opens").unchecked(),
@@ -469,8 +535,7 @@ mod tests {
         // it protects nothing any more.
         let c = OwnLogCheck::open(dir.path()).expect("opens");
         assert!(c.begin(found()).expect("kept"));
-        c.hold_for(Vec::<String>::new());
-        c.took_statements();
+        c.took_statements(&none);
         assert_eq!(
             OwnLogCheck::open(dir.path()).expect("opens").unchecked(),
             None
@@ -478,24 +543,28 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_forgiven_during_the_wait_is_waited_for_unless_it_answered() {
+    fn a_peer_followed_again_during_the_wait_is_waited_for_unless_it_answered() {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = OwnLogCheck::open(dir.path()).expect("opens");
-        let (asked, never) = (AtomicBool::new(true), AtomicBool::new(false));
-        // No wait: nobody is waited for.
-        let yes = || true;
-        c.hold_unless_answered("a.example", &never, yes);
-        assert_eq!(c.waiting(), None);
+        let peers = TestPeers::with(&["a.example", "b.example", "c.example"]);
         c.begin("restored".to_owned()).expect("kept");
-        c.hold_unless_answered("a.example", &asked, yes);
-        assert_eq!(c.waiting(), None, "it had answered");
-        c.hold_unless_answered("c.example", &never, || false);
-        assert_eq!(c.waiting(), None, "no longer followed");
-        c.hold_unless_answered("b.example", &never, yes);
-        assert!(c
-            .waiting()
-            .is_some_and(|w| w.contains("still to answer: b.example.")));
-        c.answered("b.example", Seen::Nothing);
-        assert_eq!(c.waiting(), None);
+        // a answers; c is quarantined before it does, while b still waits.
+        c.answered(&peers.flag("a.example"), Seen::Prefix, &peers);
+        peers.unfollow("c.example");
+        c.peers_changed(&peers);
+        assert!(waiting(&c, &peers).is_some_and(|w| w.contains("still to answer: b.example.")));
+        // Forgiven, c is waited for again; a, quarantined and forgiven
+        // after its answer, is not asked again.
+        peers.follow("c.example");
+        peers.unfollow("a.example");
+        c.peers_changed(&peers);
+        peers.follow("a.example");
+        assert!(waiting(&c, &peers)
+            .is_some_and(|w| w.contains("still to answer: b.example, c.example.")));
+        c.answered(&peers.flag("b.example"), Seen::Nothing, &peers);
+        assert!(c.holds_back(&peers));
+        c.answered(&peers.flag("c.example"), Seen::Nothing, &peers);
+        assert_eq!(c.holding(&peers), None);
+        assert_eq!(c.unchecked(), None);
     }
 }

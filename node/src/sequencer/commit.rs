@@ -142,7 +142,7 @@ fn commit(shared: &Shared, mut batch: Prepared) -> Result<(), StorageError> {
             .fetch_add(batch.commit.state.len() as u64, Ordering::Relaxed);
         shared.metrics.leaves.store(size, Ordering::Relaxed);
         if !batch.commit.leaves.is_empty() {
-            shared.own_log.took_statements();
+            shared.own_log.took_statements(&shared.replication);
         }
     }
     // Only now may the sequencer stop carrying this batch's writes.

@@ -327,7 +327,9 @@ impl SequenceLoop {
             // asked again here, where statements are sequenced, one that
             // passed a handler just before a wait began (a peer added at
             // run time to a restored node) waits too.
-            if self.shared.failed.load(Ordering::Acquire) || self.shared.own_log.holds_back() {
+            if self.shared.failed.load(Ordering::Acquire)
+                || self.shared.own_log.holds_back(&self.shared.replication)
+            {
                 fail_all(subs);
                 if stop {
                     break;

@@ -15,7 +15,7 @@ use crate::federation::log_key;
 use crate::harness::{
     assert_quarantine_metrics, envelope_of, follower_config, harness_evidence, harness_mirror,
     harness_status, has_statement, history, leaf, listener, metrics, mirror_size, verify_record,
-    wait_for_evidence, wait_mirrored, Harness, View, HARNESS,
+    wait_for_evidence, wait_mirrored, Flooding, Harness, View, COPY_CHECKPOINT, HARNESS,
 };
 use crate::support::{self, announce, now, tempdir, TestNode};
 
@@ -529,32 +529,66 @@ async fn an_own_record_another_log_rules_out_says_so_on_its_page() {
 
 /// The wait for peers holds where statements are sequenced, not only in
 /// the HTTP handler, so none slips between the handler's check and a wait
-/// that begins meanwhile.
+/// that begins meanwhile. The sequencer takes the same statement once the
+/// peer has answered, so the wait, and nothing else, held it.
 #[tokio::test]
 async fn the_sequencer_takes_no_statement_while_the_node_waits_for_its_peers() {
+    use kaitiaki_node::sequencer::Outcome;
+
     let dir = tempdir();
-    // A key made before the log, and a peer that never answers.
-    let config = follower_config(
-        dir.path(),
-        "held.example",
-        [73; 32],
-        vec![PeerConfig::new(
-            "http://127.0.0.1:9",
-            log_key("far.example", [74; 32]),
-        )],
-    );
+    // A key made before the log, and a peer that answers everything but
+    // what it holds of this log (with more than anyone may read).
+    let harness = Harness::start(View::honest(vec![])).await;
+    harness.flood(COPY_CHECKPOINT, Flooding::Declared);
+    let config = follower_config(dir.path(), "held.example", [73; 32], vec![harness.peer()]);
     let node = tokio::task::spawn_blocking(move || kaitiaki_node::Node::open(config))
         .await
         .unwrap()
         .expect("opens");
-    let statement = announce(1, "held").open().expect("valid");
-    let outcomes = node.sequencer().submit(vec![statement]).await;
+    let sequencer = node.sequencer();
+    let (listener, url) = listener().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(kaitiaki_node::serve(node, listener, async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let health = || async {
+        let r = http.get(format!("{url}/healthz")).send().await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    // The peer was asked, and did not answer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while harness.floods_begun() == 0 {
+        assert!(Instant::now() < deadline, "the follower never asked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = health().await;
     assert_eq!(
-        outcomes,
-        vec![kaitiaki_node::sequencer::Outcome::Unavailable]
+        (status, &body["status"]),
+        (503, &Value::from("waiting_for_peers")),
+        "{body}"
     );
-    tokio::task::spawn_blocking(move || node.close())
-        .await
-        .unwrap()
-        .expect("closes");
+    let statement = announce(1, "held").open().expect("valid");
+    let outcomes = sequencer.submit(vec![statement.clone()]).await;
+    assert_eq!(outcomes, vec![Outcome::Unavailable]);
+    assert_eq!(health().await.1["size"], 0);
+
+    // It answers (it holds no copy): the wait ends, and the same
+    // statement is taken.
+    harness.stop_flooding();
+    loop {
+        if health().await.1["status"] == "ok" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the wait never ended: {}",
+            health().await.1
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let outcomes = sequencer.submit(vec![statement]).await;
+    assert_eq!(outcomes, vec![Outcome::Created(0)]);
+    let _ = stop.send(());
+    served.await.unwrap().expect("closes");
 }

@@ -344,10 +344,17 @@ async fn inclusion(State(s): Shared, Query(q): Query<InclusionQ>) -> Response {
 }
 
 /// The checkpoint of its copy of another log, if it shows one.
+/// The path under which the harness shows its copy of another log's
+/// checkpoint, as [`Harness::flood`] names it.
+pub(crate) const COPY_CHECKPOINT: &str = "/tlog/mirrors/{origin}/checkpoint";
+
 async fn copy_checkpoint(
     State(s): Shared,
     axum::extract::Path(origin): axum::extract::Path<String>,
 ) -> Response {
+    if let Some(flood) = s.flood(COPY_CHECKPOINT) {
+        return flood;
+    }
     match s.copy.lock().unwrap().clone() {
         Some((of, note)) if of == origin => note.into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
@@ -377,7 +384,7 @@ impl Harness {
             .route("/v1/proofs/consistency", get(consistency))
             .route("/v1/proofs/inclusion", get(inclusion))
             .route("/v1/mirrors", get(mirrors))
-            .route("/tlog/mirrors/{origin}/checkpoint", get(copy_checkpoint))
+            .route(COPY_CHECKPOINT, get(copy_checkpoint))
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -408,6 +415,16 @@ impl Harness {
     /// From now on answers `path` with a flood.
     pub(crate) fn flood(&self, path: &'static str, how: Flooding) {
         *self.state.flooding.lock().unwrap() = Some((path, how));
+    }
+
+    /// From now on answers every path as it should.
+    pub(crate) fn stop_flooding(&self) {
+        *self.state.flooding.lock().unwrap() = None;
+    }
+
+    /// Flooding answers begun so far.
+    pub(crate) fn floods_begun(&self) -> u64 {
+        self.state.flood.begun.load(Ordering::Relaxed)
     }
 
     /// Bytes of flood produced in all, once every flooding answer has
