@@ -403,15 +403,15 @@ async fn seed_or_reuse(
     for (client, _) in [&nodes.iwi, &nodes.pacific, &nodes.agency] {
         let deadline = Instant::now() + AGREE_WITHIN;
         loop {
-            let health = client.health().await?;
-            if health.status != "waiting_for_peers" {
-                break;
-            }
+            // A health check that fails is asked again, as `agree` does,
+            // until the deadline.
+            let why = match client.health().await {
+                Ok(health) if health.status != "waiting_for_peers" => break,
+                Ok(health) => health.problem.unwrap_or_default(),
+                Err(e) => format!("{e:#}"),
+            };
             if Instant::now() >= deadline {
-                bail!(
-                    "a demo node still waits for its peers to answer: {}",
-                    health.problem.unwrap_or_default()
-                );
+                bail!("a demo node still waits for its peers to answer: {why}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
