@@ -376,12 +376,7 @@ pub fn mark_unsynced(dir: &Path, at: Loc, first: u64) -> Result<(), StorageError
     bytes.extend_from_slice(&at.segment.to_be_bytes());
     bytes.extend_from_slice(&at.offset.to_be_bytes());
     bytes.extend_from_slice(&first.to_be_bytes());
-    let tmp = dir.join(format!("{UNSYNCED_MARK}.tmp"));
-    std::fs::write(&tmp, &bytes)
-        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| StorageError::io(&path, e))?;
-    super::segment::sync_dir(dir)
+    super::write_synced(&path, &bytes)
 }
 
 /// The mark a failed sync left in the log directory `dir`, if any
