@@ -2,13 +2,14 @@
 //! [`Ctx`]. Lists read one page of an index; stories read one record's own
 //! statements; recent decisions read a fixed tail of the own log and of each mirror.
 
+use kaitiaki_governance::datasets::DatasetRecord;
 use kaitiaki_governance::lists::{self, RequestFilter};
 use kaitiaki_governance::query::{self, SuspendedBy};
 use kaitiaki_governance::requests::{DueReport, RequestRecord};
 use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::{Cursor, KeyBytes};
 use kaitiaki_protocol::statement as st;
-use kaitiaki_protocol::{Body, StatementId, Timestamp};
+use kaitiaki_protocol::{Body, Statement, StatementId, Timestamp};
 
 use super::body::{
     notice_words, rule_words, AmendmentItem, AmendmentVote, BodyDecision, BodyView, FollowUp,
@@ -50,11 +51,7 @@ fn rahui_item(
     }
 }
 
-fn card(
-    ctx: &Ctx<'_>,
-    id: &StatementId,
-    d: &kaitiaki_governance::datasets::DatasetRecord,
-) -> DatasetCard {
+fn card(ctx: &Ctx<'_>, id: &StatementId, d: &DatasetRecord) -> DatasetCard {
     DatasetCard {
         id: id.to_hex(),
         name: d.name.clone(),
@@ -630,7 +627,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
         return Ok(None);
     };
     let current = b.versions.last();
-    let datasets = lists::datasets_of_body(s, id, None, 50).map_err(GatherError::of)?;
+    let (governed, more_governed) = governed_datasets(ctx, id)?;
     let filter = RequestFilter {
         body: Some(*id),
         ..RequestFilter::default()
@@ -655,7 +652,7 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
             later,
         });
     }
-    let (rahui, more_rahui) = rahui_placed_by(ctx, id)?;
+    let (rahui, more_rahui) = rahui_placed_by(ctx, id, &governed, more_governed);
     let (waiting, more_waiting) = match lists::waiting(s, id, ctx.now).map_err(GatherError::of)? {
         Some(w) => (waiting_lines(ctx, &w), w.more),
         None => (Vec::new(), false),
@@ -689,9 +686,9 @@ pub fn body(ctx: &Ctx<'_>, id: &StatementId, after: Option<Cursor>) -> Gathered<
                 .map(|a| amendment(ctx, a, &items))
                 .collect()
         },
-        datasets: datasets
-            .items
+        datasets: governed
             .iter()
+            .take(DATASETS_LISTED)
             .map(|(i, d)| (i.to_hex(), d.name.clone()))
             .collect(),
         rahui,
@@ -728,53 +725,67 @@ fn rahui_state(
     })
 }
 
-/// How many of a board's datasets its page reads for the rāhui it placed.
+/// How many of a board's datasets its page and its feed read, for the
+/// rāhui it placed.
 const RAHUI_DATASETS: usize = 1000;
+
+/// How many of a board's datasets its page lists.
+const DATASETS_LISTED: usize = 50;
 
 /// The most rāhui a board's page lists.
 const RAHUI_SHOWN: usize = 20;
 
-/// The rāhui the board `b` placed, in force first, each group newest
-/// first, at most [`RAHUI_SHOWN`], and whether there were more.
+/// The datasets the board `b` governs, from its own index, a page at a
+/// time, at most [`RAHUI_DATASETS`], and whether it governs more.
 ///
-/// A rāhui counts only on a dataset its board governs, so the board's own
-/// index of datasets finds every one (at most [`RAHUI_DATASETS`] datasets
-/// are read, a page at a time): the cost grows with what the board
+/// A rāhui counts only on a dataset its board governs, so these hold
+/// every rāhui the board placed: the cost grows with what the board
 /// governs, never with the rest of the log.
-fn rahui_placed_by(ctx: &Ctx<'_>, b: &StatementId) -> Gathered<(Vec<PlacedRahui>, bool)> {
+fn governed_datasets(
+    ctx: &Ctx<'_>,
+    b: &StatementId,
+) -> Gathered<(Vec<(StatementId, DatasetRecord)>, bool)> {
     let mut found = Vec::new();
     let mut after = None;
-    let mut read = 0;
-    let mut more = false;
     loop {
         let page = lists::datasets_of_body(ctx.store(), b, after.as_ref(), PAGE)
             .map_err(GatherError::of)?;
-        for (d, rec) in &page.items {
-            read += 1;
-            for r in rec.rahui.iter().filter(|r| r.body == *b) {
-                let Some(state) = rahui_state(r, ctx.now) else {
-                    continue;
-                };
-                found.push((
-                    r.placed.clone(),
-                    PlacedRahui {
-                        id: r.id.to_hex(),
-                        dataset: (d.to_hex(), rec.name.clone()),
-                        placed: r.placed.at,
-                        until: r.until,
-                        reason: r.reason.clone(),
-                        state,
-                    },
-                ));
-            }
-        }
+        found.extend(page.items);
         match page.next {
-            Some(_) if read >= RAHUI_DATASETS => {
-                more = true;
-                break;
-            }
+            Some(_) if found.len() >= RAHUI_DATASETS => return Ok((found, true)),
             Some(next) => after = Some(next),
-            None => break,
+            None => return Ok((found, false)),
+        }
+    }
+}
+
+/// The rāhui the board `b` placed on the datasets it `governs` (and
+/// whether it governs `more` than those), in force first, each group
+/// newest first, at most [`RAHUI_SHOWN`], and whether there were more.
+fn rahui_placed_by(
+    ctx: &Ctx<'_>,
+    b: &StatementId,
+    governs: &[(StatementId, DatasetRecord)],
+    more: bool,
+) -> (Vec<PlacedRahui>, bool) {
+    let mut more = more;
+    let mut found = Vec::new();
+    for (d, rec) in governs {
+        for r in rec.rahui.iter().filter(|r| r.body == *b) {
+            let Some(state) = rahui_state(r, ctx.now) else {
+                continue;
+            };
+            found.push((
+                r.placed.clone(),
+                PlacedRahui {
+                    id: r.id.to_hex(),
+                    dataset: (d.to_hex(), rec.name.clone()),
+                    placed: r.placed.at,
+                    until: r.until,
+                    reason: r.reason.clone(),
+                    state,
+                },
+            ));
         }
     }
     // In force first; newest first by where each sits in the board's log.
@@ -787,7 +798,7 @@ fn rahui_placed_by(ctx: &Ctx<'_>, b: &StatementId) -> Gathered<(Vec<PlacedRahui>
         found.truncate(RAHUI_SHOWN);
         more = true;
     }
-    Ok((found.into_iter().map(|(_, r)| r).collect(), more))
+    (found.into_iter().map(|(_, r)| r).collect(), more)
 }
 
 /// What waits for a board's vote, in lines for its page.
@@ -1010,19 +1021,7 @@ pub fn decisions_feed(
     let mut datasets = Vec::new();
     match (filter.dataset, filter.body) {
         (Some(d), _) => datasets.extend(ctx.dataset_record(&d)?.map(|rec| (d, rec))),
-        (None, Some(b)) => {
-            // Every dataset the board governs, a page at a time.
-            let mut after = None;
-            loop {
-                let page = lists::datasets_of_body(ctx.store(), &b, after.as_ref(), PAGE)
-                    .map_err(GatherError::of)?;
-                datasets.extend(page.items);
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
-        }
+        (None, Some(b)) => datasets = governed_datasets(ctx, &b)?.0,
         (None, None) => {}
     }
     for (d, rec) in datasets {
@@ -1419,14 +1418,16 @@ pub fn bodies(ctx: &Ctx<'_>, after: Option<Cursor>) -> Gathered<(Vec<BodyCard>, 
 /// A page's address and what to call it.
 type Page = (String, String);
 
-/// A record in plain words for its page; `None` for a kind with no words
-/// here (a concern has its own section) or a record this node cannot read.
-/// Reads the record, and at most the one or two records it refers to.
-pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RecordSummary>> {
+/// The record `s`, whose id is `id`, in plain words for its page; `None`
+/// for a kind with no words here (a concern has its own section) or a
+/// record it refers to that this node cannot read. Reads at most the one
+/// or two records it refers to.
+pub fn record_summary(
+    ctx: &Ctx<'_>,
+    id: &StatementId,
+    s: Statement,
+) -> Gathered<Option<RecordSummary>> {
     use super::layout::date_text;
-    let Some(s) = ctx.own_statement(id) else {
-        return Ok(None);
-    };
     // A record the rules left out did nothing: say that, not what it asked.
     let verdict = query::statement_state(ctx.store(), id).map_err(GatherError::of)?;
     if let Some(why) = verdict.and_then(|st| super::gather::excluded(&st.verdict)) {
@@ -1505,8 +1506,7 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 )
             }
             Body::RahuiPlace(r) => {
-                let (_, board_name) = board(&r.body);
-                let (_, data_name) = dataset(&r.dataset);
+                // The dataset read whole first: its name comes with it.
                 let now = ctx
                     .dataset_record(&r.dataset)?
                     .and_then(|d| d.rahui.into_iter().find(|x| x.id == *id))
@@ -1518,6 +1518,8 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                         })
                     })
                     .unwrap_or_else(|| "Not yet in force".to_owned());
+                let (_, board_name) = board(&r.body);
+                let (_, data_name) = dataset(&r.dataset);
                 let mut facts = vec![
                     ("Placed by", link(board(&r.body))),
                     ("On the dataset", link(dataset(&r.dataset))),
@@ -1600,11 +1602,11 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 )
             }
             Body::RenewalRequest(n) => {
-                let (href, name) = request(&n.request);
                 let outcome = ctx.request_record(&n.request)?.and_then(|rec| {
                     let renewal = rec.approval?.renewals.into_iter().find(|x| x.id == *id)?;
                     Some(renewal.outcome)
                 });
+                let (href, name) = request(&n.request);
                 let mut facts = vec![("Request", Fact::Link(href.clone(), ctx.request_title(&n.request)))];
                 facts.extend(quote("Their reason", &n.reason));
                 facts.push((
@@ -1622,12 +1624,12 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 )
             }
             Body::ApprovalMotion(m) => {
-                let (href, name) = request(&m.request);
-                let (_, board_name) = board(&m.body);
                 let decision = ctx.request_record(&m.request)?.and_then(|rec| {
                     let motion = rec.approval?.motions.into_iter().find(|x| x.id == *id)?;
                     motion.decision.map(|d| (d.outcome, d.at.at))
                 });
+                let (href, name) = request(&m.request);
+                let (_, board_name) = board(&m.body);
                 let mut facts = vec![
                     ("Board", link(board(&m.body))),
                     ("Request", Fact::Link(href.clone(), ctx.request_title(&m.request))),
@@ -1724,11 +1726,11 @@ pub fn record_summary(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<Record
                 Some(board(id)),
             ),
             Body::BodyAmend(m) => {
-                let (_, board_name) = board(&m.body);
                 let decision = ctx.body_record(&m.body)?.and_then(|b| {
                     let a = b.amendments.into_iter().find(|x| x.id == *id)?;
                     a.decision.map(|d| (d.outcome, d.at.at))
                 });
+                let (_, board_name) = board(&m.body);
                 let mut facts = vec![("Board", link(board(&m.body)))];
                 facts.extend(quote("Their reason", &m.reason));
                 facts.push(("The board", decided(decision, ["Approved", "Declined"])));

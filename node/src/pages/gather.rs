@@ -69,13 +69,18 @@ impl<'a> Ctx<'a> {
 
     /// A request's derived record alone: one read, through governance's
     /// own decoder (records are stored in its compact binary form).
+    /// Its title is remembered, as each record read whole gives its name.
     pub(crate) fn request_record(&self, id: &StatementId) -> Gathered<Option<RequestRecord>> {
-        query::request_record(self.store(), id).map_err(GatherError::of)
+        let r = query::request_record(self.store(), id).map_err(GatherError::of)?;
+        self.remember(id, r.as_ref().map(|r| r.title.as_str()));
+        Ok(r)
     }
 
     /// A dataset's record.
     pub(crate) fn dataset_record(&self, id: &StatementId) -> Gathered<Option<DatasetRecord>> {
-        query::dataset_record(self.store(), id).map_err(GatherError::of)
+        let d = query::dataset_record(self.store(), id).map_err(GatherError::of)?;
+        self.remember(id, d.as_ref().map(|d| d.name.as_str()));
+        Ok(d)
     }
 
     /// A board's record (without its charter versions).
@@ -83,7 +88,20 @@ impl<'a> Ctx<'a> {
         &self,
         id: &StatementId,
     ) -> Gathered<Option<kaitiaki_governance::bodies::BodyRecord>> {
-        query::body_record(self.store(), id).map_err(GatherError::of)
+        let b = query::body_record(self.store(), id).map_err(GatherError::of)?;
+        self.remember(id, b.as_ref().map(|b| b.name.as_str()));
+        Ok(b)
+    }
+
+    /// Keeps the `name` of `id`, read with its whole record, for
+    /// [`Ctx::named`].
+    fn remember(&self, id: &StatementId, name: Option<&str>) {
+        if let Some(name) = name {
+            self.names
+                .borrow_mut()
+                .entry(*id)
+                .or_insert_with(|| name.to_owned());
+        }
     }
 
     /// A person, by key.
@@ -112,20 +130,31 @@ impl<'a> Ctx<'a> {
 
     /// A board's name.
     pub(crate) fn body_name(&self, id: &StatementId) -> String {
-        self.named(id, || self.body_record(id).ok().flatten().map(|b| b.name))
+        self.named(id, || {
+            query::body_record(self.store(), id)
+                .ok()
+                .flatten()
+                .map(|b| b.name)
+        })
     }
 
     /// A dataset's name.
     pub(crate) fn dataset_name(&self, id: &StatementId) -> String {
         self.named(id, || {
-            self.dataset_record(id).ok().flatten().map(|d| d.name)
+            query::dataset_record(self.store(), id)
+                .ok()
+                .flatten()
+                .map(|d| d.name)
         })
     }
 
     /// A request's title.
     pub(crate) fn request_title(&self, id: &StatementId) -> String {
         self.named(id, || {
-            self.request_record(id).ok().flatten().map(|r| r.title)
+            query::request_record(self.store(), id)
+                .ok()
+                .flatten()
+                .map(|r| r.title)
         })
     }
 
@@ -380,6 +409,7 @@ impl<'a> Ctx<'a> {
             payload: pretty,
             about: self.about(id, statement.as_ref()),
             mirrored_from,
+            statement,
         }
     }
 

@@ -481,15 +481,15 @@ async fn record(
         Nav::None,
         ("record in its own log", path),
         move |c| {
-            let Some(check) = c.check(&sid) else {
+            let Some(mut check) = c.check(&sid) else {
                 return Ok(None);
             };
             let concern = assemble::concern_record(c, &sid, &check.kind)?;
             // The words are a help; the check is the page's work, and is
             // shown even when a record they refer to cannot be read.
-            let words = match concern {
-                Some(_) => None,
-                None => assemble::record_summary(c, &sid).ok().flatten(),
+            let words = match (&concern, check.statement.take()) {
+                (None, Some(s)) => assemble::record_summary(c, &sid, s).ok().flatten(),
+                _ => None,
             };
             Ok(Some((check, concern, words)))
         },

@@ -13,7 +13,7 @@ use kaitiaki_protocol::checkpoint::{Checkpoint, VerifiedCheckpoint};
 use kaitiaki_protocol::cosignature::CosignatureVerifier;
 use kaitiaki_protocol::merkle::{leaf_hash, verify_inclusion};
 use kaitiaki_protocol::note::{Note, NoteSignature, NoteVerifier, Verifier};
-use kaitiaki_protocol::{Hash, Timestamp};
+use kaitiaki_protocol::{Hash, Statement, Timestamp};
 use maud::{html, Markup};
 
 use super::concern::ConcernRecordView;
@@ -138,6 +138,8 @@ pub struct RecordCheck {
     /// The page of what the record is part of (a request, a dataset, a
     /// board), when there is one: its address and its title or name.
     pub about: Option<(String, String)>,
+    /// The statement, decoded, if it decodes (for the words about it).
+    pub statement: Option<Statement>,
 }
 
 /// A record in plain words, for its page: what it did, the facts a reader
