@@ -992,6 +992,68 @@ async fn a_request_timeline_tells_when_a_rahui_held_it_up_and_was_lifted() {
     node.stop().await;
 }
 
+/// A rāhui whose end its board set, lifted only after that end, ended at
+/// that end: the board's page and the rāhui's own record say so, with its
+/// date, and neither says it was lifted (governance's `RahuiRecord::ended_by`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rahui_lifted_after_its_set_end_ended_at_that_end_on_every_page() {
+    use kaitiaki_node::pages::layout::date_text;
+    use kaitiaki_protocol::statement::{RahuiLift, RahuiPlace};
+    let key = crate::support::key;
+    let dir = tempdir();
+    let clock = kaitiaki_node::Clock::system();
+    let now = clock.now();
+    clock.set(now.minus_days(30));
+    let node = TestNode::start_with_clock(crate::support::config(dir.path()), clock.clone()).await;
+    let story = seed::seed(&node).await;
+    let until = now.minus_days(20);
+    let rahui = seed::say(
+        &node,
+        &key(1),
+        Body::RahuiPlace(RahuiPlace {
+            body: story.iwi_board,
+            dataset: story.wellbeing,
+            reason: "Until the hui has met.".into(),
+            until: Some(until),
+        }),
+    )
+    .await;
+    clock.reset();
+    seed::say(
+        &node,
+        &key(2),
+        Body::RahuiLift(RahuiLift {
+            rahui,
+            reason: "Lifted once someone noticed.".into(),
+        }),
+    )
+    .await;
+    let ended = date_text(until);
+    assert_ne!(
+        ended,
+        date_text(now),
+        "the end and the lifting fall on different days"
+    );
+
+    let (_, page) = served(&node, &format!("/bodies/{}", story.iwi_board)).await;
+    let text = section(&html::parse(&page).expect("parses"), "rahui");
+    // Its line, from "On <dataset>" to its reason.
+    let reason = text.find("Until the hui has met.").expect("the rāhui");
+    let line = &text[text[..reason].rfind("On ").expect("its line")..reason];
+    assert!(
+        line.contains(&format!("; ended on {ended}, as the board had set.")),
+        "{text}"
+    );
+    assert!(!line.contains("lifted on"), "{line}");
+    assert!(!text.contains("Lifted once someone noticed."), "{text}");
+
+    let (status, page) = served(&node, &format!("/records/{rahui}")).await;
+    assert_eq!(status, 200);
+    let words = section(&html::parse(&page).expect("parses"), "in-words");
+    assert!(words.contains(&format!("NowEnded on {ended}")), "{words}");
+    node.stop().await;
+}
+
 /// A record's page says what the record did in plain words (who, which
 /// board, on what, why, and where it stands), links to the page that tells
 /// its story, and keeps the signed JSON for people checking it themselves.
