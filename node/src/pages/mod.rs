@@ -41,6 +41,7 @@ pub mod overview;
 pub mod request;
 pub mod search;
 pub mod story;
+pub mod summary;
 pub mod verify;
 
 use std::sync::Arc;
@@ -488,7 +489,7 @@ async fn record(
             // The words are a help; the check is the page's work, and is
             // shown even when a record they refer to cannot be read.
             let words = match (&concern, check.statement.take()) {
-                (None, Some(s)) => assemble::record_summary(c, &sid, s).ok().flatten(),
+                (None, Some(s)) => summary::record_summary(c, &sid, s).ok().flatten(),
                 _ => None,
             };
             Ok(Some((check, concern, words)))

@@ -1060,7 +1060,8 @@ async fn a_rahui_lifted_after_its_set_end_ended_at_that_end_on_every_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_page_says_what_the_record_did_in_words() {
     use kaitiaki_protocol::statement::{
-        ApprovalAction, Choice, KeyAnnounce, RahuiLift, RequestQuestion, Vote,
+        ApprovalAction, Choice, KeyAnnounce, OutputReview, RahuiLift, ReportReview,
+        RequestQuestion, Vote,
     };
     let (_dir, node, story) = seeded().await;
     let key = crate::support::key;
@@ -1224,6 +1225,48 @@ async fn a_record_page_says_what_the_record_did_in_words() {
         text.contains("The holder of this key says they are Mere Paki, Ngāti Tauira whānau."),
         "{text}"
     );
+    // A board's reviews of a report and of an output: the board, what it
+    // reviewed (linked), its reason, and the request's reports as the story.
+    let reports = format!("/requests/{}#reports", story.approved);
+    for (body, called, record, said) in [
+        (
+            Body::ReportReview(ReportReview {
+                report: story.report,
+                body: story.iwi_board,
+                accepted: false,
+                reason: "Say which tables went to the hui.".into(),
+            }),
+            "The reportWe cleaned the survey answers",
+            story.report,
+            format!("{board} returned a use report on the request “"),
+        ),
+        (
+            Body::OutputReview(OutputReview {
+                output: story.output,
+                body: story.iwi_board,
+                release: true,
+                reason: "Say which tables went to the hui.".into(),
+            }),
+            "The outputSummary tables: service reach by age group",
+            story.output,
+            format!("{board} released the output “Summary tables: service reach by age group”."),
+        ),
+    ] {
+        let review = seed::say(&node, &key(1), body).await;
+        let (text, links) = words(review).await.expect("words for a review");
+        assert!(
+            text.contains(&said)
+                && text.contains(&format!("Board{board}"))
+                && text.contains(called)
+                && text.contains("The board's reasonSay which tables went to the hui.")
+                && text.ends_with("The whole story: Rangatahi wellbeing and access to services"),
+            "{text}"
+        );
+        for link in [format!("/records/{record}"), reports.clone()] {
+            assert!(links.contains(&link), "{link} in {links:?}");
+        }
+    }
+
     // A concern keeps its own section instead.
     assert!(words(story.concern).await.is_none());
     node.stop().await;

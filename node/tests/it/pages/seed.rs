@@ -23,6 +23,9 @@ pub struct Story {
     pub concern: StatementId,
     /// The iwi board's rāhui on the housing data.
     pub rahui: StatementId,
+    /// An output of the approved request, and its first use report.
+    pub output: StatementId,
+    pub report: StatementId,
     pub researcher: SigningKey,
 }
 
@@ -354,7 +357,7 @@ pub async fn seed(node: &TestNode) -> Story {
         }),
     )
     .await;
-    say(
+    let report = say(
         node,
         &researcher,
         Body::UseReport(UseReport {
@@ -393,6 +396,8 @@ pub async fn seed(node: &TestNode) -> Story {
         suspended,
         concern,
         rahui,
+        output,
+        report,
         researcher,
     }
 }
