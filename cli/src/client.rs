@@ -389,6 +389,22 @@ impl Client {
         read_json(resp, what).await
     }
 
+    /// [`Client::signed`], with the status of the answer (which tells, for
+    /// some requests, whether anything changed: 201 or 200).
+    pub async fn signed_with_status<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: &str,
+        what: &str,
+    ) -> Result<(reqwest::StatusCode, T)> {
+        let resp = self
+            .signed_send(method, path_and_query, header, what)
+            .await?;
+        let status = resp.status();
+        Ok((status, read_json(resp, what).await?))
+    }
+
     /// A signed request with no body, answered with bytes (or nothing): at
     /// most `cap` of them, as every answer (see [`read_capped`]).
     pub async fn signed_bytes(

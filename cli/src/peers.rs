@@ -312,11 +312,6 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                 }
             };
             NoteVerifier::parse(&key).context("the peer key is not a log key")?;
-            let origin = key.split('+').next().unwrap_or_default().to_owned();
-            let before: Peers = client.get("/v1/peers", "the peer list").await?;
-            let already = before.peers.iter().any(|p| {
-                p.origin == origin && p.state != "removed" && p.url == url && p.key == key
-            });
             let mut url = reqwest::Url::parse("http://node.invalid/v1/peers")?;
             url.query_pairs_mut()
                 .append_pair("url", &a.url)
@@ -329,10 +324,12 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                 None => url.path().to_owned(),
             };
             let header = operator_signature(client, &a.data, "POST", &path).await?;
-            let row: PeerRow = client
-                .signed("POST", &path, &header, "adding a peer")
+            let (status, row): (_, PeerRow) = client
+                .signed_with_status("POST", &path, &header, "adding a peer")
                 .await
                 .map_err(peer_refusal)?;
+            // 201 when the node began to follow it, 200 when it already did.
+            let already = status == reqwest::StatusCode::OK;
             printer.emit(&Added { row, already })
         }
         PeerCmd::Remove(a) => {
