@@ -38,6 +38,25 @@ pub fn vote_subjects(items: &[TimelineItem]) -> HashMap<StatementId, VoteOn> {
         .collect()
 }
 
+/// What the vote `vote` decided on the request `record` (its boards'
+/// answers, a renewal's, or a motion), if it was a deciding vote.
+pub fn decided_by(record: &RequestRecord, vote: &StatementId) -> Option<Outcome> {
+    let by = |d: &Option<kaitiaki_governance::rules::Decision>| {
+        d.as_ref().filter(|x| x.vote == *vote).map(|x| x.outcome)
+    };
+    let approval = record.approval.as_ref();
+    record
+        .decisions
+        .iter()
+        .chain(
+            approval
+                .into_iter()
+                .flat_map(|a| a.renewals.iter().flat_map(|n| &n.decisions)),
+        )
+        .find_map(|d| by(&d.decision))
+        .or_else(|| approval?.motions.iter().find_map(|m| by(&m.decision)))
+}
+
 /// One timeline item in words. `record` says which votes decided what;
 /// `subjects` ([`vote_subjects`] of the whole timeline) what each vote is on.
 pub fn event(
@@ -49,22 +68,7 @@ pub fn event(
     let approval = record.and_then(|r| r.approval.as_ref());
     let renewal = |id: &StatementId| approval?.renewals.iter().find(|x| x.id == *id);
     let motion = |id: &StatementId| approval?.motions.iter().find(|x| x.id == *id);
-    // The decision a vote made, on the request, a renewal or a motion.
-    let decided = |id: &StatementId| {
-        let by = |d: &Option<kaitiaki_governance::rules::Decision>| {
-            d.as_ref().filter(|x| x.vote == *id).map(|x| x.outcome)
-        };
-        let r = record?;
-        r.decisions
-            .iter()
-            .chain(
-                approval
-                    .into_iter()
-                    .flat_map(|a| a.renewals.iter().flat_map(|n| &n.decisions)),
-            )
-            .find_map(|d| by(&d.decision))
-            .or_else(|| approval?.motions.iter().find_map(|m| by(&m.decision)))
-    };
+    let decided = |id: &StatementId| decided_by(record?, id);
     let what = match item.kind.name() {
         "vote" => parse::<st::Vote>(item).map(|v| What::Vote {
             body: ctx.body_name(&v.body),

@@ -87,26 +87,50 @@ pub fn record_summary(
                 let owner = query::statement_state(ctx.store(), &v.subject)
                     .map_err(GatherError::of)?
                     .and_then(|st| st.owner);
-                let (on, story) = match owner {
-                    Some(kaitiaki_governance::Agg::Body(b)) => (
-                        "a change to its charter".to_owned(),
-                        (format!("/bodies/{}#amendments", b.to_hex()), ctx.body_name(&b)),
-                    ),
-                    Some(kaitiaki_governance::Agg::Request(r)) => {
-                        let (href, name) = request(&r);
-                        let on = match ctx.own_statement(&v.subject).map(|x| x.body) {
-                            Some(Body::RenewalRequest(n)) => {
-                                format!("the renewal for {} more days of {name}", n.extra_days)
-                            }
-                            Some(Body::ApprovalMotion(m)) => format!(
-                                "the motion to {} the approval of {name}",
-                                action_verb(m.action)
-                            ),
-                            _ => name.clone(),
-                        };
-                        (on, (href, ctx.request_title(&r)))
+                // What it was on, the story, and what it decided if it was
+                // the deciding vote.
+                let (on, story, decided) = match owner {
+                    Some(kaitiaki_governance::Agg::Body(b)) => {
+                        let decided = ctx.body_record(&b)?.and_then(|rec| {
+                            let a = rec.amendments.into_iter().find(|a| a.id == v.subject)?;
+                            a.decision.filter(|d| d.vote == *id).map(|d| d.outcome)
+                        });
+                        (
+                            "a change to its charter".to_owned(),
+                            (format!("/bodies/{}#amendments", b.to_hex()), ctx.body_name(&b)),
+                            decided.map(|o| format!("It decided the change: {}", outcome_word(o))),
+                        )
                     }
-                    _ => ("a record this node does not hold".to_owned(), (board_href.clone(), board_name.clone())),
+                    Some(kaitiaki_governance::Agg::Request(r)) => {
+                        let outcome = ctx
+                            .request_record(&r)?
+                            .and_then(|rec| super::story::decided_by(&rec, id));
+                        let (href, name) = request(&r);
+                        let answer = format!("It decided {board_name}'s answer");
+                        let (on, decided) = match ctx.own_statement(&v.subject).map(|x| x.body) {
+                            Some(Body::RenewalRequest(n)) => (
+                                format!("the renewal for {} more days of {name}", n.extra_days),
+                                outcome.map(|o| format!("{answer} to the renewal: {}", outcome_word(o))),
+                            ),
+                            Some(Body::ApprovalMotion(m)) => (
+                                format!(
+                                    "the motion to {} the approval of {name}",
+                                    action_verb(m.action)
+                                ),
+                                outcome.map(|o| {
+                                    let word = if o == Outcome::Approved { "carried" } else { "rejected" };
+                                    format!("It decided the motion: {word}")
+                                }),
+                            ),
+                            _ => (name.clone(), outcome.map(|o| format!("{answer}: {}", outcome_word(o)))),
+                        };
+                        (on, (href, ctx.request_title(&r)), decided)
+                    }
+                    _ => (
+                        "a record this node does not hold".to_owned(),
+                        (board_href.clone(), board_name.clone()),
+                        None,
+                    ),
                 };
                 let mut facts = vec![
                     ("Who voted", Fact::Text(who.clone())),
@@ -118,6 +142,9 @@ pub fn record_summary(
                 if !v.conditions.is_empty() {
                     let c: Vec<String> = v.conditions.iter().map(condition_words).collect();
                     facts.push(("Conditions they set", Fact::Text(c.join(" "))));
+                }
+                if let Some(decided) = decided {
+                    facts.push(("What came of it", Fact::Text(decided)));
                 }
                 (
                     format!("{who} voted, as a member of {board_name}, on {on}."),
@@ -219,18 +246,24 @@ pub fn record_summary(
                 )
             }
             Body::RenewalRequest(n) => {
-                let outcome = ctx.request_record(&n.request)?.and_then(|rec| {
-                    let renewal = rec.approval?.renewals.into_iter().find(|x| x.id == *id)?;
-                    Some(renewal.outcome)
-                });
+                let renewal = ctx
+                    .request_record(&n.request)?
+                    .and_then(|rec| rec.approval?.renewals.into_iter().find(|x| x.id == *id));
                 let (href, name) = request(&n.request);
                 let mut facts = vec![("Request", Fact::Link(href.clone(), ctx.request_title(&n.request)))];
                 facts.extend(quote("Their reason", &n.reason));
                 facts.push((
                     "The boards",
-                    Fact::Text(match outcome.flatten() {
-                        Some(Outcome::Approved) => "Every board approved it".to_owned(),
-                        Some(Outcome::Declined) => "A board declined it".to_owned(),
+                    Fact::Text(match renewal.as_ref().and_then(|r| r.outcome.map(|o| (o, r))) {
+                        // Fewer days than asked where a board's conditions allow fewer.
+                        Some((Outcome::Approved, r)) => match r.days_granted() {
+                            Some(days) if days < n.extra_days => format!(
+                                "Every board approved it, for {} of the {} days asked",
+                                days, n.extra_days
+                            ),
+                            _ => "Every board approved it".to_owned(),
+                        },
+                        Some((Outcome::Declined, _)) => "A board declined it".to_owned(),
                         None => "Not decided yet".to_owned(),
                     }),
                 ));
@@ -389,4 +422,12 @@ pub fn record_summary(
         };
     facts.retain(|(_, f)| !matches!(f, Fact::Text(t) if t.is_empty()));
     Ok(Some(RecordSummary { said, facts, story }))
+}
+
+/// An outcome in a word, after "It decided …: ".
+fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Approved => "approved",
+        Outcome::Declined => "declined",
+    }
 }

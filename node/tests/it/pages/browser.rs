@@ -1631,6 +1631,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         }),
     )
     .await;
+    let mut renewal_votes = Vec::new();
     for (who, board) in [
         (1, story.iwi_board),
         (2, story.iwi_board),
@@ -1644,7 +1645,7 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
             v.conditions =
                 vec![kaitiaki_protocol::statement::Condition::ExpiresAfterDays { days: 20 }];
         }
-        seed::say(&node, &key(who), v).await;
+        renewal_votes.push(seed::say(&node, &key(who), v).await);
     }
     carried_motion(
         &node,
@@ -1700,6 +1701,33 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
         "{text}"
     );
     assert!(text.contains("This vote decided Te Poari Raraunga o Ngāti Tauira's answer: "));
+    // The record page of each board's deciding vote on the renewal says
+    // what it decided; the other votes' pages do not.
+    let mut deciding = Vec::new();
+    for v in &renewal_votes {
+        let (_, page) = served(&node, &format!("/records/{v}")).await;
+        let words = section(&html::parse(&page).expect("parses"), "in-words");
+        if let (Some(at), Some(end)) =
+            (words.find("What came of it"), words.find("The whole story"))
+        {
+            deciding.push(words[at..end].to_owned());
+        }
+    }
+    assert_eq!(
+        deciding,
+        [
+            "What came of itIt decided Te Poari Raraunga o Ngāti Tauira's answer to the renewal: approved",
+            "What came of itIt decided Pacific Data Governance Board (example)'s answer to the renewal: approved",
+        ],
+    );
+    // The renewal's own record page says what was granted, as the
+    // request's page does.
+    let (_, page) = served(&node, &format!("/records/{renewal}")).await;
+    let words = section(&html::parse(&page).expect("parses"), "in-words");
+    assert!(
+        words.contains("The boardsEvery board approved it, for 20 of the 30 days asked"),
+        "{words}"
+    );
 
     // The overview's recent decisions name the motion and the renewals,
     // each board's answer to the renewal apart; the renewal's approval is
