@@ -358,7 +358,7 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
     let submitted_event = Event {
         id: id.to_hex(),
         at: rec.map(|r| r.submitted.at).unwrap_or(ctx.now),
-        who: rec.map(|r| ctx.person(&r.requester)).unwrap_or_default(),
+        who: Some(rec.map(|r| ctx.person(&r.requester)).unwrap_or_default()),
         what: What::Submitted,
         excluded: excluded(&v.verdict),
     };

@@ -187,8 +187,9 @@ pub struct Event {
     pub id: String,
     /// When it was recorded.
     pub at: Timestamp,
-    /// Who signed it.
-    pub who: Person,
+    /// Who signed it; `None` for what nobody signed (a rāhui that reached
+    /// the end its board had set).
+    pub who: Option<Person>,
     /// What it said.
     pub what: What,
     /// Why it does not count, if it does not.
@@ -776,7 +777,7 @@ pub fn event_list(l: &Labels, events: &[Event]) -> Markup {
         ol.timeline {
             @for e in events {
                 li class=@if e.excluded.is_some() { "excluded" } {
-                    p.meta { (date(e.at)) " · " (person(&e.who)) " · " (check_link(&e.id)) }
+                    p.meta { (date(e.at)) " · " @if let Some(who) = &e.who { (person(who)) " · " } (check_link(&e.id)) }
                     (what(l, &e.what, e.excluded.is_none()))
                     @if let Some(x) = &e.excluded { p.warn { "This does not count: " (x) } }
                 }

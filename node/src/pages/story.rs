@@ -137,7 +137,7 @@ pub fn event(
     Event {
         id: item.id.to_hex(),
         at: when(item),
-        who: ctx.person(&item.author),
+        who: Some(ctx.person(&item.author)),
         what: what.unwrap_or_else(|| What::Other {
             kind: item.kind.name().to_owned(),
         }),
@@ -208,10 +208,12 @@ pub fn rahui_events(ctx: &Ctx<'_>, rec: &RequestRecord, datasets: &[DatasetRecor
             };
             let body = ctx.body_name(&r.body);
             let placer = signer(&r.id);
+            // Dated when it was placed, by who placed it, even before the
+            // request was made: then it comes first in the story.
             out.push(Event {
                 id: r.id.to_hex(),
-                at: placed.max(window.0),
-                who: placer.clone(),
+                at: placed,
+                who: Some(placer.clone()),
                 what: What::RahuiPaused {
                     body: body.clone(),
                     dataset: d.name.clone(),
@@ -226,9 +228,10 @@ pub fn rahui_events(ctx: &Ctx<'_>, rec: &RequestRecord, datasets: &[DatasetRecor
                 continue;
             };
             let resumes = within(ended, window).then_some(held);
+            // An end by its date was signed by nobody on that day.
             let (id, who, lifted) = match lifting {
-                Some(l) => (l.id, signer(&l.id), Some(l.reason.clone())),
-                None => (r.id, placer, None),
+                Some(l) => (l.id, Some(signer(&l.id)), Some(l.reason.clone())),
+                None => (r.id, None, None),
             };
             out.push(Event {
                 id: id.to_hex(),

@@ -957,6 +957,11 @@ async fn a_request_timeline_tells_when_a_rahui_held_it_up_and_was_lifted() {
             && text.contains("was in force when this request was made."),
         "{text}"
     );
+    // Dated when it was placed, it comes before the request in the story.
+    assert!(
+        text.find("A rāhui that") < text.find("Asked for access."),
+        "{text}"
+    );
     // A request on other data tells of none.
     assert!(!timeline(story.approved).await.contains("rāhui"));
 
@@ -1051,6 +1056,19 @@ async fn a_rahui_lifted_after_its_set_end_ended_at_that_end_on_every_page() {
     assert_eq!(status, 200);
     let words = section(&html::parse(&page).expect("parses"), "in-words");
     assert!(words.contains(&format!("NowEnded on {ended}")), "{words}");
+
+    // The story of a request whose access it paused ends it on that date,
+    // signed by nobody: no person is named for it.
+    let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
+    let text = section(&html::parse(&page).expect("parses"), "timeline");
+    let short = &rahui.to_hex()[..8];
+    assert!(
+        text.contains(&format!(
+            "{ended} · Check this record {short}The rāhui on Whānau wellbeing survey \
+             (synthetic example) ended, on the date Te Poari Raraunga o Ngāti Tauira had set."
+        )),
+        "{text}"
+    );
     node.stop().await;
 }
 

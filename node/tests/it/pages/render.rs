@@ -262,7 +262,7 @@ fn request_view() -> RequestView {
         events: vec![Event {
             id: "66".repeat(32),
             at: at("2026-10-05T00:00:00Z"),
-            who: person("Huia Tamati"),
+            who: Some(person("Huia Tamati")),
             what: What::Vote {
                 body: "Te Poari".into(),
                 on: VoteOn::Request,
@@ -502,7 +502,7 @@ fn a_request_page_names_uses_and_says_only_what_each_state_allows() {
     v.events.push(Event {
         id: "aa".repeat(32),
         at: at("2026-10-07T00:00:00Z"),
-        who: person("Huia Tamati"),
+        who: Some(person("Huia Tamati")),
         what: What::ConcernResponse {
             body: "Te Poari".into(),
             text: "No: small counts are hidden.".into(),
@@ -557,7 +557,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
     let vote = |on: VoteOn, decided: Option<Outcome>| Event {
         id: "ab".repeat(32),
         at: at("2026-11-01T00:00:00Z"),
-        who: person("Huia Tamati"),
+        who: Some(person("Huia Tamati")),
         what: What::Vote {
             body: "Te Poari".into(),
             on,
@@ -572,7 +572,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         Event {
             id: "ac".repeat(32),
             at: at("2026-10-30T00:00:00Z"),
-            who: person("Dr Aroha Whaanga"),
+            who: Some(person("Dr Aroha Whaanga")),
             what: What::Renewal {
                 days: 365,
                 reason: "More time.".into(),
@@ -585,7 +585,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         Event {
             id: "af".repeat(32),
             at: at("2026-10-31T00:00:00Z"),
-            who: person("Dr Aroha Whaanga"),
+            who: Some(person("Dr Aroha Whaanga")),
             what: What::Renewal {
                 days: 180,
                 reason: "Still more time.".into(),
@@ -597,7 +597,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         Event {
             id: "ad".repeat(32),
             at: at("2026-11-02T00:00:00Z"),
-            who: person("Huia Tamati"),
+            who: Some(person("Huia Tamati")),
             what: What::Motion {
                 body: "Te Poari".into(),
                 action: ApprovalAction::Suspend,
@@ -616,7 +616,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         Event {
             id: "ae".repeat(32),
             at: at("2026-11-04T00:00:00Z"),
-            who: person("Huia Tamati"),
+            who: Some(person("Huia Tamati")),
             what: What::Motion {
                 body: "Te Poari".into(),
                 action: ApprovalAction::Reinstate,
@@ -629,7 +629,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
         Event {
             id: "ba".repeat(32),
             at: at("2026-11-05T00:00:00Z"),
-            who: person("Losa Faleolo"),
+            who: Some(person("Losa Faleolo")),
             what: What::Motion {
                 body: "Pacific Board".into(),
                 action: ApprovalAction::Reinstate,
