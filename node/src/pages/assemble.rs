@@ -349,6 +349,21 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
     out
 }
 
+/// The conditions of the `decisions` that approved something (each board's
+/// counted conditions), in words, each once.
+fn conditions_set<'d>(
+    decisions: impl Iterator<Item = &'d Option<kaitiaki_governance::rules::Decision>>,
+) -> Vec<String> {
+    let mut all: Vec<_> = decisions
+        .flatten()
+        .filter(|d| d.outcome == Outcome::Approved)
+        .flat_map(|d| d.conditions.iter())
+        .collect();
+    all.sort();
+    all.dedup();
+    all.into_iter().map(condition_words).collect()
+}
+
 /// A request's page; `None` if there is no such request.
 pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>> {
     let Some(v) = query::request(ctx.store(), id, ctx.now).map_err(GatherError::of)? else {
@@ -473,9 +488,30 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                 },
             })
             .collect(),
+        // The approval keeps every condition together; the page tells those
+        // set with the approval from those each renewal added.
         conditions: rec
+            .filter(|r| r.approval.is_some())
+            .map(|r| conditions_set(r.decisions.iter().map(|d| &d.decision)))
+            .unwrap_or_default(),
+        renewal_conditions: rec
             .and_then(|r| r.approval.as_ref())
-            .map(|a| a.conditions.iter().map(condition_words).collect())
+            .map(|a| {
+                a.renewals
+                    .iter()
+                    .filter(|n| n.outcome == Some(Outcome::Approved))
+                    .filter_map(|n| {
+                        let at = n
+                            .decisions
+                            .iter()
+                            .filter_map(|d| d.decision.as_ref())
+                            .map(|d| d.at.at)
+                            .max()?;
+                        let added = conditions_set(n.decisions.iter().map(|d| &d.decision));
+                        (!added.is_empty()).then_some((at, added))
+                    })
+                    .collect()
+            })
             .unwrap_or_default(),
         approved_at: rec.and_then(|r| r.approval.as_ref()).map(|a| a.approved.at),
         expires_at: rec.and_then(|r| r.approval.as_ref()).map(|a| a.expires_at),

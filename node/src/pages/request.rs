@@ -324,8 +324,11 @@ pub struct RequestView {
     /// Why access is paused now (the status is suspended), or why no
     /// board can vote now (the request awaits its decision); else empty.
     pub paused_by: Vec<Pause>,
-    /// Conditions of the approval, in words.
+    /// Conditions the boards set when they approved it, in words.
     pub conditions: Vec<String>,
+    /// Conditions added since by approved renewals, each with the day the
+    /// renewal was approved.
+    pub renewal_conditions: Vec<(Timestamp, Vec<String>)>,
     /// When access began, once approved.
     pub approved_at: Option<Timestamp>,
     /// When access ends unless renewed.
@@ -672,9 +675,13 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
                     }
                 }
             }
-            @if !v.conditions.is_empty() {
+            @if !v.conditions.is_empty() || !v.renewal_conditions.is_empty() {
                 h3 { (l.ui("conditions")) }
-                ul { @for c in &v.conditions { li { (c) } } }
+                @if !v.conditions.is_empty() { ul { @for c in &v.conditions { li { (c) } } } }
+                @for (at, added) in &v.renewal_conditions {
+                    p { "Added when a renewal was approved, on " (date(*at)) ":" }
+                    ul { @for c in added { li { (c) } } }
+                }
             }
             @if let Some(a) = v.approved_at {
                 // Only access still in force can be renewed (a completed,

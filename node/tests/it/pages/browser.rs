@@ -1738,6 +1738,20 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
             "What came of itIt decided Pacific Data Governance Board (example)'s answer to the renewal: approved",
         ],
     );
+    // The 20-day cap came with the renewal, not the approval: the page
+    // says so, apart from the conditions the boards approved it with.
+    let conditions = &text[text.find("Conditions").expect("conditions")..];
+    let added = conditions
+        .find("Added when a renewal was approved, on ")
+        .unwrap_or_else(|| panic!("{conditions}"));
+    let cap = "At most 20 days of access";
+    assert!(
+        conditions.find(cap).is_some_and(|c| c > added)
+            && conditions
+                .find("Return the findings to the community.")
+                .is_some_and(|c| c < added),
+        "{conditions}"
+    );
     // The renewal's own record page says what was granted, as the
     // request's page does.
     let (_, page) = served(&node, &format!("/records/{renewal}")).await;

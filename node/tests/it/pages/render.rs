@@ -253,6 +253,7 @@ fn request_view() -> RequestView {
         }],
         paused_by: vec![],
         conditions: vec!["Return the findings to the community.".into()],
+        renewal_conditions: vec![],
         approved_at: Some(at("2026-10-05T00:00:00Z")),
         expires_at: Some(at("2027-10-05T00:00:00Z")),
         overdue: vec![],
