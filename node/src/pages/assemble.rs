@@ -1068,20 +1068,26 @@ pub fn decisions_feed(
             let body = ctx.body_name(&r.body);
             let page = format!("/datasets/{}", d.to_hex());
             if r.placed.at >= since {
+                let until = match r.until {
+                    Some(u) => format!("until {}", super::layout::date_text(u)),
+                    None => "until the board lifts it".to_owned(),
+                };
                 entries.push(Entry {
                     record: r.id.to_hex(),
                     page: page.clone(),
                     title: format!("{body}: rāhui placed — {}", rec.name),
                     summary: format!(
                         "{body} placed a rāhui on “{}”: no new approvals, and approved uses are \
-                         paused until it ends. Reason: {}",
+                         paused, {until}. Reason: {}",
                         rec.name, r.reason
                     ),
                     at: r.placed.at,
                 });
             }
-            if let Some(l) = r.lifted.as_ref().filter(|l| l.at.at >= since) {
-                entries.push(Entry {
+            // How it ended, by governance's rule: lifted, or at the end its
+            // board set (a lifting after that end changed nothing).
+            match r.ended_by(ctx.now) {
+                Some((at, Some(l))) if at >= since => entries.push(Entry {
                     record: l.id.to_hex(),
                     page,
                     title: format!("{body}: rāhui lifted — {}", rec.name),
@@ -1089,8 +1095,22 @@ pub fn decisions_feed(
                         "{body} lifted the rāhui on “{}”. Reason: {}",
                         rec.name, l.reason
                     ),
-                    at: l.at.at,
-                });
+                    at,
+                }),
+                Some((at, None)) if at >= since => entries.push(Entry {
+                    // No statement ended it: the entry is the rāhui's end.
+                    record: format!("{}/ended", r.id.to_hex()),
+                    page,
+                    title: format!("{body}: rāhui ended — {}", rec.name),
+                    summary: format!(
+                        "The rāhui {body} placed on “{}” ended on {}, the end the board had \
+                         set: it no longer holds up approvals or approved uses.",
+                        rec.name,
+                        super::layout::date_text(at)
+                    ),
+                    at,
+                }),
+                _ => {}
             }
         }
     }

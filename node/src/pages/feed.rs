@@ -17,7 +17,9 @@
 //! one id per entry, so feed readers do not show an entry twice. The feed
 //! of the page at `/bodies/<id>` is `tag:<origin>,2026:bodies/<id>/feed.atom`,
 //! and an entry is `tag:<origin>,2026:records/<statement id>`, the id of the
-//! statement that made the decision. The `<link>`s are the address used.
+//! statement that made the decision (`records/<statement id>/ended` for a
+//! rāhui that reached the end its board set). The `<link>`s are the
+//! address used.
 
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
@@ -48,7 +50,8 @@ pub const MAX_ENTRIES: usize = 50;
 pub struct Entry {
     /// The id of the statement that made the decision (the deciding vote,
     /// the `rahui.place` or the `rahui.lift`), which the entry's id is
-    /// made from.
+    /// made from; for a rāhui that reached the end its board set, which
+    /// no statement made, `<rahui.place id>/ended`.
     pub record: String,
     /// The path of the page it is about (`/requests/…`, `/datasets/…`).
     pub page: String,

@@ -1057,6 +1057,30 @@ async fn a_rahui_lifted_after_its_set_end_ended_at_that_end_on_every_page() {
     let words = section(&html::parse(&page).expect("parses"), "in-words");
     assert!(words.contains(&format!("NowEnded on {ended}")), "{words}");
 
+    // The board's feed tells of its end on that date, under an id of its
+    // own, and of no lifting.
+    let feed = node
+        .text(&format!("/bodies/{}/feed.atom", story.iwi_board))
+        .await;
+    let entry = feed
+        .split("<entry>")
+        .find(|e| e.contains("rāhui ended"))
+        .unwrap_or_else(|| panic!("no end: {feed}"));
+    assert!(
+        entry.contains(&format!("records/{rahui}/ended</id>"))
+            && entry.contains(&format!("ended on {ended}, the end the board had set")),
+        "{entry}"
+    );
+    assert!(!feed.contains("rāhui lifted — Whānau wellbeing"), "{feed}");
+    let placed = feed
+        .split("<entry>")
+        .find(|e| e.contains("Until the hui has met."))
+        .expect("its placing");
+    assert!(
+        placed.contains(&format!("are paused, until {ended}.")),
+        "{placed}"
+    );
+
     // The story of a request whose access it paused ends it on that date,
     // signed by nobody: no person is named for it.
     let (_, page) = served(&node, &format!("/requests/{}", story.approved)).await;
