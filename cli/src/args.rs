@@ -213,7 +213,7 @@ pub struct NodeInitArgs {
 pub struct NodeServeArgs {
     /// The configuration file (KAITIAKI_* variables override it); without
     /// it, `./kaitiaki.toml` if there is one (what `node init` writes), else
-    /// the defaults.
+    /// the defaults. A relative data_dir in it is taken from its directory.
     #[arg(long, env = "KAITIAKI_CONFIG", hide_env_values = true)]
     pub config: Option<PathBuf>,
     /// The data directory (overrides the file).

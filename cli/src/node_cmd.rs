@@ -75,17 +75,32 @@ pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Res
     config
         .validate()
         .context("the configuration is not valid")?;
-    let mut text =
-        toml::to_string_pretty(&config).context("cannot write the configuration as TOML")?;
-    text.push_str(CONFIG_HINT);
     let node = Node::open(config.clone()).context("cannot create the node's data directory")?;
     let verifier_key = node.verifier().to_string();
     node.close().context("cannot close the node cleanly")?;
+    // `node serve` reads a relative data directory from the file's own
+    // directory: a file written elsewhere than here names it in full.
+    let mut written = config.clone();
+    let beside = args
+        .config
+        .parent()
+        .is_none_or(|p| p.as_os_str().is_empty() || p == std::path::Path::new("."));
+    if !beside && config.data_dir.is_relative() {
+        written.data_dir = std::fs::canonicalize(&config.data_dir).with_context(|| {
+            format!(
+                "cannot find the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let mut text =
+        toml::to_string_pretty(&written).context("cannot write the configuration as TOML")?;
+    text.push_str(CONFIG_HINT);
     std::fs::write(&args.config, text)
         .with_context(|| format!("cannot write {}", args.config.display()))?;
     printer.emit(&Initialised {
         config: args.config.display().to_string(),
-        data_dir: config.data_dir.display().to_string(),
+        data_dir: written.data_dir.display().to_string(),
         origin: config.origin,
         network: config.network,
         verifier_key,

@@ -2,6 +2,8 @@
 //!
 //! Every field has a default, so an empty file (or none) gives a working
 //! node that keeps its data in `./kaitiaki-data` and listens on loopback.
+//! A relative `data_dir` in a file is taken from the file's directory (an
+//! environment override or a flag, from the working directory).
 //!
 //! ```toml
 //! data_dir = "./kaitiaki-data"
@@ -345,10 +347,20 @@ impl Config {
                     path: path.to_owned(),
                     source,
                 })?;
-                Config::from_toml(&text).map_err(|source| ConfigError::Parse {
+                let mut config = Config::from_toml(&text).map_err(|source| ConfigError::Parse {
                     path: path.to_owned(),
                     source,
-                })?
+                })?;
+                // A relative data directory in a file is the file's
+                // neighbour, wherever the node is started from: taken from
+                // the working directory, a node started elsewhere would make
+                // a new, empty log under the same name, with a new key.
+                if config.data_dir.is_relative() {
+                    if let Some(dir) = path.parent() {
+                        config.data_dir = dir.join(&config.data_dir);
+                    }
+                }
+                config
             }
             None => Config::default(),
         };
@@ -487,6 +499,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_data_dir_in_a_file_is_the_files_neighbour() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("node.toml");
+        std::fs::write(&file, "data_dir = \"./data\"\n").expect("written");
+        let c = Config::load(Some(&file)).expect("loads");
+        assert_eq!(c.data_dir, dir.path().join("./data"));
+        // An absolute one stays as it is.
+        std::fs::write(&file, "data_dir = \"/srv/kaitiaki\"\n").expect("written");
+        let c = Config::load(Some(&file)).expect("loads");
+        assert_eq!(c.data_dir, Path::new("/srv/kaitiaki"));
+        // A file in the working directory keeps the path as written.
+        let c = Config::load(None).expect("loads");
+        assert_eq!(c.data_dir, Path::new("./kaitiaki-data"));
+    }
 
     #[test]
     fn empty_file_gives_defaults_and_env_overrides() {

@@ -91,3 +91,45 @@ fn a_node_set_up_as_the_readme_says_serves_and_follows_its_peer() {
     );
     node.stop();
 }
+
+/// A node served with `--config` from another directory keeps its data
+/// where its file says, beside the file: it does not start a second, empty
+/// log under the same name with a new key in the working directory. A file
+/// `node init` writes elsewhere names the data directory in full.
+#[test]
+fn a_node_served_from_another_directory_keeps_its_data_beside_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let iwi = dir.path().join("iwi");
+    let made = init(&iwi, "iwi.example");
+    let node = NodeProc::start_from(dir.path(), &iwi.join("kaitiaki.toml"));
+    let cp = get_json(&format!("{}/v1/checkpoint", node.url)).unwrap();
+    assert_eq!(cp["verifier_key"], made["verifier_key"], "{cp}");
+    drop(node);
+    assert!(
+        !dir.path().join("kaitiaki-data").exists(),
+        "no second data directory where it was started"
+    );
+
+    // `init --config` elsewhere: the file names the data directory whole.
+    let elsewhere = dir.path().join("etc");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = Command::new(BIN)
+        .args(["--json", "node", "init", "--origin", "pacific.example"])
+        .args(["--data", "./pacific-data", "--config"])
+        .arg(elsewhere.join("pacific.toml"))
+        .current_dir(dir.path())
+        .env_remove("KAITIAKI_NETWORK")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let data = std::fs::canonicalize(dir.path().join("pacific-data")).unwrap();
+    assert_eq!(made["data_dir"], data.display().to_string());
+    let node = NodeProc::start_from(&elsewhere, &elsewhere.join("pacific.toml"));
+    let cp = get_json(&format!("{}/v1/checkpoint", node.url)).unwrap();
+    assert_eq!(cp["verifier_key"], made["verifier_key"], "{cp}");
+}

@@ -98,6 +98,16 @@ impl NodeProc {
         Self::spawn(cmd)
     }
 
+    /// `kaitiaki node serve --config <config>` with `dir` as its working
+    /// directory.
+    pub fn start_from(dir: &Path, config: &Path) -> NodeProc {
+        let mut cmd = serve_command();
+        cmd.args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
+            .current_dir(dir);
+        Self::spawn(cmd)
+    }
+
     fn spawn(mut cmd: Command) -> NodeProc {
         let mut child = cmd.spawn().expect("start the node");
         let stderr = child.stderr.take().expect("node stderr");
