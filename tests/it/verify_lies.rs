@@ -547,3 +547,52 @@ fn an_altered_tree_hash_of_a_mirror_is_a_fault() {
         "{summary}"
     );
 }
+
+/// A backup copy of a stopped node's data directory is behind the log this
+/// computer audited since: with `--no-remember` it is audited whole, and
+/// said to be behind; without, the shorter log is a fault that says how to
+/// audit a copy.
+#[test]
+fn a_backup_behind_the_log_is_audited_whole_as_a_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 2);
+    node.stop();
+    let backup = dir.path().join("backup");
+    copy_dir(&data, &backup);
+    let node = NodeProc::start(&data);
+    let (status, answer) = post(
+        &format!("{}/v1/statements", node.url),
+        dsse(&announcement(7)),
+    );
+    assert!(status == 201, "{status}: {answer}");
+    node.stop();
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    let audit = cli.json(&["log", "verify", data.to_str().unwrap()]);
+    assert_eq!(
+        (audit["result"].as_str(), audit["size"].as_u64()),
+        (Some("ok"), Some(3))
+    );
+
+    let audit = cli.json(&["log", "verify", "--no-remember", backup.to_str().unwrap()]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    assert_eq!(audit["leaves_checked"], 2, "{audit}");
+    assert_eq!(
+        audit["history"],
+        json!({ "status": "behind", "seen": 3 }),
+        "{audit}"
+    );
+    assert!(
+        audit["notes"]
+            .to_string()
+            .contains("this copy holds 2 leaves, fewer than the 3 this computer audited before"),
+        "{audit}"
+    );
+
+    let summary = faulted(&cli.run(&["--json", "log", "verify", backup.to_str().unwrap()]));
+    let why = summary["fault"]["why"].as_str().unwrap();
+    assert!(
+        why.contains("a log may only grow; if this directory is a copy (a backup), audit it with --no-remember"),
+        "{why}"
+    );
+}

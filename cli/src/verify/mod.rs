@@ -343,6 +343,9 @@ struct Anchored {
     note: String,
     known: Option<Known>,
     plan: MirrorPlan,
+    /// A data directory audited with `--no-remember`, as a copy (a backup):
+    /// behind what this computer saw before is then no fault.
+    copy: bool,
 }
 
 /// Runs the audit, prints the summary, and fails with [`Fault`] if the log
@@ -381,6 +384,7 @@ pub async fn run(
         },
         (_, Some(d)) => anchor_dir(d, store, log_key).and_then(|mut anchored| {
             anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given, &anchored))?;
+            anchored.copy = a.no_remember;
             Ok(anchored)
         }),
         _ => unreachable!("a target is a URL or a directory"),
@@ -477,6 +481,7 @@ async fn anchor_url(
         note: cp.note,
         known,
         plan: MirrorPlan::default(),
+        copy: false,
     })
 }
 
@@ -522,6 +527,7 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         note: text,
         known,
         plan: MirrorPlan::default(),
+        copy: false,
     })
 }
 
@@ -777,9 +783,27 @@ fn audit(
     };
     let (history, remembered) = match &a.known {
         None => (History::FirstSeen, None),
+        // A backup is behind its log as a matter of course: checked whole
+        // against its own signed checkpoint, it cannot be tied to the one
+        // remembered at a larger size.
+        Some(k) if k.size > a.size && a.copy => {
+            summary.notes.push(format!(
+                "this copy holds {} leaves, fewer than the {} this computer audited before: it was \
+                 checked against its own signed checkpoint but could not be tied to the one \
+                 remembered",
+                a.size, k.size
+            ));
+            (History::Behind { seen: k.size }, None)
+        }
         Some(k) if k.size > a.size => {
+            let copy = if dir.is_some() {
+                "; if this directory is a copy (a backup), audit it with --no-remember"
+            } else {
+                ""
+            };
             let f = Fault::general(format!(
-                "the log is {} leaves long now, but this computer audited it at {} leaves: a log may only grow",
+                "the log is {} leaves long now, but this computer audited it at {} leaves: a log \
+                 may only grow{copy}",
                 a.size, k.size
             ));
             summary.result = "fault";
