@@ -11,7 +11,6 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use kaitiaki_protocol::StatementId;
 
 use crate::actions::{
     AnnounceArgs, ApprovalCmd, BodyCmd, ConcernCmd, DatasetCmd, RahuiCmd, ReportCmd, RequestCmd,
@@ -257,9 +256,9 @@ pub enum LogCmd {
 pub enum ProofCmd {
     /// Prove that a statement is in the log.
     Inclusion {
-        /// The statement id.
-        #[arg(value_parser = parse::id)]
-        id: StatementId,
+        /// The statement id, whole or its start as the pages show it.
+        #[arg(value_parser = parse::id_or_start)]
+        id: parse::IdArg,
     },
     /// Prove that the log at one size is a prefix of the log at another.
     Consistency {

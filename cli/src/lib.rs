@@ -204,7 +204,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(cmd) => cmd.run(&session()?).await?,
         Command::Log(LogCmd::Verify(a)) => verify::run(&a, &trust_store, log_key, printer).await?,
         Command::Log(LogCmd::Proof(ProofCmd::Inclusion { id })) => {
-            proof::inclusion(&session()?, &trust_store, log_key, &id).await?
+            let s = session()?;
+            let id = show::resolve(&s.client, &id).await?;
+            proof::inclusion(&s, &trust_store, log_key, &id).await?
         }
         Command::Log(LogCmd::Proof(ProofCmd::Consistency { old, new })) => {
             proof::consistency(&session()?, &trust_store, log_key, old, new).await?

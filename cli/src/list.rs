@@ -10,35 +10,36 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use kaitiaki_governance::RequestStatus;
-use kaitiaki_protocol::StatementId;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::output::{self, Render};
 use crate::parse;
+use crate::parse::IdArg;
 use crate::show::{scalar, yamlish};
 use crate::submit::Session;
 use crate::words;
 
-/// `kaitiaki list …`.
-#[derive(Debug, Subcommand)]
+/// `kaitiaki list …`. Ids that filter may be given whole or by their
+/// start, as the pages show them: the node completes them.
+#[derive(Clone, Debug, Subcommand)]
 pub enum ListCmd {
     /// Governance bodies.
     Bodies,
     /// Datasets, optionally those one body governs.
     Datasets {
         /// Only datasets governed by this body.
-        #[arg(long, value_parser = parse::id)]
-        body: Option<StatementId>,
+        #[arg(long, value_parser = parse::id_or_start)]
+        body: Option<IdArg>,
     },
     /// Access requests, filtered.
     Requests {
         /// Only requests for this dataset.
-        #[arg(long, value_parser = parse::id)]
-        dataset: Option<StatementId>,
+        #[arg(long, value_parser = parse::id_or_start)]
+        dataset: Option<IdArg>,
         /// Only requests before this body.
-        #[arg(long, value_parser = parse::id)]
-        body: Option<StatementId>,
+        #[arg(long, value_parser = parse::id_or_start)]
+        body: Option<IdArg>,
         /// Only requests in this state.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
@@ -65,8 +66,8 @@ pub enum ListCmd {
     /// changes to its charter not decided yet.
     Waiting {
         /// The board (its charter id).
-        #[arg(long, value_parser = parse::id)]
-        body: StatementId,
+        #[arg(long, value_parser = parse::id_or_start)]
+        body: IdArg,
     },
 }
 
@@ -322,7 +323,7 @@ const LIST_MAX: usize = 10_000;
 impl ListCmd {
     /// Where the listing is served, and its filters.
     fn query(&self, s: &Session) -> Result<(String, Vec<(&'static str, String)>)> {
-        let opt = |id: &Option<StatementId>| id.map(|i| i.to_string()).unwrap_or_default();
+        let opt = |id: &Option<IdArg>| id.as_ref().map(|i| i.to_string()).unwrap_or_default();
         Ok(match self {
             ListCmd::Bodies => ("/v1/bodies".into(), vec![]),
             ListCmd::Datasets { body: Some(b) } => (format!("/v1/bodies/{b}/datasets"), vec![]),
@@ -364,12 +365,45 @@ impl ListCmd {
         })
     }
 
+    /// This listing with every id given by its start completed by the node.
+    async fn completed(&self, s: &Session) -> Result<ListCmd> {
+        let whole =
+            |a: IdArg| async move { crate::show::resolve(&s.client, &a).await.map(IdArg::Whole) };
+        let maybe = |a: Option<IdArg>| async move {
+            match a {
+                Some(a) => whole(a).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        Ok(match self.clone() {
+            ListCmd::Datasets { body } => ListCmd::Datasets {
+                body: maybe(body).await?,
+            },
+            ListCmd::Requests {
+                dataset,
+                body,
+                status,
+                requester,
+            } => ListCmd::Requests {
+                dataset: maybe(dataset).await?,
+                body: maybe(body).await?,
+                status,
+                requester,
+            },
+            ListCmd::Waiting { body } => ListCmd::Waiting {
+                body: whole(body).await?,
+            },
+            other => other,
+        })
+    }
+
     /// Queries the node, following page cursors, and prints.
     pub async fn run(&self, s: &Session) -> Result<()> {
-        if let ListCmd::Waiting { body } = self {
-            return waiting(s, body).await;
+        let this = self.completed(s).await?;
+        if let ListCmd::Waiting { body } = &this {
+            return waiting(s, &body.to_string()).await;
         }
-        let (path, params) = self.query(s)?;
+        let (path, params) = this.query(s)?;
         let value = gather(&s.client, &path, &params).await?;
         let mut listing = Listing::new(value);
         if !s.printer.json() {
@@ -675,7 +709,7 @@ fn blocked(item: &Value) -> String {
 }
 
 /// `kaitiaki list waiting --body ID`.
-async fn waiting(s: &Session, body: &StatementId) -> Result<()> {
+async fn waiting(s: &Session, body: &str) -> Result<()> {
     let view = s
         .client
         .query(&format!("/v1/bodies/{body}/waiting"), &[])

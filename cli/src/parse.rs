@@ -150,6 +150,15 @@ pub enum IdArg {
     Start(String),
 }
 
+impl std::fmt::Display for IdArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdArg::Whole(id) => write!(f, "{id}"),
+            IdArg::Start(digits) => f.write_str(digits),
+        }
+    }
+}
+
 /// A statement id, or its first 8 to 63 lowercase hex digits.
 pub fn id_or_start(text: &str) -> Result<IdArg, String> {
     let lower = text.trim().to_ascii_lowercase();

@@ -287,6 +287,8 @@ fn a_renewal_and_a_revocation_through_the_cli() {
     let waits = cli.json(&["list", "waiting", "--body", &b.iwi]);
     assert_eq!(waits["renewals"][0]["id"], renewal.as_str(), "{waits}");
     let listed = waiting(&b.pacific);
+    // The start of the board's id, as the pages show it, does as well.
+    assert_eq!(waiting(&b.pacific[..8]), listed);
     assert!(
         listed.contains(&format!(
             "  {renewal}  60 more days of “Rangatahi and services”, asked "
@@ -621,7 +623,8 @@ fn request_is_voted_approved_reported_and_the_log_audits() {
     assert_eq!(audit["result"], "ok", "{audit}");
     assert_eq!(audit["leaves_checked"].as_u64(), Some(steps.len() as u64));
     assert_eq!(audit["remembered"], true, "{audit}");
-    cli.ok(&["log", "proof", "inclusion", &req]);
+    let proved = cli.ok(&["log", "proof", "inclusion", &req]);
+    assert_eq!(cli.ok(&["log", "proof", "inclusion", &req[..12]]), proved);
     cli.ok(&["log", "proof", "consistency", "2"]);
 
     // Stopped, the data directory audits too; then tampered copies fail.
