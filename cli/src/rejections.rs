@@ -48,8 +48,8 @@ table! {
         "Try again; submitting the same statement twice is safe and returns the first result.";
     "body_timeout" => "The request's body did not reach the node in time, so nothing was written.",
         "Check the network connection and send it again.";
-    "unavailable" => "The node cannot make writes durable right now.",
-        "Try again later; if it persists, tell the node's operator.";
+    "unavailable" => "The node takes no new statements right now: its storage failed, it waits for its peers to say what they hold of its log, or a peer holds more of its log than it does (the node's message says which).",
+        "If it waits for its peers, try again in a moment; otherwise tell the node's operator, who will find what to do in the node's message and README.";
     "internal" => "The node failed while answering.",
         "Tell the node's operator; the details are in the node's log.";
     "unauthorized" => "The signed read request is missing or invalid.",

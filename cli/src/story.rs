@@ -112,7 +112,10 @@ const TIMELINE_TEXT: usize = 90;
 /// board's decision, and its timeline, one line per statement.
 pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     let status = view.get("status").and_then(Value::as_str).unwrap_or("");
-    out.push_str(&format!("status: {}\n", words::status(status)));
+    // A request the rules left out has no status: its standing says why.
+    if !status.is_empty() {
+        out.push_str(&format!("status: {}\n", words::status(status)));
+    }
     let approval = view.pointer("/record/approval").filter(|a| a.is_object());
     if let Some(a) = approval {
         if let Some(at) = time(a.get("revoked")) {
@@ -958,6 +961,26 @@ mod tests {
         r.boards.insert("b1".repeat(32), "Te Poari".into());
         r.boards.insert("b2".repeat(32), "Pacific Board".into());
         r
+    }
+
+    #[test]
+    fn a_request_the_rules_left_out_has_no_status_line() {
+        let mut out = String::new();
+        request(
+            "a1",
+            &json!({"status": null, "record": null}),
+            &board_names(),
+            &mut out,
+        );
+        assert!(!out.contains("status:"), "{out}");
+        let mut out = String::new();
+        request(
+            "a1",
+            &json!({"status": "approved"}),
+            &board_names(),
+            &mut out,
+        );
+        assert!(out.starts_with("status: "), "{out}");
     }
 
     #[test]
