@@ -257,11 +257,13 @@ fn a_node_follows_another_added_at_run_time() {
     );
     let p = on_agency.json(&["peer", "list"]);
     assert_eq!(p["peers"][0]["state"], "removed", "{p}");
+    // Witnessing stopped both ways, and the list says so.
+    assert_eq!(p["peers"][0]["witness"], false, "{p}");
     let listed = on_agency.ok(&["peer", "list"]);
     assert!(
         listed.contains("removed")
             && listed.contains(&format!("{size} (kept)"))
-            && listed.contains("both ways")
+            && !listed.contains("both ways")
             && listed.contains("peer add"),
         "{listed}"
     );

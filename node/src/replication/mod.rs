@@ -143,7 +143,8 @@ pub struct PeerStatus {
     pub key: String,
     /// Where it stands.
     pub state: PeerState,
-    /// Whether the two witness each other's checkpoints.
+    /// Whether the two witness each other's checkpoints (never, once
+    /// removed).
     #[serde(default)]
     pub witness: bool,
     /// Whether the node's configuration names it (then only a change there
@@ -306,7 +307,10 @@ impl Replication {
                 Ok(peer) => {
                     let (followed, new) = r.insert(peer, storage)?;
                     if new {
-                        followed.update(|s| s.state = PeerState::Removed);
+                        followed.update(|s| {
+                            s.state = PeerState::Removed;
+                            s.witness = false;
+                        });
                     }
                 }
                 Err(e) => tracing::warn!(problem = %e, "skipping a removed peer's record"),
@@ -573,7 +577,10 @@ pub(crate) async fn remove_peer(
         ])?;
         // No longer followed, so no longer waited for: a wait that only
         // it held up is over if another peer answered.
-        removed.update(|s| s.state = PeerState::Removed);
+        removed.update(|s| {
+            s.state = PeerState::Removed;
+            s.witness = false;
+        });
         storage_shared
             .own_log
             .peers_changed(&storage_shared.replication);
