@@ -169,6 +169,20 @@ impl NodeProc {
         log.iter().position(|l| l.contains(text))
     }
 
+    /// As [`NodeProc::logged_at`], waiting up to 10 s for the line: the
+    /// log is read as the node writes it, after the line the start waits
+    /// for.
+    pub fn logged_at_within(&self, text: &str) -> Option<usize> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let at = self.logged_at(text);
+            if at.is_some() || Instant::now() >= deadline {
+                return at;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
