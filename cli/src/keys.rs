@@ -49,15 +49,31 @@ impl Render for KeyInfo {
 pub struct KeyList {
     /// Sorted by name.
     pub keys: Vec<KeyInfo>,
+    /// Key files that could not be read, by name, with why: listed apart,
+    /// so that one damaged file hides none of the others.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A key file that could not be read.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unreadable {
+    /// The key's local name.
+    pub name: String,
+    /// Why it could not be read.
+    pub problem: String,
 }
 
 impl Render for KeyList {
     fn human(&self, out: &mut String) {
-        if self.keys.is_empty() {
+        if self.keys.is_empty() && self.unreadable.is_empty() {
             out.push_str("No keys yet. Make one with `kaitiaki keys new <name>`.\n");
         }
         for k in &self.keys {
             k.human(out);
+        }
+        for u in &self.unreadable {
+            out.push_str(&format!("{}  cannot be read: {}\n", u.name, u.problem));
         }
     }
 }
@@ -191,12 +207,17 @@ impl KeyStore {
 
     /// Every key, public halves only.
     pub fn list(&self) -> Result<KeyList> {
-        let keys = self
-            .names()?
-            .iter()
-            .map(|n| self.info(n))
-            .collect::<Result<_>>()?;
-        Ok(KeyList { keys })
+        let (mut keys, mut unreadable) = (Vec::new(), Vec::new());
+        for name in self.names()? {
+            match self.info(&name) {
+                Ok(info) => keys.push(info),
+                Err(e) => unreadable.push(Unreadable {
+                    problem: crate::output::error_text(&e),
+                    name,
+                }),
+            }
+        }
+        Ok(KeyList { keys, unreadable })
     }
 
     /// The key to sign with: the one named, or the only one there is.
@@ -230,6 +251,22 @@ impl KeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_key_file_hides_none_of_the_others() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = KeyStore::new(&Home::at(tmp.path()));
+        let made = store.create("aroha").unwrap();
+        std::fs::write(store.dir.join("bad.key"), "garbage").unwrap();
+        let list = store.list().unwrap();
+        assert_eq!(list.keys.len(), 1);
+        assert_eq!(list.keys[0].public_key, made.public_key);
+        assert_eq!(list.unreadable.len(), 1);
+        assert_eq!(list.unreadable[0].name, "bad");
+        let mut out = String::new();
+        list.human(&mut out);
+        assert!(out.contains("bad  cannot be read: "), "{out}");
+    }
 
     #[test]
     fn create_list_load_and_refuse_duplicates() {
