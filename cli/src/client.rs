@@ -249,13 +249,27 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the node at `base` (e.g. `http://127.0.0.1:7878`).
+    /// A client of the node at `base` (e.g. `http://127.0.0.1:7878`), as
+    /// `--node` or `KAITIAKI_NODE` gives it.
     pub fn new(base: &str) -> Result<Client> {
+        Client::named_by(base, "--node or KAITIAKI_NODE")
+    }
+
+    /// A client of the node at `base`, which `source` gave (for messages).
+    pub fn named_by(base: &str, source: &str) -> Result<Client> {
+        let given = base;
         let base = base.trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            anyhow::bail!(
-                "the node URL {base:?} must start with http:// or https:// (--node or KAITIAKI_NODE)"
-            );
+        let rest = base
+            .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"));
+        match rest {
+            None if !(given.starts_with("http://") || given.starts_with("https://")) => {
+                anyhow::bail!(
+                    "the node URL {given:?} must start with http:// or https:// ({source})"
+                )
+            }
+            None | Some("") => anyhow::bail!("the node URL {given:?} names no host ({source})"),
+            Some(_) => {}
         }
         // The API's paths all start with /v1, so a node URL ending in it
         // would be asked for /v1/v1/… and answer "not found".
@@ -596,6 +610,24 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A node URL that cannot be one is refused as it was typed, naming
+    /// where it came from.
+    #[test]
+    fn a_url_that_is_no_node_says_so_as_typed() {
+        let err = |url: &str, source: &str| {
+            crate::output::error_text(&Client::named_by(url, source).unwrap_err())
+        };
+        assert_eq!(
+            err("http://", "--node or KAITIAKI_NODE"),
+            "the node URL \"http://\" names no host (--node or KAITIAKI_NODE)"
+        );
+        assert_eq!(
+            err("notaurl", "the peer's URL"),
+            "the node URL \"notaurl\" must start with http:// or https:// (the peer's URL)"
+        );
+        assert!(Client::new("http://127.0.0.1:7878/").is_ok());
+    }
 
     /// A proof for sizes other than those asked for is refused, whatever
     /// it proves.

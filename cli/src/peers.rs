@@ -255,8 +255,19 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                      /v1: kaitiaki peer add {root}"
                 );
             }
+            // A key given is checked first: a malformed one is the mistake,
+            // whatever the peer serves.
+            if let Some(k) = &a.peer_key {
+                NoteVerifier::parse(k).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--peer-key {k:?} is not a log key ({e}); it looks like \
+                         origin+1a2b3c4d+AQ…, as `kaitiaki node init` printed it at the peer \
+                         or `verifier_key` in its /v1/checkpoint"
+                    )
+                })?;
+            }
             // What the peer serves now, if it answers.
-            let peer = Client::new(url);
+            let peer = Client::named_by(url, "the peer's URL");
             let shown = match &peer {
                 Ok(peer) => peer.checkpoint().await.map(|c| c.verifier_key),
                 Err(e) => Err(anyhow::anyhow!("{e:#}")),
