@@ -135,7 +135,7 @@ fn labelled(months: &[Month], i: usize) -> bool {
 }
 
 const SERIES: [(&str, &str); 5] = [
-    ("approved", "Approved"),
+    ("approved", "Approved: in use or completed"),
     ("paused", "Approved, paused now"),
     ("declined", "Declined"),
     ("waiting", "Still being decided"),
@@ -145,7 +145,7 @@ const SERIES: [(&str, &str); 5] = [
 /// What became of the requests of a series, in words for a tooltip.
 fn series_words(series: &str) -> &'static str {
     match series {
-        "approved" => "approved",
+        "approved" => "approved, in use or completed",
         "paused" => "approved and paused now",
         "declined" => "declined",
         "waiting" => "still being decided",
@@ -197,7 +197,7 @@ pub fn render(id: &str, data: &ChartData) -> Markup {
         .map(|m| m.label.clone())
         .unwrap_or_default();
     let desc = format!(
-        "{} received between {first} and {last}: {} approved, {} approved and paused now, {} declined, {} still being decided, {} ended another way.",
+        "{} received between {first} and {last}: {} approved (in use or completed), {} approved and paused now, {} declined, {} still being decided, {} ended another way.",
         requests(total),
         data.months.iter().map(|m| m.approved).sum::<u32>(),
         data.months.iter().map(|m| m.paused).sum::<u32>(),
@@ -332,7 +332,7 @@ mod tests {
         assert!(labelled(&data.months, 0));
         let svg = render("c", &data).into_string();
         assert!(
-            svg.contains("<title>January 2026: 1 request, approved</title>"),
+            svg.contains("<title>January 2026: 1 request, approved, in use or completed</title>"),
             "{svg}"
         );
         assert!(

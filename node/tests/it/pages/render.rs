@@ -699,8 +699,8 @@ fn the_chart_is_titled_described_and_tabulated() {
     assert_eq!(d.find("rect").len(), 3);
     assert_eq!(
         d.find("desc")[0].text(),
-        "3 requests received between Dec 2025 and Nov 2026: 1 approved, 1 approved and paused \
-         now, 1 declined, 0 still being decided, 0 ended another way."
+        "3 requests received between Dec 2025 and Nov 2026: 1 approved (in use or completed), 1 \
+         approved and paused now, 1 declined, 0 still being decided, 0 ended another way."
     );
     assert_eq!(d.find("tr").len(), 13);
 }
