@@ -2056,3 +2056,34 @@ async fn every_board_is_listed_a_page_at_a_time() {
     );
     node.stop().await;
 }
+
+/// At a phone's width, a request whose title is one long word (a pasted
+/// address, say) breaks rather than widen its page, the list of requests
+/// or its board's page (WCAG 1.4.10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_without_spaces_reflows_at_320_px() {
+    let (_dir, node, story) = seeded().await;
+    let title = "https://research.example.org/projects/whanau-wellbeing-and-housing/\
+                 linkage-study-2026/phase-two/approved-protocol-version-three";
+    let long = seed::say(
+        &node,
+        &story.researcher,
+        Body::RequestSubmit(request(
+            title,
+            story.wellbeing,
+            "To follow the study's protocol.",
+            UseCategory::Research,
+        )),
+    )
+    .await;
+    let (_, list) = served(&node, "/requests").await;
+    assert!(list.contains(title), "the list shows it");
+    assert_reflows_at_320(&[
+        node.at(&format!("/requests/{long}")),
+        node.at("/requests"),
+        node.at(&format!("/bodies/{}", story.iwi_board)),
+        node.at(&format!("/records/{long}")),
+    ])
+    .await;
+    node.stop().await;
+}
