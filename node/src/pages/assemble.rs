@@ -1261,6 +1261,7 @@ pub fn search(ctx: &Ctx<'_>, mut f: Filters) -> Gathered<SearchView> {
     let mut more_choices = false;
     let mut requester = None;
     let mut filter = RequestFilter::default();
+    problems.extend(f.unreadable.take());
     // Values that cannot be used are dropped from the filters the page
     // links with, so "keep the other filters" carries only valid ones.
     if let Some(v) = f.status.as_deref().filter(|v| !v.is_empty()) {

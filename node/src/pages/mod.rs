@@ -504,13 +504,31 @@ async fn record(
     .await
 }
 
+/// Why the filters in a request list's address could not be read, in
+/// words: serde names a filter given twice; anything else is said plainly.
+fn unreadable_filters(why: &str) -> String {
+    let twice = why
+        .split("duplicate field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next());
+    match twice {
+        Some(name) => format!(
+            "The address gives the filter “{name}” more than once: choose one value of each."
+        ),
+        None => "The address's filters could not be read.".to_owned(),
+    }
+}
+
 async fn search(
     State(app): State<AppState>,
     headers: HeaderMap,
     q: Result<Query<search::Filters>, QueryRejection>,
 ) -> Response {
     let node = node_info(&app, &headers);
-    let filters = q.map(|q| q.0).unwrap_or_default();
+    let filters = q.map(|q| q.0).unwrap_or_else(|rejection| search::Filters {
+        unreadable: Some(unreadable_filters(&rejection.body_text())),
+        ..search::Filters::default()
+    });
     respond(
         app,
         node,

@@ -32,6 +32,10 @@ pub struct Filters {
     pub requester: Option<String>,
     /// The cursor to continue after.
     pub after: Option<String>,
+    /// Why the address's filters could not be read at all (a filter given
+    /// twice, say), if they could not: the page lists nothing, and says why.
+    #[serde(skip)]
+    pub unreadable: Option<String>,
 }
 
 impl Filters {

@@ -637,6 +637,10 @@ async fn pages_name_causes_count_every_member_and_refuse_bad_filters() {
     // Filters that cannot be used list nothing, and say how to clear them.
     for (query, says) in [
         ("status=bogus", "That status is not one this node knows."),
+        (
+            "status=approved&status=declined",
+            "The address gives the filter “status” more than once: choose one value of each.",
+        ),
         ("dataset=xyz", "That dataset id is not valid"),
         ("requester=fb3f18", "at least its first 8"),
         (
