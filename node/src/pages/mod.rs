@@ -266,7 +266,20 @@ async fn respond_with_feed<V: Send + 'static>(
                 layout::page_with_feed(&l, &node, &title, nav, feed, body),
             )
         }
-        Ok(Ok(None)) => not_found_page(&l, &node, what, &path),
+        Ok(Ok(None)) => {
+            // A whole id at another kind's address (a dataset's id under
+            // /requests/) leads to its own page, as its start does.
+            let elsewhere = path
+                .rsplit('/')
+                .next()
+                .filter(|id| parse_id(id).is_some())
+                .and_then(|id| short_id(&app, id))
+                .filter(|page| *page != path);
+            match elsewhere {
+                Some(page) => Redirect::to(&page).into_response(),
+                None => not_found_page(&l, &node, what, &path),
+            }
+        }
         Ok(Err(e)) => error_page(&l, &node, &e),
         Err(e) => error_page(&l, &node, &e),
     }

@@ -1978,8 +1978,18 @@ async fn a_short_id_leads_to_its_page() {
         .await
         .expect("GET");
     assert_eq!(r.url().path(), format!("/bodies/{board}"));
-    // A start no statement has is the page that helps.
+    // So does a whole id at another kind's address.
+    let dataset = story.wellbeing.to_hex();
+    for wrong in [format!("/requests/{dataset}"), format!("/bodies/{dataset}")] {
+        let r = node.http.get(node.at(&wrong)).send().await.expect("GET");
+        assert_eq!(r.status(), 200, "{wrong}");
+        assert_eq!(r.url().path(), format!("/datasets/{dataset}"), "{wrong}");
+    }
+    // A start no statement has is the page that helps, as is a whole id
+    // this node does not hold.
     let (status, _) = served(&node, "/requests/00000000").await;
+    assert_eq!(status, 404);
+    let (status, _) = served(&node, &format!("/requests/{}", "0".repeat(64))).await;
     assert_eq!(status, 404);
     node.stop().await;
 }
