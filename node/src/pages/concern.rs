@@ -178,8 +178,10 @@ pub fn section(
 
 /// How to raise a concern about `subject`, a `what` (`request`, `dataset`).
 fn raise(l: &Labels, (what, subject): (&str, &str), form: &ConcernForm) -> Markup {
+    // The boards that govern a request's data answer concerns about it,
+    // whether or not it is still theirs to decide.
     let boards = if what == "request" {
-        "decide it"
+        "govern its data"
     } else {
         "govern it"
     };

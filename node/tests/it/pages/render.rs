@@ -416,6 +416,8 @@ fn a_request_page_tells_the_story_and_explains_concerns_honestly() {
         "Safe outputs",
         "Regular report next due on 5 April 2027.",
         "Your words become a signed statement: a concern about this request.",
+        // Decided or not, the boards that govern its data answer.
+        "The boards that govern its data will see it and respond here, in public.",
     ] {
         assert!(text.contains(want), "missing {want:?}");
     }
