@@ -2,8 +2,9 @@
 //!
 //! Every field has a default, so an empty file (or none) gives a working
 //! node that keeps its data in `./kaitiaki-data` and listens on loopback.
-//! A relative `data_dir` in a file is taken from the file's directory (an
-//! environment override or a flag, from the working directory).
+//! A relative `data_dir` that a file names is taken from the file's
+//! directory (the default, an environment override or a flag, from the
+//! working directory).
 //!
 //! ```toml
 //! data_dir = "./kaitiaki-data"
@@ -55,6 +56,25 @@ pub enum ConfigError {
         /// What TOML found.
         #[source]
         source: toml::de::Error,
+    },
+    /// The file names its data directory relative to itself, where there
+    /// is none, while the same path from the working directory holds a
+    /// log: a node configured before relative paths were read so.
+    #[error(
+        "configuration file {path} names data_dir {stated:?}, which is read from the file's own \
+         directory, {resolved:?}, where there is no data directory, while {stated:?} from the \
+         working directory holds a node's log: set data_dir to its full path, {cwd:?}, so that \
+         the node does not start a new log with a new key"
+    )]
+    DataDirMoved {
+        /// The file.
+        path: PathBuf,
+        /// What it says.
+        stated: PathBuf,
+        /// Where that is from the file.
+        resolved: PathBuf,
+        /// Where it is from the working directory.
+        cwd: PathBuf,
     },
     /// An environment variable has a value of the wrong form.
     #[error("environment variable {name} is invalid: {problem}")]
@@ -351,14 +371,17 @@ impl Config {
                     path: path.to_owned(),
                     source,
                 })?;
-                // A relative data directory in a file is the file's
+                // A relative data directory the file names is the file's
                 // neighbour, wherever the node is started from: taken from
                 // the working directory, a node started elsewhere would make
-                // a new, empty log under the same name, with a new key.
-                if config.data_dir.is_relative() {
-                    if let Some(dir) = path.parent() {
-                        config.data_dir = dir.join(&config.data_dir);
-                    }
+                // a new, empty log under the same name, with a new key. (A
+                // file that names none keeps the default, as before.)
+                let stated = toml::from_str::<toml::Table>(&text)
+                    .map(|t| t.contains_key("data_dir"))
+                    .unwrap_or(false);
+                if stated {
+                    let cwd = std::env::current_dir().unwrap_or_default();
+                    config.data_dir = data_dir_of(path, &config.data_dir, &cwd)?;
                 }
                 config
             }
@@ -496,6 +519,32 @@ impl Config {
     }
 }
 
+/// Where the data directory `stated` in the configuration file `path` is:
+/// a relative one is taken from the file's directory. A file named from
+/// the working directory `cwd` reads as before. So that a node configured
+/// before this rule opens its own log rather than a new one, a relative
+/// path that is nothing from the file but a node's data directory from
+/// `cwd` is refused, with what to write.
+fn data_dir_of(path: &Path, stated: &Path, cwd: &Path) -> Result<PathBuf, ConfigError> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(stated.to_owned());
+    };
+    if stated.is_absolute() {
+        return Ok(stated.to_owned());
+    }
+    let resolved = dir.join(stated);
+    let from_cwd = cwd.join(stated);
+    if !resolved.exists() && from_cwd.join("log").is_dir() {
+        return Err(ConfigError::DataDirMoved {
+            path: path.to_owned(),
+            stated: stated.to_owned(),
+            resolved,
+            cwd: from_cwd,
+        });
+    }
+    Ok(resolved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,9 +560,43 @@ mod tests {
         std::fs::write(&file, "data_dir = \"/srv/kaitiaki\"\n").expect("written");
         let c = Config::load(Some(&file)).expect("loads");
         assert_eq!(c.data_dir, Path::new("/srv/kaitiaki"));
-        // A file in the working directory keeps the path as written.
-        let c = Config::load(None).expect("loads");
+        // A file that names none keeps the default, from the working
+        // directory, as before.
+        std::fs::write(&file, "origin = \"iwi.example\"\n").expect("written");
+        let c = Config::load(Some(&file)).expect("loads");
         assert_eq!(c.data_dir, Path::new("./kaitiaki-data"));
+        // A file named from the working directory reads it as written.
+        let here = data_dir_of(Path::new("kaitiaki.toml"), Path::new("./d"), dir.path());
+        let here = here.expect("ok");
+        assert_eq!(here, Path::new("./d"));
+    }
+
+    #[test]
+    fn a_data_dir_that_moved_with_the_rule_is_refused_not_made_anew() {
+        // From the working directory, ./data holds a log; beside the file,
+        // in etc/, there is nothing.
+        let (cwd, etc) = (
+            tempfile::tempdir().expect("cwd"),
+            tempfile::tempdir().expect("etc"),
+        );
+        std::fs::create_dir_all(cwd.path().join("data/log")).expect("made");
+        let file = etc.path().join("node.toml");
+        let err = data_dir_of(&file, Path::new("./data"), cwd.path()).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::DataDirMoved { resolved, cwd: was, .. }
+                if *resolved == etc.path().join("./data") && *was == cwd.path().join("./data")),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("set data_dir to its full path"),
+            "{err}"
+        );
+        // Once a data directory is beside the file, that one is used.
+        std::fs::create_dir_all(etc.path().join("data")).expect("made");
+        assert_eq!(
+            data_dir_of(&file, Path::new("./data"), cwd.path()).expect("beside"),
+            etc.path().join("./data")
+        );
     }
 
     #[test]
