@@ -549,9 +549,9 @@ fn an_altered_tree_hash_of_a_mirror_is_a_fault() {
 }
 
 /// A backup copy of a stopped node's data directory is behind the log this
-/// computer audited since: with `--no-remember` it is audited whole, and
-/// said to be behind; without, the shorter log is a fault that says how to
-/// audit a copy.
+/// computer audited since: with `--backup` it is audited whole, and said to
+/// be behind; without (even with `--no-remember`), the shorter log is a
+/// fault that says how to audit a copy.
 #[test]
 fn a_backup_behind_the_log_is_audited_whole_as_a_copy() {
     let dir = tempfile::tempdir().unwrap();
@@ -574,7 +574,7 @@ fn a_backup_behind_the_log_is_audited_whole_as_a_copy() {
         (Some("ok"), Some(3))
     );
 
-    let audit = cli.json(&["log", "verify", "--no-remember", backup.to_str().unwrap()]);
+    let audit = cli.json(&["log", "verify", "--backup", backup.to_str().unwrap()]);
     assert_eq!(audit["result"], "ok", "{audit}");
     assert_eq!(audit["leaves_checked"], 2, "{audit}");
     assert_eq!(
@@ -589,10 +589,21 @@ fn a_backup_behind_the_log_is_audited_whole_as_a_copy() {
         "{audit}"
     );
 
-    let summary = faulted(&cli.run(&["--json", "log", "verify", backup.to_str().unwrap()]));
-    let why = summary["fault"]["why"].as_str().unwrap();
-    assert!(
-        why.contains("a log may only grow; if this directory is a copy (a backup), audit it with --no-remember"),
-        "{why}"
-    );
+    assert_eq!(audit["remembered"], false, "{audit}");
+    for flags in [&[][..], &["--no-remember"][..]] {
+        let mut args = vec!["--json", "log", "verify"];
+        args.extend_from_slice(flags);
+        args.push(backup.to_str().unwrap());
+        let summary = faulted(&cli.run(&args));
+        let why = summary["fault"]["why"].as_str().unwrap();
+        assert!(
+            why.contains(
+                "a log may only grow; if this directory is a copy (a backup), audit it with --backup"
+            ),
+            "{flags:?}: {why}"
+        );
+    }
+    // What this computer remembers is the log's, not the copy's.
+    let audit = cli.json(&["log", "verify", data.to_str().unwrap()]);
+    assert_eq!(audit["history"]["status"], "unchanged", "{audit}");
 }

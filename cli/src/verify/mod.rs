@@ -76,9 +76,14 @@ pub struct VerifyArgs {
     /// Threads checking signatures (default: every core).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Do not remember this audit's checkpoints (e.g. when auditing a backup copy).
+    /// Do not remember this audit's checkpoints.
     #[arg(long)]
     pub no_remember: bool,
+    /// The data directory is a copy (a backup): audit it whole even when it
+    /// is behind what this computer audited of the log before, and say so.
+    /// Implies --no-remember.
+    #[arg(long)]
+    pub backup: bool,
     /// A peer's log key for checking the node's mirror of that log (repeatable);
     /// without it, the key this computer remembers or, weaker, the one the node reports
     #[arg(long = "peer-key", value_name = "ORIGIN=KEY")]
@@ -343,8 +348,8 @@ struct Anchored {
     note: String,
     known: Option<Known>,
     plan: MirrorPlan,
-    /// A data directory audited with `--no-remember`, as a copy (a backup):
-    /// behind what this computer saw before is then no fault.
+    /// A data directory audited with `--backup`, as a copy: behind what
+    /// this computer saw before is then no fault.
     copy: bool,
 }
 
@@ -358,6 +363,11 @@ pub async fn run(
 ) -> Result<()> {
     let given = given_peer_keys(&a.peer_key)?;
     let is_url = a.target.starts_with("http://") || a.target.starts_with("https://");
+    if is_url && a.backup {
+        anyhow::bail!(
+            "--backup is for a copy of a data directory; a node's URL serves its log as it is now"
+        );
+    }
     let (client, dir) = if is_url {
         if let Some(root) = a.target.trim_end_matches('/').strip_suffix("/v1") {
             anyhow::bail!(
@@ -384,7 +394,7 @@ pub async fn run(
         },
         (_, Some(d)) => anchor_dir(d, store, log_key).and_then(|mut anchored| {
             anchored.plan = tokio::task::block_in_place(|| plan_dir(d, store, &given, &anchored))?;
-            anchored.copy = a.no_remember;
+            anchored.copy = a.backup;
             Ok(anchored)
         }),
         _ => unreachable!("a target is a URL or a directory"),
@@ -417,12 +427,14 @@ pub async fn run(
         }
         (_, fault) => (summary, fault),
     };
-    summary.remembered = !a.no_remember && fault.is_none();
+    // A backup is never remembered: it is behind the log by nature.
+    let remember = !(a.no_remember || a.backup);
+    summary.remembered = remember && fault.is_none();
     printer.emit(&summary)?;
     if let Some(f) = fault {
         return Err(f.into());
     }
-    if !a.no_remember {
+    if remember {
         store.save(&Known {
             origin: anchored.origin.clone(),
             verifier_key: anchored.key.clone(),
@@ -797,7 +809,7 @@ fn audit(
         }
         Some(k) if k.size > a.size => {
             let copy = if dir.is_some() {
-                "; if this directory is a copy (a backup), audit it with --no-remember"
+                "; if this directory is a copy (a backup), audit it with --backup"
             } else {
                 ""
             };
