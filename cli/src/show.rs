@@ -282,7 +282,17 @@ pub async fn resolve(client: &Client, arg: &crate::parse::IdArg) -> Result<State
             .and_then(StatementId::from_hex)
     };
     match items.as_slice() {
-        [one] => id_of(one).context("the node named a statement by an id that is not one"),
+        [one] => {
+            let id = id_of(one).context("the node named a statement by an id that is not one")?;
+            // The node's answer is believed only for what was asked.
+            anyhow::ensure!(
+                id.to_hex().starts_with(prefix.as_str()),
+                "the node at {} answered {id} for the id starting {prefix}, which it does not \
+                 start with",
+                client.base()
+            );
+            Ok(id)
+        }
         [] => anyhow::bail!(
             "the node at {} holds no statement whose id starts with {prefix}",
             client.base()

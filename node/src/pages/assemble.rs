@@ -761,7 +761,8 @@ pub(super) fn rahui_state(
 }
 
 /// How many of a board's datasets its page and its feed read, for the
-/// rāhui it placed.
+/// rāhui it placed (the page says when it governs more; README says the
+/// feed's bound).
 const RAHUI_DATASETS: usize = 1000;
 
 /// How many of a board's datasets its page lists.

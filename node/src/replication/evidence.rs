@@ -154,8 +154,6 @@ pub(crate) fn quarantine(
             s.quarantine = Some(q.clone());
         });
     }
-    // A peer no longer followed is no longer waited for.
-    shared.own_log.peers_changed(&shared.replication);
     let corrupt = |what: &str, e: serde_json::Error| StorageError::Corrupt(format!("{what}: {e}"));
     let quarantine = serde_json::to_vec(&q).map_err(|e| corrupt("quarantine", e))?;
     let key = hex::decode(&record.id).unwrap_or_else(|_| record.id.as_bytes().to_vec());
@@ -177,6 +175,10 @@ pub(crate) fn quarantine(
         counter.fetch_sub(counted, std::sync::atomic::Ordering::Relaxed);
         return Err(e);
     }
+    // A peer no longer followed is no longer waited for: a wait it alone
+    // held up ends, once its quarantine is stored (a crash before then
+    // follows it again at the next start, and the wait is still kept).
+    shared.own_log.peers_changed(&shared.replication);
     if new {
         tracing::warn!(
             origin = %record.origin,

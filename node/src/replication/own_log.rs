@@ -19,8 +19,9 @@
 //! does not answer is asked again each round, and the refusal names it; an
 //! operator who must go on without it stops following it (`peer remove`,
 //! or out of the configuration), and it is no longer waited for. A peer
-//! added at run time, or forgiven, while the wait lasts is waited for too
-//! (unless it has answered).
+//! added at run time, or forgiven, while the wait lasts is waited for too,
+//! unless it answered since the node opened (a peer removed and added
+//! again is asked again).
 //!
 //! A refusal is kept in the data directory (the file [`REFUSAL_FILE`]), so
 //! that restarting the node does not lift it: only restoring the log into
