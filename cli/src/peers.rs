@@ -257,7 +257,13 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
             }
             // A key given is checked first: a malformed one is the mistake,
             // whatever the peer serves.
-            if let Some(k) = &a.peer_key {
+            // (A witness key parses as a key too: the check against what the
+            // peer serves below names that mistake better.)
+            if let Some(k) = &a
+                .peer_key
+                .as_ref()
+                .filter(|k| kaitiaki_protocol::cosignature::CosignatureVerifier::parse(k).is_err())
+            {
                 NoteVerifier::parse(k).map_err(|e| {
                     anyhow::anyhow!(
                         "--peer-key {k:?} is not a log key ({e}); it looks like \
