@@ -331,7 +331,16 @@ pub fn recover(
             // change), and were folded again.
             report.reindexed = next - indexed;
             let lost = next - durable;
-            if lost > 0 {
+            if lost > 0 && durable == 0 && indexed == 0 {
+                // Records with no database at all: a restore from the log
+                // alone (README), or a database lost whole. Expected after
+                // a restore, so not a warning.
+                tracing::info!(
+                    leaves = lost,
+                    "indexed the log's records, which the database did not hold: a restore from \
+                     the log, or a lost database"
+                );
+            } else if lost > 0 {
                 tracing::warn!(
                     leaves = lost,
                     "re-indexed durable leaves that sled had lost"
