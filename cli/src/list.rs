@@ -269,7 +269,10 @@ impl Render for Listing {
             .copied()
             .filter(|c| flat.iter().any(|i| i.get(*c).is_some_and(|v| !v.is_null())))
             .collect();
-        let mut rows = vec![columns.iter().map(|c| c.to_string()).collect::<Vec<_>>()];
+        // A concern's `open` is told as "open" or "resolved": its heading
+        // names what the column says.
+        let heading = |c: &str| if c == "open" { "state" } else { c }.to_owned();
+        let mut rows = vec![columns.iter().map(|c| heading(c)).collect::<Vec<_>>()];
         for item in &flat {
             rows.push(
                 columns
@@ -626,7 +629,7 @@ mod tests {
         Listing::new(value).human(&mut out);
         assert_eq!(
             out,
-            "id  name           open  raised\nab  Te Poari       open  —\ncd  Pacific Board  —     2026-11-22T10:00:00Z\n"
+            "id  name           state  raised\nab  Te Poari       open   —\ncd  Pacific Board  —      2026-11-22T10:00:00Z\n"
         );
     }
 
