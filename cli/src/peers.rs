@@ -255,6 +255,12 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                      /v1: kaitiaki peer add {root}"
                 );
             }
+            if url == client.base() {
+                bail!(
+                    "{url} is the node this command talks to (--node): a node does not follow \
+                     itself; give the URL of the partner's node"
+                );
+            }
             // A key given is checked first: a malformed one is the mistake,
             // whatever the peer serves.
             // (A witness key parses as a key too: the check against what the

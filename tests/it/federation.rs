@@ -130,6 +130,17 @@ fn a_node_follows_another_added_at_run_time() {
             )),
         "{err}"
     );
+    // The node's own address is refused before anything is trusted.
+    let own = add_iwi(&on_agency, &agency.url, &agency.url, &agency_data);
+    let err = String::from_utf8_lossy(&own.stderr);
+    assert!(
+        !own.status.success()
+            && err.contains(
+                "is the node this command talks to (--node): a node does not follow itself"
+            )
+            && !err.contains("Trusting"),
+        "{err}"
+    );
     // Removing a log the node does not follow says how to name one.
     let nothing = on_agency.run(&[
         "peer",
