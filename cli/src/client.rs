@@ -359,7 +359,18 @@ impl Client {
                 .into();
             }
         }
-        anyhow::Error::new(e).context(format!("cannot reach the node at {} ({what})", self.base))
+        // Nothing listening there: the usual reason is that no node was
+        // started, which every command, reading or signing, says alike.
+        let advice = if e.is_connect() {
+            "; is a node running there? Start one with `kaitiaki node serve` or `kaitiaki demo`, \
+             or point at another with --node URL"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!(
+            "cannot reach the node at {} ({what}){advice}",
+            self.base
+        ))
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {

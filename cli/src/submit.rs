@@ -113,8 +113,15 @@ impl Session {
     pub async fn health(&self) -> Result<Health> {
         self.client.health().await.map_err(|e| {
             // A URL that cannot be right says so itself; a refusal is the
-            // node answering; only silence deserves the advice.
-            if e.is::<crate::client::UrlMistake>() || e.is::<crate::rejections::Rejected>() {
+            // node answering; nothing listening was advised on already.
+            let refused_connection = e.chain().any(|c| {
+                c.downcast_ref::<reqwest::Error>()
+                    .is_some_and(reqwest::Error::is_connect)
+            });
+            if refused_connection
+                || e.is::<crate::client::UrlMistake>()
+                || e.is::<crate::rejections::Rejected>()
+            {
                 return e;
             }
             e.context(format!(

@@ -69,7 +69,8 @@ fn no_node_running_is_explained() {
     let out = run(&["--node", "http://127.0.0.1:9", "list", "bodies"]);
     assert!(out.starts_with("exit: 1\n"), "{out}");
     assert!(
-        out.contains("cannot reach the node at http://127.0.0.1:9"),
+        out.contains("cannot reach the node at http://127.0.0.1:9")
+            && out.contains("is a node running there? Start one with `kaitiaki node serve`"),
         "{out}"
     );
 }
