@@ -9,10 +9,15 @@ use crate::support::{get_json, NodeProc, BIN};
 /// `node init` in `dir`; returns what it printed as JSON.
 fn init(dir: &std::path::Path, origin: &str) -> serde_json::Value {
     std::fs::create_dir_all(dir).unwrap();
+    init_with(dir, &["--origin", origin, "--listen", "127.0.0.1:7878"])
+}
+
+/// `node init` with `args`, run in `cwd`; returns what it printed as JSON.
+fn init_with(cwd: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let out = Command::new(BIN)
-        .args(["--json", "node", "init", "--origin", origin])
-        .args(["--listen", "127.0.0.1:7878"])
-        .current_dir(dir)
+        .args(["--json", "node", "init"])
+        .args(args)
+        .current_dir(cwd)
         .env_remove("KAITIAKI_NETWORK")
         .output()
         .unwrap();
@@ -113,20 +118,18 @@ fn a_node_served_from_another_directory_keeps_its_data_beside_its_file() {
     // `init --config` elsewhere: the file names the data directory whole.
     let elsewhere = dir.path().join("etc");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let out = Command::new(BIN)
-        .args(["--json", "node", "init", "--origin", "pacific.example"])
-        .args(["--data", "./pacific-data", "--config"])
-        .arg(elsewhere.join("pacific.toml"))
-        .current_dir(dir.path())
-        .env_remove("KAITIAKI_NETWORK")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let file = elsewhere.join("pacific.toml");
+    let made = init_with(
+        dir.path(),
+        &[
+            "--origin",
+            "pacific.example",
+            "--data",
+            "./pacific-data",
+            "--config",
+            file.to_str().unwrap(),
+        ],
     );
-    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let data = std::fs::canonicalize(dir.path().join("pacific-data")).unwrap();
     assert_eq!(made["data_dir"], data.display().to_string());
     let node = NodeProc::start_from(&elsewhere, &elsewhere.join("pacific.toml"));
