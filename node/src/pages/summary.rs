@@ -11,7 +11,8 @@ use super::assemble::rahui_state;
 use super::body::RahuiState;
 use super::gather::{Ctx, GatherError, Gathered};
 use super::layout::person_name;
-use super::request::{action_verb, condition_words};
+use super::overview::outcome_key;
+use super::request::{action_verb, condition_words, motion_word};
 use super::verify::{Fact, RecordSummary};
 
 /// A page's address and what to call it.
@@ -98,7 +99,7 @@ pub fn record_summary(
                         (
                             "a change to its charter".to_owned(),
                             (format!("/bodies/{}#amendments", b.to_hex()), ctx.body_name(&b)),
-                            decided.map(|o| format!("It decided the change: {}", outcome_word(o))),
+                            decided.map(|o| format!("It decided the change: {}", outcome_key(o))),
                         )
                     }
                     Some(kaitiaki_governance::Agg::Request(r)) => {
@@ -110,19 +111,16 @@ pub fn record_summary(
                         let (on, decided) = match ctx.own_statement(&v.subject).map(|x| x.body) {
                             Some(Body::RenewalRequest(n)) => (
                                 format!("the renewal for {} more days of {name}", n.extra_days),
-                                outcome.map(|o| format!("{answer} to the renewal: {}", outcome_word(o))),
+                                outcome.map(|o| format!("{answer} to the renewal: {}", outcome_key(o))),
                             ),
                             Some(Body::ApprovalMotion(m)) => (
                                 format!(
                                     "the motion to {} the approval of {name}",
                                     action_verb(m.action)
                                 ),
-                                outcome.map(|o| {
-                                    let word = if o == Outcome::Approved { "carried" } else { "rejected" };
-                                    format!("It decided the motion: {word}")
-                                }),
+                                outcome.map(|o| format!("It decided the motion: {}", motion_word(o))),
                             ),
-                            _ => (name.clone(), outcome.map(|o| format!("{answer}: {}", outcome_word(o)))),
+                            _ => (name.clone(), outcome.map(|o| format!("{answer}: {}", outcome_key(o)))),
                         };
                         (on, (href, ctx.request_title(&r)), decided)
                     }
@@ -422,12 +420,4 @@ pub fn record_summary(
         };
     facts.retain(|(_, f)| !matches!(f, Fact::Text(t) if t.is_empty()));
     Ok(Some(RecordSummary { said, facts, story }))
-}
-
-/// An outcome in a word, after "It decided …: ".
-fn outcome_word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Approved => "approved",
-        Outcome::Declined => "declined",
-    }
 }
