@@ -214,9 +214,14 @@ impl OwnLogCheck {
     }
 
     /// Whether new statements are held back now (waited for, or refused):
-    /// one load when no wait is kept and nothing is refused.
+    /// one load when no wait is kept and nothing is refused, and no message
+    /// made when one is (the sequencer asks this once a batch).
     pub(crate) fn holds_back(&self, peers: &impl Peers) -> bool {
-        self.holding(peers).is_some()
+        if self.clear.load(Ordering::Acquire) {
+            return false;
+        }
+        let state = self.state();
+        state.refused.is_some() || (state.unchecked && !peers.still_to_answer().is_empty())
     }
 
     /// The answer to a new statement now, if it must be refused.
