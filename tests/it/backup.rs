@@ -399,3 +399,75 @@ fn a_node_restored_from_its_key_alone_takes_no_statement() {
     agency.stop();
     iwi.stop();
 }
+
+/// The peers an operator added with `kaitiaki peer add` are kept in
+/// `peers.toml` beside the key, so a node restored from its key, that file
+/// and its log follows them again and waits for them before it takes a
+/// statement, though its configuration names no peer.
+#[test]
+fn a_node_restored_with_its_peers_file_waits_for_the_peers_added_at_run_time() {
+    let (r, iwi, agency) = Restorable::start();
+    // The iwi node runs with no peer in its configuration; its operator
+    // adds the agency at run time.
+    let agency_key = verifier_key(&agency.url, "/v1/checkpoint");
+    let data = r.iwi_data.to_str().unwrap();
+    let added = r.cli.run(&[
+        "peer",
+        "add",
+        &agency.url,
+        "--peer-key",
+        &agency_key,
+        "--data",
+        data,
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let kept = std::fs::read_to_string(r.iwi_data.join("peers.toml")).unwrap();
+    assert!(kept.contains(&agency_key), "{kept}");
+    let (size, root) = checkpoint(&iwi.url);
+
+    // The backup: the key, the peers file and the log, nothing else.
+    let backup = r.dir.path().join("backup");
+    std::fs::create_dir_all(&backup).unwrap();
+    for file in ["node.key", "peers.toml"] {
+        std::fs::copy(r.iwi_data.join(file), backup.join(file)).unwrap();
+    }
+    assert!(copy_segments(&r.iwi_data.join("log"), &backup.join("log")) > 0);
+    let (listen, agency_listen) = (listen_of(&iwi), listen_of(&agency));
+    iwi.kill();
+    agency.stop();
+    std::fs::remove_dir_all(&r.iwi_data).unwrap();
+    std::fs::create_dir_all(&r.iwi_data).unwrap();
+    for file in ["node.key", "peers.toml"] {
+        std::fs::copy(backup.join(file), r.iwi_data.join(file)).unwrap();
+    }
+    copy_segments(&backup.join("log"), &r.iwi_data.join("log"));
+
+    // Restored with no peer in its configuration, while the agency is down:
+    // it follows the agency again, and waits for it.
+    let iwi = NodeProc::start_on(&r.iwi_data, &listen, &env("iwi.example", None));
+    assert_eq!(checkpoint(&iwi.url), (size, root));
+    let p = peers(&iwi.url).unwrap();
+    assert_eq!(p["peers"][0]["origin"], "agency.example", "{p}");
+    assert_eq!(p["peers"][0]["configured"], false, "{p}");
+    let err = r.refused("Filed while the peer is down");
+    assert!(err.contains("still to answer: agency.example"), "{err}");
+    let (status, health) = get(&format!("{}/healthz", iwi.url));
+    assert_eq!(
+        (status, &health["status"]),
+        (503, &Value::from("waiting_for_peers")),
+        "{health}"
+    );
+
+    // The agency back, holding no more of the log than the node: it takes
+    // statements again, and the agency follows them as the same history.
+    let agency = r.start_agency(&agency_listen);
+    eventually("the node takes statements again", || {
+        let (status, health) = get(&format!("{}/healthz", iwi.url));
+        (status == 200).then_some(()).ok_or(health.to_string())
+    });
+    request(&r.cli, &r.boards.dataset, "Filed after the restore");
+    wait_copied(&agency.url, size + 1);
+    no_evidence(&agency.url);
+    agency.stop();
+    iwi.stop();
+}

@@ -35,6 +35,7 @@ pub mod evidence;
 pub mod follower;
 pub mod gossip;
 pub mod own_log;
+pub mod peer_file;
 mod rules;
 
 use std::collections::BTreeMap;
@@ -272,19 +273,15 @@ pub struct Replication {
 
 impl Replication {
     /// The peers from the configuration and those added at run time
-    /// (stored in sled), each with its stored quarantine, if any.
+    /// (`peer_file`), each with its stored quarantine, if any.
     pub(crate) fn open(
         config: &crate::config::Config,
         storage: &crate::storage::Storage,
     ) -> Result<Replication, StorageError> {
+        let run_time = peer_file::RunTimePeers::load(storage)?;
         let mut configs: Vec<PeerConfig> = config.peers.clone();
         let named = configs.len();
-        for (_, v) in storage.scan_in(space::PEERS)? {
-            match serde_json::from_slice::<PeerConfig>(&v) {
-                Ok(p) => configs.push(p),
-                Err(e) => tracing::warn!(error = %e, "skipping an unreadable stored peer"),
-            }
-        }
+        configs.extend(run_time.following);
         let r = Replication::default();
         for (i, c) in configs.into_iter().enumerate() {
             match Peer::from_config(&c, &config.origin) {
@@ -299,11 +296,8 @@ impl Replication {
         }
         // Peers removed by the operator stay listed, unfollowed, unless
         // followed again (then they were inserted above).
-        for (_, v) in storage.scan_in(space::REMOVED_PEERS)? {
-            let peer = serde_json::from_slice::<PeerConfig>(&v)
-                .map_err(|e| e.to_string())
-                .and_then(|c| Peer::from_config(&c, &config.origin));
-            match peer {
+        for c in &run_time.removed {
+            match Peer::from_config(c, &config.origin) {
                 Ok(peer) => {
                     let (followed, new) = r.insert(peer, storage)?;
                     if new {
@@ -510,14 +504,11 @@ pub(crate) fn add_peer(
         }
         return Ok((existing.status(), false));
     }
-    let json = serde_json::to_vec(&config).map_err(|e| AddPeerError::Invalid(e.to_string()))?;
     // The peer's entry, and (followed again) the removed record gone, in
     // one durable write.
-    let origin = peer.origin.as_bytes();
-    shared.storage.put_all_in(&[
-        (space::PEERS, origin, Some(&json)),
-        (space::REMOVED_PEERS, origin, None),
-    ])?;
+    let mut run_time = peer_file::RunTimePeers::load(&shared.storage)?;
+    run_time.follow(&peer.origin, config);
+    run_time.save(shared.storage.data_dir())?;
     if again {
         shared.replication.remove(&peer.origin);
     }
@@ -565,16 +556,13 @@ pub(crate) async fn remove_peer(
     }
     let storage_shared = Arc::clone(shared);
     let key = origin.to_owned();
-    let json = serde_json::to_vec(&followed.peer.config)
-        .map_err(|e| RemovePeerError::Storage(StorageError::Corrupt(e.to_string())))?;
     // Recorded durably, in one write, before the answer: off the async
     // workers.
     let removed = Arc::clone(&followed);
     tokio::task::spawn_blocking(move || {
-        storage_shared.storage.put_all_in(&[
-            (space::REMOVED_PEERS, key.as_bytes(), Some(&json)),
-            (space::PEERS, key.as_bytes(), None),
-        ])?;
+        let mut run_time = peer_file::RunTimePeers::load(&storage_shared.storage)?;
+        run_time.remove(&key, removed.peer.config.clone());
+        run_time.save(storage_shared.storage.data_dir())?;
         // No longer followed, so no longer waited for: a wait that only
         // it held up is over if another peer answered.
         removed.update(|s| {

@@ -6,6 +6,8 @@
 //! ```text
 //! <data dir>/
 //!   node.key          the node's signing seed (owner-only)
+//!   peers.toml        the peers added or removed at run time
+//!                     (`replication::peer_file`)
 //!   log/*.seg         the leaves, written with fdatasync: the source of truth
 //!   tree/locations    leaf i → segment, offset, length: 16 bytes at 16·i
 //!   tree/level-NN     hash of subtree (NN, i) at 32·i, one file per level
@@ -132,11 +134,11 @@ pub mod space {
     /// Small named values (see `meta`).
     pub const META: &[u8] = b"meta\0";
     /// peer origin → the peer's configuration (JSON), for peers added at
-    /// run time.
+    /// run time. No longer written: those are kept in their own file
+    /// (`replication::peer_file`), and moved there from here at start.
     pub const PEERS: &[u8] = b"peers\0";
     /// peer origin → the configuration (JSON) of a peer its operator
-    /// removed: no longer followed, but still listed, with the key its
-    /// mirror was verified under.
+    /// removed. No longer written, as [`PEERS`].
     pub const REMOVED_PEERS: &[u8] = b"removed-peers\0";
     /// peer origin → its quarantine record (JSON), if quarantined.
     pub const QUARANTINE: &[u8] = b"quarantine\0";
@@ -525,6 +527,11 @@ impl Storage {
     /// [`sync_sled`]).
     pub fn flush_durably(&self) -> Result<(), StorageError> {
         sync_sled(&self.db, &self.data_dir.join(DB_DIR))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// Every (key, value) of a small key space, in key order.
