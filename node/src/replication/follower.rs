@@ -415,27 +415,34 @@ impl Follower {
             .send()
             .await
             .map_err(|e| unreachable(&path, e))?;
-        let held = if response.status() == reqwest::StatusCode::NOT_FOUND {
-            None
+        let status = response.status();
+        let answer = if status == reqwest::StatusCode::NOT_FOUND {
+            Ok(None)
+        } else if !status.is_success() {
+            Err(format!("{path} answered {status}"))
         } else {
-            match self.read_answer(&path, response, bounded::NOTE_CAP).await {
-                Ok(bytes) => Some(bytes),
-                Err(other @ (Fault::Misbehaved { .. } | Fault::Local(_) | Fault::Closed)) => {
-                    return Err(other)
+            match bounded::read(response, bounded::NOTE_CAP).await {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.is_oversized() => Err(format!("{path}: {e}")),
+                // The connection failed part way: as unreachable.
+                Err(e) => return Err(unreachable(&path, e)),
+            }
+        };
+        let held = match answer {
+            Ok(held) => held,
+            Err(problem) => {
+                // An answer that is not one: its own log can still be
+                // copied, and this is asked again each round (said once).
+                let mut last = self
+                    .own_log_problem
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if last.as_deref() != Some(problem.as_str()) {
+                    tracing::warn!(peer = %self.followed.peer.url, %problem,
+                        "the peer did not say what it holds of this node's log; asking again each round");
+                    *last = Some(problem);
                 }
-                Err(Fault::Unreachable(problem) | Fault::Oversized(problem)) => {
-                    // Its own log can still be copied; this is asked again.
-                    let mut last = self
-                        .own_log_problem
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
-                    if last.as_deref() != Some(problem.as_str()) {
-                        tracing::warn!(peer = %self.followed.peer.url, %problem,
-                            "the peer did not say what it holds of this node's log; asking again each round");
-                        *last = Some(problem);
-                    }
-                    return Ok(());
-                }
+                return Ok(());
             }
         };
         let shared = self.shared()?;
@@ -855,17 +862,6 @@ impl Follower {
             .send()
             .await
             .map_err(|e| unreachable(path, e))?;
-        self.read_answer(path, response, cap).await
-    }
-
-    /// The body of the peer's `response` to `path`, up to `cap` bytes; a
-    /// fault if it is not a success.
-    async fn read_answer(
-        &self,
-        path: &str,
-        response: reqwest::Response,
-        cap: usize,
-    ) -> Result<Vec<u8>, Fault> {
         if !response.status().is_success() {
             return Err(Fault::Unreachable(format!(
                 "{path} answered {}",
@@ -877,8 +873,7 @@ impl Follower {
                 return unreachable(path, e);
             }
             // Not evidence (nothing in it is signed), but more than a
-            // dropped connection: worth an operator's eye.
-            tracing::warn!(peer = %self.followed.peer.url, path, problem = %e, "a peer's answer was too large");
+            // dropped connection: the round fails, and says so once.
             Fault::Oversized(format!("{path}: {e}"))
         })
     }

@@ -317,15 +317,17 @@ impl Replication {
         Ok(r)
     }
 
-    /// Adds a peer (if its origin is new) and returns it.
+    /// Adds a peer (if its origin is new) and returns it. What it reads
+    /// from disk (its quarantine, how much of its log is copied) is read
+    /// before the peer list is locked for writing: the sequencer, `/healthz`
+    /// and the write handlers read that list during a restore wait.
     fn insert(
         &self,
         peer: Peer,
         storage: &crate::storage::Storage,
     ) -> Result<(Arc<Followed>, bool), StorageError> {
-        let mut map = self.peers.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = map.get(&peer.origin) {
-            return Ok((Arc::clone(existing), false));
+        if let Some(existing) = self.peer(&peer.origin) {
+            return Ok((existing, false));
         }
         let followed = Arc::new(Followed::new(peer));
         let quarantine = evidence::quarantine_of(storage, &followed.peer.origin)?;
@@ -340,6 +342,10 @@ impl Replication {
             }
             s.quarantine = quarantine;
         });
+        let mut map = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = map.get(&followed.peer.origin) {
+            return Ok((Arc::clone(existing), false));
+        }
         map.insert(followed.peer.origin.clone(), Arc::clone(&followed));
         Ok((followed, true))
     }
