@@ -284,6 +284,25 @@ pub async fn run(cmd: &PeerCmd, client: &Client, printer: Printer) -> Result<()>
                 Ok(peer) => peer.checkpoint().await.map(|c| c.verifier_key),
                 Err(e) => Err(anyhow::anyhow!("{e:#}")),
             };
+            // The node's own log under another name (localhost for
+            // 127.0.0.1, say): refused before anything is trusted.
+            let own = client.checkpoint().await.map(|c| c.verifier_key).ok();
+            let same = |k: &str| own.as_deref().is_some_and(|o| o.trim() == k.trim());
+            match (&shown, a.peer_key.as_deref()) {
+                (Ok(k), _) if same(k) => bail!(
+                    "{url} is the node this command talks to (--node {}), under another name: \
+                     its log key is {k}; a node does not follow itself, so give the URL of the \
+                     partner's node",
+                    client.base()
+                ),
+                (Err(_), Some(k)) if same(k) => bail!(
+                    "the key given is the log key of the node this command talks to (--node \
+                     {}); a node does not follow itself: give the partner's log key, as its \
+                     operator gave it to you",
+                    client.base()
+                ),
+                _ => {}
+            }
             let key = match (&a.peer_key, shown) {
                 (Some(k), Ok(shown)) if shown.trim() != k.trim() => {
                     // Both keys are on offer at a node; the other one is the

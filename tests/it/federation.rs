@@ -141,6 +141,28 @@ fn a_node_follows_another_added_at_run_time() {
             && !err.contains("Trusting"),
         "{err}"
     );
+    // So is its own address under another name.
+    let localhost = agency.url.replace("127.0.0.1", "localhost");
+    let own = add_iwi(&on_agency, &agency.url, &localhost, &agency_data);
+    let err = String::from_utf8_lossy(&own.stderr);
+    assert!(
+        !own.status.success()
+            && err.contains(&format!(
+                "{localhost} is the node this command talks to (--node {}), under another name",
+                agency.url
+            ))
+            && !err.contains("Trusting"),
+        "{err}"
+    );
+    // And its own key, given for an address that does not answer.
+    let own_key = verifier_key(&agency.url, "/v1/checkpoint");
+    let err = on_agency.run(&peer_add("http://127.0.0.1:9", &own_key, agency_dir));
+    let err = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        err.contains("the key given is the log key of the node this command talks to")
+            && !err.contains("adding it anyway"),
+        "{err}"
+    );
     // Removing a log the node does not follow says how to name one.
     let nothing = on_agency.run(&[
         "peer",
