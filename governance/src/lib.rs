@@ -72,7 +72,7 @@
 //! |---|---|
 //! | a body's statements: order of votes, "the moment the rule is satisfied", latest vote of a member, charter version in force | the body's home-log order (index); nodes sequence with non-decreasing time, so it equals position order |
 //! | key revocation and rotation | position of the revocation or rotation vs. position of each statement by the key |
-//! | notice period | the request's sequenced time + `notice_days` vs. the vote's sequenced time (home node) |
+//! | notice period | the request's sequenced time + `notice_days` of the charter in force then vs. the vote's sequenced time (home node) |
 //! | rāhui in force for a vote | the rāhui's and lift's positions (home node) and its `until` vs. the vote's position |
 //! | withdrawal before decision | the withdrawal's position vs. the deciding vote's position |
 //! | approval start, expiry (`duration_days`, `expires_after_days`), renewals | the sequenced time of the last body's approving vote, plus days |
@@ -203,4 +203,4 @@ pub use store::{merge_scan, Change, MemStore, Overlay, Store, StoreWrite, Table}
 /// with the state hash of a scenario that leaves entries in every table,
 /// so a change the scenario exercises fails there until the number is
 /// raised; a change it does not exercise must be caught in review.
-pub const STATE_VERSION: u32 = 3;
+pub const STATE_VERSION: u32 = 4;

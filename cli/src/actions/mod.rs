@@ -87,7 +87,8 @@ pub struct BodyAmendArgs {
     #[arg(long, value_name = "RULE", value_parser = parse::rule)]
     pub rule: Option<DecisionRule>,
     /// A new notice period: days a request stays open for community
-    /// comment before votes decide it (0 for none).
+    /// comment before votes decide it (0 for none). Requests submitted
+    /// before it takes effect keep the notice they were given.
     #[arg(long, value_name = "DAYS")]
     pub notice_days: Option<u32>,
     /// A new description.

@@ -9,7 +9,8 @@
 //! 2. after the body's decision (`decision_already_reached`) — so every
 //!    vote on an approved request, and a declining body's on a declined one;
 //! 3. while the request is open for community comment — until its sequenced
-//!    time plus the body's `notice_days` (`notice_period`);
+//!    time plus the `notice_days` of the body's charter in force then
+//!    (`notice_period`), whatever an amendment since says;
 //! 4. while a rāhui is in force on any of its datasets (`rahui_in_force`).
 //!
 //! The request is **declined** as soon as one body declines (at the earliest
@@ -120,13 +121,19 @@ impl<S: Store + ?Sized> Engine<'_, S> {
         if let Some(dec) = delibs.get(&v.body).and_then(|d| d.decided.as_ref()) {
             return Err(already_decided("request", dec).into());
         }
-        let open_until = req.at.at.plus_days(version.notice_days);
+        // The notice the community was given: by the charter in force when
+        // the request was sequenced, as its record's `notice_until` says,
+        // whatever an amendment since has made of the period.
+        let notice_days = self
+            .version_at_pos(&v.body, &req.at)?
+            .map_or(0, |given| given.notice_days);
+        let open_until = req.at.at.plus_days(notice_days);
         if step.pos.at < open_until {
             return reject(
                 RejectionCode::NoticePeriod,
                 format!(
-                    "The request is open for community comment until {open_until} under the charter of {}; \
-                     votes count from then.",
+                    "The request is open for community comment until {open_until}, under the charter \
+                     of {} in force when it was submitted; votes count from then.",
                     body.name
                 ),
             );

@@ -347,6 +347,52 @@ fn lengthen_iwi_notice(s: &mut Setting, days: u32) {
     s.iwi_approve(amendment, 3);
 }
 
+/// The community is given the notice in force when a request is submitted:
+/// an amendment after that neither cuts its comment short nor holds its
+/// votes longer, and the request's record says so.
+#[test]
+fn a_request_keeps_the_notice_period_it_was_submitted_under() {
+    let mut s = Setting::new();
+    let b = s.iwi_board;
+    let iwi = s.c.iwi.clone();
+    let without = s.request(365);
+    lengthen_iwi_notice(&mut s, 14);
+    // Submitted under no notice period, it is voted on at once.
+    s.w.ok(&iwi[4], IWI, approve(without, b));
+    let with = s.request(365);
+    // Shortened again: the second request's comment still runs 14 days.
+    lengthen_iwi_notice(&mut s, 0);
+    s.w.days(1);
+    let notice_until = |s: &Setting, r| {
+        let record = s.w.view(&r).record.unwrap();
+        record
+            .decisions
+            .iter()
+            .find(|d| d.body == b)
+            .unwrap()
+            .notice_until
+    };
+    assert_eq!(notice_until(&s, without), None);
+    assert!(notice_until(&s, with).is_some());
+
+    s.w.ok(&iwi[3], IWI, approve(without, b));
+    let msg =
+        s.w.refused(&iwi[3], IWI, approve(with, b), RejectionCode::NoticePeriod);
+    assert!(
+        msg.contains(&notice_until(&s, with).unwrap().to_string())
+            && msg.contains("in force when it was submitted"),
+        "{msg}"
+    );
+    s.w.days(14);
+    s.w.ok(&iwi[3], IWI, approve(with, b));
+
+    let order: Vec<usize> = (0..s.w.log.len()).rev().collect();
+    assert_eq!(
+        kaitiaki_governance::recompute_state_hash(&s.w.refold(&order)),
+        s.w.hash()
+    );
+}
+
 #[test]
 fn a_vote_on_a_closed_request_is_refused_as_closed_not_as_in_its_notice_period() {
     // As in the demo: requests decided or withdrawn under no notice period,
