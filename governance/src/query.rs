@@ -400,7 +400,8 @@ pub struct RenewalGranted {
 }
 
 /// The uses a dataset never allows, which a request naming no uses was
-/// not checked against.
+/// not checked against: its excluded use codes, not the use categories it
+/// excludes (the request's category was checked against those).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UncheckedExclusions {
     /// The dataset.
@@ -419,6 +420,15 @@ pub struct UnlistedUses {
     pub permitted: Vec<String>,
     /// The uses asked for that it does not list.
     pub asked: Vec<String>,
+}
+
+/// Whether an excluded use names a use category (which every request's
+/// own category is checked against) rather than a use code.
+fn is_category(excluded: &str) -> bool {
+    use kaitiaki_protocol::statement::UseCategory::*;
+    [ServiceDelivery, Research, Evaluation, Commercial, Other]
+        .into_iter()
+        .any(|c| crate::requests::category_name(c) == excluded)
 }
 
 /// Per dataset `submit` names that is stored: the uses it asks for that
@@ -442,10 +452,16 @@ fn uses_to_weigh<S: Store + ?Sized>(
             .filter(|u| !record.permitted_uses.contains(u))
             .map(|u| (*u).clone())
             .collect();
-        if uses.is_empty() && !record.excluded_uses.is_empty() {
+        let codes: Vec<String> = record
+            .excluded_uses
+            .iter()
+            .filter(|x| !is_category(x))
+            .cloned()
+            .collect();
+        if uses.is_empty() && !codes.is_empty() {
             unchecked.push(UncheckedExclusions {
                 dataset: *d,
-                excluded: record.excluded_uses,
+                excluded: codes,
             });
         }
         if !record.permitted_uses.is_empty() && !asked.is_empty() {

@@ -115,6 +115,36 @@ fn both_boards_approve_with_the_union_of_conditions_and_an_expiry() {
     assert_eq!(s.w.status_at(&r, a.expires_at), RequestStatus::Expired);
 }
 
+/// A request that names no uses was checked against the use categories a
+/// dataset excludes (through its own category), not against its use codes:
+/// only the codes are listed for the boards to weigh.
+#[test]
+fn a_request_naming_no_uses_leaves_only_excluded_codes_unchecked() {
+    let mut s = Setting::new();
+    let (iwi, pac) = (s.iwi_board, s.pacific_board);
+    let steward = s.c.steward.clone();
+    let both = s.w.ok(
+        &steward,
+        AGENCY,
+        dataset("Both", &[iwi, pac], &["commercial", "custom:insurance"]),
+    );
+    let categories = s.w.ok(
+        &steward,
+        AGENCY,
+        dataset("Categories", &[iwi, pac], &["commercial", "evaluation"]),
+    );
+    let researcher = s.c.researcher.clone();
+    let r = s.w.ok(
+        &researcher,
+        AGENCY,
+        request("No uses named", &[both, categories], &[], 30),
+    );
+    let unchecked = s.w.view(&r).unchecked_exclusions;
+    assert_eq!(unchecked.len(), 1, "{unchecked:?}");
+    assert_eq!(unchecked[0].dataset, both);
+    assert_eq!(unchecked[0].excluded, vec!["custom:insurance".to_owned()]);
+}
+
 #[test]
 fn a_request_for_an_excluded_use_is_refused_with_the_reason() {
     let mut s = Setting::new();
