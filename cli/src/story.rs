@@ -117,9 +117,17 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
         out.push_str(&format!("status: {}\n", words::status(status)));
     }
     let approval = view.pointer("/record/approval").filter(|a| a.is_object());
+    // Each end is a position in a log (`{"at": {"at", …}, "by"}`).
+    let withdrawn = time(view.pointer("/record/withdrawn/at"));
+    if let Some(at) = &withdrawn {
+        out.push_str(&format!("withdrawn: {at}\n"));
+    }
     if let Some(a) = approval {
-        if let Some(at) = time(a.get("revoked")) {
+        if let Some(at) = time(a.pointer("/revoked/at")) {
             out.push_str(&format!("revoked: {at}\n"));
+        }
+        if let Some(at) = time(a.pointer("/completed/at")) {
+            out.push_str(&format!("completed: {at}\n"));
         }
         if let Some(until) = time(a.get("expires_at")) {
             match status {
@@ -130,11 +138,14 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
                 _ => {}
             }
         }
-        let conditions = array(a, "/conditions");
+        // The approval's own conditions, as its boards set them; those a
+        // renewal added are listed with that renewal (a renewal's "at most
+        // N days" caps the days it adds, not the whole approval).
+        let conditions = approved_conditions(array(view, "/record/decisions"));
         if !conditions.is_empty() {
             out.push_str("conditions of the approval:\n");
             for c in conditions {
-                out.push_str(&format!("  - {}\n", words::condition(c)));
+                out.push_str(&format!("  - {c}\n"));
             }
         }
     }
@@ -181,6 +192,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
                 words::status(&text(x, "/outcome")),
                 time(x.get("at")).unwrap_or_default()
             ),
+            None if withdrawn.is_some() => "not decided: the request was withdrawn".into(),
             None => match time(d.get("notice_until")) {
                 Some(n) => format!("not decided yet; open for community comment until {n}"),
                 None => "not decided yet".into(),
@@ -244,6 +256,21 @@ fn fewer_days(view: &Value, renewal: &Value) -> String {
     }
 }
 
+/// The conditions of every approving decision among `decisions`, each once,
+/// in words.
+fn approved_conditions(decisions: &[Value]) -> Vec<String> {
+    let mut all: Vec<String> = decisions
+        .iter()
+        .filter_map(|d| d.get("decision").filter(|x| x.is_object()))
+        .filter(|x| text(x, "/outcome") == "approved")
+        .flat_map(|x| array(x, "/conditions"))
+        .map(words::condition)
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// Each renewal the requester asked for and each motion on the approval,
 /// with what came of it.
 fn renewals_and_motions(view: &Value, approval: &Value, related: &Related, out: &mut String) {
@@ -263,6 +290,11 @@ fn renewals_and_motions(view: &Value, approval: &Value, related: &Related, out: 
             time(r.get("filed")).unwrap_or_default(),
             text(r, "/id")
         ));
+        if r.get("outcome").and_then(Value::as_str) == Some("approved") {
+            for c in approved_conditions(array(r, "/decisions")) {
+                out.push_str(&format!("    on condition: {c}\n"));
+            }
+        }
         // Each board's standing on a renewal not yet decided.
         if r.get("outcome").is_none_or(Value::is_null) {
             for d in array(r, "/decisions") {
@@ -964,6 +996,39 @@ mod tests {
     }
 
     #[test]
+    fn a_request_says_when_it_was_withdrawn_revoked_or_completed() {
+        let ended = |at: &str| json!({"at": pos(at), "by": "c1".repeat(32)});
+        let undecided = json!({"body": "b1".repeat(32), "notice_until": null,
+            "tally": {"approve": 0, "decline": 0, "abstain": 0, "not_voted": 3},
+            "decision": null});
+        let mut out = String::new();
+        let view = json!({"status": "withdrawn", "record": {
+            "decisions": [undecided], "withdrawn": ended("2026-12-06T01:02:03Z"),
+            "approval": null}});
+        request("a1", &view, &board_names(), &mut out);
+        assert!(
+            out.contains("withdrawn: 2026-12-06T01:02:03Z\n")
+                && out.contains("Te Poari: not decided: the request was withdrawn")
+                && !out.contains("not decided yet"),
+            "{out}"
+        );
+        for (end, status) in [("revoked", "revoked"), ("completed", "completed")] {
+            let mut approval = json!({"conditions": [], "expires_at": "2027-12-06T00:00:00Z",
+                "revoked": null, "completed": null, "suspensions": [], "renewals": [],
+                "motions": []});
+            approval[end] = ended("2026-12-07T04:05:06Z");
+            let view = json!({"status": status, "record": {"decisions": [],
+                "withdrawn": null, "approval": approval}});
+            let mut out = String::new();
+            request("a1", &view, &board_names(), &mut out);
+            assert!(
+                out.contains(&format!("{end}: 2026-12-07T04:05:06Z\n")),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
     fn a_request_the_rules_left_out_has_no_status_line() {
         let mut out = String::new();
         request(
@@ -1066,12 +1131,20 @@ mod tests {
             "status": "approved",
             "record": {
                 "approval": {
-                    "conditions": [{"type": "report_every", "months": 6}, {"type": "no_linkage", "with": "Justice records"}],
+                    // The union of the boards' conditions and a renewal's.
+                    "conditions": [{"type": "report_every", "months": 6}, {"type": "no_linkage", "with": "Justice records"},
+                                   {"type": "expires_after_days", "days": 100}],
                     "expires_at": "2027-12-06T00:00:00Z",
-                    "suspensions": [], "revoked": null
+                    "suspensions": [], "revoked": null,
+                    "renewals": [{"id": "e1".repeat(32), "filed": pos("2027-06-01T00:00:00Z"), "extra_days": 200,
+                        "outcome": "approved", "decisions": [{"body": "b1".repeat(32), "notice_until": null,
+                        "tally": {"approve": 2, "decline": 0, "abstain": 0, "not_voted": 1},
+                        "decision": {"outcome": "approved", "at": pos("2027-06-02T00:00:00Z"),
+                            "conditions": [{"type": "expires_after_days", "days": 100}]}}]}]
                 },
                 "decisions": [
-                    {"body": "b1".repeat(32), "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z"), "conditions": []},
+                    {"body": "b1".repeat(32), "decision": {"outcome": "approved", "at": pos("2026-12-06T00:00:00Z"),
+                        "conditions": [{"type": "no_linkage", "with": "Justice records"}, {"type": "report_every", "months": 6}]},
                      "notice_until": null, "tally": {"approve": 2, "decline": 0, "abstain": 0, "not_voted": 1}}
                 ]
             },
@@ -1096,6 +1169,16 @@ mod tests {
         );
         assert!(
             out.contains("next report due: 2027-06-06T00:00:00Z (regular report)"),
+            "{out}"
+        );
+        // A renewal's cap on the days it adds is the renewal's, not the
+        // approval's.
+        let (approval, renewals) = out.split_once("renewals:\n").unwrap();
+        assert!(!approval.contains("100 days"), "{out}");
+        assert!(
+            renewals.contains(
+                "    on condition: At most 100 days of access (for a renewal, at most 100 more days).\n"
+            ),
             "{out}"
         );
         assert!(
