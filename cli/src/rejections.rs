@@ -41,7 +41,7 @@ table! {
     "wrong_network" => "The statement was signed for another Kaitiaki network than this node serves.",
         "Use the node of that network, or sign again with `--network` set to this node's network.";
     "not_found" => "The node has nothing under that id or path.",
-        "Check the id (`kaitiaki list …`); if it was just submitted elsewhere it may not have replicated yet.";
+        "Check the id or hash (`kaitiaki list …` lists records; `kaitiaki show` of an attachment's commitment gives its hash); if it was just submitted elsewhere it may not have replicated yet.";
     "rate_limited" => "Too many requests from this address.",
         "Wait a moment and try again.";
     "timeout" => "The node took too long to answer.",
@@ -55,13 +55,13 @@ table! {
     "unauthorized" => "The signed read request is missing or invalid.",
         "Sign the read with a key that may read it (`--key NAME`).";
     "forbidden" => "The node does not allow your key to do this.",
-        "A confidential attachment may be fetched or erased only by members of the body named as its readers; a node's peers may be changed only with the node's own key (run the command with `--data` set to that node's data directory).";
+        "For a confidential attachment: only members of the body its commitment names as readers may fetch or erase it, so sign with such a member's key (`--key NAME`) or ask one to share it.";
     "stale_request" => "The signed read request's time is too far from the node's clock.",
         "Check this computer's clock and try again.";
     "hash_mismatch" => "The uploaded file does not match its content hash.",
         "Upload the exact file that was committed to.";
-    "not_committed" => "No statement in the log commits to this file.",
-        "Submit the `attachment.commit` statement first (`kaitiaki attachment add` does both).";
+    "not_committed" => "No statement in the log commits to a file with this content hash.",
+        "To fetch a file, check its hash (`kaitiaki show` of its `attachment.commit` statement gives it). To upload one, `kaitiaki attachment add` commits to it and uploads it in one step.";
     "method_not_allowed" => "The node does not accept that method on this path.",
         "Check the node's API document at /openapi.json.";
     "entry_too_large" => "A leaf is too long for a tlog-tiles entry bundle, which gives each entry a 2-byte length.",
@@ -85,20 +85,20 @@ table! {
         "Check the dataset's governing bodies (`kaitiaki show DATASET`).";
     "not_requester" => "Only the person who made the request may do this.",
         "Sign with the requester's key.";
-    "excluded_use" => "The request asks for a use that a dataset excludes.",
-        "Remove that use, or ask for another dataset; the excluded uses are listed on the dataset.";
+    "excluded_use" => "The request asks for a use, or is of a use category, that a dataset excludes.",
+        "Change what the node's message names (a `--use`, or the `--use-category`), or ask for another dataset; the excluded uses are listed on the dataset (`kaitiaki show DATASET`).";
     "notice_period" => "The request is still open for community comment; the body cannot decide it yet.",
         "Vote again after the notice period ends (`kaitiaki show REQUEST` shows when).";
     "rahui_in_force" => "A rāhui is in force on a dataset of this request.",
         "Wait until the body lifts the rāhui or it ends.";
-    "decision_already_reached" => "It was already decided: votes can no longer change it (and a decided request can no longer be withdrawn).",
-        "See the decision with `kaitiaki show ID`. A board that wants to change course does so by a new statement: a motion to suspend or revoke an approval (`kaitiaki approval suspend|revoke`), or a new amendment of its charter (`kaitiaki body amend`).";
+    "decision_already_reached" => "It was already decided: votes can no longer change it, and a decided request can no longer be withdrawn.",
+        "See the decision with `kaitiaki show ID`. A researcher who no longer needs an approved request's access can leave it unused and file a final report. A board that wants to change course does so by a new statement: a motion to suspend or revoke an approval (`kaitiaki approval suspend|revoke`), or a new amendment of its charter (`kaitiaki body amend`).";
     "request_withdrawn" => "The request was withdrawn.",
         "Make a new request if access is still wanted.";
     "not_approved" => "The request has no approval in force for this.",
         "Check its state with `kaitiaki show REQUEST`: while the boards are deciding, wait for their decision; a declined or withdrawn request is closed, and nothing more can be filed or decided on it.";
-    "approval_ended" => "The approval has ended (revoked, expired or completed).",
-        "Make a new request, or ask for a renewal before an approval expires next time.";
+    "approval_ended" => "The approval has ended (revoked, expired or completed), so nothing more can be decided or asked on it.",
+        "See how it ended with `kaitiaki show REQUEST`. If access is still wanted, make a new request (a renewal can only be asked for while the approval is in force).";
     "renewal_pending" => "Another renewal of this request is still being decided.",
         "Wait for that decision.";
     "conditions_mismatch" => "Conditions go with `approve-with-conditions` on a request or renewal, and that choice needs at least one; votes on amendments and approval motions take none.",
@@ -111,8 +111,8 @@ table! {
         "Sign with the key that made the original statement.";
     "attachment_already_committed" => "This node's log already commits to a file with this content; its readers are the ones named there.",
         "Ask a member of those readers' body to share the file, or commit to a changed file.";
-    "invalid_amendment" => "The amendment would leave the body without members or with a rule it cannot meet.",
-        "Change the amendment so enough members remain for the rule.";
+    "invalid_amendment" => "The amendment cannot apply to the charter in force: it removes a key that holds no seat, or it would leave the body without members or with a rule they cannot meet.",
+        "See the charter in force with `kaitiaki show BODY` and change the amendment where the node's message says.";
 }
 
 /// The explanation of `code`, if this CLI knows it.
