@@ -105,7 +105,7 @@ table! {
         "On a request or renewal, give conditions with --condition and approve-with-conditions; otherwise drop them for a plain vote.";
     "not_placing_body" => "The rāhui was already lifted, or another body placed it.",
         "Only the body that placed a rāhui may lift it.";
-    "rahui_already_lifted" => "This rāhui was already lifted.",
+    "rahui_already_lifted" => "This rāhui is over: it was already lifted, or it reached the end its body set.",
         "Nothing more is needed; place a new rāhui if the dataset must be restricted again.";
     "not_author" => "Only the author of the statement referred to may do this.",
         "Sign with the key that made the original statement.";

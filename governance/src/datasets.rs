@@ -293,6 +293,14 @@ impl<S: Store + ?Sized> Engine<'_, S> {
                         format!("This rāhui was already lifted at {}.", done.at.at),
                     );
                 }
+                // One that reached the end its body set is over: nothing
+                // is left to lift, and the record keeps how it ended.
+                if let Some(until) = r.until.filter(|u| *u <= pos.at) {
+                    return reject(
+                        RejectionCode::RahuiAlreadyLifted,
+                        format!("This rāhui already ended at {until}, the end its body set."),
+                    );
+                }
                 r.lifted = Some(Lifted {
                     id: l.id,
                     at: pos,

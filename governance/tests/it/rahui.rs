@@ -77,7 +77,7 @@ fn a_rahui_ends_by_itself_at_its_date_and_an_expired_approval_stays_expired() {
     let aroha = s.c.iwi[0].clone();
     let (b, d) = (s.iwi_board, s.data);
     let until = s.w.now.plus_days(10);
-    s.w.ok(&aroha, IWI, rahui(b, d, Some(until)));
+    let ended = s.w.ok(&aroha, IWI, rahui(b, d, Some(until)));
     assert_eq!(s.w.status(&r), RequestStatus::Suspended);
     assert_eq!(
         s.w.status_at(&r, until),
@@ -86,6 +86,11 @@ fn a_rahui_ends_by_itself_at_its_date_and_an_expired_approval_stays_expired() {
     );
     let other = s.approved_request_later(until);
     assert_eq!(s.w.status(&other), RequestStatus::Approved);
+    // Over at its end, it is not lifted after.
+    let hemi = s.c.iwi[1].clone();
+    let msg =
+        s.w.refused(&hemi, IWI, lift(ended), RejectionCode::RahuiAlreadyLifted);
+    assert!(msg.contains("already ended at"), "{msg}");
     // A long rāhui outlasting the approval: it does not come back.
     let long = s.w.now.plus_days(100);
     s.w.ok(&aroha, IWI, rahui(b, d, Some(long)));
