@@ -216,7 +216,7 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     if let Some(a) = approval {
         renewals_and_motions(view, a, related, out);
     }
-    timeline(id, array(view, "/timeline"), related, out);
+    timeline(id, view, related, out);
 }
 
 /// ", but it changed nothing (…)" for a carried motion the node's view of
@@ -450,7 +450,8 @@ fn unchecked_exclusions(view: &Value, related: &Related, out: &mut String) {
 
 /// One line per statement of a request's story; long texts are cut at a
 /// word, and a last line says where to read them whole.
-fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
+fn timeline(id: &str, view: &Value, related: &Related, out: &mut String) {
+    let items = array(view, "/timeline");
     if items.is_empty() {
         out.push_str("timeline: nothing has happened since it was asked\n");
         return;
@@ -485,6 +486,21 @@ fn timeline(id: &str, items: &[Value], related: &Related, out: &mut String) {
             }
             if let Some(k) = field("kind").and_then(Value::as_str) {
                 parts.push(format!("{} report", words::report_kind(k)));
+            }
+            // Which report or output a review is of.
+            if let Some(o) = field("output").and_then(Value::as_str) {
+                if let Some(o) = found(view, "/record/outputs", o) {
+                    parts.push(format!("“{}”", text(o, "/title")));
+                }
+            }
+            if let Some(r) = field("report").and_then(Value::as_str) {
+                if let Some(r) = found(view, "/record/reports", r) {
+                    parts.push(format!(
+                        "the {} report of {}",
+                        words::report_kind(&text(r, "/kind")),
+                        time(r.get("filed")).unwrap_or_default()
+                    ));
+                }
             }
             // A review's verdict, in the pages' words.
             if let Some(accepted) = field("accepted").and_then(Value::as_bool) {
@@ -956,6 +972,66 @@ pub fn part_of(
                 None => "The board has not decided it yet.".to_owned(),
             });
         }
+        "rahui.place" => {
+            lines.push(format!(
+                "{who} placed a rāhui on the dataset for {}.",
+                board("/body")
+            ));
+            lines.push(rahui_now(view, id));
+        }
+        "rahui.lift" => {
+            let rahui = text(says, "/rahui");
+            lines.push(format!("{who} lifted the rāhui {}.", short(&rahui)));
+            lines.push(rahui_now(view, &rahui));
+        }
+        "report.file" => {
+            lines.push(format!(
+                "{who} filed a {} report.",
+                words::report_kind(&text(says, "/kind"))
+            ));
+            lines.extend(report_now(view, id));
+        }
+        "report.review" => {
+            let report = text(says, "/report");
+            let accepted = says.get("accepted").and_then(Value::as_bool) == Some(true);
+            let which = found(view, "/record/reports", &report)
+                .map(|r| {
+                    format!(
+                        "the {} report filed on {}",
+                        words::report_kind(&text(r, "/kind")),
+                        time(r.get("filed")).unwrap_or_default()
+                    )
+                })
+                .unwrap_or_else(|| format!("the report {}", short(&report)));
+            lines.push(if accepted {
+                format!("{who} accepted {which}, for {}.", board("/body"))
+            } else {
+                format!(
+                    "{who} returned {which} for more detail, for {}.",
+                    board("/body")
+                )
+            });
+            lines.extend(report_now(view, &report));
+        }
+        "output.submit" => {
+            lines.push(format!(
+                "{who} submitted the output “{}”.",
+                text(says, "/title")
+            ));
+            lines.extend(output_now(view, id));
+        }
+        "output.review" => {
+            let output = text(says, "/output");
+            let verdict = match says.get("release").and_then(Value::as_bool) {
+                Some(true) => "released",
+                _ => "withheld",
+            };
+            let which = found(view, "/record/outputs", &output)
+                .map(|o| format!("the output “{}”", text(o, "/title")))
+                .unwrap_or_else(|| format!("the output {}", short(&output)));
+            lines.push(format!("{who} {verdict} {which}, for {}.", board("/body")));
+            lines.extend(output_now(view, &output));
+        }
         _ => {}
     }
     if !lines.is_empty() {
@@ -964,6 +1040,68 @@ pub fn part_of(
             out.push_str(&format!("  {l}\n"));
         }
     }
+}
+
+/// The item with id `id` in the list at `pointer` of `view`.
+fn found<'v>(view: &'v Value, pointer: &str, id: &str) -> Option<&'v Value> {
+    array(view, pointer).iter().find(|x| text(x, "/id") == id)
+}
+
+/// The first eight digits of an id, as the pages show it.
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Where the rāhui `id` of a dataset's `view` stands now.
+fn rahui_now(view: &Value, id: &str) -> String {
+    let Some(r) = found(view, "/record/rahui", id) else {
+        return "The dataset does not list it.".to_owned();
+    };
+    let until = time(r.get("until"));
+    if let Some(lifted) = r.get("lifted").filter(|l| l.is_object()) {
+        return format!(
+            "It was lifted on {}: {}",
+            time(lifted.get("at")).unwrap_or_default(),
+            text(lifted, "/reason")
+        );
+    }
+    let in_force = array(view, "/rahui_in_force")
+        .iter()
+        .any(|x| text(x, "/id") == id);
+    match (in_force, until) {
+        (true, Some(u)) => format!("It is in force until {u}, unless lifted before."),
+        (true, None) => "It is in force until its board lifts it.".to_owned(),
+        (false, Some(u)) => format!("It ended on {u}, the end its board set."),
+        (false, None) => "It is not in force.".to_owned(),
+    }
+}
+
+/// Where the report `id` of a request's `view` stands now.
+fn report_now(view: &Value, id: &str) -> Option<String> {
+    let r = found(view, "/record/reports", id)?;
+    Some(
+        match r.get("status").and_then(Value::as_str) {
+            Some("accepted") => "Every board has accepted the report.",
+            Some("returned") => {
+                "A board returned the report for more detail; it does not count until filed again."
+            }
+            _ => "The report waits for every board's review.",
+        }
+        .to_owned(),
+    )
+}
+
+/// Where the output `id` of a request's `view` stands now.
+fn output_now(view: &Value, id: &str) -> Option<String> {
+    let o = found(view, "/record/outputs", id)?;
+    Some(
+        match o.get("status").and_then(Value::as_str) {
+            Some("released") => "The output is released.",
+            Some("withheld") => "A board has withheld the output.",
+            _ => "The output waits for the boards' review before it is released.",
+        }
+        .to_owned(),
+    )
 }
 
 /// The decision of the item with id `id` in the list at `pointer` of
@@ -1358,12 +1496,13 @@ mod tests {
     fn the_timeline_cuts_at_a_word_and_says_where_the_whole_text_is() {
         let long = "The approval suppresses any count under six and the board reviews outputs before anyone outside the lab sees them.";
         let view = json!({
-            "status": "approved", "record": {"approval": null, "decisions": []},
+            "status": "approved", "record": {"approval": null, "decisions": [],
+                "outputs": [{"id": "e2".repeat(32), "title": "Tables by region", "status": "withheld"}]},
             "timeline": [{"kind": "concern.respond", "author": "aa".repeat(32), "pos": pos("2026-12-06T00:00:00Z"),
                 "body": {"text": long}}, {"kind": "vote", "author": "bb".repeat(32), "pos": pos("2026-12-06T00:00:01Z"),
                 "body": {"choice": "approve_with_conditions", "reason": "Sound."}},
                 {"kind": "output.review", "author": "bb".repeat(32), "pos": pos("2026-12-06T00:00:02Z"),
-                "body": {"release": false, "reason": "Small counts."}}]
+                "body": {"output": "e2".repeat(32), "release": false, "reason": "Small counts."}}]
         });
         let mut related = Related::default();
         related.people.insert("aa".repeat(32), "Hine".into());
@@ -1374,7 +1513,11 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("Approve with conditions — Sound."), "{out}");
-        assert!(out.contains("withheld — Small counts."), "{out}");
+        // A review names what it reviewed.
+        assert!(
+            out.contains("“Tables by region” — withheld — Small counts."),
+            "{out}"
+        );
         assert!(
             out.contains("`kaitiaki show r1 --json` has them whole"),
             "{out}"
@@ -1454,6 +1597,135 @@ mod tests {
         assert!(out.contains("notice period 14 days (was none)"), "{out}");
         assert!(
             out.contains("decides by:     2 approvals (2 members)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn reviews_name_what_they_review_and_say_where_it_stands() {
+        let (request, report, output) = ("a1".repeat(32), "e1".repeat(32), "e2".repeat(32));
+        let view = json!({"record": {"title": "Rangatahi wellbeing",
+            "reports": [{"id": report, "kind": "periodic", "filed": pos("2026-12-01T00:00:00Z"),
+                "reviews": [], "status": "returned"}],
+            "outputs": [{"id": output, "title": "Tables by region", "reviews": [],
+                "submitted": pos("2026-12-02T00:00:00Z"), "status": "released"}]}});
+        let mut related = board_names();
+        related.people.insert("0a".repeat(32), "Hine".into());
+        related.owner = Some(("request".into(), request, view));
+        let says = json!({"report": report, "body": "b1".repeat(32), "accepted": false, "reason": "More."});
+        let mut out = String::new();
+        part_of(
+            &"c1".repeat(32),
+            "report.review",
+            &"0a".repeat(32),
+            &says,
+            &related,
+            &mut out,
+        );
+        assert!(
+            out.contains(
+                "  Hine returned the regular report filed on 2026-12-01T00:00:00Z for more \
+                 detail, for Te Poari.\n  A board returned the report"
+            ),
+            "{out}"
+        );
+        let says =
+            json!({"output": output, "body": "b1".repeat(32), "release": true, "reason": "Fine."});
+        let mut out = String::new();
+        part_of(
+            &"c2".repeat(32),
+            "output.review",
+            &"0a".repeat(32),
+            &says,
+            &related,
+            &mut out,
+        );
+        assert!(
+            out.contains(
+                "  Hine released the output “Tables by region”, for Te Poari.\n  The output is released.\n"
+            ),
+            "{out}"
+        );
+        let mut out = String::new();
+        let says = json!({"request": "a1".repeat(32), "title": "Tables by region"});
+        part_of(
+            &output,
+            "output.submit",
+            &"0a".repeat(32),
+            &says,
+            &related,
+            &mut out,
+        );
+        assert!(out.ends_with("  The output is released.\n"), "{out}");
+    }
+
+    #[test]
+    fn a_rahui_says_whether_it_holds_was_lifted_or_ended() {
+        let (dataset, held, lifted, ended) = (
+            "d1".repeat(32),
+            "f1".repeat(32),
+            "f2".repeat(32),
+            "f3".repeat(32),
+        );
+        let rahui = |id: &str, until: Value, lifted: Value| {
+            json!({"id": id, "body": "b1".repeat(32), "placed": pos("2026-12-01T00:00:00Z"),
+                "until": until, "reason": "Tangihanga.", "lifted": lifted})
+        };
+        let view = json!({
+            "record": {"name": "Whānau Services", "rahui": [
+                rahui(&held, json!("2027-01-01T00:00:00Z"), Value::Null),
+                rahui(&lifted, Value::Null, json!({"id": "c9".repeat(32),
+                    "at": pos("2026-12-03T00:00:00Z"), "reason": "The hui is over."})),
+                rahui(&ended, json!("2026-12-02T00:00:00Z"), Value::Null)]},
+            "rahui_in_force": [rahui(&held, json!("2027-01-01T00:00:00Z"), Value::Null)]});
+        let mut related = board_names();
+        related.people.insert("0a".repeat(32), "Hine".into());
+        related.owner = Some(("dataset".into(), dataset, view));
+        let says =
+            json!({"body": "b1".repeat(32), "dataset": "d1".repeat(32), "reason": "Tangihanga."});
+        let said = |id: &str| {
+            let mut out = String::new();
+            part_of(
+                id,
+                "rahui.place",
+                &"0a".repeat(32),
+                &says,
+                &related,
+                &mut out,
+            );
+            out
+        };
+        let out = said(&held);
+        assert!(
+            out.contains("part of the dataset Whānau Services\n")
+                && out.contains("  Hine placed a rāhui on the dataset for Te Poari.\n")
+                && out.ends_with(
+                    "  It is in force until 2027-01-01T00:00:00Z, unless lifted before.\n"
+                ),
+            "{out}"
+        );
+        assert!(
+            said(&lifted).ends_with("  It was lifted on 2026-12-03T00:00:00Z: The hui is over.\n"),
+            "{}",
+            said(&lifted)
+        );
+        assert!(
+            said(&ended).ends_with("  It ended on 2026-12-02T00:00:00Z, the end its board set.\n"),
+            "{}",
+            said(&ended)
+        );
+        let mut out = String::new();
+        let lift = json!({"rahui": lifted, "reason": "The hui is over."});
+        part_of(
+            &"c9".repeat(32),
+            "rahui.lift",
+            &"0a".repeat(32),
+            &lift,
+            &related,
+            &mut out,
+        );
+        assert!(
+            out.contains("  Hine lifted the rāhui f2f2f2f2.\n  It was lifted on"),
             "{out}"
         );
     }
