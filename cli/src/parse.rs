@@ -5,7 +5,7 @@
 //! (`threshold:3`, `report-every:6`, `KEY:chair`), and each parser's error
 //! lists the accepted forms, because that is what the person needs next.
 
-use kaitiaki_protocol::statement::{Condition, DecisionRule, Label};
+use kaitiaki_protocol::statement::{limits, Condition, DecisionRule, Label};
 use kaitiaki_protocol::{ContentHash, StatementId, Timestamp};
 
 /// `threshold:K`, `majority:QUORUM` or `consensus:QUORUM`.
@@ -71,6 +71,13 @@ pub fn condition(text: &str) -> Result<Condition, String> {
         None => (text.trim(), None),
     };
     let number = |a: Option<&str>| a.and_then(|a| a.parse::<u32>().ok()).ok_or_else(bad);
+    let within = |n: u32, max: u32, unit: &str| {
+        if (1..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("{text:?}: the number of {unit} must be 1 to {max}"))
+        }
+    };
     let words = |a: Option<&str>| {
         a.filter(|a| !a.is_empty())
             .map(str::to_owned)
@@ -78,17 +85,41 @@ pub fn condition(text: &str) -> Result<Condition, String> {
     };
     Ok(match name.replace('_', "-").as_str() {
         "report-every" => Condition::ReportEvery {
-            months: number(arg)?,
+            months: within(number(arg)?, limits::MAX_REPORT_MONTHS, "months")?,
         },
         "final-report" => Condition::FinalReport,
         "outputs-reviewed" => Condition::OutputsReviewed,
         "findings-returned" => Condition::FindingsReturned,
         "no-linkage" => Condition::NoLinkage { with: words(arg)? },
         "acknowledge" => Condition::Acknowledge { who: words(arg)? },
-        "expires-after-days" => Condition::ExpiresAfterDays { days: number(arg)? },
+        "expires-after-days" => Condition::ExpiresAfterDays {
+            days: within(number(arg)?, limits::MAX_DAYS, "days")?,
+        },
         "other" => Condition::Other { text: words(arg)? },
         _ => return Err(bad()),
     })
+}
+
+/// A number of days (of access, or more of it): 1 to the protocol's most.
+pub fn days(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=limits::MAX_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number of days from 1 to {}",
+            limits::MAX_DAYS
+        )),
+    }
+}
+
+/// A notice period in days: 0 (none) to the protocol's most.
+pub fn notice_days(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n <= limits::MAX_DAYS => Ok(n),
+        _ => Err(format!(
+            "must be a whole number of days from 0 (no notice period) to {}",
+            limits::MAX_DAYS
+        )),
+    }
 }
 
 /// How a condition reads in a sentence.
@@ -223,6 +254,32 @@ pub fn now() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_out_of_the_protocol_s_range_are_refused_by_the_argument_parser() {
+        assert_eq!(days("30"), Ok(30));
+        assert_eq!(days("36500"), Ok(36_500));
+        for bad in ["0", "36501", "-1", "ten"] {
+            assert!(days(bad).unwrap_err().contains("1 to 36500"), "{bad}");
+        }
+        assert_eq!(notice_days("0"), Ok(0));
+        assert!(notice_days("36501").is_err());
+        assert_eq!(
+            condition("report-every:120"),
+            Ok(Condition::ReportEvery { months: 120 })
+        );
+        for bad in ["report-every:0", "report-every:121"] {
+            assert!(
+                condition(bad)
+                    .unwrap_err()
+                    .contains("months must be 1 to 120"),
+                "{bad}"
+            );
+        }
+        assert!(condition("expires-after-days:0")
+            .unwrap_err()
+            .contains("days must be 1 to 36500"));
+    }
 
     #[test]
     fn rules_parse() {

@@ -63,7 +63,7 @@ pub struct BodyCreate {
     #[arg(long, value_name = "RULE", value_parser = parse::rule)]
     pub rule: DecisionRule,
     /// Days a request stays open for community comment before votes decide it.
-    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    #[arg(long, default_value_t = 0, value_name = "DAYS", value_parser = parse::notice_days)]
     pub notice_days: u32,
     /// The log where the body's decisions must be sequenced (default: the
     /// origin of the node given with --node).
@@ -89,7 +89,7 @@ pub struct BodyAmendArgs {
     /// A new notice period: days a request stays open for community
     /// comment before votes decide it (0 for none). Requests submitted
     /// before it takes effect keep the notice they were given.
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", value_parser = parse::notice_days)]
     pub notice_days: Option<u32>,
     /// A new description.
     #[arg(long)]

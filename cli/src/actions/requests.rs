@@ -54,7 +54,7 @@ pub struct RenewArgs {
     #[arg(value_parser = parse::id)]
     pub request: StatementId,
     /// How many more days.
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", value_parser = parse::days)]
     pub extra_days: u32,
     /// Why.
     #[arg(long)]
@@ -106,7 +106,7 @@ pub struct RequestArgs {
     #[arg(long = "use", value_name = "CODE")]
     pub uses: Vec<String>,
     /// How many days of access are asked for.
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", value_parser = parse::days)]
     pub duration_days: u32,
     /// Safe data: other data this would be linked with ("none" if none).
     #[arg(long, default_value = "none")]

@@ -17,6 +17,9 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_ITEMS: usize = 100;
 /// The longest duration, notice period or extension, in days (about 100 years).
 pub const MAX_DAYS: u32 = 36_500;
+/// The longest interval between use reports a condition may ask for, in
+/// months.
+pub const MAX_REPORT_MONTHS: u32 = 120;
 /// The most characters in a network name or log origin.
 pub const MAX_NETWORK: usize = 64;
 
@@ -298,10 +301,12 @@ pub(super) fn check_typed(body: &Body) -> Result<(), LimitError> {
             text("body.reason", &b.reason)?;
             for (i, c) in b.conditions.iter().enumerate() {
                 match c {
-                    super::Condition::ReportEvery { months } if *months == 0 || *months > 120 => {
+                    super::Condition::ReportEvery { months }
+                        if *months == 0 || *months > MAX_REPORT_MONTHS =>
+                    {
                         return Err(err(
                             format!("body.conditions[{i}].months"),
-                            "must be 1 to 120",
+                            format!("must be 1 to {MAX_REPORT_MONTHS}"),
                         ))
                     }
                     super::Condition::ExpiresAfterDays { days: d } => {
