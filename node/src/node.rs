@@ -145,6 +145,9 @@ impl Node {
         // is said to be in use, whatever else is wrong with it.
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
         let recorded = storage.signed_by()?.is_some();
+        // Records in the segments, indexed or not (a restore brings them
+        // without the database that names their key).
+        let holds_records = storage.holds_records()?;
         // A log with no index of it may be a restored copy shorter than
         // what peers hold, and a key found in a directory whose database
         // never recorded it came with no log at all (a restore from the key
@@ -153,7 +156,7 @@ impl Node {
         // (`replication::own_log`). That is kept on disk before anything of
         // this start is, so a crash or an error here cannot lose it.
         let own_log = crate::replication::own_log::OwnLogCheck::open(&config.data_dir)?;
-        let unindexed = storage.indexed_size()? == 0 && storage.holds_records()?;
+        let unindexed = storage.indexed_size()? == 0 && holds_records;
         let mut begun_for_records = false;
         if unindexed {
             begun_for_records = own_log.begin(
@@ -167,7 +170,13 @@ impl Node {
                     .to_owned(),
             )?;
         }
-        let identity = Identity::load_or_create_for(&config.data_dir, &config.origin, recorded)?;
+        // A key is made only for a directory with no log: records with no
+        // key beside them were signed with one that must be restored.
+        let identity = Identity::load_or_create_for(
+            &config.data_dir,
+            &config.origin,
+            recorded || holds_records,
+        )?;
         storage.check_identity(&config.origin, identity.public_key().as_bytes())?;
         if let Some(found) = storage.settle_state_version()? {
             tracing::warn!(

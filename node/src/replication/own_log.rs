@@ -354,6 +354,11 @@ pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Option<Seen> 
     let Ok(verified) =
         VerifiedCheckpoint::open(bytes, &shared.config.origin, &[shared.identity.verifier()])
     else {
+        // Nothing it can prove; but a copy of a log of this name under
+        // another key is what a node that lost its key and started afresh
+        // sees, and its operator should hear of it.
+        tracing::warn!(peer = %url, origin = %shared.config.origin,
+            "the peer holds a copy of a log of this node's name that this node's key did not              sign; if this node once kept that log, stop it and restore its node.key from a              backup (README: \"Backing up and restoring a node\")");
         return Some(Seen::Nothing);
     };
     let theirs = verified.checkpoint();

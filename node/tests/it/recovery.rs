@@ -777,6 +777,27 @@ async fn a_lost_node_key_is_not_replaced() {
     assert!(err.to_string().contains("restore node.key"), "{err}");
     assert!(!key.exists(), "no new key was written");
 
+    // Nor when the log alone is restored, with no database to name its
+    // key: its records were signed with a key that must come back.
+    let restored = tempdir();
+    let log = restored.path().join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    for entry in std::fs::read_dir(dir.path().join("log")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, log.join(path.file_name().unwrap())).unwrap();
+    }
+    let cfg = config(restored.path());
+    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("restore node.key"), "{err}");
+    assert!(
+        !restored.path().join("node.key").exists(),
+        "no new key was written"
+    );
+
     std::fs::write(&key, saved).unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let node = TestNode::start(dir.path()).await;
