@@ -102,6 +102,34 @@ impl Shared {
     }
 }
 
+/// Refuses a node configured with another network than its log's. Every
+/// statement in a node's log was signed for its network, and its peers
+/// refuse statements of any other: a node started with a mistyped network
+/// would take statements that get it quarantined by every peer, for good.
+/// Read from the first record, so a restore with no database is checked
+/// too.
+fn check_network(storage: &Storage, network: &str, size: u64) -> Result<(), StorageError> {
+    if size == 0 {
+        return Ok(());
+    }
+    let Some(leaf) = storage.leaf(0)? else {
+        return Ok(());
+    };
+    let verified = leaf
+        .into_envelope()
+        .open()
+        .map_err(|e| StorageError::Corrupt(format!("leaf 0: {e}")))?;
+    let found = &verified.statement().network;
+    if found != network {
+        return Err(StorageError::Mismatch(format!(
+            "this data directory holds a log of the network {found:?}, but the node is \
+             configured with network {network:?}; set network = {found:?} in its \
+             configuration (or KAITIAKI_NETWORK), or use a new data directory"
+        )));
+    }
+    Ok(())
+}
+
 /// A running node: storage recovered, sequencer started, ready to serve.
 ///
 /// Opening is blocking (it may re-index a tail after a crash); from async
@@ -238,6 +266,7 @@ impl Node {
             .into());
         }
         let size = compact.size();
+        check_network(&shared.storage, &shared.config.network, size)?;
         let root = compact.root();
         let note = match shared.storage.checkpoint_at(size)? {
             Some(n) => n,

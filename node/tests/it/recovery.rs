@@ -755,6 +755,33 @@ async fn mirrors_are_folded_again_when_the_state_version_changes() {
     node.stop().await;
 }
 
+/// A node started with another network than its log's (a mistyped
+/// setting) refuses to start, rather than take statements its peers refuse.
+#[tokio::test]
+async fn a_node_configured_with_another_network_refuses_to_start() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 2).await;
+    node.stop().await;
+    let mut cfg = config(dir.path());
+    let network = cfg.network.clone();
+    cfg.network = format!("{network}-typo");
+    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("holds a log of the network {network:?}"))
+            && err.contains(&format!("set network = {network:?}")),
+        "{err}"
+    );
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.get("/v1/checkpoint").await.1["size"], 2);
+    node.stop().await;
+}
+
 /// A node key lost from a data directory that holds a log is not replaced
 /// by a new one: the node refuses to start, and the directory is left as
 /// it was, so the operator can restore the key.
