@@ -261,6 +261,10 @@ pub struct WitnessPeer {
 /// The largest `limits.max_batch_leaves` a node accepts.
 pub const MAX_BATCH_LEAVES: usize = 1 << 20;
 
+/// The smallest size at which a segment file is closed and the next begun
+/// (`storage.segment_bytes`).
+pub const MIN_SEGMENT_BYTES: u64 = 4096;
+
 /// Request and resource limits. They protect the node from any one client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -379,6 +383,16 @@ impl Config {
                 let stated = toml::from_str::<toml::Table>(&text)
                     .map(|t| t.contains_key("data_dir"))
                     .unwrap_or(false);
+                // Left empty, it would be the file's own directory.
+                if stated && config.data_dir.as_os_str().is_empty() {
+                    return Err(ConfigError::Invalid {
+                        field: "data_dir",
+                        problem: format!(
+                            "must name a directory (it is empty in {})",
+                            path.display()
+                        ),
+                    });
+                }
                 if stated {
                     let cwd = std::env::current_dir().unwrap_or_default();
                     config.data_dir = data_dir_of(path, &config.data_dir, &cwd)?;
@@ -494,6 +508,17 @@ impl Config {
         if self.storage.cache_bytes < 1 << 20 {
             return Err(invalid("storage.cache_bytes", "must be at least 1 MiB"));
         }
+        if self.storage.segment_bytes < MIN_SEGMENT_BYTES {
+            return Err(invalid(
+                "storage.segment_bytes",
+                &format!("must be at least {MIN_SEGMENT_BYTES}"),
+            ));
+        }
+        // An empty path would scatter the node's files into the working
+        // directory.
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must name a directory (it is empty)"));
+        }
         // Peers witness each other unless told not to, so they count
         // towards `witness.require` as the node will run.
         crate::witness::check_config(&crate::node::with_peers_as_witnesses(self))?;
@@ -548,6 +573,31 @@ fn data_dir_of(path: &Path, stated: &Path, cwd: &Path) -> Result<PathBuf, Config
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_data_dir_or_a_tiny_segment_size_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("node.toml");
+        std::fs::write(&file, "data_dir = \"\"\n").expect("written");
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(
+            err.contains("data_dir") && err.contains("it is empty"),
+            "{err}"
+        );
+        let c = Config {
+            data_dir: PathBuf::new(),
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("data_dir") && err.contains("it is empty"),
+            "{err}"
+        );
+        let mut c = Config::default();
+        c.storage.segment_bytes = 10;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("storage.segment_bytes"), "{err}");
+    }
 
     #[test]
     fn a_relative_data_dir_in_a_file_is_the_files_neighbour() {

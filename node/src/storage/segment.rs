@@ -208,7 +208,7 @@ impl SegmentWriter {
             segment,
             offset,
             next_leaf,
-            roll_bytes: roll_bytes.max(4096),
+            roll_bytes: roll_bytes.max(crate::config::MIN_SEGMENT_BYTES),
             buf: Vec::new(),
         })
     }
