@@ -1001,9 +1001,9 @@ async fn a_request_timeline_tells_when_a_rahui_held_it_up_and_was_lifted() {
     node.stop().await;
 }
 
-/// A rāhui whose end its board set, lifted only after that end, ended at
-/// that end: the board's page and the rāhui's own record say so, with its
-/// date, and neither says it was lifted (governance's `RahuiRecord::ended_by`).
+/// A rāhui whose end its board set ended at that end: a lift after it is
+/// refused, and the board's page and the rāhui's own record say it ended,
+/// with its date, and neither says it was lifted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rahui_lifted_after_its_set_end_ended_at_that_end_on_every_page() {
     use kaitiaki_node::pages::layout::date_text;
@@ -1028,15 +1028,26 @@ async fn a_rahui_lifted_after_its_set_end_ended_at_that_end_on_every_page() {
     )
     .await;
     clock.reset();
-    seed::say(
-        &node,
+    let lift = sign_for(
+        NETWORK,
         &key(2),
         Body::RahuiLift(RahuiLift {
             rahui,
             reason: "Lifted once someone noticed.".into(),
         }),
-    )
-    .await;
+    );
+    let (status, refused) = node.post(&lift).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("rahui_already_lifted")),
+        "{refused}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already ended at")),
+        "{refused}"
+    );
     let ended = date_text(until);
     assert_ne!(
         ended,
