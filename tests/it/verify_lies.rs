@@ -278,6 +278,25 @@ fn a_proof_into_another_signed_tree_of_the_same_size_is_refused() {
     }
 }
 
+/// A node killed just after it acknowledged writes has them synced in its
+/// segments and signed, though its database may not have written the
+/// checkpoint yet: an audit of its directory finds them covered, and the
+/// log whole, not records beyond the last checkpoint.
+#[test]
+fn a_directory_audited_after_a_crash_covers_every_acknowledged_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 3);
+    node.kill();
+    let cli = Cli::new(dir.path(), "http://127.0.0.1:9");
+    let audit = cli.json(&["log", "verify", "--no-remember", data.to_str().unwrap()]);
+    assert_eq!(
+        (&audit["result"], &audit["size"], &audit["leaves_checked"]),
+        (&Value::from("ok"), &Value::from(3), &Value::from(3)),
+        "{audit}"
+    );
+}
+
 #[test]
 fn records_beyond_the_checkpoint_in_a_data_directory_are_a_fault() {
     let dir = tempfile::tempdir().unwrap();

@@ -579,14 +579,22 @@ impl Fold {
     /// sides are read in statement-id order and merged, so the database is
     /// read once, in order, rather than looked up leaf by leaf. Fails on the
     /// lowest leaf that does not match.
+    ///
+    /// Only the leaves the database says it indexed are compared: after the
+    /// node's process was killed, the database may lag its synced
+    /// segments, and the node indexes the rest at its next start.
     pub fn check_own_index(&self, storage: &Storage, folded: u64) -> Result<(), Fault> {
+        let indexed = storage
+            .indexed_size()
+            .map_err(|e| Fault::general(format!("cannot read {ID_INDEX}: {e}")))?;
+        let bound = folded.min(indexed);
         let placed = self
             .gov
             .entries(Table::Placements)
             .filter_map(|(k, _)| placement(k))
-            .filter(|(_, _, log)| *log == self.own.as_bytes())
+            .filter(|(_, index, log)| *log == self.own.as_bytes() && *index < bound)
             .map(|(id, index, _)| (id, index));
-        index_fault(placed, storage.own_index(), folded)
+        index_fault(placed, storage.own_index(), bound)
     }
 }
 

@@ -529,8 +529,21 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         .map_err(fault_in(KEY))?;
     let text = String::from_utf8(note)
         .map_err(|_| stored(anyhow!("the stored checkpoint is not UTF-8")))?;
-    let v = trust::open_checkpoint(&text, &origin, &key).map_err(&stored)?;
+    let mut v = trust::open_checkpoint(&text, &origin, &key).map_err(&stored)?;
+    let mut text = text;
     newest_stored(dir, &origin, &key, v.checkpoint().size())?;
+    // The checkpoint the node kept beside its database covers more when
+    // its process was killed before the database was written: its last
+    // batches are synced in the segments, and it signed them.
+    let kept = dir
+        .storage
+        .kept_checkpoint()
+        .and_then(|n| String::from_utf8(n).ok())
+        .and_then(|n| Some((trust::open_checkpoint(&n, &origin, &key).ok()?, n)));
+    if let Some((later, note)) = kept.filter(|(k, _)| k.checkpoint().size() > v.checkpoint().size())
+    {
+        (v, text) = (later, note);
+    }
     Ok(Anchored {
         size: v.checkpoint().size(),
         root: *v.checkpoint().root(),
@@ -1141,7 +1154,8 @@ fn compare_stored_state(
     if indexed != size {
         return Ok(Some(format!(
             "the database indexes {indexed} leaves of the log, not the {size} its latest checkpoint \
-             covers (the node stopped mid-commit?), so the stored governance state was not compared"
+             covers (the node stopped before its database was written; it catches up at its next \
+             start), so the stored governance state was not compared"
         )));
     }
     let version = d

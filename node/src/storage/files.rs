@@ -62,6 +62,16 @@ pub fn level_file_name(level: u8) -> String {
 /// The file name of the location index.
 pub const LOCATIONS_FILE: &str = "locations";
 
+/// The latest signed checkpoint (`tree/checkpoint`): a 4-byte big-endian
+/// length, then the note. Written after each commit, without a sync, so
+/// that it survives the node's process being killed (the operating system
+/// keeps it) though not a power cut: sled, where the checkpoints are kept
+/// for good, writes what it holds to its files only about once a second,
+/// and an audit of the directory after a crash would otherwise find the
+/// last batches' records, synced in the segments and acknowledged, beyond
+/// the last checkpoint sled kept. Whoever reads it checks its signature.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+
 fn encode_location(loc: Location, out: &mut Vec<u8>) -> Result<(), StorageError> {
     if loc.offset >= 1 << 40 || loc.len >= 1 << 24 {
         return Err(StorageError::Corrupt(format!(
@@ -102,6 +112,8 @@ pub struct DerivedFiles {
     len: AtomicU64,
     // The number of leaves covered when the files were last synced.
     synced: AtomicU64,
+    // `CHECKPOINT_FILE`.
+    checkpoint: File,
 }
 
 impl DerivedFiles {
@@ -123,7 +135,15 @@ impl DerivedFiles {
             .map_err(|e| StorageError::io(&path, e))?
             .len()
             / LOCATION_LEN;
+        let checkpoint_path = dir.join(CHECKPOINT_FILE);
+        let checkpoint = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&checkpoint_path)
+            .map_err(|e| StorageError::io(&checkpoint_path, e))?;
         let files = DerivedFiles {
+            checkpoint,
             dir,
             locations,
             levels: Mutex::new(vec![None; LEVELS]),
@@ -133,6 +153,27 @@ impl DerivedFiles {
         };
         files.load_cache()?;
         Ok(files)
+    }
+
+    /// Keeps `note` as the latest checkpoint in [`CHECKPOINT_FILE`], in one
+    /// write and without a sync.
+    pub fn keep_checkpoint(&self, note: &[u8]) -> Result<(), StorageError> {
+        let len = u32::try_from(note.len())
+            .map_err(|_| StorageError::Corrupt("a checkpoint note over 4 GiB".into()))?;
+        let mut buf = Vec::with_capacity(4 + note.len());
+        buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(note);
+        self.checkpoint
+            .write_all_at(&buf, 0)
+            .map_err(|e| StorageError::io(&self.dir.join(CHECKPOINT_FILE), e))
+    }
+
+    /// The note kept in [`CHECKPOINT_FILE`] under `data_dir`, unchecked;
+    /// `None` if there is none, or none whole.
+    pub fn kept_checkpoint(data_dir: &Path) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(data_dir.join("tree").join(CHECKPOINT_FILE)).ok()?;
+        let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+        bytes.get(4..4 + len).map(<[u8]>::to_vec)
     }
 
     /// The directory holding the files.

@@ -11,6 +11,7 @@
 //!   log/*.seg         the leaves, written with fdatasync: the source of truth
 //!   tree/locations    leaf i → segment, offset, length: 16 bytes at 16·i
 //!   tree/level-NN     hash of subtree (NN, i) at 32·i, one file per level
+//!   tree/checkpoint   the latest signed checkpoint, unsynced (`files`)
 //!   db/               sled: statement id → leaf index, checkpoints (one per
 //!                     batch), attachment commitments, meta, governance tables
 //!                     (all in its `log` tree), and the state version (in its
@@ -724,7 +725,15 @@ impl Storage {
             key_in(space::CHECKPOINTS, &size.to_be_bytes()),
             batch.checkpoint.as_slice(),
         );
-        redo::commit(&self.log, &b, &self.gate)
+        redo::commit(&self.log, &b, &self.gate)?;
+        self.files.keep_checkpoint(&batch.checkpoint)
+    }
+
+    /// The latest checkpoint the node kept beside sled, unchecked (see
+    /// [`files::CHECKPOINT_FILE`]): after the node's process was killed, it
+    /// may cover more than [`Storage::latest_checkpoint`].
+    pub fn kept_checkpoint(&self) -> Option<Vec<u8>> {
+        files::DerivedFiles::kept_checkpoint(&self.data_dir)
     }
 
     /// Runs the read `f` against sled as it stood between two commits (of
