@@ -158,8 +158,8 @@ impl ApiError {
     /// what is unknown or of the wrong kind.
     pub fn rejected(r: &Rejection) -> ApiError {
         let status = match r.code.as_str() {
-            "not_a_member" | "not_requester" | "not_governing_body" | "not_placing_body"
-            | "key_revoked" | "key_rotated" => StatusCode::FORBIDDEN,
+            "not_a_member" | "not_requester" | "not_author" | "not_governing_body"
+            | "not_placing_body" | "key_revoked" | "key_rotated" => StatusCode::FORBIDDEN,
             "wrong_home_log" => StatusCode::MISDIRECTED_REQUEST,
             "unknown_reference"
             | "wrong_reference"

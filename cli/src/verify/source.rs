@@ -189,6 +189,17 @@ pub struct DataDir {
 impl DataDir {
     /// Opens `path`, which must be a node's data directory.
     pub fn open(path: &Path) -> Result<DataDir> {
+        if path.join("log").is_dir() && !path.join("db").is_dir() {
+            // A backup of the log alone, as README describes for a running
+            // node: no signed checkpoint is kept with it.
+            bail!(
+                "{} holds a log (log/) but no database (db/), where a node keeps its signed \
+                 checkpoints, so there is nothing here to audit the records against: audit \
+                 the node's URL, or restore this copy (README: \"Backing up and restoring a \
+                 node\") and audit the node",
+                path.display()
+            );
+        }
         if !path.join("log").is_dir() || !path.join("db").is_dir() {
             // "127.0.0.1:7878" or "node.example.org" meant as an address.
             let looks_like_address = !path.exists()
@@ -516,6 +527,21 @@ mod tests {
     use kaitiaki_node::storage::recovery::{mark_unsynced, UNSYNCED_MARK};
     use kaitiaki_node::storage::segment::encode_record;
     use kaitiaki_node::storage::{Location, SegmentWriter};
+
+    #[test]
+    fn a_backup_of_the_log_alone_is_said_to_hold_no_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("log")).unwrap();
+        let err = DataDir::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("holds a log (log/) but no database (db/)")
+                && err.contains("audit the node's URL"),
+            "{err}"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = DataDir::open(empty.path()).err().unwrap().to_string();
+        assert!(err.contains("is not a node's data directory"), "{err}");
+    }
 
     /// A segment starting at leaf `first` holding `leaves` records.
     fn segment(dir: &Path, first: u64, leaves: u8) {

@@ -194,6 +194,21 @@ async fn nobody_takes_over_keeps_reading_or_revives_an_attachment() {
         }),
     );
     refused(&node, takeover, 409, "attachment_already_committed").await;
+    // Nor may she attach a file to a statement of someone else's: a
+    // matter of who may, so 403.
+    let other = b"Not hers to attach.".to_vec();
+    let foreign = env(
+        &mallory,
+        Body::AttachmentCommit(AttachmentCommit {
+            subject: req,
+            readers: hers,
+            content_hash: ContentHash::of(&other),
+            size: other.len() as u64,
+            media_type: "text/plain".into(),
+            description: "Attached to another's request".into(),
+        }),
+    );
+    refused(&node, foreign, 403, "not_author").await;
     let read = |k: &ed25519_dalek::SigningKey| {
         node.http
             .get(node.at(&path))
