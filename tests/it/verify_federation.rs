@@ -79,8 +79,34 @@ fn the_audit_folds_every_log_a_node_holds() {
     assert!(told.contains("nothing was remembered"), "{told}");
     assert!(!told.contains("now remembered"), "{told}");
 
-    // With the peers' keys, every checkpoint is verified.
+    // A peer added at run time is kept in peers.toml beside the key: the
+    // audit of the directory takes its key from there.
     let keys = peer_keys(&data, &agency);
+    let with_file = dir.path().join("with-peers-file");
+    copy_dir(&agency, &with_file);
+    let (origin, key) = keys[1].split_once('=').unwrap();
+    std::fs::write(
+        with_file.join("peers.toml"),
+        format!("[[following]]\nurl = \"http://127.0.0.1:9\"\nkey = \"{key}\"\n"),
+    )
+    .unwrap();
+    let audit = cli.json(&[
+        "log",
+        "verify",
+        "--no-remember",
+        with_file.to_str().unwrap(),
+    ]);
+    assert_eq!(audit["result"], "ok", "{audit}");
+    for m in mirrors(&audit) {
+        let expected = if m["origin"] == origin {
+            "node"
+        } else {
+            "unknown"
+        };
+        assert_eq!(m["key_source"], expected, "{m}");
+    }
+
+    // With the peers' keys, every checkpoint is verified.
     let audit = cli.json(&args(&["log", "verify", "--no-remember"], &keys, target));
     assert_eq!(audit["result"], "ok", "{audit}");
     for m in mirrors(&audit) {

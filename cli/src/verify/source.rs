@@ -294,22 +294,11 @@ impl DataDir {
         })
     }
 
-    /// The log keys of the peers the node was told to follow at run time,
-    /// by origin (peers from its configuration file are not in the directory).
+    /// The log keys of the peers the node was told to follow at run time
+    /// (and those removed since), by origin; peers from its configuration
+    /// file are not in the directory.
     pub fn stored_peer_keys(&self) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        let Ok(entries) = self.storage.scan_in(kaitiaki_node::storage::space::PEERS) else {
-            return out;
-        };
-        for (origin, v) in entries {
-            let key = serde_json::from_slice::<serde_json::Value>(&v)
-                .ok()
-                .and_then(|j| j.get("key").and_then(|k| k.as_str()).map(str::to_owned));
-            if let (Ok(origin), Some(key)) = (String::from_utf8(origin), key) {
-                out.insert(origin, key);
-            }
-        }
-        out
+        kaitiaki_node::replication::peer_file::stored_keys(&self.storage)
     }
 }
 

@@ -283,15 +283,26 @@ impl Replication {
         let named = configs.len();
         configs.extend(run_time.following);
         let r = Replication::default();
+        // A run-time peer that cannot be followed stops the start: skipped,
+        // a restored node would not wait for it before taking statements.
+        let unusable = |problem: String| {
+            StorageError::Corrupt(format!(
+                "{} names a peer this node cannot follow ({problem}); with the node stopped, \
+                 correct or remove that entry",
+                peer_file::path_in(storage.data_dir()).display()
+            ))
+        };
         for (i, c) in configs.into_iter().enumerate() {
             match Peer::from_config(&c, &config.origin) {
                 Ok(peer) => {
-                    let (followed, new) = r.insert(peer, storage)?;
+                    let (followed, new) = r.insert(peer, storage, false)?;
                     if new && i < named {
                         followed.update(|s| s.configured = true);
                     }
                 }
-                Err(e) => tracing::warn!(problem = %e, "skipping a stored peer"),
+                // The configuration's own were checked when it was read.
+                Err(e) if i < named => tracing::warn!(problem = %e, "skipping a configured peer"),
+                Err(e) => return Err(unusable(e)),
             }
         }
         // Peers removed by the operator stay listed, unfollowed, unless
@@ -299,7 +310,7 @@ impl Replication {
         for c in &run_time.removed {
             match Peer::from_config(c, &config.origin) {
                 Ok(peer) => {
-                    let (followed, new) = r.insert(peer, storage)?;
+                    let (followed, new) = r.insert(peer, storage, false)?;
                     if new {
                         followed.update(|s| {
                             s.state = PeerState::Removed;
@@ -307,7 +318,7 @@ impl Replication {
                         });
                     }
                 }
-                Err(e) => tracing::warn!(problem = %e, "skipping a removed peer's record"),
+                Err(e) => return Err(unusable(e)),
             }
         }
         r.metrics.evidence.store(
@@ -317,16 +328,19 @@ impl Replication {
         Ok(r)
     }
 
-    /// Adds a peer (if its origin is new) and returns it. What it reads
-    /// from disk (its quarantine, how much of its log is copied) is read
-    /// before the peer list is locked for writing: the sequencer, `/healthz`
-    /// and the write handlers read that list during a restore wait.
+    /// Adds a peer (if its origin is new, or in place of a removed one:
+    /// `replace`) and returns it. What it reads from disk (its quarantine,
+    /// how much of its log is copied) is read before the peer list is
+    /// locked for writing: the sequencer, `/healthz` and the write handlers
+    /// read that list during a restore wait; and a peer replaced is listed
+    /// throughout, as the old entry and then the new.
     fn insert(
         &self,
         peer: Peer,
         storage: &crate::storage::Storage,
+        replace: bool,
     ) -> Result<(Arc<Followed>, bool), StorageError> {
-        if let Some(existing) = self.peer(&peer.origin) {
+        if let Some(existing) = self.peer(&peer.origin).filter(|_| !replace) {
             return Ok((existing, false));
         }
         let followed = Arc::new(Followed::new(peer));
@@ -343,7 +357,7 @@ impl Replication {
             s.quarantine = quarantine;
         });
         let mut map = self.peers.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = map.get(&followed.peer.origin) {
+        if let Some(existing) = map.get(&followed.peer.origin).filter(|_| !replace) {
             return Ok((Arc::clone(existing), false));
         }
         map.insert(followed.peer.origin.clone(), Arc::clone(&followed));
@@ -373,14 +387,6 @@ impl Replication {
             .values()
             .cloned()
             .collect()
-    }
-
-    /// Forgets the peer of `origin`.
-    fn remove(&self, origin: &str) -> Option<Arc<Followed>> {
-        self.peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(origin)
     }
 
     /// The followed peer of `origin`.
@@ -515,10 +521,7 @@ pub(crate) fn add_peer(
     let mut run_time = peer_file::RunTimePeers::load(&shared.storage)?;
     run_time.follow(&peer.origin, config);
     run_time.save(shared.storage.data_dir())?;
-    if again {
-        shared.replication.remove(&peer.origin);
-    }
-    let (followed, new) = shared.replication.insert(peer, &shared.storage)?;
+    let (followed, new) = shared.replication.insert(peer, &shared.storage, again)?;
     if new {
         // A node still waiting to hear what its peers hold of its log (a
         // restore whose run-time peers are added again) waits for this one

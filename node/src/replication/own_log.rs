@@ -358,7 +358,9 @@ pub(crate) fn compare(shared: &Shared, url: &str, bytes: &[u8]) -> Option<Seen> 
         // another key is what a node that lost its key and started afresh
         // sees, and its operator should hear of it.
         tracing::warn!(peer = %url, origin = %shared.config.origin,
-            "the peer holds a copy of a log of this node's name that this node's key did not              sign; if this node once kept that log, stop it and restore its node.key from a              backup (README: \"Backing up and restoring a node\")");
+            "the peer holds a checkpoint of a log of this node's name that does not verify under \
+             this node's key; if this node once kept a log under another key, stop it and \
+             restore its node.key from a backup (README: \"Backing up and restoring a node\")");
         return Some(Seen::Nothing);
     };
     let theirs = verified.checkpoint();

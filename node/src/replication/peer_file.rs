@@ -30,6 +30,7 @@ const HEADER: &str = "\
 # Peers added or removed at run time with `kaitiaki peer add` and
 # `kaitiaki peer remove`, written by the node on each change. Back this file
 # up with node.key. Peers named in the node's configuration are not here.
+# Edit it only while the node is stopped: a running node rewrites it.
 ";
 
 /// What the file holds: the peers followed, and those removed (listed, not
@@ -47,68 +48,76 @@ pub(crate) struct RunTimePeers {
 
 impl RunTimePeers {
     /// The run-time peers of the node whose storage is `storage`, from the
-    /// file; or, on a node that kept them in `db/`, moved from there into
-    /// the file. Blocking.
+    /// file; on a node that kept them in `db/` (or kept some there again,
+    /// run by an older version since), those are moved into the file, each
+    /// log's entry in the file winning. Blocking.
     pub(crate) fn load(storage: &Storage) -> Result<RunTimePeers, StorageError> {
         let path = path_in(storage.data_dir());
-        let kept_in_db = [space::PEERS, space::REMOVED_PEERS]
-            .iter()
-            .map(|s| storage.scan_in(s).map(|e| !e.is_empty()))
-            .collect::<Result<Vec<_>, _>>()?
-            .contains(&true);
-        let peers = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
+        let kept = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(toml::from_str::<RunTimePeers>(&text).map_err(|e| {
                 StorageError::Corrupt(format!(
                     "{} is not a list of peers ({}); restore it from a backup, or move it \
                      away and add the node's run-time peers again with `kaitiaki peer add`",
                     path.display(),
                     e.message()
                 ))
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let peers = RunTimePeers::from_db(storage)?;
-                if kept_in_db {
-                    peers.save(storage.data_dir())?;
-                    tracing::info!(path = %path.display(),
-                        "moved the peers added at run time from the database to their own file");
-                }
-                peers
-            }
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(StorageError::io(&path, e)),
         };
-        if kept_in_db {
-            // The file holds them now (it was written above, or at a start
-            // that stopped before this).
-            let mut writes = Vec::new();
-            let mut keys = Vec::new();
-            for s in [space::PEERS, space::REMOVED_PEERS] {
-                for (k, _) in storage.scan_in(s)? {
-                    keys.push((s, k));
-                }
-            }
-            for (s, k) in &keys {
-                writes.push((*s, k.as_slice(), None));
-            }
-            storage.put_all_in(&writes)?;
+        let in_db = db_entries(storage)?;
+        if in_db.is_empty() {
+            return Ok(kept.unwrap_or_default());
         }
+        let mut peers = kept.unwrap_or_default();
+        let mut moved = Vec::new();
+        for (space, key, peer) in &in_db {
+            // One that cannot be read stays where it is, and is said.
+            let Some(peer) = peer else {
+                tracing::warn!(origin = %String::from_utf8_lossy(key),
+                    "an unreadable peer record in the database was left there");
+                continue;
+            };
+            moved.push((*space, key.as_slice(), None));
+            let Some(origin) = origin_of(peer) else {
+                continue;
+            };
+            if peers.holds(&origin) {
+                continue;
+            }
+            if *space == space::PEERS {
+                peers.following.push(peer.clone());
+            } else {
+                peers.removed.push(peer.clone());
+            }
+        }
+        // The file first, whole and synced; only then are they gone from
+        // the database, so a crash between leaves them in both.
+        peers.save(storage.data_dir())?;
+        storage.put_all_in(&moved)?;
+        tracing::info!(path = %path.display(), moved = moved.len(),
+            "moved the peers added at run time from the database to their own file");
         Ok(peers)
     }
 
+    /// Whether an entry (followed or removed) is for the log `origin`.
+    fn holds(&self, origin: &str) -> bool {
+        self.following
+            .iter()
+            .chain(&self.removed)
+            .any(|p| origin_of(p).as_deref() == Some(origin))
+    }
+
     fn from_db(storage: &Storage) -> Result<RunTimePeers, StorageError> {
-        let read = |s: &[u8]| -> Result<Vec<PeerConfig>, StorageError> {
-            let mut out = Vec::new();
-            for (_, v) in storage.scan_in(s)? {
-                match serde_json::from_slice::<PeerConfig>(&v) {
-                    Ok(p) => out.push(p),
-                    Err(e) => tracing::warn!(error = %e, "skipping an unreadable stored peer"),
-                }
+        let mut peers = RunTimePeers::default();
+        for (space, _, peer) in db_entries(storage)? {
+            match (space == space::PEERS, peer) {
+                (true, Some(p)) => peers.following.push(p),
+                (false, Some(p)) => peers.removed.push(p),
+                (_, None) => {}
             }
-            Ok(out)
-        };
-        Ok(RunTimePeers {
-            following: read(space::PEERS)?,
-            removed: read(space::REMOVED_PEERS)?,
-        })
+        }
+        Ok(peers)
     }
 
     /// Follows `peer`, whose log is `origin`: in place of any entry for the
@@ -136,6 +145,41 @@ impl RunTimePeers {
             .map_err(|e| StorageError::Corrupt(format!("cannot write the peers: {e}")))?;
         crate::storage::write_synced(&path_in(data_dir), format!("{HEADER}\n{body}").as_bytes())
     }
+}
+
+/// The log keys of the peers added at run time, followed or removed, by
+/// origin, read without changing anything (for an audit of a data
+/// directory): from the file, and from the database of a node that has not
+/// moved them there yet.
+pub fn stored_keys(storage: &Storage) -> std::collections::BTreeMap<String, String> {
+    let mut peers = RunTimePeers::from_db(storage).unwrap_or_default();
+    if let Some(kept) = std::fs::read_to_string(path_in(storage.data_dir()))
+        .ok()
+        .and_then(|text| toml::from_str::<RunTimePeers>(&text).ok())
+    {
+        peers.following.extend(kept.following);
+        peers.removed.extend(kept.removed);
+    }
+    peers
+        .following
+        .iter()
+        .chain(&peers.removed)
+        .filter_map(|p| Some((origin_of(p)?, p.key.clone())))
+        .collect()
+}
+
+/// Every peer record the database holds (from before the file, or from
+/// an older version run since): its space, key and, if readable, peer.
+type DbEntry = (&'static [u8], Vec<u8>, Option<PeerConfig>);
+
+fn db_entries(storage: &Storage) -> Result<Vec<DbEntry>, StorageError> {
+    let mut out = Vec::new();
+    for space in [space::PEERS, space::REMOVED_PEERS] {
+        for (k, v) in storage.scan_in(space)? {
+            out.push((space, k, serde_json::from_slice::<PeerConfig>(&v).ok()));
+        }
+    }
+    Ok(out)
 }
 
 /// The file's path in `data_dir`.
@@ -210,6 +254,44 @@ mod tests {
         assert!(storage.scan_in(space::REMOVED_PEERS).unwrap().is_empty());
         // The file alone gives the same at the next start.
         assert_eq!(RunTimePeers::load(&storage).unwrap(), loaded);
+    }
+
+    #[test]
+    fn records_put_back_in_the_database_are_merged_into_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), 1 << 20).unwrap();
+        let a = PeerConfig::new("http://127.0.0.1:1", key("a.example", 1));
+        let b = PeerConfig::new("http://127.0.0.1:2", key("b.example", 2));
+        let mut kept = RunTimePeers::default();
+        kept.follow("a.example", a.clone());
+        kept.save(dir.path()).unwrap();
+        // An older version, run since, kept A at another address, added B,
+        // and something wrote a record no version can read.
+        let moved_a = PeerConfig::new("http://127.0.0.1:9", a.key.clone());
+        let json = |p: &PeerConfig| serde_json::to_vec(p).unwrap();
+        let (ja, jb) = (json(&moved_a), json(&b));
+        storage
+            .put_all_in(&[
+                (space::PEERS, b"a.example", Some(&ja)),
+                (space::PEERS, b"b.example", Some(&jb)),
+                (space::PEERS, b"c.example", Some(b"not json")),
+            ])
+            .unwrap();
+
+        let loaded = RunTimePeers::load(&storage).unwrap();
+        assert_eq!(loaded.following, vec![a, b], "the file's entry wins");
+        let left: Vec<_> = storage
+            .scan_in(space::PEERS)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            left,
+            vec![b"c.example".to_vec()],
+            "the unreadable one stays"
+        );
+        assert_eq!(stored_keys(&storage).len(), 2);
     }
 
     #[test]
