@@ -13,8 +13,10 @@
 //! deliberation spans an amendment: each vote, and the tally after it, are
 //! judged by the version in force at that vote's place in the home log. So a
 //! member removed by the amendment no longer counts (their earlier vote is
-//! dropped from later tallies), a member added may vote, and a new rule or
-//! notice period applies from the next vote on.
+//! dropped from later tallies), a member added may vote, and a new rule
+//! applies from the next vote on. A new notice period applies to requests
+//! submitted after it: one already submitted keeps the notice it was given
+//! ([`crate::requests`]).
 //!
 //! Each key in `remove_members` removes the seat it holds where the
 //! amendment is proposed: its own, or the one it holds by rotation (seats

@@ -99,7 +99,8 @@ impl RahuiRecord {
 
     /// When it ended, if it had by `now`: at its lifting or at the end the
     /// body set, whichever came first, with the lifting if that is what
-    /// ended it (a lifting after its end changed nothing).
+    /// ended it (a lifting after its end is refused, so none is kept; a
+    /// state folded under an older state version could hold one).
     pub fn ended_by(&self, now: Timestamp) -> Option<(Timestamp, Option<&Lifted>)> {
         let lifted = self.lifted.as_ref().filter(|l| l.at.at <= now);
         match (lifted, self.until.filter(|u| *u <= now)) {

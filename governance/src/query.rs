@@ -425,9 +425,14 @@ pub struct UnlistedUses {
 /// Whether an excluded use names a use category (which every request's
 /// own category is checked against) rather than a use code.
 fn is_category(excluded: &str) -> bool {
-    use kaitiaki_protocol::statement::UseCategory::*;
+    use kaitiaki_protocol::statement::UseCategory::{self, *};
+    // Every category: a new one fails to compile here until it is listed.
+    let listed = |c: UseCategory| match c {
+        ServiceDelivery | Research | Evaluation | Commercial | Other => c,
+    };
     [ServiceDelivery, Research, Evaluation, Commercial, Other]
         .into_iter()
+        .map(listed)
         .any(|c| crate::requests::category_name(c) == excluded)
 }
 
