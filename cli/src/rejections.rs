@@ -64,6 +64,8 @@ table! {
         "To fetch a file, check its hash (`kaitiaki show` of its `attachment.commit` statement gives it). To upload one, `kaitiaki attachment add` commits to it and uploads it in one step.";
     "method_not_allowed" => "The node does not accept that method on this path.",
         "Check the node's API document at /openapi.json.";
+    "tree_damaged" => "The node found its stored tree hashes damaged: a proof it made from them does not verify, so it serves none.",
+        "Tell the node's operator: its /healthz says `tree_damaged`, and README says how to rebuild the tree from the log. Another node that copies this log can prove the record meanwhile.";
     "entry_too_large" => "A leaf is too long for a tlog-tiles entry bundle, which gives each entry a 2-byte length.",
         "Read that leaf from /v1/leaves/raw instead, as the node's message says.";
     // Governance: who may say what, and when.

@@ -77,6 +77,9 @@ pub mod code {
     pub const PEER_CONFLICT: &str = "peer_conflict";
     /// 501: an entry bundle would hold a leaf longer than its `u16` length can say.
     pub const ENTRY_TOO_LARGE: &str = "entry_too_large";
+    /// 500: a proof made from the node's stored tree hashes does not verify:
+    /// its tree files are damaged, and it serves no proof it cannot stand by.
+    pub const TREE_DAMAGED: &str = "tree_damaged";
 
     /// Every code above, for clients that must explain each one.
     pub const ALL: &[&str] = &[
@@ -98,6 +101,7 @@ pub mod code {
         NOT_COMMITTED,
         PEER_CONFLICT,
         ENTRY_TOO_LARGE,
+        TREE_DAMAGED,
     ];
 }
 

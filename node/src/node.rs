@@ -88,12 +88,33 @@ pub(crate) struct Shared {
     pub closing: watch::Sender<bool>,
     // What peers' copies of this log say of it: see `replication::own_log`.
     pub own_log: crate::replication::own_log::OwnLogCheck,
+    // The first proof made from the tree files that did not verify: the
+    // files are damaged, and `/healthz` says so (`api::log`).
+    pub tree_damage: std::sync::Mutex<Option<String>>,
 }
 
 impl Shared {
     /// The latest published checkpoint.
     pub fn published(&self) -> Arc<Published> {
         Arc::clone(&self.published.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// What damage to the tree files a proof revealed, if any.
+    pub fn tree_damage(&self) -> Option<String> {
+        self.tree_damage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records damage to the tree files that a proof revealed: logged the
+    /// first time, and kept for `/healthz`.
+    pub fn found_tree_damage(&self, problem: &str) {
+        let mut kept = self.tree_damage.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.is_none() {
+            tracing::error!(%problem, "the tree files are damaged");
+            *kept = Some(problem.to_owned());
+        }
     }
 
     /// Publishes a checkpoint (after its leaves are durable and committed).
@@ -106,15 +127,14 @@ impl Shared {
 /// statement in a node's log was signed for its network, and its peers
 /// refuse statements of any other: a node started with a mistyped network
 /// would take statements that get it quarantined by every peer, for good.
-/// Read from the first record, so a restore with no database is checked
-/// too.
-fn check_network(storage: &Storage, network: &str, size: u64) -> Result<(), StorageError> {
-    if size == 0 {
-        return Ok(());
-    }
-    let Some(leaf) = storage.leaf(0)? else {
+/// Read from the first record in the segments, so a restore with no
+/// database is checked too, before it is rebuilt.
+fn check_network(storage: &Storage, network: &str) -> Result<(), StorageError> {
+    let Some(bytes) = storage.first_record()? else {
         return Ok(());
     };
+    let leaf = kaitiaki_protocol::Leaf::from_bytes(&bytes)
+        .map_err(|e| StorageError::Corrupt(format!("leaf 0: {e}")))?;
     let verified = leaf
         .into_envelope()
         .open()
@@ -172,6 +192,8 @@ impl Node {
         // The data directory's lock first: a directory another node holds
         // is said to be in use, whatever else is wrong with it.
         let storage = Storage::open(&config.data_dir, config.storage.cache_bytes)?;
+        // Before anything of this start is written or rebuilt.
+        check_network(&storage, &config.network)?;
         let recorded = storage.signed_by()?.is_some();
         // Records in the segments, indexed or not (a restore brings them
         // without the database that names their key).
@@ -243,6 +265,7 @@ impl Node {
             last_time: AtomicI64::new(last_time),
             closing: watch::channel(false).0,
             own_log,
+            tree_damage: std::sync::Mutex::new(None),
         };
 
         let indexed = shared.storage.indexed_size()?;
@@ -266,7 +289,6 @@ impl Node {
             .into());
         }
         let size = compact.size();
-        check_network(&shared.storage, &shared.config.network, size)?;
         let root = compact.root();
         let note = match shared.storage.checkpoint_at(size)? {
             Some(n) => n,

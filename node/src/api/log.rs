@@ -6,17 +6,17 @@
 //! is against a checkpoint the reader can fetch.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kaitiaki_protocol::envelope::Dsse;
-use kaitiaki_protocol::merkle::leaf_hash;
+use kaitiaki_protocol::merkle::{leaf_hash, verify_consistency, verify_inclusion, VerifyError};
 use kaitiaki_protocol::{Hash, Leaf, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{AppState, Path, Query};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{code, ApiError, ApiResult, ErrorBody};
 
 /// The latest checkpoint, as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -264,6 +264,32 @@ struct Found {
     note: String,
 }
 
+/// Serves nothing from a proof that does not verify: a proof made from the
+/// stored tree hashes that fails its own check means the tree files are
+/// damaged (README: they are rebuilt from the log), and the node says so,
+/// here and at `/healthz`, rather than hand out a proof that misleads.
+fn checked(
+    shared: &crate::node::Shared,
+    verified: Result<(), kaitiaki_protocol::merkle::VerifyError>,
+    what: &str,
+) -> ApiResult<()> {
+    let Err(e) = verified else {
+        return Ok(());
+    };
+    let problem = format!(
+        "{what} made from this node's stored tree hashes does not verify ({e}): its tree files \
+         (tree/) are damaged; its operator can stop it and run `kaitiaki log verify` on its data \
+         directory, which names the damaged hash, then move tree/ aside and start it, which \
+         rebuilds them from the log"
+    );
+    shared.found_tree_damage(&problem);
+    Err(ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        code::TREE_DAMAGED,
+        problem,
+    ))
+}
+
 /// Looks a statement up in the own log (up to the published checkpoint),
 /// then in the mirror that holds it (up to the peer's latest checkpoint
 /// whose whole tree the mirror holds).
@@ -283,10 +309,22 @@ fn find_statement(
         let leaf = shared.storage.leaf(index)?.ok_or_else(|| {
             ApiError::internal(&format!("leaf {index} is indexed but not stored"))
         })?;
+        let hashes = shared.storage.inclusion_proof(index, published.size)?;
+        checked(
+            shared,
+            verify_inclusion(
+                &leaf.hash(),
+                index,
+                published.size,
+                &hashes,
+                &published.root,
+            ),
+            &format!("the inclusion proof of leaf {index}"),
+        )?;
         return Ok(Some(Found {
             log: shared.config.origin.clone(),
             index,
-            hashes: shared.storage.inclusion_proof(index, published.size)?,
+            hashes,
             leaf,
             size: published.size,
             root: published.root,
@@ -310,8 +348,20 @@ fn find_statement(
         ApiError::internal(&format!("mirrored leaf {index} of {origin} is not stored"))
     })?;
     let leaf = Leaf::from_bytes(&bytes).map_err(|e| ApiError::internal(&e))?;
+    let hashes = mirror.tree().inclusion_proof(index, checkpoint.size())?;
+    checked(
+        shared,
+        verify_inclusion(
+            &leaf.hash(),
+            index,
+            checkpoint.size(),
+            &hashes,
+            checkpoint.root(),
+        ),
+        &format!("the inclusion proof of leaf {index} of the copy of {origin}"),
+    )?;
     Ok(Some(Found {
-        hashes: mirror.tree().inclusion_proof(index, checkpoint.size())?,
+        hashes,
         log: origin,
         index,
         leaf,
@@ -352,7 +402,17 @@ pub async fn inclusion(
     let shared = app.shared.clone();
     let (root, hashes) = super::blocking(move || -> ApiResult<_> {
         let root = shared.storage.root(size)?;
-        Ok((root, shared.storage.inclusion_proof(q.index, size)?))
+        let hashes = shared.storage.inclusion_proof(q.index, size)?;
+        // The leaf's hash from the leaf itself, not from the tree files
+        // the proof is checked against.
+        if let Some(leaf) = shared.storage.leaf(q.index)? {
+            checked(
+                &shared,
+                verify_inclusion(&leaf.hash(), q.index, size, &hashes, &root),
+                &format!("the inclusion proof of leaf {}", q.index),
+            )?;
+        }
+        Ok((root, hashes))
     })
     .await?;
     Ok(Json(InclusionView {
@@ -412,13 +472,27 @@ pub async fn consistency(
     let shared = app.shared.clone();
     let old = q.old;
     let view = super::blocking(move || -> ApiResult<_> {
-        Ok(ConsistencyView {
+        let view = ConsistencyView {
             old,
             new,
             hashes: shared.storage.consistency_proof(old, new)?,
             old_root: shared.storage.root(old)?,
             new_root: shared.storage.root(new)?,
-        })
+        };
+        let what = format!("the consistency proof from size {old} to {new}");
+        // The roots come from the tree files too: the newest is checked
+        // against the signed checkpoint, and the proof between them.
+        if new == published.size && view.new_root != published.root {
+            checked(&shared, Err(VerifyError::RootMismatch), &what)?;
+        }
+        if old > 0 && old < new {
+            checked(
+                &shared,
+                verify_consistency(old, new, &view.old_root, &view.new_root, &view.hashes),
+                &what,
+            )?;
+        }
+        Ok(view)
     })
     .await?;
     Ok(Json(view))

@@ -43,10 +43,11 @@ pub struct Health {
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let failed = app.shared.failed.load(Ordering::Acquire);
     let held = app.shared.own_log.holding(&app.shared.replication);
-    let (status, problem) = match held {
-        Some(Held::Refused(why)) => ("refusing_statements", Some(why)),
-        Some(Held::Waiting(why)) => ("waiting_for_peers", Some(why)),
-        None => ("ok", None),
+    let (status, problem) = match (held, app.shared.tree_damage()) {
+        (Some(Held::Refused(why)), _) => ("refusing_statements", Some(why)),
+        (Some(Held::Waiting(why)), _) => ("waiting_for_peers", Some(why)),
+        (None, Some(damage)) => ("tree_damaged", Some(damage)),
+        (None, None) => ("ok", None),
     };
     let health = Health {
         status: if failed { "failed" } else { status }.to_owned(),

@@ -112,8 +112,9 @@ pub struct DerivedFiles {
     len: AtomicU64,
     // The number of leaves covered when the files were last synced.
     synced: AtomicU64,
-    // `CHECKPOINT_FILE`.
-    checkpoint: File,
+    // `CHECKPOINT_FILE`, opened at the first checkpoint kept (a mirror's
+    // files keep none).
+    checkpoint: std::sync::OnceLock<File>,
 }
 
 impl DerivedFiles {
@@ -135,15 +136,8 @@ impl DerivedFiles {
             .map_err(|e| StorageError::io(&path, e))?
             .len()
             / LOCATION_LEN;
-        let checkpoint_path = dir.join(CHECKPOINT_FILE);
-        let checkpoint = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&checkpoint_path)
-            .map_err(|e| StorageError::io(&checkpoint_path, e))?;
         let files = DerivedFiles {
-            checkpoint,
+            checkpoint: std::sync::OnceLock::new(),
             dir,
             locations,
             levels: Mutex::new(vec![None; LEVELS]),
@@ -163,9 +157,21 @@ impl DerivedFiles {
         let mut buf = Vec::with_capacity(4 + note.len());
         buf.extend_from_slice(&len.to_be_bytes());
         buf.extend_from_slice(note);
-        self.checkpoint
-            .write_all_at(&buf, 0)
-            .map_err(|e| StorageError::io(&self.dir.join(CHECKPOINT_FILE), e))
+        let path = self.dir.join(CHECKPOINT_FILE);
+        let file = match self.checkpoint.get() {
+            Some(f) => f,
+            None => {
+                let opened = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .map_err(|e| StorageError::io(&path, e))?;
+                self.checkpoint.get_or_init(|| opened)
+            }
+        };
+        file.write_all_at(&buf, 0)
+            .map_err(|e| StorageError::io(&path, e))
     }
 
     /// The note kept in [`CHECKPOINT_FILE`] under `data_dir`, unchecked;

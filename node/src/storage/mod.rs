@@ -559,6 +559,21 @@ impl Storage {
         &self.state
     }
 
+    /// The first whole record of the log, read from its first segment, if
+    /// it holds one: what the log is, before anything is indexed.
+    pub fn first_record(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        let Some(&first) = segment::list_segments(&self.log_dir)?.first() else {
+            return Ok(None);
+        };
+        let Some(mut scanner) = segment::SegmentScanner::open(&self.log_dir, first, 0)? else {
+            return Ok(None);
+        };
+        Ok(match scanner.next_record()? {
+            segment::Scanned::Record(_, bytes) => Some(bytes),
+            segment::Scanned::End | segment::Scanned::Bad(_) => None,
+        })
+    }
+
     /// Whether the segment files hold anything past their opening magic:
     /// records, or the start of one.
     pub fn holds_records(&self) -> Result<bool, StorageError> {
@@ -726,7 +741,12 @@ impl Storage {
             batch.checkpoint.as_slice(),
         );
         redo::commit(&self.log, &b, &self.gate)?;
-        self.files.keep_checkpoint(&batch.checkpoint)
+        // A help for audits after a crash, not part of the log: the batch
+        // is committed whatever becomes of it.
+        if let Err(e) = self.files.keep_checkpoint(&batch.checkpoint) {
+            tracing::warn!(error = %e, "could not keep the latest checkpoint beside the database");
+        }
+        Ok(())
     }
 
     /// The latest checkpoint the node kept beside sled, unchecked (see

@@ -459,6 +459,53 @@ fn set_len(path: &Path, len: u64) {
         .unwrap();
 }
 
+/// A stored tree hash damaged where start-up does not look (inside the
+/// part last synced): the node serves no proof made from it, answers
+/// `tree_damaged`, and says so at `/healthz`; proofs it can stand by are
+/// still served.
+#[tokio::test]
+async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let ids = fill(&node, 0, 4).await;
+    node.stop().await;
+    // Leaf 1's hash, which the proof of leaf 0 uses and leaf 2's does not.
+    let level0 = tree_file(dir.path(), "level-00");
+    let mut bytes = std::fs::read(&level0).unwrap();
+    bytes[40] ^= 0xff;
+    std::fs::write(&level0, bytes).unwrap();
+
+    let node = TestNode::start(dir.path()).await;
+    let (status, _) = node.get("/healthz").await;
+    assert_eq!(status, 200, "nothing is known to be wrong yet");
+    let (status, body) = node.get("/v1/proofs/inclusion?index=2").await;
+    assert_eq!(status, 200, "{body}");
+    for path in [
+        "/v1/proofs/inclusion?index=0".to_owned(),
+        format!("/v1/statements/{}", ids[0]),
+    ] {
+        let (status, body) = node.get(&path).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (500, Some("tree_damaged")),
+            "{path}: {body}"
+        );
+    }
+    let (status, health) = node.get("/healthz").await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (503, Some("tree_damaged")),
+        "{health}"
+    );
+    assert!(
+        health["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("move tree/ aside")),
+        "{health}"
+    );
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn tree_files_shorter_than_the_log_are_rebuilt_from_the_segments() {
     let dir = tempdir();
@@ -777,6 +824,37 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
             && err.contains(&format!("set network = {network:?}")),
         "{err}"
     );
+    // A restore of the key and the segments alone is checked before it is
+    // rebuilt.
+    let restored = tempdir();
+    std::fs::create_dir_all(restored.path().join("log")).unwrap();
+    for entry in std::fs::read_dir(dir.path().join("log")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            restored.path().join("log").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        dir.path().join("node.key"),
+        restored.path().join("node.key"),
+    )
+    .unwrap();
+    let mut cfg = config(restored.path());
+    cfg.network = format!("{network}-typo");
+    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds a log of the network"), "{err}");
+    assert!(
+        !restored.path().join("waiting-for-peers.txt").exists(),
+        "refused before anything of the start was kept"
+    );
+
     let node = TestNode::start(dir.path()).await;
     assert_eq!(node.get("/v1/checkpoint").await.1["size"], 2);
     node.stop().await;
