@@ -125,6 +125,10 @@ pub struct Listing {
     /// Names of the boards in it, by id, for the table (never in `--json`).
     #[serde(skip)]
     pub boards: BTreeMap<String, String>,
+    /// Titles of the requests and names of the datasets that concerns are
+    /// about, by id, for the table (never in `--json`).
+    #[serde(skip)]
+    pub subjects: BTreeMap<String, String>,
 }
 
 /// The columns that hold a person's public key.
@@ -133,6 +137,9 @@ const PEOPLE: &[&str] = &["requester", "raised_by", "author"];
 /// The columns that hold a board's id (the body that placed a rāhui).
 const BOARDS: &[&str] = &["body"];
 
+/// The columns that hold what a concern is about: a request or a dataset.
+const SUBJECTS: &[&str] = &["subject"];
+
 impl Listing {
     /// A listing with no names looked up yet.
     pub fn new(value: Value) -> Listing {
@@ -140,6 +147,7 @@ impl Listing {
             value,
             people: BTreeMap::new(),
             boards: BTreeMap::new(),
+            subjects: BTreeMap::new(),
         }
     }
 
@@ -168,6 +176,8 @@ impl Listing {
             &self.people
         } else if BOARDS.contains(&column) {
             &self.boards
+        } else if SUBJECTS.contains(&column) {
+            &self.subjects
         } else {
             return None;
         };
@@ -414,6 +424,18 @@ impl ListCmd {
             listing.people = crate::show::names(&s.client, "/v1/keys", keys, "/display_name").await;
             listing.boards =
                 crate::show::names(&s.client, "/v1/bodies", boards, "/record/name").await;
+            let subjects = listing.ids(SUBJECTS);
+            let mut named =
+                crate::show::names(&s.client, "/v1/requests", subjects.clone(), "/record/title")
+                    .await;
+            let datasets = subjects
+                .into_iter()
+                .filter(|id| !named.contains_key(id))
+                .collect();
+            named.extend(
+                crate::show::names(&s.client, "/v1/datasets", datasets, "/record/name").await,
+            );
+            listing.subjects = named;
         }
         s.printer.emit(&listing)
     }
@@ -470,6 +492,17 @@ where
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn an_item_held_by_a_rahui_and_its_notice_period_says_both() {
+        let both = serde_json::json!({"paused": true, "notice_until": "2026-12-20T00:00:00Z"});
+        assert_eq!(
+            blocked(&both),
+            " (votes paused by a rāhui; and open for community comment until 2026-12-20; no \
+             vote counts before)"
+        );
+        assert_eq!(blocked(&serde_json::json!({"paused": false})), "");
+    }
 
     /// Serves `pages` in turn to [`gather_pages`], then the last one for
     /// ever; returns what it gathered and the cursors it was sent.
@@ -651,6 +684,21 @@ mod tests {
     }
 
     #[test]
+    fn a_concern_names_what_it_is_about() {
+        let dataset = "a1".repeat(32);
+        let value = serde_json::json!([
+            {"id": "b2".repeat(32), "record": {"subject": dataset, "open": true}},
+        ]);
+        let mut listing = Listing::new(value);
+        listing
+            .subjects
+            .insert(dataset.clone(), "Whānau Services".into());
+        let mut out = String::new();
+        listing.human(&mut out);
+        assert!(out.contains("Whānau Services (a1a1a1a1"), "{out}");
+    }
+
+    #[test]
     fn long_text_is_cut_at_a_word() {
         let reason =
             "A hui-ā-iwi asked for a pause while whānau talk through consent for housing data.";
@@ -697,17 +745,23 @@ struct Waiting {
     people: BTreeMap<String, String>,
 }
 
-/// Why an item that waits cannot be voted on yet, in brackets, or nothing.
+/// Why an item that waits cannot be voted on yet, in brackets, or nothing:
+/// a rāhui, its notice period, or both.
 fn blocked(item: &Value) -> String {
+    let mut why = Vec::new();
     if item.get("paused").and_then(Value::as_bool) == Some(true) {
-        return " (votes paused by a rāhui)".into();
+        why.push("votes paused by a rāhui".to_owned());
     }
-    match item.get("notice_until").and_then(Value::as_str) {
-        Some(until) => format!(
-            " (open for community comment until {}; no vote counts before)",
+    if let Some(until) = item.get("notice_until").and_then(Value::as_str) {
+        why.push(format!(
+            "open for community comment until {}; no vote counts before",
             until.get(..10).unwrap_or(until)
-        ),
-        None => String::new(),
+        ));
+    }
+    if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", why.join("; and "))
     }
 }
 

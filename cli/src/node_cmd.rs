@@ -24,12 +24,20 @@ pub struct Initialised {
     pub network: String,
     /// The log's note verifier key: what others use to check its checkpoints.
     pub verifier_key: String,
+    /// Whether the data directory and key were there already (kept as
+    /// they were), rather than made now.
+    pub existing: bool,
 }
 
 impl Render for Initialised {
     fn human(&self, out: &mut String) {
+        let made = if self.existing {
+            "kept the node's data and key already"
+        } else {
+            "created the node's data and key"
+        };
         out.push_str(&format!(
-            "Wrote {} and created the node's data and key in {}.\n\
+            "Wrote {} and {made} in {}.\n\
              origin:   {}\nnetwork:  {}\nlog key:  {}\n\
              Give the log key to anyone who will check this log (`kaitiaki log verify --log-key`) \
              and to the operators of nodes that will follow it (`kaitiaki peer add --peer-key`, \
@@ -75,6 +83,10 @@ pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Res
     config
         .validate()
         .context("the configuration is not valid")?;
+    let existing = config
+        .data_dir
+        .join(kaitiaki_node::identity::KEY_FILE)
+        .exists();
     let node = Node::open(config.clone()).context("cannot create the node's data directory")?;
     let verifier_key = node.verifier().to_string();
     node.close().context("cannot close the node cleanly")?;
@@ -104,6 +116,7 @@ pub fn init(args: &NodeInitArgs, network: Option<&str>, printer: Printer) -> Res
         origin: config.origin,
         network: config.network,
         verifier_key,
+        existing,
     })
 }
 

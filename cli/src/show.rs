@@ -541,6 +541,18 @@ async fn owner(client: &Client, body: &Value, author: &str, standing: Option<&Va
     let (Some(kind), Some(id)) = (field("type"), field("id")) else {
         return r;
     };
+    // A question, its answer or an attachment stands on its own in the
+    // state, but is part of the request it is about.
+    let item_of;
+    let (kind, id) = if kind == "item" {
+        let Some(request) = item_request(client, body).await else {
+            return r;
+        };
+        item_of = request;
+        ("request", item_of.as_str())
+    } else {
+        (kind, id)
+    };
     let collection = match kind {
         "request" => "requests",
         "body" => "bodies",
@@ -578,6 +590,22 @@ async fn owner(client: &Client, body: &Value, author: &str, standing: Option<&Va
     .await;
     r.people = names(client, "/v1/keys", people, "/display_name").await;
     r
+}
+
+/// The request a question, an answer (through its question) or an
+/// attachment (its subject, if a request) is about.
+async fn item_request(client: &Client, body: &Value) -> Option<String> {
+    let named = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    if let Some(request) = named("request").or_else(|| named("subject")) {
+        return Some(request);
+    }
+    let question = StatementId::from_hex(&named("question")?)?;
+    let asked = client.statement(&question).await.ok()??;
+    asked
+        .statement
+        .pointer("/body/request")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// A governance read that may be missing (an older node, nothing there)

@@ -972,6 +972,33 @@ pub fn part_of(
                 None => "The board has not decided it yet.".to_owned(),
             });
         }
+        "request.question" => {
+            lines.push(format!(
+                "{who} asked the requester: “{}”",
+                text(says, "/text")
+            ));
+            let answer = array(view, "/timeline")
+                .iter()
+                .find(|i| text(i, "/kind") == "request.answer" && text(i, "/body/question") == id);
+            lines.push(match answer {
+                Some(a) => format!(
+                    "The requester answered on {}: “{}”",
+                    time(a.get("pos")).unwrap_or_else(|| text(a, "/created_at")),
+                    text(a, "/body/text")
+                ),
+                None => "The requester has not answered it yet.".to_owned(),
+            });
+        }
+        "request.answer" => {
+            let question = text(says, "/question");
+            let asked = array(view, "/timeline")
+                .iter()
+                .find(|i| text(i, "/id") == question);
+            lines.push(match asked {
+                Some(q) => format!("{who} answered the question “{}”.", text(q, "/body/text")),
+                None => format!("{who} answered the question {}.", short(&question)),
+            });
+        }
         "rahui.place" => {
             lines.push(format!(
                 "{who} placed a rāhui on the dataset for {}.",
@@ -1657,6 +1684,52 @@ mod tests {
             &mut out,
         );
         assert!(out.ends_with("  The output is released.\n"), "{out}");
+    }
+
+    #[test]
+    fn a_question_and_its_answer_say_what_they_ask_and_answer() {
+        let (request, question, answer) = ("a1".repeat(32), "e1".repeat(32), "e2".repeat(32));
+        let view = json!({"record": {"title": "Rangatahi wellbeing"}, "timeline": [
+            {"id": question, "kind": "request.question", "author": "0a".repeat(32),
+             "pos": pos("2026-12-01T00:00:00Z"), "body": {"request": request, "text": "Who sees it?"}},
+            {"id": answer, "kind": "request.answer", "author": "0b".repeat(32),
+             "pos": pos("2026-12-02T00:00:00Z"), "body": {"question": question, "text": "Two analysts."}}]});
+        let mut related = board_names();
+        related.people.insert("0a".repeat(32), "Hine".into());
+        related.people.insert("0b".repeat(32), "Sione".into());
+        related.owner = Some(("request".into(), request.clone(), view));
+        let mut out = String::new();
+        let asked = json!({"request": request, "text": "Who sees it?"});
+        part_of(
+            &question,
+            "request.question",
+            &"0a".repeat(32),
+            &asked,
+            &related,
+            &mut out,
+        );
+        assert!(
+            out.starts_with("part of the request “Rangatahi wellbeing”\n")
+                && out.contains("  Hine asked the requester: “Who sees it?”\n")
+                && out.ends_with(
+                    "  The requester answered on 2026-12-02T00:00:00Z: “Two analysts.”\n"
+                ),
+            "{out}"
+        );
+        let mut out = String::new();
+        let said = json!({"question": question, "text": "Two analysts."});
+        part_of(
+            &answer,
+            "request.answer",
+            &"0b".repeat(32),
+            &said,
+            &related,
+            &mut out,
+        );
+        assert!(
+            out.ends_with("  Sione answered the question “Who sees it?”.\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -132,6 +132,26 @@ fn a_node_served_from_another_directory_keeps_its_data_beside_its_file() {
     );
     let data = std::fs::canonicalize(dir.path().join("pacific-data")).unwrap();
     assert_eq!(made["data_dir"], data.display().to_string());
+    assert_eq!(made["existing"], false, "{made}");
+    // Written again over the same data directory: its key is kept, and
+    // `init` says so rather than that it made them.
+    let again = init_with(
+        dir.path(),
+        &[
+            "--origin",
+            "pacific.example",
+            "--data",
+            "./pacific-data",
+            "--config",
+            file.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert_eq!(
+        (&again["existing"], &again["verifier_key"]),
+        (&serde_json::Value::Bool(true), &made["verifier_key"]),
+        "{again}"
+    );
     let node = NodeProc::start_from(&elsewhere, &elsewhere.join("pacific.toml"));
     let cp = get_json(&format!("{}/v1/checkpoint", node.url)).unwrap();
     assert_eq!(cp["verifier_key"], made["verifier_key"], "{cp}");
