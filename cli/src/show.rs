@@ -107,6 +107,10 @@ impl Render for Shown {
                 says("says:\n", out);
                 story::request(&id, state, &self.related, out);
             }
+            ("dataset.register", Some(state)) => {
+                story::dataset(state, &self.related, out);
+                says("the registration (this statement) says:\n", out);
+            }
             ("concern.raise", Some(state)) => {
                 says("says:\n", out);
                 story::concern(state, &self.related, out);
@@ -493,6 +497,10 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
                     .map(str::to_owned),
             );
             statements.extend(each("/responses", "id"));
+        }
+        "dataset.register" => {
+            boards.extend(ids("/record/governing_bodies"));
+            boards.extend(each("/record/rahui", "body"));
         }
         "body.charter" => {
             // Everyone who held a seat, in any version: the history names

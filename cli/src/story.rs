@@ -545,6 +545,84 @@ fn timeline(id: &str, view: &Value, related: &Related, out: &mut String) {
     }
 }
 
+/// A dataset: who holds it, the boards that govern it, what it may and may
+/// never be used for, its labels, and its rāhui, in force and past.
+pub fn dataset(view: &Value, related: &Related, out: &mut String) {
+    let record = view.get("record").unwrap_or(&Value::Null);
+    out.push_str(&format!("{}\n", text(record, "/name")));
+    if record.get("valid").and_then(Value::as_bool) == Some(false) {
+        out.push_str(
+            "  its registration does not count under the governance rules (see standing above)\n",
+        );
+    }
+    out.push_str(&format!("  held by:        {}\n", text(record, "/steward")));
+    out.push_str(&format!(
+        "  sensitivity:    {}\n",
+        words::sensitivity(&text(record, "/sensitivity"))
+    ));
+    out.push_str("  governed by (every one must approve any access):\n");
+    for b in array(record, "/governing_bodies")
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        out.push_str(&format!("    {}  board {b}\n", related.board(b)));
+    }
+    let codes = |pointer: &str| -> Vec<String> {
+        array(record, pointer)
+            .iter()
+            .filter_map(Value::as_str)
+            .map(words::code)
+            .collect()
+    };
+    let permitted = codes("/permitted_uses");
+    if !permitted.is_empty() {
+        out.push_str(&format!("  permitted uses: {}\n", permitted.join(", ")));
+    }
+    let excluded = codes("/excluded_uses");
+    if !excluded.is_empty() {
+        out.push_str(&format!(
+            "  never allowed (a request for these is refused): {}\n",
+            excluded.join(", ")
+        ));
+    }
+    let labels: Vec<String> = array(record, "/labels")
+        .iter()
+        .map(|l| {
+            let code = words::code(&text(l, "/code"));
+            match l.get("text").and_then(Value::as_str) {
+                Some(t) => format!("{code}: {t}"),
+                None => code,
+            }
+        })
+        .collect();
+    if !labels.is_empty() {
+        out.push_str("  labels:\n");
+        for l in labels {
+            out.push_str(&format!("    - {l}\n"));
+        }
+    }
+    let rahui = array(record, "/rahui");
+    if rahui.is_empty() {
+        out.push_str("rāhui: none has been placed\n");
+    } else {
+        out.push_str("rāhui:\n");
+    }
+    for r in rahui {
+        let id = text(r, "/id");
+        out.push_str(&format!(
+            "  placed {} by {}: {}\n    {}\n    rāhui {id}\n",
+            time(r.get("placed")).unwrap_or_default(),
+            related.board(&text(r, "/body")),
+            text(r, "/reason"),
+            rahui_now(view, &id)
+        ));
+    }
+    out.push_str(&format!(
+        "description:\n  {}\n",
+        text(record, "/description")
+    ));
+}
+
 /// A concern: open or resolved, what it is about, who raised it, and each
 /// board's response in its own words.
 pub fn concern(view: &Value, related: &Related, out: &mut String) {
@@ -1730,6 +1808,36 @@ mod tests {
             out.ends_with("  Sione answered the question “Who sees it?”.\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_dataset_says_who_governs_it_what_it_never_allows_and_its_rahui() {
+        let board = "b1".repeat(32);
+        let view = json!({"id": "d1".repeat(32), "record": {
+            "name": "Whānau Services", "description": "Visits to whānau services.",
+            "steward": "Agency", "governing_bodies": [board], "sensitivity": "sensitive",
+            "labels": [{"code": "TK_A", "text": null}, {"code": "custom:x", "text": "Ours"}],
+            "permitted_uses": ["DUO:0000042"], "excluded_uses": ["commercial"],
+            "registered": pos("2026-12-01T00:00:00Z"), "valid": true,
+            "rahui": [{"id": "f1".repeat(32), "body": board, "placed": pos("2026-12-02T00:00:00Z"),
+                "until": null, "reason": "Tangihanga.", "lifted": null}]},
+            "rahui_in_force": [{"id": "f1".repeat(32)}], "thread": []});
+        let mut out = String::new();
+        dataset(&view, &board_names(), &mut out);
+        for line in [
+            "Whānau Services\n",
+            "  held by:        Agency\n",
+            "  sensitivity:    Sensitive: personal information about people\n",
+            &format!("    Te Poari  board {board}\n"),
+            "  permitted uses: DUO:0000042 (",
+            "  never allowed (a request for these is refused): commercial (",
+            "    - TK_A (TK Attribution)\n",
+            "    - custom:x: Ours\n",
+            "  placed 2026-12-02T00:00:00Z by Te Poari: Tangihanga.\n    It is in force until its board lifts it.\n",
+            "description:\n  Visits to whānau services.\n",
+        ] {
+            assert!(out.contains(line), "{line:?} in\n{out}");
+        }
     }
 
     #[test]

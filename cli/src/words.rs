@@ -17,6 +17,20 @@ pub fn status(name: &str) -> String {
     Labels::built_in().term(Section::Status, name).en
 }
 
+/// A dataset's sensitivity (`sensitive`) as the pages show it.
+pub fn sensitivity(name: &str) -> String {
+    Labels::built_in().term(Section::Sensitivity, name).en
+}
+
+/// A label or use code with its usual name, as the pages' glossary gives
+/// it ("DUO:0000042 (general research use)"), or the code alone.
+pub fn code(code: &str) -> String {
+    match Labels::built_in().code(code) {
+        Some(c) => format!("{code} ({})", c.name),
+        None => code.to_owned(),
+    }
+}
+
 /// A vote choice (`approve_with_conditions`) as the pages show it.
 pub fn choice(name: &str) -> String {
     Labels::built_in().term(Section::Choice, name).en
