@@ -378,19 +378,33 @@ impl ListCmd {
         })
     }
 
-    /// This listing with every id given by its start completed by the node.
+    /// This listing with every id given by its start completed by the node,
+    /// and each filter checked to name a dataset or board the node holds:
+    /// a mistyped one is said, not listed as nothing.
     async fn completed(&self, s: &Session) -> Result<ListCmd> {
         let whole =
             |a: IdArg| async move { crate::show::resolve(&s.client, &a).await.map(IdArg::Whole) };
-        let maybe = |a: Option<IdArg>| async move {
-            match a {
-                Some(a) => whole(a).await.map(Some),
-                None => Ok(None),
+        let held = |a: Option<IdArg>, collection: &'static str, what: &'static str| async move {
+            let Some(a) = a else {
+                return Ok(None);
+            };
+            let id = crate::show::resolve(&s.client, &a).await?;
+            if s.client
+                .query_optional(&format!("/v1/{collection}/{id}"))
+                .await?
+                .is_none()
+            {
+                anyhow::bail!(
+                    "the node at {} holds no {what} {id}; `kaitiaki list {collection}` lists \
+                     those it holds",
+                    s.client.base()
+                );
             }
+            Ok(Some(IdArg::Whole(id)))
         };
         Ok(match self.clone() {
             ListCmd::Datasets { body } => ListCmd::Datasets {
-                body: maybe(body).await?,
+                body: held(body, "bodies", "board").await?,
             },
             ListCmd::Requests {
                 dataset,
@@ -398,8 +412,8 @@ impl ListCmd {
                 status,
                 requester,
             } => ListCmd::Requests {
-                dataset: maybe(dataset).await?,
-                body: maybe(body).await?,
+                dataset: held(dataset, "datasets", "dataset").await?,
+                body: held(body, "bodies", "board").await?,
                 status,
                 requester,
             },

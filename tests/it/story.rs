@@ -198,6 +198,19 @@ fn lists_name_people_by_what_they_announced() {
     assert!(listed.contains("Dr Kahu Ngata ("), "{listed}");
     let json = cli.json(&["list", "requests"]);
     assert!(!json.to_string().contains("Dr Kahu Ngata"), "{json}");
+    // Filtered by the dataset it asks for, it is there; by a dataset the
+    // node does not hold (here, the request's own id), the mistake is said.
+    let by_dataset = cli.json(&["list", "requests", "--dataset", &b.dataset]);
+    assert_eq!(by_dataset.as_array().map(Vec::len), Some(1), "{by_dataset}");
+    let request_id = by_dataset[0]["id"].as_str().unwrap().to_owned();
+    let out = cli.run(&["list", "requests", "--dataset", &request_id]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(1)
+            && err.contains(&format!("holds no dataset {request_id}"))
+            && err.contains("kaitiaki list datasets"),
+        "{err}"
+    );
     node.stop();
 }
 
