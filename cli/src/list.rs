@@ -378,17 +378,21 @@ impl ListCmd {
         })
     }
 
-    /// This listing with every id given by its start completed by the node,
-    /// and each filter checked to name a dataset or board the node holds:
-    /// a mistyped one is said, not listed as nothing.
-    async fn completed(&self, s: &Session) -> Result<ListCmd> {
-        let whole =
-            |a: IdArg| async move { crate::show::resolve(&s.client, &a).await.map(IdArg::Whole) };
-        let held = |a: Option<IdArg>, collection: &'static str, what: &'static str| async move {
-            let Some(a) = a else {
-                return Ok(None);
+    /// For a listing that came back empty: that each filter names a
+    /// dataset or board the node holds, so that a mistyped one is said,
+    /// not listed as nothing.
+    async fn filters_held(&self, s: &Session) -> Result<()> {
+        let (dataset, body) = match self {
+            ListCmd::Datasets { body } => (None, body.as_ref()),
+            ListCmd::Requests { dataset, body, .. } => (dataset.as_ref(), body.as_ref()),
+            _ => (None, None),
+        };
+        for (filter, collection, what) in
+            [(dataset, "datasets", "dataset"), (body, "bodies", "board")]
+        {
+            let Some(IdArg::Whole(id)) = filter else {
+                continue;
             };
-            let id = crate::show::resolve(&s.client, &a).await?;
             if s.client
                 .query_optional(&format!("/v1/{collection}/{id}"))
                 .await?
@@ -400,11 +404,23 @@ impl ListCmd {
                     s.client.base()
                 );
             }
-            Ok(Some(IdArg::Whole(id)))
+        }
+        Ok(())
+    }
+
+    /// This listing with every id given by its start completed by the node.
+    async fn completed(&self, s: &Session) -> Result<ListCmd> {
+        let whole =
+            |a: IdArg| async move { crate::show::resolve(&s.client, &a).await.map(IdArg::Whole) };
+        let maybe = |a: Option<IdArg>| async move {
+            match a {
+                Some(a) => whole(a).await.map(Some),
+                None => Ok(None),
+            }
         };
         Ok(match self.clone() {
             ListCmd::Datasets { body } => ListCmd::Datasets {
-                body: held(body, "bodies", "board").await?,
+                body: maybe(body).await?,
             },
             ListCmd::Requests {
                 dataset,
@@ -412,8 +428,8 @@ impl ListCmd {
                 status,
                 requester,
             } => ListCmd::Requests {
-                dataset: held(dataset, "datasets", "dataset").await?,
-                body: held(body, "bodies", "board").await?,
+                dataset: maybe(dataset).await?,
+                body: maybe(body).await?,
                 status,
                 requester,
             },
@@ -432,6 +448,9 @@ impl ListCmd {
         }
         let (path, params) = this.query(s)?;
         let value = gather(&s.client, &path, &params).await?;
+        if value.as_array().is_some_and(Vec::is_empty) {
+            this.filters_held(s).await?;
+        }
         let mut listing = Listing::new(value);
         if !s.printer.json() {
             let (keys, boards) = (listing.ids(PEOPLE), listing.ids(BOARDS));

@@ -32,7 +32,7 @@ pub struct Initialised {
 impl Render for Initialised {
     fn human(&self, out: &mut String) {
         let made = if self.existing {
-            "kept the node's data and key already"
+            "kept the node's existing data and key"
         } else {
             "created the node's data and key"
         };

@@ -501,6 +501,7 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
         "dataset.register" => {
             boards.extend(ids("/record/governing_bodies"));
             boards.extend(each("/record/rahui", "body"));
+            people.extend(each("/thread", "author"));
         }
         "body.charter" => {
             // Everyone who held a seat, in any version: the history names

@@ -216,7 +216,14 @@ pub fn request(id: &str, view: &Value, related: &Related, out: &mut String) {
     if let Some(a) = approval {
         renewals_and_motions(view, a, related, out);
     }
-    timeline(id, view, related, out);
+    timeline(
+        id,
+        view,
+        "/timeline",
+        "timeline: nothing has happened since it was asked",
+        related,
+        out,
+    );
 }
 
 /// ", but it changed nothing (…)" for a carried motion the node's view of
@@ -450,13 +457,20 @@ fn unchecked_exclusions(view: &Value, related: &Related, out: &mut String) {
 
 /// One line per statement of a request's story; long texts are cut at a
 /// word, and a last line says where to read them whole.
-fn timeline(id: &str, view: &Value, related: &Related, out: &mut String) {
-    let items = array(view, "/timeline");
+fn timeline(
+    id: &str,
+    view: &Value,
+    pointer: &str,
+    empty: &str,
+    related: &Related,
+    out: &mut String,
+) {
+    let items = array(view, pointer);
     if items.is_empty() {
-        out.push_str("timeline: nothing has happened since it was asked\n");
+        out.push_str(&format!("{empty}\n"));
         return;
     }
-    out.push_str("timeline:\n");
+    out.push_str(&format!("{}:\n", pointer.trim_start_matches('/')));
     // What each vote is on: the request, or a renewal or motion on it.
     let kinds: BTreeMap<String, String> = items
         .iter()
@@ -621,6 +635,15 @@ pub fn dataset(view: &Value, related: &Related, out: &mut String) {
         "description:\n  {}\n",
         text(record, "/description")
     ));
+    // Questions and concerns about it, with their answers and responses.
+    timeline(
+        &text(view, "/id"),
+        view,
+        "/thread",
+        "thread: no question or concern about it yet",
+        related,
+        out,
+    );
 }
 
 /// A concern: open or resolved, what it is about, who raised it, and each
@@ -1055,9 +1078,16 @@ pub fn part_of(
                 "{who} asked the requester: “{}”",
                 text(says, "/text")
             ));
-            let answer = array(view, "/timeline")
-                .iter()
-                .find(|i| text(i, "/kind") == "request.answer" && text(i, "/body/question") == id);
+            // Only an answer that counts (the requester's): an excluded one
+            // is in the timeline too, marked.
+            let answer = array(view, "/timeline").iter().find(|i| {
+                text(i, "/kind") == "request.answer"
+                    && text(i, "/body/question") == id
+                    && matches!(
+                        i.pointer("/verdict/state").and_then(Value::as_str),
+                        Some("valid") | None
+                    )
+            });
             lines.push(match answer {
                 Some(a) => format!(
                     "The requester answered on {}: “{}”",
@@ -1770,8 +1800,12 @@ mod tests {
         let view = json!({"record": {"title": "Rangatahi wellbeing"}, "timeline": [
             {"id": question, "kind": "request.question", "author": "0a".repeat(32),
              "pos": pos("2026-12-01T00:00:00Z"), "body": {"request": request, "text": "Who sees it?"}},
+            {"id": "e3".repeat(32), "kind": "request.answer", "author": "0a".repeat(32),
+             "pos": pos("2026-12-01T12:00:00Z"), "body": {"question": question, "text": "Everyone."},
+             "verdict": {"state": "excluded"}},
             {"id": answer, "kind": "request.answer", "author": "0b".repeat(32),
-             "pos": pos("2026-12-02T00:00:00Z"), "body": {"question": question, "text": "Two analysts."}}]});
+             "pos": pos("2026-12-02T00:00:00Z"), "body": {"question": question, "text": "Two analysts."},
+             "verdict": {"state": "valid"}}]});
         let mut related = board_names();
         related.people.insert("0a".repeat(32), "Hine".into());
         related.people.insert("0b".repeat(32), "Sione".into());
@@ -1821,9 +1855,14 @@ mod tests {
             "registered": pos("2026-12-01T00:00:00Z"), "valid": true,
             "rahui": [{"id": "f1".repeat(32), "body": board, "placed": pos("2026-12-02T00:00:00Z"),
                 "until": null, "reason": "Tangihanga.", "lifted": null}]},
-            "rahui_in_force": [{"id": "f1".repeat(32)}], "thread": []});
+            "rahui_in_force": [{"id": "f1".repeat(32)}], "thread": [
+                {"id": "c1".repeat(32), "kind": "concern.raise", "author": "0a".repeat(32),
+                 "pos": pos("2026-12-03T00:00:00Z"), "body": {"text": "Who sees our data?"},
+                 "verdict": {"state": "valid"}}]});
+        let mut related = board_names();
+        related.people.insert("0a".repeat(32), "Hine".into());
         let mut out = String::new();
-        dataset(&view, &board_names(), &mut out);
+        dataset(&view, &related, &mut out);
         for line in [
             "Whānau Services\n",
             "  held by:        Agency\n",
@@ -1834,7 +1873,8 @@ mod tests {
             "    - TK_A (TK Attribution)\n",
             "    - custom:x: Ours\n",
             "  placed 2026-12-02T00:00:00Z by Te Poari: Tangihanga.\n    It is in force until its board lifts it.\n",
-            "description:\n  Visits to whānau services.\n",
+            "description:\n  Visits to whānau services.\nthread:\n  2026-12-03T00:00:00Z  concern.raise",
+            "Hine  Who sees our data?\n",
         ] {
             assert!(out.contains(line), "{line:?} in\n{out}");
         }

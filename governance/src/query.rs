@@ -425,15 +425,12 @@ pub struct UnlistedUses {
 /// Whether an excluded use names a use category (which every request's
 /// own category is checked against) rather than a use code.
 fn is_category(excluded: &str) -> bool {
-    use kaitiaki_protocol::statement::UseCategory::{self, *};
-    // Every category: a new one fails to compile here until it is listed.
-    let listed = |c: UseCategory| match c {
-        ServiceDelivery | Research | Evaluation | Commercial | Other => c,
-    };
-    [ServiceDelivery, Research, Evaluation, Commercial, Other]
-        .into_iter()
-        .map(listed)
-        .any(|c| crate::requests::category_name(c) == excluded)
+    use serde::de::{value::Error, IntoDeserializer};
+    use serde::Deserialize;
+    // Every category by its wire name, which is the name a dataset excludes.
+    let parsed: Result<kaitiaki_protocol::statement::UseCategory, Error> =
+        kaitiaki_protocol::statement::UseCategory::deserialize(excluded.into_deserializer());
+    parsed.is_ok_and(|c| crate::requests::category_name(c) == excluded)
 }
 
 /// Per dataset `submit` names that is stored: the uses it asks for that

@@ -123,6 +123,27 @@ impl Shared {
     }
 }
 
+/// Refuses to publish a root the tree files give that is not the one the
+/// node signed for that size: the stored hashes it was computed from are
+/// damaged, and every proof made from them would mislead.
+fn signed_root_is(note: &[u8], size: u64, root: &Hash) -> Result<(), StorageError> {
+    let text = String::from_utf8_lossy(note);
+    let body = text.split("\n\n").next().unwrap_or_default();
+    let signed = kaitiaki_protocol::checkpoint::Checkpoint::parse(&format!("{body}\n"))
+        .map_err(|e| StorageError::Corrupt(format!("the stored checkpoint of size {size}: {e}")))?;
+    if signed.root() != root {
+        return Err(StorageError::Corrupt(format!(
+            "the tree files (tree/) give the root {} at size {size}, but the node signed {} \
+             for that size: they are damaged. With the node stopped, `kaitiaki log verify` on \
+             its data directory names the damaged hash; move tree/ aside and start the node, \
+             which rebuilds it from the log",
+            root,
+            signed.root()
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses a node configured with another network than its log's. Every
 /// statement in a node's log was signed for its network, and its peers
 /// refuse statements of any other: a node started with a mistyped network
@@ -291,7 +312,10 @@ impl Node {
         let size = compact.size();
         let root = compact.root();
         let note = match shared.storage.checkpoint_at(size)? {
-            Some(n) => n,
+            Some(n) => {
+                signed_root_is(&n, size, &root)?;
+                n
+            }
             None => {
                 let note = sequencer::sign_checkpoint(&shared, size, root)?;
                 if size == 0 {

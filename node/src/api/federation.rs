@@ -363,13 +363,25 @@ pub async fn mirror_consistency(
             )));
         }
         let tree = m.tree();
-        Ok(ConsistencyView {
+        let view = ConsistencyView {
             old: q.old,
             new: q.new,
             hashes: tree.consistency_proof(q.old, q.new)?,
             old_root: tree.root(q.old)?,
             new_root: tree.root(q.new)?,
-        })
+        };
+        super::log::checked(
+            &shared,
+            super::log::TreeOf::Mirror(&origin),
+            super::log::consistency_holds(
+                q.old,
+                q.new,
+                (&view.old_root, &view.new_root, &view.hashes),
+                None,
+            ),
+            &format!("the consistency proof from size {} to {}", q.old, q.new),
+        )?;
+        Ok(view)
     })
     .await?;
     Ok(Json(view))

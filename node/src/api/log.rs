@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kaitiaki_protocol::envelope::Dsse;
-use kaitiaki_protocol::merkle::{leaf_hash, verify_consistency, verify_inclusion, VerifyError};
+use kaitiaki_protocol::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use kaitiaki_protocol::{Hash, Leaf, StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -264,30 +264,81 @@ struct Found {
     note: String,
 }
 
+/// Whose tree a proof was made from: the node's own log's, or the copy of
+/// a peer's log it keeps.
+pub(crate) enum TreeOf<'a> {
+    Own,
+    Mirror(&'a str),
+}
+
 /// Serves nothing from a proof that does not verify: a proof made from the
 /// stored tree hashes that fails its own check means the tree files are
-/// damaged (README: they are rebuilt from the log), and the node says so,
-/// here and at `/healthz`, rather than hand out a proof that misleads.
-fn checked(
+/// damaged (README: they are rebuilt), and the node says so, rather than
+/// hand out a proof that misleads. Damage to the own log's tree is kept
+/// for `/healthz`; a mirror's is logged and answered.
+pub(crate) fn checked(
     shared: &crate::node::Shared,
-    verified: Result<(), kaitiaki_protocol::merkle::VerifyError>,
+    tree: TreeOf<'_>,
+    verified: Result<(), String>,
     what: &str,
 ) -> ApiResult<()> {
-    let Err(e) = verified else {
+    let Err(why) = verified else {
         return Ok(());
     };
-    let problem = format!(
-        "{what} made from this node's stored tree hashes does not verify ({e}): its tree files \
-         (tree/) are damaged; its operator can stop it and run `kaitiaki log verify` on its data \
-         directory, which names the damaged hash, then move tree/ aside and start it, which \
-         rebuilds them from the log"
-    );
-    shared.found_tree_damage(&problem);
+    let problem = match tree {
+        TreeOf::Own => format!(
+            "{what} made from this node's stored tree hashes does not verify ({why}): its tree \
+             files (tree/) are damaged; its operator can stop it and run `kaitiaki log verify` \
+             on its data directory, which names the damaged hash, then move tree/ aside and \
+             start it, which rebuilds them from the log"
+        ),
+        TreeOf::Mirror(origin) => format!(
+            "{what} made from this node's copy of {origin} does not verify ({why}): that copy's \
+             tree files (mirrors/{origin}/tree/) are damaged; its operator can stop the node, \
+             move mirrors/{origin}/ aside and start it, which copies the log again from the peer"
+        ),
+    };
+    match tree {
+        TreeOf::Own => shared.found_tree_damage(&problem),
+        TreeOf::Mirror(_) => tracing::error!(%problem, "a mirror's tree files are damaged"),
+    }
     Err(ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         code::TREE_DAMAGED,
         problem,
     ))
+}
+
+/// An inclusion proof's own check, in words.
+pub(crate) fn inclusion_holds(
+    leaf: &Hash,
+    index: u64,
+    size: u64,
+    hashes: &[Hash],
+    root: &Hash,
+) -> Result<(), String> {
+    verify_inclusion(leaf, index, size, hashes, root).map_err(|e| e.to_string())
+}
+
+/// A consistency proof's own check, in words: the proof between the two
+/// roots, and the newer root against `signed` (the root of a signed
+/// checkpoint of that size), if given.
+pub(crate) fn consistency_holds(
+    old: u64,
+    new: u64,
+    view: (&Hash, &Hash, &[Hash]),
+    signed: Option<&Hash>,
+) -> Result<(), String> {
+    let (old_root, new_root, hashes) = view;
+    if signed.is_some_and(|s| s != new_root) {
+        return Err(format!(
+            "the root it gives at size {new} is not the signed checkpoint's"
+        ));
+    }
+    if old > 0 && old < new {
+        verify_consistency(old, new, old_root, new_root, hashes).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Looks a statement up in the own log (up to the published checkpoint),
@@ -312,7 +363,8 @@ fn find_statement(
         let hashes = shared.storage.inclusion_proof(index, published.size)?;
         checked(
             shared,
-            verify_inclusion(
+            TreeOf::Own,
+            inclusion_holds(
                 &leaf.hash(),
                 index,
                 published.size,
@@ -351,14 +403,15 @@ fn find_statement(
     let hashes = mirror.tree().inclusion_proof(index, checkpoint.size())?;
     checked(
         shared,
-        verify_inclusion(
+        TreeOf::Mirror(&origin),
+        inclusion_holds(
             &leaf.hash(),
             index,
             checkpoint.size(),
             &hashes,
             checkpoint.root(),
         ),
-        &format!("the inclusion proof of leaf {index} of the copy of {origin}"),
+        &format!("the inclusion proof of leaf {index}"),
     )?;
     Ok(Some(Found {
         hashes,
@@ -401,14 +454,21 @@ pub async fn inclusion(
     }
     let shared = app.shared.clone();
     let (root, hashes) = super::blocking(move || -> ApiResult<_> {
-        let root = shared.storage.root(size)?;
+        // At the latest size, the signed checkpoint's root, not one the
+        // tree files give; below it, theirs.
+        let root = if size == published.size {
+            published.root
+        } else {
+            shared.storage.root(size)?
+        };
         let hashes = shared.storage.inclusion_proof(q.index, size)?;
         // The leaf's hash from the leaf itself, not from the tree files
         // the proof is checked against.
         if let Some(leaf) = shared.storage.leaf(q.index)? {
             checked(
                 &shared,
-                verify_inclusion(&leaf.hash(), q.index, size, &hashes, &root),
+                TreeOf::Own,
+                inclusion_holds(&leaf.hash(), q.index, size, &hashes, &root),
                 &format!("the inclusion proof of leaf {}", q.index),
             )?;
         }
@@ -479,19 +539,19 @@ pub async fn consistency(
             old_root: shared.storage.root(old)?,
             new_root: shared.storage.root(new)?,
         };
-        let what = format!("the consistency proof from size {old} to {new}");
         // The roots come from the tree files too: the newest is checked
         // against the signed checkpoint, and the proof between them.
-        if new == published.size && view.new_root != published.root {
-            checked(&shared, Err(VerifyError::RootMismatch), &what)?;
-        }
-        if old > 0 && old < new {
-            checked(
-                &shared,
-                verify_consistency(old, new, &view.old_root, &view.new_root, &view.hashes),
-                &what,
-            )?;
-        }
+        checked(
+            &shared,
+            TreeOf::Own,
+            consistency_holds(
+                old,
+                new,
+                (&view.old_root, &view.new_root, &view.hashes),
+                (new == published.size).then_some(&published.root),
+            ),
+            &format!("the consistency proof from size {old} to {new}"),
+        )?;
         Ok(view)
     })
     .await?;

@@ -38,7 +38,10 @@ pub struct Health {
     pub reindexed_at_startup: u64,
 }
 
-/// Health check: 200 when the node accepts writes, 503 when it does not.
+/// Health check: 200 when all is well; 503 when the node does not accept
+/// writes (failed, refusing, waiting for its peers) or found its own log's
+/// tree files damaged (it still accepts writes then, but serves no proof
+/// from the damage).
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let failed = app.shared.failed.load(Ordering::Acquire);

@@ -318,7 +318,12 @@ impl Replication {
                         });
                     }
                 }
-                Err(e) => return Err(unusable(e)),
+                // Removed peers are not followed, nor waited for: only
+                // their listing is lost.
+                Err(e) => {
+                    tracing::warn!(problem = %e, file = %peer_file::path_in(storage.data_dir()).display(),
+                    "skipping a removed peer's entry")
+                }
             }
         }
         r.metrics.evidence.store(

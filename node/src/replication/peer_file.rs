@@ -72,16 +72,14 @@ impl RunTimePeers {
         let mut peers = kept.unwrap_or_default();
         let mut moved = Vec::new();
         for (space, key, peer) in &in_db {
-            // One that cannot be read stays where it is, and is said.
-            let Some(peer) = peer else {
+            // One that cannot be read, or names no log, stays where it is,
+            // and is said.
+            let Some((peer, origin)) = peer.as_ref().and_then(|p| Some((p, origin_of(p)?))) else {
                 tracing::warn!(origin = %String::from_utf8_lossy(key),
                     "an unreadable peer record in the database was left there");
                 continue;
             };
             moved.push((*space, key.as_slice(), None));
-            let Some(origin) = origin_of(peer) else {
-                continue;
-            };
             if peers.holds(&origin) {
                 continue;
             }
@@ -90,6 +88,9 @@ impl RunTimePeers {
             } else {
                 peers.removed.push(peer.clone());
             }
+        }
+        if moved.is_empty() {
+            return Ok(peers);
         }
         // The file first, whole and synced; only then are they gone from
         // the database, so a crash between leaves them in both.
@@ -152,20 +153,26 @@ impl RunTimePeers {
 /// directory): from the file, and from the database of a node that has not
 /// moved them there yet.
 pub fn stored_keys(storage: &Storage) -> std::collections::BTreeMap<String, String> {
-    let mut peers = RunTimePeers::from_db(storage).unwrap_or_default();
+    let keys = |peers: &RunTimePeers| -> Vec<(String, String)> {
+        peers
+            .following
+            .iter()
+            .chain(&peers.removed)
+            .filter_map(|p| Some((origin_of(p)?, p.key.clone())))
+            .collect()
+    };
+    // The database's first, so the file's entry for a log wins.
+    let mut out: std::collections::BTreeMap<String, String> =
+        keys(&RunTimePeers::from_db(storage).unwrap_or_default())
+            .into_iter()
+            .collect();
     if let Some(kept) = std::fs::read_to_string(path_in(storage.data_dir()))
         .ok()
         .and_then(|text| toml::from_str::<RunTimePeers>(&text).ok())
     {
-        peers.following.extend(kept.following);
-        peers.removed.extend(kept.removed);
+        out.extend(keys(&kept));
     }
-    peers
-        .following
-        .iter()
-        .chain(&peers.removed)
-        .filter_map(|p| Some((origin_of(p)?, p.key.clone())))
-        .collect()
+    out
 }
 
 /// Every peer record the database holds (from before the file, or from

@@ -274,6 +274,8 @@ pub struct Storage {
     mirrors: RwLock<BTreeMap<String, Arc<mirror::MirrorLog>>>,
     // Every commit to `log`, the own log's and the mirrors', passes here.
     gate: Arc<redo::CommitGate>,
+    // Set once keeping the latest checkpoint beside sled failed (said once).
+    checkpoint_unkept: std::sync::atomic::AtomicBool,
 }
 
 /// How the node opens its sled database under `data_dir`.
@@ -398,6 +400,7 @@ impl Storage {
             data_dir: data_dir.to_owned(),
             mirrors: RwLock::new(BTreeMap::new()),
             gate: Arc::default(),
+            checkpoint_unkept: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -744,7 +747,13 @@ impl Storage {
         // A help for audits after a crash, not part of the log: the batch
         // is committed whatever becomes of it.
         if let Err(e) = self.files.keep_checkpoint(&batch.checkpoint) {
-            tracing::warn!(error = %e, "could not keep the latest checkpoint beside the database");
+            // Once, not every batch.
+            if !self
+                .checkpoint_unkept
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::warn!(error = %e, "could not keep the latest checkpoint beside the database");
+            }
         }
         Ok(())
     }

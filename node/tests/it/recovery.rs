@@ -460,26 +460,35 @@ fn set_len(path: &Path, len: u64) {
 }
 
 /// A stored tree hash damaged where start-up does not look (inside the
-/// part last synced): the node serves no proof made from it, answers
-/// `tree_damaged`, and says so at `/healthz`; proofs it can stand by are
-/// still served.
+/// part last synced, off the log's right edge): the node serves no proof
+/// made from it, answers `tree_damaged`, and says so at `/healthz`; proofs
+/// it can stand by are still served. A damaged hash the root is computed
+/// from stops the start, with what to do, and moving tree/ aside mends it.
 #[tokio::test]
 async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
     let dir = tempdir();
     let node = TestNode::start(dir.path()).await;
-    let ids = fill(&node, 0, 4).await;
+    let ids = fill(&node, 0, 5).await;
     node.stop().await;
-    // Leaf 1's hash, which the proof of leaf 0 uses and leaf 2's does not.
-    let level0 = tree_file(dir.path(), "level-00");
-    let mut bytes = std::fs::read(&level0).unwrap();
-    bytes[40] ^= 0xff;
-    std::fs::write(&level0, bytes).unwrap();
+    let flip = |name: &str, at: usize| {
+        let path = tree_file(dir.path(), name);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[at] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    };
+    // Leaf 1's hash, which the proof of leaf 0 uses and those of leaves 2
+    // and 4 do not.
+    flip("level-00", 40);
 
     let node = TestNode::start(dir.path()).await;
     let (status, _) = node.get("/healthz").await;
     assert_eq!(status, 200, "nothing is known to be wrong yet");
-    let (status, body) = node.get("/v1/proofs/inclusion?index=2").await;
-    assert_eq!(status, 200, "{body}");
+    for index in [2, 4] {
+        let (status, body) = node
+            .get(&format!("/v1/proofs/inclusion?index={index}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
     for path in [
         "/v1/proofs/inclusion?index=0".to_owned(),
         format!("/v1/statements/{}", ids[0]),
@@ -503,6 +512,31 @@ async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
             .is_some_and(|p| p.contains("move tree/ aside")),
         "{health}"
     );
+    node.stop().await;
+
+    // The hash of leaves 0–3, from which the root at size 5 is computed:
+    // the node does not start on it.
+    flip("level-02", 0);
+    let cfg = config(dir.path());
+    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("but the node signed") && err.contains("move tree/ aside"),
+        "{err}"
+    );
+    std::fs::rename(dir.path().join("tree"), dir.path().join("tree.damaged")).unwrap();
+    let node = TestNode::start(dir.path()).await;
+    for index in 0..5 {
+        let (status, body) = node
+            .get(&format!("/v1/proofs/inclusion?index={index}"))
+            .await;
+        assert_eq!(status, 200, "{index}: {body}");
+    }
+    assert_eq!(node.get("/healthz").await.0, 200);
     node.stop().await;
 }
 
@@ -858,6 +892,32 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
     let node = TestNode::start(dir.path()).await;
     assert_eq!(node.get("/v1/checkpoint").await.1["size"], 2);
     node.stop().await;
+}
+
+/// A run-time peer the node cannot follow stops the start, naming the
+/// file: skipped, a restored node would not wait for it.
+#[tokio::test]
+async fn a_peer_in_peers_toml_that_cannot_be_followed_stops_the_start() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    node.stop().await;
+    std::fs::write(
+        dir.path().join("peers.toml"),
+        "[[following]]\nurl = \"ftp://127.0.0.1:9\"\nkey = \"not a key\"\n",
+    )
+    .unwrap();
+    let cfg = config(dir.path());
+    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("peers.toml names a peer this node cannot follow")
+            && err.contains("correct or remove that entry"),
+        "{err}"
+    );
 }
 
 /// A node key lost from a data directory that holds a log is not replaced
