@@ -9,7 +9,7 @@ use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
 use super::labels::Labels;
-use super::layout::{check_link, counted, date, pager, person, prose, status, Person};
+use super::layout::{check_link, counted, date, date_beside, pager, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words, BodyCard};
 use super::request::{
     choice_label, decided_on, decision_chip, no_change_why, tally_words, undecided, VoteOn,
@@ -329,12 +329,17 @@ pub fn list(l: &Labels, items: &[BodyCard], after: Option<&str>, next: Option<&s
 fn placed_rahui(l: &Labels, r: &PlacedRahui) -> Markup {
     html! {
         li.rahui {
-            "On " a href={ "/datasets/" (r.dataset.0) } { (r.dataset.1) } ", placed on " (date(r.placed))
+            @let end = match (&r.state, r.until) {
+                (RahuiState::Lifted { at, .. }, _) | (RahuiState::Ended { at }, _) => Some(*at),
+                (RahuiState::InForce, until) => until,
+            };
+            "On " a href={ "/datasets/" (r.dataset.0) } { (r.dataset.1) } ", placed on "
+            @match end { Some(e) => (date_beside(r.placed, e)), None => (date(r.placed)) }
             @match (&r.state, r.until) {
-                (RahuiState::InForce, Some(u)) => { ", until " (date(u)) "." }
+                (RahuiState::InForce, Some(u)) => { ", until " (date_beside(u, r.placed)) "." }
                 (RahuiState::InForce, None) => { ", until the board lifts it." }
-                (RahuiState::Lifted { at, .. }, _) => { "; lifted on " (date(*at)) "." }
-                (RahuiState::Ended { at }, _) => { "; ended on " (date(*at)) ", as the board had set." }
+                (RahuiState::Lifted { at, .. }, _) => { "; lifted on " (date_beside(*at, r.placed)) "." }
+                (RahuiState::Ended { at }, _) => { "; ended on " (date_beside(*at, r.placed)) ", as the board had set." }
             }
             blockquote { (prose(&r.reason)) }
             @if let RahuiState::Lifted { reason, .. } = &r.state {

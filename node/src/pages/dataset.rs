@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use super::chart::{self, ChartData};
 use super::concern::{self, ConcernForm, ConcernThread};
 use super::labels::{Labels, Section};
-use super::layout::{counted, date, pager, person, status, Person};
+use super::layout::{counted, date, date_beside, pager, person, status, Person};
 use super::overview::{
     excerpt, outcome_key, outcome_words, sensitivity_key, DatasetCard, RahuiItem,
 };
@@ -119,8 +119,9 @@ pub fn render(l: &Labels, v: &DatasetView) -> Markup {
         }
         @for r in &v.rahui {
             div.alert role="note" {
-                p { strong { span lang="mi" { "Rāhui" } " in force" } " since " (date(r.placed))
-                    @match r.until { Some(u) => { ", until " (date(u)) } None => { ", until the board lifts it" } }
+                p { strong { span lang="mi" { "Rāhui" } " in force" } " since "
+                    @match r.until { Some(u) => (date_beside(r.placed, u)), None => (date(r.placed)) }
+                    @match r.until { Some(u) => { ", until " (date_beside(u, r.placed)) } None => { ", until the board lifts it" } }
                     ", placed by " (r.body_name) ". No new approvals, and approved uses are paused." }
                 blockquote { (r.reason) }
             }

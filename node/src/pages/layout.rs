@@ -190,6 +190,17 @@ pub fn date(t: Timestamp) -> Markup {
     html! { time datetime=(t.to_rfc3339()) { (date_text(t)) } }
 }
 
+/// `t` as a date, or with its time when `other` (the other end of the same
+/// span, as a rāhui's placing and end) falls on the same day: two equal
+/// dates would say nothing of how long it held.
+pub fn date_beside(t: Timestamp, other: Timestamp) -> Markup {
+    if date_text(t) == date_text(other) {
+        date_time(t)
+    } else {
+        date(t)
+    }
+}
+
 /// A moment as "3 March 2026 at 14:05 UTC", in a `<time>` element.
 pub fn date_time(t: Timestamp) -> Markup {
     let text = match chrono::DateTime::from_timestamp_millis(t.unix_millis()) {
@@ -318,6 +329,18 @@ pub fn json_script(id: &str, value: &serde_json::Value) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ends_of_a_span_within_one_day_carry_their_times() {
+        let placed = Timestamp::from_unix_millis(1_780_000_000_000).unwrap();
+        let later = Timestamp::from_unix_millis(1_780_000_000_000 + 3_600_000).unwrap();
+        let same = date_beside(placed, later).into_string();
+        assert!(same.contains(" at ") && same.contains("UTC"), "{same}");
+        let next_week = placed.plus_days(7);
+        let apart = date_beside(placed, next_week).into_string();
+        assert!(!apart.contains(" at "), "{apart}");
+        assert_eq!(apart, date(placed).into_string());
+    }
 
     #[test]
     fn dates_read_as_words() {
