@@ -446,6 +446,27 @@ async fn stopped_log(dir: &Path, n: u64) -> Snapshot {
     snapshot(dir).await.0
 }
 
+/// What `Node::open` says when it refuses to open `cfg`'s data directory.
+async fn open_refused(cfg: kaitiaki_node::Config) -> String {
+    tokio::task::spawn_blocking(move || Node::open(cfg))
+        .await
+        .unwrap()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
+
+/// Copies the segment files of the data directory `from` into `to`'s
+/// `log/`, as a restore from the log alone does.
+fn copy_log(from: &Path, to: &Path) {
+    let log = to.join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    for entry in std::fs::read_dir(from.join("log")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, log.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
 fn tree_file(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join("tree").join(name)
 }
@@ -518,12 +539,7 @@ async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
     // the node does not start on it.
     flip("level-02", 0);
     let cfg = config(dir.path());
-    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
-        .await
-        .unwrap()
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let err = open_refused(cfg).await;
     assert!(
         err.contains("but the node signed") && err.contains("move tree/ aside"),
         "{err}"
@@ -847,12 +863,7 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
     let mut cfg = config(dir.path());
     let network = cfg.network.clone();
     cfg.network = format!("{network}-typo");
-    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
-        .await
-        .unwrap()
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let err = open_refused(cfg).await;
     assert!(
         err.contains(&format!("holds a log of the network {network:?}"))
             && err.contains(&format!("set network = {network:?}")),
@@ -861,15 +872,7 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
     // A restore of the key and the segments alone is checked before it is
     // rebuilt.
     let restored = tempdir();
-    std::fs::create_dir_all(restored.path().join("log")).unwrap();
-    for entry in std::fs::read_dir(dir.path().join("log")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            restored.path().join("log").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
+    copy_log(dir.path(), restored.path());
     std::fs::copy(
         dir.path().join("node.key"),
         restored.path().join("node.key"),
@@ -877,12 +880,7 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
     .unwrap();
     let mut cfg = config(restored.path());
     cfg.network = format!("{network}-typo");
-    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
-        .await
-        .unwrap()
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let err = open_refused(cfg).await;
     assert!(err.contains("holds a log of the network"), "{err}");
     assert!(
         !restored.path().join("waiting-for-peers.txt").exists(),
@@ -907,12 +905,7 @@ async fn a_peer_in_peers_toml_that_cannot_be_followed_stops_the_start() {
     )
     .unwrap();
     let cfg = config(dir.path());
-    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
-        .await
-        .unwrap()
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let err = open_refused(cfg).await;
     assert!(
         err.contains("peers.toml names a peer this node cannot follow")
             && err.contains("correct or remove that entry"),
@@ -934,29 +927,16 @@ async fn a_lost_node_key_is_not_replaced() {
     std::fs::remove_file(&key).unwrap();
 
     let cfg = config(dir.path());
-    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
-        .await
-        .unwrap()
-        .map(|_| ())
-        .unwrap_err();
+    let err = open_refused(cfg).await;
     assert!(err.to_string().contains("restore node.key"), "{err}");
     assert!(!key.exists(), "no new key was written");
 
     // Nor when the log alone is restored, with no database to name its
     // key: its records were signed with a key that must come back.
     let restored = tempdir();
-    let log = restored.path().join("log");
-    std::fs::create_dir_all(&log).unwrap();
-    for entry in std::fs::read_dir(dir.path().join("log")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, log.join(path.file_name().unwrap())).unwrap();
-    }
+    copy_log(dir.path(), restored.path());
     let cfg = config(restored.path());
-    let err = tokio::task::spawn_blocking(move || Node::open(cfg))
-        .await
-        .unwrap()
-        .map(|_| ())
-        .unwrap_err();
+    let err = open_refused(cfg).await;
     assert!(err.to_string().contains("restore node.key"), "{err}");
     assert!(
         !restored.path().join("node.key").exists(),
