@@ -447,7 +447,15 @@ impl ListCmd {
             return waiting(s, &body.to_string()).await;
         }
         let (path, params) = this.query(s)?;
-        let value = gather(&s.client, &path, &params).await?;
+        let value = match gather(&s.client, &path, &params).await {
+            Ok(value) => value,
+            // A filter naming nothing is said as such (a board's datasets
+            // are a 404 for an unknown board).
+            Err(e) => {
+                this.filters_held(s).await?;
+                return Err(e);
+            }
+        };
         if value.as_array().is_some_and(Vec::is_empty) {
             this.filters_held(s).await?;
         }

@@ -295,7 +295,8 @@ pub(crate) fn checked(
         TreeOf::Mirror(origin) => format!(
             "{what} made from this node's copy of {origin} does not verify ({why}): that copy's \
              tree files (mirrors/{origin}/tree/) are damaged; its operator can stop the node, \
-             move mirrors/{origin}/ aside and start it, which copies the log again from the peer"
+             move mirrors/{origin}/tree/ aside and start it, which rebuilds them from the copy's \
+             log"
         ),
     };
     match tree {

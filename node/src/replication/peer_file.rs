@@ -76,7 +76,7 @@ impl RunTimePeers {
             // and is said.
             let Some((peer, origin)) = peer.as_ref().and_then(|p| Some((p, origin_of(p)?))) else {
                 tracing::warn!(origin = %String::from_utf8_lossy(key),
-                    "an unreadable peer record in the database was left there");
+                    "a peer record in the database that cannot be read, or names no log, was left there");
                 continue;
             };
             moved.push((*space, key.as_slice(), None));

@@ -567,6 +567,13 @@ pub(crate) fn reindex(
     if rest.is_empty() {
         return Ok(());
     }
+    // Nothing is signed over a damaged right edge: the root the stored
+    // hashes give where sled stopped must be the one signed there.
+    if compact.size() == sled_from && sled_from > 0 {
+        if let Some(note) = shared.storage.checkpoint_at(sled_from)? {
+            crate::node::signed_root_is(&note, sled_from, &compact.root())?;
+        }
+    }
     let mut commit = CommitBatch {
         first_index,
         ..CommitBatch::default()

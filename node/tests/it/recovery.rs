@@ -533,11 +533,19 @@ async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
             .is_some_and(|p| p.contains("move tree/ aside")),
         "{health}"
     );
+    // The hash of leaves 0–3, damaged while the node runs: it is all the
+    // proof of leaf 4 is, and the root the tree files would give at size 5
+    // is made from it too; the proof is checked against the signed root.
+    flip("level-02", 0);
+    let (status, body) = node.get("/v1/proofs/inclusion?index=4").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (500, Some("tree_damaged")),
+        "{body}"
+    );
     node.stop().await;
 
-    // The hash of leaves 0–3, from which the root at size 5 is computed:
-    // the node does not start on it.
-    flip("level-02", 0);
+    // The node does not start on it.
     let cfg = config(dir.path());
     let err = open_refused(cfg).await;
     assert!(
@@ -889,6 +897,46 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
 
     let node = TestNode::start(dir.path()).await;
     assert_eq!(node.get("/v1/checkpoint").await.1["size"], 2);
+    node.stop().await;
+}
+
+/// After a crash that left sled behind the segments, recovery signs the
+/// leaves it indexes again: never over a damaged stored hash of the log's
+/// right edge where sled stopped.
+#[tokio::test]
+async fn recovery_signs_nothing_over_a_damaged_right_edge() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 5).await;
+    node.stop().await;
+    let saved = tempdir();
+    copy_dir(&dir.path().join("db"), saved.path());
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 5, 3).await;
+    node.stop().await;
+    // sled as it was at five leaves, and the hash of leaves 0–3 (the
+    // right edge at five) damaged.
+    std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+    copy_dir(saved.path(), &dir.path().join("db"));
+    let path = tree_file(dir.path(), "level-02");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+
+    let err = open_refused(config(dir.path())).await;
+    assert!(
+        err.contains("at size 5, but the node signed") && err.contains("move tree/ aside"),
+        "{err}"
+    );
+    std::fs::rename(dir.path().join("tree"), dir.path().join("tree.damaged")).unwrap();
+    let node = TestNode::start(dir.path()).await;
+    assert_eq!(node.recovery.reindexed, 3);
+    for index in 0..8 {
+        let (status, body) = node
+            .get(&format!("/v1/proofs/inclusion?index={index}"))
+            .await;
+        assert_eq!(status, 200, "{index}: {body}");
+    }
     node.stop().await;
 }
 
