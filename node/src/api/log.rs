@@ -310,6 +310,29 @@ pub(crate) fn checked(
     ))
 }
 
+/// The root the node signed for `size`, if it signed a checkpoint of that
+/// size: the latest, or one kept from the end of an earlier batch.
+fn signed_root(
+    shared: &crate::node::Shared,
+    published: &crate::node::Published,
+    size: u64,
+) -> ApiResult<Option<Hash>> {
+    if size == published.size {
+        return Ok(Some(published.root));
+    }
+    let Some(note) = shared.storage.checkpoint_at(size)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&note);
+    let body = text.split("\n\n").next().unwrap_or_default();
+    Ok(
+        kaitiaki_protocol::checkpoint::Checkpoint::parse(&format!("{body}\n"))
+            .ok()
+            .filter(|c| c.size() == size)
+            .map(|c| *c.root()),
+    )
+}
+
 /// An inclusion proof's own check, in words.
 pub(crate) fn inclusion_holds(
     leaf: &Hash,
@@ -457,10 +480,12 @@ pub async fn inclusion(
     let (root, hashes) = super::blocking(move || -> ApiResult<_> {
         // At the latest size, the signed checkpoint's root, not one the
         // tree files give; below it, theirs.
-        let root = if size == published.size {
-            published.root
-        } else {
-            shared.storage.root(size)?
+        // The signed root at that size when the node signed one (the latest,
+        // or the end of an earlier batch), rather than one the tree files
+        // give; theirs otherwise.
+        let root = match signed_root(&shared, &published, size)? {
+            Some(root) => root,
+            None => shared.storage.root(size)?,
         };
         let hashes = shared.storage.inclusion_proof(q.index, size)?;
         // The leaf's hash from the leaf itself, not from the tree files
@@ -549,8 +574,20 @@ pub async fn consistency(
                 old,
                 new,
                 (&view.old_root, &view.new_root, &view.hashes),
-                (new == published.size).then_some(&published.root),
+                signed_root(&shared, &published, new)?.as_ref(),
             ),
+            &format!("the consistency proof from size {old} to {new}"),
+        )?;
+        let signed_old = signed_root(&shared, &published, old)?;
+        checked(
+            &shared,
+            TreeOf::Own,
+            match signed_old {
+                Some(root) if old > 0 && root != view.old_root => Err(format!(
+                    "the root it gives at size {old} is not the signed checkpoint's"
+                )),
+                _ => Ok(()),
+            },
             &format!("the consistency proof from size {old} to {new}"),
         )?;
         Ok(view)

@@ -489,7 +489,7 @@ fn set_len(path: &Path, len: u64) {
 async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
     let dir = tempdir();
     let node = TestNode::start(dir.path()).await;
-    let ids = fill(&node, 0, 5).await;
+    let ids = fill(&node, 0, 6).await;
     node.stop().await;
     let flip = |name: &str, at: usize| {
         let path = tree_file(dir.path(), name);
@@ -498,7 +498,8 @@ async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
         std::fs::write(&path, bytes).unwrap();
     };
     // Leaf 1's hash, which the proof of leaf 0 uses and those of leaves 2
-    // and 4 do not.
+    // and 4 do not (each leaf was its own batch, so a checkpoint was signed
+    // at every size).
     flip("level-00", 40);
 
     let node = TestNode::start(dir.path()).await;
@@ -533,11 +534,20 @@ async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
             .is_some_and(|p| p.contains("move tree/ aside")),
         "{health}"
     );
-    // The hash of leaves 0–3, damaged while the node runs: it is all the
-    // proof of leaf 4 is, and the root the tree files would give at size 5
-    // is made from it too; the proof is checked against the signed root.
+    // The hash of leaves 0–3, damaged while the node runs: the proof of
+    // leaf 4 is made from it, at size 5 it is all the proof is, and the
+    // root the tree files would give is made from it too; proofs are
+    // checked against the root signed at their size.
     flip("level-02", 0);
-    let (status, body) = node.get("/v1/proofs/inclusion?index=4").await;
+    for query in ["index=4", "index=4&size=5"] {
+        let (status, body) = node.get(&format!("/v1/proofs/inclusion?{query}")).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (500, Some("tree_damaged")),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = node.get("/v1/proofs/consistency?old=5&new=6").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (500, Some("tree_damaged")),
@@ -545,7 +555,7 @@ async fn a_proof_from_a_damaged_tree_is_not_served_and_health_says_why() {
     );
     node.stop().await;
 
-    // The node does not start on it.
+    // The node does not start on it: the root at 6 is made from it.
     let cfg = config(dir.path());
     let err = open_refused(cfg).await;
     assert!(
