@@ -127,16 +127,14 @@ impl Shared {
 /// node signed for that size: the stored hashes it was computed from are
 /// damaged, and every proof made from them would mislead.
 pub(crate) fn signed_root_is(note: &[u8], size: u64, root: &Hash) -> Result<(), StorageError> {
-    let text = String::from_utf8_lossy(note);
-    let body = text.split("\n\n").next().unwrap_or_default();
     let in_db = |why: String| {
         StorageError::Corrupt(format!(
             "the checkpoint the database (db/) keeps for size {size} {why}; with the node \
              stopped, move db/ aside and start the node, which rebuilds it from the log"
         ))
     };
-    let signed = kaitiaki_protocol::checkpoint::Checkpoint::parse(&format!("{body}\n"))
-        .map_err(|e| in_db(format!("cannot be read ({e})")))?;
+    let signed =
+        crate::storage::checkpoint_in(note).map_err(|e| in_db(format!("cannot be read ({e})")))?;
     if signed.size() != size {
         return Err(in_db(format!("is of size {}", signed.size())));
     }

@@ -119,34 +119,21 @@ fn a_node_served_from_another_directory_keeps_its_data_beside_its_file() {
     let elsewhere = dir.path().join("etc");
     std::fs::create_dir_all(&elsewhere).unwrap();
     let file = elsewhere.join("pacific.toml");
-    let made = init_with(
-        dir.path(),
-        &[
-            "--origin",
-            "pacific.example",
-            "--data",
-            "./pacific-data",
-            "--config",
-            file.to_str().unwrap(),
-        ],
-    );
+    let args = [
+        "--origin",
+        "pacific.example",
+        "--data",
+        "./pacific-data",
+        "--config",
+        file.to_str().unwrap(),
+    ];
+    let made = init_with(dir.path(), &args);
     let data = std::fs::canonicalize(dir.path().join("pacific-data")).unwrap();
     assert_eq!(made["data_dir"], data.display().to_string());
     assert_eq!(made["existing"], false, "{made}");
     // Written again over the same data directory: its key is kept, and
     // `init` says so rather than that it made them.
-    let again = init_with(
-        dir.path(),
-        &[
-            "--origin",
-            "pacific.example",
-            "--data",
-            "./pacific-data",
-            "--config",
-            file.to_str().unwrap(),
-            "--force",
-        ],
-    );
+    let again = init_with(dir.path(), &[&args[..], &["--force"]].concat());
     assert_eq!(
         (&again["existing"], &again["verifier_key"]),
         (&serde_json::Value::Bool(true), &made["verifier_key"]),

@@ -323,14 +323,10 @@ fn signed_root(
     let Some(note) = shared.storage.checkpoint_at(size)? else {
         return Ok(None);
     };
-    let text = String::from_utf8_lossy(&note);
-    let body = text.split("\n\n").next().unwrap_or_default();
-    Ok(
-        kaitiaki_protocol::checkpoint::Checkpoint::parse(&format!("{body}\n"))
-            .ok()
-            .filter(|c| c.size() == size)
-            .map(|c| *c.root()),
-    )
+    Ok(crate::storage::checkpoint_in(&note)
+        .ok()
+        .filter(|c| c.size() == size)
+        .map(|c| *c.root()))
 }
 
 /// An inclusion proof's own check, in words.
@@ -414,9 +410,7 @@ fn find_statement(
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&note).into_owned();
-    let body = text.split("\n\n").next().unwrap_or_default();
-    let checkpoint = kaitiaki_protocol::checkpoint::Checkpoint::parse(&format!("{body}\n"))
-        .map_err(|e| ApiError::internal(&e))?;
+    let checkpoint = crate::storage::checkpoint_in(&note).map_err(|e| ApiError::internal(&e))?;
     if index >= checkpoint.size() {
         return Ok(None);
     }
@@ -490,11 +484,12 @@ pub async fn inclusion(
         let hashes = shared.storage.inclusion_proof(q.index, size)?;
         // The leaf's hash from the leaf itself, not from the tree files
         // the proof is checked against.
-        if let Some(leaf) = shared.storage.leaf(q.index)? {
+        // Hashed as stored, with no parsing (the bytes are the leaf).
+        if let Some(bytes) = shared.storage.leaf_bytes(q.index)? {
             checked(
                 &shared,
                 TreeOf::Own,
-                inclusion_holds(&leaf.hash(), q.index, size, &hashes, &root),
+                inclusion_holds(&leaf_hash(&bytes), q.index, size, &hashes, &root),
                 &format!("the inclusion proof of leaf {}", q.index),
             )?;
         }

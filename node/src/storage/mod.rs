@@ -1078,6 +1078,14 @@ fn move_attachments_out_of_sled(
     Ok(())
 }
 
+/// The checkpoint a stored signed note holds. Its signatures are not looked
+/// at: the node signed and kept it; whoever reads it from elsewhere checks
+/// them (`VerifiedCheckpoint`).
+pub fn checkpoint_in(note: &[u8]) -> Result<kaitiaki_protocol::checkpoint::Checkpoint, String> {
+    let note = kaitiaki_protocol::note::Note::parse(note).map_err(|e| e.to_string())?;
+    kaitiaki_protocol::checkpoint::Checkpoint::from_note(&note).map_err(|e| e.to_string())
+}
+
 /// Writes `bytes` to the file `path` whole or not at all, and durably: a
 /// synced file of its own, renamed into place, and the directory synced.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
