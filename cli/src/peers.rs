@@ -98,7 +98,7 @@ pub struct PeerRow {
     pub origin: String,
     /// Log key.
     pub key: String,
-    /// starting, following, unreachable, quarantined or removed.
+    /// starting, following, unreachable, unverified, quarantined or removed.
     pub state: String,
     /// Whether the two witness each other's checkpoints.
     #[serde(default)]

@@ -95,7 +95,8 @@ pub struct PeerLine {
     pub origin: String,
     /// Its address.
     pub url: String,
-    /// `following`, `unreachable`, `quarantined` or `starting`.
+    /// `starting`, `following`, `unreachable`, `unverified`, `quarantined`
+    /// or `removed`.
     pub state: String,
     /// Records mirrored here, each checked.
     pub mirrored: u64,
@@ -480,6 +481,7 @@ fn peer_list(peers: &[PeerLine]) -> Markup {
                             "following" => { span.ok aria-hidden="true" { "✓ " } "in step: " }
                             "quarantined" => { strong { "set aside: " } }
                             "unreachable" => { "not answering just now: " }
+                            "unverified" => { "answering, but not as the node this one follows there, so nothing new is copied: " }
                             "removed" => { "no longer followed, as this node's operator decided: " }
                             _ => { "starting: " }
                         }

@@ -67,6 +67,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub(crate) enum Fault {
     /// The peer could not be reached or answered nonsense; retry later.
     Unreachable(String),
+    /// The peer answers, but its checkpoint does not verify as its log's
+    /// under the pinned key; retry later, as for [`Fault::Unreachable`].
+    Unverified(String),
     /// The peer answered with more than the endpoint can need (see
     /// [`super::bounded`]); retry later, as for [`Fault::Unreachable`].
     Oversized(String),
@@ -84,12 +87,12 @@ impl From<StorageError> for Fault {
     }
 }
 
-/// A request that failed, with every cause the error carries ("error
-/// sending request" alone hides the refused connection behind it), each
-/// said once.
 /// How many leaves a catch-up copies between two progress lines in the log.
 const PROGRESS_EVERY: u64 = 10_000;
 
+/// A request that failed, with every cause the error carries ("error
+/// sending request" alone hides the refused connection behind it), each
+/// said once.
 fn unreachable(what: &str, e: impl std::error::Error) -> Fault {
     let mut text = e.to_string();
     let mut cause = e.source();
@@ -102,6 +105,13 @@ fn unreachable(what: &str, e: impl std::error::Error) -> Fault {
         cause = c.source();
     }
     Fault::Unreachable(format!("{what}: {text}"))
+}
+
+/// The pause before the next round after a failed one, doubling the next.
+fn next_backoff(backoff: &mut Duration) -> Duration {
+    let pause = *backoff;
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    pause
 }
 
 /// Starts the follower of one peer.
@@ -326,39 +336,48 @@ impl Follower {
                     }
                     continue;
                 }
+                Err(Fault::Unverified(problem)) => {
+                    self.failed(PeerState::Unverified, problem);
+                    next_backoff(&mut backoff)
+                }
                 Err(Fault::Unreachable(problem))
                 | Err(Fault::Oversized(problem))
                 | Err(Fault::Local(problem)) => {
-                    if let Some(shared) = self.shared.upgrade() {
-                        shared
-                            .replication
-                            .metrics
-                            .failures
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    // Said once when a peer stops answering, or answers
-                    // something else wrong; every retry after is debug.
-                    let mut news = false;
-                    self.followed.update(|s| {
-                        news = s.state != PeerState::Unreachable
-                            || s.last_error.as_deref() != Some(problem.as_str());
-                        s.set_state(PeerState::Unreachable);
-                        s.last_error = Some(problem.clone());
-                    });
-                    if news {
-                        tracing::warn!(peer = %self.followed.peer.url, origin = %self.origin(), %problem,
-                            "cannot copy the peer's log; retrying with backoff");
-                    } else {
-                        tracing::debug!(peer = %self.followed.peer.url, %problem, "replication round failed");
-                    }
-                    let pause = backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    pause
+                    self.failed(PeerState::Unreachable, problem);
+                    next_backoff(&mut backoff)
                 }
             };
             if !pause.is_zero() && wait(&mut closing, pause).await {
                 return;
             }
+        }
+    }
+
+    /// Records a failed round: the peer's state and why, said once when a
+    /// peer stops answering, or answers something else wrong; every retry
+    /// after is debug.
+    fn failed(&self, state: PeerState, problem: String) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared
+                .replication
+                .metrics
+                .failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let mut news = false;
+        self.followed.update(|s| {
+            news = s.state != state || s.last_error.as_deref() != Some(problem.as_str());
+            s.set_state(state);
+            s.last_error = Some(problem.clone());
+        });
+        let (peer, origin) = (&self.followed.peer.url, self.origin());
+        match (news, state) {
+            (true, PeerState::Unverified) => tracing::warn!(%peer, %origin, %problem,
+                "the peer answers, but not as the log this node follows there under that key; \
+                 check the peer's address and key (`kaitiaki peer list`); retrying with backoff"),
+            (true, _) => tracing::warn!(%peer, %origin, %problem,
+                "cannot copy the peer's log; retrying with backoff"),
+            (false, _) => tracing::debug!(%peer, %problem, "replication round failed"),
         }
     }
 
@@ -375,9 +394,9 @@ impl Follower {
             .get_bytes("/v1/checkpoint/note", bounded::NOTE_CAP)
             .await?;
         let new = open_checkpoint(&bytes, &self.followed, self.origin())
-            .map_err(|e| Fault::Unreachable(format!("its checkpoint is {e}")))?;
+            .map_err(|e| Fault::Unverified(format!("its checkpoint is {e}")))?;
         self.followed.update(|s| {
-            if s.state == PeerState::Unreachable {
+            if matches!(s.state, PeerState::Unreachable | PeerState::Unverified) {
                 tracing::info!(peer = %self.followed.peer.url, origin = %self.origin(),
                     "the peer answers again; copying its log");
             }

@@ -118,6 +118,11 @@ pub enum PeerState {
     Following,
     /// The last attempt failed; retrying with backoff.
     Unreachable,
+    /// It answers, but its checkpoint does not verify as its log's under
+    /// the key this node holds for it (another key, or another log at that
+    /// address); retrying with backoff. Not a quarantine: nothing it
+    /// signed is wrong, it is only not the log this node follows there.
+    Unverified,
     /// Misbehaved; evidence kept, no longer followed.
     Quarantined,
     /// Removed by this node's operator: no longer followed or witnessed;

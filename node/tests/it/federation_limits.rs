@@ -155,3 +155,40 @@ async fn an_endless_answer_from_a_witness_fails_the_request() {
     );
     server.abort();
 }
+
+/// A peer that answers, but whose checkpoint does not verify under the key
+/// this node holds for it, is `unverified`, not `unreachable`: its
+/// operator is told the address answers and the key or address is what to
+/// check. Nothing is copied, and it is not quarantined: once the key is
+/// put right, the node follows it.
+#[tokio::test]
+async fn a_peer_under_another_key_is_unverified_not_unreachable() {
+    let harness = Harness::start(View::honest(history(8100, 3, "other-key"))).await;
+    let dir = tempdir();
+    let mut wrong = harness.peer();
+    wrong.key = crate::federation::log_key(crate::harness::HARNESS, [70; 32]);
+    let config = follower_config(dir.path(), "follower.example", [71; 32], vec![wrong]);
+    let node = TestNode::start_with(config).await;
+    let status = wait_for_error(&node, "not signed by the pinned key").await;
+    assert_eq!(status["state"], "unverified", "{status}");
+    assert_eq!(status["mirrored"], 0, "{status}");
+    assert!(status["quarantine"].is_null(), "{status}");
+    assert!(harness_evidence(&node).await.is_empty());
+    let page = node.text("/").await;
+    assert!(
+        page.contains("answering, but not as the node this one follows there"),
+        "{page}"
+    );
+    node.stop().await;
+
+    let config = follower_config(
+        dir.path(),
+        "follower.example",
+        [71; 32],
+        vec![harness.peer()],
+    );
+    let node = TestNode::start_with(config).await;
+    wait_mirrored(&node, 3).await;
+    assert_eq!(harness_status(&node).await["state"], "following");
+    node.stop().await;
+}
