@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     // The first proof made from the tree files that did not verify: the
     // files are damaged, and `/healthz` says so (`api::log`).
     pub tree_damage: std::sync::Mutex<Option<String>>,
+    // The mirrors whose damaged tree files a proof has revealed, so that
+    // each is logged at error once, not at every request that meets it.
+    pub mirror_tree_damage: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Shared {
@@ -115,6 +118,31 @@ impl Shared {
             tracing::error!(%problem, "the tree files are damaged");
             *kept = Some(problem.to_owned());
         }
+    }
+
+    /// Records damage to a mirror's tree files that a proof revealed:
+    /// logged at error the first time for that mirror, at debug after.
+    pub fn found_mirror_tree_damage(&self, origin: &str, problem: &str) {
+        let first = self
+            .mirror_tree_damage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(origin.to_owned());
+        if first {
+            tracing::error!(%problem, "a mirror's tree files are damaged");
+        } else {
+            tracing::debug!(%problem, "a mirror's tree files are damaged");
+        }
+    }
+
+    /// The mirrors whose tree files a proof has found damaged.
+    pub fn mirror_tree_damage(&self) -> Vec<String> {
+        self.mirror_tree_damage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Publishes a checkpoint (after its leaves are durable and committed).
@@ -294,6 +322,7 @@ impl Node {
             closing: watch::channel(false).0,
             own_log,
             tree_damage: std::sync::Mutex::new(None),
+            mirror_tree_damage: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         };
 
         let indexed = shared.storage.indexed_size()?;

@@ -301,7 +301,7 @@ pub(crate) fn checked(
     };
     match tree {
         TreeOf::Own => shared.found_tree_damage(&problem),
-        TreeOf::Mirror(_) => tracing::error!(%problem, "a mirror's tree files are damaged"),
+        TreeOf::Mirror(origin) => shared.found_mirror_tree_damage(origin, &problem),
     }
     Err(ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -36,6 +36,12 @@ pub struct Health {
     /// Leaves re-indexed from the segments at the last start-up (0 after a
     /// clean stop: start-up never replays the log).
     pub reindexed_at_startup: u64,
+    /// Origins of the mirrors whose tree files a proof found damaged since
+    /// the node started: it serves no proof from that damage (`500
+    /// tree_damaged`) and is healthy otherwise. Stop the node, move
+    /// `mirrors/<origin>/tree/` aside and start it: it rebuilds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged_mirrors: Vec<String>,
 }
 
 /// Health check: 200 when all is well; 503 when the node does not accept
@@ -59,6 +65,7 @@ pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) 
         network: app.shared.config.network.clone(),
         size: app.shared.published().size,
         reindexed_at_startup: app.shared.recovery.reindexed,
+        damaged_mirrors: app.shared.mirror_tree_damage(),
     };
     let status = if health.status != "ok" {
         StatusCode::SERVICE_UNAVAILABLE

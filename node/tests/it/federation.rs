@@ -1054,3 +1054,77 @@ async fn a_node_stopped_while_a_peer_stalls_releases_its_data_directory() {
     proxy_task.abort();
     a.stop().await;
 }
+
+/// A damaged hash in a mirror's tree files: the node serves no proof made
+/// from it (`500 tree_damaged`, naming that mirror's tree files), serves
+/// those it can stand by, and `/healthz` names the mirror while staying
+/// healthy: its own log is not affected.
+#[tokio::test]
+async fn a_proof_from_a_damaged_mirror_tree_is_not_served() {
+    let (a_origin, b_origin) = ("mirror-a.example", "mirror-b.example");
+    let (a_seed, b_seed) = ([81u8; 32], [82u8; 32]);
+    let (a_dir, b_dir) = (tempdir(), tempdir());
+    let config = |dir: &Path, origin: &str, seed: [u8; 32], peers: Vec<PeerConfig>| {
+        write_node_key(dir, seed);
+        let mut c = support::config(dir);
+        c.origin = origin.into();
+        c.replication.poll_ms = 50;
+        c.peers = peers;
+        c
+    };
+    let a = TestNode::start_with(config(a_dir.path(), a_origin, a_seed, vec![])).await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let (status, body) = a.post(&announce(900 + n, "mirror damage")).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
+    peer.witness = false;
+    let b_config = || config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
+    let b = TestNode::start_with(b_config()).await;
+    wait_mirrored(&b, &a, a_origin, 6).await;
+    b.stop().await;
+
+    // Leaf 1's hash in B's copy: the proof of leaf 0 uses it, that of
+    // leaf 4 does not, and the copy's right edge (made of the hashes of
+    // leaves 0–3 and 4–5) does not either.
+    let path = b_dir
+        .path()
+        .join("mirrors")
+        .join(a_origin)
+        .join("tree")
+        .join("level-00");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+
+    let b = TestNode::start_with(b_config()).await;
+    let (status, body) = b.get(&format!("/v1/statements/{}", ids[4])).await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..2 {
+        let (status, body) = b.get(&format!("/v1/statements/{}", ids[0])).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (500, Some("tree_damaged")),
+            "{body}"
+        );
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("mirrors/{a_origin}/tree/")),
+            "{message}"
+        );
+    }
+    let (status, health) = b.get("/healthz").await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(
+        health["damaged_mirrors"],
+        serde_json::json!([a_origin]),
+        "{health}"
+    );
+    let (_, health) = a.get("/healthz").await;
+    assert!(health.get("damaged_mirrors").is_none(), "{health}");
+    b.stop().await;
+    a.stop().await;
+}
