@@ -168,6 +168,7 @@ pub async fn trusted(
         size,
         root,
         note: cp.note.clone(),
+        key_from: trust::KeyFrom::of(log_key.is_some(), known.as_ref()),
     })?;
     Ok((cp, key, history))
 }

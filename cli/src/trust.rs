@@ -36,6 +36,58 @@ pub struct Known {
     pub root: Hash,
     /// The signed note itself, kept as evidence should the log ever fork.
     pub note: String,
+    /// How its key was first learned (not recorded by earlier versions).
+    #[serde(default)]
+    pub key_from: KeyFrom,
+}
+
+/// How the key of a log was learned: what trust in it rests on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyFrom {
+    /// Given by the person checking (`--log-key`, `--peer-key`), who is
+    /// to have confirmed it with the log's operator.
+    Given,
+    /// Offered by the node checked (or its data directory) and trusted on
+    /// first use: a node showing a forged log from the start would offer
+    /// the forger's key.
+    Offered,
+    /// Remembered before this was recorded.
+    #[default]
+    Unrecorded,
+}
+
+impl KeyFrom {
+    /// How a key used now was learned: given now, else as remembered, else
+    /// offered now.
+    pub fn of(given: bool, known: Option<&Known>) -> KeyFrom {
+        match (given, known) {
+            (true, _) => KeyFrom::Given,
+            (false, Some(k)) => k.key_from,
+            (false, None) => KeyFrom::Offered,
+        }
+    }
+
+    /// The key's standing in words: `given_now` when `flag`, the option
+    /// that gives it, gave it this time; `first_use` when nothing was
+    /// remembered of the log.
+    pub fn describe(self, given_now: bool, first_use: bool, flag: &str) -> String {
+        match (self, first_use) {
+            _ if given_now => format!("given with {flag}"),
+            (KeyFrom::Given, _) => {
+                format!("remembered by this computer, as given with {flag} before")
+            }
+            (KeyFrom::Offered, true) => format!(
+                "offered by the node audited and trusted on first use; confirm it with the log's \
+                 operator and give it with {flag}"
+            ),
+            (KeyFrom::Offered, false) => format!(
+                "remembered by this computer, first learned from the node audited; never \
+                 confirmed with {flag}"
+            ),
+            (KeyFrom::Unrecorded, _) => "remembered by this computer".to_owned(),
+        }
+    }
 }
 
 /// The known logs under a [`Home`].
@@ -284,6 +336,7 @@ mod tests {
             size,
             root,
             note: String::new(),
+            key_from: KeyFrom::Offered,
         }
     }
 
@@ -369,5 +422,29 @@ mod tests {
         store.save(&known(3, Hash::default())).unwrap();
         assert_eq!(store.load("test.log").unwrap().unwrap().size, 3);
         assert!(store.load("../evil").is_err());
+    }
+
+    #[test]
+    fn how_a_key_was_learned_is_kept_until_it_is_given() {
+        let offered = known(1, Hash::default());
+        assert_eq!(KeyFrom::of(false, None), KeyFrom::Offered);
+        assert_eq!(KeyFrom::of(false, Some(&offered)), KeyFrom::Offered);
+        assert_eq!(KeyFrom::of(true, Some(&offered)), KeyFrom::Given);
+        let given = Known {
+            key_from: KeyFrom::Given,
+            ..offered.clone()
+        };
+        assert_eq!(KeyFrom::of(false, Some(&given)), KeyFrom::Given);
+        // A file remembered before this was recorded reads as unrecorded.
+        let mut old = serde_json::to_value(&offered).unwrap();
+        old.as_object_mut().unwrap().remove("key_from");
+        let old: Known = serde_json::from_value(old).unwrap();
+        assert_eq!(old.key_from, KeyFrom::Unrecorded);
+        assert!(KeyFrom::Offered
+            .describe(false, false, "--log-key")
+            .contains("never confirmed with --log-key"));
+        assert!(KeyFrom::Given
+            .describe(false, false, "--log-key")
+            .contains("as given with --log-key before"));
     }
 }

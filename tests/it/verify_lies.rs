@@ -667,3 +667,42 @@ fn a_backup_behind_the_log_is_audited_whole_as_a_copy() {
     let audit = cli.json(&["log", "verify", data.to_str().unwrap()]);
     assert_eq!(audit["history"]["status"], "unchanged", "{audit}");
 }
+
+/// A log key learned from the node itself (trusted on first use) is said
+/// to be so, at the first audit and at every later one until someone gives
+/// it with `--log-key`: a node showing a forged log from the start would
+/// offer the forger's key, and "remembered" alone would hide that.
+#[test]
+fn a_key_trusted_on_first_use_is_said_to_be_so_until_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, _) = small_log(&data, 1);
+    let cli = Cli::new(dir.path(), &node.url);
+    let key = get_json(&format!("{}/v1/checkpoint", node.url)).unwrap()["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let said = cli.ok(&["log", "verify", &node.url]);
+    assert!(
+        said.contains("log key      offered by the node audited and trusted on first use"),
+        "{said}"
+    );
+    let said = cli.ok(&["log", "verify", &node.url]);
+    assert!(
+        said.contains("first learned from the node audited; never confirmed with --log-key"),
+        "{said}"
+    );
+    assert_eq!(
+        cli.json(&["log", "verify", &node.url])["key_from"],
+        "offered"
+    );
+    let said = cli.ok(&["--log-key", &key, "log", "verify", &node.url]);
+    assert!(said.contains("log key      given with --log-key"), "{said}");
+    let said = cli.ok(&["log", "verify", &node.url]);
+    assert!(
+        said.contains("remembered by this computer, as given with --log-key before"),
+        "{said}"
+    );
+    assert_eq!(cli.json(&["log", "verify", &node.url])["key_from"], "given");
+    node.stop();
+}

@@ -63,7 +63,7 @@ use source::{DataDir, Item, AHEAD};
 use crate::client::Client;
 use crate::output::{Printer, Render};
 use crate::proof::describe;
-use crate::trust::{self, History, Known, TrustStore};
+use crate::trust::{self, History, KeyFrom, Known, TrustStore};
 
 /// Arguments of `log verify`.
 #[derive(Debug, Args)]
@@ -153,6 +153,11 @@ pub struct Summary {
     pub state_hash: Option<String>,
     /// How this checkpoint relates to the one remembered from before.
     pub history: Option<History>,
+    /// How the log's key was learned: given, offered by the node and
+    /// trusted on first use, or remembered before this was recorded.
+    pub key_from: KeyFrom,
+    /// Whether `--log-key` gave the key this time.
+    pub key_given: bool,
     /// Whether this computer now remembers the checkpoint for the next
     /// audit (not with `--no-remember`, nor after a fault).
     pub remembered: bool,
@@ -214,6 +219,8 @@ pub struct MirrorSummary {
     pub root_ok: bool,
     /// Where the peer's log key came from.
     pub key_source: KeySource,
+    /// How that key was first learned, for a key remembered.
+    pub key_from: KeyFrom,
     /// The key, if one was known.
     pub key: Option<String>,
     /// Its statements excluded from the state, by rejection code.
@@ -270,6 +277,14 @@ impl Render for Summary {
             };
             out.push_str(&format!("  history      {told}\n"));
         }
+        out.push_str(&format!(
+            "  log key      {}\n",
+            self.key_from.describe(
+                self.key_given,
+                matches!(self.history, Some(History::FirstSeen)),
+                "--log-key"
+            )
+        ));
         if self.mirrors.is_empty() {
             out.push_str("  mirrors      none\n");
         }
@@ -284,7 +299,13 @@ impl Render for Summary {
                 m.origin,
                 m.leaves,
                 m.checkpoint_size,
-                m.key_source.describe()
+                match (m.key_source, m.key_from) {
+                    (KeySource::Remembered, KeyFrom::Offered) => format!(
+                        "key {}",
+                        KeyFrom::Offered.describe(false, false, "--peer-key")
+                    ),
+                    (source, _) => source.describe().to_owned(),
+                }
             );
             if !m.excluded.is_empty() {
                 let codes: Vec<String> =
@@ -343,6 +364,10 @@ impl Render for Summary {
 struct Anchored {
     origin: String,
     key: String,
+    /// How `key` was learned.
+    key_from: KeyFrom,
+    /// Whether `--log-key` gave it this time.
+    key_given: bool,
     size: u64,
     root: Hash,
     note: String,
@@ -441,6 +466,7 @@ pub async fn run(
             size: anchored.size,
             root: anchored.root,
             note: anchored.note.clone(),
+            key_from: anchored.key_from,
         })?;
         // A mirror's checkpoint is remembered like the own log's, so that
         // the next audit, here or of another node holding the same log,
@@ -460,6 +486,7 @@ pub async fn run(
                 size: m.complete_size,
                 root: m.complete_root,
                 note: m.complete_note.clone(),
+                key_from: m.key_from,
             })?;
         }
     }
@@ -490,6 +517,8 @@ async fn anchor_url(
         root: *v.checkpoint().root(),
         origin: cp.origin,
         key,
+        key_from: KeyFrom::of(log_key.is_some(), known.as_ref()),
+        key_given: log_key.is_some(),
         note: cp.note,
         known,
         plan: MirrorPlan::default(),
@@ -549,6 +578,8 @@ fn anchor_dir(dir: &DataDir, store: &TrustStore, log_key: Option<&str>) -> Resul
         root: *v.checkpoint().root(),
         origin,
         key,
+        key_from: KeyFrom::of(log_key.is_some(), known.as_ref()),
+        key_given: log_key.is_some(),
         note: text,
         known,
         plan: MirrorPlan::default(),
@@ -797,6 +828,8 @@ fn audit(
         counts: Counts::default(),
         state_hash: None,
         history: None,
+        key_from: a.key_from,
+        key_given: a.key_given,
         remembered: false,
         seconds: 0.0,
         leaves_per_sec: 0.0,
@@ -959,6 +992,7 @@ fn audit(
             root: m.complete_root,
             root_ok: log.complete_met(),
             key_source: m.source,
+            key_from: m.key_from,
             key: (m.source != KeySource::Unknown).then(|| m.key.clone()),
             excluded: BTreeMap::new(),
             pending: 0,

@@ -21,13 +21,15 @@ use super::forks::Seen;
 use super::source::DataDir;
 use super::{fault_in, Anchored, Fault, KeySource};
 use crate::client::Client;
-use crate::trust::{self, History, Known, TrustStore};
+use crate::trust::{self, History, KeyFrom, Known, TrustStore};
 
 /// One mirror to audit: how far to read it and what it must match.
 pub(super) struct MirrorAnchor {
     pub(super) origin: String,
     pub(super) key: String,
     pub(super) source: KeySource,
+    /// How `key` was learned, remembered with the mirror's checkpoint.
+    pub(super) key_from: KeyFrom,
     /// Leaves to read and fold.
     pub(super) size: u64,
     /// The peer's complete checkpoint, verified under `key`.
@@ -249,6 +251,7 @@ impl MirrorPlan {
                 return;
             }
         }
+        let key_from = KeyFrom::of(source == KeySource::Given, remembered.as_ref());
         let history = match &remembered {
             None => History::FirstSeen,
             Some(k) => match self.extends(origin, k, complete_size) {
@@ -321,6 +324,7 @@ impl MirrorPlan {
             origin: origin.to_owned(),
             key,
             source,
+            key_from,
             size,
             complete_size,
             complete_root,
