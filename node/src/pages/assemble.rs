@@ -639,6 +639,7 @@ pub fn dataset(
             .iter()
             .map(|r| rahui_item(ctx, id, &d.name, r))
             .collect(),
+        past_rahui: past_rahui(ctx, id, d),
         chart: chart::bin(ctx.now, &points, capped),
         history,
         after: after.map(|c| c.to_hex()),
@@ -758,6 +759,33 @@ pub(super) fn rahui_state(
         },
         (at, None) => RahuiState::Ended { at },
     })
+}
+
+/// The rāhui on dataset `id` that were lifted or have ended, newest
+/// first, each with the name of the board that placed it.
+fn past_rahui(ctx: &Ctx<'_>, id: &StatementId, d: &DatasetRecord) -> Vec<(String, PlacedRahui)> {
+    let mut past: Vec<_> = d
+        .rahui
+        .iter()
+        .filter_map(|r| {
+            let state = rahui_state(r, ctx.now)?;
+            (state != RahuiState::InForce).then(|| {
+                (
+                    ctx.body_name(&r.body),
+                    PlacedRahui {
+                        id: r.id.to_hex(),
+                        dataset: (id.to_hex(), d.name.clone()),
+                        placed: r.placed.at,
+                        until: r.until,
+                        reason: r.reason.clone(),
+                        state,
+                    },
+                )
+            })
+        })
+        .collect();
+    past.sort_by_key(|(_, r)| std::cmp::Reverse(r.placed));
+    past
 }
 
 /// How many of a board's datasets its page and its feed read, for the

@@ -327,13 +327,23 @@ pub fn list(l: &Labels, items: &[BodyCard], after: Option<&str>, next: Option<&s
 /// One rāhui a board placed: on which dataset, since and until when, why,
 /// and, once it is over, when and why it was lifted.
 fn placed_rahui(l: &Labels, r: &PlacedRahui) -> Markup {
+    rahui_line(
+        l,
+        r,
+        html! { "On " a href={ "/datasets/" (r.dataset.0) } { (r.dataset.1) } },
+    )
+}
+
+/// A rāhui as [`placed_rahui`] tells it, led by `lead` (which dataset, on a
+/// board's page; which board, on a dataset's).
+pub(super) fn rahui_line(l: &Labels, r: &PlacedRahui, lead: Markup) -> Markup {
     html! {
         li.rahui {
             @let end = match (&r.state, r.until) {
                 (RahuiState::Lifted { at, .. }, _) | (RahuiState::Ended { at }, _) => Some(*at),
                 (RahuiState::InForce, until) => until,
             };
-            "On " a href={ "/datasets/" (r.dataset.0) } { (r.dataset.1) } ", placed on "
+            (lead) ", placed on "
             @match end { Some(e) => (date_beside(r.placed, e)), None => (date(r.placed)) }
             @match (&r.state, r.until) {
                 (RahuiState::InForce, Some(u)) => { ", until " (date_beside(u, r.placed)) "." }

@@ -8,6 +8,7 @@ use kaitiaki_protocol::statement::Sensitivity;
 use kaitiaki_protocol::Timestamp;
 use maud::{html, Markup};
 
+use super::body::{rahui_line, PlacedRahui};
 use super::chart::{self, ChartData};
 use super::concern::{self, ConcernForm, ConcernThread};
 use super::labels::{Labels, Section};
@@ -77,6 +78,9 @@ pub struct DatasetView {
     pub excluded: Vec<String>,
     /// Rāhui in force now.
     pub rahui: Vec<RahuiItem>,
+    /// Rāhui lifted or ended, newest first, each with the name of the
+    /// board that placed it.
+    pub past_rahui: Vec<(String, PlacedRahui)>,
     /// The chart.
     pub chart: ChartData,
     /// This page of the access history, oldest first.
@@ -137,6 +141,16 @@ pub fn render(l: &Labels, v: &DatasetView) -> Markup {
                 (code_list(l, &v.permitted, "None listed: every use must be asked for."))
                 h2 { (l.ui("excluded_uses")) }
                 (code_list(l, &v.excluded, "None listed."))
+            }
+        }
+        @if !v.past_rahui.is_empty() {
+            section aria-labelledby="past-rahui" {
+                h2 #past-rahui { span lang="mi" { "Rāhui" } " lifted or ended" }
+                ul.plain {
+                    @for (board, r) in &v.past_rahui {
+                        (rahui_line(l, r, html! { "By " (board) }))
+                    }
+                }
             }
         }
         section aria-labelledby="chart" {

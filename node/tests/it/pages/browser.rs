@@ -907,6 +907,23 @@ async fn a_board_page_lists_the_rahui_it_placed() {
         !text.contains("Lifted or ended") && !text.contains("tangihanga"),
         "{text}"
     );
+
+    // The dataset's own page keeps them too, once lifted, newest first,
+    // with the board that placed each and why it was lifted; the one in
+    // force is told at the top, not among them.
+    let (_, page) = served(&node, &format!("/datasets/{}", story.wellbeing)).await;
+    let d = html::parse(&page).expect("parses");
+    let text = section(&d, "past-rahui");
+    assert!(text.starts_with("Rāhui lifted or ended"), "{text}");
+    let second = text.find("A second hui.").expect("the second");
+    let first = text.find("A hui about the survey.").expect("the first");
+    assert!(second < first, "{text}");
+    assert!(
+        text.contains("By Te Poari Raraunga o Ngāti Tauira, placed on "),
+        "{text}"
+    );
+    assert!(text.contains("The hui is over (2).") && text.contains("The hui is over (1)."));
+    assert!(!text.contains("Pacific families"), "in force: {text}");
     node.stop().await;
 }
 
