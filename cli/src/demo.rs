@@ -108,6 +108,12 @@ impl Render for Running {
             "\nEach node describes its API at /openapi.json, e.g. {agency}/openapi.json\n\
              \nWhat to look at (each id works with `kaitiaki show` against the agency node):\n"
         ));
+        if !self.seeded_now {
+            out.push_str(
+                "  (as the example was seeded: what was done since may have moved them on, and \
+                 `kaitiaki show` tells where each stands now)\n",
+            );
+        }
         for (name, what) in HIGHLIGHTS {
             if let Some(id) = self.seeded.ids.get(*name) {
                 out.push_str(&format!("  {what}\n    {id}\n"));

@@ -74,6 +74,9 @@ fn demo_seeds_once_reuses_and_resets() {
     }
     let again = demo(&data, &[]);
     assert!(again.contains("Reusing the example"), "{again}");
+    // What it lists is told as seeded, not as it stands now.
+    assert!(again.contains("(as the example was seeded"), "{again}");
+    assert!(!first.contains("(as the example was seeded"), "{first}");
 
     // Every state the example promises is there, as the agency's node
     // derives it from its own log and its mirrors of the boards' logs. The
