@@ -65,7 +65,15 @@ impl Recoverable for Storage {
             .as_deref()
             .and_then(super::mirror::checkpoint_size)
             .unwrap_or(0);
-        Ok(Storage::indexed_size(self)?.max(signed))
+        // The checkpoint kept in the tree files is written only after its
+        // leaves are durable, and outlives a database moved aside: a
+        // record damaged below it is an acknowledged leaf lost, never a
+        // torn tail to cut off.
+        let kept = Storage::kept_checkpoint(self)
+            .as_deref()
+            .and_then(super::mirror::checkpoint_size)
+            .unwrap_or(0);
+        Ok(Storage::indexed_size(self)?.max(signed).max(kept))
     }
     fn derived_size(&self) -> u64 {
         Storage::derived_size(self)

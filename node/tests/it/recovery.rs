@@ -88,6 +88,38 @@ async fn losing_an_acknowledged_record_is_refused_not_papered_over() {
     );
 }
 
+/// A record damaged inside the log, with the database moved aside (as the
+/// repair of a damaged database says): the checkpoint kept in the tree
+/// files still tells how many leaves were acknowledged, so the damage is
+/// refused as a lost leaf, not cut off with everything after it as a torn
+/// tail.
+#[tokio::test]
+async fn a_damaged_record_below_the_kept_checkpoint_is_not_cut_off() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 6).await;
+    node.stop().await;
+    std::fs::remove_dir_all(dir.path().join("db")).unwrap();
+    let first = segments(dir.path()).remove(0);
+    let before = std::fs::metadata(&first).unwrap().len();
+    // Inside the second record (the first starts after the 8-byte magic).
+    let at = std::fs::read(&first).unwrap().len() / 3;
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[at] ^= 0xff;
+    std::fs::write(&first, bytes).unwrap();
+
+    let err = open_refused(config(dir.path())).await;
+    assert!(
+        err.contains("6 leaves were durable") && err.contains("is lost"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::metadata(&first).unwrap().len(),
+        before,
+        "nothing was cut off"
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -220,10 +252,12 @@ async fn leaves_whose_sync_failed_are_cut_off_not_trusted() {
     node.stop().await;
     let saved = tempdir();
     copy_dir(&dir.path().join("db"), saved.path());
+    let kept = std::fs::read(tree_file(dir.path(), "checkpoint")).unwrap();
 
-    // Five more leaves whose sled writes are then lost, as after a failed
-    // sync (sled commits only after one succeeds); the first of them is
-    // where the failed batch began.
+    // Five more leaves whose sled writes and kept checkpoint are then
+    // lost, as after a failed sync (sled commits, and the checkpoint is
+    // kept, only after one succeeds); the first of them is where the
+    // failed batch began.
     let node = TestNode::start(dir.path()).await;
     fill(&node, 5, 5).await;
     node.stop().await;
@@ -238,6 +272,7 @@ async fn leaves_whose_sync_failed_are_cut_off_not_trusted() {
     .unwrap();
     std::fs::remove_dir_all(dir.path().join("db")).unwrap();
     copy_dir(saved.path(), &dir.path().join("db"));
+    std::fs::write(tree_file(dir.path(), "checkpoint"), kept).unwrap();
     kaitiaki_node::storage::recovery::mark_unsynced(&dir.path().join("log"), at, 5).unwrap();
 
     let node = TestNode::start(dir.path()).await;
