@@ -413,12 +413,59 @@ impl Follower {
         let more = if new.size() > size {
             self.catch_up(&mirror, size, &new).await?
         } else {
+            if new.size() == size {
+                self.complete_at(&mirror, &new).await?;
+            }
             false
         };
         if !more {
             super::gossip::round(self).await?;
         }
         Ok(more)
+    }
+
+    /// Makes `new`, which is of the mirror's own size, the mirror's
+    /// complete checkpoint if the one held is smaller. The leaves were
+    /// verified against a checkpoint of this size before they were stored,
+    /// but a crash before the commit that held it leaves recovery to
+    /// re-index them from the segments, which hold no checkpoint: until
+    /// the peer grew again, its statements there were folded into the
+    /// state but served as unknown (no proof without a checkpoint).
+    async fn complete_at(&self, mirror: &MirrorLog, new: &Signed) -> Result<(), Fault> {
+        let complete = mirror
+            .complete_checkpoint()?
+            .as_deref()
+            .and_then(crate::storage::mirror::checkpoint_size)
+            .unwrap_or(0);
+        if complete >= new.size() {
+            return Ok(());
+        }
+        let root = mirror
+            .tree()
+            .root(new.size())
+            .map_err(|e| Fault::Local(format!("the copy of {}: {e}", self.origin())))?;
+        if root != new.root() {
+            return Err(Fault::Local(format!(
+                "the copy of {} holds {} leaves whose root is {root}, but the peer signed {} for \
+                 that size: the copy's tree files may be damaged (`kaitiaki log verify` on the \
+                 data directory names the place)",
+                self.origin(),
+                new.size(),
+                new.root()
+            )));
+        }
+        let note = new.note.clone().into_bytes();
+        let task = {
+            let (sequencer, origin, size) =
+                (self.sequencer.clone(), self.origin().to_owned(), new.size());
+            tokio::spawn(
+                async move { sequencer.mirror(origin, size, Vec::new(), note, true).await },
+            )
+        };
+        self.stored(task, new.size(), 0, new).await?;
+        tracing::info!(peer = %self.followed.peer.url, origin = %self.origin(), size = new.size(),
+            "the copy recovered after a crash is complete again at the peer's checkpoint");
+        Ok(())
     }
 
     /// Asks the peer what it holds of this node's own log, and compares

@@ -1128,3 +1128,75 @@ async fn a_proof_from_a_damaged_mirror_tree_is_not_served() {
     b.stop().await;
     a.stop().await;
 }
+
+/// A follower killed after its copy of a peer's leaves was synced but
+/// before the commit that held the peer's checkpoint: recovery re-indexes
+/// the leaves from the segments, which hold no checkpoint. The next round
+/// makes the peer's checkpoint of that size complete again (its root
+/// checked against the copy), so the statements there are served with
+/// their proofs, not said to be unknown until the peer writes again.
+#[tokio::test]
+async fn a_copy_recovered_after_a_crash_is_complete_again_without_new_leaves() {
+    let (a_origin, b_origin) = ("recover-a.example", "recover-b.example");
+    let (a_seed, b_seed) = ([83u8; 32], [84u8; 32]);
+    let (a_dir, b_dir) = (tempdir(), tempdir());
+    let config = |dir: &Path, origin: &str, seed: [u8; 32], peers: Vec<PeerConfig>| {
+        write_node_key(dir, seed);
+        let mut c = support::config(dir);
+        c.origin = origin.into();
+        c.replication.poll_ms = 50;
+        c.peers = peers;
+        c
+    };
+    let a = TestNode::start_with(config(a_dir.path(), a_origin, a_seed, vec![])).await;
+    let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
+    peer.witness = false;
+    let b_config = || config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
+    let mut ids = Vec::new();
+    let post = |n: u64| {
+        let a = &a;
+        async move {
+            let (status, body) = a.post(&announce(950 + n, "recovered copy")).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    for n in 0..3 {
+        ids.push(post(n).await);
+    }
+    let b = TestNode::start_with(b_config()).await;
+    wait_mirrored(&b, &a, a_origin, 3).await;
+    b.stop().await;
+    let saved = tempdir();
+    crate::recovery::copy_dir(&b_dir.path().join("db"), saved.path());
+    let b = TestNode::start_with(b_config()).await;
+    for n in 3..6 {
+        ids.push(post(n).await);
+    }
+    wait_mirrored(&b, &a, a_origin, 6).await;
+    b.stop().await;
+    // The database as it was before the last three leaves were committed.
+    std::fs::remove_dir_all(b_dir.path().join("db")).unwrap();
+    crate::recovery::copy_dir(saved.path(), &b_dir.path().join("db"));
+
+    let b = TestNode::start_with(b_config()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = b.get(&format!("/v1/statements/{}", ids[4])).await;
+        if status == 200 {
+            assert_eq!(body["log"], a_origin, "{body}");
+            assert_eq!(body["index"], 4, "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recovered copy's statement is still not served: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, mirrors) = b.get("/v1/mirrors").await;
+    let m = mirror_of(&mirrors, a_origin).expect("the mirror");
+    assert_eq!(m["size"], 6, "{mirrors}");
+    b.stop().await;
+    a.stop().await;
+}
