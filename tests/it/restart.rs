@@ -111,3 +111,28 @@ fn a_second_node_on_a_held_data_directory_is_told_the_directory_not_the_port() {
     second.stop();
     node.stop();
 }
+
+/// A mistake in `peers.toml`, which operators may edit, is told as that:
+/// which file, and to correct the entry. It is not called damaged storage,
+/// whose advice (move `db/`, `tree/` and `mirrors/` aside) would throw
+/// away the node's evidence and copies for a typo.
+#[test]
+fn a_typo_in_peers_toml_is_not_called_damaged_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let node = NodeProc::start(&data);
+    node.stop();
+    for text in [
+        "[[following]]\nurl = \"http://127.0.0.1:9\"\nkey = \"x\"\nthis is not toml\n",
+        "[[following]]\nurl = \"127.0.0.1:9\"\nkey = \"not a key\"\n",
+    ] {
+        std::fs::write(data.join("peers.toml"), text).unwrap();
+        let said = NodeProc::refused(&data, "127.0.0.1:0");
+        assert!(said.contains("peers.toml"), "{said}");
+        assert!(said.contains("correct"), "{said}");
+        assert!(
+            !said.contains("corrupt") && !said.contains("move those three"),
+            "{said}"
+        );
+    }
+}

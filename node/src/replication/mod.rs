@@ -291,9 +291,9 @@ impl Replication {
         // A run-time peer that cannot be followed stops the start: skipped,
         // a restored node would not wait for it before taking statements.
         let unusable = |problem: String| {
-            StorageError::Corrupt(format!(
+            StorageError::PeersFile(format!(
                 "{} names a peer this node cannot follow ({problem}); with the node stopped, \
-                 correct or remove that entry",
+                 correct or remove that entry; nothing else in the data directory needs to change",
                 peer_file::path_in(storage.data_dir()).display()
             ))
         };

@@ -55,9 +55,12 @@ impl RunTimePeers {
         let path = path_in(storage.data_dir());
         let kept = match std::fs::read_to_string(&path) {
             Ok(text) => Some(toml::from_str::<RunTimePeers>(&text).map_err(|e| {
-                StorageError::Corrupt(format!(
-                    "{} is not a list of peers ({}); restore it from a backup, or move it \
-                     away and add the node's run-time peers again with `kaitiaki peer add`",
+                StorageError::PeersFile(format!(
+                    "{} is not a list of peers ({}); with the node stopped, correct that entry \
+                     (each is `[[following]]` with `url = \"http://…\"`, `key = \"…\"` and \
+                     `witness = true|false`), restore the file from a backup, or move it away and \
+                     add the node's run-time peers again with `kaitiaki peer add`; nothing else in \
+                     the data directory needs to change",
                     path.display(),
                     e.message()
                 ))

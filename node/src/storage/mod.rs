@@ -103,6 +103,11 @@ pub enum StorageError {
     /// The data directory belongs to another log or key.
     #[error("wrong data directory: {0}")]
     Mismatch(String),
+    /// `peers.toml`, which an operator may edit by hand, cannot be used;
+    /// the message names the file and the entry. Nothing derived is
+    /// damaged: the file is to be mended, not the data directory.
+    #[error("{0}")]
+    PeersFile(String),
     /// Another process holds the database's lock: a node seems to be
     /// running on this data directory.
     #[error(
