@@ -21,10 +21,12 @@ pub struct Health {
     /// it does; `waiting_for_peers` when, having found its log with no
     /// index or its key with no log (at this start or an earlier one), it
     /// takes no statement until the peers it follows have said what they
-    /// hold of its log (see `problem`).
+    /// hold of its log (see `problem`); `log_damaged` once a read found a
+    /// record of its log damaged on disk; `tree_damaged` once a proof made
+    /// from its tree files did not verify.
     pub status: String,
-    /// Why new statements are refused, when `status` is
-    /// `refusing_statements` or `waiting_for_peers`.
+    /// What is wrong, in words, whenever `status` is not `ok` or
+    /// `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// The log's origin.
@@ -52,11 +54,20 @@ pub struct Health {
 pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
     let failed = app.shared.failed.load(Ordering::Acquire);
     let held = app.shared.own_log.holding(&app.shared.replication);
-    let (status, problem) = match (held, app.shared.tree_damage()) {
-        (Some(Held::Refused(why)), _) => ("refusing_statements", Some(why)),
-        (Some(Held::Waiting(why)), _) => ("waiting_for_peers", Some(why)),
-        (None, Some(damage)) => ("tree_damaged", Some(damage)),
-        (None, None) => ("ok", None),
+    let segment_damage = app.shared.storage.segment_damage().map(|d| {
+        format!(
+            "{d}: a leaf of this node's log is damaged on disk, and is served to no one; stop \
+             the node, run `kaitiaki log verify` on its data directory, which names the leaf, and \
+             restore the log from a backup or a peer's copy (README: \"Backing up and restoring \
+             a node\")"
+        )
+    });
+    let (status, problem) = match (held, segment_damage, app.shared.tree_damage()) {
+        (_, Some(damage), _) => ("log_damaged", Some(damage)),
+        (Some(Held::Refused(why)), None, _) => ("refusing_statements", Some(why)),
+        (Some(Held::Waiting(why)), None, _) => ("waiting_for_peers", Some(why)),
+        (None, None, Some(damage)) => ("tree_damaged", Some(damage)),
+        (None, None, None) => ("ok", None),
     };
     let health = Health {
         status: if failed { "failed" } else { status }.to_owned(),

@@ -562,6 +562,12 @@ impl Storage {
         &self.log_dir
     }
 
+    /// The first record of the own log a read found damaged, if any (see
+    /// `segment::SegmentReader::damage`).
+    pub fn segment_damage(&self) -> Option<String> {
+        self.reader.damage()
+    }
+
     /// The governance tables.
     pub fn state(&self) -> &state::StateTrees {
         &self.state

@@ -327,6 +327,10 @@ pub struct SegmentReader {
     // Open handles, so a page of leaves does not reopen files. Positional
     // reads (`read_exact_at`) let many readers share one handle.
     open: Mutex<HashMap<u64, Arc<File>>>,
+    // The first record a read found damaged, in words: start-up reads only
+    // the tail past what sled indexes, so damage inside the log is first
+    // met here, and the node's health must say so.
+    damage: Mutex<Option<String>>,
 }
 
 impl SegmentReader {
@@ -335,7 +339,16 @@ impl SegmentReader {
         SegmentReader {
             dir: dir.to_owned(),
             open: Mutex::new(HashMap::new()),
+            damage: Mutex::new(None),
         }
+    }
+
+    /// The first damaged record a read met, if any.
+    pub fn damage(&self) -> Option<String> {
+        self.damage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn handle(&self, segment: u64) -> Result<Arc<File>, StorageError> {
@@ -360,10 +373,19 @@ impl SegmentReader {
             .map_err(|e| StorageError::io(&self.dir.join(segment_file_name(loc.segment)), e))?;
         match decode_record(&buf) {
             Some(leaf) if leaf.len() == loc.len as usize => Ok(leaf.to_vec()),
-            _ => Err(StorageError::Corrupt(format!(
-                "record at segment {} offset {} fails its check",
-                loc.segment, loc.offset
-            ))),
+            _ => {
+                let what = format!(
+                    "record at segment {} offset {} fails its check",
+                    loc.segment, loc.offset
+                );
+                let mut damage = self.damage.lock().unwrap_or_else(|p| p.into_inner());
+                if damage.is_none() {
+                    tracing::error!(dir = %self.dir.display(), problem = %what,
+                        "a stored record is damaged");
+                    *damage = Some(format!("{what} (in {})", self.dir.display()));
+                }
+                Err(StorageError::Corrupt(what))
+            }
         }
     }
 }

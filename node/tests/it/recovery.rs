@@ -120,6 +120,52 @@ async fn a_damaged_record_below_the_kept_checkpoint_is_not_cut_off() {
     );
 }
 
+/// A record damaged inside the log while the database is intact: start-up
+/// reads only the tail past what the database indexes, so the damage is
+/// first met by a read. That read fails, and from then on `/healthz` says
+/// `log_damaged` and what to do, rather than `ok`.
+#[tokio::test]
+async fn a_damaged_record_met_by_a_read_makes_the_node_unhealthy() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    let ids = fill(&node, 0, 6).await;
+    node.stop().await;
+    let cfg = config(dir.path());
+    let at = tokio::task::spawn_blocking(move || {
+        let node = Node::open(cfg).unwrap();
+        let at = node.storage().location(2).unwrap().unwrap();
+        node.close().unwrap();
+        at
+    })
+    .await
+    .unwrap();
+    let first = segments(dir.path()).remove(0);
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[at.offset as usize + 20] ^= 0xff;
+    std::fs::write(&first, bytes).unwrap();
+
+    let node = TestNode::start(dir.path()).await;
+    let (status, health) = node.get("/healthz").await;
+    assert_eq!((status, &health["status"]), (200, &"ok".into()), "{health}");
+    let (status, body) = node.get(&format!("/v1/statements/{}", ids[2])).await;
+    assert_eq!(status, 500, "{body}");
+    let (status, body) = node.get(&format!("/v1/statements/{}", ids[3])).await;
+    assert_eq!(status, 200, "the others are still served: {body}");
+    let (status, health) = node.get("/healthz").await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (503, Some("log_damaged")),
+        "{health}"
+    );
+    let problem = health["problem"].as_str().unwrap();
+    assert!(
+        problem.contains(&format!("offset {}", at.offset))
+            && problem.contains("kaitiaki log verify"),
+        "{problem}"
+    );
+    node.stop().await;
+}
+
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
