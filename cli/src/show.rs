@@ -543,7 +543,12 @@ async fn related(client: &Client, kind: &str, state: &Value) -> Related {
 /// statement a vote is on when that is not the owner itself, and the names
 /// of its author and of the board it names. Each lookup is a courtesy, as
 /// in [`related`].
-async fn owner(client: &Client, body: &Value, author: &str, standing: Option<&Value>) -> Related {
+pub(crate) async fn owner(
+    client: &Client,
+    body: &Value,
+    author: &str,
+    standing: Option<&Value>,
+) -> Related {
     let mut r = Related::default();
     let owner = standing.and_then(|s| s.get("owner"));
     let field = |k: &str| owner.and_then(|o| o.get(k)).and_then(Value::as_str);

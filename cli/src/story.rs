@@ -929,77 +929,7 @@ pub fn part_of(
             for c in array(says, "/conditions") {
                 lines.push(format!("  condition: {}", words::condition(c)));
             }
-            let subject_kind = related
-                .statements
-                .get(&subject)
-                .and_then(|s| s.get("kind"))
-                .and_then(Value::as_str);
-            let voted_for = text(says, "/body");
-            // Where the decision of `what` sits in the owner's view.
-            let decision = match subject_kind {
-                Some("request.renew") => array(view, "/record/approval/renewals")
-                    .iter()
-                    .find(|r| text(r, "/id") == subject)
-                    .map(|r| array(r, "/decisions"))
-                    .and_then(|ds| ds.iter().find(|d| text(d, "/body") == voted_for))
-                    .and_then(|d| d.get("decision")),
-                Some("approval.motion") => array(view, "/record/approval/motions")
-                    .iter()
-                    .find(|m| text(m, "/id") == subject)
-                    .and_then(|m| m.get("decision")),
-                Some("body.amend") => array(view, "/record/amendments")
-                    .iter()
-                    .find(|a| text(a, "/id") == subject)
-                    .and_then(|a| a.get("decision")),
-                _ => array(view, "/record/decisions")
-                    .iter()
-                    .find(|d| text(d, "/body") == voted_for)
-                    .and_then(|d| d.get("decision")),
-            }
-            .filter(|d| d.is_object());
-            let by = board("/body");
-            // A subject that is neither the owner nor a statement this
-            // command could fetch: what it decided is not known here.
-            let known = subject == *owner_id || subject_kind.is_some();
-            lines.extend(known.then(|| match decision {
-                Some(d) => {
-                    let outcome = text(d, "/outcome");
-                    let word = match (subject_kind, outcome.as_str()) {
-                        (Some("approval.motion"), "approved") => "carried".to_owned(),
-                        (Some("approval.motion"), "declined") => "rejected".to_owned(),
-                        (_, o) => words::status(o),
-                    };
-                    let this = text(d, "/vote") == id;
-                    match (subject_kind, this) {
-                        (Some("approval.motion"), true) => {
-                            format!("With this vote, the motion was {word}.")
-                        }
-                        (Some("approval.motion"), false) => {
-                            format!("Another vote decided the motion: {word}.")
-                        }
-                        (Some("body.amend"), true) => {
-                            format!("With this vote, the board decided the change: {word}.")
-                        }
-                        (Some("body.amend"), false) => {
-                            format!("Another vote decided the change: {word}.")
-                        }
-                        (Some("request.renew"), true) => format!(
-                            "With this vote, {by} reached its answer to the renewal: {word}."
-                        ),
-                        (Some("request.renew"), false) => {
-                            format!("Another vote reached {by}'s answer to the renewal: {word}.")
-                        }
-                        (_, true) => format!("With this vote, {by} reached its answer: {word}."),
-                        (_, false) => format!("Another vote reached {by}'s answer: {word}."),
-                    }
-                }
-                None => match subject_kind {
-                    Some("approval.motion") => "The motion is not decided yet.".to_owned(),
-                    Some("body.amend") => "The change is not decided yet.".to_owned(),
-                    Some("request.renew") => format!("{by} has not answered the renewal yet."),
-                    _ => format!("{by} has not answered yet."),
-                },
-            }));
+            lines.extend(vote_outcome(id, says, related));
         }
         "request.renew" => {
             lines.push(format!(
@@ -1175,6 +1105,86 @@ pub fn part_of(
             out.push_str(&format!("  {l}\n"));
         }
     }
+}
+
+/// What became of what the vote `id` (saying `says`) was cast on: this
+/// vote decided it, another did, or it is not decided yet; `None` when
+/// the node's view of what it is part of is not known here.
+pub fn vote_outcome(id: &str, says: &Value, related: &Related) -> Option<String> {
+    let (_, owner_id, view) = related.owner.as_ref()?;
+    let subject = text(says, "/subject");
+    let board = |pointer: &str| related.board(&text(says, pointer));
+    let subject_kind = related
+        .statements
+        .get(&subject)
+        .and_then(|s| s.get("kind"))
+        .and_then(Value::as_str);
+    let voted_for = text(says, "/body");
+    // Where the decision of `what` sits in the owner's view.
+    let decision = match subject_kind {
+        Some("request.renew") => array(view, "/record/approval/renewals")
+            .iter()
+            .find(|r| text(r, "/id") == subject)
+            .map(|r| array(r, "/decisions"))
+            .and_then(|ds| ds.iter().find(|d| text(d, "/body") == voted_for))
+            .and_then(|d| d.get("decision")),
+        Some("approval.motion") => array(view, "/record/approval/motions")
+            .iter()
+            .find(|m| text(m, "/id") == subject)
+            .and_then(|m| m.get("decision")),
+        Some("body.amend") => array(view, "/record/amendments")
+            .iter()
+            .find(|a| text(a, "/id") == subject)
+            .and_then(|a| a.get("decision")),
+        _ => array(view, "/record/decisions")
+            .iter()
+            .find(|d| text(d, "/body") == voted_for)
+            .and_then(|d| d.get("decision")),
+    }
+    .filter(|d| d.is_object());
+    let by = board("/body");
+    // A subject that is neither the owner nor a statement this
+    // command could fetch: what it decided is not known here.
+    let known = subject == *owner_id || subject_kind.is_some();
+    known.then(|| match decision {
+        Some(d) => {
+            let outcome = text(d, "/outcome");
+            let word = match (subject_kind, outcome.as_str()) {
+                (Some("approval.motion"), "approved") => "carried".to_owned(),
+                (Some("approval.motion"), "declined") => "rejected".to_owned(),
+                (_, o) => words::status(o),
+            };
+            let this = text(d, "/vote") == id;
+            match (subject_kind, this) {
+                (Some("approval.motion"), true) => {
+                    format!("With this vote, the motion was {word}.")
+                }
+                (Some("approval.motion"), false) => {
+                    format!("Another vote decided the motion: {word}.")
+                }
+                (Some("body.amend"), true) => {
+                    format!("With this vote, the board decided the change: {word}.")
+                }
+                (Some("body.amend"), false) => {
+                    format!("Another vote decided the change: {word}.")
+                }
+                (Some("request.renew"), true) => {
+                    format!("With this vote, {by} reached its answer to the renewal: {word}.")
+                }
+                (Some("request.renew"), false) => {
+                    format!("Another vote reached {by}'s answer to the renewal: {word}.")
+                }
+                (_, true) => format!("With this vote, {by} reached its answer: {word}."),
+                (_, false) => format!("Another vote reached {by}'s answer: {word}."),
+            }
+        }
+        None => match subject_kind {
+            Some("approval.motion") => "The motion is not decided yet.".to_owned(),
+            Some("body.amend") => "The change is not decided yet.".to_owned(),
+            Some("request.renew") => format!("{by} has not answered the renewal yet."),
+            _ => format!("{by} has not answered yet."),
+        },
+    })
 }
 
 /// The item with id `id` in the list at `pointer` of `view`.

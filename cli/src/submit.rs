@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use ed25519_dalek::SigningKey;
 use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, StatementId};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::client::{Client, Health};
 use crate::keys::KeyStore;
@@ -54,6 +55,10 @@ pub struct Submitted {
     /// this one replaces (only a member's latest vote counts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Replaced>,
+    /// For a vote: what became of what it was cast on, in words (this
+    /// vote decided it, another had, or it is not decided yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// An earlier vote a new one replaces.
@@ -100,6 +105,9 @@ impl Render for Submitted {
                         crate::words::choice(&r.choice),
                         r.at
                     ));
+                }
+                if let Some(o) = &self.outcome {
+                    out.push_str(&format!("{o}\n"));
                 }
             }
             _ => out.push_str(&format!("{} {}\n", self.kind, self.id)),
@@ -174,6 +182,7 @@ impl Session {
                 author,
                 envelope: Some(serde_json::to_value(envelope.to_dsse())?),
                 replaces: None,
+                outcome: None,
             });
         }
         let accepted = self.client.submit(&envelope).await?;
@@ -186,6 +195,7 @@ impl Session {
             author,
             envelope: None,
             replaces: None,
+            outcome: None,
         })
     }
 
@@ -195,19 +205,50 @@ impl Session {
         let Body::Vote(v) = &body else {
             return self.say_and_print(body).await;
         };
-        let (subject, board) = (v.subject, v.body);
+        let (subject, board) = (v.subject.to_hex(), v.body.to_hex());
         let mut done = self.say(body).await?;
         if done.status == "created" {
             // Best effort: the vote is recorded whatever this finds.
-            if let Ok(Some(request)) = self
-                .client
-                .query_optional(&format!("/v1/requests/{subject}"))
-                .await
+            let related = self.vote_related(&done).await;
+            if let Some(("request", _, request)) = related
+                .of
+                .owner
+                .as_ref()
+                .map(|(kind, id, view)| (kind.as_str(), id, view))
             {
-                done.replaces = earlier_vote(&request, &done, &board.to_hex());
+                done.replaces = earlier_vote(request, &done, &board, &subject);
+            }
+            if let Some(says) = &related.says {
+                done.outcome = crate::story::vote_outcome(&done.id.to_hex(), says, &related.of);
             }
         }
         self.printer.emit(&done)
+    }
+
+    /// What a vote just recorded is part of, as `show` reads it.
+    async fn vote_related(&self, done: &Submitted) -> VoteRelated {
+        let id = done.id;
+        let Ok(Some(view)) = self.client.statement(&id).await else {
+            return VoteRelated::default();
+        };
+        let says = view.statement.get("body").cloned().unwrap_or(Value::Null);
+        let standing = self
+            .client
+            .query_optional(&format!("/v1/statements/{id}/state"))
+            .await
+            .ok()
+            .flatten();
+        let of = crate::show::owner(
+            &self.client,
+            &says,
+            &done.author.to_hex(),
+            standing.as_ref(),
+        )
+        .await;
+        VoteRelated {
+            of,
+            says: Some(says),
+        }
     }
 
     /// Signs, sends and prints.
@@ -217,9 +258,25 @@ impl Session {
     }
 }
 
+/// What [`Session::vote`] learns of a vote it recorded.
+#[derive(Default)]
+struct VoteRelated {
+    /// What the vote is part of, and the names and statements around it,
+    /// as `show` gathers them.
+    of: crate::story::Related,
+    /// The vote's own body, as the node serves it.
+    says: Option<Value>,
+}
+
 /// The latest vote in a request's timeline by the author of `done` for
-/// `board`, other than `done` itself.
-fn earlier_vote(request: &serde_json::Value, done: &Submitted, board: &str) -> Option<Replaced> {
+/// `board` on `subject` (the request, or a renewal or motion of it), other
+/// than `done` itself.
+fn earlier_vote(
+    request: &serde_json::Value,
+    done: &Submitted,
+    board: &str,
+    subject: &str,
+) -> Option<Replaced> {
     let (me, new) = (done.author.to_hex(), done.id.to_hex());
     request
         .get("timeline")?
@@ -229,6 +286,7 @@ fn earlier_vote(request: &serde_json::Value, done: &Submitted, board: &str) -> O
             item["kind"] == "vote"
                 && item["author"] == me.as_str()
                 && item["body"]["body"] == board
+                && item["body"]["subject"] == subject
                 && item["id"] != new.as_str()
         })
         .map(|item| Replaced {

@@ -257,6 +257,60 @@ fn a_second_vote_says_which_it_replaces() {
     node.stop();
 }
 
+/// A vote says what became of what it was cast on: not decided yet, or
+/// decided by this very vote; and a second vote on a renewal says which
+/// vote it replaces, as one on a request does.
+#[test]
+fn a_vote_says_whether_it_decided_and_what_it_replaces_on_a_renewal() {
+    let Scene {
+        dir: _dir,
+        node,
+        cli,
+        b,
+    } = scene();
+    let req = request(&cli, &b.dataset, "Rangatahi and services");
+    let vote = |key: &str, subject: &str, choice: &str, body: &str| {
+        cli.ok(&[
+            "--key", key, "vote", subject, choice, "--body", body, "--reason", "Agreed.",
+        ])
+    };
+    let first = vote("iwi-1", &req, "approve", &b.iwi);
+    assert!(first.contains("has not answered yet."), "{first}");
+    let second = vote("iwi-2", &req, "approve", &b.iwi);
+    assert!(
+        second.contains("With this vote, ") && second.contains("reached its answer: Approved."),
+        "{second}"
+    );
+    vote("pac-1", &req, "approve", &b.pacific);
+    vote("pac-2", &req, "approve", &b.pacific);
+    let renewal = cli.say(&[
+        "--key",
+        "researcher",
+        "renew",
+        &req,
+        "--extra-days",
+        "60",
+        "--reason",
+        "The linkage took longer.",
+    ]);
+    let first = cli.json(&[
+        "--key", "iwi-1", "vote", &renewal, "approve", "--body", &b.iwi, "--reason", "Yes.",
+    ]);
+    assert!(first.get("replaces").is_none(), "{first}");
+    assert!(
+        first["outcome"]
+            .as_str()
+            .is_some_and(|o| o.contains("has not answered the renewal yet")),
+        "{first}"
+    );
+    let again = vote("iwi-1", &renewal, "decline", &b.iwi);
+    assert!(
+        again.contains("It replaces your earlier vote (Approve, "),
+        "{again}"
+    );
+    node.stop();
+}
+
 /// After approval, through the CLI: the researcher asks to renew
 /// (`kaitiaki renew`), the boards grant fewer days than asked, a board
 /// carries a motion to revoke (`kaitiaki revoke`), and `show` tells it all,
