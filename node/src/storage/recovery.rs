@@ -83,6 +83,37 @@ impl Recoverable for Storage {
     }
 }
 
+/// Refuses to cut segment `segment` at `at`, where a record fails its
+/// check, when a whole record follows it: a torn write leaves its damage
+/// at the end of the log, so damage with whole records after it is damage
+/// to leaves that may have been acknowledged, which only a backup or a
+/// peer's copy can mend. (Nothing says how many leaves were durable when
+/// the log was restored without its database and tree files.)
+fn refuse_if_whole_records_follow(dir: &Path, segment: u64, at: u64) -> Result<(), StorageError> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let path = dir.join(super::segment::segment_file_name(segment));
+    let mut rest = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(at))?;
+            f.read_to_end(&mut rest)
+        })
+        .map_err(|e| StorageError::io(&path, e))?;
+    match super::segment::whole_record_after_first_byte(&rest) {
+        None => Ok(()),
+        Some(next) => Err(StorageError::Corrupt(format!(
+            "segment {segment} is damaged at offset {at}, and whole records follow it (the next \
+             at offset {}): this is damage inside the log, not a write torn at its end, and the \
+             leaves from there may have been acknowledged. Restore the log from a backup or from \
+             a peer's copy of it (README: \"Backing up and restoring a node\"). Only if no copy \
+             holds more, and the node lost power while writing, cut it there with `truncate -s \
+             {at} {}` and start again: everything from that offset is then lost",
+            at + next as u64,
+            path.display()
+        ))),
+    }
+}
+
 /// Leaves handed to the re-index callback at a time, to bound memory.
 const CHUNK: usize = 1024;
 
@@ -305,6 +336,7 @@ pub fn recover(
                         )));
                     }
                     Scanned::Bad(at) if last => {
+                        refuse_if_whole_records_follow(&dir, segment, at)?;
                         report.truncated_bytes = truncate(&dir, segment, at)?;
                         tracing::warn!(
                             segment,

@@ -399,6 +399,29 @@ fn decode_record(buf: &[u8]) -> Option<&[u8]> {
     (u32::from_be_bytes(len) as usize == leaf.len() && record_crc(len, leaf) == crc).then_some(leaf)
 }
 
+/// The offset in `buf` of the first whole, checked record that starts
+/// after its first byte, if any: after a record that fails its check, one
+/// that follows shows the damage is not a torn write at the end of the
+/// log. (A record is found by its checksum; garbage passes it with odds of
+/// one in four thousand million.)
+pub fn whole_record_after_first_byte(buf: &[u8]) -> Option<usize> {
+    let header = RECORD_HEADER_LEN as usize;
+    (1..buf.len().saturating_sub(header - 1)).find(|&at| {
+        let Some(len) = buf
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+        else {
+            return false;
+        };
+        len <= MAX_RECORD_LEN
+            && buf
+                .get(at..at + header + len as usize)
+                .and_then(decode_record)
+                .is_some()
+    })
+}
+
 /// What a sequential scan found at one position.
 #[derive(Debug)]
 pub enum Scanned {
@@ -503,6 +526,20 @@ impl SegmentScanner {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_whole_record_after_damage_is_found_and_garbage_is_not() {
+        let mut buf = Vec::new();
+        encode_record(b"first leaf", &mut buf);
+        let second = buf.len();
+        encode_record(b"second leaf", &mut buf);
+        buf[3] ^= 0xff;
+        assert_eq!(whole_record_after_first_byte(&buf), Some(second));
+        assert_eq!(whole_record_after_first_byte(&buf[..second]), None);
+        assert_eq!(whole_record_after_first_byte(&[0xAB; 64]), None);
+        assert_eq!(whole_record_after_first_byte(&[0; 64]), None);
+        assert_eq!(whole_record_after_first_byte(&[]), None);
+    }
     use super::*;
 
     #[test]

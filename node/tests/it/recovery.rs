@@ -166,6 +166,50 @@ async fn a_damaged_record_met_by_a_read_makes_the_node_unhealthy() {
     node.stop().await;
 }
 
+/// A log restored from its segments and key alone, with one record
+/// damaged inside it: nothing says how many leaves were acknowledged, but
+/// whole records after the damage show it is no torn write at the end of
+/// the log, so the start is refused and nothing is cut; a torn tail after
+/// the last whole record is still cut off.
+#[tokio::test]
+async fn a_restored_log_damaged_inside_is_refused_not_cut() {
+    let dir = tempdir();
+    let node = TestNode::start(dir.path()).await;
+    fill(&node, 0, 8).await;
+    node.stop().await;
+    let restored = tempdir();
+    copy_log(dir.path(), restored.path());
+    std::fs::copy(
+        dir.path().join("node.key"),
+        restored.path().join("node.key"),
+    )
+    .unwrap();
+    let first = segments(restored.path()).remove(0);
+    let good = std::fs::read(&first).unwrap();
+    let mut bytes = good.clone();
+    // Inside a record about a third of the way in.
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0xff;
+    std::fs::write(&first, &bytes).unwrap();
+
+    let err = open_refused(config(restored.path())).await;
+    assert!(
+        err.contains("whole records follow it") && err.contains("truncate -s"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&first).unwrap(), bytes, "nothing was cut");
+
+    // Mended from the backup, with garbage after its last record: that is
+    // a torn write, and is cut off.
+    let mut torn = good.clone();
+    torn.extend_from_slice(&[0xAB; 40]);
+    std::fs::write(&first, &torn).unwrap();
+    let node = TestNode::start(restored.path()).await;
+    assert_eq!(node.recovery.truncated_bytes, 40);
+    assert_eq!(node.head().await.0, 8);
+    node.stop().await;
+}
+
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
