@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     // Set when a write or sync failed: the node then refuses writes until
     // restarted, because it cannot know what reached the disk.
     pub failed: AtomicBool,
+    // Why, in words: the first failure (see `Shared::fail_writes`).
+    pub failure: std::sync::Mutex<Option<String>>,
     // The last batch the commit thread applied to sled.
     pub committed_seq: AtomicU64,
     // The latest sequenced_at in Unix ms, so the log's time never goes back.
@@ -100,6 +102,34 @@ impl Shared {
     /// The latest published checkpoint.
     pub fn published(&self) -> Arc<Published> {
         Arc::clone(&self.published.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Stops writes after a write or sync failed, keeping the first
+    /// failure's words for `/healthz` and refused writers.
+    pub fn fail_writes(&self, what: &str, e: &dyn std::fmt::Display) {
+        {
+            let mut kept = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.is_none() {
+                *kept = Some(e.to_string());
+            }
+        }
+        self.failed.store(true, Ordering::Release);
+        tracing::error!(error = %e,
+            "{what}; the node takes no more writes until it is restarted (every write it \
+             acknowledged is kept): mend the cause, such as a full disk, then restart it");
+    }
+
+    /// Why writes stopped, if they did.
+    pub fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        let kept = self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Some(kept.unwrap_or_else(|| "a write or sync failed".to_owned()))
     }
 
     /// What damage to the tree files a proof revealed, if any.
@@ -317,6 +347,7 @@ impl Node {
             })),
             events,
             failed: AtomicBool::new(false),
+            failure: std::sync::Mutex::new(None),
             committed_seq: AtomicU64::new(0),
             last_time: AtomicI64::new(last_time),
             closing: watch::channel(false).0,

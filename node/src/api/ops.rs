@@ -25,8 +25,7 @@ pub struct Health {
     /// record of its log damaged on disk; `tree_damaged` once a proof made
     /// from its tree files did not verify.
     pub status: String,
-    /// What is wrong, in words, whenever `status` is not `ok` or
-    /// `failed`.
+    /// What is wrong, in words, whenever `status` is not `ok`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// The log's origin.
@@ -68,6 +67,14 @@ pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) 
         (Some(Held::Waiting(why)), None, _) => ("waiting_for_peers", Some(why)),
         (None, None, Some(damage)) => ("tree_damaged", Some(damage)),
         (None, None, None) => ("ok", None),
+    };
+    let problem = match app.shared.failure() {
+        Some(why) if failed => Some(format!(
+            "{why}: the node stopped taking writes so as never to acknowledge one it cannot keep; \
+             every write it acknowledged is kept. Mend the cause (free disk space, say) and \
+             restart the node"
+        )),
+        _ => problem,
     };
     let health = Health {
         status: if failed { "failed" } else { status }.to_owned(),

@@ -137,8 +137,16 @@ async fn submit_one(app: AppState, bytes: &[u8]) -> Result<(StatusCode, Json<Acc
 /// Why a statement could not be sequenced: the storage's if it failed,
 /// else the node's reason if it waits for its peers or refuses statements.
 fn unavailable(app: &AppState) -> ApiError {
-    if app.shared.failed.load(std::sync::atomic::Ordering::Acquire) {
-        return ApiError::unavailable();
+    if let Some(why) = app.shared.failure() {
+        return ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::code::UNAVAILABLE,
+            format!(
+                "the node stopped taking writes after a storage failure ({why}); its operator \
+                 must mend it and restart the node. Nothing it acknowledged is lost; re-submit \
+                 once it is back (re-submitting is safe)"
+            ),
+        );
     }
     app.shared
         .own_log

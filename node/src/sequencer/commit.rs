@@ -27,8 +27,7 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Prepared>) {
             continue;
         }
         if let Err(e) = commit(&shared, batch) {
-            tracing::error!(error = %e, "committing a batch failed; refusing further writes");
-            shared.failed.store(true, Ordering::Release);
+            shared.fail_writes("committing a batch failed", &e);
         }
     }
 }

@@ -292,8 +292,8 @@ impl SequenceLoop {
                             }
                         }
                         Err(e) => {
-                            tracing::error!(error = %e, "storing a mirrored batch failed; refusing further writes");
-                            self.shared.failed.store(true, Ordering::Release);
+                            self.shared
+                                .fail_writes("storing a mirrored batch failed", &e);
                         }
                     }
                     continue;
@@ -349,8 +349,7 @@ impl SequenceLoop {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "the sequencer failed; refusing further writes");
-                    self.shared.failed.store(true, Ordering::Release);
+                    self.shared.fail_writes("the sequencer failed", &e);
                 }
             }
             if stop {

@@ -210,6 +210,63 @@ async fn a_restored_log_damaged_inside_is_refused_not_cut() {
     node.stop().await;
 }
 
+/// A write that fails (here the next segment cannot be made, as on a
+/// full disk) stops writes: the writer is told the node stopped taking
+/// them and must be restarted, `/healthz` says `failed` with why and what
+/// to do, and after the cause is mended and the node restarted, every
+/// acknowledged write is there and writes go on.
+#[tokio::test]
+async fn a_failed_write_stops_writes_and_says_why_until_a_restart() {
+    let dir = tempdir();
+    let node = TestNode::start_with(small_segments(dir.path())).await;
+    let (status, body) = node.post(&announce(700, "before")).await;
+    assert_eq!(status, 201, "{body}");
+    // The segment being written stays open; the next one cannot be made.
+    let log = dir.path().join("log");
+    let aside = dir.path().join("log-aside");
+    std::fs::rename(&log, &aside).unwrap();
+    std::fs::write(&log, b"not a directory").unwrap();
+    let mut acknowledged = vec![body["id"].as_str().unwrap().to_owned()];
+    let refused = loop {
+        let n = acknowledged.len() as u64;
+        assert!(n < 200, "no write failed");
+        let (status, body) = node.post(&announce(700 + n, "until the roll")).await;
+        match status {
+            201 => acknowledged.push(body["id"].as_str().unwrap().to_owned()),
+            _ => break (status, body),
+        }
+    };
+    assert_eq!(refused.0, 503, "{}", refused.1);
+    let (status, body) = node.post(&announce(999, "after")).await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")));
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("stopped taking writes") && message.contains("restart the node"),
+        "{message}"
+    );
+    let (status, health) = node.get("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (503, Some("failed")));
+    let problem = health["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("restart the node")
+            && problem.contains("every write it acknowledged is kept"),
+        "{problem}"
+    );
+    node.stop().await;
+
+    std::fs::remove_file(&log).unwrap();
+    std::fs::rename(&aside, &log).unwrap();
+    let node = TestNode::start_with(small_segments(dir.path())).await;
+    assert_eq!(node.head().await.0, acknowledged.len() as u64);
+    for id in &acknowledged {
+        let (status, _) = node.get(&format!("/v1/statements/{id}")).await;
+        assert_eq!(status, 200, "{id}");
+    }
+    let (status, body) = node.post(&announce(999, "after")).await;
+    assert_eq!(status, 201, "{body}");
+    node.stop().await;
+}
+
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
