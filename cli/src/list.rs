@@ -784,6 +784,35 @@ struct Waiting {
     board: String,
     #[serde(skip)]
     people: BTreeMap<String, String>,
+    /// The board's home log and the address of its node (if this node
+    /// follows it), when that is not the node asked: votes are recorded
+    /// there.
+    #[serde(skip)]
+    home: Option<(String, Option<String>)>,
+}
+
+/// The log that keeps board `body`'s decisions, and the address of its
+/// node when the node `s` talks to follows it, if that log is not this
+/// node's own (votes must be sent to the home node); `None` when it is
+/// this node's, or not known here.
+async fn home_of(s: &Session, body: &str) -> Option<(String, Option<String>)> {
+    let view = s
+        .client
+        .query(&format!("/v1/bodies/{body}"), &[])
+        .await
+        .ok()?;
+    let home = view.pointer("/record/home_log")?.as_str()?.to_owned();
+    if s.client.checkpoint().await.ok()?.origin == home {
+        return None;
+    }
+    let peers: Option<crate::peers::Peers> = s.client.get("/v1/peers", "the peer list").await.ok();
+    let url = peers.and_then(|p| {
+        p.peers
+            .into_iter()
+            .find(|p| p.origin == home)
+            .map(|p| p.url)
+    });
+    Some((home, url))
 }
 
 /// Why an item that waits cannot be voted on yet, in brackets, or nothing:
@@ -833,11 +862,17 @@ async fn waiting(s: &Session, body: &str) -> Result<()> {
             .collect();
         people = crate::show::names(&s.client, "/v1/keys", keys, "/display_name").await;
     }
+    let home = if s.printer.json() {
+        None
+    } else {
+        home_of(s, body).await
+    };
     s.printer.emit(&Waiting {
         view,
         body: body.to_string(),
         board,
         people,
+        home,
     })
 }
 
@@ -929,9 +964,24 @@ impl Render for Waiting {
                  10,000: newer ones may wait too.)\n",
             );
         }
+        let node = match &self.home {
+            Some((_, Some(url))) => format!("--node {url} "),
+            Some((_, None)) => "--node <its URL> ".to_owned(),
+            None => String::new(),
+        };
         out.push_str(&format!(
-            "Vote with: kaitiaki vote <id> approve|decline|abstain --body {} --reason \"…\"\n",
+            "Vote with: kaitiaki {node}vote <id> approve|decline|abstain --body {} --reason \"…\"\n",
             self.body
         ));
+        match &self.home {
+            Some((home, Some(_))) => out.push_str(&format!(
+                "(Votes are recorded on the board's home node, {home}, at that address.)\n"
+            )),
+            Some((home, None)) => out.push_str(&format!(
+                "(Votes are recorded on the board's home node, {home}, which this node does not \
+                 follow: ask the board for its address.)\n"
+            )),
+            None => {}
+        }
     }
 }

@@ -726,13 +726,16 @@ mod tests {
         let peer = NoteSigner::from_seed(KeyName::new("pacific.example").unwrap(), &[7; 32]);
         let mut c = Config::default();
         c.witness.require = 1;
-        assert!(matches!(
-            c.validate(),
+        match c.validate() {
             Err(ConfigError::Invalid {
                 field: "witness.require",
-                ..
-            })
-        ));
+                problem,
+            }) => assert!(
+                problem.contains("[[witness.witnesses]]") && problem.contains("kaitiaki peer add"),
+                "says where witnesses are named, and why run-time peers do not count: {problem}"
+            ),
+            other => panic!("{other:?}"),
+        }
         c.peers = vec![PeerConfig::new(
             "http://127.0.0.1:9",
             peer.verifier().to_string(),

@@ -116,6 +116,21 @@ fn demo_seeds_once_reuses_and_resets() {
     let table = cli.ok(&["list", "requests", "--status", "under-review"]);
     assert!(table.contains("Being decided"), "{table}");
     assert_eq!(cli.json(&["list", "rahui"]).as_array().unwrap().len(), 1);
+    // A board whose home is another node: what waits for it says to vote
+    // there, at the address this node follows that node by.
+    let bodies = cli.json(&["list", "bodies"]);
+    let away = bodies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b.to_string().contains("iwi"))
+        .unwrap_or_else(|| panic!("no iwi board: {bodies}"));
+    let waits = cli.ok(&["list", "waiting", "--body", away["id"].as_str().unwrap()]);
+    assert!(
+        waits.contains("Vote with: kaitiaki --node ")
+            && waits.contains("(Votes are recorded on the board's home node, iwi"),
+        "{waits}"
+    );
     // `show` says why the suspended request is paused, naming the rāhui's
     // dataset and board, as the node's view of the request gives it.
     let suspended = requests

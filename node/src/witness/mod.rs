@@ -214,7 +214,12 @@ pub fn check_config(config: &WitnessConfig) -> Result<(), ConfigError> {
         return Err(invalid(
             "witness.require",
             format!(
-                "requires {} cosignatures but only {} witnesses are configured",
+                "requires {} cosignatures on each checkpoint it serves, but the configuration \
+                 names only {} witnesses: those under [[witness.witnesses]] (url and key) and the \
+                 [[peers]] not marked witness = false. Peers added with `kaitiaki peer add` \
+                 cosign too, but the policy counts only those the configuration names, so that \
+                 removing one at run time cannot stop the node serving checkpoints; name more \
+                 there, or lower witness.require",
                 config.require,
                 peers.len()
             ),
