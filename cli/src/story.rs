@@ -476,6 +476,26 @@ fn timeline(
         .iter()
         .map(|i| (text(i, "/id"), text(i, "/kind")))
         .collect();
+    // Votes a later one by the same member, for the same board on the same
+    // subject, replaced: only a member's latest vote counts.
+    let mut latest: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    let mut replaced = std::collections::BTreeSet::new();
+    for item in items.iter().filter(|i| {
+        text(i, "/kind") == "vote"
+            && matches!(
+                i.pointer("/verdict/state").and_then(Value::as_str),
+                Some("valid") | None
+            )
+    }) {
+        let key = (
+            text(item, "/author"),
+            text(item, "/body/body"),
+            text(item, "/body/subject"),
+        );
+        if let Some(earlier) = latest.insert(key, text(item, "/id")) {
+            replaced.insert(earlier);
+        }
+    }
     let rows: Vec<(String, String, String, String, String)> = items
         .iter()
         .map(|item| {
@@ -536,6 +556,7 @@ fn timeline(
                 }
             }
             let standing = match item.pointer("/verdict/state").and_then(Value::as_str) {
+                _ if replaced.contains(&text(item, "/id")) => "  [replaced by a later vote]".into(),
                 Some("valid") | None => String::new(),
                 Some(other) => format!("  [{other}]"),
             };

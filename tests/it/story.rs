@@ -8,7 +8,7 @@ use std::path::Path;
 use kaitiaki_node::storage::Storage;
 use kaitiaki_protocol::merkle::Subtree;
 
-use crate::support::{checkpoint, copy_dir, get_json, Cli, NodeProc};
+use crate::support::{checkpoint, copy_dir, get_json, get_text, Cli, NodeProc};
 
 /// Two boards co-governing one dataset, as the CLI's people.
 pub struct Boards {
@@ -248,6 +248,22 @@ fn a_second_vote_says_which_it_replaces() {
     assert!(
         said.contains("It replaces your earlier vote (Abstain, "),
         "{said}"
+    );
+    // The request's history marks the two replaced votes, in `show` and
+    // on the community page, and not the one that counts.
+    let shown = cli.ok(&["show", &req]);
+    assert_eq!(
+        shown.matches("[replaced by a later vote]").count(),
+        2,
+        "{shown}"
+    );
+    let page = get_text(&format!("{}/requests/{req}", node.url));
+    assert_eq!(
+        page.matches("Replaced by this member&#39;s later vote")
+            .count()
+            + page.matches("Replaced by this member's later vote").count(),
+        2,
+        "{page}"
     );
     // Another member's vote replaces nothing.
     let other = cli.json(&[

@@ -321,6 +321,15 @@ pub fn get_json(url: &str) -> anyhow::Result<Value> {
     })
 }
 
+/// `GET url` as text; it must answer with success.
+pub fn get_text(url: &str) -> String {
+    rt().block_on(async {
+        let resp = http().get(url).send().await.expect("the node answers");
+        assert!(resp.status().is_success(), "{url}: HTTP {}", resp.status());
+        resp.text().await.expect("a text answer")
+    })
+}
+
 /// `GET url`; returns the status and the JSON answer (null if none, or
 /// 0 and null if nothing answered).
 pub fn get(url: &str) -> (u16, Value) {

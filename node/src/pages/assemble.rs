@@ -29,7 +29,7 @@ use super::request::{
     OutputItem, Pause, ReportItem, RequestView, UnlistedUses, VoteOn, What,
 };
 use super::search::{Filters, ResultItem, SearchView, MAX_CHOICES, REQUESTER_PREFIX, STATUSES};
-use super::story::{concerns, event, parse, rahui_events, vote_subjects};
+use super::story::{concerns, event, parse, rahui_events, replaced_votes, vote_subjects};
 
 /// How many of the newest leaves the overview reads for recent decisions.
 const RECENT_LEAVES: u64 = 400;
@@ -389,7 +389,12 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
     };
     let mut events = vec![submitted_event.clone()];
     let subjects = vote_subjects(&v.timeline);
-    events.extend(v.timeline.iter().map(|t| event(ctx, t, rec, &subjects)));
+    let replaced = replaced_votes(&v.timeline);
+    events.extend(
+        v.timeline
+            .iter()
+            .map(|t| event(ctx, t, rec, &subjects, &replaced)),
+    );
     // The rāhui that held it up, each after what happened before it.
     if let Some(r) = rec {
         // A request names each dataset once (governance refuses repeats).
@@ -648,7 +653,7 @@ pub fn dataset(
             .thread
             .iter()
             .filter(|t| !matches!(t.kind, st::Kind::ConcernRaise | st::Kind::ConcernRespond))
-            .map(|t| event(ctx, t, None, &Default::default()))
+            .map(|t| event(ctx, t, None, &Default::default(), &Default::default()))
             .collect(),
         concerns: concerns(ctx, &v.thread)?,
         form: ctx.concern_form(),

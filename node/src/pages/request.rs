@@ -38,6 +38,9 @@ pub enum What {
         conditions: Vec<String>,
         /// Set when this vote decided the board's answer.
         decided: Option<Outcome>,
+        /// Set when the same member voted again on the same question:
+        /// only the latest vote counts.
+        replaced: bool,
     },
     /// Someone asked a question.
     Question {
@@ -799,7 +802,7 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
     html! {
         @match w {
             What::Submitted => p { strong { "Asked for access." } },
-            What::Vote { body, on, choice, reason, conditions, decided } => {
+            What::Vote { body, on, choice, reason, conditions, decided, replaced } => {
                 p { "Voted " (choice_label(l, *choice)) " for " (body)
                     @match on {
                         VoteOn::Request => {},
@@ -808,6 +811,7 @@ fn what(l: &Labels, w: &What, counts: bool) -> Markup {
                         VoteOn::Amendment => { " on a change to its charter" },
                     }
                     "." }
+                @if *replaced { p.small.replaced { "Replaced by this member's later vote: only a member's latest vote counts." } }
                 blockquote { (prose(reason)) }
                 @if !conditions.is_empty() { p { "Conditions:" } ul { @for c in conditions { li { (c) } } } }
                 @if let Some(o) = decided {

@@ -9,7 +9,7 @@ use kaitiaki_governance::rules::Outcome;
 use kaitiaki_governance::KeyBytes;
 use kaitiaki_protocol::statement as st;
 use kaitiaki_protocol::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kaitiaki_protocol::{Kind, StatementId};
 use serde::de::DeserializeOwned;
@@ -38,6 +38,25 @@ pub fn vote_subjects(items: &[TimelineItem]) -> HashMap<StatementId, VoteOn> {
         .collect()
 }
 
+/// The votes in `items` (a timeline, in order) that a later vote replaced:
+/// one by the same member for the same board on the same subject, that
+/// counts. Only a member's latest vote counts.
+pub fn replaced_votes(items: &[TimelineItem]) -> HashSet<StatementId> {
+    let mut latest: HashMap<(KeyBytes, StatementId, StatementId), StatementId> = HashMap::new();
+    let mut replaced = HashSet::new();
+    for item in items.iter().filter(|i| excluded(&i.verdict).is_none()) {
+        if let Some(v) = (item.kind == Kind::Vote)
+            .then(|| parse::<st::Vote>(item))
+            .flatten()
+        {
+            if let Some(earlier) = latest.insert((item.author, v.body, v.subject), item.id) {
+                replaced.insert(earlier);
+            }
+        }
+    }
+    replaced
+}
+
 /// What the vote `vote` decided on the request `record` (its boards'
 /// answers, a renewal's, or a motion), if it was a deciding vote.
 pub fn decided_by(record: &RequestRecord, vote: &StatementId) -> Option<Outcome> {
@@ -64,6 +83,7 @@ pub fn event(
     item: &TimelineItem,
     record: Option<&RequestRecord>,
     subjects: &HashMap<StatementId, VoteOn>,
+    replaced: &HashSet<StatementId>,
 ) -> Event {
     let approval = record.and_then(|r| r.approval.as_ref());
     let renewal = |id: &StatementId| approval?.renewals.iter().find(|x| x.id == *id);
@@ -77,6 +97,7 @@ pub fn event(
             reason: v.reason,
             conditions: v.conditions.iter().map(condition_words).collect(),
             decided: decided(&item.id),
+            replaced: replaced.contains(&item.id),
         }),
         "request.question" => {
             parse::<st::RequestQuestion>(item).map(|q| What::Question { text: q.text })

@@ -271,6 +271,7 @@ fn request_view() -> RequestView {
                 reason: "Sound <safeguards>.".into(),
                 conditions: vec![],
                 decided: Some(Outcome::Approved),
+                replaced: false,
             },
             excluded: None,
         }],
@@ -568,6 +569,7 @@ fn votes_on_a_renewal_or_a_motion_say_so_and_what_came_of_it() {
             reason: "Fine.".into(),
             conditions: vec![],
             decided,
+            replaced: false,
         },
         excluded: None,
     };
