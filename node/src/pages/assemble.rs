@@ -248,6 +248,7 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
                             at: d.at.at,
                             now: None,
                             changed: true,
+                            granted: None,
                         });
                     }
                 }
@@ -274,6 +275,7 @@ fn recent_decisions(ctx: &Ctx<'_>, max: usize) -> Gathered<Vec<DecisionItem>> {
                 at: d.decision.at.at,
                 now,
                 changed: d.changed,
+                granted: d.granted,
             });
         }
     }
@@ -294,6 +296,8 @@ struct Decided<'r> {
     changed: bool,
     /// The renewal or motion decided, if not the request itself.
     statement: Option<StatementId>,
+    /// For a renewal approved for fewer days than asked: the days granted.
+    granted: Option<u32>,
 }
 
 /// Every decision reached about a request: each board's answer, then each
@@ -309,6 +313,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 decision,
                 changed: true,
                 statement: None,
+                granted: None,
             })
         })
         .collect();
@@ -317,22 +322,22 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
             out.extend(r.decisions.iter().filter_map(|d| {
                 d.decision.as_ref().map(|decision| Decided {
                     body: d.body,
-                    // What the board agreed to: fewer days than asked if
-                    // its conditions allow fewer.
-                    on: VoteOn::Renewal {
-                        days: match decision.outcome {
-                            Outcome::Approved => {
-                                kaitiaki_governance::requests::decide::days_allowed(
-                                    r.extra_days,
-                                    &decision.conditions,
-                                )
-                            }
-                            Outcome::Declined => r.extra_days,
-                        },
-                    },
+                    on: VoteOn::Renewal { days: r.extra_days },
                     decision,
                     changed: true,
                     statement: Some(r.id),
+                    // What the board agreed to: fewer days than asked if
+                    // its conditions allow fewer.
+                    granted: match decision.outcome {
+                        Outcome::Approved => {
+                            Some(kaitiaki_governance::requests::decide::days_allowed(
+                                r.extra_days,
+                                &decision.conditions,
+                            ))
+                            .filter(|g| *g < r.extra_days)
+                        }
+                        Outcome::Declined => None,
+                    },
                 })
             }));
         }
@@ -343,6 +348,7 @@ fn decided(rec: &RequestRecord) -> Vec<Decided<'_>> {
                 decision,
                 changed: !a.carried_without_effect(m),
                 statement: Some(m.id),
+                granted: None,
             })
         }));
     }
@@ -1205,7 +1211,10 @@ fn decision_entry(ctx: &Ctx<'_>, id: &StatementId, rec: &RequestRecord, d: &Deci
                 VoteOn::Motion { .. } => motion_word(o).to_owned(),
                 _ => outcome_text(o).to_lowercase(),
             };
-            let what = decided_on(on);
+            let what = match d.granted {
+                Some(g) => format!("{} ({g} of them granted)", decided_on(on)),
+                None => decided_on(on),
+            };
             let nothing = if d.changed {
                 String::new()
             } else {

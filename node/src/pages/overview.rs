@@ -93,6 +93,8 @@ pub struct DecisionItem {
     pub now: Option<RequestStatus>,
     /// False for a carried motion that changed nothing.
     pub changed: bool,
+    /// For a renewal approved for fewer days than asked: the days granted.
+    pub granted: Option<u32>,
 }
 
 /// A request that owes a report: overdue, or coming due.
@@ -221,7 +223,11 @@ pub fn render(l: &Labels, v: &OverviewView) -> Markup {
                     @for d in &v.decisions {
                         li {
                             (decision_chip(l, &d.on, d.outcome))
-                            @if d.on != VoteOn::Request { " " (decided_on(&d.on)) " of" }
+                            @if d.on != VoteOn::Request {
+                                " " (decided_on(&d.on))
+                                @if let Some(g) = d.granted { " (" (g) " of them granted)" }
+                                " of"
+                            }
                             " " a href=(d.href) { (d.title) }
                             @if !d.changed { " · which changed nothing" }
                             @else if let Some(s) = d.now { " · now " (status(l, s)) }

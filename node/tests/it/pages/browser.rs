@@ -1818,8 +1818,9 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     );
 
     // The overview's recent decisions name the motion and the renewals,
-    // each board's answer to the renewal apart; the renewal's approval is
-    // since paused by the motion, and says so.
+    // each board's answer to the renewal apart, both of the one renewal
+    // for 30 days (the Pacific board granting 20 of them); the renewal's
+    // approval is since paused by the motion, and says so.
     let title = "Rangatahi wellbeing and access to services";
     let (_, page) = served(&node, "/").await;
     let d = html::parse(&page).expect("parses");
@@ -1827,7 +1828,9 @@ async fn a_request_page_tells_renewals_and_motions_apart_from_the_request() {
     for want in [
         format!("Carried the motion to suspend the approval of {title}"),
         format!("Approved the renewal for 30 more days of {title} · now Suspended"),
-        format!("Approved the renewal for 20 more days of {title} · now Suspended"),
+        format!(
+            "Approved the renewal for 30 more days (20 of them granted) of {title} · now Suspended"
+        ),
     ] {
         assert!(recent.contains(&want), "missing {want:?}: {recent}");
     }

@@ -119,6 +119,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 at: at("2026-11-02T00:00:00Z"),
                 now: None,
                 changed: true,
+                granted: None,
             },
             overview::DecisionItem {
                 href: format!("/requests/{}", "24".repeat(32)),
@@ -131,6 +132,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 at: at("2026-10-12T00:00:00Z"),
                 now: None,
                 changed: true,
+                granted: None,
             },
             overview::DecisionItem {
                 href: format!("/requests/{}", "24".repeat(32)),
@@ -141,6 +143,7 @@ fn rahui_and_decisions_show_with_maori_marked() {
                 at: at("2026-10-02T00:00:00Z"),
                 now: Some(RequestStatus::Suspended),
                 changed: true,
+                granted: None,
             },
         ],
         overdue: vec![],
