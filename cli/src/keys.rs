@@ -242,9 +242,19 @@ impl KeyStore {
             return PublicKey::from_hex(text)
                 .map_err(|e| anyhow::anyhow!("{text} is not a usable public key: {e}"));
         }
-        self.info(text).map(|k| k.public_key).with_context(|| {
-            format!("{text:?} is neither a public key (64 hex digits) nor a local key name")
-        })
+        let hex = !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit());
+        match self.info(text) {
+            Ok(k) => Ok(k.public_key),
+            // Digits are the start of someone's key, not a name to make.
+            Err(_) if hex => anyhow::bail!(
+                "{text:?} is not a whole public key ({} of its 64 hex digits) nor a local key \
+                 name; give the whole key (a request's page and `kaitiaki show` give it)",
+                text.len()
+            ),
+            Err(e) => Err(e).with_context(|| {
+                format!("{text:?} is neither a public key (64 hex digits) nor a local key name")
+            }),
+        }
     }
 }
 

@@ -43,7 +43,8 @@ pub enum ListCmd {
         /// Only requests in this state.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
-        /// Only requests by this key (hex or local key name).
+        /// Only requests by this key: hex (the whole key, or its first 8 or
+        /// more digits, as the pages show people) or a local key name.
         #[arg(long)]
         requester: Option<String>,
     },
@@ -348,6 +349,15 @@ impl ListCmd {
                 requester,
             } => {
                 let requester = match requester {
+                    // The start of a key, as the pages show people: the
+                    // node finds whose it is.
+                    Some(r)
+                        if (8..64).contains(&r.len())
+                            && r.bytes().all(|b| b.is_ascii_hexdigit())
+                            && s.keys.info(r).is_err() =>
+                    {
+                        r.to_ascii_lowercase()
+                    }
                     Some(r) => s.keys.resolve_public(r)?.to_hex(),
                     None => String::new(),
                 };

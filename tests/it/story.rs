@@ -198,6 +198,25 @@ fn lists_name_people_by_what_they_announced() {
     assert!(listed.contains("Dr Kahu Ngata ("), "{listed}");
     let json = cli.json(&["list", "requests"]);
     assert!(!json.to_string().contains("Dr Kahu Ngata"), "{json}");
+    // The start of the requester's key, as the table and the pages show
+    // it, finds their requests; digits no requester's key begins with are
+    // said to match nobody, not taken for a key name to make.
+    let key = json[0]["requester"].as_str().unwrap().to_owned();
+    let by_start = cli.json(&["list", "requests", "--requester", &key[..8]]);
+    assert_eq!(by_start, json, "{by_start}");
+    let nobody = if key.starts_with("0000") {
+        "ffffffff"
+    } else {
+        "00000000"
+    };
+    let out = cli.run(&["list", "requests", "--requester", nobody]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains(&format!("begins with {nobody}"))
+            && !err.contains("keys new"),
+        "{err}"
+    );
     // Filtered by the dataset it asks for, it is there; by a dataset the
     // node does not hold (here, the request's own id), the mistake is said.
     let by_dataset = cli.json(&["list", "requests", "--dataset", &b.dataset]);

@@ -474,7 +474,8 @@ pub struct RequestsQuery {
     pub dataset: Option<String>,
     /// Only requests this body must decide.
     pub body: Option<String>,
-    /// Only requests by this key (hex).
+    /// Only requests by this key (hex), or by the one requester whose key
+    /// begins with these hex digits (at least 8).
     pub requester: Option<String>,
     /// The cursor a previous page returned.
     pub after: Option<String>,
@@ -497,15 +498,15 @@ pub async fn requests(
                 .map_err(|_| ApiError::malformed(format!("unknown request status {s:?}")))
         })
         .transpose()?;
-    let requester = q
-        .requester
-        .as_deref()
-        .map(|k| {
+    let requester = match q.requester.as_deref() {
+        None => None,
+        Some(k) if k.len() == 64 => Some(
             PublicKey::from_hex(k)
                 .map(|k| KeyBytes::of(&k))
-                .map_err(|e| ApiError::malformed(format!("requester: {e}")))
-        })
-        .transpose()?;
+                .map_err(|e| ApiError::malformed(format!("requester: {e}")))?,
+        ),
+        Some(k) => Some(requester_by_prefix(&app, k).await?),
+    };
     let filter = RequestFilter {
         status,
         dataset: q.dataset.as_deref().map(id).transpose()?,
@@ -518,6 +519,40 @@ pub async fn requests(
         lists::requests(s, &filter, now, after.as_ref(), limit)
     })
     .await
+}
+
+/// How many hex digits of a requester's key, at least, `requester` takes
+/// in place of the whole key (as the pages show keys).
+const REQUESTER_PREFIX: usize = 8;
+
+/// The one requester whose key begins with the hex digits `prefix`: 404
+/// when no request was made with such a key, 400 naming the keys when
+/// more than one begins so.
+async fn requester_by_prefix(app: &AppState, prefix: &str) -> ApiResult<KeyBytes> {
+    if prefix.len() < REQUESTER_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::malformed(format!(
+            "requester: a key is 64 hex digits, or at least its first {REQUESTER_PREFIX} when \
+             they belong to one requester"
+        )));
+    }
+    let lower = prefix.to_ascii_lowercase();
+    let found = run(app, move |s| lists::requesters_with_prefix(s, &lower, 6)).await?;
+    let found: Vec<KeyBytes> = serde_json::from_value(found).map_err(|e| ApiError::internal(&e))?;
+    match found.as_slice() {
+        [] => Err(ApiError::not_found(format!(
+            "no request here was made with a key that begins with {prefix}"
+        ))),
+        [one] => Ok(*one),
+        many => Err(ApiError::malformed(format!(
+            "more than one requester's key begins with {prefix} ({}{}); give more of it",
+            many.iter()
+                .take(5)
+                .map(KeyBytes::to_hex)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if many.len() > 5 { ", …" } else { "" }
+        ))),
+    }
 }
 
 /// Get a request with its status, full timeline and, when suspended, what suspends it.
