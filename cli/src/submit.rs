@@ -5,7 +5,7 @@
 //! person never has to know their deployment's name; `created_at` is this
 //! computer's clock, which the protocol treats as informative only.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use ed25519_dalek::SigningKey;
 use kaitiaki_protocol::{Body, Envelope, PublicKey, Statement, StatementId};
 use serde::Serialize;
@@ -326,5 +326,46 @@ pub fn sign_at(
         created_at,
         body,
     };
-    Envelope::sign(key, &statement).context("the statement breaks a protocol limit")
+    Envelope::sign(key, &statement).map_err(|e| match &e {
+        kaitiaki_protocol::envelope::EnvelopeError::Statement(
+            kaitiaki_protocol::statement::StatementError::Limit(l),
+        ) => match flag_of(l) {
+            Some(said) => anyhow::anyhow!(said),
+            None => anyhow::Error::new(e).context("the statement breaks a protocol limit"),
+        },
+        _ => anyhow::Error::new(e).context("the statement breaks a protocol limit"),
+    })
+}
+
+/// Fields of a statement's body that a command sets from a flag of the
+/// same name (`display_name` from `--display-name`).
+const FLAG_FIELDS: &[&str] = &[
+    "text",
+    "reason",
+    "link",
+    "title",
+    "purpose",
+    "summary",
+    "description",
+    "display_name",
+    "affiliation",
+    "name",
+    "steward",
+];
+
+/// A limit a statement breaks, in the words of the flag that set the
+/// field, when one did: `--text must not be empty…`, not `field
+/// body.text: …` (where "body" reads as `--body`, the board).
+fn flag_of(l: &kaitiaki_protocol::statement::limits::LimitError) -> Option<String> {
+    if l.field == "body" && l.problem.contains("amendment must change something") {
+        return Some(
+            "the amendment changes nothing: give at least one of --add-member, \
+             --remove-member, --rule, --notice-days or --description"
+                .to_owned(),
+        );
+    }
+    let name = l.field.strip_prefix("body.")?;
+    FLAG_FIELDS
+        .contains(&name)
+        .then(|| format!("--{}: {}", name.replace('_', "-"), l.problem))
 }

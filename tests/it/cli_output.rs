@@ -104,6 +104,21 @@ fn a_broken_limit_is_said_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.matches("must not be empty").count(), 1, "{err}");
+    // Named by the flag typed, not by the statement's field ("body" reads
+    // as `--body`, the board).
+    assert!(err.contains("--text: must not be empty"), "{err}");
+    assert!(!err.contains("field body"), "{err}");
+}
+
+#[test]
+fn an_amendment_that_changes_nothing_says_what_to_give() {
+    let out = dry_run(&["body", "amend", &"a".repeat(64), "--reason", "Tidy up."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the amendment changes nothing: give at least one of --add-member"),
+        "{err}"
+    );
 }
 
 #[test]
