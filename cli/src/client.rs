@@ -246,13 +246,19 @@ fn of_read(e: anyhow::Error) -> anyhow::Error {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    // Whether `--node` (or KAITIAKI_NODE) gave the URL, so that advice to
+    // point `--node` elsewhere is given only where it helps.
+    from_node_flag: bool,
 }
+
+/// Where a node URL given with `--node` comes from, in messages.
+const NODE_FLAG: &str = "--node or KAITIAKI_NODE";
 
 impl Client {
     /// A client of the node at `base` (e.g. `http://127.0.0.1:7878`), as
     /// `--node` or `KAITIAKI_NODE` gives it.
     pub fn new(base: &str) -> Result<Client> {
-        Client::named_by(base, "--node or KAITIAKI_NODE")
+        Client::named_by(base, NODE_FLAG)
     }
 
     /// A client of the node at `base`, which `source` gave (for messages).
@@ -286,7 +292,11 @@ impl Client {
             .user_agent(concat!("kaitiaki-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot set up the HTTP client")?;
-        Ok(Client { http, base })
+        Ok(Client {
+            http,
+            base,
+            from_node_flag: source == NODE_FLAG,
+        })
     }
 
     /// The node's base URL.
@@ -361,11 +371,13 @@ impl Client {
         }
         // Nothing listening there: the usual reason is that no node was
         // started, which every command, reading or signing, says alike.
-        let advice = if e.is_connect() {
-            "; is a node running there? Start one with `kaitiaki node serve` or `kaitiaki demo`, \
-             or point at another with --node URL"
-        } else {
-            ""
+        let advice = match (e.is_connect(), self.from_node_flag) {
+            (true, true) => {
+                "; is a node running there? Start one with `kaitiaki node serve` or `kaitiaki \
+                 demo`, or point at another with --node URL"
+            }
+            (true, false) => "; is a node running there? Check the address",
+            (false, _) => "",
         };
         anyhow::Error::new(e).context(format!(
             "cannot reach the node at {} ({what}){advice}",

@@ -180,7 +180,17 @@ impl PeerConfig {
 
     /// Parses `<key>@<url>`, the form `KAITIAKI_PEERS` uses.
     pub fn parse(text: &str) -> Option<PeerConfig> {
-        let (key, url) = text.trim().split_once('@')?;
+        let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+        let text = text.trim();
+        // A key never starts with a scheme, so `<url>@<key>`, the two
+        // parts the other way round, is read as meant.
+        let (key, url) = match text.split_once('@')? {
+            (url, _) if is_url(url) => {
+                let (url, key) = text.rsplit_once('@')?;
+                (key, url)
+            }
+            parts => parts,
+        };
         (!key.is_empty() && !url.is_empty()).then(|| PeerConfig::new(url.trim(), key.trim()))
     }
 }
@@ -674,6 +684,22 @@ mod tests {
             PeerConfig::new("http://a", "a.example+01020304+AQ")
         );
         assert_eq!(c.peers[1].url, "http://b");
+        // The two parts the other way round are read as meant (a URL with
+        // a user part keeps it).
+        assert_eq!(
+            PeerConfig::parse("http://a.example:7878@a.example+01020304+AQ"),
+            Some(PeerConfig::new(
+                "http://a.example:7878",
+                "a.example+01020304+AQ"
+            ))
+        );
+        assert_eq!(
+            PeerConfig::parse("http://u@a.example@a.example+01020304+AQ"),
+            Some(PeerConfig::new(
+                "http://u@a.example",
+                "a.example+01020304+AQ"
+            ))
+        );
         // Those keys are not real keys: validation refuses them.
         assert!(c.validate().is_err());
         c.peers.clear();

@@ -73,6 +73,12 @@ fn no_node_running_is_explained() {
             && out.contains("is a node running there? Start one with `kaitiaki node serve`"),
         "{out}"
     );
+    // A URL given as the command's own argument is not --node's to change.
+    let out = run(&["log", "verify", "http://127.0.0.1:9"]);
+    assert!(
+        out.contains("cannot reach the node at http://127.0.0.1:9") && !out.contains("--node"),
+        "{out}"
+    );
 }
 
 /// The CLI run with nothing of this machine's environment but `home`.

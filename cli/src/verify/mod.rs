@@ -401,7 +401,7 @@ pub async fn run(
                 a.target
             );
         }
-        (Some(Client::new(&a.target)?), None)
+        (Some(Client::named_by(&a.target, "the URL to audit")?), None)
     } else {
         let path = PathBuf::from(&a.target);
         (

@@ -569,8 +569,8 @@ pub(crate) async fn remove_peer(
     };
     if followed.status().configured {
         return Err(RemovePeerError::Refused(format!(
-            "the node's configuration names {origin} in a [[peers]] entry: remove that entry and \
-             restart the node"
+            "the node's configuration names {origin} (a [[peers]] entry in its configuration \
+             file, or KAITIAKI_PEERS): remove it there and restart the node"
         )));
     }
     let storage_shared = Arc::clone(shared);
