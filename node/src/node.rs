@@ -330,6 +330,20 @@ impl Node {
             &identity,
         )?;
         let replication = crate::replication::Replication::open(&config, &storage)?;
+        // A restore with no peer to ask takes statements at once: nothing
+        // can say that a copy of its log elsewhere holds more.
+        if own_log.waits_for_peers()
+            && crate::replication::own_log::Peers::still_to_answer(&replication).is_empty()
+        {
+            tracing::warn!(
+                "this node's log looks restored, and it follows no peers, so nothing checks \
+                 that no copy of its log elsewhere holds more: a node that takes a statement on \
+                 a log shorter than a copy of it is refused by every peer for good. If it had \
+                 peers (peers.toml beside node.key, or the configuration), stop it and restore \
+                 them first; `kaitiaki log verify` on a peer's copy (mirrors/<origin>/) says how \
+                 much of this log it holds"
+            );
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut shared = Shared {
             config,

@@ -136,3 +136,33 @@ fn a_typo_in_peers_toml_is_not_called_damaged_storage() {
         );
     }
 }
+
+/// A node restored from its key and segments with no peer to ask takes
+/// statements at once, so its log says that nothing checked the restore
+/// against a copy elsewhere, and what to restore first; a plain restart
+/// says nothing of the sort.
+#[test]
+fn a_restore_with_no_peers_to_ask_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let node = NodeProc::start(&data);
+    let cli = Cli::new(dir.path(), &node.url);
+    let b = two_boards(&cli);
+    request(&cli, &b.dataset, "Before the restore");
+    node.stop();
+    let node = NodeProc::start(&data);
+    assert!(node.logged("follows no peers").is_empty());
+    node.stop();
+
+    let restored = dir.path().join("restored");
+    std::fs::create_dir_all(restored.join("log")).unwrap();
+    std::fs::copy(data.join("node.key"), restored.join("node.key")).unwrap();
+    for entry in std::fs::read_dir(data.join("log")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, restored.join("log").join(path.file_name().unwrap())).unwrap();
+    }
+    let node = NodeProc::start(&restored);
+    let said = node.logged("follows no peers");
+    assert!(said.iter().any(|l| l.contains("peers.toml")), "{said:?}");
+    node.stop();
+}

@@ -169,6 +169,12 @@ impl OwnLogCheck {
         Ok(true)
     }
 
+    /// Whether a start found what makes the node wait for its peers (a
+    /// restore), and has not heard from them all since.
+    pub(crate) fn waits_for_peers(&self) -> bool {
+        self.unchecked_now.load(Ordering::Acquire)
+    }
+
     /// Ends a wait begun at this start that proved needless: the records
     /// it was begun for were none once recovery had cut a torn tail.
     pub(crate) fn abandon(&self) {
