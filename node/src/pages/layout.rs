@@ -33,6 +33,10 @@ pub enum Nav {
     Overview,
     /// Requests and search.
     Requests,
+    /// Every dataset.
+    Datasets,
+    /// Every governance board.
+    Bodies,
     /// The glossary.
     Glossary,
     /// None of them (a record page reached by a link).
@@ -128,6 +132,8 @@ pub fn page_with_feed(
                             ul {
                                 (item(Nav::Overview, "/", "overview"))
                                 (item(Nav::Requests, "/requests", "requests"))
+                                (item(Nav::Datasets, "/datasets", "datasets"))
+                                (item(Nav::Bodies, "/bodies", "bodies"))
                                 (item(Nav::Glossary, "/glossary", "glossary"))
                             }
                         }

@@ -323,7 +323,7 @@ async fn list_page<T: Send + 'static>(
     app: AppState,
     headers: HeaderMap,
     q: Result<Query<After>, QueryRejection>,
-    (path, title): (&'static str, &'static str),
+    (path, title, nav): (&'static str, &'static str, Nav),
     gather: fn(&Ctx<'_>, Option<Cursor>) -> Gathered<Cards<T>>,
     draw: fn(&Labels, &[T], Option<&str>, Option<&str>) -> Markup,
 ) -> Response {
@@ -333,7 +333,7 @@ async fn list_page<T: Send + 'static>(
     respond(
         app,
         node,
-        Nav::None,
+        nav,
         ("page", path.into()),
         move |c| gather(c, after.clone()).map(Some),
         move |l, (items, next)| {
@@ -351,7 +351,7 @@ async fn datasets(
     headers: HeaderMap,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
-    let place = ("/datasets", "datasets");
+    let place = ("/datasets", "datasets", Nav::Datasets);
     list_page(app, headers, q, place, assemble::datasets, dataset::list).await
 }
 
@@ -360,7 +360,7 @@ async fn bodies(
     headers: HeaderMap,
     q: Result<Query<After>, QueryRejection>,
 ) -> Response {
-    let place = ("/bodies", "bodies");
+    let place = ("/bodies", "bodies", Nav::Bodies);
     list_page(app, headers, q, place, assemble::bodies, body::list).await
 }
 

@@ -703,6 +703,36 @@ async fn a_record_page_leads_to_what_the_record_is_part_of() {
     node.stop().await;
 }
 
+/// Every page's navigation leads to the lists of datasets and of boards,
+/// and marks the one a person is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_navigation_leads_to_the_datasets_and_the_boards() {
+    let (_dir, node, _story) = seeded().await;
+    for (path, current) in [
+        ("/", "/"),
+        ("/datasets", "/datasets"),
+        ("/bodies", "/bodies"),
+        ("/requests", "/requests"),
+    ] {
+        let (status, text) = served(&node, path).await;
+        assert_eq!(status, 200, "{path}");
+        let d = html::parse(&text).expect("parses");
+        let nav = d.find("nav").into_iter().next().expect("a navigation");
+        let hrefs = nav.hrefs();
+        for want in ["/", "/requests", "/datasets", "/bodies", "/glossary"] {
+            assert!(hrefs.contains(&want), "{path}: {hrefs:?}");
+        }
+        let marked: Vec<&str> = nav
+            .find("a")
+            .into_iter()
+            .filter(|a| a.attr("aria-current") == Some("page"))
+            .filter_map(|a| a.attr("href"))
+            .collect();
+        assert_eq!(marked, vec![current], "{path}");
+    }
+    node.stop().await;
+}
+
 /// A dataset's page shows each concern about it with where it stands, and
 /// how to raise one, as a request's page does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
