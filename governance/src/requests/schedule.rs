@@ -4,7 +4,7 @@
 //! the caller supplies: the crate never reads a clock.
 
 use kaitiaki_protocol::statement::Condition;
-use kaitiaki_protocol::Timestamp;
+use kaitiaki_protocol::{StatementId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{Approval, Phase, ReportKind, ReportStatus, RequestRecord, Suspension};
@@ -180,6 +180,48 @@ fn meet(
 }
 
 impl RequestRecord {
+    /// The due date each report that counts met, by report: a periodic
+    /// report the due date [`RequestRecord::periodic_met`] pairs it with
+    /// (none when its period was met already), the first final report the
+    /// final report's due date. A report sequenced after the date it met
+    /// was late.
+    pub fn report_due_dates(&self) -> Vec<(StatementId, Timestamp)> {
+        let Some(a) = &self.approval else {
+            return Vec::new();
+        };
+        let mut periodic: Vec<(Timestamp, StatementId)> = self
+            .reports
+            .iter()
+            .filter(|r| r.kind == ReportKind::Periodic && r.status != ReportStatus::Returned)
+            .map(|r| (r.filed.at, r.id))
+            .collect();
+        periodic.sort_unstable();
+        let mut due = a.periodic_due().into_iter();
+        let mut out = Vec::new();
+        let mut last_met: Option<Timestamp> = None;
+        let mut next = due.next();
+        for (at, id) in periodic {
+            let Some(d) = next else { break };
+            // As `meet`: a report meets the earliest date not met yet once
+            // the period before it has begun.
+            if last_met.is_none_or(|p| p < at) {
+                out.push((id, d));
+                last_met = Some(d);
+                next = due.next();
+            }
+        }
+        if let (Some(d), Some(r)) = (
+            a.final_due(),
+            self.reports
+                .iter()
+                .filter(|r| r.kind == ReportKind::Final && r.status != ReportStatus::Returned)
+                .min_by_key(|r| (r.filed.at, r.id)),
+        ) {
+            out.push((r.id, d));
+        }
+        out
+    }
+
     /// Which periodic due dates (as [`Approval::periodic_due`] lists them)
     /// the reports that count meet.
     ///

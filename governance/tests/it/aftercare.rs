@@ -153,6 +153,22 @@ fn periodic_reports_meet_their_own_period_not_the_whole_schedule() {
     s.w.now = month(14);
     s.w.ok(&researcher, AGENCY, report(r, ReportKind::Periodic));
     assert_eq!(overdue(&s, month(19)), vec![]);
+    // Which due date each report met, so a late one can be told as late:
+    // the first met month 6, the two more in its period nothing, the one
+    // filed at month 13 month 12 (late), the one at month 14 month 18.
+    let rec = s.w.view(&r).record.unwrap();
+    let met: Vec<_> = rec
+        .report_due_dates()
+        .into_iter()
+        .map(|(id, due)| {
+            let filed = rec.reports.iter().find(|x| x.id == id).unwrap().filed.at;
+            (due, filed > due)
+        })
+        .collect();
+    assert_eq!(
+        met,
+        vec![(month(6), false), (month(12), true), (month(18), false)]
+    );
 }
 
 #[test]

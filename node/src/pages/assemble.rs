@@ -530,6 +530,7 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
         next_report: v.next_report.as_ref().map(|d| (d.kind, d.due)),
         reports: rec
             .map(|r| {
+                let due = r.report_due_dates();
                 r.reports
                     .iter()
                     .map(|x| {
@@ -539,6 +540,11 @@ pub fn request(ctx: &Ctx<'_>, id: &StatementId) -> Gathered<Option<RequestView>>
                             kind: x.kind,
                             filed: x.filed.at,
                             status: x.status,
+                            late_for: due
+                                .iter()
+                                .find(|(id, _)| *id == x.id)
+                                .map(|(_, d)| *d)
+                                .filter(|d| x.filed.at > *d),
                             summary: t.as_ref().map(|t| t.summary.clone()).unwrap_or_default(),
                             benefit: t
                                 .as_ref()

@@ -14,7 +14,7 @@ use maud::{html, Markup};
 
 use super::concern::{self, ConcernForm, ConcernThread};
 use super::labels::{Labels, Section};
-use super::layout::{check_link, date, person, prose, status, Person};
+use super::layout::{check_link, date, date_beside, person, prose, status, Person};
 use super::overview::{outcome_key, outcome_words};
 use super::verify::{summary, RecordCheck};
 
@@ -259,6 +259,8 @@ pub struct ReportItem {
     pub filed: Timestamp,
     /// Where it stands with the boards.
     pub status: ReportStatus,
+    /// The due date it met, when it was filed after it.
+    pub late_for: Option<Timestamp>,
     /// What was done with the data.
     pub summary: String,
     /// What came back to the community.
@@ -724,6 +726,9 @@ pub fn render(l: &Labels, v: &RequestView) -> Markup {
             @for r in &v.reports {
                 article.card {
                     h3 { (report_kind(r.kind)) " report, " (date(r.filed)) }
+                    @if let Some(due) = r.late_for {
+                        p.warn { "Filed late: it was due " (date_beside(due, r.filed)) "." }
+                    }
                     p.meta { (report_status(r.status)) " · " (check_link(&r.id)) }
                     (prose(&r.summary))
                     h4 { "What came back to the community" }

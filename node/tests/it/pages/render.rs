@@ -1438,3 +1438,39 @@ fn the_request_list_says_how_it_is_ordered() {
     v.results.clear();
     assert_eq!(order(&v), None, "nothing listed, no order to tell");
 }
+
+/// A report filed after the date it met says so, with that date; one on
+/// time says nothing of the kind.
+#[test]
+fn a_late_report_says_it_was_filed_late() {
+    use kaitiaki_governance::requests::ReportStatus;
+    let l = Labels::built_in();
+    let mut v = request_view();
+    let report = |id: &str, filed: &str, late_for: Option<Timestamp>| request::ReportItem {
+        id: id.repeat(32),
+        kind: ReportKind::Periodic,
+        filed: at(filed),
+        status: ReportStatus::Received,
+        late_for,
+        summary: "What we did.".into(),
+        benefit: "What came back.".into(),
+        incidents: vec![],
+    };
+    v.reports = vec![report("a1", "2027-01-20T00:00:00Z", None)];
+    let text = parse(&page("Request", request::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(!text.contains("Filed late"), "{text}");
+    v.reports = vec![report(
+        "a2",
+        "2027-05-20T00:00:00Z",
+        Some(at("2027-04-05T00:00:00Z")),
+    )];
+    let text = parse(&page("Request", request::render(&l, &v)))
+        .expect("parses")
+        .text();
+    assert!(
+        text.contains("Filed late: it was due 5 April 2027."),
+        "{text}"
+    );
+}
