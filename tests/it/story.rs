@@ -292,6 +292,20 @@ fn a_second_vote_says_which_it_replaces() {
     node.stop();
 }
 
+/// The researcher asks to renew the approval of `req` for 60 more days.
+fn renew(cli: &Cli, req: &str) -> String {
+    cli.say(&[
+        "--key",
+        "researcher",
+        "renew",
+        req,
+        "--extra-days",
+        "60",
+        "--reason",
+        "The linkage took longer.",
+    ])
+}
+
 /// A vote says what became of what it was cast on: not decided yet, or
 /// decided by this very vote; and a second vote on a renewal says which
 /// vote it replaces, as one on a request does.
@@ -318,16 +332,7 @@ fn a_vote_says_whether_it_decided_and_what_it_replaces_on_a_renewal() {
     );
     vote("pac-1", &req, "approve", &b.pacific);
     vote("pac-2", &req, "approve", &b.pacific);
-    let renewal = cli.say(&[
-        "--key",
-        "researcher",
-        "renew",
-        &req,
-        "--extra-days",
-        "60",
-        "--reason",
-        "The linkage took longer.",
-    ]);
+    let renewal = renew(&cli, &req);
     let first = cli.json(&[
         "--key", "iwi-1", "vote", &renewal, "approve", "--body", &b.iwi, "--reason", "Yes.",
     ]);
@@ -374,16 +379,7 @@ fn a_renewal_and_a_revocation_through_the_cli() {
     ] {
         vote(key, &req, body, &[]);
     }
-    let renewal = cli.say(&[
-        "--key",
-        "researcher",
-        "renew",
-        &req,
-        "--extra-days",
-        "60",
-        "--reason",
-        "The linkage took longer.",
-    ]);
+    let renewal = renew(&cli, &req);
     // Each board sees the renewal waiting for its vote.
     let waiting = |body: &str| cli.ok(&["list", "waiting", "--body", body]);
     let waits = cli.json(&["list", "waiting", "--body", &b.iwi]);

@@ -1055,6 +1055,17 @@ async fn a_node_stopped_while_a_peer_stalls_releases_its_data_directory() {
     a.stop().await;
 }
 
+/// A node's configuration in `dir`, with its key written there, polling
+/// its `peers` fast.
+fn node_config(dir: &Path, origin: &str, seed: [u8; 32], peers: Vec<PeerConfig>) -> Config {
+    write_node_key(dir, seed);
+    let mut c = support::config(dir);
+    c.origin = origin.into();
+    c.replication.poll_ms = 50;
+    c.peers = peers;
+    c
+}
+
 /// A damaged hash in a mirror's tree files: the node serves no proof made
 /// from it (`500 tree_damaged`, naming that mirror's tree files), serves
 /// those it can stand by, and `/healthz` names the mirror while staying
@@ -1064,15 +1075,7 @@ async fn a_proof_from_a_damaged_mirror_tree_is_not_served() {
     let (a_origin, b_origin) = ("mirror-a.example", "mirror-b.example");
     let (a_seed, b_seed) = ([81u8; 32], [82u8; 32]);
     let (a_dir, b_dir) = (tempdir(), tempdir());
-    let config = |dir: &Path, origin: &str, seed: [u8; 32], peers: Vec<PeerConfig>| {
-        write_node_key(dir, seed);
-        let mut c = support::config(dir);
-        c.origin = origin.into();
-        c.replication.poll_ms = 50;
-        c.peers = peers;
-        c
-    };
-    let a = TestNode::start_with(config(a_dir.path(), a_origin, a_seed, vec![])).await;
+    let a = TestNode::start_with(node_config(a_dir.path(), a_origin, a_seed, vec![])).await;
     let mut ids = Vec::new();
     for n in 0..6 {
         let (status, body) = a.post(&announce(900 + n, "mirror damage")).await;
@@ -1081,7 +1084,7 @@ async fn a_proof_from_a_damaged_mirror_tree_is_not_served() {
     }
     let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
     peer.witness = false;
-    let b_config = || config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
+    let b_config = || node_config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
     let b = TestNode::start_with(b_config()).await;
     wait_mirrored(&b, &a, a_origin, 6).await;
     b.stop().await;
@@ -1140,18 +1143,10 @@ async fn a_copy_recovered_after_a_crash_is_complete_again_without_new_leaves() {
     let (a_origin, b_origin) = ("recover-a.example", "recover-b.example");
     let (a_seed, b_seed) = ([83u8; 32], [84u8; 32]);
     let (a_dir, b_dir) = (tempdir(), tempdir());
-    let config = |dir: &Path, origin: &str, seed: [u8; 32], peers: Vec<PeerConfig>| {
-        write_node_key(dir, seed);
-        let mut c = support::config(dir);
-        c.origin = origin.into();
-        c.replication.poll_ms = 50;
-        c.peers = peers;
-        c
-    };
-    let a = TestNode::start_with(config(a_dir.path(), a_origin, a_seed, vec![])).await;
+    let a = TestNode::start_with(node_config(a_dir.path(), a_origin, a_seed, vec![])).await;
     let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
     peer.witness = false;
-    let b_config = || config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
+    let b_config = || node_config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
     let mut ids = Vec::new();
     let post = |n: u64| {
         let a = &a;

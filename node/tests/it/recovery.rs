@@ -178,12 +178,7 @@ async fn a_restored_log_damaged_inside_is_refused_not_cut() {
     fill(&node, 0, 8).await;
     node.stop().await;
     let restored = tempdir();
-    copy_log(dir.path(), restored.path());
-    std::fs::copy(
-        dir.path().join("node.key"),
-        restored.path().join("node.key"),
-    )
-    .unwrap();
+    restore_key_and_log(dir.path(), restored.path());
     let first = segments(restored.path()).remove(0);
     let good = std::fs::read(&first).unwrap();
     let mut bytes = good.clone();
@@ -638,6 +633,13 @@ async fn open_refused(cfg: kaitiaki_node::Config) -> String {
         .to_string()
 }
 
+/// Restores `from`'s node key and segment files into `to`, as README's
+/// restore from the key and the log does (with no peers file).
+fn restore_key_and_log(from: &Path, to: &Path) {
+    copy_log(from, to);
+    std::fs::copy(from.join("node.key"), to.join("node.key")).unwrap();
+}
+
 /// Copies the segment files of the data directory `from` into `to`'s
 /// `log/`, as a restore from the log alone does.
 fn copy_log(from: &Path, to: &Path) {
@@ -1072,12 +1074,7 @@ async fn a_node_configured_with_another_network_refuses_to_start() {
     // A restore of the key and the segments alone is checked before it is
     // rebuilt.
     let restored = tempdir();
-    copy_log(dir.path(), restored.path());
-    std::fs::copy(
-        dir.path().join("node.key"),
-        restored.path().join("node.key"),
-    )
-    .unwrap();
+    restore_key_and_log(dir.path(), restored.path());
     let mut cfg = config(restored.path());
     cfg.network = format!("{network}-typo");
     let err = open_refused(cfg).await;
