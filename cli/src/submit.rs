@@ -206,6 +206,22 @@ impl Session {
             return self.say_and_print(body).await;
         };
         let (subject, board) = (v.subject.to_hex(), v.body.to_hex());
+        // A mistyped --body would be refused as a board that does not
+        // govern the request, which sends a member looking at the wrong
+        // thing.
+        if !self.dry_run {
+            if let Ok(None) = self
+                .client
+                .query_optional(&format!("/v1/bodies/{board}"))
+                .await
+            {
+                anyhow::bail!(
+                    "the node at {} holds no board {board}: check --body (`kaitiaki list \
+                     bodies` lists the boards it holds)",
+                    self.client.base()
+                );
+            }
+        }
         let mut done = self.say(body).await?;
         if done.status == "created" {
             // Best effort: the vote is recorded whatever this finds.

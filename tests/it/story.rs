@@ -323,6 +323,18 @@ fn a_vote_says_whether_it_decided_and_what_it_replaces_on_a_renewal() {
             "--key", key, "vote", subject, choice, "--body", body, "--reason", "Agreed.",
         ])
     };
+    // A mistyped board is said to be unknown, not a board that does not
+    // govern the request.
+    let mut typo = b.iwi.clone();
+    typo.replace_range(63.., if b.iwi.ends_with('0') { "1" } else { "0" });
+    let out = cli.run(&[
+        "--key", "iwi-1", "vote", &req, "approve", "--body", &typo, "--reason", "Agreed.",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains(&format!("holds no board {typo}")),
+        "{err}"
+    );
     let first = vote("iwi-1", &req, "approve", &b.iwi);
     assert!(first.contains("has not answered yet."), "{first}");
     let second = vote("iwi-2", &req, "approve", &b.iwi);
