@@ -237,6 +237,24 @@ impl Session {
             if let Some(says) = &related.says {
                 done.outcome = crate::story::vote_outcome(&done.id.to_hex(), says, &related.of);
             }
+            // A vote on a request that another board, or its requester,
+            // has already ended decides nothing: say so.
+            if let Some(("request", id, request)) = related
+                .of
+                .owner
+                .as_ref()
+                .map(|(kind, id, view)| (kind.as_str(), id, view))
+            {
+                let status = request["status"].as_str().unwrap_or_default();
+                let ended = matches!(status, "declined" | "withdrawn" | "revoked" | "expired");
+                if ended && *id == subject {
+                    done.outcome = Some(format!(
+                        "The request is {} already, so this vote is recorded but decides \
+                         nothing.",
+                        crate::words::status(status).to_lowercase()
+                    ));
+                }
+            }
         }
         self.printer.emit(&done)
     }

@@ -344,6 +344,18 @@ fn a_vote_says_whether_it_decided_and_what_it_replaces_on_a_renewal() {
     );
     vote("pac-1", &req, "approve", &b.pacific);
     vote("pac-2", &req, "approve", &b.pacific);
+    // On a request another board has declined, a vote decides nothing,
+    // and says so.
+    let other = request(&cli, &b.dataset, "Declined first");
+    vote("iwi-1", &other, "decline", &b.iwi);
+    vote("iwi-2", &other, "decline", &b.iwi);
+    let late = vote("pac-1", &other, "approve", &b.pacific);
+    assert!(
+        late.contains(
+            "The request is declined already, so this vote is recorded but decides nothing."
+        ),
+        "{late}"
+    );
     let renewal = renew(&cli, &req);
     let first = cli.json(&[
         "--key", "iwi-1", "vote", &renewal, "approve", "--body", &b.iwi, "--reason", "Yes.",
