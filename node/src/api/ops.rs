@@ -37,10 +37,11 @@ pub struct Health {
     /// Leaves re-indexed from the segments at the last start-up (0 after a
     /// clean stop: start-up never replays the log).
     pub reindexed_at_startup: u64,
-    /// Origins of the mirrors whose tree files a proof found damaged since
-    /// the node started: it serves no proof from that damage (`500
-    /// tree_damaged`) and is healthy otherwise. Stop the node, move
-    /// `mirrors/<origin>/tree/` aside and start it: it rebuilds them.
+    /// Origins of the mirrors whose tree files a proof, or whose segments
+    /// a read, found damaged since the node started: it serves nothing
+    /// from that damage and is healthy otherwise. For the tree files, stop
+    /// the node, move `mirrors/<origin>/tree/` aside and start it: it
+    /// rebuilds them; for the segments, see README on a mirror's damage.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub damaged_mirrors: Vec<String>,
 }
@@ -83,7 +84,13 @@ pub async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) 
         network: app.shared.config.network.clone(),
         size: app.shared.published().size,
         reindexed_at_startup: app.shared.recovery.reindexed,
-        damaged_mirrors: app.shared.mirror_tree_damage(),
+        damaged_mirrors: {
+            let mut d = app.shared.mirror_tree_damage();
+            d.extend(app.shared.storage.damaged_mirror_segments());
+            d.sort();
+            d.dedup();
+            d
+        },
     };
     let status = if health.status != "ok" {
         StatusCode::SERVICE_UNAVAILABLE

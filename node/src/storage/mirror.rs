@@ -168,6 +168,11 @@ impl MirrorLog {
             .map(|v| v.to_vec()))
     }
 
+    /// The first record of this copy a read found damaged, if any.
+    pub fn segment_damage(&self) -> Option<String> {
+        self.reader.damage()
+    }
+
     /// The raw bytes of mirrored leaf `index`.
     pub fn leaf_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
         match self.files.location(index)? {

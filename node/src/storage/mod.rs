@@ -568,6 +568,18 @@ impl Storage {
         self.reader.damage()
     }
 
+    /// The origins of the copies of peers' logs open now whose segments a
+    /// read found damaged.
+    pub fn damaged_mirror_segments(&self) -> Vec<String> {
+        self.mirrors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, m)| m.segment_damage().is_some())
+            .map(|(origin, _)| origin.clone())
+            .collect()
+    }
+
     /// The governance tables.
     pub fn state(&self) -> &state::StateTrees {
         &self.state

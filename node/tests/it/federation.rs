@@ -1195,3 +1195,53 @@ async fn a_copy_recovered_after_a_crash_is_complete_again_without_new_leaves() {
     b.stop().await;
     a.stop().await;
 }
+
+/// A record damaged in a copy of a peer's log, met by a read: the node
+/// serves nothing from it and `/healthz` names the copy under
+/// `damaged_mirrors`, staying healthy (its own log is not affected).
+#[tokio::test]
+async fn a_damaged_record_in_a_copy_is_named_at_healthz() {
+    let (a_origin, b_origin) = ("copy-a.example", "copy-b.example");
+    let (a_seed, b_seed) = ([85u8; 32], [86u8; 32]);
+    let (a_dir, b_dir) = (tempdir(), tempdir());
+    let a = TestNode::start_with(node_config(a_dir.path(), a_origin, a_seed, vec![])).await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let (status, body) = a.post(&announce(970 + n, "damaged copy")).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
+    peer.witness = false;
+    let b_config = || node_config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
+    let b = TestNode::start_with(b_config()).await;
+    wait_mirrored(&b, &a, a_origin, 4).await;
+    b.stop().await;
+    let log = b_dir.path().join("mirrors").join(a_origin).join("log");
+    let segment = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .expect("a segment");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+
+    let b = TestNode::start_with(b_config()).await;
+    let mut refused = 0;
+    for id in &ids {
+        let (status, _) = b.get(&format!("/v1/statements/{id}")).await;
+        refused += usize::from(status != 200);
+    }
+    assert_eq!(refused, 1, "one record is damaged");
+    let (status, health) = b.get("/healthz").await;
+    assert_eq!((status, &health["status"]), (200, &"ok".into()), "{health}");
+    assert_eq!(
+        health["damaged_mirrors"],
+        serde_json::json!([a_origin]),
+        "{health}"
+    );
+    b.stop().await;
+    a.stop().await;
+}
