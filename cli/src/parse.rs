@@ -111,6 +111,26 @@ pub fn days(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A use code as typed: a GA4GH DUO code must be `DUO:` and seven digits
+/// (`DUO:0000042`), so a mistyped one is refused rather than signed as a
+/// code nobody will match; any other code (a community's own,
+/// `custom:…`, or a category) is taken as it is.
+pub fn use_code(text: &str) -> Result<String, String> {
+    let code = text.trim();
+    match code.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("DUO:") => {
+            let digits = &code[4..];
+            if digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(code.to_owned())
+            } else {
+                Err("a DUO code is DUO: and seven digits, e.g. DUO:0000042".to_owned())
+            }
+        }
+        _ if code.is_empty() => Err("must not be empty".to_owned()),
+        _ => Ok(code.to_owned()),
+    }
+}
+
 /// A notice period in days: 0 (none) to the protocol's most.
 pub fn notice_days(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
@@ -253,6 +273,19 @@ pub fn now() -> Timestamp {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_duo_code_has_seven_digits_and_other_codes_pass_as_typed() {
+        assert_eq!(use_code("DUO:0000042").as_deref(), Ok("DUO:0000042"));
+        assert_eq!(
+            use_code("custom:insurance-risk-scoring").as_deref(),
+            Ok("custom:insurance-risk-scoring")
+        );
+        assert_eq!(use_code("commercial").as_deref(), Ok("commercial"));
+        for bad in ["DUO:999", "duo:00000042", "DUO:00000a2", "DUO:", ""] {
+            assert!(use_code(bad).is_err(), "{bad}");
+        }
+    }
     use super::*;
 
     #[test]

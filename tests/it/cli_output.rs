@@ -210,3 +210,28 @@ fn an_address_without_http_is_explained() {
     assert!(out.contains("is not a node's data directory"), "{out}");
     assert!(!out.contains("http://"), "{out}");
 }
+
+#[test]
+fn a_mistyped_duo_code_is_refused_before_anything_is_signed() {
+    let out = run(&[
+        "request",
+        "submit",
+        "--dataset",
+        &"a".repeat(64),
+        "--title",
+        "t",
+        "--purpose",
+        "p",
+        "--use-category",
+        "research",
+        "--use",
+        "DUO:999",
+        "--duration-days",
+        "30",
+    ]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(
+        out.contains("DUO:999") && out.contains("a DUO code is DUO: and seven digits"),
+        "{out}"
+    );
+}

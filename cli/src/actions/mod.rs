@@ -138,12 +138,12 @@ pub struct DatasetArgs {
     #[arg(long = "label", value_parser = parse::label)]
     pub labels: Vec<Label>,
     /// A permitted use (GA4GH DUO code, e.g. DUO:0000042). Repeatable.
-    #[arg(long = "permit", value_name = "CODE")]
+    #[arg(long = "permit", value_name = "CODE", value_parser = parse::use_code)]
     pub permitted: Vec<String>,
     /// A use that is never allowed: a kind of use, by its name, which refuses
     /// every request of that kind (e.g. commercial), or a code requests name
     /// their uses with (e.g. custom:insurance-risk-scoring). Repeatable.
-    #[arg(long = "exclude", value_name = "CODE")]
+    #[arg(long = "exclude", value_name = "CODE", value_parser = parse::use_code)]
     pub excluded: Vec<String>,
     /// How sensitive it is.
     #[arg(long, value_enum)]

@@ -103,7 +103,7 @@ pub struct RequestArgs {
     #[arg(long = "use-category", value_enum)]
     pub use_category: UseArg,
     /// A DUO-style code of a use asked for (checked against each dataset's exclusions). Repeatable.
-    #[arg(long = "use", value_name = "CODE")]
+    #[arg(long = "use", value_name = "CODE", value_parser = parse::use_code)]
     pub uses: Vec<String>,
     /// How many days of access are asked for.
     #[arg(long, value_name = "DAYS", value_parser = parse::days)]
