@@ -1066,6 +1066,36 @@ fn node_config(dir: &Path, origin: &str, seed: [u8; 32], peers: Vec<PeerConfig>)
     c
 }
 
+/// Posts `n` announcements to `node`, numbered from `first`; their ids.
+async fn announcements(node: &TestNode, first: u64, n: u64, tag: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for k in first..first + n {
+        let (status, body) = node.post(&announce(k, tag)).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+/// Node A, holding `n` announcements numbered from `first`, and node B
+/// following it (without witnessing), stopped once its copy holds them
+/// all: A, the ids, and B's configuration to start it again.
+async fn copied(
+    (a_dir, a_origin, a_seed): (&Path, &str, [u8; 32]),
+    (b_dir, b_origin, b_seed): (&Path, &str, [u8; 32]),
+    (first, n): (u64, u64),
+) -> (TestNode, Vec<String>, Config) {
+    let a = TestNode::start_with(node_config(a_dir, a_origin, a_seed, vec![])).await;
+    let ids = announcements(&a, first, n, a_origin).await;
+    let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
+    peer.witness = false;
+    let b_config = node_config(b_dir, b_origin, b_seed, vec![peer]);
+    let b = TestNode::start_with(b_config.clone()).await;
+    wait_mirrored(&b, &a, a_origin, n).await;
+    b.stop().await;
+    (a, ids, b_config)
+}
+
 /// A damaged hash in a mirror's tree files: the node serves no proof made
 /// from it (`500 tree_damaged`, naming that mirror's tree files), serves
 /// those it can stand by, and `/healthz` names the mirror while staying
@@ -1075,19 +1105,12 @@ async fn a_proof_from_a_damaged_mirror_tree_is_not_served() {
     let (a_origin, b_origin) = ("mirror-a.example", "mirror-b.example");
     let (a_seed, b_seed) = ([81u8; 32], [82u8; 32]);
     let (a_dir, b_dir) = (tempdir(), tempdir());
-    let a = TestNode::start_with(node_config(a_dir.path(), a_origin, a_seed, vec![])).await;
-    let mut ids = Vec::new();
-    for n in 0..6 {
-        let (status, body) = a.post(&announce(900 + n, "mirror damage")).await;
-        assert_eq!(status, 201, "{body}");
-        ids.push(body["id"].as_str().unwrap().to_owned());
-    }
-    let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
-    peer.witness = false;
-    let b_config = || node_config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
-    let b = TestNode::start_with(b_config()).await;
-    wait_mirrored(&b, &a, a_origin, 6).await;
-    b.stop().await;
+    let (a, ids, b_config) = copied(
+        (a_dir.path(), a_origin, a_seed),
+        (b_dir.path(), b_origin, b_seed),
+        (900, 6),
+    )
+    .await;
 
     // Leaf 1's hash in B's copy: the proof of leaf 0 uses it, that of
     // leaf 4 does not, and the copy's right edge (made of the hashes of
@@ -1102,7 +1125,7 @@ async fn a_proof_from_a_damaged_mirror_tree_is_not_served() {
     bytes[40] ^= 0xff;
     std::fs::write(&path, bytes).unwrap();
 
-    let b = TestNode::start_with(b_config()).await;
+    let b = TestNode::start_with(b_config.clone()).await;
     let (status, body) = b.get(&format!("/v1/statements/{}", ids[4])).await;
     assert_eq!(status, 200, "{body}");
     for _ in 0..2 {
@@ -1146,35 +1169,22 @@ async fn a_copy_recovered_after_a_crash_is_complete_again_without_new_leaves() {
     let a = TestNode::start_with(node_config(a_dir.path(), a_origin, a_seed, vec![])).await;
     let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
     peer.witness = false;
-    let b_config = || node_config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
-    let mut ids = Vec::new();
-    let post = |n: u64| {
-        let a = &a;
-        async move {
-            let (status, body) = a.post(&announce(950 + n, "recovered copy")).await;
-            assert_eq!(status, 201, "{body}");
-            body["id"].as_str().unwrap().to_owned()
-        }
-    };
-    for n in 0..3 {
-        ids.push(post(n).await);
-    }
-    let b = TestNode::start_with(b_config()).await;
+    let b_config = node_config(b_dir.path(), b_origin, b_seed, vec![peer]);
+    let mut ids = announcements(&a, 950, 3, "recovered copy").await;
+    let b = TestNode::start_with(b_config.clone()).await;
     wait_mirrored(&b, &a, a_origin, 3).await;
     b.stop().await;
     let saved = tempdir();
     crate::recovery::copy_dir(&b_dir.path().join("db"), saved.path());
-    let b = TestNode::start_with(b_config()).await;
-    for n in 3..6 {
-        ids.push(post(n).await);
-    }
+    let b = TestNode::start_with(b_config.clone()).await;
+    ids.extend(announcements(&a, 953, 3, "recovered copy").await);
     wait_mirrored(&b, &a, a_origin, 6).await;
     b.stop().await;
     // The database as it was before the last three leaves were committed.
     std::fs::remove_dir_all(b_dir.path().join("db")).unwrap();
     crate::recovery::copy_dir(saved.path(), &b_dir.path().join("db"));
 
-    let b = TestNode::start_with(b_config()).await;
+    let b = TestNode::start_with(b_config.clone()).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, body) = b.get(&format!("/v1/statements/{}", ids[4])).await;
@@ -1204,19 +1214,12 @@ async fn a_damaged_record_in_a_copy_is_named_at_healthz() {
     let (a_origin, b_origin) = ("copy-a.example", "copy-b.example");
     let (a_seed, b_seed) = ([85u8; 32], [86u8; 32]);
     let (a_dir, b_dir) = (tempdir(), tempdir());
-    let a = TestNode::start_with(node_config(a_dir.path(), a_origin, a_seed, vec![])).await;
-    let mut ids = Vec::new();
-    for n in 0..4 {
-        let (status, body) = a.post(&announce(970 + n, "damaged copy")).await;
-        assert_eq!(status, 201, "{body}");
-        ids.push(body["id"].as_str().unwrap().to_owned());
-    }
-    let mut peer = PeerConfig::new(&a.url, log_key(a_origin, a_seed));
-    peer.witness = false;
-    let b_config = || node_config(b_dir.path(), b_origin, b_seed, vec![peer.clone()]);
-    let b = TestNode::start_with(b_config()).await;
-    wait_mirrored(&b, &a, a_origin, 4).await;
-    b.stop().await;
+    let (a, ids, b_config) = copied(
+        (a_dir.path(), a_origin, a_seed),
+        (b_dir.path(), b_origin, b_seed),
+        (970, 4),
+    )
+    .await;
     let log = b_dir.path().join("mirrors").join(a_origin).join("log");
     let segment = std::fs::read_dir(&log)
         .unwrap()
@@ -1228,7 +1231,7 @@ async fn a_damaged_record_in_a_copy_is_named_at_healthz() {
     bytes[at] ^= 0xff;
     std::fs::write(&segment, bytes).unwrap();
 
-    let b = TestNode::start_with(b_config()).await;
+    let b = TestNode::start_with(b_config.clone()).await;
     let mut refused = 0;
     for id in &ids {
         let (status, _) = b.get(&format!("/v1/statements/{id}")).await;
