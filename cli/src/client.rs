@@ -251,18 +251,21 @@ pub struct Client {
     from_node_flag: bool,
 }
 
-/// Where a node URL given with `--node` comes from, in messages.
-const NODE_FLAG: &str = "--node or KAITIAKI_NODE";
-
 impl Client {
     /// A client of the node at `base` (e.g. `http://127.0.0.1:7878`), as
     /// `--node` or `KAITIAKI_NODE` gives it.
     pub fn new(base: &str) -> Result<Client> {
-        Client::named_by(base, NODE_FLAG)
+        Client::build(base, "--node or KAITIAKI_NODE", true)
     }
 
     /// A client of the node at `base`, which `source` gave (for messages).
     pub fn named_by(base: &str, source: &str) -> Result<Client> {
+        Client::build(base, source, false)
+    }
+
+    /// A client of the node at `base`, given by `source`, which is
+    /// `--node` when `from_node_flag`.
+    fn build(base: &str, source: &str, from_node_flag: bool) -> Result<Client> {
         let given = base;
         let base = base.trim_end_matches('/').to_owned();
         let rest = base
@@ -295,7 +298,7 @@ impl Client {
         Ok(Client {
             http,
             base,
-            from_node_flag: source == NODE_FLAG,
+            from_node_flag,
         })
     }
 

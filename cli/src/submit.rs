@@ -226,25 +226,18 @@ impl Session {
         if done.status == "created" {
             // Best effort: the vote is recorded whatever this finds.
             let related = self.vote_related(&done).await;
-            if let Some(("request", _, request)) = related
-                .of
-                .owner
-                .as_ref()
-                .map(|(kind, id, view)| (kind.as_str(), id, view))
-            {
-                done.replaces = earlier_vote(request, &done, &board, &subject);
-            }
             if let Some(says) = &related.says {
                 done.outcome = crate::story::vote_outcome(&done.id.to_hex(), says, &related.of);
             }
-            // A vote on a request that another board, or its requester,
-            // has already ended decides nothing: say so.
             if let Some(("request", id, request)) = related
                 .of
                 .owner
                 .as_ref()
                 .map(|(kind, id, view)| (kind.as_str(), id, view))
             {
+                done.replaces = earlier_vote(request, &done, &board, &subject);
+                // A vote on a request that another board, or its
+                // requester, has already ended decides nothing: say so.
                 let status = request["status"].as_str().unwrap_or_default();
                 let ended = matches!(status, "declined" | "withdrawn" | "revoked" | "expired");
                 if ended && *id == subject {

@@ -163,15 +163,26 @@ impl Approval {
 /// period had begun, and nothing otherwise.
 fn meet(
     filed: impl Iterator<Item = Timestamp>,
+    due: impl Iterator<Item = Timestamp>,
+) -> (usize, Option<Timestamp>) {
+    meet_each(filed, due, |_, _| {})
+}
+
+/// [`meet`], calling `met(i, date)` for the `i`th report of `filed` that
+/// met a due date, with that date.
+fn meet_each(
+    filed: impl Iterator<Item = Timestamp>,
     mut due: impl Iterator<Item = Timestamp>,
+    mut met_by: impl FnMut(usize, Timestamp),
 ) -> (usize, Option<Timestamp>) {
     let mut met = 0;
     let mut last_met: Option<Timestamp> = None;
     let mut next = due.next();
-    for at in filed {
+    for (i, at) in filed.enumerate() {
         let Some(d) = next else { break };
         if last_met.is_none_or(|p| p < at) {
             met += 1;
+            met_by(i, d);
             last_met = Some(d);
             next = due.next();
         }
@@ -196,20 +207,12 @@ impl RequestRecord {
             .map(|r| (r.filed.at, r.id))
             .collect();
         periodic.sort_unstable();
-        let mut due = a.periodic_due().into_iter();
         let mut out = Vec::new();
-        let mut last_met: Option<Timestamp> = None;
-        let mut next = due.next();
-        for (at, id) in periodic {
-            let Some(d) = next else { break };
-            // As `meet`: a report meets the earliest date not met yet once
-            // the period before it has begun.
-            if last_met.is_none_or(|p| p < at) {
-                out.push((id, d));
-                last_met = Some(d);
-                next = due.next();
-            }
-        }
+        meet_each(
+            periodic.iter().map(|(at, _)| *at),
+            a.periodic_due().into_iter(),
+            |i, d| out.push((periodic[i].1, d)),
+        );
         if let (Some(d), Some(r)) = (
             a.final_due(),
             self.reports

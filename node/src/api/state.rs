@@ -536,8 +536,14 @@ async fn requester_by_prefix(app: &AppState, prefix: &str) -> ApiResult<KeyBytes
         )));
     }
     let lower = prefix.to_ascii_lowercase();
-    let found = run(app, move |s| lists::requesters_with_prefix(s, &lower, 6)).await?;
-    let found: Vec<KeyBytes> = serde_json::from_value(found).map_err(|e| ApiError::internal(&e))?;
+    let shared = app.shared.clone();
+    let found = super::blocking(move || {
+        let storage = &shared.storage;
+        storage
+            .consistent(|| lists::requesters_with_prefix(storage.state(), &lower, 6))
+            .map_err(state_error)
+    })
+    .await?;
     match found.as_slice() {
         [] => Err(ApiError::not_found(format!(
             "no request here was made with a key that begins with {prefix}"
